@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# check.sh: build and run every test: unit tests, protocol tests with real clients,
+# the same again under ASan+UBSan, and a short run of every fuzz target.
+# Ends with one line "check: N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3 # Debian's, which has pytest; not whatever python3 is first on PATH
+passed=0
+failed=0
+failures=()
+
+stage() { # stage NAME COMMAND...
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		echo "=== FAILED: $name"
+	fi
+}
+
+build() { # build DIR [meson options]
+	local dir=$1
+	shift
+	[ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null || return 1
+	ninja -C "$dir"
+}
+
+pytests() { # pytests BINARY
+	KASTEN_BIN=$PWD/$1 $PY -m pytest -q -p no:cacheprovider tests/proto tests/clients
+}
+
+fuzz_all() {
+	local ok=0
+	for t in build-fuzz/fuzz/fuzz_*; do
+		[ -x "$t" ] || continue
+		local name corpus
+		name=$(basename "$t")
+		corpus=fuzz/corpus/${name#fuzz_}
+		mkdir -p "$corpus"
+		echo "--- $name"
+		"$t" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=1024 -max_len=65536 \
+			-print_final_stats=0 "$(mktemp -d)" "$corpus" 2>&1 | tail -n 3 || ok=1
+	done
+	return $ok
+}
+
+stage build build build
+stage unit meson test -C build --print-errorlogs
+stage proto pytests build/kasten
+stage asan-build build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+stage asan-unit meson test -C build-asan --print-errorlogs
+stage asan-proto pytests build-asan/kasten
+unset ASAN_OPTIONS UBSAN_OPTIONS
+stage fuzz-build env CC=clang build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+stage fuzz fuzz_all
+
+echo
+[ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,35 @@
+#!/bin/sh
+# install-deps.sh: install the Debian packages kasten builds and tests with, if missing.
+# Usage: scripts/install-deps.sh [build|check|bench]   (each includes the ones before it)
+set -eu
+level=${1:-check}
+
+build="gcc make meson ninja-build pkg-config libevent-dev libssl-dev libsqlite3-dev
+libcrypt-dev libinih-dev zlib1g-dev openssl"
+check="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
+fetchmail getmail6 curl"
+bench="dovecot-lmtpd dovecot-pop3d dovecot-imapd"
+
+case "$level" in
+build) want="$build" ;;
+check) want="$build $check" ;;
+bench) want="$build $check $bench" ;;
+*) echo "usage: $0 [build|check|bench]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix is installed only for its smtp-source load generator: never let it run.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends $missing

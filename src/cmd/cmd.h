@@ -1,0 +1,15 @@
+/* cmd.h: the subcommands main() dispatches to. Each returns the process exit code
+ * (0 ok, 1 failure, 2 usage). argv[0] is the subcommand name. */
+#ifndef KASTEN_CMD_H
+#define KASTEN_CMD_H
+
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+
+/* Shared option handling: --config FILE or --data DIR, removed from argv.
+ * Loads the config (or defaults), applies --data, and conf_set()s it. */
+int cmd_load_config(int *argc, char **argv);
+
+#endif

@@ -1,0 +1,174 @@
+/* conf.c: INI parsing into struct conf. Strings are process-lifetime (malloc, never
+ * freed); that is the one lifetime config has. */
+#include "conf.h"
+
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "limits.h"
+#include "log.h"
+#include "str.h"
+#include "banned.h"
+
+static struct conf *current;
+
+static char *dup_or_die(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		die("out of memory reading config");
+	return d;
+}
+
+void conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->data = dup_or_die("./kasten-data");
+	c->hostname = dup_or_die("localhost");
+	c->log_level = dup_or_die("info");
+	c->smtp = dup_or_die("127.0.0.1:2525");
+	c->submission = dup_or_die("127.0.0.1:1587");
+	c->submissions = dup_or_die("127.0.0.1:1465");
+	c->lmtp = dup_or_die("127.0.0.1:2424");
+	c->imap = dup_or_die("127.0.0.1:1143");
+	c->imaps = dup_or_die("127.0.0.1:1993");
+	c->pop3 = dup_or_die("127.0.0.1:1110");
+	c->pop3s = dup_or_die("127.0.0.1:1995");
+	c->http = dup_or_die("127.0.0.1:8080");
+	c->max_message_size = LIMIT_MESSAGE_SIZE;
+	c->max_recipients = LIMIT_SMTP_RCPTS;
+	c->plaintext_loopback = true;
+	c->warn_percent = 90;
+	c->pop3_enabled = true;
+	c->backend = dup_or_die("sqlite");
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return ERR_BAD_SYNTAX;
+	return 0;
+}
+
+static int parse_uint(const char *v, unsigned max, unsigned *out)
+{
+	uint64_t n;
+	if (str_to_u64(v, strlen(v), max, &n) < 0)
+		return ERR_BAD_SYNTAX;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* An empty value switches a listener off. */
+static void set_str(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = *v ? dup_or_die(v) : NULL;
+}
+
+struct key {
+	const char *section, *name;
+	enum { K_STR, K_BOOL, K_UINT, K_SIZE } type;
+	size_t off;
+	unsigned max;
+};
+
+#define O(f) offsetof(struct conf, f)
+static const struct key keys[] = {
+	{"server", "data", K_STR, O(data), 0},
+	{"server", "hostname", K_STR, O(hostname), 0},
+	{"server", "threads", K_UINT, O(threads), 256},
+	{"server", "user", K_STR, O(user), 0},
+	{"server", "log_level", K_STR, O(log_level), 0},
+	{"listen", "smtp", K_STR, O(smtp), 0},
+	{"listen", "submission", K_STR, O(submission), 0},
+	{"listen", "submissions", K_STR, O(submissions), 0},
+	{"listen", "lmtp", K_STR, O(lmtp), 0},
+	{"listen", "imap", K_STR, O(imap), 0},
+	{"listen", "imaps", K_STR, O(imaps), 0},
+	{"listen", "pop3", K_STR, O(pop3), 0},
+	{"listen", "pop3s", K_STR, O(pop3s), 0},
+	{"listen", "http", K_STR, O(http), 0},
+	{"tls", "cert", K_STR, O(tls_cert), 0},
+	{"tls", "key", K_STR, O(tls_key), 0},
+	{"limits", "max_message_size", K_SIZE, O(max_message_size), 0},
+	{"limits", "max_recipients", K_UINT, O(max_recipients), 100000},
+	{"auth", "plaintext_loopback", K_BOOL, O(plaintext_loopback), 0},
+	{"auth", "plaintext_anywhere", K_BOOL, O(plaintext_anywhere), 0},
+	{"quota", "default", K_SIZE, O(default_quota), 0},
+	{"quota", "warn_percent", K_UINT, O(warn_percent), 100},
+	{"pop3", "enabled", K_BOOL, O(pop3_enabled), 0},
+	{"pop3", "expire_days", K_UINT, O(pop3_expire_days), 36500},
+	{"store", "backend", K_STR, O(backend), 0},
+};
+
+struct load_ctx {
+	struct conf *c;
+	const char *path;
+	int error;
+};
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *lc = user;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		if (strcmp(k->section, section) || strcmp(k->name, name))
+			continue;
+		void *slot = (char *)lc->c + k->off;
+		int r = 0;
+		switch (k->type) {
+		case K_STR: set_str(slot, value); break;
+		case K_BOOL: r = parse_bool(value, slot); break;
+		case K_UINT: r = parse_uint(value, k->max, slot); break;
+		case K_SIZE: r = str_parse_size(value, slot); break;
+		}
+		if (r < 0) {
+			log_err("config %s: [%s] %s = %s: bad value", lc->path, section, name, value);
+			lc->error = ERR_BAD_SYNTAX;
+		}
+		return 1;
+	}
+	log_err("config %s: unknown key [%s] %s", lc->path, section, name);
+	lc->error = ERR_BAD_SYNTAX;
+	return 1; /* keep going: report every bad key at once */
+}
+
+int conf_load(struct conf *c, const char *path)
+{
+	struct load_ctx lc = {c, path, 0};
+	int r = ini_parse(path, on_key, &lc);
+	if (r < 0) {
+		log_err("config %s: cannot open", path);
+		return ERR_IO;
+	}
+	if (r > 0) {
+		log_err("config %s: syntax error on line %d", path, r);
+		return ERR_BAD_SYNTAX;
+	}
+	if (lc.error)
+		return lc.error;
+	if (c->max_message_size == 0 || c->max_message_size > LIMIT_MESSAGE_SIZE * 20ull) {
+		log_err("config %s: [limits] max_message_size out of range", path);
+		return ERR_BAD_SYNTAX;
+	}
+	return 0;
+}
+
+const struct conf *conf_get(void)
+{
+	return current;
+}
+
+void conf_set(struct conf *c)
+{
+	current = c;
+}

@@ -1,0 +1,45 @@
+/* conf.h: the configuration, read once at startup (INI via libinih) and then read-only.
+ * Every key is documented in docs/config.md; conf_load() rejects unknown keys so a typo
+ * never silently falls back to a default. */
+#ifndef KASTEN_CONF_H
+#define KASTEN_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct conf {
+	/* [server] */
+	char *data;            /* data directory */
+	char *hostname;        /* greeting and Received: name */
+	unsigned threads;      /* event-loop threads, 0 = one per core */
+	char *user;            /* drop privileges to this user when started as root */
+	char *log_level;       /* error|warn|info|debug */
+	/* [listen]: "ADDR:PORT", NULL = off */
+	char *smtp, *submission, *submissions, *lmtp, *imap, *imaps, *pop3, *pop3s, *http;
+	/* [tls] */
+	char *tls_cert, *tls_key; /* NULL: self-signed pair generated in the data dir */
+	/* [limits] */
+	uint64_t max_message_size;
+	unsigned max_recipients;
+	/* [auth] */
+	bool plaintext_loopback; /* allow AUTH/USER/PASS without TLS from 127.0.0.0/8, ::1 */
+	bool plaintext_anywhere; /* allow it from anywhere (not recommended) */
+	/* [quota] */
+	uint64_t default_quota;  /* for `user add` without --quota; 0 = unlimited */
+	unsigned warn_percent;
+	/* [pop3] */
+	bool pop3_enabled;
+	unsigned pop3_expire_days; /* 0 = never */
+	/* [store] */
+	char *backend;
+};
+
+/* Defaults = the embedded configuration `kasten serve` runs without --config. */
+void conf_defaults(struct conf *c);
+/* Read path over the defaults. Errors name file, line and key. */
+int conf_load(struct conf *c, const char *path);
+/* The process-wide configuration (set once at startup by conf_set). */
+const struct conf *conf_get(void);
+void conf_set(struct conf *c);
+
+#endif

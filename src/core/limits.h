@@ -1,0 +1,49 @@
+/* limits.h: every bound a client can run into, in one place.
+ * Each is a default; the ones marked (conf) can be lowered in the config file.
+ * Where a limit has a pre-authentication value, that value is the smaller one. */
+#ifndef KASTEN_LIMITS_H
+#define KASTEN_LIMITS_H
+
+/* SMTP / LMTP (RFC 5321 4.5.3.1 gives minimums; ours are larger) */
+#define LIMIT_SMTP_LINE 2048               /* command line incl. CRLF */
+#define LIMIT_SMTP_DATA_LINE 65536         /* one line inside DATA */
+#define LIMIT_SMTP_RCPTS 100               /* recipients per transaction */
+#define LIMIT_SMTP_ERRORS 10               /* bad commands before we hang up */
+#define LIMIT_MESSAGE_SIZE (50u << 20)     /* SIZE advertised (conf) */
+#define LIMIT_BDAT_CHUNK (50u << 20)       /* one BDAT chunk (<= message size) */
+
+/* IMAP (for the IMAP issue; kept here so all bounds live together) */
+#define LIMIT_IMAP_LINE_PREAUTH 8192
+#define LIMIT_IMAP_LINE 65536
+#define LIMIT_IMAP_LITERAL_MINUS 4096
+#define LIMIT_IMAP_DEPTH_PREAUTH 1
+#define LIMIT_IMAP_DEPTH 32
+#define LIMIT_ARGS 256
+
+/* POP3 (RFC 2449 4: 255 octets incl. CRLF) */
+#define LIMIT_POP3_LINE 255
+#define LIMIT_POP3_ERRORS 10
+
+/* MIME */
+#define LIMIT_HEADER_FIELDS 1000
+#define LIMIT_MIME_DEPTH 32
+#define LIMIT_MIME_PARTS 2000
+
+/* SASL */
+#define LIMIT_SASL_LINE 8192
+
+/* Memory caps per connection and per command (bytes). */
+#define LIMIT_SESSION_ARENA (256u << 10)
+#define LIMIT_COMMAND_ARENA (1u << 20)
+#define LIMIT_OUTPUT_PENDING (256u << 10)  /* stop reading while more is queued */
+
+/* Timeouts (seconds) */
+#define LIMIT_TIMEOUT_SMTP 300             /* RFC 5321 4.5.3.2.7 server timeout */
+#define LIMIT_TIMEOUT_POP3 600             /* RFC 1939 3: at least 10 minutes */
+#define LIMIT_TIMEOUT_PREAUTH 60
+
+/* Mailbox names */
+#define LIMIT_MAILBOX_NAME 512
+#define LIMIT_ADDRESS 320                  /* RFC 5321 4.5.3.1.1/2: 64 + 1 + 255 */
+
+#endif

@@ -1,0 +1,110 @@
+/* net.h: event-loop threads, listeners and the connection object protocols run on.
+ *
+ * Every connection lives on one loop thread for its whole life. A protocol is a table
+ * of callbacks (struct net_proto); it sees plain bytes, never sockets or libevent:
+ *   on_open   the connection is accepted (send the greeting here)
+ *   on_input  bytes arrived: consume what you can, return how many (0 = need more);
+ *             called again while input remains and the connection is not paused.
+ *             At most NET_INPUT_WINDOW bytes are offered at once: a parser that needs
+ *             more for one token must fail with its own limit before that.
+ *   on_drain  output fell below NET_OUTPUT_LOW (only after net_conn_want_drain()):
+ *             used to stream large bodies from files in bounded memory.
+ *   on_close  the connection is gone; free the session here. Called exactly once.
+ * A negative return from on_open/on_input closes the connection at once.
+ *
+ * Asynchronous work (delivery, password hashing) pauses input with net_conn_pause()
+ * and finishes on the same loop thread; net_conn_hold()/net_conn_release() keep the
+ * connection object alive across that even if the peer disconnects meanwhile
+ * (on_close has then been called; check net_conn_closed()). */
+#ifndef KASTEN_NET_H
+#define KASTEN_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct net_conn;
+struct event_base;
+
+#define NET_INPUT_WINDOW (128u << 10)
+#define NET_OUTPUT_LOW (64u << 10)
+
+enum net_tls_mode { NET_TLS_NONE, NET_TLS_IMPLICIT };
+
+struct net_proto {
+	const char *name; /* "smtp", "lmtp", "pop3"...: for logs */
+	int (*on_open)(struct net_conn *c);
+	int (*on_input)(struct net_conn *c, const uint8_t *p, size_t len);
+	void (*on_drain)(struct net_conn *c);
+	void (*on_close)(struct net_conn *c);
+	unsigned idle_timeout; /* seconds; re-armed on every input */
+};
+
+/* A listener: an address "127.0.0.1:2525" or "[::1]:2525", a protocol, TLS mode, and
+ * an opaque protocol argument (e.g. which SMTP flavour) readable via net_conn_proto_arg. */
+struct net_listen {
+	const char *addr;
+	const struct net_proto *proto;
+	enum net_tls_mode tls;
+	void *proto_arg;
+};
+
+struct ssl_ctx_st;
+
+/* Start `threads` loop threads listening on every entry (SO_REUSEPORT per thread),
+ * with the TLS context used for implicit TLS and STARTTLS. Binds before returning so
+ * errors surface at startup. */
+int net_start(const struct net_listen *ls, size_t n, unsigned threads,
+	      struct ssl_ctx_st *tls_ctx);
+/* Stop accepting, let in-flight work finish (bounded by grace seconds), join threads. */
+void net_stop(unsigned grace);
+/* Block until a SIGTERM/SIGINT arrives (the main thread's loop). */
+void net_wait_signal(void);
+
+/* ---- the connection, as a protocol sees it ---- */
+void net_conn_set_data(struct net_conn *c, void *data);
+void *net_conn_data(const struct net_conn *c);
+void *net_conn_proto_arg(const struct net_conn *c);
+uint64_t net_conn_id(const struct net_conn *c);
+const char *net_conn_peer(const struct net_conn *c);   /* "1.2.3.4:5678" */
+const char *net_conn_peer_ip(const struct net_conn *c);/* "1.2.3.4" */
+const char *net_conn_local(const struct net_conn *c);  /* listener address */
+bool net_conn_is_tls(const struct net_conn *c);
+bool net_conn_is_loopback(const struct net_conn *c);
+struct event_base *net_conn_base(const struct net_conn *c);
+
+/* Queue output. Returns ERR_IO if the connection is closing. */
+int net_conn_write(struct net_conn *c, const void *p, size_t n);
+int net_conn_printf(struct net_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t net_conn_output_pending(const struct net_conn *c);
+/* Ask for one on_drain call when output drops below NET_OUTPUT_LOW. */
+void net_conn_want_drain(struct net_conn *c);
+
+/* Start TLS after the output queued so far is sent (the "220 Ready" reply);
+ * input bytes already buffered are discarded (RFC 3207 4.2, RFC 2595 ... no injection). */
+int net_conn_starttls(struct net_conn *c);
+/* Close after flushing queued output. */
+void net_conn_close(struct net_conn *c);
+bool net_conn_closed(const struct net_conn *c);
+
+void net_conn_pause(struct net_conn *c);
+/* Resume input; buffered input is processed from the loop, not recursively. */
+void net_conn_resume(struct net_conn *c);
+void net_conn_hold(struct net_conn *c);
+void net_conn_release(struct net_conn *c);
+
+/* Run work(arg) on the worker pool, then done(c, arg) on c's loop thread. c is held
+ * meanwhile; done is called even if the peer went away (check net_conn_closed). */
+typedef void (*net_work_fn)(void *arg);
+typedef void (*net_done_fn)(struct net_conn *c, void *arg);
+int net_conn_work(struct net_conn *c, net_work_fn work, net_done_fn done, void *arg);
+
+/* Run fn(arg) on the loop thread that owns base, from any thread. */
+int net_call_on(struct event_base *base, void (*fn)(void *arg), void *arg);
+
+/* Per-IP authentication failure counter, shared by all protocols: the delay in
+ * milliseconds to impose before answering the next failed attempt from this IP. */
+unsigned net_auth_fail(const char *ip);
+void net_auth_ok(const char *ip);
+
+#endif
