@@ -37,7 +37,8 @@ struct net_proto {
 	int (*on_input)(struct net_conn *c, const uint8_t *p, size_t len);
 	void (*on_drain)(struct net_conn *c);
 	void (*on_close)(struct net_conn *c);
-	unsigned idle_timeout; /* seconds; re-armed on every input */
+	unsigned idle_timeout;     /* seconds; re-armed on every input */
+	const char *timeout_reply; /* sent before closing an idle connection, or NULL */
 };
 
 /* A listener: an address "127.0.0.1:2525" or "[::1]:2525", a protocol, TLS mode, and
@@ -50,6 +51,12 @@ struct net_listen {
 };
 
 struct ssl_ctx_st;
+
+/* The server's TLS context: cert/key files if given, else a self-signed pair for
+ * hostname generated once into <data_dir>/tls/ (kept across restarts so clients that
+ * pinned it keep working). TLS 1.2 and newer only. NULL on failure (logged). */
+struct ssl_ctx_st *net_tls_setup(const char *cert, const char *key, const char *data_dir,
+				 const char *hostname);
 
 /* Start `threads` loop threads listening on every entry (SO_REUSEPORT per thread),
  * with the TLS context used for implicit TLS and STARTTLS. Binds before returning so
@@ -71,6 +78,8 @@ const char *net_conn_peer_ip(const struct net_conn *c);/* "1.2.3.4" */
 const char *net_conn_local(const struct net_conn *c);  /* listener address */
 bool net_conn_is_tls(const struct net_conn *c);
 bool net_conn_is_loopback(const struct net_conn *c);
+/* Name the authenticated account for log lines from now on. */
+void net_conn_set_user(struct net_conn *c, const char *user);
 struct event_base *net_conn_base(const struct net_conn *c);
 
 /* Queue output. Returns ERR_IO if the connection is closing. */

@@ -1,0 +1,393 @@
+/* net_conn.c: the connection object. Owns the bufferevent (plain or TLS), feeds input
+ * to the protocol in bounded windows, applies backpressure when output piles up, and
+ * runs the close and STARTTLS transitions from the loop so no callback ever frees the
+ * object under the protocol's feet. */
+#include "net_int.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/banned.h"
+
+static atomic_ullong next_id = 1;
+atomic_uint net_inflight;
+
+static void conn_setup_bev(struct net_conn *c);
+
+static void set_log_ctx(const struct net_conn *c)
+{
+	log_ctx(c->l->proto->name, c->id, c->peer, c->user[0] ? c->user : NULL);
+}
+
+static void conn_free_if_unused(struct net_conn *c)
+{
+	if (c->refs > 0 || !c->closed)
+		return;
+	event_free(c->kick);
+	free(c);
+}
+
+/* The peer is gone or we are done: tell the protocol once, free the socket. */
+static void conn_finish(struct net_conn *c)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	set_log_ctx(c);
+	if (c->l->proto->on_close)
+		c->l->proto->on_close(c);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	log_ctx(NULL, 0, NULL, NULL);
+	conn_free_if_unused(c);
+}
+
+static void kick(struct net_conn *c)
+{
+	event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+/* Offer buffered input to the protocol until it wants more, pauses, or closes. */
+static void process_input(struct net_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	set_log_ctx(c);
+	while (!c->closing && !c->closed && !c->paused && !c->starttls) {
+		if (evbuffer_get_length(out) > LIMIT_OUTPUT_PENDING) {
+			/* the peer is not reading: stop reading from it too */
+			c->out_blocked = true;
+			bufferevent_disable(c->bev, EV_READ);
+			break;
+		}
+		size_t n = evbuffer_get_length(in);
+		if (n == 0)
+			break;
+		if (n > NET_INPUT_WINDOW)
+			n = NET_INPUT_WINDOW;
+		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)n);
+		int r = c->l->proto->on_input(c, p, n);
+		if (r < 0) {
+			conn_finish(c);
+			return;
+		}
+		if (r == 0) {
+			if (n == NET_INPUT_WINDOW) {
+				/* a parser must reject a token this long itself */
+				log_warn("input window full without progress, closing");
+				conn_finish(c);
+				return;
+			}
+			break;
+		}
+		if (!c->closed)
+			evbuffer_drain(in, (size_t)r);
+	}
+	if (!c->closed)
+		log_ctx(NULL, 0, NULL, NULL);
+}
+
+static void switch_to_tls(struct net_conn *c)
+{
+	/* Whatever the client sent after STARTTLS was sent in the clear and must not be
+	 * executed inside the TLS session (RFC 3207 4.2, RFC 2595 ... CVE-2011-0411). */
+	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	SSL *ssl = SSL_new(net_tls_ctx);
+	struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(
+		c->loop->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	c->starttls = false;
+	if (!tls) {
+		if (ssl)
+			SSL_free(ssl);
+		log_err("starttls: cannot create TLS filter");
+		conn_finish(c);
+		return;
+	}
+	c->bev = tls;
+	c->tls = true;
+	conn_setup_bev(c);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_conn *c = arg;
+	if (c->closed) {
+		conn_free_if_unused(c);
+		return;
+	}
+	size_t pending = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (c->closing) {
+		if (pending == 0)
+			conn_finish(c);
+		return;
+	}
+	if (c->starttls) {
+		if (pending == 0)
+			switch_to_tls(c);
+		return;
+	}
+	process_input(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	process_input(arg);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct net_conn *c = arg;
+	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
+	if ((c->closing || c->starttls) && pending == 0) {
+		kick(c);
+		return;
+	}
+	if (c->want_drain && pending < NET_OUTPUT_LOW) {
+		c->want_drain = false;
+		set_log_ctx(c);
+		if (c->l->proto->on_drain)
+			c->l->proto->on_drain(c);
+		log_ctx(NULL, 0, NULL, NULL);
+		if (c->closed)
+			return;
+	}
+	if (c->out_blocked && evbuffer_get_length(bufferevent_get_output(c->bev)) < NET_OUTPUT_LOW) {
+		c->out_blocked = false;
+		bufferevent_enable(c->bev, EV_READ);
+		kick(c);
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct net_conn *c = arg;
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (c->paused) { /* waiting on our own work, not on the client */
+			bufferevent_enable(bev, EV_READ);
+			return;
+		}
+		set_log_ctx(c);
+		log_info("idle timeout");
+		if (c->l->proto->timeout_reply) {
+			net_conn_write(c, c->l->proto->timeout_reply, strlen(c->l->proto->timeout_reply));
+			net_conn_close(c);
+			return;
+		}
+		conn_finish(c);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (what & BEV_EVENT_ERROR) {
+			unsigned long e = bufferevent_get_openssl_error(bev);
+			set_log_ctx(c);
+			if (e) {
+				char msg[256];
+				ERR_error_string_n(e, msg, sizeof(msg));
+				log_info("tls error: %s", msg);
+			}
+		}
+		conn_finish(c);
+	}
+}
+
+static void conn_setup_bev(struct net_conn *c)
+{
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	/* bounded input: libevent stops reading at the high-water mark */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, NET_INPUT_WINDOW * 2);
+	bufferevent_setwatermark(c->bev, EV_WRITE, NET_OUTPUT_LOW, 0);
+	unsigned t = c->l->proto->idle_timeout ? c->l->proto->idle_timeout : LIMIT_TIMEOUT_PREAUTH;
+	struct timeval tv = {.tv_sec = t};
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, c->paused ? EV_WRITE : EV_READ | EV_WRITE);
+}
+
+static bool sa_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && s6->sin6_addr.s6_addr[12] == 127;
+	}
+	return false;
+}
+
+static void sa_format(const struct sockaddr *sa, char *ip, size_t ipcap, char *full, size_t cap)
+{
+	unsigned port = 0;
+	ip[0] = '\0';
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)ipcap);
+		port = ntohs(s4->sin_port);
+		(void)snprintf(full, cap, "%s:%u", ip, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)ipcap);
+		port = ntohs(s6->sin6_port);
+		(void)snprintf(full, cap, "[%s]:%u", ip, port);
+	} else {
+		(void)snprintf(full, cap, "unknown");
+	}
+}
+
+void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_socket_t fd,
+		     const struct sockaddr *sa, int salen)
+{
+	struct net_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->loop = l;
+	c->l = ls;
+	c->id = atomic_fetch_add(&next_id, 1);
+	c->loopback = sa_loopback(sa);
+	sa_format(sa, c->peer_ip, sizeof(c->peer_ip), c->peer, sizeof(c->peer));
+	c->kick = event_new(l->base, -1, 0, on_kick, c);
+	evutil_make_socket_nonblocking(fd);
+	if (ls->tls == NET_TLS_IMPLICIT) {
+		SSL *ssl = SSL_new(net_tls_ctx);
+		c->bev = ssl ? bufferevent_openssl_socket_new(l->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+							      BEV_OPT_CLOSE_ON_FREE) : NULL;
+		if (!c->bev && ssl)
+			SSL_free(ssl);
+		c->tls = true;
+	} else {
+		c->bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!c->bev || !c->kick) {
+		log_err("accept: out of memory");
+		if (c->kick)
+			event_free(c->kick);
+		if (!c->bev)
+			evutil_closesocket(fd);
+		else
+			bufferevent_free(c->bev);
+		free(c);
+		return;
+	}
+	conn_setup_bev(c);
+	set_log_ctx(c);
+	log_info("connect proto=%s tls=%s", ls->proto->name, c->tls ? "yes" : "no");
+	int r = ls->proto->on_open ? ls->proto->on_open(c) : 0;
+	if (r < 0 && !c->closed)
+		conn_finish(c);
+	log_ctx(NULL, 0, NULL, NULL);
+}
+
+/* ---- the API protocols see ---- */
+
+void net_conn_set_data(struct net_conn *c, void *data) { c->data = data; }
+void *net_conn_data(const struct net_conn *c) { return c->data; }
+void *net_conn_proto_arg(const struct net_conn *c) { return c->l->proto_arg; }
+uint64_t net_conn_id(const struct net_conn *c) { return c->id; }
+const char *net_conn_peer(const struct net_conn *c) { return c->peer; }
+const char *net_conn_peer_ip(const struct net_conn *c) { return c->peer_ip; }
+const char *net_conn_local(const struct net_conn *c) { return c->l->addr; }
+bool net_conn_is_tls(const struct net_conn *c) { return c->tls; }
+bool net_conn_is_loopback(const struct net_conn *c) { return c->loopback; }
+struct event_base *net_conn_base(const struct net_conn *c) { return c->loop->base; }
+bool net_conn_closed(const struct net_conn *c) { return c->closed; }
+
+void net_conn_set_user(struct net_conn *c, const char *user)
+{
+	(void)snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
+	log_ctx_user(user);
+}
+
+int net_conn_write(struct net_conn *c, const void *p, size_t n)
+{
+	if (c->closed || c->closing)
+		return ERR_IO;
+	if (bufferevent_write(c->bev, p, n) < 0)
+		return ERR_NOMEM;
+	return 0;
+}
+
+int net_conn_printf(struct net_conn *c, const char *fmt, ...)
+{
+	if (c->closed || c->closing)
+		return ERR_IO;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	va_end(ap);
+	return r < 0 ? ERR_NOMEM : 0;
+}
+
+size_t net_conn_output_pending(const struct net_conn *c)
+{
+	return c->closed ? 0 : evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void net_conn_want_drain(struct net_conn *c)
+{
+	if (c->closed)
+		return;
+	c->want_drain = true;
+	/* already below the mark: no write will happen to trigger on_write, so kick one */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) < NET_OUTPUT_LOW)
+		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+int net_conn_starttls(struct net_conn *c)
+{
+	if (c->closed || c->tls || !net_tls_ctx)
+		return ERR_PERM;
+	c->starttls = true;
+	kick(c); /* if the reply is already out, switch at once */
+	return 0;
+}
+
+void net_conn_close(struct net_conn *c)
+{
+	if (c->closed || c->closing)
+		return;
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	kick(c);
+}
+
+void net_conn_pause(struct net_conn *c)
+{
+	c->paused = true;
+}
+
+void net_conn_resume(struct net_conn *c)
+{
+	if (!c->paused)
+		return;
+	c->paused = false;
+	if (!c->closed)
+		kick(c);
+}
+
+void net_conn_hold(struct net_conn *c)
+{
+	c->refs++;
+	atomic_fetch_add(&net_inflight, 1);
+}
+
+void net_conn_release(struct net_conn *c)
+{
+	c->refs--;
+	atomic_fetch_sub(&net_inflight, 1);
+	if (c->refs == 0 && c->closed)
+		kick(c); /* free from the loop, never inside the caller's frame */
+}

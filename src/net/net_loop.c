@@ -1,0 +1,226 @@
+/* net_loop.c: the event-loop threads. The main thread binds every listener once per
+ * loop thread (SO_REUSEPORT: the kernel spreads connections, no accept lock), so bind
+ * errors surface before the server claims to be up; each thread then runs its own
+ * event_base until net_stop(). */
+#include "net_int.h"
+
+#include <errno.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/banned.h"
+
+SSL_CTX *net_tls_ctx;
+
+static struct net_loop *loops;
+static unsigned n_loops;
+
+/* "127.0.0.1:25", "[::1]:25", "*:25" (all IPv4), "localhost:25". */
+static int resolve(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[256];
+	const char *colon = strrchr(spec, ':');
+	if (!colon || colon == spec || !colon[1])
+		return ERR_BAD_SYNTAX;
+	size_t hl = (size_t)(colon - spec);
+	if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
+		spec++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return ERR_BAD_SYNTAX;
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai;
+	if (getaddrinfo(strcmp(host, "*") ? host : NULL, colon + 1, &hints, &ai) != 0)
+		return ERR_BAD_SYNTAX;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static evutil_socket_t bind_one(const char *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (resolve(spec, &ss, &len) < 0) {
+		log_err("listen %s: cannot parse address (want ADDR:PORT)", spec);
+		return -1;
+	}
+	evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_err("listen %s: socket: %s", spec, strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
+		log_err("listen %s: %s", spec, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct accept_arg {
+	struct net_loop *loop;
+	const struct net_listen *ls;
+};
+
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct accept_arg *a = arg;
+	net_conn_accept(a->loop, a->ls, fd, sa, salen);
+}
+
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	/* EMFILE and friends: log and keep the listener; the loop retries on next readiness */
+	log_warn("accept: %s", strerror(errno));
+}
+
+static void *loop_main(void *arg)
+{
+	struct net_loop *l = arg;
+	char name[16];
+	(void)snprintf(name, sizeof(name), "kasten-loop%u", l->index);
+	pthread_setname_np(pthread_self(), name);
+	event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int net_start(const struct net_listen *ls, size_t n, unsigned threads, SSL_CTX *tls)
+{
+	if (evthread_use_pthreads() < 0)
+		die("libevent: no thread support");
+	signal(SIGPIPE, SIG_IGN);
+	/* only net_wait_signal() takes SIGTERM/SIGINT: every thread inherits this mask */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	net_tls_ctx = tls;
+	if (threads == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = c > 0 ? (unsigned)c : 1;
+	}
+	n_loops = threads;
+	loops = calloc(threads, sizeof(*loops));
+	struct accept_arg *args = calloc((size_t)threads * n, sizeof(*args));
+	if (!loops || !args)
+		die("out of memory");
+	for (unsigned t = 0; t < threads; t++) {
+		struct net_loop *l = &loops[t];
+		l->index = t;
+		l->base = event_base_new();
+		l->listeners = calloc(n, sizeof(*l->listeners));
+		if (!l->base || !l->listeners)
+			die("out of memory");
+		for (size_t i = 0; i < n; i++) {
+			evutil_socket_t fd = bind_one(ls[i].addr);
+			if (fd < 0)
+				return ERR_IO;
+			struct accept_arg *a = &args[t * n + i];
+			a->loop = l;
+			a->ls = &ls[i];
+			l->listeners[i] = evconnlistener_new(l->base, on_accept, a,
+							     LEV_OPT_CLOSE_ON_FREE, -1, fd);
+			if (!l->listeners[i])
+				die("listener: out of memory");
+			evconnlistener_set_error_cb(l->listeners[i], on_accept_error);
+			l->n_listeners++;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		log_info("listening proto=%s addr=%s tls=%s", ls[i].proto->name, ls[i].addr,
+			 ls[i].tls == NET_TLS_IMPLICIT ? "implicit" : "starttls");
+	net_work_start(threads);
+	for (unsigned t = 0; t < threads; t++)
+		if (pthread_create(&loops[t].thread, NULL, loop_main, &loops[t]) != 0)
+			die("cannot start loop thread");
+	return 0;
+}
+
+static void stop_listeners(void *arg)
+{
+	struct net_loop *l = arg;
+	for (size_t i = 0; i < l->n_listeners; i++)
+		evconnlistener_free(l->listeners[i]);
+	l->n_listeners = 0;
+}
+
+void net_stop(unsigned grace)
+{
+	for (unsigned t = 0; t < n_loops; t++)
+		(void)net_call_on(loops[t].base, stop_listeners, &loops[t]);
+	/* in-flight work (a delivery being committed, a hash being checked) finishes; a
+	 * client waiting for a 250 gets it before we go */
+	struct timespec start, now, nap = {0, 10 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		if (atomic_load(&net_inflight) == 0)
+			break;
+		nanosleep(&nap, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < (time_t)grace);
+	for (unsigned t = 0; t < n_loops; t++)
+		event_base_loopexit(loops[t].base, NULL);
+	for (unsigned t = 0; t < n_loops; t++)
+		pthread_join(loops[t].thread, NULL);
+	net_work_stop();
+}
+
+void net_wait_signal(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	int sig = 0;
+	if (sigwait(&set, &sig) == 0)
+		log_info("signal %d: shutting down", sig);
+}
+
+struct call {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void call_trampoline(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	c->fn(c->arg);
+	free(c);
+}
+
+int net_call_on(struct event_base *base, void (*fn)(void *arg), void *arg)
+{
+	struct call *c = malloc(sizeof(*c));
+	if (!c)
+		return ERR_NOMEM;
+	c->fn = fn;
+	c->arg = arg;
+	struct timeval zero = {0, 0};
+	if (event_base_once(base, -1, EV_TIMEOUT, call_trampoline, c, &zero) < 0) {
+		free(c);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
