@@ -47,7 +47,7 @@ struct net_listen {
 	const char *addr;
 	const struct net_proto *proto;
 	enum net_tls_mode tls;
-	void *proto_arg;
+	const void *proto_arg;
 };
 
 struct ssl_ctx_st;
@@ -71,7 +71,7 @@ void net_wait_signal(void);
 /* ---- the connection, as a protocol sees it ---- */
 void net_conn_set_data(struct net_conn *c, void *data);
 void *net_conn_data(const struct net_conn *c);
-void *net_conn_proto_arg(const struct net_conn *c);
+const void *net_conn_proto_arg(const struct net_conn *c);
 uint64_t net_conn_id(const struct net_conn *c);
 const char *net_conn_peer(const struct net_conn *c);   /* "1.2.3.4:5678" */
 const char *net_conn_peer_ip(const struct net_conn *c);/* "1.2.3.4" */

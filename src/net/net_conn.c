@@ -295,7 +295,7 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 
 void net_conn_set_data(struct net_conn *c, void *data) { c->data = data; }
 void *net_conn_data(const struct net_conn *c) { return c->data; }
-void *net_conn_proto_arg(const struct net_conn *c) { return c->l->proto_arg; }
+const void *net_conn_proto_arg(const struct net_conn *c) { return c->l->proto_arg; }
 uint64_t net_conn_id(const struct net_conn *c) { return c->id; }
 const char *net_conn_peer(const struct net_conn *c) { return c->peer; }
 const char *net_conn_peer_ip(const struct net_conn *c) { return c->peer_ip; }
