@@ -168,6 +168,11 @@ struct store_ops {
 	 * INBOX; results[i] is 0 or a negative enum err (ERR_QUOTA, ERR_NOTFOUND...). */
 	int (*deliver_batch)(struct store_env *env, const int64_t *account_ids,
 			     const struct store_new_msg *const *msgs, size_t n, int *results);
+	/* added after version 1 was first drafted; every backend must fill them */
+	int (*quota_warned)(struct store *st, int *get_out, int set);
+	int (*expunged_since)(struct store *st, int64_t mailbox_id, uint64_t modseq,
+			      struct arena *a, uint32_t **uids_out, size_t *n_out);
+	int (*check)(struct store_env *env);
 };
 
 /* The backends compiled in, NULL-terminated. */
@@ -238,6 +243,19 @@ int store_append(struct store *st, const char *mailbox, const struct store_new_m
 		 uint32_t *uid_out);
 int store_deliver_batch(struct store_env *env, const int64_t *account_ids,
 			const struct store_new_msg *const *msgs, size_t n, int *results);
+
+/* The "quota warning already sent" flag of the account (deliver/ re-arms it when usage
+ * drops below the threshold). If get_out is non-NULL it receives the flag (0/1) as it
+ * was before this call; set is 0 or 1 to store a new value, -1 to leave it. */
+int store_quota_warned(struct store *st, int *get_out, int set);
+/* UIDs expunged from the mailbox with a modseq > `modseq` (QRESYNC VANISHED),
+ * ascending; the array comes from the arena (NULL when n is 0). */
+int store_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
+			 struct arena *a, uint32_t **uids_out, size_t *n_out);
+/* Full consistency sweep of every account, the same one store_env_open runs after an
+ * unclean shutdown: drops rows whose file is missing or short, removes files no row
+ * references, recomputes usage. Slow on big stores; for admin use. */
+int store_check(struct store_env *env);
 
 /* Flush counter (fsync/syncfs calls made), for metrics and the benchmark. */
 uint64_t store_flush_count(void);

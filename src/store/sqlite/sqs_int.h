@@ -1,0 +1,241 @@
+/* sqs_int.h: shared inside the sqlite backend (src/store/sqlite) only.
+ *
+ * Objects:
+ *   struct sqs_env  the environment: data dir, directory.db (one handle behind dir_mu),
+ *                   and a pool of index.db handles (struct sqs_db) keyed by account.
+ *   struct sqs_db   one open index.db with its prepared statements. A handle is used by
+ *                   one thread at a time: it is checked out of the pool (sqs_db_take),
+ *                   used, and given back (sqs_db_give); the pool keeps at most
+ *                   SQS_POOL_MAX idle handles, least recently used ones are closed.
+ *   struct sqs_store  a struct store (one account, one session) holding one sqs_db.
+ *
+ * Every index.db runs in WAL mode with synchronous=FULL; deliver_batch switches its
+ * handles to NORMAL for the batch and makes everything durable with one syncfs(2). */
+#ifndef KASTEN_SQS_INT_H
+#define KASTEN_SQS_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store_backend.h"
+
+#define SQS_POOL_MAX 256
+#define SQS_BUSY_MS 30000  /* wait this long for another writer before ERR_TEMP */
+#define SQS_KEYWORDS_MAX 4096
+#define SQS_GUID_LEN 32
+
+/* Prepared statements of an index.db, by number (SQL text in sqs_db.c). */
+enum sqs_stmt {
+	Q_BEGIN,
+	Q_BEGIN_READ,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_MB_BY_NAME,
+	Q_MB_BY_ID,
+	Q_MB_LIST,
+	Q_MB_COUNTS,
+	Q_MB_INSERT,
+	Q_MB_RENAME,
+	Q_MB_DELETE,
+	Q_MB_SUBSCRIBE,
+	Q_MB_BUMP,
+	Q_META_GET,
+	Q_META_SET,
+	Q_USAGE_GET,
+	Q_USAGE_ADD,
+	Q_USAGE_RECALC,
+	Q_MSG_INSERT,
+	Q_MSG_COUNT_RANGE,
+	Q_MSG_LIST,
+	Q_MSG_GET,
+	Q_MSG_MIME,
+	Q_MSG_SETFLAGS,
+	Q_MSG_DELETE,
+	Q_MSG_OF_MB,
+	Q_MSG_MOVE_ALL,
+	Q_MSG_DELETE_MB,
+	Q_MSG_ALL,
+	Q_POP3_MARK,
+	Q_EXP_INSERT,
+	Q_EXP_COPY_ALL,
+	Q_EXP_DELETE_MB,
+	Q_EXP_COUNT_SINCE,
+	Q_EXP_SINCE,
+	Q_COUNT
+};
+
+struct sqs_db {
+	int64_t account_id;
+	sqlite3 *db;
+	sqlite3_stmt *q[Q_COUNT];
+	uint64_t gen;                  /* env->del_gen when opened */
+	struct sqs_db *prev, *next;    /* pool LRU links, only while idle in the pool */
+};
+
+/* Directory statements (SQL text in sqs_dir.c). */
+enum sqs_dstmt {
+	D_ACC_INSERT,
+	D_ACC_BY_ADDR,
+	D_ACC_BY_ID,
+	D_ACC_LIST,
+	D_ACC_DELETE,
+	D_ACC_SET_PW,
+	D_ACC_SET_QUOTA,
+	D_ACC_SET_QMSG,
+	D_ACC_SET_POP3,
+	D_ACC_QUOTA,
+	D_ALIAS_INSERT,
+	D_ALIAS_DELETE,
+	D_ALIAS_LOOKUP,
+	D_ACC_IDS,
+	D_COUNT
+};
+
+struct sqs_env {
+	struct store_env base;         /* first */
+	char *data_dir;
+	int data_fd;                   /* for syncfs(2) */
+	bool clean_start;              /* the clean-shutdown marker was present */
+	pthread_mutex_t dir_mu;        /* guards dir_db and dq[] */
+	sqlite3 *dir_db;
+	sqlite3_stmt *dq[D_COUNT];
+	pthread_mutex_t pool_mu;       /* guards the pool and del_gen */
+	struct sqs_db *pool_head, *pool_tail; /* most recently used first */
+	unsigned pool_n;
+	uint64_t del_gen;              /* bumped by account_del: older handles never pooled */
+};
+
+struct sqs_store {
+	struct store base;             /* first */
+	struct sqs_db *h;
+};
+
+/* ---- sqs_env.c ---- */
+/* "<data>/accounts/<id>[/rest]" into out (cap bytes). */
+int sqs_path(const struct sqs_env *e, char *out, size_t cap, int64_t id, const char *rest);
+/* Map a sqlite result code to enum err (BUSY/LOCKED -> ERR_TEMP, FULL/IOERR -> ERR_IO). */
+int sqs_err(int rc);
+/* Remove a directory tree (no symlinks followed). */
+int sqs_rmtree(const char *path);
+/* fsync a file or directory by path, counted in store_flush_count(). */
+int sqs_fsync_path(const char *path, bool dir);
+
+/* ---- sqs_dir.c: directory.db ---- */
+int sqs_dir_open(struct sqs_env *e);
+void sqs_dir_close(struct sqs_env *e);
+/* The account's quotas; ERR_NOTFOUND if no such account. Takes dir_mu. */
+int sqs_dir_quota(struct sqs_env *e, int64_t id, uint64_t *bytes_out, uint64_t *msgs_out);
+/* All account ids, malloc'ed (caller frees). */
+int sqs_dir_ids(struct sqs_env *e, int64_t **ids_out, size_t *n_out);
+int sqs_account_add(struct store_env *env, const char *address, const char *pwhash,
+		    uint64_t quota_bytes, int64_t *id_out);
+int sqs_account_del(struct store_env *env, const char *address);
+int sqs_account_get(struct store_env *env, const char *address, struct arena *a,
+		    struct store_account *out);
+int sqs_account_get_id(struct store_env *env, int64_t id, struct arena *a,
+		       struct store_account *out);
+int sqs_account_list(struct store_env *env, struct arena *a, struct store_account **out,
+		     size_t *n_out);
+int sqs_account_set(struct store_env *env, const char *address, const char *key,
+		    const char *value);
+int sqs_alias_add(struct store_env *env, const char *alias, const char *address);
+int sqs_alias_del(struct store_env *env, const char *alias);
+int sqs_resolve(struct store_env *env, const char *address, int64_t *id_out);
+
+/* ---- sqs_db.c: index.db handles and the pool ---- */
+/* Open a database file with our pragmas (WAL, synchronous=FULL, busy timeout,
+ * foreign keys). */
+int sqs_open_db(const char *path, sqlite3 **out);
+/* Bring a database to the newest schema: steps[i] moves user_version i to i+1 (each
+ * step sets PRAGMA user_version itself). Runs in one write transaction; after the steps,
+ * fill(arg, db, old_version) runs inside it when non-NULL. */
+int sqs_migrate(sqlite3 *db, const char *const *steps, int n,
+		int (*fill)(void *arg, sqlite3 *db, int old_version), void *arg);
+/* Check out a handle for the account (from the pool or newly opened, creating
+ * the account's folder and schema on first use). */
+int sqs_db_take(struct sqs_env *e, int64_t account_id, struct sqs_db **out);
+/* Return a handle to the pool (or close it when it is stale or the pool is full). */
+void sqs_db_give(struct sqs_env *e, struct sqs_db *h);
+void sqs_db_free(struct sqs_db *h);
+/* Close every pooled handle of one account (all accounts if id < 0); bump del_gen. */
+void sqs_pool_drop(struct sqs_env *e, int64_t account_id, bool bump);
+/* The statement, reset and with cleared bindings; NULL on prepare failure (logged). */
+sqlite3_stmt *sqs_q(struct sqs_db *h, enum sqs_stmt s);
+/* Step a statement expected to finish (no row): returns 0 or enum err; resets it. */
+int sqs_exec(struct sqs_db *h, sqlite3_stmt *q);
+int sqs_begin(struct sqs_db *h, bool write);
+int sqs_commit(struct sqs_db *h);
+void sqs_rollback(struct sqs_db *h);
+/* Allocate a UIDVALIDITY for a new mailbox: unique within the account (inside a
+ * write transaction). */
+int sqs_new_uidvalidity(struct sqs_db *h, uint32_t *out);
+/* Switch a handle between synchronous=FULL (default) and NORMAL (deliver batches). */
+int sqs_sync_mode(struct sqs_db *h, bool full);
+/* Usage of the account (inside or outside a transaction). */
+int sqs_usage_get(struct sqs_db *h, uint64_t *bytes_out, uint64_t *msgs_out);
+
+/* ---- sqs_mbox.c: mailboxes ---- */
+struct sqs_mb {
+	int64_t id;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+};
+/* Look up a mailbox by name ("inbox" in any case is INBOX). */
+int sqs_mb_find(struct sqs_db *h, const char *name, struct sqs_mb *out);
+int sqs_mb_find_id(struct sqs_db *h, int64_t id, struct sqs_mb *out);
+/* Write back uidnext and highestmodseq. */
+int sqs_mb_bump(struct sqs_db *h, const struct sqs_mb *mb);
+/* Copy name into out with an "inbox" prefix folded to "INBOX". */
+void sqs_mb_canon(const char *name, char *out, size_t cap);
+int sqs_usage(struct store *st, uint64_t *bytes_out, uint64_t *messages_out);
+int sqs_mailbox_list(struct store *st, struct arena *a, struct store_mailbox **out,
+		     size_t *n_out);
+int sqs_mailbox_get(struct store *st, const char *name, struct arena *a,
+		    struct store_mailbox *out);
+int sqs_mailbox_create(struct store *st, const char *name, unsigned special_use);
+int sqs_mailbox_rename(struct store *st, const char *from, const char *to);
+int sqs_mailbox_delete(struct store *st, const char *name);
+int sqs_mailbox_subscribe(struct store *st, const char *name, bool on);
+int sqs_quota_warned(struct store *st, int *get_out, int set);
+
+/* ---- sqs_msg.c: messages ---- */
+/* Merge space-separated keyword lists: SET gives `in`, ADD cur + in, REMOVE cur - in;
+ * compared ASCII case-insensitively, duplicates dropped, one space between words.
+ * ERR_TOO_LONG past cap, ERR_INVAL for control characters. */
+int sqs_kw_merge(const char *cur, const char *in, enum store_flag_op op, char *out,
+		 size_t cap);
+/* "<data>/accounts/<id>/msg/<guid[0..2)>/<guid>". */
+int sqs_msg_path(const struct sqs_env *e, int64_t id, const char *guid, char *out,
+		 size_t cap);
+/* Unlink the files of the given guids (after a commit); failures are logged. */
+void sqs_unlink_guids(const struct sqs_env *e, int64_t id, char (*guids)[SQS_GUID_LEN + 1],
+		      size_t n);
+int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first,
+		 uint32_t uid_last, struct arena *a, struct store_msg **out, size_t *n_out);
+int sqs_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
+		 uint64_t *size_out);
+int sqs_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
+		 const void **blob_out, size_t *len_out);
+int sqs_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+	      enum store_flag_op op, unsigned flags, const char *keywords,
+	      uint64_t *modseq_out);
+int sqs_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		uint64_t *modseq_out);
+int sqs_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		  int64_t when);
+int sqs_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
+		       struct arena *a, uint32_t **uids_out, size_t *n_out);
+
+/* ---- sqs_deliver.c: append and the group-commit batch ---- */
+int sqs_append(struct store *st, const char *mailbox, const struct store_new_msg *m,
+	       uint32_t *uid_out);
+int sqs_deliver_batch(struct store_env *env, const int64_t *account_ids,
+		      const struct store_new_msg *const *msgs, size_t n, int *results);
+
+/* ---- sqs_recover.c ---- */
+int sqs_recover(struct store_env *env);
+int sqs_check(struct store_env *env);
+
+#endif

@@ -1,0 +1,391 @@
+/* store.c: the store_* wrappers protocol code calls, the backend table, mailbox-name
+ * rules and the flush counter. Wrappers check arguments and the backend's version and
+ * forward; they own nothing. Limits: LIMIT_MAILBOX_NAME for names. */
+#include "store/store.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/str.h"
+#include "store/store_backend.h"
+#include "core/banned.h"
+
+const struct store_ops *const store_backends[] = {&store_sqlite_ops, NULL};
+
+static _Atomic uint64_t flushes;
+
+void store_flush_count_add(uint64_t n)
+{
+	atomic_fetch_add(&flushes, n);
+}
+
+uint64_t store_flush_count(void)
+{
+	return atomic_load(&flushes);
+}
+
+void store_notify(struct store_env *env, int64_t account_id, int64_t mailbox_id,
+		  enum store_change_kind kind, uint64_t modseq)
+{
+	if (env->hook)
+		env->hook(env->hook_arg, account_id, mailbox_id, kind, modseq);
+}
+
+/* Forward to an op after checking the handle, version and presence of the op. */
+#define ENV_OP(env, op) ((env) && (env)->ops->version == STORE_OPS_VERSION && (env)->ops->op)
+#define ST_OP(st, op) ((st) && (st)->ops->version == STORE_OPS_VERSION && (st)->ops->op)
+
+int store_env_open(const char *backend, const char *data_dir, struct store_env **out)
+{
+	if (!data_dir || !out)
+		return ERR_INVAL;
+	*out = NULL;
+	for (size_t i = 0; store_backends[i]; i++) {
+		const struct store_ops *ops = store_backends[i];
+		if (backend && strcmp(backend, ops->name) != 0)
+			continue;
+		if (ops->version != STORE_OPS_VERSION)
+			return ERR_INVAL;
+		struct store_env *env;
+		int r = ops->env_open(data_dir, &env);
+		if (r < 0)
+			return r;
+		r = ops->recover(env);
+		if (r < 0) {
+			ops->env_close(env);
+			return r;
+		}
+		*out = env;
+		return 0;
+	}
+	return ERR_NOTFOUND;
+}
+
+void store_env_close(struct store_env **env)
+{
+	if (!env || !*env)
+		return;
+	(*env)->ops->env_close(*env);
+	*env = NULL;
+}
+
+void store_set_change_hook(struct store_env *env, store_change_fn fn, void *arg)
+{
+	env->hook = fn;
+	env->hook_arg = arg;
+}
+
+int store_account_add(struct store_env *env, const char *address, const char *pwhash,
+		      uint64_t quota_bytes, int64_t *id_out)
+{
+	if (!ENV_OP(env, account_add) || !address)
+		return ERR_INVAL;
+	return env->ops->account_add(env, address, pwhash, quota_bytes, id_out);
+}
+
+int store_account_del(struct store_env *env, const char *address)
+{
+	if (!ENV_OP(env, account_del) || !address)
+		return ERR_INVAL;
+	return env->ops->account_del(env, address);
+}
+
+int store_account_get(struct store_env *env, const char *address, struct arena *a,
+		      struct store_account *out)
+{
+	if (!ENV_OP(env, account_get) || !address || !a || !out)
+		return ERR_INVAL;
+	return env->ops->account_get(env, address, a, out);
+}
+
+int store_account_get_id(struct store_env *env, int64_t id, struct arena *a,
+			 struct store_account *out)
+{
+	if (!ENV_OP(env, account_get_id) || !a || !out)
+		return ERR_INVAL;
+	return env->ops->account_get_id(env, id, a, out);
+}
+
+int store_account_list(struct store_env *env, struct arena *a, struct store_account **out,
+		       size_t *n_out)
+{
+	if (!ENV_OP(env, account_list) || !a || !out || !n_out)
+		return ERR_INVAL;
+	return env->ops->account_list(env, a, out, n_out);
+}
+
+int store_account_set(struct store_env *env, const char *address, const char *key,
+		      const char *value)
+{
+	if (!ENV_OP(env, account_set) || !address || !key || !value)
+		return ERR_INVAL;
+	return env->ops->account_set(env, address, key, value);
+}
+
+int store_alias_add(struct store_env *env, const char *alias, const char *address)
+{
+	if (!ENV_OP(env, alias_add) || !alias || !address)
+		return ERR_INVAL;
+	return env->ops->alias_add(env, alias, address);
+}
+
+int store_alias_del(struct store_env *env, const char *alias)
+{
+	if (!ENV_OP(env, alias_del) || !alias)
+		return ERR_INVAL;
+	return env->ops->alias_del(env, alias);
+}
+
+int store_resolve(struct store_env *env, const char *address, int64_t *id_out)
+{
+	if (!ENV_OP(env, resolve) || !address || !id_out)
+		return ERR_INVAL;
+	return env->ops->resolve(env, address, id_out);
+}
+
+int store_open(struct store_env *env, int64_t account_id, struct store **out)
+{
+	if (!ENV_OP(env, open) || !out)
+		return ERR_INVAL;
+	*out = NULL;
+	return env->ops->open(env, account_id, out);
+}
+
+void store_close(struct store **st)
+{
+	if (!st || !*st)
+		return;
+	(*st)->ops->close(*st);
+	*st = NULL;
+}
+
+int store_usage(struct store *st, uint64_t *bytes_out, uint64_t *messages_out)
+{
+	if (!ST_OP(st, usage))
+		return ERR_INVAL;
+	return st->ops->usage(st, bytes_out, messages_out);
+}
+
+int store_mailbox_list(struct store *st, struct arena *a, struct store_mailbox **out,
+		       size_t *n_out)
+{
+	if (!ST_OP(st, mailbox_list) || !a || !out || !n_out)
+		return ERR_INVAL;
+	return st->ops->mailbox_list(st, a, out, n_out);
+}
+
+int store_mailbox_get(struct store *st, const char *name, struct arena *a,
+		      struct store_mailbox *out)
+{
+	if (!ST_OP(st, mailbox_get) || !a || !out || !name)
+		return ERR_INVAL;
+	if (!store_mailbox_name_ok(name))
+		return ERR_NOTFOUND;
+	return st->ops->mailbox_get(st, name, a, out);
+}
+
+int store_mailbox_create(struct store *st, const char *name, unsigned special_use)
+{
+	if (!ST_OP(st, mailbox_create) || !name || !store_mailbox_name_ok(name))
+		return ERR_INVAL;
+	if (special_use & ~(unsigned)(STORE_SU_DRAFTS | STORE_SU_SENT | STORE_SU_TRASH |
+				      STORE_SU_JUNK | STORE_SU_ARCHIVE))
+		return ERR_INVAL;
+	return st->ops->mailbox_create(st, name, special_use);
+}
+
+int store_mailbox_rename(struct store *st, const char *from, const char *to)
+{
+	if (!ST_OP(st, mailbox_rename) || !from || !to || !store_mailbox_name_ok(to))
+		return ERR_INVAL;
+	if (!store_mailbox_name_ok(from))
+		return ERR_NOTFOUND;
+	return st->ops->mailbox_rename(st, from, to);
+}
+
+int store_mailbox_delete(struct store *st, const char *name)
+{
+	if (!ST_OP(st, mailbox_delete) || !name)
+		return ERR_INVAL;
+	if (!store_mailbox_name_ok(name))
+		return ERR_NOTFOUND;
+	return st->ops->mailbox_delete(st, name);
+}
+
+int store_mailbox_subscribe(struct store *st, const char *name, bool on)
+{
+	if (!ST_OP(st, mailbox_subscribe) || !name)
+		return ERR_INVAL;
+	if (!store_mailbox_name_ok(name))
+		return ERR_NOTFOUND;
+	return st->ops->mailbox_subscribe(st, name, on);
+}
+
+/* Length of the well-formed UTF-8 sequence at p (at most n bytes), 0 if malformed
+ * (overlong forms, surrogates and code points past U+10FFFF are malformed). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	uint32_t cp, min;
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		len = 2, cp = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, cp = c & 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4, cp = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Names are hierarchies with '/' between levels. Rejected: empty names and levels
+ * (leading, trailing or doubled '/'), "." and ".." levels, control characters (C0, DEL,
+ * C1 via UTF-8 U+0080..U+009F), the IMAP LIST wildcards '*' and '%', malformed UTF-8,
+ * and more than LIMIT_MAILBOX_NAME bytes. Names never become paths, the checks keep
+ * them printable and unambiguous for every client. */
+bool store_mailbox_name_ok(const char *name)
+{
+	if (!name)
+		return false;
+	size_t n = strnlen(name, LIMIT_MAILBOX_NAME + 1);
+	if (n == 0 || n > LIMIT_MAILBOX_NAME)
+		return false;
+	const unsigned char *s = (const unsigned char *)name;
+	size_t level_start = 0;
+	for (size_t i = 0; i <= n;) {
+		if (i == n || s[i] == '/') {
+			size_t l = i - level_start;
+			if (l == 0)
+				return false;
+			if ((l == 1 && s[level_start] == '.') ||
+			    (l == 2 && s[level_start] == '.' && s[level_start + 1] == '.'))
+				return false;
+			i++;
+			level_start = i;
+			continue;
+		}
+		unsigned char c = s[i];
+		if (c < 0x20 || c == 0x7f || c == '*' || c == '%')
+			return false;
+		size_t l = utf8_len(s + i, n - i);
+		if (l == 0)
+			return false;
+		if (l == 2 && c == 0xc2 && s[i + 1] < 0xa0)
+			return false; /* C1 controls */
+		i += l;
+	}
+	return true;
+}
+
+int store_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first,
+		   uint32_t uid_last, struct arena *a, struct store_msg **out, size_t *n_out)
+{
+	if (!ST_OP(st, msg_list) || !a || !out || !n_out)
+		return ERR_INVAL;
+	return st->ops->msg_list(st, mailbox_id, uid_first, uid_last, a, out, n_out);
+}
+
+int store_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
+		   uint64_t *size_out)
+{
+	if (!ST_OP(st, msg_open) || !fd_out)
+		return ERR_INVAL;
+	*fd_out = -1;
+	return st->ops->msg_open(st, mailbox_id, uid, fd_out, size_out);
+}
+
+int store_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
+		   const void **blob_out, size_t *len_out)
+{
+	if (!ST_OP(st, msg_mime) || !a || !blob_out || !len_out)
+		return ERR_INVAL;
+	return st->ops->msg_mime(st, mailbox_id, uid, a, blob_out, len_out);
+}
+
+int store_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		enum store_flag_op op, unsigned flags, const char *keywords,
+		uint64_t *modseq_out)
+{
+	if (!ST_OP(st, flags) || (n && !uids) || op < STORE_FLAGS_SET ||
+	    op > STORE_FLAGS_REMOVE || flags > 0xff)
+		return ERR_INVAL;
+	return st->ops->flags(st, mailbox_id, uids, n, op, flags, keywords, modseq_out);
+}
+
+int store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		  uint64_t *modseq_out)
+{
+	if (!ST_OP(st, expunge) || (n && !uids))
+		return ERR_INVAL;
+	return st->ops->expunge(st, mailbox_id, uids, n, modseq_out);
+}
+
+int store_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		    int64_t when)
+{
+	if (!ST_OP(st, pop3_mark) || (n && !uids) || when <= 0)
+		return ERR_INVAL;
+	return st->ops->pop3_mark(st, mailbox_id, uids, n, when);
+}
+
+int store_append(struct store *st, const char *mailbox, const struct store_new_msg *m,
+		 uint32_t *uid_out)
+{
+	if (!ST_OP(st, append) || !mailbox || !m || !m->path || m->flags > 0xff ||
+	    (m->mime_len && !m->mime))
+		return ERR_INVAL;
+	if (!store_mailbox_name_ok(mailbox))
+		return ERR_NOTFOUND;
+	return st->ops->append(st, mailbox, m, uid_out);
+}
+
+int store_deliver_batch(struct store_env *env, const int64_t *account_ids,
+			const struct store_new_msg *const *msgs, size_t n, int *results)
+{
+	if (!ENV_OP(env, deliver_batch) || (n && (!account_ids || !msgs || !results)))
+		return ERR_INVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!msgs[i] || !msgs[i]->path || msgs[i]->flags > 0xff ||
+		    (msgs[i]->mime_len && !msgs[i]->mime))
+			return ERR_INVAL;
+	if (n == 0)
+		return 0;
+	return env->ops->deliver_batch(env, account_ids, msgs, n, results);
+}
+
+int store_quota_warned(struct store *st, int *get_out, int set)
+{
+	if (!ST_OP(st, quota_warned) || set < -1 || set > 1)
+		return ERR_INVAL;
+	return st->ops->quota_warned(st, get_out, set);
+}
+
+int store_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
+			 struct arena *a, uint32_t **uids_out, size_t *n_out)
+{
+	if (!ST_OP(st, expunged_since) || !a || !uids_out || !n_out)
+		return ERR_INVAL;
+	return st->ops->expunged_since(st, mailbox_id, modseq, a, uids_out, n_out);
+}
+
+int store_check(struct store_env *env)
+{
+	if (!ENV_OP(env, check))
+		return ERR_INVAL;
+	return env->ops->check(env);
+}
