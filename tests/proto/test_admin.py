@@ -1,0 +1,191 @@
+"""`kasten user ...` and `kasten export` (issue 2, item 3), with the server running."""
+
+import smtplib
+
+import pytest
+
+from kasten_test import (DOMAIN, RawSMTP, assert_delivered, dot_stuff, make_message,
+                         size_matches, unique_user)
+
+PASSWORD = "Admin-test-pass-1"
+MAILBOXES = ("INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive")
+
+
+def row(server, address):
+    rows = [r for r in server.user_list() if r["address"].lower() == address.lower()]
+    assert len(rows) <= 1, rows
+    return rows[0] if rows else None
+
+
+def deliver(server, rcpt, msg, sender="admin-test@sender.invalid"):
+    with RawSMTP(server.host, server.ports["smtp"]) as r:
+        assert r.reply()[0] == 220
+        assert r.cmd("EHLO client.test")[0] == 250
+        assert r.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+        code, lines = r.cmd(f"RCPT TO:<{rcpt}>")
+        if code != 250:
+            return code
+        assert r.cmd("DATA")[0] == 354
+        r.send(dot_stuff(msg))
+        code = r.reply()[0]
+        r.cmd("QUIT")
+        return code
+
+
+def login_ok(server, address, password):
+    s = smtplib.SMTP(server.host, server.ports["submission"], timeout=15)
+    try:
+        s.ehlo()
+        s.login(address, password)
+        return True
+    except smtplib.SMTPAuthenticationError:
+        return False
+    finally:
+        s.close()
+
+
+def test_user_add_list_del(mserver):
+    a = unique_user("adm")
+    assert row(mserver, a) is None
+    mserver.user_add(a, PASSWORD)
+    r = row(mserver, a)
+    assert r is not None, mserver.kasten("user", "list").stdout
+    assert "count" in r, f"list line needs address, quota, used, count: {r['raw']!r}"
+    assert r["count"] == "0"
+    assert size_matches(r["used"], 0)
+    mserver.kasten("user", "del", a)
+    assert row(mserver, a) is None
+    # deleted while the server runs: mail to it is refused
+    assert deliver(mserver, a, make_message("after del", rcpt=a)) == 550
+
+
+def test_user_add_duplicate_fails(mserver):
+    a = unique_user("dup")
+    mserver.user_add(a, PASSWORD)
+    r = mserver.kasten("user", "add", a, "--password-stdin", input="x\n", check=False)
+    assert r.returncode != 0
+
+
+def test_user_del_unknown_fails(mserver):
+    r = mserver.kasten("user", "del", f"nobody-at-all@{DOMAIN}", check=False)
+    assert r.returncode != 0
+
+
+def test_user_add_invalid_address_fails(mserver):
+    for bad in ("no-at-sign", "a@", "@b", "a b@c.test"):
+        r = mserver.kasten("user", "add", bad, "--password-stdin", input="x\n",
+                           check=False)
+        assert r.returncode != 0, bad
+
+
+@pytest.mark.parametrize("size,expected", [("500K", 500 << 10), ("100M", 100 << 20),
+                                           ("2G", 2 << 30)])
+def test_quota_size_parsing(mserver, size, expected):
+    a = unique_user("q")
+    mserver.user_add(a, PASSWORD, quota=size)
+    assert size_matches(row(mserver, a)["quota"], expected), row(mserver, a)["raw"]
+    b = unique_user("q")
+    mserver.user_add(b, PASSWORD)
+    mserver.kasten("user", "quota", b, size)
+    assert size_matches(row(mserver, b)["quota"], expected), row(mserver, b)["raw"]
+
+
+def test_quota_bad_size_fails(mserver):
+    a = unique_user("q")
+    mserver.user_add(a, PASSWORD)
+    for bad in ("12X", "-1", "K", "1.5.5M", "99999999999999999999G"):
+        assert mserver.kasten("user", "quota", a, bad, check=False).returncode != 0, bad
+
+
+def test_list_shows_used_bytes_and_count_after_delivery(mserver):
+    a = unique_user("used")
+    mserver.user_add(a, PASSWORD, quota="10M")
+    m1 = make_message("one", body=b"a" * 3000 + b"\r\n", rcpt=a)
+    m2 = make_message("two", body=b"b" * 5000 + b"\r\n", rcpt=a)
+    assert deliver(mserver, a, m1) == 250
+    assert deliver(mserver, a, m2) == 250
+    stored = mserver.messages(a)
+    assert len(stored) == 2
+    r = row(mserver, a)
+    assert r["count"] == "2"
+    assert size_matches(r["used"], sum(map(len, stored))), (r["raw"], sum(map(len, stored)))
+
+
+def test_passwd_while_running(mserver):
+    a = unique_user("pw")
+    mserver.user_add(a, PASSWORD)
+    assert login_ok(mserver, a, PASSWORD)
+    mserver.kasten("user", "passwd", a, "--password-stdin", input="New-pass-2\n")
+    assert not login_ok(mserver, a, PASSWORD)
+    assert login_ok(mserver, a, "New-pass-2")
+
+
+def test_password_with_spaces_and_utf8(mserver):
+    a = unique_user("pw")
+    pw = "p\u00e4ss w\u00f6rd with spaces"
+    mserver.user_add(a, pw)
+    assert login_ok(mserver, a, pw)
+    assert not login_ok(mserver, a, pw + "x")
+
+
+def test_alias_add(mserver):
+    a = unique_user("owner")
+    mserver.user_add(a, PASSWORD)
+    alias = unique_user("al")
+    mserver.kasten("user", "alias", "add", alias, a)
+    msg = make_message("via alias", rcpt=alias)
+    assert deliver(mserver, alias, msg) == 250
+    (stored,) = mserver.messages(a)
+    assert_delivered(stored, msg, "admin-test@sender.invalid")
+
+
+def test_alias_to_unknown_account_fails(mserver):
+    r = mserver.kasten("user", "alias", "add", unique_user("al"), f"ghost@{DOMAIN}",
+                       check=False)
+    assert r.returncode != 0
+
+
+def test_new_account_has_special_use_mailboxes(mserver):
+    a = unique_user("mb")
+    mserver.user_add(a, PASSWORD)
+    for mb in MAILBOXES:
+        assert mserver.export(a, mb) == b"", mb
+
+
+def test_export_unknown_mailbox_fails(mserver):
+    a = unique_user("mb")
+    mserver.user_add(a, PASSWORD)
+    assert mserver.kasten("export", a, "--mailbox", "NoSuchBox", check=False).returncode != 0
+    assert mserver.kasten("export", a, "--mailbox", "../../etc", check=False).returncode != 0
+
+
+def test_user_set_pop3_off(mserver):
+    a = unique_user("pop")
+    mserver.user_add(a, PASSWORD)
+    mserver.kasten("user", "set", a, "pop3=off")
+    mserver.kasten("user", "set", a, "pop3=on")
+    assert mserver.kasten("user", "set", a, "bogus=1", check=False).returncode != 0
+
+
+def test_data_option_instead_of_config(mserver):
+    a = unique_user("data")
+    mserver.kasten("user", "add", a, "--password-stdin", input=PASSWORD + "\n",
+                   use_data=True)
+    out = mserver.kasten("user", "list", use_data=True).stdout.decode()
+    assert a in out
+
+
+def test_admin_commands_without_server(kasten_factory):
+    s = kasten_factory()
+    a = unique_user("offline")
+    s.user_add(a, PASSWORD, quota="1M")
+    assert size_matches(row(s, a)["quota"], 1 << 20)
+    assert s.export(a) == b""
+    s.start()
+    msg = make_message("offline then online", rcpt=a)
+    assert deliver(s, a, msg) == 250
+    assert len(s.messages(a)) == 1
+    s.stop()
+    # the store survives a clean restart
+    s.start()
+    assert len(s.messages(a)) == 1
