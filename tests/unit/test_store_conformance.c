@@ -1,0 +1,905 @@
+/* test_store_conformance.c: the same cases against every backend in store_backends[],
+ * each in a fresh data dir under /tmp (removed afterwards). Cases that look at files on
+ * disk (recovery, unlink after expunge) know the sqlite layout and run for it only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "store/store.h"
+
+struct fx {
+	const struct store_ops *ops;
+	char dir[64];
+	struct store_env *env;
+	struct arena a;
+	unsigned nfile;
+	unsigned hook_calls[4];
+	uint64_t hook_last_modseq;
+	int64_t hook_last_account;
+};
+
+static bool is_sqlite(const struct fx *f)
+{
+	return !strcmp(f->ops->name, "sqlite");
+}
+
+static void on_change(void *arg, int64_t account_id, int64_t mailbox_id,
+		      enum store_change_kind kind, uint64_t modseq)
+{
+	struct fx *f = arg;
+	f->hook_calls[kind]++;
+	f->hook_last_modseq = modseq;
+	f->hook_last_account = account_id;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
+{
+	return type == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+static void rmtree(const char *dir)
+{
+	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* test cleanup, best effort */
+}
+
+static void env_reopen(struct fx *f)
+{
+	if (f->env)
+		store_env_close(&f->env);
+	assert_int_equal(store_env_open(f->ops->name, f->dir, &f->env), 0);
+	store_set_change_hook(f->env, on_change, f);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	f->ops = *state;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kasten-store-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	if (store_env_open(f->ops->name, f->dir, &f->env) < 0)
+		return -1;
+	store_set_change_hook(f->env, on_change, f);
+	arena_init(&f->a, 16u << 20);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	store_env_close(&f->env);
+	arena_free(&f->a);
+	rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A message file with the given content on the data dir's file system. */
+static const char *msg_file(struct fx *f, const char *content)
+{
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/in", f->dir);
+	(void)mkdir(dir, 0700);
+	char *path = arena_printf(&f->a, "%s/m%u", dir, f->nfile++);
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(content, 1, strlen(content), fp), strlen(content));
+	assert_int_equal(fclose(fp), 0);
+	return path;
+}
+
+static struct store_new_msg new_msg(struct fx *f, const char *content)
+{
+	struct store_new_msg m = {0};
+	m.path = msg_file(f, content);
+	m.size = strlen(content);
+	m.internal_date = 1700000000;
+	return m;
+}
+
+static int64_t add_account(struct fx *f, const char *addr, uint64_t quota)
+{
+	int64_t id = 0;
+	assert_int_equal(store_account_add(f->env, addr, "$y$hash", quota, &id), 0);
+	assert_true(id > 0);
+	return id;
+}
+
+static struct store *open_store(struct fx *f, int64_t id)
+{
+	struct store *st = NULL;
+	assert_int_equal(store_open(f->env, id, &st), 0);
+	return st;
+}
+
+static int64_t mailbox_id(struct fx *f, struct store *st, const char *name)
+{
+	struct store_mailbox mb;
+	assert_int_equal(store_mailbox_get(st, name, &f->a, &mb), 0);
+	return mb.id;
+}
+
+static uint32_t append(struct fx *f, struct store *st, const char *mbox, const char *content)
+{
+	struct store_new_msg m = new_msg(f, content);
+	uint32_t uid = 0;
+	assert_int_equal(store_append(st, mbox, &m, &uid), 0);
+	return uid;
+}
+
+static const char *file_of(struct fx *f, int64_t id, const char *guid)
+{
+	return arena_printf(&f->a, "%s/accounts/%lld/msg/%.2s/%s", f->dir, (long long)id, guid,
+			    guid);
+}
+
+static size_t count_files(const char *dir)
+{
+	size_t n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		char sub[512];
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		struct stat sb;
+		if (stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+			n += count_files(sub);
+		else
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- directory ---- */
+
+static void accounts(void **state)
+{
+	struct fx *f = *state;
+	struct store_account acc;
+	int64_t id = add_account(f, "Alice@Example.COM", 1000);
+	assert_int_equal(store_account_add(f->env, "alice@example.com", NULL, 0, NULL), ERR_EXISTS);
+	assert_int_equal(store_account_add(f->env, "no-at-sign", NULL, 0, NULL), ERR_INVAL);
+	assert_int_equal(store_account_add(f->env, "a b@x.org", NULL, 0, NULL), ERR_INVAL);
+	assert_int_equal(store_account_add(f->env, "@x.org", NULL, 0, NULL), ERR_INVAL);
+	assert_int_equal(store_account_get(f->env, "ALICE@example.com", &f->a, &acc), 0);
+	assert_int_equal(acc.id, id);
+	assert_string_equal(acc.address, "alice@example.com");
+	assert_string_equal(acc.pwhash, "$y$hash");
+	assert_int_equal(acc.quota_bytes, 1000);
+	assert_int_equal(acc.quota_messages, 0);
+	assert_true(acc.pop3_enabled);
+	assert_int_equal(acc.used_bytes, 0);
+	assert_int_equal(store_account_get(f->env, "bob@example.com", &f->a, &acc), ERR_NOTFOUND);
+
+	int64_t id2 = add_account(f, "bob@example.com", 0);
+	assert_true(id2 != id);
+	struct store_account *list;
+	size_t n;
+	assert_int_equal(store_account_list(f->env, &f->a, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].address, "alice@example.com");
+	assert_string_equal(list[1].address, "bob@example.com");
+
+	assert_int_equal(store_account_set(f->env, "alice@example.com", "password", "$y$new"), 0);
+	assert_int_equal(store_account_set(f->env, "alice@example.com", "quota", "2M"), 0);
+	assert_int_equal(store_account_set(f->env, "alice@example.com", "quota_messages", "7"), 0);
+	assert_int_equal(store_account_set(f->env, "alice@example.com", "pop3", "off"), 0);
+	assert_int_equal(store_account_set(f->env, "alice@example.com", "pop3", "maybe"), ERR_INVAL);
+	assert_int_equal(store_account_set(f->env, "alice@example.com", "color", "red"), ERR_INVAL);
+	assert_int_equal(store_account_set(f->env, "alice@example.com", "quota", "x"), ERR_INVAL);
+	assert_int_equal(store_account_set(f->env, "nobody@example.com", "quota", "1"),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_account_get_id(f->env, id, &f->a, &acc), 0);
+	assert_string_equal(acc.pwhash, "$y$new");
+	assert_int_equal(acc.quota_bytes, 2u << 20);
+	assert_int_equal(acc.quota_messages, 7);
+	assert_false(acc.pop3_enabled);
+
+	assert_int_equal(store_account_del(f->env, "ALICE@example.com"), 0);
+	assert_int_equal(store_account_get_id(f->env, id, &f->a, &acc), ERR_NOTFOUND);
+	assert_int_equal(store_account_del(f->env, "alice@example.com"), ERR_NOTFOUND);
+	struct store *st;
+	assert_int_equal(store_open(f->env, id, &st), ERR_NOTFOUND);
+	if (is_sqlite(f)) {
+		char *p = arena_printf(&f->a, "%s/accounts/%lld", f->dir, (long long)id);
+		assert_int_equal(access(p, F_OK), -1);
+	}
+	/* ids are never reused */
+	int64_t id3 = add_account(f, "alice@example.com", 0);
+	assert_true(id3 > id2);
+}
+
+static void aliases_resolve(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_account(f, "user@ex.org", 0), got = 0;
+	add_account(f, "other@ex.org", 0);
+	assert_int_equal(store_alias_add(f->env, "Sales@Ex.Org", "USER@ex.org"), 0);
+	assert_int_equal(store_alias_add(f->env, "sales@ex.org", "user@ex.org"), ERR_EXISTS);
+	assert_int_equal(store_alias_add(f->env, "other@ex.org", "user@ex.org"), ERR_EXISTS);
+	assert_int_equal(store_alias_add(f->env, "x@ex.org", "ghost@ex.org"), ERR_NOTFOUND);
+	assert_int_equal(store_account_add(f->env, "sales@ex.org", NULL, 0, NULL), ERR_EXISTS);
+
+	assert_int_equal(store_resolve(f->env, "USER@EX.ORG", &got), 0);
+	assert_int_equal(got, id);
+	got = 0;
+	assert_int_equal(store_resolve(f->env, "user+lists@ex.org", &got), 0);
+	assert_int_equal(got, id);
+	got = 0;
+	assert_int_equal(store_resolve(f->env, "SALES+x+y@ex.org", &got), 0);
+	assert_int_equal(got, id);
+	assert_int_equal(store_resolve(f->env, "+user@ex.org", &got), ERR_NOTFOUND);
+	assert_int_equal(store_resolve(f->env, "nobody@ex.org", &got), ERR_NOTFOUND);
+	assert_int_equal(store_resolve(f->env, "user@other.org", &got), ERR_NOTFOUND);
+	assert_int_equal(store_resolve(f->env, "", &got), ERR_NOTFOUND);
+
+	assert_int_equal(store_alias_del(f->env, "sales@ex.org"), 0);
+	assert_int_equal(store_alias_del(f->env, "sales@ex.org"), ERR_NOTFOUND);
+	assert_int_equal(store_resolve(f->env, "sales@ex.org", &got), ERR_NOTFOUND);
+	/* deleting the account removes its aliases */
+	assert_int_equal(store_alias_add(f->env, "info@ex.org", "user@ex.org"), 0);
+	assert_int_equal(store_account_del(f->env, "user@ex.org"), 0);
+	assert_int_equal(store_resolve(f->env, "info@ex.org", &got), ERR_NOTFOUND);
+	assert_int_equal(store_alias_add(f->env, "info@ex.org", "other@ex.org"), 0);
+}
+
+/* ---- mailboxes ---- */
+
+static void default_mailboxes(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	struct store_mailbox *v;
+	size_t n;
+	assert_int_equal(store_mailbox_list(st, &f->a, &v, &n), 0);
+	assert_int_equal(n, 6);
+	static const struct {
+		const char *name;
+		unsigned su;
+	} want[] = {{"Archive", STORE_SU_ARCHIVE}, {"Drafts", STORE_SU_DRAFTS},
+		    {"INBOX", STORE_SU_NONE},      {"Junk", STORE_SU_JUNK},
+		    {"Sent", STORE_SU_SENT},       {"Trash", STORE_SU_TRASH}};
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(v[i].name, want[i].name);
+		assert_int_equal(v[i].special_use, want[i].su);
+		assert_true(v[i].subscribed);
+		assert_int_equal(v[i].uidnext, 1);
+		assert_int_equal(v[i].messages, 0);
+		assert_true(v[i].uidvalidity > 0);
+		for (size_t j = 0; j < i; j++)
+			assert_true(v[i].uidvalidity != v[j].uidvalidity);
+	}
+	struct store_mailbox mb;
+	assert_int_equal(store_mailbox_get(st, "inbox", &f->a, &mb), 0);
+	assert_string_equal(mb.name, "INBOX");
+	uint64_t b = 1, m = 1;
+	assert_int_equal(store_usage(st, &b, &m), 0);
+	assert_int_equal(b, 0);
+	assert_int_equal(m, 0);
+	store_close(&st);
+	assert_null(st);
+}
+
+static void mailbox_names(void **state)
+{
+	assert_true(store_mailbox_name_ok("INBOX"));
+	assert_true(store_mailbox_name_ok("Work/Projects 2024"));
+	assert_true(store_mailbox_name_ok("Entw\xc3\xbcrfe"));
+	assert_true(store_mailbox_name_ok("a.b/..c/x.."));
+	assert_false(store_mailbox_name_ok(""));
+	assert_false(store_mailbox_name_ok("../x"));
+	assert_false(store_mailbox_name_ok("a/../b"));
+	assert_false(store_mailbox_name_ok("a/./b"));
+	assert_false(store_mailbox_name_ok(".."));
+	assert_false(store_mailbox_name_ok("a//b"));
+	assert_false(store_mailbox_name_ok("/a"));
+	assert_false(store_mailbox_name_ok("a/"));
+	assert_false(store_mailbox_name_ok("a\nb"));
+	assert_false(store_mailbox_name_ok("a\tb"));
+	assert_false(store_mailbox_name_ok("a\x7f"));
+	assert_false(store_mailbox_name_ok("a\xc2\x85")); /* C1 NEL */
+	assert_false(store_mailbox_name_ok("a\xff"));     /* not UTF-8 */
+	assert_false(store_mailbox_name_ok("a\xc0\xaf")); /* overlong '/' */
+	assert_false(store_mailbox_name_ok("a\xed\xa0\x80")); /* surrogate */
+	assert_false(store_mailbox_name_ok("a*"));
+	assert_false(store_mailbox_name_ok("a%"));
+	char name[LIMIT_MAILBOX_NAME + 2];
+	memset(name, 'x', sizeof(name));
+	name[LIMIT_MAILBOX_NAME - 1] = '\0';
+	assert_true(store_mailbox_name_ok(name)); /* limit - 1 */
+	name[LIMIT_MAILBOX_NAME - 1] = 'x';
+	name[LIMIT_MAILBOX_NAME] = '\0';
+	assert_true(store_mailbox_name_ok(name)); /* exactly the limit */
+	name[LIMIT_MAILBOX_NAME] = 'x';
+	name[LIMIT_MAILBOX_NAME + 1] = '\0';
+	assert_false(store_mailbox_name_ok(name)); /* limit + 1 */
+}
+
+static void mailbox_ops(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	struct store_mailbox mb, mb2;
+	assert_int_equal(store_mailbox_create(st, "../x", 0), ERR_INVAL);
+	assert_int_equal(store_mailbox_create(st, "", 0), ERR_INVAL);
+	assert_int_equal(store_mailbox_create(st, "a//b", 0), ERR_INVAL);
+	assert_int_equal(store_mailbox_create(st, "a\x01", 0), ERR_INVAL);
+	assert_int_equal(store_mailbox_create(st, "Inbox", 0), ERR_EXISTS);
+	assert_int_equal(store_mailbox_create(st, "Sent", 0), ERR_EXISTS);
+	assert_int_equal(store_mailbox_create(st, "Work/Projects", 0), 0);
+	assert_int_equal(store_mailbox_get(st, "Work", &f->a, &mb), 0); /* parent made too */
+	assert_false(mb.subscribed);
+	assert_int_equal(store_mailbox_get(st, "Work/Projects", &f->a, &mb), 0);
+	assert_int_equal(store_mailbox_get(st, "work/projects", &f->a, &mb2), ERR_NOTFOUND);
+	assert_int_equal(store_mailbox_get(st, "../etc", &f->a, &mb2), ERR_NOTFOUND);
+	assert_int_equal(store_mailbox_create(st, "inbox/Sub", 0), 0);
+	assert_int_equal(store_mailbox_get(st, "INBOX/Sub", &f->a, &mb2), 0);
+	assert_string_equal(mb2.name, "INBOX/Sub");
+
+	assert_int_equal(store_mailbox_subscribe(st, "Work/Projects", true), 0);
+	assert_int_equal(store_mailbox_get(st, "Work/Projects", &f->a, &mb2), 0);
+	assert_true(mb2.subscribed);
+	assert_int_equal(store_mailbox_subscribe(st, "Work/Projects", false), 0);
+	assert_int_equal(store_mailbox_get(st, "Work/Projects", &f->a, &mb2), 0);
+	assert_false(mb2.subscribed);
+	assert_int_equal(store_mailbox_subscribe(st, "Nope", true), ERR_NOTFOUND);
+
+	/* rename moves the children along and keeps UIDVALIDITY */
+	assert_int_equal(store_mailbox_rename(st, "Work", "Jobs"), 0);
+	assert_int_equal(store_mailbox_get(st, "Work", &f->a, &mb2), ERR_NOTFOUND);
+	assert_int_equal(store_mailbox_get(st, "Jobs/Projects", &f->a, &mb2), 0);
+	assert_int_equal(mb2.id, mb.id);
+	assert_int_equal(mb2.uidvalidity, mb.uidvalidity);
+	assert_int_equal(store_mailbox_rename(st, "Jobs", "Sent"), ERR_EXISTS);
+	assert_int_equal(store_mailbox_rename(st, "Nope", "Other"), ERR_NOTFOUND);
+	assert_int_equal(store_mailbox_rename(st, "Jobs", "../x"), ERR_INVAL);
+
+	assert_int_equal(store_mailbox_delete(st, "INBOX"), ERR_PERM);
+	assert_int_equal(store_mailbox_delete(st, "Nope"), ERR_NOTFOUND);
+	assert_int_equal(store_mailbox_delete(st, "Jobs/Projects"), 0);
+	assert_int_equal(store_mailbox_get(st, "Jobs/Projects", &f->a, &mb2), ERR_NOTFOUND);
+	/* a recreated name gets a new UIDVALIDITY */
+	assert_int_equal(store_mailbox_create(st, "Jobs/Projects", STORE_SU_ARCHIVE), 0);
+	assert_int_equal(store_mailbox_get(st, "Jobs/Projects", &f->a, &mb2), 0);
+	assert_true(mb2.uidvalidity != mb.uidvalidity);
+	assert_true(mb2.id != mb.id);
+	assert_int_equal(mb2.special_use, STORE_SU_ARCHIVE);
+	assert_true(f->hook_calls[STORE_CH_MAILBOX] >= 6);
+	store_close(&st);
+}
+
+static void rename_inbox(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	assert_int_equal(append(f, st, "INBOX", "Subject: 1\r\n\r\none\r\n"), 1);
+	assert_int_equal(append(f, st, "INBOX", "Subject: 2\r\n\r\ntwo\r\n"), 2);
+	assert_int_equal(store_mailbox_rename(st, "INBOX", "Old"), 0);
+	struct store_mailbox in, old;
+	assert_int_equal(store_mailbox_get(st, "INBOX", &f->a, &in), 0);
+	assert_int_equal(store_mailbox_get(st, "Old", &f->a, &old), 0);
+	assert_int_equal(in.messages, 0);
+	assert_int_equal(old.messages, 2);
+	uint32_t *uids;
+	size_t n;
+	assert_int_equal(store_expunged_since(st, in.id, 0, &f->a, &uids, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(uids[0], 1);
+	assert_int_equal(uids[1], 2);
+	assert_int_equal(append(f, st, "inbox", "Subject: 3\r\n\r\nthree\r\n"), 3);
+	uint64_t b, m;
+	assert_int_equal(store_usage(st, &b, &m), 0);
+	assert_int_equal(m, 3);
+	store_close(&st);
+}
+
+/* ---- messages ---- */
+
+static void append_read(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_account(f, "a@x.org", 0);
+	struct store *st = open_store(f, id);
+	const char *body = "From: a@x.org\r\nSubject: hi\r\n\r\nbody \x01\xff line\r\n";
+	struct store_new_msg m = new_msg(f, body);
+	static const unsigned char blob[] = {0, 1, 2, 3, 0xff, 0, 7};
+	m.flags = STORE_F_SEEN | STORE_F_FLAGGED;
+	m.keywords = "$Label1 work $label1";
+	m.mime = blob;
+	m.mime_len = sizeof(blob);
+	uint32_t uid = 0;
+	assert_int_equal(store_append(st, "Nope", &m, &uid), ERR_NOTFOUND);
+	assert_int_equal(store_append(st, "INBOX", &m, &uid), 0);
+	assert_int_equal(uid, 1);
+	assert_int_equal(append(f, st, "INBOX", "x"), 2);
+	assert_int_equal(append(f, st, "Sent", "yy"), 1);
+	struct store_new_msg bad = new_msg(f, "abc");
+	bad.size = 4; /* caller's size must match the file */
+	assert_int_equal(store_append(st, "INBOX", &bad, &uid), ERR_INVAL);
+
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	struct store_msg *v;
+	size_t n;
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].uid, 1);
+	assert_int_equal(v[0].flags, STORE_F_SEEN | STORE_F_FLAGGED);
+	assert_string_equal(v[0].keywords, "$Label1 work");
+	assert_int_equal(v[0].size, strlen(body));
+	assert_int_equal(v[0].internal_date, 1700000000);
+	assert_true(v[0].saved_date > 1700000000);
+	assert_int_equal(strlen(v[0].guid), 32);
+	assert_int_equal(strspn(v[0].guid, "0123456789abcdef"), 32);
+	assert_string_not_equal(v[0].guid, v[1].guid);
+	assert_int_equal(v[0].pop3_retrieved, 0);
+	assert_true(v[1].modseq > v[0].modseq);
+	assert_string_equal(v[1].keywords, "");
+	assert_int_equal(store_msg_list(st, inbox, 2, 2, &f->a, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_msg_list(st, inbox, 3, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_msg_list(st, 9999, 1, UINT32_MAX, &f->a, &v, &n), ERR_NOTFOUND);
+
+	int fd = -1;
+	uint64_t size = 0;
+	assert_int_equal(store_msg_open(st, inbox, 1, &fd, &size), 0);
+	assert_int_equal(size, strlen(body));
+	char buf[256];
+	ssize_t got = read(fd, buf, sizeof(buf));
+	assert_int_equal(got, (ssize_t)strlen(body));
+	assert_memory_equal(buf, body, strlen(body));
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	close(fd);
+	assert_int_equal(store_msg_open(st, inbox, 7, &fd, &size), ERR_NOTFOUND);
+	/* the caller's file may go away: the store holds its own link */
+	assert_int_equal(unlink(m.path), 0);
+	assert_int_equal(store_msg_open(st, inbox, 1, &fd, &size), 0);
+	close(fd);
+
+	const void *b;
+	size_t bl;
+	assert_int_equal(store_msg_mime(st, inbox, 1, &f->a, &b, &bl), 0);
+	assert_int_equal(bl, sizeof(blob));
+	assert_memory_equal(b, blob, sizeof(blob));
+	assert_int_equal(store_msg_mime(st, inbox, 2, &f->a, &b, &bl), 0);
+	assert_int_equal(bl, 0);
+	assert_int_equal(store_msg_mime(st, inbox, 9, &f->a, &b, &bl), ERR_NOTFOUND);
+
+	struct store_mailbox mb;
+	assert_int_equal(store_mailbox_get(st, "INBOX", &f->a, &mb), 0);
+	assert_int_equal(mb.messages, 2);
+	assert_int_equal(mb.unseen, 1);
+	assert_int_equal(mb.bytes, strlen(body) + 1);
+	assert_int_equal(mb.uidnext, 3);
+	uint64_t ub, um;
+	assert_int_equal(store_usage(st, &ub, &um), 0);
+	assert_int_equal(ub, strlen(body) + 3);
+	assert_int_equal(um, 3);
+	struct store_account acc;
+	assert_int_equal(store_account_get_id(f->env, id, &f->a, &acc), 0);
+	assert_int_equal(acc.used_bytes, ub);
+	assert_int_equal(acc.messages, 3);
+	assert_int_equal(f->hook_calls[STORE_CH_APPEND], 3);
+	assert_int_equal(f->hook_last_account, id);
+	store_close(&st);
+}
+
+static void flags(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	append(f, st, "INBOX", "1");
+	append(f, st, "INBOX", "2");
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	struct store_mailbox mb;
+	assert_int_equal(store_mailbox_get(st, "INBOX", &f->a, &mb), 0);
+	uint64_t m0 = mb.highestmodseq, m1, m2, m3, m4;
+	uint32_t both[] = {1, 2}, one[] = {2};
+
+	assert_int_equal(store_flags(st, inbox, both, 2, STORE_FLAGS_ADD, STORE_F_SEEN, "Work",
+				     &m1), 0);
+	assert_true(m1 > m0);
+	assert_int_equal(f->hook_calls[STORE_CH_FLAGS], 1);
+	assert_int_equal(f->hook_last_modseq, m1);
+	assert_int_equal(store_flags(st, inbox, one, 1, STORE_FLAGS_ADD,
+				     STORE_F_ANSWERED | STORE_F_SEEN, "work $Forwarded", &m2), 0);
+	assert_true(m2 > m1);
+	assert_int_equal(store_flags(st, inbox, one, 1, STORE_FLAGS_REMOVE, STORE_F_SEEN, "WORK",
+				     &m3), 0);
+	assert_true(m3 > m2);
+	/* no change: no new modseq, no notification */
+	assert_int_equal(store_flags(st, inbox, one, 1, STORE_FLAGS_REMOVE, STORE_F_SEEN, "work",
+				     &m4), 0);
+	assert_int_equal(m4, m3);
+	assert_int_equal(f->hook_calls[STORE_CH_FLAGS], 3);
+
+	struct store_msg *v;
+	size_t n;
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(v[0].flags, STORE_F_SEEN);
+	assert_string_equal(v[0].keywords, "Work");
+	assert_int_equal(v[0].modseq, m1);
+	assert_int_equal(v[1].flags, STORE_F_ANSWERED);
+	assert_string_equal(v[1].keywords, "$Forwarded");
+	assert_int_equal(v[1].modseq, m3);
+	assert_int_equal(store_mailbox_get(st, "INBOX", &f->a, &mb), 0);
+	assert_int_equal(mb.unseen, 1);
+	assert_int_equal(mb.highestmodseq, m3);
+
+	assert_int_equal(store_flags(st, inbox, both, 2, STORE_FLAGS_SET, STORE_F_DELETED, NULL,
+				     &m4), 0);
+	assert_true(m4 > m3);
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(v[0].flags, STORE_F_DELETED);
+	assert_string_equal(v[0].keywords, "");
+	assert_int_equal(v[1].flags, STORE_F_DELETED);
+	/* unknown uids are skipped; bad keywords refused */
+	uint32_t ghost[] = {42};
+	assert_int_equal(store_flags(st, inbox, ghost, 1, STORE_FLAGS_ADD, STORE_F_SEEN, NULL,
+				     &m1), 0);
+	assert_int_equal(m1, m4);
+	assert_int_equal(store_flags(st, inbox, both, 2, STORE_FLAGS_ADD, 0, "a\x01", &m1),
+			 ERR_INVAL);
+	assert_int_equal(store_flags(st, 9999, both, 2, STORE_FLAGS_ADD, STORE_F_SEEN, NULL, &m1),
+			 ERR_NOTFOUND);
+	store_close(&st);
+}
+
+static void expunge(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_account(f, "a@x.org", 0);
+	struct store *st = open_store(f, id);
+	append(f, st, "INBOX", "first");
+	append(f, st, "INBOX", "second!");
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	struct store_msg *v;
+	size_t n;
+	assert_int_equal(store_msg_list(st, inbox, 1, 1, &f->a, &v, &n), 0);
+	const char *path = file_of(f, id, v[0].guid);
+	if (is_sqlite(f))
+		assert_int_equal(access(path, F_OK), 0);
+	struct store_mailbox mb;
+	assert_int_equal(store_mailbox_get(st, "INBOX", &f->a, &mb), 0);
+	uint32_t uids[] = {1, 77};
+	uint64_t ms = 0;
+	assert_int_equal(store_expunge(st, inbox, uids, 2, &ms), 0);
+	assert_true(ms > mb.highestmodseq);
+	assert_int_equal(f->hook_calls[STORE_CH_EXPUNGE], 1);
+	if (is_sqlite(f))
+		assert_int_equal(access(path, F_OK), -1);
+	uint64_t b, m;
+	assert_int_equal(store_usage(st, &b, &m), 0);
+	assert_int_equal(b, 7);
+	assert_int_equal(m, 1);
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].uid, 2);
+	uint32_t *ex;
+	assert_int_equal(store_expunged_since(st, inbox, mb.highestmodseq, &f->a, &ex, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ex[0], 1);
+	assert_int_equal(store_expunged_since(st, inbox, ms, &f->a, &ex, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* UIDs are never reused, also after the highest one is expunged */
+	uint32_t two[] = {2};
+	assert_int_equal(store_expunge(st, inbox, two, 1, &ms), 0);
+	assert_int_equal(append(f, st, "INBOX", "third"), 3);
+	/* deleting a mailbox removes its messages and their usage */
+	append(f, st, "Trash", "trash1");
+	assert_int_equal(store_mailbox_delete(st, "Trash"), 0);
+	assert_int_equal(store_usage(st, &b, &m), 0);
+	assert_int_equal(b, 5);
+	assert_int_equal(m, 1);
+	if (is_sqlite(f)) {
+		char *msgdir = arena_printf(&f->a, "%s/accounts/%lld/msg", f->dir, (long long)id);
+		assert_int_equal(count_files(msgdir), 1);
+	}
+	store_close(&st);
+}
+
+static void quota_bytes(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_account(f, "a@x.org", 10);
+	struct store *st = open_store(f, id);
+	append(f, st, "INBOX", "123456");
+	append(f, st, "Sent", "7890"); /* exactly at quota */
+	struct store_new_msg m = new_msg(f, "x");
+	uint32_t uid;
+	assert_int_equal(store_append(st, "INBOX", &m, &uid), ERR_QUOTA); /* quota + 1 */
+	uint64_t b, n;
+	assert_int_equal(store_usage(st, &b, &n), 0);
+	assert_int_equal(b, 10);
+	assert_int_equal(n, 2);
+	if (is_sqlite(f)) {
+		char *msgdir = arena_printf(&f->a, "%s/accounts/%lld/msg", f->dir, (long long)id);
+		assert_int_equal(count_files(msgdir), 2);
+	}
+	/* raising the quota lets it in; 0 means unlimited */
+	assert_int_equal(store_account_set(f->env, "a@x.org", "quota", "11"), 0);
+	assert_int_equal(store_append(st, "INBOX", &m, &uid), 0);
+	assert_int_equal(store_account_set(f->env, "a@x.org", "quota", "0"), 0);
+	append(f, st, "INBOX", "more than ten bytes");
+	store_close(&st);
+}
+
+static void quota_messages(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	assert_int_equal(store_account_set(f->env, "a@x.org", "quota_messages", "2"), 0);
+	append(f, st, "INBOX", "a");
+	append(f, st, "INBOX", "b");
+	struct store_new_msg m = new_msg(f, "c");
+	uint32_t uid;
+	assert_int_equal(store_append(st, "INBOX", &m, &uid), ERR_QUOTA);
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	uint32_t one[] = {1};
+	assert_int_equal(store_expunge(st, inbox, one, 1, NULL), 0);
+	assert_int_equal(store_append(st, "INBOX", &m, &uid), 0);
+	assert_int_equal(uid, 3);
+	store_close(&st);
+}
+
+static void deliver_batch(void **state)
+{
+	struct fx *f = *state;
+	int64_t a = add_account(f, "a@x.org", 0), b = add_account(f, "b@x.org", 0),
+		c = add_account(f, "c@x.org", 8);
+	struct store_new_msg m1 = new_msg(f, "message one\r\n"), m2 = new_msg(f, "short"),
+			     m3 = new_msg(f, "message three\r\n");
+	/* one spool file to several accounts, as a multi-recipient delivery does */
+	const struct store_new_msg *msgs[] = {&m1, &m1, &m1, &m2, &m3, &m2, &m1};
+	int64_t ids[] = {a, b, c, a, b, c, 999999};
+	int res[7];
+	uint64_t before = store_flush_count();
+	assert_int_equal(store_deliver_batch(f->env, ids, msgs, 7, res), 0);
+	assert_int_equal(store_flush_count(), before + 1);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], 0);
+	assert_int_equal(res[2], ERR_QUOTA); /* 13 bytes > 8 */
+	assert_int_equal(res[3], 0);
+	assert_int_equal(res[4], 0);
+	assert_int_equal(res[5], 0); /* 5 bytes fit c's quota */
+	assert_int_equal(res[6], ERR_NOTFOUND);
+	assert_int_equal(f->hook_calls[STORE_CH_APPEND], 3);
+
+	struct store *st = open_store(f, a);
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	struct store_msg *v;
+	size_t n;
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].uid, 1);
+	assert_int_equal(v[0].size, 13); /* batch order kept inside an account */
+	assert_int_equal(v[1].size, 5);
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_msg_open(st, inbox, 2, &fd, &size), 0);
+	char buf[16];
+	assert_int_equal(read(fd, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "short", 5);
+	close(fd);
+	store_close(&st);
+	st = open_store(f, c);
+	uint64_t ub, um;
+	assert_int_equal(store_usage(st, &ub, &um), 0);
+	assert_int_equal(ub, 5);
+	assert_int_equal(um, 1);
+	store_close(&st);
+
+	/* a second batch: one more flush, UIDs continue */
+	const struct store_new_msg *msgs2[] = {&m3, &m2};
+	int64_t ids2[] = {a, c};
+	before = store_flush_count();
+	assert_int_equal(store_deliver_batch(f->env, ids2, msgs2, 2, res), 0);
+	assert_int_equal(store_flush_count(), before + 1);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], ERR_QUOTA); /* 5 + 5 > 8 */
+	st = open_store(f, a);
+	assert_int_equal(store_msg_list(st, inbox, 3, 3, &f->a, &v, &n), 0);
+	assert_int_equal(n, 1);
+	store_close(&st);
+	if (is_sqlite(f)) {
+		char *msgdir = arena_printf(&f->a, "%s/accounts/%lld/msg", f->dir, (long long)c);
+		assert_int_equal(count_files(msgdir), 1); /* refused ones left nothing */
+	}
+}
+
+static void pop3_mark(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	append(f, st, "INBOX", "a");
+	append(f, st, "INBOX", "b");
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	uint32_t one[] = {1}, both[] = {1, 2};
+	assert_int_equal(store_pop3_mark(st, inbox, one, 1, 1000), 0);
+	assert_int_equal(store_pop3_mark(st, inbox, both, 2, 2000), 0); /* first time stays */
+	struct store_msg *v;
+	size_t n;
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(v[0].pop3_retrieved, 1000);
+	assert_int_equal(v[1].pop3_retrieved, 2000);
+	int warned = -1;
+	assert_int_equal(store_quota_warned(st, &warned, -1), 0);
+	assert_int_equal(warned, 0);
+	assert_int_equal(store_quota_warned(st, NULL, 1), 0);
+	assert_int_equal(store_quota_warned(st, &warned, 0), 0);
+	assert_int_equal(warned, 1);
+	assert_int_equal(store_quota_warned(st, &warned, -1), 0);
+	assert_int_equal(warned, 0);
+	assert_int_equal(store_quota_warned(st, &warned, 2), ERR_INVAL);
+	store_close(&st);
+}
+
+static void write_file(const char *path, const char *content)
+{
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fputs(content, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void recovery(void **state)
+{
+	struct fx *f = *state;
+	if (!is_sqlite(f))
+		skip();
+	int64_t id = add_account(f, "a@x.org", 0);
+	struct store *st = open_store(f, id);
+	append(f, st, "INBOX", "keep me");
+	append(f, st, "INBOX", "lose me");
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	struct store_msg *v;
+	size_t n;
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	store_close(&st);
+	store_env_close(&f->env);
+
+	/* what a crash between link, commit and syncfs can leave behind */
+	const char *stray = file_of(f, id, "ab0123456789abcdef0123456789abcd");
+	char *sub = arena_printf(&f->a, "%s/accounts/%lld/msg/ab", f->dir, (long long)id);
+	(void)mkdir(sub, 0700);
+	write_file(stray, "never acknowledged");
+	assert_int_equal(unlink(file_of(f, id, v[1].guid)), 0);
+	char *spool = arena_printf(&f->a, "%s/spool/leftover", f->dir);
+	write_file(spool, "half a message");
+	char *orphan = arena_printf(&f->a, "%s/accounts/424242", f->dir);
+	assert_int_equal(mkdir(orphan, 0700), 0);
+
+	/* a clean shutdown skips the sweep (spool and orphan folders are always done) */
+	env_reopen(f);
+	assert_int_equal(access(stray, F_OK), 0);
+	assert_int_equal(access(spool, F_OK), -1);
+	assert_int_equal(access(orphan, F_OK), -1);
+	store_env_close(&f->env);
+
+	/* no marker: the process died */
+	char *marker = arena_printf(&f->a, "%s/.clean", f->dir);
+	assert_int_equal(unlink(marker), 0);
+	env_reopen(f);
+	assert_int_equal(access(marker, F_OK), -1); /* consumed while running */
+	assert_int_equal(access(stray, F_OK), -1);
+	st = open_store(f, id);
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].uid, 1);
+	uint64_t b, m;
+	assert_int_equal(store_usage(st, &b, &m), 0);
+	assert_int_equal(b, 7);
+	assert_int_equal(m, 1);
+	uint32_t *ex;
+	assert_int_equal(store_expunged_since(st, inbox, 0, &f->a, &ex, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ex[0], 2);
+	assert_int_equal(append(f, st, "INBOX", "new"), 3);
+
+	/* the online check drops rows without files but spares young orphans */
+	assert_int_equal(store_msg_list(st, inbox, 3, 3, &f->a, &v, &n), 0);
+	assert_int_equal(unlink(file_of(f, id, v[0].guid)), 0);
+	write_file(stray, "in flight");
+	assert_int_equal(store_check(f->env), 0);
+	assert_int_equal(access(stray, F_OK), 0);
+	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(n, 1);
+	store_close(&st);
+}
+
+struct conc {
+	struct fx *f;
+	int64_t ids[4];
+	int fails;
+};
+
+static void *conc_deliver(void *arg)
+{
+	struct conc *c = arg;
+	struct store_new_msg m = {0};
+	m.path = arena_printf(&c->f->a, "%s/in/m0", c->f->dir);
+	m.size = 5;
+	const struct store_new_msg *msgs[8];
+	int64_t ids[8];
+	int res[8];
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 8; i++)
+			msgs[i] = &m, ids[i] = c->ids[i % 4];
+		if (store_deliver_batch(c->f->env, ids, msgs, 8, res) < 0)
+			c->fails++;
+		for (int i = 0; i < 8; i++)
+			c->fails += res[i] != 0;
+	}
+	return NULL;
+}
+
+static void concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct conc c = {.f = f};
+	for (int i = 0; i < 4; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "u%d@x.org", i);
+		c.ids[i] = add_account(f, addr, 0);
+	}
+	(void)msg_file(f, "12345"); /* in/m0 */
+	struct store *st = open_store(f, c.ids[0]);
+	append(f, st, "INBOX", "seed");
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, conc_deliver, &c), 0);
+	uint32_t one[] = {1};
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(store_flags(st, inbox, one, 1,
+					     i % 2 ? STORE_FLAGS_ADD : STORE_FLAGS_REMOVE,
+					     STORE_F_SEEN, NULL, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(c.fails, 0);
+	uint64_t b, m;
+	assert_int_equal(store_usage(st, &b, &m), 0);
+	assert_int_equal(m, 1 + 20 * 2);
+	store_close(&st);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERR); /* recovery warnings are expected here */
+	int failed = 0;
+	for (size_t i = 0; store_backends[i]; i++) {
+		void *b = (void *)store_backends[i];
+#define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
+		const struct CMUnitTest tests[] = {
+			T(accounts),     T(aliases_resolve), T(default_mailboxes), T(mailbox_names),
+			T(mailbox_ops),  T(rename_inbox),    T(append_read),       T(flags),
+			T(expunge),      T(quota_bytes),     T(quota_messages),    T(deliver_batch),
+			T(pop3_mark),    T(recovery),        T(concurrent),
+		};
+#undef T
+		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,
+						  sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+	}
+	return failed ? 1 : 0;
+}
