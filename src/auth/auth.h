@@ -43,7 +43,7 @@ int auth_b64_encode(const void *in, size_t len, struct arena *a, char **out);
  * success the caller wipes *passwd_out (auth_wipe) once it has been verified.
  * Returns 0, ERR_BAD_SYNTAX or ERR_NOMEM; the out pointers are set only on success. */
 int auth_sasl_plain(const char *b64, size_t len, struct arena *a, char **authzid_out,
-		    char **authcid_out, char **passwd_out);
+                    char **authcid_out, char **passwd_out);
 /* Limits of RFC 4616 section 2 (each of authzid, authcid, passwd). */
 #define AUTH_SASL_PART_MAX 255
 

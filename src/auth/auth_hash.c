@@ -18,7 +18,7 @@
 /* Prefixes we verify. Order does not matter; each ends with '$' so "$2b$" never
  * matches a longer, unknown "$2bx$". */
 static const char *const accepted_prefixes[] = {
-	"$y$", "$gy$", "$7$", "$6$", "$5$", "$2b$", "$2y$", "$2a$",
+    "$y$", "$gy$", "$7$", "$6$", "$5$", "$2b$", "$2y$", "$2a$",
 };
 
 static bool hash_prefix_ok(const char *hash)

@@ -102,7 +102,7 @@ int auth_b64_encode(const void *in, size_t len, struct arena *a, char **out)
 }
 
 int auth_sasl_plain(const char *b64, size_t len, struct arena *a, char **authzid_out,
-		    char **authcid_out, char **passwd_out)
+                    char **authcid_out, char **passwd_out)
 {
 	/* Longest valid message: three 255-octet parts and two NULs, whose base64
 	 * is 1024 characters. Refuse longer input before decoding anything. */
@@ -123,8 +123,8 @@ int auth_sasl_plain(const char *b64, size_t len, struct arena *a, char **authzid
 		size_t zl = (size_t)(nul1 - m);
 		size_t cl = (size_t)(nul2 - nul1 - 1);
 		size_t pl = n - (size_t)(nul2 + 1 - m);
-		if (zl <= AUTH_SASL_PART_MAX && cl >= 1 && cl <= AUTH_SASL_PART_MAX &&
-		    pl >= 1 && pl <= AUTH_SASL_PART_MAX) {
+		if (zl <= AUTH_SASL_PART_MAX && cl >= 1 && cl <= AUTH_SASL_PART_MAX && pl >= 1 &&
+		    pl <= AUTH_SASL_PART_MAX) {
 			*authzid_out = m;
 			*authcid_out = nul1 + 1;
 			*passwd_out = nul2 + 1;

@@ -18,26 +18,26 @@
 
 /* One hash per accepted family, all of PW. */
 static const char *const known_hashes[] = {
-	/* mkpasswd -m yescrypt */
-	"$y$j9T$1lF7hv3kLgh64T/yVHsOg1$RwjXOgz.QCVPbhnwJfPazbnX8yJrUC6e6FoODtvcZkD",
-	/* mkpasswd -m gost-yescrypt */
-	"$gy$j9T$M8AYBoFePTMvUz6pHxR6f/$U.TRddODwT1IjvJ8envWxKS1TvUCZzL4P8.ZC4iPNU9",
-	/* mkpasswd -m scrypt */
-	"$7$CU..../....3iSlAAM7pE5faDQ.D.Z8U0$xupbreLW4QSIDrteYu4FmOk/6sjC/ReZw1CyXHcQ24D",
-	/* mkpasswd -m sha512crypt (default 5000 rounds) */
-	"$6$m7BsTR6RY66ybeSy$EHUUAsGgP7j21vCF42DNshw1O4mgCsxNdNTcnji9Cu0rDqoLg2U9JZIIJwSf5MqY"
-	"CGTHTdEATsS7keqUx7rHt.",
-	/* mkpasswd -m sha512crypt -R 10000 */
-	"$6$rounds=10000$RgeCtfeCTEvz548q$F9pjZknWPxWxqqluRmQ8Qp0CEF8cIoUm.xzGc2Jg31g3fBHGkNJfC"
-	"nJuzrSkmYmBBE2VA4yLmTNamMD3vpbs//",
-	/* mkpasswd -m sha256crypt */
-	"$5$gAM/2HK/L1xkg//9$nuJkJk/Y5oC764JAftyI/vdgq1wrMuwO4Imv5FgDlMD",
-	/* mkpasswd -m bcrypt -R 5 */
-	"$2b$05$VyyFEcHbCzrD5kMdWCYk2uPEKss1uePwnGMJ7YtWYx1Uh.yeZBC5W",
-	/* htpasswd -nbB -C 5 */
-	"$2y$05$m9cxFS8NOGK8EfibFPrYheEU4i8knI96HBBRbcRd/Ov76wlFyim2m",
-	/* mkpasswd -m bcrypt-a -R 5 */
-	"$2a$05$NINtO72q6wUJ5Ma9d4j2ZeWBdZ5ia.vvxWlqt.VcafkKmFtshgmOG",
+    /* mkpasswd -m yescrypt */
+    "$y$j9T$1lF7hv3kLgh64T/yVHsOg1$RwjXOgz.QCVPbhnwJfPazbnX8yJrUC6e6FoODtvcZkD",
+    /* mkpasswd -m gost-yescrypt */
+    "$gy$j9T$M8AYBoFePTMvUz6pHxR6f/$U.TRddODwT1IjvJ8envWxKS1TvUCZzL4P8.ZC4iPNU9",
+    /* mkpasswd -m scrypt */
+    "$7$CU..../....3iSlAAM7pE5faDQ.D.Z8U0$xupbreLW4QSIDrteYu4FmOk/6sjC/ReZw1CyXHcQ24D",
+    /* mkpasswd -m sha512crypt (default 5000 rounds) */
+    "$6$m7BsTR6RY66ybeSy$EHUUAsGgP7j21vCF42DNshw1O4mgCsxNdNTcnji9Cu0rDqoLg2U9JZIIJwSf5MqY"
+    "CGTHTdEATsS7keqUx7rHt.",
+    /* mkpasswd -m sha512crypt -R 10000 */
+    "$6$rounds=10000$RgeCtfeCTEvz548q$F9pjZknWPxWxqqluRmQ8Qp0CEF8cIoUm.xzGc2Jg31g3fBHGkNJfC"
+    "nJuzrSkmYmBBE2VA4yLmTNamMD3vpbs//",
+    /* mkpasswd -m sha256crypt */
+    "$5$gAM/2HK/L1xkg//9$nuJkJk/Y5oC764JAftyI/vdgq1wrMuwO4Imv5FgDlMD",
+    /* mkpasswd -m bcrypt -R 5 */
+    "$2b$05$VyyFEcHbCzrD5kMdWCYk2uPEKss1uePwnGMJ7YtWYx1Uh.yeZBC5W",
+    /* htpasswd -nbB -C 5 */
+    "$2y$05$m9cxFS8NOGK8EfibFPrYheEU4i8knI96HBBRbcRd/Ov76wlFyim2m",
+    /* mkpasswd -m bcrypt-a -R 5 */
+    "$2a$05$NINtO72q6wUJ5Ma9d4j2ZeWBdZ5ia.vvxWlqt.VcafkKmFtshgmOG",
 };
 
 static void hash_round_trip(void **state)
@@ -88,12 +88,13 @@ static void hash_known_answers(void **state)
 		assert_false(auth_verify_password(PW, cut));
 	}
 	/* Non-ASCII password (UTF-8), mkpasswd -m yescrypt. */
-	assert_true(auth_verify_password("p\xc3\xa4ssw\xc3\xb6rd \xe2\x82\xac",
-					 "$y$j9T$abIz3n4kWSGmI80caaDAA/$DxkOT4OsXqzXbW5QOLf67HMSTNvs"
-					 "ZC5sZEyDevifkYC"));
-	assert_false(auth_verify_password("passwoerd",
-					  "$y$j9T$abIz3n4kWSGmI80caaDAA/$DxkOT4OsXqzXbW5QOLf67HMSTNvs"
-					  "ZC5sZEyDevifkYC"));
+	assert_true(
+	    auth_verify_password("p\xc3\xa4ssw\xc3\xb6rd \xe2\x82\xac",
+	                         "$y$j9T$abIz3n4kWSGmI80caaDAA/$DxkOT4OsXqzXbW5QOLf67HMSTNvs"
+	                         "ZC5sZEyDevifkYC"));
+	assert_false(auth_verify_password(
+	    "passwoerd", "$y$j9T$abIz3n4kWSGmI80caaDAA/$DxkOT4OsXqzXbW5QOLf67HMSTNvs"
+	                 "ZC5sZEyDevifkYC"));
 	/* Everything but fresh yescrypt wants an upgrade after the next login. */
 	assert_false(auth_hash_needs_rehash(known_hashes[0]));
 	for (size_t i = 1; i < sizeof(known_hashes) / sizeof(known_hashes[0]); i++)
@@ -103,30 +104,30 @@ static void hash_known_answers(void **state)
 static void hash_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"*",
-		"!",
-		"!!",
-		"*LK*",
-		"x",
-		"$",
-		"$6$",
-		"$6$salt",
-		"$6$salt$",
-		"$y$",
-		"$y$j9T$",
-		"$2b$05$",
-		"$2b$99$VyyFEcHbCzrD5kMdWCYk2uPEKss1uePwnGMJ7YtWYx1Uh.yeZBC5W",
-		"$2x$05$VyyFEcHbCzrD5kMdWCYk2uPEKss1uePwnGMJ7YtWYx1Uh.yeZBC5W",
-		"$1$wQ8vPszC$j/SyPLTUWLBV9ftYgGTJZ1", /* md5crypt: refused on purpose */
-		"pyWPkI/z/bx26",                      /* DES crypt of "x": refused */
-		"$5$gAM/2HK/L1xkg//9$nuJkJk/Y5oC764JAftyI/vdgq1wrMuwO4Imv5FgDlMD\n",
-		" $5$gAM/2HK/L1xkg//9$nuJkJk/Y5oC764JAftyI/vdgq1wrMuwO4Imv5FgDlMD",
-		"user:$5$gAM/2HK/L1xkg//9$nuJkJk/Y5oC764JAftyI/vdgq1wrMuwO4Imv5FgDlMD",
-		"{SHA512-CRYPT}$6$m7BsTR6RY66ybeSy$EHUUAsGgP7j21vCF42DNshw1O4mgCsxNdNTcnji9Cu0rDq",
-		"$y$j9T$1lF7hv3kLgh64T/yVHsOg1$RwjXOgz.QCVPbhnwJfPazbnX8yJrUC6e6FoODtvcZkD$",
-		"garbage$6$",
-		"\xff\xfe$6$",
+	    "",
+	    "*",
+	    "!",
+	    "!!",
+	    "*LK*",
+	    "x",
+	    "$",
+	    "$6$",
+	    "$6$salt",
+	    "$6$salt$",
+	    "$y$",
+	    "$y$j9T$",
+	    "$2b$05$",
+	    "$2b$99$VyyFEcHbCzrD5kMdWCYk2uPEKss1uePwnGMJ7YtWYx1Uh.yeZBC5W",
+	    "$2x$05$VyyFEcHbCzrD5kMdWCYk2uPEKss1uePwnGMJ7YtWYx1Uh.yeZBC5W",
+	    "$1$wQ8vPszC$j/SyPLTUWLBV9ftYgGTJZ1", /* md5crypt: refused on purpose */
+	    "pyWPkI/z/bx26",                      /* DES crypt of "x": refused */
+	    "$5$gAM/2HK/L1xkg//9$nuJkJk/Y5oC764JAftyI/vdgq1wrMuwO4Imv5FgDlMD\n",
+	    " $5$gAM/2HK/L1xkg//9$nuJkJk/Y5oC764JAftyI/vdgq1wrMuwO4Imv5FgDlMD",
+	    "user:$5$gAM/2HK/L1xkg//9$nuJkJk/Y5oC764JAftyI/vdgq1wrMuwO4Imv5FgDlMD",
+	    "{SHA512-CRYPT}$6$m7BsTR6RY66ybeSy$EHUUAsGgP7j21vCF42DNshw1O4mgCsxNdNTcnji9Cu0rDq",
+	    "$y$j9T$1lF7hv3kLgh64T/yVHsOg1$RwjXOgz.QCVPbhnwJfPazbnX8yJrUC6e6FoODtvcZkD$",
+	    "garbage$6$",
+	    "\xff\xfe$6$",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_false(auth_verify_password(PW, bad[i]));
@@ -147,8 +148,13 @@ static void hash_malformed(void **state)
 
 /* RFC 4648 section 10 test vectors. */
 static const char *const b64_vec[][2] = {
-	{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-	{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
 };
 
 static void b64_vectors(void **state)
@@ -161,7 +167,7 @@ static void b64_vectors(void **state)
 		assert_int_equal(auth_b64_encode(b64_vec[i][0], strlen(b64_vec[i][0]), &a, &s), 0);
 		assert_string_equal(s, b64_vec[i][1]);
 		assert_int_equal(auth_b64_decode(b64_vec[i][1], strlen(b64_vec[i][1]), &a, &s, &n),
-				 0);
+		                 0);
 		assert_int_equal(n, strlen(b64_vec[i][0]));
 		assert_memory_equal(s, b64_vec[i][0], n);
 		assert_int_equal(s[n], '\0');
@@ -198,15 +204,30 @@ static void b64_binary(void **state)
 static void b64_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"Zg=",      /* length not a multiple of 4 */
-		"Zg",       /* padding missing (RFC 4648 3.2) */
-		"Z",        "Zm9vY",
-		"Zh==",     /* pad bits not zero (3.5) */
-		"Zm9=",     /* pad bits not zero */
-		"Zm9vYh==", "Z===",     "====",     "A===", "=Zm9",   "Zm=v", "Zm9v====",
-		"Zm9v=",    "Zm 9v",    "Zm9v\n",   " Zm9v", "Zm9v ", "Zm9v\r\n",
-		"Zm\t9",    "Zm-_",     /* URL-safe alphabet (section 5) is not base64 */
-		"Zm9v\x80\x80\x80\x80", "Zm.v", "Zm9vYmFy=",
+	    "Zg=", /* length not a multiple of 4 */
+	    "Zg",  /* padding missing (RFC 4648 3.2) */
+	    "Z",
+	    "Zm9vY",
+	    "Zh==", /* pad bits not zero (3.5) */
+	    "Zm9=", /* pad bits not zero */
+	    "Zm9vYh==",
+	    "Z===",
+	    "====",
+	    "A===",
+	    "=Zm9",
+	    "Zm=v",
+	    "Zm9v====",
+	    "Zm9v=",
+	    "Zm 9v",
+	    "Zm9v\n",
+	    " Zm9v",
+	    "Zm9v ",
+	    "Zm9v\r\n",
+	    "Zm\t9",
+	    "Zm-_", /* URL-safe alphabet (section 5) is not base64 */
+	    "Zm9v\x80\x80\x80\x80",
+	    "Zm.v",
+	    "Zm9vYmFy=",
 	};
 	struct arena a;
 	arena_init(&a, 1 << 20);
@@ -214,7 +235,7 @@ static void b64_invalid(void **state)
 		char *s = NULL;
 		size_t n = 99;
 		assert_int_equal(auth_b64_decode(bad[i], strlen(bad[i]), &a, &s, &n),
-				 ERR_BAD_SYNTAX);
+		                 ERR_BAD_SYNTAX);
 		assert_null(s);
 		assert_int_equal(n, 99);
 	}
@@ -281,10 +302,10 @@ static void sasl_plain_invalid(void **state)
 	arena_init(&a, 1 << 20);
 	char *z = NULL, *c = NULL, *p = NULL;
 	assert_int_equal(plain(&a, "", 0, &z, &c, &p), ERR_BAD_SYNTAX);
-	assert_int_equal(plain(&a, "timpass", 7, &z, &c, &p), ERR_BAD_SYNTAX);     /* no NUL */
-	assert_int_equal(plain(&a, "tim\0pass", 8, &z, &c, &p), ERR_BAD_SYNTAX);   /* one NUL */
-	assert_int_equal(plain(&a, "\0\0pass", 6, &z, &c, &p), ERR_BAD_SYNTAX);    /* no authcid */
-	assert_int_equal(plain(&a, "\0tim\0", 5, &z, &c, &p), ERR_BAD_SYNTAX);     /* no passwd */
+	assert_int_equal(plain(&a, "timpass", 7, &z, &c, &p), ERR_BAD_SYNTAX);   /* no NUL */
+	assert_int_equal(plain(&a, "tim\0pass", 8, &z, &c, &p), ERR_BAD_SYNTAX); /* one NUL */
+	assert_int_equal(plain(&a, "\0\0pass", 6, &z, &c, &p), ERR_BAD_SYNTAX);  /* no authcid */
+	assert_int_equal(plain(&a, "\0tim\0", 5, &z, &c, &p), ERR_BAD_SYNTAX);   /* no passwd */
 	assert_int_equal(plain(&a, "\0\0", 2, &z, &c, &p), ERR_BAD_SYNTAX);
 	assert_int_equal(plain(&a, "\0tim\0pa\0ss", 10, &z, &c, &p), ERR_BAD_SYNTAX); /* 3 NULs */
 	assert_int_equal(plain(&a, "\0tim\0pass\0", 10, &z, &c, &p), ERR_BAD_SYNTAX);
@@ -384,11 +405,11 @@ static void sasl_login(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(hash_round_trip),    cmocka_unit_test(hash_known_answers),
-		cmocka_unit_test(hash_malformed),     cmocka_unit_test(b64_vectors),
-		cmocka_unit_test(b64_binary),         cmocka_unit_test(b64_invalid),
-		cmocka_unit_test(sasl_plain_valid),   cmocka_unit_test(sasl_plain_invalid),
-		cmocka_unit_test(sasl_plain_limits),  cmocka_unit_test(sasl_login),
+	    cmocka_unit_test(hash_round_trip),   cmocka_unit_test(hash_known_answers),
+	    cmocka_unit_test(hash_malformed),    cmocka_unit_test(b64_vectors),
+	    cmocka_unit_test(b64_binary),        cmocka_unit_test(b64_invalid),
+	    cmocka_unit_test(sasl_plain_valid),  cmocka_unit_test(sasl_plain_invalid),
+	    cmocka_unit_test(sasl_plain_limits), cmocka_unit_test(sasl_login),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
