@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/auth_login.h"
 #include "core/conf.h"
 #include "core/log.h"
 #include "deliver/deliver.h"
@@ -75,6 +76,10 @@ int cmd_serve(int argc, char **argv)
 	struct deliver_config dc = {cf->data, cf->hostname, cf->warn_percent};
 	if (deliver_start(env, &dc) < 0)
 		return 1;
+	if (auth_login_init() < 0) {
+		log_err("cannot initialise password checking");
+		return 1;
+	}
 	smtp_init(env);
 	pop3_init(env);
 
@@ -87,12 +92,9 @@ int cmd_serve(int argc, char **argv)
 	LISTEN(cf->submission, &smtp_proto, NET_TLS_NONE, &smtp_flavour_submission);
 	LISTEN(cf->submissions, &smtp_proto, NET_TLS_IMPLICIT, &smtp_flavour_submission);
 	LISTEN(cf->lmtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_lmtp);
-	if (cf->pop3_enabled) {
-		LISTEN(cf->pop3, &pop3_proto, NET_TLS_NONE, NULL);
-		LISTEN(cf->pop3s, &pop3_proto, NET_TLS_IMPLICIT, NULL);
-	} else {
-		log_info("pop3 disabled by [pop3] enabled = no");
-	}
+	/* with [pop3] enabled = no the listeners stay up to tell clients to use IMAP */
+	LISTEN(cf->pop3, &pop3_proto, NET_TLS_NONE, NULL);
+	LISTEN(cf->pop3s, &pop3_proto, NET_TLS_IMPLICIT, NULL);
 #undef LISTEN
 	if (cf->imap || cf->imaps || cf->http)
 		log_info("imap/http listeners are configured but not part of this build yet");
@@ -104,6 +106,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("kasten ready data=%s hostname=%s", cf->data, cf->hostname);
 	net_wait_signal();
 	net_stop(30);
+	pop3_shutdown();
 	deliver_stop();
 	store_env_close(&env);
 	log_info("stopped");

@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "core/arena.h"
 #include "core/conf.h"
+#include "core/limits.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/str.h"

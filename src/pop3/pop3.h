@@ -11,5 +11,7 @@ extern const struct net_proto pop3_proto;
 /* The store the sessions read; set once before net_start(). Also starts the
  * [pop3] expire_days sweep when configured. */
 void pop3_init(struct store_env *env);
+/* Stop the background work pop3_init started. */
+void pop3_shutdown(void);
 
 #endif

@@ -1,0 +1,99 @@
+/* pop3_int.h: the POP3 session, shared by the files of src/pop3 only.
+ *
+ * Lifetimes: the session struct and its arena live as long as the connection; the
+ * maildrop snapshot has its own arena, sized by the mailbox (released at the end of the
+ * session); the command arena is reset after every reply. */
+#ifndef KASTEN_POP3_INT_H
+#define KASTEN_POP3_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "pop3.h"
+#include "pop3_parse.h"
+
+struct store_env;
+struct store;
+extern struct store_env *pop3_env;
+
+enum pop3_state { POP3_AUTHORIZATION, POP3_TRANSACTION, POP3_UPDATE };
+
+/* One message of the maildrop as it was when the session entered TRANSACTION. */
+struct pop3_msg {
+	uint32_t uid;
+	bool deleted;
+	bool retrieved; /* RETR sent it in this session */
+	uint64_t size;
+	const char *guid; /* the UIDL */
+};
+
+struct pop3_session {
+	struct net_conn *c;
+	enum pop3_state state;
+	struct arena sa, ca;
+	struct pop3_parser parser;
+	unsigned errors;
+	bool busy;    /* waiting for a password check or streaming a message */
+	bool closing; /* on_close ran while busy: free when the work is done */
+	bool utf8;
+
+	/* authorization */
+	const char *user; /* USER argument (in sa), for PASS */
+	const char *auth_mech; /* during an AUTH exchange */
+
+	/* transaction */
+	int64_t account;
+	const char *address;
+	struct store *st;
+	int64_t inbox;
+	struct arena ma; /* the snapshot */
+	struct pop3_msg *msgs;
+	size_t n_msgs;
+
+	/* RETR/TOP streaming */
+	int fd;
+	struct pop3_dot dot;
+	struct buf out;
+	uint8_t *in;
+	size_t in_len, in_off;
+	bool eof;
+};
+
+void pop3_reply(struct pop3_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pop3_session_free(struct pop3_session *s);
+/* Back to reading commands after asynchronous work. */
+void pop3_session_resume(struct pop3_session *s);
+
+/* Authorization (pop3_auth.c) */
+bool pop3_plaintext_ok(const struct pop3_session *s);
+int pop3_cmd_user(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_cmd_pass(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_cmd_auth(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_sasl_response(struct pop3_session *s, struct pop3_cmd *cmd);
+
+/* The maildrop (pop3_maildrop.c) */
+/* Lock and snapshot the account's INBOX; replies itself. */
+int pop3_maildrop_open(struct pop3_session *s, int64_t account, const char *address);
+void pop3_maildrop_close(struct pop3_session *s);
+int pop3_cmd_stat(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_cmd_list(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_cmd_uidl(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_cmd_dele(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_cmd_rset(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_cmd_retr(struct pop3_session *s, struct pop3_cmd *cmd);
+int pop3_cmd_quit_update(struct pop3_session *s);
+/* Continue a RETR/TOP when the output has drained. */
+void pop3_stream_more(struct pop3_session *s);
+
+/* Maildrop locks (pop3_lock.c): one POP3 session per account (RFC 1939 8). */
+bool pop3_lock(int64_t account);
+void pop3_unlock(int64_t account);
+
+/* [pop3] expire_days (pop3_expire.c) */
+void pop3_expire_start(unsigned days);
+/* Remove the account's INBOX messages first retrieved more than days ago. */
+void pop3_expire_account(struct store *st, unsigned days);
+
+#endif

@@ -1,0 +1,260 @@
+/* pop3_session.c: one POP3 connection (RFC 1939): greeting, the command loop with its
+ * state checks, CAPA (RFC 2449), STLS (RFC 2595), UTF8 (RFC 6856), QUIT, and the
+ * session's lifetime. Limits: LIMIT_POP3_LINE per command (LIMIT_SASL_LINE for SASL),
+ * LIMIT_POP3_ERRORS bad commands, the session and command arena caps. */
+#include "pop3_int.h"
+
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/banned.h"
+
+struct store_env *pop3_env;
+
+void pop3_init(struct store_env *env)
+{
+	pop3_env = env;
+	pop3_expire_start(conf_get()->pop3_expire_days);
+}
+
+void pop3_reply(struct pop3_session *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	(void)net_conn_write(s->c, line, (size_t)n); /* a closing connection drops it */
+}
+
+static int on_open(struct net_conn *c)
+{
+	struct pop3_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return ERR_NOMEM;
+	s->c = c;
+	s->fd = -1;
+	arena_init(&s->sa, LIMIT_SESSION_ARENA);
+	arena_init(&s->ca, LIMIT_COMMAND_ARENA);
+	pop3_parse_init(&s->parser, &s->sa, &s->ca);
+	net_conn_set_data(c, s);
+	pop3_reply(s, "+OK %s POP3 server ready", conf_get()->hostname);
+	return 0;
+}
+
+void pop3_session_free(struct pop3_session *s)
+{
+	pop3_maildrop_close(s);
+	arena_free(&s->ca);
+	arena_free(&s->sa);
+	free(s);
+}
+
+static void on_close(struct net_conn *c)
+{
+	struct pop3_session *s = net_conn_data(c);
+	if (!s)
+		return;
+	/* a dropped connection never enters UPDATE: nothing is deleted (RFC 1939 6) */
+	if (s->busy && s->fd < 0) {
+		s->closing = true; /* a password check holds it: freed when it completes */
+		return;
+	}
+	pop3_session_free(s);
+}
+
+static int cmd_capa(struct pop3_session *s, struct pop3_cmd *cmd)
+{
+	const struct conf *cf = conf_get();
+	bool plain = pop3_plaintext_ok(s);
+	pop3_reply(s, "+OK Capability list follows");
+	pop3_reply(s, "TOP");
+	pop3_reply(s, "UIDL");
+	if (s->state == POP3_AUTHORIZATION && plain)
+		pop3_reply(s, "USER");
+	if (s->state == POP3_AUTHORIZATION && plain)
+		pop3_reply(s, "SASL PLAIN LOGIN");
+	pop3_reply(s, "RESP-CODES");
+	pop3_reply(s, "AUTH-RESP-CODE");
+	pop3_reply(s, "PIPELINING");
+	if (cf->pop3_expire_days)
+		pop3_reply(s, "EXPIRE %u", cf->pop3_expire_days);
+	else
+		pop3_reply(s, "EXPIRE NEVER");
+	pop3_reply(s, "LOGIN-DELAY 0");
+	if (s->state == POP3_AUTHORIZATION && !net_conn_is_tls(s->c))
+		pop3_reply(s, "STLS");
+	pop3_reply(s, "UTF8");
+	pop3_reply(s, "IMPLEMENTATION kasten");
+	pop3_reply(s, ".");
+	return 0;
+}
+
+static int cmd_stls(struct pop3_session *s, struct pop3_cmd *cmd)
+{
+	if (net_conn_is_tls(s->c)) {
+		pop3_reply(s, "-ERR TLS already active");
+		return 0;
+	}
+	pop3_reply(s, "+OK Begin TLS negotiation");
+	if (net_conn_starttls(s->c) < 0)
+		return ERR_IO;
+	pop3_parse_reset(&s->parser); /* RFC 2595 4: nothing sent before TLS counts */
+	s->user = NULL;
+	return 0;
+}
+
+static int cmd_quit(struct pop3_session *s, struct pop3_cmd *cmd)
+{
+	if (s->state == POP3_TRANSACTION)
+		return pop3_cmd_quit_update(s);
+	pop3_reply(s, "+OK %s POP3 server signing off", conf_get()->hostname);
+	net_conn_close(s->c);
+	return 0;
+}
+
+static int cmd_noop(struct pop3_session *s, struct pop3_cmd *cmd)
+{
+	pop3_reply(s, "+OK");
+	return 0;
+}
+
+static int cmd_utf8(struct pop3_session *s, struct pop3_cmd *cmd)
+{
+	s->utf8 = true; /* RFC 6856 2: user names and passwords may now be UTF-8 */
+	pop3_reply(s, "+OK UTF8 enabled");
+	return 0;
+}
+
+static int cmd_unsupported(struct pop3_session *s, struct pop3_cmd *cmd)
+{
+	pop3_reply(s, "-ERR %s not supported", pop3_verb_name(cmd->verb));
+	return 0;
+}
+
+typedef int (*pop3_handler)(struct pop3_session *s, struct pop3_cmd *cmd);
+
+static const pop3_handler handlers[POP3_CMD_COUNT] = {
+	[POP3_CMD_USER] = pop3_cmd_user,
+	[POP3_CMD_PASS] = pop3_cmd_pass,
+	[POP3_CMD_APOP] = cmd_unsupported, /* APOP needs plaintext passwords on the server */
+	[POP3_CMD_QUIT] = cmd_quit,
+	[POP3_CMD_STAT] = pop3_cmd_stat,
+	[POP3_CMD_LIST] = pop3_cmd_list,
+	[POP3_CMD_RETR] = pop3_cmd_retr,
+	[POP3_CMD_DELE] = pop3_cmd_dele,
+	[POP3_CMD_NOOP] = cmd_noop,
+	[POP3_CMD_RSET] = pop3_cmd_rset,
+	[POP3_CMD_TOP] = pop3_cmd_retr,
+	[POP3_CMD_UIDL] = pop3_cmd_uidl,
+	[POP3_CMD_CAPA] = cmd_capa,
+	[POP3_CMD_STLS] = cmd_stls,
+	[POP3_CMD_AUTH] = pop3_cmd_auth,
+	[POP3_CMD_UTF8] = cmd_utf8,
+	[POP3_CMD_LANG] = cmd_unsupported,
+	[POP3_CMD_SASL_RESPONSE] = pop3_sasl_response,
+	[POP3_CMD_SASL_CANCEL] = pop3_sasl_response,
+};
+
+static int count_error(struct pop3_session *s)
+{
+	if (++s->errors >= LIMIT_POP3_ERRORS) {
+		pop3_reply(s, "-ERR Too many errors, closing");
+		net_conn_close(s->c);
+	}
+	return 0;
+}
+
+/* Check the verb against the state (one place for every verb) and run it. */
+static int dispatch(struct pop3_session *s, struct pop3_cmd *cmd)
+{
+	if (cmd->verb == POP3_CMD_SASL_RESPONSE || cmd->verb == POP3_CMD_SASL_CANCEL)
+		return pop3_sasl_response(s, cmd);
+	if (cmd->verb == POP3_CMD_UNKNOWN || cmd->verb == POP3_CMD_NONE) {
+		pop3_reply(s, "-ERR Unknown command");
+		return count_error(s);
+	}
+	unsigned st = s->state == POP3_AUTHORIZATION ? POP3_ST_AUTHORIZATION : POP3_ST_TRANSACTION;
+	if (!(pop3_verbs[cmd->verb].states & st)) {
+		pop3_reply(s, "-ERR %s not valid in this state", pop3_verb_name(cmd->verb));
+		return count_error(s);
+	}
+	return handlers[cmd->verb](s, cmd);
+}
+
+static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
+{
+	struct pop3_session *s = net_conn_data(c);
+	size_t off = 0;
+	/* RFC 2449 6.6 PIPELINING: answer each command in order; stop while busy */
+	while (off < len && !s->busy && !net_conn_closed(c) && s->state != POP3_UPDATE) {
+		size_t used = 0;
+		arena_reset(&s->ca);
+		int r = pop3_parse(&s->parser, p + off, len - off, &used);
+		off += used;
+		if (r == 0) {
+			if (used == 0)
+				break;
+			continue;
+		}
+		struct pop3_cmd *cmd = &s->parser.cmd;
+		if (r == ERR_NOMEM) {
+			pop3_reply(s, "-ERR [SYS/TEMP] Out of memory");
+			return ERR_NOMEM;
+		}
+		if (r < 0) {
+			pop3_cmd_wipe(cmd);
+			if (s->auth_mech) { /* a broken SASL line ends the exchange */
+				s->auth_mech = NULL;
+				pop3_reply(s, "-ERR [AUTH] Malformed authentication response");
+			} else {
+				pop3_reply(s, "-ERR %s", r == ERR_TOO_LONG ? "Line too long" : "Syntax error");
+			}
+			count_error(s);
+			continue;
+		}
+		r = dispatch(s, cmd);
+		if (pop3_verbs[cmd->verb].secret || cmd->verb == POP3_CMD_SASL_RESPONSE)
+			pop3_cmd_wipe(cmd);
+		if (r < 0)
+			return r;
+	}
+	return (int)off;
+}
+
+static void on_drain(struct net_conn *c)
+{
+	pop3_stream_more(net_conn_data(c));
+}
+
+void pop3_session_resume(struct pop3_session *s)
+{
+	s->busy = false;
+	net_conn_resume(s->c);
+}
+
+const struct net_proto pop3_proto = {
+	.name = "pop3",
+	.on_open = on_open,
+	.on_input = on_input,
+	.on_drain = on_drain,
+	.on_close = on_close,
+	.idle_timeout = LIMIT_TIMEOUT_POP3,
+	.timeout_reply = "-ERR Idle timeout, closing connection\r\n",
+};

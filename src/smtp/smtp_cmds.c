@@ -1,0 +1,318 @@
+/* smtp_cmds.c: the verb table and the envelope commands (RFC 5321 4.1.1, RFC 2033 4.1,
+ * RFC 1870, RFC 3207, RFC 6409). Recipients are local accounts and aliases only: a
+ * domain no account lives in is refused, so kasten is never an open relay. */
+#include "smtp_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "store/store.h"
+#include "core/banned.h"
+
+void smtp_txn_reset(struct smtp_session *s)
+{
+	if (s->spool_fd >= 0) {
+		close(s->spool_fd);
+		s->spool_fd = -1;
+	}
+	if (s->spool_path[0]) {
+		(void)unlink(s->spool_path); /* an unfinished body: nobody else references it */
+		s->spool_path[0] = '\0';
+	}
+	free(s->out.data); /* the spool write buffer of an unfinished body */
+	s->out.data = NULL;
+	s->out.len = s->out.cap = 0;
+	s->has_mail = false;
+	s->from = NULL;
+	s->declared_size = 0;
+	s->smtputf8 = false;
+	s->binarymime = false;
+	s->rcpts = NULL;
+	s->n_rcpts = s->cap_rcpts = 0;
+	s->trace_bytes = 0;
+	s->bdat_left = 0;
+	s->bdat_refuse = NULL;
+	s->bdat_last = s->bdat_started = false;
+	arena_reset(&s->ta);
+}
+
+static const char *hostname(void)
+{
+	return conf_get()->hostname;
+}
+
+static int do_helo(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	bool lmtp = s->fl == SMTP_LMTP;
+	if (lmtp != (cmd->verb == SMTP_VERB_LHLO)) {
+		/* RFC 2033 4.1: LMTP greets with LHLO only; SMTP never with LHLO */
+		smtp_reply(s, "500 5.5.1 %s", lmtp ? "This is LMTP: use LHLO" : "Use EHLO or HELO");
+		return 0;
+	}
+	smtp_txn_reset(s); /* RFC 5321 4.1.4: EHLO implies RSET */
+	s->helo = arena_strdup(&s->sa, cmd->domain);
+	s->greeted = true;
+	s->esmtp = cmd->verb != SMTP_VERB_HELO;
+	if (!s->esmtp) {
+		smtp_reply(s, "250 %s", hostname());
+		return 0;
+	}
+	const struct conf *cf = conf_get();
+	smtp_reply(s, "250-%s", hostname());
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %llu", (unsigned long long)cf->max_message_size);
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	if (!net_conn_is_tls(s->c))
+		smtp_reply(s, "250-STARTTLS");
+	if (s->fl == SMTP_SUBMISSION && smtp_auth_allowed(s) && !s->auth_account)
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
+	smtp_reply(s, "250-SMTPUTF8");
+	smtp_reply(s, "250 CHUNKING");
+	return 0;
+}
+
+static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (s->has_mail) {
+		smtp_reply(s, "503 5.5.1 Sender already given");
+		return 0;
+	}
+	if (s->fl == SMTP_SUBMISSION && !s->auth_account) {
+		smtp_reply(s, "530 5.7.0 Authentication required");
+		return 0;
+	}
+	for (size_t i = 0; i < cmd->n_params; i++) {
+		enum smtp_param_kind k = cmd->params[i].kind;
+		/* DSN (RFC 3461) and BINARYMIME are not advertised: their keywords are unknown */
+		if (k == SMTP_PARAM_OTHER || k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID ||
+		    (k == SMTP_PARAM_AUTH && s->fl != SMTP_SUBMISSION)) {
+			smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
+			return 0;
+		}
+	}
+	if (cmd->mail.body == SMTP_BODY_BINARYMIME) {
+		smtp_reply(s, "555 5.5.4 BINARYMIME not supported");
+		return 0;
+	}
+	const struct conf *cf = conf_get();
+	if (cmd->mail.has_size && cmd->mail.size > cf->max_message_size) {
+		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of %llu bytes",
+			   (unsigned long long)cf->max_message_size);
+		return 0;
+	}
+	if (s->fl == SMTP_SUBMISSION) {
+		/* RFC 6409 6.1: the sender must be the authenticated account or its alias */
+		int64_t id = 0;
+		if (cmd->path.null || store_resolve(smtp_env, cmd->path.addr, &id) < 0 ||
+		    id != s->auth_account) {
+			smtp_reply(s, "553 5.7.1 Sender address not owned by %s", s->auth_address);
+			return 0;
+		}
+	}
+	s->from = arena_strdup(&s->ta, cmd->path.addr);
+	if (!s->from)
+		return ERR_NOMEM;
+	s->has_mail = true;
+	s->declared_size = cmd->mail.has_size ? cmd->mail.size : 0;
+	s->smtputf8 = cmd->mail.smtputf8;
+	smtp_reply(s, "250 2.1.0 Ok");
+	return 0;
+}
+
+static bool domain_is_local(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	if (!at)
+		return true; /* <postmaster> */
+	if (!strcasecmp(at + 1, hostname()))
+		return true;
+	return store_domain_is_local(smtp_env, at + 1);
+}
+
+static int add_rcpt(struct smtp_session *s, const char *addr, int64_t id)
+{
+	if (s->n_rcpts == s->cap_rcpts) {
+		size_t cap = s->cap_rcpts ? s->cap_rcpts * 2 : 8;
+		struct smtp_rcpt *n = arena_alloc(&s->ta, cap * sizeof(*n));
+		if (!n)
+			return ERR_NOMEM;
+		if (s->n_rcpts)
+			memcpy(n, s->rcpts, s->n_rcpts * sizeof(*n));
+		s->rcpts = n;
+		s->cap_rcpts = cap;
+	}
+	s->rcpts[s->n_rcpts].address = arena_strdup(&s->ta, addr);
+	s->rcpts[s->n_rcpts].account_id = id;
+	if (!s->rcpts[s->n_rcpts].address)
+		return ERR_NOMEM;
+	s->n_rcpts++;
+	return 0;
+}
+
+static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (!s->has_mail) {
+		smtp_reply(s, "503 5.5.1 Need MAIL before RCPT");
+		return 0;
+	}
+	for (size_t i = 0; i < cmd->n_params; i++) {
+		smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
+		return 0;
+	}
+	if (s->n_rcpts >= conf_get()->max_recipients) {
+		smtp_reply(s, "452 4.5.3 Too many recipients");
+		return 0;
+	}
+	const char *addr = cmd->path.addr;
+	if (cmd->path.postmaster && !cmd->path.domain[0])
+		addr = "postmaster"; /* RFC 5321 4.5.1: <Postmaster> always works */
+	int64_t id = 0;
+	int r = store_resolve(smtp_env, addr, &id);
+	if (r == ERR_NOTFOUND && !strchr(addr, '@')) {
+		char pm[LIMIT_ADDRESS + 16];
+		(void)snprintf(pm, sizeof(pm), "postmaster@%s", hostname());
+		r = store_resolve(smtp_env, pm, &id);
+	}
+	if (r == ERR_NOTFOUND) {
+		if (domain_is_local(addr))
+			smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
+		else if (s->fl == SMTP_SUBMISSION)
+			smtp_reply(s, "550 5.7.1 <%s>: Relay not available: kasten delivers to local mailboxes only", addr);
+		else
+			smtp_reply(s, "550 5.7.1 <%s>: Relay access denied", addr);
+		return 0;
+	}
+	if (r < 0) {
+		smtp_reply(s, "451 4.3.0 Temporary lookup failure");
+		return 0;
+	}
+	/* Full mailbox: say so now (RFC 5321 552 at RCPT), except on submission, where the
+	 * local sender gets a DSN instead so the mail is not lost for the other recipients */
+	if (s->fl != SMTP_SUBMISSION &&
+	    deliver_quota_check(smtp_env, id, s->declared_size) == ERR_QUOTA) {
+		smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", addr);
+		return 0;
+	}
+	if (add_rcpt(s, addr, id) < 0)
+		return ERR_NOMEM;
+	smtp_reply(s, "250 2.1.5 Ok");
+	return 0;
+}
+
+static int do_starttls(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (net_conn_is_tls(s->c)) {
+		smtp_reply(s, "503 5.5.1 TLS already active");
+		return 0;
+	}
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	if (net_conn_starttls(s->c) < 0)
+		return ERR_IO;
+	/* RFC 3207 4.2: forget everything learned before TLS */
+	smtp_txn_reset(s);
+	smtp_cmd_reader_reset(&s->reader);
+	s->greeted = s->esmtp = false;
+	s->helo = NULL;
+	return 0;
+}
+
+static int do_simple(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	switch (cmd->verb) {
+	case SMTP_VERB_RSET:
+		smtp_txn_reset(s);
+		smtp_reply(s, "250 2.0.0 Ok");
+		return 0;
+	case SMTP_VERB_NOOP: smtp_reply(s, "250 2.0.0 Ok"); return 0;
+	case SMTP_VERB_QUIT:
+		smtp_reply(s, "221 2.0.0 %s closing connection", hostname());
+		net_conn_close(s->c);
+		return 0;
+	case SMTP_VERB_VRFY:
+		/* RFC 5321 3.5.3: neither confirm nor deny (no address harvesting) */
+		smtp_reply(s, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+		return 0;
+	case SMTP_VERB_EXPN: smtp_reply(s, "502 5.5.1 EXPN not available"); return 0;
+	case SMTP_VERB_HELP:
+		smtp_reply(s, "214 2.0.0 See RFC 5321; kasten speaks %s",
+			   s->fl == SMTP_LMTP ? "LMTP (RFC 2033)" : "ESMTP");
+		return 0;
+	default: smtp_reply(s, "502 5.5.1 Command not implemented"); return 0;
+	}
+}
+
+static int do_data(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	if (cmd->verb == SMTP_VERB_BDAT)
+		return smtp_txn_bdat_begin(s, cmd); /* checks itself: it must read the chunk */
+	if (!s->has_mail) {
+		smtp_reply(s, "503 5.5.1 Need MAIL before %s", smtp_verb_name(cmd->verb));
+		return 0;
+	}
+	if (s->n_rcpts == 0) {
+		smtp_reply(s, "554 5.5.1 No valid recipients");
+		return 0;
+	}
+	if (s->bdat_started) {
+		smtp_reply(s, "503 5.5.1 DATA after BDAT is not allowed");
+		return 0;
+	}
+	return smtp_txn_data_begin(s);
+}
+
+static int do_auth(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	return smtp_auth_start(s, cmd);
+}
+
+typedef int (*smtp_handler)(struct smtp_session *s, struct smtp_cmd *cmd);
+
+static const struct {
+	enum smtp_verb verb;
+	bool needs_greeting;
+	bool not_in_txn; /* refused inside a mail transaction */
+	smtp_handler fn;
+} verbs[] = {
+	{SMTP_VERB_HELO, false, false, do_helo},
+	{SMTP_VERB_EHLO, false, false, do_helo},
+	{SMTP_VERB_LHLO, false, false, do_helo},
+	{SMTP_VERB_MAIL, true, false, do_mail},
+	{SMTP_VERB_RCPT, true, false, do_rcpt},
+	{SMTP_VERB_DATA, true, false, do_data},
+	{SMTP_VERB_BDAT, true, false, do_data},
+	{SMTP_VERB_RSET, false, false, do_simple},
+	{SMTP_VERB_NOOP, false, false, do_simple},
+	{SMTP_VERB_QUIT, false, false, do_simple},
+	{SMTP_VERB_VRFY, false, false, do_simple},
+	{SMTP_VERB_EXPN, false, false, do_simple},
+	{SMTP_VERB_HELP, false, false, do_simple},
+	{SMTP_VERB_STARTTLS, true, true, do_starttls},
+	{SMTP_VERB_AUTH, true, true, do_auth},
+};
+
+int smtp_cmd_dispatch(struct smtp_session *s, struct smtp_cmd *cmd)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (verbs[i].verb != cmd->verb)
+			continue;
+		if (verbs[i].needs_greeting && !s->greeted && cmd->verb != SMTP_VERB_BDAT) {
+			smtp_reply(s, "503 5.5.1 Say %s first", s->fl == SMTP_LMTP ? "LHLO" : "EHLO");
+			return 0;
+		}
+		if (verbs[i].not_in_txn && s->has_mail) {
+			smtp_reply(s, "503 5.5.1 Not inside a mail transaction");
+			return 0;
+		}
+		return verbs[i].fn(s, cmd);
+	}
+	smtp_reply(s, "502 5.5.1 Command not implemented");
+	return 0;
+}

@@ -1,0 +1,101 @@
+/* smtp_int.h: the SMTP session, shared by the files of src/smtp only.
+ *
+ * Lifetimes: the session struct and its arena live as long as the connection; the
+ * transaction arena (sender, recipients) is reset at RSET/MAIL/end of data; the command
+ * arena is reset after every command. */
+#ifndef KASTEN_SMTP_INT_H
+#define KASTEN_SMTP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "deliver/deliver.h"
+#include "smtp.h"
+#include "smtp_data.h"
+#include "smtp_parse.h"
+
+struct store_env;
+extern struct store_env *smtp_env;
+
+
+enum smtp_mode {
+	SMTP_MODE_COMMAND, /* reading command lines */
+	SMTP_MODE_DATA,    /* after 354: dot-stuffed content until CRLF.CRLF */
+	SMTP_MODE_BDAT,    /* reading a chunk of exactly n octets */
+	SMTP_MODE_AUTH,    /* reading a SASL response line */
+	SMTP_MODE_BUSY,    /* waiting for a delivery or a password check */
+};
+
+struct smtp_rcpt {
+	const char *address; /* canonical, as the client wrote it (for replies and DSNs) */
+	int64_t account_id;
+};
+
+struct smtp_session {
+	struct net_conn *c;
+	enum smtp_flavour fl;
+	enum smtp_mode mode;
+	struct arena sa, ta, ca; /* session, transaction, command */
+	struct smtp_cmd_reader reader;
+	unsigned errors;
+	bool greeted;   /* HELO/EHLO/LHLO seen */
+	bool esmtp;     /* EHLO/LHLO rather than HELO */
+	const char *helo; /* in sa */
+	bool closing;   /* on_close ran while busy: free when the work is done */
+
+	/* authentication (submission) */
+	int64_t auth_account; /* 0 = not authenticated */
+	const char *auth_address; /* in sa */
+	const char *auth_mech;    /* "PLAIN" or "LOGIN" while MODE_AUTH */
+	const char *auth_user;    /* LOGIN: the user name received so far (in sa) */
+
+	/* transaction */
+	bool has_mail;
+	const char *from;       /* canonical reverse-path, "" for <> */
+	uint64_t declared_size;
+	bool smtputf8;
+	bool binarymime;
+	struct smtp_rcpt *rcpts;
+	size_t n_rcpts, cap_rcpts;
+
+	/* message body */
+	int spool_fd;
+	char spool_path[4096];
+	struct buf out;          /* write buffer in front of spool_fd */
+	uint64_t trace_bytes;    /* Return-Path + Received we prepended */
+	struct smtp_data_reader data;
+	struct smtp_bdat_reader bdat;
+	uint64_t bdat_left;      /* octets of a refused chunk still to skip */
+	bool bdat_last;
+	bool bdat_started;
+	const char *bdat_refuse; /* reply for a refused BDAT whose chunk we are skipping */
+
+	struct deliver_job job;
+	char queue_id[20];
+};
+
+/* Replies: one line, or several joined by the caller with '-' continuation. */
+void smtp_reply(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Command handlers (smtp_cmds.c); each returns 0, or <0 to close the connection. */
+int smtp_cmd_dispatch(struct smtp_session *s, struct smtp_cmd *cmd);
+void smtp_txn_reset(struct smtp_session *s);
+
+/* AUTH (smtp_auth.c) */
+int smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *cmd);
+int smtp_auth_line(struct smtp_session *s, const uint8_t *line, size_t len);
+bool smtp_auth_allowed(const struct smtp_session *s);
+
+/* The message body and its delivery (smtp_txn.c) */
+int smtp_txn_data_begin(struct smtp_session *s);
+int smtp_txn_bdat_begin(struct smtp_session *s, const struct smtp_cmd *cmd);
+/* Consume body bytes in DATA or BDAT mode; returns bytes used (>=0) or <0 to close. */
+int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len);
+
+/* Resume after asynchronous work: back to command mode, process pipelined input. */
+void smtp_session_resume(struct smtp_session *s);
+void smtp_session_free(struct smtp_session *s);
+
+#endif

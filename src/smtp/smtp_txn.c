@@ -1,0 +1,365 @@
+/* smtp_txn.c: the message body of a transaction: DATA (RFC 5321 4.1.1.4) or BDAT chunks
+ * (RFC 3030) stream into a spool file behind our trace fields (Return-Path, Received),
+ * then the delivery pipeline commits it and we answer: one reply for SMTP, one per
+ * recipient for LMTP (RFC 2033 4.2). The reply is sent only after the commit is on disk.
+ * Memory: one fixed write buffer per transaction; the body never sits in memory. */
+#include "smtp_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "store/store.h"
+#include "core/banned.h"
+
+#define SPOOL_BUF (32u << 10)
+
+static int spool_flush(struct smtp_session *s)
+{
+	size_t off = 0;
+	while (off < s->out.len) {
+		ssize_t w = write(s->spool_fd, s->out.data + off, s->out.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_err("spool write %s: %s", s->spool_path, strerror(errno));
+			return ERR_IO;
+		}
+		off += (size_t)w;
+	}
+	s->out.len = 0;
+	return 0;
+}
+
+/* The sink both body readers write into. A failure is remembered by the reader, which
+ * keeps reading to the end of the body so the session stays in sync. */
+static int spool_write(void *arg, const uint8_t *p, size_t n)
+{
+	struct smtp_session *s = arg;
+	while (n > 0) {
+		if (s->spool_fd < 0)
+			return ERR_IO;
+		size_t room = buf_room(&s->out);
+		if (room == 0) {
+			int r = spool_flush(s);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		size_t k = n < room ? n : room;
+		(void)buf_append(&s->out, p, k); /* fits: k <= room */
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* RFC 3848 with-protocol names. */
+static const char *with_protocol(const struct smtp_session *s)
+{
+	bool tls = net_conn_is_tls(s->c), auth = s->auth_account != 0;
+	if (s->fl == SMTP_LMTP)
+		return tls ? (auth ? "LMTPSA" : "LMTPS") : (auth ? "LMTPA" : "LMTP");
+	if (!s->esmtp)
+		return "SMTP";
+	return tls ? (auth ? "ESMTPSA" : "ESMTPS") : (auth ? "ESMTPA" : "ESMTP");
+}
+
+/* Create the spool file and write Return-Path and Received (RFC 5321 4.4). */
+static int spool_open(struct smtp_session *s)
+{
+	uint8_t *mem = malloc(SPOOL_BUF);
+	if (!mem)
+		return ERR_NOMEM;
+	buf_init(&s->out, mem, SPOOL_BUF);
+	int r = deliver_spool_create(s->spool_path, sizeof(s->spool_path), &s->spool_fd);
+	if (r < 0) {
+		s->spool_path[0] = '\0';
+		s->spool_fd = -1;
+		return r;
+	}
+	if (str_random_hex(s->queue_id, 6) < 0)
+		return ERR_IO;
+	char date[64];
+	str_rfc5322_date(date, time(NULL));
+	const char *helo = s->helo ? s->helo : "unknown";
+	r = buf_printf(&s->out, "Return-Path: <%s>\r\n", s->from);
+	if (r == 0)
+		r = buf_printf(&s->out,
+			       "Received: from %s (%s [%s])\r\n\tby %s (kasten) with %s id %s\r\n",
+			       helo, helo, net_conn_peer_ip(s->c), conf_get()->hostname,
+			       with_protocol(s), s->queue_id);
+	if (r == 0 && s->n_rcpts == 1)
+		r = buf_printf(&s->out, "\tfor <%s>; %s\r\n", s->rcpts[0].address, date);
+	else if (r == 0)
+		r = buf_printf(&s->out, "\t; %s\r\n", date);
+	if (r < 0)
+		return r;
+	s->trace_bytes = s->out.len;
+	return 0;
+}
+
+static void spool_discard(struct smtp_session *s)
+{
+	free(s->out.data);
+	s->out.data = NULL;
+	s->out.len = s->out.cap = 0;
+}
+
+int smtp_txn_data_begin(struct smtp_session *s)
+{
+	if (spool_open(s) < 0) {
+		spool_discard(s);
+		smtp_txn_reset(s);
+		smtp_reply(s, "451 4.3.0 Cannot store the message now, try again later");
+		return 0;
+	}
+	if (smtp_data_init(&s->data, conf_get()->max_message_size, LIMIT_SMTP_DATA_LINE,
+			   spool_write, s) < 0)
+		return ERR_INVAL;
+	s->mode = SMTP_MODE_DATA;
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	return 0;
+}
+
+static void reply_each(struct smtp_session *s, unsigned code, const char *text)
+{
+	size_t n = s->fl == SMTP_LMTP ? s->n_rcpts : 1;
+	for (size_t i = 0; i < n; i++)
+		smtp_reply(s, "%u %s", code, text);
+}
+
+/* The body arrived but cannot be stored: answer and forget the transaction. */
+static void body_failed(struct smtp_session *s, unsigned code, const char *text)
+{
+	reply_each(s, code, text);
+	spool_discard(s);
+	smtp_txn_reset(s);
+}
+
+static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes);
+static void delivered(struct deliver_job *job, void *arg);
+
+/* One BDAT chunk is complete (RFC 3030 2): acknowledge it, or finish the message. */
+static void chunk_done(struct smtp_session *s)
+{
+	s->mode = SMTP_MODE_COMMAND;
+	if (s->bdat_last) {
+		body_done(s, s->bdat.flags, s->bdat.out_bytes);
+		return;
+	}
+	unsigned code;
+	const char *text;
+	if (smtp_data_verdict(s->bdat.flags, &code, &text) < 0) {
+		body_failed(s, code, text); /* the transaction is over; later chunks get 503 */
+		return;
+	}
+	smtp_reply(s, "250 2.0.0 %llu octets received", (unsigned long long)s->bdat.in_bytes);
+}
+
+int smtp_txn_bdat_begin(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	/* RFC 3030 2: a refused BDAT's chunk is still read, then the error is answered */
+	const char *refuse = NULL;
+	if (!s->greeted || !s->esmtp)
+		refuse = "503 5.5.1 Say EHLO first";
+	else if (!s->has_mail)
+		refuse = "503 5.5.1 Need MAIL before BDAT";
+	else if (s->n_rcpts == 0)
+		refuse = "554 5.5.1 No valid recipients";
+	s->mode = SMTP_MODE_BDAT;
+	s->bdat_last = cmd->bdat_last;
+	s->bdat_refuse = refuse;
+	if (refuse) {
+		s->bdat_left = cmd->bdat_size;
+		if (s->bdat_left == 0) {
+			s->mode = SMTP_MODE_COMMAND;
+			smtp_reply(s, "%s", refuse);
+		}
+		return 0;
+	}
+	if (!s->bdat_started) {
+		s->bdat_started = true;
+		/* a spool failure shows as a sink error when the chunk is complete */
+		if (spool_open(s) < 0 && s->spool_fd >= 0) {
+			close(s->spool_fd);
+			s->spool_fd = -1;
+		}
+		smtp_bdat_init(&s->bdat, conf_get()->max_message_size, false, spool_write, s);
+	}
+	int r = smtp_bdat_chunk(&s->bdat, cmd->bdat_size, cmd->bdat_last);
+	if (r < 0)
+		return r; /* cannot happen: chunks are read whole before the next command */
+	if (r > 0)
+		chunk_done(s);
+	return 0;
+}
+
+static const char *quota_failure(struct smtp_session *s, uint64_t size)
+{
+	for (size_t i = 0; i < s->n_rcpts; i++)
+		if (deliver_quota_check(smtp_env, s->rcpts[i].account_id, size) == ERR_QUOTA)
+			return s->rcpts[i].address;
+	return NULL;
+}
+
+
+/* The body is complete: check it, then hand it to the delivery pipeline and wait. */
+static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes)
+{
+	unsigned code;
+	const char *text;
+	if (smtp_data_verdict(flags, &code, &text) < 0) {
+		body_failed(s, code, text);
+		return;
+	}
+	if (spool_flush(s) < 0 || close(s->spool_fd) < 0) {
+		s->spool_fd = -1;
+		body_failed(s, 451, "4.3.0 Cannot store the message now, try again later");
+		return;
+	}
+	s->spool_fd = -1;
+	spool_discard(s);
+	uint64_t size = s->trace_bytes + bytes;
+	/* SMTP can answer only once for all recipients: refuse the whole message when one
+	 * mailbox cannot take it, so the sender learns why (LMTP and submission report per
+	 * recipient after the commit instead) */
+	const char *full = s->fl == SMTP_MX ? quota_failure(s, size) : NULL;
+	if (full) {
+		smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", full);
+		smtp_txn_reset(s);
+		return;
+	}
+	struct deliver_rcpt *dr = arena_alloc(&s->ta, s->n_rcpts * sizeof(*dr));
+	if (!dr) {
+		body_failed(s, 451, "4.3.0 Out of memory, try again later");
+		return;
+	}
+	for (size_t i = 0; i < s->n_rcpts; i++)
+		dr[i] = (struct deliver_rcpt){s->rcpts[i].account_id, s->rcpts[i].address, 0};
+	s->job = (struct deliver_job){
+		.spool_path = s->spool_path,
+		.size = size,
+		.internal_date = time(NULL),
+		.rcpts = dr,
+		.n_rcpts = s->n_rcpts,
+		.done = delivered,
+		.arg = s,
+		.base = net_conn_base(s->c),
+	};
+	s->mode = SMTP_MODE_BUSY;
+	net_conn_pause(s->c);
+	net_conn_hold(s->c);
+	if (deliver_submit(&s->job) < 0) {
+		net_conn_release(s->c);
+		s->mode = SMTP_MODE_COMMAND;
+		net_conn_resume(s->c);
+		body_failed(s, 451, "4.3.0 Cannot store the message now, try again later");
+	}
+}
+
+static void reply_result(struct smtp_session *s, int r, const char *addr)
+{
+	switch (r) {
+	case 0: smtp_reply(s, "250 2.0.0 <%s> Ok: delivered", addr); break;
+	case ERR_QUOTA: smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", addr); break;
+	case ERR_NOTFOUND:
+		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
+		break;
+	default: smtp_reply(s, "451 4.3.0 <%s>: Temporary failure, try again later", addr); break;
+	}
+}
+
+static void send_dsn(struct smtp_session *s, const struct deliver_job *job)
+{
+	struct deliver_rcpt *failed = arena_alloc(&s->ta, job->n_rcpts * sizeof(*failed));
+	size_t n = 0;
+	if (!failed) {
+		log_err("dsn id=%s: out of memory", s->queue_id);
+		return;
+	}
+	for (size_t i = 0; i < job->n_rcpts; i++)
+		if (job->rcpts[i].result != 0)
+			failed[n++] = job->rcpts[i];
+	int r = deliver_dsn(smtp_env, s->auth_account, s->from, job->spool_path, failed, n);
+	if (r < 0)
+		log_err("dsn id=%s to=<%s>: %s", s->queue_id, s->from, err_str(r));
+}
+
+/* On the session's loop thread, after the commit: every result is on disk now. */
+static void delivered(struct deliver_job *job, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct net_conn *c = s->c;
+	size_t ok = 0, failed = 0;
+	for (size_t i = 0; i < job->n_rcpts; i++) {
+		if (job->rcpts[i].result == 0)
+			ok++;
+		else
+			failed++;
+		log_info("delivery id=%s to=<%s> size=%llu result=%s", s->queue_id,
+			 job->rcpts[i].address, (unsigned long long)job->size,
+			 job->rcpts[i].result ? err_str(job->rcpts[i].result) : "ok");
+	}
+	if (s->closing) {
+		s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
+		smtp_session_free(s);
+		net_conn_release(c);
+		return;
+	}
+	if (s->fl == SMTP_LMTP) {
+		for (size_t i = 0; i < job->n_rcpts; i++)
+			reply_result(s, job->rcpts[i].result, job->rcpts[i].address);
+	} else if (failed == 0) {
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+	} else if (s->fl == SMTP_SUBMISSION) {
+		/* accepted from a local sender: failures go back as a DSN into its INBOX */
+		send_dsn(s, job);
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+	} else if (ok == 0) {
+		const struct deliver_rcpt *f = &job->rcpts[0];
+		reply_result(s, f->result, f->address);
+	} else {
+		/* some recipients were stored, others hit a limit in the moment between our
+		 * check and the commit: the stored copies stand, the failures are logged */
+		log_warn("delivery id=%s: %zu of %zu recipients failed at commit", s->queue_id,
+			 failed, ok + failed);
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+	}
+	s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
+	smtp_txn_reset(s);
+	smtp_session_resume(s);
+	net_conn_release(c);
+}
+
+int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len)
+{
+	size_t used = 0;
+	if (s->mode == SMTP_MODE_DATA) {
+		if (smtp_data_read(&s->data, p, len, &used) > 0) {
+			s->mode = SMTP_MODE_COMMAND;
+			body_done(s, s->data.flags, s->data.out_bytes);
+		}
+		return (int)used;
+	}
+	if (s->bdat_refuse) {
+		used = len < s->bdat_left ? len : (size_t)s->bdat_left;
+		s->bdat_left -= used;
+		if (s->bdat_left == 0) {
+			s->mode = SMTP_MODE_COMMAND;
+			smtp_reply(s, "%s", s->bdat_refuse);
+		}
+		return (int)used;
+	}
+	if (smtp_bdat_read(&s->bdat, p, len, &used) > 0)
+		chunk_done(s);
+	return (int)used;
+}
