@@ -6,10 +6,29 @@
  * completes each job on the loop thread that submitted it. Only then may the session
  * answer 250: that is the durability contract.
  *
+ * Life of a job, as the session sees it:
+ *   1. deliver_spool_create(): a fresh file in <data>/spool/, mode 0600, write-only.
+ *   2. write trace headers then the message (CRLF), close the fd.
+ *   3. fill a struct deliver_job (it and rcpts[] must stay valid until done runs),
+ *      deliver_submit(). On error nothing was queued, done is never called and the
+ *      spool file is still the caller's to unlink.
+ *   4. done(job, arg) runs exactly once, on job->base's loop thread (net_call_on), or
+ *      on the committer thread when base is NULL. rcpts[k].result is then 0 (the message
+ *      is on disk in that account's INBOX) or a negative enum err for that recipient.
+ *      done may free the job and its rcpts.
+ *   5. after done returns, the pipeline unlinks the spool file (the store has linked
+ *      it into every account that got it) unless job->keep_spool is set. So done may
+ *      still read spool_path, e.g. for deliver_dsn().
+ *
  * Quota is checked at RCPT (deliver_quota_check, cheap, may be stale) and again at
  * commit (authoritative): a recipient whose mailbox is full gets result ERR_QUOTA.
- * Usage crossing 90 % of the quota for the first time puts a warning into the owner's
- * INBOX; it is re-armed when usage drops below the threshold. */
+ * Usage crossing warn_percent (90 %) of the quota for the first time puts a warning
+ * into the owner's INBOX; it is re-armed when usage is seen below the threshold again.
+ *
+ * Threads: every function here may be called from any thread once deliver_start()
+ * returned, except that deliver_submit_wait() must not be called from a done callback
+ * that runs on the committer thread (it returns ERR_INVAL there instead of deadlocking;
+ * deliver_dsn() handles that case by queueing without waiting). */
 #ifndef KASTEN_DELIVER_H
 #define KASTEN_DELIVER_H
 
@@ -21,6 +40,10 @@
 
 struct event_base;
 struct arena;
+struct deliver_waiter;
+
+/* Room for any spool path deliver_spool_create() makes. */
+#define DELIVER_PATH_MAX 4096
 
 struct deliver_rcpt {
 	int64_t account_id;
@@ -34,48 +57,79 @@ typedef void (*deliver_done_fn)(struct deliver_job *job, void *arg);
 struct deliver_job {
 	/* in */
 	const char *spool_path;  /* complete message (with trace headers), CRLF */
-	uint64_t size;
-	int64_t internal_date;
+	uint64_t size;           /* set by deliver_submit from the file itself */
+	int64_t internal_date;   /* unix seconds; 0 = now */
 	struct deliver_rcpt *rcpts;
-	size_t n_rcpts;
+	size_t n_rcpts;          /* >= 1; the same account twice is stored once */
 	deliver_done_fn done;
 	void *arg;
 	struct event_base *base; /* done runs there; NULL: runs on the committer thread */
-	/* private to the pipeline */
+	bool keep_spool;         /* true: the submitter unlinks spool_path itself */
+	/* private to the pipeline (set by deliver_submit, released before done returns
+	 * to the pipeline; never touch) */
 	void *mime;
 	size_t mime_len;
 	struct deliver_job *next;
+	struct arena *arena;     /* per job: MIME blob and a copy of spool_path */
+	char *spool_own;         /* the copy in arena: unlinked after done */
+	struct deliver_waiter *waiter; /* deliver_submit_wait's, else NULL */
+	struct store_new_msg msg;
 };
 
 struct deliver_config {
 	const char *data_dir;
-	const char *hostname;
-	unsigned warn_percent; /* 90 */
+	const char *hostname;  /* NULL: "localhost" */
+	unsigned warn_percent; /* 90; 0 turns quota warnings off */
 };
 
-/* Start the committer thread. */
+/* Start the committer thread. The strings in cfg are copied. Creates <data>/spool and
+ * removes spool files older than a day (left by a crash, never acknowledged).
+ * ERR_EXISTS if already started. */
 int deliver_start(struct store_env *env, const struct deliver_config *cfg);
+/* Refuse new jobs, commit and complete every queued one, join the thread. Loop threads
+ * that still have completions pending must keep running until this returns. */
 void deliver_stop(void);
 
-/* Create a spool file for writing in <data>/spool; path_out gets its path (cap 4096). */
+/* Create a spool file for writing in <data>/spool: O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC,
+ * mode 0600, a unique name. path_out gets its path (cap: DELIVER_PATH_MAX is always enough).
+ * ERR_INVAL if the pipeline is not started, ERR_FULL if cap is too small, ERR_IO. */
 int deliver_spool_create(char *path_out, size_t cap, int *fd_out);
 
-/* Parse the message's MIME (into job->mime) and queue it. done is called exactly once. */
+/* Map the spool file, parse its MIME (into job->mime, on the calling thread) and queue it.
+ * done is called exactly once (see the life of a job above). Errors (nothing queued,
+ * done not called): ERR_INVAL (bad job or not started), ERR_TEMP (stopping), ERR_IO,
+ * ERR_NOMEM. A message the MIME arena cannot hold is stored without a blob (the store
+ * parses it on demand), never refused. */
 int deliver_submit(struct deliver_job *job);
-/* Same, waiting for the result (admin commands, import, DSN generation). */
+/* Same, waiting until the job is on disk (admin commands, import, DSN generation).
+ * job->base is ignored; done, if set, runs on the committer thread before this returns.
+ * Returns 0 if every recipient got the message, else the result of the first recipient
+ * that did not (rcpts[k].result has all of them), or an error from deliver_submit.
+ * The spool file is unlinked before it returns unless keep_spool. */
 int deliver_submit_wait(struct deliver_job *job);
 
-/* Quick check at RCPT time: ERR_QUOTA if the account is already at or over quota,
- * or a message of `size` (0 if unknown) would not fit. */
+/* Quick check at RCPT time: ERR_QUOTA if the account is already at or over quota
+ * (bytes or messages), or a message of `size` (0 if unknown) would not fit.
+ * ERR_NOTFOUND for an unknown account. Nothing is cached: it reads the directory and the
+ * account's usage each time (advisory only, the commit re-checks). */
 int deliver_quota_check(struct store_env *env, int64_t account_id, uint64_t size);
 
 /* A failure notice (RFC 3464 multipart/report, Action: failed) into the sender's INBOX:
  * for mail accepted from an authenticated local sender that could not be delivered.
- * `orig_path` is the spool file; its header section is attached. */
+ * `orig_path` is the spool file; its header section (at most 64 KiB, cut at a line end)
+ * is attached as text/rfc822-headers. Entries of `failed` whose result is 0 are skipped.
+ * No notice is made (returns 0) when the sender is empty ("" or "<>": the null reverse
+ * path) or the original is itself a delivery status report, or no entry failed.
+ * Returns the delivery result of the notice: ERR_QUOTA means the sender's mailbox is
+ * full and the notice was dropped (logged); callers never retry or notify about it.
+ * ERR_INVAL for addresses with control characters. Blocks until the notice is on disk,
+ * except on the committer thread (done with base NULL), where it is queued and 0
+ * returned. */
 int deliver_dsn(struct store_env *env, int64_t sender_account, const char *sender_address,
 		const char *orig_path, const struct deliver_rcpt *failed, size_t n_failed);
 
-/* Flushes and batch counts since start, for metrics and the benchmark. */
+/* Since deliver_start: store_deliver_batch calls (one flush each) and messages (jobs)
+ * committed in them, for metrics and the benchmark. Either pointer may be NULL. */
 void deliver_stats(uint64_t *batches_out, uint64_t *messages_out);
 
 #endif
