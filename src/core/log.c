@@ -62,7 +62,7 @@ void log_ctx_user(const char *user)
 
 static const char *level_name[] = {"error", "warn", "info", "debug"};
 
-static void vlog(enum log_level lvl, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char line[2048];
 	size_t off = 0;
