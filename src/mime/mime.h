@@ -6,15 +6,123 @@
  * re-parse. Parsing is a pure function over bytes: no I/O, allocation only from the arena
  * it is handed, bounded by LIMIT_HEADER_FIELDS, LIMIT_MIME_DEPTH and LIMIT_MIME_PARTS
  * (past a bound the rest is treated as an opaque body, never an error that loses mail).
- * The full struct mime_part is defined in this header by the mime module. */
+ *
+ * Decisions on odd input (STYLE 5):
+ * - A line ends at LF; a CR right before it belongs to the line end. A bare CR is an
+ *   ordinary byte. NUL and 8-bit bytes are ordinary bytes everywhere.
+ * - A header line without a colon is returned as a field with bad=true (name = the line);
+ *   it never ends the header. Only an empty line (or the end of the input) does.
+ * - A multipart with no delimiter line, or no boundary parameter, gets one synthetic
+ *   text/plain child spanning its whole body (flag MIME_PART_SYNTHETIC), so a multipart
+ *   always has at least one child unless MIME_PART_TRUNCATED is set.
+ * - Delimiter lines are matched exactly ("--" boundary ["--"] then only SP/HTAB up to the
+ *   line end), not as prefixes. The line end before a delimiter belongs to the delimiter.
+ * - message/rfc822 and message/global are descended into only with an identity transfer
+ *   encoding (7bit, 8bit, binary or none); otherwise they are opaque leaves.
+ * - Where a header field occurs twice, the first occurrence counts.
+ * - Stored strings (header values, parameters, address parts) are cut at MIME_VALUE_MAX
+ *   bytes; address lists stop after MIME_ADDRS_MAX entries and parameter lists after
+ *   MIME_PARAMS_MAX. The message itself is never changed, so nothing is lost. */
 #ifndef KASTEN_MIME_H
 #define KASTEN_MIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct arena;
-struct mime_part;
+
+/* Bounds of this module that only keep the cached structure small; they belong beside
+ * the LIMIT_MIME_* values and are meant to move into core/limits.h. */
+#define MIME_VALUE_MAX 65536u /* bytes of one stored string */
+#define MIME_ADDRS_MAX 1000u  /* entries (addresses and group markers) per address list */
+#define MIME_PARAMS_MAX 64u   /* parameters (RFC 2231 sections included) per header field */
+
+#define MIME_BLOB_VERSION 1
+
+/* A byte string that may be absent: s == NULL is IMAP NIL. Otherwise s[len] == '\0'
+ * (for convenience; s may hold NUL bytes, so use len). */
+struct mime_str {
+	char *s;
+	size_t len;
+};
+
+/* One Content-Type or Content-Disposition parameter. RFC 2231 continuations are joined;
+ * an RFC 2231 charset'lang' value is decoded to UTF-8 when its charset is known. */
+struct mime_param {
+	struct mime_param *next;
+	char *name;            /* lower-cased, without the RFC 2231 "*" / "*N" suffixes */
+	struct mime_str value; /* never NIL */
+	/* The value could not be converted and is kept in RFC 2231 extended form
+	 * (charset'lang'%XX...); a consumer sends it as name "NAME*". */
+	bool extended;
+};
+
+enum mime_addr_kind {
+	MIME_ADDR_MAILBOX,     /* name, adl, mailbox, host */
+	MIME_ADDR_GROUP_START, /* mailbox = group display name; the others NIL */
+	MIME_ADDR_GROUP_END,   /* all NIL */
+};
+
+/* An RFC 9051 ENVELOPE address. Strings are raw: encoded words are not decoded, but
+ * quotes are removed and quoted-pairs unescaped. A missing domain is "" (not NIL, which
+ * IMAP reserves for group markers). */
+struct mime_addr {
+	struct mime_addr *next;
+	enum mime_addr_kind kind;
+	struct mime_str name;    /* display name, or the comment of "a@b (Name)"; NIL if none */
+	struct mime_str adl;     /* obsolete source route "@a,@b"; NIL if none */
+	struct mime_str mailbox; /* local part (unquoted) or the group name */
+	struct mime_str host;
+};
+
+/* RFC 9051 7.5.2 ENVELOPE of a message (the root, or a message/rfc822 encapsulation).
+ * date/subject/in_reply_to/message_id are the unfolded raw values, NIL when absent.
+ * Address lists are NULL when the field is absent or empty: IMAP then sends NIL, and for
+ * sender and reply_to substitutes from (RFC 9051 7.5.2). */
+struct mime_envelope {
+	struct mime_str date, subject, in_reply_to, message_id;
+	struct mime_addr *from, *sender, *reply_to, *to, *cc, *bcc;
+};
+
+enum mime_part_flag {
+	MIME_PART_TRUNCATED = 1,    /* depth or parts limit: the body was not split further */
+	MIME_PART_HEADER_LIMIT = 2, /* LIMIT_HEADER_FIELDS reached: the rest counts as body */
+	MIME_PART_SYNTHETIC = 4,    /* made up: the one child of a multipart without parts */
+	MIME_PART_UNTERMINATED = 8, /* multipart without a close delimiter */
+};
+
+/* One node of the tree. Offsets count bytes from the start of the message:
+ *   [header_start, body_start)  the header incl. its empty line (BODY[x.HEADER] / .MIME)
+ *   [body_start, end)           the body (BODY[x], BODY[TEXT]); size = end - body_start
+ * A multipart lists its parts under children. A message/rfc822 (or message/global) part
+ * holds the encapsulated message as the single part `message`, whose header is the
+ * encapsulated header and whose envelope is set. The root also carries an envelope. */
+struct mime_part {
+	struct mime_part *parent;
+	struct mime_part *next;     /* next sibling */
+	struct mime_part *children; /* first part of a multipart */
+	struct mime_part *message;  /* the encapsulated message of message/rfc822 */
+	struct mime_envelope *envelope; /* on the root and on every `message` part */
+	unsigned nchildren;
+	unsigned depth; /* root 0; children and `message` one more than their parent */
+	unsigned flags; /* enum mime_part_flag */
+	unsigned nfields; /* header fields seen (at most LIMIT_HEADER_FIELDS) */
+	uint64_t header_start, body_start, end;
+	/* Lines of the body: LF count, plus one for a last line without LF. */
+	uint64_t body_lines;
+	/* Lower-cased. Without a (valid) Content-Type: text/plain with the parameter
+	 * charset=us-ascii (RFC 2045 5.2), or message/rfc822 inside multipart/digest. */
+	char *type, *subtype;
+	struct mime_param *params;
+	/* Raw unfolded values, NIL when absent. encoding is lower-cased and stripped of
+	 * comments ("base64"); IMAP sends "7BIT" for NIL. */
+	struct mime_str id, description, encoding, md5, location;
+	char *disposition; /* lower-cased disposition type, NULL when absent */
+	struct mime_param *disp_params;
+	struct mime_str *languages; /* Content-Language tags, nlanguages of them */
+	unsigned nlanguages;
+};
 
 /* Parse the message [p, p+len) (CRLF or LF line ends tolerated) into *root_out.
  * Returns 0, or ERR_NOMEM if the arena ran out. Malformed input never fails: it yields
@@ -23,12 +131,72 @@ int mime_parse(const uint8_t *p, size_t len, struct arena *a, struct mime_part *
 
 /* Serialize a parsed tree (and the envelope fields it carries) to a self-describing blob;
  * mime_deserialize() rebuilds the identical tree. The blob format is versioned: an
- * unknown version fails with ERR_BAD_SYNTAX so callers re-parse from the message. */
+ * unknown version fails with ERR_BAD_SYNTAX so callers re-parse from the message.
+ * mime_deserialize() checks every length, count and offset (it may be fed any bytes):
+ * ERR_BAD_SYNTAX on anything malformed, ERR_NOMEM if the arena ran out. */
 int mime_serialize(const struct mime_part *root, struct arena *a, void **blob_out,
 		   size_t *len_out);
 int mime_deserialize(const void *blob, size_t len, struct arena *a, struct mime_part **root_out);
 
 /* Convenience for the delivery path: parse and serialize in one step. */
 int mime_index(const uint8_t *p, size_t len, struct arena *a, void **blob_out, size_t *len_out);
+
+/* ---- Header fields (reused by SMTP for DSNs and by IMAP for HEADER.FIELDS) ---- */
+
+/* One field of a header block. Pointers point into the caller's bytes. */
+struct mime_field {
+	const uint8_t *name;  /* up to the colon, trailing SP/HTAB removed */
+	size_t name_len;
+	const uint8_t *value; /* after the colon up to (not incl.) the last line end; folds kept */
+	size_t value_len;
+	size_t start, end;    /* the whole field in the block, end after its last line end */
+	bool bad;             /* no colon, or the name has bytes outside RFC 5322 ftext */
+};
+
+/* Iterator state. It keeps only an offset, so the block may grow between calls (the
+ * bytes already seen must not change): feed it what has arrived so far. */
+struct mime_header_iter {
+	size_t off;       /* next unread byte; after MIME_HDR_END: the body's first byte */
+	size_t end_line;  /* after MIME_HDR_END: where the empty line (or the cut) starts */
+	unsigned nfields; /* fields returned so far */
+	bool done;
+	bool limited;     /* stopped after LIMIT_HEADER_FIELDS fields */
+};
+
+#define MIME_HDR_FIELD 1
+#define MIME_HDR_END 2
+
+/* Start iterating at offset start of the block (0 for a block of its own). */
+void mime_header_init(struct mime_header_iter *it, size_t start);
+
+/* Next field of the header block in [p, p+len). eof says that len is the whole input.
+ * Returns MIME_HDR_FIELD with *f_out set, MIME_HDR_END at the empty line that ends the
+ * header (it->off then is the body's first byte), at the end of the input when eof, or
+ * after LIMIT_HEADER_FIELDS fields (it->limited; the rest of the block is left unread),
+ * or 0 when more input is needed to decide (only when !eof; a field is returned only
+ * once the first byte of the next line shows that it is not folded on). Never fails. */
+int mime_header_next(struct mime_header_iter *it, const uint8_t *p, size_t len, bool eof,
+		     struct mime_field *f_out);
+
+/* First field called name (case-insensitive) in the header block [p, p+len).
+ * Returns 1 and sets *f_out, or 0 when there is none. */
+int mime_header_find(const uint8_t *p, size_t len, const char *name, struct mime_field *f_out);
+
+/* Unfold a raw field value: drop every CR and LF, trim SP/HTAB at both ends, cut at
+ * MIME_VALUE_MAX. Returns 0, or ERR_NOMEM. */
+int mime_unfold(const uint8_t *v, size_t n, struct arena *a, struct mime_str *out);
+
+/* ---- Text decoding (SEARCH, webmail) ---- */
+
+/* Decode a raw header value to UTF-8: unfold, decode RFC 2047 encoded words (Q and B,
+ * charset*lang accepted), drop whitespace between adjacent encoded words, convert
+ * charsets with iconv(3). An encoded word with an unknown charset or bad encoding is
+ * kept as it is; bytes that are not UTF-8 become U+FFFD. Returns 0, or ERR_NOMEM. */
+int mime_decode_words(const uint8_t *p, size_t len, struct arena *a, struct mime_str *out);
+
+/* Convert [p, p+len) from charset (a MIME charset name) to UTF-8; invalid sequences
+ * become U+FFFD. Returns 0, ERR_NOTFOUND for an unknown charset, or ERR_NOMEM. */
+int mime_charset_to_utf8(const char *charset, const uint8_t *p, size_t len, struct arena *a,
+			 struct mime_str *out);
 
 #endif
