@@ -29,7 +29,9 @@ run_all() { # run_all NAME POP3_PORT -> RESULT_<name>_<test> lines
 	local name=$1 port=$2 out
 	# warm-up: one login each so first-access indexing is not in the timings of either
 	$PY "$(dirname "$0")/pop3_load.py" many "$port" "$BENCH_PASS" --users "1..$USERS" \
-		>/dev/null 2>&1 || true
+		--stat-only >/dev/null
+	$PY "$(dirname "$0")/pop3_load.py" single "$port" "user$NU@$BENCH_DOMAIN" "$BENCH_PASS" \
+		--stat-only >/dev/null
 	out=$($PY "$(dirname "$0")/pop3_load.py" single "$port" "user$NU@$BENCH_DOMAIN" "$BENCH_PASS" --mode keep)
 	echo "RESULT pop3 $name single-keep: $out"
 	eval "R_${name}_keep='$out'"

@@ -75,10 +75,15 @@ class Pop3:
         self.s.close()
 
 
-def download(port, user, pw, delete=False):
+def download(port, user, pw, delete=False, stat_only=False):
     c = Pop3(port)
     c.login(user, pw)
     n = c.stat()
+    if stat_only:
+        c.cmd("LIST")
+        c.multiline()
+        c.quit()
+        return n, 0
     total = 0
     for i in range(1, n + 1):
         total += c.retr(i)
@@ -96,12 +101,12 @@ def download(port, user, pw, delete=False):
 
 
 def _proc(args):
-    port, users, pw = args
+    port, users, pw, stat_only = args
     out, errs = [], []
 
     def run(u):
         try:
-            out.append(download(port, u, pw))
+            out.append(download(port, u, pw, stat_only=stat_only))
         except Exception as e:  # noqa: BLE001 - reported, makes the run fail
             errs.append(f"{u}: {e}")
 
@@ -127,17 +132,18 @@ def main():
     ap.add_argument("--users", default="1..200")
     ap.add_argument("--domain", default="example.test")
     ap.add_argument("--procs", type=int, default=4)
+    ap.add_argument("--stat-only", action="store_true", help="login, STAT, LIST, QUIT")
     a = ap.parse_args()
     if a.what == "single":
         user, pw = a.rest
         t0 = time.monotonic()
-        n, b = download(a.port, user, pw, delete=a.mode == "delete")
+        n, b = download(a.port, user, pw, delete=a.mode == "delete", stat_only=a.stat_only)
         report(n, b, time.monotonic() - t0)
         return 0
     (pw,) = a.rest
     lo, hi = map(int, a.users.split(".."))
     users = [f"user{i}@{a.domain}" for i in range(lo, hi + 1)]
-    groups = [(a.port, users[i::a.procs], pw) for i in range(a.procs)]
+    groups = [(a.port, users[i::a.procs], pw, a.stat_only) for i in range(a.procs)]
     t0 = time.monotonic()
     with multiprocessing.Pool(a.procs) as pool:
         results = pool.map(_proc, groups)

@@ -720,7 +720,7 @@ def test_quota_warning_at_90_percent_once(mserver):
     big = make_message(tag + "-a", body=(b"h" * 998 + b"\r\n") * 50, rcpt=rcpt)   # ~50%
     assert deliver_raw(mserver, "w@sender.invalid", [rcpt], big)[0][0] == 250
     assert not any(tag.encode() not in m for m in mserver.messages(rcpt))
-    more = make_message(tag + "-b", body=(b"i" * 998 + b"\r\n") * 42, rcpt=rcpt)  # ~93%
+    more = make_message(tag + "-b", body=(b"i" * 998 + b"\r\n") * 45, rcpt=rcpt)  # ~93.5%
     assert deliver_raw(mserver, "w@sender.invalid", [rcpt], more)[0][0] == 250
     small = make_message(tag + "-c", body=b"small\r\n", rcpt=rcpt)
     assert deliver_raw(mserver, "w@sender.invalid", [rcpt], small)[0][0] == 250
