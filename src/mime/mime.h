@@ -100,13 +100,13 @@ enum mime_part_flag {
  * encapsulated header and whose envelope is set. The root also carries an envelope. */
 struct mime_part {
 	struct mime_part *parent;
-	struct mime_part *next;     /* next sibling */
-	struct mime_part *children; /* first part of a multipart */
-	struct mime_part *message;  /* the encapsulated message of message/rfc822 */
+	struct mime_part *next;         /* next sibling */
+	struct mime_part *children;     /* first part of a multipart */
+	struct mime_part *message;      /* the encapsulated message of message/rfc822 */
 	struct mime_envelope *envelope; /* on the root and on every `message` part */
 	unsigned nchildren;
-	unsigned depth; /* root 0; children and `message` one more than their parent */
-	unsigned flags; /* enum mime_part_flag */
+	unsigned depth;   /* root 0; children and `message` one more than their parent */
+	unsigned flags;   /* enum mime_part_flag */
 	unsigned nfields; /* header fields seen (at most LIMIT_HEADER_FIELDS) */
 	uint64_t header_start, body_start, end;
 	/* Lines of the body: LF count, plus one for a last line without LF. */
@@ -134,8 +134,7 @@ int mime_parse(const uint8_t *p, size_t len, struct arena *a, struct mime_part *
  * unknown version fails with ERR_BAD_SYNTAX so callers re-parse from the message.
  * mime_deserialize() checks every length, count and offset (it may be fed any bytes):
  * ERR_BAD_SYNTAX on anything malformed, ERR_NOMEM if the arena ran out. */
-int mime_serialize(const struct mime_part *root, struct arena *a, void **blob_out,
-		   size_t *len_out);
+int mime_serialize(const struct mime_part *root, struct arena *a, void **blob_out, size_t *len_out);
 int mime_deserialize(const void *blob, size_t len, struct arena *a, struct mime_part **root_out);
 
 /* Convenience for the delivery path: parse and serialize in one step. */
@@ -145,12 +144,12 @@ int mime_index(const uint8_t *p, size_t len, struct arena *a, void **blob_out, s
 
 /* One field of a header block. Pointers point into the caller's bytes. */
 struct mime_field {
-	const uint8_t *name;  /* up to the colon, trailing SP/HTAB removed */
+	const uint8_t *name; /* up to the colon, trailing SP/HTAB removed */
 	size_t name_len;
 	const uint8_t *value; /* after the colon up to (not incl.) the last line end; folds kept */
 	size_t value_len;
-	size_t start, end;    /* the whole field in the block, end after its last line end */
-	bool bad;             /* no colon, or the name has bytes outside RFC 5322 ftext */
+	size_t start, end; /* the whole field in the block, end after its last line end */
+	bool bad;          /* no colon, or the name has bytes outside RFC 5322 ftext */
 };
 
 /* Iterator state. It keeps only an offset, so the block may grow between calls (the
@@ -160,7 +159,7 @@ struct mime_header_iter {
 	size_t end_line;  /* after MIME_HDR_END: where the empty line (or the cut) starts */
 	unsigned nfields; /* fields returned so far */
 	bool done;
-	bool limited;     /* stopped after LIMIT_HEADER_FIELDS fields */
+	bool limited; /* stopped after LIMIT_HEADER_FIELDS fields */
 };
 
 #define MIME_HDR_FIELD 1
@@ -176,7 +175,7 @@ void mime_header_init(struct mime_header_iter *it, size_t start);
  * or 0 when more input is needed to decide (only when !eof; a field is returned only
  * once the first byte of the next line shows that it is not folded on). Never fails. */
 int mime_header_next(struct mime_header_iter *it, const uint8_t *p, size_t len, bool eof,
-		     struct mime_field *f_out);
+                     struct mime_field *f_out);
 
 /* First field called name (case-insensitive) in the header block [p, p+len).
  * Returns 1 and sets *f_out, or 0 when there is none. */
@@ -197,6 +196,6 @@ int mime_decode_words(const uint8_t *p, size_t len, struct arena *a, struct mime
 /* Convert [p, p+len) from charset (a MIME charset name) to UTF-8; invalid sequences
  * become U+FFFD. Returns 0, ERR_NOTFOUND for an unknown charset, or ERR_NOMEM. */
 int mime_charset_to_utf8(const char *charset, const uint8_t *p, size_t len, struct arena *a,
-			 struct mime_str *out);
+                         struct mime_str *out);
 
 #endif

@@ -16,9 +16,9 @@ enum tok_kind { T_END, T_ATOM, T_QSTR, T_DLIT, T_SPECIAL };
 
 struct tok {
 	enum tok_kind kind;
-	uint8_t c;    /* the special character */
-	size_t s, e;  /* raw span, quotes and brackets included */
-	bool ws;      /* whitespace or a comment came before it */
+	uint8_t c;   /* the special character */
+	size_t s, e; /* raw span, quotes and brackets included */
+	bool ws;     /* whitespace or a comment came before it */
 };
 
 struct alex {
@@ -193,7 +193,7 @@ static void skip_rest(struct aparse *ap, bool in_group)
 
 /* local-part ["@" domain]; local_stop must hold '@' and domain_stop. */
 static void addr_spec(struct aparse *ap, struct mime_addr *m, const char *local_stop,
-		      const char *stop)
+                      const char *stop)
 {
 	struct mime_sb sb;
 	struct tok t;

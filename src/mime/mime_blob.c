@@ -125,8 +125,7 @@ static void put_part(struct mime_sb *sb, const struct mime_part *pt)
 		put_part(sb, ch);
 }
 
-int mime_serialize(const struct mime_part *root, struct arena *a, void **blob_out,
-		   size_t *len_out)
+int mime_serialize(const struct mime_part *root, struct arena *a, void **blob_out, size_t *len_out)
 {
 	struct mime_sb sb;
 	mime_sb_init(&sb, a, SIZE_MAX - 1);
@@ -288,8 +287,7 @@ static void get_envelope(struct rd *r, struct mime_envelope *e)
 }
 
 /* One part whose offsets must lie within [lo, hi]. */
-static struct mime_part *get_part(struct rd *r, struct mime_part *parent, uint64_t lo,
-				  uint64_t hi)
+static struct mime_part *get_part(struct rd *r, struct mime_part *parent, uint64_t lo, uint64_t hi)
 {
 	if (r->err)
 		return NULL;

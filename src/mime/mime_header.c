@@ -70,7 +70,7 @@ static void split_field(const uint8_t *p, size_t off, size_t end, struct mime_fi
 }
 
 int mime_header_next(struct mime_header_iter *it, const uint8_t *p, size_t len, bool eof,
-		     struct mime_field *f_out)
+                     struct mime_field *f_out)
 {
 	if (it->done)
 		return MIME_HDR_END;

@@ -31,7 +31,7 @@ void mime_sb_put_utf8(struct mime_sb *sb, const uint8_t *p, size_t n);
 /* Convert charset -> UTF-8 appending to sb. Returns 0 or ERR_NOTFOUND (unknown charset,
  * sb unchanged). */
 int mime_sb_put_charset(struct mime_sb *sb, const char *charset, size_t charset_len,
-			const uint8_t *p, size_t n);
+                        const uint8_t *p, size_t n);
 
 /* Copy [p, p+n) into an arena string (cut at MIME_VALUE_MAX). */
 int mime_str_dup(struct arena *a, const void *p, size_t n, struct mime_str *out);
@@ -49,14 +49,14 @@ static inline uint8_t mime_lc(uint8_t c)
 /* Structured header values (mime_param.c). v is an unfolded value.
  * mime_ct_parse: returns 0 and sets type/subtype (lower-cased) and params, 1 when the
  * value is not a valid type/subtype (outputs untouched), or ERR_NOMEM. */
-int mime_ct_parse(struct arena *a, const uint8_t *v, size_t n, char **type_out,
-		  char **subtype_out, struct mime_param **params_out);
+int mime_ct_parse(struct arena *a, const uint8_t *v, size_t n, char **type_out, char **subtype_out,
+                  struct mime_param **params_out);
 /* Content-Disposition: 0 with the lower-cased type and params, 1 invalid, ERR_NOMEM. */
 int mime_disp_parse(struct arena *a, const uint8_t *v, size_t n, char **type_out,
-		    struct mime_param **params_out);
+                    struct mime_param **params_out);
 /* Content-Language: comma-separated tags, comments dropped. */
 int mime_lang_parse(struct arena *a, const uint8_t *v, size_t n, struct mime_str **langs_out,
-		    unsigned *n_out);
+                    unsigned *n_out);
 /* A single token with comments removed and lower-cased (Content-Transfer-Encoding). */
 int mime_token_parse(struct arena *a, const uint8_t *v, size_t n, struct mime_str *out);
 

@@ -100,8 +100,8 @@ static int lex_value(struct plex *l, struct arena *a, struct mime_str *out)
 struct raw_param {
 	const uint8_t *name; /* base name, without the RFC 2231 suffix */
 	size_t name_len;
-	int section;         /* -1: none */
-	bool ext;            /* ends in '*': percent-encoded, maybe charset'lang' */
+	int section; /* -1: none */
+	bool ext;    /* ends in '*': percent-encoded, maybe charset'lang' */
 	bool used;
 	struct mime_str value;
 };
@@ -183,7 +183,7 @@ static void put_pct_decoded(struct mime_sb *sb, const char *s, size_t n)
 
 /* Join the RFC 2231 parameter named like raw[first] into *out. */
 static int join_2231(struct arena *a, struct raw_param *raw, unsigned n, unsigned first,
-		     struct mime_param *out)
+                     struct mime_param *out)
 {
 	struct mime_sb bytes;
 	mime_sb_init(&bytes, a, MIME_VALUE_MAX);
@@ -204,7 +204,8 @@ static int join_2231(struct arena *a, struct raw_param *raw, unsigned n, unsigne
 		size_t vl = r->value.len;
 		if (sec <= 0 && r->ext) {
 			const char *q1 = memchr(v, '\'', vl);
-			const char *q2 = q1 ? memchr(q1 + 1, '\'', vl - (size_t)(q1 + 1 - v)) : NULL;
+			const char *q2 =
+			    q1 ? memchr(q1 + 1, '\'', vl - (size_t)(q1 + 1 - v)) : NULL;
 			if (q2) {
 				cs = v;
 				cs_len = (size_t)(q1 - v);
@@ -305,8 +306,8 @@ static int parse_params(struct plex *l, struct arena *a, struct mime_param **out
 	return 0;
 }
 
-int mime_ct_parse(struct arena *a, const uint8_t *v, size_t n, char **type_out,
-		  char **subtype_out, struct mime_param **params_out)
+int mime_ct_parse(struct arena *a, const uint8_t *v, size_t n, char **type_out, char **subtype_out,
+                  struct mime_param **params_out)
 {
 	struct plex l = {v, n, 0};
 	skip_cfws(&l);
@@ -331,7 +332,7 @@ int mime_ct_parse(struct arena *a, const uint8_t *v, size_t n, char **type_out,
 }
 
 int mime_disp_parse(struct arena *a, const uint8_t *v, size_t n, char **type_out,
-		    struct mime_param **params_out)
+                    struct mime_param **params_out)
 {
 	struct plex l = {v, n, 0};
 	skip_cfws(&l);
@@ -349,7 +350,7 @@ int mime_disp_parse(struct arena *a, const uint8_t *v, size_t n, char **type_out
 }
 
 int mime_lang_parse(struct arena *a, const uint8_t *v, size_t n, struct mime_str **langs_out,
-		    unsigned *n_out)
+                    unsigned *n_out)
 {
 	struct plex l = {v, n, 0};
 	struct mime_str tags[MIME_PARAMS_MAX];

@@ -22,11 +22,24 @@ struct pctx {
 };
 
 enum seen_bit {
-	SEEN_CT = 1 << 0, SEEN_CTE = 1 << 1, SEEN_ID = 1 << 2, SEEN_DESC = 1 << 3,
-	SEEN_MD5 = 1 << 4, SEEN_DISP = 1 << 5, SEEN_LANG = 1 << 6, SEEN_LOC = 1 << 7,
-	SEEN_DATE = 1 << 8, SEEN_SUBJECT = 1 << 9, SEEN_IRT = 1 << 10, SEEN_MSGID = 1 << 11,
-	SEEN_FROM = 1 << 12, SEEN_SENDER = 1 << 13, SEEN_REPLYTO = 1 << 14, SEEN_TO = 1 << 15,
-	SEEN_CC = 1 << 16, SEEN_BCC = 1 << 17,
+	SEEN_CT = 1 << 0,
+	SEEN_CTE = 1 << 1,
+	SEEN_ID = 1 << 2,
+	SEEN_DESC = 1 << 3,
+	SEEN_MD5 = 1 << 4,
+	SEEN_DISP = 1 << 5,
+	SEEN_LANG = 1 << 6,
+	SEEN_LOC = 1 << 7,
+	SEEN_DATE = 1 << 8,
+	SEEN_SUBJECT = 1 << 9,
+	SEEN_IRT = 1 << 10,
+	SEEN_MSGID = 1 << 11,
+	SEEN_FROM = 1 << 12,
+	SEEN_SENDER = 1 << 13,
+	SEEN_REPLYTO = 1 << 14,
+	SEEN_TO = 1 << 15,
+	SEEN_CC = 1 << 16,
+	SEEN_BCC = 1 << 17,
 };
 
 enum fkind { F_STR, F_ADDR, F_CT, F_CTE, F_DISP, F_LANG };
@@ -39,55 +52,69 @@ struct field_desc {
 };
 
 static const struct field_desc fields[] = {
-	{"content-type", SEEN_CT, F_CT, false},
-	{"content-transfer-encoding", SEEN_CTE, F_CTE, false},
-	{"content-id", SEEN_ID, F_STR, false},
-	{"content-description", SEEN_DESC, F_STR, false},
-	{"content-md5", SEEN_MD5, F_STR, false},
-	{"content-disposition", SEEN_DISP, F_DISP, false},
-	{"content-language", SEEN_LANG, F_LANG, false},
-	{"content-location", SEEN_LOC, F_STR, false},
-	{"date", SEEN_DATE, F_STR, true},
-	{"subject", SEEN_SUBJECT, F_STR, true},
-	{"in-reply-to", SEEN_IRT, F_STR, true},
-	{"message-id", SEEN_MSGID, F_STR, true},
-	{"from", SEEN_FROM, F_ADDR, true},
-	{"sender", SEEN_SENDER, F_ADDR, true},
-	{"reply-to", SEEN_REPLYTO, F_ADDR, true},
-	{"to", SEEN_TO, F_ADDR, true},
-	{"cc", SEEN_CC, F_ADDR, true},
-	{"bcc", SEEN_BCC, F_ADDR, true},
+    {"content-type", SEEN_CT, F_CT, false},
+    {"content-transfer-encoding", SEEN_CTE, F_CTE, false},
+    {"content-id", SEEN_ID, F_STR, false},
+    {"content-description", SEEN_DESC, F_STR, false},
+    {"content-md5", SEEN_MD5, F_STR, false},
+    {"content-disposition", SEEN_DISP, F_DISP, false},
+    {"content-language", SEEN_LANG, F_LANG, false},
+    {"content-location", SEEN_LOC, F_STR, false},
+    {"date", SEEN_DATE, F_STR, true},
+    {"subject", SEEN_SUBJECT, F_STR, true},
+    {"in-reply-to", SEEN_IRT, F_STR, true},
+    {"message-id", SEEN_MSGID, F_STR, true},
+    {"from", SEEN_FROM, F_ADDR, true},
+    {"sender", SEEN_SENDER, F_ADDR, true},
+    {"reply-to", SEEN_REPLYTO, F_ADDR, true},
+    {"to", SEEN_TO, F_ADDR, true},
+    {"cc", SEEN_CC, F_ADDR, true},
+    {"bcc", SEEN_BCC, F_ADDR, true},
 };
 
 /* Where a field's value goes. */
 static struct mime_str *str_slot(struct mime_part *pt, struct mime_envelope *env, unsigned bit)
 {
 	switch (bit) {
-	case SEEN_ID: return &pt->id;
-	case SEEN_DESC: return &pt->description;
-	case SEEN_MD5: return &pt->md5;
-	case SEEN_LOC: return &pt->location;
-	case SEEN_DATE: return &env->date;
-	case SEEN_SUBJECT: return &env->subject;
-	case SEEN_IRT: return &env->in_reply_to;
-	default: return &env->message_id;
+	case SEEN_ID:
+		return &pt->id;
+	case SEEN_DESC:
+		return &pt->description;
+	case SEEN_MD5:
+		return &pt->md5;
+	case SEEN_LOC:
+		return &pt->location;
+	case SEEN_DATE:
+		return &env->date;
+	case SEEN_SUBJECT:
+		return &env->subject;
+	case SEEN_IRT:
+		return &env->in_reply_to;
+	default:
+		return &env->message_id;
 	}
 }
 
 static struct mime_addr **addr_slot(struct mime_envelope *env, unsigned bit)
 {
 	switch (bit) {
-	case SEEN_FROM: return &env->from;
-	case SEEN_SENDER: return &env->sender;
-	case SEEN_REPLYTO: return &env->reply_to;
-	case SEEN_TO: return &env->to;
-	case SEEN_CC: return &env->cc;
-	default: return &env->bcc;
+	case SEEN_FROM:
+		return &env->from;
+	case SEEN_SENDER:
+		return &env->sender;
+	case SEEN_REPLYTO:
+		return &env->reply_to;
+	case SEEN_TO:
+		return &env->to;
+	case SEEN_CC:
+		return &env->cc;
+	default:
+		return &env->bcc;
 	}
 }
 
 static int take_field(struct pctx *c, struct mime_part *pt, struct mime_envelope *env,
-		      unsigned *seen, const struct mime_field *f)
+                      unsigned *seen, const struct mime_field *f)
 {
 	const struct field_desc *d = NULL;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !d; i++)
@@ -171,8 +198,8 @@ static int new_part(struct pctx *c, struct mime_part *parent, struct mime_part *
 	return 0;
 }
 
-static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, size_t end,
-		      bool is_msg, bool digest_child);
+static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, size_t end, bool is_msg,
+                      bool digest_child);
 
 /* 1: "--b" + padding, 2: "--b--", 0: not a delimiter line. line excludes the LF. */
 static int delim_kind(const uint8_t *l, size_t n, const char *b, size_t bl)
@@ -188,8 +215,8 @@ static int delim_kind(const uint8_t *l, size_t n, const char *b, size_t bl)
 	return 1;
 }
 
-static int add_child(struct pctx *c, struct mime_part *pt, struct mime_part ***tail,
-		     size_t s, size_t e, bool *stop)
+static int add_child(struct pctx *c, struct mime_part *pt, struct mime_part ***tail, size_t s,
+                     size_t e, bool *stop)
 {
 	struct mime_part *ch;
 	int r = new_part(c, pt, &ch);
@@ -224,7 +251,8 @@ static int split_multipart(struct pctx *c, struct mime_part *pt)
 			if (ds > bs && c->p[ds - 1] == '\n' && --ds > bs && c->p[ds - 1] == '\r')
 				ds--;
 			if (child != SIZE_MAX &&
-			    (r = add_child(c, pt, &tail, child, ds > child ? ds : child, &stop)) < 0)
+			    (r = add_child(c, pt, &tail, child, ds > child ? ds : child, &stop)) <
+			        0)
 				return r;
 			if (k == 2) {
 				closed = true;
@@ -264,8 +292,8 @@ static int descend(struct pctx *c, struct mime_part *pt)
 {
 	bool multi = strcmp(pt->type, "multipart") == 0;
 	bool msg = strcmp(pt->type, "message") == 0 &&
-		   (strcmp(pt->subtype, "rfc822") == 0 || strcmp(pt->subtype, "global") == 0) &&
-		   identity_encoding(&pt->encoding);
+	           (strcmp(pt->subtype, "rfc822") == 0 || strcmp(pt->subtype, "global") == 0) &&
+	           identity_encoding(&pt->encoding);
 	if (!multi && !msg)
 		return 0;
 	if (pt->depth >= LIMIT_MIME_DEPTH) {
@@ -282,8 +310,8 @@ static int descend(struct pctx *c, struct mime_part *pt)
 	return parse_part(c, m, pt->body_start, pt->end, true, false);
 }
 
-static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, size_t end,
-		      bool is_msg, bool digest_child)
+static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, size_t end, bool is_msg,
+                      bool digest_child)
 {
 	struct mime_envelope *env = NULL;
 	if (is_msg && !(env = pt->envelope = arena_zalloc(c->a, sizeof(*env))))

@@ -139,7 +139,7 @@ static bool charset_name(const char *cs, size_t n, char out[64])
 	for (size_t i = 0; i < n && cs[i] != '*'; i++) {
 		char c = cs[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == ':';
+		          (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == ':';
 		if (!ok || k >= 63)
 			return false;
 		out[k++] = c;
@@ -156,7 +156,7 @@ static bool charset_is_utf8(const char *name)
 }
 
 int mime_sb_put_charset(struct mime_sb *sb, const char *charset, size_t charset_len,
-			const uint8_t *p, size_t n)
+                        const uint8_t *p, size_t n)
 {
 	char name[64];
 	if (!charset_name(charset, charset_len, name))
@@ -174,7 +174,8 @@ int mime_sb_put_charset(struct mime_sb *sb, const char *charset, size_t charset_
 	for (;;) {
 		char *o = chunk;
 		size_t oleft = sizeof(chunk);
-		size_t r = inleft ? iconv(cd, &in, &inleft, &o, &oleft) : iconv(cd, NULL, NULL, &o, &oleft);
+		size_t r = inleft ? iconv(cd, &in, &inleft, &o, &oleft)
+		                  : iconv(cd, NULL, NULL, &o, &oleft);
 		int e = errno;
 		mime_sb_put(sb, chunk, sizeof(chunk) - oleft);
 		if (sb->nomem || sb->len >= sb->max)
@@ -198,7 +199,7 @@ int mime_sb_put_charset(struct mime_sb *sb, const char *charset, size_t charset_
 }
 
 int mime_charset_to_utf8(const char *charset, const uint8_t *p, size_t len, struct arena *a,
-			 struct mime_str *out)
+                         struct mime_str *out)
 {
 	struct mime_sb sb;
 	mime_sb_init(&sb, a, SIZE_MAX - 1);
@@ -263,7 +264,8 @@ static bool decode_text(struct mime_sb *sb, uint8_t enc, const uint8_t *t, size_
 			int h, l;
 			if (t[i] == '_')
 				mime_sb_putc(sb, ' ');
-			else if (t[i] == '=' && i + 2 < n && (h = hexval(t[i + 1])) >= 0 && (l = hexval(t[i + 2])) >= 0) {
+			else if (t[i] == '=' && i + 2 < n && (h = hexval(t[i + 1])) >= 0 &&
+			         (l = hexval(t[i + 2])) >= 0) {
 				mime_sb_putc(sb, (uint8_t)(h << 4 | l));
 				i += 2;
 			} else
@@ -329,10 +331,10 @@ static bool parse_eword(const uint8_t *p, size_t n, size_t i, struct eword *w)
 
 struct decoder {
 	struct mime_sb *out;
-	struct mime_sb raw;     /* decoded bytes of adjacent words in one charset */
-	const uint8_t *cs;      /* their charset, NULL when raw is empty */
+	struct mime_sb raw; /* decoded bytes of adjacent words in one charset */
+	const uint8_t *cs;  /* their charset, NULL when raw is empty */
 	size_t cs_len;
-	const uint8_t *bad_cs;  /* last charset found unknown (a cache for iconv_open) */
+	const uint8_t *bad_cs; /* last charset found unknown (a cache for iconv_open) */
 	size_t bad_cs_len;
 };
 
@@ -341,8 +343,8 @@ static void flush_words(struct decoder *d)
 	if (!d->cs)
 		return;
 	/* The charset was checked when its first word came; conversion cannot fail. */
-	(void)mime_sb_put_charset(d->out, (const char *)d->cs, d->cs_len,
-				  (const uint8_t *)d->raw.p, d->raw.len);
+	(void)mime_sb_put_charset(d->out, (const char *)d->cs, d->cs_len, (const uint8_t *)d->raw.p,
+	                          d->raw.len);
 	d->raw.len = 0;
 	d->cs = NULL;
 }

@@ -177,16 +177,16 @@ static unsigned iterate(const char *blk, size_t step, struct got *g, unsigned ma
 static void header_iter_splits(void **state)
 {
 	static const char *blocks[] = {
-		"Subject: hello\r\nTo: a@b,\r\n c@d\r\n\r\nbody\r\n",
-		"Subject: hello\nTo: a@b,\n\tc@d\n\nbody\n",
-		"X-No-Colon line\r\nA : b\r\n\r\n",
-		"Only: header\r\n",
-		"Only: header",
-		"\r\nbody",
-		"\nbody",
-		"A: 1\r\n\r",
-		"A: x\rstill\r\nB:\r\n\r\n",
-		"A: \x00\xff\x80\r\n\r\n",
+	    "Subject: hello\r\nTo: a@b,\r\n c@d\r\n\r\nbody\r\n",
+	    "Subject: hello\nTo: a@b,\n\tc@d\n\nbody\n",
+	    "X-No-Colon line\r\nA : b\r\n\r\n",
+	    "Only: header\r\n",
+	    "Only: header",
+	    "\r\nbody",
+	    "\nbody",
+	    "A: 1\r\n\r",
+	    "A: x\rstill\r\nB:\r\n\r\n",
+	    "A: \x00\xff\x80\r\n\r\n",
 	};
 	for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++) {
 		struct got whole[8], part[8];
@@ -231,7 +231,8 @@ static void header_iter_splits(void **state)
 
 static void header_find_unfold(void **state)
 {
-	const char *h = "From: a@b\r\nSUBJECT: one\r\n two\r\nSubject: second\r\n\r\nSubject: body\r\n";
+	const char *h =
+	    "From: a@b\r\nSUBJECT: one\r\n two\r\nSubject: second\r\n\r\nSubject: body\r\n";
 	struct mime_field f;
 	struct mime_str s;
 	assert_int_equal(mime_header_find(U(h), strlen(h), "subject", &f), 1);
@@ -274,42 +275,41 @@ static void header_field_limit(void **state)
 
 /* ---- tree ---- */
 
-static const char mixed[] =
-	"From: \"Doe, Jane\" <jane@example.com>\r\n"
-	"To: bob@example.org\r\n"
-	"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
-	"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
-	"Message-ID: <m1@example.com>\r\n"
-	"MIME-Version: 1.0\r\n"
-	"Content-Type: multipart/mixed;\r\n boundary=\"outer\"\r\n"
-	"\r\n"
-	"This is the preamble.\r\n"
-	"--outer\r\n"
-	"Content-Type: multipart/alternative; boundary=inner\r\n"
-	"\r\n"
-	"--inner\r\n"
-	"Content-Type: text/plain; charset=utf-8\r\n"
-	"Content-Transfer-Encoding: QUOTED-PRINTABLE\r\n"
-	"\r\n"
-	"Hello\r\nworld\r\n"
-	"--inner\r\n"
-	"Content-Type: text/html\r\n"
-	"\r\n"
-	"<p>Hello</p>\r\n"
-	"--inner--\r\n"
-	"--outer  \r\n"
-	"Content-Type: application/pdf; name=\"a.pdf\"\r\n"
-	"Content-Disposition: attachment; filename=\"a.pdf\"\r\n"
-	"Content-Transfer-Encoding: base64\r\n"
-	"Content-ID: <c1@x>\r\n"
-	"Content-Description: the file\r\n"
-	"Content-Language: en, de (German)\r\n"
-	"Content-Location: http://x/a.pdf\r\n"
-	"Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\r\n"
-	"\r\n"
-	"JVBERi0=\r\n"
-	"--outer--\r\n"
-	"epilogue\r\n";
+static const char mixed[] = "From: \"Doe, Jane\" <jane@example.com>\r\n"
+                            "To: bob@example.org\r\n"
+                            "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
+                            "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
+                            "Message-ID: <m1@example.com>\r\n"
+                            "MIME-Version: 1.0\r\n"
+                            "Content-Type: multipart/mixed;\r\n boundary=\"outer\"\r\n"
+                            "\r\n"
+                            "This is the preamble.\r\n"
+                            "--outer\r\n"
+                            "Content-Type: multipart/alternative; boundary=inner\r\n"
+                            "\r\n"
+                            "--inner\r\n"
+                            "Content-Type: text/plain; charset=utf-8\r\n"
+                            "Content-Transfer-Encoding: QUOTED-PRINTABLE\r\n"
+                            "\r\n"
+                            "Hello\r\nworld\r\n"
+                            "--inner\r\n"
+                            "Content-Type: text/html\r\n"
+                            "\r\n"
+                            "<p>Hello</p>\r\n"
+                            "--inner--\r\n"
+                            "--outer  \r\n"
+                            "Content-Type: application/pdf; name=\"a.pdf\"\r\n"
+                            "Content-Disposition: attachment; filename=\"a.pdf\"\r\n"
+                            "Content-Transfer-Encoding: base64\r\n"
+                            "Content-ID: <c1@x>\r\n"
+                            "Content-Description: the file\r\n"
+                            "Content-Language: en, de (German)\r\n"
+                            "Content-Location: http://x/a.pdf\r\n"
+                            "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\r\n"
+                            "\r\n"
+                            "JVBERi0=\r\n"
+                            "--outer--\r\n"
+                            "epilogue\r\n";
 
 static void tree_mixed(void **state)
 {
@@ -395,7 +395,8 @@ static void tree_defaults(void **state)
 	assert_string_equal(root->subtype, "plain");
 	root = parse("Content-Type: ; charset=x\r\n\r\nx");
 	assert_string_equal(root->type, "text");
-	root = parse("Content-Type: TEXT / HTML (c) ; CHARSET=\"a\\\"b\" (x); Format=flowed\r\n\r\n");
+	root =
+	    parse("Content-Type: TEXT / HTML (c) ; CHARSET=\"a\\\"b\" (x); Format=flowed\r\n\r\n");
 	assert_string_equal(root->subtype, "html");
 	assert_mstr(&param(root->params, "charset")->value, "a\"b");
 	assert_mstr(&param(root->params, "format")->value, "flowed");
@@ -414,16 +415,16 @@ static void tree_defaults(void **state)
 static void tree_rfc822_digest(void **state)
 {
 	const char *m = "Content-Type: multipart/digest; boundary=d\r\n"
-			"\r\n"
-			"--d\r\n"
-			"\r\n"
-			"From: x@y\r\nSubject: inner1\r\n\r\nbody1\r\n"
-			"--d\r\n"
-			"Content-Type: message/rfc822\r\n"
-			"\r\n"
-			"Subject: inner2\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"
-			"--z\r\n\r\nzz\r\n--z--\r\n"
-			"--d--\r\n";
+	                "\r\n"
+	                "--d\r\n"
+	                "\r\n"
+	                "From: x@y\r\nSubject: inner1\r\n\r\nbody1\r\n"
+	                "--d\r\n"
+	                "Content-Type: message/rfc822\r\n"
+	                "\r\n"
+	                "Subject: inner2\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"
+	                "--z\r\n\r\nzz\r\n--z--\r\n"
+	                "--d--\r\n";
 	struct mime_part *root = parse(m);
 	assert_int_equal(root->nchildren, 2);
 	const struct mime_part *d1 = child(root, 0);
@@ -448,7 +449,7 @@ static void tree_rfc822_digest(void **state)
 
 	/* An encoded message/rfc822 is not descended into. */
 	root = parse("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-		     "U3ViamVjdDogeA0KDQo=\r\n");
+	             "U3ViamVjdDogeA0KDQo=\r\n");
 	assert_null(root->message);
 	round_trip(root);
 	root = parse("Content-Type: message/global\r\n\r\nSubject: g\r\n\r\nx");
@@ -458,7 +459,8 @@ static void tree_rfc822_digest(void **state)
 static void tree_boundaries(void **state)
 {
 	/* Bare LF throughout; delimiter right at the body start (no preamble). */
-	const char *lf = "Content-Type: multipart/mixed; boundary=b\n\n--b\nA: 1\n\none\n--b\n\ntwo\n--b--\n";
+	const char *lf =
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\nA: 1\n\none\n--b\n\ntwo\n--b--\n";
 	struct mime_part *root = parse(lf);
 	assert_int_equal(root->nchildren, 2);
 	assert_int_equal(child(root, 0)->header_start, off_of(lf, "A: 1"));
@@ -475,8 +477,9 @@ static void tree_boundaries(void **state)
 	assert_int_equal(child(root, 0)->end, strlen(un));
 
 	/* Prefix lines are not delimiters; a close delimiter ends the split. */
-	const char *pre = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--bb\r\n-- b\r\n"
-			  "--b--\r\n--b\r\nafter\r\n";
+	const char *pre =
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--bb\r\n-- b\r\n"
+	    "--b--\r\n--b\r\nafter\r\n";
 	root = parse(pre);
 	assert_int_equal(root->nchildren, 1);
 	assert_int_equal(child(root, 0)->end, off_of(pre, "\r\n--b--"));
@@ -495,8 +498,8 @@ static void tree_boundaries(void **state)
 
 	/* Adjacent delimiters give an empty part; inner multipart ended by the outer. */
 	const char *adj = "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n--o\r\n"
-			  "Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n\r\nx\r\n"
-			  "--o--\r\n";
+	                  "Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n\r\nx\r\n"
+	                  "--o--\r\n";
 	root = parse(adj);
 	assert_int_equal(root->nchildren, 2);
 	assert_int_equal(child(root, 0)->header_start, child(root, 0)->end);
@@ -522,7 +525,7 @@ static char *nested(unsigned k)
 	char *m = malloc(cap), *q = m;
 	for (unsigned i = 0; i < k; i++)
 		q += snprintf(q, cap - (size_t)(q - m),
-			      "Content-Type: multipart/mixed; boundary=b%u\r\n\r\n--b%u\r\n", i, i);
+		              "Content-Type: multipart/mixed; boundary=b%u\r\n\r\n--b%u\r\n", i, i);
 	q += snprintf(q, cap - (size_t)(q - m), "\r\ntext\r\n");
 	for (unsigned i = k; i-- > 0;)
 		q += snprintf(q, cap - (size_t)(q - m), "--b%u--\r\n", i);
@@ -558,7 +561,8 @@ static void limit_depth(void **state)
 		size_t cap = 40u * (k + 2);
 		char *m = malloc(cap), *q = m;
 		for (unsigned i = 0; i < k; i++)
-			q += snprintf(q, cap - (size_t)(q - m), "Content-Type: message/rfc822\r\n\r\n");
+			q += snprintf(q, cap - (size_t)(q - m),
+			              "Content-Type: message/rfc822\r\n\r\n");
 		snprintf(q, cap - (size_t)(q - m), "Subject: deep\r\n\r\nx");
 		struct mime_part *root = parse(m);
 		const struct mime_part *pt = root;
@@ -672,7 +676,10 @@ static void rfc2047(void **state)
 	decode("=?utf-8?q?a=?=", "a=");
 	decode("=?utf-8?q?=c3=a4?=", "ä");
 	/* Invalid UTF-8 in raw text and in decoded text becomes U+FFFD. */
-	decode("a\xff" "b", "a\xef\xbf\xbd" "b");
+	decode("a\xff"
+	       "b",
+	       "a\xef\xbf\xbd"
+	       "b");
 	decode("=?utf-8?q?=FF?=", "\xef\xbf\xbd");
 	decode("", "");
 
@@ -680,7 +687,7 @@ static void rfc2047(void **state)
 	assert_int_equal(mime_charset_to_utf8("windows-1252", U("\x80"), 1, &A, &out), 0);
 	assert_mstr(&out, "\xe2\x82\xac");
 	assert_int_equal(mime_charset_to_utf8("no-such-charset", U("a"), 1, &A, &out),
-			 ERR_NOTFOUND);
+	                 ERR_NOTFOUND);
 	assert_int_equal(mime_charset_to_utf8("utf-8", U("\xc3"), 1, &A, &out), 0);
 	assert_mstr(&out, "\xef\xbf\xbd");
 }
@@ -689,13 +696,13 @@ static void rfc2047(void **state)
 
 static void rfc2231(void **state)
 {
-	struct mime_part *root = parse(
-		"Content-Type: application/x-stuff;\r\n"
-		" title*0*=us-ascii'en'This%20is%20even%20more%20;\r\n"
-		" title*1*=%2A%2A%2Afun%2A%2A%2A%20;\r\n"
-		" title*2=\"isn't it!\"\r\n"
-		"Content-Disposition: attachment; filename*=UTF-8''%E2%82%AC%20rates.txt;\r\n"
-		" size=10\r\n\r\n");
+	struct mime_part *root =
+	    parse("Content-Type: application/x-stuff;\r\n"
+	          " title*0*=us-ascii'en'This%20is%20even%20more%20;\r\n"
+	          " title*1*=%2A%2A%2Afun%2A%2A%2A%20;\r\n"
+	          " title*2=\"isn't it!\"\r\n"
+	          "Content-Disposition: attachment; filename*=UTF-8''%E2%82%AC%20rates.txt;\r\n"
+	          " size=10\r\n\r\n");
 	assert_mstr(&param(root->params, "title")->value, "This is even more ***fun*** isn't it!");
 	assert_false(param(root->params, "title")->extended);
 	assert_mstr(&param(root->disp_params, "filename")->value, "€ rates.txt");
@@ -703,7 +710,7 @@ static void rfc2231(void **state)
 
 	/* Sections out of order, latin-1, a plain duplicate loses to the RFC 2231 form. */
 	root = parse("Content-Type: text/plain; name=\"plain.txt\"; name*1=\"b.txt\";"
-		     " name*0*=iso-8859-1''%E9-\r\n\r\n");
+	             " name*0*=iso-8859-1''%E9-\r\n\r\n");
 	assert_mstr(&param(root->params, "name")->value, "é-b.txt");
 	/* A gap ends the value. */
 	root = parse("Content-Type: text/plain; n*0=a; n*2=c\r\n\r\n");
@@ -747,7 +754,7 @@ static const struct mime_addr *addrs(const char *to)
 }
 
 static void want_addr(const struct mime_addr *a, enum mime_addr_kind kind, const char *name,
-		      const char *adl, const char *mailbox, const char *host)
+                      const char *adl, const char *mailbox, const char *host)
 {
 	assert_non_null(a);
 	assert_int_equal(a->kind, kind);
@@ -810,8 +817,8 @@ static void envelope_addresses(void **state)
 
 	/* Every envelope field, first occurrence wins, folded values unfolded. */
 	struct mime_part *root = parse("From: f@x\r\nFrom: second@x\r\nSender: s@x\r\n"
-				       "Reply-To: r@x\r\nCc: c@x\r\nBcc: b@x\r\n"
-				       "In-Reply-To: <i@x>\r\nSubject: a\r\n  b\r\n\r\n");
+	                               "Reply-To: r@x\r\nCc: c@x\r\nBcc: b@x\r\n"
+	                               "In-Reply-To: <i@x>\r\nSubject: a\r\n  b\r\n\r\n");
 	const struct mime_envelope *e = root->envelope;
 	assert_mstr(&e->from->mailbox, "f");
 	assert_null(e->from->next);
@@ -873,44 +880,47 @@ static void blob_round_trip(void **state)
 	static const uint8_t nonmin[] = {'K', 'M', 'B', 1, 0x80, 0x00};
 	assert_int_equal(mime_deserialize(nonmin, sizeof(nonmin), &A, &back), ERR_BAD_SYNTAX);
 	/* Every single-byte change either fails cleanly or re-encodes to itself. */
+	struct arena scratch;
+	arena_init(&scratch, ARENA_CAP);
 	for (size_t i = 4; i < len; i++) {
 		for (unsigned v = 0; v < 256; v += 51) {
 			memcpy(b, blob, len);
 			b[i] = (uint8_t)v;
-			int r = mime_deserialize(b, len, &A, &back);
+			int r = mime_deserialize(b, len, &scratch, &back);
 			if (r == 0) {
 				void *again;
 				size_t al;
-				assert_int_equal(mime_serialize(back, &A, &again, &al), 0);
+				assert_int_equal(mime_serialize(back, &scratch, &again, &al), 0);
 				assert_int_equal(al, len);
 				assert_memory_equal(again, b, len);
 			} else {
 				assert_int_equal(r, ERR_BAD_SYNTAX);
 			}
 		}
-		arena_reset(&A);
+		arena_reset(&scratch);
 	}
+	arena_free(&scratch);
 	free(b);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(header_iter_splits, setup, teardown),
-		cmocka_unit_test_setup_teardown(header_find_unfold, setup, teardown),
-		cmocka_unit_test_setup_teardown(header_field_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(tree_mixed, setup, teardown),
-		cmocka_unit_test_setup_teardown(tree_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(tree_rfc822_digest, setup, teardown),
-		cmocka_unit_test_setup_teardown(tree_boundaries, setup, teardown),
-		cmocka_unit_test_setup_teardown(limit_depth, setup, teardown),
-		cmocka_unit_test_setup_teardown(limit_parts, setup, teardown),
-		cmocka_unit_test_setup_teardown(prefixes, setup, teardown),
-		cmocka_unit_test_setup_teardown(arena_exhaustion, setup, teardown),
-		cmocka_unit_test_setup_teardown(rfc2047, setup, teardown),
-		cmocka_unit_test_setup_teardown(rfc2231, setup, teardown),
-		cmocka_unit_test_setup_teardown(envelope_addresses, setup, teardown),
-		cmocka_unit_test_setup_teardown(blob_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(header_iter_splits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(header_find_unfold, setup, teardown),
+	    cmocka_unit_test_setup_teardown(header_field_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(tree_mixed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(tree_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(tree_rfc822_digest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(tree_boundaries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(limit_depth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(limit_parts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(prefixes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(arena_exhaustion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(rfc2047, setup, teardown),
+	    cmocka_unit_test_setup_teardown(rfc2231, setup, teardown),
+	    cmocka_unit_test_setup_teardown(envelope_addresses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(blob_round_trip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
