@@ -19,9 +19,10 @@
  *   - Once any flag is set, nothing more goes to the sink: the output is then exactly the
  *     content that came before the first offending byte (for TOO_BIG: the first max_size
  *     bytes). It is never a complete message and the session discards it.
- *   Output invariants (checked by fuzz/fuzz_smtp_data.c): dot-stuffing the output gives
- *   back the input up to the end marker's "." whenever no flag is set; out_bytes equals
- *   the bytes the sink accepted; the output does not depend on how input is split.
+ *   Output invariants (checked by fuzz/fuzz_smtp_data.c): with no flag set, the input up
+ *   to the end marker with the leading dot of every line removed is exactly the output
+ *   (so a line "." in the output was sent as ".."); out_bytes equals the bytes the sink
+ *   accepted; the output does not depend on how the input is split into reads.
  *
  * smtp_bdat_*: BDAT chunks (RFC 3030): exactly N raw bytes per chunk, no dot-stuffing, no
  *   end marker, nothing normalised. Unless the body is BINARYMIME, bare LF, bare CR and

@@ -195,6 +195,9 @@ void smtp_cmd_reader_reset(struct smtp_cmd_reader *r);
  *       the rest of that line by itself. Reported once per over-long line.
  * *used_out is always set: bytes of p consumed. Never reads past the end of the line it
  * returns, so pipelined bytes after it (the next command, or DATA content) stay in p. */
+/* A line that arrives whole in one read is returned in place and never copied; a line
+ * that was buffered across reads is wiped (explicit_bzero) on the next call, because it
+ * may have been an AUTH command. */
 int smtp_line_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size_t *used_out,
 		   const uint8_t **line_out, size_t *line_len_out);
 
@@ -207,7 +210,8 @@ int smtp_line_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size
  *       recognised; reply_code and reason are always set.
  *   ERR_TOO_LONG: a local part, domain or path over its RFC 5321 4.5.3.1 limit (501
  *       "Path too long" and similar); the line itself was fine.
- *   ERR_NOMEM: the command arena is exhausted (the session answers 451 and closes).
+ *   ERR_NOMEM: the command arena is exhausted: reply_code 421 (4.3.0) and must_close,
+ *       as STYLE 3 asks (temporary failure, then close).
  * Limits: at most SMTP_PARAMS_MAX parameters (501 above that). */
 int smtp_cmd_parse(const uint8_t *line, size_t len, bool utf8_ok, struct arena *a,
 		   struct smtp_cmd *cmd_out);
