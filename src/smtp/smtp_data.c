@@ -13,7 +13,7 @@
 #include "core/banned.h"
 
 int smtp_data_init(struct smtp_data_reader *r, uint64_t max_size, size_t max_line,
-		   smtp_sink_fn sink, void *ctx)
+                   smtp_sink_fn sink, void *ctx)
 {
 	memset(r, 0, sizeof(*r));
 	if (max_line < 3 || max_line > LIMIT_SMTP_DATA_LINE || !sink)
@@ -28,8 +28,8 @@ int smtp_data_init(struct smtp_data_reader *r, uint64_t max_size, size_t max_lin
 
 /* Pass p[0..n) to the sink unless a flag already stopped the output; cut at max_size.
  * Shared by both readers through the three fields it touches. */
-static void emit(smtp_sink_fn sink, void *ctx, uint64_t max_size, unsigned *flags,
-		 int *sink_err, uint64_t *out_bytes, const uint8_t *p, size_t n)
+static void emit(smtp_sink_fn sink, void *ctx, uint64_t max_size, unsigned *flags, int *sink_err,
+                 uint64_t *out_bytes, const uint8_t *p, size_t n)
 {
 	if (n == 0 || *flags)
 		return;
@@ -57,7 +57,7 @@ static void data_emit(struct smtp_data_reader *r, const uint8_t *p, size_t n)
 /* Flush the pending run, then raise a flag: everything before the offending byte is
  * emitted, nothing after it. This keeps the output independent of input splits. */
 static void data_flag(struct smtp_data_reader *r, const uint8_t *p, size_t *run, size_t at,
-		      unsigned flag)
+                      unsigned flag)
 {
 	if (at > *run)
 		data_emit(r, p + *run, at - *run);
@@ -102,7 +102,8 @@ int smtp_data_read(struct smtp_data_reader *r, const uint8_t *p, size_t len, siz
 				i++;
 				r->state = SMTP_DATA_ST_DOT_CR;
 			} else {
-				r->state = SMTP_DATA_ST_TEXT; /* RFC 5321 4.5.2: drop the first dot */
+				r->state =
+				    SMTP_DATA_ST_TEXT; /* RFC 5321 4.5.2: drop the first dot */
 			}
 			break;
 		case SMTP_DATA_ST_DOT_CR:
@@ -184,10 +185,10 @@ int smtp_data_verdict(unsigned flags, unsigned *code_out, const char **reason_ou
 	}
 	if (flags & (SMTP_DATA_F_BARE_LF | SMTP_DATA_F_BARE_CR | SMTP_DATA_F_NUL)) {
 		*code_out = 550;
-		*reason_out = (flags & SMTP_DATA_F_BARE_LF) ? "5.6.0 Bare LF not allowed (RFC 5321 2.3.8)"
-			      : (flags & SMTP_DATA_F_BARE_CR)
-				  ? "5.6.0 Bare CR not allowed (RFC 5321 2.3.8)"
-				  : "5.6.0 NUL not allowed in message";
+		*reason_out =
+		    (flags & SMTP_DATA_F_BARE_LF)   ? "5.6.0 Bare LF not allowed (RFC 5321 2.3.8)"
+		    : (flags & SMTP_DATA_F_BARE_CR) ? "5.6.0 Bare CR not allowed (RFC 5321 2.3.8)"
+		                                    : "5.6.0 NUL not allowed in message";
 		return ERR_BAD_SYNTAX;
 	}
 	*code_out = 500;
@@ -197,8 +198,8 @@ int smtp_data_verdict(unsigned flags, unsigned *code_out, const char **reason_ou
 
 /* ---- BDAT ---- */
 
-void smtp_bdat_init(struct smtp_bdat_reader *r, uint64_t max_size, bool binary,
-		    smtp_sink_fn sink, void *ctx)
+void smtp_bdat_init(struct smtp_bdat_reader *r, uint64_t max_size, bool binary, smtp_sink_fn sink,
+                    void *ctx)
 {
 	memset(r, 0, sizeof(*r));
 	r->sink = sink;

@@ -65,9 +65,9 @@ struct smtp_data_reader {
 	uint64_t max_size; /* content bytes allowed; UINT64_MAX for no limit */
 	size_t max_line;   /* incl. CRLF */
 	enum smtp_data_state state;
-	size_t line_len;   /* bytes of the current line so far, as sent */
-	unsigned flags;    /* SMTP_DATA_F_* */
-	int sink_err;      /* first error the sink returned */
+	size_t line_len;    /* bytes of the current line so far, as sent */
+	unsigned flags;     /* SMTP_DATA_F_* */
+	int sink_err;       /* first error the sink returned */
 	uint64_t in_bytes;  /* bytes consumed from the wire, end marker included */
 	uint64_t out_bytes; /* bytes the sink accepted */
 };
@@ -75,7 +75,7 @@ struct smtp_data_reader {
 /* Prepare r for one message. max_line: 3 .. LIMIT_SMTP_DATA_LINE (ERR_INVAL otherwise);
  * sink must not be NULL. Returns 0 or ERR_INVAL. */
 int smtp_data_init(struct smtp_data_reader *r, uint64_t max_size, size_t max_line,
-		   smtp_sink_fn sink, void *ctx);
+                   smtp_sink_fn sink, void *ctx);
 
 /* Consume DATA bytes from p[0..len).
  *   >0: the end marker was consumed; *used_out points just past its LF. Bytes after it
@@ -109,8 +109,8 @@ struct smtp_bdat_reader {
 };
 
 /* Prepare r for one message (before its first BDAT). */
-void smtp_bdat_init(struct smtp_bdat_reader *r, uint64_t max_size, bool binary,
-		    smtp_sink_fn sink, void *ctx);
+void smtp_bdat_init(struct smtp_bdat_reader *r, uint64_t max_size, bool binary, smtp_sink_fn sink,
+                    void *ctx);
 
 /* Start a chunk of size bytes (the parsed BDAT command). Returns 1 when the chunk is
  * already complete (size 0), 0 when smtp_bdat_read() must follow, ERR_INVAL when a

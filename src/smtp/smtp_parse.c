@@ -321,7 +321,7 @@ static const char *canon_local(struct arena *a, const uint8_t *s, size_t n, bool
 
 /* Copy a scanned mailbox into *p (strings from the arena). */
 static int mbox_fill(struct arena *a, const uint8_t *base, const struct mbox *m, bool null,
-		     struct smtp_path *p)
+                     struct smtp_path *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (null) {
@@ -350,7 +350,7 @@ static int mbox_fill(struct arena *a, const uint8_t *base, const struct mbox *m,
 }
 
 int smtp_addr_canon(struct arena *a, const char *addr, size_t len, bool utf8_ok,
-		    const char **out_out)
+                    const char **out_out)
 {
 	struct cur c = {(const uint8_t *)addr, len, 0};
 	struct mbox m;
@@ -382,12 +382,12 @@ static const struct {
 	const char *name;
 	enum smtp_verb verb;
 } verbs[] = {
-	{"?", SMTP_VERB_UNKNOWN}, {"HELO", SMTP_VERB_HELO}, {"EHLO", SMTP_VERB_EHLO},
-	{"LHLO", SMTP_VERB_LHLO}, {"MAIL", SMTP_VERB_MAIL}, {"RCPT", SMTP_VERB_RCPT},
-	{"DATA", SMTP_VERB_DATA}, {"BDAT", SMTP_VERB_BDAT}, {"RSET", SMTP_VERB_RSET},
-	{"NOOP", SMTP_VERB_NOOP}, {"QUIT", SMTP_VERB_QUIT}, {"VRFY", SMTP_VERB_VRFY},
-	{"EXPN", SMTP_VERB_EXPN}, {"HELP", SMTP_VERB_HELP}, {"STARTTLS", SMTP_VERB_STARTTLS},
-	{"AUTH", SMTP_VERB_AUTH},
+    {"?", SMTP_VERB_UNKNOWN}, {"HELO", SMTP_VERB_HELO}, {"EHLO", SMTP_VERB_EHLO},
+    {"LHLO", SMTP_VERB_LHLO}, {"MAIL", SMTP_VERB_MAIL}, {"RCPT", SMTP_VERB_RCPT},
+    {"DATA", SMTP_VERB_DATA}, {"BDAT", SMTP_VERB_BDAT}, {"RSET", SMTP_VERB_RSET},
+    {"NOOP", SMTP_VERB_NOOP}, {"QUIT", SMTP_VERB_QUIT}, {"VRFY", SMTP_VERB_VRFY},
+    {"EXPN", SMTP_VERB_EXPN}, {"HELP", SMTP_VERB_HELP}, {"STARTTLS", SMTP_VERB_STARTTLS},
+    {"AUTH", SMTP_VERB_AUTH},
 };
 
 const char *smtp_verb_name(enum smtp_verb v)
@@ -437,7 +437,8 @@ static int xtext_decode(struct arena *a, const char *s, const char **out)
 				uint8_t h = i + (size_t)k < n ? (uint8_t)s[i + (size_t)k] : 0;
 				if (!is_digit(h) && !(h >= 'A' && h <= 'F'))
 					return ERR_BAD_SYNTAX;
-				v = v * 16 + (is_digit(h) ? (unsigned)(h - '0') : (unsigned)(h - 'A' + 10));
+				v = v * 16 +
+				    (is_digit(h) ? (unsigned)(h - '0') : (unsigned)(h - 'A' + 10));
 			}
 			if (v < 32 || v > 126)
 				return ERR_BAD_SYNTAX;
@@ -579,7 +580,8 @@ static int scan_params(struct cur *c, struct smtp_cmd *cmd, struct arena *a)
 					break;
 			}
 			if (c->i == vs)
-				return fail(cmd, ERR_BAD_SYNTAX, 501, "5.5.4 Invalid parameter syntax");
+				return fail(cmd, ERR_BAD_SYNTAX, 501,
+				            "5.5.4 Invalid parameter syntax");
 		}
 		if (!at_end(c) && peek(c) != ' ')
 			return fail(cmd, ERR_BAD_SYNTAX, 501, "5.5.4 Invalid parameter syntax");
@@ -604,11 +606,12 @@ static int parse_mail_rcpt(struct cur *c, struct smtp_cmd *cmd, bool utf8_ok, st
 {
 	bool rcpt = cmd->verb == SMTP_VERB_RCPT;
 	const char *kw = rcpt ? " TO:" : " FROM:";
-	const char *bad = rcpt ? "5.1.3 Bad recipient address syntax"
-			       : "5.1.7 Bad sender address syntax";
+	const char *bad =
+	    rcpt ? "5.1.3 Bad recipient address syntax" : "5.1.7 Bad sender address syntax";
 	if (!str_iprefix(c->p + c->i, c->n - c->i, kw))
 		return fail(cmd, ERR_BAD_SYNTAX, 501,
-			    rcpt ? "5.5.4 Syntax: RCPT TO:<address>" : "5.5.4 Syntax: MAIL FROM:<address>");
+		            rcpt ? "5.5.4 Syntax: RCPT TO:<address>"
+		                 : "5.5.4 Syntax: MAIL FROM:<address>");
 	c->i += strlen(kw);
 	(void)eat(c, ' '); /* the one leniency: "MAIL FROM: <a@b>" */
 	struct mbox m;
@@ -726,7 +729,8 @@ static int parse_text(struct cur *c, struct smtp_cmd *cmd, bool required, struct
 		if ((ch >= 32 && ch <= 126) || ch == '\t')
 			c->i++;
 		else if (ch < 0x80 || !eat_utf8(c))
-			return fail(cmd, ERR_BAD_SYNTAX, 501, "5.5.4 Invalid characters in argument");
+			return fail(cmd, ERR_BAD_SYNTAX, 501,
+			            "5.5.4 Invalid characters in argument");
 	}
 	cmd->arg = arena_strndup(a, c->p + s, c->n - s);
 	return cmd->arg ? 1 : fail(cmd, ERR_NOMEM, 0, NULL);
@@ -766,7 +770,7 @@ static int parse_args(struct cur *c, struct smtp_cmd *cmd, bool utf8_ok, struct 
 }
 
 int smtp_cmd_parse(const uint8_t *line, size_t len, bool utf8_ok, struct arena *a,
-		   struct smtp_cmd *cmd)
+                   struct smtp_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	size_t w = 0;
@@ -832,7 +836,7 @@ static int line_too_long(struct smtp_cmd_reader *r, const uint8_t *s, size_t n)
 }
 
 int smtp_line_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size_t *used_out,
-		   const uint8_t **line_out, size_t *line_len_out)
+                   const uint8_t **line_out, size_t *line_len_out)
 {
 	*used_out = 0;
 	*line_out = NULL;
@@ -888,7 +892,7 @@ int smtp_line_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size
 }
 
 int smtp_cmd_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size_t *used_out,
-		  struct arena *a, struct smtp_cmd *cmd_out)
+                  struct arena *a, struct smtp_cmd *cmd_out)
 {
 	const uint8_t *line;
 	size_t n;

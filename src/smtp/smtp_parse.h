@@ -101,11 +101,11 @@ struct smtp_param {
 /* A reverse-path or forward-path (RFC 5321 4.1.2). All strings are NUL-terminated and
  * live in the command arena. A source route ("@a,@b:") is checked and dropped. */
 struct smtp_path {
-	bool null;       /* MAIL FROM:<> : local, domain and addr are "" */
-	bool postmaster; /* RCPT TO:<Postmaster> without domain (domain is ""), or a
-	                  * mailbox whose local part is "postmaster" in any case */
-	bool literal;    /* domain is an address-literal "[...]" */
-	bool utf8;       /* local part or domain contains non-ASCII (valid UTF-8) */
+	bool null;          /* MAIL FROM:<> : local, domain and addr are "" */
+	bool postmaster;    /* RCPT TO:<Postmaster> without domain (domain is ""), or a
+	                     * mailbox whose local part is "postmaster" in any case */
+	bool literal;       /* domain is an address-literal "[...]" */
+	bool utf8;          /* local part or domain contains non-ASCII (valid UTF-8) */
 	const char *local;  /* as written, quotes and backslashes included */
 	const char *domain; /* as written */
 	const char *addr;   /* canonical form for lookups, see smtp_addr_canon() */
@@ -117,16 +117,16 @@ struct smtp_mail_params {
 	uint64_t size;
 	enum smtp_body body;
 	bool smtputf8;
-	const char *auth;  /* decoded AUTH= mailbox, "<>" for the empty one; NULL if absent */
+	const char *auth; /* decoded AUTH= mailbox, "<>" for the empty one; NULL if absent */
 	enum smtp_ret ret;
 	const char *envid; /* decoded; NULL if absent */
 };
 
 /* RCPT parameters that were given, parsed. */
 struct smtp_rcpt_params {
-	unsigned notify;         /* SMTP_NOTIFY_* bits, 0 if absent */
-	const char *orcpt_type;  /* addr-type as sent ("rfc822", "utf-8"); NULL if absent */
-	const char *orcpt_addr;  /* decoded xtext */
+	unsigned notify;        /* SMTP_NOTIFY_* bits, 0 if absent */
+	const char *orcpt_type; /* addr-type as sent ("rfc822", "utf-8"); NULL if absent */
+	const char *orcpt_addr; /* decoded xtext */
 };
 
 /* One parsed command. Every pointer points into the command arena passed to the parse
@@ -143,7 +143,7 @@ struct smtp_cmd {
 	 * The session must reply and close the connection. */
 	bool must_close;
 
-	const char *domain; /* HELO/EHLO/LHLO argument as sent */
+	const char *domain;  /* HELO/EHLO/LHLO argument as sent */
 	bool domain_literal; /* ... and it is an address-literal */
 
 	struct smtp_path path; /* MAIL (reverse-path) / RCPT (forward-path) */
@@ -165,10 +165,10 @@ struct smtp_cmd {
 
 /* The line reader: all state of a partly received line. */
 struct smtp_cmd_reader {
-	struct buf line;   /* bytes of an unfinished line, CR kept, LF never stored */
-	size_t max_line;   /* limit incl. CRLF */
-	bool discard;      /* skipping the rest of an over-long line */
-	bool wipe;         /* line holds a finished line that must be wiped on the next call */
+	struct buf line;    /* bytes of an unfinished line, CR kept, LF never stored */
+	size_t max_line;    /* limit incl. CRLF */
+	bool discard;       /* skipping the rest of an over-long line */
+	bool wipe;          /* line holds a finished line that must be wiped on the next call */
 	bool bdat_overflow; /* the last over-long line began with "BDAT " */
 	/* Set by the session while SMTPUTF8 is in force for the transaction (after a MAIL
 	 * with SMTPUTF8, until RSET or the end of the transaction). Without it a non-ASCII
@@ -199,7 +199,7 @@ void smtp_cmd_reader_reset(struct smtp_cmd_reader *r);
  * that was buffered across reads is wiped (explicit_bzero) on the next call, because it
  * may have been an AUTH command. */
 int smtp_line_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size_t *used_out,
-		   const uint8_t **line_out, size_t *line_len_out);
+                   const uint8_t **line_out, size_t *line_len_out);
 
 /* Parse one complete command line (content without CRLF) into *cmd_out (zeroed first).
  * utf8_ok: SMTPUTF8 is in force for RCPT (see smtp_cmd_reader.smtputf8).
@@ -214,7 +214,7 @@ int smtp_line_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size
  *       as STYLE 3 asks (temporary failure, then close).
  * Limits: at most SMTP_PARAMS_MAX parameters (501 above that). */
 int smtp_cmd_parse(const uint8_t *line, size_t len, bool utf8_ok, struct arena *a,
-		   struct smtp_cmd *cmd_out);
+                   struct smtp_cmd *cmd_out);
 
 /* smtp_line_read() followed by smtp_cmd_parse() with r->smtputf8.
  *   >0: a command in *cmd_out; 0: need more (all of p consumed); <0: as smtp_line_read()
@@ -222,7 +222,7 @@ int smtp_cmd_parse(const uint8_t *line, size_t len, bool utf8_ok, struct arena *
  *   is 500 "5.5.2 Line too long"; if that line began with "BDAT " must_close is set).
  * *used_out is always set; call again with p + *used_out for pipelined commands. */
 int smtp_cmd_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size_t *used_out,
-		  struct arena *a, struct smtp_cmd *cmd_out);
+                  struct arena *a, struct smtp_cmd *cmd_out);
 
 /* Canonical form of an address for lookups: surrounding "<>" and a source route
  * stripped, domain lower-cased (ASCII letters only; U-labels keep their case), local
@@ -233,7 +233,7 @@ int smtp_cmd_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size_
  * addr may be given with or without "<>"; non-ASCII is accepted when utf8_ok.
  * Returns 0 and *out_out (arena string), ERR_BAD_SYNTAX, ERR_TOO_LONG, ERR_NOMEM. */
 int smtp_addr_canon(struct arena *a, const char *addr, size_t len, bool utf8_ok,
-		    const char **out_out);
+                    const char **out_out);
 
 /* The verb's name in upper case ("MAIL"), "?" for SMTP_VERB_UNKNOWN. */
 const char *smtp_verb_name(enum smtp_verb v);

@@ -53,7 +53,7 @@ static void result_free(struct result *r)
 }
 
 static void run_data(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
-		     uint64_t max_size, size_t max_line, long fail_at, struct result *res)
+                     uint64_t max_size, size_t max_line, long fail_at, struct result *res)
 {
 	struct smtp_data_reader r;
 	memset(res, 0, sizeof(*res));
@@ -87,13 +87,13 @@ static void same(const struct result *a, const struct result *b, const char *how
 	if (a->done != b->done || a->end != b->end || a->flags != b->flags ||
 	    a->out.n != b->out.n || (a->out.n && memcmp(a->out.buf, b->out.buf, a->out.n) != 0))
 		fail_msg("%s %zu: done %d/%d end %zu/%zu flags %x/%x out %zu/%zu", how, at, a->done,
-			 b->done, a->end, b->end, a->flags, b->flags, a->out.n, b->out.n);
+		         b->done, a->end, b->end, a->flags, b->flags, a->out.n, b->out.n);
 }
 
 /* Run in every way and compare with the expectation. want_out NULL: not checked. */
 static void check_data_full(const void *in_, size_t len, uint64_t max_size, size_t max_line,
-			    const char *want_out, size_t want_out_len, bool want_done,
-			    size_t want_end, unsigned want_flags)
+                            const char *want_out, size_t want_out_len, bool want_done,
+                            size_t want_end, unsigned want_flags)
 {
 	const uint8_t *in = in_;
 	struct result whole, other;
@@ -101,11 +101,12 @@ static void check_data_full(const void *in_, size_t len, uint64_t max_size, size
 	if (whole.done != want_done || whole.flags != want_flags ||
 	    (want_done && whole.end != want_end))
 		fail_msg("done %d (want %d) end %zu (want %zu) flags %x (want %x)", whole.done,
-			 want_done, whole.end, want_end, whole.flags, want_flags);
+		         want_done, whole.end, want_end, whole.flags, want_flags);
 	if (want_out && (whole.out.n != want_out_len ||
-			 (want_out_len && memcmp(whole.out.buf, want_out, want_out_len) != 0)))
-		fail_msg("output '%.*s' (%zu) want '%s' (%zu)", (int)(whole.out.n > 200 ? 200 : whole.out.n),
-			 whole.out.buf, whole.out.n, want_out, want_out_len);
+	                 (want_out_len && memcmp(whole.out.buf, want_out, want_out_len) != 0)))
+		fail_msg("output '%.*s' (%zu) want '%s' (%zu)",
+		         (int)(whole.out.n > 200 ? 200 : whole.out.n), whole.out.buf, whole.out.n,
+		         want_out, want_out_len);
 	size_t *cuts = malloc((len + 1) * sizeof(*cuts));
 	assert_non_null(cuts);
 	for (size_t i = 1; i < len; i++)
@@ -126,10 +127,10 @@ static void check_data_full(const void *in_, size_t len, uint64_t max_size, size
 }
 
 static void check_data(const char *in, const char *want_out, bool want_done, size_t want_end,
-		       unsigned want_flags)
+                       unsigned want_flags)
 {
 	check_data_full(in, strlen(in), UINT64_MAX, LIMIT_SMTP_DATA_LINE, want_out,
-			want_out ? strlen(want_out) : 0, want_done, want_end, want_flags);
+	                want_out ? strlen(want_out) : 0, want_done, want_end, want_flags);
 }
 
 /* A complete clean message: done right after the end marker. */
@@ -177,31 +178,31 @@ static void rfc5321_2_3_8_smuggling(void **state)
 		const char *out; /* emitted before the first offending byte */
 		unsigned flags;
 	} c[] = {
-		{"x\n.\nMAIL FROM:<e@vil>\r\n\r\n.\r\n", "x", SMTP_DATA_F_BARE_LF},
-		{"x\r.\rMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_CR},
-		{"x\n.\r\nMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_LF},
-		{"x\r\n.\nMAIL FROM:<e@vil>\r\n.\r\n", "x\r\n", SMTP_DATA_F_BARE_LF},
-		{"x\r\n.\rMAIL FROM:<e@vil>\r\n.\r\n", "x\r\n", SMTP_DATA_F_BARE_CR},
-		{"x\r.\r\nMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_CR},
-		{"x\n\n.\n\nMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_LF},
-		{"x\r\r.\r\rMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_CR},
-		{"\n.\r\nMAIL FROM:<e@vil>\r\n.\r\n", "", SMTP_DATA_F_BARE_LF},
-		{".\nMAIL FROM:<e@vil>\r\n.\r\n", "", SMTP_DATA_F_BARE_LF},
-		{".\rMAIL FROM:<e@vil>\r\n.\r\n", "", SMTP_DATA_F_BARE_CR},
-		{"x\r\n.\r\r\nMAIL FROM:<e@vil>\r\n.\r\n", "x\r\n", SMTP_DATA_F_BARE_CR},
-		{"x\r\n.\n\r\n.\r\n", "x\r\n", SMTP_DATA_F_BARE_LF},
-		{"x\n\r\n.\r\n", "x", SMTP_DATA_F_BARE_LF}, /* a real CRLF.CRLF after the bare LF */
-		{"x\r\r\n.\r\n", "x", SMTP_DATA_F_BARE_CR},
+	    {"x\n.\nMAIL FROM:<e@vil>\r\n\r\n.\r\n", "x", SMTP_DATA_F_BARE_LF},
+	    {"x\r.\rMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_CR},
+	    {"x\n.\r\nMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_LF},
+	    {"x\r\n.\nMAIL FROM:<e@vil>\r\n.\r\n", "x\r\n", SMTP_DATA_F_BARE_LF},
+	    {"x\r\n.\rMAIL FROM:<e@vil>\r\n.\r\n", "x\r\n", SMTP_DATA_F_BARE_CR},
+	    {"x\r.\r\nMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_CR},
+	    {"x\n\n.\n\nMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_LF},
+	    {"x\r\r.\r\rMAIL FROM:<e@vil>\r\n.\r\n", "x", SMTP_DATA_F_BARE_CR},
+	    {"\n.\r\nMAIL FROM:<e@vil>\r\n.\r\n", "", SMTP_DATA_F_BARE_LF},
+	    {".\nMAIL FROM:<e@vil>\r\n.\r\n", "", SMTP_DATA_F_BARE_LF},
+	    {".\rMAIL FROM:<e@vil>\r\n.\r\n", "", SMTP_DATA_F_BARE_CR},
+	    {"x\r\n.\r\r\nMAIL FROM:<e@vil>\r\n.\r\n", "x\r\n", SMTP_DATA_F_BARE_CR},
+	    {"x\r\n.\n\r\n.\r\n", "x\r\n", SMTP_DATA_F_BARE_LF},
+	    {"x\n\r\n.\r\n", "x", SMTP_DATA_F_BARE_LF}, /* a real CRLF.CRLF after the bare LF */
+	    {"x\r\r\n.\r\n", "x", SMTP_DATA_F_BARE_CR},
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		check_data(c[i].in, c[i].out, true, strlen(c[i].in), c[i].flags);
 	/* and none of these end the message on their own */
-	static const char *never[] = {"x\n.\n", "x\r.\r", "x\n.\r\n", "x\r\n.\n", "\n.\n",
-				      "\r.\r", ".\n", "x\r\n.\r\r\n.\n", "x\r\n..\r\n"};
+	static const char *never[] = {"x\n.\n", "x\r.\r", "x\n.\r\n",        "x\r\n.\n",   "\n.\n",
+	                              "\r.\r",  ".\n",    "x\r\n.\r\r\n.\n", "x\r\n..\r\n"};
 	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
 		struct result r;
 		run_data((const uint8_t *)never[i], strlen(never[i]), NULL, 0, UINT64_MAX,
-			 LIMIT_SMTP_DATA_LINE, -1, &r);
+		         LIMIT_SMTP_DATA_LINE, -1, &r);
 		assert_false(r.done);
 		result_free(&r);
 	}
@@ -213,9 +214,9 @@ static void rfc5321_2_3_8_bare_cr_lf_nul(void **state)
 	check_data("a\nb\r\n.\r\n", "a", true, 8, SMTP_DATA_F_BARE_LF);
 	check_data("a\rb\r\n.\r\n", "a", true, 8, SMTP_DATA_F_BARE_CR);
 	check_data_full("a\0b\r\n.\r\n", 8, UINT64_MAX, LIMIT_SMTP_DATA_LINE, "a", 1, true, 8,
-			SMTP_DATA_F_NUL);
+	                SMTP_DATA_F_NUL);
 	check_data_full("ok\r\n\0\n\r\r\n.\r\n", 12, UINT64_MAX, LIMIT_SMTP_DATA_LINE, "ok\r\n", 4,
-			true, 12, SMTP_DATA_F_NUL | SMTP_DATA_F_BARE_LF | SMTP_DATA_F_BARE_CR);
+	                true, 12, SMTP_DATA_F_NUL | SMTP_DATA_F_BARE_LF | SMTP_DATA_F_BARE_CR);
 	unsigned code = 0;
 	const char *why = NULL;
 	assert_int_equal(smtp_data_verdict(0, &code, &why), 0);
@@ -228,10 +229,10 @@ static void rfc5321_2_3_8_bare_cr_lf_nul(void **state)
 	assert_int_equal(smtp_data_verdict(SMTP_DATA_F_LINE_LONG, &code, &why), ERR_TOO_LONG);
 	assert_int_equal(code, 500);
 	assert_int_equal(smtp_data_verdict(SMTP_DATA_F_TOO_BIG | SMTP_DATA_F_BARE_LF, &code, &why),
-			 ERR_TOO_BIG);
+	                 ERR_TOO_BIG);
 	assert_int_equal(code, 552);
 	assert_int_equal(smtp_data_verdict(SMTP_DATA_F_SINK | SMTP_DATA_F_TOO_BIG, &code, &why),
-			 ERR_IO);
+	                 ERR_IO);
 	assert_int_equal(code, 451);
 }
 
@@ -242,11 +243,12 @@ static void rfc1870_size_limit(void **state)
 	const char *content = "abcd\r\n.e\r\n";
 	size_t L = strlen(content);
 	check_data_full(in, strlen(in), L - 1, LIMIT_SMTP_DATA_LINE, content, L - 1, true,
-			strlen(in), SMTP_DATA_F_TOO_BIG);
+	                strlen(in), SMTP_DATA_F_TOO_BIG);
 	check_data_full(in, strlen(in), L, LIMIT_SMTP_DATA_LINE, content, L, true, strlen(in), 0);
-	check_data_full(in, strlen(in), L + 1, LIMIT_SMTP_DATA_LINE, content, L, true, strlen(in), 0);
+	check_data_full(in, strlen(in), L + 1, LIMIT_SMTP_DATA_LINE, content, L, true, strlen(in),
+	                0);
 	check_data_full(in, strlen(in), 0, LIMIT_SMTP_DATA_LINE, "", 0, true, strlen(in),
-			SMTP_DATA_F_TOO_BIG);
+	                SMTP_DATA_F_TOO_BIG);
 	check_data_full(".\r\n", 3, 0, LIMIT_SMTP_DATA_LINE, "", 0, true, 3, 0);
 }
 
@@ -268,13 +270,13 @@ static void limits_h_data_line(void **state)
 			 * past the limit. Either way without the stuffing dot. */
 			size_t out_len = (ok ? n + 2 : cmax) - (size_t)stuffed;
 			check_data_full(in, len, UINT64_MAX, LIMIT_SMTP_DATA_LINE,
-					(const char *)in + stuffed, out_len, true, len,
-					ok ? 0 : SMTP_DATA_F_LINE_LONG);
+			                (const char *)in + stuffed, out_len, true, len,
+			                ok ? 0 : SMTP_DATA_F_LINE_LONG);
 		}
 	}
 	/* a lowered limit: 10 bytes with CRLF */
-	check_data_full("12345678\r\n123456789\r\n.\r\n", 24, UINT64_MAX, 10, "12345678\r\n12345678",
-			18, true, 24, SMTP_DATA_F_LINE_LONG);
+	check_data_full("12345678\r\n123456789\r\n.\r\n", 24, UINT64_MAX, 10,
+	                "12345678\r\n12345678", 18, true, 24, SMTP_DATA_F_LINE_LONG);
 	check_data_full("12345678\r\n.\r\n", 13, UINT64_MAX, 10, "12345678\r\n", 10, true, 13, 0);
 	free(in);
 }
@@ -282,8 +284,8 @@ static void limits_h_data_line(void **state)
 /* The end marker split across reads at every offset, with content before and after. */
 static void rfc5321_4_1_1_4_marker_split(void **state)
 {
-	static const char *in[] = {"line one\r\nline two\r\n.\r\nRSET\r\n",
-				   "\r\n\r\n.\r\n", "..\r\n...\r\n.\r\n", "a\r\n.\r\n.\r\n"};
+	static const char *in[] = {"line one\r\nline two\r\n.\r\nRSET\r\n", "\r\n\r\n.\r\n",
+	                           "..\r\n...\r\n.\r\n", "a\r\n.\r\n.\r\n"};
 	static const size_t end[] = {23, 7, 12, 6};
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
 		check_data(in[i], NULL, true, end[i], 0);
@@ -299,7 +301,7 @@ static void sink_errors_keep_sync(void **state)
 	for (long at = 0; at < 3; at++) {
 		struct result r;
 		run_data((const uint8_t *)in, len, cuts, len - 1, UINT64_MAX, LIMIT_SMTP_DATA_LINE,
-			 at, &r);
+		         at, &r);
 		assert_true(r.done);
 		assert_int_equal(r.end, 12);
 		assert_true(r.flags & SMTP_DATA_F_SINK);
@@ -321,8 +323,8 @@ struct chunk {
 
 /* Feed the chunk bytes (back to back in in) cut at cuts; returns per-chunk completion. */
 static void run_bdat(const uint8_t *in, size_t len, const struct chunk *ch, size_t nch,
-		     const size_t *cuts, size_t ncuts, uint64_t max_size, bool binary,
-		     struct result *res)
+                     const size_t *cuts, size_t ncuts, uint64_t max_size, bool binary,
+                     struct result *res)
 {
 	struct smtp_bdat_reader r;
 	memset(res, 0, sizeof(*res));
@@ -365,8 +367,8 @@ static void run_bdat(const uint8_t *in, size_t len, const struct chunk *ch, size
 }
 
 static void check_bdat(const char *in, size_t len, const struct chunk *ch, size_t nch,
-		       uint64_t max_size, bool binary, const char *want_out, size_t want_len,
-		       unsigned want_flags)
+                       uint64_t max_size, bool binary, const char *want_out, size_t want_len,
+                       unsigned want_flags)
 {
 	struct result whole, other;
 	run_bdat((const uint8_t *)in, len, ch, nch, NULL, 0, max_size, binary, &whole);
@@ -385,7 +387,7 @@ static void check_bdat(const char *in, size_t len, const struct chunk *ch, size_
 	for (size_t i = 1; i < len; i++)
 		cuts[i - 1] = i;
 	run_bdat((const uint8_t *)in, len, ch, nch, cuts, len ? len - 1 : 0, max_size, binary,
-		 &other);
+	         &other);
 	same(&whole, &other, "bdat bytewise", 0);
 	result_free(&other);
 	free(cuts);
@@ -407,9 +409,9 @@ static void rfc3030_2_bdat_chunks(void **state)
 	const struct chunk c4[] = {{6, true}};
 	check_bdat("ab\ncd\n", 6, c4, 1, UINT64_MAX, false, "ab", 2, SMTP_DATA_F_BARE_LF);
 	check_bdat("ab\rcd\n", 6, c4, 1, UINT64_MAX, false, "ab\r", 3,
-		   SMTP_DATA_F_BARE_CR | SMTP_DATA_F_BARE_LF);
+	           SMTP_DATA_F_BARE_CR | SMTP_DATA_F_BARE_LF);
 	check_bdat("ab\0cd\n", 6, c4, 1, UINT64_MAX, false, "ab", 2,
-		   SMTP_DATA_F_NUL | SMTP_DATA_F_BARE_LF);
+	           SMTP_DATA_F_NUL | SMTP_DATA_F_BARE_LF);
 	check_bdat("ab\0c\r\n", 6, c4, 1, UINT64_MAX, true, "ab\0c\r\n", 6, 0);
 	check_bdat("ab\nc\r\r", 6, c4, 1, UINT64_MAX, true, "ab\nc\r\r", 6, 0);
 	/* zero-length chunks */
@@ -444,16 +446,16 @@ static void rfc3030_bdat_size_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rfc5321_4_1_1_4_end_of_data),
-		cmocka_unit_test(rfc5321_4_5_2_dot_stuffing),
-		cmocka_unit_test(rfc5321_2_3_8_smuggling),
-		cmocka_unit_test(rfc5321_2_3_8_bare_cr_lf_nul),
-		cmocka_unit_test(rfc1870_size_limit),
-		cmocka_unit_test(limits_h_data_line),
-		cmocka_unit_test(rfc5321_4_1_1_4_marker_split),
-		cmocka_unit_test(sink_errors_keep_sync),
-		cmocka_unit_test(rfc3030_2_bdat_chunks),
-		cmocka_unit_test(rfc3030_bdat_size_limit),
+	    cmocka_unit_test(rfc5321_4_1_1_4_end_of_data),
+	    cmocka_unit_test(rfc5321_4_5_2_dot_stuffing),
+	    cmocka_unit_test(rfc5321_2_3_8_smuggling),
+	    cmocka_unit_test(rfc5321_2_3_8_bare_cr_lf_nul),
+	    cmocka_unit_test(rfc1870_size_limit),
+	    cmocka_unit_test(limits_h_data_line),
+	    cmocka_unit_test(rfc5321_4_1_1_4_marker_split),
+	    cmocka_unit_test(sink_errors_keep_sync),
+	    cmocka_unit_test(rfc3030_2_bdat_chunks),
+	    cmocka_unit_test(rfc3030_bdat_size_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,8 +48,8 @@ static void describe(struct out *o, int rc, const struct smtp_cmd *c)
 		outf(o, " d=%s%s", c->domain, c->domain_literal ? " lit" : "");
 	if (c->verb == SMTP_VERB_MAIL || c->verb == SMTP_VERB_RCPT) {
 		const struct smtp_path *p = &c->path;
-		outf(o, " <%s>%s%s%s%s", p->addr, p->null ? " null" : "", p->postmaster ? " pm" : "",
-		     p->utf8 ? " utf8" : "", p->literal ? " lit" : "");
+		outf(o, " <%s>%s%s%s%s", p->addr, p->null ? " null" : "",
+		     p->postmaster ? " pm" : "", p->utf8 ? " utf8" : "", p->literal ? " lit" : "");
 	}
 	if (c->mail.has_size)
 		outf(o, " size=%llu", (unsigned long long)c->mail.size);
@@ -85,7 +85,7 @@ static void describe(struct out *o, int rc, const struct smtp_cmd *c)
 /* Feed in[0..len) cut at the offsets cuts[0..ncuts) (ascending) the way a session does:
  * call again on the rest of a chunk until the reader asks for more. */
 static void feed(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts, bool utf8,
-		 size_t max_line, struct out *o)
+                 size_t max_line, struct out *o)
 {
 	struct arena sa, ca;
 	struct smtp_cmd_reader r;
@@ -125,7 +125,7 @@ static void check_all(const uint8_t *in, size_t len, bool utf8, size_t max_line,
 	feed(in, len, NULL, 0, utf8, max_line, &whole);
 	if (want && strcmp(whole.s, want) != 0)
 		fail_msg("input '%.*s'\nwant: %s\ngot:  %s", (int)(len > 200 ? 200 : len), in, want,
-			 whole.s);
+		         whole.s);
 	size_t *cuts = malloc((len + 1) * sizeof(*cuts));
 	assert_non_null(cuts);
 	for (size_t i = 1; i < len; i++)
@@ -187,7 +187,9 @@ static void rfc5321_4_1_1_1_ehlo(void **state)
 	check("EHLO [IPv6:1::2::3]\r\n", want);
 	check("EHLO [x-tag:stuff]\r\n", want); /* General-address-literal: none registered */
 	check("EHLO [1.2.3.4\r\n", want);
-	check("EHLO b\xc3\xbc" "cher.de\r\n", want); /* ASCII only in EHLO */
+	check("EHLO b\xc3\xbc"
+	      "cher.de\r\n",
+	      want); /* ASCII only in EHLO */
 }
 
 static void make_domain(char *d, size_t n)
@@ -208,7 +210,8 @@ static void rfc5321_4_5_3_1_2_domain_limit(void **state)
 		if (n <= SMTP_DOMAIN_MAX)
 			snprintf(want, sizeof(want), "EHLO d=%s\n", d);
 		else
-			snprintf(want, sizeof(want), "ERR-8 501 5.5.4 Domain name too long verb=EHLO\n");
+			snprintf(want, sizeof(want),
+			         "ERR-8 501 5.5.4 Domain name too long verb=EHLO\n");
 		check(line, want);
 	}
 	char label[80];
@@ -219,7 +222,8 @@ static void rfc5321_4_5_3_1_2_domain_limit(void **state)
 		if (n <= 63)
 			snprintf(want, sizeof(want), "EHLO d=%s.example\n", label);
 		else
-			snprintf(want, sizeof(want), "ERR-11 501 5.5.4 Syntax: EHLO hostname verb=EHLO\n");
+			snprintf(want, sizeof(want),
+			         "ERR-11 501 5.5.4 Syntax: EHLO hostname verb=EHLO\n");
 		check(line, want);
 	}
 }
@@ -257,8 +261,9 @@ static void rfc5321_4_1_1_2_mail(void **state)
 	check("MAIL FROM:<\"unterminated@x.example>\r\n", SYN_MAIL);
 	check("MAIL FROM:<\"a\\\x01\"@x.example>\r\n", SYN_MAIL);
 	check("MAIL FROM:<a@b.example> \r\n", BAD_PARAMS); /* no trailing space */
-	check("MAIL FROM:  <a@b.example>\r\n", SYN_MAIL); /* only one space is tolerated */
-	check("MAIL TO:<a@b.example>\r\n", "ERR-11 501 5.5.4 Syntax: MAIL FROM:<address> verb=MAIL\n");
+	check("MAIL FROM:  <a@b.example>\r\n", SYN_MAIL);  /* only one space is tolerated */
+	check("MAIL TO:<a@b.example>\r\n",
+	      "ERR-11 501 5.5.4 Syntax: MAIL FROM:<address> verb=MAIL\n");
 	check("MAIL  FROM:<a@b.example>\r\n",
 	      "ERR-11 501 5.5.4 Syntax: MAIL FROM:<address> verb=MAIL\n");
 	check("MAIL\r\n", "ERR-11 501 5.5.4 Syntax: MAIL FROM:<address> verb=MAIL\n");
@@ -277,7 +282,8 @@ static void rfc5321_4_1_1_3_rcpt(void **state)
 	check("RCPT TO:<@r.example:Postmaster>\r\n", SYN_RCPT);
 	check("RCPT TO:<\"Postmaster\">\r\n", SYN_RCPT);
 	check("RCPT TO:<postmasterx>\r\n", SYN_RCPT);
-	check("RCPT FROM:<c@d.example>\r\n", "ERR-11 501 5.5.4 Syntax: RCPT TO:<address> verb=RCPT\n");
+	check("RCPT FROM:<c@d.example>\r\n",
+	      "ERR-11 501 5.5.4 Syntax: RCPT TO:<address> verb=RCPT\n");
 }
 
 /* ---- RFC 5321 4.5.3.1.1 local part 64, 4.5.3.1.3 path 256 ---- */
@@ -328,10 +334,12 @@ static void rfc5321_4_1_2_mail_params(void **state)
 	      "MAIL <a@b.example> auth=a+b@c.example\n");
 	check("MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ314159\r\n",
 	      "MAIL <a@b.example> ret=2 envid=QQ314159\n");
-	check("MAIL FROM:<> RET=full SIZE=5 BODY=8BITMIME\r\n", "MAIL <> null size=5 body=2 ret=1\n");
+	check("MAIL FROM:<> RET=full SIZE=5 BODY=8BITMIME\r\n",
+	      "MAIL <> null size=5 body=2 ret=1\n");
 	check("MAIL FROM:<a@b.example> X-FOO=bar XYZ\r\n",
 	      "MAIL <a@b.example> other=X-FOO=bar other=XYZ\n");
-	check("MAIL FROM:<a@b.example> NOTIFY=NEVER\r\n", "MAIL <a@b.example> other=NOTIFY=NEVER\n");
+	check("MAIL FROM:<a@b.example> NOTIFY=NEVER\r\n",
+	      "MAIL <a@b.example> other=NOTIFY=NEVER\n");
 
 	check("MAIL FROM:<a@b.example> SIZE=abc\r\n", E501("5.5.4 Invalid SIZE value verb=MAIL\n"));
 	check("MAIL FROM:<a@b.example> SIZE\r\n", E501("5.5.4 Invalid SIZE value verb=MAIL\n"));
@@ -341,13 +349,17 @@ static void rfc5321_4_1_2_mail_params(void **state)
 	check("MAIL FROM:<a@b.example> SIZE=000000000000000000001\r\n", /* 1*20DIGIT */
 	      E501("5.5.4 Invalid SIZE value verb=MAIL\n"));
 	check("MAIL FROM:<a@b.example> SIZE=-1\r\n", E501("5.5.4 Invalid SIZE value verb=MAIL\n"));
-	check("MAIL FROM:<a@b.example> BODY=9BIT\r\n", E501("5.5.4 Invalid BODY value verb=MAIL\n"));
+	check("MAIL FROM:<a@b.example> BODY=9BIT\r\n",
+	      E501("5.5.4 Invalid BODY value verb=MAIL\n"));
 	check("MAIL FROM:<a@b.example> SMTPUTF8=yes\r\n",
 	      E501("5.5.4 Invalid SMTPUTF8 value verb=MAIL\n"));
 	check("MAIL FROM:<a@b.example> RET=ALL\r\n", E501("5.5.4 Invalid RET value verb=MAIL\n"));
-	check("MAIL FROM:<a@b.example> AUTH=a+0Ab\r\n", E501("5.5.4 Invalid AUTH value verb=MAIL\n"));
-	check("MAIL FROM:<a@b.example> AUTH=a+2b\r\n", E501("5.5.4 Invalid AUTH value verb=MAIL\n"));
-	check("MAIL FROM:<a@b.example> ENVID=a+2\r\n", E501("5.5.4 Invalid ENVID value verb=MAIL\n"));
+	check("MAIL FROM:<a@b.example> AUTH=a+0Ab\r\n",
+	      E501("5.5.4 Invalid AUTH value verb=MAIL\n"));
+	check("MAIL FROM:<a@b.example> AUTH=a+2b\r\n",
+	      E501("5.5.4 Invalid AUTH value verb=MAIL\n"));
+	check("MAIL FROM:<a@b.example> ENVID=a+2\r\n",
+	      E501("5.5.4 Invalid ENVID value verb=MAIL\n"));
 	check("MAIL FROM:<a@b.example> SIZE=1 size=2\r\n",
 	      E501("5.5.4 Duplicate parameter verb=MAIL\n"));
 	check("MAIL FROM:<a@b.example> SIZE=1  BODY=7BIT\r\n", BAD_PARAMS);
@@ -366,14 +378,16 @@ static void rfc5321_4_1_2_mail_params(void **state)
 		if (n <= SMTP_ENVID_MAX)
 			snprintf(want, sizeof(want), "MAIL <a@b.example> envid=%s\n", v);
 		else
-			snprintf(want, sizeof(want), "ERR-11 501 5.5.4 Invalid ENVID value verb=MAIL\n");
+			snprintf(want, sizeof(want),
+			         "ERR-11 501 5.5.4 Invalid ENVID value verb=MAIL\n");
 		check(line, want);
 	}
 }
 
 static void rfc3461_4_rcpt_params(void **state)
 {
-	check("RCPT TO:<c@d.example> NOTIFY=SUCCESS,FAILURE,DELAY\r\n", "RCPT <c@d.example> notify=14\n");
+	check("RCPT TO:<c@d.example> NOTIFY=SUCCESS,FAILURE,DELAY\r\n",
+	      "RCPT <c@d.example> notify=14\n");
 	check("RCPT TO:<c@d.example> notify=never\r\n", "RCPT <c@d.example> notify=1\n");
 	check("RCPT TO:<c@d.example> ORCPT=rfc822;c+40d.example\r\n",
 	      "RCPT <c@d.example> orcpt=rfc822;c@d.example\n");
@@ -384,9 +398,11 @@ static void rfc3461_4_rcpt_params(void **state)
 	      E501("5.5.4 Invalid NOTIFY value verb=RCPT\n"));
 	check("RCPT TO:<c@d.example> NOTIFY=SUCCESS,\r\n",
 	      E501("5.5.4 Invalid NOTIFY value verb=RCPT\n"));
-	check("RCPT TO:<c@d.example> ORCPT=rfc822\r\n", E501("5.5.4 Invalid ORCPT value verb=RCPT\n"));
+	check("RCPT TO:<c@d.example> ORCPT=rfc822\r\n",
+	      E501("5.5.4 Invalid ORCPT value verb=RCPT\n"));
 	check("RCPT TO:<c@d.example> ORCPT=;x\r\n", E501("5.5.4 Invalid ORCPT value verb=RCPT\n"));
-	check("RCPT TO:<c@d.example> ORCPT=rfc822;\r\n", E501("5.5.4 Invalid ORCPT value verb=RCPT\n"));
+	check("RCPT TO:<c@d.example> ORCPT=rfc822;\r\n",
+	      E501("5.5.4 Invalid ORCPT value verb=RCPT\n"));
 	check("RCPT TO:<c@d.example> NOTIFY=DELAY NOTIFY=DELAY\r\n",
 	      E501("5.5.4 Duplicate parameter verb=RCPT\n"));
 	char line[700], want[700], v[600];
@@ -398,7 +414,8 @@ static void rfc3461_4_rcpt_params(void **state)
 		if (n <= SMTP_ORCPT_MAX)
 			snprintf(want, sizeof(want), "RCPT <c@d.example> orcpt=%s\n", v);
 		else
-			snprintf(want, sizeof(want), "ERR-11 501 5.5.4 Invalid ORCPT value verb=RCPT\n");
+			snprintf(want, sizeof(want),
+			         "ERR-11 501 5.5.4 Invalid ORCPT value verb=RCPT\n");
 		check(line, want);
 	}
 }
@@ -417,7 +434,8 @@ static void rfc5321_4_1_2_param_count(void **state)
 		if (n <= SMTP_PARAMS_MAX)
 			snprintf(want + w, sizeof(want) - w, "\n");
 		else
-			snprintf(want, sizeof(want), "ERR-11 501 5.5.4 Too many parameters verb=MAIL\n");
+			snprintf(want, sizeof(want),
+			         "ERR-11 501 5.5.4 Too many parameters verb=MAIL\n");
 		check(line, want);
 	}
 }
@@ -425,24 +443,26 @@ static void rfc5321_4_1_2_param_count(void **state)
 /* ---- RFC 6531 3.3 UTF-8 addresses, 3.5 553 5.6.7 ---- */
 static void rfc6531_3_3_utf8(void **state)
 {
-	check("MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.example> SMTPUTF8\r\n",
-	      "MAIL <j\xc3\xb6rg@b\xc3\xbc" "cher.example> utf8 smtputf8\n");
+	check("MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc"
+	      "cher.example> SMTPUTF8\r\n",
+	      "MAIL <j\xc3\xb6rg@b\xc3\xbc"
+	      "cher.example> utf8 smtputf8\n");
 	check("MAIL FROM:<j\xc3\xb6rg@x.example>\r\n",
 	      "ERR-11 553 5.6.7 Non-ASCII address requires SMTPUTF8 verb=MAIL\n");
 	check("RCPT TO:<\xe7\x94\xa8\xe6\x88\xb7@x.example>\r\n",
 	      "ERR-11 553 5.6.7 Non-ASCII address requires SMTPUTF8 verb=RCPT\n");
 	check_utf8("RCPT TO:<\xe7\x94\xa8\xe6\x88\xb7@x.example>\r\n",
-		   "RCPT <\xe7\x94\xa8\xe6\x88\xb7@x.example> utf8\n");
+	           "RCPT <\xe7\x94\xa8\xe6\x88\xb7@x.example> utf8\n");
 	check_utf8("RCPT TO:<\"\xf0\x9f\x93\xa7 x\"@x.example>\r\n",
-		   "RCPT <\"\xf0\x9f\x93\xa7 x\"@x.example> utf8\n");
+	           "RCPT <\"\xf0\x9f\x93\xa7 x\"@x.example> utf8\n");
 	/* invalid UTF-8 is a syntax error even with SMTPUTF8 */
 	check_utf8("RCPT TO:<\xc3\x28@x.example>\r\n", SYN_RCPT);
 	check_utf8("RCPT TO:<\xff@x.example>\r\n", SYN_RCPT);
-	check_utf8("RCPT TO:<\xc0\xaf@x.example>\r\n", SYN_RCPT);          /* overlong */
-	check_utf8("RCPT TO:<\xed\xa0\x80@x.example>\r\n", SYN_RCPT);      /* surrogate */
-	check_utf8("RCPT TO:<\xf4\x90\x80\x80@x.example>\r\n", SYN_RCPT);  /* > U+10FFFF */
-	check_utf8("RCPT TO:<\xe7\x94@x.example>\r\n", SYN_RCPT);          /* truncated */
-	check_utf8("RCPT TO:<a@x-\xc3\xbc-.example>\r\n", SYN_RCPT);       /* hyphen at end */
+	check_utf8("RCPT TO:<\xc0\xaf@x.example>\r\n", SYN_RCPT);         /* overlong */
+	check_utf8("RCPT TO:<\xed\xa0\x80@x.example>\r\n", SYN_RCPT);     /* surrogate */
+	check_utf8("RCPT TO:<\xf4\x90\x80\x80@x.example>\r\n", SYN_RCPT); /* > U+10FFFF */
+	check_utf8("RCPT TO:<\xe7\x94@x.example>\r\n", SYN_RCPT);         /* truncated */
+	check_utf8("RCPT TO:<a@x-\xc3\xbc-.example>\r\n", SYN_RCPT);      /* hyphen at end */
 }
 
 /* ---- RFC 3030 2 BDAT ---- */
@@ -526,7 +546,7 @@ static void rfc5321_2_3_8_line_ends(void **state)
 	check("\r\r\n", "ERR-11 500 5.5.2 Bare CR not allowed\n");
 	static const uint8_t nul[] = "NOOP a\0b\r\nQUIT\r\n";
 	check_all(nul, sizeof(nul) - 1, false, LIMIT_SMTP_LINE,
-		  "ERR-11 500 5.5.2 NUL not allowed verb=NOOP\nQUIT\n");
+	          "ERR-11 500 5.5.2 NUL not allowed verb=NOOP\nQUIT\n");
 	check("NOOP", ""); /* no line end: need more */
 	check("NOOP\r", "");
 }
@@ -574,9 +594,10 @@ static void limits_h_smtp_line(void **state)
 			len += 6;
 			if (n <= cmax)
 				snprintf(want, sizeof(want), "NOOP arg=%.*s\nQUIT\n", (int)(n - 5),
-					 (const char *)in + 5);
+				         (const char *)in + 5);
 			else
-				snprintf(want, sizeof(want), "ERR-8 500 5.5.2 Line too long\nQUIT\n");
+				snprintf(want, sizeof(want),
+				         "ERR-8 500 5.5.2 Line too long\nQUIT\n");
 			check_all(in, len, false, LIMIT_SMTP_LINE, want);
 		}
 	}
@@ -585,16 +606,16 @@ static void limits_h_smtp_line(void **state)
 	memset(big, 'y', sizeof(big));
 	memcpy(big + sizeof(big) - 12, "\r\nRSET\r\nab\r\n", 12);
 	check_all(big, sizeof(big), false, LIMIT_SMTP_LINE,
-		  "ERR-8 500 5.5.2 Line too long\nRSET\nERR-11 500 5.5.2 Command not recognized\n");
+	          "ERR-8 500 5.5.2 Line too long\nRSET\nERR-11 500 5.5.2 Command not recognized\n");
 	/* an over-long BDAT line: the chunk size is lost, the session must close */
 	memcpy(big, "BDAT 1", 6);
 	check_all(big, sizeof(big), false, LIMIT_SMTP_LINE,
-		  "ERR-8 500 5.5.2 Line too long verb=BDAT close\nRSET\n"
-		  "ERR-11 500 5.5.2 Command not recognized\n");
+	          "ERR-8 500 5.5.2 Line too long verb=BDAT close\nRSET\n"
+	          "ERR-11 500 5.5.2 Command not recognized\n");
 	/* a lowered limit (config) behaves the same */
 	const char *low = "NOOP 123456789\r\nNOOP 1234567890\r\nNOOP\r\n";
 	check_all((const uint8_t *)low, strlen(low), false, 16,
-		  "NOOP arg=123456789\nERR-8 500 5.5.2 Line too long\nNOOP\n");
+	          "NOOP arg=123456789\nERR-8 500 5.5.2 Line too long\nNOOP\n");
 }
 
 static void reader_init_and_reset(void **state)
@@ -610,7 +631,8 @@ static void reader_init_and_reset(void **state)
 	assert_int_equal(smtp_cmd_reader_init(&r, &sa, SMTP_LINE_MIN), 0);
 	assert_int_equal(smtp_cmd_reader_init(&r, &sa, LIMIT_SMTP_LINE), 0);
 	/* STARTTLS: bytes before the handshake are dropped */
-	assert_int_equal(smtp_cmd_read(&r, (const uint8_t *)"MAIL FROM:<a", 12, &used, &ca, &cmd), 0);
+	assert_int_equal(smtp_cmd_read(&r, (const uint8_t *)"MAIL FROM:<a", 12, &used, &ca, &cmd),
+	                 0);
 	smtp_cmd_reader_reset(&r);
 	assert_int_equal(smtp_cmd_read(&r, (const uint8_t *)"QUIT\r\n", 6, &used, &ca, &cmd), 1);
 	assert_int_equal(cmd.verb, SMTP_VERB_QUIT);
@@ -624,8 +646,8 @@ static void reader_init_and_reset(void **state)
 	assert_int_equal(smtp_cmd_read(&r, (const uint8_t *)"RSET\r\n", 6, &used, &ca, &cmd), 1);
 	assert_int_equal(cmd.verb, SMTP_VERB_RSET);
 	/* a buffered AUTH line is wiped once it has been handed out */
-	assert_int_equal(smtp_cmd_read(&r, (const uint8_t *)"AUTH PLAIN c2VjcmV0", 19, &used, &ca,
-				       &cmd), 0);
+	assert_int_equal(
+	    smtp_cmd_read(&r, (const uint8_t *)"AUTH PLAIN c2VjcmV0", 19, &used, &ca, &cmd), 0);
 	assert_int_equal(smtp_cmd_read(&r, (const uint8_t *)"\r\n", 2, &used, &ca, &cmd), 1);
 	assert_string_equal(cmd.auth_initial, "c2VjcmV0");
 	assert_int_equal(smtp_cmd_read(&r, (const uint8_t *)"", 0, &used, &ca, &cmd), 0);
@@ -635,8 +657,9 @@ static void reader_init_and_reset(void **state)
 	/* a tiny command arena: ERR_NOMEM with a closing 421 */
 	struct arena tiny;
 	arena_init(&tiny, 8);
-	assert_int_equal(smtp_cmd_read(&r, (const uint8_t *)"VRFY somebody-long\r\n", 20, &used,
-				       &tiny, &cmd), ERR_NOMEM);
+	assert_int_equal(
+	    smtp_cmd_read(&r, (const uint8_t *)"VRFY somebody-long\r\n", 20, &used, &tiny, &cmd),
+	    ERR_NOMEM);
 	assert_int_equal(cmd.reply_code, 421);
 	assert_true(cmd.must_close);
 	arena_free(&tiny);
@@ -653,7 +676,8 @@ static void line_read_raw(void **state)
 	arena_init(&sa, LIMIT_SESSION_ARENA);
 	assert_int_equal(smtp_cmd_reader_init(&r, &sa, LIMIT_SMTP_LINE), 0);
 	/* RFC 4954 4: SASL continuation lines are read raw by the session */
-	assert_int_equal(smtp_line_read(&r, (const uint8_t *)"dXNlcg==\r\n*\r\n", 13, &used, &line, &n), 1);
+	assert_int_equal(
+	    smtp_line_read(&r, (const uint8_t *)"dXNlcg==\r\n*\r\n", 13, &used, &line, &n), 1);
 	assert_int_equal(used, 10);
 	assert_int_equal(n, 8);
 	assert_memory_equal(line, "dXNlcg==", 8);
@@ -676,18 +700,22 @@ static void rfc5321_2_4_addr_canon(void **state)
 		const char *in, *want;
 		bool utf8;
 	} ok[] = {
-		{"<A@Example.COM>", "A@example.com", false},
-		{"a@B.example", "a@b.example", false},
-		{"<>", "", false},
-		{"<Postmaster>", "postmaster", false},
-		{"POSTMASTER", "postmaster", false},
-		{"POSTMASTER@X.example", "postmaster@x.example", false},
-		{"\"a.b\"@X.example", "a.b@x.example", false},
-		{"\"a b\"@x.example", "\"a b\"@x.example", false},
-		{"\"a..b\"@x.example", "\"a..b\"@x.example", false},
-		{"<@r.example:a@B.example>", "a@b.example", false},
-		{"u@[IPv6:2001:DB8::1]", "u@[ipv6:2001:db8::1]", false},
-		{"J\xc3\x96RG@B\xc3\x9c" "CHER.example", "J\xc3\x96RG@b\xc3\x9c" "cher.example", true},
+	    {"<A@Example.COM>", "A@example.com", false},
+	    {"a@B.example", "a@b.example", false},
+	    {"<>", "", false},
+	    {"<Postmaster>", "postmaster", false},
+	    {"POSTMASTER", "postmaster", false},
+	    {"POSTMASTER@X.example", "postmaster@x.example", false},
+	    {"\"a.b\"@X.example", "a.b@x.example", false},
+	    {"\"a b\"@x.example", "\"a b\"@x.example", false},
+	    {"\"a..b\"@x.example", "\"a..b\"@x.example", false},
+	    {"<@r.example:a@B.example>", "a@b.example", false},
+	    {"u@[IPv6:2001:DB8::1]", "u@[ipv6:2001:db8::1]", false},
+	    {"J\xc3\x96RG@B\xc3\x9c"
+	     "CHER.example",
+	     "J\xc3\x96RG@b\xc3\x9c"
+	     "cher.example",
+	     true},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		int rc = smtp_addr_canon(&a, ok[i].in, strlen(ok[i].in), ok[i].utf8, &out);
@@ -695,11 +723,19 @@ static void rfc5321_2_4_addr_canon(void **state)
 			fail_msg("%s: rc %d", ok[i].in, rc);
 		assert_string_equal(out, ok[i].want);
 	}
-	static const char *bad[] = {"a", "<a@b", "a@b>", "<a@b> ", "", "@b", "a@", "<a@b>x",
-				    "j\xc3\xb6rg@x.example", "<\"postmaster\">"};
+	static const char *bad[] = {"a",
+	                            "<a@b",
+	                            "a@b>",
+	                            "<a@b> ",
+	                            "",
+	                            "@b",
+	                            "a@",
+	                            "<a@b>x",
+	                            "j\xc3\xb6rg@x.example",
+	                            "<\"postmaster\">"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(smtp_addr_canon(&a, bad[i], strlen(bad[i]), false, &out),
-				 ERR_BAD_SYNTAX);
+		                 ERR_BAD_SYNTAX);
 	char addr[300];
 	memset(addr, 'l', 65);
 	memcpy(addr + 65, "@x", 3);
@@ -731,25 +767,25 @@ static void path_fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rfc5321_4_1_1_1_ehlo),
-		cmocka_unit_test(rfc5321_4_5_3_1_2_domain_limit),
-		cmocka_unit_test(rfc5321_4_1_1_2_mail),
-		cmocka_unit_test(rfc5321_4_1_1_3_rcpt),
-		cmocka_unit_test(rfc5321_4_5_3_1_address_limits),
-		cmocka_unit_test(rfc5321_4_1_2_mail_params),
-		cmocka_unit_test(rfc3461_4_rcpt_params),
-		cmocka_unit_test(rfc5321_4_1_2_param_count),
-		cmocka_unit_test(rfc6531_3_3_utf8),
-		cmocka_unit_test(rfc3030_2_bdat),
-		cmocka_unit_test(rfc4954_4_auth),
-		cmocka_unit_test(rfc5321_4_1_1_other_verbs),
-		cmocka_unit_test(rfc5321_2_3_8_line_ends),
-		cmocka_unit_test(rfc2920_pipelining),
-		cmocka_unit_test(limits_h_smtp_line),
-		cmocka_unit_test(reader_init_and_reset),
-		cmocka_unit_test(line_read_raw),
-		cmocka_unit_test(rfc5321_2_4_addr_canon),
-		cmocka_unit_test(path_fields),
+	    cmocka_unit_test(rfc5321_4_1_1_1_ehlo),
+	    cmocka_unit_test(rfc5321_4_5_3_1_2_domain_limit),
+	    cmocka_unit_test(rfc5321_4_1_1_2_mail),
+	    cmocka_unit_test(rfc5321_4_1_1_3_rcpt),
+	    cmocka_unit_test(rfc5321_4_5_3_1_address_limits),
+	    cmocka_unit_test(rfc5321_4_1_2_mail_params),
+	    cmocka_unit_test(rfc3461_4_rcpt_params),
+	    cmocka_unit_test(rfc5321_4_1_2_param_count),
+	    cmocka_unit_test(rfc6531_3_3_utf8),
+	    cmocka_unit_test(rfc3030_2_bdat),
+	    cmocka_unit_test(rfc4954_4_auth),
+	    cmocka_unit_test(rfc5321_4_1_1_other_verbs),
+	    cmocka_unit_test(rfc5321_2_3_8_line_ends),
+	    cmocka_unit_test(rfc2920_pipelining),
+	    cmocka_unit_test(limits_h_smtp_line),
+	    cmocka_unit_test(reader_init_and_reset),
+	    cmocka_unit_test(line_read_raw),
+	    cmocka_unit_test(rfc5321_2_4_addr_canon),
+	    cmocka_unit_test(path_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
