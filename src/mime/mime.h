@@ -109,7 +109,8 @@ struct mime_part {
 	unsigned flags;   /* enum mime_part_flag */
 	unsigned nfields; /* header fields seen (at most LIMIT_HEADER_FIELDS) */
 	uint64_t header_start, body_start, end;
-	/* Lines of the body: LF count, plus one for a last line without LF. */
+	/* Lines of the body: LF count, plus one for a last line without LF; 0 for multipart
+	 * (BODYSTRUCTURE has no line count there). */
 	uint64_t body_lines;
 	/* Lower-cased. Without a (valid) Content-Type: text/plain with the parameter
 	 * charset=us-ascii (RFC 2045 5.2), or message/rfc822 inside multipart/digest. */
