@@ -347,6 +347,8 @@ int pop3_parse(struct pop3_parser *ps, const uint8_t *p, size_t len, size_t *use
 {
 	size_t i = 0;
 	*used_out = 0;
+	if (len == 0)
+		return 0; /* nothing to look at (and p may be NULL) */
 	if (ps->discard) {
 		const uint8_t *lf = memchr(p, '\n', len);
 		if (!lf) {

@@ -382,11 +382,7 @@ static void line_limits(void **state)
 /* AUTH lines and SASL responses may reach LIMIT_SASL_LINE (RFC 5034 4). */
 static void sasl_limits(void **state)
 {
-	size_t n = LIMIT_SASL_LINE + 1;
-	char *in = malloc(n + 64);
-	char *want = malloc(n + 64);
-	assert_non_null(in);
-	assert_non_null(want);
+	static char in[LIMIT_SASL_LINE + 64], want[LIMIT_SASL_LINE + 64];
 	for (size_t total = LIMIT_SASL_LINE - 1; total <= LIMIT_SASL_LINE + 1; total++) {
 		/* AUTH PLAIN <ir>CRLF of total octets. */
 		size_t ir = total - 11 - 2;
@@ -415,8 +411,6 @@ static void sasl_limits(void **state)
 		}
 		check_n(in, 12 + total + 6, want);
 	}
-	free(in);
-	free(want);
 	/* Other verbs keep the short limit even though AUTH may be long. */
 	char *u = user_line(LIMIT_POP3_LINE + 1, "\r\n");
 	u[0] = 'A'; /* "ASER ..." is an unknown verb of the same length */
