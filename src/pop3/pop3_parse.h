@@ -147,10 +147,14 @@ void pop3_parse_set_limits(struct pop3_parser *ps, size_t line_max, size_t sasl_
 int pop3_parse(struct pop3_parser *ps, const uint8_t *p, size_t len, size_t *used_out);
 /* The next line is a SASL client response (RFC 5034 4): it comes back as
  * POP3_CMD_SASL_RESPONSE with argv[0] the line (possibly empty, base64 unchecked)
- * or as POP3_CMD_SASL_CANCEL for "*". Applies to one line only. */
+ * or as POP3_CMD_SASL_CANCEL for "*". Applies to one line only: if that line is too
+ * long (ERR_TOO_LONG) or holds control octets (ERR_BAD_SYNTAX, verb SASL_RESPONSE),
+ * the exchange is over, the session answers -ERR, and the next line is a command.
+ * Call it only right after a result (never while a line is half read). */
 void pop3_parse_expect_sasl(struct pop3_parser *ps);
 /* Forget any partial line and modes (after STLS: RFC 2595 4 / DESIGN, bytes sent
- * before the TLS handshake are discarded). Wipes the line buffer. */
+ * before the TLS handshake are discarded; the session drops its own input buffer
+ * too). Wipes the line buffer. */
 void pop3_parse_reset(struct pop3_parser *ps);
 /* Wipe every argument of cmd (PASS, AUTH, SASL responses hold secrets). */
 void pop3_cmd_wipe(struct pop3_cmd *cmd);

@@ -441,6 +441,13 @@ static void lowered_limits_reset_nomem(void **state)
 	pop3_parse_set_limits(&ps, 100000, 100000);
 	assert_int_equal(ps.line_max, LIMIT_POP3_LINE);
 	assert_int_equal(ps.sasl_max, LIMIT_SASL_LINE);
+	/* PASS arguments are secrets: the session wipes them after use. */
+	assert_int_equal(pop3_parse(&ps, (const uint8_t *)"PASS se cret\r\n", 14, &used), 1);
+	assert_true(pop3_verbs[ps.cmd.verb].secret);
+	char *pw = ps.cmd.argv[0];
+	assert_string_equal(pw, "se cret");
+	pop3_cmd_wipe(&ps.cmd);
+	assert_memory_equal(pw, "\0\0\0\0\0\0\0", 8);
 	/* reset (STLS): a partial line sent before TLS is forgotten. */
 	assert_int_equal(pop3_parse(&ps, (const uint8_t *)"USER evil", 9, &used), 0);
 	pop3_parse_reset(&ps);
