@@ -332,10 +332,14 @@ static struct mime_part *get_part(struct rd *r, struct mime_part *parent, uint64
 		pt->message = get_part(r, pt, pt->body_start, pt->end);
 	pt->nchildren = (unsigned)get_u64(r, LIMIT_MIME_PARTS);
 	struct mime_part **tail = &pt->children;
+	/* Parts follow each other in the message: each starts after its sibling ends. */
+	uint64_t lo_child = pt->body_start;
 	for (unsigned i = 0; i < pt->nchildren && !r->err; i++) {
-		*tail = get_part(r, pt, pt->body_start, pt->end);
-		if (*tail)
+		*tail = get_part(r, pt, lo_child, pt->end);
+		if (*tail) {
+			lo_child = (*tail)->end;
 			tail = &(*tail)->next;
+		}
 	}
 	return r->err ? NULL : pt;
 }

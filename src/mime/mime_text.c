@@ -118,6 +118,8 @@ static const uint8_t replacement[3] = {0xef, 0xbf, 0xbd};
 void mime_sb_put_utf8(struct mime_sb *sb, const uint8_t *p, size_t n)
 {
 	size_t i = 0, run = 0;
+	if (n == 0)
+		return; /* p may be NULL then */
 	while (i < n) {
 		size_t l = mime_utf8_seq(p + i, n - i);
 		if (l) {
@@ -368,7 +370,8 @@ static bool take_word(struct decoder *d, const struct eword *w)
 		/* A new charset: check that iconv knows it before decoding into it. */
 		struct mime_sb probe;
 		mime_sb_init(&probe, d->out->a, 0);
-		if (mime_sb_put_charset(&probe, (const char *)w->cs, w->cs_len, NULL, 0) < 0) {
+		if (mime_sb_put_charset(&probe, (const char *)w->cs, w->cs_len, replacement, 0) <
+		    0) {
 			d->bad_cs = w->cs;
 			d->bad_cs_len = w->cs_len;
 			return false;

@@ -682,6 +682,9 @@ static void rfc2047(void **state)
 	       "b");
 	decode("=?utf-8?q?=FF?=", "\xef\xbf\xbd");
 	decode("", "");
+	/* Regression (fuzz): an encoded word with empty text. */
+	decode("=?utf-8?q?\?=", "");
+	decode("a =?utf-8?q?\?= =?utf-8?b?\?= b", "a  b");
 
 	struct mime_str out;
 	assert_int_equal(mime_charset_to_utf8("windows-1252", U("\x80"), 1, &A, &out), 0);
@@ -901,6 +904,18 @@ static void blob_round_trip(void **state)
 	}
 	arena_free(&scratch);
 	free(b);
+
+	/* Regression (fuzz): overlapping siblings are refused, touching ones accepted. */
+	const char *two = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n"
+	                  "--b\r\n\r\ntwo\r\n--b--\r\n";
+	root = parse(two);
+	struct mime_part *second = root->children->next;
+	second->header_start = root->children->end;
+	assert_int_equal(mime_serialize(root, &A, &blob, &len), 0);
+	assert_int_equal(mime_deserialize(blob, len, &A, &back), 0);
+	second->header_start = root->children->end - 1;
+	assert_int_equal(mime_serialize(root, &A, &blob, &len), 0);
+	assert_int_equal(mime_deserialize(blob, len, &A, &back), ERR_BAD_SYNTAX);
 }
 
 int main(void)
