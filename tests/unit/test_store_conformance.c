@@ -770,7 +770,7 @@ static void recovery(void **state)
 	struct fx *f = *state;
 	if (!is_sqlite(f))
 		skip();
-	int64_t id = add_account(f, "a@x.org", 0);
+	int64_t id = add_account(f, "a@x.org", 0), got_id = 0;
 	struct store *st = open_store(f, id);
 	append(f, st, "INBOX", "keep me");
 	append(f, st, "INBOX", "lose me");
@@ -828,6 +828,20 @@ static void recovery(void **state)
 	assert_int_equal(store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
 	assert_int_equal(n, 1);
 	store_close(&st);
+
+	/* a second env on a data dir in use (`kasten user` beside `kasten serve`) works on
+	 * the rows but leaves the spool, the files and the marker to the first */
+	write_file(spool, "being received");
+	struct store_env *second;
+	assert_int_equal(store_env_open(f->ops->name, f->dir, &second), 0);
+	assert_int_equal(access(spool, F_OK), 0);
+	int64_t id2 = 0;
+	assert_int_equal(store_account_add(second, "b@x.org", NULL, 0, &id2), 0);
+	assert_int_equal(store_resolve(f->env, "b@x.org", &got_id), 0);
+	assert_int_equal(got_id, id2);
+	store_env_close(&second);
+	assert_int_equal(access(marker, F_OK), -1);
+	assert_int_equal(access(stray, F_OK), 0);
 }
 
 struct conc {

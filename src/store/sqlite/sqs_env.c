@@ -2,13 +2,17 @@
  * its ops table, opening an account's store, and small file helpers.
  * Owns the struct sqs_env and the clean-shutdown marker <data>/.clean: present only
  * between a clean env_close and the next env_open, it lets recovery skip the per-account
- * sweep (see docs/storage.md). */
+ * sweep (see docs/storage.md).
+ * Only one env per data dir is primary (flock on <data>/.lock): it runs recovery and owns
+ * the marker. Others (`kasten user ...` while `kasten serve` runs) only read and write
+ * rows; they must not sweep files a running server is delivering. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +22,7 @@
 #include "core/banned.h"
 
 #define CLEAN_MARKER ".clean"
+#define LOCK_FILE ".lock"
 
 int sqs_err(int rc)
 {
@@ -99,6 +104,8 @@ static void env_free(struct sqs_env *e)
 {
 	sqs_pool_drop(e, -1, false);
 	sqs_dir_close(e);
+	if (e->lock_fd >= 0)
+		close(e->lock_fd); /* releases the flock */
 	if (e->data_fd >= 0)
 		close(e->data_fd);
 	pthread_mutex_destroy(&e->dir_mu);
@@ -111,6 +118,21 @@ static void env_free(struct sqs_env *e)
  * so a crash from now on always leads to a full sweep. */
 static int take_clean_marker(struct sqs_env *e)
 {
+	e->lock_fd = openat(e->data_fd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (e->lock_fd < 0) {
+		log_err("store: lock file dir=%s: %s", e->data_dir, strerror(errno));
+		return ERR_IO;
+	}
+	if (flock(e->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			log_err("store: flock dir=%s: %s", e->data_dir, strerror(errno));
+			return ERR_IO;
+		}
+		log_info("store: data dir=%s in use by another process, not recovering",
+			 e->data_dir);
+		return 0;
+	}
+	e->primary = true;
 	if (unlinkat(e->data_fd, CLEAN_MARKER, 0) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -133,6 +155,7 @@ static int env_open(const char *data_dir, struct store_env **out)
 		return ERR_NOMEM;
 	e->base.ops = &store_sqlite_ops;
 	e->data_fd = -1;
+	e->lock_fd = -1;
 	pthread_mutex_init(&e->dir_mu, NULL);
 	pthread_mutex_init(&e->pool_mu, NULL);
 	e->data_dir = strdup(data_dir);
@@ -170,6 +193,10 @@ static void env_close(struct store_env *env)
 	struct sqs_env *e = (struct sqs_env *)env;
 	sqs_pool_drop(e, -1, false);
 	sqs_dir_close(e);
+	if (!e->primary) {
+		env_free(e);
+		return;
+	}
 	/* every handle is closed (WAL checkpointed): leave the marker for a fast start */
 	int fd = openat(e->data_fd, CLEAN_MARKER, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {

@@ -6,7 +6,8 @@
  * rows whose file is missing or shorter/longer than recorded were committed by a batch
  * whose syncfs never completed, so never acknowledged: they are dropped (and logged as
  * expunged so IMAP clients learn about them); files no row references, and *.tmp copies,
- * are removed; usage is recomputed from the rows. */
+ * are removed; usage is recomputed from the rows.
+ * Only the primary env (the one holding <data>/.lock) recovers. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -271,6 +272,8 @@ static int sweep_all(struct sqs_env *e, const int64_t *ids, size_t n, bool onlin
 int sqs_recover(struct store_env *env)
 {
 	struct sqs_env *e = (struct sqs_env *)env;
+	if (!e->primary)
+		return 0; /* another process owns the data dir and its recovery */
 	char spool[4096];
 	int l = snprintf(spool, sizeof(spool), "%s/spool", e->data_dir);
 	if (l > 0 && (size_t)l < sizeof(spool))
