@@ -138,6 +138,13 @@ int store_alias_del(struct store_env *env, const char *alias)
 	return env->ops->alias_del(env, alias);
 }
 
+bool store_domain_is_local(struct store_env *env, const char *domain)
+{
+	if (!ENV_OP(env, domain_is_local) || !domain || !*domain)
+		return false;
+	return env->ops->domain_is_local(env, domain);
+}
+
 int store_resolve(struct store_env *env, const char *address, int64_t *id_out)
 {
 	if (!ENV_OP(env, resolve) || !address || !id_out)

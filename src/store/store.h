@@ -93,7 +93,7 @@ struct store_msg {
  * links it in place; the caller still owns (and later unlinks) its own path. */
 struct store_new_msg {
 	const char *path;
-	uint64_t size;
+	uint64_t size;             /* must equal the file's size, else ERR_INVAL */
 	int64_t internal_date;
 	unsigned flags;
 	const char *keywords;      /* NULL or space-separated */
@@ -173,6 +173,7 @@ struct store_ops {
 	int (*expunged_since)(struct store *st, int64_t mailbox_id, uint64_t modseq,
 			      struct arena *a, uint32_t **uids_out, size_t *n_out);
 	int (*check)(struct store_env *env);
+	bool (*domain_is_local)(struct store_env *env, const char *domain);
 };
 
 /* The backends compiled in, NULL-terminated. */
@@ -189,7 +190,10 @@ void store_set_change_hook(struct store_env *env, store_change_fn fn, void *arg)
 int store_account_add(struct store_env *env, const char *address, const char *pwhash,
 		      uint64_t quota_bytes, int64_t *id_out);
 int store_account_del(struct store_env *env, const char *address);
-/* Look up by canonical address (not alias). ERR_NOTFOUND if none. */
+/* Look up by canonical address (not alias). ERR_NOTFOUND if none. Usage (used_bytes,
+ * messages) is filled in too, as for store_account_get_id. Addresses have exactly one '@',
+ * a non-empty local part and domain, no spaces or controls, <= LIMIT_ADDRESS bytes;
+ * store_account_add refuses others with ERR_INVAL. */
 int store_account_get(struct store_env *env, const char *address, struct arena *a,
 		      struct store_account *out);
 int store_account_get_id(struct store_env *env, int64_t id, struct arena *a,
@@ -202,9 +206,15 @@ int store_account_set(struct store_env *env, const char *address, const char *ke
 		      const char *value);
 int store_alias_add(struct store_env *env, const char *alias, const char *address);
 int store_alias_del(struct store_env *env, const char *alias);
+/* Does any account or alias have an address in this domain (case-insensitive)?
+ * On a database error it logs and answers true, so the recipient is looked up
+ * (store_resolve) and refused or deferred there rather than as "relaying denied". */
+bool store_domain_is_local(struct store_env *env, const char *domain);
 /* Address or alias (case-insensitive, "+detail" stripped) to an account id. */
 int store_resolve(struct store_env *env, const char *address, int64_t *id_out);
 
+/* ERR_NOTFOUND for an unknown account. Cheap: database handles are pooled per account
+ * in the env, so sessions may open per command instead of holding a store while idle. */
 int store_open(struct store_env *env, int64_t account_id, struct store **out);
 void store_close(struct store **st);
 int store_usage(struct store *st, uint64_t *bytes_out, uint64_t *messages_out);

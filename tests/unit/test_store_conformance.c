@@ -254,6 +254,15 @@ static void aliases_resolve(void **state)
 	assert_int_equal(store_resolve(f->env, "nobody@ex.org", &got), ERR_NOTFOUND);
 	assert_int_equal(store_resolve(f->env, "user@other.org", &got), ERR_NOTFOUND);
 	assert_int_equal(store_resolve(f->env, "", &got), ERR_NOTFOUND);
+	assert_int_equal(store_account_add(f->env, "a@b@ex.org", NULL, 0, NULL), ERR_INVAL);
+
+	/* a domain is local once an account or an alias has an address in it */
+	assert_true(store_domain_is_local(f->env, "EX.org"));
+	assert_false(store_domain_is_local(f->env, "x.org"));
+	assert_false(store_domain_is_local(f->env, "sub.ex.org"));
+	assert_false(store_domain_is_local(f->env, ""));
+	assert_int_equal(store_alias_add(f->env, "postmaster@alias.test", "user@ex.org"), 0);
+	assert_true(store_domain_is_local(f->env, "alias.test"));
 
 	assert_int_equal(store_alias_del(f->env, "sales@ex.org"), 0);
 	assert_int_equal(store_alias_del(f->env, "sales@ex.org"), ERR_NOTFOUND);

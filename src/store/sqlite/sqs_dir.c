@@ -31,6 +31,10 @@ static const char *const dir_schema[] = {
 	"  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE);\n"
 	"CREATE INDEX aliases_account ON aliases(account_id);\n"
 	"PRAGMA user_version=1;",
+	/* 2: domain lookups (store_domain_is_local) without a scan; addresses have one '@' */
+	"CREATE INDEX accounts_domain ON accounts(substr(address, instr(address, '@') + 1));\n"
+	"CREATE INDEX aliases_domain ON aliases(substr(alias, instr(alias, '@') + 1));\n"
+	"PRAGMA user_version=2;",
 };
 
 #define ACC_COLS "id, address, pwhash, quota_bytes, quota_messages, pop3_enabled"
@@ -50,6 +54,9 @@ static const char *const dir_sql[D_COUNT] = {
 	[D_ALIAS_DELETE] = "DELETE FROM aliases WHERE alias = ?1",
 	[D_ALIAS_LOOKUP] = "SELECT account_id FROM aliases WHERE alias = ?1",
 	[D_ACC_IDS] = "SELECT id FROM accounts ORDER BY id",
+	[D_DOMAIN] = "SELECT 1 WHERE EXISTS (SELECT 1 FROM accounts WHERE "
+		     "substr(address, instr(address, '@') + 1) = ?1) OR EXISTS (SELECT 1 FROM "
+		     "aliases WHERE substr(alias, instr(alias, '@') + 1) = ?1)",
 };
 
 int sqs_dir_open(struct sqs_env *e)
@@ -88,15 +95,15 @@ void sqs_dir_close(struct sqs_env *e)
 	e->dir_db = NULL;
 }
 
-/* Lower-case and check an address into out: "local@domain", both non-empty, printable
- * ASCII or UTF-8 without spaces, at most LIMIT_ADDRESS bytes. */
+/* Lower-case and check an address into out: "local@domain" with exactly one '@', both
+ * parts non-empty, printable ASCII or UTF-8 without spaces, at most LIMIT_ADDRESS bytes. */
 static int canon_addr(const char *in, char out[LIMIT_ADDRESS + 1])
 {
 	size_t n = strnlen(in, LIMIT_ADDRESS + 1);
 	if (n == 0 || n > LIMIT_ADDRESS)
 		return ERR_INVAL;
 	const char *at = strrchr(in, '@');
-	if (!at || at == in || at[1] == '\0')
+	if (!at || at == in || at[1] == '\0' || memchr(in, '@', (size_t)(at - in)))
 		return ERR_INVAL;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];
@@ -503,4 +510,22 @@ int sqs_resolve(struct store_env *env, const char *address, int64_t *id_out)
 		return ERR_NOTFOUND;
 	memmove(plus, at, strlen(at) + 1);
 	return lookup(e, addr, id_out);
+}
+
+bool sqs_domain_is_local(struct store_env *env, const char *domain)
+{
+	struct sqs_env *e = (struct sqs_env *)env;
+	char dom[LIMIT_ADDRESS + 1];
+	size_t n = strnlen(domain, LIMIT_ADDRESS + 1);
+	if (n == 0 || n > LIMIT_ADDRESS)
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		dom[i] = (domain[i] >= 'A' && domain[i] <= 'Z') ? (char)(domain[i] + 32) : domain[i];
+	pthread_mutex_lock(&e->dir_mu);
+	sqlite3_stmt *q = e->dq[D_DOMAIN];
+	sqlite3_bind_text(q, 1, dom, (int)n, SQLITE_STATIC);
+	int rc = dstep(e, q);
+	dreset(q);
+	pthread_mutex_unlock(&e->dir_mu);
+	return rc != SQLITE_DONE; /* a row, or an error (logged): look the recipient up */
 }

@@ -274,4 +274,5 @@ const struct store_ops store_sqlite_ops = {
 	.quota_warned = sqs_quota_warned,
 	.expunged_since = sqs_expunged_since,
 	.check = sqs_check,
+	.domain_is_local = sqs_domain_is_local,
 };

@@ -90,6 +90,7 @@ enum sqs_dstmt {
 	D_ALIAS_DELETE,
 	D_ALIAS_LOOKUP,
 	D_ACC_IDS,
+	D_DOMAIN,
 	D_COUNT
 };
 
@@ -145,6 +146,7 @@ int sqs_account_set(struct store_env *env, const char *address, const char *key,
 int sqs_alias_add(struct store_env *env, const char *alias, const char *address);
 int sqs_alias_del(struct store_env *env, const char *alias);
 int sqs_resolve(struct store_env *env, const char *address, int64_t *id_out);
+bool sqs_domain_is_local(struct store_env *env, const char *domain);
 
 /* ---- sqs_db.c: index.db handles and the pool ---- */
 /* Open a database file with our pragmas (WAL, synchronous=FULL, busy timeout,

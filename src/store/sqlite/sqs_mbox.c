@@ -460,25 +460,36 @@ static const char META_QUOTA_WARNED[] = "quota_warned";
 int sqs_quota_warned(struct store *st, int *get_out, int set)
 {
 	struct sqs_db *h = H(st);
-	int r = 0;
+	bool txn = get_out && set >= 0; /* test-and-set: one transaction */
+	int r = txn ? sqs_begin(h, true) : 0;
+	if (r < 0)
+		return r;
 	if (get_out) {
 		sqlite3_stmt *q = sqs_q(h, Q_META_GET);
-		if (!q)
+		if (!q) {
+			sqs_rollback(h);
 			return ERR_IO;
+		}
 		sqlite3_bind_text(q, 1, META_QUOTA_WARNED, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(q);
 		*get_out = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) != 0 : 0;
 		sqlite3_reset(q);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return sqs_err(rc);
+			r = sqs_err(rc);
 	}
-	if (set >= 0) {
+	if (r == 0 && set >= 0) {
 		sqlite3_stmt *q = sqs_q(h, Q_META_SET);
-		if (!q)
-			return ERR_IO;
-		sqlite3_bind_text(q, 1, META_QUOTA_WARNED, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 2, set);
-		r = sqs_exec(h, q);
+		if (!q) {
+			r = ERR_IO;
+		} else {
+			sqlite3_bind_text(q, 1, META_QUOTA_WARNED, -1, SQLITE_STATIC);
+			sqlite3_bind_int(q, 2, set);
+			r = sqs_exec(h, q);
+		}
 	}
+	if (txn && r == 0)
+		return sqs_commit(h);
+	if (txn)
+		sqs_rollback(h);
 	return r;
 }
