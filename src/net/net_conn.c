@@ -46,7 +46,16 @@ static void conn_finish(struct net_conn *c)
 	set_log_ctx(c);
 	if (c->l->proto->on_close)
 		c->l->proto->on_close(c);
-	bufferevent_free(c->bev);
+	if (c->tls && c->closing) {
+		/* a graceful close: tell the peer the TLS stream ended here (close_notify);
+		 * the socket is non-blocking and the alert tiny, so this does not wait */
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		if (ssl && SSL_is_init_finished(ssl))
+			(void)SSL_shutdown(ssl); /* best effort: the reply itself is already out */
+	}
+	bufferevent_free(c->bev); /* a TLS bufferevent closes the socket itself */
+	if (!c->tls)
+		evutil_closesocket(c->fd);
 	c->bev = NULL;
 	log_ctx(NULL, 0, NULL, NULL);
 	conn_free_if_unused(c);
@@ -97,22 +106,24 @@ static void process_input(struct net_conn *c)
 		log_ctx(NULL, 0, NULL, NULL);
 }
 
+/* STARTTLS: the plain reply is out (the output is empty, so it is in the kernel); wrap
+ * the same socket in a TLS bufferevent. Whatever the client sent after STARTTLS was sent
+ * in the clear and is dropped with the plain bufferevent, never executed inside the TLS
+ * session (RFC 3207 4.2, RFC 2595 4; CVE-2011-0411). */
 static void switch_to_tls(struct net_conn *c)
 {
-	/* Whatever the client sent after STARTTLS was sent in the clear and must not be
-	 * executed inside the TLS session (RFC 3207 4.2, RFC 2595 ... CVE-2011-0411). */
-	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
 	SSL *ssl = SSL_new(net_tls_ctx);
-	struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(
-		c->loop->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	struct bufferevent *tls = ssl ? bufferevent_openssl_socket_new(
+		c->loop->base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
 	c->starttls = false;
 	if (!tls) {
 		if (ssl)
 			SSL_free(ssl);
-		log_err("starttls: cannot create TLS filter");
+		log_err("starttls: cannot create TLS bufferevent");
 		conn_finish(c);
 		return;
 	}
+	bufferevent_free(c->bev); /* plain: leaves the socket open */
 	c->bev = tls;
 	c->tls = true;
 	conn_setup_bev(c);
@@ -256,6 +267,7 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 	}
 	c->loop = l;
 	c->l = ls;
+	c->fd = fd;
 	c->id = atomic_fetch_add(&next_id, 1);
 	c->loopback = sa_loopback(sa);
 	sa_format(sa, c->peer_ip, sizeof(c->peer_ip), c->peer, sizeof(c->peer));
@@ -269,16 +281,17 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 			SSL_free(ssl);
 		c->tls = true;
 	} else {
-		c->bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		/* not CLOSE_ON_FREE: STARTTLS hands the socket to a TLS bufferevent */
+		c->bev = bufferevent_socket_new(l->base, fd, 0);
 	}
 	if (!c->bev || !c->kick) {
 		log_err("accept: out of memory");
 		if (c->kick)
 			event_free(c->kick);
-		if (!c->bev)
-			evutil_closesocket(fd);
-		else
+		if (c->bev)
 			bufferevent_free(c->bev);
+		if (!c->bev || !c->tls)
+			evutil_closesocket(fd);
 		free(c);
 		return;
 	}

@@ -19,6 +19,7 @@ struct net_loop {
 
 struct net_conn {
 	struct bufferevent *bev;
+	evutil_socket_t fd;
 	struct net_loop *loop;
 	const struct net_listen *l;
 	struct event *kick; /* deferred work: resume input, finish close, switch to TLS */
