@@ -1,6 +1,6 @@
 """`kasten user ...` and `kasten export` (issue 2, item 3), with the server running."""
 
-import smtplib
+import base64
 
 import pytest
 
@@ -33,15 +33,14 @@ def deliver(server, rcpt, msg, sender="admin-test@sender.invalid"):
 
 
 def login_ok(server, address, password):
-    s = smtplib.SMTP(server.host, server.ports["submission"], timeout=15)
-    try:
-        s.ehlo()
-        s.login(address, password)
-        return True
-    except smtplib.SMTPAuthenticationError:
-        return False
-    finally:
-        s.close()
+    """AUTH PLAIN (RFC 4616: UTF-8) on submission; smtplib would encode ASCII only."""
+    with RawSMTP(server.host, server.ports["submission"]) as r:
+        assert r.reply()[0] == 220
+        assert r.cmd("EHLO client.test")[0] == 250
+        tok = base64.b64encode(f"\0{address}\0{password}".encode()).decode()
+        code, _ = r.cmd(f"AUTH PLAIN {tok}")
+        assert code in (235, 535), code
+        return code == 235
 
 
 def test_user_add_list_del(mserver):
