@@ -60,6 +60,7 @@ struct late {
 static void fail_now(evutil_socket_t fd, short what, void *arg)
 {
 	struct late *l = arg;
+	net_conn_log_ctx(l->c);
 	l->k->done(l->c, l->k->arg, 0, NULL);
 	check_free(l->k);
 	net_conn_release(l->c);

@@ -78,6 +78,9 @@ const char *net_conn_peer_ip(const struct net_conn *c);/* "1.2.3.4" */
 const char *net_conn_local(const struct net_conn *c);  /* listener address */
 bool net_conn_is_tls(const struct net_conn *c);
 bool net_conn_is_loopback(const struct net_conn *c);
+/* Make this connection the thread's log context (role, cid, peer, user): for code
+ * that runs outside the protocol callbacks, e.g. an asynchronous completion. */
+void net_conn_log_ctx(const struct net_conn *c);
 /* Name the authenticated account for log lines from now on. */
 void net_conn_set_user(struct net_conn *c, const char *user);
 struct event_base *net_conn_base(const struct net_conn *c);

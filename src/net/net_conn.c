@@ -318,6 +318,11 @@ bool net_conn_is_loopback(const struct net_conn *c) { return c->loopback; }
 struct event_base *net_conn_base(const struct net_conn *c) { return c->loop->base; }
 bool net_conn_closed(const struct net_conn *c) { return c->closed; }
 
+void net_conn_log_ctx(const struct net_conn *c)
+{
+	set_log_ctx(c);
+}
+
 void net_conn_set_user(struct net_conn *c, const char *user)
 {
 	(void)snprintf(c->user, sizeof(c->user), "%s", user ? user : "");

@@ -28,8 +28,10 @@ static unsigned n_workers;
 static void finish(void *arg)
 {
 	struct job *j = arg;
+	net_conn_log_ctx(j->c);
 	j->done(j->c, j->arg);
 	net_conn_release(j->c);
+	log_ctx(NULL, 0, NULL, NULL);
 	free(j);
 }
 

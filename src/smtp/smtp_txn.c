@@ -300,6 +300,7 @@ static void delivered(struct deliver_job *job, void *arg)
 	struct smtp_session *s = arg;
 	struct net_conn *c = s->c;
 	size_t ok = 0, failed = 0;
+	net_conn_log_ctx(c);
 	for (size_t i = 0; i < job->n_rcpts; i++) {
 		if (job->rcpts[i].result == 0)
 			ok++;

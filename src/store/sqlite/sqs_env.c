@@ -128,7 +128,7 @@ static int take_clean_marker(struct sqs_env *e)
 			log_err("store: flock dir=%s: %s", e->data_dir, strerror(errno));
 			return ERR_IO;
 		}
-		log_info("store: data dir=%s in use by another process, not recovering",
+		log_debug(LOGC_STORE, "store: data dir=%s in use by another process, not recovering",
 			 e->data_dir);
 		return 0;
 	}
