@@ -56,7 +56,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 stage asan-unit meson test -C build-asan --print-errorlogs
 stage asan-proto pytests build-asan/kasten
 unset ASAN_OPTIONS UBSAN_OPTIONS
-stage fuzz-build env CC=clang build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+fuzz_build() { CC=clang build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; }
+stage fuzz-build fuzz_build
 stage fuzz fuzz_all
 
 echo

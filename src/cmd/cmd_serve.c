@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/ssl.h>
 
 #include "auth/auth_login.h"
 #include "core/conf.h"
@@ -109,6 +110,7 @@ int cmd_serve(int argc, char **argv)
 	pop3_shutdown();
 	deliver_stop();
 	store_env_close(&env);
+	SSL_CTX_free(tls);
 	log_info("stopped");
 	return 0;
 }

@@ -33,6 +33,12 @@ static void conn_free_if_unused(struct net_conn *c)
 {
 	if (c->refs > 0 || !c->closed)
 		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->loop->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	event_free(c->kick);
 	free(c);
 }
@@ -296,12 +302,25 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 		return;
 	}
 	conn_setup_bev(c);
+	c->next = l->conns;
+	if (l->conns)
+		l->conns->prev = c;
+	l->conns = c;
 	set_log_ctx(c);
 	log_info("connect proto=%s tls=%s", ls->proto->name, c->tls ? "yes" : "no");
 	int r = ls->proto->on_open ? ls->proto->on_open(c) : 0;
 	if (r < 0 && !c->closed)
 		conn_finish(c);
 	log_ctx(NULL, 0, NULL, NULL);
+}
+
+void net_conn_shutdown(struct net_conn *c)
+{
+	c->refs = 0; /* the loops are gone: nothing that held it will run again */
+	if (c->closed)
+		conn_free_if_unused(c);
+	else
+		conn_finish(c);
 }
 
 /* ---- the API protocols see ---- */

@@ -11,6 +11,7 @@
 
 struct net_loop {
 	struct event_base *base;
+	struct net_conn *conns; /* every live connection of this loop, for shutdown */
 	pthread_t thread;
 	struct evconnlistener **listeners;
 	size_t n_listeners;
@@ -24,6 +25,7 @@ struct net_conn {
 	const struct net_listen *l;
 	struct event *kick; /* deferred work: resume input, finish close, switch to TLS */
 	void *data;
+	struct net_conn *prev, *next; /* in loop->conns */
 	uint64_t id;
 	int refs;
 	bool tls, loopback;
@@ -42,6 +44,8 @@ extern atomic_uint net_inflight;
 /* Take ownership of an accepted socket on loop l. */
 void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_socket_t fd,
 		     const struct sockaddr *sa, int salen);
+/* Close a connection that is still open when the loops have stopped. */
+void net_conn_shutdown(struct net_conn *c);
 void net_work_start(unsigned threads);
 void net_work_stop(void);
 

@@ -23,8 +23,14 @@
 
 SSL_CTX *net_tls_ctx;
 
+struct accept_arg {
+	struct net_loop *loop;
+	const struct net_listen *ls;
+};
+
 static struct net_loop *loops;
 static unsigned n_loops;
+static struct accept_arg *accept_args;
 
 /* "127.0.0.1:25", "[::1]:25", "*:25" (all IPv4), "localhost:25". */
 static int resolve(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
@@ -77,10 +83,6 @@ static evutil_socket_t bind_one(const char *spec)
 	return fd;
 }
 
-struct accept_arg {
-	struct net_loop *loop;
-	const struct net_listen *ls;
-};
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
@@ -124,6 +126,7 @@ int net_start(const struct net_listen *ls, size_t n, unsigned threads, SSL_CTX *
 	n_loops = threads;
 	loops = calloc(threads, sizeof(*loops));
 	struct accept_arg *args = calloc((size_t)threads * n, sizeof(*args));
+	accept_args = args;
 	if (!loops || !args)
 		die("out of memory");
 	for (unsigned t = 0; t < threads; t++) {
@@ -185,6 +188,18 @@ void net_stop(unsigned grace)
 	for (unsigned t = 0; t < n_loops; t++)
 		pthread_join(loops[t].thread, NULL);
 	net_work_stop();
+	/* connections still open (idle clients, or work past the grace period) */
+	for (unsigned t = 0; t < n_loops; t++) {
+		while (loops[t].conns)
+			net_conn_shutdown(loops[t].conns);
+		free(loops[t].listeners);
+		event_base_free(loops[t].base);
+	}
+	free(loops);
+	free(accept_args);
+	loops = NULL;
+	accept_args = NULL;
+	n_loops = 0;
 }
 
 void net_wait_signal(void)
