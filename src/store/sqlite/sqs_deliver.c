@@ -97,25 +97,17 @@ static int link_msg(struct sqs_env *e, int64_t id, const struct store_new_msg *m
 			(long long)sb.st_size, (unsigned long long)m->size);
 		return ERR_INVAL;
 	}
+	/* msg/ is flat and made with the account: no directory is created on this path */
 	char path[4096], dir[4096];
-	bool made_dir = false;
 	int r = 0;
+	if (sqs_path(e, dir, sizeof(dir), id, "msg") < 0)
+		return ERR_TOO_LONG;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		if (str_random_hex(guid, SQS_GUID_LEN / 2) < 0)
 			return ERR_TEMP;
-		char sub[8] = "msg/xx";
-		sub[4] = guid[0], sub[5] = guid[1];
-		if (sqs_msg_path(e, id, guid, path, sizeof(path)) < 0 ||
-		    sqs_path(e, dir, sizeof(dir), id, sub) < 0)
+		if (sqs_msg_path(e, id, guid, path, sizeof(path)) < 0)
 			return ERR_TOO_LONG;
-		if (link(m->path, path) == 0)
-			break;
-		if (errno == ENOENT && mkdir(dir, 0700) == 0) {
-			made_dir = true;
-			r = link(m->path, path) == 0 ? 0 : errno;
-		} else {
-			r = errno;
-		}
+		r = link(m->path, path) == 0 ? 0 : errno;
 		if (r == 0)
 			break;
 		if (r == EXDEV || r == EPERM || r == EMLINK) {
@@ -134,12 +126,9 @@ static int link_msg(struct sqs_env *e, int64_t id, const struct store_new_msg *m
 		return ERR_TEMP;
 	if (!durable)
 		return 0;
-	char msgdir[4096];
 	r = sqs_fsync_path(path, false);
 	if (r == 0)
 		r = sqs_fsync_path(dir, true);
-	if (r == 0 && made_dir && (r = sqs_path(e, msgdir, sizeof(msgdir), id, "msg")) == 0)
-		r = sqs_fsync_path(msgdir, true);
 	if (r < 0)
 		(void)unlink(path); /* never committed: the sweep would remove it too */
 	return r;

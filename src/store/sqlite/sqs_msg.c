@@ -22,8 +22,7 @@ static struct sqs_db *H(struct store *st)
 
 int sqs_msg_path(const struct sqs_env *e, int64_t id, const char *guid, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "%s/accounts/%lld/msg/%.2s/%s", e->data_dir, (long long)id,
-			 guid, guid);
+	int n = snprintf(out, cap, "%s/accounts/%lld/msg/%s", e->data_dir, (long long)id, guid);
 	return n < 0 || (size_t)n >= cap ? ERR_TOO_LONG : 0;
 }
 

@@ -186,7 +186,7 @@ static int drop_rows(struct sqs_db *h, const struct bad_row *bad, size_t nb)
 static void drop_orphan_files(struct sqs_env *e, int64_t id, const guid_t *g, size_t ng,
 			      bool online)
 {
-	char msg[4096], sub[4200], path[4400];
+	char msg[4096], path[4400];
 	if (sqs_path(e, msg, sizeof(msg), id, "msg") < 0)
 		return;
 	DIR *d = opendir(msg);
@@ -195,32 +195,20 @@ static void drop_orphan_files(struct sqs_env *e, int64_t id, const guid_t *g, si
 	time_t cutoff = time(NULL) - ONLINE_ORPHAN_AGE;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		int l = snprintf(sub, sizeof(sub), "%s/%s", msg, de->d_name);
-		if (l < 0 || (size_t)l >= sizeof(sub))
+		size_t nl = strlen(de->d_name);
+		if (nl == SQS_GUID_LEN && bsearch(de->d_name, g, ng, sizeof(*g), guid_cmp))
 			continue;
-		DIR *sd = opendir(sub);
-		if (!sd)
+		int l = snprintf(path, sizeof(path), "%s/%s", msg, de->d_name);
+		if (l < 0 || (size_t)l >= sizeof(path))
 			continue;
-		struct dirent *fe;
-		while ((fe = readdir(sd)) != NULL) {
-			if (!strcmp(fe->d_name, ".") || !strcmp(fe->d_name, ".."))
-				continue;
-			size_t nl = strlen(fe->d_name);
-			if (nl == SQS_GUID_LEN && bsearch(fe->d_name, g, ng, sizeof(*g), guid_cmp))
-				continue;
-			l = snprintf(path, sizeof(path), "%s/%s", sub, fe->d_name);
-			if (l < 0 || (size_t)l >= sizeof(path))
-				continue;
-			struct stat sb;
-			if (online && (lstat(path, &sb) < 0 || sb.st_ctime > cutoff))
-				continue;
-			log_warn("store: recovery removes unreferenced file path=%s", path);
-			if (unlink(path) < 0 && errno != ENOENT)
-				log_warn("store: unlink path=%s: %s", path, strerror(errno));
-		}
-		closedir(sd);
+		struct stat sb;
+		if (online && (lstat(path, &sb) < 0 || sb.st_ctime > cutoff))
+			continue;
+		log_warn("store: recovery removes unreferenced file path=%s", path);
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_warn("store: unlink path=%s: %s", path, strerror(errno));
 	}
 	closedir(d);
 }
