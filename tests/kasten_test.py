@@ -503,3 +503,140 @@ _counter = [0]
 def unique_user(prefix="u"):
     _counter[0] += 1
     return f"{prefix}{os.getpid()}x{_counter[0]}@{DOMAIN}"
+
+
+# ---- delivery and raw POP3 (used by the POP3 protocol and client tests) ----
+def deliver(server, rcpts, msg, sender="sender@sender.invalid", port="smtp"):
+    """Deliver the bytes `msg` (CRLF line ends) in one SMTP or LMTP transaction over a
+    raw socket; every recipient must be accepted and the data answered 250."""
+    if isinstance(rcpts, str):
+        rcpts = [rcpts]
+    with RawSMTP(server.host, server.ports[port], timeout=60) as r:
+        assert r.reply()[0] == 220
+        assert r.cmd(("LHLO" if port == "lmtp" else "EHLO") + " client.test")[0] == 250
+        assert r.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+        for rc in rcpts:
+            code, lines = r.cmd(f"RCPT TO:<{rc}>")
+            assert code == 250, f"RCPT {rc}: {code} {lines}"
+        assert r.cmd("DATA")[0] == 354
+        r.send(dot_stuff(msg))
+        for _ in (rcpts if port == "lmtp" else [0]):
+            code, lines = r.reply()
+            assert code == 250, f"DATA: {code} {lines}"
+        r.cmd("QUIT")
+
+
+def pop3_stuff(msg):
+    """What RETR sends after its +OK line for the stored bytes `msg` (RFC 1939 3):
+    every line that starts with '.' gets one more, then the '.' CRLF terminator."""
+    out = b"".join(b"." + l if l.startswith(b".") else l for l in _split_lf(msg))
+    if out and not out.endswith(b"\r\n"):
+        out += b"\r\n"
+    return out + b".\r\n"
+
+
+def pop3_unstuff(wire):
+    """The inverse of pop3_stuff: the message bytes of one multi-line response body
+    (terminator included in `wire`)."""
+    assert wire.endswith(b".\r\n") and (wire == b".\r\n" or wire.endswith(b"\r\n.\r\n")), \
+        f"no terminator: {wire[-40:]!r}"
+    body = wire[:-3]
+    return b"".join(l[1:] if l.startswith(b".") else l for l in _split_lf(body))
+
+
+class RawPOP3:
+    """A byte-level POP3 client: send exactly these bytes, read lines and multi-line
+    responses exactly as they arrive (nothing unstuffed unless asked)."""
+
+    def __init__(self, host, port, tls=False, timeout=10, greeting=True):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:
+            self.sock = unverified_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
+        self.buf = b""
+        self.greeting = self.line() if greeting else None
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError(f"connection closed; pending {self.buf[:200]!r}")
+        self.buf += chunk
+
+    def line(self):
+        """One line including its CRLF."""
+        while b"\r\n" not in self.buf:
+            self._fill()
+        i = self.buf.index(b"\r\n") + 2
+        line, self.buf = self.buf[:i], self.buf[i:]
+        return line
+
+    def multi(self):
+        """The body of a multi-line response as sent (stuffed), ending in '.' CRLF."""
+        data = bytearray()
+        while True:
+            line = self.line()
+            data += line
+            if line == b".\r\n":
+                return bytes(data)
+
+    def cmd(self, line):
+        """Send one command; return its first response line (CRLF included)."""
+        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.line()
+
+    def cmd_multi(self, line):
+        """(first line, stuffed body) of a command answered +OK with a multi-line body;
+        (first line, None) when it is answered -ERR."""
+        first = self.cmd(line)
+        return first, (self.multi() if first.startswith(b"+OK") else None)
+
+    def login(self, user, password):
+        r = self.cmd(f"USER {user}")
+        assert r.startswith(b"+OK"), r
+        r = self.cmd(f"PASS {password}")
+        assert r.startswith(b"+OK"), r
+        return r
+
+    def stls(self):
+        r = self.cmd("STLS")
+        assert r.startswith(b"+OK"), r
+        assert self.buf == b"", f"bytes after the STLS reply: {self.buf!r}"
+        self.sock = unverified_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
+        return r
+
+    def pending(self, wait=0.5):
+        """Bytes that arrive within `wait` seconds without us sending anything."""
+        self.sock.settimeout(wait)
+        try:
+            chunk = self.sock.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            chunk = b""
+        finally:
+            self.sock.settimeout(10)
+        out, self.buf = self.buf + chunk, b""
+        return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def vm_rss(pid):
+    """Resident set size of process `pid` in bytes (from /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for pid {pid}")
