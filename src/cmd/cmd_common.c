@@ -1,9 +1,14 @@
 /* cmd_common.c: option handling shared by every subcommand. */
 #include "cmd.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/conf.h"
 #include "core/log.h"
@@ -49,5 +54,32 @@ int cmd_load_config(int *argc, char **argv)
 	else if (!strcmp(config.log_level, "error"))
 		log_set_level(LOG_ERR);
 	conf_set(&config);
+	return 0;
+}
+
+int cmd_drop_privileges(bool serving)
+{
+	const struct conf *cf = conf_get();
+	if (geteuid() != 0)
+		return 0;
+	if (!cf->user) {
+		if (serving)
+			log_warn("running as root: set [server] user to drop privileges");
+		return 0;
+	}
+	struct passwd *pw = getpwnam(cf->user);
+	if (!pw) {
+		log_err("[server] user %s: no such user", cf->user);
+		return -1;
+	}
+	/* the data dir is the mail user's: everything below it is created after this */
+	if ((mkdir(cf->data, 0700) < 0 && errno != EEXIST) ||
+	    chown(cf->data, pw->pw_uid, pw->pw_gid) < 0 || setgroups(0, NULL) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_err("cannot become user %s: %s", cf->user, strerror(errno));
+		return -1;
+	}
+	if (serving)
+		log_info("running as user %s", cf->user);
 	return 0;
 }

@@ -72,7 +72,7 @@ static int export_one(int fd, FILE *out, int64_t date)
 
 int cmd_export(int argc, char **argv)
 {
-	if (cmd_load_config(&argc, argv) < 0)
+	if (cmd_load_config(&argc, argv) < 0 || cmd_drop_privileges(false) < 0)
 		return 1;
 	const char *addr = NULL, *mailbox = "INBOX";
 	for (int i = 1; i < argc; i++) {

@@ -56,7 +56,7 @@ static void print_setting(const char *proto, const char *addr, const char *secur
 
 int cmd_init(int argc, char **argv)
 {
-	if (cmd_load_config(&argc, argv) < 0)
+	if (cmd_load_config(&argc, argv) < 0 || cmd_drop_privileges(false) < 0)
 		return 1;
 	const struct conf *cf = conf_get();
 	if (mkdir(cf->data, 0700) < 0 && errno != EEXIST) {

@@ -3,8 +3,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,28 +20,24 @@
 #include "store/store.h"
 #include "core/banned.h"
 
-/* Started as root: give the data dir to the configured user, then become that user
- * before any byte is read from the network (STYLE 7). */
-static int drop_privileges(const struct conf *cf)
+/* Every configured listener; with [pop3] enabled = no the POP3 listeners stay up to
+ * tell clients to use IMAP. */
+static size_t listeners(const struct conf *cf, struct net_listen ls[16])
 {
-	if (geteuid() != 0)
-		return 0;
-	if (!cf->user) {
-		log_warn("running as root: set [server] user to drop privileges");
-		return 0;
-	}
-	struct passwd *pw = getpwnam(cf->user);
-	if (!pw) {
-		log_err("[server] user %s: no such user", cf->user);
-		return -1;
-	}
-	if (chown(cf->data, pw->pw_uid, pw->pw_gid) < 0 || setgroups(0, NULL) < 0 ||
-	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		log_err("cannot drop privileges to %s: %s", cf->user, strerror(errno));
-		return -1;
-	}
-	log_info("running as user %s", cf->user);
-	return 0;
+	size_t n = 0;
+#define LISTEN(addr, proto, tlsmode, arg)                                                          \
+	if (addr)                                                                                  \
+		ls[n++] = (struct net_listen){addr, proto, tlsmode, arg};
+	LISTEN(cf->smtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_mx);
+	LISTEN(cf->submission, &smtp_proto, NET_TLS_NONE, &smtp_flavour_submission);
+	LISTEN(cf->submissions, &smtp_proto, NET_TLS_IMPLICIT, &smtp_flavour_submission);
+	LISTEN(cf->lmtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_lmtp);
+	LISTEN(cf->pop3, &pop3_proto, NET_TLS_NONE, NULL);
+	LISTEN(cf->pop3s, &pop3_proto, NET_TLS_IMPLICIT, NULL);
+#undef LISTEN
+	if (cf->imap || cf->imaps || cf->http)
+		log_info("imap/http listeners are configured but not part of this build yet");
+	return n;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -66,8 +60,14 @@ int cmd_serve(int argc, char **argv)
 		log_err("data dir %s: %s", cf->data, strerror(errno));
 		return 1;
 	}
+	/* as root: read the key (it may be root's), bind the ports, then become the mail
+	 * user before the store is opened or a byte is read from the network (STYLE 7) */
 	struct ssl_ctx_st *tls = net_tls_setup(cf->tls_cert, cf->tls_key, cf->data, cf->hostname);
 	if (!tls)
+		return 1;
+	struct net_listen ls[16];
+	size_t n = listeners(cf, ls);
+	if (net_start(ls, n, cf->threads, tls) < 0 || cmd_drop_privileges(true) < 0)
 		return 1;
 	struct store_env *env;
 	if (store_env_open(cf->backend, cf->data, &env) < 0) {
@@ -84,25 +84,7 @@ int cmd_serve(int argc, char **argv)
 	smtp_init(env);
 	pop3_init(env);
 
-	struct net_listen ls[16];
-	size_t n = 0;
-#define LISTEN(addr, proto, tlsmode, arg)                                                          \
-	if (addr)                                                                                  \
-		ls[n++] = (struct net_listen){addr, proto, tlsmode, arg};
-	LISTEN(cf->smtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_mx);
-	LISTEN(cf->submission, &smtp_proto, NET_TLS_NONE, &smtp_flavour_submission);
-	LISTEN(cf->submissions, &smtp_proto, NET_TLS_IMPLICIT, &smtp_flavour_submission);
-	LISTEN(cf->lmtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_lmtp);
-	/* with [pop3] enabled = no the listeners stay up to tell clients to use IMAP */
-	LISTEN(cf->pop3, &pop3_proto, NET_TLS_NONE, NULL);
-	LISTEN(cf->pop3s, &pop3_proto, NET_TLS_IMPLICIT, NULL);
-#undef LISTEN
-	if (cf->imap || cf->imaps || cf->http)
-		log_info("imap/http listeners are configured but not part of this build yet");
-
-	if (net_start(ls, n, cf->threads, tls) < 0)
-		return 1;
-	if (drop_privileges(cf) < 0)
+	if (net_run() < 0)
 		return 1;
 	log_info("kasten ready data=%s hostname=%s", cf->data, cf->hostname);
 	net_wait_signal();

@@ -207,7 +207,7 @@ static int run(struct store_env *env, int argc, char **argv)
 
 int cmd_user(int argc, char **argv)
 {
-	if (cmd_load_config(&argc, argv) < 0)
+	if (cmd_load_config(&argc, argv) < 0 || cmd_drop_privileges(false) < 0)
 		return 1;
 	if (argc < 2)
 		return usage();

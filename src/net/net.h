@@ -58,11 +58,13 @@ struct ssl_ctx_st;
 struct ssl_ctx_st *net_tls_setup(const char *cert, const char *key, const char *data_dir,
 				 const char *hostname);
 
-/* Start `threads` loop threads listening on every entry (SO_REUSEPORT per thread),
- * with the TLS context used for implicit TLS and STARTTLS. Binds before returning so
- * errors surface at startup. */
+/* Bind every entry once per loop thread (SO_REUSEPORT) and prepare the loops, with
+ * the TLS context used for implicit TLS and STARTTLS. Nothing is accepted yet: the
+ * caller can drop privileges and open the store in between. */
 int net_start(const struct net_listen *ls, size_t n, unsigned threads,
 	      struct ssl_ctx_st *tls_ctx);
+/* Start the loop threads (and the worker pool): connections are served from now on. */
+int net_run(void);
 /* Stop accepting, let in-flight work finish (bounded by grace seconds), join threads. */
 void net_stop(unsigned grace);
 /* Block until a SIGTERM/SIGINT arrives (the main thread's loop). */

@@ -154,8 +154,13 @@ int net_start(const struct net_listen *ls, size_t n, unsigned threads, SSL_CTX *
 	for (size_t i = 0; i < n; i++)
 		log_info("listening proto=%s addr=%s tls=%s", ls[i].proto->name, ls[i].addr,
 			 ls[i].tls == NET_TLS_IMPLICIT ? "implicit" : "starttls");
-	net_work_start(threads);
-	for (unsigned t = 0; t < threads; t++)
+	return 0;
+}
+
+int net_run(void)
+{
+	net_work_start(n_loops);
+	for (unsigned t = 0; t < n_loops; t++)
 		if (pthread_create(&loops[t].thread, NULL, loop_main, &loops[t]) != 0)
 			die("cannot start loop thread");
 	return 0;
