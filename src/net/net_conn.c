@@ -337,6 +337,11 @@ bool net_conn_is_loopback(const struct net_conn *c) { return c->loopback; }
 struct event_base *net_conn_base(const struct net_conn *c) { return c->loop->base; }
 bool net_conn_closed(const struct net_conn *c) { return c->closed; }
 
+bool net_conn_reading(const struct net_conn *c)
+{
+	return !c->closed && !c->closing && !c->paused && !c->starttls;
+}
+
 void net_conn_log_ctx(const struct net_conn *c)
 {
 	set_log_ctx(c);

@@ -38,7 +38,6 @@ struct pop3_session {
 	bool busy;    /* waiting for a password check or streaming a message */
 	bool closing; /* on_close ran while busy: free when the work is done */
 	bool utf8;
-	bool tls_switch; /* STLS answered: the rest of this read was sent in the clear */
 
 	/* authorization */
 	const char *user; /* USER argument (in sa), for PASS */

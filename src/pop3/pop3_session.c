@@ -117,7 +117,6 @@ static int cmd_stls(struct pop3_session *s, struct pop3_cmd *cmd)
 		return ERR_IO;
 	pop3_parse_reset(&s->parser); /* RFC 2595 4: nothing sent before TLS counts */
 	s->user = NULL;
-	s->tls_switch = true; /* on_input drops the rest of the plaintext it holds */
 	return 0;
 }
 
@@ -204,7 +203,7 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 	struct pop3_session *s = net_conn_data(c);
 	size_t off = 0;
 	/* RFC 2449 6.6 PIPELINING: answer each command in order; stop while busy */
-	while (off < len && !s->busy && !net_conn_closed(c) && s->state != POP3_UPDATE) {
+	while (off < len && !s->busy && net_conn_reading(c) && s->state != POP3_UPDATE) {
 		size_t used = 0;
 		arena_reset(&s->ca);
 		int r = pop3_parse(&s->parser, p + off, len - off, &used);
@@ -235,13 +234,6 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 			pop3_cmd_wipe(cmd);
 		if (r < 0)
 			return r;
-		if (s->tls_switch) {
-			/* RFC 2595 4 (CVE-2011-0411): commands pipelined after STLS in the
-			 * same read were sent in the clear; never execute them. The net
-			 * layer drops whatever is still unread when it switches to TLS. */
-			s->tls_switch = false;
-			return (int)len;
-		}
 	}
 	return (int)off;
 }

@@ -141,7 +141,7 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 	size_t off = 0;
 	/* several commands can arrive in one read (PIPELINING, RFC 2920): take them all
 	 * until a command needs to wait for asynchronous work */
-	while (off < len && s->mode != SMTP_MODE_BUSY && !net_conn_closed(c)) {
+	while (off < len && s->mode != SMTP_MODE_BUSY && net_conn_reading(c)) {
 		int r;
 		switch (s->mode) {
 		case SMTP_MODE_COMMAND: r = command_input(s, p + off, len - off); break;

@@ -93,10 +93,12 @@ static int spool_open(struct smtp_session *s)
 	const char *helo = s->helo ? s->helo : "unknown";
 	r = buf_printf(&s->out, "Return-Path: <%s>\r\n", s->from);
 	if (r == 0)
+		/* RFC 5321 4.4: the HELO name, then the connection's address as TCP-info
+		 * (we do no reverse DNS lookups) */
 		r = buf_printf(&s->out,
-			       "Received: from %s (%s [%s])\r\n\tby %s (kasten) with %s id %s\r\n",
-			       helo, helo, net_conn_peer_ip(s->c), conf_get()->hostname,
-			       with_protocol(s), s->queue_id);
+			       "Received: from %s ([%s])\r\n\tby %s (kasten) with %s id %s\r\n",
+			       helo, net_conn_peer_ip(s->c), conf_get()->hostname, with_protocol(s),
+			       s->queue_id);
 	if (r == 0 && s->n_rcpts == 1)
 		r = buf_printf(&s->out, "\tfor <%s>; %s\r\n", s->rcpts[0].address, date);
 	else if (r == 0)
