@@ -83,7 +83,7 @@ kasten_setup() {
 	local i
 	for i in $(seq 1 "$n"); do
 		echo "$BENCH_PASS" | "$KASTEN_BIN" user add "user$i@$BENCH_DOMAIN" --password-stdin \
-			--config "$KASTEN_CONF" >/dev/null
+			--config "$KASTEN_CONF" >/dev/null 2>>"$dir/admin.log"
 	done
 }
 
@@ -94,7 +94,7 @@ kasten_start() { # kasten_start LOG
 }
 
 kasten_count() { # total messages over all accounts (4th column of user list)
-	"$KASTEN_BIN" user list --config "$KASTEN_CONF" | awk '$1 ~ /@/ { n += $4 } END { print n + 0 }'
+	"$KASTEN_BIN" user list --config "$KASTEN_CONF" 2>/dev/null | awk '$1 ~ /@/ { n += $4 } END { print n + 0 }'
 }
 
 # ---- dovecot ----
