@@ -256,6 +256,8 @@ static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes)
 		.done = delivered,
 		.arg = s,
 		.base = net_conn_base(s->c),
+		/* submission may need the message again for a DSN: we unlink it ourselves */
+		.keep_spool = s->fl == SMTP_SUBMISSION,
 	};
 	s->mode = SMTP_MODE_BUSY;
 	net_conn_pause(s->c);
@@ -280,8 +282,12 @@ static void reply_result(struct smtp_session *s, int r, const char *addr)
 	}
 }
 
-static void send_dsn(struct smtp_session *s, const struct deliver_job *job)
+/* On a worker: the DSN for a local submission's failed recipients goes into the
+ * sender's INBOX. It waits for its own commit, which must not stall the loop. */
+static void dsn_work(void *arg)
 {
+	struct smtp_session *s = arg;
+	const struct deliver_job *job = &s->job;
 	struct deliver_rcpt *failed = arena_alloc(&s->ta, job->n_rcpts * sizeof(*failed));
 	size_t n = 0;
 	if (!failed) {
@@ -294,6 +300,20 @@ static void send_dsn(struct smtp_session *s, const struct deliver_job *job)
 	int r = deliver_dsn(smtp_env, s->auth_account, s->from, job->spool_path, failed, n);
 	if (r < 0)
 		log_err("dsn id=%s to=<%s>: %s", s->queue_id, s->from, err_str(r));
+}
+
+/* Back on the loop: the sender's message was accepted (RFC 6409), whatever failed. */
+static void dsn_done(struct net_conn *c, void *arg)
+{
+	struct smtp_session *s = arg;
+	if (s->closing) {
+		smtp_session_free(s); /* unlinks the spool file it kept */
+	} else {
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+		smtp_txn_reset(s);
+		smtp_session_resume(s);
+	}
+	net_conn_release(c); /* the hold taken for the delivery */
 }
 
 /* On the session's loop thread, after the commit: every result is on disk now. */
@@ -313,7 +333,8 @@ static void delivered(struct deliver_job *job, void *arg)
 			 job->rcpts[i].result ? err_str(job->rcpts[i].result) : "ok");
 	}
 	if (s->closing) {
-		s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
+		if (!job->keep_spool)
+			s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
 		smtp_session_free(s);
 		net_conn_release(c);
 		return;
@@ -324,8 +345,11 @@ static void delivered(struct deliver_job *job, void *arg)
 	} else if (failed == 0) {
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
 	} else if (s->fl == SMTP_SUBMISSION) {
-		/* accepted from a local sender: failures go back as a DSN into its INBOX */
-		send_dsn(s, job);
+		/* accepted from a local sender: failures go back as a DSN into its INBOX;
+		 * the session stays busy (and keeps its spool file) until that is stored */
+		if (net_conn_work(c, dsn_work, dsn_done, s) == 0)
+			return;
+		log_err("dsn id=%s: cannot queue the notice", s->queue_id);
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
 	} else if (ok == 0) {
 		const struct deliver_rcpt *f = &job->rcpts[0];
@@ -337,7 +361,8 @@ static void delivered(struct deliver_job *job, void *arg)
 			 failed, ok + failed);
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
 	}
-	s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
+	if (!job->keep_spool)
+		s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
 	smtp_txn_reset(s);
 	smtp_session_resume(s);
 	net_conn_release(c);
