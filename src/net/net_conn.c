@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -279,6 +280,12 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 	sa_format(sa, c->peer_ip, sizeof(c->peer_ip), c->peer, sizeof(c->peer));
 	c->kick = event_new(l->base, -1, 0, on_kick, c);
 	evutil_make_socket_nonblocking(fd);
+	/* Replies leave in whole evbuffer flushes, never byte by byte, so Nagle only adds
+	 * latency: the tail of a pipelined burst sat waiting for the peer's delayed ACK
+	 * (~40 ms per POP3 RETR batch before this). */
+	int one = 1;
+	if (sa->sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort */
 	if (ls->tls == NET_TLS_IMPLICIT) {
 		SSL *ssl = SSL_new(net_tls_ctx);
 		c->bev = ssl ? bufferevent_openssl_socket_new(l->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
