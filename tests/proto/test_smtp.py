@@ -465,7 +465,8 @@ def test_starttls_discards_pipelined_plaintext_cve_2011_0411(mserver):
         if code != 220:
             assert 400 <= code < 600  # refusing STARTTLS with pipelined data is safe too
             return
-        r.buf = b""
+        # a reply to RSET in the clear means it was executed before the handshake
+        assert r.pending(0.5) == b"", "the injected RSET was answered in plaintext"
         r.starttls()
         assert r.pending(0.7) == b"", "a reply to the injected RSET arrived over TLS"
         assert r.cmd("VRFY someone")[0] == 252  # the first reply is to our command
