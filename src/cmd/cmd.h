@@ -18,4 +18,9 @@ int cmd_load_config(int *argc, char **argv);
  * to that user, then become it (serve calls this after binding its ports). */
 int cmd_drop_privileges(bool serving);
 
+struct store_env;
+/* For admin commands: drop privileges, create the data dir if needed, open the store
+ * (recovering only if no server holds it). Reports errors on stderr; -1 on failure. */
+int cmd_open_store(struct store_env **env_out);
+
 #endif

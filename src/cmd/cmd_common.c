@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/err.h"
 #include "core/log.h"
+#include "store/store.h"
 #include "core/banned.h"
 
 static struct conf config;
@@ -81,5 +83,22 @@ int cmd_drop_privileges(bool serving)
 	}
 	if (serving)
 		log_info("running as user %s", cf->user);
+	return 0;
+}
+
+int cmd_open_store(struct store_env **env_out)
+{
+	const struct conf *cf = conf_get();
+	if (cmd_drop_privileges(false) < 0)
+		return -1;
+	if (mkdir(cf->data, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "kasten: data dir %s: %s\n", cf->data, strerror(errno));
+		return -1;
+	}
+	int r = store_env_open(cf->backend, cf->data, env_out);
+	if (r < 0) {
+		fprintf(stderr, "kasten: cannot open the store in %s: %s\n", cf->data, err_str(r));
+		return -1;
+	}
 	return 0;
 }

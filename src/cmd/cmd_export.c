@@ -72,7 +72,7 @@ static int export_one(int fd, FILE *out, int64_t date)
 
 int cmd_export(int argc, char **argv)
 {
-	if (cmd_load_config(&argc, argv) < 0 || cmd_drop_privileges(false) < 0)
+	if (cmd_load_config(&argc, argv) < 0)
 		return 1;
 	const char *addr = NULL, *mailbox = "INBOX";
 	for (int i = 1; i < argc; i++) {
@@ -87,7 +87,6 @@ int cmd_export(int argc, char **argv)
 		fprintf(stderr, "usage: kasten export ADDRESS [--mailbox NAME] [--config FILE | --data DIR]\n");
 		return 2;
 	}
-	const struct conf *cf = conf_get();
 	struct store_env *env = NULL;
 	struct store *st = NULL;
 	struct arena a;
@@ -97,8 +96,9 @@ int cmd_export(int argc, char **argv)
 	struct store_mailbox mb;
 	struct store_msg *msgs;
 	size_t n;
-	if ((r = store_env_open(cf->backend, cf->data, &env)) < 0 ||
-	    (r = store_account_get(env, addr, &a, &acct)) < 0 ||
+	if (cmd_open_store(&env) < 0)
+		goto out;
+	if ((r = store_account_get(env, addr, &a, &acct)) < 0 ||
 	    (r = store_open(env, acct.id, &st)) < 0 ||
 	    (r = store_mailbox_get(st, mailbox, &a, &mb)) < 0 ||
 	    (r = store_msg_list(st, mb.id, 1, UINT32_MAX, &a, &msgs, &n)) < 0) {

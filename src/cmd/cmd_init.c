@@ -56,18 +56,12 @@ static void print_setting(const char *proto, const char *addr, const char *secur
 
 int cmd_init(int argc, char **argv)
 {
-	if (cmd_load_config(&argc, argv) < 0 || cmd_drop_privileges(false) < 0)
+	if (cmd_load_config(&argc, argv) < 0)
 		return 1;
 	const struct conf *cf = conf_get();
-	if (mkdir(cf->data, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "kasten: data dir %s: %s\n", cf->data, strerror(errno));
-		return 1;
-	}
 	struct store_env *env;
-	if (store_env_open(cf->backend, cf->data, &env) < 0) {
-		fprintf(stderr, "kasten: cannot open the store in %s\n", cf->data);
+	if (cmd_open_store(&env) < 0)
 		return 1;
-	}
 	struct arena a;
 	arena_init(&a, 64u << 20);
 	struct store_account *list;

@@ -19,6 +19,7 @@
 #ifndef KASTEN_NET_H
 #define KASTEN_NET_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,6 +91,10 @@ struct event_base *net_conn_base(const struct net_conn *c);
 /* Queue output. Returns ERR_IO if the connection is closing. */
 int net_conn_write(struct net_conn *c, const void *p, size_t n);
 int net_conn_printf(struct net_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One protocol line: fmt plus CRLF, cut to 1000 octets before the CRLF (RFC 5321
+ * 4.5.3.1.5 reply length; longer than any POP3 line we send). */
+int net_conn_line(struct net_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int net_conn_vline(struct net_conn *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 size_t net_conn_output_pending(const struct net_conn *c);
 /* Ask for one on_drain call when output drops below NET_OUTPUT_LOW. */
 void net_conn_want_drain(struct net_conn *c);

@@ -380,6 +380,28 @@ int net_conn_printf(struct net_conn *c, const char *fmt, ...)
 	return r < 0 ? ERR_NOMEM : 0;
 }
 
+int net_conn_vline(struct net_conn *c, const char *fmt, va_list ap)
+{
+	char line[1002];
+	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	if (n < 0)
+		return ERR_INVAL;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)sizeof(line) - 3; /* cut, never overrun */
+	line[n++] = '\r';
+	line[n++] = '\n';
+	return net_conn_write(c, line, (size_t)n);
+}
+
+int net_conn_line(struct net_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = net_conn_vline(c, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 size_t net_conn_output_pending(const struct net_conn *c)
 {
 	return c->closed ? 0 : evbuffer_get_length(bufferevent_get_output(c->bev));

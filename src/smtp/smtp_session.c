@@ -32,18 +32,10 @@ void smtp_init(struct store_env *env)
 
 void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	(void)net_conn_vline(s->c, fmt, ap); /* a closing connection drops it */
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)sizeof(line) - 3;
-	line[n++] = '\r';
-	line[n++] = '\n';
-	(void)net_conn_write(s->c, line, (size_t)n); /* a closing connection drops it */
 }
 
 static int on_open(struct net_conn *c)
