@@ -180,6 +180,8 @@ static int env_open(const char *data_dir, struct store_env **out)
 		r = take_clean_marker(e);
 	if (r == 0)
 		r = sqs_dir_open(e);
+	if (r == 0)
+		r = sqs_reap_start(e);
 	if (r < 0) {
 		env_free(e);
 		return r;
@@ -191,6 +193,7 @@ static int env_open(const char *data_dir, struct store_env **out)
 static void env_close(struct store_env *env)
 {
 	struct sqs_env *e = (struct sqs_env *)env;
+	sqs_reap_stop(e);
 	sqs_pool_drop(e, -1, false);
 	sqs_dir_close(e);
 	if (!e->primary) {

@@ -108,6 +108,12 @@ struct sqs_env {
 	struct sqs_db *pool_head, *pool_tail; /* most recently used first */
 	unsigned pool_n;
 	uint64_t del_gen;              /* bumped by account_del: older handles never pooled */
+	/* the file reaper (sqs_reap.c) */
+	pthread_t reaper;
+	bool reaping, reap_stop;
+	pthread_mutex_t reap_mu;
+	pthread_cond_t reap_cv;
+	struct sqs_reap *reap_head, *reap_tail;
 };
 
 struct sqs_store {
@@ -214,6 +220,13 @@ int sqs_kw_merge(const char *cur, const char *in, enum store_flag_op op, char *o
 int sqs_msg_path(const struct sqs_env *e, int64_t id, const char *guid, char *out,
 		 size_t cap);
 /* Unlink the files of the given guids (after a commit); failures are logged. */
+/* ---- sqs_reap.c ---- */
+int sqs_reap_start(struct sqs_env *e);
+/* Unlink everything queued, then stop the thread. */
+void sqs_reap_stop(struct sqs_env *e);
+/* Unlink these message files soon, on the reaper thread (after their rows are gone). */
+void sqs_reap_guids(struct sqs_env *e, int64_t id, char (*guids)[SQS_GUID_LEN + 1], size_t n);
+
 void sqs_unlink_guids(const struct sqs_env *e, int64_t id, char (*guids)[SQS_GUID_LEN + 1],
 		      size_t n);
 int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first,

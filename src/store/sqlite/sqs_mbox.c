@@ -430,7 +430,7 @@ int sqs_mailbox_delete(struct store *st, const char *name)
 	else
 		sqs_rollback(h);
 	if (r == 0) {
-		sqs_unlink_guids((struct sqs_env *)st->env, st->account_id, guids, n);
+		sqs_reap_guids((struct sqs_env *)st->env, st->account_id, guids, n);
 		store_notify(st->env, st->account_id, mb.id, STORE_CH_MAILBOX, mb.highestmodseq);
 	}
 	free(guids);

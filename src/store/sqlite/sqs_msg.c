@@ -379,7 +379,7 @@ int sqs_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size
 	else
 		sqs_rollback(h);
 	if (r == 0) {
-		sqs_unlink_guids((struct sqs_env *)st->env, st->account_id, guids, gone);
+		sqs_reap_guids((struct sqs_env *)st->env, st->account_id, guids, gone);
 		if (modseq_out)
 			*modseq_out = mb.highestmodseq;
 		if (gone)
