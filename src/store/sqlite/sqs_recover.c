@@ -272,7 +272,7 @@ int sqs_recover(struct store_env *env)
 	if (r < 0)
 		return r;
 	drop_orphan_accounts(e, ids, n);
-	if (!e->clean_start) {
+	if (!e->clean_start && n > 0) { /* a new data dir has no marker and nothing to check */
 		log_info("store: unclean shutdown, checking accounts=%zu", n);
 		r = sweep_all(e, ids, n, false);
 	}
