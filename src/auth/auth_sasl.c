@@ -15,23 +15,8 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/str.h"
 #include "core/banned.h"
-
-/* Value of a base64 alphabet character (RFC 4648 table 1), or -1. */
-static int b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 /* Validate in[0..len) as canonical padded base64; sets the pad count (0..2). */
 static int b64_check(const unsigned char *in, size_t len, size_t *pad_out)
@@ -45,13 +30,13 @@ static int b64_check(const unsigned char *in, size_t len, size_t *pad_out)
 			pad = 2;
 	}
 	for (size_t i = 0; i < len - pad; i++)
-		if (b64_val(in[i]) < 0)
+		if (str_b64_value(in[i]) < 0)
 			return ERR_BAD_SYNTAX;
 	/* RFC 4648 3.5: the bits that pad the last group must be zero. With one '='
 	 * the third character carries 2 spare bits, with two the second carries 4. */
-	if (pad == 1 && (b64_val(in[len - 2]) & 0x3) != 0)
+	if (pad == 1 && (str_b64_value(in[len - 2]) & 0x3) != 0)
 		return ERR_BAD_SYNTAX;
-	if (pad == 2 && (b64_val(in[len - 3]) & 0xf) != 0)
+	if (pad == 2 && (str_b64_value(in[len - 3]) & 0xf) != 0)
 		return ERR_BAD_SYNTAX;
 	*pad_out = pad;
 	return 0;

@@ -95,6 +95,21 @@ void str_rfc5322_date(char out[64], time_t t)
 		out[0] = '\0';
 }
 
+int str_b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
 void str_lower(char *s)
 {
 	for (; *s; s++)

@@ -20,6 +20,8 @@ int str_parse_size(const char *s, uint64_t *out);
 void str_fmt_size(char out[32], uint64_t bytes);
 /* RFC 5322 3.3 date-time, e.g. "Sun, 22 Nov 2026 08:05:39 +0000". */
 void str_rfc5322_date(char out[64], time_t t);
+/* Value of a base64 alphabet character (RFC 4648 table 1), or -1. */
+int str_b64_value(unsigned char c);
 /* Lower-case an ASCII string in place. */
 void str_lower(char *s);
 /* n random bytes from the OS as lowercase hex (2n chars + NUL). */

@@ -243,21 +243,6 @@ static int hexval(uint8_t c)
 	return -1;
 }
 
-static int b64val(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Decode encoded-text into sb. false when it is not valid for its encoding. */
 static bool decode_text(struct mime_sb *sb, uint8_t enc, const uint8_t *t, size_t n)
 {
@@ -279,7 +264,7 @@ static bool decode_text(struct mime_sb *sb, uint8_t enc, const uint8_t *t, size_
 	unsigned bits = 0;
 	size_t i = 0;
 	for (; i < n && t[i] != '='; i++) {
-		int v = b64val(t[i]);
+		int v = str_b64_value(t[i]);
 		if (v < 0)
 			return false;
 		acc = (acc << 6) | (uint32_t)v;

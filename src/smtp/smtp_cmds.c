@@ -245,7 +245,7 @@ static int do_simple(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "214 2.0.0 See RFC 5321; kasten speaks %s",
 			   s->fl == SMTP_LMTP ? "LMTP (RFC 2033)" : "ESMTP");
 		return 0;
-	default: smtp_reply(s, "502 5.5.1 Command not implemented"); return 0;
+	default: smtp_reply(s, "502 5.5.1 Command not supported"); return 0;
 	}
 }
 
@@ -313,6 +313,6 @@ int smtp_cmd_dispatch(struct smtp_session *s, struct smtp_cmd *cmd)
 		}
 		return verbs[i].fn(s, cmd);
 	}
-	smtp_reply(s, "502 5.5.1 Command not implemented");
+	smtp_reply(s, "502 5.5.1 Command not supported");
 	return 0;
 }
