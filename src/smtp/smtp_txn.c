@@ -109,7 +109,8 @@ static int spool_open(struct smtp_session *s)
 	return 0;
 }
 
-static void spool_discard(struct smtp_session *s)
+/* The write buffer is not needed while the delivery runs. */
+static void spool_buf_free(struct smtp_session *s)
 {
 	free(s->out.data);
 	s->out.data = NULL;
@@ -119,7 +120,6 @@ static void spool_discard(struct smtp_session *s)
 int smtp_txn_data_begin(struct smtp_session *s)
 {
 	if (spool_open(s) < 0) {
-		spool_discard(s);
 		smtp_txn_reset(s);
 		smtp_reply(s, "451 4.3.0 Cannot store the message now, try again later");
 		return 0;
@@ -143,8 +143,7 @@ static void reply_each(struct smtp_session *s, unsigned code, const char *text)
 static void body_failed(struct smtp_session *s, unsigned code, const char *text)
 {
 	reply_each(s, code, text);
-	spool_discard(s);
-	smtp_txn_reset(s);
+	smtp_txn_reset(s); /* closes and unlinks the spool file, frees its buffer */
 }
 
 static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes);
@@ -191,7 +190,7 @@ int smtp_txn_bdat_begin(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (!s->bdat_started) {
 		s->bdat_started = true;
 		/* a spool failure shows as a sink error when the chunk is complete */
-		if (spool_open(s) < 0 && s->spool_fd >= 0) {
+		if (spool_open(s) < 0 && s->spool_fd >= 0) { /* smtp_txn_reset unlinks it */
 			close(s->spool_fd);
 			s->spool_fd = -1;
 		}
@@ -213,7 +212,6 @@ static const char *quota_failure(struct smtp_session *s, uint64_t size)
 	return NULL;
 }
 
-
 /* The body is complete: check it, then hand it to the delivery pipeline and wait. */
 static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes)
 {
@@ -223,13 +221,15 @@ static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes)
 		body_failed(s, code, text);
 		return;
 	}
-	if (spool_flush(s) < 0 || close(s->spool_fd) < 0) {
-		s->spool_fd = -1;
+	int werr = spool_flush(s);
+	if (close(s->spool_fd) < 0) /* a delayed write error shows here */
+		werr = ERR_IO;
+	s->spool_fd = -1;
+	if (werr < 0) {
 		body_failed(s, 451, "4.3.0 Cannot store the message now, try again later");
 		return;
 	}
-	s->spool_fd = -1;
-	spool_discard(s);
+	spool_buf_free(s);
 	uint64_t size = s->trace_bytes + bytes;
 	/* SMTP can answer only once for all recipients: refuse the whole message when one
 	 * mailbox cannot take it, so the sender learns why (LMTP and submission report per
