@@ -34,16 +34,23 @@ pytests() { # pytests BINARY
 }
 
 fuzz_all() {
-	local ok=0
+	local ok=0 t name corpus log
 	for t in build-fuzz/fuzz/fuzz_*; do
-		[ -x "$t" ] || continue
-		local name corpus
+		[ -f "$t" ] && [ -x "$t" ] || continue # not meson's fuzz_*.p object dirs
 		name=$(basename "$t")
 		corpus=fuzz/corpus/${name#fuzz_}
 		mkdir -p "$corpus"
+		log=$(mktemp)
 		echo "--- $name"
-		"$t" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=1024 -max_len=65536 \
-			-print_final_stats=0 "$(mktemp -d)" "$corpus" 2>&1 | tail -n 3 || ok=1
+		# new inputs go to a scratch dir first, so the seed corpus in git stays as is
+		if ! "$t" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=1024 -max_len=65536 \
+			-print_final_stats=0 "$(mktemp -d)" "$corpus" >"$log" 2>&1; then
+			ok=1
+			cat "$log" # the crash report and the input that caused it
+		else
+			tail -n 1 "$log"
+		fi
+		rm -f "$log"
 	done
 	return $ok
 }
