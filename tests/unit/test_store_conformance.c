@@ -647,6 +647,45 @@ static void expunge(void **state)
 	store_close(&st);
 }
 
+/* A session that listed a mailbox (POP3's login snapshot) must still see what another
+ * session did afterwards: an expunged message no longer opens (RFC 1939 + issue 3:
+ * "-ERR on RETR, never a wrong message"), a new one does, a renamed INBOX empties. */
+static void open_after_other_session(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_account(f, "a@x.org", 0);
+	struct store *a = open_store(f, id), *b = open_store(f, id);
+	append(f, a, "INBOX", "one");
+	append(f, a, "INBOX", "two");
+	int64_t inbox = mailbox_id(f, a, "INBOX");
+	struct store_msg *v;
+	size_t n;
+	assert_int_equal(store_msg_list(a, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(n, 2);
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_msg_open(a, inbox, 1, &fd, &size), 0);
+	assert_int_equal(size, 3);
+	close(fd);
+
+	uint32_t one[] = {1};
+	assert_int_equal(store_expunge(b, inbox, one, 1, NULL), 0);
+	assert_int_equal(store_msg_open(a, inbox, 1, &fd, &size), ERR_NOTFOUND);
+	assert_int_equal(store_msg_open(a, inbox, 2, &fd, &size), 0);
+	close(fd);
+
+	assert_int_equal(append(f, b, "INBOX", "three"), 3);
+	assert_int_equal(store_msg_open(a, inbox, 3, &fd, &size), 0);
+	assert_int_equal(size, 5);
+	close(fd);
+
+	assert_int_equal(store_msg_list(a, inbox, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(store_mailbox_rename(b, "INBOX", "Old"), 0);
+	assert_int_equal(store_msg_open(a, inbox, 2, &fd, &size), ERR_NOTFOUND);
+	store_close(&b);
+	store_close(&a);
+}
+
 static void quota_bytes(void **state)
 {
 	struct fx *f = *state;
@@ -934,6 +973,7 @@ int main(void)
 			T(mailbox_ops),  T(rename_inbox),    T(append_read),       T(flags),
 			T(expunge),      T(quota_bytes),     T(quota_messages),    T(deliver_batch),
 			T(pop3_mark),    T(recovery),        T(concurrent),
+			T(open_after_other_session),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

@@ -238,6 +238,7 @@ static int st_open(struct store_env *env, int64_t account_id, struct store **out
 static void st_close(struct store *st)
 {
 	struct sqs_store *s = (struct sqs_store *)st;
+	sqs_msgcache_free(&s->cache);
 	sqs_db_give((struct sqs_env *)st->env, s->h);
 	free(s);
 }

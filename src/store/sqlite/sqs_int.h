@@ -15,6 +15,7 @@
 #define KASTEN_SQS_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -94,6 +95,8 @@ enum sqs_dstmt {
 	D_COUNT
 };
 
+#define SQS_RM_SLOTS 1024
+
 struct sqs_env {
 	struct store_env base;         /* first */
 	char *data_dir;
@@ -114,10 +117,24 @@ struct sqs_env {
 	pthread_mutex_t reap_mu;
 	pthread_cond_t reap_cv;
 	struct sqs_reap *reap_head, *reap_tail;
+	/* Row-removal generations, one per account slot (sqs_msg.c: the message cache) */
+	_Atomic uint64_t rm_gen[SQS_RM_SLOTS];
+};
+
+/* The UID -> file map of one mailbox as a full listing saw it, so that opening a
+ * message needs no SQL while no message row of the account was removed since. */
+struct sqs_msgcache {
+	int64_t mailbox;
+	uint64_t gen;                  /* rm_gen of the account when the listing began */
+	size_t n;
+	uint32_t *uids;                /* ascending */
+	uint64_t *sizes;
+	char (*guids)[SQS_GUID_LEN + 1];
 };
 
 struct sqs_store {
 	struct store base;             /* first */
+	struct sqs_msgcache cache;
 	struct sqs_db *h;
 };
 
@@ -220,6 +237,11 @@ int sqs_kw_merge(const char *cur, const char *in, enum store_flag_op op, char *o
 int sqs_msg_path(const struct sqs_env *e, int64_t id, const char *guid, char *out,
 		 size_t cap);
 /* Unlink the files of the given guids (after a commit); failures are logged. */
+/* Call before a transaction that removes message rows of the account (expunge,
+ * mailbox delete, INBOX rename): open caches of that account stop trusting themselves. */
+void sqs_rows_removing(struct sqs_env *e, int64_t account_id);
+void sqs_msgcache_free(struct sqs_msgcache *c);
+
 /* ---- sqs_reap.c ---- */
 int sqs_reap_start(struct sqs_env *e);
 /* Unlink everything queued, then stop the thread. */

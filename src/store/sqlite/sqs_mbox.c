@@ -344,6 +344,8 @@ int sqs_mailbox_rename(struct store *st, const char *from, const char *to)
 	char cf[NAME_CAP], ct[NAME_CAP];
 	sqs_mb_canon(from, cf, sizeof(cf));
 	sqs_mb_canon(to, ct, sizeof(ct));
+	if (!strcmp(cf, "INBOX")) /* moves INBOX's rows to the new mailbox */
+		sqs_rows_removing((struct sqs_env *)st->env, st->account_id);
 	int r = sqs_begin(h, true);
 	if (r < 0)
 		return r;
@@ -378,6 +380,7 @@ int sqs_mailbox_delete(struct store *st, const char *name)
 	sqs_mb_canon(name, canon, sizeof(canon));
 	if (!strcmp(canon, "INBOX"))
 		return ERR_PERM;
+	sqs_rows_removing((struct sqs_env *)st->env, st->account_id);
 	int r = sqs_begin(h, true);
 	if (r < 0)
 		return r;

@@ -113,10 +113,15 @@ int sqs_kw_merge(const char *cur, const char *in, enum store_flag_op op, char *o
 	return r;
 }
 
+static uint64_t rm_gen(const struct store *st);
+static void cache_fill(struct store *st, int64_t mailbox_id, uint64_t gen,
+		       const struct store_msg *v, size_t n);
+
 int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first, uint32_t uid_last,
 		 struct arena *a, struct store_msg **out, size_t *n_out)
 {
 	struct sqs_db *h = H(st);
+	uint64_t gen = rm_gen(st); /* before the snapshot: a removal after it shows */
 	int r = sqs_begin(h, false); /* count and rows from one snapshot */
 	if (r < 0)
 		return r;
@@ -167,6 +172,8 @@ int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first, uint3
 	sqs_rollback(h);
 	if (r < 0)
 		return r;
+	if (uid_first <= 1 && uid_last == UINT32_MAX)
+		cache_fill(st, mailbox_id, gen, v, i);
 	*out = v;
 	*n_out = i;
 	return 0;
@@ -196,17 +203,94 @@ static int msg_get(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, char *gui
 	return r;
 }
 
+void sqs_rows_removing(struct sqs_env *e, int64_t account_id)
+{
+	atomic_fetch_add(&e->rm_gen[(uint64_t)account_id % SQS_RM_SLOTS], 1);
+}
+
+void sqs_msgcache_free(struct sqs_msgcache *c)
+{
+	free(c->uids);
+	free(c->sizes);
+	free(c->guids);
+	memset(c, 0, sizeof(*c));
+}
+
+static uint64_t rm_gen(const struct store *st)
+{
+	struct sqs_env *e = (struct sqs_env *)st->env;
+	return atomic_load(&e->rm_gen[(uint64_t)st->account_id % SQS_RM_SLOTS]);
+}
+
+/* Remember a full listing of a mailbox (gen read before its snapshot began). A copy
+ * of at most this many entries is kept; bigger mailboxes always use SQL. */
+#define CACHE_MAX 200000
+static void cache_fill(struct store *st, int64_t mailbox_id, uint64_t gen,
+		       const struct store_msg *v, size_t n)
+{
+	struct sqs_msgcache *c = &((struct sqs_store *)st)->cache;
+	sqs_msgcache_free(c);
+	if (n == 0 || n > CACHE_MAX)
+		return;
+	c->uids = malloc(n * sizeof(*c->uids));
+	c->sizes = malloc(n * sizeof(*c->sizes));
+	c->guids = malloc(n * sizeof(*c->guids));
+	if (!c->uids || !c->sizes || !c->guids) {
+		sqs_msgcache_free(c); /* only a missed shortcut */
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		c->uids[i] = v[i].uid;
+		c->sizes[i] = v[i].size;
+		memcpy(c->guids[i], v[i].guid, SQS_GUID_LEN + 1);
+	}
+	c->mailbox = mailbox_id;
+	c->gen = gen;
+	c->n = n;
+}
+
+/* The cached row for uid, or -1 if the cache cannot vouch for it. */
+static ssize_t cache_find(struct store *st, int64_t mailbox_id, uint32_t uid)
+{
+	const struct sqs_msgcache *c = &((struct sqs_store *)st)->cache;
+	if (!c->n || c->mailbox != mailbox_id || rm_gen(st) != c->gen)
+		return -1;
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n && c->uids[lo] == uid ? (ssize_t)lo : -1;
+}
+
 int sqs_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
 		 uint64_t *size_out)
 {
 	char guid[SQS_GUID_LEN + 1], path[4096];
 	uint64_t size;
-	int r = msg_get(H(st), mailbox_id, uid, guid, &size, NULL, NULL, 0);
+	/* No row of this account was removed since the listing: the row still exists and
+	 * names this file, so the SQL read (and its WAL locks) can be skipped. A removal
+	 * that starts after this check is ordered after this open. */
+	ssize_t k = cache_find(st, mailbox_id, uid);
+	bool cached = k >= 0;
+	int r = 0;
+	if (cached) {
+		const struct sqs_msgcache *c = &((struct sqs_store *)st)->cache;
+		memcpy(guid, c->guids[k], sizeof(guid));
+		size = c->sizes[k];
+	} else {
+		r = msg_get(H(st), mailbox_id, uid, guid, &size, NULL, NULL, 0);
+	}
 	if (r == 0)
 		r = sqs_msg_path((struct sqs_env *)st->env, st->account_id, guid, path, sizeof(path));
 	if (r < 0)
 		return r;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && cached && errno == ENOENT)
+		return ERR_NOTFOUND; /* expunged and reaped since the check */
 	if (fd < 0) {
 		/* rows exist only for files that were made durable: this is damage */
 		log_err("store: message file path=%s: %s", path, strerror(errno));
@@ -347,6 +431,7 @@ int sqs_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size
 	char(*guids)[SQS_GUID_LEN + 1] = n ? malloc(n * sizeof(*guids)) : NULL;
 	if (n && !guids)
 		return ERR_NOMEM;
+	sqs_rows_removing((struct sqs_env *)st->env, st->account_id);
 	int r = sqs_begin(h, true);
 	struct sqs_mb mb;
 	if (r == 0)

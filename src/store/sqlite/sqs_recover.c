@@ -222,6 +222,7 @@ static int sweep_account(struct sqs_env *e, int64_t id, bool online)
 	guid_t *g = NULL;
 	struct bad_row *bad = NULL;
 	size_t ng = 0, nb = 0;
+	sqs_rows_removing(e, id); /* the online check may drop rows */
 	r = sqs_begin(h, true);
 	if (r == 0)
 		r = check_rows(e, h, &g, &ng, &bad, &nb);
