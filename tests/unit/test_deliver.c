@@ -31,6 +31,7 @@
 #include "core/core.h"
 #include "deliver/deliver.h"
 #include "store/store.h"
+#include "unit_tmpdir.h"
 
 #define HOST "mx.example.org"
 #define THREADS 8
@@ -40,26 +41,6 @@
 static char dir[256];
 static struct store_env *env;
 static int64_t acc[NACC];
-
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d) {
-		(void)unlink(path);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char p[1024];
-		int n = snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-		assert_true(n > 0 && (size_t)n < sizeof(p));
-		rm_tree(p);
-	}
-	closedir(d);
-	(void)rmdir(path);
-}
 
 static void start(void)
 {
@@ -88,7 +69,7 @@ static int teardown(void **state)
 	(void)state;
 	deliver_stop();
 	store_env_close(&env);
-	rm_tree(dir);
+	unit_rmtree(dir);
 	return 0;
 }
 

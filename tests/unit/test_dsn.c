@@ -20,6 +20,7 @@
 #include "deliver/deliver.h"
 #include "mime/mime.h"
 #include "store/store.h"
+#include "unit_tmpdir.h"
 
 #define HOST "mx.example.org"
 
@@ -35,26 +36,6 @@ static const char orig_headers[] =
 	"Subject: hello\r\n"
 	"Message-ID: <orig.1@example.org>\r\n";
 static const char orig_body[] = "\r\nthe body, which is not attached\r\n";
-
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d) {
-		(void)unlink(path);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char p[1024];
-		int n = snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-		assert_true(n > 0 && (size_t)n < sizeof(p));
-		rm_tree(p);
-	}
-	closedir(d);
-	(void)rmdir(path);
-}
 
 static void start(void)
 {
@@ -81,7 +62,7 @@ static int teardown(void **state)
 	(void)state;
 	deliver_stop();
 	store_env_close(&env);
-	rm_tree(dir);
+	unit_rmtree(dir);
 	return 0;
 }
 

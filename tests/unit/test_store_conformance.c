@@ -23,6 +23,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "unit_tmpdir.h"
 
 struct fx {
 	const struct store_ops *ops;
@@ -47,16 +48,6 @@ static void on_change(void *arg, int64_t account_id, int64_t mailbox_id,
 	f->hook_calls[kind]++;
 	f->hook_last_modseq = modseq;
 	f->hook_last_account = account_id;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-	return type == FTW_DP ? rmdir(p) : unlink(p);
-}
-
-static void rmtree(const char *dir)
-{
-	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* test cleanup, best effort */
 }
 
 static void env_reopen(struct fx *f)
@@ -87,7 +78,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	store_env_close(&f->env);
 	arena_free(&f->a);
-	rmtree(f->dir);
+	unit_rmtree(f->dir);
 	free(f);
 	return 0;
 }
