@@ -20,7 +20,6 @@ void buf_init(struct buf *b, void *storage, size_t cap);
 /* Allocate cap bytes from the arena; ERR_NOMEM if it cannot. */
 int buf_alloc(struct buf *b, struct arena *a, size_t cap);
 int buf_append(struct buf *b, const void *p, size_t n);
-int buf_append_str(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Remove the first n bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);

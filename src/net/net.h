@@ -78,7 +78,6 @@ const void *net_conn_proto_arg(const struct net_conn *c);
 uint64_t net_conn_id(const struct net_conn *c);
 const char *net_conn_peer(const struct net_conn *c);   /* "1.2.3.4:5678" */
 const char *net_conn_peer_ip(const struct net_conn *c);/* "1.2.3.4" */
-const char *net_conn_local(const struct net_conn *c);  /* listener address */
 bool net_conn_is_tls(const struct net_conn *c);
 bool net_conn_is_loopback(const struct net_conn *c);
 /* Make this connection the thread's log context (role, cid, peer, user): for code
@@ -90,7 +89,6 @@ struct event_base *net_conn_base(const struct net_conn *c);
 
 /* Queue output. Returns ERR_IO if the connection is closing. */
 int net_conn_write(struct net_conn *c, const void *p, size_t n);
-int net_conn_printf(struct net_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One protocol line: fmt plus CRLF, cut to 1000 octets before the CRLF (RFC 5321
  * 4.5.3.1.5 reply length; longer than any POP3 line we send). */
 int net_conn_line(struct net_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -338,7 +338,6 @@ const void *net_conn_proto_arg(const struct net_conn *c) { return c->l->proto_ar
 uint64_t net_conn_id(const struct net_conn *c) { return c->id; }
 const char *net_conn_peer(const struct net_conn *c) { return c->peer; }
 const char *net_conn_peer_ip(const struct net_conn *c) { return c->peer_ip; }
-const char *net_conn_local(const struct net_conn *c) { return c->l->addr; }
 bool net_conn_is_tls(const struct net_conn *c) { return c->tls; }
 bool net_conn_is_loopback(const struct net_conn *c) { return c->loopback; }
 struct event_base *net_conn_base(const struct net_conn *c) { return c->loop->base; }
@@ -367,17 +366,6 @@ int net_conn_write(struct net_conn *c, const void *p, size_t n)
 	if (bufferevent_write(c->bev, p, n) < 0)
 		return ERR_NOMEM;
 	return 0;
-}
-
-int net_conn_printf(struct net_conn *c, const char *fmt, ...)
-{
-	if (c->closed || c->closing)
-		return ERR_IO;
-	va_list ap;
-	va_start(ap, fmt);
-	int r = evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
-	va_end(ap);
-	return r < 0 ? ERR_NOMEM : 0;
 }
 
 int net_conn_vline(struct net_conn *c, const char *fmt, va_list ap)
