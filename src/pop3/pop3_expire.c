@@ -21,32 +21,29 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static bool running, stopping;
 
-void pop3_expire_account(struct store *st, unsigned days)
+int pop3_expire(struct store *st, int64_t mailbox_id, const struct store_msg *msgs, size_t n,
+		unsigned days)
 {
-	if (!days)
-		return;
-	struct arena a;
-	arena_init(&a, 256u << 20);
-	struct store_mailbox mb;
-	struct store_msg *msgs;
-	size_t n, k = 0;
+	if (!days || n == 0)
+		return 0;
+	uint32_t *uids = malloc(n * sizeof(*uids));
+	if (!uids)
+		return ERR_NOMEM;
 	int64_t cutoff = (int64_t)time(NULL) - (int64_t)days * 86400;
-	int r = store_mailbox_get(st, "INBOX", &a, &mb);
-	if (r == 0)
-		r = store_msg_list(st, mb.id, 1, UINT32_MAX, &a, &msgs, &n);
-	uint32_t *uids = r == 0 && n ? arena_alloc(&a, n * sizeof(*uids)) : NULL;
-	for (size_t i = 0; uids && i < n; i++)
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
 		if (msgs[i].pop3_retrieved && msgs[i].pop3_retrieved <= cutoff)
 			uids[k++] = msgs[i].uid;
+	int r = 0;
 	if (k) {
-		uint64_t modseq;
-		r = store_expunge(st, mb.id, uids, k, &modseq);
+		r = store_expunge(st, mailbox_id, uids, k, NULL);
 		if (r == 0)
 			log_info("pop3 expire: removed %zu messages retrieved over %u days ago", k, days);
+		else
+			log_warn("pop3 expire: %s", err_str(r));
 	}
-	if (r < 0)
-		log_warn("pop3 expire: %s", err_str(r));
-	arena_free(&a);
+	free(uids);
+	return r < 0 ? r : (int)k;
 }
 
 static void sweep(unsigned days)
@@ -58,9 +55,14 @@ static void sweep(unsigned days)
 	if (store_account_list(pop3_env, &a, &list, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct store *st;
+			struct store_mailbox mb;
+			struct store_msg *msgs;
+			size_t nm;
 			if (store_open(pop3_env, list[i].id, &st) < 0)
 				continue;
-			pop3_expire_account(st, days);
+			if (store_mailbox_get(st, "INBOX", &a, &mb) == 0 &&
+			    store_msg_list(st, mb.id, 1, UINT32_MAX, &a, &msgs, &nm) == 0)
+				(void)pop3_expire(st, mb.id, msgs, nm, days); /* logs itself */
 			store_close(&st);
 		}
 	}

@@ -16,6 +16,7 @@
 
 struct store_env;
 struct store;
+struct store_msg;
 extern struct store_env *pop3_env;
 
 enum pop3_state { POP3_AUTHORIZATION, POP3_TRANSACTION, POP3_UPDATE };
@@ -93,7 +94,9 @@ void pop3_unlock(int64_t account);
 
 /* [pop3] expire_days (pop3_expire.c) */
 void pop3_expire_start(unsigned days);
-/* Remove the account's INBOX messages first retrieved more than days ago. */
-void pop3_expire_account(struct store *st, unsigned days);
+/* Of this listing of a mailbox, expunge the messages first retrieved more than days
+ * ago. Returns how many (0 when days is 0) or a negative enum err; logs either way. */
+int pop3_expire(struct store *st, int64_t mailbox_id, const struct store_msg *msgs, size_t n,
+		unsigned days);
 
 #endif

@@ -36,10 +36,12 @@ int pop3_maildrop_open(struct pop3_session *s, int64_t account, const char *addr
 	size_t n;
 	int r = store_open(pop3_env, account, &s->st);
 	if (r == 0)
-		pop3_expire_account(s->st, conf_get()->pop3_expire_days);
-	if (r == 0)
 		r = store_mailbox_get(s->st, "INBOX", &s->ma, &mb);
 	if (r == 0)
+		r = store_msg_list(s->st, mb.id, 1, UINT32_MAX, &s->ma, &list, &n);
+	/* [pop3] expire_days: what has expired goes before the snapshot is taken; only
+	 * then is the mailbox listed a second time */
+	if (r == 0 && pop3_expire(s->st, mb.id, list, n, conf_get()->pop3_expire_days) > 0)
 		r = store_msg_list(s->st, mb.id, 1, UINT32_MAX, &s->ma, &list, &n);
 	if (r == 0 && n && !(s->msgs = arena_alloc(&s->ma, n * sizeof(*s->msgs))))
 		r = ERR_NOMEM;
