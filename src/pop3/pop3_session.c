@@ -4,19 +4,14 @@
  * LIMIT_POP3_ERRORS bad commands, the session and command arena caps. */
 #include "pop3_int.h"
 
-#include <openssl/crypto.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "auth/auth.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "core/str.h"
 #include "core/banned.h"
 
 struct store_env *pop3_env;

@@ -4,16 +4,12 @@
  * session and command arenas' caps from limits.h. */
 #include "smtp_int.h"
 
+#include <openssl/crypto.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "auth/auth.h"
 #include "core/conf.h"
-#include "core/str.h"
-#include <openssl/crypto.h>
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
