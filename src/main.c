@@ -1,6 +1,7 @@
 /* main.c: subcommand dispatch only. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd/cmd.h"
 
@@ -24,6 +25,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* Everything kasten creates is the mail user's alone: files 0600, directories 0700
+	 * (the hashes in directory.db, the mail, the TLS key), whatever umask we inherit. */
+	umask(077);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -14,13 +14,28 @@ int cmd_init(int argc, char **argv);
  * Loads the config (or defaults), applies --data, and conf_set()s it. */
 int cmd_load_config(int *argc, char **argv);
 
-/* Started as root with [server] user set: make sure the data dir exists and belongs
- * to that user, then become it (serve calls this after binding its ports). */
+/* Started as root with [server] user set: give the data dir (which must exist) and its
+ * lock file to that user, then become it (serve calls this after binding its ports). */
 int cmd_drop_privileges(bool serving);
 
 struct store_env;
-/* For admin commands: drop privileges, create the data dir if needed, open the store
- * (recovering only if no server holds it). Reports errors on stderr; -1 on failure. */
-int cmd_open_store(struct store_env **env_out);
+/* For admin commands: drop privileges, open the store (recovering only if no server
+ * owns the data dir). The data dir must exist unless create is set (only `init` creates
+ * one: a mistyped --data must not silently make an empty store). Reports errors on
+ * stderr; -1 on failure. */
+int cmd_open_store(bool create, struct store_env **env_out);
+
+/* Who holds a data dir's lock, as far as its lock file says. */
+struct cmd_lock_holder {
+	long pid;     /* 0: unknown */
+	char role[16]; /* "serve", "admin" or "" */
+};
+/* Become the owner of the data dir dir (which must exist): flock <dir>/.lock for the
+ * rest of the process's life and write "PID ROLE" into it. Waits up to wait_ms for a
+ * holder that is not a server (admin commands hold it briefly). Returns the lock's fd
+ * (keep it open), or -1 with the holder in *holder_out (pid 0 when the failure was not
+ * a held lock; that is logged). */
+int cmd_lock_data(const char *dir, const char *role, unsigned wait_ms,
+		  struct cmd_lock_holder *holder_out);
 
 #endif

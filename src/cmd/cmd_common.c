@@ -74,9 +74,12 @@ int cmd_drop_privileges(bool serving)
 		log_err("[server] user %s: no such user", cf->user);
 		return -1;
 	}
-	/* the data dir is the mail user's: everything below it is created after this */
-	if ((mkdir(cf->data, 0700) < 0 && errno != EEXIST) ||
-	    chown(cf->data, pw->pw_uid, pw->pw_gid) < 0 || setgroups(0, NULL) < 0 ||
+	/* the data dir is the mail user's: everything below it is created after this,
+	 * but for the lock file a server takes first, as root */
+	char lock[4096];
+	if (snprintf(lock, sizeof(lock), "%s/.lock", cf->data) >= (int)sizeof(lock) ||
+	    chown(cf->data, pw->pw_uid, pw->pw_gid) < 0 ||
+	    (lchown(lock, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) || setgroups(0, NULL) < 0 ||
 	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_err("cannot become user %s: %s", cf->user, strerror(errno));
 		return -1;
@@ -86,16 +89,26 @@ int cmd_drop_privileges(bool serving)
 	return 0;
 }
 
-int cmd_open_store(struct store_env **env_out)
+int cmd_open_store(bool create, struct store_env **env_out)
 {
 	const struct conf *cf = conf_get();
-	if (cmd_drop_privileges(false) < 0)
-		return -1;
-	if (mkdir(cf->data, 0700) < 0 && errno != EEXIST) {
+	if (create && mkdir(cf->data, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "kasten: data dir %s: %s\n", cf->data, strerror(errno));
 		return -1;
 	}
-	int r = store_env_open(cf->backend, cf->data, env_out);
+	struct stat sb;
+	if (stat(cf->data, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "kasten: data dir %s does not exist (create one with `kasten init "
+			"--data %s`)\n", cf->data, cf->data);
+		return -1;
+	}
+	if (cmd_drop_privileges(false) < 0)
+		return -1;
+	/* Beside a running server the lock is taken: work on rows only, never recover.
+	 * The fd stays open until the command exits. */
+	struct cmd_lock_holder holder;
+	bool primary = cmd_lock_data(cf->data, "admin", 0, &holder) >= 0;
+	int r = store_env_open(cf->backend, cf->data, primary, env_out);
 	if (r < 0) {
 		fprintf(stderr, "kasten: cannot open the store in %s: %s\n", cf->data, err_str(r));
 		return -1;

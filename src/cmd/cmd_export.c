@@ -96,7 +96,7 @@ int cmd_export(int argc, char **argv)
 	struct store_mailbox mb;
 	struct store_msg *msgs;
 	size_t n;
-	if (cmd_open_store(&env) < 0)
+	if (cmd_open_store(false, &env) < 0)
 		goto out;
 	if ((r = store_account_get(env, addr, &a, &acct)) < 0 ||
 	    (r = store_open(env, acct.id, &st)) < 0 ||

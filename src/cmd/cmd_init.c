@@ -60,7 +60,7 @@ int cmd_init(int argc, char **argv)
 		return 1;
 	const struct conf *cf = conf_get();
 	struct store_env *env;
-	if (cmd_open_store(&env) < 0)
+	if (cmd_open_store(true, &env) < 0)
 		return 1;
 	struct arena a;
 	arena_init(&a, 64u << 20);

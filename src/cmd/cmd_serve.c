@@ -20,6 +20,9 @@
 #include "store/store.h"
 #include "core/banned.h"
 
+/* How long a starting server waits for an admin command to finish with the data dir. */
+#define SERVE_LOCK_WAIT_MS 10000
+
 /* Every configured listener; with [pop3] enabled = no the POP3 listeners stay up to
  * tell clients to use IMAP. */
 static size_t listeners(const struct conf *cf, struct net_listen ls[16])
@@ -40,6 +43,24 @@ static size_t listeners(const struct conf *cf, struct net_listen ls[16])
 	return n;
 }
 
+/* Files made before kasten set its umask, or by hand, may be readable by others: say so
+ * (the password hashes, the mail and the TLS key are in there). */
+static void check_modes(const char *data)
+{
+	static const char *const paths[] = {"", "/directory.db", "/directory.db-wal",
+					    "/accounts", "/spool", "/tls", "/tls/key.pem"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char p[4096];
+		struct stat sb;
+		if (snprintf(p, sizeof(p), "%s%s", data, paths[i]) >= (int)sizeof(p) ||
+		    lstat(p, &sb) < 0)
+			continue;
+		if (sb.st_mode & 077)
+			log_warn("%s is mode %04o: others can read it; fix with chmod -R go= %s", p,
+				 (unsigned)(sb.st_mode & 07777), data);
+	}
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	if (cmd_load_config(&argc, argv) < 0)
@@ -56,8 +77,19 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if (mkdir(cf->data, 0700) < 0 && errno != EEXIST) {
-		log_err("data dir %s: %s", cf->data, strerror(errno));
+	struct stat sb;
+	if (stat(cf->data, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		log_err("data dir %s does not exist (create one with `kasten init --data %s`)",
+			cf->data, cf->data);
+		return 1;
+	}
+	/* One server per data dir, and the lock before the ports: a second server must not
+	 * join the first one's listeners (SO_REUSEPORT) even for a moment */
+	struct cmd_lock_holder holder;
+	if (cmd_lock_data(cf->data, "serve", SERVE_LOCK_WAIT_MS, &holder) < 0) {
+		if (holder.pid)
+			log_err("data dir %s is locked by pid %ld (kasten %s): not starting a second "
+				"server on it", cf->data, holder.pid, holder.role[0] ? holder.role : "?");
 		return 1;
 	}
 	/* as root: read the key (it may be root's), bind the ports, then become the mail
@@ -69,8 +101,9 @@ int cmd_serve(int argc, char **argv)
 	size_t n = listeners(cf, ls);
 	if (net_start(ls, n, cf->threads, tls) < 0 || cmd_drop_privileges(true) < 0)
 		return 1;
+	check_modes(cf->data);
 	struct store_env *env;
-	if (store_env_open(cf->backend, cf->data, &env) < 0) {
+	if (store_env_open(cf->backend, cf->data, true, &env) < 0) {
 		log_err("cannot open the store in %s", cf->data);
 		return 1;
 	}

@@ -212,7 +212,7 @@ int cmd_user(int argc, char **argv)
 	if (argc < 2)
 		return usage();
 	struct store_env *env;
-	if (cmd_open_store(&env) < 0)
+	if (cmd_open_store(false, &env) < 0)
 		return 1;
 	int r = run(env, argc, argv);
 	store_env_close(&env);

@@ -142,9 +142,24 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return 1; /* keep going: report every bad key at once */
 }
 
+/* "ADDR:PORT" with a port of 1..65535 (the address itself is resolved at bind time). */
+static bool listen_ok(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	uint64_t port;
+	return colon && colon != v && str_to_u64(colon + 1, strlen(colon + 1), 65535, &port) == 0 &&
+	       port > 0;
+}
+
 int conf_load(struct conf *c, const char *path)
 {
 	struct load_ctx lc = {c, path, 0};
+	/* A config file names every listener it wants: one it leaves out is off, never a
+	 * default port nobody asked for. */
+	char **listeners[] = {&c->smtp, &c->submission, &c->submissions, &c->lmtp, &c->imap,
+			      &c->imaps, &c->pop3, &c->pop3s, &c->http};
+	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++)
+		set_str(listeners[i], "");
 	int r = ini_parse(path, on_key, &lc);
 	if (r < 0) {
 		log_err("config %s: cannot open", path);
@@ -156,6 +171,13 @@ int conf_load(struct conf *c, const char *path)
 	}
 	if (lc.error)
 		return lc.error;
+	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
+		if (*listeners[i] && !listen_ok(*listeners[i])) {
+			log_err("config %s: [listen] %s: want ADDR:PORT with a port of 1 to 65535",
+				path, *listeners[i]);
+			return ERR_BAD_SYNTAX;
+		}
+	}
 	if (c->max_message_size == 0 || c->max_message_size > LIMIT_MESSAGE_SIZE * 20ull) {
 		log_err("config %s: [limits] max_message_size out of range", path);
 		return ERR_BAD_SYNTAX;

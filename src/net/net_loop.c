@@ -59,7 +59,32 @@ static int resolve(const char *spec, struct sockaddr_storage *ss, socklen_t *len
 	return 0;
 }
 
-static evutil_socket_t bind_one(const char *spec)
+/* Is the address free of listeners of any other process? A bind without SO_REUSEPORT
+ * fails when anyone listens there, whereas with it the kernel would let us join (and
+ * share the connections of) a group of the same user's: a stale or second server.
+ * Run before our own sockets exist; the probe is closed again at once. */
+static int probe_free(const char *spec, const struct sockaddr_storage *ss, socklen_t len)
+{
+	evutil_socket_t fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_err("listen %s: socket: %s", spec, strerror(errno));
+		return ERR_IO;
+	}
+	int one = 1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* TIME_WAIT only */
+	int r = bind(fd, (const struct sockaddr *)ss, len);
+	int saved = errno;
+	close(fd);
+	if (r == 0)
+		return 0;
+	if (saved == EADDRINUSE)
+		log_err("listen %s: address already in use by another process", spec);
+	else
+		log_err("listen %s: %s", spec, strerror(saved));
+	return ERR_IO;
+}
+
+static evutil_socket_t bind_one(const char *spec, bool first)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -67,6 +92,8 @@ static evutil_socket_t bind_one(const char *spec)
 		log_err("listen %s: cannot parse address (want ADDR:PORT)", spec);
 		return -1;
 	}
+	if (first && probe_free(spec, &ss, len) < 0)
+		return -1;
 	evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		log_err("listen %s: socket: %s", spec, strerror(errno));
@@ -82,7 +109,6 @@ static evutil_socket_t bind_one(const char *spec)
 	}
 	return fd;
 }
-
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
@@ -137,7 +163,7 @@ int net_start(const struct net_listen *ls, size_t n, unsigned threads, SSL_CTX *
 		if (!l->base || !l->listeners)
 			die("out of memory");
 		for (size_t i = 0; i < n; i++) {
-			evutil_socket_t fd = bind_one(ls[i].addr);
+			evutil_socket_t fd = bind_one(ls[i].addr, t == 0);
 			if (fd < 0)
 				return ERR_IO;
 			struct accept_arg *a = &args[t * n + i];

@@ -37,7 +37,8 @@ void store_notify(struct store_env *env, int64_t account_id, int64_t mailbox_id,
 #define ENV_OP(env, op) ((env) && (env)->ops->version == STORE_OPS_VERSION && (env)->ops->op)
 #define ST_OP(st, op) ((st) && (st)->ops->version == STORE_OPS_VERSION && (st)->ops->op)
 
-int store_env_open(const char *backend, const char *data_dir, struct store_env **out)
+int store_env_open(const char *backend, const char *data_dir, bool primary,
+		   struct store_env **out)
 {
 	if (!data_dir || !out)
 		return ERR_INVAL;
@@ -49,7 +50,7 @@ int store_env_open(const char *backend, const char *data_dir, struct store_env *
 		if (ops->version != STORE_OPS_VERSION)
 			return ERR_INVAL;
 		struct store_env *env;
-		int r = ops->env_open(data_dir, &env);
+		int r = ops->env_open(data_dir, primary, &env);
 		if (r < 0)
 			return r;
 		r = ops->recover(env);

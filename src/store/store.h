@@ -119,7 +119,7 @@ struct store_ops {
 	int version;
 	const char *name;
 	/* environment */
-	int (*env_open)(const char *data_dir, struct store_env **out);
+	int (*env_open)(const char *data_dir, bool primary, struct store_env **out);
 	void (*env_close)(struct store_env *env);
 	int (*recover)(struct store_env *env);
 	/* directory */
@@ -181,8 +181,12 @@ extern const struct store_ops *const store_backends[];
 
 /* ---- wrappers: the only calls protocol code makes ---- */
 
-/* Open the store for a data dir with the named backend; runs recovery. */
-int store_env_open(const char *backend, const char *data_dir, struct store_env **out);
+/* Open the store for a data dir with the named backend. primary: the caller holds the
+ * data dir's lock (one process at a time, cmd/cmd_lock.c), so this env runs recovery
+ * and sweeps files; a non-primary env (an admin command beside a running server) only
+ * reads and writes rows. */
+int store_env_open(const char *backend, const char *data_dir, bool primary,
+		   struct store_env **out);
 void store_env_close(struct store_env **env);
 /* Called after every committed change, from the committing thread. One hook per env. */
 void store_set_change_hook(struct store_env *env, store_change_fn fn, void *arg);

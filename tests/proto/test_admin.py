@@ -177,6 +177,11 @@ def test_data_option_instead_of_config(mserver):
 def test_admin_commands_without_server(kasten_factory):
     s = kasten_factory()
     a = unique_user("offline")
+    # only `kasten init` creates a data dir: a mistyped --data must not make a new store
+    r = s.kasten("user", "add", a, "--password-stdin", input=PASSWORD + "\n", check=False)
+    assert r.returncode != 0 and b"does not exist" in r.stderr, r.stderr
+    assert not s.data.exists()
+    s.data.mkdir(parents=True)
     s.user_add(a, PASSWORD, quota="1M")
     assert size_matches(row(s, a)["quota"], 1 << 20)
     assert s.export(a) == b""

@@ -54,7 +54,7 @@ static int setup(void **state)
 	log_set_level(LOG_WARN);
 	(void)snprintf(dir, sizeof(dir), "/tmp/kasten-deliver-XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(store_env_open("sqlite", dir, &env), 0);
+	assert_int_equal(store_env_open("sqlite", dir, true, &env), 0);
 	for (int i = 0; i < NACC; i++) {
 		char a[64];
 		(void)snprintf(a, sizeof(a), "user%d@example.org", i);

@@ -49,7 +49,7 @@ static int setup(void **state)
 	log_set_level(LOG_WARN);
 	(void)snprintf(dir, sizeof(dir), "/tmp/kasten-dsn-XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(store_env_open("sqlite", dir, &env), 0);
+	assert_int_equal(store_env_open("sqlite", dir, true, &env), 0);
 	assert_int_equal(store_account_add(env, "sender@example.org", NULL, 0, &sender_id), 0);
 	assert_int_equal(store_account_add(env, "full@example.org", NULL, 1000, &full_id), 0);
 	assert_int_equal(store_account_add(env, "ok@example.org", NULL, 0, &ok_id), 0);

@@ -54,7 +54,7 @@ static void env_reopen(struct fx *f)
 {
 	if (f->env)
 		store_env_close(&f->env);
-	assert_int_equal(store_env_open(f->ops->name, f->dir, &f->env), 0);
+	assert_int_equal(store_env_open(f->ops->name, f->dir, true, &f->env), 0);
 	store_set_change_hook(f->env, on_change, f);
 }
 
@@ -65,7 +65,7 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kasten-store-XXXXXX");
 	if (!mkdtemp(f->dir))
 		return -1;
-	if (store_env_open(f->ops->name, f->dir, &f->env) < 0)
+	if (store_env_open(f->ops->name, f->dir, true, &f->env) < 0)
 		return -1;
 	store_set_change_hook(f->env, on_change, f);
 	arena_init(&f->a, 16u << 20);
@@ -887,7 +887,7 @@ static void recovery(void **state)
 	 * the rows but leaves the spool, the files and the marker to the first */
 	write_file(spool, "being received");
 	struct store_env *second;
-	assert_int_equal(store_env_open(f->ops->name, f->dir, &second), 0);
+	assert_int_equal(store_env_open(f->ops->name, f->dir, false, &second), 0);
 	assert_int_equal(access(spool, F_OK), 0);
 	int64_t id2 = 0;
 	assert_int_equal(store_account_add(second, "b@x.org", NULL, 0, &id2), 0);

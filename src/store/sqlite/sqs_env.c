@@ -3,16 +3,16 @@
  * Owns the struct sqs_env and the clean-shutdown marker <data>/.clean: present only
  * between a clean env_close and the next env_open, it lets recovery skip the per-account
  * sweep (see docs/storage.md).
- * Only one env per data dir is primary (flock on <data>/.lock): it runs recovery and owns
- * the marker. Others (`kasten user ...` while `kasten serve` runs) only read and write
- * rows; they must not sweep files a running server is delivering. */
+ * Only one env per data dir is primary: the one opened by the process holding the data
+ * dir's lock (cmd/cmd_lock.c). It runs recovery and owns the marker. Others (`kasten
+ * user ...` while `kasten serve` runs) only read and write rows; they must not sweep
+ * files a running server is delivering. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,7 +22,6 @@
 #include "core/banned.h"
 
 #define CLEAN_MARKER ".clean"
-#define LOCK_FILE ".lock"
 
 int sqs_err(int rc)
 {
@@ -104,8 +103,6 @@ static void env_free(struct sqs_env *e)
 {
 	sqs_pool_drop(e, -1, false);
 	sqs_dir_close(e);
-	if (e->lock_fd >= 0)
-		close(e->lock_fd); /* releases the flock */
 	if (e->data_fd >= 0)
 		close(e->data_fd);
 	pthread_mutex_destroy(&e->dir_mu);
@@ -118,21 +115,6 @@ static void env_free(struct sqs_env *e)
  * so a crash from now on always leads to a full sweep. */
 static int take_clean_marker(struct sqs_env *e)
 {
-	e->lock_fd = openat(e->data_fd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (e->lock_fd < 0) {
-		log_err("store: lock file dir=%s: %s", e->data_dir, strerror(errno));
-		return ERR_IO;
-	}
-	if (flock(e->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
-			log_err("store: flock dir=%s: %s", e->data_dir, strerror(errno));
-			return ERR_IO;
-		}
-		log_debug(LOGC_STORE, "store: data dir=%s in use by another process, not recovering",
-			 e->data_dir);
-		return 0;
-	}
-	e->primary = true;
 	if (unlinkat(e->data_fd, CLEAN_MARKER, 0) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -148,14 +130,14 @@ static int take_clean_marker(struct sqs_env *e)
 	return 0;
 }
 
-static int env_open(const char *data_dir, struct store_env **out)
+static int env_open(const char *data_dir, bool primary, struct store_env **out)
 {
 	struct sqs_env *e = calloc(1, sizeof(*e));
 	if (!e)
 		return ERR_NOMEM;
 	e->base.ops = &store_sqlite_ops;
 	e->data_fd = -1;
-	e->lock_fd = -1;
+	e->primary = primary;
 	pthread_mutex_init(&e->dir_mu, NULL);
 	pthread_mutex_init(&e->pool_mu, NULL);
 	e->data_dir = strdup(data_dir);
@@ -176,7 +158,7 @@ static int env_open(const char *data_dir, struct store_env **out)
 			r = ERR_IO;
 		}
 	}
-	if (r == 0)
+	if (r == 0 && primary)
 		r = take_clean_marker(e);
 	if (r == 0)
 		r = sqs_dir_open(e);

@@ -101,8 +101,7 @@ struct sqs_env {
 	struct store_env base;         /* first */
 	char *data_dir;
 	int data_fd;                   /* for syncfs(2) */
-	int lock_fd;                   /* flock(LOCK_EX) on <data>/.lock while primary */
-	bool primary;                  /* holds the lock: runs recovery, owns the marker */
+	bool primary;                  /* the data dir's owner: runs recovery, owns the marker */
 	bool clean_start;              /* the clean-shutdown marker was present */
 	pthread_mutex_t dir_mu;        /* guards dir_db and dq[] */
 	sqlite3 *dir_db;

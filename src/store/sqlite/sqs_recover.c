@@ -7,7 +7,7 @@
  * whose syncfs never completed, so never acknowledged: they are dropped (and logged as
  * expunged so IMAP clients learn about them); files no row references, and *.tmp copies,
  * are removed; usage is recomputed from the rows.
- * Only the primary env (the one holding <data>/.lock) recovers. */
+ * Only the primary env (opened by the process holding the data dir lock) recovers. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
