@@ -46,4 +46,10 @@
 #define LIMIT_MAILBOX_NAME 512
 #define LIMIT_ADDRESS 320                  /* RFC 5321 4.5.3.1.1/2: 64 + 1 + 255 */
 
+/* Mailbox addresses an account or alias may have (core/addr.h), RFC 5321 4.5.3.1 */
+#define LIMIT_ADDR_LOCAL 64                /* 4.5.3.1.1: local part */
+#define LIMIT_ADDR_DOMAIN 255              /* 4.5.3.1.2: domain, as written and as A-labels */
+#define LIMIT_ADDR_LABEL 63                /* RFC 1035 2.3.4: one label in DNS form */
+#define LIMIT_ADDR_MAILBOX 254             /* 4.5.3.1.3: a 256-octet path less "<" ">" */
+
 #endif
