@@ -1,11 +1,13 @@
 /* store.c: the store_* wrappers protocol code calls, the backend table, mailbox-name
  * rules and the flush counter. Wrappers check arguments and the backend's version and
- * forward; they own nothing. Limits: LIMIT_MAILBOX_NAME for names. */
+ * forward; they own nothing. Limits: LIMIT_MAILBOX_NAME for names; new account and
+ * alias addresses pass addr_account_check() here, so no backend or caller can skip it. */
 #include "store/store.h"
 
 #include <stdatomic.h>
 #include <string.h>
 
+#include "core/addr.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/str.h"
@@ -81,7 +83,7 @@ void store_set_change_hook(struct store_env *env, store_change_fn fn, void *arg)
 int store_account_add(struct store_env *env, const char *address, const char *pwhash,
 		      uint64_t quota_bytes, int64_t *id_out)
 {
-	if (!ENV_OP(env, account_add) || !address)
+	if (!ENV_OP(env, account_add) || !address || !addr_account_ok(address, strlen(address)))
 		return ERR_INVAL;
 	return env->ops->account_add(env, address, pwhash, quota_bytes, id_out);
 }
@@ -127,9 +129,17 @@ int store_account_set(struct store_env *env, const char *address, const char *ke
 
 int store_alias_add(struct store_env *env, const char *alias, const char *address)
 {
-	if (!ENV_OP(env, alias_add) || !alias || !address)
+	if (!ENV_OP(env, alias_add) || !alias || !address || !addr_account_ok(alias, strlen(alias)))
 		return ERR_INVAL;
 	return env->ops->alias_add(env, alias, address);
+}
+
+int store_alias_list(struct store_env *env, struct arena *a, struct store_alias **out,
+		     size_t *n_out)
+{
+	if (!ENV_OP(env, alias_list) || !a || !out || !n_out)
+		return ERR_INVAL;
+	return env->ops->alias_list(env, a, out, n_out);
 }
 
 int store_alias_del(struct store_env *env, const char *alias)

@@ -61,6 +61,12 @@ struct store_account {
 	uint64_t messages;
 };
 
+/* An alias and the canonical address of the account it delivers to. */
+struct store_alias {
+	const char *alias;
+	const char *address;
+};
+
 /* ---- mailboxes ---- */
 struct store_mailbox {
 	int64_t id;
@@ -174,6 +180,8 @@ struct store_ops {
 			      struct arena *a, uint32_t **uids_out, size_t *n_out);
 	int (*check)(struct store_env *env);
 	bool (*domain_is_local)(struct store_env *env, const char *domain);
+	int (*alias_list)(struct store_env *env, struct arena *a, struct store_alias **out,
+			  size_t *n_out);
 };
 
 /* The backends compiled in, NULL-terminated. */
@@ -195,9 +203,10 @@ int store_account_add(struct store_env *env, const char *address, const char *pw
 		      uint64_t quota_bytes, int64_t *id_out);
 int store_account_del(struct store_env *env, const char *address);
 /* Look up by canonical address (not alias). ERR_NOTFOUND if none. Usage (used_bytes,
- * messages) is filled in too, as for store_account_get_id. Addresses have exactly one '@',
- * a non-empty local part and domain, no spaces or controls, <= LIMIT_ADDRESS bytes;
- * store_account_add refuses others with ERR_INVAL. */
+ * messages) is filled in too, as for store_account_get_id. store_account_add and
+ * store_alias_add (for the alias) take only addresses that pass addr_account_check()
+ * (core/addr.h: an RFC 5321 mailbox SMTP can deliver to) and refuse others with
+ * ERR_INVAL, whoever calls them. */
 int store_account_get(struct store_env *env, const char *address, struct arena *a,
 		      struct store_account *out);
 int store_account_get_id(struct store_env *env, int64_t id, struct arena *a,
@@ -210,6 +219,10 @@ int store_account_set(struct store_env *env, const char *address, const char *ke
 		      const char *value);
 int store_alias_add(struct store_env *env, const char *alias, const char *address);
 int store_alias_del(struct store_env *env, const char *alias);
+/* Every alias with its account's address, ordered by alias; the array and strings come
+ * from the arena (NULL when n is 0). */
+int store_alias_list(struct store_env *env, struct arena *a, struct store_alias **out,
+		     size_t *n_out);
 /* Does any account or alias have an address in this domain (case-insensitive)?
  * On a database error it logs and answers true, so the recipient is looked up
  * (store_resolve) and refused or deferred there rather than as "relaying denied". */

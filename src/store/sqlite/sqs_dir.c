@@ -57,6 +57,8 @@ static const char *const dir_sql[D_COUNT] = {
 	[D_DOMAIN] = "SELECT 1 WHERE EXISTS (SELECT 1 FROM accounts WHERE "
 		     "substr(address, instr(address, '@') + 1) = ?1) OR EXISTS (SELECT 1 FROM "
 		     "aliases WHERE substr(alias, instr(alias, '@') + 1) = ?1)",
+	[D_ALIAS_LIST] = "SELECT aliases.alias, accounts.address FROM aliases JOIN accounts "
+			 "ON accounts.id = aliases.account_id ORDER BY aliases.alias",
 };
 
 int sqs_dir_open(struct sqs_env *e)
@@ -471,6 +473,49 @@ int sqs_alias_del(struct store_env *env, const char *alias)
 	if (rc != SQLITE_DONE)
 		return sqs_err(rc);
 	return changed ? 0 : ERR_NOTFOUND;
+}
+
+int sqs_alias_list(struct store_env *env, struct arena *a, struct store_alias **out,
+		   size_t *n_out)
+{
+	struct sqs_env *e = (struct sqs_env *)env;
+	struct store_alias *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0, rc;
+	pthread_mutex_lock(&e->dir_mu);
+	sqlite3_stmt *q = e->dq[D_ALIAS_LIST];
+	while ((rc = dstep(e, q)) == SQLITE_ROW) {
+		if (n == cap) {
+			/* grow in the arena: the old array is left there, at most doubling */
+			cap = cap ? cap * 2 : 64;
+			struct store_alias *nv = arena_alloc(a, cap * sizeof(*nv));
+			if (!nv) {
+				r = ERR_NOMEM;
+				break;
+			}
+			if (n)
+				memcpy(nv, v, n * sizeof(*v));
+			v = nv;
+		}
+		const char *al = (const char *)sqlite3_column_text(q, 0);
+		const char *ad = (const char *)sqlite3_column_text(q, 1);
+		v[n].alias = al ? arena_strdup(a, al) : NULL;
+		v[n].address = ad ? arena_strdup(a, ad) : NULL;
+		if (!v[n].alias || !v[n].address) {
+			r = ERR_NOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sqs_err(rc);
+	dreset(q);
+	pthread_mutex_unlock(&e->dir_mu);
+	if (r < 0)
+		return r;
+	*out = n ? v : NULL;
+	*n_out = n;
+	return 0;
 }
 
 /* Account first, then alias, for one canonical address. */

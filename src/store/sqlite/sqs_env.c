@@ -261,4 +261,5 @@ const struct store_ops store_sqlite_ops = {
 	.expunged_since = sqs_expunged_since,
 	.check = sqs_check,
 	.domain_is_local = sqs_domain_is_local,
+	.alias_list = sqs_alias_list,
 };

@@ -92,6 +92,7 @@ enum sqs_dstmt {
 	D_ALIAS_LOOKUP,
 	D_ACC_IDS,
 	D_DOMAIN,
+	D_ALIAS_LIST,
 	D_COUNT
 };
 
@@ -167,6 +168,8 @@ int sqs_account_set(struct store_env *env, const char *address, const char *key,
 		    const char *value);
 int sqs_alias_add(struct store_env *env, const char *alias, const char *address);
 int sqs_alias_del(struct store_env *env, const char *alias);
+int sqs_alias_list(struct store_env *env, struct arena *a, struct store_alias **out,
+		   size_t *n_out);
 int sqs_resolve(struct store_env *env, const char *address, int64_t *id_out);
 bool sqs_domain_is_local(struct store_env *env, const char *domain);
 
