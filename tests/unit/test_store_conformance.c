@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/limits.h"
@@ -173,6 +175,54 @@ static size_t count_files(const char *dir)
 			n++;
 	}
 	closedir(d);
+	return n;
+}
+
+/* Run SQL on the account's index.db (directory.db for id 0) through a connection of its
+ * own, as another program or a damaged file would present it to the store. */
+static void sql_on(struct fx *f, int64_t id, const char *sql)
+{
+	char *path = id ? arena_printf(&f->a, "%s/accounts/%lld/index.db", f->dir, (long long)id)
+			: arena_printf(&f->a, "%s/directory.db", f->dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 30000);
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* Log lines go to stderr: send them to a file while the code under test runs. No
+ * assertion may run in between (cmocka reports on stderr too). */
+struct log_capture {
+	int saved;
+	char *path;
+};
+
+static void log_capture_start(struct fx *f, struct log_capture *c)
+{
+	c->path = arena_printf(&f->a, "%s/captured.log", f->dir);
+	int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	c->saved = dup(STDERR_FILENO);
+	assert_true(c->saved >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+}
+
+/* Stop capturing; how many captured lines contain needle. */
+static size_t log_capture_count(struct log_capture *c, const char *needle)
+{
+	assert_int_equal(dup2(c->saved, STDERR_FILENO), STDERR_FILENO);
+	close(c->saved);
+	FILE *fp = fopen(c->path, "r");
+	assert_non_null(fp);
+	char line[4096];
+	size_t n = 0;
+	while (fgets(line, sizeof(line), fp))
+		n += strstr(line, needle) != NULL;
+	fclose(fp);
 	return n;
 }
 
@@ -898,6 +948,128 @@ static void recovery(void **state)
 	assert_int_equal(access(stray, F_OK), 0);
 }
 
+/* An SQLite error the store has no meaning for is damage or a bug, not contention:
+ * ERR_IO (the protocols answer with a temporary failure but nobody is told to retry the
+ * same statement forever, as ERR_TEMP does), and SQLite's own message is logged exactly
+ * once, where it happened. Provoked here with SQLITE_ERROR "integer overflow": on a read
+ * (sum() over sizes a damaged index holds), on a write (a trigger left in index.db by
+ * another program) and in directory.db. */
+static void unknown_sqlite_error(void **state)
+{
+	struct fx *f = *state;
+	if (!is_sqlite(f))
+		skip();
+	int64_t id = add_account(f, "a@x.org", 0);
+	struct store *st = open_store(f, id);
+	append(f, st, "INBOX", "one");
+	append(f, st, "INBOX", "two");
+	append(f, st, "Sent", "three");
+	int64_t sent = mailbox_id(f, st, "Sent");
+	sql_on(f, id, "UPDATE messages SET size = 9223372036854775807 WHERE mailbox_id = "
+		      "(SELECT id FROM mailboxes WHERE name = 'INBOX')");
+	sql_on(f, id, "CREATE TRIGGER boom BEFORE UPDATE ON messages "
+		      "BEGIN SELECT abs(-9223372036854775807 - 1); END");
+	sql_on(f, 0, "CREATE TRIGGER boom BEFORE UPDATE ON accounts "
+		     "BEGIN SELECT abs(-9223372036854775807 - 1); END");
+
+	struct store_mailbox mb;
+	struct log_capture c;
+	log_capture_start(f, &c);
+	int r = store_mailbox_get(st, "INBOX", &f->a, &mb);
+	size_t logged = log_capture_count(&c, "integer overflow");
+	assert_int_equal(r, ERR_IO);
+	assert_int_equal(logged, 1);
+
+	uint32_t one[] = {1};
+	log_capture_start(f, &c);
+	r = store_flags(st, sent, one, 1, STORE_FLAGS_ADD, STORE_F_SEEN, NULL, NULL);
+	logged = log_capture_count(&c, "integer overflow");
+	assert_int_equal(r, ERR_IO);
+	assert_int_equal(logged, 1);
+	struct store_msg *v;
+	size_t n;
+	assert_int_equal(store_msg_list(st, sent, 1, UINT32_MAX, &f->a, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].flags, 0); /* rolled back */
+
+	log_capture_start(f, &c);
+	r = store_account_set(f->env, "a@x.org", "pop3", "off");
+	logged = log_capture_count(&c, "integer overflow");
+	assert_int_equal(r, ERR_IO);
+	assert_int_equal(logged, 1);
+	store_close(&st);
+}
+
+/* Overwrite one leaf page of table `name` in the account's index.db (the env closed, so
+ * the WAL is checkpointed) with bytes no page can start with: SQLITE_CORRUPT when read. */
+static void damage_leaf(struct fx *f, int64_t id, const char *name)
+{
+	char *path = arena_printf(&f->a, "%s/accounts/%lld/index.db", f->dir, (long long)id);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT pageno, pgsize FROM dbstat WHERE name = ?1 "
+						"AND pagetype = 'leaf' ORDER BY pageno DESC LIMIT 1",
+					    -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	int64_t page = sqlite3_column_int64(q, 0), size = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	char junk[65536];
+	assert_true(size > 0 && (size_t)size <= sizeof(junk));
+	memset(junk, 0xff, (size_t)size);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, junk, (size_t)size, (page - 1) * size), size);
+	assert_int_equal(close(fd), 0);
+}
+
+/* A listing that stops at a damaged page fails; it never comes back short as if the
+ * rest did not exist: a POP3 client would be shown fewer messages, and a QRESYNC client
+ * would miss VANISHED UIDs (RFC 7162 3.2.10) and keep messages that are gone. */
+static void damaged_listing(void **state)
+{
+	struct fx *f = *state;
+	if (!is_sqlite(f))
+		skip();
+	int64_t id = add_account(f, "a@x.org", 0);
+	enum { N = 600 };
+	struct store_new_msg m = new_msg(f, "a message of some length\r\n");
+	const struct store_new_msg *msgs[N];
+	int64_t ids[N];
+	int res[N];
+	uint32_t uids[N / 2];
+	for (size_t i = 0; i < N; i++)
+		msgs[i] = &m, ids[i] = id;
+	for (size_t i = 0; i < N / 2; i++)
+		uids[i] = (uint32_t)i + 1;
+	assert_int_equal(store_deliver_batch(f->env, ids, msgs, N, res), 0);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(res[i], 0);
+	struct store *st = open_store(f, id);
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	assert_int_equal(store_expunge(st, inbox, uids, N / 2, NULL), 0);
+	store_close(&st);
+	store_env_close(&f->env);
+	damage_leaf(f, id, "messages");
+	damage_leaf(f, id, "expunged");
+	env_reopen(f);
+	st = open_store(f, id);
+	struct store_msg *v;
+	uint32_t *ex;
+	size_t n = 0;
+	struct log_capture c;
+	log_capture_start(f, &c);
+	int r1 = store_msg_list(st, inbox, 1, UINT32_MAX, &f->a, &v, &n);
+	int r2 = store_expunged_since(st, inbox, 0, &f->a, &ex, &n);
+	size_t logged = log_capture_count(&c, "malformed");
+	assert_int_equal(r1, ERR_IO);
+	assert_int_equal(r2, ERR_IO);
+	assert_int_equal(logged, 2);
+	store_close(&st);
+}
+
 struct conc {
 	struct fx *f;
 	int64_t ids[4];
@@ -964,7 +1136,8 @@ int main(void)
 			T(mailbox_ops),  T(rename_inbox),    T(append_read),       T(flags),
 			T(expunge),      T(quota_bytes),     T(quota_messages),    T(deliver_batch),
 			T(pop3_mark),    T(recovery),        T(concurrent),
-			T(open_after_other_session),
+			T(open_after_other_session), T(unknown_sqlite_error),
+			T(damaged_listing),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

@@ -133,12 +133,14 @@ static int user_version(sqlite3 *db, int *out)
 {
 	sqlite3_stmt *q;
 	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		return sqs_err(rc);
-	rc = sqlite3_step(q);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(q);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+	if (rc != SQLITE_ROW)
+		log_err("store: db=%s: user_version: %s", sqlite3_db_filename(db, "main"),
+			sqlite3_errmsg(db));
 	sqlite3_finalize(q);
-	return rc == SQLITE_ROW ? 0 : sqs_err(rc);
+	return rc == SQLITE_ROW ? 0 : (sqs_err(rc) ? sqs_err(rc) : ERR_IO);
 }
 
 int sqs_migrate(sqlite3 *db, const char *const *steps, int n,
@@ -190,17 +192,21 @@ sqlite3_stmt *sqs_q(struct sqs_db *h, enum sqs_stmt s)
 	return h->q[s];
 }
 
+int sqs_step(struct sqs_db *h, sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE && (rc & 0xff) != SQLITE_CONSTRAINT)
+		log_err("store: account=%lld sql=\"%s\": %s", (long long)h->account_id,
+			sqlite3_sql(q), sqlite3_errmsg(h->db));
+	return rc;
+}
+
 int sqs_exec(struct sqs_db *h, sqlite3_stmt *q)
 {
 	if (!q)
 		return ERR_IO;
-	int rc = sqlite3_step(q);
+	int rc = sqs_step(h, q);
 	sqlite3_reset(q);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	if ((rc & 0xff) != SQLITE_CONSTRAINT)
-		log_err("store: account=%lld: %s", (long long)h->account_id,
-			sqlite3_errmsg(h->db));
 	return sqs_err(rc);
 }
 
@@ -228,7 +234,11 @@ int sqs_sync_mode(struct sqs_db *h, bool full)
 	/* synchronous is applied when the pragma is prepared, so it is run, not cached */
 	int rc = sqlite3_exec(h->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
 			      NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : sqs_err(rc);
+	if (rc == SQLITE_OK)
+		return 0;
+	log_err("store: account=%lld synchronous: %s", (long long)h->account_id,
+		sqlite3_errmsg(h->db));
+	return sqs_err(rc) ? sqs_err(rc) : ERR_IO;
 }
 
 int sqs_usage_get(struct sqs_db *h, uint64_t *bytes_out, uint64_t *msgs_out)
@@ -236,7 +246,7 @@ int sqs_usage_get(struct sqs_db *h, uint64_t *bytes_out, uint64_t *msgs_out)
 	sqlite3_stmt *q = sqs_q(h, Q_USAGE_GET);
 	if (!q)
 		return ERR_IO;
-	int rc = sqlite3_step(q);
+	int rc = sqs_step(h, q);
 	if (rc == SQLITE_ROW) {
 		if (bytes_out)
 			*bytes_out = (uint64_t)sqlite3_column_int64(q, 0);
@@ -257,7 +267,7 @@ int sqs_new_uidvalidity(struct sqs_db *h, uint32_t *out)
 		return ERR_IO;
 	sqlite3_bind_text(q, 1, META_UIDVALIDITY, -1, SQLITE_STATIC);
 	int64_t last = 0;
-	int rc = sqlite3_step(q);
+	int rc = sqs_step(h, q);
 	if (rc == SQLITE_ROW)
 		last = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);

@@ -23,6 +23,10 @@
 
 #define CLEAN_MARKER ".clean"
 
+/* Only contention is worth retrying as it is: BUSY/LOCKED (after SQS_BUSY_MS) are
+ * ERR_TEMP. Anything SQLite reports that has no meaning here (SQLITE_ERROR from a
+ * damaged or foreign schema, MISUSE, READONLY, ...) is damage or a bug; ERR_TEMP would
+ * have SMTP clients retry it for days, so it is ERR_IO. */
 int sqs_err(int rc)
 {
 	switch (rc & 0xff) {
@@ -37,14 +41,8 @@ int sqs_err(int rc)
 		return ERR_NOMEM;
 	case SQLITE_CONSTRAINT:
 		return ERR_EXISTS;
-	case SQLITE_FULL:
-	case SQLITE_IOERR:
-	case SQLITE_CANTOPEN:
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return ERR_IO;
 	default:
-		return ERR_TEMP;
+		return ERR_IO;
 	}
 }
 

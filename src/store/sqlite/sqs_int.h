@@ -141,7 +141,9 @@ struct sqs_store {
 /* ---- sqs_env.c ---- */
 /* "<data>/accounts/<id>[/rest]" into out (cap bytes). */
 int sqs_path(const struct sqs_env *e, char *out, size_t cap, int64_t id, const char *rest);
-/* Map a sqlite result code to enum err (BUSY/LOCKED -> ERR_TEMP, FULL/IOERR -> ERR_IO). */
+/* Map a sqlite result code to enum err: OK/ROW/DONE -> 0, BUSY/LOCKED -> ERR_TEMP,
+ * NOMEM -> ERR_NOMEM, CONSTRAINT -> ERR_EXISTS, every other code -> ERR_IO. Logs
+ * nothing: the call that failed logs SQLite's message (sqs_step, dstep in sqs_dir.c). */
 int sqs_err(int rc);
 /* Remove a directory tree (no symlinks followed). */
 int sqs_rmtree(const char *path);
@@ -192,6 +194,10 @@ void sqs_db_free(struct sqs_db *h);
 void sqs_pool_drop(struct sqs_env *e, int64_t account_id, bool bump);
 /* The statement, reset and with cleared bindings; NULL on prepare failure (logged). */
 sqlite3_stmt *sqs_q(struct sqs_db *h, enum sqs_stmt s);
+/* sqlite3_step on a statement of h, logging SQLite's message for every result but
+ * ROW, DONE and CONSTRAINT (ERR_EXISTS, an answer rather than a failure). Every step on
+ * an index.db goes through here, so each failure is logged once, where it happened. */
+int sqs_step(struct sqs_db *h, sqlite3_stmt *q);
 /* Step a statement expected to finish (no row): returns 0 or enum err; resets it. */
 int sqs_exec(struct sqs_db *h, sqlite3_stmt *q);
 int sqs_begin(struct sqs_db *h, bool write);

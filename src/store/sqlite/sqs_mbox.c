@@ -53,7 +53,7 @@ static int find(struct sqs_db *h, enum sqs_stmt which, const char *name, int64_t
 		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_int64(q, 1, id);
-	int rc = sqlite3_step(q);
+	int rc = sqs_step(h, q);
 	if (rc == SQLITE_ROW)
 		read_mb(q, out);
 	sqlite3_reset(q);
@@ -112,7 +112,7 @@ static int fill_mailbox(struct sqs_db *h, sqlite3_stmt *row, struct arena *a,
 	if (!q)
 		return ERR_IO;
 	sqlite3_bind_int64(q, 1, mb.id);
-	int rc = sqlite3_step(q);
+	int rc = sqs_step(h, q);
 	if (rc == SQLITE_ROW) {
 		out->messages = (uint32_t)sqlite3_column_int64(q, 0);
 		out->bytes = (uint64_t)sqlite3_column_int64(q, 1);
@@ -137,7 +137,7 @@ int sqs_mailbox_get(struct store *st, const char *name, struct arena *a,
 		return ERR_IO;
 	}
 	sqlite3_bind_text(q, 1, canon, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
+	int rc = sqs_step(h, q);
 	if (rc == SQLITE_ROW)
 		r = fill_mailbox(h, q, a, out);
 	else
@@ -158,7 +158,7 @@ int sqs_mailbox_list(struct store *st, struct arena *a, struct store_mailbox **o
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *q = sqs_q(h, Q_MB_LIST);
 	int rc = q ? SQLITE_ROW : SQLITE_ERROR;
-	while (r == 0 && q && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while (r == 0 && q && (rc = sqs_step(h, q)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			struct store_mailbox *nv = realloc(v, cap * sizeof(*v));
@@ -295,7 +295,7 @@ static int rename_tree(struct sqs_db *h, const char *from, const char *to)
 	sqlite3_stmt *q = sqs_q(h, Q_MB_LIST);
 	if (!q)
 		return ERR_IO;
-	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while (r == 0 && (rc = sqs_step(h, q)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(q, 1);
 		size_t nl = strlen(name);
 		if (!(nl == fl && !memcmp(name, from, fl)) &&
@@ -319,6 +319,8 @@ static int rename_tree(struct sqs_db *h, const char *from, const char *to)
 		memcpy(v[n].name + tl, name + fl, nl - fl + 1);
 		n++;
 	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sqs_err(rc) ? sqs_err(rc) : ERR_IO; /* never rename half a tree */
 	sqlite3_reset(q);
 	struct sqs_mb mb;
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -395,7 +397,7 @@ int sqs_mailbox_delete(struct store *st, const char *name)
 	if (q) {
 		int rc;
 		sqlite3_bind_int64(q, 1, mb.id);
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		while ((rc = sqs_step(h, q)) == SQLITE_ROW) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;
 				void *ng = realloc(guids, cap * sizeof(*guids));
@@ -474,7 +476,7 @@ int sqs_quota_warned(struct store *st, int *get_out, int set)
 			return ERR_IO;
 		}
 		sqlite3_bind_text(q, 1, META_QUOTA_WARNED, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(q);
+		int rc = sqs_step(h, q);
 		*get_out = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) != 0 : 0;
 		sqlite3_reset(q);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)

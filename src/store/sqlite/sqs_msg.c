@@ -133,7 +133,7 @@ int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first, uint3
 		sqlite3_bind_int64(q, 1, mailbox_id);
 		sqlite3_bind_int64(q, 2, uid_first);
 		sqlite3_bind_int64(q, 3, uid_last);
-		int rc = sqlite3_step(q);
+		int rc = sqs_step(h, q);
 		if (rc == SQLITE_ROW)
 			n = (size_t)sqlite3_column_int64(q, 0);
 		else
@@ -150,8 +150,8 @@ int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first, uint3
 		sqlite3_bind_int64(q, 1, mailbox_id);
 		sqlite3_bind_int64(q, 2, uid_first);
 		sqlite3_bind_int64(q, 3, uid_last);
-		int rc;
-		while (r == 0 && i < n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int rc = SQLITE_DONE;
+		while (r == 0 && i < n && (rc = sqs_step(h, q)) == SQLITE_ROW) {
 			struct store_msg *m = &v[i++];
 			m->uid = (uint32_t)sqlite3_column_int64(q, 0);
 			m->modseq = (uint64_t)sqlite3_column_int64(q, 1);
@@ -165,6 +165,8 @@ int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first, uint3
 			if (!m->keywords || !m->guid)
 				r = ERR_NOMEM;
 		}
+		if (r == 0 && i < n && rc != SQLITE_DONE) /* never a silently short listing */
+			r = sqs_err(rc) ? sqs_err(rc) : ERR_IO;
 		sqlite3_reset(q);
 	} else if (r == 0 && n) {
 		r = ERR_IO;
@@ -188,7 +190,7 @@ static int msg_get(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, char *gui
 		return ERR_IO;
 	sqlite3_bind_int64(q, 1, mailbox_id);
 	sqlite3_bind_int64(q, 2, uid);
-	int rc = sqlite3_step(q), r = 0;
+	int rc = sqs_step(h, q), r = 0;
 	if (rc == SQLITE_ROW) {
 		(void)snprintf(guid, SQS_GUID_LEN + 1, "%s", sqlite3_column_text(q, 0));
 		*size = (uint64_t)sqlite3_column_int64(q, 1);
@@ -305,12 +307,13 @@ int sqs_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out
 int sqs_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
 		 const void **blob_out, size_t *len_out)
 {
-	sqlite3_stmt *q = sqs_q(H(st), Q_MSG_MIME);
+	struct sqs_db *h = H(st);
+	sqlite3_stmt *q = sqs_q(h, Q_MSG_MIME);
 	if (!q)
 		return ERR_IO;
 	sqlite3_bind_int64(q, 1, mailbox_id);
 	sqlite3_bind_int64(q, 2, uid);
-	int rc = sqlite3_step(q), r = 0;
+	int rc = sqs_step(h, q), r = 0;
 	if (rc == SQLITE_ROW) {
 		const void *b = sqlite3_column_blob(q, 0);
 		size_t n = (size_t)sqlite3_column_bytes(q, 0);
@@ -513,7 +516,7 @@ int sqs_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq, st
 	if (q) {
 		sqlite3_bind_int64(q, 1, mailbox_id);
 		sqlite3_bind_int64(q, 2, (int64_t)modseq);
-		int rc = sqlite3_step(q);
+		int rc = sqs_step(h, q);
 		if (rc == SQLITE_ROW)
 			n = (size_t)sqlite3_column_int64(q, 0);
 		else
@@ -526,8 +529,11 @@ int sqs_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq, st
 	if (r == 0 && n && (q = sqs_q(h, Q_EXP_SINCE)) != NULL) {
 		sqlite3_bind_int64(q, 1, mailbox_id);
 		sqlite3_bind_int64(q, 2, (int64_t)modseq);
-		while (i < n && sqlite3_step(q) == SQLITE_ROW)
+		int rc = SQLITE_DONE;
+		while (i < n && (rc = sqs_step(h, q)) == SQLITE_ROW)
 			v[i++] = (uint32_t)sqlite3_column_int64(q, 0);
+		if (i < n && rc != SQLITE_DONE) /* a short VANISHED list would lose expunges */
+			r = sqs_err(rc) ? sqs_err(rc) : ERR_IO;
 		sqlite3_reset(q);
 	} else if (r == 0 && n) {
 		r = ERR_IO;

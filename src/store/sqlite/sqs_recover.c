@@ -106,7 +106,7 @@ static int check_rows(struct sqs_env *e, struct sqs_db *h, guid_t **guids_out, s
 	sqlite3_stmt *q = sqs_q(h, Q_MSG_ALL);
 	if (!q)
 		return ERR_IO;
-	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while (r == 0 && (rc = sqs_step(h, q)) == SQLITE_ROW) {
 		const char *guid = (const char *)sqlite3_column_text(q, 2);
 		if (ng == gcap) {
 			gcap = gcap ? gcap * 2 : 256;
