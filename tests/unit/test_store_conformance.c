@@ -1070,6 +1070,26 @@ static void damaged_listing(void **state)
 	store_close(&st);
 }
 
+/* Files written by a newer kasten (a higher schema version) are refused with ERR_PERM,
+ * never used with a schema this program does not know (docs/storage.md "Schema"). */
+static void newer_schema(void **state)
+{
+	struct fx *f = *state;
+	if (!is_sqlite(f))
+		skip();
+	int64_t id = add_account(f, "a@x.org", 0);
+	store_env_close(&f->env);
+	sql_on(f, id, "PRAGMA user_version = 99");
+	env_reopen(f);
+	struct store *st = NULL;
+	assert_int_equal(store_open(f->env, id, &st), ERR_PERM);
+	assert_null(st);
+	store_env_close(&f->env);
+	sql_on(f, 0, "PRAGMA user_version = 99");
+	assert_int_equal(store_env_open(f->ops->name, f->dir, true, &f->env), ERR_PERM);
+	assert_null(f->env);
+}
+
 struct conc {
 	struct fx *f;
 	int64_t ids[4];
@@ -1137,7 +1157,7 @@ int main(void)
 			T(expunge),      T(quota_bytes),     T(quota_messages),    T(deliver_batch),
 			T(pop3_mark),    T(recovery),        T(concurrent),
 			T(open_after_other_session), T(unknown_sqlite_error),
-			T(damaged_listing),
+			T(damaged_listing), T(newer_schema),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

@@ -143,23 +143,34 @@ static int user_version(sqlite3 *db, int *out)
 	return rc == SQLITE_ROW ? 0 : (sqs_err(rc) ? sqs_err(rc) : ERR_IO);
 }
 
+/* A file written by a newer program: its rows may mean what this one cannot know. */
+static int schema_newer(sqlite3 *db, int v, int n)
+{
+	log_err("store: db=%s schema version %d is newer than this program (%d)",
+		sqlite3_db_filename(db, "main"), v, n);
+	return ERR_PERM;
+}
+
 int sqs_migrate(sqlite3 *db, const char *const *steps, int n,
 		int (*fill)(void *arg, sqlite3 *db, int old_version), void *arg)
 {
 	int v, r = user_version(db, &v);
-	if (r == 0 && v >= n)
+	if (r < 0)
+		return r;
+	if (v > n)
+		return schema_newer(db, v, n);
+	if (v == n)
 		return 0; /* the common case, without taking the write lock */
 	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		log_err("store: migrate: %s", sqlite3_errmsg(db));
-		return sqs_err(rc);
+		log_err("store: db=%s migrate: %s", sqlite3_db_filename(db, "main"),
+			sqlite3_errmsg(db));
+		return sqs_err(rc) ? sqs_err(rc) : ERR_IO;
 	}
 	r = user_version(db, &v); /* again: another thread may have migrated meanwhile */
 	int old = v;
-	if (r == 0 && v > n) {
-		log_err("store: database schema version %d is newer than this program (%d)", v, n);
-		r = ERR_PERM;
-	}
+	if (r == 0 && v > n)
+		r = schema_newer(db, v, n);
 	for (; r == 0 && v < n; v++) {
 		rc = sqlite3_exec(db, steps[v], NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
