@@ -7,7 +7,7 @@ level=${1:-check}
 build="gcc make meson ninja-build pkg-config libevent-dev libssl-dev libsqlite3-dev
 libcrypt-dev libinih-dev zlib1g-dev openssl"
 check="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
-fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl"
+fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl strace"
 bench="dovecot-lmtpd dovecot-pop3d dovecot-imapd"
 
 case "$level" in
