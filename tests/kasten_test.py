@@ -288,25 +288,26 @@ _FROM_QUOTED = re.compile(rb"^>+From ")
 
 
 def split_mboxrd(data):
-    """Split mboxrd bytes into the messages as stored: "From " separator lines removed,
-    one '>' taken off every ">*From " line, and the blank line the writer puts after
-    each message removed (LF, or CRLF when the separator lines end in CRLF)."""
+    """Split the mboxrd bytes of `kasten export` into the messages as stored. The file
+    has LF line ends throughout (docs/operations.md, Export): a "From " line starts each
+    message, one '>' comes off every ">*From " line, the empty line after each message
+    goes, and every LF becomes the CRLF the store keeps."""
     if not data:
         return []
     lines = _split_lf(data)  # not splitlines(): bare CR is message content
     assert lines[0].startswith(b"From "), f"mboxrd must start with 'From ': {data[:80]!r}"
-    msgs, cur, sep_eol = [], None, b"\n"
+    msgs, cur = [], None
     for line in lines:
         if line.startswith(b"From "):
+            assert not line.endswith(b"\r\n"), f"From_ line ends in CRLF, not LF: {line!r}"
             if cur is not None:
-                msgs.append(_finish(cur, sep_eol))
+                msgs.append(_finish(cur))
             cur = []
-            sep_eol = b"\r\n" if line.endswith(b"\r\n") else b"\n"
             continue
         if _FROM_QUOTED.match(line):
             line = line[1:]
         cur.append(line)
-    msgs.append(_finish(cur, sep_eol))
+    msgs.append(_finish(cur))
     return msgs
 
 
@@ -322,11 +323,10 @@ def _split_lf(data):
     return out
 
 
-def _finish(lines, eol):
-    msg = b"".join(lines)
-    if msg.endswith(eol) and (msg[:-len(eol)].endswith(b"\n") or msg == eol):
-        msg = msg[:-len(eol)]
-    return msg
+def _finish(lines):
+    """One message from its mbox lines: the empty line after it removed, LF -> CRLF."""
+    assert lines and lines[-1] == b"\n", f"no empty line after a message: {lines[-2:]!r}"
+    return b"".join(lines[:-1]).replace(b"\n", b"\r\n")
 
 
 def mboxrd_quote(msg):

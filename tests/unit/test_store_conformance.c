@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "mime/mime.h"
 #include "store/store.h"
 #include "unit_tmpdir.h"
 
@@ -546,8 +547,12 @@ static void append_read(void **state)
 	assert_int_equal(store_msg_mime(st, inbox, 1, &f->a, &b, &bl), 0);
 	assert_int_equal(bl, sizeof(blob));
 	assert_memory_equal(b, blob, sizeof(blob));
+	void *want; /* stored without a blob: indexed from the file (mime_on_demand) */
+	size_t want_len;
+	assert_int_equal(mime_index((const uint8_t *)"x", 1, &f->a, &want, &want_len), 0);
 	assert_int_equal(store_msg_mime(st, inbox, 2, &f->a, &b, &bl), 0);
-	assert_int_equal(bl, 0);
+	assert_int_equal(bl, want_len);
+	assert_memory_equal(b, want, want_len);
 	assert_int_equal(store_msg_mime(st, inbox, 9, &f->a, &b, &bl), ERR_NOTFOUND);
 
 	struct store_mailbox mb;
@@ -1090,6 +1095,105 @@ static void newer_schema(void **state)
 	assert_null(f->env);
 }
 
+/* A message stored without its MIME structure (delivery could not index it in its
+ * arena, or a row from before indexing) is indexed from its file when first asked for:
+ * FETCH BODYSTRUCTURE and ENVELOPE (RFC 9051 7.5.2) are answered from exactly what
+ * mime_index gives for the same bytes. The blob is kept, so the next request copies it.
+ * The caller's arena bounds the parse: at limit - 1 the answer is ERR_TOO_BIG (the IMAP
+ * layer says NO), at the limit and past it the blob. */
+static void mime_on_demand(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_account(f, "a@x.org", 0);
+	struct store *st = open_store(f, id);
+	const char *body = "From: A <a@x.org>\r\nTo: b@x.org\r\nSubject: parts\r\n"
+			   "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+			   "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n"
+			   "--b\r\nContent-Type: application/octet-stream\r\n"
+			   "Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b--\r\n";
+	for (uint32_t uid = 1; uid <= 4; uid++)
+		assert_int_equal(append(f, st, "INBOX", body), uid);
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	void *want;
+	size_t want_len;
+	assert_int_equal(mime_index((const uint8_t *)body, strlen(body), &f->a, &want, &want_len),
+			 0);
+
+	/* uid 1 in an arena of its own: what the parse needs */
+	struct arena a;
+	const void *b;
+	size_t bl;
+	arena_init(&a, 1u << 20);
+	assert_int_equal(store_msg_mime(st, inbox, 1, &a, &b, &bl), 0);
+	assert_int_equal(bl, want_len);
+	assert_memory_equal(b, want, want_len);
+	size_t need = a.used;
+	arena_free(&a);
+
+	/* the limit - 1, 0, + 1 on uids 2, 3, 4, each still without its blob */
+	for (uint32_t uid = 2; uid <= 4; uid++) {
+		arena_init(&a, need - 3 + uid);
+		int r = store_msg_mime(st, inbox, uid, &a, &b, &bl);
+		if (uid == 2) {
+			assert_int_equal(r, ERR_TOO_BIG);
+		} else {
+			assert_int_equal(r, 0);
+			assert_int_equal(bl, want_len);
+			assert_memory_equal(b, want, want_len);
+		}
+		arena_free(&a);
+	}
+
+	/* kept: room for the blob alone is enough now for uid 1, not for uid 2 (refused
+	 * above, so not kept) */
+	size_t blob_room = want_len + sizeof(max_align_t);
+	assert_true(blob_room < need);
+	arena_init(&a, blob_room);
+	assert_int_equal(store_msg_mime(st, inbox, 1, &a, &b, &bl), 0);
+	assert_int_equal(bl, want_len);
+	assert_memory_equal(b, want, want_len);
+	arena_free(&a);
+	arena_init(&a, blob_room);
+	assert_int_equal(store_msg_mime(st, inbox, 2, &a, &b, &bl), ERR_TOO_BIG);
+	arena_free(&a);
+
+	/* keeping the blob never waits for another writer (here one holding index.db's
+	 * write lock for as long as SQLite's busy timeout and more): uid 2 is answered at
+	 * once and simply not kept */
+	if (is_sqlite(f)) {
+		sqlite3 *db = NULL;
+		char *path = arena_printf(&f->a, "%s/accounts/%lld/index.db", f->dir, (long long)id);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(store_msg_mime(st, inbox, 2, &f->a, &b, &bl), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_close(db), SQLITE_OK);
+		assert_memory_equal(b, want, want_len);
+		assert_true(t1.tv_sec - t0.tv_sec < 10); /* the busy timeout is 30 s */
+		arena_init(&a, blob_room);
+		assert_int_equal(store_msg_mime(st, inbox, 2, &a, &b, &bl), ERR_TOO_BIG);
+		arena_free(&a);
+	}
+
+	/* the file gone from under its row is damage: reported and logged, never a crash */
+	if (is_sqlite(f)) {
+		struct store_msg *v;
+		size_t n;
+		assert_int_equal(store_msg_list(st, inbox, 2, 2, &f->a, &v, &n), 0);
+		assert_int_equal(unlink(file_of(f, id, v[0].guid)), 0);
+		struct log_capture c;
+		log_capture_start(f, &c);
+		int r = store_msg_mime(st, inbox, 2, &f->a, &b, &bl);
+		size_t logged = log_capture_count(&c, "missing");
+		assert_int_equal(r, ERR_IO);
+		assert_int_equal(logged, 1);
+	}
+	store_close(&st);
+}
+
 struct conc {
 	struct fx *f;
 	int64_t ids[4];
@@ -1158,6 +1262,7 @@ int main(void)
 			T(pop3_mark),    T(recovery),        T(concurrent),
 			T(open_after_other_session), T(unknown_sqlite_error),
 			T(damaged_listing), T(newer_schema),
+			T(mime_on_demand),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

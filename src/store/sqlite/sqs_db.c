@@ -86,7 +86,9 @@ static const char *const index_sql[Q_COUNT] = {
 		       "uid BETWEEN ?2 AND ?3 ORDER BY uid",
 	[Q_MSG_GET] = "SELECT guid, size, flags, keywords FROM messages "
 		      "WHERE mailbox_id = ?1 AND uid = ?2",
-	[Q_MSG_MIME] = "SELECT mime FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+	[Q_MSG_MIME] = "SELECT guid, mime FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+	[Q_MSG_SET_MIME] = "UPDATE messages SET mime = ?4 WHERE mailbox_id = ?1 AND uid = ?2 "
+			   "AND guid = ?3 AND mime IS NULL",
 	[Q_MSG_SETFLAGS] = "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 "
 			   "WHERE mailbox_id = ?1 AND uid = ?2",
 	[Q_MSG_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",

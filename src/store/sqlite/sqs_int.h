@@ -52,6 +52,7 @@ enum sqs_stmt {
 	Q_MSG_LIST,
 	Q_MSG_GET,
 	Q_MSG_MIME,
+	Q_MSG_SET_MIME,
 	Q_MSG_SETFLAGS,
 	Q_MSG_DELETE,
 	Q_MSG_OF_MB,
@@ -263,8 +264,6 @@ int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first,
 		 uint32_t uid_last, struct arena *a, struct store_msg **out, size_t *n_out);
 int sqs_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
 		 uint64_t *size_out);
-int sqs_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
-		 const void **blob_out, size_t *len_out);
 int sqs_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 	      enum store_flag_op op, unsigned flags, const char *keywords,
 	      uint64_t *modseq_out);
@@ -274,6 +273,10 @@ int sqs_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, si
 		  int64_t when);
 int sqs_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
 		       struct arena *a, uint32_t **uids_out, size_t *n_out);
+
+/* ---- sqs_mime.c: MIME blobs, indexed from the file when the row has none ---- */
+int sqs_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
+		 const void **blob_out, size_t *len_out);
 
 /* ---- sqs_deliver.c: append and the group-commit batch ---- */
 int sqs_append(struct store *st, const char *mailbox, const struct store_new_msg *m,

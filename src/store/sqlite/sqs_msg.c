@@ -1,4 +1,4 @@
-/* sqs_msg.c: messages of one account: listing, opening, MIME blobs, flags and keywords,
+/* sqs_msg.c: messages of one account: listing, opening, flags and keywords,
  * expunge (rows first, files unlinked after the commit), POP3 retrieval marks and the
  * expunged-UID log for QRESYNC. Limits: SQS_KEYWORDS_MAX bytes of keywords per message. */
 #include <errno.h>
@@ -302,33 +302,6 @@ int sqs_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out
 	if (size_out)
 		*size_out = size;
 	return 0;
-}
-
-int sqs_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
-		 const void **blob_out, size_t *len_out)
-{
-	struct sqs_db *h = H(st);
-	sqlite3_stmt *q = sqs_q(h, Q_MSG_MIME);
-	if (!q)
-		return ERR_IO;
-	sqlite3_bind_int64(q, 1, mailbox_id);
-	sqlite3_bind_int64(q, 2, uid);
-	int rc = sqs_step(h, q), r = 0;
-	if (rc == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(q, 0);
-		size_t n = (size_t)sqlite3_column_bytes(q, 0);
-		void *copy = NULL;
-		if (b && n && !(copy = arena_alloc(a, n)))
-			r = ERR_NOMEM;
-		else if (copy)
-			memcpy(copy, b, n);
-		*blob_out = copy;
-		*len_out = copy ? n : 0;
-	} else {
-		r = rc == SQLITE_DONE ? ERR_NOTFOUND : sqs_err(rc);
-	}
-	sqlite3_reset(q);
-	return r;
 }
 
 static unsigned flags_apply(unsigned cur, enum store_flag_op op, unsigned f)
