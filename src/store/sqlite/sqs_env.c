@@ -147,8 +147,6 @@ static int env_open(const char *data_dir, bool primary, struct store_env **out)
 	int r = mkdir_p1(data_dir);
 	if (r == 0 && snprintf(p, sizeof(p), "%s/accounts", data_dir) < (int)sizeof(p))
 		r = mkdir_p1(p);
-	if (r == 0 && snprintf(p, sizeof(p), "%s/spool", data_dir) < (int)sizeof(p))
-		r = mkdir_p1(p);
 	if (r == 0) {
 		e->data_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (e->data_fd < 0) {

@@ -1,13 +1,13 @@
 /* sqs_recover.c: startup recovery and the full consistency sweep.
  *
- * Every start: empty <data>/spool (whatever is there was never acknowledged) and remove
- * account folders whose id has no directory row (a deleted account, or an add that
- * crashed). After an unclean shutdown (no <data>/.clean marker) also sweep every account:
- * rows whose file is missing or shorter/longer than recorded were committed by a batch
- * whose syncfs never completed, so never acknowledged: they are dropped (and logged as
- * expunged so IMAP clients learn about them); files no row references, and *.tmp copies,
- * are removed; usage is recomputed from the rows.
- * Only the primary env (opened by the process holding the data dir lock) recovers. */
+ * Every start: remove account folders whose id has no directory row (a deleted account,
+ * or an add that crashed). After an unclean shutdown (no <data>/.clean marker) also sweep
+ * every account: rows whose file is missing or shorter/longer than recorded were
+ * committed by a batch whose syncfs never completed, so never acknowledged: they are
+ * dropped (and logged as expunged so IMAP clients learn about them); files no row
+ * references, and *.tmp copies, are removed; usage is recomputed from the rows.
+ * Only the primary env (opened by the process holding the data dir lock) recovers.
+ * <data>/spool is not the store's: deliver/ owns it and sweeps it by its own rules. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -32,25 +32,6 @@ typedef char guid_t[SQS_GUID_LEN + 1];
 static int guid_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, SQS_GUID_LEN);
-}
-
-static void empty_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	char path[4096];
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		int n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (n < 0 || (size_t)n >= sizeof(path))
-			continue;
-		if (sqs_rmtree(path) < 0)
-			log_warn("store: recovery cannot remove path=%s", path);
-	}
-	closedir(d);
 }
 
 static int id_cmp(const void *a, const void *b)
@@ -125,7 +106,7 @@ static int check_rows(struct sqs_env *e, struct sqs_db *h, guid_t **guids_out, s
 			continue;
 		}
 		log_warn("store: recovery drops message account=%lld mailbox=%lld uid=%lld: "
-			 "file missing or short",
+			 "file missing or of another size",
 			 (long long)h->account_id, (long long)sqlite3_column_int64(q, 0),
 			 (long long)sqlite3_column_int64(q, 1));
 		if (nb == bcap) {
@@ -263,10 +244,6 @@ int sqs_recover(struct store_env *env)
 	struct sqs_env *e = (struct sqs_env *)env;
 	if (!e->primary)
 		return 0; /* another process owns the data dir and its recovery */
-	char spool[4096];
-	int l = snprintf(spool, sizeof(spool), "%s/spool", e->data_dir);
-	if (l > 0 && (size_t)l < sizeof(spool))
-		empty_dir(spool);
 	int64_t *ids;
 	size_t n;
 	int r = sqs_dir_ids(e, &ids, &n);
