@@ -290,8 +290,8 @@ _FROM_QUOTED = re.compile(rb"^>+From ")
 def split_mboxrd(data):
     """Split the mboxrd bytes of `kasten export` into the messages as stored. The file
     has LF line ends throughout (docs/operations.md, Export): a "From " line starts each
-    message, one '>' comes off every ">*From " line, the empty line after each message
-    goes, and every LF becomes the CRLF the store keeps."""
+    message, the LF the writer puts after each message goes, one '>' comes off every
+    ">*From " line, and every LF becomes the CRLF the store keeps."""
     if not data:
         return []
     lines = _split_lf(data)  # not splitlines(): bare CR is message content
@@ -324,9 +324,10 @@ def _split_lf(data):
 
 
 def _finish(lines):
-    """One message from its mbox lines: the empty line after it removed, LF -> CRLF."""
-    assert lines and lines[-1] == b"\n", f"no empty line after a message: {lines[-2:]!r}"
-    return b"".join(lines[:-1]).replace(b"\n", b"\r\n")
+    """One message from its mbox lines: the LF after it removed, LF -> CRLF."""
+    msg = b"".join(lines)
+    assert msg.endswith(b"\n"), f"no LF after a message: {msg[-40:]!r}"
+    return msg[:-1].replace(b"\n", b"\r\n")
 
 
 def mboxrd_quote(msg):

@@ -1,11 +1,12 @@
 """`kasten user ...` and `kasten export` (issue 2, item 3), with the server running."""
 
 import base64
+import mailbox
 
 import pytest
 
 from kasten_test import (DOMAIN, RawSMTP, assert_delivered, dot_stuff, make_message,
-                         size_matches, unique_user)
+                         size_matches, split_trace, unique_user)
 
 PASSWORD = "Admin-test-pass-1"
 MAILBOXES = ("INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive")
@@ -193,3 +194,78 @@ def test_admin_commands_without_server(kasten_factory):
     # the store survives a clean restart
     s.start()
     assert len(s.messages(a)) == 1
+
+
+# ---- `kasten export`: envelope sender and one line-ending convention (LF) ----
+
+def test_export_from_line_carries_the_envelope_sender(mserver):
+    a = unique_user("exp")
+    mserver.user_add(a, PASSWORD)
+    assert deliver(mserver, a, make_message("one", rcpt=a), sender="alice@sender.example") == 250
+    assert deliver(mserver, a, make_message("two", rcpt=a), sender="") == 250
+    data = mserver.export(a)
+    froms = [line for line in data.split(b"\n") if line.startswith(b"From ")]
+    assert len(froms) == 2, data
+    assert froms[0].startswith(b"From alice@sender.example "), froms
+    assert froms[1].startswith(b"From MAILER-DAEMON "), froms  # the null sender <>
+
+
+def test_export_is_lf_only_and_round_trips(mserver):
+    a = unique_user("exp")
+    mserver.user_add(a, PASSWORD)
+    # SMTP stores CRLF lines only (bare CR and LF are refused, RFC 5321 2.3.8)
+    body = (b"From the start\r\n>From once\r\n" + b">" * 70 + b"From deep\r\n"
+            b"\r\nFrom \r\n.\r\nFrom\r\nend\r\n")
+    msgs = [make_message("quoting", body=body, rcpt=a), make_message("plain", rcpt=a)]
+    for m in msgs:
+        assert deliver(mserver, a, m) == 250
+    data = mserver.export(a)
+    assert b"\r" not in data, data[:300]  # one convention: LF
+    assert b"\n" + b">" * 71 + b"From deep\n" in data
+    stored = mserver.messages(a)
+    assert len(stored) == 2
+    for s, m in zip(stored, msgs):
+        assert_delivered(s, m, "admin-test@sender.invalid")
+
+
+def test_export_reads_cleanly_with_python_mailbox(mserver, tmp_path):
+    a = unique_user("exp")
+    mserver.user_add(a, PASSWORD)
+    bodies = {"first": b"Hello.\r\nSecond line.\r\n", "second": b"Bye.\r\n",
+              "third": b"\r\n\r\nafter blank lines\r\n"}
+    senders = {"first": "alice@sender.example", "second": "", "third": "bob@b.example"}
+    for subj, body in bodies.items():
+        assert deliver(mserver, a, make_message(subj, body=body, rcpt=a),
+                       sender=senders[subj]) == 250
+    path = tmp_path / "export.mbox"
+    path.write_bytes(mserver.export(a))
+    box = mailbox.mbox(str(path), create=False)
+    got = list(box)
+    box.close()
+    assert [m["Subject"] for m in got] == list(bodies)
+    for m in got:
+        subj = m["Subject"]
+        assert m.get_from().split()[0] == (senders[subj] or "MAILER-DAEMON"), m.get_from()
+        assert m.get_payload(decode=False).encode() == bodies[subj].replace(b"\r\n", b"\n")
+        assert "\r" not in m.as_string()
+
+
+def test_export_round_trips_a_message_without_final_line_end(mserver):
+    """BDAT (RFC 3030 2) may end a message without CRLF; the export keeps that exact."""
+    a = unique_user("exp")
+    mserver.user_add(a, PASSWORD)
+    msg = make_message("no final crlf", body=b"last line without end", rcpt=a)
+    with RawSMTP(mserver.host, mserver.ports["smtp"]) as r:
+        assert r.reply()[0] == 220
+        assert r.cmd("EHLO client.test")[0] == 250
+        assert r.cmd("MAIL FROM:<admin-test@sender.invalid>")[0] == 250
+        assert r.cmd(f"RCPT TO:<{a}>")[0] == 250
+        r.send(f"BDAT {len(msg)} LAST\r\n".encode() + msg)
+        assert r.reply()[0] == 250
+    assert deliver(mserver, a, make_message("after it", rcpt=a)) == 250
+    data = mserver.export(a)
+    assert b"last line without end\nFrom admin-test@sender.invalid " in data, data
+    first, second = mserver.messages(a)
+    assert_delivered(first, msg, "admin-test@sender.invalid")
+    assert split_trace(second)[1].startswith(b"From: ")
+    assert mserver.kasten("export", a).stderr == b""
