@@ -21,6 +21,12 @@
 
 #define DEMO_ADDRESS "demo@localhost"
 
+const char cmd_init_usage[] =
+	"usage: kasten init [--config FILE | --data DIR]\n"
+	"  Create the data dir if it does not exist and, when it has no accounts yet, the\n"
+	"  account " DEMO_ADDRESS " with a generated password (kept in DIR/demo-password);\n"
+	"  then print the settings a mail client needs.\n";
+
 static int demo_password(const char *data, char pw[64], bool create)
 {
 	char path[4096];
@@ -58,6 +64,10 @@ int cmd_init(int argc, char **argv)
 {
 	if (cmd_load_config(&argc, argv) < 0)
 		return 1;
+	if (argc > 1) {
+		fputs(cmd_init_usage, stderr);
+		return 2;
+	}
 	const struct conf *cf = conf_get();
 	struct store_env *env;
 	if (cmd_open_store(true, &env) < 0)

@@ -1,6 +1,8 @@
 /* cmd_user.c: `kasten user ...`: accounts, aliases, passwords, quotas. These work while
  * the server runs: they go through the same store, whose databases allow concurrent
- * writers. Passwords are read from stdin (never argv: it shows in `ps`). */
+ * writers. Passwords are read from stdin (never argv: it shows in `ps`), at most
+ * AUTH_SASL_PART_MAX octets. New account and alias addresses must pass
+ * addr_account_check() (core/addr.h); the store checks again, this file explains. */
 #include "cmd.h"
 
 #include <errno.h>
@@ -9,7 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "auth/auth.h"
+#include "core/addr.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/limits.h"
@@ -19,64 +24,118 @@
 #include "store/store.h"
 #include "core/banned.h"
 
-static const char usage_text[] =
+const char cmd_user_usage[] =
 	"usage: kasten user COMMAND [--config FILE | --data DIR]\n"
 	"  add ADDRESS --password-stdin [--quota SIZE]\n"
 	"  del ADDRESS\n"
-	"  list\n"
+	"  list                          (quota, used bytes, messages, POP3, message quota)\n"
 	"  passwd ADDRESS --password-stdin\n"
 	"  quota ADDRESS SIZE            (SIZE: 500K, 100M, 2G; 0 = unlimited)\n"
 	"  set ADDRESS KEY=VALUE         (pop3=on|off, quota_messages=N)\n"
 	"  alias add ALIAS ADDRESS\n"
-	"  alias del ALIAS\n";
+	"  alias del ALIAS\n"
+	"  alias list\n"
+	"ADDRESS and ALIAS are RFC 5321 mailboxes (local-part@domain, UTF-8 allowed) that\n"
+	"SMTP can deliver to. The password is one line on stdin: 1 to 255 octets (the most\n"
+	"a login can send), no control characters.\n";
 
 static int usage(void)
 {
-	fputs(usage_text, stderr);
+	fputs(cmd_user_usage, stderr);
 	return 2;
 }
 
-/* One line from stdin, without the line end; wiped by the caller. */
-static int read_password(char *out, size_t cap)
+/* The password: one line on stdin without its LF or CRLF. At most AUTH_SASL_PART_MAX
+ * octets, the most every login path accepts (RFC 4616 2), and no NUL or other control
+ * character, which no client can type or send: either would make an account nobody can
+ * log in to. stdin is unbuffered so no copy stays behind in stdio; the caller wipes out. */
+static int read_password(char out[static AUTH_SASL_PART_MAX + 2])
 {
-	if (!fgets(out, (int)cap, stdin)) {
-		fprintf(stderr, "kasten: no password on stdin\n");
+	const size_t cap = AUTH_SASL_PART_MAX + 1; /* one more for the CR of a CRLF */
+	size_t n = 0;
+	bool line_end = false;
+	int c;
+	(void)setvbuf(stdin, NULL, _IONBF, 0); /* fails only after I/O began: none has */
+	while (n <= cap && (c = getchar()) != EOF) {
+		if (c == '\n') {
+			line_end = true;
+			break;
+		}
+		out[n++] = (char)c;
+	}
+	if (n > 0 && out[n - 1] == '\r' && (line_end || n <= cap))
+		n--;
+	out[n <= AUTH_SASL_PART_MAX ? n : AUTH_SASL_PART_MAX] = '\0';
+	if (n == 0) {
+		fputs(line_end ? "kasten: empty password\n" : "kasten: no password on stdin\n",
+		      stderr);
 		return -1;
 	}
-	out[strcspn(out, "\r\n")] = '\0';
-	if (!out[0]) {
-		fprintf(stderr, "kasten: empty password\n");
+	if (n > AUTH_SASL_PART_MAX) {
+		fprintf(stderr, "kasten: the password is longer than %d octets, more than a login "
+				"can send (RFC 4616 2)\n",
+			AUTH_SASL_PART_MAX);
 		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char u = (unsigned char)out[i];
+		if (u < 0x20 || u == 0x7f) {
+			fprintf(stderr, "kasten: the password contains control character 0x%02x, "
+					"which no mail client can send\n",
+				u);
+			return -1;
+		}
 	}
 	return 0;
 }
 
 static int hash_from_stdin(char hash[static 128])
 {
-	char pw[1024];
-	int r = read_password(pw, sizeof(pw));
+	char pw[AUTH_SASL_PART_MAX + 2];
+	int r = read_password(pw);
 	if (r == 0 && auth_hash_password(pw, hash) < 0) {
 		fprintf(stderr, "kasten: cannot hash password\n");
 		r = -1;
 	}
-	auth_wipe(pw);
+	OPENSSL_cleanse(pw, sizeof(pw));
 	return r;
 }
 
-static bool has_flag(int argc, char **argv, const char *flag)
+/* Say why addr cannot be an account or alias address (exit code 2), or 0 if it can. */
+static int check_address(const char *addr)
 {
-	for (int i = 0; i < argc; i++)
-		if (!strcmp(argv[i], flag))
-			return true;
-	return false;
+	const char *why = "", *dwhy = "";
+	if (addr_account_check(addr, strlen(addr), &why) == 0)
+		return 0;
+	const char *at = strrchr(addr, '@');
+	if (at && addr_domain_check(at + 1, strlen(at + 1), NULL, &dwhy) < 0)
+		fprintf(stderr, "kasten: %s: '%s' is not a domain name: %s\n", addr, at + 1, dwhy);
+	else
+		fprintf(stderr, "kasten: %s is not an address mail can be delivered to: %s\n", addr,
+			why);
+	return 2;
 }
 
-static const char *opt_value(int argc, char **argv, const char *opt)
+/* The options after "SUB ADDRESS": --password-stdin (required when pw_required) and,
+ * when quota_out is not NULL, --quota SIZE. Anything else is a usage error (2); a bad
+ * size is reported here. */
+static int parse_opts(int argc, char **argv, bool pw_required, uint64_t *quota_out)
 {
-	for (int i = 0; i + 1 < argc; i++)
-		if (!strcmp(argv[i], opt))
-			return argv[i + 1];
-	return NULL;
+	bool pw = false;
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--password-stdin")) {
+			pw = true;
+		} else if (quota_out && !strcmp(argv[i], "--quota") && i + 1 < argc) {
+			if (str_parse_size(argv[++i], quota_out) < 0) {
+				fprintf(stderr, "kasten: bad size %s (use e.g. 500K, 100M, 2G)\n",
+					argv[i]);
+				return 2;
+			}
+		} else {
+			return usage();
+		}
+	}
+	return pw || !pw_required ? 0 : usage();
 }
 
 static int fail(const char *what, const char *arg, int r)
@@ -87,24 +146,24 @@ static int fail(const char *what, const char *arg, int r)
 
 static int user_add(struct store_env *env, int argc, char **argv)
 {
-	if (argc < 3 || !has_flag(argc, argv, "--password-stdin"))
+	if (argc < 3)
 		return usage();
 	const char *addr = argv[2];
 	uint64_t quota = conf_get()->default_quota;
-	const char *q = opt_value(argc, argv, "--quota");
-	if (q && str_parse_size(q, &quota) < 0) {
-		fprintf(stderr, "kasten: bad size %s (use e.g. 500K, 100M, 2G)\n", q);
-		return 2;
-	}
-	if (!strchr(addr, '@') || strlen(addr) > LIMIT_ADDRESS) {
-		fprintf(stderr, "kasten: %s is not an address (local@domain)\n", addr);
-		return 2;
-	}
+	int r = parse_opts(argc, argv, true, &quota);
+	if (r == 0)
+		r = check_address(addr);
+	if (r != 0)
+		return r;
 	char hash[128];
 	if (hash_from_stdin(hash) < 0)
 		return 1;
 	int64_t id;
-	int r = store_account_add(env, addr, hash, quota, &id);
+	r = store_account_add(env, addr, hash, quota, &id);
+	if (r == ERR_EXISTS) {
+		fprintf(stderr, "kasten: %s already exists (as an account or an alias)\n", addr);
+		return 1;
+	}
 	if (r < 0)
 		return fail("add", addr, r);
 	printf("added %s\n", addr);
@@ -122,14 +181,20 @@ static int user_list(struct store_env *env)
 		arena_free(&a);
 		return fail("list", "", r);
 	}
-	printf("%-40s %10s %14s %9s %s\n", "ADDRESS", "QUOTA", "USED", "MESSAGES", "POP3");
+	/* the first four columns are what scripts read (address, quota, used bytes,
+	 * messages); later ones are added at the end */
+	printf("%-40s %10s %14s %9s %4s %s\n", "ADDRESS", "QUOTA", "USED", "MESSAGES", "POP3",
+	       "MSG-QUOTA");
 	for (size_t i = 0; i < n; i++) {
-		char quota[32] = "unlimited";
+		char quota[32] = "unlimited", msgs[32] = "unlimited";
 		if (list[i].quota_bytes)
 			str_fmt_size(quota, list[i].quota_bytes);
-		printf("%-40s %10s %14llu %9llu %s\n", list[i].address, quota,
+		if (list[i].quota_messages)
+			(void)snprintf(msgs, sizeof(msgs), "%llu",
+				       (unsigned long long)list[i].quota_messages); /* fits */
+		printf("%-40s %10s %14llu %9llu %4s %s\n", list[i].address, quota,
 		       (unsigned long long)list[i].used_bytes, (unsigned long long)list[i].messages,
-		       list[i].pop3_enabled ? "on" : "off");
+		       list[i].pop3_enabled ? "on" : "off", msgs);
 	}
 	arena_free(&a);
 	return 0;
@@ -144,22 +209,79 @@ static int user_set(struct store_env *env, const char *addr, const char *key, co
 	return 0;
 }
 
+static int alias_list(struct store_env *env)
+{
+	struct arena a;
+	arena_init(&a, 256u << 20);
+	struct store_alias *v;
+	size_t n;
+	int r = store_alias_list(env, &a, &v, &n);
+	if (r < 0) {
+		arena_free(&a);
+		return fail("alias list", "", r);
+	}
+	printf("%-40s %s\n", "ALIAS", "ACCOUNT");
+	for (size_t i = 0; i < n; i++)
+		printf("%-40s %s\n", v[i].alias, v[i].address);
+	arena_free(&a);
+	return 0;
+}
+
+static int alias_add(struct store_env *env, const char *alias, const char *addr)
+{
+	int r = check_address(alias);
+	if (r != 0)
+		return r;
+	r = store_alias_add(env, alias, addr);
+	if (r == ERR_NOTFOUND)
+		fprintf(stderr, "kasten: alias add %s: no account %s (an alias points at an "
+				"account)\n",
+			alias, addr);
+	else if (r == ERR_EXISTS)
+		fprintf(stderr, "kasten: alias add %s: that address is already an account or an "
+				"alias\n",
+			alias);
+	else if (r < 0)
+		return fail("alias add", alias, r);
+	if (r < 0)
+		return 1;
+	printf("alias %s -> %s\n", alias, addr);
+	return 0;
+}
+
+static int alias_del(struct store_env *env, const char *alias)
+{
+	int r = store_alias_del(env, alias);
+	if (r == ERR_NOTFOUND) {
+		struct arena a;
+		arena_init(&a, 1u << 20);
+		struct store_account acct;
+		bool account = store_account_get(env, alias, &a, &acct) == 0;
+		arena_free(&a);
+		if (account)
+			fprintf(stderr, "kasten: %s is an account, not an alias (`kasten user del` "
+					"removes accounts)\n",
+				alias);
+		else
+			fprintf(stderr, "kasten: no alias %s (`kasten user alias list` shows "
+					"them)\n",
+				alias);
+		return 1;
+	}
+	if (r < 0)
+		return fail("alias del", alias, r);
+	printf("alias %s removed\n", alias);
+	return 0;
+}
+
 static int user_alias(struct store_env *env, int argc, char **argv)
 {
-	if (argc == 5 && !strcmp(argv[2], "add")) {
-		int r = store_alias_add(env, argv[3], argv[4]);
-		if (r < 0)
-			return fail("alias add", argv[3], r);
-		printf("alias %s -> %s\n", argv[3], argv[4]);
-		return 0;
-	}
-	if (argc == 4 && !strcmp(argv[2], "del")) {
-		int r = store_alias_del(env, argv[3]);
-		if (r < 0)
-			return fail("alias del", argv[3], r);
-		printf("alias %s removed\n", argv[3]);
-		return 0;
-	}
+	if (argc == 5 && !strcmp(argv[2], "add"))
+		return alias_add(env, argv[3], argv[4]);
+	if (argc == 4 && !strcmp(argv[2], "del"))
+		return alias_del(env, argv[3]);
+	if (argc == 3 && !strcmp(argv[2], "list"))
+		return alias_list(env);
 	return usage();
 }
 
@@ -177,7 +299,10 @@ static int run(struct store_env *env, int argc, char **argv)
 		printf("deleted %s\n", argv[2]);
 		return 0;
 	}
-	if (!strcmp(sub, "passwd") && argc >= 3 && has_flag(argc, argv, "--password-stdin")) {
+	if (!strcmp(sub, "passwd") && argc >= 3) {
+		int r = parse_opts(argc, argv, true, NULL);
+		if (r != 0)
+			return r;
 		char hash[128];
 		if (hash_from_stdin(hash) < 0)
 			return 1;
