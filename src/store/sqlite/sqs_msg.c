@@ -181,7 +181,8 @@ int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first, uint3
 	return 0;
 }
 
-/* guid and size of one message (guid must hold SQS_GUID_LEN + 1). */
+/* guid and size of one message (guid must hold SQS_GUID_LEN + 1), and its flags and
+ * keywords where flags / kw are non-NULL. ERR_NOTFOUND if there is no such row. */
 static int msg_get(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, char *guid,
 		   uint64_t *size, unsigned *flags, char *kw, size_t kwcap)
 {
@@ -290,12 +291,15 @@ int sqs_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out
 		r = sqs_msg_path((struct sqs_env *)st->env, st->account_id, guid, path, sizeof(path));
 	if (r < 0)
 		return r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && cached && errno == ENOENT)
-		return ERR_NOTFOUND; /* expunged and reaped since the check */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), open_err = errno;
+	/* expunged and reaped since the check or since the row was read (the reaper does not
+	 * wait for readers): gone, not damaged, when the row is gone too */
+	if (fd < 0 && open_err == ENOENT &&
+	    (cached || msg_get(H(st), mailbox_id, uid, guid, &size, NULL, NULL, 0) == ERR_NOTFOUND))
+		return ERR_NOTFOUND;
 	if (fd < 0) {
 		/* rows exist only for files that were made durable: this is damage */
-		log_err("store: message file path=%s: %s", path, strerror(errno));
+		log_err("store: message file path=%s: %s", path, strerror(open_err));
 		return ERR_IO;
 	}
 	*fd_out = fd;
