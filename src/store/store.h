@@ -4,16 +4,40 @@
  *   - the directory (accounts, aliases, passwords, quotas, per-account options), and
  *   - one account's mail (mailboxes, messages, flags, expunge, quota usage).
  * A backend implements struct store_ops; protocol code calls only the store_* wrappers
- * below, which check arguments and forward. Backends register by name (store_backends[]),
- * the config picks one ([store] backend = sqlite).
+ * below, which check the arguments, the backend's STORE_OPS_VERSION and that the op is
+ * there, and forward. Backends register by name (store_backends[]), the config picks one
+ * ([store] backend = sqlite).
  *
- * Durability contract (DESIGN.md "Storage"): a message is acknowledged to a client only
- * after store_deliver()/store_append() returned 0, and by then its file and index row are
- * on disk. Many concurrent deliveries share one flush (group commit, see deliver/).
+ * Durability (DESIGN.md "Storage"): every call that changes something has made the
+ * change durable when it returns success, so a client may be told "stored" right then:
+ *   - store_append: the message file and its directory entry are fsynced, then the row
+ *     is committed with a flushed log;
+ *   - store_deliver_batch: an entry with results[i] == 0 is durable when the call
+ *     returns; the whole batch shares one flush (group commit, driven by deliver/);
+ *   - flags, expunge, POP3 marks, mailbox and directory changes: committed with a
+ *     flushed log. The files of expunged messages and deleted mailboxes are unlinked
+ *     later, in the background, and a deleted account's folder right after its row:
+ *     a crash before that leaves files no row names, which recovery removes.
+ * After a crash, what a call had not returned from is either complete or gone once
+ * recovery has run (at the next primary store_env_open), never half there.
  *
- * Threads: a struct store_env is shared by all threads. A struct store (one account) is
- * used by one thread at a time; open one per session or per thread as needed.
- * All strings handed out come from the caller's arena. */
+ * Threads: a struct store_env is shared by all threads; every call may be made on it
+ * from any thread at the same time, except store_set_change_hook (before other threads
+ * use the env) and store_env_close (after they stopped). A struct store (one account)
+ * is used by one thread at a time, and may move between threads between calls. Writers
+ * wait for each other's transactions (ERR_TEMP after a bounded wait: the sqlite
+ * backend's busy timeout is 30 s); readers do not wait for writers.
+ *
+ * Lifetimes: a struct store is open from store_open to store_close, and every store is
+ * closed before its env. What a call hands out (strings, arrays, blobs) is allocated
+ * from the caller's arena and lives until the caller resets it; the store keeps no
+ * pointer into it, nor to any argument once the call returned (the change hook's arg
+ * aside). A descriptor from store_msg_open is the caller's to close.
+ *
+ * Errors are negative enum err: ERR_TEMP contention, worth retrying as it is; ERR_IO a
+ * failed or damaged file or database, or a database error with no other meaning (logged
+ * with the database's own message where it happened); ERR_NOMEM; ERR_NOTFOUND,
+ * ERR_EXISTS, ERR_PERM, ERR_QUOTA, ERR_INVAL (a bad argument) as noted per call. */
 #ifndef KASTEN_STORE_H
 #define KASTEN_STORE_H
 
@@ -56,7 +80,7 @@ struct store_account {
 	uint64_t quota_bytes;     /* 0 = unlimited */
 	uint64_t quota_messages;  /* 0 = unlimited */
 	bool pop3_enabled;
-	/* usage, filled by store_account_usage() / listings */
+	/* usage, filled by store_account_get, store_account_get_id and store_account_list */
 	uint64_t used_bytes;
 	uint64_t messages;
 };
@@ -94,25 +118,33 @@ struct store_msg {
 	int64_t pop3_retrieved;  /* unix seconds of the first POP3 RETR, 0 if never */
 };
 
-/* A new message for store_append / store_deliver: the body is already a file on the
- * same filesystem as the data dir, fully written (not necessarily fsynced). The store
- * links it in place; the caller still owns (and later unlinks) its own path. */
+/* A new message for store_append / store_deliver_batch: the body is already a file,
+ * fully written (not necessarily fsynced), best on the data dir's file system: the
+ * store hard-links it into the account and copies it only where the file system refuses
+ * the link. The caller still owns (and later unlinks) its own path. */
 struct store_new_msg {
 	const char *path;
 	uint64_t size;             /* must equal the file's size, else ERR_INVAL */
-	int64_t internal_date;
-	unsigned flags;
-	const char *keywords;      /* NULL or space-separated */
-	const void *mime;          /* serialized MIME structure (mime_serialize), may be NULL */
+	int64_t internal_date;     /* unix seconds; 0 for "now" */
+	unsigned flags;            /* enum store_flag bits */
+	/* NULL or space-separated; duplicates dropped (ASCII case-insensitive); a control
+	 * character is ERR_INVAL, more than 4 KiB in all ERR_TOO_LONG */
+	const char *keywords;
+	/* serialized MIME structure (mime_index / mime_serialize), or NULL: the store then
+	 * indexes the file when store_msg_mime first asks for it */
+	const void *mime;
 	size_t mime_len;
 };
 
-/* Kinds of change published after a commit (for IMAP IDLE, webmail, other nodes). */
+/* Kinds of change published after a commit (for IMAP IDLE, webmail, other nodes). The
+ * hook's modseq is the mailbox's HIGHESTMODSEQ after an append, flag change or expunge;
+ * for STORE_CH_MAILBOX, and for rows recovery dropped (kind EXPUNGE, modseq 0), it only
+ * says that something changed. */
 enum store_change_kind {
 	STORE_CH_APPEND,
 	STORE_CH_FLAGS,
 	STORE_CH_EXPUNGE,
-	STORE_CH_MAILBOX, /* created, renamed, deleted */
+	STORE_CH_MAILBOX, /* created, renamed, deleted, (un)subscribed */
 };
 typedef void (*store_change_fn)(void *arg, int64_t account_id, int64_t mailbox_id,
 				enum store_change_kind kind, uint64_t modseq);
@@ -120,7 +152,11 @@ typedef void (*store_change_fn)(void *arg, int64_t account_id, int64_t mailbox_i
 enum store_flag_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 
 /* ---- the backend vtable ---- */
-#define STORE_OPS_VERSION 1
+/* The layout of struct store_ops. store_env_open refuses a backend that was built for
+ * another one (ERR_INVAL); raise it with every op added, removed or changed. */
+#define STORE_OPS_VERSION 2
+/* env_open, env_close, recover and close must be set; any other op a backend leaves NULL
+ * makes its wrapper answer ERR_INVAL (store_domain_is_local: false). */
 struct store_ops {
 	int version;
 	const char *name;
@@ -170,11 +206,8 @@ struct store_ops {
 			 int64_t when);
 	int (*append)(struct store *st, const char *mailbox, const struct store_new_msg *m,
 		      uint32_t *uid_out);
-	/* group commit of deliveries to many accounts: each entry goes to its account's
-	 * INBOX; results[i] is 0 or a negative enum err (ERR_QUOTA, ERR_NOTFOUND...). */
 	int (*deliver_batch)(struct store_env *env, const int64_t *account_ids,
 			     const struct store_new_msg *const *msgs, size_t n, int *results);
-	/* added after version 1 was first drafted; every backend must fill them */
 	int (*quota_warned)(struct store *st, int *get_out, int set);
 	int (*expunged_since)(struct store *st, int64_t mailbox_id, uint64_t modseq,
 			      struct arena *a, uint32_t **uids_out, size_t *n_out);
@@ -189,18 +222,28 @@ extern const struct store_ops *const store_backends[];
 
 /* ---- wrappers: the only calls protocol code makes ---- */
 
-/* Open the store for a data dir with the named backend. primary: the caller holds the
+/* Open the store for a data dir with the named backend (NULL: the first compiled in),
+ * creating the data dir and its accounts/ if missing. primary: the caller holds the
  * data dir's lock (one process at a time, cmd/cmd_lock.c), so this env runs recovery
  * and sweeps files; a non-primary env (an admin command beside a running server) only
- * reads and writes rows. */
+ * reads and writes rows. <data>/spool is deliver/'s: the store never touches it.
+ * ERR_NOTFOUND for an unknown backend, ERR_INVAL for one built for another
+ * STORE_OPS_VERSION, ERR_PERM for files written by a newer schema. */
 int store_env_open(const char *backend, const char *data_dir, bool primary,
 		   struct store_env **out);
+/* Close every handle; a primary env leaves the clean-shutdown marker, so the next start
+ * skips the full sweep. Sets *env to NULL. */
 void store_env_close(struct store_env **env);
-/* Called after every committed change, from the committing thread. One hook per env. */
+/* One hook per env, set before other threads use it. It is called after each commit
+ * that changes what a mailbox shows (append, flags, expunge, mailbox created, renamed,
+ * deleted or (un)subscribed; not POP3 marks or directory changes), once the change is
+ * durable, on the committing thread, with no database lock held: it must not block. */
 void store_set_change_hook(struct store_env *env, store_change_fn fn, void *arg);
 
+/* ERR_EXISTS if an account or an alias has the address. Account ids are never reused. */
 int store_account_add(struct store_env *env, const char *address, const char *pwhash,
 		      uint64_t quota_bytes, int64_t *id_out);
+/* Removes the account, its aliases and its mail. ERR_NOTFOUND if none. */
 int store_account_del(struct store_env *env, const char *address);
 /* Look up by canonical address (not alias). ERR_NOTFOUND if none. Usage (used_bytes,
  * messages) is filled in too, as for store_account_get_id. store_account_add and
@@ -214,9 +257,13 @@ int store_account_get_id(struct store_env *env, int64_t id, struct arena *a,
 /* Every account with its usage filled in. */
 int store_account_list(struct store_env *env, struct arena *a, struct store_account **out,
 		       size_t *n_out);
-/* key: "password" (value: a crypt hash), "quota" (bytes), "quota_messages", "pop3" (on/off). */
+/* key: "password" (value: a crypt hash), "quota" (bytes, or with a K/M/G/T suffix),
+ * "quota_messages", "pop3" (on/off, yes/no, true/false, 1/0). ERR_INVAL for another key
+ * or a bad value, ERR_NOTFOUND for an unknown account. */
 int store_account_set(struct store_env *env, const char *address, const char *key,
 		      const char *value);
+/* ERR_EXISTS if the alias is taken or is an account's address, ERR_NOTFOUND if there is
+ * no account `address`. */
 int store_alias_add(struct store_env *env, const char *alias, const char *address);
 int store_alias_del(struct store_env *env, const char *alias);
 /* Every alias with its account's address, ordered by alias; the array and strings come
@@ -227,11 +274,14 @@ int store_alias_list(struct store_env *env, struct arena *a, struct store_alias 
  * On a database error it logs and answers true, so the recipient is looked up
  * (store_resolve) and refused or deferred there rather than as "relaying denied". */
 bool store_domain_is_local(struct store_env *env, const char *domain);
-/* Address or alias (case-insensitive, "+detail" stripped) to an account id. */
+/* Address or alias (case-insensitive) to an account id; when neither matches, again
+ * without the "+detail" (from the first '+' of the local part to the '@'; a local part
+ * that starts with '+' has none). ERR_NOTFOUND if nothing matches. */
 int store_resolve(struct store_env *env, const char *address, int64_t *id_out);
 
 /* ERR_NOTFOUND for an unknown account. Cheap: database handles are pooled per account
- * in the env, so sessions may open per command instead of holding a store while idle. */
+ * in the env, so sessions may open per command instead of holding a store while idle.
+ * The handle is one thread's at a time (see Threads above) until store_close. */
 int store_open(struct store_env *env, int64_t account_id, struct store **out);
 void store_close(struct store **st);
 int store_usage(struct store *st, uint64_t *bytes_out, uint64_t *messages_out);
@@ -240,34 +290,70 @@ int store_mailbox_list(struct store *st, struct arena *a, struct store_mailbox *
 		       size_t *n_out);
 int store_mailbox_get(struct store *st, const char *name, struct arena *a,
 		      struct store_mailbox *out);
+/* Creates missing parent levels too (RFC 9051 6.3.4). ERR_EXISTS, ERR_INVAL for a bad
+ * name or special_use bit. */
 int store_mailbox_create(struct store *st, const char *name, unsigned special_use);
+/* Renames the levels below along and keeps UIDVALIDITY; renaming INBOX moves its
+ * messages to the new name and leaves INBOX empty (RFC 9051 6.3.6). ERR_NOTFOUND,
+ * ERR_EXISTS (for any name of the renamed tree), ERR_INVAL for a bad target name. */
 int store_mailbox_rename(struct store *st, const char *from, const char *to);
+/* Removes the mailbox and its messages (not the levels below). ERR_PERM for INBOX. */
 int store_mailbox_delete(struct store *st, const char *name);
 int store_mailbox_subscribe(struct store *st, const char *name, bool on);
-/* Mailbox names are checked here: UTF-8, no control chars, no empty levels, no "..",
- * at most LIMIT_MAILBOX_NAME bytes. "inbox" in any case means INBOX. */
+/* Mailbox names are checked here: '/' between levels, well-formed UTF-8, no control
+ * characters (C0, DEL, C1), no '*' or '%', no empty, "." or ".." levels, at most
+ * LIMIT_MAILBOX_NAME bytes. "inbox" in any case, alone or as the first level, means
+ * INBOX. A name the check refuses is ERR_NOTFOUND where a mailbox is looked up and
+ * ERR_INVAL where one is made. */
 bool store_mailbox_name_ok(const char *name);
 
-/* Messages with uid_first <= uid <= uid_last (UINT32_MAX for "*"), ascending by uid. */
+/* Messages with uid_first <= uid <= uid_last (UINT32_MAX for "*"), ascending by uid,
+ * from one snapshot. ERR_NOTFOUND for an unknown mailbox. */
 int store_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first,
 		   uint32_t uid_last, struct arena *a, struct store_msg **out, size_t *n_out);
-/* A read-only fd on the message file (caller closes) and its size. */
+/* A read-only fd on the message file (caller closes) and its size. ERR_NOTFOUND if
+ * there is no such message (also when it was expunged meanwhile), ERR_IO if its file is
+ * missing or unreadable (logged). */
 int store_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
 		   uint64_t *size_out);
+/* The message's MIME structure, a mime_serialize blob (mime_deserialize reads it), copied
+ * into a. A message stored without one is parsed from its file into a on the first call
+ * and the blob is kept, so later calls only copy it (keeping it is skipped, never waited
+ * for, while another writer holds the account's index). The parse allocates from a, so
+ * a's room bounds it: ERR_TOO_BIG when the structure does not fit (the client gets NO; a
+ * bigger arena may succeed). ERR_NOTFOUND if there is no such message, ERR_IO if its
+ * file is missing or unreadable (logged). A blob stored in an older MIME_BLOB_VERSION is
+ * returned as it is (mime_deserialize answers ERR_BAD_SYNTAX). */
 int store_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
 		   const void **blob_out, size_t *len_out);
+/* Set, add or remove flags and keywords (keywords as in store_new_msg) on the messages
+ * with these UIDs; unknown UIDs are skipped. Every message changed gets the same new
+ * modseq; when nothing changes, HIGHESTMODSEQ stays. *modseq_out: HIGHESTMODSEQ after. */
 int store_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 		enum store_flag_op op, unsigned flags, const char *keywords,
 		uint64_t *modseq_out);
-/* Remove messages for good (files unlinked after the commit), usage shrinks. */
+/* Remove messages for good, usage shrinks; unknown UIDs are skipped. The rows go and
+ * the UIDs are logged for store_expunged_since in one transaction; the files are
+ * unlinked after the commit by a background thread. *modseq_out: HIGHESTMODSEQ after. */
 int store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 		  uint64_t *modseq_out);
-/* Record the first POP3 retrieval time (for [pop3] expire_days). */
+/* Record the first POP3 retrieval time (for [pop3] expire_days); a message that has
+ * one keeps it. */
 int store_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 		    int64_t when);
-/* IMAP APPEND / import: durable before it returns. ERR_QUOTA if it would not fit. */
+/* IMAP APPEND / import: durable before it returns. ERR_QUOTA if it would not fit,
+ * ERR_NOTFOUND for an unknown mailbox, ERR_INVAL if m->size is not the file's size,
+ * ERR_FULL when the mailbox has used up its UIDs. */
 int store_append(struct store *st, const char *mailbox, const struct store_new_msg *m,
 		 uint32_t *uid_out);
+/* Group commit: msgs[i] into the INBOX of account account_ids[i] (one message may be
+ * listed for several accounts), in order within an account. results[i] = 0 means stored
+ * and durable when the call returns; otherwise a negative enum err for that entry
+ * (ERR_QUOTA, ERR_NOTFOUND for an unknown account, ...). Returns 0, or a negative enum
+ * err for the batch as a whole: ERR_INVAL or ERR_NOMEM before anything was done
+ * (results[] untouched), ERR_IO when the flush failed (every entry then failed; rows
+ * already committed may still show, so a retry can duplicate but never lose a
+ * message). */
 int store_deliver_batch(struct store_env *env, const int64_t *account_ids,
 			const struct store_new_msg *const *msgs, size_t n, int *results);
 
@@ -279,12 +365,15 @@ int store_quota_warned(struct store *st, int *get_out, int set);
  * ascending; the array comes from the arena (NULL when n is 0). */
 int store_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
 			 struct arena *a, uint32_t **uids_out, size_t *n_out);
-/* Full consistency sweep of every account, the same one store_env_open runs after an
- * unclean shutdown: drops rows whose file is missing or short, removes files no row
- * references, recomputes usage. Slow on big stores; for admin use. */
+/* Full consistency sweep of every account, the one store_env_open runs after an
+ * unclean shutdown: drops rows whose file is missing or of another size (logged as
+ * expunged), removes files no row references, recomputes usage. On a live store it
+ * leaves unreferenced files younger than an hour alone (a delivery may have linked one
+ * and not yet committed its row). Slow on big stores; for admin use. */
 int store_check(struct store_env *env);
 
-/* Flush counter (fsync/syncfs calls made), for metrics and the benchmark. */
+/* Flushes (fsync/syncfs) the store issued itself since the process started, for metrics
+ * and the benchmark; the database's own log syncs at commit are not counted. */
 uint64_t store_flush_count(void);
 
 #endif

@@ -111,7 +111,8 @@ struct sqs_env {
 	pthread_mutex_t pool_mu;       /* guards the pool and del_gen */
 	struct sqs_db *pool_head, *pool_tail; /* most recently used first */
 	unsigned pool_n;
-	uint64_t del_gen;              /* bumped by account_del: older handles never pooled */
+	uint64_t del_gen;              /* bumped by account_del: older handles are pooled
+					* again only if their account still exists */
 	/* the file reaper (sqs_reap.c) */
 	pthread_t reaper;
 	bool reaping, reap_stop;
@@ -188,10 +189,12 @@ int sqs_migrate(sqlite3 *db, const char *const *steps, int n,
 /* Check out a handle for the account (from the pool or newly opened, creating
  * the account's folder and schema on first use). */
 int sqs_db_take(struct sqs_env *e, int64_t account_id, struct sqs_db **out);
-/* Return a handle to the pool (or close it when it is stale or the pool is full). */
+/* Return a handle to the pool, or close it when its account was deleted meanwhile; a
+ * full pool closes its least recently used handle instead. */
 void sqs_db_give(struct sqs_env *e, struct sqs_db *h);
 void sqs_db_free(struct sqs_db *h);
-/* Close every pooled handle of one account (all accounts if id < 0); bump del_gen. */
+/* Close every pooled handle of one account (all accounts if id < 0); with bump, also
+ * bump del_gen so that handles checked out now are re-checked when given back. */
 void sqs_pool_drop(struct sqs_env *e, int64_t account_id, bool bump);
 /* The statement, reset and with cleared bindings; NULL on prepare failure (logged). */
 sqlite3_stmt *sqs_q(struct sqs_db *h, enum sqs_stmt s);
@@ -242,24 +245,16 @@ int sqs_quota_warned(struct store *st, int *get_out, int set);
  * ERR_TOO_LONG past cap, ERR_INVAL for control characters. */
 int sqs_kw_merge(const char *cur, const char *in, enum store_flag_op op, char *out,
 		 size_t cap);
-/* "<data>/accounts/<id>/msg/<guid[0..2)>/<guid>". */
+/* "<data>/accounts/<id>/msg/<guid>" (msg/ is flat). */
 int sqs_msg_path(const struct sqs_env *e, int64_t id, const char *guid, char *out,
 		 size_t cap);
-/* Unlink the files of the given guids (after a commit); failures are logged. */
+/* Unlink the files of the given guids now (after a commit); failures are logged. */
+void sqs_unlink_guids(const struct sqs_env *e, int64_t id, char (*guids)[SQS_GUID_LEN + 1],
+		      size_t n);
 /* Call before a transaction that removes message rows of the account (expunge,
  * mailbox delete, INBOX rename): open caches of that account stop trusting themselves. */
 void sqs_rows_removing(struct sqs_env *e, int64_t account_id);
 void sqs_msgcache_free(struct sqs_msgcache *c);
-
-/* ---- sqs_reap.c ---- */
-int sqs_reap_start(struct sqs_env *e);
-/* Unlink everything queued, then stop the thread. */
-void sqs_reap_stop(struct sqs_env *e);
-/* Unlink these message files soon, on the reaper thread (after their rows are gone). */
-void sqs_reap_guids(struct sqs_env *e, int64_t id, char (*guids)[SQS_GUID_LEN + 1], size_t n);
-
-void sqs_unlink_guids(const struct sqs_env *e, int64_t id, char (*guids)[SQS_GUID_LEN + 1],
-		      size_t n);
 int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first,
 		 uint32_t uid_last, struct arena *a, struct store_msg **out, size_t *n_out);
 int sqs_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
@@ -273,6 +268,13 @@ int sqs_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, si
 		  int64_t when);
 int sqs_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
 		       struct arena *a, uint32_t **uids_out, size_t *n_out);
+
+/* ---- sqs_reap.c ---- */
+int sqs_reap_start(struct sqs_env *e);
+/* Unlink everything queued, then stop the thread. */
+void sqs_reap_stop(struct sqs_env *e);
+/* Unlink these message files soon, on the reaper thread (after their rows are gone). */
+void sqs_reap_guids(struct sqs_env *e, int64_t id, char (*guids)[SQS_GUID_LEN + 1], size_t n);
 
 /* ---- sqs_mime.c: MIME blobs, indexed from the file when the row has none ---- */
 int sqs_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
