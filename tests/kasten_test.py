@@ -78,6 +78,29 @@ def sanitizer_report(data):
     return data[start:start + 4000].decode("utf-8", "replace")
 
 
+def child_pid(pid):
+    """The one child process of `pid` (a wrapper's kasten), from /proc."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(d))
+    assert len(kids) == 1, f"process {pid} has children {kids}, expected one"
+    return kids[0]
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 class AdminError(AssertionError):
     pass
 
@@ -96,6 +119,7 @@ class KastenServer:
         self.listen = tuple(listen)
         self.ports = dict(zip(self.listen, free_ports(len(self.listen))))
         self.proc = None
+        self.pid = None  # of kasten itself: proc.pid, or the wrapper's child (start)
         self.exit_codes = []
         self._log_fh = None
         self.write_config(config or {})
@@ -135,16 +159,19 @@ class KastenServer:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self, timeout=START_TIMEOUT):
+    def start(self, timeout=START_TIMEOUT, wrapper=()):
+        """wrapper: an optional command prefix (e.g. strace ... --) that runs kasten as its
+        only child and exits with kasten's status; signals then go to kasten itself."""
         assert not self.running, "already running"
         self.data.mkdir(parents=True, exist_ok=True)
         self._log_fh = open(self.log, "ab")
         self._log_fh.write(f"\n==== kasten serve start {time.time():.3f}\n".encode())
         self._log_fh.flush()
         self.proc = subprocess.Popen(
-            [kasten_bin(), "serve", "--config", str(self.config)],
+            [*wrapper, kasten_bin(), "serve", "--config", str(self.config)],
             stdin=subprocess.DEVNULL, stdout=self._log_fh, stderr=self._log_fh,
             cwd=str(self.dir))
+        self.pid = self.proc.pid
         deadline = time.monotonic() + timeout
         pending = set(self.ports)
         while pending:
@@ -166,6 +193,8 @@ class KastenServer:
                     f"{timeout}s\n{self.log_tail()}")
             if pending:
                 time.sleep(0.05)
+        if wrapper:
+            self.pid = child_pid(self.proc.pid)
         return self
 
     def stop(self, check=True):
@@ -174,10 +203,11 @@ class KastenServer:
             return None
         p, self.proc = self.proc, None
         if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
+            _signal(self.pid, signal.SIGTERM)
             try:
                 p.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
+                _signal(self.pid, signal.SIGKILL)
                 p.kill()
                 p.wait()
                 self.exit_codes.append(f"no exit {STOP_TIMEOUT}s after SIGTERM")
@@ -201,6 +231,7 @@ class KastenServer:
             return
         p, self.proc = self.proc, None
         if p.poll() is None:
+            _signal(self.pid, signal.SIGKILL)
             p.kill()
         p.wait()
         self.exit_codes.append(p.returncode)
