@@ -4,11 +4,16 @@ ASAN  ?= build-asan
 FUZZ  ?= build-fuzz
 DATA  ?= kasten-data
 
-.PHONY: all deps build run check unit asan fuzz proto clients clean bench
+.PHONY: all deps-run deps-check build run check clean bench
 
 all: build
 
-deps:
+# `make run` needs only what builds and runs kasten; the test clients, clang and
+# Postfix's load generator come with `make check`, Dovecot with `make bench`.
+deps-run:
+	@scripts/install-deps.sh build
+
+deps-check:
 	@scripts/install-deps.sh check
 
 $(BUILD)/build.ninja:
@@ -17,11 +22,11 @@ $(BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-run: deps build
+run: deps-run build
 	@$(BUILD)/kasten init --data $(DATA)
 	exec $(BUILD)/kasten serve --data $(DATA)
 
-check: deps
+check: deps-check
 	@scripts/check.sh
 
 bench:

@@ -22,10 +22,14 @@ stage() { # stage NAME COMMAND...
 	fi
 }
 
-build() { # build DIR [meson options]
+build() { # build DIR [meson options]; unit tests are required here, optional for make run
 	local dir=$1
 	shift
-	[ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null || return 1
+	if [ -f "$dir/build.ninja" ]; then
+		meson configure "$dir" -Dunit_tests=enabled "$@" >/dev/null || return 1
+	else
+		meson setup "$dir" -Dunit_tests=enabled "$@" >/dev/null || return 1
+	fi
 	ninja -C "$dir"
 }
 

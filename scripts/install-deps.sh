@@ -1,12 +1,15 @@
 #!/bin/sh
 # install-deps.sh: install the Debian packages kasten builds and tests with, if missing.
 # Usage: scripts/install-deps.sh [build|check|bench]   (each includes the ones before it)
+#   build: what `make run` needs to build and run kasten, nothing more
+#   check: the test tools and real clients of `make check`
+#   bench: the anchors (Dovecot) `make bench` compares against
 set -eu
 level=${1:-check}
 
 build="gcc make meson ninja-build pkg-config libevent-dev libssl-dev libsqlite3-dev
-libcrypt-dev libinih-dev zlib1g-dev openssl"
-check="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
+libcrypt-dev libinih-dev zlib1g-dev"
+check="openssl libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
 fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl strace"
 bench="dovecot-lmtpd dovecot-pop3d dovecot-imapd"
 
