@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +21,10 @@
 static char dummy_hash[128];
 
 struct check {
+	struct net_conn *c;
 	auth_login_done_fn done;
 	void *arg;
-	char user[LIMIT_ADDRESS + 1];
+	char user[LIMIT_ADDRESS + 1]; /* canonical address once the account is known */
 	char pass[1024];
 	char *hash; /* NULL for an unknown user */
 	int64_t account;
@@ -52,43 +54,39 @@ static void check_work(void *arg)
 	OPENSSL_cleanse(k->pass, sizeof(k->pass));
 }
 
-struct late {
-	struct net_conn *c;
-	struct check *k;
-};
-
-static void fail_now(evutil_socket_t fd, short what, void *arg)
-{
-	struct late *l = arg;
-	net_conn_log_ctx(l->c);
-	l->k->done(l->c, l->k->arg, 0, NULL);
-	check_free(l->k);
-	net_conn_release(l->c);
-	free(l);
-}
-
 static void check_done(struct net_conn *c, void *arg)
 {
 	struct check *k = arg;
 	if (k->ok) {
-		net_auth_ok(net_conn_peer_ip(c));
+		net_penalty_ok(c, NET_PENALTY_LOGIN, k->user);
 		k->done(c, k->arg, k->account, k->user);
-		check_free(k);
-		return;
+	} else {
+		char esc[LIMIT_ADDRESS * 4 + 1];
+		net_penalty_fail(c, NET_PENALTY_LOGIN, k->user);
+		log_info("login failed user=%s reason=%s", log_esc(esc, k->user, strlen(k->user)),
+			 k->hash ? "password" : "unknown user");
+		k->done(c, k->arg, 0, NULL);
 	}
-	unsigned ms = net_auth_fail(net_conn_peer_ip(c));
-	struct late *l = malloc(sizeof(*l));
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	if (l) {
-		*l = (struct late){c, k};
-		net_conn_hold(c);
-		if (event_base_once(net_conn_base(c), -1, EV_TIMEOUT, fail_now, l, &tv) == 0)
-			return;
-		net_conn_release(c);
-		free(l);
-	}
-	k->done(c, k->arg, 0, NULL); /* no timer: answer at once rather than never */
 	check_free(k);
+}
+
+static int check_start(struct check *k)
+{
+	return net_conn_work(k->c, check_work, check_done, k);
+}
+
+/* The penalty delay is over: check now (or tell the caller we could not). */
+static void delayed_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct check *k = arg;
+	struct net_conn *c = k->c;
+	net_conn_log_ctx(c);
+	if (check_start(k) < 0) {
+		k->done(c, k->arg, 0, NULL);
+		check_free(k);
+	}
+	net_conn_release(c);
+	log_ctx(NULL, 0, NULL, NULL);
 }
 
 int auth_login(struct net_conn *c, struct store_env *env, const char *user, const char *pass,
@@ -97,6 +95,7 @@ int auth_login(struct net_conn *c, struct store_env *env, const char *user, cons
 	struct check *k = calloc(1, sizeof(*k));
 	if (!k)
 		return ERR_NOMEM;
+	k->c = c;
 	k->done = done;
 	k->arg = arg;
 	size_t ul = strlen(user), pl = strlen(pass);
@@ -115,8 +114,20 @@ int auth_login(struct net_conn *c, struct store_env *env, const char *user, cons
 				memcpy(k->user, acct.address, al + 1);
 		}
 		arena_free(&a);
+	} else {
+		(void)snprintf(k->user, sizeof(k->user), "%.*s", (int)sizeof(k->user) - 1, user);
 	}
-	if (net_conn_work(c, check_work, check_done, k) < 0) {
+	/* Every attempt from a client with recent failures, or at a name under attack, waits
+	 * first, the right password too: an answer's timing tells a guesser nothing. */
+	unsigned ms = net_penalty_delay(c, NET_PENALTY_LOGIN, k->user);
+	if (ms > 0) {
+		struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+		net_conn_hold(c);
+		if (event_base_once(net_conn_base(c), -1, EV_TIMEOUT, delayed_start, k, &tv) == 0)
+			return 0;
+		net_conn_release(c);
+	}
+	if (check_start(k) < 0) {
 		check_free(k);
 		return ERR_NOMEM;
 	}

@@ -1,8 +1,9 @@
 /* auth_login.h: checking a user name and password for a protocol session, shared by
  * SMTP AUTH, POP3 and IMAP. The account lookup is fast and runs on the loop; the hash
- * check is slow and runs on the worker pool; a failure is answered only after a
- * per-IP delay that doubles with each failure (net_auth_fail). An unknown user costs
- * the same time as a wrong password, so timing reveals nothing. */
+ * check is slow and runs on the worker pool. Every attempt from a client with recent
+ * failures, or at a name under attack, first waits out net_penalty_delay(), and every
+ * failure is counted (net_penalty_fail) and logged with the user name. An unknown user
+ * costs the same time as a wrong password, so timing reveals nothing. */
 #ifndef KASTEN_AUTH_LOGIN_H
 #define KASTEN_AUTH_LOGIN_H
 

@@ -28,15 +28,17 @@
 static size_t listeners(const struct conf *cf, struct net_listen ls[16])
 {
 	size_t n = 0;
-#define LISTEN(addr, proto, tlsmode, arg)                                                          \
+#define LISTEN(addr, proto, tlsmode, arg, login, timeout)                                          \
 	if (addr)                                                                                  \
-		ls[n++] = (struct net_listen){addr, proto, tlsmode, arg};
-	LISTEN(cf->smtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_mx);
-	LISTEN(cf->submission, &smtp_proto, NET_TLS_NONE, &smtp_flavour_submission);
-	LISTEN(cf->submissions, &smtp_proto, NET_TLS_IMPLICIT, &smtp_flavour_submission);
-	LISTEN(cf->lmtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_lmtp);
-	LISTEN(cf->pop3, &pop3_proto, NET_TLS_NONE, NULL);
-	LISTEN(cf->pop3s, &pop3_proto, NET_TLS_IMPLICIT, NULL);
+		ls[n++] = (struct net_listen){addr, proto, tlsmode, arg, login, timeout};
+	LISTEN(cf->smtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_mx, false, cf->smtp_timeout);
+	LISTEN(cf->submission, &smtp_proto, NET_TLS_NONE, &smtp_flavour_submission, true,
+	       cf->smtp_timeout);
+	LISTEN(cf->submissions, &smtp_proto, NET_TLS_IMPLICIT, &smtp_flavour_submission, true,
+	       cf->smtp_timeout);
+	LISTEN(cf->lmtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_lmtp, false, cf->smtp_timeout);
+	LISTEN(cf->pop3, &pop3_proto, NET_TLS_NONE, NULL, true, cf->pop3_timeout);
+	LISTEN(cf->pop3s, &pop3_proto, NET_TLS_IMPLICIT, NULL, true, cf->pop3_timeout);
 #undef LISTEN
 	if (cf->imap || cf->imaps || cf->http)
 		log_info("imap/http listeners are configured but not part of this build yet");
@@ -99,7 +101,8 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	struct net_listen ls[16];
 	size_t n = listeners(cf, ls);
-	if (net_start(ls, n, cf->threads, tls) < 0 || cmd_drop_privileges(true) < 0)
+	struct net_limits limits = {cf->login_timeout, cf->max_conns_per_ip, cf->max_unauth_per_ip};
+	if (net_start(ls, n, cf->threads, &limits, tls) < 0 || cmd_drop_privileges(true) < 0)
 		return 1;
 	check_modes(cf->data);
 	struct store_env *env;

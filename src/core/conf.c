@@ -41,6 +41,12 @@ void conf_defaults(struct conf *c)
 	c->http = dup_or_die("127.0.0.1:8080");
 	c->max_message_size = LIMIT_MESSAGE_SIZE;
 	c->max_recipients = LIMIT_SMTP_RCPTS;
+	c->login_timeout = LIMIT_TIMEOUT_LOGIN;
+	c->smtp_timeout = LIMIT_TIMEOUT_SMTP;
+	c->pop3_timeout = LIMIT_TIMEOUT_POP3;
+	c->imap_timeout = LIMIT_TIMEOUT_IMAP;
+	c->max_conns_per_ip = LIMIT_CONNS_PER_CLIENT;
+	c->max_unauth_per_ip = LIMIT_UNAUTH_PER_CLIENT;
 	c->plaintext_loopback = true;
 	c->warn_percent = 90;
 	c->pop3_enabled = true;
@@ -101,6 +107,12 @@ static const struct key keys[] = {
 	{"tls", "key", K_STR, O(tls_key), 0},
 	{"limits", "max_message_size", K_SIZE, O(max_message_size), 0},
 	{"limits", "max_recipients", K_UINT, O(max_recipients), 100000},
+	{"limits", "login_timeout", K_UINT, O(login_timeout), 3600},
+	{"limits", "smtp_timeout", K_UINT, O(smtp_timeout), 3600},
+	{"limits", "pop3_timeout", K_UINT, O(pop3_timeout), 3600},
+	{"limits", "imap_timeout", K_UINT, O(imap_timeout), 7200},
+	{"limits", "max_connections_per_ip", K_UINT, O(max_conns_per_ip), 1000000},
+	{"limits", "max_unauthenticated_per_ip", K_UINT, O(max_unauth_per_ip), 1000000},
 	{"auth", "plaintext_loopback", K_BOOL, O(plaintext_loopback), 0},
 	{"auth", "plaintext_anywhere", K_BOOL, O(plaintext_anywhere), 0},
 	{"quota", "default", K_SIZE, O(default_quota), 0},
@@ -175,6 +187,14 @@ int conf_load(struct conf *c, const char *path)
 		if (*listeners[i] && !listen_ok(*listeners[i])) {
 			log_err("config %s: [listen] %s: want ADDR:PORT with a port of 1 to 65535",
 				path, *listeners[i]);
+			return ERR_BAD_SYNTAX;
+		}
+	}
+	unsigned *timeouts[] = {&c->login_timeout, &c->smtp_timeout, &c->pop3_timeout,
+				&c->imap_timeout};
+	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		if (*timeouts[i] == 0) {
+			log_err("config %s: [limits] timeouts must be at least 1 second", path);
 			return ERR_BAD_SYNTAX;
 		}
 	}

@@ -21,6 +21,8 @@ struct conf {
 	/* [limits] */
 	uint64_t max_message_size;
 	unsigned max_recipients;
+	unsigned login_timeout, smtp_timeout, pop3_timeout, imap_timeout; /* seconds */
+	unsigned max_conns_per_ip, max_unauth_per_ip; /* per IPv4 address or IPv6 /64 */
 	/* [auth] */
 	bool plaintext_loopback; /* allow AUTH/USER/PASS without TLS from 127.0.0.0/8, ::1 */
 	bool plaintext_anywhere; /* allow it from anywhere (not recommended) */

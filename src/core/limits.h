@@ -37,10 +37,18 @@
 #define LIMIT_COMMAND_ARENA (1u << 20)
 #define LIMIT_OUTPUT_PENDING (256u << 10)  /* stop reading while more is queued */
 
-/* Timeouts (seconds) */
+/* Timeouts (seconds; conf). Idle time is counted from the last whole command (or
+ * chunk of a body), never from the last byte: a byte now and then holds nothing open. */
 #define LIMIT_TIMEOUT_SMTP 300             /* RFC 5321 4.5.3.2.7 server timeout */
-#define LIMIT_TIMEOUT_POP3 600             /* RFC 1939 3: at least 10 minutes */
-#define LIMIT_TIMEOUT_PREAUTH 60
+#define LIMIT_TIMEOUT_POP3 600             /* RFC 1939 3: autologout, at least 10 minutes */
+#define LIMIT_TIMEOUT_IMAP 1800            /* RFC 9051 5.4: at least 30 minutes */
+#define LIMIT_TIMEOUT_LOGIN 60             /* connect to successful login, in total */
+#define LIMIT_TIMEOUT_CLOSE 10             /* for the last reply to leave when closing */
+#define LIMIT_BODY_PROGRESS (64u << 10)    /* body octets that count as progress */
+
+/* Connections per client (conf): an IPv4 address or an IPv6 /64. */
+#define LIMIT_CONNS_PER_CLIENT 64
+#define LIMIT_UNAUTH_PER_CLIENT 16         /* not yet logged in, on login listeners */
 
 /* Mailbox names */
 #define LIMIT_MAILBOX_NAME 512

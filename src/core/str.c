@@ -131,3 +131,12 @@ int str_random_hex(char *out, size_t nbytes)
 	out[2 * nbytes] = '\0';
 	return 0;
 }
+
+uint32_t str_hash(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
+}

@@ -24,6 +24,9 @@ void str_rfc5322_date(char out[64], time_t t);
 int str_b64_value(unsigned char c);
 /* Lower-case an ASCII string in place. */
 void str_lower(char *s);
+/* FNV-1a of [p, p+n): a fast hash for tables. Not collision-resistant: a table keyed
+ * by what clients send must stay bounded whatever keys it gets. */
+uint32_t str_hash(const void *p, size_t n);
 /* n random bytes from the OS as lowercase hex (2n chars + NUL). */
 int str_random_hex(char *out, size_t nbytes);
 

@@ -38,17 +38,36 @@ struct net_proto {
 	int (*on_input)(struct net_conn *c, const uint8_t *p, size_t len);
 	void (*on_drain)(struct net_conn *c);
 	void (*on_close)(struct net_conn *c);
-	unsigned idle_timeout;     /* seconds; re-armed on every input */
-	const char *timeout_reply; /* sent before closing an idle connection, or NULL */
+	/* Sent before closing a connection that timed out, and to a client turned away
+	 * for having too many connections (never on implicit TLS before the handshake) */
+	const char *timeout_reply;
+	const char *busy_reply;
 };
 
 /* A listener: an address "127.0.0.1:2525" or "[::1]:2525", a protocol, TLS mode, and
- * an opaque protocol argument (e.g. which SMTP flavour) readable via net_conn_proto_arg. */
+ * an opaque protocol argument (e.g. which SMTP flavour) readable via net_conn_proto_arg.
+ *
+ * Timeouts (slowloris): a connection is closed when idle_timeout seconds pass without
+ * the protocol reporting progress (net_conn_progress: a whole command, or a large part
+ * of a message body), never re-armed by single bytes; and, when login is set, when
+ * it has not logged in (net_conn_set_user) within the login timeout of net_limits,
+ * however busy it is. Connections of login listeners count as unauthenticated per
+ * client address until they log in. */
 struct net_listen {
 	const char *addr;
 	const struct net_proto *proto;
 	enum net_tls_mode tls;
 	const void *proto_arg;
+	bool login;            /* clients must log in (submission, POP3, IMAP) */
+	unsigned idle_timeout; /* seconds */
+};
+
+/* Per-client bounds. A client is an IPv4 address or an IPv6 /64 (one customer's
+ * network): what one host can hold however many addresses it has. 0 = no limit. */
+struct net_limits {
+	unsigned login_timeout;         /* seconds from connect to login */
+	unsigned max_conns_per_client;  /* open connections */
+	unsigned max_unauth_per_client; /* connections to login listeners not logged in */
 };
 
 struct ssl_ctx_st;
@@ -63,7 +82,7 @@ struct ssl_ctx_st *net_tls_setup(const char *cert, const char *key, const char *
  * the TLS context used for implicit TLS and STARTTLS. Nothing is accepted yet: the
  * caller can drop privileges and open the store in between. */
 int net_start(const struct net_listen *ls, size_t n, unsigned threads,
-	      struct ssl_ctx_st *tls_ctx);
+	      const struct net_limits *limits, struct ssl_ctx_st *tls_ctx);
 /* Start the loop threads (and the worker pool): connections are served from now on. */
 int net_run(void);
 /* Stop accepting, let in-flight work finish (bounded by grace seconds), join threads. */
@@ -83,8 +102,15 @@ bool net_conn_is_loopback(const struct net_conn *c);
 /* Make this connection the thread's log context (role, cid, peer, user): for code
  * that runs outside the protocol callbacks, e.g. an asynchronous completion. */
 void net_conn_log_ctx(const struct net_conn *c);
-/* Name the authenticated account for log lines from now on. */
+/* The client logged in as user: log lines name it from now on, the login timeout and
+ * the unauthenticated-connection count no longer apply. */
 void net_conn_set_user(struct net_conn *c, const char *user);
+/* The client made progress (a whole command, a chunk of a body): the idle timeout
+ * starts again. Output drained to the client by on_drain counts by itself. */
+void net_conn_progress(struct net_conn *c);
+/* n octets of a bulk transfer (a message body) arrived: every LIMIT_BODY_PROGRESS of
+ * them count as progress, so a body trickling in a byte at a time does not. */
+void net_conn_progress_bytes(struct net_conn *c, size_t n);
 struct event_base *net_conn_base(const struct net_conn *c);
 
 /* Queue output. Returns ERR_IO if the connection is closing. */
@@ -124,9 +150,18 @@ int net_conn_work(struct net_conn *c, net_work_fn work, net_done_fn done, void *
 /* Run fn(arg) on the loop thread that owns base, from any thread. */
 int net_call_on(struct event_base *base, void (*fn)(void *arg), void *arg);
 
-/* Per-IP authentication failure counter, shared by all protocols: the delay in
- * milliseconds to impose before answering the next failed attempt from this IP. */
-unsigned net_auth_fail(const char *ip);
-void net_auth_ok(const char *ip);
+/* ---- penalties for guessing (net_penalty.c) ----
+ * Failed logins and unknown recipients (address harvesting) are counted per client
+ * (see net_limits) and per target name over a window; every later attempt from that
+ * client or at that name, successful or not, is answered only after a delay that grows
+ * with the count. Delaying successes too leaves no timing oracle for a guesser that
+ * gives up on slow answers; a success resets only what was counted against its own
+ * name from that client, never the client's other failures. */
+enum net_penalty_kind { NET_PENALTY_LOGIN, NET_PENALTY_RCPT };
+/* Milliseconds to wait before answering an attempt at target (NULL: none) from c. */
+unsigned net_penalty_delay(const struct net_conn *c, enum net_penalty_kind kind,
+			   const char *target);
+void net_penalty_fail(const struct net_conn *c, enum net_penalty_kind kind, const char *target);
+void net_penalty_ok(const struct net_conn *c, enum net_penalty_kind kind, const char *target);
 
 #endif

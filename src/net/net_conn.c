@@ -1,7 +1,12 @@
 /* net_conn.c: the connection object. Owns the bufferevent (plain or TLS), feeds input
  * to the protocol in bounded windows, applies backpressure when output piles up, and
  * runs the close and STARTTLS transitions from the loop so no callback ever frees the
- * object under the protocol's feet. */
+ * object under the protocol's feet.
+ *
+ * One timer per connection holds its deadline: the idle timeout (moved on by protocol
+ * progress, never by single bytes), the login timeout, and once closing, LIMIT_TIMEOUT_CLOSE
+ * for the last output to leave. Whatever state a connection is in (TLS handshake
+ * pending, STARTTLS under way, output stuck), the timer ends it. */
 #include "net_int.h"
 
 #include <arpa/inet.h>
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/limits.h"
@@ -22,8 +28,32 @@
 
 static atomic_ullong next_id = 1;
 atomic_uint net_inflight;
+struct net_limits net_limits;
 
 static void conn_setup_bev(struct net_conn *c);
+
+static time_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Fire the timer in secs seconds (at least one: a deadline is never in the past). */
+static void timer_in(struct net_conn *c, time_t secs)
+{
+	struct timeval tv = {secs > 0 ? secs : 1, 0};
+	event_add(c->timer, &tv);
+}
+
+/* The earlier of the idle and login deadlines, from now. */
+static void timer_arm(struct net_conn *c)
+{
+	time_t at = c->idle_at;
+	if (c->login_at && c->login_at < at)
+		at = c->login_at;
+	timer_in(c, at - mono_now());
+}
 
 static void set_log_ctx(const struct net_conn *c)
 {
@@ -41,6 +71,7 @@ static void conn_free_if_unused(struct net_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	event_free(c->kick);
+	event_free(c->timer);
 	free(c);
 }
 
@@ -50,8 +81,12 @@ static void conn_finish(struct net_conn *c)
 	if (c->closed)
 		return;
 	c->closed = true;
+	event_del(c->timer);
+	if (c->client)
+		net_client_leave(c->client, c->login_at != 0);
+	c->client = NULL;
 	set_log_ctx(c);
-	if (c->l->proto->on_close)
+	if (c->opened && c->l->proto->on_close)
 		c->l->proto->on_close(c);
 	if (c->tls && c->closing) {
 		/* a graceful close: tell the peer the TLS stream ended here (close_notify);
@@ -172,6 +207,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 	}
 	if (c->want_drain && pending < NET_OUTPUT_LOW) {
 		c->want_drain = false;
+		net_conn_progress(c); /* the client takes what we stream, a window at a time */
 		set_log_ctx(c);
 		if (c->l->proto->on_drain)
 			c->l->proto->on_drain(c);
@@ -189,21 +225,6 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct net_conn *c = arg;
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (c->paused) { /* waiting on our own work, not on the client */
-			bufferevent_enable(bev, EV_READ);
-			return;
-		}
-		set_log_ctx(c);
-		log_info("idle timeout");
-		if (c->l->proto->timeout_reply) {
-			net_conn_write(c, c->l->proto->timeout_reply, strlen(c->l->proto->timeout_reply));
-			net_conn_close(c);
-			return;
-		}
-		conn_finish(c);
-		return;
-	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if (what & BEV_EVENT_ERROR) {
 			unsigned long e = bufferevent_get_openssl_error(bev);
@@ -218,15 +239,62 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* A TLS connection whose handshake has not completed (or is about to start) cannot
+ * carry a reply. */
+static bool can_reply(const struct net_conn *c)
+{
+	if (c->starttls)
+		return false;
+	if (!c->tls)
+		return true;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	return ssl && SSL_is_init_finished(ssl);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_conn *c = arg;
+	if (c->closed)
+		return;
+	set_log_ctx(c);
+	if (c->closing) {
+		log_info("close: output not taken within %u s, dropped", LIMIT_TIMEOUT_CLOSE);
+		conn_finish(c);
+		return;
+	}
+	time_t now = mono_now();
+	const char *expired = c->login_at && now >= c->login_at ? "login" :
+			      now >= c->idle_at ? "idle" : NULL;
+	if (!expired || c->refs > 0) {
+		/* progress moved the deadline on meanwhile; or we are the slow party (a
+		 * delivery, a password check holds the connection): the deadlines apply
+		 * again once that is done */
+		if (expired)
+			timer_in(c, 1);
+		else
+			timer_arm(c);
+		log_ctx(NULL, 0, NULL, NULL);
+		return;
+	}
+	log_info("%s timeout", expired);
+	const char *reply = c->l->proto->timeout_reply;
+	/* output still queued: the client stopped reading mid-response, and a reply
+	 * appended to it would only garble that response */
+	if (reply && can_reply(c) && net_conn_output_pending(c) == 0) {
+		net_conn_write(c, reply, strlen(reply));
+		net_conn_close(c);
+		log_ctx(NULL, 0, NULL, NULL);
+		return;
+	}
+	conn_finish(c);
+}
+
 static void conn_setup_bev(struct net_conn *c)
 {
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	/* bounded input: libevent stops reading at the high-water mark */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, NET_INPUT_WINDOW * 2);
 	bufferevent_setwatermark(c->bev, EV_WRITE, NET_OUTPUT_LOW, 0);
-	unsigned t = c->l->proto->idle_timeout ? c->l->proto->idle_timeout : LIMIT_TIMEOUT_PREAUTH;
-	struct timeval tv = {.tv_sec = t};
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_enable(c->bev, c->paused ? EV_WRITE : EV_READ | EV_WRITE);
 }
 
@@ -264,6 +332,19 @@ static void sa_format(const struct sockaddr *sa, char *ip, size_t ipcap, char *f
 	}
 }
 
+/* Turn a connection away: a client over its limits. The busy reply goes out in the
+ * clear where the protocol starts in the clear; implicit TLS is just closed. */
+static void refuse_busy(struct net_conn *c)
+{
+	const char *reply = c->l->proto->busy_reply;
+	log_info("refused: too many connections from client=%s", c->client_key);
+	if (reply && !c->tls && net_conn_write(c, reply, strlen(reply)) == 0) {
+		net_conn_close(c);
+		return;
+	}
+	conn_finish(c);
+}
+
 void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_socket_t fd,
 		     const struct sockaddr *sa, int salen)
 {
@@ -278,7 +359,9 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 	c->id = atomic_fetch_add(&next_id, 1);
 	c->loopback = sa_loopback(sa);
 	sa_format(sa, c->peer_ip, sizeof(c->peer_ip), c->peer, sizeof(c->peer));
+	net_client_key(sa, c->client_key, sizeof(c->client_key));
 	c->kick = event_new(l->base, -1, 0, on_kick, c);
+	c->timer = event_new(l->base, -1, 0, on_timer, c);
 	evutil_make_socket_nonblocking(fd);
 	/* Replies leave in whole evbuffer flushes, never byte by byte, so Nagle only adds
 	 * latency: the tail of a pipelined burst sat waiting for the peer's delayed ACK
@@ -297,10 +380,12 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 		/* not CLOSE_ON_FREE: STARTTLS hands the socket to a TLS bufferevent */
 		c->bev = bufferevent_socket_new(l->base, fd, 0);
 	}
-	if (!c->bev || !c->kick) {
+	if (!c->bev || !c->kick || !c->timer) {
 		log_err("accept: out of memory");
 		if (c->kick)
 			event_free(c->kick);
+		if (c->timer)
+			event_free(c->timer);
 		if (c->bev)
 			bufferevent_free(c->bev);
 		if (!c->bev || !c->tls)
@@ -314,7 +399,20 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 		l->conns->prev = c;
 	l->conns = c;
 	set_log_ctx(c);
+	time_t now = mono_now();
+	c->idle_at = now + (ls->idle_timeout ? ls->idle_timeout : LIMIT_TIMEOUT_LOGIN);
+	c->client = net_client_enter(c->client_key, ls->login);
+	if (!c->client) {
+		refuse_busy(c);
+		log_ctx(NULL, 0, NULL, NULL);
+		return;
+	}
+	if (ls->login)
+		c->login_at = now + (net_limits.login_timeout ? net_limits.login_timeout
+							      : LIMIT_TIMEOUT_LOGIN);
+	timer_arm(c);
 	log_info("connect proto=%s tls=%s", ls->proto->name, c->tls ? "yes" : "no");
+	c->opened = true;
 	int r = ls->proto->on_open ? ls->proto->on_open(c) : 0;
 	if (r < 0 && !c->closed)
 		conn_finish(c);
@@ -357,6 +455,24 @@ void net_conn_set_user(struct net_conn *c, const char *user)
 {
 	(void)snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
 	log_ctx_user(user);
+	if (c->login_at && c->client && user) {
+		net_client_login(c->client);
+		c->login_at = 0;
+	}
+}
+
+void net_conn_progress(struct net_conn *c)
+{
+	/* only the deadline moves; the timer, when it fires early, re-arms itself */
+	c->idle_at = mono_now() + (c->l->idle_timeout ? c->l->idle_timeout : LIMIT_TIMEOUT_LOGIN);
+	c->bulk = 0;
+}
+
+void net_conn_progress_bytes(struct net_conn *c, size_t n)
+{
+	c->bulk += n;
+	if (c->bulk >= LIMIT_BODY_PROGRESS)
+		net_conn_progress(c);
 }
 
 int net_conn_write(struct net_conn *c, const void *p, size_t n)
@@ -370,15 +486,13 @@ int net_conn_write(struct net_conn *c, const void *p, size_t n)
 
 int net_conn_vline(struct net_conn *c, const char *fmt, va_list ap)
 {
-	char line[1002];
-	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	if (n < 0)
-		return ERR_INVAL;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)sizeof(line) - 3; /* cut, never overrun */
-	line[n++] = '\r';
-	line[n++] = '\n';
-	return net_conn_write(c, line, (size_t)n);
+	if (c->closed || c->closing)
+		return ERR_IO;
+	/* never cut: an IMAP response line can be as long as the data it carries */
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (evbuffer_add_vprintf(out, fmt, ap) < 0 || evbuffer_add(out, "\r\n", 2) < 0)
+		return ERR_NOMEM;
+	return 0;
 }
 
 int net_conn_line(struct net_conn *c, const char *fmt, ...)
@@ -420,6 +534,7 @@ void net_conn_close(struct net_conn *c)
 		return;
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
+	timer_in(c, LIMIT_TIMEOUT_CLOSE); /* a peer that never reads must not keep us */
 	kick(c);
 }
 

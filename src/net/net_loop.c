@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,13 @@ SSL_CTX *net_tls_ctx;
 struct accept_arg {
 	struct net_loop *loop;
 	const struct net_listen *ls;
+	struct evconnlistener *lev;
+	struct event *resume; /* re-enables the listener after a pause for descriptors */
 };
+
+/* Out of descriptors: stop accepting this long, then try again. The pending
+ * connections wait in the kernel's backlog meanwhile instead of spinning the loop. */
+#define ACCEPT_PAUSE_MS 100
 
 static struct net_loop *loops;
 static unsigned n_loops;
@@ -117,10 +124,40 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	net_conn_accept(a->loop, a->ls, fd, sa, salen);
 }
 
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct accept_arg *a = arg;
+	evconnlistener_enable(a->lev);
+}
+
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
-	/* EMFILE and friends: log and keep the listener; the loop retries on next readiness */
-	log_warn("accept: %s", strerror(errno));
+	struct accept_arg *a = arg;
+	int e = errno;
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
+		log_warn("accept: %s", strerror(e)); /* e.g. ECONNABORTED: that one is gone */
+		return;
+	}
+	/* The listener stays readable while descriptors are short: accepting again at
+	 * once would spin. Pause (logged once per pause, not per attempt). */
+	log_warn("accept: %s: pausing %d ms", strerror(e), ACCEPT_PAUSE_MS);
+	evconnlistener_disable(lev);
+	struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+	event_add(a->resume, &tv);
+}
+
+/* Take every descriptor the hard limit allows: each connection needs one or two
+ * (a message being streamed from its file). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open-file limit: %s", strerror(errno));
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("open-file limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
 static void *loop_main(void *arg)
@@ -133,8 +170,11 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-int net_start(const struct net_listen *ls, size_t n, unsigned threads, SSL_CTX *tls)
+int net_start(const struct net_listen *ls, size_t n, unsigned threads,
+	      const struct net_limits *limits, SSL_CTX *tls)
 {
+	net_limits = *limits;
+	raise_nofile();
 	if (evthread_use_pthreads() < 0)
 		die("libevent: no thread support");
 	signal(SIGPIPE, SIG_IGN);
@@ -171,7 +211,9 @@ int net_start(const struct net_listen *ls, size_t n, unsigned threads, SSL_CTX *
 			a->ls = &ls[i];
 			l->listeners[i] = evconnlistener_new(l->base, on_accept, a,
 							     LEV_OPT_CLOSE_ON_FREE, -1, fd);
-			if (!l->listeners[i])
+			a->lev = l->listeners[i];
+			a->resume = event_new(l->base, -1, 0, on_accept_resume, a);
+			if (!l->listeners[i] || !a->resume)
 				die("listener: out of memory");
 			evconnlistener_set_error_cb(l->listeners[i], on_accept_error);
 			l->n_listeners++;
@@ -195,8 +237,12 @@ int net_run(void)
 static void stop_listeners(void *arg)
 {
 	struct net_loop *l = arg;
-	for (size_t i = 0; i < l->n_listeners; i++)
+	for (size_t i = 0; i < l->n_listeners; i++) {
+		struct accept_arg *a = &accept_args[l->index * l->n_listeners + i];
+		event_free(a->resume);
+		a->resume = NULL;
 		evconnlistener_free(l->listeners[i]);
+	}
 	l->n_listeners = 0;
 }
 

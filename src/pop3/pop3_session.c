@@ -216,6 +216,7 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 			count_error(s);
 			continue;
 		}
+		net_conn_progress(c);
 		r = dispatch(s, cmd);
 		if (pop3_verbs[cmd->verb].secret || cmd->verb == POP3_CMD_SASL_RESPONSE)
 			pop3_cmd_wipe(cmd);
@@ -242,6 +243,6 @@ const struct net_proto pop3_proto = {
 	.on_input = on_input,
 	.on_drain = on_drain,
 	.on_close = on_close,
-	.idle_timeout = LIMIT_TIMEOUT_POP3,
-	.timeout_reply = "-ERR Idle timeout, closing connection\r\n",
+	.timeout_reply = "-ERR Timeout, closing connection\r\n",
+	.busy_reply = "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n",
 };

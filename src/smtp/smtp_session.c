@@ -86,6 +86,7 @@ static int command_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	int r = smtp_cmd_read(&s->reader, p, len, &used, &s->ca, &cmd);
 	if (r == 0)
 		return (int)used;
+	net_conn_progress(s->c); /* a whole line, good or bad: not a byte */
 	if (r == ERR_NOMEM) {
 		smtp_reply(s, "451 4.3.0 Out of memory for this command");
 		return ERR_NOMEM;
@@ -114,6 +115,7 @@ static int auth_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	int r = smtp_line_read(&s->reader, p, len, &used, &line, &n);
 	if (r == 0)
 		return (int)used;
+	net_conn_progress(s->c);
 	if (r < 0) {
 		s->mode = SMTP_MODE_COMMAND;
 		smtp_reply(s, "500 5.5.6 Authentication exchange line is too long");
@@ -135,7 +137,11 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 		case SMTP_MODE_COMMAND: r = command_input(s, p + off, len - off); break;
 		case SMTP_MODE_AUTH: r = auth_input(s, p + off, len - off); break;
 		case SMTP_MODE_DATA:
-		case SMTP_MODE_BDAT: r = smtp_txn_body_input(s, p + off, len - off); break;
+		case SMTP_MODE_BDAT:
+			r = smtp_txn_body_input(s, p + off, len - off);
+			if (r > 0)
+				net_conn_progress_bytes(c, (size_t)r);
+			break;
 		default: r = 0; break;
 		}
 		if (r < 0)
@@ -159,6 +165,6 @@ const struct net_proto smtp_proto = {
 	.on_open = on_open,
 	.on_input = on_input,
 	.on_close = on_close,
-	.idle_timeout = LIMIT_TIMEOUT_SMTP,
-	.timeout_reply = "421 4.4.2 Idle timeout, closing connection\r\n",
+	.timeout_reply = "421 4.4.2 Timeout, closing connection\r\n",
+	.busy_reply = "421 4.7.0 Too many connections from your address, try again later\r\n",
 };
