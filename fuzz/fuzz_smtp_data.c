@@ -1,6 +1,6 @@
 /* fuzz_smtp_data.c: libFuzzer target for src/smtp/smtp_data.c.
- * The first two input bytes pick the options (line limit, size limit, split offsets,
- * BDAT chunking and BINARYMIME); the rest is the stream after 354 (or the BDAT bytes).
+ * The first two input bytes pick the options (size limit, split offsets, BDAT chunking
+ * and BINARYMIME); the rest is the stream after 354 (or the BDAT bytes).
  * DATA invariants:
  *   - the reader ends exactly after the first CRLF "." CRLF (or a leading ".\r\n"),
  *     never elsewhere, and does not end when there is none (no smuggling);
@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "core/limits.h"
 #include "smtp/smtp_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,11 +56,11 @@ struct res {
 
 /* Feed p[0..len) cut at cuts[0..ncuts) (ascending, inside (0, len)). */
 static void run_data(const uint8_t *p, size_t len, const size_t *cuts, size_t ncuts,
-                     uint64_t max_size, size_t max_line, struct res *r)
+                     uint64_t max_size, struct res *r)
 {
 	struct smtp_data_reader d;
 	memset(r, 0, sizeof(*r));
-	int rc = smtp_data_init(&d, max_size, max_line, sink, &r->o);
+	int rc = smtp_data_init(&d, max_size, sink, &r->o);
 	assert(rc == 0);
 	size_t start = 0;
 	for (size_t k = 0; k <= ncuts; k++) {
@@ -99,12 +98,11 @@ static size_t marker_end(const uint8_t *p, size_t len)
 	return 0;
 }
 
-static void check_data(const uint8_t *p, size_t len, uint8_t o1, uint8_t o2)
+static void check_data(const uint8_t *p, size_t len, uint8_t o2)
 {
-	size_t max_line = (o1 & 1) ? 3 + (size_t)(o1 >> 1) : LIMIT_SMTP_DATA_LINE;
 	uint64_t max_size = (o2 & 1) ? (uint64_t)(o2 >> 1) * 3 : UINT64_MAX;
 	struct res whole, other;
-	run_data(p, len, NULL, 0, max_size, max_line, &whole);
+	run_data(p, len, NULL, 0, max_size, &whole);
 
 	size_t m = marker_end(p, len);
 	assert(whole.done == (m != 0));
@@ -145,12 +143,12 @@ static void check_data(const uint8_t *p, size_t len, uint8_t o1, uint8_t o2)
 	size_t cut[2];
 	cut[0] = len ? 1 + (size_t)(o2 * 2654435761u) % len : 0;
 	if (cut[0] > 0 && cut[0] < len) {
-		run_data(p, len, cut, 1, max_size, max_line, &other);
+		run_data(p, len, cut, 1, max_size, &other);
 		same(&whole, &other);
 		free(other.o.b);
 		cut[1] = cut[0] + (len - cut[0]) / 2;
 		if (cut[1] > cut[0] && cut[1] < len) {
-			run_data(p, len, cut, 2, max_size, max_line, &other);
+			run_data(p, len, cut, 2, max_size, &other);
 			same(&whole, &other);
 			free(other.o.b);
 		}
@@ -160,7 +158,7 @@ static void check_data(const uint8_t *p, size_t len, uint8_t o1, uint8_t o2)
 		assert(cuts);
 		for (size_t i = 1; i < len; i++)
 			cuts[i - 1] = i;
-		run_data(p, len, cuts, len ? len - 1 : 0, max_size, max_line, &other);
+		run_data(p, len, cuts, len ? len - 1 : 0, max_size, &other);
 		same(&whole, &other);
 		free(other.o.b);
 		free(cuts);
@@ -218,7 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
-	check_data(data + 2, size - 2, data[0], data[1]);
+	check_data(data + 2, size - 2, data[1]);
 	check_bdat(data + 2, size - 2, data[0], data[1]);
 	return 0;
 }

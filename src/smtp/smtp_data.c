@@ -1,27 +1,25 @@
 /* smtp_data.c: the DATA and BDAT content readers (RFC 5321 4.1.1.4, 4.5.2; RFC 3030).
  * Owns nothing: content goes straight to the caller's sink in runs of input bytes, so
- * nothing is buffered and memory does not grow with the message. Limits: the DATA line
- * (LIMIT_SMTP_DATA_LINE or lower) and the caller's total size. The policy for bare CR,
- * bare LF and NUL (flag, keep syncing, refuse after the end) is described in
+ * nothing is buffered and memory does not grow with the message. Limits: only the
+ * caller's total size; a line may be as long as the message (real mail has single-line
+ * HTML and unwrapped base64, and the reader needs no line buffer). The policy for bare
+ * CR, bare LF and NUL (flag, keep syncing, refuse after the end) is described in
  * smtp_data.h. */
 #include "smtp/smtp_data.h"
 
 #include <string.h>
 
 #include "core/err.h"
-#include "core/limits.h"
 #include "core/banned.h"
 
-int smtp_data_init(struct smtp_data_reader *r, uint64_t max_size, size_t max_line,
-                   smtp_sink_fn sink, void *ctx)
+int smtp_data_init(struct smtp_data_reader *r, uint64_t max_size, smtp_sink_fn sink, void *ctx)
 {
 	memset(r, 0, sizeof(*r));
-	if (max_line < 3 || max_line > LIMIT_SMTP_DATA_LINE || !sink)
+	if (!sink)
 		return ERR_INVAL;
 	r->sink = sink;
 	r->ctx = ctx;
 	r->max_size = max_size;
-	r->max_line = max_line;
 	r->state = SMTP_DATA_ST_BOL; /* the DATA command's CRLF starts the first line */
 	return 0;
 }
@@ -66,13 +64,10 @@ static void data_flag(struct smtp_data_reader *r, const uint8_t *p, size_t *run,
 }
 
 /* Ordinary bytes of a line, as many as possible at once. */
-static size_t text_span(struct smtp_data_reader *r, const uint8_t *p, size_t i, size_t len)
+static size_t text_span(const uint8_t *p, size_t i, size_t len)
 {
-	size_t room = r->max_line - 2 - r->line_len, start = i;
-	size_t end = len - i > room ? i + room : len;
-	while (i < end && p[i] != '\r' && p[i] != '\n' && p[i] != '\0')
+	while (i < len && p[i] != '\r' && p[i] != '\n' && p[i] != '\0')
 		i++;
-	r->line_len += i - start;
 	return i;
 }
 
@@ -91,7 +86,6 @@ int smtp_data_read(struct smtp_data_reader *r, const uint8_t *p, size_t len, siz
 				/* maybe the end marker, maybe stuffing: the dot is never content */
 				data_flag(r, p, &run, i, 0);
 				run = ++i;
-				r->line_len = 1;
 				r->state = SMTP_DATA_ST_DOT;
 			} else {
 				r->state = SMTP_DATA_ST_TEXT;
@@ -119,7 +113,7 @@ int smtp_data_read(struct smtp_data_reader *r, const uint8_t *p, size_t len, siz
 			r->state = SMTP_DATA_ST_TEXT;
 			break;
 		case SMTP_DATA_ST_TEXT:
-			i = text_span(r, p, i, len);
+			i = text_span(p, i, len);
 			if (i == len)
 				break;
 			ch = p[i];
@@ -129,15 +123,8 @@ int smtp_data_read(struct smtp_data_reader *r, const uint8_t *p, size_t len, siz
 			} else if (ch == '\n') {
 				data_flag(r, p, &run, i, SMTP_DATA_F_BARE_LF);
 				run = ++i;
-				r->line_len = 0;
-			} else if (ch == '\0') {
-				data_flag(r, p, &run, i, SMTP_DATA_F_NUL);
-				run = ++i;
-				if (r->line_len < r->max_line - 2)
-					r->line_len++;
 			} else {
-				/* the line is at its limit and this byte is one more */
-				data_flag(r, p, &run, i, SMTP_DATA_F_LINE_LONG);
+				data_flag(r, p, &run, i, SMTP_DATA_F_NUL);
 				run = ++i;
 			}
 			break;
@@ -146,7 +133,6 @@ int smtp_data_read(struct smtp_data_reader *r, const uint8_t *p, size_t len, siz
 				if (i == 0)
 					data_emit(r, &cr, 1); /* the CR ended the previous input */
 				i++;
-				r->line_len = 0;
 				r->state = SMTP_DATA_ST_BOL;
 			} else {
 				data_flag(r, p, &run, i == 0 ? 0 : i - 1, SMTP_DATA_F_BARE_CR);
@@ -183,17 +169,11 @@ int smtp_data_verdict(unsigned flags, unsigned *code_out, const char **reason_ou
 		*reason_out = "5.3.4 Message too big";
 		return ERR_TOO_BIG;
 	}
-	if (flags & (SMTP_DATA_F_BARE_LF | SMTP_DATA_F_BARE_CR | SMTP_DATA_F_NUL)) {
-		*code_out = 550;
-		*reason_out =
-		    (flags & SMTP_DATA_F_BARE_LF)   ? "5.6.0 Bare LF not allowed (RFC 5321 2.3.8)"
-		    : (flags & SMTP_DATA_F_BARE_CR) ? "5.6.0 Bare CR not allowed (RFC 5321 2.3.8)"
-		                                    : "5.6.0 NUL not allowed in message";
-		return ERR_BAD_SYNTAX;
-	}
-	*code_out = 500;
-	*reason_out = "5.5.2 Message line too long";
-	return ERR_TOO_LONG;
+	*code_out = 550;
+	*reason_out = (flags & SMTP_DATA_F_BARE_LF)   ? "5.6.0 Bare LF not allowed (RFC 5321 2.3.8)"
+	              : (flags & SMTP_DATA_F_BARE_CR) ? "5.6.0 Bare CR not allowed (RFC 5321 2.3.8)"
+	                                              : "5.6.0 NUL not allowed in message";
+	return ERR_BAD_SYNTAX;
 }
 
 /* ---- BDAT ---- */

@@ -13,9 +13,10 @@
  *     Postfix and Exim do since the 2023 smuggling reports: the reader sets a flag and
  *     keeps reading to the real end marker so the session stays in sync, and the session
  *     rejects the whole message after the end marker (smtp_data_verdict: 550 5.6.0).
- *   - A line longer than max_line bytes including CRLF (LIMIT_SMTP_DATA_LINE; counted as
- *     sent, stuffing dot included) sets SMTP_DATA_F_LINE_LONG; content beyond max_size
- *     bytes sets SMTP_DATA_F_TOO_BIG. Both keep syncing likewise.
+ *   - Lines have no length limit: the reader streams and holds no line, and real mail
+ *     (single-line HTML, unwrapped base64) has lines far past RFC 5322's 998 octets,
+ *     which Postfix and Dovecot accept too. Content beyond max_size bytes sets
+ *     SMTP_DATA_F_TOO_BIG and keeps syncing likewise.
  *   - Once any flag is set, nothing more goes to the sink: the output is then exactly the
  *     content that came before the first offending byte (for TOO_BIG: the first max_size
  *     bytes). It is never a complete message and the session discards it.
@@ -46,7 +47,6 @@ typedef int (*smtp_sink_fn)(void *ctx, const uint8_t *p, size_t n);
 #define SMTP_DATA_F_BARE_LF 0x01u
 #define SMTP_DATA_F_BARE_CR 0x02u
 #define SMTP_DATA_F_NUL 0x04u
-#define SMTP_DATA_F_LINE_LONG 0x08u
 #define SMTP_DATA_F_TOO_BIG 0x10u
 #define SMTP_DATA_F_SINK 0x20u
 
@@ -63,19 +63,15 @@ struct smtp_data_reader {
 	smtp_sink_fn sink;
 	void *ctx;
 	uint64_t max_size; /* content bytes allowed; UINT64_MAX for no limit */
-	size_t max_line;   /* incl. CRLF */
 	enum smtp_data_state state;
-	size_t line_len;    /* bytes of the current line so far, as sent */
 	unsigned flags;     /* SMTP_DATA_F_* */
 	int sink_err;       /* first error the sink returned */
 	uint64_t in_bytes;  /* bytes consumed from the wire, end marker included */
 	uint64_t out_bytes; /* bytes the sink accepted */
 };
 
-/* Prepare r for one message. max_line: 3 .. LIMIT_SMTP_DATA_LINE (ERR_INVAL otherwise);
- * sink must not be NULL. Returns 0 or ERR_INVAL. */
-int smtp_data_init(struct smtp_data_reader *r, uint64_t max_size, size_t max_line,
-                   smtp_sink_fn sink, void *ctx);
+/* Prepare r for one message. sink must not be NULL. Returns 0 or ERR_INVAL. */
+int smtp_data_init(struct smtp_data_reader *r, uint64_t max_size, smtp_sink_fn sink, void *ctx);
 
 /* Consume DATA bytes from p[0..len).
  *   >0: the end marker was consumed; *used_out points just past its LF. Bytes after it
@@ -88,9 +84,8 @@ int smtp_data_read(struct smtp_data_reader *r, const uint8_t *p, size_t len, siz
 
 /* The reply for a finished DATA or BDAT transfer with these flags:
  *   0 when flags == 0 (the session goes on to store the message), otherwise
- *   ERR_IO (451 4.3.0), ERR_TOO_BIG (552 5.3.4), ERR_BAD_SYNTAX (550 5.6.0 bare LF /
- *   bare CR / NUL) or ERR_TOO_LONG (500 5.5.2 line too long), in that order of
- *   precedence. *code_out and *reason_out (static text after the code) are set for
+ *   ERR_IO (451 4.3.0), ERR_TOO_BIG (552 5.3.4) or ERR_BAD_SYNTAX (550 5.6.0 bare LF /
+ *   bare CR / NUL), in that order of precedence. *code_out and *reason_out (static text after the code) are set for
  *   errors and left alone for 0. */
 int smtp_data_verdict(unsigned flags, unsigned *code_out, const char **reason_out);
 
@@ -103,7 +98,7 @@ struct smtp_bdat_reader {
 	bool done;          /* the LAST chunk was read completely */
 	bool cr;            /* the previous byte (possibly in an earlier chunk) was CR */
 	uint64_t remaining; /* bytes of the current chunk still to read */
-	unsigned flags;     /* SMTP_DATA_F_* (LINE_LONG is never set: BDAT has no lines) */
+	unsigned flags;     /* SMTP_DATA_F_* */
 	int sink_err;
 	uint64_t in_bytes, out_bytes;
 };

@@ -124,8 +124,7 @@ int smtp_txn_data_begin(struct smtp_session *s)
 		smtp_reply(s, "451 4.3.0 Cannot store the message now, try again later");
 		return 0;
 	}
-	if (smtp_data_init(&s->data, conf_get()->max_message_size, LIMIT_SMTP_DATA_LINE,
-			   spool_write, s) < 0)
+	if (smtp_data_init(&s->data, conf_get()->max_message_size, spool_write, s) < 0)
 		return ERR_INVAL;
 	s->mode = SMTP_MODE_DATA;
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");

@@ -1,6 +1,6 @@
 /* test_smtp_data.c: the DATA reader (RFC 5321 4.1.1.4, 4.5.2, 2.3.8) and the BDAT reader
  * (RFC 3030). Every case is fed whole, one byte at a time and split at every offset (for
- * inputs over 8 KiB: at a spread of offsets that includes every limit boundary), and must
+ * inputs over 8 KiB: at a spread of offsets that includes every boundary), and must
  * give the same output, flags and end position every time. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,12 +53,12 @@ static void result_free(struct result *r)
 }
 
 static void run_data(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
-                     uint64_t max_size, size_t max_line, long fail_at, struct result *res)
+                     uint64_t max_size, long fail_at, struct result *res)
 {
 	struct smtp_data_reader r;
 	memset(res, 0, sizeof(*res));
 	res->out.fail_at_call = fail_at;
-	assert_int_equal(smtp_data_init(&r, max_size, max_line, sink_fn, &res->out), 0);
+	assert_int_equal(smtp_data_init(&r, max_size, sink_fn, &res->out), 0);
 	size_t start = 0;
 	for (size_t k = 0; k <= ncuts && !res->done; k++) {
 		size_t end = k < ncuts ? cuts[k] : len, used = 12345;
@@ -91,13 +91,13 @@ static void same(const struct result *a, const struct result *b, const char *how
 }
 
 /* Run in every way and compare with the expectation. want_out NULL: not checked. */
-static void check_data_full(const void *in_, size_t len, uint64_t max_size, size_t max_line,
-                            const char *want_out, size_t want_out_len, bool want_done,
-                            size_t want_end, unsigned want_flags)
+static void check_data_full(const void *in_, size_t len, uint64_t max_size, const char *want_out,
+                            size_t want_out_len, bool want_done, size_t want_end,
+                            unsigned want_flags)
 {
 	const uint8_t *in = in_;
 	struct result whole, other;
-	run_data(in, len, NULL, 0, max_size, max_line, -1, &whole);
+	run_data(in, len, NULL, 0, max_size, -1, &whole);
 	if (whole.done != want_done || whole.flags != want_flags ||
 	    (want_done && whole.end != want_end))
 		fail_msg("done %d (want %d) end %zu (want %zu) flags %x (want %x)", whole.done,
@@ -111,15 +111,16 @@ static void check_data_full(const void *in_, size_t len, uint64_t max_size, size
 	assert_non_null(cuts);
 	for (size_t i = 1; i < len; i++)
 		cuts[i - 1] = i;
-	run_data(in, len, cuts, len ? len - 1 : 0, max_size, max_line, -1, &other);
+	run_data(in, len, cuts, len ? len - 1 : 0, max_size, -1, &other);
 	same(&whole, &other, "bytewise", 0);
 	result_free(&other);
 	free(cuts);
 	for (size_t i = 1; i < len; i++) {
-		if (len > 8192 && i > 16 && i + 16 < len && i % 1021 != 0 &&
-		    (i + 4 < max_line || i > max_line + 4))
+		/* long inputs: near both ends, near 64 KiB (the old line limit) and spread */
+		if (len > 8192 && i > 16 && i + 16 < len && i % 65521 != 0 &&
+		    (i + 4 < 65536 || i > 65536 + 4))
 			continue;
-		run_data(in, len, &i, 1, max_size, max_line, -1, &other);
+		run_data(in, len, &i, 1, max_size, -1, &other);
 		same(&whole, &other, "split", i);
 		result_free(&other);
 	}
@@ -129,8 +130,8 @@ static void check_data_full(const void *in_, size_t len, uint64_t max_size, size
 static void check_data(const char *in, const char *want_out, bool want_done, size_t want_end,
                        unsigned want_flags)
 {
-	check_data_full(in, strlen(in), UINT64_MAX, LIMIT_SMTP_DATA_LINE, want_out,
-	                want_out ? strlen(want_out) : 0, want_done, want_end, want_flags);
+	check_data_full(in, strlen(in), UINT64_MAX, want_out, want_out ? strlen(want_out) : 0,
+	                want_done, want_end, want_flags);
 }
 
 /* A complete clean message: done right after the end marker. */
@@ -201,8 +202,7 @@ static void rfc5321_2_3_8_smuggling(void **state)
 	                              "\r.\r",  ".\n",    "x\r\n.\r\r\n.\n", "x\r\n..\r\n"};
 	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
 		struct result r;
-		run_data((const uint8_t *)never[i], strlen(never[i]), NULL, 0, UINT64_MAX,
-		         LIMIT_SMTP_DATA_LINE, -1, &r);
+		run_data((const uint8_t *)never[i], strlen(never[i]), NULL, 0, UINT64_MAX, -1, &r);
 		assert_false(r.done);
 		result_free(&r);
 	}
@@ -213,10 +213,9 @@ static void rfc5321_2_3_8_bare_cr_lf_nul(void **state)
 {
 	check_data("a\nb\r\n.\r\n", "a", true, 8, SMTP_DATA_F_BARE_LF);
 	check_data("a\rb\r\n.\r\n", "a", true, 8, SMTP_DATA_F_BARE_CR);
-	check_data_full("a\0b\r\n.\r\n", 8, UINT64_MAX, LIMIT_SMTP_DATA_LINE, "a", 1, true, 8,
-	                SMTP_DATA_F_NUL);
-	check_data_full("ok\r\n\0\n\r\r\n.\r\n", 12, UINT64_MAX, LIMIT_SMTP_DATA_LINE, "ok\r\n", 4,
-	                true, 12, SMTP_DATA_F_NUL | SMTP_DATA_F_BARE_LF | SMTP_DATA_F_BARE_CR);
+	check_data_full("a\0b\r\n.\r\n", 8, UINT64_MAX, "a", 1, true, 8, SMTP_DATA_F_NUL);
+	check_data_full("ok\r\n\0\n\r\r\n.\r\n", 12, UINT64_MAX, "ok\r\n", 4, true, 12,
+	                SMTP_DATA_F_NUL | SMTP_DATA_F_BARE_LF | SMTP_DATA_F_BARE_CR);
 	unsigned code = 0;
 	const char *why = NULL;
 	assert_int_equal(smtp_data_verdict(0, &code, &why), 0);
@@ -226,8 +225,6 @@ static void rfc5321_2_3_8_bare_cr_lf_nul(void **state)
 	assert_int_equal(smtp_data_verdict(SMTP_DATA_F_BARE_CR, &code, &why), ERR_BAD_SYNTAX);
 	assert_string_equal(why, "5.6.0 Bare CR not allowed (RFC 5321 2.3.8)");
 	assert_int_equal(smtp_data_verdict(SMTP_DATA_F_NUL, &code, &why), ERR_BAD_SYNTAX);
-	assert_int_equal(smtp_data_verdict(SMTP_DATA_F_LINE_LONG, &code, &why), ERR_TOO_LONG);
-	assert_int_equal(code, 500);
 	assert_int_equal(smtp_data_verdict(SMTP_DATA_F_TOO_BIG | SMTP_DATA_F_BARE_LF, &code, &why),
 	                 ERR_TOO_BIG);
 	assert_int_equal(code, 552);
@@ -242,42 +239,42 @@ static void rfc1870_size_limit(void **state)
 	const char *in = "abcd\r\n..e\r\n.\r\n"; /* content "abcd\r\n.e\r\n" = 10 bytes */
 	const char *content = "abcd\r\n.e\r\n";
 	size_t L = strlen(content);
-	check_data_full(in, strlen(in), L - 1, LIMIT_SMTP_DATA_LINE, content, L - 1, true,
-	                strlen(in), SMTP_DATA_F_TOO_BIG);
-	check_data_full(in, strlen(in), L, LIMIT_SMTP_DATA_LINE, content, L, true, strlen(in), 0);
-	check_data_full(in, strlen(in), L + 1, LIMIT_SMTP_DATA_LINE, content, L, true, strlen(in),
-	                0);
-	check_data_full(in, strlen(in), 0, LIMIT_SMTP_DATA_LINE, "", 0, true, strlen(in),
+	check_data_full(in, strlen(in), L - 1, content, L - 1, true, strlen(in),
 	                SMTP_DATA_F_TOO_BIG);
-	check_data_full(".\r\n", 3, 0, LIMIT_SMTP_DATA_LINE, "", 0, true, 3, 0);
+	check_data_full(in, strlen(in), L, content, L, true, strlen(in), 0);
+	check_data_full(in, strlen(in), L + 1, content, L, true, strlen(in), 0);
+	check_data_full(in, strlen(in), 0, "", 0, true, strlen(in), SMTP_DATA_F_TOO_BIG);
+	check_data_full(".\r\n", 3, 0, "", 0, true, 3, 0);
 }
 
-/* LIMIT_SMTP_DATA_LINE counts the line as sent with CRLF (stuffing dot included). */
-static void limits_h_data_line(void **state)
+/* DATA has no line limit (STYLE 5): lines around the old 64 KiB bound and a 1 MiB line
+ * pass byte for byte, stuffed or not; only the size limit applies (at -1/0/+1 of the
+ * line's length). */
+static void no_line_limit(void **state)
 {
-	size_t cmax = LIMIT_SMTP_DATA_LINE - 2;
-	uint8_t *in = malloc(cmax + 64);
+	static const size_t lens[] = {998, 999, 65533, 65534, 65535, 65536, 1u << 20};
+	size_t cap = (1u << 20) + 64;
+	uint8_t *in = malloc(cap);
 	assert_non_null(in);
-	for (size_t n = cmax - 1; n <= cmax + 1; n++) {
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		size_t n = lens[k];
 		for (int stuffed = 0; stuffed <= 1; stuffed++) {
-			memset(in, 'x', n);
+			for (size_t i = 0; i < n; i++)
+				in[i] = (uint8_t)('A' + i % 61);
 			if (stuffed)
-				in[0] = '.'; /* ".xxx": the dot counts, is not content */
+				in[0] = '.'; /* ".xxx": the dot is not content */
 			memcpy(in + n, "\r\n.\r\n", 5);
-			size_t len = n + 5;
-			bool ok = n <= cmax;
-			/* ok: the line and its CRLF; too long: everything before the first byte
-			 * past the limit. Either way without the stuffing dot. */
-			size_t out_len = (ok ? n + 2 : cmax) - (size_t)stuffed;
-			check_data_full(in, len, UINT64_MAX, LIMIT_SMTP_DATA_LINE,
-			                (const char *)in + stuffed, out_len, true, len,
-			                ok ? 0 : SMTP_DATA_F_LINE_LONG);
+			size_t len = n + 5, out_len = n + 2 - (size_t)stuffed;
+			check_data_full(in, len, UINT64_MAX, (const char *)in + stuffed, out_len,
+			                true, len, 0);
+			if (n != lens[0] || stuffed)
+				continue;
+			check_data_full(in, len, out_len - 1, (const char *)in, out_len - 1, true, len,
+			                SMTP_DATA_F_TOO_BIG);
+			check_data_full(in, len, out_len, (const char *)in, out_len, true, len, 0);
+			check_data_full(in, len, out_len + 1, (const char *)in, out_len, true, len, 0);
 		}
 	}
-	/* a lowered limit: 10 bytes with CRLF */
-	check_data_full("12345678\r\n123456789\r\n.\r\n", 24, UINT64_MAX, 10,
-	                "12345678\r\n12345678", 18, true, 24, SMTP_DATA_F_LINE_LONG);
-	check_data_full("12345678\r\n.\r\n", 13, UINT64_MAX, 10, "12345678\r\n", 10, true, 13, 0);
 	free(in);
 }
 
@@ -300,18 +297,15 @@ static void sink_errors_keep_sync(void **state)
 		cuts[i - 1] = i;
 	for (long at = 0; at < 3; at++) {
 		struct result r;
-		run_data((const uint8_t *)in, len, cuts, len - 1, UINT64_MAX, LIMIT_SMTP_DATA_LINE,
-		         at, &r);
+		run_data((const uint8_t *)in, len, cuts, len - 1, UINT64_MAX, at, &r);
 		assert_true(r.done);
 		assert_int_equal(r.end, 12);
 		assert_true(r.flags & SMTP_DATA_F_SINK);
 		result_free(&r);
 	}
 	struct smtp_data_reader r;
-	assert_int_equal(smtp_data_init(&r, 1, 2, sink_fn, NULL), ERR_INVAL);
-	assert_int_equal(smtp_data_init(&r, 1, LIMIT_SMTP_DATA_LINE + 1, sink_fn, NULL), ERR_INVAL);
-	assert_int_equal(smtp_data_init(&r, 1, 3, NULL, NULL), ERR_INVAL);
-	assert_int_equal(smtp_data_init(&r, 1, 3, sink_fn, NULL), 0);
+	assert_int_equal(smtp_data_init(&r, 1, NULL, NULL), ERR_INVAL);
+	assert_int_equal(smtp_data_init(&r, 1, sink_fn, NULL), 0);
 }
 
 /* ---- BDAT (RFC 3030) ---- */
@@ -451,7 +445,7 @@ int main(void)
 	    cmocka_unit_test(rfc5321_2_3_8_smuggling),
 	    cmocka_unit_test(rfc5321_2_3_8_bare_cr_lf_nul),
 	    cmocka_unit_test(rfc1870_size_limit),
-	    cmocka_unit_test(limits_h_data_line),
+	    cmocka_unit_test(no_line_limit),
 	    cmocka_unit_test(rfc5321_4_1_1_4_marker_split),
 	    cmocka_unit_test(sink_errors_keep_sync),
 	    cmocka_unit_test(rfc3030_2_bdat_chunks),
