@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -1252,6 +1253,42 @@ static void concurrent(void **state)
 	assert_int_equal(m, 1 + 20 * 2);
 	store_close(&st);
 }
+/* An account folder on a file system of its own (a mount below accounts/): link()
+ * gives EXDEV, the file is copied, and the batch's one syncfs of the data dir's file
+ * system would not cover the copy, its directory entry or the account's WAL. The store
+ * must flush that file system too before the batch returns. Needs root (mount). */
+static void account_on_other_fs(void **state)
+{
+	struct fx *f = *state;
+	if (!is_sqlite(f))
+		return;
+	int64_t a = add_account(f, "a@x.org", 0), b = add_account(f, "b@x.org", 0);
+	char *dir = arena_printf(&f->a, "%s/accounts/%lld", f->dir, (long long)a);
+	store_env_close(&f->env); /* no handle open on what the mount hides */
+	assert_int_equal(mount("tmpfs", dir, "tmpfs", 0, "size=4m"), 0);
+	env_reopen(f);
+	struct store_new_msg m = new_msg(f, "on another file system\r\n");
+	const struct store_new_msg *msgs[] = {&m, &m};
+	int64_t ids[] = {a, b};
+	int res[2];
+	uint64_t before = store_flush_count();
+	assert_int_equal(store_deliver_batch(f->env, ids, msgs, 2, res), 0);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], 0);
+	/* the data dir's syncfs, and one more for the account's own file system */
+	assert_int_equal(store_flush_count(), before + 2);
+	struct store *st = open_store(f, a);
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	int fd;
+	uint64_t size;
+	assert_int_equal(store_msg_open(st, inbox, 1, &fd, &size), 0);
+	assert_int_equal(size, m.size);
+	close(fd);
+	store_close(&st);
+	store_env_close(&f->env); /* closes the account's files before the unmount */
+	assert_int_equal(umount(dir), 0);
+	env_reopen(f);
+}
 
 int main(void)
 {
@@ -1267,7 +1304,7 @@ int main(void)
 			T(pop3_mark),    T(recovery),        T(concurrent),
 			T(open_after_other_session), T(unknown_sqlite_error),
 			T(damaged_listing), T(newer_schema),
-			T(mime_on_demand),
+			T(mime_on_demand), T(account_on_other_fs),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

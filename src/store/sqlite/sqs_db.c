@@ -363,6 +363,9 @@ static int db_open(struct sqs_env *e, int64_t id, struct sqs_db **out)
 		log_err("store: mkdir path=%s: %s", path, strerror(errno));
 		return ERR_IO;
 	}
+	/* an account moved onto a file system of its own (a mount below accounts/) */
+	struct stat sb;
+	bool other_fs = r == 0 && stat(path, &sb) == 0 && sb.st_dev != e->data_dev;
 	if (r == 0)
 		r = sqs_path(e, path, sizeof(path), id, "index.db");
 	if (r < 0)
@@ -371,6 +374,7 @@ static int db_open(struct sqs_env *e, int64_t id, struct sqs_db **out)
 	if (!h)
 		return ERR_NOMEM;
 	h->account_id = id;
+	h->other_fs = other_fs;
 	r = sqs_open_db(path, &h->db);
 	if (r == 0)
 		r = sqs_migrate(h->db, index_schema,

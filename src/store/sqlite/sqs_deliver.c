@@ -232,6 +232,26 @@ int sqs_append(struct store *st, const char *mailbox, const struct store_new_msg
 	return 0;
 }
 
+/* syncfs(2) of the file system an account's folder is on, when that is not the data
+ * dir's: its files (copies: link() gave EXDEV), directory entries and WAL. */
+static int flush_account(struct sqs_env *e, int64_t id)
+{
+	char path[4096];
+	if (sqs_path(e, path, sizeof(path), id, NULL) < 0)
+		return ERR_TOO_LONG;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = fd >= 0 ? syncfs(fd) : -1;
+	int saved = errno;
+	store_flush_count_add(1);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		log_err("store: syncfs path=%s: %s", path, strerror(saved));
+		return ERR_IO;
+	}
+	return 0;
+}
+
 struct slot {
 	int64_t account;
 	size_t idx;
@@ -302,6 +322,8 @@ static int deliver_group(struct sqs_env *e, const struct slot *s, size_t n,
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h);
+	if (r == 0 && add_m && h->other_fs)
+		r = flush_account(e, id); /* the batch's syncfs covers the data dir's fs only */
 	if (sqs_sync_mode(h, true) < 0) {
 		sqs_db_free(h); /* never pool a handle left in NORMAL mode */
 		h = NULL;

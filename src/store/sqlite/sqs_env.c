@@ -149,6 +149,9 @@ static int env_open(const char *data_dir, bool primary, struct store_env **out)
 		r = mkdir_p1(p);
 	if (r == 0) {
 		e->data_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat sb;
+		if (e->data_fd >= 0 && fstat(e->data_fd, &sb) == 0)
+			e->data_dev = sb.st_dev;
 		if (e->data_fd < 0) {
 			log_err("store: open dir=%s: %s", data_dir, strerror(errno));
 			r = ERR_IO;

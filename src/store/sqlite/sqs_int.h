@@ -73,6 +73,8 @@ struct sqs_db {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT];
 	uint64_t gen;                  /* env->del_gen when opened */
+	bool other_fs;                 /* the account's folder is not on the data dir's file
+					* system: a batch's syncfs misses it (own flush) */
 	struct sqs_db *prev, *next;    /* pool LRU links, only while idle in the pool */
 };
 
@@ -103,6 +105,7 @@ struct sqs_env {
 	struct store_env base;         /* first */
 	char *data_dir;
 	int data_fd;                   /* for syncfs(2) */
+	dev_t data_dev;                /* the file system data_fd's syncfs covers */
 	bool primary;                  /* the data dir's owner: runs recovery, owns the marker */
 	bool clean_start;              /* the clean-shutdown marker was present */
 	pthread_mutex_t dir_mu;        /* guards dir_db and dq[] */
