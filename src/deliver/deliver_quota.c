@@ -2,7 +2,8 @@
  * warning after a committed batch.
  *
  * The warning is sent when an account's usage is at or above warn_percent of its byte
- * quota and the account's persisted flag (store_quota_warned) is not yet set; setting the
+ * quota or of its message-count quota (a full count refuses mail just as a full size
+ * does) and the account's persisted flag (store_quota_warned) is not yet set; setting the
  * flag and queueing the warning happen together on the committer thread, so it is sent
  * once. The flag is cleared (re-armed) when a later delivery to the account sees usage
  * below the threshold again, or when the warning itself could not be stored.
@@ -52,8 +53,25 @@ static uint64_t threshold(uint64_t quota, unsigned pct)
 	return quota / 100 * pct + quota % 100 * pct / 100;
 }
 
-static int warning_write(struct deliver_spool_w *w, const char *address, uint64_t used,
-			 uint64_t quota, unsigned pct)
+/* An account's usage against its quotas (0 = none of that kind). */
+struct quota_use {
+	uint64_t bytes, quota_bytes;
+	uint64_t msgs, quota_msgs;
+};
+
+static bool quota_high(const struct quota_use *u, unsigned pct)
+{
+	return (u->quota_bytes && u->bytes >= threshold(u->quota_bytes, pct)) ||
+	       (u->quota_msgs && u->msgs >= threshold(u->quota_msgs, pct));
+}
+
+static unsigned percent(uint64_t used, uint64_t quota)
+{
+	return (unsigned)((double)used * 100.0 / (double)quota);
+}
+
+static int warning_write(struct deliver_spool_w *w, const char *address,
+			 const struct quota_use *u, unsigned pct)
 {
 	const char *host = deliver_hostname();
 	char date[64], id[33], used_s[32], quota_s[32];
@@ -62,9 +80,6 @@ static int warning_write(struct deliver_spool_w *w, const char *address, uint64_
 	int r = str_random_hex(id, 16);
 	if (r < 0)
 		return r;
-	str_fmt_size(used_s, used);
-	str_fmt_size(quota_s, quota);
-	unsigned now_pct = (unsigned)((double)used * 100.0 / (double)quota);
 	(void)deliver_spool_puts(w, "Return-Path: <>\r\n");
 	(void)deliver_spool_printf(w, "From: Mail System <postmaster@%s>\r\n", host);
 	(void)deliver_spool_printf(w, "To: <%s>\r\n", address);
@@ -77,11 +92,22 @@ static int warning_write(struct deliver_spool_w *w, const char *address, uint64_
 				    "Content-Transfer-Encoding: 7bit\r\n"
 				    "Auto-Submitted: auto-generated\r\n"
 				    "\r\n");
-	(void)deliver_spool_printf(w,
-				   "Your mailbox <%s> is %u%% full: %s of its %s limit are used\r\n"
-				   "(%llu of %llu bytes).\r\n\r\n",
-				   address, now_pct, used_s, quota_s, (unsigned long long)used,
-				   (unsigned long long)quota);
+	if (u->quota_bytes) {
+		str_fmt_size(used_s, u->bytes);
+		str_fmt_size(quota_s, u->quota_bytes);
+		(void)deliver_spool_printf(
+			w,
+			"Your mailbox <%s> is %u%% full: %s of its %s limit are used\r\n"
+			"(%llu of %llu bytes).\r\n",
+			address, percent(u->bytes, u->quota_bytes), used_s, quota_s,
+			(unsigned long long)u->bytes, (unsigned long long)u->quota_bytes);
+	}
+	if (u->quota_msgs)
+		(void)deliver_spool_printf(
+			w, "Your mailbox <%s> holds %llu of the %llu messages it may hold (%u%%).\r\n",
+			address, (unsigned long long)u->msgs, (unsigned long long)u->quota_msgs,
+			percent(u->msgs, u->quota_msgs));
+	(void)deliver_spool_puts(w, "\r\n");
 	/* every write above is checked at once: the writer keeps its first error */
 	return deliver_spool_puts(
 		w, "Once it is full, new mail to you is refused and returned to its senders.\r\n"
@@ -113,14 +139,13 @@ static void warning_done(struct deliver_job *job, void *arg)
 	}
 }
 
-static void warning_send(const struct store_account *acct, uint64_t used)
+static void warning_send(const struct store_account *acct, const struct quota_use *u)
 {
 	struct deliver_spool_w *w = malloc(sizeof(*w)); /* 12 KiB: not on the stack */
 	int r = w ? deliver_spool_open(w) : ERR_NOMEM;
 	uint64_t size = 0;
 	if (r == 0) {
-		(void)warning_write(w, acct->address, used, acct->quota_bytes,
-				    deliver_warn_percent());
+		(void)warning_write(w, acct->address, u, deliver_warn_percent());
 		r = deliver_spool_close(w, &size); /* reports the writer's first error */
 	}
 	if (r == 0)
@@ -139,16 +164,17 @@ static void warning_send(const struct store_account *acct, uint64_t used)
 static void quota_look(struct store_env *env, int64_t id, struct arena *a)
 {
 	struct store_account acct;
-	if (store_account_get_id(env, id, a, &acct) < 0 || acct.quota_bytes == 0)
+	if (store_account_get_id(env, id, a, &acct) < 0 ||
+	    (acct.quota_bytes == 0 && acct.quota_messages == 0))
 		return;
 	struct store *st = NULL;
 	if (store_open(env, id, &st) < 0)
 		return;
-	uint64_t used = 0, msgs = 0;
+	struct quota_use u = {.quota_bytes = acct.quota_bytes, .quota_msgs = acct.quota_messages};
 	int prev = 0;
 	bool send = false;
-	int r = store_usage(st, &used, &msgs);
-	if (r == 0 && used >= threshold(acct.quota_bytes, deliver_warn_percent())) {
+	int r = store_usage(st, &u.bytes, &u.msgs);
+	if (r == 0 && quota_high(&u, deliver_warn_percent())) {
 		r = store_quota_warned(st, &prev, 1);
 		send = r == 0 && prev == 0;
 	} else if (r == 0) {
@@ -161,7 +187,7 @@ static void quota_look(struct store_env *env, int64_t id, struct arena *a)
 		log_warn("deliver: quota warning state of account=%lld: %s", (long long)id,
 			 err_str(r));
 	if (send)
-		warning_send(&acct, used);
+		warning_send(&acct, &u);
 }
 
 static int cmp_id(const void *x, const void *y)

@@ -744,3 +744,21 @@ def test_quota_warning_at_90_percent_once(mserver):
     assert len(ours) == 3
     assert len(warnings) == 1, f"{len(warnings)} warning messages"
     assert b"90" in warnings[0] or b"quota" in warnings[0].lower()
+
+
+def test_quota_warning_at_90_percent_of_message_count(mserver):
+    """A message-count quota refuses mail like a byte quota, so it is warned about at
+    [quota] warn_percent too (17 of 20 messages: none yet; 18 of 20: one warning)."""
+    rcpt = user(mserver)
+    mserver.kasten("user", "set", rcpt, "quota_messages=20")
+    tag = f"count-{time.time_ns()}"
+    for i in range(17):
+        msg = make_message(f"{tag}-{i}", rcpt=rcpt)
+        assert deliver_raw(mserver, "w@sender.invalid", [rcpt], msg)[0][0] == 250
+    assert len(mserver.messages(rcpt)) == 17
+    msg = make_message(f"{tag}-17", rcpt=rcpt)
+    assert deliver_raw(mserver, "w@sender.invalid", [rcpt], msg)[0][0] == 250
+    msgs = mserver.wait_messages(rcpt, 19)
+    warnings = [m for m in msgs if tag.encode() not in m]
+    assert len(warnings) == 1, f"{len(warnings)} warnings in {len(msgs)} messages"
+    assert b"18 of the 20 messages" in warnings[0]
