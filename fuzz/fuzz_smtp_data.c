@@ -1,6 +1,8 @@
-/* fuzz_smtp_data.c: libFuzzer target for src/smtp/smtp_data.c.
- * The first two input bytes pick the options (size limit, split offsets, BDAT chunking
- * and BINARYMIME); the rest is the stream after 354 (or the BDAT bytes).
+/* fuzz_smtp_data.c: libFuzzer target for src/smtp/smtp_data.c and the header filter
+ * behind it, src/smtp/smtp_hdr.c.
+ * The first two input bytes pick the options (size limit, split offsets, BDAT chunking,
+ * BINARYMIME, the From copy's capacity); the rest is the stream after 354 (or the BDAT
+ * bytes, or the message the header filter sees).
  * DATA invariants:
  *   - the reader ends exactly after the first CRLF "." CRLF (or a leading ".\r\n"),
  *     never elsewhere, and does not end when there is none (no smuggling);
@@ -14,7 +16,11 @@
  *     at a time gives identical output, flags and end.
  * BDAT invariants: each chunk takes exactly its size; BINARYMIME output is the input;
  * otherwise flags are set exactly when the input has a bare CR, bare LF or NUL, and a
- * clean input comes out unchanged. Seeds: fuzz/corpus/smtp_data/. */
+ * clean input comes out unchanged.
+ * Header filter invariants: the output equals a plain line-by-line reference (the input
+ * without the Return-Path fields of its header section, as smtp_hdr.h defines them), the
+ * From copy is the reference's unfolded From values cut at the capacity, and neither
+ * depends on how the input is split. Seeds: fuzz/corpus/smtp_data/. */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +28,9 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/buf.h"
 #include "smtp/smtp_data.h"
+#include "smtp/smtp_hdr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -212,11 +220,147 @@ static void check_bdat(const uint8_t *p, size_t len, uint8_t o1, uint8_t o2)
 	free(o.b);
 }
 
+/* ---- the header filter ---- */
+
+static uint8_t lc(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+static bool ci_prefix(const uint8_t *p, size_t n, const char *name)
+{
+	size_t m = strlen(name);
+	if (n < m)
+		return false;
+	for (size_t i = 0; i < m; i++)
+		if (lc(p[i]) != (uint8_t)name[i])
+			return false;
+	return true;
+}
+
+/* What smtp_hdr.h promises, written line by line over the whole input. */
+static void hdr_reference(const uint8_t *p, size_t len, struct out *o, struct out *from,
+                          unsigned *fields)
+{
+	bool header = true, drop = false, capture = false;
+	*fields = 0;
+	for (size_t pos = 0; pos < len;) {
+		const uint8_t *lf = memchr(p + pos, '\n', len - pos);
+		size_t end = lf ? (size_t)(lf - p) + 1 : len, n = end - pos;
+		const uint8_t *l = p + pos;
+		bool keep = true;
+		if (header && ((n == 1 && l[0] == '\n') || (n == 2 && l[0] == '\r' && l[1] == '\n'))) {
+			header = false;
+		} else if (header && (l[0] == ' ' || l[0] == '\t')) {
+			keep = !drop; /* a folded line shares its field's fate */
+		} else if (header) {
+			drop = n > 11 && ci_prefix(l, n, "return-path") &&
+			       (l[11] == ':' || l[11] == ' ' || l[11] == '\t');
+			keep = !drop;
+			capture = false;
+			if (ci_prefix(l, n, "from")) {
+				size_t i = 4;
+				while (i < n && (l[i] == ' ' || l[i] == '\t'))
+					i++;
+				if (i < n && l[i] == ':') {
+					capture = true;
+					++*fields;
+					l += i + 1;
+					n -= i + 1;
+				}
+			}
+		}
+		if (header && capture)
+			for (size_t i = 0; i < n; i++)
+				if (l[i] != '\r' && l[i] != '\n')
+					sink(from, l + i, 1);
+		if (keep && end > pos)
+			sink(o, p + pos, end - pos);
+		pos = end;
+	}
+}
+
+struct hres {
+	struct out o;
+	uint8_t from[256];
+	size_t from_len;
+	unsigned fields;
+	bool over;
+};
+
+static void run_hdr(const uint8_t *p, size_t len, const size_t *cuts, size_t ncuts,
+                    size_t cap, struct hres *r)
+{
+	struct smtp_hdr_filter f;
+	struct buf from;
+	memset(r, 0, sizeof(*r));
+	buf_init(&from, r->from, cap);
+	int rc = smtp_hdr_init(&f, &from, sink, &r->o);
+	assert(rc == 0);
+	size_t start = 0;
+	for (size_t k = 0; k <= ncuts; k++) {
+		size_t end = k < ncuts ? cuts[k] : len;
+		rc = smtp_hdr_write(&f, p + start, end - start);
+		assert(rc == 0);
+		start = end;
+	}
+	rc = smtp_hdr_finish(&f);
+	assert(rc == 0 && f.out_bytes == r->o.n);
+	r->from_len = from.len;
+	r->fields = f.from_fields;
+	r->over = f.from_over;
+}
+
+static void hsame(const struct hres *a, const struct hres *b)
+{
+	assert(a->o.n == b->o.n && (a->o.n == 0 || memcmp(a->o.b, b->o.b, a->o.n) == 0));
+	assert(a->from_len == b->from_len && memcmp(a->from, b->from, a->from_len) == 0);
+	assert(a->fields == b->fields && a->over == b->over);
+}
+
+static void check_hdr(const uint8_t *p, size_t len, uint8_t o1, uint8_t o2)
+{
+	size_t cap = (o1 & 0x40) ? 1 + (size_t)(o2 % 32) : sizeof(((struct hres *)0)->from);
+	struct hres whole, other;
+	run_hdr(p, len, NULL, 0, cap, &whole);
+	struct out ro = {0}, rf = {0};
+	unsigned rfields;
+	hdr_reference(p, len, &ro, &rf, &rfields);
+	assert(whole.o.n == ro.n && (ro.n == 0 || memcmp(whole.o.b, ro.b, ro.n) == 0));
+	assert(whole.fields == rfields);
+	assert(whole.over == (rf.n > cap));
+	assert(whole.from_len == (rf.n > cap ? cap : rf.n));
+	assert(whole.from_len == 0 || memcmp(whole.from, rf.b, whole.from_len) == 0);
+	free(ro.b);
+	free(rf.b);
+
+	size_t cut[2];
+	cut[0] = len ? 1 + (size_t)(o2 * 2654435761u) % len : 0;
+	cut[1] = cut[0] + (len - cut[0]) / 3;
+	if (cut[0] > 0 && cut[0] < len) {
+		run_hdr(p, len, cut, cut[1] > cut[0] && cut[1] < len ? 2 : 1, cap, &other);
+		hsame(&whole, &other);
+		free(other.o.b);
+	}
+	if (len <= 2048) {
+		size_t *cuts = malloc(len * sizeof(*cuts) + 1);
+		assert(cuts);
+		for (size_t i = 1; i < len; i++)
+			cuts[i - 1] = i;
+		run_hdr(p, len, cuts, len ? len - 1 : 0, cap, &other);
+		hsame(&whole, &other);
+		free(other.o.b);
+		free(cuts);
+	}
+	free(whole.o.b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
 	check_data(data + 2, size - 2, data[1]);
 	check_bdat(data + 2, size - 2, data[0], data[1]);
+	check_hdr(data + 2, size - 2, data[0], data[1]);
 	return 0;
 }

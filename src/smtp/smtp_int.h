@@ -14,6 +14,7 @@
 #include "deliver/deliver.h"
 #include "smtp.h"
 #include "smtp_data.h"
+#include "smtp_hdr.h"
 #include "smtp_parse.h"
 
 struct store_env;
@@ -67,6 +68,7 @@ struct smtp_session {
 	uint64_t trace_bytes;    /* Return-Path + Received we prepended */
 	struct smtp_data_reader data;
 	struct smtp_bdat_reader bdat;
+	struct smtp_hdr_filter hdr; /* between the reader and the spool */
 	uint64_t bdat_left;      /* octets of a refused chunk still to skip */
 	bool bdat_last;
 	bool bdat_started;

@@ -1,7 +1,8 @@
 /* smtp_txn.c: the message body of a transaction: DATA (RFC 5321 4.1.1.4) or BDAT chunks
- * (RFC 3030) stream into a spool file behind our trace fields (Return-Path, Received),
- * then the delivery pipeline commits it and we answer: one reply for SMTP, one per
- * recipient for LMTP (RFC 2033 4.2). The reply is sent only after the commit is on disk.
+ * (RFC 3030) stream through the header filter (smtp_hdr.c: client Return-Path fields
+ * removed) into a spool file behind our trace fields (Return-Path, Received), then the
+ * delivery pipeline commits it and we answer: one reply for SMTP, one per recipient for
+ * LMTP (RFC 2033 4.2). The reply is sent only after the commit is on disk.
  * Memory: one fixed write buffer per transaction; the body never sits in memory. */
 #include "smtp_int.h"
 
@@ -73,14 +74,19 @@ static const char *with_protocol(const struct smtp_session *s)
 	return tls ? (auth ? "ESMTPSA" : "ESMTPS") : (auth ? "ESMTPA" : "ESMTP");
 }
 
-/* Create the spool file and write Return-Path and Received (RFC 5321 4.4). */
+/* Create the spool file and write Return-Path and Received (RFC 5321 4.4). The header
+ * filter in front of it is the readers' sink, so it is set up first, even when the rest
+ * fails: its writes then fail as sink errors. */
 static int spool_open(struct smtp_session *s)
 {
+	int r = smtp_hdr_init(&s->hdr, NULL, spool_write, s);
+	if (r < 0)
+		return r;
 	uint8_t *mem = malloc(SPOOL_BUF);
 	if (!mem)
 		return ERR_NOMEM;
 	buf_init(&s->out, mem, SPOOL_BUF);
-	int r = deliver_spool_create(s->spool_path, sizeof(s->spool_path), &s->spool_fd);
+	r = deliver_spool_create(s->spool_path, sizeof(s->spool_path), &s->spool_fd);
 	if (r < 0) {
 		s->spool_path[0] = '\0';
 		s->spool_fd = -1;
@@ -124,7 +130,7 @@ int smtp_txn_data_begin(struct smtp_session *s)
 		smtp_reply(s, "451 4.3.0 Cannot store the message now, try again later");
 		return 0;
 	}
-	if (smtp_data_init(&s->data, conf_get()->max_message_size, spool_write, s) < 0)
+	if (smtp_data_init(&s->data, conf_get()->max_message_size, smtp_hdr_write, &s->hdr) < 0)
 		return ERR_INVAL;
 	s->mode = SMTP_MODE_DATA;
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -145,7 +151,7 @@ static void body_failed(struct smtp_session *s, unsigned code, const char *text)
 	smtp_txn_reset(s); /* closes and unlinks the spool file, frees its buffer */
 }
 
-static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes);
+static void body_done(struct smtp_session *s, unsigned flags);
 static void delivered(struct deliver_job *job, void *arg);
 
 /* One BDAT chunk is complete (RFC 3030 2): acknowledge it, or finish the message. */
@@ -153,7 +159,7 @@ static void chunk_done(struct smtp_session *s)
 {
 	s->mode = SMTP_MODE_COMMAND;
 	if (s->bdat_last) {
-		body_done(s, s->bdat.flags, s->bdat.out_bytes);
+		body_done(s, s->bdat.flags);
 		return;
 	}
 	unsigned code;
@@ -193,7 +199,8 @@ int smtp_txn_bdat_begin(struct smtp_session *s, const struct smtp_cmd *cmd)
 			close(s->spool_fd);
 			s->spool_fd = -1;
 		}
-		smtp_bdat_init(&s->bdat, conf_get()->max_message_size, false, spool_write, s);
+		smtp_bdat_init(&s->bdat, conf_get()->max_message_size, false, smtp_hdr_write,
+			       &s->hdr);
 	}
 	int r = smtp_bdat_chunk(&s->bdat, cmd->bdat_size, cmd->bdat_last);
 	if (r < 0)
@@ -212,7 +219,7 @@ static const char *quota_failure(struct smtp_session *s, uint64_t size)
 }
 
 /* The body is complete: check it, then hand it to the delivery pipeline and wait. */
-static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes)
+static void body_done(struct smtp_session *s, unsigned flags)
 {
 	unsigned code;
 	const char *text;
@@ -220,7 +227,10 @@ static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes)
 		body_failed(s, code, text);
 		return;
 	}
-	int werr = spool_flush(s);
+	/* the message is complete only with what the filter still held back */
+	int werr = smtp_hdr_finish(&s->hdr);
+	if (werr == 0)
+		werr = spool_flush(s);
 	if (close(s->spool_fd) < 0) /* a delayed write error shows here */
 		werr = ERR_IO;
 	s->spool_fd = -1;
@@ -229,7 +239,10 @@ static void body_done(struct smtp_session *s, unsigned flags, uint64_t bytes)
 		return;
 	}
 	spool_buf_free(s);
-	uint64_t size = s->trace_bytes + bytes;
+	if (s->hdr.dropped)
+		log_info("message id=%s: removed %u client Return-Path field(s)", s->queue_id,
+			 s->hdr.dropped);
+	uint64_t size = s->trace_bytes + s->hdr.out_bytes;
 	/* SMTP can answer only once for all recipients: refuse the whole message when one
 	 * mailbox cannot take it, so the sender learns why (LMTP and submission report per
 	 * recipient after the commit instead) */
@@ -373,7 +386,7 @@ int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	if (s->mode == SMTP_MODE_DATA) {
 		if (smtp_data_read(&s->data, p, len, &used) > 0) {
 			s->mode = SMTP_MODE_COMMAND;
-			body_done(s, s->data.flags, s->data.out_bytes);
+			body_done(s, s->data.flags);
 		}
 		return (int)used;
 	}

@@ -410,6 +410,31 @@ def test_data_and_bdat_1mb_single_line_stored_byte_exact_rfc5321_section_4_5_3_1
         assert_delivered(m, msg, "f@sender.invalid")
 
 
+# ---- trace fields (RFC 5321 4.4) ----
+
+@pytest.mark.parametrize("how", ["DATA", "BDAT"])
+def test_client_return_path_removed_rfc5321_section_4_4(mserver, how):
+    """The delivering MTA adds Return-Path; one in the client's header section is a
+    forgery and goes, folded lines included; every other byte stays as sent."""
+    rcpt = user(mserver)
+    forged = (b"Return-Path: <forged@evil.invalid>\r\n"
+              b"return-path :\r\n <second@evil.invalid>\r\n")
+    msg = forged + make_message("return path", rcpt=rcpt,
+                                extra=b"X-Note: Return-Path: <in a value>\r\n",
+                                body=b"Return-Path: <in the body>\r\n")
+    if how == "DATA":
+        (reply,) = deliver_raw(mserver, "real@sender.invalid", [rcpt], msg)
+        assert reply[0] == 250
+    else:  # the first field cut across chunks
+        replies = bdat_session(mserver, rcpt, [msg[:30], msg[30:]], sender="real@sender.invalid")
+        assert [c for c, _ in replies] == [250, 250]
+    (stored,) = mserver.messages(rcpt)
+    assert_delivered(stored, msg[len(forged):], "real@sender.invalid")
+    head = stored.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.count(b"\r\nreturn-path:") + head.startswith(b"return-path:") == 1
+    assert b"evil.invalid" not in stored
+
+
 # ---- size limits (RFC 1870) ----
 
 def test_size_param_over_limit_552_5_3_4_rfc1870_section_6(mserver):

@@ -1,7 +1,8 @@
-/* test_smtp_data.c: the DATA reader (RFC 5321 4.1.1.4, 4.5.2, 2.3.8) and the BDAT reader
- * (RFC 3030). Every case is fed whole, one byte at a time and split at every offset (for
- * inputs over 8 KiB: at a spread of offsets that includes every boundary), and must
- * give the same output, flags and end position every time. */
+/* test_smtp_data.c: the DATA reader (RFC 5321 4.1.1.4, 4.5.2, 2.3.8), the BDAT reader
+ * (RFC 3030) and the header filter behind both (smtp_hdr.h: RFC 5321 4.4 Return-Path,
+ * RFC 5322 3.6.2 From). Every case is fed whole, one byte at a time and split at every
+ * offset (for inputs over 8 KiB: at a spread of offsets that includes every boundary),
+ * and must give the same output, flags and end position every time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,9 @@
 
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/buf.h"
 #include "smtp/smtp_data.h"
+#include "smtp/smtp_hdr.h"
 
 struct sink {
 	uint8_t *buf;
@@ -437,6 +440,331 @@ static void rfc3030_bdat_size_limit(void **state)
 	free(s.buf);
 }
 
+/* ---- the header filter (smtp_hdr.h) ---- */
+
+struct hdr_result {
+	struct sink out;
+	uint8_t from[64];
+	size_t from_len;
+	unsigned from_fields, dropped;
+	bool from_over;
+};
+
+static void hdr_collect(struct hdr_result *res, const struct smtp_hdr_filter *f,
+                        const struct buf *from)
+{
+	res->from_len = from ? from->len : 0;
+	res->from_fields = f->from_fields;
+	res->dropped = f->dropped;
+	res->from_over = f->from_over;
+	assert_int_equal(f->out_bytes, res->out.n);
+}
+
+/* The filter alone, fed in[0..len) cut at cuts; from_cap 0: no From copy. */
+static void run_hdr(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
+                    size_t from_cap, struct hdr_result *res)
+{
+	struct smtp_hdr_filter f;
+	struct buf from;
+	memset(res, 0, sizeof(*res));
+	res->out.fail_at_call = -1;
+	assert_true(from_cap <= sizeof(res->from));
+	buf_init(&from, res->from, from_cap);
+	assert_int_equal(smtp_hdr_init(&f, from_cap ? &from : NULL, sink_fn, &res->out), 0);
+	size_t start = 0;
+	for (size_t k = 0; k <= ncuts; k++) {
+		size_t end = k < ncuts ? cuts[k] : len;
+		assert_int_equal(smtp_hdr_write(&f, in + start, end - start), 0);
+		start = end;
+	}
+	assert_int_equal(smtp_hdr_finish(&f), 0);
+	hdr_collect(res, &f, from_cap ? &from : NULL);
+}
+
+/* The same message dot-stuffed through the DATA reader into the filter. */
+static void run_data_hdr(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
+                         struct hdr_result *res)
+{
+	struct smtp_hdr_filter f;
+	struct smtp_data_reader r;
+	struct buf from;
+	memset(res, 0, sizeof(*res));
+	res->out.fail_at_call = -1;
+	buf_init(&from, res->from, sizeof(res->from));
+	assert_int_equal(smtp_hdr_init(&f, &from, sink_fn, &res->out), 0);
+	assert_int_equal(smtp_data_init(&r, UINT64_MAX, smtp_hdr_write, &f), 0);
+	size_t start = 0, used;
+	int rc = 0;
+	for (size_t k = 0; k <= ncuts && rc == 0; k++) {
+		size_t end = k < ncuts ? cuts[k] : len;
+		rc = smtp_data_read(&r, in + start, end - start, &used);
+		start = end;
+	}
+	assert_int_equal(rc, 1);
+	assert_int_equal(r.flags, 0);
+	assert_int_equal(smtp_hdr_finish(&f), 0);
+	hdr_collect(res, &f, &from);
+}
+
+/* ... and through BDAT in chunks of `chunk` bytes. */
+static void run_bdat_hdr(const uint8_t *in, size_t len, size_t chunk, struct hdr_result *res)
+{
+	struct smtp_hdr_filter f;
+	struct smtp_bdat_reader r;
+	struct buf from;
+	memset(res, 0, sizeof(*res));
+	res->out.fail_at_call = -1;
+	buf_init(&from, res->from, sizeof(res->from));
+	assert_int_equal(smtp_hdr_init(&f, &from, sink_fn, &res->out), 0);
+	smtp_bdat_init(&r, UINT64_MAX, false, smtp_hdr_write, &f);
+	size_t pos = 0, used;
+	do {
+		size_t n = len - pos < chunk ? len - pos : chunk;
+		int rc = smtp_bdat_chunk(&r, n, pos + n == len);
+		if (rc == 0)
+			rc = smtp_bdat_read(&r, in + pos, n, &used);
+		assert_int_equal(rc, 1);
+		pos += n;
+	} while (pos < len);
+	assert_int_equal(r.flags, 0);
+	assert_int_equal(smtp_hdr_finish(&f), 0);
+	hdr_collect(res, &f, &from);
+}
+
+static void hdr_same(const struct hdr_result *a, const struct hdr_result *b, const char *how,
+                     size_t at)
+{
+	if (a->out.n != b->out.n || (a->out.n && memcmp(a->out.buf, b->out.buf, a->out.n)) ||
+	    a->from_len != b->from_len || memcmp(a->from, b->from, a->from_len) ||
+	    a->from_fields != b->from_fields || a->dropped != b->dropped ||
+	    a->from_over != b->from_over)
+		fail_msg("%s %zu: out %zu/%zu from %zu/%zu fields %u/%u dropped %u/%u", how, at,
+		         a->out.n, b->out.n, a->from_len, b->from_len, a->from_fields,
+		         b->from_fields, a->dropped, b->dropped);
+}
+
+/* DATA transparency (RFC 5321 4.5.2) plus the end marker, for a CRLF-clean message. */
+static uint8_t *dot_stuff(const uint8_t *msg, size_t n, size_t *len_out)
+{
+	size_t o = 0;
+	uint8_t *out = malloc(2 * n + 8);
+	assert_non_null(out);
+	bool bol = true;
+	for (size_t i = 0; i < n; i++) {
+		if (bol && msg[i] == '.')
+			out[o++] = '.';
+		out[o++] = msg[i];
+		bol = msg[i] == '\n';
+	}
+	memcpy(out + o, ".\r\n", 3);
+	*len_out = o + 3;
+	return out;
+}
+
+static size_t *all_cuts(size_t len)
+{
+	size_t *cuts = malloc((len + 1) * sizeof(*cuts));
+	assert_non_null(cuts);
+	for (size_t i = 1; i < len; i++)
+		cuts[i - 1] = i;
+	return cuts;
+}
+
+/* The message through DATA (whole, bytewise, split at every offset) and BDAT (every chunk
+ * size) must give what the filter alone gave. */
+static void check_hdr_readers(const uint8_t *p, size_t len, const struct hdr_result *whole)
+{
+	struct hdr_result other;
+	size_t slen;
+	uint8_t *st = dot_stuff(p, len, &slen);
+	size_t *sc = all_cuts(slen);
+	run_data_hdr(st, slen, NULL, 0, &other);
+	hdr_same(whole, &other, "data", 0);
+	free(other.out.buf);
+	run_data_hdr(st, slen, sc, slen - 1, &other);
+	hdr_same(whole, &other, "data bytewise", 0);
+	free(other.out.buf);
+	for (size_t i = 1; i < slen; i++) {
+		run_data_hdr(st, slen, &i, 1, &other);
+		hdr_same(whole, &other, "data split", i);
+		free(other.out.buf);
+	}
+	for (size_t chunk = 1; chunk <= len; chunk++) {
+		run_bdat_hdr(p, len, chunk, &other);
+		hdr_same(whole, &other, "bdat chunk", chunk);
+		free(other.out.buf);
+	}
+	free(sc);
+	free(st);
+}
+
+struct hdr_case {
+	const char *in, *out;
+	size_t in_len, out_len; /* 0: strlen */
+	const char *from;       /* the From copy, NULL: "" */
+	unsigned fields, dropped;
+	bool over;
+	size_t from_cap;        /* 0: 64 */
+	bool raw;               /* not CRLF-clean or not CRLF-ended: the filter alone */
+};
+
+/* Run a case every way: whole, one byte at a time, split at every offset; and through
+ * the DATA and BDAT readers unless raw. */
+static void check_hdr_case(const struct hdr_case *c)
+{
+	size_t len = c->in_len ? c->in_len : strlen(c->in);
+	size_t want_len = c->out_len ? c->out_len : strlen(c->out);
+	size_t cap = c->from_cap ? c->from_cap : 64;
+	const char *wf = c->from ? c->from : "";
+	const uint8_t *p = (const uint8_t *)c->in;
+	struct hdr_result whole, other;
+	run_hdr(p, len, NULL, 0, cap, &whole);
+	if (whole.out.n != want_len || (want_len && memcmp(whole.out.buf, c->out, want_len)) ||
+	    whole.from_len != strlen(wf) || memcmp(whole.from, wf, whole.from_len) ||
+	    whole.from_fields != c->fields || whole.dropped != c->dropped ||
+	    whole.from_over != c->over)
+		fail_msg("in '%s': out '%.*s' from '%.*s' fields %u dropped %u over %d", c->in,
+		         (int)whole.out.n, whole.out.buf ? (char *)whole.out.buf : "",
+		         (int)whole.from_len, whole.from, whole.from_fields, whole.dropped,
+		         whole.from_over);
+	size_t *cuts = all_cuts(len);
+	run_hdr(p, len, cuts, len ? len - 1 : 0, cap, &other);
+	hdr_same(&whole, &other, "bytewise", 0);
+	free(other.out.buf);
+	for (size_t i = 1; i < len; i++) {
+		run_hdr(p, len, &i, 1, cap, &other);
+		hdr_same(&whole, &other, "split", i);
+		free(other.out.buf);
+	}
+	free(cuts);
+	/* without a From buffer the output is the same */
+	run_hdr(p, len, NULL, 0, 0, &other);
+	assert_int_equal(other.out.n, whole.out.n);
+	assert_true(other.out.n == 0 || memcmp(other.out.buf, whole.out.buf, other.out.n) == 0);
+	free(other.out.buf);
+	if (!c->raw && cap == 64)
+		check_hdr_readers(p, len, &whole);
+	free(whole.out.buf);
+}
+
+#define HDR_CASES(arr)                                                                             \
+	for (size_t i = 0; i < sizeof(arr) / sizeof(arr[0]); i++)                                  \
+	check_hdr_case(&arr[i])
+
+/* RFC 5321 4.4: the delivering MTA adds Return-Path; client ones are removed, folded
+ * lines included (RFC 5322 2.2.3), in any case (RFC 5322 1.2.2), with WSP before the
+ * colon (RFC 5322 4.5.3 obs-optional). */
+static void rfc5321_4_4_return_path_removed(void **state)
+{
+	static const struct hdr_case c[] = {
+	    {.in = "Return-Path: <x@y>\r\nSubject: a\r\n\r\nbody\r\n",
+	     .out = "Subject: a\r\n\r\nbody\r\n", .dropped = 1},
+	    {.in = "Subject: a\r\nReturn-Path: <x@y>\r\n\r\n", .out = "Subject: a\r\n\r\n",
+	     .dropped = 1},
+	    {.in = "Subject: a\r\nReturn-Path: <x@y>\r\n", .out = "Subject: a\r\n", .dropped = 1},
+	    {.in = "Return-Path:\r\n <x@y>\r\n\t(c)\r\nSubject: a\r\n\r\nb\r\n",
+	     .out = "Subject: a\r\n\r\nb\r\n", .dropped = 1},
+	    {.in = "Subject: a\r\nreturn-path: <a>\r\nRETURN-PATH : <b>\r\n\t<c>\r\nTo: b\r\n\r\n",
+	     .out = "Subject: a\r\nTo: b\r\n\r\n", .dropped = 2},
+	    {.in = "Return-Path:<a>\r\nReturn-Path:\t<b>\r\n\r\n", .out = "\r\n", .dropped = 2},
+	    {.in = "Return-Path:\r\n", .out = "", .dropped = 1},
+	    /* decided: "Return-Path" and WSP without a colon goes too (smtp_hdr.h) */
+	    {.in = "Return-Path x\r\nA: b\r\n\r\n", .out = "A: b\r\n\r\n", .dropped = 1},
+	    {.in = "Return-Path \t \t:<x>\r\nA: b\r\n\r\n", .out = "A: b\r\n\r\n", .dropped = 1},
+	    /* a line break inside the field name: lines of a field, not a new one */
+	    {.in = "A: b\nReturn-Path: x\nB: c\n\n", .out = "A: b\nB: c\n\n", .dropped = 1,
+	     .raw = true},
+	    /* the input ends inside the field (BDAT without a final CRLF) */
+	    {.in = "Subject: a\r\nReturn-Path: <x>", .out = "Subject: a\r\n", .dropped = 1,
+	     .raw = true},
+	    /* NUL and 8-bit bytes are ordinary bytes */
+	    {.in = "S: \xc3\xa4\0\r\nReturn-Path: \0\r\n\r\n\0", .in_len = 27,
+	     .out = "S: \xc3\xa4\0\r\n\r\n\0", .out_len = 11, .dropped = 1, .raw = true},
+	};
+	HDR_CASES(c);
+}
+
+/* Every byte that is not a Return-Path field of the header section stays as it was. */
+static void rfc5321_4_4_other_bytes_kept(void **state)
+{
+	static const struct hdr_case c[] = {
+	    {.in = "", .out = "", .raw = true},
+	    {.in = "Subject: a\r\n\r\nReturn-Path: <x>\r\n",
+	     .out = "Subject: a\r\n\r\nReturn-Path: <x>\r\n"},
+	    {.in = "\r\nReturn-Path: <x>\r\n", .out = "\r\nReturn-Path: <x>\r\n"},
+	    {.in = "Return-Paths: x\r\nX-Return-Path: y\r\nReturn-Pat: z\r\nReturn-Path\r\n"
+	           "Return-Pathx: q\r\nR\r\nRe: r\r\nF\r\nFro: m\r\nFromage: f\r\n\r\n",
+	     .out = "Return-Paths: x\r\nX-Return-Path: y\r\nReturn-Pat: z\r\nReturn-Path\r\n"
+	            "Return-Pathx: q\r\nR\r\nRe: r\r\nF\r\nFro: m\r\nFromage: f\r\n\r\n"},
+	    /* a folded line on the first line has no field before it: kept */
+	    {.in = " folded first\r\nReturn-Path: <x>\r\n\r\n", .out = " folded first\r\n\r\n",
+	     .dropped = 1},
+	    /* "Return-Path:" folded into another field belongs to that field */
+	    {.in = "Subject: a\r\n Return-Path: <x>\r\n\r\n",
+	     .out = "Subject: a\r\n Return-Path: <x>\r\n\r\n"},
+	    /* the input ends inside a name, or on a CR that could begin the empty line */
+	    {.in = "Subject: a\r\nReturn-Pa", .out = "Subject: a\r\nReturn-Pa", .raw = true},
+	    {.in = "Subject: a\r\nReturn-Path", .out = "Subject: a\r\nReturn-Path", .raw = true},
+	    {.in = "Subject: a\r\nFrom", .out = "Subject: a\r\nFrom", .raw = true},
+	    {.in = "Subject: a\r\n\r", .out = "Subject: a\r\n\r", .raw = true},
+	    /* LF alone ends a line and, on its own, the header; a CR elsewhere is a byte */
+	    {.in = "A: b\n\nReturn-Path: x\n", .out = "A: b\n\nReturn-Path: x\n", .raw = true},
+	    {.in = "\rReturn-Path: x\r\n\r\n", .out = "\rReturn-Path: x\r\n\r\n", .raw = true},
+	    {.in = "\r\rReturn-Path: x\r\n", .out = "\r\rReturn-Path: x\r\n", .raw = true},
+	    {.in = "A: b\r\n\r\r\nReturn-Path: x\r\n", .out = "A: b\r\n\r\r\n", .dropped = 1,
+	     .raw = true},
+	};
+	HDR_CASES(c);
+}
+
+/* RFC 5322 3.6.2: the From value is copied unfolded for the submission check; the copy
+ * is bounded (from_cap at -1/0/+1 of the value's length). */
+static void rfc5322_3_6_2_from_copied(void **state)
+{
+	static const struct hdr_case c[] = {
+	    {.in = "From: Me <me@x>\r\nTo: y\r\n\r\n", .out = "From: Me <me@x>\r\nTo: y\r\n\r\n",
+	     .from = " Me <me@x>", .fields = 1},
+	    {.in = "from:a@x,\r\n b@x\r\n\r\nFrom: body@x\r\n",
+	     .out = "from:a@x,\r\n b@x\r\n\r\nFrom: body@x\r\n", .from = "a@x, b@x", .fields = 1},
+	    {.in = "FROM \t: a@x\r\n\r\n", .out = "FROM \t: a@x\r\n\r\n", .from = " a@x",
+	     .fields = 1},
+	    {.in = "From a@x Sun Nov 22\r\nS: x\r\n\r\n", .out = "From a@x Sun Nov 22\r\nS: x\r\n\r\n"},
+	    {.in = "From: a@x\r\nReturn-Path: <r>\r\nFrom: b@y\r\n\r\n",
+	     .out = "From: a@x\r\nFrom: b@y\r\n\r\n", .from = " a@x b@y", .fields = 2, .dropped = 1},
+	    {.in = "S: x\r\n From: a@x\r\n\r\n", .out = "S: x\r\n From: a@x\r\n\r\n"},
+	    {.in = "From: 12345678\r\n\r\n", .out = "From: 12345678\r\n\r\n", .from = " 1234567",
+	     .fields = 1, .over = true, .from_cap = 8},
+	    {.in = "From: 12345678\r\n\r\n", .out = "From: 12345678\r\n\r\n", .from = " 12345678",
+	     .fields = 1, .from_cap = 9},
+	    {.in = "From: 12345678\r\n\r\n", .out = "From: 12345678\r\n\r\n", .from = " 12345678",
+	     .fields = 1, .from_cap = 10},
+	};
+	HDR_CASES(c);
+}
+
+/* A failing spool write is reported to the reader, which remembers it (451 later). */
+static void hdr_sink_errors(void **state)
+{
+	const char *in = "Return-Path: <x>\r\nSubject: a\r\n\r\nbody\r\n.\r\n";
+	for (long at = 0; at < 3; at++) {
+		struct sink out = {.fail_at_call = at};
+		struct smtp_hdr_filter f;
+		struct smtp_data_reader r;
+		size_t used;
+		assert_int_equal(smtp_hdr_init(&f, NULL, sink_fn, &out), 0);
+		assert_int_equal(smtp_data_init(&r, UINT64_MAX, smtp_hdr_write, &f), 0);
+		for (size_t i = 0; i < strlen(in); i++)
+			if (smtp_data_read(&r, (const uint8_t *)in + i, 1, &used) > 0)
+				break;
+		assert_true(r.state == SMTP_DATA_ST_DONE);
+		assert_int_equal(r.flags, SMTP_DATA_F_SINK);
+		assert_int_equal(r.sink_err, ERR_IO);
+		free(out.buf);
+	}
+	struct smtp_hdr_filter f;
+	assert_int_equal(smtp_hdr_init(&f, NULL, NULL, NULL), ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +778,10 @@ int main(void)
 	    cmocka_unit_test(sink_errors_keep_sync),
 	    cmocka_unit_test(rfc3030_2_bdat_chunks),
 	    cmocka_unit_test(rfc3030_bdat_size_limit),
+	    cmocka_unit_test(rfc5321_4_4_return_path_removed),
+	    cmocka_unit_test(rfc5321_4_4_other_bytes_kept),
+	    cmocka_unit_test(rfc5322_3_6_2_from_copied),
+	    cmocka_unit_test(hdr_sink_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
