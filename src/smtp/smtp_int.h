@@ -95,6 +95,9 @@ int smtp_txn_data_begin(struct smtp_session *s);
 int smtp_txn_bdat_begin(struct smtp_session *s, const struct smtp_cmd *cmd);
 /* Consume body bytes in DATA or BDAT mode; returns bytes used (>=0) or <0 to close. */
 int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len);
+/* The job's done callback (smtp_result.c): the reply(s) after the commit, the delivery
+ * log line, the DSN on submission; then the session goes on (or is freed if closing). */
+void smtp_result_delivered(struct deliver_job *job, void *arg);
 
 /* Resume after asynchronous work: back to command mode, process pipelined input. */
 void smtp_session_resume(struct smtp_session *s);

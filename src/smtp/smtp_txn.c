@@ -1,8 +1,8 @@
 /* smtp_txn.c: the message body of a transaction: DATA (RFC 5321 4.1.1.4) or BDAT chunks
  * (RFC 3030) stream through the header filter (smtp_hdr.c: client Return-Path fields
  * removed) into a spool file behind our trace fields (Return-Path, Received), then the
- * delivery pipeline commits it and we answer: one reply for SMTP, one per recipient for
- * LMTP (RFC 2033 4.2). The reply is sent only after the commit is on disk.
+ * delivery pipeline commits it and smtp_result.c answers, only after the commit is on
+ * disk.
  * Memory: one fixed write buffer per transaction; the body never sits in memory. */
 #include "smtp_int.h"
 
@@ -152,7 +152,6 @@ static void body_failed(struct smtp_session *s, unsigned code, const char *text)
 }
 
 static void body_done(struct smtp_session *s, unsigned flags);
-static void delivered(struct deliver_job *job, void *arg);
 
 /* One BDAT chunk is complete (RFC 3030 2): acknowledge it, or finish the message. */
 static void chunk_done(struct smtp_session *s)
@@ -265,7 +264,7 @@ static void body_done(struct smtp_session *s, unsigned flags)
 		.internal_date = time(NULL),
 		.rcpts = dr,
 		.n_rcpts = s->n_rcpts,
-		.done = delivered,
+		.done = smtp_result_delivered,
 		.arg = s,
 		.base = net_conn_base(s->c),
 		/* submission may need the message again for a DSN: we unlink it ourselves */
@@ -280,104 +279,6 @@ static void body_done(struct smtp_session *s, unsigned flags)
 		net_conn_resume(s->c);
 		body_failed(s, 451, "4.3.0 Cannot store the message now, try again later");
 	}
-}
-
-static void reply_result(struct smtp_session *s, int r, const char *addr)
-{
-	switch (r) {
-	case 0: smtp_reply(s, "250 2.0.0 <%s> Ok: delivered", addr); break;
-	case ERR_QUOTA: smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", addr); break;
-	case ERR_NOTFOUND:
-		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
-		break;
-	default: smtp_reply(s, "451 4.3.0 <%s>: Temporary failure, try again later", addr); break;
-	}
-}
-
-/* On a worker: the DSN for a local submission's failed recipients goes into the
- * sender's INBOX. It waits for its own commit, which must not stall the loop. */
-static void dsn_work(void *arg)
-{
-	struct smtp_session *s = arg;
-	const struct deliver_job *job = &s->job;
-	struct deliver_rcpt *failed = arena_alloc(&s->ta, job->n_rcpts * sizeof(*failed));
-	size_t n = 0;
-	if (!failed) {
-		log_err("dsn id=%s: out of memory", s->queue_id);
-		return;
-	}
-	for (size_t i = 0; i < job->n_rcpts; i++)
-		if (job->rcpts[i].result != 0)
-			failed[n++] = job->rcpts[i];
-	int r = deliver_dsn(smtp_env, s->auth_account, s->from, job->spool_path, failed, n);
-	if (r < 0)
-		log_err("dsn id=%s to=<%s>: %s", s->queue_id, s->from, err_str(r));
-}
-
-/* Back on the loop: the sender's message was accepted (RFC 6409), whatever failed. */
-static void dsn_done(struct net_conn *c, void *arg)
-{
-	struct smtp_session *s = arg;
-	if (s->closing) {
-		smtp_session_free(s); /* unlinks the spool file it kept */
-	} else {
-		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
-		smtp_txn_reset(s);
-		smtp_session_resume(s);
-	}
-	net_conn_release(c); /* the hold taken for the delivery */
-}
-
-/* On the session's loop thread, after the commit: every result is on disk now. */
-static void delivered(struct deliver_job *job, void *arg)
-{
-	struct smtp_session *s = arg;
-	struct net_conn *c = s->c;
-	size_t ok = 0, failed = 0;
-	net_conn_log_ctx(c);
-	for (size_t i = 0; i < job->n_rcpts; i++) {
-		if (job->rcpts[i].result == 0)
-			ok++;
-		else
-			failed++;
-		log_info("delivery id=%s to=<%s> size=%llu result=%s", s->queue_id,
-			 job->rcpts[i].address, (unsigned long long)job->size,
-			 job->rcpts[i].result ? err_str(job->rcpts[i].result) : "ok");
-	}
-	if (s->closing) {
-		if (!job->keep_spool)
-			s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
-		smtp_session_free(s);
-		net_conn_release(c);
-		return;
-	}
-	if (s->fl == SMTP_LMTP) {
-		for (size_t i = 0; i < job->n_rcpts; i++)
-			reply_result(s, job->rcpts[i].result, job->rcpts[i].address);
-	} else if (failed == 0) {
-		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
-	} else if (s->fl == SMTP_SUBMISSION) {
-		/* accepted from a local sender: failures go back as a DSN into its INBOX;
-		 * the session stays busy (and keeps its spool file) until that is stored */
-		if (net_conn_work(c, dsn_work, dsn_done, s) == 0)
-			return;
-		log_err("dsn id=%s: cannot queue the notice", s->queue_id);
-		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
-	} else if (ok == 0) {
-		const struct deliver_rcpt *f = &job->rcpts[0];
-		reply_result(s, f->result, f->address);
-	} else {
-		/* some recipients were stored, others hit a limit in the moment between our
-		 * check and the commit: the stored copies stand, the failures are logged */
-		log_warn("delivery id=%s: %zu of %zu recipients failed at commit", s->queue_id,
-			 failed, ok + failed);
-		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
-	}
-	if (!job->keep_spool)
-		s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
-	smtp_txn_reset(s);
-	smtp_session_resume(s);
-	net_conn_release(c);
 }
 
 int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len)

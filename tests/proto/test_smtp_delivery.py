@@ -1,0 +1,175 @@
+"""What happens to mail after the envelope is accepted, against a real `kasten serve`:
+results at commit (nothing acknowledged may be lost, RFC 5321 3.3 / 6.1) and the log
+lines an admin reads.
+
+Failures at commit are injected from outside, without test switches in the binary: while
+the server runs, one account's <data>/accounts/<id>/msg directory is replaced by a
+regular file, so linking the message into it fails (tests run as root, so permissions
+would not stop the server)."""
+
+import base64
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from kasten_test import RawSMTP, assert_delivered, dot_stuff, make_message, unique_user
+
+PASSWORD = "Delivery-pass-77"
+
+
+def user(server, prefix="p", quota=None):
+    a = unique_user(prefix)
+    server.user_add(a, PASSWORD, quota=quota)
+    return a
+
+
+def raw(server, port="smtp"):
+    r = RawSMTP(server.host, server.ports[port], timeout=30)
+    assert r.reply()[0] == 220
+    assert r.cmd(("LHLO" if port == "lmtp" else "EHLO") + " client.test")[0] == 250
+    return r
+
+
+def login(r, address):
+    token = base64.b64encode(f"\0{address}\0{PASSWORD}".encode()).decode()
+    assert r.cmd(f"AUTH PLAIN {token}")[0] == 235
+
+
+def enh(reply):
+    code, lines = reply
+    return code, lines[0].split(" ", 1)[0]
+
+
+def transaction(r, sender, rcpts, msg, port="smtp"):
+    """MAIL, RCPT (each must be accepted), DATA; the final reply or replies."""
+    assert r.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+    for a in rcpts:
+        code, lines = r.cmd(f"RCPT TO:<{a}>")
+        assert code == 250, (a, code, lines)
+    assert r.cmd("DATA")[0] == 354
+    r.send(dot_stuff(msg))
+    return [r.reply() for _ in (rcpts if port == "lmtp" else [0])]
+
+
+def account_dir(server, address):
+    """<data>/accounts/<id> of an account made now: the directory `user add` creates."""
+    accounts = server.data / "accounts"
+    before = set(os.listdir(accounts)) if accounts.exists() else set()
+    server.user_add(address, PASSWORD)
+    (new,) = set(os.listdir(accounts)) - before
+    return accounts / new
+
+
+class BrokenMsgDir:
+    """Replace an account's msg/ directory by a regular file while the server runs, so
+    that link() into it fails at commit (ENOTDIR: a temporary I/O error)."""
+
+    def __init__(self, acct_dir):
+        self.msg = Path(acct_dir) / "msg"
+        self.saved = Path(acct_dir) / "msg.saved"
+
+    def __enter__(self):
+        assert self.msg.is_dir()
+        self.msg.rename(self.saved)
+        self.msg.write_bytes(b"not a directory\n")
+        return self
+
+    def __exit__(self, *exc):
+        self.msg.unlink()
+        self.saved.rename(self.msg)
+
+
+def log_since(server, mark):
+    return server.log_bytes()[mark:].decode("utf-8", "replace")
+
+
+# ---- results at commit: nothing acknowledged may be lost ----
+
+@pytest.mark.parametrize("port", ["smtp", "submission"])
+def test_one_recipient_fails_temporarily_at_commit_451_whole_transaction(server, port):
+    """A recipient whose copy could not be stored must not be acknowledged: with one
+    reply for all (RFC 5321 3.3, 4.2.5), the whole transaction is answered 451 and the
+    client retries; the recipients stored already get a duplicate, none loses a copy."""
+    a, c = user(server), user(server)
+    b = unique_user("broken")
+    b_dir = account_dir(server, b)
+    sender = user(server) if port == "submission" else "x@sender.invalid"
+    msg = make_message("commit failure", sender=sender, rcpt=a)
+    mark = server.log_mark()
+    with raw(server, port) as r:
+        if port == "submission":
+            login(r, sender)
+        with BrokenMsgDir(b_dir):
+            (reply,) = transaction(r, sender, [a, b, c], msg)
+            assert enh(reply) == (451, "4.3.0"), reply
+            assert b in reply[1][0]
+        # the retry (the client's job after a 4xx) reaches everyone
+        (reply,) = transaction(r, sender, [a, b, c], msg)
+        assert reply[0] == 250
+    assert len(server.messages(b)) == 1
+    for x in (a, c):
+        copies = server.messages(x)
+        assert len(copies) == 2  # a duplicate, the lesser evil
+        for m in copies:
+            assert_delivered(m, msg, sender)
+    log = log_since(server, mark)
+    assert re.search(rf"delivery id=\S+ from=<{re.escape(sender)}> size=\d+ nrcpt=3 "
+                     rf"reply=451 rcpts=<{re.escape(a)}>=ok,<{re.escape(b)}>=temp,"
+                     rf"<{re.escape(c)}>=ok", log), log
+    if port == "submission":  # no DSN for a temporary failure: the client retried
+        assert server.messages(sender) == []
+
+
+def test_lmtp_commit_failure_reported_for_that_recipient_rfc2033_section_4_2(server):
+    a = user(server)
+    b = unique_user("broken")
+    b_dir = account_dir(server, b)
+    msg = make_message("lmtp commit failure", rcpt=a)
+    with raw(server, "lmtp") as r, BrokenMsgDir(b_dir):
+        replies = transaction(r, "x@sender.invalid", [a, b], msg, port="lmtp")
+    assert [enh(x) for x in replies] == [(250, "2.0.0"), (451, "4.3.0")]
+    assert len(server.messages(a)) == 1
+    assert server.messages(b) == []
+
+
+def test_recipient_gone_before_commit_defers_whole_transaction(server):
+    """A permanent failure at commit (the account was deleted after RCPT) while other
+    copies were stored: 5xx would bounce the message for the recipients that have it and
+    a remote sender cannot get a DSN, so the answer is 451; the retry refuses just that
+    recipient at RCPT (550 5.1.1) and the sender's MTA bounces only it."""
+    a, b = user(server), user(server)
+    msg = make_message("gone", rcpt=a)
+    with raw(server) as r:
+        assert r.cmd("MAIL FROM:<x@sender.invalid>")[0] == 250
+        assert r.cmd(f"RCPT TO:<{a}>")[0] == 250
+        assert r.cmd(f"RCPT TO:<{b}>")[0] == 250
+        server.kasten("user", "del", b)
+        assert r.cmd("DATA")[0] == 354
+        r.send(dot_stuff(msg))
+        code, lines = r.reply()
+        assert code == 451, lines
+        assert r.cmd("MAIL FROM:<x@sender.invalid>")[0] == 250
+        assert r.cmd(f"RCPT TO:<{a}>")[0] == 250
+        assert enh(r.cmd(f"RCPT TO:<{b}>")) == (550, "5.1.1")
+    assert len(server.messages(a)) == 1
+
+
+# ---- the delivery log line ----
+
+def test_log_delivery_line_lists_every_recipient(mserver):
+    """A long recipient list goes on in "continued" lines with the same id: no
+    recipient is left out of the log (log lines are cut at 2 KiB)."""
+    rcpt = user(mserver)
+    mark = mserver.log_mark()
+    with raw(mserver) as r:
+        msg = make_message("many", rcpt=rcpt)
+        assert transaction(r, "many@sender.invalid", [rcpt] * 60, msg)[0][0] == 250
+    log = log_since(mserver, mark)
+    (qid,) = re.findall(r"delivery id=(\S+) from=<many@sender.invalid> size=\d+ nrcpt=60 "
+                        r"reply=250 ", log)
+    lines = [l for l in log.splitlines() if f"delivery id={qid} " in l]
+    assert len(lines) >= 2, lines
+    assert sum(l.count(f"<{rcpt}>=ok") for l in lines) == 60
+    assert len(mserver.messages(rcpt)) == 1  # one account: stored once
