@@ -51,6 +51,7 @@ void conf_defaults(struct conf *c)
 	c->warn_percent = 90;
 	c->pop3_enabled = true;
 	c->backend = dup_or_die("sqlite");
+	c->postmaster = dup_or_die("postmaster@localhost"); /* postmaster@ the hostname */
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -120,6 +121,8 @@ static const struct key keys[] = {
 	{"pop3", "enabled", K_BOOL, O(pop3_enabled), 0},
 	{"pop3", "expire_days", K_UINT, O(pop3_expire_days), 36500},
 	{"store", "backend", K_STR, O(backend), 0},
+	/* postmaster */
+	{"server", "postmaster", K_STR, O(postmaster), 0},
 };
 
 struct load_ctx {
@@ -163,6 +166,29 @@ static bool listen_ok(const char *v)
 	       port > 0;
 }
 
+/* [server] postmaster: a mailbox (local@domain); unset or empty: postmaster@ the
+ * hostname the file configured, wherever in the file the two keys stand. */
+static int postmaster_load(struct conf *c, const char *path)
+{
+	if (!c->postmaster) {
+		char pm[LIMIT_ADDRESS + 1];
+		int n = snprintf(pm, sizeof(pm), "postmaster@%s", c->hostname ? c->hostname : "");
+		if (n < 0 || (size_t)n >= sizeof(pm)) {
+			log_err("config %s: [server] hostname too long", path);
+			return ERR_BAD_SYNTAX;
+		}
+		set_str(&c->postmaster, pm);
+	}
+	const char *at = strrchr(c->postmaster, '@');
+	if (!at || at == c->postmaster || !at[1] || strlen(c->postmaster) > LIMIT_ADDRESS ||
+	    strpbrk(c->postmaster, " \t<>")) {
+		log_err("config %s: [server] postmaster = %s: want a mailbox local@domain", path,
+			c->postmaster);
+		return ERR_BAD_SYNTAX;
+	}
+	return 0;
+}
+
 int conf_load(struct conf *c, const char *path)
 {
 	struct load_ctx lc = {c, path, 0};
@@ -172,6 +198,7 @@ int conf_load(struct conf *c, const char *path)
 			      &c->imaps, &c->pop3, &c->pop3s, &c->http};
 	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++)
 		set_str(listeners[i], "");
+	set_str(&c->postmaster, ""); /* derived from the hostname unless the file sets it */
 	int r = ini_parse(path, on_key, &lc);
 	if (r < 0) {
 		log_err("config %s: cannot open", path);
@@ -202,7 +229,7 @@ int conf_load(struct conf *c, const char *path)
 		log_err("config %s: [limits] max_message_size out of range", path);
 		return ERR_BAD_SYNTAX;
 	}
-	return 0;
+	return postmaster_load(c, path);
 }
 
 const struct conf *conf_get(void)

@@ -34,6 +34,8 @@ struct conf {
 	unsigned pop3_expire_days; /* 0 = never */
 	/* [store] */
 	char *backend;
+	/* [server] postmaster (docs/config.md) */
+	char *postmaster; /* RFC 5321 4.5.1 mailbox; never NULL after loading */
 };
 
 /* Defaults = the embedded configuration `kasten serve` runs without --config. */

@@ -43,7 +43,7 @@ static struct {
 	pthread_t thread;
 	/* set before the thread starts, cleared after it is joined: read without the lock */
 	struct store_env *env;
-	char *data_dir, *hostname;
+	char *data_dir, *hostname, *postmaster;
 	unsigned warn_percent;
 	atomic_uint_fast64_t batches, messages;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -53,6 +53,11 @@ static _Thread_local bool on_committer;
 const char *deliver_hostname(void)
 {
 	return P.hostname ? P.hostname : "localhost";
+}
+
+const char *deliver_postmaster(void)
+{
+	return P.postmaster ? P.postmaster : "postmaster@localhost";
 }
 
 const char *deliver_data_dir(void)
@@ -292,6 +297,20 @@ static void *committer_main(void *unused)
 
 /* ---- start / stop ---- */
 
+/* The From: of warnings and DSNs: [server] postmaster, the address smtp/ routes to the
+ * postmaster account (RFC 5321 4.5.1), so a reply reaches a person. It is process
+ * configuration shared with smtp/, hence read from conf rather than deliver_config;
+ * without a loaded config (tests, tools) it is postmaster@ the hostname. */
+static char *postmaster_copy(const char *host)
+{
+	const struct conf *cf = conf_get();
+	if (cf && cf->postmaster)
+		return strdup(cf->postmaster);
+	char pm[LIMIT_ADDRESS + 1];
+	int n = snprintf(pm, sizeof(pm), "postmaster@%s", host ? host : "localhost");
+	return n > 0 && (size_t)n < sizeof(pm) ? strdup(pm) : NULL;
+}
+
 int deliver_start(struct store_env *env, const struct deliver_config *cfg)
 {
 	if (!env || !cfg || !cfg->data_dir || cfg->warn_percent > 100)
@@ -303,20 +322,24 @@ int deliver_start(struct store_env *env, const struct deliver_config *cfg)
 		return ERR_EXISTS;
 	char *data = strdup(cfg->data_dir);
 	char *host = strdup(cfg->hostname ? cfg->hostname : "localhost");
-	if (!data || !host) {
+	char *pm = postmaster_copy(host);
+	if (!data || !host || !pm) {
 		free(data);
 		free(host);
+		free(pm);
 		return ERR_NOMEM;
 	}
 	int r = deliver_spool_prepare(data);
 	if (r < 0) {
 		free(data);
 		free(host);
+		free(pm);
 		return r;
 	}
 	P.env = env;
 	P.data_dir = data;
 	P.hostname = host;
+	P.postmaster = pm;
 	P.warn_percent = cfg->warn_percent;
 	atomic_store(&P.batches, 0);
 	atomic_store(&P.messages, 0);
@@ -329,9 +352,10 @@ int deliver_start(struct store_env *env, const struct deliver_config *cfg)
 	pthread_mutex_unlock(&P.mu);
 	if (pr != 0) {
 		log_err("deliver: cannot start the committer thread: %s", strerror(pr));
-		P.data_dir = P.hostname = NULL;
+		P.data_dir = P.hostname = P.postmaster = NULL;
 		free(data);
 		free(host);
+		free(pm);
 		return ERR_TEMP;
 	}
 	return 0;
@@ -354,7 +378,8 @@ void deliver_stop(void)
 	pthread_mutex_unlock(&P.mu);
 	free(P.data_dir);
 	free(P.hostname);
-	P.data_dir = P.hostname = NULL;
+	free(P.postmaster);
+	P.data_dir = P.hostname = P.postmaster = NULL;
 	P.env = NULL;
 }
 

@@ -185,7 +185,9 @@ static void write_top(struct deliver_spool_w *w, const struct dsn *d, const char
 		w->err = ERR_IO;
 	(void)deliver_spool_puts(w, "Return-Path: <>\r\n");
 	(void)deliver_spool_printf(w, "Date: %s\r\n", date);
-	(void)deliver_spool_printf(w, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", host);
+	/* RFC 3464 2: the envelope sender is <> (our Return-Path); the From: is the
+	 * postmaster, an address that reaches a person if the sender writes back */
+	(void)deliver_spool_printf(w, "From: Mail Delivery System <%s>\r\n", deliver_postmaster());
 	(void)deliver_spool_printf(w, "To: <%s>\r\n", d->sender);
 	(void)deliver_spool_puts(w, "Subject: Undelivered Mail Returned to Sender\r\n");
 	(void)deliver_spool_printf(w, "Message-ID: <%lld.%s.dsn@%s>\r\n", (long long)now, id, host);

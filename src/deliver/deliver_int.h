@@ -21,6 +21,8 @@
 
 /* ---- deliver.c: process-wide pipeline state read by the other files ---- */
 const char *deliver_hostname(void);
+/* The From: address of generated mail ([server] postmaster; postmaster@hostname). */
+const char *deliver_postmaster(void);
 const char *deliver_data_dir(void);
 unsigned deliver_warn_percent(void);
 struct store_env *deliver_env(void);

@@ -81,7 +81,7 @@ static int warning_write(struct deliver_spool_w *w, const char *address,
 	if (r < 0)
 		return r;
 	(void)deliver_spool_puts(w, "Return-Path: <>\r\n");
-	(void)deliver_spool_printf(w, "From: Mail System <postmaster@%s>\r\n", host);
+	(void)deliver_spool_printf(w, "From: Mail System <%s>\r\n", deliver_postmaster());
 	(void)deliver_spool_printf(w, "To: <%s>\r\n", address);
 	(void)deliver_spool_printf(w, "Subject: Your mailbox is %u%% full\r\n", pct);
 	(void)deliver_spool_printf(w, "Date: %s\r\n", date);

@@ -3,10 +3,8 @@
  * domain no account lives in is refused, so kasten is never an open relay. */
 #include "smtp_int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "core/conf.h"
@@ -130,14 +128,10 @@ static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 static bool domain_is_local(const char *addr)
 {
 	const char *at = strrchr(addr, '@');
-	if (!at)
-		return true; /* <postmaster> */
-	if (!strcasecmp(at + 1, hostname()))
-		return true;
-	return store_domain_is_local(smtp_env, at + 1);
+	return !at || smtp_policy_local_domain(at + 1); /* no domain: <postmaster> */
 }
 
-static int add_rcpt(struct smtp_session *s, const char *addr, int64_t id)
+static int add_rcpt(struct smtp_session *s, const char *addr, int64_t id, bool postmaster)
 {
 	if (s->n_rcpts == s->cap_rcpts) {
 		size_t cap = s->cap_rcpts ? s->cap_rcpts * 2 : 8;
@@ -151,10 +145,23 @@ static int add_rcpt(struct smtp_session *s, const char *addr, int64_t id)
 	}
 	s->rcpts[s->n_rcpts].address = arena_strdup(&s->ta, addr);
 	s->rcpts[s->n_rcpts].account_id = id;
+	s->rcpts[s->n_rcpts].postmaster = postmaster;
 	if (!s->rcpts[s->n_rcpts].address)
 		return ERR_NOMEM;
 	s->n_rcpts++;
 	return 0;
+}
+
+/* The account of a recipient: ERR_NOTFOUND, a temporary error, or 0 with *id_out.
+ * *postmaster_out: RFC 5321 4.5.1 postmaster (any case) without a domain or in one of
+ * ours, which reaches [server] postmaster even without an alias. */
+static int rcpt_resolve(const struct smtp_cmd *cmd, const char *addr, int64_t *id_out,
+			bool *postmaster_out)
+{
+	*postmaster_out = cmd->path.postmaster && domain_is_local(addr);
+	if (*postmaster_out)
+		return smtp_policy_postmaster(addr, id_out);
+	return store_resolve(smtp_env, addr, id_out);
 }
 
 static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
@@ -163,6 +170,9 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "503 5.5.1 Need MAIL before RCPT");
 		return 0;
 	}
+	const char *addr = cmd->path.addr;
+	if (cmd->path.postmaster && !cmd->path.domain[0])
+		addr = "postmaster"; /* RFC 5321 4.5.1: <Postmaster> always works */
 	for (size_t i = 0; i < cmd->n_params; i++) {
 		smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
 		return 0;
@@ -171,16 +181,9 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return 0;
 	}
-	const char *addr = cmd->path.addr;
-	if (cmd->path.postmaster && !cmd->path.domain[0])
-		addr = "postmaster"; /* RFC 5321 4.5.1: <Postmaster> always works */
 	int64_t id = 0;
-	int r = store_resolve(smtp_env, addr, &id);
-	if (r == ERR_NOTFOUND && !strchr(addr, '@')) {
-		char pm[LIMIT_ADDRESS + 16];
-		(void)snprintf(pm, sizeof(pm), "postmaster@%s", hostname());
-		r = store_resolve(smtp_env, pm, &id);
-	}
+	bool postmaster = false;
+	int r = rcpt_resolve(cmd, addr, &id, &postmaster);
 	if (r == ERR_NOTFOUND) {
 		if (domain_is_local(addr))
 			smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
@@ -195,13 +198,18 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		return 0;
 	}
 	/* Full mailbox: say so now (RFC 5321 552 at RCPT), except on submission, where the
-	 * local sender gets a DSN instead so the mail is not lost for the other recipients */
+	 * local sender gets a DSN instead so the mail is not lost for the other recipients.
+	 * Postmaster is deferred, never refused: the sender's MTA retries while the admin
+	 * makes room (RFC 5321 4.5.1 wants it reachable). */
 	if (s->fl != SMTP_SUBMISSION &&
 	    deliver_quota_check(smtp_env, id, s->declared_size) == ERR_QUOTA) {
-		smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", addr);
+		if (postmaster)
+			smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again later", addr);
+		else
+			smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", addr);
 		return 0;
 	}
-	if (add_rcpt(s, addr, id) < 0)
+	if (add_rcpt(s, addr, id, postmaster) < 0)
 		return ERR_NOMEM;
 	smtp_reply(s, "250 2.1.5 Ok");
 	return 0;

@@ -32,6 +32,9 @@ enum smtp_mode {
 struct smtp_rcpt {
 	const char *address; /* canonical, as the client wrote it (for replies and DSNs) */
 	int64_t account_id;
+	/* RFC 5321 4.5.1: a postmaster address. A full mailbox defers it (4xx) instead of
+	 * refusing it, since postmaster must stay reachable. */
+	bool postmaster;
 };
 
 struct smtp_session {
@@ -98,6 +101,13 @@ int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len);
 /* The job's done callback (smtp_result.c): the reply(s) after the commit, the delivery
  * log line, the DSN on submission; then the session goes on (or is freed if closing). */
 void smtp_result_delivered(struct deliver_job *job, void *arg);
+
+/* Local addresses (smtp_policy.c): is the domain ours (the hostname, or a domain of an
+ * account or alias)? */
+bool smtp_policy_local_domain(const char *domain);
+/* The account a postmaster address (RFC 5321 4.5.1) reaches: addr itself when it is
+ * an account or alias, else [server] postmaster. ERR_NOTFOUND when neither exists. */
+int smtp_policy_postmaster(const char *addr, int64_t *id_out);
 
 /* Resume after asynchronous work: back to command mode, process pipelined input. */
 void smtp_session_resume(struct smtp_session *s);

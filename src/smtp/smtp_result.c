@@ -3,9 +3,9 @@
  * LMTP answers per recipient (RFC 2033 4.2). SMTP and submission have ONE reply for all
  * recipients, and nothing acknowledged may be lost, so (docs/compliance.md):
  *   - every recipient stored: 250;
- *   - any recipient failed temporarily: 451 for the whole transaction, though other
- *     copies are stored. The client retries and those recipients get a duplicate, the
- *     lesser evil;
+ *   - any recipient failed temporarily (or a full postmaster mailbox, which is never
+ *     refused): 451/452 for the whole transaction, though other copies are stored. The
+ *     client retries and those recipients get a duplicate, the lesser evil;
  *   - port 25, only permanent failures (a mailbox that filled up between RCPT and the
  *     commit), some copies stored: also 451/452. A 5xx would bounce the message for the
  *     recipients that got it, and a DSN cannot reach a remote sender until kasten sends
@@ -29,12 +29,18 @@
  * list goes on in "continued" lines rather than lose a recipient. */
 #define SMTP_RESULT_LOG_LIST 1000
 
-static const char *result_word(int r)
+/* A failure the client should retry rather than bounce. */
+static bool result_temporary(const struct smtp_rcpt *rc, int r)
+{
+	return err_is_temp(r) || (r == ERR_QUOTA && rc->postmaster);
+}
+
+static const char *result_word(const struct smtp_rcpt *rc, int r)
 {
 	if (r == 0)
 		return "ok";
 	if (r == ERR_QUOTA)
-		return "quota";
+		return rc->postmaster ? "quota-deferred" : "quota";
 	if (r == ERR_NOTFOUND)
 		return "unknown";
 	return err_is_temp(r) ? "temp" : "error";
@@ -75,7 +81,7 @@ static void log_delivery(const struct smtp_session *s, const struct deliver_job 
 	for (size_t i = 0; i < job->n_rcpts; i++) {
 		const struct deliver_rcpt *d = &job->rcpts[i];
 		log_esc(to, d->address, strlen(d->address));
-		const char *word = result_word(d->result);
+		const char *word = result_word(&s->rcpts[i], d->result);
 		int n = snprintf(list + len, sizeof(list) - len, "%s<%s>=%s", len ? "," : "", to,
 				 word);
 		if (n < 0 || (size_t)n >= sizeof(list) - len) {
@@ -136,7 +142,7 @@ static bool reply_once(struct smtp_session *s, const struct deliver_job *job)
 			ok++;
 		else if (first_failed == job->n_rcpts)
 			first_failed = i;
-		if (r != 0 && first_temp == job->n_rcpts && err_is_temp(r))
+		if (r != 0 && first_temp == job->n_rcpts && result_temporary(&s->rcpts[i], r))
 			first_temp = i;
 	}
 	char code[8];
@@ -179,7 +185,8 @@ void smtp_result_delivered(struct deliver_job *job, void *arg)
 	}
 	if (s->fl == SMTP_LMTP) {
 		for (size_t i = 0; i < job->n_rcpts; i++)
-			reply_result(s, job->rcpts[i].result, job->rcpts[i].address, false);
+			reply_result(s, job->rcpts[i].result, job->rcpts[i].address,
+				     s->rcpts[i].postmaster);
 		log_delivery(s, job, "per-recipient");
 	} else if (reply_once(s, job)) {
 		return; /* dsn_done answers, resets and releases */

@@ -209,12 +209,19 @@ int smtp_txn_bdat_begin(struct smtp_session *s, const struct smtp_cmd *cmd)
 	return 0;
 }
 
-static const char *quota_failure(struct smtp_session *s, uint64_t size)
+/* A recipient whose mailbox cannot take size bytes: a refused one first, a deferred
+ * postmaster (RFC 5321 4.5.1) only when no other is full. NULL when all fit. */
+static const struct smtp_rcpt *quota_failure(struct smtp_session *s, uint64_t size)
 {
-	for (size_t i = 0; i < s->n_rcpts; i++)
-		if (deliver_quota_check(smtp_env, s->rcpts[i].account_id, size) == ERR_QUOTA)
-			return s->rcpts[i].address;
-	return NULL;
+	const struct smtp_rcpt *pm = NULL;
+	for (size_t i = 0; i < s->n_rcpts; i++) {
+		if (deliver_quota_check(smtp_env, s->rcpts[i].account_id, size) != ERR_QUOTA)
+			continue;
+		if (!s->rcpts[i].postmaster)
+			return &s->rcpts[i];
+		pm = pm ? pm : &s->rcpts[i];
+	}
+	return pm;
 }
 
 /* The body is complete: check it, then hand it to the delivery pipeline and wait. */
@@ -244,10 +251,17 @@ static void body_done(struct smtp_session *s, unsigned flags)
 	uint64_t size = s->trace_bytes + s->hdr.out_bytes;
 	/* SMTP can answer only once for all recipients: refuse the whole message when one
 	 * mailbox cannot take it, so the sender learns why (LMTP and submission report per
-	 * recipient after the commit instead) */
-	const char *full = s->fl == SMTP_MX ? quota_failure(s, size) : NULL;
+	 * recipient after the commit instead). A full postmaster mailbox defers it. */
+	const struct smtp_rcpt *full = s->fl == SMTP_MX ? quota_failure(s, size) : NULL;
 	if (full) {
-		smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", full);
+		char e_from[512], e_to[512];
+		log_info("message refused id=%s from=<%s> size=%llu to=<%s> reason=quota",
+			 s->queue_id, log_esc(e_from, s->from, strlen(s->from)),
+			 (unsigned long long)size, log_esc(e_to, full->address, strlen(full->address)));
+		if (full->postmaster)
+			smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again later", full->address);
+		else
+			smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", full->address);
 		smtp_txn_reset(s);
 		return;
 	}

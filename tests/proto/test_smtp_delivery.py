@@ -1,6 +1,6 @@
 """What happens to mail after the envelope is accepted, against a real `kasten serve`:
-results at commit (nothing acknowledged may be lost, RFC 5321 3.3 / 6.1) and the log
-lines an admin reads.
+results at commit (nothing acknowledged may be lost, RFC 5321 3.3 / 6.1), postmaster
+(RFC 5321 4.5.1) and the delivery log line.
 
 Failures at commit are injected from outside, without test switches in the binary: while
 the server runs, one account's <data>/accounts/<id>/msg directory is replaced by a
@@ -10,19 +10,30 @@ would not stop the server)."""
 import base64
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 
-from kasten_test import RawSMTP, assert_delivered, dot_stuff, make_message, unique_user
+from kasten_test import (DOMAIN, HOSTNAME, RawSMTP, assert_delivered, dot_stuff,
+                         make_message, unique_user)
 
 PASSWORD = "Delivery-pass-77"
+PM = f"pm-{os.getpid()}@{DOMAIN}"
+KASTEN_CONFIG = {"server": {"postmaster": PM}}
 
 
 def user(server, prefix="p", quota=None):
     a = unique_user(prefix)
     server.user_add(a, PASSWORD, quota=quota)
     return a
+
+
+@pytest.fixture(scope="module")
+def postmaster(module_server):
+    """The configured [server] postmaster account, made once per server."""
+    module_server.user_add(PM, PASSWORD)
+    return PM
 
 
 def raw(server, port="smtp"):
@@ -173,3 +184,90 @@ def test_log_delivery_line_lists_every_recipient(mserver):
     assert len(lines) >= 2, lines
     assert sum(l.count(f"<{rcpt}>=ok") for l in lines) == 60
     assert len(mserver.messages(rcpt)) == 1  # one account: stored once
+
+
+# ---- postmaster (RFC 5321 4.5.1) ----
+
+def test_postmaster_without_domain_and_in_every_local_domain_rfc5321_section_4_5_1(
+        mserver, postmaster):
+    other = unique_user("pmdom").replace(DOMAIN, "other-domain.test")
+    mserver.user_add(other, PASSWORD)  # makes other-domain.test a local domain
+    rcpts = ["postmaster", "Postmaster", "POSTMASTER@" + DOMAIN,
+             "postmaster@other-domain.test", f"postmaster@{HOSTNAME}"]
+    before = len(mserver.messages(postmaster))
+    with raw(mserver) as r:
+        for rc in rcpts:
+            msg = make_message(f"to {rc}", rcpt=rc)
+            (reply,) = transaction(r, "x@sender.invalid", [rc], msg)
+            assert reply[0] == 250, (rc, reply)
+        # a remote domain's postmaster is still not ours to take (no relay)
+        assert r.cmd("MAIL FROM:<x@sender.invalid>")[0] == 250
+        assert enh(r.cmd("RCPT TO:<postmaster@remote.invalid>")) == (550, "5.7.1")
+    assert len(mserver.messages(postmaster)) == before + len(rcpts)
+
+
+def test_postmaster_alias_of_a_domain_wins(mserver, postmaster):
+    owner = user(mserver)
+    dom = f"d{os.getpid()}x{time.time_ns()}.test"
+    mserver.kasten("user", "alias", "add", f"postmaster@{dom}", owner)
+    msg = make_message("domain postmaster", rcpt=f"postmaster@{dom}")
+    with raw(mserver) as r:
+        (reply,) = transaction(r, "x@sender.invalid", [f"Postmaster@{dom}"], msg)
+        assert reply[0] == 250
+    assert len(mserver.messages(owner)) == 1
+
+
+def test_full_postmaster_is_deferred_never_refused_rfc5321_section_4_5_1(server):
+    """Decided: the store enforces quota at commit, so a full postmaster mailbox cannot
+    take mail; it answers 452 4.2.2 (the sender retries while the admin makes room)
+    instead of 552, which would make postmaster unreachable for good."""
+    server.user_add(PM, PASSWORD, quota="10K")
+    filler = make_message("filler", body=b"f" * 20000 + b"\r\n")
+    server.kasten("user", "quota", PM, "100K")
+    with raw(server) as r:
+        assert transaction(r, "x@sender.invalid", ["postmaster"], filler)[0][0] == 250
+    server.kasten("user", "quota", PM, "10K")
+    with raw(server) as r:
+        assert r.cmd("MAIL FROM:<x@sender.invalid>")[0] == 250
+        assert enh(r.cmd("RCPT TO:<postmaster>")) == (452, "4.2.2")
+        assert enh(r.cmd(f"RCPT TO:<postmaster@{DOMAIN}>")) == (452, "4.2.2")
+
+
+@pytest.mark.kasten(config={"server": {"postmaster": None}})
+def test_default_postmaster_is_postmaster_at_hostname(server):
+    pm = f"postmaster@{HOSTNAME}"
+    mark = server.log_mark()
+    with raw(server) as r:
+        assert r.cmd("MAIL FROM:<x@sender.invalid>")[0] == 250
+        # no such account yet: refused, and the log says what to configure
+        assert enh(r.cmd("RCPT TO:<postmaster>")) == (550, "5.1.1")
+    assert "[server] postmaster" in log_since(server, mark)
+    server.user_add(pm, PASSWORD)
+    a = user(server)  # makes DOMAIN local
+    with raw(server) as r:
+        msg = make_message("default pm", rcpt="postmaster")
+        assert transaction(r, "x@sender.invalid", ["postmaster", f"postmaster@{DOMAIN}"],
+                           msg)[0][0] == 250
+    assert len(server.messages(pm)) == 1
+    assert server.messages(a) == []
+
+
+def test_dsn_and_quota_warning_come_from_the_postmaster(mserver, postmaster):
+    """RFC 3464 2: a DSN has the null envelope sender (Return-Path: <>); its From: and a
+    quota warning's must reach a person: the configured postmaster."""
+    sender, full = user(mserver), user(mserver, quota="100K")
+    filler = make_message("fill", body=(b"h" * 998 + b"\r\n") * 95, rcpt=full)  # ~95 %
+    with raw(mserver) as r:
+        assert transaction(r, "w@sender.invalid", [full], filler)[0][0] == 250
+    mserver.kasten("user", "quota", full, "4K")
+    with raw(mserver, "submission") as r:
+        login(r, sender)
+        msg = make_message("dsn from", sender=sender, rcpt=full)
+        assert transaction(r, sender, [full], msg)[0][0] == 250
+    (dsn,) = mserver.wait_messages(sender, 1)
+    warning = [m for m in mserver.messages(full) if b"Auto-Submitted: auto-generated" in m]
+    assert len(warning) == 1
+    for m in (dsn, warning[0]):
+        assert m.startswith(b"Return-Path: <>\r\n")
+        head = m.split(b"\r\n\r\n", 1)[0]
+        assert re.search(rb"\r\nFrom: [^\r\n]*<" + re.escape(PM.encode()) + rb">\r\n", head), head

@@ -186,7 +186,9 @@ static void dsn_structure(void **state)
 	for (const char *h = m; *h; h++) /* CRLF only */
 		if (*h == '\n')
 			assert_true(h > m && h[-1] == '\r');
-	assert_header(m, root, "\r\nFrom: Mail Delivery System <MAILER-DAEMON@" HOST ">\r\n");
+	/* RFC 3464 2: envelope sender <>; the From: is the postmaster, who reads replies
+	 * (no config loaded here: postmaster@ the hostname) */
+	assert_header(m, root, "\r\nFrom: Mail Delivery System <postmaster@" HOST ">\r\n");
 	assert_header(m, root, "\r\nTo: <sender@example.org>\r\n");
 	assert_header(m, root, "\r\nSubject: Undelivered Mail Returned to Sender\r\n");
 	assert_header(m, root, "\r\nAuto-Submitted: auto-replied\r\n");
@@ -403,12 +405,41 @@ static void dsn_from_committer(void **state)
 	assert_int_equal(access(cb_orig, F_OK), -1); /* unlinked after done */
 }
 
+/* [server] postmaster, when configured, is the From: of every DSN (RFC 5321 4.5.1: an
+ * address that reaches a person), not a MAILER-DAEMON that nobody reads. */
+static void dsn_from_postmaster(void **state)
+{
+	(void)state;
+	char pm[] = "admin@example.org";
+	struct conf cf = {.postmaster = pm}; /* the pipeline reads no other key */
+	deliver_stop();
+	conf_set(&cf);
+	start();
+	char orig[DELIVER_PATH_MAX];
+	write_orig(orig);
+	struct deliver_rcpt failed = {.account_id = full_id, .address = "full@example.org",
+				      .result = ERR_QUOTA};
+	size_t before = 0, count = 0;
+	uint64_t size = 0;
+	free(newest(sender_id, &before, &size));
+	assert_int_equal(deliver_dsn(env, sender_id, "sender@example.org", orig, &failed, 1), 0);
+	char *m = newest(sender_id, &count, &size);
+	assert_int_equal(count, before + 1);
+	assert_true(strncmp(m, "Return-Path: <>\r\n", 17) == 0);
+	assert_non_null(strstr(m, "\r\nFrom: Mail Delivery System <admin@example.org>\r\n"));
+	free(m);
+	unlink(orig);
+	deliver_stop();
+	conf_set(NULL);
+	start();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dsn_structure),    cmocka_unit_test(dsn_guards),
 		cmocka_unit_test(dsn_header_bound), cmocka_unit_test(dsn_utf8),
-		cmocka_unit_test(dsn_from_committer),
+		cmocka_unit_test(dsn_from_committer), cmocka_unit_test(dsn_from_postmaster),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
