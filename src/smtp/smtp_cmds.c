@@ -152,6 +152,17 @@ static int add_rcpt(struct smtp_session *s, const char *addr, int64_t id, bool p
 	return 0;
 }
 
+/* One line per refused recipient, for the admin: why (unknown, quota, relay, policy,
+ * param, temp), who sent, what was answered. Client strings are escaped. */
+static void rcpt_refused(struct smtp_session *s, const char *addr, const char *reason,
+			 unsigned code)
+{
+	char e_from[512], e_to[512];
+	log_info("rcpt refused from=<%s> to=<%s> reason=%s code=%u",
+		 log_esc(e_from, s->from, strlen(s->from)), log_esc(e_to, addr, strlen(addr)),
+		 reason, code);
+}
+
 /* The account of a recipient: ERR_NOTFOUND, a temporary error, or 0 with *id_out.
  * *postmaster_out: RFC 5321 4.5.1 postmaster (any case) without a domain or in one of
  * ours, which reaches [server] postmaster even without an alias. */
@@ -174,10 +185,12 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 	if (cmd->path.postmaster && !cmd->path.domain[0])
 		addr = "postmaster"; /* RFC 5321 4.5.1: <Postmaster> always works */
 	for (size_t i = 0; i < cmd->n_params; i++) {
+		rcpt_refused(s, addr, "param", 555);
 		smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
 		return 0;
 	}
 	if (s->n_rcpts >= conf_get()->max_recipients) {
+		rcpt_refused(s, addr, "policy", 452);
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return 0;
 	}
@@ -185,15 +198,20 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 	bool postmaster = false;
 	int r = rcpt_resolve(cmd, addr, &id, &postmaster);
 	if (r == ERR_NOTFOUND) {
-		if (domain_is_local(addr))
+		if (domain_is_local(addr)) {
+			rcpt_refused(s, addr, "unknown", 550);
 			smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
-		else if (s->fl == SMTP_SUBMISSION)
-			smtp_reply(s, "550 5.7.1 <%s>: Relay not available: kasten delivers to local mailboxes only", addr);
-		else
-			smtp_reply(s, "550 5.7.1 <%s>: Relay access denied", addr);
+		} else {
+			rcpt_refused(s, addr, "relay", 550);
+			if (s->fl == SMTP_SUBMISSION)
+				smtp_reply(s, "550 5.7.1 <%s>: Relay not available: kasten delivers to local mailboxes only", addr);
+			else
+				smtp_reply(s, "550 5.7.1 <%s>: Relay access denied", addr);
+		}
 		return 0;
 	}
 	if (r < 0) {
+		rcpt_refused(s, addr, "temp", 451);
 		smtp_reply(s, "451 4.3.0 Temporary lookup failure");
 		return 0;
 	}
@@ -203,6 +221,7 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 	 * makes room (RFC 5321 4.5.1 wants it reachable). */
 	if (s->fl != SMTP_SUBMISSION &&
 	    deliver_quota_check(smtp_env, id, s->declared_size) == ERR_QUOTA) {
+		rcpt_refused(s, addr, "quota", postmaster ? 452 : 552);
 		if (postmaster)
 			smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again later", addr);
 		else

@@ -1,6 +1,6 @@
 """What happens to mail after the envelope is accepted, against a real `kasten serve`:
 results at commit (nothing acknowledged may be lost, RFC 5321 3.3 / 6.1), postmaster
-(RFC 5321 4.5.1) and the delivery log line.
+(RFC 5321 4.5.1) and the log lines an admin reads.
 
 Failures at commit are injected from outside, without test switches in the binary: while
 the server runs, one account's <data>/accounts/<id>/msg directory is replaced by a
@@ -271,3 +271,40 @@ def test_dsn_and_quota_warning_come_from_the_postmaster(mserver, postmaster):
         assert m.startswith(b"Return-Path: <>\r\n")
         head = m.split(b"\r\n\r\n", 1)[0]
         assert re.search(rb"\r\nFrom: [^\r\n]*<" + re.escape(PM.encode()) + rb">\r\n", head), head
+
+
+# ---- the log an admin reads ----
+
+def test_log_refused_recipients_and_delivery_line(mserver):
+    full = user(mserver, quota="1K")
+    filler = make_message("filler", body=b"q" * 2000 + b"\r\n")
+    mserver.kasten("user", "quota", full, "100K")
+    with raw(mserver) as r:
+        assert transaction(r, "l@sender.invalid", [full], filler)[0][0] == 250
+    mserver.kasten("user", "quota", full, "1K")
+    ok = user(mserver)
+    mark = mserver.log_mark()
+    with raw(mserver) as r:
+        assert r.cmd("MAIL FROM:<log@sender.invalid> SMTPUTF8")[0] == 250
+        # client strings are escaped in the log
+        assert r.cmd(f"RCPT TO:<n\u00f6body@{DOMAIN}>")[0] == 550
+        assert r.cmd(f"RCPT TO:<nobody-{os.getpid()}@{DOMAIN}>")[0] == 550
+        assert r.cmd("RCPT TO:<victim@remote.invalid>")[0] == 550
+        assert r.cmd(f"RCPT TO:<{full}>")[0] == 552
+        assert r.cmd(f"RCPT TO:<{ok}>")[0] == 250
+        assert r.cmd("DATA")[0] == 354
+        msg = make_message("logged", rcpt=ok)
+        r.send(dot_stuff(msg))
+        assert r.reply()[0] == 250
+    log = log_since(mserver, mark)
+    assert f"to=<n\\xc3\\xb6body@{DOMAIN}> reason=unknown" in log, log
+    for to, reason, code in ((f"nobody-{os.getpid()}@{DOMAIN}", "unknown", 550),
+                             ("victim@remote.invalid", "relay", 550), (full, "quota", 552)):
+        assert re.search(rf"rcpt refused from=<log@sender.invalid> to=<{re.escape(to)}> "
+                         rf"reason={reason} code={code}", log), (to, log)
+    (stored,) = mserver.messages(ok)
+    m = re.search(rf"delivery id=\S+ from=<log@sender.invalid> size=(\d+) nrcpt=1 reply=250 "
+                  rf"rcpts=<{re.escape(ok)}>=ok", log)
+    assert m, log
+    assert int(m.group(1)) == len(stored)
+
