@@ -52,6 +52,7 @@ void conf_defaults(struct conf *c)
 	c->pop3_enabled = true;
 	c->backend = dup_or_die("sqlite");
 	c->postmaster = dup_or_die("postmaster@localhost"); /* postmaster@ the hostname */
+	c->submission_check_from = true;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -121,8 +122,10 @@ static const struct key keys[] = {
 	{"pop3", "enabled", K_BOOL, O(pop3_enabled), 0},
 	{"pop3", "expire_days", K_UINT, O(pop3_expire_days), 36500},
 	{"store", "backend", K_STR, O(backend), 0},
-	/* postmaster */
+	/* sender and postmaster policy */
 	{"server", "postmaster", K_STR, O(postmaster), 0},
+	{"submission", "check_from", K_BOOL, O(submission_check_from), 0},
+	{"smtp", "allow_local_sender", K_BOOL, O(smtp_allow_local_sender), 0},
 };
 
 struct load_ctx {

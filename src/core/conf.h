@@ -34,8 +34,11 @@ struct conf {
 	unsigned pop3_expire_days; /* 0 = never */
 	/* [store] */
 	char *backend;
-	/* [server] postmaster (docs/config.md) */
-	char *postmaster; /* RFC 5321 4.5.1 mailbox; never NULL after loading */
+	/* Sender and postmaster policy: [server] postmaster, [submission] check_from,
+	 * [smtp] allow_local_sender (docs/config.md) */
+	char *postmaster;             /* RFC 5321 4.5.1 mailbox; never NULL after loading */
+	bool submission_check_from;   /* header From: must be the account's or an alias */
+	bool smtp_allow_local_sender; /* port 25: MAIL FROM a local domain without AUTH */
 };
 
 /* Defaults = the embedded configuration `kasten serve` runs without --config. */

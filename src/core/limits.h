@@ -6,6 +6,7 @@
 
 /* SMTP / LMTP (RFC 5321 4.5.3.1 gives minimums; ours are larger) */
 #define LIMIT_SMTP_LINE 2048               /* command line incl. CRLF */
+#define LIMIT_SMTP_FROM_HEADER 8192        /* From: value kept for the submission check */
 #define LIMIT_SMTP_RCPTS 100               /* recipients per transaction */
 #define LIMIT_SMTP_ERRORS 10               /* bad commands before we hang up */
 #define LIMIT_MESSAGE_SIZE (50u << 20)     /* SIZE advertised (conf) */

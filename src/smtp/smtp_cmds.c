@@ -35,6 +35,7 @@ void smtp_txn_reset(struct smtp_session *s)
 	s->rcpts = NULL;
 	s->n_rcpts = s->cap_rcpts = 0;
 	s->trace_bytes = 0;
+	s->from_hdr = (struct buf){0}; /* its storage was in the transaction arena */
 	s->bdat_left = 0;
 	s->bdat_refuse = NULL;
 	s->bdat_last = s->bdat_started = false;
@@ -106,14 +107,10 @@ static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 			   (unsigned long long)cf->max_message_size);
 		return 0;
 	}
-	if (s->fl == SMTP_SUBMISSION) {
-		/* RFC 6409 6.1: the sender must be the authenticated account or its alias */
-		int64_t id = 0;
-		if (cmd->path.null || store_resolve(smtp_env, cmd->path.addr, &id) < 0 ||
-		    id != s->auth_account) {
-			smtp_reply(s, "553 5.7.1 Sender address not owned by %s", s->auth_address);
-			return 0;
-		}
+	const char *refused = smtp_policy_mail(s, &cmd->path);
+	if (refused) {
+		smtp_reply(s, "%s", refused);
+		return 0;
 	}
 	s->from = arena_strdup(&s->ta, cmd->path.addr);
 	if (!s->from)

@@ -72,6 +72,7 @@ struct smtp_session {
 	struct smtp_data_reader data;
 	struct smtp_bdat_reader bdat;
 	struct smtp_hdr_filter hdr; /* between the reader and the spool */
+	struct buf from_hdr;        /* the From: value for the submission check (in ta) */
 	uint64_t bdat_left;      /* octets of a refused chunk still to skip */
 	bool bdat_last;
 	bool bdat_started;
@@ -102,9 +103,13 @@ int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len);
  * log line, the DSN on submission; then the session goes on (or is freed if closing). */
 void smtp_result_delivered(struct deliver_job *job, void *arg);
 
-/* Local addresses (smtp_policy.c): is the domain ours (the hostname, or a domain of an
- * account or alias)? */
+/* Sender policy and local addresses (smtp_policy.c). The refusal functions return NULL
+ * when the sender may go on, else the whole reply line (code, enhanced code, text) in
+ * the command arena, and log the refusal. */
 bool smtp_policy_local_domain(const char *domain);
+const char *smtp_policy_mail(struct smtp_session *s, const struct smtp_path *path);
+/* After the body: the header From: on submission, when [submission] check_from. */
+const char *smtp_policy_from(struct smtp_session *s);
 /* The account a postmaster address (RFC 5321 4.5.1) reaches: addr itself when it is
  * an account or alias, else [server] postmaster. ERR_NOTFOUND when neither exists. */
 int smtp_policy_postmaster(const char *addr, int64_t *id_out);

@@ -1,9 +1,10 @@
 /* smtp_txn.c: the message body of a transaction: DATA (RFC 5321 4.1.1.4) or BDAT chunks
  * (RFC 3030) stream through the header filter (smtp_hdr.c: client Return-Path fields
- * removed) into a spool file behind our trace fields (Return-Path, Received), then the
+ * removed, From: copied on submission) into a spool file behind our trace fields
+ * (Return-Path, Received); then the checks that need the whole message, then the
  * delivery pipeline commits it and smtp_result.c answers, only after the commit is on
- * disk.
- * Memory: one fixed write buffer per transaction; the body never sits in memory. */
+ * disk. Memory: one fixed write buffer per transaction and, on submission, the From:
+ * copy (LIMIT_SMTP_FROM_HEADER); the body never sits in memory. */
 #include "smtp_int.h"
 
 #include <errno.h>
@@ -74,12 +75,22 @@ static const char *with_protocol(const struct smtp_session *s)
 	return tls ? (auth ? "ESMTPSA" : "ESMTPS") : (auth ? "ESMTPA" : "ESMTP");
 }
 
-/* Create the spool file and write Return-Path and Received (RFC 5321 4.4). The header
- * filter in front of it is the readers' sink, so it is set up first, even when the rest
- * fails: its writes then fail as sink errors. */
+/* Set up the header filter in front of the spool. It is the readers' sink, so it is
+ * set up even when something fails here: its writes then fail as sink errors. */
+static int filter_open(struct smtp_session *s)
+{
+	int r = 0;
+	s->from_hdr = (struct buf){0};
+	if (s->fl == SMTP_SUBMISSION && conf_get()->submission_check_from)
+		r = buf_alloc(&s->from_hdr, &s->ta, LIMIT_SMTP_FROM_HEADER);
+	int ri = smtp_hdr_init(&s->hdr, s->from_hdr.cap ? &s->from_hdr : NULL, spool_write, s);
+	return r < 0 ? r : ri;
+}
+
+/* Create the spool file and write Return-Path and Received (RFC 5321 4.4). */
 static int spool_open(struct smtp_session *s)
 {
-	int r = smtp_hdr_init(&s->hdr, NULL, spool_write, s);
+	int r = filter_open(s);
 	if (r < 0)
 		return r;
 	uint8_t *mem = malloc(SPOOL_BUF);
@@ -235,6 +246,12 @@ static void body_done(struct smtp_session *s, unsigned flags)
 	}
 	/* the message is complete only with what the filter still held back */
 	int werr = smtp_hdr_finish(&s->hdr);
+	const char *refused = werr == 0 ? smtp_policy_from(s) : NULL;
+	if (refused) {
+		smtp_reply(s, "%s", refused);
+		smtp_txn_reset(s);
+		return;
+	}
 	if (werr == 0)
 		werr = spool_flush(s);
 	if (close(s->spool_fd) < 0) /* a delayed write error shows here */

@@ -24,9 +24,10 @@ def swaks(server, port, *args, data, tmp_path):
     return r.returncode, r.stdout.decode("utf-8", "replace")
 
 
-def message(rcpt, subject):
-    # no trailing newline: swaks adds "\r\n.\r\n"
-    return (f"From: <sender@sender.invalid>\nTo: <{rcpt}>\nSubject: {subject}\n"
+def message(rcpt, subject, sender="sender@sender.invalid"):
+    # no trailing newline: swaks adds "\r\n.\r\n". On submission the From: header must
+    # be the authenticated account's ([submission] check_from).
+    return (f"From: <{sender}>\nTo: <{rcpt}>\nSubject: {subject}\n"
             f"Message-ID: <{subject}@swaks.test>\n\nBody line\n.leading dot\n"
             f"8-bit \u00e4\u00f6\u00fc\nlast").encode()
 
@@ -59,7 +60,7 @@ def test_swaks_smtp(mserver, rcpt, tmp_path, tls):
 def test_swaks_submission_auth_tls(mserver, rcpt, tmp_path, mech):
     sender = unique_user("swaksfrom")
     mserver.user_add(sender, PASSWORD)
-    data = message(rcpt, f"swaks-sub-{mech}")
+    data = message(rcpt, f"swaks-sub-{mech}", sender)
     rc, out = swaks(mserver, "submission", "--to", rcpt, "--from", sender, "--tls",
                     "--auth", mech, "--auth-user", sender, "--auth-password", PASSWORD,
                     data=data, tmp_path=tmp_path)
@@ -72,7 +73,7 @@ def test_swaks_submission_auth_tls(mserver, rcpt, tmp_path, mech):
 def test_swaks_submissions_implicit_tls(mserver, rcpt, tmp_path):
     sender = unique_user("swaksfrom")
     mserver.user_add(sender, PASSWORD)
-    data = message(rcpt, "swaks-submissions")
+    data = message(rcpt, "swaks-submissions", sender)
     rc, out = swaks(mserver, "submissions", "--to", rcpt, "--from", sender,
                     "--tls-on-connect", "--auth", "PLAIN", "--auth-user", sender,
                     "--auth-password", PASSWORD, data=data, tmp_path=tmp_path)

@@ -1,6 +1,7 @@
 """What happens to mail after the envelope is accepted, against a real `kasten serve`:
 results at commit (nothing acknowledged may be lost, RFC 5321 3.3 / 6.1), postmaster
-(RFC 5321 4.5.1) and the log lines an admin reads.
+(RFC 5321 4.5.1), who may send (RFC 6409 6.1, RFC 5322 3.6.2), and the log lines an
+admin reads.
 
 Failures at commit are injected from outside, without test switches in the binary: while
 the server runs, one account's <data>/accounts/<id>/msg directory is replaced by a
@@ -271,6 +272,78 @@ def test_dsn_and_quota_warning_come_from_the_postmaster(mserver, postmaster):
         assert m.startswith(b"Return-Path: <>\r\n")
         head = m.split(b"\r\n\r\n", 1)[0]
         assert re.search(rb"\r\nFrom: [^\r\n]*<" + re.escape(PM.encode()) + rb">\r\n", head), head
+
+
+# ---- who may send ----
+
+@pytest.mark.parametrize("sender", [f"someone@{DOMAIN}", f"x@{HOSTNAME}",
+                                    f"Someone@{DOMAIN.upper()}"])
+def test_smtp_local_sender_without_auth_refused_550_5_7_1(mserver, sender):
+    user(mserver)  # DOMAIN is local
+    with raw(mserver) as r:
+        assert enh(r.cmd(f"MAIL FROM:<{sender}>")) == (550, "5.7.1")
+        assert r.cmd("MAIL FROM:<>")[0] == 250  # RFC 5321 4.5.5: bounces always
+        assert r.cmd("RSET")[0] == 250
+        assert r.cmd("MAIL FROM:<x@sender.invalid>")[0] == 250
+    with raw(mserver, "lmtp") as r:  # an MTA in front has decided already
+        assert r.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+
+
+@pytest.mark.kasten(config={"smtp": {"allow_local_sender": "yes"}})
+def test_smtp_local_sender_allowed_by_config(server):
+    rcpt = user(server)
+    msg = make_message("local sender", sender=rcpt, rcpt=rcpt)
+    with raw(server) as r:
+        assert transaction(r, rcpt, [rcpt], msg)[0][0] == 250
+
+
+def submit(server, account, from_header, rcpt, envelope=None):
+    msg = (f"From: {from_header}\r\nTo: <{rcpt}>\r\nSubject: from check\r\n\r\nhi\r\n"
+           .encode() if from_header is not None
+           else f"To: <{rcpt}>\r\nSubject: no from\r\n\r\nhi\r\n".encode())
+    with raw(server, "submission") as r:
+        login(r, account)
+        assert r.cmd(f"MAIL FROM:<{envelope or account}>")[0] == 250
+        assert r.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+        assert r.cmd("DATA")[0] == 354
+        r.send(dot_stuff(msg))
+        return r.reply()
+
+
+def test_submission_header_from_must_be_owned_rfc5322_section_3_6_2(mserver):
+    a, b, rcpt = user(mserver), user(mserver), user(mserver)
+    alias = unique_user("fromalias")
+    mserver.kasten("user", "alias", "add", alias, a)
+    ok = [f"<{a}>", f"Me <{a}>", a, f'"A, B" <{a}>, {alias}', f"{a.upper()}",
+          f"Me <{a}>,\r\n\tAlias <{alias}>", f"{a} (comment)"]
+    for h in ok:
+        assert submit(mserver, a, h, rcpt)[0] == 250, h
+    bad = [f"<{b}>", f"Me <{a}>, <{b}>", "<someone@remote.invalid>", "undisclosed:;",
+           f"{a.split('@')[0]}", ""]
+    for h in bad:
+        code, lines = submit(mserver, a, h, rcpt)
+        assert (code, lines[0].split()[0]) == (550, "5.7.1"), (h, code, lines)
+    code, lines = submit(mserver, a, None, rcpt)
+    assert (code, lines[0].split()[0]) == (550, "5.7.1")
+    assert "From:" in lines[0]
+    assert len(mserver.messages(rcpt)) == len(ok)
+
+
+def test_submission_two_from_fields_refused_rfc5322_section_3_6(mserver):
+    a, rcpt = user(mserver), user(mserver)
+    with raw(mserver, "submission") as r:
+        login(r, a)
+        msg = make_message("two froms", sender=a, rcpt=rcpt, extra=b"From: <x@evil.invalid>\r\n")
+        (reply,) = transaction(r, a, [rcpt], msg)
+        assert enh(reply) == (550, "5.7.1")
+    assert mserver.messages(rcpt) == []
+
+
+@pytest.mark.kasten(config={"submission": {"check_from": "no"}})
+def test_submission_from_check_can_be_switched_off(server):
+    a, rcpt = user(server), user(server)
+    assert submit(server, a, "<someone@remote.invalid>", rcpt)[0] == 250
+    assert len(server.messages(rcpt)) == 1
 
 
 # ---- the log an admin reads ----
