@@ -1,7 +1,6 @@
 /* auth_login.c: see auth_login.h. */
 #include "auth_login.h"
 
-#include <event2/event.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -76,17 +75,13 @@ static int check_start(struct check *k)
 }
 
 /* The penalty delay is over: check now (or tell the caller we could not). */
-static void delayed_start(evutil_socket_t fd, short what, void *arg)
+static void delayed_start(struct net_conn *c, void *arg)
 {
 	struct check *k = arg;
-	struct net_conn *c = k->c;
-	net_conn_log_ctx(c);
 	if (check_start(k) < 0) {
 		k->done(c, k->arg, 0, NULL);
 		check_free(k);
 	}
-	net_conn_release(c);
-	log_ctx(NULL, 0, NULL, NULL);
 }
 
 int auth_login(struct net_conn *c, struct store_env *env, const char *user, const char *pass,
@@ -120,13 +115,8 @@ int auth_login(struct net_conn *c, struct store_env *env, const char *user, cons
 	/* Every attempt from a client with recent failures, or at a name under attack, waits
 	 * first, the right password too: an answer's timing tells a guesser nothing. */
 	unsigned ms = net_penalty_delay(c, NET_PENALTY_LOGIN, k->user);
-	if (ms > 0) {
-		struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-		net_conn_hold(c);
-		if (event_base_once(net_conn_base(c), -1, EV_TIMEOUT, delayed_start, k, &tv) == 0)
-			return 0;
-		net_conn_release(c);
-	}
+	if (ms > 0 && net_conn_after(c, ms, delayed_start, k) == 0)
+		return 0;
 	if (check_start(k) < 0) {
 		check_free(k);
 		return ERR_NOMEM;

@@ -147,6 +147,10 @@ typedef void (*net_work_fn)(void *arg);
 typedef void (*net_done_fn)(struct net_conn *c, void *arg);
 int net_conn_work(struct net_conn *c, net_work_fn work, net_done_fn done, void *arg);
 
+/* Run done(c, arg) on c's loop thread after ms milliseconds (a penalty delay); c is
+ * held meanwhile and done runs even if the peer went away (check net_conn_closed). */
+int net_conn_after(struct net_conn *c, unsigned ms, net_done_fn done, void *arg);
+
 /* Run fn(arg) on the loop thread that owns base, from any thread. */
 int net_call_on(struct event_base *base, void (*fn)(void *arg), void *arg);
 

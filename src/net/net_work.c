@@ -1,6 +1,7 @@
 /* net_work.c: a small worker pool for slow, blocking work (password hashing) so loop
  * threads never stall. A job runs on a worker, then its completion runs on the
- * connection's own loop thread; the connection is held across. */
+ * connection's own loop thread; the connection is held across. net_conn_after() is the
+ * same completion after a timer instead of a worker. */
 #include "net_int.h"
 
 #include <pthread.h>
@@ -78,6 +79,28 @@ void net_work_stop(void)
 		pthread_join(workers[i], NULL);
 	free(workers);
 	workers = NULL;
+}
+
+static void after_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+	finish(j);
+}
+
+int net_conn_after(struct net_conn *c, unsigned ms, net_done_fn done, void *arg)
+{
+	struct job *j = malloc(sizeof(*j));
+	if (!j)
+		return ERR_NOMEM;
+	*j = (struct job){c, NULL, done, arg, NULL};
+	struct timeval tv = {ms / 1000, (long)(ms % 1000) * 1000};
+	net_conn_hold(c);
+	if (event_base_once(net_conn_base(c), -1, EV_TIMEOUT, after_fire, j, &tv) < 0) {
+		net_conn_release(c);
+		free(j);
+		return ERR_NOMEM;
+	}
+	return 0;
 }
 
 int net_conn_work(struct net_conn *c, net_work_fn work, net_done_fn done, void *arg)

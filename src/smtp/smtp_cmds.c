@@ -161,15 +161,32 @@ static void rcpt_refused(struct smtp_session *s, const char *addr, const char *r
 }
 
 /* The account of a recipient: ERR_NOTFOUND, a temporary error, or 0 with *id_out.
- * *postmaster_out: RFC 5321 4.5.1 postmaster (any case) without a domain or in one of
- * ours, which reaches [server] postmaster even without an alias. */
-static int rcpt_resolve(const struct smtp_cmd *cmd, const char *addr, int64_t *id_out,
+ * postmaster: the path is RFC 5321 4.5.1 postmaster (any case); without a domain or in
+ * one of ours it reaches [server] postmaster even without an alias (*postmaster_out). */
+static int rcpt_resolve(bool postmaster, const char *addr, int64_t *id_out,
 			bool *postmaster_out)
 {
-	*postmaster_out = cmd->path.postmaster && domain_is_local(addr);
+	*postmaster_out = postmaster && domain_is_local(addr);
 	if (*postmaster_out)
 		return smtp_policy_postmaster(addr, id_out);
 	return store_resolve(smtp_env, addr, id_out);
+}
+
+static int rcpt_lookup(struct smtp_session *s, const char *addr, bool postmaster);
+
+/* A recipient waited out the client's harvesting penalty (rcpt_delay in s). */
+static void rcpt_delayed(struct net_conn *c, void *arg)
+{
+	struct smtp_session *s = arg;
+	if (s->closing) {
+		smtp_session_free(s);
+		return;
+	}
+	s->mode = SMTP_MODE_COMMAND; /* on_close frees the session from here on */
+	if (rcpt_lookup(s, s->rcpt_delay.addr, s->rcpt_delay.postmaster) < 0)
+		net_conn_close(c);
+	else
+		smtp_session_resume(s);
 }
 
 static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
@@ -191,11 +208,33 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return 0;
 	}
+	/* A client that tried unknown addresses (harvesting) waits before every answer, a
+	 * valid address too: the delay tells it nothing about the address. */
+	unsigned ms = net_penalty_delay(s->c, NET_PENALTY_RCPT, NULL);
+	if (ms > 0) {
+		s->rcpt_delay.addr = arena_strdup(&s->ta, addr);
+		s->rcpt_delay.postmaster = cmd->path.postmaster;
+		if (!s->rcpt_delay.addr)
+			return ERR_NOMEM;
+		s->mode = SMTP_MODE_BUSY;
+		net_conn_pause(s->c);
+		if (net_conn_after(s->c, ms, rcpt_delayed, s) == 0)
+			return 0;
+		s->mode = SMTP_MODE_COMMAND;
+		net_conn_resume(s->c);
+	}
+	return rcpt_lookup(s, addr, cmd->path.postmaster);
+}
+
+/* The recipient's account, and the answer: accepted or why not. */
+static int rcpt_lookup(struct smtp_session *s, const char *addr, bool path_postmaster)
+{
 	int64_t id = 0;
 	bool postmaster = false;
-	int r = rcpt_resolve(cmd, addr, &id, &postmaster);
+	int r = rcpt_resolve(path_postmaster, addr, &id, &postmaster);
 	if (r == ERR_NOTFOUND) {
 		if (domain_is_local(addr)) {
+			net_penalty_fail(s->c, NET_PENALTY_RCPT, NULL);
 			rcpt_refused(s, addr, "unknown", 550);
 			smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
 		} else {

@@ -77,6 +77,10 @@ struct smtp_session {
 	bool bdat_last;
 	bool bdat_started;
 	const char *bdat_refuse; /* reply for a refused BDAT whose chunk we are skipping */
+	struct {
+		const char *addr;    /* in ta */
+		bool postmaster;
+	} rcpt_delay;            /* a RCPT answered after the client's penalty delay */
 
 	struct deliver_job job;
 	char queue_id[20];

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kasten_test import RawPOP3, unique_user
+from kasten_test import RawPOP3, RawSMTP, unique_user
 
 PASSWORD = "Penalty-pass-1"
 KASTEN_CONFIG = {"limits": {"max_unauthenticated_per_ip": 50}}
@@ -77,3 +77,23 @@ def test_failed_login_is_logged_with_the_user_name_not_the_password(server):
     log = server.log_bytes()[mark:]
     assert f"login failed user={victim}".encode() in log
     assert b"Secret-guess-77" not in log
+
+
+def test_harvesting_unknown_recipients_is_slowed(server):
+    real = unique_user("real")
+    server.user_add(real, PASSWORD)
+    with RawSMTP(server.host, server.ports["smtp"]) as r:
+        assert r.reply()[0] == 220
+        assert r.cmd("EHLO harvester.test")[0] == 250
+        assert r.cmd("MAIL FROM:<h@harvester.invalid>")[0] == 250
+        times = []
+        for i in range(6):
+            start = time.monotonic()
+            code, _ = r.cmd(f"RCPT TO:<nobody{i}@example.test>")
+            times.append(time.monotonic() - start)
+            assert code == 550
+        # a few mistyped addresses are free (3); then every answer waits, growing
+        assert times[-1] >= 0.5, times
+        start = time.monotonic()  # a real address waits as well: no oracle
+        assert r.cmd(f"RCPT TO:<{real}>")[0] == 250
+        assert time.monotonic() - start >= 1.0
