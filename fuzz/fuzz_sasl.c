@@ -6,7 +6,10 @@
  *  - PLAIN accepts the base64 of the input exactly when the input splits into
  *    authzid NUL authcid NUL passwd within the RFC 4616 limits, and then returns
  *    those three parts;
- *  - LOGIN accepts exactly non-empty, NUL-free inputs of at most 255 octets.
+ *  - LOGIN accepts exactly non-empty, NUL-free inputs of at most 255 octets;
+ *  - the exchange state machine (auth_exchange), fed the input's lines as a client's
+ *    responses to PLAIN and LOGIN, always ends in a check or a failure within two lines
+ *    and never holds a user name once it is over.
  * Seeds: fuzz/corpus/sasl/. */
 #include <assert.h>
 #include <stddef.h>
@@ -86,6 +89,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(strlen(s) == size && memcmp(s, data, size) == 0);
 	rc = auth_sasl_login_decode(in, size, &a, &s);
 	assert(rc == 0 || rc == ERR_BAD_SYNTAX);
+
+	/* The exchange: the input's lines (split at LF) as responses. */
+	static const char *const mechs[] = {"PLAIN", "LOGIN"};
+	for (size_t m = 0; m < 2; m++) {
+		struct auth_exchange x = {0};
+		struct auth_exchange_step st;
+		const char *line = in, *end = in + size;
+		size_t lines = 0;
+		assert(auth_exchange_start(&x, mechs[m], NULL, 0, &a, &st) == 0);
+		while (st.next == AUTH_EXCHANGE_CHALLENGE && line <= end) {
+			const char *lf = memchr(line, '\n', (size_t)(end - line));
+			size_t len = lf ? (size_t)(lf - line) : (size_t)(end - line);
+			assert(++lines <= 2);
+			assert(auth_exchange_next(&x, line, len, &a, &st) == 0);
+			line += len + 1;
+		}
+		if (st.next != AUTH_EXCHANGE_CHALLENGE) {
+			assert(!x.mech && !x.user);
+			if (st.next == AUTH_EXCHANGE_CHECK)
+				assert(st.user[0] && st.pass[0]);
+		}
+		auth_exchange_end(&x);
+	}
 
 	arena_free(&a);
 	return 0;

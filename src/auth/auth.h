@@ -56,4 +56,50 @@ int auth_sasl_login_decode(const char *b64, size_t len, struct arena *a, char **
 /* Wipe a NUL-terminated secret in place (NULL is ignored). */
 void auth_wipe(char *s);
 
+/* ---- the SASL exchange (RFC 4422 3) every protocol runs: one state machine ----
+ * The protocol frames it (SMTP "334 ...", POP3 and IMAP "+ ...") and answers failures
+ * in its own words; this decides what comes next. Mechanisms: PLAIN (RFC 4616; the
+ * authorization identity must be empty or the user itself: no proxy logins) and LOGIN
+ * (draft-murchison-sasl-login: user name, then password, one base64 line each). */
+#define AUTH_EXCHANGE_MECHS "PLAIN LOGIN" /* as listed in EHLO, CAPA, CAPABILITY */
+
+enum auth_exchange_next {
+	AUTH_EXCHANGE_CHALLENGE, /* send step.challenge (base64, may be "") and read a line */
+	AUTH_EXCHANGE_CHECK,     /* over: check step.user and step.pass (auth_login) */
+	AUTH_EXCHANGE_FAIL,      /* over: step.fail says why */
+};
+
+enum auth_exchange_fail {
+	AUTH_EXCHANGE_UNKNOWN_MECH, /* a mechanism we do not offer */
+	AUTH_EXCHANGE_MALFORMED,    /* bad base64 or a response of the wrong shape */
+	AUTH_EXCHANGE_CANCELLED,    /* the client sent "*" (RFC 4422 3.5) */
+	AUTH_EXCHANGE_AUTHZID,      /* PLAIN with another user's authorization identity */
+};
+
+struct auth_exchange_step {
+	enum auth_exchange_next next;
+	const char *challenge;     /* CHALLENGE */
+	char *user, *pass;         /* CHECK: NUL-terminated, in the caller's arena; the
+				    * caller wipes pass (auth_wipe) once it is handed over */
+	enum auth_exchange_fail fail;
+};
+
+/* One exchange in progress. Zero it before the first start; the user name LOGIN holds
+ * between its two lines is a malloc'ed copy, wiped and freed by auth_exchange_end(). */
+struct auth_exchange {
+	const char *mech; /* "PLAIN", "LOGIN"; NULL: none in progress */
+	char *user;
+};
+
+/* Begin mech (case-insensitive) with an initial response (NULL: none; "=" is an empty
+ * one: RFC 4954 4, RFC 5034 4, RFC 9051 6.2.2). Decoded data comes from arena a.
+ * Returns 0 with *step filled, or ERR_NOMEM (the exchange is then over). */
+int auth_exchange_start(struct auth_exchange *x, const char *mech, const char *initial,
+			size_t initial_len, struct arena *a, struct auth_exchange_step *step);
+/* The client's next line (CRLF removed). Same returns. */
+int auth_exchange_next(struct auth_exchange *x, const char *line, size_t len,
+		       struct arena *a, struct auth_exchange_step *step);
+/* Forget the exchange (any state), wiping what it held. */
+void auth_exchange_end(struct auth_exchange *x);
+
 #endif

@@ -50,7 +50,7 @@ int cmd_load_config(int *argc, char **argv)
 			die("out of memory");
 	}
 	if (!strcmp(config.log_level, "debug"))
-		log_debug_on(LOGC_IO | LOGC_PARSE | LOGC_STORE | LOGC_TLS); /* and LOG_DEBUG */
+		log_debug_on(LOGC_IO | LOGC_PARSE | LOGC_STORE | LOGC_TLS | LOGC_PROTO);
 	else if (!strcmp(config.log_level, "warn"))
 		log_set_level(LOG_WARN);
 	else if (!strcmp(config.log_level, "error"))

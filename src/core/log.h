@@ -14,7 +14,9 @@
 enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Debug categories, switchable at runtime (log_debug_on). */
-enum log_cat { LOGC_IO = 1, LOGC_PARSE = 2, LOGC_STORE = 4, LOGC_TLS = 8 };
+enum log_cat { LOGC_IO = 1, LOGC_PARSE = 2, LOGC_STORE = 4, LOGC_TLS = 8, LOGC_PROTO = 16 };
+/* LOGC_PROTO: the protocol dialogue ("C: ...", "S: ..."), secrets replaced by
+ * "[secret]", message bodies never shown. */
 
 void log_set_level(enum log_level lvl);
 void log_debug_on(unsigned cats);

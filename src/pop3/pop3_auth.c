@@ -1,13 +1,12 @@
 /* pop3_auth.c: the AUTHORIZATION state: USER/PASS (RFC 1939 7) and AUTH (RFC 5034)
- * with PLAIN and LOGIN. Cleartext credentials are refused on unencrypted non-loopback
- * connections unless configured. After a successful check the maildrop is locked and
- * snapshotted (pop3_maildrop_open); POP3 can be off globally or for one account, and
- * the client is told so plainly. */
+ * through the shared SASL exchange (auth_exchange: PLAIN, LOGIN). Cleartext credentials
+ * on unencrypted non-loopback connections are refused by the dispatcher (the command
+ * table's cleartext_login) unless configured. After a successful check the maildrop is
+ * locked and snapshotted (pop3_maildrop_open); POP3 can be off globally or for one
+ * account, and the client is told so plainly. */
 #include "pop3_int.h"
 
-#include <openssl/crypto.h>
 #include <string.h>
-#include <strings.h>
 
 #include "auth/auth.h"
 #include "auth/auth_login.h"
@@ -25,19 +24,11 @@ bool pop3_plaintext_ok(const struct pop3_session *s)
 }
 
 /* RFC 2449 8.1.2 / RFC 3206: [SYS/PERM] says retrying will not help. */
-static bool refuse_if_disabled(struct pop3_session *s)
+bool pop3_refuse_if_disabled(struct pop3_session *s)
 {
 	if (conf_get()->pop3_enabled)
 		return false;
 	pop3_reply(s, "-ERR [SYS/PERM] POP3 is disabled on this server; use IMAP instead");
-	return true;
-}
-
-static bool refuse_cleartext(struct pop3_session *s)
-{
-	if (pop3_plaintext_ok(s))
-		return false;
-	pop3_reply(s, "-ERR [SYS/PERM] Cleartext login not allowed without TLS; use STLS first");
 	return true;
 }
 
@@ -49,8 +40,7 @@ static void login_done(struct net_conn *c, void *arg, int64_t account, const cha
 		pop3_session_free(s);
 		return;
 	}
-	if (!account) {
-		log_info("login failed");
+	if (!account) { /* auth_login logged it */
 		pop3_reply(s, "-ERR [AUTH] Authentication failed");
 		pop3_session_resume(s);
 		return;
@@ -87,8 +77,6 @@ static int login(struct pop3_session *s, const char *user, const char *pass)
 
 int pop3_cmd_user(struct pop3_session *s, struct pop3_cmd *cmd)
 {
-	if (refuse_if_disabled(s) || refuse_cleartext(s))
-		return 0;
 	s->user = arena_strdup(&s->sa, cmd->argv[0]);
 	if (!s->user)
 		return ERR_NOMEM;
@@ -98,8 +86,6 @@ int pop3_cmd_user(struct pop3_session *s, struct pop3_cmd *cmd)
 
 int pop3_cmd_pass(struct pop3_session *s, struct pop3_cmd *cmd)
 {
-	if (refuse_if_disabled(s) || refuse_cleartext(s))
-		return 0;
 	if (!s->user) {
 		pop3_reply(s, "-ERR Send USER first");
 		return 0;
@@ -107,98 +93,68 @@ int pop3_cmd_pass(struct pop3_session *s, struct pop3_cmd *cmd)
 	return login(s, s->user, cmd->argv[0]);
 }
 
-static int plain(struct pop3_session *s, const char *b64, size_t len)
+/* What the SASL exchange decided: another challenge ("+ " line), a password check,
+ * or a failure in POP3's words (RFC 5034 4, RFC 3206 [AUTH]). */
+static int step(struct pop3_session *s, int r, struct auth_exchange_step *st)
 {
-	char *authz, *user, *pass;
-	s->auth_mech = NULL;
-	if (auth_sasl_plain(b64, len, &s->ca, &authz, &user, &pass) < 0) {
-		pop3_reply(s, "-ERR [AUTH] Malformed PLAIN response");
-		return 0;
+	if (r < 0) {
+		pop3_reply(s, "-ERR [SYS/TEMP] Out of memory");
+		return r;
 	}
-	int r = 0;
-	if (authz[0] && strcmp(authz, user))
-		pop3_reply(s, "-ERR [AUTH] Authorization identity not permitted");
-	else
-		r = login(s, user, pass);
-	auth_wipe(pass);
-	return r;
-}
-
-/* LOGIN: "Username:" then "Password:", each a base64 line. */
-static int login_step(struct pop3_session *s, const char *b64, size_t len)
-{
-	char *v;
-	size_t n;
-	if (auth_b64_decode(b64, len, &s->ca, &v, &n) < 0 || n == 0 || n > 255 ||
-	    memchr(v, '\0', n)) {
-		s->auth_mech = NULL;
-		pop3_reply(s, "-ERR [AUTH] Malformed LOGIN response");
-		return 0;
-	}
-	if (!s->user) {
-		s->user = arena_strdup(&s->sa, v);
-		pop3_reply(s, "+ UGFzc3dvcmQ6");
+	switch (st->next) {
+	case AUTH_EXCHANGE_CHALLENGE:
+		pop3_reply(s, "+ %s", st->challenge);
 		pop3_parse_expect_sasl(&s->parser);
 		return 0;
+	case AUTH_EXCHANGE_CHECK:
+		r = login(s, st->user, st->pass);
+		auth_wipe(st->pass);
+		return r;
+	case AUTH_EXCHANGE_FAIL:
+		break;
 	}
-	s->auth_mech = NULL;
-	int r = login(s, s->user, v);
-	OPENSSL_cleanse(v, n);
-	return r;
+	switch (st->fail) {
+	case AUTH_EXCHANGE_UNKNOWN_MECH:
+		pop3_reply(s, "-ERR [AUTH] Unsupported authentication mechanism");
+		break;
+	case AUTH_EXCHANGE_MALFORMED:
+		pop3_reply(s, "-ERR [AUTH] Malformed authentication response");
+		break;
+	case AUTH_EXCHANGE_CANCELLED:
+		pop3_reply(s, "-ERR [AUTH] Authentication cancelled");
+		break;
+	case AUTH_EXCHANGE_AUTHZID:
+		pop3_reply(s, "-ERR [AUTH] Authorization identity not permitted");
+		break;
+	}
+	return 0;
 }
 
 int pop3_cmd_auth(struct pop3_session *s, struct pop3_cmd *cmd)
 {
 	if (cmd->argc == 0) { /* the pre-RFC 5034 probe: list the mechanisms */
 		pop3_reply(s, "+OK");
-		if (pop3_plaintext_ok(s)) {
-			pop3_reply(s, "PLAIN");
-			pop3_reply(s, "LOGIN");
-		}
+		pop3_reply(s, "PLAIN");
+		pop3_reply(s, "LOGIN");
 		pop3_reply(s, ".");
 		return 0;
 	}
-	if (refuse_if_disabled(s) || refuse_cleartext(s))
-		return 0;
-	const char *mech = cmd->argv[0];
-	const char *init = cmd->argc > 1 ? cmd->argv[1] : NULL;
-	size_t ilen = cmd->argc > 1 ? cmd->argl[1] : 0;
-	if (init && !strcmp(init, "="))
-		ilen = 0; /* RFC 5034 4: "=" is an empty initial response */
+	struct auth_exchange_step st;
 	s->user = NULL;
-	if (!strcasecmp(mech, "PLAIN")) {
-		if (init)
-			return plain(s, init, ilen);
-		s->auth_mech = "PLAIN";
-		pop3_reply(s, "+ ");
-		pop3_parse_expect_sasl(&s->parser);
-		return 0;
-	}
-	if (!strcasecmp(mech, "LOGIN")) {
-		s->auth_mech = "LOGIN";
-		if (init && ilen)
-			return login_step(s, init, ilen);
-		pop3_reply(s, "+ VXNlcm5hbWU6");
-		pop3_parse_expect_sasl(&s->parser);
-		return 0;
-	}
-	pop3_reply(s, "-ERR [AUTH] Unsupported authentication mechanism");
-	return 0;
+	int r = auth_exchange_start(&s->sasl, cmd->argv[0], cmd->argc > 1 ? cmd->argv[1] : NULL,
+				    cmd->argc > 1 ? cmd->argl[1] : 0, &s->ca, &st);
+	return step(s, r, &st);
 }
 
 int pop3_sasl_response(struct pop3_session *s, struct pop3_cmd *cmd)
 {
-	if (!s->auth_mech) {
+	if (!s->sasl.mech) {
 		pop3_reply(s, "-ERR Unexpected authentication response");
 		return 0;
 	}
-	if (cmd->verb == POP3_CMD_SASL_CANCEL) {
-		s->auth_mech = NULL;
-		s->user = NULL;
-		pop3_reply(s, "-ERR [AUTH] Authentication cancelled");
-		return 0;
-	}
-	if (!strcmp(s->auth_mech, "PLAIN"))
-		return plain(s, cmd->argv[0], cmd->argl[0]);
-	return login_step(s, cmd->argv[0], cmd->argl[0]);
+	struct auth_exchange_step st;
+	int r = cmd->verb == POP3_CMD_SASL_CANCEL
+			? auth_exchange_next(&s->sasl, "*", 1, &s->ca, &st)
+			: auth_exchange_next(&s->sasl, cmd->argv[0], cmd->argl[0], &s->ca, &st);
+	return step(s, r, &st);
 }

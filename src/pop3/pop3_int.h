@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "pop3.h"
@@ -42,7 +43,7 @@ struct pop3_session {
 
 	/* authorization */
 	const char *user; /* USER argument (in sa), for PASS */
-	const char *auth_mech; /* during an AUTH exchange */
+	struct auth_exchange sasl; /* an AUTH exchange in progress */
 
 	/* transaction */
 	int64_t account;
@@ -69,6 +70,8 @@ void pop3_session_resume(struct pop3_session *s);
 
 /* Authorization (pop3_auth.c) */
 bool pop3_plaintext_ok(const struct pop3_session *s);
+/* [pop3] enabled = no: answer the login attempt so and return true. */
+bool pop3_refuse_if_disabled(struct pop3_session *s);
 int pop3_cmd_user(struct pop3_session *s, struct pop3_cmd *cmd);
 int pop3_cmd_pass(struct pop3_session *s, struct pop3_cmd *cmd);
 int pop3_cmd_auth(struct pop3_session *s, struct pop3_cmd *cmd);

@@ -21,7 +21,7 @@
 #define A POP3_ST_AUTHORIZATION
 #define T POP3_ST_TRANSACTION
 
-const struct pop3_verb_info pop3_verbs[POP3_CMD_COUNT] = {
+const struct verb_spec pop3_verbs[POP3_CMD_COUNT] = {
     /* name    states min max cleartext secret */
     [POP3_CMD_NONE] = {"?", 0, 0, 0, false, false},
     [POP3_CMD_UNKNOWN] = {"?", 0, 0, 0, false, false},
@@ -204,7 +204,7 @@ static bool hex32(const char *s, size_t n)
 /* Per-verb argument checks once the arguments are split. */
 static int check_args(struct pop3_cmd *c)
 {
-	const struct pop3_verb_info *vi = &pop3_verbs[c->verb];
+	const struct verb_spec *vi = &pop3_verbs[c->verb];
 	uint64_t v;
 	if (c->argc < vi->min_args || c->argc > vi->max_args)
 		return ERR_BAD_SYNTAX;
@@ -245,10 +245,8 @@ static int check_args(struct pop3_cmd *c)
 
 static enum pop3_verb lookup(const uint8_t *w, size_t n)
 {
-	for (unsigned v = POP3_CMD_USER; v <= POP3_CMD_LANG; v++)
-		if (str_ieq(w, n, pop3_verbs[v].name))
-			return (enum pop3_verb)v;
-	return POP3_CMD_UNKNOWN;
+	int v = verb_find(pop3_verbs, POP3_CMD_COUNT, w, n);
+	return v < 0 ? POP3_CMD_UNKNOWN : (enum pop3_verb)v;
 }
 
 /* Parse one complete command line s[0..n) (terminator removed). */

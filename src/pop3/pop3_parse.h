@@ -48,6 +48,7 @@
 
 #include "core/buf.h"
 #include "core/limits.h"
+#include "core/verb.h"
 
 struct arena;
 
@@ -77,31 +78,21 @@ enum pop3_verb {
 	POP3_CMD_COUNT
 };
 
-/* POP3 states (RFC 1939 3) as bits for pop3_verb_info.states. UPDATE takes no
+/* POP3 states (RFC 1939 3) as bits for verb_spec.states. UPDATE takes no
  * commands: the server enters it on QUIT and closes. */
 #define POP3_ST_AUTHORIZATION 0x1u
 #define POP3_ST_TRANSACTION 0x2u
 
-/* What the dispatch table needs to know about a verb, indexed by enum pop3_verb.
- * Valid states, exactly:
+/* The command table (core/verb.h), indexed by enum pop3_verb. Valid states, exactly:
  *   AUTHORIZATION only:          USER PASS APOP AUTH STLS UTF8
  *   TRANSACTION only:            STAT LIST RETR DELE NOOP RSET TOP UIDL
  *   both:                        QUIT CAPA LANG (LANG: RFC 6856 3)
  *   neither (handled apart):     NONE UNKNOWN SASL_RESPONSE SASL_CANCEL
- * min_args/max_args are already enforced by the parser (ERR_BAD_SYNTAX otherwise);
- * they are here so the session can word its -ERR. AUTH with no argument lists the
- * mechanisms (the pre-RFC 5034 form some clients probe with).
- * cleartext: the command carries or starts a cleartext credential exchange and is
- *   refused on an unencrypted, non-loopback connection unless configured (DESIGN).
- * secret: argv holds a secret; the session wipes it with pop3_cmd_wipe(). */
-struct pop3_verb_info {
-	const char *name;
-	unsigned states;
-	unsigned char min_args, max_args;
-	bool cleartext;
-	bool secret;
-};
-extern const struct pop3_verb_info pop3_verbs[POP3_CMD_COUNT];
+ * min_args/max_args are already enforced by the parser (ERR_BAD_SYNTAX otherwise).
+ * AUTH with no argument lists the mechanisms (the pre-RFC 5034 form some clients probe
+ * with). cleartext_login: USER PASS AUTH. secret: PASS and AUTH; the session wipes
+ * their arguments with pop3_cmd_wipe() and never logs them. */
+extern const struct verb_spec pop3_verbs[POP3_CMD_COUNT];
 
 #define POP3_ARGS_MAX 2
 #define POP3_ARG_MAX 40     /* RFC 1939 3, for the arguments listed above */

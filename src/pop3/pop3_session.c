@@ -5,6 +5,7 @@
 #include "pop3_int.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,13 @@ void pop3_init(struct store_env *env)
 void pop3_reply(struct pop3_session *s, const char *fmt, ...)
 {
 	va_list ap;
+	if (log_debug_enabled(LOGC_PROTO)) {
+		char line[512];
+		va_start(ap, fmt);
+		(void)vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		log_debug(LOGC_PROTO, "S: %s", line);
+	}
 	va_start(ap, fmt);
 	(void)net_conn_vline(s->c, fmt, ap); /* a closing connection drops it */
 	va_end(ap);
@@ -47,6 +55,7 @@ static int on_open(struct net_conn *c)
 
 void pop3_session_free(struct pop3_session *s)
 {
+	auth_exchange_end(&s->sasl);
 	pop3_maildrop_close(s);
 	arena_free(&s->ca);
 	arena_free(&s->sa);
@@ -76,7 +85,7 @@ static int cmd_capa(struct pop3_session *s, struct pop3_cmd *cmd)
 	if (s->state == POP3_AUTHORIZATION && plain)
 		pop3_reply(s, "USER");
 	if (s->state == POP3_AUTHORIZATION && plain)
-		pop3_reply(s, "SASL PLAIN LOGIN");
+		pop3_reply(s, "SASL " AUTH_EXCHANGE_MECHS);
 	pop3_reply(s, "RESP-CODES");
 	pop3_reply(s, "AUTH-RESP-CODE");
 	pop3_reply(s, "PIPELINING");
@@ -104,6 +113,7 @@ static int cmd_stls(struct pop3_session *s, struct pop3_cmd *cmd)
 		return ERR_IO;
 	pop3_parse_reset(&s->parser); /* RFC 2595 4: nothing sent before TLS counts */
 	s->user = NULL;
+	auth_exchange_end(&s->sasl);
 	return 0;
 }
 
@@ -168,21 +178,57 @@ static int count_error(struct pop3_session *s)
 	return 0;
 }
 
-/* Check the verb against the state (one place for every verb) and run it. */
+/* The client's command for the debug log: arguments of secret verbs (PASS, AUTH) and
+ * SASL responses are never shown. */
+static void log_command(const struct pop3_cmd *cmd)
+{
+	if (!log_debug_enabled(LOGC_PROTO))
+		return;
+	if (cmd->verb == POP3_CMD_SASL_RESPONSE || cmd->verb == POP3_CMD_SASL_CANCEL) {
+		log_debug(LOGC_PROTO, "C: [SASL response]");
+		return;
+	}
+	char a0[512], a1[512];
+	const char *name = cmd->keyword ? cmd->keyword : pop3_verb_name(cmd->verb);
+	if (cmd->verb == POP3_CMD_AUTH && cmd->argc) /* the mechanism is no secret */
+		log_debug(LOGC_PROTO, "C: AUTH %s%s", log_esc(a0, cmd->argv[0], cmd->argl[0]),
+			  cmd->argc > 1 ? " [secret]" : "");
+	else if (pop3_verbs[cmd->verb].secret && cmd->argc)
+		log_debug(LOGC_PROTO, "C: %s [secret]", name);
+	else
+		log_debug(LOGC_PROTO, "C: %s%s%s%s%s", name, cmd->argc ? " " : "",
+			  cmd->argc ? log_esc(a0, cmd->argv[0], cmd->argl[0]) : "",
+			  cmd->argc > 1 ? " " : "",
+			  cmd->argc > 1 ? log_esc(a1, cmd->argv[1], cmd->argl[1]) : "");
+}
+
+/* Check the verb against the command table (one place for every verb) and run it. */
 static int dispatch(struct pop3_session *s, struct pop3_cmd *cmd)
 {
+	log_command(cmd);
 	if (cmd->verb == POP3_CMD_SASL_RESPONSE || cmd->verb == POP3_CMD_SASL_CANCEL)
 		return pop3_sasl_response(s, cmd);
-	if (cmd->verb == POP3_CMD_UNKNOWN || cmd->verb == POP3_CMD_NONE) {
+	const struct verb_spec *v = &pop3_verbs[cmd->verb];
+	unsigned st = s->state == POP3_AUTHORIZATION ? POP3_ST_AUTHORIZATION : POP3_ST_TRANSACTION;
+	if (v->cleartext_login && (v->states & st) && pop3_refuse_if_disabled(s))
+		return 0;
+	switch (verb_check(v, st, pop3_plaintext_ok(s), cmd->argc)) {
+	case VERB_OK:
+		return handlers[cmd->verb](s, cmd);
+	case VERB_UNKNOWN:
 		pop3_reply(s, "-ERR Unknown command");
 		return count_error(s);
-	}
-	unsigned st = s->state == POP3_AUTHORIZATION ? POP3_ST_AUTHORIZATION : POP3_ST_TRANSACTION;
-	if (!(pop3_verbs[cmd->verb].states & st)) {
+	case VERB_BAD_STATE:
 		pop3_reply(s, "-ERR %s not valid in this state", pop3_verb_name(cmd->verb));
 		return count_error(s);
+	case VERB_NEEDS_TLS: /* RFC 2595 and DESIGN: no cleartext passwords in the clear */
+		pop3_reply(s, "-ERR [SYS/PERM] Cleartext login not allowed without TLS; use STLS first");
+		return 0;
+	case VERB_BAD_ARGS: /* the parser already refuses these */
+		pop3_reply(s, "-ERR Syntax error");
+		return count_error(s);
 	}
-	return handlers[cmd->verb](s, cmd);
+	return 0;
 }
 
 static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
@@ -207,8 +253,8 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 		}
 		if (r < 0) {
 			pop3_cmd_wipe(cmd);
-			if (s->auth_mech) { /* a broken SASL line ends the exchange */
-				s->auth_mech = NULL;
+			if (s->sasl.mech) { /* a broken SASL line ends the exchange */
+				auth_exchange_end(&s->sasl);
 				pop3_reply(s, "-ERR [AUTH] Malformed authentication response");
 			} else {
 				pop3_reply(s, "-ERR %s", r == ERR_TOO_LONG ? "Line too long" : "Syntax error");

@@ -72,7 +72,7 @@ static int do_helo(struct smtp_session *s, struct smtp_cmd *cmd)
 	if (!net_conn_is_tls(s->c))
 		smtp_reply(s, "250-STARTTLS");
 	if (s->fl == SMTP_SUBMISSION && smtp_auth_allowed(s) && !s->auth_account)
-		smtp_reply(s, "250-AUTH PLAIN LOGIN");
+		smtp_reply(s, "250-AUTH " AUTH_EXCHANGE_MECHS);
 	smtp_reply(s, "250-SMTPUTF8");
 	smtp_reply(s, "250 CHUNKING");
 	return 0;
@@ -338,44 +338,41 @@ static int do_auth(struct smtp_session *s, struct smtp_cmd *cmd)
 
 typedef int (*smtp_handler)(struct smtp_session *s, struct smtp_cmd *cmd);
 
-static const struct {
-	enum smtp_verb verb;
-	bool needs_greeting;
-	bool not_in_txn; /* refused inside a mail transaction */
-	smtp_handler fn;
-} verbs[] = {
-	{SMTP_VERB_HELO, false, false, do_helo},
-	{SMTP_VERB_EHLO, false, false, do_helo},
-	{SMTP_VERB_LHLO, false, false, do_helo},
-	{SMTP_VERB_MAIL, true, false, do_mail},
-	{SMTP_VERB_RCPT, true, false, do_rcpt},
-	{SMTP_VERB_DATA, true, false, do_data},
-	{SMTP_VERB_BDAT, true, false, do_data},
-	{SMTP_VERB_RSET, false, false, do_simple},
-	{SMTP_VERB_NOOP, false, false, do_simple},
-	{SMTP_VERB_QUIT, false, false, do_simple},
-	{SMTP_VERB_VRFY, false, false, do_simple},
-	{SMTP_VERB_EXPN, false, false, do_simple},
-	{SMTP_VERB_HELP, false, false, do_simple},
-	{SMTP_VERB_STARTTLS, true, true, do_starttls},
-	{SMTP_VERB_AUTH, true, true, do_auth},
+/* Beside smtp_verbs[] (smtp_parse.c), which says where each verb is allowed. */
+static const smtp_handler handlers[SMTP_VERB_COUNT] = {
+	[SMTP_VERB_HELO] = do_helo,   [SMTP_VERB_EHLO] = do_helo,   [SMTP_VERB_LHLO] = do_helo,
+	[SMTP_VERB_MAIL] = do_mail,   [SMTP_VERB_RCPT] = do_rcpt,   [SMTP_VERB_DATA] = do_data,
+	[SMTP_VERB_BDAT] = do_data,   [SMTP_VERB_RSET] = do_simple, [SMTP_VERB_NOOP] = do_simple,
+	[SMTP_VERB_QUIT] = do_simple, [SMTP_VERB_VRFY] = do_simple, [SMTP_VERB_EXPN] = do_simple,
+	[SMTP_VERB_HELP] = do_simple, [SMTP_VERB_STARTTLS] = do_starttls,
+	[SMTP_VERB_AUTH] = do_auth,
 };
+
+static unsigned session_state(const struct smtp_session *s)
+{
+	return !s->greeted ? SMTP_ST_START : s->has_mail ? SMTP_ST_MAIL : SMTP_ST_READY;
+}
 
 int smtp_cmd_dispatch(struct smtp_session *s, struct smtp_cmd *cmd)
 {
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (verbs[i].verb != cmd->verb)
-			continue;
-		if (verbs[i].needs_greeting && !s->greeted && cmd->verb != SMTP_VERB_BDAT) {
+	unsigned state = session_state(s);
+	const struct verb_spec *v = (unsigned)cmd->verb < SMTP_VERB_COUNT ? &smtp_verbs[cmd->verb] : NULL;
+	switch (verb_check(v, state, smtp_auth_allowed(s), 0)) {
+	case VERB_OK:
+	case VERB_BAD_ARGS: /* the parser checked the arguments by verb */
+		return handlers[cmd->verb](s, cmd);
+	case VERB_UNKNOWN:
+		smtp_reply(s, "502 5.5.1 Command not supported");
+		return 0;
+	case VERB_BAD_STATE:
+		if (state == SMTP_ST_START)
 			smtp_reply(s, "503 5.5.1 Say %s first", s->fl == SMTP_LMTP ? "LHLO" : "EHLO");
-			return 0;
-		}
-		if (verbs[i].not_in_txn && s->has_mail) {
+		else
 			smtp_reply(s, "503 5.5.1 Not inside a mail transaction");
-			return 0;
-		}
-		return verbs[i].fn(s, cmd);
+		return 0;
+	case VERB_NEEDS_TLS: /* RFC 4954 4 */
+		smtp_reply(s, "538 5.7.11 Encryption required for requested authentication mechanism");
+		return 0;
 	}
-	smtp_reply(s, "502 5.5.1 Command not supported");
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "deliver/deliver.h"
@@ -52,8 +53,8 @@ struct smtp_session {
 	/* authentication (submission) */
 	int64_t auth_account; /* 0 = not authenticated */
 	const char *auth_address; /* in sa */
-	const char *auth_mech;    /* "PLAIN" or "LOGIN" while MODE_AUTH */
-	const char *auth_user;    /* LOGIN: the user name received so far (in sa) */
+	const char *auth_mech;    /* "PLAIN" or "LOGIN": the last AUTH, for replies and logs */
+	struct auth_exchange sasl; /* the exchange in progress (MODE_AUTH) */
 
 	/* transaction */
 	bool has_mail;

@@ -378,32 +378,41 @@ int smtp_addr_canon(struct arena *a, const char *addr, size_t len, bool utf8_ok,
 
 /* ---- commands ---- */
 
-static const struct {
-	const char *name;
-	enum smtp_verb verb;
-} verbs[] = {
-    {"?", SMTP_VERB_UNKNOWN}, {"HELO", SMTP_VERB_HELO}, {"EHLO", SMTP_VERB_EHLO},
-    {"LHLO", SMTP_VERB_LHLO}, {"MAIL", SMTP_VERB_MAIL}, {"RCPT", SMTP_VERB_RCPT},
-    {"DATA", SMTP_VERB_DATA}, {"BDAT", SMTP_VERB_BDAT}, {"RSET", SMTP_VERB_RSET},
-    {"NOOP", SMTP_VERB_NOOP}, {"QUIT", SMTP_VERB_QUIT}, {"VRFY", SMTP_VERB_VRFY},
-    {"EXPN", SMTP_VERB_EXPN}, {"HELP", SMTP_VERB_HELP}, {"STARTTLS", SMTP_VERB_STARTTLS},
-    {"AUTH", SMTP_VERB_AUTH},
+#define ANY (SMTP_ST_START | SMTP_ST_READY | SMTP_ST_MAIL)
+#define GREETED (SMTP_ST_READY | SMTP_ST_MAIL)
+
+const struct verb_spec smtp_verbs[SMTP_VERB_COUNT] = {
+    /* name            states          min max cleartext secret */
+    [SMTP_VERB_UNKNOWN] = {"?", 0, 0, 0, false, false},
+    [SMTP_VERB_HELO] = {"HELO", ANY, 0, 255, false, false},
+    [SMTP_VERB_EHLO] = {"EHLO", ANY, 0, 255, false, false},
+    [SMTP_VERB_LHLO] = {"LHLO", ANY, 0, 255, false, false},
+    [SMTP_VERB_MAIL] = {"MAIL", GREETED, 0, 255, false, false},
+    [SMTP_VERB_RCPT] = {"RCPT", GREETED, 0, 255, false, false},
+    [SMTP_VERB_DATA] = {"DATA", GREETED, 0, 255, false, false},
+    [SMTP_VERB_BDAT] = {"BDAT", ANY, 0, 255, false, false},
+    [SMTP_VERB_RSET] = {"RSET", ANY, 0, 255, false, false},
+    [SMTP_VERB_NOOP] = {"NOOP", ANY, 0, 255, false, false},
+    [SMTP_VERB_QUIT] = {"QUIT", ANY, 0, 255, false, false},
+    [SMTP_VERB_VRFY] = {"VRFY", ANY, 0, 255, false, false},
+    [SMTP_VERB_EXPN] = {"EXPN", ANY, 0, 255, false, false},
+    [SMTP_VERB_HELP] = {"HELP", ANY, 0, 255, false, false},
+    [SMTP_VERB_STARTTLS] = {"STARTTLS", SMTP_ST_READY, 0, 255, false, false},
+    [SMTP_VERB_AUTH] = {"AUTH", SMTP_ST_READY, 0, 255, true, true},
 };
+
+#undef ANY
+#undef GREETED
 
 const char *smtp_verb_name(enum smtp_verb v)
 {
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (verbs[i].verb == v)
-			return verbs[i].name;
-	return "?";
+	return (unsigned)v < SMTP_VERB_COUNT ? smtp_verbs[v].name : "?";
 }
 
 static enum smtp_verb verb_lookup(const uint8_t *p, size_t n)
 {
-	for (size_t i = 1; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (str_ieq(p, n, verbs[i].name))
-			return verbs[i].verb;
-	return SMTP_VERB_UNKNOWN;
+	int v = verb_find(smtp_verbs, SMTP_VERB_COUNT, p, n);
+	return v < 0 ? SMTP_VERB_UNKNOWN : (enum smtp_verb)v;
 }
 
 static int fail(struct smtp_cmd *cmd, int rc, unsigned code, const char *reason)
@@ -764,6 +773,7 @@ static int parse_args(struct cur *c, struct smtp_cmd *cmd, bool utf8_ok, struct 
 			return fail(cmd, ERR_BAD_SYNTAX, 501, "5.5.4 No parameters allowed");
 		return 1;
 	case SMTP_VERB_UNKNOWN:
+	case SMTP_VERB_COUNT:
 		break;
 	}
 	return fail(cmd, ERR_BAD_SYNTAX, 500, "5.5.2 Command not recognized");
@@ -773,6 +783,8 @@ int smtp_cmd_parse(const uint8_t *line, size_t len, bool utf8_ok, struct arena *
                    struct smtp_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
+	cmd->raw = line;
+	cmd->raw_len = len;
 	size_t w = 0;
 	while (w < len && line[w] != ' ')
 		w++;

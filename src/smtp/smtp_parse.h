@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/verb.h"
 
 struct arena;
 
@@ -64,7 +65,19 @@ enum smtp_verb {
 	SMTP_VERB_HELP,
 	SMTP_VERB_STARTTLS,
 	SMTP_VERB_AUTH,
+	SMTP_VERB_COUNT
 };
+
+/* Session states as bits for verb_spec.states (RFC 5321 4.1.4 ordering). */
+#define SMTP_ST_START 0x1u /* before HELO/EHLO/LHLO (and again after STARTTLS) */
+#define SMTP_ST_READY 0x2u /* greeted, no mail transaction */
+#define SMTP_ST_MAIL 0x4u  /* inside a mail transaction (after MAIL) */
+
+/* The command table (core/verb.h), indexed by enum smtp_verb. Arguments are parsed
+ * by verb (min/max_args unused). BDAT is allowed in every state: a refused BDAT's
+ * chunk must still be read (RFC 3030 2), so its handler refuses it. AUTH is the
+ * cleartext login. */
+extern const struct verb_spec smtp_verbs[SMTP_VERB_COUNT];
 
 enum smtp_body { SMTP_BODY_NONE = 0, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME, SMTP_BODY_BINARYMIME };
 enum smtp_ret { SMTP_RET_NONE = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
@@ -134,6 +147,10 @@ struct smtp_rcpt_params {
  * Fields that do not belong to the verb are zero / NULL. */
 struct smtp_cmd {
 	enum smtp_verb verb;
+	/* The line as received, without its CRLF (valid until the next read): for the debug
+	 * log, which shows it unless the verb is secret (smtp_verbs[verb].secret). */
+	const uint8_t *raw;
+	size_t raw_len;
 	/* On an error return: the reply the session should send, e.g. 501 and
 	 * "5.5.4 Invalid SIZE value" (a static string, the text after the code). */
 	unsigned reply_code;

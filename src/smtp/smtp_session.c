@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +30,28 @@ void smtp_init(struct store_env *env)
 void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	va_list ap;
+	if (log_debug_enabled(LOGC_PROTO)) {
+		char line[512];
+		va_start(ap, fmt);
+		(void)vsnprintf(line, sizeof(line), fmt, ap); /* a long one is cut in the log only */
+		va_end(ap);
+		log_debug(LOGC_PROTO, "S: %s", line);
+	}
 	va_start(ap, fmt);
 	(void)net_conn_vline(s->c, fmt, ap); /* a closing connection drops it */
 	va_end(ap);
+}
+
+/* The client's command line for the debug log; a secret one only by its verb. */
+static void log_command(const struct smtp_cmd *cmd)
+{
+	if (!log_debug_enabled(LOGC_PROTO) || !cmd->raw)
+		return;
+	char esc[512];
+	if ((unsigned)cmd->verb < SMTP_VERB_COUNT && smtp_verbs[cmd->verb].secret)
+		log_debug(LOGC_PROTO, "C: %s [secret]", smtp_verb_name(cmd->verb));
+	else
+		log_debug(LOGC_PROTO, "C: %s", log_esc(esc, cmd->raw, cmd->raw_len));
 }
 
 static int on_open(struct net_conn *c)
@@ -57,6 +77,7 @@ static int on_open(struct net_conn *c)
 
 void smtp_session_free(struct smtp_session *s)
 {
+	auth_exchange_end(&s->sasl);
 	smtp_txn_reset(s);
 	arena_free(&s->ca);
 	arena_free(&s->ta);
@@ -87,6 +108,7 @@ static int command_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	if (r == 0)
 		return (int)used;
 	net_conn_progress(s->c); /* a whole line, good or bad: not a byte */
+	log_command(&cmd);
 	if (r == ERR_NOMEM) {
 		smtp_reply(s, "451 4.3.0 Out of memory for this command");
 		return ERR_NOMEM;
@@ -116,8 +138,10 @@ static int auth_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	if (r == 0)
 		return (int)used;
 	net_conn_progress(s->c);
+	log_debug(LOGC_PROTO, "C: [SASL response]");
 	if (r < 0) {
 		s->mode = SMTP_MODE_COMMAND;
+		auth_exchange_end(&s->sasl);
 		smtp_reply(s, "500 5.5.6 Authentication exchange line is too long");
 		return (int)used;
 	}

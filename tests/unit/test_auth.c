@@ -402,6 +402,107 @@ static void sasl_login(void **state)
 	arena_free(&a);
 }
 
+/* ---- the SASL exchange (RFC 4422 3) ---- */
+
+static void assert_check_step(struct auth_exchange_step *st, const char *user, const char *pass)
+{
+	assert_int_equal(st->next, AUTH_EXCHANGE_CHECK);
+	assert_string_equal(st->user, user);
+	assert_string_equal(st->pass, pass);
+}
+
+static void exchange_plain(void **state)
+{
+	struct arena a;
+	arena_init(&a, 1u << 16);
+	struct auth_exchange x = {0};
+	struct auth_exchange_step st;
+	/* RFC 4616 4: "\0tim\0tanstaaftanstaaf" with an initial response (SASL-IR) */
+	assert_int_equal(auth_exchange_start(&x, "plain", "AHRpbQB0YW5zdGFhZnRhbnN0YWFm", 28, &a,
+					     &st), 0);
+	assert_check_step(&st, "tim", "tanstaaftanstaaf");
+	assert_null(x.mech);
+	/* without one: an empty challenge, then the response */
+	assert_int_equal(auth_exchange_start(&x, "PLAIN", NULL, 0, &a, &st), 0);
+	assert_int_equal(st.next, AUTH_EXCHANGE_CHALLENGE);
+	assert_string_equal(st.challenge, "");
+	assert_int_equal(auth_exchange_next(&x, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm", 28, &a, &st), 0);
+	assert_check_step(&st, "tim", "tanstaaftanstaaf");
+	/* "=" is an empty initial response: a malformed PLAIN message */
+	assert_int_equal(auth_exchange_start(&x, "PLAIN", "=", 1, &a, &st), 0);
+	assert_int_equal(st.next, AUTH_EXCHANGE_FAIL);
+	assert_int_equal(st.fail, AUTH_EXCHANGE_MALFORMED);
+	/* authzid of the same user is fine; another user's is not (no proxy logins) */
+	assert_int_equal(auth_exchange_start(&x, "PLAIN", "dGltAHRpbQBwdw==", 16, &a, &st), 0);
+	assert_check_step(&st, "tim", "pw");
+	assert_int_equal(auth_exchange_start(&x, "PLAIN", "Ym9zcwB0aW0AcHc=", 16, &a, &st), 0);
+	assert_int_equal(st.next, AUTH_EXCHANGE_FAIL);
+	assert_int_equal(st.fail, AUTH_EXCHANGE_AUTHZID);
+	/* the client cancels (RFC 4422 3.5) */
+	assert_int_equal(auth_exchange_start(&x, "PLAIN", NULL, 0, &a, &st), 0);
+	assert_int_equal(auth_exchange_next(&x, "*", 1, &a, &st), 0);
+	assert_int_equal(st.next, AUTH_EXCHANGE_FAIL);
+	assert_int_equal(st.fail, AUTH_EXCHANGE_CANCELLED);
+	assert_null(x.mech);
+	/* a line after the exchange is over */
+	assert_int_equal(auth_exchange_next(&x, "AA==", 4, &a, &st), 0);
+	assert_int_equal(st.fail, AUTH_EXCHANGE_MALFORMED);
+	arena_free(&a);
+}
+
+static void exchange_login(void **state)
+{
+	struct arena a;
+	arena_init(&a, 1u << 16);
+	struct auth_exchange x = {0};
+	struct auth_exchange_step st;
+	assert_int_equal(auth_exchange_start(&x, "LOGIN", NULL, 0, &a, &st), 0);
+	assert_int_equal(st.next, AUTH_EXCHANGE_CHALLENGE);
+	assert_string_equal(st.challenge, "VXNlcm5hbWU6"); /* "Username:" */
+	assert_int_equal(auth_exchange_next(&x, "dGlt", 4, &a, &st), 0);
+	assert_int_equal(st.next, AUTH_EXCHANGE_CHALLENGE);
+	assert_string_equal(st.challenge, "UGFzc3dvcmQ6"); /* "Password:" */
+	assert_string_equal(x.user, "tim");
+	arena_reset(&a); /* the user name lives on in the exchange, not in the arena */
+	assert_int_equal(auth_exchange_next(&x, "c2VjcmV0", 8, &a, &st), 0);
+	assert_check_step(&st, "tim", "secret");
+	assert_null(x.user);
+	/* the user name as an initial response; "=" is none */
+	assert_int_equal(auth_exchange_start(&x, "login", "dGlt", 4, &a, &st), 0);
+	assert_string_equal(st.challenge, "UGFzc3dvcmQ6");
+	assert_int_equal(auth_exchange_start(&x, "LOGIN", "=", 1, &a, &st), 0);
+	assert_string_equal(st.challenge, "VXNlcm5hbWU6");
+	/* bad base64 or an empty line ends it */
+	assert_int_equal(auth_exchange_next(&x, "d", 1, &a, &st), 0);
+	assert_int_equal(st.fail, AUTH_EXCHANGE_MALFORMED);
+	assert_int_equal(auth_exchange_start(&x, "LOGIN", NULL, 0, &a, &st), 0);
+	assert_int_equal(auth_exchange_next(&x, "", 0, &a, &st), 0);
+	assert_int_equal(st.fail, AUTH_EXCHANGE_MALFORMED);
+	/* an exchange given up half-way holds nothing */
+	assert_int_equal(auth_exchange_start(&x, "LOGIN", "dGlt", 4, &a, &st), 0);
+	assert_non_null(x.user);
+	auth_exchange_end(&x);
+	assert_null(x.user);
+	assert_null(x.mech);
+	arena_free(&a);
+}
+
+static void exchange_unknown_mech(void **state)
+{
+	struct arena a;
+	arena_init(&a, 1u << 16);
+	struct auth_exchange x = {0};
+	struct auth_exchange_step st;
+	const char *mechs[] = {"CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2", "", "PLAINX", "LOGI"};
+	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
+		assert_int_equal(auth_exchange_start(&x, mechs[i], NULL, 0, &a, &st), 0);
+		assert_int_equal(st.next, AUTH_EXCHANGE_FAIL);
+		assert_int_equal(st.fail, AUTH_EXCHANGE_UNKNOWN_MECH);
+		assert_null(x.mech);
+	}
+	arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +511,8 @@ int main(void)
 	    cmocka_unit_test(b64_binary),        cmocka_unit_test(b64_invalid),
 	    cmocka_unit_test(sasl_plain_valid),  cmocka_unit_test(sasl_plain_invalid),
 	    cmocka_unit_test(sasl_plain_limits), cmocka_unit_test(sasl_login),
+	    cmocka_unit_test(exchange_plain),    cmocka_unit_test(exchange_login),
+	    cmocka_unit_test(exchange_unknown_mech),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

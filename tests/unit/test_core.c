@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/str.h"
+#include "core/verb.h"
 
 static void arena_caps(void **state)
 {
@@ -81,6 +82,34 @@ static void str_case(void **state)
 	assert_int_equal(strlen(hex), 32);
 }
 
+/* The command-table shape every protocol uses (core/verb.h). */
+static void verb_table(void **state)
+{
+	static const struct verb_spec t[] = {
+		{"?", 0, 0, 0, false, false},
+		{"USER", 1, 1, 1, true, false},
+		{"STAT", 2, 0, 0, false, false},
+		{"LIST", 2, 0, 1, false, false},
+	};
+	assert_int_equal(verb_find(t, 4, "user", 4), 1);
+	assert_int_equal(verb_find(t, 4, "LiSt", 4), 3);
+	assert_int_equal(verb_find(t, 4, "?", 1), -1); /* pseudo-verbs are not commands */
+	assert_int_equal(verb_find(t, 4, "USE", 3), -1);
+	assert_int_equal(verb_find(t, 4, "USERS", 5), -1);
+	assert_int_equal(verb_check(&t[0], 1, true, 0), VERB_UNKNOWN);
+	assert_int_equal(verb_check(NULL, 1, true, 0), VERB_UNKNOWN);
+	assert_int_equal(verb_check(&t[2], 1, true, 0), VERB_BAD_STATE);
+	assert_int_equal(verb_check(&t[2], 2, false, 0), VERB_OK);
+	/* state comes before TLS, TLS before the argument count */
+	assert_int_equal(verb_check(&t[1], 2, false, 9), VERB_BAD_STATE);
+	assert_int_equal(verb_check(&t[1], 1, false, 9), VERB_NEEDS_TLS);
+	assert_int_equal(verb_check(&t[1], 1, true, 9), VERB_BAD_ARGS);
+	assert_int_equal(verb_check(&t[1], 1, true, 0), VERB_BAD_ARGS);
+	assert_int_equal(verb_check(&t[1], 1, true, 1), VERB_OK);
+	assert_int_equal(verb_check(&t[3], 2, false, 1), VERB_OK);
+	assert_int_equal(verb_check(&t[3], 2, false, 2), VERB_BAD_ARGS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -88,6 +117,7 @@ int main(void)
 		cmocka_unit_test(buf_bounds),
 		cmocka_unit_test(str_numbers),
 		cmocka_unit_test(str_case),
+		cmocka_unit_test(verb_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

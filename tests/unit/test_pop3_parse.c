@@ -493,8 +493,8 @@ static void verb_table(void **state)
 	assert_int_equal(pop3_verbs[POP3_CMD_UNKNOWN].states, 0);
 	assert_true(pop3_verbs[POP3_CMD_PASS].secret);
 	assert_true(pop3_verbs[POP3_CMD_AUTH].secret);
-	assert_true(pop3_verbs[POP3_CMD_USER].cleartext);
-	assert_false(pop3_verbs[POP3_CMD_APOP].cleartext);
+	assert_true(pop3_verbs[POP3_CMD_USER].cleartext_login);
+	assert_false(pop3_verbs[POP3_CMD_APOP].cleartext_login);
 	assert_string_equal(pop3_verb_name(POP3_CMD_TOP), "TOP");
 	assert_string_equal(pop3_verb_name(POP3_CMD_COUNT), "?");
 	for (unsigned v = POP3_CMD_USER; v <= POP3_CMD_LANG; v++)
