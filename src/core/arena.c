@@ -16,7 +16,7 @@ struct arena_chunk {
 	max_align_t data[];
 };
 
-#define ARENA_FIRST 1024
+#define ARENA_FIRST 256
 #define ARENA_MAXCHUNK 65536
 #define ALIGN (sizeof(max_align_t))
 

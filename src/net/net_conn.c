@@ -57,7 +57,7 @@ static void timer_arm(struct net_conn *c)
 
 static void set_log_ctx(const struct net_conn *c)
 {
-	log_ctx(c->l->proto->name, c->id, c->peer, c->user[0] ? c->user : NULL);
+	log_ctx(c->l->proto->name, c->id, c->peer, c->user);
 }
 
 static void conn_free_if_unused(struct net_conn *c)
@@ -72,6 +72,7 @@ static void conn_free_if_unused(struct net_conn *c)
 		c->next->prev = c->prev;
 	event_free(c->kick);
 	event_free(c->timer);
+	free(c->user);
 	free(c);
 }
 
@@ -453,7 +454,8 @@ void net_conn_log_ctx(const struct net_conn *c)
 
 void net_conn_set_user(struct net_conn *c, const char *user)
 {
-	(void)snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
+	free(c->user);
+	c->user = user ? strdup(user) : NULL; /* only for logs: NULL just logs less */
 	log_ctx_user(user);
 	if (c->login_at && c->client && user) {
 		net_client_login(c->client);

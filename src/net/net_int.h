@@ -43,7 +43,8 @@ struct net_conn {
 	bool out_blocked;   /* input stopped until output drains */
 	bool want_drain;
 	bool starttls;      /* switch to TLS once output is flushed */
-	char peer[64], peer_ip[48], client_key[48], user[128];
+	char *user;         /* the account logged in (malloc), NULL before */
+	char peer[64], peer_ip[48], client_key[48];
 };
 
 extern SSL_CTX *net_tls_ctx;

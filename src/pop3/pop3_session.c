@@ -231,6 +231,13 @@ static int dispatch(struct pop3_session *s, struct pop3_cmd *cmd)
 	return 0;
 }
 
+/* Between commands a session holds no command memory (see smtp_session.c). */
+static void release_idle(struct pop3_session *s)
+{
+	if (!s->busy)
+		arena_free(&s->ca);
+}
+
 static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 {
 	struct pop3_session *s = net_conn_data(c);
@@ -269,6 +276,7 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 		if (r < 0)
 			return r;
 	}
+	release_idle(s);
 	return (int)off;
 }
 
@@ -280,6 +288,7 @@ static void on_drain(struct net_conn *c)
 void pop3_session_resume(struct pop3_session *s)
 {
 	s->busy = false;
+	release_idle(s);
 	net_conn_resume(s->c);
 }
 

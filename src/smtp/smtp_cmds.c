@@ -20,9 +20,9 @@ void smtp_txn_reset(struct smtp_session *s)
 		close(s->spool_fd);
 		s->spool_fd = -1;
 	}
-	if (s->spool_path[0]) {
+	if (s->spool_path) {
 		(void)unlink(s->spool_path); /* an unfinished body: nobody else references it */
-		s->spool_path[0] = '\0';
+		s->spool_path = NULL;
 	}
 	free(s->out.data); /* the spool write buffer of an unfinished body */
 	s->out.data = NULL;

@@ -67,7 +67,7 @@ struct smtp_session {
 
 	/* message body */
 	int spool_fd;
-	char spool_path[4096];
+	char *spool_path;        /* in ta while a body is spooled or delivered, else NULL */
 	struct buf out;          /* write buffer in front of spool_fd */
 	uint64_t trace_bytes;    /* Return-Path + Received we prepended */
 	struct smtp_data_reader data;

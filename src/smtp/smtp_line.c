@@ -21,14 +21,26 @@ int smtp_cmd_reader_init(struct smtp_cmd_reader *r, struct arena *a, size_t max_
 	if (max_line < SMTP_LINE_MIN || max_line > LIMIT_SMTP_LINE)
 		return ERR_INVAL;
 	r->max_line = max_line;
+	r->arena = a;
+	return 0;
+}
+
+/* Store part of a line: the buffer is made on first use, then kept. */
+static int line_store(struct smtp_cmd_reader *r, const uint8_t *s, size_t n)
+{
 	/* content (max_line - 2) plus a CR whose LF has not arrived yet */
-	return buf_alloc(&r->line, a, max_line - 1);
+	if (!r->line.data && buf_alloc(&r->line, r->arena, r->max_line - 1) < 0)
+		return ERR_NOMEM;
+	int rc = buf_append(&r->line, s, n);
+	assert(rc == 0); /* the callers checked the length against the limit */
+	return rc;
 }
 
 static void line_wipe(struct smtp_cmd_reader *r)
 {
 	/* The line may have been an AUTH command with a SASL secret. */
-	explicit_bzero(r->line.data, r->line.len);
+	if (r->line.data)
+		explicit_bzero(r->line.data, r->line.len);
 	buf_clear(&r->line);
 	r->wipe = false;
 }
@@ -86,9 +98,9 @@ int smtp_line_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size
 		if (have == 0) {
 			*line_out = s;
 		} else {
-			int rc = buf_append(&r->line, s, seg);
-			assert(rc == 0); /* have + seg <= content_max + 1 == cap */
-			(void)rc;
+			int rc = line_store(r, s, seg); /* have + seg <= content_max + 1 == cap */
+			if (rc < 0)
+				return rc;
 			*line_out = r->line.data;
 			r->wipe = true;
 		}
@@ -105,10 +117,7 @@ int smtp_line_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size
 		r->discard = true;
 		return rc;
 	}
-	int rc = buf_append(&r->line, s, seg);
-	assert(rc == 0);
-	(void)rc;
-	return 0;
+	return line_store(r, s, seg);
 }
 
 int smtp_cmd_read(struct smtp_cmd_reader *r, const uint8_t *p, size_t len, size_t *used_out,

@@ -182,7 +182,9 @@ struct smtp_cmd {
 
 /* The line reader: all state of a partly received line. */
 struct smtp_cmd_reader {
-	struct buf line;    /* bytes of an unfinished line, CR kept, LF never stored */
+	struct buf line;    /* bytes of an unfinished line, CR kept, LF never stored;
+			     * no storage until a line first arrives in pieces */
+	struct arena *arena; /* where that storage comes from, once */
 	size_t max_line;    /* limit incl. CRLF */
 	bool discard;       /* skipping the rest of an over-long line */
 	bool wipe;          /* line holds a finished line that must be wiped on the next call */
@@ -195,8 +197,10 @@ struct smtp_cmd_reader {
 };
 
 /* Set up r with a line limit of max_line bytes including CRLF (SMTP_LINE_MIN ..
- * LIMIT_SMTP_LINE); max_line - 1 bytes of storage come from the (session) arena.
- * Returns 0, ERR_INVAL for a limit out of range, ERR_NOMEM. */
+ * LIMIT_SMTP_LINE). max_line - 1 bytes of storage come from the (session) arena the
+ * first time a line arrives split over reads (an idle session holds none). Returns 0
+ * or ERR_INVAL for a limit out of range. The readers return ERR_NOMEM when that
+ * storage cannot be had. */
 int smtp_cmd_reader_init(struct smtp_cmd_reader *r, struct arena *a, size_t max_line);
 
 /* Forget (and wipe) a partly received line and leave discard mode, e.g. after STARTTLS,
@@ -210,6 +214,8 @@ void smtp_cmd_reader_reset(struct smtp_cmd_reader *r);
  *    0: all of p was consumed (stored or discarded); feed more.
  *   ERR_TOO_LONG: the current line broke the limit; *line_out is NULL. The reader skips
  *       the rest of that line by itself. Reported once per over-long line.
+ *   ERR_NOMEM: the line arrived in pieces and no storage could be had for them (the
+ *       session closes).
  * *used_out is always set: bytes of p consumed. Never reads past the end of the line it
  * returns, so pipelined bytes after it (the next command, or DATA content) stay in p. */
 /* A line that arrives whole in one read is returned in place and never copied; a line

@@ -178,7 +178,7 @@ void smtp_result_delivered(struct deliver_job *job, void *arg)
 	if (s->closing) {
 		log_delivery(s, job, "none");
 		if (!job->keep_spool)
-			s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
+			s->spool_path = NULL; /* the pipeline unlinks it after we return */
 		smtp_session_free(s);
 		net_conn_release(c);
 		return;
@@ -192,7 +192,7 @@ void smtp_result_delivered(struct deliver_job *job, void *arg)
 		return; /* dsn_done answers, resets and releases */
 	}
 	if (!job->keep_spool)
-		s->spool_path[0] = '\0'; /* the pipeline unlinks it after we return */
+		s->spool_path = NULL; /* the pipeline unlinks it after we return */
 	smtp_txn_reset(s);
 	smtp_session_resume(s);
 	net_conn_release(c);

@@ -97,6 +97,15 @@ static void on_close(struct net_conn *c)
 	smtp_session_free(s);
 }
 
+/* Between commands a session holds no command memory: an idle connection costs only
+ * its session struct (tens of thousands of them sit idle). Never while asynchronous
+ * work is under way: it was started from this arena's data. */
+static void release_idle(struct smtp_session *s)
+{
+	if (s->mode != SMTP_MODE_BUSY)
+		arena_free(&s->ca);
+}
+
 /* One command line: parse, count errors, dispatch. Returns bytes used or <0. */
 static int command_input(struct smtp_session *s, const uint8_t *p, size_t len)
 {
@@ -137,6 +146,8 @@ static int auth_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	int r = smtp_line_read(&s->reader, p, len, &used, &line, &n);
 	if (r == 0)
 		return (int)used;
+	if (r == ERR_NOMEM)
+		return r;
 	net_conn_progress(s->c);
 	log_debug(LOGC_PROTO, "C: [SASL response]");
 	if (r < 0) {
@@ -174,6 +185,7 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 			break;
 		off += (size_t)r;
 	}
+	release_idle(s);
 	return (int)off;
 }
 
@@ -181,6 +193,7 @@ void smtp_session_resume(struct smtp_session *s)
 {
 	if (s->mode == SMTP_MODE_BUSY)
 		s->mode = SMTP_MODE_COMMAND;
+	release_idle(s);
 	net_conn_resume(s->c);
 }
 

@@ -97,11 +97,16 @@ static int spool_open(struct smtp_session *s)
 	if (!mem)
 		return ERR_NOMEM;
 	buf_init(&s->out, mem, SPOOL_BUF);
-	r = deliver_spool_create(s->spool_path, sizeof(s->spool_path), &s->spool_fd);
+	char path[DELIVER_PATH_MAX];
+	r = deliver_spool_create(path, sizeof(path), &s->spool_fd);
 	if (r < 0) {
-		s->spool_path[0] = '\0';
 		s->spool_fd = -1;
 		return r;
+	}
+	s->spool_path = arena_strdup(&s->ta, path); /* only while a transaction needs it */
+	if (!s->spool_path) {
+		(void)unlink(path); /* ours alone: nothing refers to it yet */
+		return ERR_NOMEM;
 	}
 	if (str_random_hex(s->queue_id, 6) < 0)
 		return ERR_IO;
