@@ -79,6 +79,10 @@ kasten_setup() {
 		done
 		echo "[auth]"
 		echo "plaintext_loopback = yes"
+		# all load comes from one loopback address; Dovecot has no per-IP caps here
+		echo "[limits]"
+		echo "max_connections_per_ip = 10000"
+		echo "max_unauthenticated_per_ip = 10000"
 	} >"$KASTEN_CONF"
 	local i
 	for i in $(seq 1 "$n"); do

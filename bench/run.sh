@@ -12,7 +12,7 @@ rc=0
 {
 	echo "# kasten bench $(date -u +%Y-%m-%dT%H:%M:%SZ) $(git rev-parse --short HEAD 2>/dev/null)"
 	echo "# $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -r), $(dovecot --version 2>/dev/null | sed 's/^/dovecot /')"
-	for b in ${BENCHES:-lmtp pop3}; do
+	for b in ${BENCHES:-lmtp pop3 connmem}; do
 		echo "=== $b"
 		timeout "${BENCH_TIMEOUT:-1800}" "bench/$b.sh" || { echo "=== $b FAILED"; rc=1; }
 	done
