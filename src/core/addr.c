@@ -7,6 +7,7 @@
 
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/str.h"
 #include "core/banned.h"
 
 static bool is_alpha(unsigned char c)
@@ -23,40 +24,6 @@ static bool is_digit(unsigned char c)
 static bool is_atext(unsigned char c)
 {
 	return is_alpha(c) || is_digit(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-/* One non-ASCII UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, nothing
- * past U+10FFFF): its length, and its code point in *cp; 0 if p does not start one. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-	size_t len;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c == 0xE0)
-		len = 3, lo = 0xA0;
-	else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-		len = 3;
-	else if (c == 0xED)
-		len = 3, hi = 0x9F;
-	else if (c == 0xF0)
-		len = 4, lo = 0x90;
-	else if (c >= 0xF1 && c <= 0xF3)
-		len = 4;
-	else if (c == 0xF4)
-		len = 4, hi = 0x8F;
-	else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	uint32_t v = c & (0x7Fu >> len);
-	for (size_t k = 1; k < len; k++) {
-		if (p[k] < 0x80 || p[k] > 0xBF)
-			return 0;
-		v = v << 6 | (p[k] & 0x3Fu);
-	}
-	*cp = v;
-	return len;
 }
 
 static int fail(int r, const char **why_out, const char *why)
@@ -149,7 +116,7 @@ static int check_label(const unsigned char *s, size_t n, bool last, bool *utf8, 
 			i++;
 			continue;
 		}
-		size_t k = utf8_seq(s + i, n - i, &cp[ncp]);
+		size_t k = str_utf8_seq(s + i, n - i, &cp[ncp]);
 		if (k == 0)
 			return fail(ERR_BAD_SYNTAX, why_out, "the domain is not valid UTF-8");
 		ncp++;
@@ -219,7 +186,7 @@ static int scan_dot_string(const unsigned char *p, size_t len, size_t *used, boo
 			size_t k;
 			if (p[i] < 0x80 && is_atext(p[i])) {
 				i++;
-			} else if (p[i] >= 0x80 && (k = utf8_seq(p + i, len - i, &cp)) > 0) {
+			} else if (p[i] >= 0x80 && (k = str_utf8_seq(p + i, len - i, &cp)) > 0) {
 				i += k;
 				*utf8 = true;
 			} else {
@@ -262,7 +229,7 @@ static int scan_quoted(const unsigned char *p, size_t len, size_t *used, bool *u
 			i += 2;
 		} else if (c >= 32 && c <= 126) {
 			i++;
-		} else if (c >= 0x80 && (k = utf8_seq(p + i, len - i, &cp)) > 0) {
+		} else if (c >= 0x80 && (k = str_utf8_seq(p + i, len - i, &cp)) > 0) {
 			i += k;
 			*utf8 = true;
 		} else {

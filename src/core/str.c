@@ -140,3 +140,41 @@ uint32_t str_hash(const void *p, size_t n)
 		h = (h ^ s[i]) * 16777619u;
 	return h;
 }
+
+size_t str_utf8_seq(const void *p, size_t n, uint32_t *cp_out)
+{
+	const uint8_t *s = p;
+	if (n == 0)
+		return 0;
+	uint8_t c = s[0], lo = 0x80, hi = 0xBF;
+	size_t len;
+	if (c < 0x80)
+		len = 1;
+	else if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c == 0xE0)
+		len = 3, lo = 0xA0; /* no overlong 3-byte forms */
+	else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+		len = 3;
+	else if (c == 0xED)
+		len = 3, hi = 0x9F; /* no surrogates */
+	else if (c == 0xF0)
+		len = 4, lo = 0x90; /* no overlong 4-byte forms */
+	else if (c >= 0xF1 && c <= 0xF3)
+		len = 4;
+	else if (c == 0xF4)
+		len = 4, hi = 0x8F; /* nothing past U+10FFFF */
+	else
+		return 0;
+	if (n < len || (len > 1 && (s[1] < lo || s[1] > hi)))
+		return 0;
+	uint32_t v = len == 1 ? c : c & (0x7Fu >> len);
+	for (size_t k = 1; k < len; k++) {
+		if (k > 1 && (s[k] < 0x80 || s[k] > 0xBF))
+			return 0;
+		v = v << 6 | (s[k] & 0x3Fu);
+	}
+	if (cp_out)
+		*cp_out = v;
+	return len;
+}

@@ -22,6 +22,10 @@ void str_fmt_size(char out[32], uint64_t bytes);
 void str_rfc5322_date(char out[64], time_t t);
 /* Value of a base64 alphabet character (RFC 4648 table 1), or -1. */
 int str_b64_value(unsigned char c);
+/* The length (1..4) of the well-formed UTF-8 sequence at p (at most n bytes), ASCII
+ * included, with its code point in *cp_out (may be NULL); 0 if p does not start one:
+ * RFC 3629 3, so no overlong forms, no surrogates, nothing past U+10FFFF. */
+size_t str_utf8_seq(const void *p, size_t n, uint32_t *cp_out);
 /* Lower-case an ASCII string in place. */
 void str_lower(char *s);
 /* FNV-1a of [p, p+n): a fast hash for tables. Not collision-resistant: a table keyed

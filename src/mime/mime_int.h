@@ -24,8 +24,6 @@ void mime_sb_putc(struct mime_sb *sb, uint8_t c);
 /* NUL-terminate into *out (never NIL). Returns 0 or ERR_NOMEM. */
 int mime_sb_finish(struct mime_sb *sb, struct mime_str *out);
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid or cut. */
-size_t mime_utf8_seq(const uint8_t *p, size_t n);
 /* Append [p, p+n) to sb with every invalid UTF-8 byte as U+FFFD. */
 void mime_sb_put_utf8(struct mime_sb *sb, const uint8_t *p, size_t n);
 /* Convert charset -> UTF-8 appending to sb. Returns 0 or ERR_NOTFOUND (unknown charset,

@@ -80,39 +80,6 @@ int mime_str_dup(struct arena *a, const void *p, size_t n, struct mime_str *out)
 	return 0;
 }
 
-size_t mime_utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0];
-	size_t need;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need;
-}
-
 static const uint8_t replacement[3] = {0xef, 0xbf, 0xbd};
 
 void mime_sb_put_utf8(struct mime_sb *sb, const uint8_t *p, size_t n)
@@ -121,7 +88,7 @@ void mime_sb_put_utf8(struct mime_sb *sb, const uint8_t *p, size_t n)
 	if (n == 0)
 		return; /* p may be NULL then */
 	while (i < n) {
-		size_t l = mime_utf8_seq(p + i, n - i);
+		size_t l = str_utf8_seq(p + i, n - i, NULL);
 		if (l) {
 			i += l;
 			continue;

@@ -41,36 +41,6 @@ static bool is_atext(uint8_t c)
 	return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-/* Length of one valid non-ASCII UTF-8 sequence at p (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF), 0 if p does not start one. */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
-	size_t len;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c == 0xE0)
-		len = 3, lo = 0xA0;
-	else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-		len = 3;
-	else if (c == 0xED)
-		len = 3, hi = 0x9F;
-	else if (c == 0xF0)
-		len = 4, lo = 0x90;
-	else if (c >= 0xF1 && c <= 0xF3)
-		len = 4;
-	else if (c == 0xF4)
-		len = 4, hi = 0x8F;
-	else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t k = 2; k < len; k++)
-		if (p[k] < 0x80 || p[k] > 0xBF)
-			return 0;
-	return len;
-}
-
 /* ---- cursor over one complete line ---- */
 
 struct cur {
@@ -100,7 +70,9 @@ static bool eat(struct cur *c, uint8_t ch)
 /* Step over one valid UTF-8 sequence; false if there is none. */
 static bool eat_utf8(struct cur *c)
 {
-	size_t k = c->i < c->n ? utf8_seq(c->p + c->i, c->n - c->i) : 0;
+	/* non-ASCII only: ASCII goes through the grammar's own classes */
+	size_t k = c->i < c->n && c->p[c->i] >= 0x80 ? str_utf8_seq(c->p + c->i, c->n - c->i, NULL)
+						       : 0;
 	c->i += k;
 	return k != 0;
 }

@@ -241,36 +241,6 @@ int store_mailbox_subscribe(struct store *st, const char *name, bool on)
 	return st->ops->mailbox_subscribe(st, name, on);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (at most n bytes), 0 if malformed
- * (overlong forms, surrogates and code points past U+10FFFF are malformed). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	size_t len;
-	uint32_t cp, min;
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0) {
-		len = 2, cp = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, cp = c & 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Names are hierarchies with '/' between levels. Rejected: empty names and levels
  * (leading, trailing or doubled '/'), "." and ".." levels, control characters (C0, DEL,
  * C1 via UTF-8 U+0080..U+009F), the IMAP LIST wildcards '*' and '%', malformed UTF-8,
@@ -300,7 +270,7 @@ bool store_mailbox_name_ok(const char *name)
 		unsigned char c = s[i];
 		if (c < 0x20 || c == 0x7f || c == '*' || c == '%')
 			return false;
-		size_t l = utf8_len(s + i, n - i);
+		size_t l = str_utf8_seq(s + i, n - i, NULL);
 		if (l == 0)
 			return false;
 		if (l == 2 && c == 0xc2 && s[i + 1] < 0xa0)

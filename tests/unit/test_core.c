@@ -82,6 +82,44 @@ static void str_case(void **state)
 	assert_int_equal(strlen(hex), 32);
 }
 
+/* RFC 3629 3: one checker for every layer (SMTP addresses, mailbox names, MIME). */
+static void str_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t n, len;
+		uint32_t cp;
+	} v[] = {
+		{"A", 1, 1, 0x41},
+		{"\x7f", 1, 1, 0x7f},
+		{"\xc3\xa9", 2, 2, 0xe9},
+		{"\xe2\x82\xac", 3, 3, 0x20ac},
+		{"\xf0\x9f\x98\x80", 4, 4, 0x1f600},
+		{"\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff},
+		{"\xc0\x80", 2, 0, 0},         /* overlong NUL */
+		{"\xc1\xbf", 2, 0, 0},         /* overlong */
+		{"\xe0\x9f\xbf", 3, 0, 0},     /* overlong 3-byte */
+		{"\xed\xa0\x80", 3, 0, 0},     /* surrogate U+D800 */
+		{"\xf0\x8f\xbf\xbf", 4, 0, 0}, /* overlong 4-byte */
+		{"\xf4\x90\x80\x80", 4, 0, 0}, /* past U+10FFFF */
+		{"\xf5\x80\x80\x80", 4, 0, 0},
+		{"\x80", 1, 0, 0},             /* continuation first */
+		{"\xe2\x82", 2, 0, 0},         /* cut short */
+		{"\xe2\x28\xac", 3, 0, 0},     /* bad continuation */
+		{"\xf0\x9f\x98\x28", 4, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint32_t cp = 0;
+		assert_int_equal(str_utf8_seq(v[i].s, v[i].n, &cp), v[i].len);
+		if (v[i].len)
+			assert_int_equal(cp, v[i].cp);
+		/* one byte short never passes */
+		if (v[i].len > 1)
+			assert_int_equal(str_utf8_seq(v[i].s, v[i].n - 1, NULL), 0);
+	}
+	assert_int_equal(str_utf8_seq("", 0, NULL), 0);
+}
+
 /* The command-table shape every protocol uses (core/verb.h). */
 static void verb_table(void **state)
 {
@@ -117,6 +155,7 @@ int main(void)
 		cmocka_unit_test(buf_bounds),
 		cmocka_unit_test(str_numbers),
 		cmocka_unit_test(str_case),
+		cmocka_unit_test(str_utf8),
 		cmocka_unit_test(verb_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
