@@ -672,3 +672,30 @@ def vm_rss(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+# TCP states in /proc/net/tcp (include/net/tcp_states.h)
+TCP_LISTEN, TCP_CLOSE_WAIT = "0A", "08"
+
+
+def tcp_sockets(pid):
+    """[(local port, state)] of the TCP sockets process `pid` holds, from its fds and
+    /proc/net/tcp and tcp6."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[9] in inodes:
+                    out.append((int(fields[1].rsplit(":", 1)[1], 16), fields[3]))
+    return out
+

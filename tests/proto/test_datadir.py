@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from kasten_test import HOST, free_ports, kasten_bin, unique_user
+from kasten_test import HOST, TCP_LISTEN, free_ports, kasten_bin, tcp_sockets, unique_user
 
 
 def serve_once(config, timeout=20):
@@ -21,25 +21,7 @@ def serve_once(config, timeout=20):
 
 
 def listening_ports(pid):
-    """The TCP ports process `pid` listens on (from its fds and /proc/net/tcp*)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                local, state, inode = fields[1], fields[3], fields[9]
-                if state == "0A" and inode in inodes:  # 0A: LISTEN
-                    ports.add(int(local.rsplit(":", 1)[1], 16))
-    return ports
+    return {port for port, state in tcp_sockets(pid) if state == TCP_LISTEN}
 
 
 def test_second_server_on_the_same_data_dir_is_refused_naming_the_pid(server, kasten_factory):

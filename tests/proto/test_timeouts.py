@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from kasten_test import (HOSTNAME, RawPOP3, RawSMTP, deliver, make_message, unique_user,
-                         unverified_context)
+from kasten_test import (HOSTNAME, TCP_CLOSE_WAIT, RawPOP3, RawSMTP, deliver, make_message,
+                         tcp_sockets, unique_user, unverified_context)
 
 TIMEOUT = 2
 CONFIG = {"limits": {"login_timeout": TIMEOUT, "smtp_timeout": TIMEOUT,
@@ -45,23 +45,7 @@ def settled_fd_count(server):
 
 def close_wait_sockets(server):
     """Sockets of the server in CLOSE-WAIT: the peer is gone, the server kept its fd."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{server.proc.pid}/fd"):
-        try:
-            t = os.readlink(f"/proc/{server.proc.pid}/fd/{fd}")
-        except OSError:
-            continue
-        if t.startswith("socket:["):
-            inodes.add(t[8:-1])
-    n = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                if fields[3] == "08" and fields[9] in inodes:  # 08: CLOSE_WAIT
-                    n += 1
-    return n
+    return sum(1 for _, state in tcp_sockets(server.proc.pid) if state == TCP_CLOSE_WAIT)
 
 
 def wait_fds(server, want, timeout=CLOSE_WITHIN):
