@@ -134,6 +134,18 @@ struct store_new_msg {
 	 * indexes the file when store_msg_mime first asks for it */
 	const void *mime;
 	size_t mime_len;
+	/* What IMAP, JMAP and SEARCH need without opening the file, extracted once by the
+	 * caller (mime_extract, at delivery and APPEND); each may be NULL/0, and the store
+	 * then derives it from the file itself at insert. */
+	const void *header;        /* the top-level header section as in the file, its
+				    * empty line included (BODY[HEADER], HEADER.FIELDS) */
+	size_t header_len;
+	const char *preview;       /* RFC 8970 preview: UTF-8, at most 256 characters */
+	const char *text;          /* searchable text (SEARCH BODY/TEXT): the decoded text
+				    * parts in UTF-8, bounded by the caller */
+	size_t text_len;
+	const char *message_id;    /* the Message-ID "<...>", for THREADID; NULL if none */
+	const char *references;    /* the ids of References and In-Reply-To, "<a> <b>..." */
 };
 
 /* Kinds of change published after a commit (for IMAP IDLE, webmail, other nodes). The
