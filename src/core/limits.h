@@ -19,6 +19,20 @@
 #define LIMIT_IMAP_DEPTH_PREAUTH 1
 #define LIMIT_IMAP_DEPTH 32
 #define LIMIT_ARGS 256
+#define LIMIT_IMAP_LITERAL_PREAUTH 8192    /* one literal held in memory before login */
+#define LIMIT_IMAP_LITERAL 65536           /* ... after (names, search strings; not APPEND) */
+#define LIMIT_IMAP_TOTAL_PREAUTH 16384     /* one command: its lines and held literals */
+#define LIMIT_IMAP_TOTAL (256u << 10)      /* ... after; with its tree < LIMIT_COMMAND_ARENA */
+#define LIMIT_IMAP_DISCARD_PREAUTH 65536   /* refused non-sync literal octets read to stay
+					    * in sync (after login: the APPENDLIMIT) */
+#define LIMIT_IMAP_LOG_LINE 160            /* command line octets kept for the debug log */
+#define LIMIT_IMAP_SEQSET 16384            /* ranges in one sequence set */
+#define LIMIT_IMAP_SEARCH_DEPTH 32         /* NOT / OR / parentheses in SEARCH keys */
+#define LIMIT_IMAP_FETCH_FIELDS 256        /* names in one BODY[HEADER.FIELDS (...)] */
+#define LIMIT_IMAP_ID_PAIRS 30             /* RFC 2971 3.3 */
+#define LIMIT_IMAP_ID_FIELD 30
+#define LIMIT_IMAP_ID_VALUE 1024
+#define LIMIT_IMAP_OBJECTID 255            /* RFC 8474 5: EMAILID/THREADID/MAILBOXID */
 
 /* POP3 (RFC 2449 4: 255 octets incl. CRLF) */
 #define LIMIT_POP3_LINE 255
