@@ -56,7 +56,8 @@ need() {
 }
 
 # ---- kasten ----
-# kasten_setup DIR NUSERS LISTENERS...   (listeners: lmtp pop3); sets KASTEN_CONF, KASTEN_PORT_*
+# kasten_setup DIR NUSERS LISTENERS...   (listeners: lmtp pop3 imap...); sets KASTEN_CONF,
+# KASTEN_PORT_*; KASTEN_MAX_PER_IP (default 10000) lifts the per-IP connection caps
 kasten_setup() {
 	local dir=$1 n=$2
 	shift 2
@@ -81,8 +82,8 @@ kasten_setup() {
 		echo "plaintext_loopback = yes"
 		# all load comes from one loopback address; Dovecot has no per-IP caps here
 		echo "[limits]"
-		echo "max_connections_per_ip = 10000"
-		echo "max_unauthenticated_per_ip = 10000"
+		echo "max_connections_per_ip = ${KASTEN_MAX_PER_IP:-10000}"
+		echo "max_unauthenticated_per_ip = ${KASTEN_MAX_PER_IP:-10000}"
 	} >"$KASTEN_CONF"
 	local i
 	for i in $(seq 1 "$n"); do
@@ -109,7 +110,10 @@ kasten_count() { # total messages over all accounts (4th column of user list)
 
 # ---- dovecot ----
 # dovecot_setup DIR NUSERS PROTOCOLS: an unprivileged instance under DIR; sets
-# DOVECOT_CONF, DOVECOT_PORT_lmtp, DOVECOT_PORT_pop3, DOVECOT_PIDFILE
+# DOVECOT_CONF, DOVECOT_PORT_lmtp, DOVECOT_PORT_pop3, DOVECOT_PORT_imap, DOVECOT_PIDFILE.
+# IMAP sizing, for the many-connection runs: DOVECOT_IMAP_CONNS (default 1000) is the
+# number of IMAP sessions it must hold at once; DOVECOT_TLS=1 adds an imaps listener
+# (DOVECOT_PORT_imaps) with a self-signed P-256 certificate, as kasten makes its own.
 dovecot_setup() {
 	local dir=$1 n=$2 protocols=$3
 	local run_user uid gid
@@ -126,6 +130,19 @@ dovecot_setup() {
 	DOVECOT_RUN_USER=$run_user
 	DOVECOT_PORT_lmtp=$(free_port)
 	DOVECOT_PORT_pop3=$(free_port)
+	DOVECOT_PORT_imap=$(free_port)
+	DOVECOT_PORT_imaps=0
+	local imap_conns=${DOVECOT_IMAP_CONNS:-1000} ssl_conf="ssl = no"
+	if [ -n "${DOVECOT_TLS:-}" ]; then
+		DOVECOT_PORT_imaps=$(free_port)
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+			-subj "/CN=bench.$BENCH_DOMAIN" -keyout "$dir/key.pem" -out "$dir/cert.pem" \
+			2>/dev/null
+		chown "$run_user" "$dir/key.pem" 2>/dev/null || true
+		ssl_conf="ssl = yes
+ssl_cert = <$dir/cert.pem
+ssl_key = <$dir/key.pem"
+	fi
 	DOVECOT_CONF=$dir/dovecot.conf
 	DOVECOT_PIDFILE=$dir/run/master.pid
 	local i
@@ -145,7 +162,7 @@ listen = 127.0.0.1
 default_internal_user = $run_user
 default_internal_group = $(id -gn "$run_user")
 default_login_user = $run_user
-ssl = no
+$ssl_conf
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:$dir/mail/%u/Maildir
@@ -181,10 +198,12 @@ service pop3-login {
 service imap-login {
   chroot =
   inet_listener imap {
-    port = 0
+    address = 127.0.0.1
+    port = $DOVECOT_PORT_imap
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = $DOVECOT_PORT_imaps
   }
 }
 service submission-login {
@@ -207,6 +226,31 @@ service pop3 {
 }
 service auth {
   client_limit = 4096
+}
+# IMAP the same way: the high-performance login mode (one imap-login process per core,
+# each holding many clients; with TLS it keeps proxying the session after login), and
+# Dovecot's shipped one imap process per session, with room for DOVECOT_IMAP_CONNS of
+# them. Every one of them keeps a connection to the log, anvil and stats services, and
+# all come from one user and one address (mail_max_userip_connections, default 10).
+service imap-login {
+  service_count = 0
+  process_min_avail = $(nproc)
+  client_limit = $imap_conns
+}
+service imap {
+  process_limit = $imap_conns
+}
+service anvil {
+  client_limit = $((imap_conns + 100))
+}
+service log {
+  client_limit = $((imap_conns + 100))
+}
+service stats {
+  client_limit = $((imap_conns + 100))
+}
+protocol imap {
+  mail_max_userip_connections = $imap_conns
 }
 CONF
 	chown "$run_user" "$dir/users" "$DOVECOT_CONF" 2>/dev/null || true
@@ -252,4 +296,34 @@ lmtp_load() {
 	seq 1 "$n" | xargs -P "$sessions" -I{} "$SMTP_SOURCE" -L -d -s 1 -m "$per" -l 4096 \
 		-M client.test -f "bench@sender.invalid" -t "user{}@$BENCH_DOMAIN" \
 		"127.0.0.1:$port"
+}
+
+# ---- IMAP ----
+# cpu_ticks PID: CPU time (clock ticks) of PID, its live children and the children it
+# has reaped: a server's whole cost over a run is the difference of two readings, also
+# for Dovecot, whose per-session imap processes come and go.
+cpu_ticks() {
+	local pid=$1 kids
+	kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true)
+	# fields after the ")" of comm: utime=12 stime=13 cutime=14 cstime=15 (from 1 = state)
+	{ cat "/proc/$pid/stat"; for k in $kids; do cat "/proc/$k/stat" 2>/dev/null || true; done; } |
+		awk '{ sub(/^.*\) /, ""); t += $12 + $13; if (NR == 1) t += $14 + $15 }
+			END { print t + 0 }'
+}
+
+# machine_ticks: CPU time (clock ticks) all cores spent busy, whoever ran: beside a
+# server's own time it shows whether something else shared the machine during a run
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+cpu_seconds() { awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }'; }
+
+# build_imap_load DIR: compiles the IMAP load generator (not part of the kasten build)
+# into DIR, after its response reader passed its own test; sets IMAP_LOAD
+build_imap_load() {
+	local b=$REPO/bench cc_flags=(-std=c11 -O2 -Wall -Wextra -Werror)
+	cc "${cc_flags[@]}" -o "$1/imap_response_test" "$b/imap_response_test.c" "$b/imap_response.c"
+	"$1/imap_response_test" >/dev/null || { echo "bench: imap_response_test failed" >&2; return 1; }
+	cc "${cc_flags[@]}" -o "$1/imap_load" "$b/imap_load.c" "$b/imap_load_session.c" \
+		"$b/imap_response.c" "$b/latency_hist.c"
+	IMAP_LOAD=$1/imap_load
 }
