@@ -62,10 +62,12 @@ static void put_value_2231(struct imap_fmt_out *w, const struct mime_str *v)
 
 /* One name/value pair. mime decodes RFC 2231 values to UTF-8, as RFC 9051 7.5.2 asks
  * ("Servers SHOULD decode parameter value continuations and parameter value character
- * sets"). A UTF-8 session gets the decoded value; a rev1 session gets 8-bit values back
- * in RFC 2231 form ("name*" "utf-8''..."), which rev1 clients already decode, rather
- * than raw 8-bit bytes they have no charset for. A value mime could not convert is
- * already in extended form and goes as "name*". */
+ * sets"). A UTF-8 session gets the decoded value; a rev1 session gets a UTF-8 value
+ * (decoded, or raw as RFC 6532 allows) back in RFC 2231 form ("name*" "utf-8''..."), as
+ * RFC 6857 3 downgrades it and as rev1 clients already decode, rather than 8-bit bytes
+ * it has no charset for. 8-bit bytes that are not UTF-8 cannot be labelled and go as
+ * they are (a literal). A value mime could not convert is already in extended form and
+ * goes as "name*". */
 static void put_param(struct imap_fmt_out *w, const struct mime_param *p, bool utf8)
 {
 	size_t nl = strlen(p->name);
