@@ -165,7 +165,8 @@ enum imap_verb {
 
 /* Indexed by enum imap_verb. min/max_args count the top-level arguments after the verb
  * (UID commands: after the verb that follows UID). EXPUNGE takes 0..1: the handler
- * wants exactly 1 for UID EXPUNGE (RFC 4315 2.1) and 0 otherwise. ENABLE is allowed in
+ * wants exactly 1 for UID EXPUNGE (RFC 4315 2.1) and 0 otherwise. FETCH takes up to 4
+ * ("FETCH 1 PREVIEW (LAZY) (CHANGEDSINCE 5)"). ENABLE is allowed in
  * the selected state too (RFC 9051 6.3.1 lets servers not check). cleartext_login:
  * LOGIN and AUTHENTICATE; secret: LOGIN (the password) and AUTHENTICATE (a SASL-IR
  * initial response, RFC 4959, is on the command line): their line is never kept for
@@ -399,7 +400,9 @@ struct imap_section {
  * MODSEQ and modifiers; RFC 8474 EMAILID THREADID; RFC 8514 SAVEDATE; RFC 8970 PREVIEW).
  * The items come out in the order sent; ALL, FAST and FULL are expanded; a simple item
  * named twice comes out once (sections every time they are named). UID FETCH puts a UID
- * item first unless one was asked for (RFC 9051 6.4.9: it is always returned). */
+ * item first unless one was asked for (RFC 9051 6.4.9: it is always returned);
+ * CHANGEDSINCE adds a MODSEQ item at the end unless one was asked for (RFC 7162
+ * 3.1.4.1). */
 enum imap_fetch_att {
 	IMAP_FETCH_FLAGS,
 	IMAP_FETCH_INTERNALDATE,

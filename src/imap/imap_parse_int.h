@@ -95,7 +95,7 @@ int imap_tok_fail(struct imap_parser *ps, int rc, const char *text);
 /* The charset argument: 0, or ERR_INVAL with the BADCHARSET answer in *why_out. */
 int imap_search_charset(const struct imap_arg *a, enum imap_charset *out, const char **why_out);
 /* The keys from a to the end of its list into prog (root, rev1_keys, modseq, saved). */
-int imap_search_keys(const struct imap_arg *a, bool uid, struct arena *arena,
-                     struct imap_search_prog *prog, const char **why_out);
+int imap_search_keys(const struct imap_arg *a, struct arena *arena, struct imap_search_prog *prog,
+                     const char **why_out);
 
 #endif
