@@ -280,7 +280,8 @@ void imap_parser_set_limits(struct imap_parser *ps, const struct imap_limits *li
  * handshake is dropped) or when the session refused a synchronizing literal. */
 void imap_parser_reset(struct imap_parser *ps);
 /* See the top of this file. *cmd_out is set for DONE (the command), CONTINUE and STREAM
- * (the command so far), NULL otherwise. */
+ * (the command so far: a literal being announced is not in it yet, a STREAM is), NULL
+ * otherwise. */
 int imap_parse(struct imap_parser *ps, const uint8_t *p, size_t len, size_t *used_out,
                struct imap_cmd **cmd_out);
 /* The session took the stream_size octets of a STREAM result. */
@@ -409,10 +410,12 @@ enum imap_fetch_att {
 	IMAP_FETCH_RFC822_SIZE,
 	IMAP_FETCH_ENVELOPE,
 	IMAP_FETCH_BODYSTRUCTURE,
-	IMAP_FETCH_BODY,          /* BODY without a section: the non-extensible structure */
-	IMAP_FETCH_BODY_SECTION,  /* BODY[...] and BODY.PEEK[...] (peek) */
-	IMAP_FETCH_BINARY,        /* BINARY[...] and BINARY.PEEK[...] (peek) */
-	IMAP_FETCH_BINARY_SIZE,   /* BINARY.SIZE[...] */
+	IMAP_FETCH_BODY,         /* BODY without a section: the non-extensible structure */
+	IMAP_FETCH_BODY_SECTION, /* BODY[...] and BODY.PEEK[...] (peek) */
+	IMAP_FETCH_BINARY,       /* BINARY[...] and BINARY.PEEK[...] (peek) */
+	IMAP_FETCH_BINARY_SIZE,  /* BINARY.SIZE[...] */
+	/* RFC822, RFC822.HEADER, RFC822.TEXT: rev1 only (RFC 9051 Appendix E removed
+	 * them); their bits in imap_fetch.have let the session refuse them in rev2 */
 	IMAP_FETCH_RFC822,        /* rev1: BODY[] answered as "RFC822" */
 	IMAP_FETCH_RFC822_HEADER, /* rev1: BODY.PEEK[HEADER] answered as "RFC822.HEADER" */
 	IMAP_FETCH_RFC822_TEXT,   /* rev1: BODY[TEXT] answered as "RFC822.TEXT" */

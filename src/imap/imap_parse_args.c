@@ -77,7 +77,7 @@ const char *imap_arg_list_mailbox(const struct imap_arg *a, size_t *len_out)
 
 bool imap_arg_is(const struct imap_arg *a, const char *name)
 {
-	return a && a->type == IMAP_ARG_ATOM && str_ieq(a->s, a->len, name);
+	return a && a->type == IMAP_ARG_ATOM && imap_ieq(a->s, a->len, name);
 }
 
 int imap_arg_number(const struct imap_arg *a, uint64_t max, uint64_t *out)
@@ -231,7 +231,7 @@ static int one_flag(const struct imap_arg *a, struct imap_flags *out, const char
 	}
 	if (a->s[0] == '\\') {
 		for (size_t i = 0; i < sizeof(system_flags) / sizeof(system_flags[0]); i++)
-			if (str_ieq(a->s, a->len, system_flags[i].name)) {
+			if (imap_ieq(a->s, a->len, system_flags[i].name)) {
 				out->sys |= system_flags[i].bit;
 				return 0;
 			}
@@ -317,7 +317,7 @@ static int date_text(const char *s, size_t len, size_t *i, int32_t *days_out)
 	if (len - j < 9 || s[j] != '-' || s[j + 4] != '-')
 		return ERR_BAD_SYNTAX;
 	unsigned m = 0;
-	while (m < 12 && !str_ieq(s + j + 1, 3, months[m]))
+	while (m < 12 && !imap_ieq(s + j + 1, 3, months[m]))
 		m++;
 	if (m == 12 || imap_num(s + j + 5, 4, 9999, &year) < 0)
 		return ERR_BAD_SYNTAX;

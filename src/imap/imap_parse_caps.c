@@ -36,7 +36,7 @@ int imap_parse_enable(const struct imap_cmd *cmd, unsigned *caps_out, const char
 			return ERR_BAD_SYNTAX;
 		}
 		for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-			if (str_ieq(a->s, a->len, caps[i].name))
+			if (imap_ieq(a->s, a->len, caps[i].name))
 				*caps_out |= caps[i].bit;
 	}
 	return 0;

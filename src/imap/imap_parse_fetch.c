@@ -125,11 +125,11 @@ int imap_parse_section(const char *s, size_t len, bool binary, struct arena *a,
 		return ERR_BAD_SYNTAX; /* section-binary holds part numbers only */
 	const char *t = s + i;
 	size_t n = len - i;
-	if (str_ieq(t, n, "HEADER")) {
+	if (imap_ieq(t, n, "HEADER")) {
 		out->kind = IMAP_SECTION_HEADER;
-	} else if (str_ieq(t, n, "TEXT")) {
+	} else if (imap_ieq(t, n, "TEXT")) {
 		out->kind = IMAP_SECTION_TEXT;
-	} else if (str_ieq(t, n, "MIME")) {
+	} else if (imap_ieq(t, n, "MIME")) {
 		if (out->nparts == 0)
 			return ERR_BAD_SYNTAX; /* section-text: MIME only after a part */
 		out->kind = IMAP_SECTION_MIME;
@@ -331,18 +331,18 @@ static int section_item(struct fetch_ctx *c, const char *s, size_t len, size_t o
 	const char *name = s;
 	size_t nlen = open;
 	bool binary = false, size_only = false;
-	if (str_ieq(name, nlen, "BODY")) {
+	if (imap_ieq(name, nlen, "BODY")) {
 		it.att = IMAP_FETCH_BODY_SECTION;
-	} else if (str_ieq(name, nlen, "BODY.PEEK")) {
+	} else if (imap_ieq(name, nlen, "BODY.PEEK")) {
 		it.att = IMAP_FETCH_BODY_SECTION;
 		it.peek = true;
-	} else if (str_ieq(name, nlen, "BINARY")) {
+	} else if (imap_ieq(name, nlen, "BINARY")) {
 		it.att = IMAP_FETCH_BINARY;
 		binary = true;
-	} else if (str_ieq(name, nlen, "BINARY.PEEK")) {
+	} else if (imap_ieq(name, nlen, "BINARY.PEEK")) {
 		it.att = IMAP_FETCH_BINARY;
 		binary = it.peek = true;
-	} else if (str_ieq(name, nlen, "BINARY.SIZE")) {
+	} else if (imap_ieq(name, nlen, "BINARY.SIZE")) {
 		it.att = IMAP_FETCH_BINARY_SIZE;
 		binary = size_only = true;
 	} else {
@@ -391,7 +391,7 @@ static int one_item(struct fetch_ctx *c, const struct imap_arg **ap)
 	if (open)
 		return section_item(c, a->s, a->len, (size_t)(open - a->s));
 	for (size_t i = 0; i < sizeof(simple_atts) / sizeof(simple_atts[0]); i++) {
-		if (!str_ieq(a->s, a->len, simple_atts[i].name))
+		if (!imap_ieq(a->s, a->len, simple_atts[i].name))
 			continue;
 		bool lazy = false;
 		if (simple_atts[i].att == IMAP_FETCH_PREVIEW && preview_mods(a->next, &lazy))

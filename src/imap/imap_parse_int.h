@@ -9,51 +9,57 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/str.h"
 #include "imap/imap_parse.h"
 
 /* ---- character classes (RFC 9051 9) ---- */
 
-/* ATOM-CHAR: any CHAR except atom-specials "(" ")" "{" SP CTL "%" "*" DQUOTE "\" "]". */
+/* The classes of every octet, as bits of imap_char_class[] (imap_parse_token.c): one
+ * table lookup per octet in the loops that run for every command. test_imap_parse_args
+ * checks the table against the grammar. */
+#define IMAP_CC_ATOM 0x01    /* ATOM-CHAR: CHAR but "(" ")" "{" SP CTL "%" "*" DQUOTE "\" "]" */
+#define IMAP_CC_ASTRING 0x02 /* ASTRING-CHAR: ATOM-CHAR or "]" */
+#define IMAP_CC_LIST 0x04    /* list-char: ATOM-CHAR, "%", "*", "]" */
+#define IMAP_CC_TAG 0x08     /* tag: ASTRING-CHAR but "+" */
+#define IMAP_CC_TOKEN                                                                              \
+	0x10 /* goes on an atom in the tokenizer: ATOM-CHAR, "%" "*" "]",                          \
+	      * not "[" (it opens the bracketed part) */
+extern const uint8_t imap_char_class[256];
+
 static inline bool imap_is_atom_char(unsigned char c)
 {
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	switch (c) {
-	case '(':
-	case ')':
-	case '{':
-	case '%':
-	case '*':
-	case '"':
-	case '\\':
-	case ']':
-		return false;
-	default:
-		return true;
-	}
+	return imap_char_class[c] & IMAP_CC_ATOM;
 }
 
-/* ASTRING-CHAR: ATOM-CHAR or "]". */
 static inline bool imap_is_astring_char(unsigned char c)
 {
-	return c == ']' || imap_is_atom_char(c);
+	return imap_char_class[c] & IMAP_CC_ASTRING;
 }
 
-/* list-char: ATOM-CHAR, list-wildcards, resp-specials. */
 static inline bool imap_is_list_char(unsigned char c)
 {
-	return c == '%' || c == '*' || imap_is_astring_char(c);
+	return imap_char_class[c] & IMAP_CC_LIST;
 }
 
-/* tag: ASTRING-CHAR except "+". */
 static inline bool imap_is_tag_char(unsigned char c)
 {
-	return c != '+' && imap_is_astring_char(c);
+	return imap_char_class[c] & IMAP_CC_TAG;
 }
 
 static inline bool imap_is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
+}
+
+/* [s, s+n) equals name, ASCII case-insensitively. Name tables are searched linearly
+ * and most names differ in their first octet, so that is compared first: it keeps
+ * str_ieq()'s strlen calls off the path of every command. */
+static inline bool imap_ieq(const void *s, size_t n, const char *name)
+{
+	const unsigned char *p = s;
+	if (n == 0 || (p[0] | 0x20) != ((unsigned char)name[0] | 0x20))
+		return n == 0 && name[0] == '\0';
+	return str_ieq(s, n, name);
 }
 
 /* Decimal digits [s, s+n) as a number at most max (leading zeros allowed, any count):

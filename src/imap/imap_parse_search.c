@@ -271,7 +271,7 @@ static int parse_key(struct search_ctx *c, const struct imap_arg **ap, size_t de
 		return seqset(c, a, &n->set);
 	}
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		if (!str_ieq(a->s, a->len, keys[k].name))
+		if (!imap_ieq(a->s, a->len, keys[k].name))
 			continue;
 		struct imap_search *n = node(c, keys[k].key);
 		if (!n)
@@ -300,9 +300,9 @@ int imap_search_charset(const struct imap_arg *a, enum imap_charset *out, const 
 	const char *s = imap_arg_astring(a, &n);
 	if (!s)
 		return fail(why_out, ERR_BAD_SYNTAX, "BAD Missing charset");
-	if (str_ieq(s, n, "UTF-8"))
+	if (imap_ieq(s, n, "UTF-8"))
 		*out = IMAP_CHARSET_UTF8;
-	else if (str_ieq(s, n, "US-ASCII"))
+	else if (imap_ieq(s, n, "US-ASCII"))
 		*out = IMAP_CHARSET_ASCII;
 	else /* RFC 9051 6.4.4: NO with the supported ones */
 		return fail(why_out, ERR_INVAL,

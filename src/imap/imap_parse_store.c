@@ -31,9 +31,9 @@ static int store_item(const struct imap_arg *a, struct imap_store *out)
 		s++;
 		n--;
 	}
-	if (str_ieq(s, n, "FLAGS.SILENT"))
+	if (imap_ieq(s, n, "FLAGS.SILENT"))
 		out->silent = true;
-	else if (!str_ieq(s, n, "FLAGS"))
+	else if (!imap_ieq(s, n, "FLAGS"))
 		return ERR_BAD_SYNTAX;
 	return 0;
 }

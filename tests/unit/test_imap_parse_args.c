@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "imap/imap_parse.h"
+#include "imap/imap_parse_int.h"
 
 static struct arena ca;
 static struct imap_parser ps;
@@ -43,6 +44,29 @@ static int teardown(void **state)
 {
 	arena_free(&ca);
 	return 0;
+}
+
+/* The class table against RFC 9051 9: ATOM-CHAR = <any CHAR except atom-specials>,
+ * atom-specials = "(" / ")" / "{" / SP / CTL / list-wildcards / quoted-specials /
+ * resp-specials; ASTRING-CHAR = ATOM-CHAR / resp-specials; list-char = ATOM-CHAR /
+ * list-wildcards / resp-specials; tag = 1*<any ASTRING-CHAR except "+">. */
+static void rfc9051_9_char_classes(void **state)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		bool ch = c >= 0x01 && c <= 0x7f, ctl = c < 0x20 || c == 0x7f;
+		bool special = c == '(' || c == ')' || c == '{' || c == ' ' || ctl || c == '%' ||
+			       c == '*' || c == '"' || c == '\\' || c == ']';
+		bool atom = ch && !special;
+		bool astring = atom || c == ']';
+		bool list = atom || c == '%' || c == '*' || c == ']';
+		bool tag = astring && c != '+';
+		bool token = (atom || c == '%' || c == '*' || c == ']') && c != '[';
+		unsigned want = (atom ? IMAP_CC_ATOM : 0) | (astring ? IMAP_CC_ASTRING : 0) |
+				(list ? IMAP_CC_LIST : 0) | (tag ? IMAP_CC_TAG : 0) |
+				(token ? IMAP_CC_TOKEN : 0);
+		if (imap_char_class[c] != want)
+			fail_msg("octet 0x%02x: class 0x%02x, want 0x%02x", c, imap_char_class[c], want);
+	}
 }
 
 /* RFC 9051 9: astring = 1*ASTRING-CHAR / string; nstring = string / nil. */
@@ -366,6 +390,7 @@ static void rfc9051_9_date_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(rfc9051_9_char_classes),
 	    cmocka_unit_test(rfc9051_9_strings),      cmocka_unit_test(numbers),
 	    cmocka_unit_test(rfc9051_9_sequence_set), cmocka_unit_test(limit_seqset),
 	    cmocka_unit_test(seqset_has_and_resolve), cmocka_unit_test(rfc9051_2_3_2_flags),
