@@ -76,6 +76,8 @@
  *   LITERAL- literal past literal_minus    BAD [TOOBIG] ... (RFC 7888 4)
  *   literal past limits.literal            NO [TOOBIG] Literal too large
  *   command past limits.total              NO [TOOBIG] Command too large
+ *                                          (closes before authentication when its
+ *                                          lines, not a literal, pass the limit)
  *   message past limits.stream             NO [TOOBIG] Message too large (APPENDLIMIT)
  *   nesting past depth, more than args     NO [LIMIT] ...
  *   arena exhausted (ERR_NOMEM)            NO [LIMIT] ..., must_close
