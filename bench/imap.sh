@@ -4,14 +4,17 @@
 #      their own LMTP (bench/imap_fill.py: varied senders, subjects and sizes);
 #   2. a warm-up session per account (imap_load -W), untimed, so Dovecot's first-access
 #      indexing and the page cache are measured for neither;
-#   3. imap_load: CLIENTS clients for DURATION seconds, the mix in bench/imap_load.c.
-# Prints imap_load's RESULT lines for each server, the server's CPU time over the run,
-# and the ratio kasten/dovecot per command and in total.
-#   CLIENTS=50 USERS=$CLIENTS PER_USER=300 DURATION=30 IDLE_MS=100 SERVERS="kasten dovecot"
+#   3. imap_load: CLIENTS clients for DURATION seconds, the mix in
+#      bench/imap_load_session.c. Two clients per account by default, a phone and a
+#      laptop: what one appends, flags or expunges reaches the other's session, in IDLE
+#      or at its next command, so the change notification paths are part of the load.
+# Prints imap_load's RESULT lines for each server, the server's CPU time over the timed
+# window, and the ratio kasten/dovecot per command and in total.
+#   CLIENTS=50 USERS=CLIENTS/2 PER_USER=300 DURATION=30 IDLE_MS=100 SERVERS="kasten dovecot"
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 CLIENTS=${CLIENTS:-50}
-USERS=${USERS:-$CLIENTS}
+USERS=${USERS:-$(((CLIENTS + 1) / 2))}
 PER_USER=${PER_USER:-300}
 DURATION=${DURATION:-30}
 IDLE_MS=${IDLE_MS:-100}

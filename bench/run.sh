@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`. Installs the Dovecot packages, expects build/kasten (builds
-# nothing), runs the LMTP and POP3 side-by-side benchmarks and keeps the output in
+# nothing but the bench's own IMAP load generator), runs the LMTP, POP3 and IMAP
+# side-by-side benchmarks and the memory ones, and keeps the output in
 # bench/last-run.txt (copy the RESULT lines into bench/RESULTS.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ rc=0
 {
 	echo "# kasten bench $(date -u +%Y-%m-%dT%H:%M:%SZ) $(git rev-parse --short HEAD 2>/dev/null)"
 	echo "# $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -r), $(dovecot --version 2>/dev/null | sed 's/^/dovecot /')"
-	for b in ${BENCHES:-lmtp pop3 connmem}; do
+	for b in ${BENCHES:-lmtp pop3 connmem imap imap_mem}; do
 		echo "=== $b"
 		timeout "${BENCH_TIMEOUT:-1800}" "bench/$b.sh" || { echo "=== $b FAILED"; rc=1; }
 	done
