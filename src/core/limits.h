@@ -43,6 +43,11 @@
 #define LIMIT_MIME_DEPTH 32
 #define LIMIT_MIME_PARTS 2000
 
+/* What mime_extract keeps of a message for IMAP/JMAP (at delivery and APPEND); past a
+ * bound the rest is left out, never an error. */
+#define LIMIT_QP_PENDING_WS 76             /* SP/HTAB a QP decoder holds back to see if they
+                                            * trail the line (RFC 2045 6.7: 76-char lines) */
+
 /* SASL */
 #define LIMIT_SASL_LINE 8192
 

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/limits.h"
+
 struct arena;
 
 /* Bounds of this module that only keep the cached structure small; they belong beside
@@ -198,5 +200,77 @@ int mime_decode_words(const uint8_t *p, size_t len, struct arena *a, struct mime
  * become U+FFFD. Returns 0, ERR_NOTFOUND for an unknown charset, or ERR_NOMEM. */
 int mime_charset_to_utf8(const char *charset, const uint8_t *p, size_t len, struct arena *a,
                          struct mime_str *out);
+
+/* ---- Content-Transfer-Encoding (RFC 2045 6.7, 6.8; IMAP BINARY, RFC 3516) ----
+ *
+ * A resumable decoder with a fixed-size state: it reads input and writes output in
+ * pieces of any size (a byte at a time works), so BINARY[section] streams a decoded part
+ * from the file through a small buffer, and the decoded size (BINARY.SIZE) is counted
+ * without memory proportional to the part. The output of a decode does not depend on
+ * how the input and output were cut.
+ *
+ * Decisions (lenient, as RFC 2045 asks of decoders and as Dovecot does; only an
+ * encoding we do not know at all is refused, which IMAP answers NO [UNKNOWN-CTE]):
+ * - 7bit, 8bit, binary and no Content-Transfer-Encoding: bytes pass unchanged.
+ * - base64: characters outside the alphabet (line ends, spaces, garbage) are ignored
+ *   (6.8). The first "=" ends the data: the bits of a partial group are flushed (two
+ *   characters give one byte, three give two; a single leftover character is dropped)
+ *   and everything after it is ignored. Missing padding at the end is flushed the same.
+ * - quoted-printable: "=XX" (upper or lower case hex) is the byte; "=" then optional
+ *   SP/HTAB then a line end is a soft line break (removed), and so is "=" (with optional
+ *   SP/HTAB) at the very end of the input, where the part's last line end belongs to
+ *   the boundary. SP/HTAB at the end of a line (or of the input) are deleted (6.7
+ *   rule 3); at most LIMIT_QP_PENDING_WS of them are held back, a longer run is written
+ *   out. A "=" not followed by two hex digits or a soft line break is kept literally
+ *   with what follows (6.7 note 1). Line ends are kept as they are (CRLF or LF); a bare
+ *   CR is an ordinary byte. */
+enum mime_cte_kind {
+	MIME_CTE_IDENTITY,
+	MIME_CTE_BASE64,
+	MIME_CTE_QP,
+};
+
+struct mime_cte_dec {
+	enum mime_cte_kind kind;
+	unsigned state;    /* per kind */
+	uint32_t acc;      /* base64: the bits of the current group */
+	unsigned nacc;     /* base64: characters in it (0..3) */
+	uint8_t hex;       /* QP: the first digit after "=" */
+	unsigned ws_len;   /* QP: SP/HTAB held back */
+	uint8_t ws[LIMIT_QP_PENDING_WS];
+	/* Output one input byte produced beyond the caller's buffer: the held-back
+	 * whitespace plus at most four bytes. */
+	uint8_t pend[LIMIT_QP_PENDING_WS + 4];
+	unsigned pend_len, pend_off;
+	bool finished; /* the last input was seen and flushed */
+	uint64_t total; /* decoded bytes produced so far */
+	bool nul;       /* a NUL byte among them (BINARY must then send literal8) */
+};
+
+/* Start decoding a body with Content-Transfer-Encoding encoding (len bytes, case
+ * insensitive, as in mime_part.encoding; NULL means none: 7bit). Returns 0, or
+ * ERR_NOTFOUND for an encoding this decoder does not know: d is then set up to pass
+ * bytes unchanged, for callers that want the raw bytes anyway (search text). */
+int mime_cte_init(struct mime_cte_dec *d, const char *encoding, size_t len);
+
+/* Decode input [in, in+len) into out[0..cap), cap >= 1. eof says that this input is the
+ * last (the end of the part). *used_out gets the input bytes consumed, *written_out the
+ * output bytes written. Returns 1 when out filled up and more output is to come (call
+ * again with the input not yet used, and the same eof), 0 when every input byte was
+ * consumed and all their output written (with eof: the decoder is finished, and later
+ * calls write nothing). Never fails. */
+int mime_cte_decode(struct mime_cte_dec *d, const uint8_t *in, size_t len, bool eof,
+                    size_t *used_out, uint8_t *out, size_t cap, size_t *written_out);
+
+/* Count instead of writing: feed the encoded body in pieces (the last with eof); then
+ * d->total is the decoded size and d->nul says whether it holds a NUL byte. Uses a
+ * fixed buffer on the stack, nothing else. */
+void mime_cte_count(struct mime_cte_dec *d, const uint8_t *in, size_t len, bool eof);
+
+/* The decoded size of a body in memory (BINARY.SIZE over a mapped file).
+ * Returns 0, or ERR_NOTFOUND for an unknown encoding (nothing counted). nul_out may be
+ * NULL. */
+int mime_cte_decoded_size(const char *encoding, size_t enc_len, const uint8_t *p, size_t len,
+                          uint64_t *size_out, bool *nul_out);
 
 #endif
