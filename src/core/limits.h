@@ -45,8 +45,16 @@
 
 /* What mime_extract keeps of a message for IMAP/JMAP (at delivery and APPEND); past a
  * bound the rest is left out, never an error. */
+#define LIMIT_SEARCH_TEXT (1u << 20)       /* bytes of decoded text per message (FTS) */
+#define LIMIT_PREVIEW_CHARS 256            /* RFC 8970 3.1: preview code points */
+#define LIMIT_MSGID 998                    /* bytes of one message id (RFC 5322 2.1.1 line) */
+#define LIMIT_REFERENCES 64                /* ids of References + In-Reply-To kept */
 #define LIMIT_QP_PENDING_WS 76             /* SP/HTAB a QP decoder holds back to see if they
                                             * trail the line (RFC 2045 6.7: 76-char lines) */
+#define LIMIT_HTML_NAME 32                 /* tag/entity name bytes kept to match known ones */
+#define LIMIT_CHARSET_NAME 64              /* bytes of a charset label; longer: unknown */
+#define LIMIT_CHARSET_CARRY 16             /* bytes of a multibyte character cut between
+                                            * two chunks, kept for the next one */
 
 /* SASL */
 #define LIMIT_SASL_LINE 8192

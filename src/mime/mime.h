@@ -197,7 +197,9 @@ int mime_unfold(const uint8_t *v, size_t n, struct arena *a, struct mime_str *ou
 int mime_decode_words(const uint8_t *p, size_t len, struct arena *a, struct mime_str *out);
 
 /* Convert [p, p+len) from charset (a MIME charset name) to UTF-8; invalid sequences
- * become U+FFFD. Returns 0, ERR_NOTFOUND for an unknown charset, or ERR_NOMEM. */
+ * become U+FFFD. Labels mail uses loosely are read as what such mail holds (WHATWG
+ * Encoding): ISO-8859-1 and latin1 as windows-1252, GB2312 as GBK, ks_c_5601-1987 as
+ * CP949; us-ascii is read as UTF-8. Returns 0, ERR_NOTFOUND for an unknown charset, or ERR_NOMEM. */
 int mime_charset_to_utf8(const char *charset, const uint8_t *p, size_t len, struct arena *a,
                          struct mime_str *out);
 
@@ -272,5 +274,47 @@ void mime_cte_count(struct mime_cte_dec *d, const uint8_t *in, size_t len, bool 
  * NULL. */
 int mime_cte_decoded_size(const char *encoding, size_t enc_len, const uint8_t *p, size_t len,
                           uint64_t *size_out, bool *nul_out);
+
+/* ---- What IMAP, JMAP and SEARCH need of a message, extracted once ---- */
+
+/* Everything in the caller's arena except what points into the message. */
+struct mime_extract {
+	struct mime_part *root; /* the parsed tree */
+	void *blob;             /* mime_serialize(root): store_new_msg.mime */
+	size_t blob_len;
+	/* The top-level header section, its empty line included: message bytes
+	 * [0, header_len) (BODY[HEADER]). At LIMIT_HEADER_FIELDS it ends where the
+	 * parser stopped, as in the tree. */
+	size_t header_len;
+	/* RFC 8970 preview: UTF-8, at most LIMIT_PREVIEW_CHARS code points, whitespace
+	 * runs collapsed to one space, no leading or trailing space; "" when the message
+	 * has no text. Taken from the first text part in display order (text/plain
+	 * preferred within multipart/alternative, text/html reduced to text). Lines quoted
+	 * with ">" are left out unless there is nothing else. */
+	char *preview;
+	size_t preview_len;
+	/* Searchable text: every text part that is not an attachment (and not inside
+	 * one), transfer-decoded, converted to UTF-8, HTML reduced to text, CR and NUL
+	 * dropped, parts separated by a newline; valid UTF-8 of at most LIMIT_SEARCH_TEXT
+	 * bytes (cut at a character boundary). Never NULL; "" when there is none. */
+	char *text;
+	size_t text_len;
+	/* The first Message-ID as "<id>", whitespace and comments removed; NULL if none.
+	 * A Message-ID without angle brackets that is one token with an "@" is taken. */
+	char *message_id;
+	/* The ids of References and then In-Reply-To, normalized the same way, each once
+	 * (first occurrence), not the message's own id, separated by one space; at most
+	 * LIMIT_REFERENCES of them (the first and the most recent). NULL if none. */
+	char *references;
+};
+
+/* Parse the message [p, p+len) once and fill *out (see struct mime_extract). The
+ * character conversion follows mime_charset_to_utf8, with ISO-8859-1 read as
+ * windows-1252 (WHATWG: what such mail really holds) and an unknown charset read as
+ * UTF-8 (bytes that are not become U+FFFD); a UTF-8 byte order mark is dropped.
+ * Returns 0, or ERR_NOMEM when the arena ran out (*out is then unusable). Malformed
+ * input never fails. Time is linear in len; the text work stops once the text and the
+ * preview are full. */
+int mime_extract(const uint8_t *p, size_t len, struct arena *a, struct mime_extract *out);
 
 #endif

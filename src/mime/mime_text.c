@@ -41,6 +41,23 @@ static bool sb_grow(struct mime_sb *sb, size_t need)
 	return true;
 }
 
+void mime_sb_reserve(struct mime_sb *sb, size_t n)
+{
+	if (!sb->nomem && n > sb->max - sb->len)
+		n = sb->max - sb->len;
+	if (sb->nomem || sb->cap - sb->len >= n)
+		return;
+	char *np = arena_alloc(sb->a, sb->len + n + 1);
+	if (!np) {
+		sb->nomem = true;
+		return;
+	}
+	if (sb->len)
+		memcpy(np, sb->p, sb->len);
+	sb->p = np;
+	sb->cap = sb->len + n;
+}
+
 void mime_sb_put(struct mime_sb *sb, const void *p, size_t n)
 {
 	if (sb->nomem || sb->len >= sb->max)
@@ -100,24 +117,42 @@ void mime_sb_put_utf8(struct mime_sb *sb, const uint8_t *p, size_t n)
 	mime_sb_put(sb, p + run, i - run);
 }
 
-/* Copy a charset name into out as iconv wants it: the RFC 2231 "*lang" suffix dropped,
- * only name characters allowed (no "//" suffixes reach iconv). */
-static bool charset_name(const char *cs, size_t n, char out[64])
+/* Labels iconv does not know, or knows by a narrower meaning than mail uses them:
+ * ISO-8859-1 mail really holds windows-1252 (WHATWG Encoding: the label means
+ * windows-1252), and the same goes for the GB2312 and KS C 5601 labels. */
+static const struct {
+	const char *label, *name;
+} charset_aliases[] = {
+    {"iso-8859-1", "WINDOWS-1252"}, {"iso8859-1", "WINDOWS-1252"},
+    {"iso_8859-1", "WINDOWS-1252"}, {"latin1", "WINDOWS-1252"},
+    {"latin-1", "WINDOWS-1252"},    {"l1", "WINDOWS-1252"},
+    {"cp819", "WINDOWS-1252"},      {"gb2312", "GBK"},
+    {"ks_c_5601-1987", "CP949"},    {"x-sjis", "SHIFT_JIS"},
+    {"unicode-1-1-utf-7", "UTF-7"},
+};
+
+bool mime_charset_name(const char *cs, size_t n, char out[LIMIT_CHARSET_NAME])
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n && cs[i] != '*'; i++) {
 		char c = cs[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		          (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == ':';
-		if (!ok || k >= 63)
+		if (!ok || k >= LIMIT_CHARSET_NAME - 1)
 			return false;
 		out[k++] = c;
 	}
 	out[k] = '\0';
+	for (size_t i = 0; i < sizeof(charset_aliases) / sizeof(charset_aliases[0]); i++)
+		if (str_ieq(out, k, charset_aliases[i].label)) {
+			k = strlen(charset_aliases[i].name);
+			memcpy(out, charset_aliases[i].name, k + 1);
+			break;
+		}
 	return k > 0;
 }
 
-static bool charset_is_utf8(const char *name)
+bool mime_charset_is_utf8(const char *name)
 {
 	size_t n = strlen(name);
 	return str_ieq(name, n, "utf-8") || str_ieq(name, n, "utf8") ||
@@ -127,10 +162,10 @@ static bool charset_is_utf8(const char *name)
 int mime_sb_put_charset(struct mime_sb *sb, const char *charset, size_t charset_len,
                         const uint8_t *p, size_t n)
 {
-	char name[64];
-	if (!charset_name(charset, charset_len, name))
+	char name[LIMIT_CHARSET_NAME];
+	if (!mime_charset_name(charset, charset_len, name))
 		return ERR_NOTFOUND;
-	if (charset_is_utf8(name)) {
+	if (mime_charset_is_utf8(name)) {
 		mime_sb_put_utf8(sb, p, n);
 		return 0;
 	}
