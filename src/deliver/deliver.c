@@ -397,7 +397,24 @@ static void job_release(struct deliver_job *job)
 	job->mime_len = 0;
 }
 
-/* Map the spool file and index it into the job's own arena. */
+/* What mime_extract found, into the job's message; the header is copied, since the
+ * mapping it points into goes away before the store reads it. */
+static void job_fill(struct deliver_job *job, const struct mime_extract *x, const uint8_t *p)
+{
+	struct store_new_msg *m = &job->msg;
+	job->mime = x->blob;
+	job->mime_len = x->blob_len;
+	m->header = x->header_len ? arena_strndup(job->arena, p, x->header_len) : NULL;
+	m->header_len = m->header ? x->header_len : 0; /* no room: the store reads the file */
+	m->preview = x->preview;
+	m->text = x->text;
+	m->text_len = x->text_len;
+	m->message_id = x->message_id;
+	m->references = x->references;
+}
+
+/* Map the spool file and extract what the store keeps of it (structure, header, ids,
+ * preview, search text) into the job's own arena and job->msg. */
 static int job_index(struct deliver_job *job)
 {
 	int fd = open(job->spool_path, O_RDONLY | O_CLOEXEC);
@@ -427,20 +444,19 @@ static int job_index(struct deliver_job *job)
 		p = map;
 	}
 	(void)close(fd); /* the mapping keeps the file */
-	void *blob = NULL;
-	size_t len = 0;
-	int r = mime_index(p, job->size, job->arena, &blob, &len);
+	struct mime_extract x;
+	int r = mime_extract(p, job->size, job->arena, &x);
+	if (r == 0)
+		job_fill(job, &x, p);
 	if (map)
-		(void)munmap(map, (size_t)st.st_size); /* the blob holds no pointers into it */
+		(void)munmap(map, (size_t)st.st_size); /* nothing kept points into it */
 	if (r < 0) {
-		/* Never refuse mail over its structure: the store indexes it on demand. */
-		log_warn("deliver: MIME index failed (%s), storing without it size=%llu",
+		/* Never refuse mail over its structure: the store derives what it can. */
+		log_warn("deliver: MIME extraction failed (%s), storing without it size=%llu",
 			 err_str(r), (unsigned long long)job->size);
-		blob = NULL;
-		len = 0;
+		job->mime = NULL;
+		job->mime_len = 0;
 	}
-	job->mime = blob;
-	job->mime_len = len;
 	return 0;
 }
 
@@ -452,6 +468,7 @@ static int job_prepare(struct deliver_job *job)
 	if (!job->arena)
 		return ERR_NOMEM;
 	arena_init(job->arena, DELIVER_MIME_ARENA);
+	job->msg = (struct store_new_msg){0};
 	job->spool_own = arena_strdup(job->arena, job->spool_path);
 	int r = job->spool_own ? job_index(job) : ERR_NOMEM;
 	if (r < 0) {
@@ -460,13 +477,11 @@ static int job_prepare(struct deliver_job *job)
 	}
 	if (job->internal_date == 0)
 		job->internal_date = (int64_t)time(NULL);
-	job->msg = (struct store_new_msg){
-		.path = job->spool_own,
-		.size = job->size,
-		.internal_date = job->internal_date,
-		.mime = job->mime,
-		.mime_len = job->mime_len,
-	};
+	job->msg.path = job->spool_own;
+	job->msg.size = job->size;
+	job->msg.internal_date = job->internal_date;
+	job->msg.mime = job->mime;
+	job->msg.mime_len = job->mime_len;
 	for (size_t k = 0; k < job->n_rcpts; k++)
 		job->rcpts[k].result = ERR_TEMP;
 	job->next = NULL;

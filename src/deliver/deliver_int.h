@@ -13,7 +13,7 @@
 /* Bounds of the pipeline (module-local, so they live here rather than core/limits.h). */
 #define DELIVER_BATCH_MSGS 256           /* jobs per store_deliver_batch call */
 #define DELIVER_BATCH_RCPTS 512          /* recipient entries per call (>= 1 job always) */
-#define DELIVER_MIME_ARENA (16u << 20)   /* per job, for mime_index of one message */
+#define DELIVER_MIME_ARENA (16u << 20)   /* per job, for mime_extract of one message */
 #define DELIVER_COMMIT_ARENA (4u << 20)  /* committer scratch per batch */
 #define DELIVER_HEADER_COPY (64u << 10)  /* original header section attached to a DSN */
 #define DELIVER_SPOOL_STALE (24 * 3600)  /* spool files older than this are crash leftovers */
