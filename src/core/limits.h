@@ -77,6 +77,14 @@
 #define LIMIT_CONNS_PER_CLIENT 64
 #define LIMIT_UNAUTH_PER_CLIENT 16         /* not yet logged in, on login listeners */
 
+/* The store (src/store): what it keeps per message and mailbox */
+#define LIMIT_CACHED_HEADER (64u << 10)    /* a longer top-level header is not cached */
+#define LIMIT_STORE_EXTRACT_ARENA (16u << 20) /* the store's mime_extract of one message */
+#define LIMIT_SEARCH_NEEDLE 1024           /* bytes of one SEARCH string the index takes */
+#define LIMIT_MAILBOX_KEYWORDS 1000        /* keywords a mailbox may define (PERMANENTFLAGS) */
+#define LIMIT_EXPUNGED_KEEP 10000          /* expunge-log entries kept per mailbox at least */
+#define LIMIT_EXPUNGED_KEEP_DAYS 30        /* ... and all of those younger than this */
+
 /* Mailbox names */
 #define LIMIT_MAILBOX_NAME 512
 #define LIMIT_ADDRESS 320                  /* RFC 5321 4.5.3.1.1/2: 64 + 1 + 255 */

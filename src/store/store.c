@@ -186,6 +186,13 @@ int store_usage(struct store *st, uint64_t *bytes_out, uint64_t *messages_out)
 	return st->ops->usage(st, bytes_out, messages_out);
 }
 
+int store_modseq(struct store *st, uint64_t *modseq_out)
+{
+	if (!ST_OP(st, modseq) || !modseq_out)
+		return ERR_INVAL;
+	return st->ops->modseq(st, modseq_out);
+}
+
 int store_mailbox_list(struct store *st, struct arena *a, struct store_mailbox **out,
 		       size_t *n_out)
 {
@@ -202,6 +209,32 @@ int store_mailbox_get(struct store *st, const char *name, struct arena *a,
 	if (!store_mailbox_name_ok(name))
 		return ERR_NOTFOUND;
 	return st->ops->mailbox_get(st, name, a, out);
+}
+
+int store_mailbox_get_id(struct store *st, int64_t mailbox_id, struct arena *a,
+			 struct store_mailbox *out)
+{
+	if (!ST_OP(st, mailbox_get_id) || !a || !out)
+		return ERR_INVAL;
+	return st->ops->mailbox_get_id(st, mailbox_id, a, out);
+}
+
+int store_mailbox_keywords(struct store *st, int64_t mailbox_id, struct arena *a,
+			   const char **keywords_out, bool *more_out)
+{
+	if (!ST_OP(st, mailbox_keywords) || !a || !keywords_out)
+		return ERR_INVAL;
+	bool ignored;
+	return st->ops->mailbox_keywords(st, mailbox_id, a, keywords_out,
+					 more_out ? more_out : &ignored);
+}
+
+int store_recent_claim(struct store *st, int64_t mailbox_id, uint32_t *first_out,
+		       uint32_t *end_out)
+{
+	if (!ST_OP(st, recent_claim) || !first_out || !end_out)
+		return ERR_INVAL;
+	return st->ops->recent_claim(st, mailbox_id, first_out, end_out);
 }
 
 int store_mailbox_create(struct store *st, const char *name, unsigned special_use)
@@ -288,6 +321,41 @@ int store_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first,
 	return st->ops->msg_list(st, mailbox_id, uid_first, uid_last, a, out, n_out);
 }
 
+int store_msg_uids(struct store *st, int64_t mailbox_id, uint32_t uid_first,
+		   uint32_t uid_last, struct arena *a, uint32_t **uids_out, size_t *n_out)
+{
+	if (!ST_OP(st, msg_uids) || !a || !uids_out || !n_out)
+		return ERR_INVAL;
+	*uids_out = NULL;
+	*n_out = 0;
+	return st->ops->msg_uids(st, mailbox_id, uid_first, uid_last, a, uids_out, n_out);
+}
+
+int store_msg_changed(struct store *st, int64_t mailbox_id, uint64_t modseq,
+		      uint32_t uid_first, uint32_t uid_last, struct arena *a,
+		      struct store_msg **out, size_t *n_out)
+{
+	if (!ST_OP(st, msg_changed) || !a || !out || !n_out)
+		return ERR_INVAL;
+	*out = NULL;
+	*n_out = 0;
+	return st->ops->msg_changed(st, mailbox_id, modseq, uid_first, uid_last, a, out, n_out);
+}
+
+int store_msg_extra(struct store *st, int64_t mailbox_id, uint32_t uid_first,
+		    uint32_t uid_last, unsigned want, struct arena *a,
+		    struct store_msg_extra **out, size_t *n_out, uint32_t *next_out)
+{
+	if (!ST_OP(st, msg_extra) || !a || !out || !n_out || !next_out ||
+	    (want & ~(unsigned)(STORE_X_HEADER | STORE_X_PREVIEW | STORE_X_THREAD)))
+		return ERR_INVAL;
+	*out = NULL;
+	*n_out = 0;
+	*next_out = 0;
+	return st->ops->msg_extra(st, mailbox_id, uid_first, uid_last, want, a, out, n_out,
+				  next_out);
+}
+
 int store_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
 		   uint64_t *size_out)
 {
@@ -306,13 +374,17 @@ int store_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct ar
 }
 
 int store_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
-		enum store_flag_op op, unsigned flags, const char *keywords,
-		uint64_t *modseq_out)
+		const struct store_flags_change *c, struct arena *a,
+		struct store_flags_result *out)
 {
-	if (!ST_OP(st, flags) || (n && !uids) || op < STORE_FLAGS_SET ||
-	    op > STORE_FLAGS_REMOVE || flags > 0xff)
+	if (!ST_OP(st, flags) || (n && !uids) || !c || c->op < STORE_FLAGS_SET ||
+	    c->op > STORE_FLAGS_REMOVE || c->flags > 0xff)
 		return ERR_INVAL;
-	return st->ops->flags(st, mailbox_id, uids, n, op, flags, keywords, modseq_out);
+	struct store_flags_result ignored;
+	if (!out)
+		out = &ignored;
+	memset(out, 0, sizeof(*out));
+	return st->ops->flags(st, mailbox_id, uids, n, c, a, out);
 }
 
 int store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
@@ -323,6 +395,63 @@ int store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, si
 	return st->ops->expunge(st, mailbox_id, uids, n, modseq_out);
 }
 
+int store_expunge_deleted(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+			  size_t n, struct arena *a, uint32_t **gone_out, size_t *n_gone_out,
+			  uint64_t *modseq_out)
+{
+	if (!ST_OP(st, expunge_deleted) || (n && !uids) || !a || !gone_out || !n_gone_out)
+		return ERR_INVAL;
+	*gone_out = NULL;
+	*n_gone_out = 0;
+	return st->ops->expunge_deleted(st, mailbox_id, uids, n, a, gone_out, n_gone_out,
+					modseq_out);
+}
+
+static int copy_or_move(struct store *st, int64_t from_mailbox, const uint32_t *uids,
+			size_t n, int64_t to_mailbox, bool move, struct arena *a,
+			struct store_copy_result *out)
+{
+	if (!ST_OP(st, copy) || (n && !uids) || !a || !out)
+		return ERR_INVAL;
+	for (size_t i = 1; i < n; i++)
+		if (uids[i] <= uids[i - 1])
+			return ERR_INVAL; /* a UID set's order; a repeat would copy twice */
+	memset(out, 0, sizeof(*out));
+	return st->ops->copy(st, from_mailbox, uids, n, to_mailbox, move, a, out);
+}
+
+int store_copy(struct store *st, int64_t from_mailbox, const uint32_t *uids, size_t n,
+	       int64_t to_mailbox, struct arena *a, struct store_copy_result *out)
+{
+	return copy_or_move(st, from_mailbox, uids, n, to_mailbox, false, a, out);
+}
+
+int store_move(struct store *st, int64_t from_mailbox, const uint32_t *uids, size_t n,
+	       int64_t to_mailbox, struct arena *a, struct store_copy_result *out)
+{
+	return copy_or_move(st, from_mailbox, uids, n, to_mailbox, true, a, out);
+}
+
+int store_search(struct store *st, int64_t mailbox_id, enum store_search_field field,
+		 const char *needle, struct arena *a, uint32_t **uids_out, size_t *n_out)
+{
+	if (!ST_OP(st, search) || !needle || !a || !uids_out || !n_out ||
+	    field < STORE_SEARCH_SUBJECT || field > STORE_SEARCH_TEXT)
+		return ERR_INVAL;
+	size_t len = strnlen(needle, LIMIT_SEARCH_NEEDLE + 1);
+	if (len > LIMIT_SEARCH_NEEDLE)
+		return ERR_TOO_LONG;
+	for (size_t i = 0; i < len;) {
+		size_t l = str_utf8_seq(needle + i, len - i, NULL);
+		if (l == 0)
+			return ERR_INVAL;
+		i += l;
+	}
+	*uids_out = NULL;
+	*n_out = 0;
+	return st->ops->search(st, mailbox_id, field, needle, a, uids_out, n_out);
+}
+
 int store_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 		    int64_t when)
 {
@@ -331,15 +460,32 @@ int store_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, 
 	return st->ops->pop3_mark(st, mailbox_id, uids, n, when);
 }
 
+/* A new message the wrappers accept: a path, a flag byte, a blob with its length, and
+ * string lengths that match their pointers. */
+static bool new_msg_ok(const struct store_new_msg *m)
+{
+	return m && m->path && m->flags <= 0xff && (!m->mime_len || m->mime) &&
+	       (!m->header_len || m->header) && (!m->text_len || m->text);
+}
+
 int store_append(struct store *st, const char *mailbox, const struct store_new_msg *m,
 		 uint32_t *uid_out)
 {
-	if (!ST_OP(st, append) || !mailbox || !m || !m->path || m->flags > 0xff ||
-	    (m->mime_len && !m->mime))
+	return store_append_multi(st, mailbox, &m, 1, NULL, uid_out);
+}
+
+int store_append_multi(struct store *st, const char *mailbox,
+		       const struct store_new_msg *const *msgs, size_t n,
+		       uint32_t *uidvalidity_out, uint32_t *uids_out)
+{
+	if (!ST_OP(st, append) || !mailbox || n == 0 || !msgs)
 		return ERR_INVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!new_msg_ok(msgs[i]))
+			return ERR_INVAL;
 	if (!store_mailbox_name_ok(mailbox))
 		return ERR_NOTFOUND;
-	return st->ops->append(st, mailbox, m, uid_out);
+	return st->ops->append(st, mailbox, msgs, n, uidvalidity_out, uids_out);
 }
 
 int store_deliver_batch(struct store_env *env, const int64_t *account_ids,
@@ -348,8 +494,7 @@ int store_deliver_batch(struct store_env *env, const int64_t *account_ids,
 	if (!ENV_OP(env, deliver_batch) || (n && (!account_ids || !msgs || !results)))
 		return ERR_INVAL;
 	for (size_t i = 0; i < n; i++)
-		if (!msgs[i] || !msgs[i]->path || msgs[i]->flags > 0xff ||
-		    (msgs[i]->mime_len && !msgs[i]->mime))
+		if (!new_msg_ok(msgs[i]))
 			return ERR_INVAL;
 	if (n == 0)
 		return 0;
@@ -364,11 +509,24 @@ int store_quota_warned(struct store *st, int *get_out, int set)
 }
 
 int store_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
-			 struct arena *a, uint32_t **uids_out, size_t *n_out)
+			 uint32_t uid_first, uint32_t uid_last, struct arena *a,
+			 uint32_t **uids_out, size_t *n_out, bool *complete_out)
 {
 	if (!ST_OP(st, expunged_since) || !a || !uids_out || !n_out)
 		return ERR_INVAL;
-	return st->ops->expunged_since(st, mailbox_id, modseq, a, uids_out, n_out);
+	bool ignored;
+	*uids_out = NULL;
+	*n_out = 0;
+	return st->ops->expunged_since(st, mailbox_id, modseq, uid_first, uid_last, a,
+				       uids_out, n_out, complete_out ? complete_out : &ignored);
+}
+
+int store_expunged_prune(struct store *st, int64_t mailbox_id, int64_t older_than,
+			 size_t keep)
+{
+	if (!ST_OP(st, expunged_prune))
+		return ERR_INVAL;
+	return st->ops->expunged_prune(st, mailbox_id, older_than, keep);
 }
 
 int store_check(struct store_env *env)

@@ -14,10 +14,12 @@
  *     is committed with a flushed log;
  *   - store_deliver_batch: an entry with results[i] == 0 is durable when the call
  *     returns; the whole batch shares one flush (group commit, driven by deliver/);
- *   - flags, expunge, POP3 marks, mailbox and directory changes: committed with a
- *     flushed log. The files of expunged messages and deleted mailboxes are unlinked
- *     later, in the background, and a deleted account's folder right after its row:
- *     a crash before that leaves files no row names, which recovery removes.
+ *   - store_append_multi: every file fsynced, then all rows in one commit;
+ *   - flags, expunge, copy, move, recent claims, POP3 marks, mailbox and directory
+ *     changes: committed with a flushed log (one log flush per call, however many
+ *     messages it changes). The files of expunged messages and deleted mailboxes are
+ *     unlinked later, in the background, and a deleted account's folder right after its
+ *     row: a crash before that leaves files no row names, which recovery removes.
  * After a crash, what a call had not returned from is either complete or gone once
  * recovery has run (at the next primary store_env_open), never half there.
  *
@@ -92,15 +94,23 @@ struct store_alias {
 };
 
 /* ---- mailboxes ---- */
+/* Everything IMAP STATUS (and LIST-STATUS) asks for; the counts are kept up to date by
+ * every change, so reading them costs no scan of the messages. */
 struct store_mailbox {
-	int64_t id;
+	int64_t id;              /* never reused in the account; stays across RENAME */
 	const char *name;        /* "INBOX" or hierarchy with '/' as separator, UTF-8 */
+	const char *mailboxid;   /* RFC 8474 MAILBOXID: random, stays across RENAME */
 	uint32_t uidvalidity;
 	uint32_t uidnext;
+	/* The highest modseq of a change in this mailbox (the account-wide counter's value
+	 * at its last append, flag change, expunge, copy or move into or out of it, or its
+	 * creation); never decreases. */
 	uint64_t highestmodseq;
 	uint32_t messages;
-	uint32_t unseen;
-	uint64_t bytes;
+	uint32_t unseen;         /* without \Seen */
+	uint32_t deleted;        /* with \Deleted (STATUS DELETED) */
+	uint32_t recent;         /* not yet claimed by store_recent_claim (rev1 RECENT) */
+	uint64_t bytes;          /* sum of the messages' sizes (STATUS SIZE) */
 	unsigned special_use;    /* enum store_special bits */
 	bool subscribed;
 };
@@ -114,7 +124,10 @@ struct store_msg {
 	uint64_t size;           /* RFC 5322 octets, CRLF line ends */
 	int64_t internal_date;   /* unix seconds (RFC 9051 INTERNALDATE) */
 	int64_t saved_date;      /* when it entered this mailbox */
-	const char *guid;        /* unique per account, never reused: also the POP3 UIDL */
+	/* RFC 8474 EMAILID: made at delivery or APPEND, never reused; a copy (store_copy,
+	 * store_move) keeps the EMAILID of its original, so two messages of a mailbox can
+	 * share it. POP3 derives its UIDL from it (pop3_maildrop.c). 32 lowercase hex. */
+	const char *guid;
 	int64_t pop3_retrieved;  /* unix seconds of the first POP3 RETR, 0 if never */
 };
 
@@ -136,7 +149,8 @@ struct store_new_msg {
 	size_t mime_len;
 	/* What IMAP, JMAP and SEARCH need without opening the file, extracted once by the
 	 * caller (mime_extract, at delivery and APPEND); each may be NULL/0, and the store
-	 * then derives it from the file itself at insert. */
+	 * then derives it from the file itself at insert. A header longer than
+	 * LIMIT_CACHED_HEADER is not kept (store_msg_extra then says "read the file"). */
 	const void *header;        /* the top-level header section as in the file, its
 				    * empty line included (BODY[HEADER], HEADER.FIELDS) */
 	size_t header_len;
@@ -148,10 +162,13 @@ struct store_new_msg {
 	const char *references;    /* the ids of References and In-Reply-To, "<a> <b>..." */
 };
 
+
 /* Kinds of change published after a commit (for IMAP IDLE, webmail, other nodes). The
- * hook's modseq is the mailbox's HIGHESTMODSEQ after an append, flag change or expunge;
- * for STORE_CH_MAILBOX, and for rows recovery dropped (kind EXPUNGE, modseq 0), it only
- * says that something changed. */
+ * hook's modseq is the mailbox's HIGHESTMODSEQ after an append, flag change, expunge,
+ * copy or move (a move publishes EXPUNGE for the source and APPEND for the target, with
+ * the same modseq); for STORE_CH_MAILBOX it is the account's modseq after the change
+ * (0 for a subscription change), and for rows recovery dropped (kind EXPUNGE) it is 0:
+ * both only say that something changed. */
 enum store_change_kind {
 	STORE_CH_APPEND,
 	STORE_CH_FLAGS,
@@ -163,10 +180,76 @@ typedef void (*store_change_fn)(void *arg, int64_t account_id, int64_t mailbox_i
 
 enum store_flag_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 
+/* No UNCHANGEDSINCE condition (modseqs never come near it). */
+#define STORE_UNCONDITIONAL UINT64_MAX
+
+/* One STORE: flags and keywords (as in store_new_msg) set, added or removed; applied
+ * only to messages whose modseq <= unchangedsince (RFC 7162 3.1.3; 0 refuses every
+ * message, STORE_UNCONDITIONAL none). */
+struct store_flags_change {
+	enum store_flag_op op;
+	unsigned flags;            /* enum store_flag bits */
+	const char *keywords;
+	uint64_t unchangedsince;
+};
+
+/* What a STORE did. Arrays come from the caller's arena (NULL when empty). */
+struct store_flags_result {
+	uint64_t modseq;           /* HIGHESTMODSEQ after; every changed message has it */
+	uint32_t *changed;         /* UIDs whose flags or keywords changed, in uids[] order */
+	size_t n_changed;
+	uint32_t *failed;          /* UIDs refused by unchangedsince ([MODIFIED]), same order */
+	size_t n_failed;
+};
+
+/* What a COPY or MOVE did (RFC 4315 COPYUID, RFC 6851). src_uids[i] became
+ * dst_uids[i]; UIDs of uids[] that do not exist are left out; dst_uids ascend. */
+struct store_copy_result {
+	uint32_t uidvalidity;      /* the target's */
+	uint32_t *src_uids;
+	uint32_t *dst_uids;
+	size_t n;
+	uint64_t modseq;           /* the target's HIGHESTMODSEQ after (and the source's,
+				    * for a move that moved something) */
+};
+
+/* What store_msg_extra reads besides the store_msg columns. */
+enum store_extra_want {
+	STORE_X_HEADER = 1 << 0,
+	STORE_X_PREVIEW = 1 << 1,
+	STORE_X_THREAD = 1 << 2,
+};
+struct store_msg_extra {
+	uint32_t uid;
+	/* RFC 8474 THREADID (STORE_X_THREAD): "T" + 32 hex, the same for every message of a
+	 * thread (see store_append_multi), never changes. */
+	const char *thread_id;
+	/* RFC 8970 PREVIEW (STORE_X_PREVIEW): UTF-8, at most 256 characters; NULL when the
+	 * message has no text a preview could be made from. */
+	const char *preview;
+	/* The top-level header section incl. its empty line (STORE_X_HEADER); NULL when it
+	 * is not cached (longer than LIMIT_CACHED_HEADER): read it from the file. */
+	const void *header;
+	size_t header_len;
+};
+
+/* Fields store_search looks in. SUBJECT/FROM/TO/CC/BCC are those header fields decoded
+ * (RFC 2047, charsets) to UTF-8, all occurrences; BODY is the message's text
+ * (store_new_msg.text); TEXT is all six. Other header fields are not indexed. */
+enum store_search_field {
+	STORE_SEARCH_SUBJECT,
+	STORE_SEARCH_FROM,
+	STORE_SEARCH_TO,
+	STORE_SEARCH_CC,
+	STORE_SEARCH_BCC,
+	STORE_SEARCH_BODY,
+	STORE_SEARCH_TEXT,
+};
+
 /* ---- the backend vtable ---- */
 /* The layout of struct store_ops. store_env_open refuses a backend that was built for
  * another one (ERR_INVAL); raise it with every op added, removed or changed. */
-#define STORE_OPS_VERSION 2
+#define STORE_OPS_VERSION 3
 /* env_open, env_close, recover and close must be set; any other op a backend leaves NULL
  * makes its wrapper answer ERR_INVAL (store_domain_is_local: false). */
 struct store_ops {
@@ -195,34 +278,61 @@ struct store_ops {
 	int (*open)(struct store_env *env, int64_t account_id, struct store **out);
 	void (*close)(struct store *st);
 	int (*usage)(struct store *st, uint64_t *bytes_out, uint64_t *messages_out);
+	int (*modseq)(struct store *st, uint64_t *modseq_out);
 	int (*mailbox_list)(struct store *st, struct arena *a, struct store_mailbox **out,
 			    size_t *n_out);
 	int (*mailbox_get)(struct store *st, const char *name, struct arena *a,
 			   struct store_mailbox *out);
+	int (*mailbox_get_id)(struct store *st, int64_t mailbox_id, struct arena *a,
+			      struct store_mailbox *out);
 	int (*mailbox_create)(struct store *st, const char *name, unsigned special_use);
 	int (*mailbox_rename)(struct store *st, const char *from, const char *to);
 	int (*mailbox_delete)(struct store *st, const char *name);
 	int (*mailbox_subscribe)(struct store *st, const char *name, bool on);
+	int (*mailbox_keywords)(struct store *st, int64_t mailbox_id, struct arena *a,
+				const char **keywords_out, bool *more_out);
+	int (*recent_claim)(struct store *st, int64_t mailbox_id, uint32_t *first_out,
+			    uint32_t *end_out);
 	int (*msg_list)(struct store *st, int64_t mailbox_id, uint32_t uid_first,
 			uint32_t uid_last, struct arena *a, struct store_msg **out, size_t *n_out);
+	int (*msg_uids)(struct store *st, int64_t mailbox_id, uint32_t uid_first,
+			uint32_t uid_last, struct arena *a, uint32_t **uids_out, size_t *n_out);
+	int (*msg_changed)(struct store *st, int64_t mailbox_id, uint64_t modseq,
+			   uint32_t uid_first, uint32_t uid_last, struct arena *a,
+			   struct store_msg **out, size_t *n_out);
+	int (*msg_extra)(struct store *st, int64_t mailbox_id, uint32_t uid_first,
+			 uint32_t uid_last, unsigned want, struct arena *a,
+			 struct store_msg_extra **out, size_t *n_out, uint32_t *next_out);
 	int (*msg_open)(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
 			uint64_t *size_out);
 	int (*msg_mime)(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
 			const void **blob_out, size_t *len_out);
 	int (*flags)(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
-		     enum store_flag_op op, unsigned flags, const char *keywords,
-		     uint64_t *modseq_out);
+		     const struct store_flags_change *c, struct arena *a,
+		     struct store_flags_result *out);
 	int (*expunge)(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 		       uint64_t *modseq_out);
+	int (*expunge_deleted)(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+			       size_t n, struct arena *a, uint32_t **gone_out, size_t *n_gone_out,
+			       uint64_t *modseq_out);
+	int (*copy)(struct store *st, int64_t from_mailbox, const uint32_t *uids, size_t n,
+		    int64_t to_mailbox, bool move, struct arena *a,
+		    struct store_copy_result *out);
+	int (*search)(struct store *st, int64_t mailbox_id, enum store_search_field field,
+		      const char *needle, struct arena *a, uint32_t **uids_out, size_t *n_out);
 	int (*pop3_mark)(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 			 int64_t when);
-	int (*append)(struct store *st, const char *mailbox, const struct store_new_msg *m,
-		      uint32_t *uid_out);
+	int (*append)(struct store *st, const char *mailbox,
+		      const struct store_new_msg *const *msgs, size_t n,
+		      uint32_t *uidvalidity_out, uint32_t *uids_out);
 	int (*deliver_batch)(struct store_env *env, const int64_t *account_ids,
 			     const struct store_new_msg *const *msgs, size_t n, int *results);
 	int (*quota_warned)(struct store *st, int *get_out, int set);
 	int (*expunged_since)(struct store *st, int64_t mailbox_id, uint64_t modseq,
-			      struct arena *a, uint32_t **uids_out, size_t *n_out);
+			      uint32_t uid_first, uint32_t uid_last, struct arena *a,
+			      uint32_t **uids_out, size_t *n_out, bool *complete_out);
+	int (*expunged_prune)(struct store *st, int64_t mailbox_id, int64_t older_than,
+			      size_t keep);
 	int (*check)(struct store_env *env);
 	bool (*domain_is_local)(struct store_env *env, const char *domain);
 	int (*alias_list)(struct store_env *env, struct arena *a, struct store_alias **out,
@@ -247,9 +357,10 @@ int store_env_open(const char *backend, const char *data_dir, bool primary,
  * skips the full sweep. Sets *env to NULL. */
 void store_env_close(struct store_env **env);
 /* One hook per env, set before other threads use it. It is called after each commit
- * that changes what a mailbox shows (append, flags, expunge, mailbox created, renamed,
- * deleted or (un)subscribed; not POP3 marks or directory changes), once the change is
- * durable, on the committing thread, with no database lock held: it must not block. */
+ * that changes what a mailbox shows (append, flags, expunge, copy, move, mailbox
+ * created, renamed, deleted or (un)subscribed; not POP3 marks, recent claims or
+ * directory changes), once the change is durable, on the committing thread, with no
+ * database lock held: it must not block. */
 void store_set_change_hook(struct store_env *env, store_change_fn fn, void *arg);
 
 /* ERR_EXISTS if an account or an alias has the address. Account ids are never reused. */
@@ -296,18 +407,34 @@ int store_resolve(struct store_env *env, const char *address, int64_t *id_out);
  * The handle is one thread's at a time (see Threads above) until store_close. */
 int store_open(struct store_env *env, int64_t account_id, struct store **out);
 void store_close(struct store **st);
+/* Quota usage (RFC 9208 STORAGE in bytes, MESSAGE): the sum of the sizes and the number
+ * of all messages of the account; a copy counts in full (as in Dovecot), a move not
+ * again. Limits are the account's quota_bytes / quota_messages. */
 int store_usage(struct store *st, uint64_t *bytes_out, uint64_t *messages_out);
+/* The account-wide modseq: every change of the account (append, flags, expunge, copy,
+ * move, mailbox create/rename/delete) takes the next value of this one counter, so it
+ * is also the JMAP state. Rises, never repeats. */
+int store_modseq(struct store *st, uint64_t *modseq_out);
 
+/* All mailboxes (LIST, LIST-STATUS), ordered by name, each with its STATUS counts read
+ * in the same snapshot; store_mailbox_get(_id) one (STATUS, SELECT). Both cost one
+ * indexed read per mailbox, whatever their sizes. */
 int store_mailbox_list(struct store *st, struct arena *a, struct store_mailbox **out,
 		       size_t *n_out);
 int store_mailbox_get(struct store *st, const char *name, struct arena *a,
 		      struct store_mailbox *out);
+/* By id (what a change hook names; also after another session renamed it).
+ * ERR_NOTFOUND if there is none (deleted). */
+int store_mailbox_get_id(struct store *st, int64_t mailbox_id, struct arena *a,
+			 struct store_mailbox *out);
 /* Creates missing parent levels too (RFC 9051 6.3.4). ERR_EXISTS, ERR_INVAL for a bad
- * name or special_use bit. */
+ * name or special_use bit. Each new mailbox gets a new UIDVALIDITY and MAILBOXID. */
 int store_mailbox_create(struct store *st, const char *name, unsigned special_use);
-/* Renames the levels below along and keeps UIDVALIDITY; renaming INBOX moves its
- * messages to the new name and leaves INBOX empty (RFC 9051 6.3.6). ERR_NOTFOUND,
- * ERR_EXISTS (for any name of the renamed tree), ERR_INVAL for a bad target name. */
+/* Renames the levels below along and keeps UIDVALIDITY and MAILBOXID; renaming INBOX
+ * moves its messages to a new mailbox of the new name (new UIDVALIDITY and MAILBOXID,
+ * EMAILIDs kept) and leaves INBOX empty (RFC 9051 6.3.6), the moved UIDs logged as
+ * expunged from INBOX. ERR_NOTFOUND, ERR_EXISTS (for any name of the renamed tree),
+ * ERR_INVAL for a bad target name. */
 int store_mailbox_rename(struct store *st, const char *from, const char *to);
 /* Removes the mailbox and its messages (not the levels below). ERR_PERM for INBOX. */
 int store_mailbox_delete(struct store *st, const char *name);
@@ -318,11 +445,48 @@ int store_mailbox_subscribe(struct store *st, const char *name, bool on);
  * INBOX. A name the check refuses is ERR_NOTFOUND where a mailbox is looked up and
  * ERR_INVAL where one is made. */
 bool store_mailbox_name_ok(const char *name);
+/* The keywords defined in a mailbox (IMAP FLAGS / PERMANENTFLAGS, beside the system
+ * flags): every keyword ever set on a message in it (append, STORE, copy, move), in
+ * the spelling first used, space-separated ("" if none), from the arena. A keyword
+ * stays defined after its last message lost it. *more_out: whether a STORE or APPEND
+ * may still define new ones (fewer than LIMIT_MAILBOX_KEYWORDS: PERMANENTFLAGS \*).
+ * ERR_NOTFOUND for an unknown mailbox. */
+int store_mailbox_keywords(struct store *st, int64_t mailbox_id, struct arena *a,
+			   const char **keywords_out, bool *more_out);
+/* \Recent for IMAP4rev1 (RFC 3501 2.3.2): atomically take the messages no session has
+ * claimed yet. Messages with *first_out <= uid < *end_out are recent for the caller and
+ * for nobody else; the mailbox's marker moves to *end_out (its UIDNEXT now), so the
+ * next claim (by any session) gets only messages that arrive later. Call at SELECT and
+ * when new messages show up. ERR_NOTFOUND for an unknown mailbox. */
+int store_recent_claim(struct store *st, int64_t mailbox_id, uint32_t *first_out,
+		       uint32_t *end_out);
 
 /* Messages with uid_first <= uid <= uid_last (UINT32_MAX for "*"), ascending by uid,
  * from one snapshot. ERR_NOTFOUND for an unknown mailbox. */
 int store_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first,
 		   uint32_t uid_last, struct arena *a, struct store_msg **out, size_t *n_out);
+/* Only the UIDs of the same range (SELECT's UID map, QRESYNC's check of a client's
+ * known UIDs): 4 bytes per message. ERR_NOTFOUND for an unknown mailbox. */
+int store_msg_uids(struct store *st, int64_t mailbox_id, uint32_t uid_first,
+		   uint32_t uid_last, struct arena *a, uint32_t **uids_out, size_t *n_out);
+/* Messages of the UID range whose modseq > `modseq` (CONDSTORE FETCH CHANGEDSINCE,
+ * QRESYNC, the updates a selected session sends after a change), ascending by uid, from
+ * one snapshot: flag changes and new messages. Found through the (mailbox, modseq)
+ * index, so the cost follows the number of changes, not the mailbox's size. What was
+ * expunged is store_expunged_since's. ERR_NOTFOUND for an unknown mailbox. */
+int store_msg_changed(struct store *st, int64_t mailbox_id, uint64_t modseq,
+		      uint32_t uid_first, uint32_t uid_last, struct arena *a,
+		      struct store_msg **out, size_t *n_out);
+/* Thread id, preview and cached header (`want`: enum store_extra_want bits; what is not
+ * asked for stays NULL) of the messages of a UID range, ascending, without opening
+ * their files (FETCH BODY[HEADER], HEADER.FIELDS, ENVELOPE-less message lists,
+ * PREVIEW, THREADID). Stops early when the arena would run out: *next_out is then the
+ * first UID not returned (ask again from there with a fresh arena), 0 when the range is
+ * complete; at least one message is returned when the range has one, else ERR_NOMEM.
+ * ERR_NOTFOUND for an unknown mailbox. */
+int store_msg_extra(struct store *st, int64_t mailbox_id, uint32_t uid_first,
+		    uint32_t uid_last, unsigned want, struct arena *a,
+		    struct store_msg_extra **out, size_t *n_out, uint32_t *next_out);
 /* A read-only fd on the message file (caller closes) and its size. ERR_NOTFOUND if
  * there is no such message (also when it was expunged meanwhile), ERR_IO if its file is
  * missing or unreadable (logged). */
@@ -338,26 +502,84 @@ int store_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_o
  * returned as it is (mime_deserialize answers ERR_BAD_SYNTAX). */
 int store_msg_mime(struct store *st, int64_t mailbox_id, uint32_t uid, struct arena *a,
 		   const void **blob_out, size_t *len_out);
-/* Set, add or remove flags and keywords (keywords as in store_new_msg) on the messages
- * with these UIDs; unknown UIDs are skipped. Every message changed gets the same new
- * modseq; when nothing changes, HIGHESTMODSEQ stays. *modseq_out: HIGHESTMODSEQ after. */
+/* IMAP STORE: apply c to the messages with these UIDs (unknown UIDs are skipped; a UID
+ * listed twice counts once), in one transaction against the current flags, so
+ * concurrent STOREs never undo each other. Every message that changes gets the same new
+ * modseq; when nothing changes, HIGHESTMODSEQ stays and nothing is published. Messages
+ * with modseq > c->unchangedsince are left as they are and listed in out->failed.
+ * ERR_INVAL for a keyword with a control character, ERR_TOO_LONG past 4 KiB of keywords
+ * on a message, ERR_FULL when a keyword new to the mailbox would pass
+ * LIMIT_MAILBOX_KEYWORDS: nothing is changed then. ERR_NOTFOUND for an unknown mailbox.
+ * a may be NULL when the caller needs no lists (out->changed/failed stay NULL, the
+ * counts are still set); out may be NULL too. */
 int store_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
-		enum store_flag_op op, unsigned flags, const char *keywords,
-		uint64_t *modseq_out);
+		const struct store_flags_change *c, struct arena *a,
+		struct store_flags_result *out);
 /* Remove messages for good, usage shrinks; unknown UIDs are skipped. The rows go and
  * the UIDs are logged for store_expunged_since in one transaction; the files are
- * unlinked after the commit by a background thread. *modseq_out: HIGHESTMODSEQ after. */
+ * unlinked after the commit by a background thread, once no copy names them any more.
+ * *modseq_out: HIGHESTMODSEQ after. */
 int store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 		  uint64_t *modseq_out);
+/* IMAP EXPUNGE, CLOSE and UID EXPUNGE: expunge the messages that carry \Deleted when the
+ * transaction runs (a flag set or cleared by another session a moment ago counts as it
+ * is then): every such message of the mailbox when uids is NULL, else only those among
+ * uids[0..n). The UIDs expunged, ascending, into a (*gone_out NULL when none); the rest
+ * as store_expunge. */
+int store_expunge_deleted(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+			  size_t n, struct arena *a, uint32_t **gone_out, size_t *n_gone_out,
+			  uint64_t *modseq_out);
+/* IMAP COPY: the messages uids[0..n) (ascending, no repeats, else ERR_INVAL) of
+ * from_mailbox get new UIDs in to_mailbox (the same mailbox too), in that order; flags, keywords, INTERNALDATE, EMAILID and
+ * THREADID come along, SAVEDATE is now. The copies share the message file (no byte is
+ * written again; the file goes when its last message does). A copy counts against the
+ * quota in full: ERR_QUOTA when the copies would not fit, with nothing done. Durable
+ * before it returns. ERR_NOTFOUND for an unknown mailbox, ERR_FULL when the target's
+ * UIDs would run out. Nothing of uids[] exists: success with out->n = 0. */
+int store_copy(struct store *st, int64_t from_mailbox, const uint32_t *uids, size_t n,
+	       int64_t to_mailbox, struct arena *a, struct store_copy_result *out);
+/* IMAP MOVE (RFC 6851): as store_copy, and in the same transaction the originals are
+ * expunged from from_mailbox (logged for QRESYNC with the same modseq). Usage does not
+ * change, so no quota check. */
+int store_move(struct store *st, int64_t from_mailbox, const uint32_t *uids, size_t n,
+	       int64_t to_mailbox, struct arena *a, struct store_copy_result *out);
+/* IMAP SEARCH SUBJECT/FROM/TO/CC/BCC/BODY/TEXT: the UIDs of the mailbox's messages whose
+ * field contains the UTF-8 needle, ascending, into a. Case-insensitive substring match
+ * (RFC 9051 6.4.4) after store_search_fold on both sides; accents are not folded.
+ * Needles of 3 or more characters use the full-text index; shorter ones scan the
+ * indexed text of the mailbox (never a message file). An empty needle matches every
+ * message. ERR_NOTFOUND for an unknown mailbox, ERR_INVAL for a needle that is not
+ * UTF-8, ERR_TOO_LONG past LIMIT_SEARCH_NEEDLE bytes. */
+int store_search(struct store *st, int64_t mailbox_id, enum store_search_field field,
+		 const char *needle, struct arena *a, uint32_t **uids_out, size_t *n_out);
+/* The case folding store_search applies: [in, in+n) into out (room for n bytes; the
+ * result is never longer), returns its length. Simple one-to-one lower-casing of Latin
+ * (ASCII, Latin-1, Latin Extended-A and Additional), Greek, Cyrillic, Armenian and
+ * fullwidth Latin; other characters, bytes that are not UTF-8 and accents stay as they
+ * are. Sessions use it where they match text the store does not index. */
+size_t store_search_fold(const char *in, size_t n, char *out);
 /* Record the first POP3 retrieval time (for [pop3] expire_days); a message that has
  * one keeps it. */
 int store_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 		    int64_t when);
 /* IMAP APPEND / import: durable before it returns. ERR_QUOTA if it would not fit,
  * ERR_NOTFOUND for an unknown mailbox, ERR_INVAL if m->size is not the file's size,
- * ERR_FULL when the mailbox has used up its UIDs. */
+ * ERR_FULL when the mailbox has used up its UIDs or a keyword new to the mailbox would
+ * pass LIMIT_MAILBOX_KEYWORDS. */
 int store_append(struct store *st, const char *mailbox, const struct store_new_msg *m,
 		 uint32_t *uid_out);
+/* MULTIAPPEND (RFC 3502): msgs[0..n) into one mailbox, all or none: on any error
+ * (those of store_append, for any of them; ERR_QUOTA when all together do not fit)
+ * nothing is stored. uids_out (n entries, may be NULL) receives their UIDs, in order,
+ * and *uidvalidity_out (may be NULL) the mailbox's UIDVALIDITY (APPENDUID). Every file
+ * is fsynced, then all rows are committed in one transaction.
+ * At insert (here and in store_deliver_batch) each message joins a thread: the thread
+ * of the first id in `references` that an earlier message of the account had as its
+ * Message-ID or referenced, else the thread of an earlier message that referenced this
+ * one's Message-ID, else a new thread (at most LIMIT_REFERENCES ids are looked at). */
+int store_append_multi(struct store *st, const char *mailbox,
+		       const struct store_new_msg *const *msgs, size_t n,
+		       uint32_t *uidvalidity_out, uint32_t *uids_out);
 /* Group commit: msgs[i] into the INBOX of account account_ids[i] (one message may be
  * listed for several accounts), in order within an account. results[i] = 0 means stored
  * and durable when the call returns; otherwise a negative enum err for that entry
@@ -373,10 +595,23 @@ int store_deliver_batch(struct store_env *env, const int64_t *account_ids,
  * drops below the threshold). If get_out is non-NULL it receives the flag (0/1) as it
  * was before this call; set is 0 or 1 to store a new value, -1 to leave it. */
 int store_quota_warned(struct store *st, int *get_out, int set);
-/* UIDs expunged from the mailbox with a modseq > `modseq` (QRESYNC VANISHED),
- * ascending; the array comes from the arena (NULL when n is 0). */
+/* UIDs in [uid_first, uid_last] expunged from the mailbox (also moved out) by a change
+ * with modseq > `modseq` (QRESYNC VANISHED (EARLIER), the updates of a selected
+ * session), ascending; the array comes from the arena (NULL when n is 0).
+ * The log is pruned (see store_expunged_prune): *complete_out says whether it still
+ * holds every expunge after `modseq`. When false, the list is only what is left, and
+ * the caller must treat every UID of the range it knows of that no longer exists as
+ * expunged (RFC 7162 3.2.5.2). complete_out may be NULL. */
 int store_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
-			 struct arena *a, uint32_t **uids_out, size_t *n_out);
+			 uint32_t uid_first, uint32_t uid_last, struct arena *a,
+			 uint32_t **uids_out, size_t *n_out, bool *complete_out);
+/* Prune the mailbox's expunge log: drop the entries older than `older_than` (unix
+ * seconds) that are not among the `keep` newest (by modseq; entries of one change go or
+ * stay together). Expunges prune by themselves with now - LIMIT_EXPUNGED_KEEP_DAYS
+ * days and LIMIT_EXPUNGED_KEEP entries; this call is for maintenance and tests. Every
+ * later store_expunged_since below the pruned entries' modseq reports incomplete. */
+int store_expunged_prune(struct store *st, int64_t mailbox_id, int64_t older_than,
+			 size_t keep);
 /* Full consistency sweep of every account, the one store_env_open runs after an
  * unclean shutdown: drops rows whose file is missing or of another size (logged as
  * expunged), removes files no row references, recomputes usage. On a live store it

@@ -166,8 +166,9 @@ static void wakes_the_right_watches(void **state)
 	assert_int_equal(wait_calls(&c_inbox, 1), 1);
 	assert_int_equal(wait_calls(&c_all, 1), 1);
 	uint64_t modseq;
-	assert_int_equal(store_flags(st, inbox, &uid, 1, STORE_FLAGS_ADD, STORE_F_SEEN, NULL,
-				     &modseq), 0);
+	const struct store_flags_change seen = {STORE_FLAGS_ADD, STORE_F_SEEN, NULL,
+						STORE_UNCONDITIONAL};
+	assert_int_equal(store_flags(st, inbox, &uid, 1, &seen, NULL, NULL), 0);
 	assert_int_equal(wait_calls(&c_inbox, 2), 2);
 	assert_int_equal(store_expunge(st, inbox, &uid, 1, &modseq), 0);
 	assert_int_equal(wait_calls(&c_inbox, 3), 3);

@@ -1,5 +1,6 @@
-/* sqs_db.c: index.db handles: opening (schema, migrations, default mailboxes), the
- * per-handle prepared-statement cache, transactions, and the env's bounded LRU pool.
+/* sqs_db.c: index.db handles: opening (the schema is sqs_schema.c's), the per-handle
+ * prepared-statement cache (the SQL is sqs_sql.c's), transactions, small statement
+ * helpers, and the env's bounded LRU pool.
  * Owns struct sqs_db. The pool holds at most SQS_POOL_MAX idle handles; a handle is
  * in the pool only while no thread uses it, so no handle is ever shared between threads. */
 #include <errno.h>
@@ -9,105 +10,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/arena.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "store/sqlite/sqs_int.h"
 #include "core/banned.h"
-
-static const char *const index_schema[] = {
-	/* 1 */
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;\n"
-	"CREATE TABLE mailboxes(\n"
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,\n" /* never reused, like UIDVALIDITY */
-	"  name TEXT NOT NULL UNIQUE,\n"
-	"  uidvalidity INTEGER NOT NULL,\n"
-	"  uidnext INTEGER NOT NULL DEFAULT 1,\n"
-	"  highestmodseq INTEGER NOT NULL DEFAULT 1,\n"
-	"  special_use INTEGER NOT NULL DEFAULT 0,\n"
-	"  subscribed INTEGER NOT NULL DEFAULT 0);\n"
-	"CREATE TABLE messages(\n"
-	"  mailbox_id INTEGER NOT NULL,\n"
-	"  uid INTEGER NOT NULL,\n"
-	"  modseq INTEGER NOT NULL,\n"
-	"  flags INTEGER NOT NULL DEFAULT 0,\n"
-	"  keywords TEXT NOT NULL DEFAULT '',\n"
-	"  size INTEGER NOT NULL,\n"
-	"  internal_date INTEGER NOT NULL,\n"
-	"  saved_date INTEGER NOT NULL,\n"
-	"  guid TEXT NOT NULL UNIQUE,\n"
-	"  pop3_retrieved INTEGER NOT NULL DEFAULT 0,\n"
-	"  mime BLOB,\n" /* last: scans of the other columns skip its overflow pages */
-	"  PRIMARY KEY(mailbox_id, uid));\n"
-	"CREATE TABLE expunged(\n"
-	"  mailbox_id INTEGER NOT NULL,\n"
-	"  uid INTEGER NOT NULL,\n"
-	"  modseq INTEGER NOT NULL,\n"
-	"  PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;\n"
-	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);\n"
-	"CREATE TABLE usage(id INTEGER PRIMARY KEY CHECK(id = 1),\n"
-	"  bytes INTEGER NOT NULL, messages INTEGER NOT NULL);\n"
-	"INSERT INTO usage VALUES(1, 0, 0);\n"
-	"PRAGMA user_version=1;",
-};
-
-#define MB_COLS "id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed"
-#define MSG_COLS "uid, modseq, flags, keywords, size, internal_date, saved_date, guid, " \
-		 "pop3_retrieved"
-static const char *const index_sql[Q_COUNT] = {
-	[Q_BEGIN] = "BEGIN IMMEDIATE",
-	[Q_BEGIN_READ] = "BEGIN",
-	[Q_COMMIT] = "COMMIT",
-	[Q_ROLLBACK] = "ROLLBACK",
-	[Q_MB_BY_NAME] = "SELECT " MB_COLS " FROM mailboxes WHERE name = ?1",
-	[Q_MB_BY_ID] = "SELECT " MB_COLS " FROM mailboxes WHERE id = ?1",
-	[Q_MB_LIST] = "SELECT " MB_COLS " FROM mailboxes ORDER BY name",
-	[Q_MB_COUNTS] = "SELECT count(*), coalesce(sum(size), 0), "
-			"coalesce(sum((flags & 1) = 0), 0) FROM messages WHERE mailbox_id = ?1",
-	[Q_MB_INSERT] = "INSERT INTO mailboxes(name, uidvalidity, special_use, subscribed) "
-			"VALUES(?1, ?2, ?3, ?4)",
-	[Q_MB_RENAME] = "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
-	[Q_MB_DELETE] = "DELETE FROM mailboxes WHERE id = ?1",
-	[Q_MB_SUBSCRIBE] = "UPDATE mailboxes SET subscribed = ?2 WHERE id = ?1",
-	[Q_MB_BUMP] = "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1",
-	[Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[Q_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) "
-		       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	[Q_USAGE_GET] = "SELECT bytes, messages FROM usage WHERE id = 1",
-	[Q_USAGE_ADD] = "UPDATE usage SET bytes = bytes + ?1, messages = messages + ?2 "
-			"WHERE id = 1",
-	[Q_USAGE_RECALC] = "UPDATE usage SET bytes = (SELECT coalesce(sum(size), 0) FROM "
-			   "messages), messages = (SELECT count(*) FROM messages) WHERE id = 1",
-	[Q_MSG_INSERT] = "INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, size, "
-			 "internal_date, saved_date, guid, mime) "
-			 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[Q_MSG_COUNT_RANGE] = "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND "
-			      "uid BETWEEN ?2 AND ?3",
-	[Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages WHERE mailbox_id = ?1 AND "
-		       "uid BETWEEN ?2 AND ?3 ORDER BY uid",
-	[Q_MSG_GET] = "SELECT guid, size, flags, keywords FROM messages "
-		      "WHERE mailbox_id = ?1 AND uid = ?2",
-	[Q_MSG_MIME] = "SELECT guid, mime FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-	[Q_MSG_SET_MIME] = "UPDATE messages SET mime = ?4 WHERE mailbox_id = ?1 AND uid = ?2 "
-			   "AND guid = ?3 AND mime IS NULL",
-	[Q_MSG_SETFLAGS] = "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 "
-			   "WHERE mailbox_id = ?1 AND uid = ?2",
-	[Q_MSG_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-	[Q_MSG_OF_MB] = "SELECT guid, size FROM messages WHERE mailbox_id = ?1",
-	[Q_MSG_MOVE_ALL] = "UPDATE messages SET mailbox_id = ?2 WHERE mailbox_id = ?1",
-	[Q_MSG_DELETE_MB] = "DELETE FROM messages WHERE mailbox_id = ?1",
-	[Q_MSG_ALL] = "SELECT mailbox_id, uid, guid, size FROM messages",
-	[Q_POP3_MARK] = "UPDATE messages SET pop3_retrieved = ?3 "
-			"WHERE mailbox_id = ?1 AND uid = ?2 AND pop3_retrieved = 0",
-	[Q_EXP_INSERT] = "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-			 "VALUES(?1, ?2, ?3)",
-	[Q_EXP_COPY_ALL] = "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-			   "SELECT mailbox_id, uid, ?2 FROM messages WHERE mailbox_id = ?1",
-	[Q_EXP_DELETE_MB] = "DELETE FROM expunged WHERE mailbox_id = ?1",
-	[Q_EXP_COUNT_SINCE] = "SELECT count(*) FROM expunged WHERE mailbox_id = ?1 AND "
-			      "modseq > ?2",
-	[Q_EXP_SINCE] = "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 "
-			"ORDER BY uid",
-};
 
 int sqs_open_db(const char *path, sqlite3 **out)
 {
@@ -193,7 +100,7 @@ int sqs_migrate(sqlite3 *db, const char *const *steps, int n,
 sqlite3_stmt *sqs_q(struct sqs_db *h, enum sqs_stmt s)
 {
 	if (!h->q[s]) {
-		if (sqlite3_prepare_v3(h->db, index_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &h->q[s],
+		if (sqlite3_prepare_v3(h->db, sqs_index_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &h->q[s],
 				       NULL) != SQLITE_OK) {
 			log_err("store: prepare stmt=%d: %s", (int)s, sqlite3_errmsg(h->db));
 			return NULL;
@@ -221,6 +128,56 @@ int sqs_exec(struct sqs_db *h, sqlite3_stmt *q)
 	int rc = sqs_step(h, q);
 	sqlite3_reset(q);
 	return sqs_err(rc);
+}
+
+int sqs_int(struct sqs_db *h, sqlite3_stmt *q, int64_t dflt, int64_t *out)
+{
+	if (!q)
+		return ERR_IO;
+	int rc = sqs_step(h, q);
+	*out = rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL
+		       ? sqlite3_column_int64(q, 0)
+		       : dflt;
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : sqs_done(rc);
+}
+
+int sqs_done(int rc)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	return sqs_err(rc) ? sqs_err(rc) : ERR_IO;
+}
+
+int sqs_uidv_add(struct sqs_uidv *u, uint32_t uid)
+{
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 64;
+		uint32_t *v = realloc(u->v, cap * sizeof(*v));
+		if (!v)
+			return ERR_NOMEM;
+		u->v = v;
+		u->cap = cap;
+	}
+	u->v[u->n++] = uid;
+	return 0;
+}
+
+int sqs_uidv_give(struct sqs_uidv *u, struct arena *a, uint32_t **out, size_t *n_out)
+{
+	int r = 0;
+	*out = NULL;
+	if (u->n) {
+		*out = arena_alloc(a, u->n * sizeof(*u->v));
+		if (*out)
+			memcpy(*out, u->v, u->n * sizeof(*u->v));
+		else
+			r = ERR_NOMEM;
+	}
+	*n_out = r == 0 ? u->n : 0;
+	free(u->v);
+	memset(u, 0, sizeof(*u));
+	return r;
 }
 
 int sqs_begin(struct sqs_db *h, bool write)
@@ -303,39 +260,6 @@ int sqs_new_uidvalidity(struct sqs_db *h, uint32_t *out)
 	return r;
 }
 
-/* The mailboxes every new account starts with (RFC 6154 special use). */
-static const struct {
-	const char *name;
-	unsigned special_use;
-} default_mailboxes[] = {
-	{"INBOX", STORE_SU_NONE},     {"Drafts", STORE_SU_DRAFTS}, {"Sent", STORE_SU_SENT},
-	{"Trash", STORE_SU_TRASH},    {"Junk", STORE_SU_JUNK},     {"Archive", STORE_SU_ARCHIVE},
-};
-
-static int fill_index(void *arg, sqlite3 *db, int old_version)
-{
-	struct sqs_db *h = arg;
-	if (old_version != 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
-		uint32_t uv;
-		int r = sqs_new_uidvalidity(h, &uv);
-		if (r < 0)
-			return r;
-		sqlite3_stmt *q = sqs_q(h, Q_MB_INSERT);
-		if (!q)
-			return ERR_IO;
-		sqlite3_bind_text(q, 1, default_mailboxes[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, uv);
-		sqlite3_bind_int(q, 3, (int)default_mailboxes[i].special_use);
-		sqlite3_bind_int(q, 4, 1);
-		r = sqs_exec(h, q);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 void sqs_db_free(struct sqs_db *h)
 {
 	if (!h)
@@ -377,8 +301,7 @@ static int db_open(struct sqs_env *e, int64_t id, struct sqs_db **out)
 	h->other_fs = other_fs;
 	r = sqs_open_db(path, &h->db);
 	if (r == 0)
-		r = sqs_migrate(h->db, index_schema,
-				(int)(sizeof(index_schema) / sizeof(index_schema[0])), fill_index, h);
+		r = sqs_index_migrate(h);
 	if (r < 0) {
 		sqs_db_free(h);
 		return r;

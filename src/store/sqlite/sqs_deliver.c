@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "store/sqlite/sqs_int.h"
@@ -82,8 +84,9 @@ static int copy_file(const char *src, const char *dst, bool durable)
 	return r;
 }
 
-/* Put src into the account's msg/ under a new guid. With durable, file and directory
- * entries are fsynced before it returns; without, the caller's syncfs covers them. */
+/* Put src into the account's msg/ under a new guid. With durable, the file is fsynced
+ * before it returns (its directory entry is the caller's: sync_msg_dir, once for all
+ * of a call); without, the caller's syncfs covers both. */
 static int link_msg(struct sqs_env *e, int64_t id, const struct store_new_msg *m, bool durable,
 		    char *guid)
 {
@@ -98,10 +101,8 @@ static int link_msg(struct sqs_env *e, int64_t id, const struct store_new_msg *m
 		return ERR_INVAL;
 	}
 	/* msg/ is flat and made with the account: no directory is created on this path */
-	char path[4096], dir[4096];
+	char path[4096];
 	int r = 0;
-	if (sqs_path(e, dir, sizeof(dir), id, "msg") < 0)
-		return ERR_TOO_LONG;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		if (str_random_hex(guid, SQS_GUID_LEN / 2) < 0)
 			return ERR_TEMP;
@@ -127,95 +128,113 @@ static int link_msg(struct sqs_env *e, int64_t id, const struct store_new_msg *m
 	if (!durable)
 		return 0;
 	r = sqs_fsync_path(path, false);
-	if (r == 0)
-		r = sqs_fsync_path(dir, true);
 	if (r < 0)
 		(void)unlink(path); /* never committed: the sweep would remove it too */
 	return r;
 }
 
-static bool fits(uint64_t qb, uint64_t qm, uint64_t used_b, uint64_t used_m, uint64_t size)
+/* The directory entries of files link_msg made durable. */
+static int sync_msg_dir(struct sqs_env *e, int64_t id)
+{
+	char dir[4096];
+	if (sqs_path(e, dir, sizeof(dir), id, "msg") < 0)
+		return ERR_TOO_LONG;
+	return sqs_fsync_path(dir, true);
+}
+
+/* Do `count` more messages of `size` bytes in all fit the quotas (0: unlimited)? */
+static bool fits(uint64_t qb, uint64_t qm, uint64_t used_b, uint64_t used_m, uint64_t size,
+		 uint64_t count)
 {
 	if (qb && (size > qb || used_b > qb - size))
 		return false;
-	if (qm && used_m >= qm)
+	if (qm && (count > qm || used_m > qm - count))
 		return false;
 	return true;
 }
 
-/* Insert the row for a linked file into mb (inside a write transaction). */
-static int insert_row(struct sqs_db *h, struct sqs_mb *mb, const struct store_new_msg *m,
-		      const char *guid, int64_t now)
+/* Insert the content and message rows for a linked file into mb (inside a write
+ * transaction), at modseq. A keyword new to the mailbox past LIMIT_MAILBOX_KEYWORDS is
+ * ERR_FULL with enforce (APPEND), defined anyway without (delivery never fails for it).
+ * What fails for this message alone fails before its first write. */
+static int insert_row(struct sqs_env *e, struct sqs_db *h, struct sqs_mb *mb,
+		      const struct store_new_msg *m, const char *guid, int64_t now,
+		      uint64_t modseq, bool enforce, struct arena *scratch)
 {
 	if (mb->uidnext == 0 || mb->uidnext == UINT32_MAX)
 		return ERR_FULL; /* UIDs are never reused: the mailbox is exhausted */
 	char kw[SQS_KEYWORDS_MAX + 1];
 	int r = sqs_kw_merge("", m->keywords, STORE_FLAGS_SET, kw, sizeof(kw));
+	if (r == 0)
+		r = sqs_content_add(e, h, m, guid, scratch);
+	if (r == 0)
+		r = sqs_kw_note(h, mb->id, kw, enforce);
+	sqlite3_stmt *q = r == 0 ? sqs_q(h, Q_MSG_INSERT) : NULL;
+	if (r == 0 && !q)
+		r = ERR_IO;
 	if (r < 0)
 		return r;
-	sqlite3_stmt *q = sqs_q(h, Q_MSG_INSERT);
-	if (!q)
-		return ERR_IO;
 	sqlite3_bind_int64(q, 1, mb->id);
 	sqlite3_bind_int64(q, 2, mb->uidnext);
-	sqlite3_bind_int64(q, 3, (int64_t)mb->highestmodseq + 1);
+	sqlite3_bind_int64(q, 3, (int64_t)modseq);
 	sqlite3_bind_int(q, 4, (int)m->flags);
 	sqlite3_bind_text(q, 5, kw, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 6, (int64_t)m->size);
 	sqlite3_bind_int64(q, 7, m->internal_date ? m->internal_date : now);
 	sqlite3_bind_int64(q, 8, now);
 	sqlite3_bind_text(q, 9, guid, SQS_GUID_LEN, SQLITE_STATIC);
-	if (m->mime_len)
-		sqlite3_bind_blob64(q, 10, m->mime, m->mime_len, SQLITE_STATIC);
 	r = sqs_exec(h, q);
 	if (r == 0) {
 		mb->uidnext++;
-		mb->highestmodseq++;
+		mb->highestmodseq = modseq;
 	}
 	return r;
 }
 
-static int usage_add(struct sqs_db *h, int64_t bytes, int64_t msgs)
-{
-	sqlite3_stmt *q = sqs_q(h, Q_USAGE_ADD);
-	if (!q)
-		return ERR_IO;
-	sqlite3_bind_int64(q, 1, bytes);
-	sqlite3_bind_int64(q, 2, msgs);
-	return sqs_exec(h, q);
-}
-
-int sqs_append(struct store *st, const char *mailbox, const struct store_new_msg *m,
-	       uint32_t *uid_out)
+int sqs_append(struct store *st, const char *mailbox, const struct store_new_msg *const *msgs,
+	       size_t n, uint32_t *uidvalidity_out, uint32_t *uids_out)
 {
 	struct sqs_env *e = (struct sqs_env *)st->env;
 	struct sqs_db *h = ((struct sqs_store *)st)->h;
 	struct sqs_mb mb;
-	uint64_t qb, qm, ub, um;
+	uint64_t qb, qm, ub, um, total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += msgs[i]->size;
+	guid_t *guids = calloc(n, sizeof(*guids));
+	if (!guids)
+		return ERR_NOMEM;
 	int r = sqs_mb_find(h, mailbox, &mb);
 	if (r == 0)
 		r = sqs_dir_quota(e, st->account_id, &qb, &qm);
 	if (r == 0)
 		r = sqs_usage_get(h, &ub, &um);
-	if (r == 0 && !fits(qb, qm, ub, um, m->size))
+	if (r == 0 && !fits(qb, qm, ub, um, total, n))
 		r = ERR_QUOTA; /* early answer, before any I/O; re-checked below */
-	guid_t guid;
+	size_t linked = 0;
+	for (; r == 0 && linked < n; linked++)
+		r = link_msg(e, st->account_id, msgs[linked], true, guids[linked]);
+	if (r < 0 && linked)
+		linked--; /* the one that failed left nothing */
 	if (r == 0)
-		r = link_msg(e, st->account_id, m, true, guid);
-	if (r < 0)
-		return r;
-	r = sqs_begin(h, true);
+		r = sync_msg_dir(e, st->account_id);
+	if (r == 0)
+		r = sqs_begin(h, true);
 	if (r == 0)
 		r = sqs_mb_find(h, mailbox, &mb);
 	if (r == 0)
 		r = sqs_usage_get(h, &ub, &um);
-	if (r == 0 && !fits(qb, qm, ub, um, m->size))
+	if (r == 0 && !fits(qb, qm, ub, um, total, n))
 		r = ERR_QUOTA;
-	uint32_t uid = mb.uidnext;
+	uint32_t first = mb.uidnext;
+	int64_t now = (int64_t)time(NULL);
+	uint64_t modseq = 0;
 	if (r == 0)
-		r = insert_row(h, &mb, m, guid, (int64_t)time(NULL));
-	if (r == 0)
-		r = usage_add(h, (int64_t)m->size, 1);
+		r = sqs_modseq_next(h, &modseq);
+	struct arena scratch;
+	arena_init(&scratch, LIMIT_STORE_EXTRACT_ARENA);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = insert_row(e, h, &mb, msgs[i], guids[i], now, modseq, true, &scratch);
+	arena_free(&scratch);
 	if (r == 0)
 		r = sqs_mb_bump(h, &mb);
 	if (r == 0)
@@ -223,11 +242,16 @@ int sqs_append(struct store *st, const char *mailbox, const struct store_new_msg
 	else
 		sqs_rollback(h);
 	if (r < 0) {
-		sqs_unlink_guids(e, st->account_id, &guid, 1);
+		sqs_unlink_guids(e, st->account_id, guids, linked);
+		free(guids);
 		return r;
 	}
-	if (uid_out)
-		*uid_out = uid;
+	free(guids);
+	for (size_t i = 0; uids_out && i < n; i++)
+		uids_out[i] = first + (uint32_t)i;
+	if (uidvalidity_out)
+		*uidvalidity_out = mb.uidvalidity;
+	sqs_index_kick(e, st->account_id);
 	store_notify(st->env, st->account_id, mb.id, STORE_CH_APPEND, mb.highestmodseq);
 	return 0;
 }
@@ -292,12 +316,17 @@ static int deliver_group(struct sqs_env *e, const struct slot *s, size_t n,
 		r = sqs_mb_find(h, "INBOX", &mb);
 	if (r == 0)
 		r = sqs_usage_get(h, &ub, &um);
-	int64_t now = (int64_t)time(NULL), add_b = 0, add_m = 0;
+	int64_t now = (int64_t)time(NULL), add_m = 0;
+	uint64_t modseq = 0;
+	if (r == 0) /* one for the whole group: it is one change of the account */
+		r = sqs_modseq_peek(h, &modseq);
+	struct arena scratch;
+	arena_init(&scratch, LIMIT_STORE_EXTRACT_ARENA);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const struct store_new_msg *m = msgs[s[i].idx];
 		int *res = &results[s[i].idx];
 		guids[i][0] = '\0';
-		if (!fits(qb, qm, ub, um, m->size)) {
+		if (!fits(qb, qm, ub, um, m->size, 1)) {
 			*res = ERR_QUOTA;
 			continue;
 		}
@@ -306,16 +335,17 @@ static int deliver_group(struct sqs_env *e, const struct slot *s, size_t n,
 			guids[i][0] = '\0';
 			continue;
 		}
-		*res = insert_row(h, &mb, m, guids[i], now);
+		*res = insert_row(e, h, &mb, m, guids[i], now, modseq, false, &scratch);
 		if (*res == ERR_IO || *res == ERR_TEMP || *res == ERR_NOMEM)
 			r = *res; /* the transaction itself is in trouble */
 		if (*res < 0)
 			continue;
 		ub += m->size, um++;
-		add_b += (int64_t)m->size, add_m++;
+		add_m++;
 	}
+	arena_free(&scratch);
 	if (r == 0 && add_m)
-		r = usage_add(h, add_b, add_m);
+		r = sqs_modseq_next(h, &modseq);
 	if (r == 0 && add_m)
 		r = sqs_mb_bump(h, &mb);
 	if (r == 0)
@@ -390,8 +420,10 @@ int sqs_deliver_batch(struct store_env *env, const int64_t *account_ids,
 			ngroups = 0;
 		}
 	}
-	for (size_t g = 0; g < ngroups; g++)
+	for (size_t g = 0; g < ngroups; g++) {
+		sqs_index_kick(e, done[g].account);
 		store_notify(env, done[g].account, done[g].mailbox, STORE_CH_APPEND, done[g].modseq);
+	}
 	free(s), free(guids), free(done);
 	return r;
 }

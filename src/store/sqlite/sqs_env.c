@@ -99,6 +99,8 @@ static int mkdir_p1(const char *path)
 
 static void env_free(struct sqs_env *e)
 {
+	sqs_index_stop(e); /* both no-ops when not started */
+	sqs_reap_stop(e);
 	sqs_pool_drop(e, -1, false);
 	sqs_dir_close(e);
 	if (e->data_fd >= 0)
@@ -163,6 +165,8 @@ static int env_open(const char *data_dir, bool primary, struct store_env **out)
 		r = sqs_dir_open(e);
 	if (r == 0)
 		r = sqs_reap_start(e);
+	if (r == 0)
+		r = sqs_index_start(e);
 	if (r < 0) {
 		env_free(e);
 		return r;
@@ -174,6 +178,7 @@ static int env_open(const char *data_dir, bool primary, struct store_env **out)
 static void env_close(struct store_env *env)
 {
 	struct sqs_env *e = (struct sqs_env *)env;
+	sqs_index_stop(e); /* it holds handles: before the pool goes */
 	sqs_reap_stop(e);
 	sqs_pool_drop(e, -1, false);
 	sqs_dir_close(e);
@@ -242,22 +247,33 @@ const struct store_ops store_sqlite_ops = {
 	.open = st_open,
 	.close = st_close,
 	.usage = sqs_usage,
+	.modseq = sqs_modseq,
 	.mailbox_list = sqs_mailbox_list,
 	.mailbox_get = sqs_mailbox_get,
+	.mailbox_get_id = sqs_mailbox_get_id,
 	.mailbox_create = sqs_mailbox_create,
 	.mailbox_rename = sqs_mailbox_rename,
 	.mailbox_delete = sqs_mailbox_delete,
 	.mailbox_subscribe = sqs_mailbox_subscribe,
+	.mailbox_keywords = sqs_mailbox_keywords,
+	.recent_claim = sqs_recent_claim,
 	.msg_list = sqs_msg_list,
+	.msg_uids = sqs_msg_uids,
+	.msg_changed = sqs_msg_changed,
+	.msg_extra = sqs_msg_extra,
 	.msg_open = sqs_msg_open,
 	.msg_mime = sqs_msg_mime,
 	.flags = sqs_flags,
 	.expunge = sqs_expunge,
+	.expunge_deleted = sqs_expunge_deleted,
+	.copy = sqs_copy,
+	.search = sqs_search,
 	.pop3_mark = sqs_pop3_mark,
 	.append = sqs_append,
 	.deliver_batch = sqs_deliver_batch,
 	.quota_warned = sqs_quota_warned,
 	.expunged_since = sqs_expunged_since,
+	.expunged_prune = sqs_expunged_prune,
 	.check = sqs_check,
 	.domain_is_local = sqs_domain_is_local,
 	.alias_list = sqs_alias_list,

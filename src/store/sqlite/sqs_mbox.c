@@ -1,9 +1,12 @@
-/* sqs_mbox.c: mailboxes of one account (list, get, create, rename, delete, subscribe),
- * account usage and the quota-warning flag. Names live only in index.db; files are
- * named by guid, so no name ever reaches the file system. Limits: LIMIT_MAILBOX_NAME. */
+/* sqs_mbox.c: mailboxes of one account (list, get, create, rename, delete, subscribe,
+ * the \Recent claim), account usage and the quota-warning flag. Names live only in
+ * index.db; files are named by guid, so no name ever reaches the file system. The
+ * STATUS counters are columns the triggers of sqs_schema.c keep. Limits:
+ * LIMIT_MAILBOX_NAME. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/err.h"
@@ -35,12 +38,16 @@ void sqs_mb_canon(const char *name, char *out, size_t cap)
 	out[off + rest] = '\0';
 }
 
+/* A Q_MB_BY_* / Q_MB_LIST row (sqs_sql.c MB_COLS). */
 static void read_mb(sqlite3_stmt *q, struct sqs_mb *out)
 {
 	out->id = sqlite3_column_int64(q, 0);
 	out->uidvalidity = (uint32_t)sqlite3_column_int64(q, 2);
 	out->uidnext = (uint32_t)sqlite3_column_int64(q, 3);
 	out->highestmodseq = (uint64_t)sqlite3_column_int64(q, 4);
+	out->n_deleted = (uint32_t)sqlite3_column_int64(q, 10);
+	out->recent_uid = (uint32_t)sqlite3_column_int64(q, 12);
+	out->expunge_horizon = (uint64_t)sqlite3_column_int64(q, 13);
 }
 
 static int find(struct sqs_db *h, enum sqs_stmt which, const char *name, int64_t id,
@@ -92,7 +99,7 @@ int sqs_usage(struct store *st, uint64_t *bytes_out, uint64_t *messages_out)
 	return sqs_usage_get(H(st), bytes_out, messages_out);
 }
 
-/* One Q_MB_* row plus its counts into the arena. */
+/* One Q_MB_* row into the arena, with its count of unclaimed (\Recent) messages. */
 static int fill_mailbox(struct sqs_db *h, sqlite3_stmt *row, struct arena *a,
 			struct store_mailbox *out)
 {
@@ -101,42 +108,47 @@ static int fill_mailbox(struct sqs_db *h, sqlite3_stmt *row, struct arena *a,
 	memset(out, 0, sizeof(*out));
 	out->id = mb.id;
 	out->name = arena_strdup(a, (const char *)sqlite3_column_text(row, 1));
-	if (!out->name)
+	out->mailboxid = arena_strdup(a, (const char *)sqlite3_column_text(row, 7));
+	if (!out->name || !out->mailboxid)
 		return ERR_NOMEM;
 	out->uidvalidity = mb.uidvalidity;
 	out->uidnext = mb.uidnext;
 	out->highestmodseq = mb.highestmodseq;
 	out->special_use = (unsigned)sqlite3_column_int(row, 5);
 	out->subscribed = sqlite3_column_int(row, 6) != 0;
-	sqlite3_stmt *q = sqs_q(h, Q_MB_COUNTS);
-	if (!q)
-		return ERR_IO;
-	sqlite3_bind_int64(q, 1, mb.id);
-	int rc = sqs_step(h, q);
-	if (rc == SQLITE_ROW) {
-		out->messages = (uint32_t)sqlite3_column_int64(q, 0);
-		out->bytes = (uint64_t)sqlite3_column_int64(q, 1);
-		out->unseen = (uint32_t)sqlite3_column_int64(q, 2);
+	out->messages = (uint32_t)sqlite3_column_int64(row, 8);
+	out->unseen = (uint32_t)sqlite3_column_int64(row, 9);
+	out->deleted = mb.n_deleted;
+	out->bytes = (uint64_t)sqlite3_column_int64(row, 11);
+	if (mb.recent_uid >= mb.uidnext)
+		return 0; /* the common case: everything claimed, no query */
+	sqlite3_stmt *q = sqs_q(h, Q_MB_RECENT);
+	if (q) {
+		sqlite3_bind_int64(q, 1, mb.id);
+		sqlite3_bind_int64(q, 2, mb.recent_uid);
 	}
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW ? 0 : sqs_err(rc);
+	int64_t recent;
+	int r = sqs_int(h, q, 0, &recent);
+	out->recent = (uint32_t)recent;
+	return r;
 }
 
-int sqs_mailbox_get(struct store *st, const char *name, struct arena *a,
-		    struct store_mailbox *out)
+/* One mailbox by name (canon) or id, row and recent count from one snapshot. */
+static int get_one(struct sqs_db *h, const char *canon, int64_t id, struct arena *a,
+		   struct store_mailbox *out)
 {
-	struct sqs_db *h = H(st);
-	char canon[NAME_CAP];
-	sqs_mb_canon(name, canon, sizeof(canon));
-	int r = sqs_begin(h, false); /* row and counts from one snapshot */
+	int r = sqs_begin(h, false);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *q = sqs_q(h, Q_MB_BY_NAME);
+	sqlite3_stmt *q = sqs_q(h, canon ? Q_MB_BY_NAME : Q_MB_BY_ID);
 	if (!q) {
 		sqs_rollback(h);
 		return ERR_IO;
 	}
-	sqlite3_bind_text(q, 1, canon, -1, SQLITE_STATIC);
+	if (canon)
+		sqlite3_bind_text(q, 1, canon, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(q, 1, id);
 	int rc = sqs_step(h, q);
 	if (rc == SQLITE_ROW)
 		r = fill_mailbox(h, q, a, out);
@@ -145,6 +157,20 @@ int sqs_mailbox_get(struct store *st, const char *name, struct arena *a,
 	sqlite3_reset(q);
 	sqs_rollback(h); /* read-only: nothing to commit */
 	return r;
+}
+
+int sqs_mailbox_get(struct store *st, const char *name, struct arena *a,
+		    struct store_mailbox *out)
+{
+	char canon[NAME_CAP];
+	sqs_mb_canon(name, canon, sizeof(canon));
+	return get_one(H(st), canon, 0, a, out);
+}
+
+int sqs_mailbox_get_id(struct store *st, int64_t mailbox_id, struct arena *a,
+		       struct store_mailbox *out)
+{
+	return get_one(H(st), NULL, mailbox_id, a, out);
 }
 
 int sqs_mailbox_list(struct store *st, struct arena *a, struct store_mailbox **out,
@@ -191,11 +217,14 @@ int sqs_mailbox_list(struct store *st, struct arena *a, struct store_mailbox **o
 	return 0;
 }
 
-static int insert_mb(struct sqs_db *h, const char *name, unsigned special_use, bool sub,
-		     int64_t *id_out)
+int sqs_mb_insert(struct sqs_db *h, const char *name, unsigned special_use, bool subscribed,
+		  uint64_t modseq, int64_t *id_out)
 {
 	uint32_t uv;
+	char mailboxid[SQS_GUID_LEN + 1];
 	int r = sqs_new_uidvalidity(h, &uv);
+	if (r == 0 && str_random_hex(mailboxid, SQS_GUID_LEN / 2) < 0)
+		r = ERR_TEMP;
 	if (r < 0)
 		return r;
 	sqlite3_stmt *q = sqs_q(h, Q_MB_INSERT);
@@ -204,7 +233,9 @@ static int insert_mb(struct sqs_db *h, const char *name, unsigned special_use, b
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, uv);
 	sqlite3_bind_int(q, 3, (int)special_use);
-	sqlite3_bind_int(q, 4, sub);
+	sqlite3_bind_int(q, 4, subscribed);
+	sqlite3_bind_text(q, 5, mailboxid, SQS_GUID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, (int64_t)modseq);
 	r = sqs_exec(h, q);
 	if (r == 0 && id_out)
 		*id_out = sqlite3_last_insert_rowid(h->db);
@@ -225,53 +256,59 @@ int sqs_mailbox_create(struct store *st, const char *name, unsigned special_use)
 		r = ERR_EXISTS;
 	else if (r == ERR_NOTFOUND)
 		r = 0;
+	uint64_t modseq = 0;
+	if (r == 0)
+		r = sqs_modseq_next(h, &modseq);
 	/* RFC 9051 6.3.4: superior levels that do not exist yet are created too */
 	for (char *slash = strchr(canon, '/'); r == 0 && slash; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		r = find(h, Q_MB_BY_NAME, canon, 0, &mb);
 		if (r == ERR_NOTFOUND)
-			r = insert_mb(h, canon, STORE_SU_NONE, false, NULL);
+			r = sqs_mb_insert(h, canon, STORE_SU_NONE, false, modseq, NULL);
 		*slash = '/';
 	}
 	int64_t id = 0;
 	if (r == 0)
-		r = insert_mb(h, canon, special_use, false, &id);
+		r = sqs_mb_insert(h, canon, special_use, false, modseq, &id);
 	if (r == 0)
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h);
 	if (r == 0)
-		store_notify(st->env, st->account_id, id, STORE_CH_MAILBOX, 1);
+		store_notify(st->env, st->account_id, id, STORE_CH_MAILBOX, modseq);
 	return r;
 }
 
 /* RFC 9051 6.3.6: renaming INBOX moves its messages to a new mailbox and leaves INBOX
- * empty (the moved UIDs show up as expunged from INBOX). */
+ * empty (the moved UIDs show up as expunged from INBOX). The keywords INBOX defines
+ * come along; the messages keep their UIDs under the new UIDVALIDITY. */
 static int rename_inbox(struct sqs_db *h, const struct sqs_mb *inbox, const char *to,
-			int64_t *new_id)
+			uint64_t modseq, int64_t *new_id)
 {
-	int r = insert_mb(h, to, STORE_SU_NONE, false, new_id);
+	int r = sqs_mb_insert(h, to, STORE_SU_NONE, false, modseq, new_id);
 	struct sqs_mb nmb;
 	if (r == 0)
 		r = find(h, Q_MB_BY_ID, NULL, *new_id, &nmb);
 	if (r < 0)
 		return r;
 	struct sqs_mb ib = *inbox;
-	ib.highestmodseq++;
+	ib.highestmodseq = modseq;
 	nmb.uidnext = ib.uidnext;
-	nmb.highestmodseq = ib.highestmodseq;
+	nmb.highestmodseq = modseq;
 	sqlite3_stmt *q = sqs_q(h, Q_EXP_COPY_ALL);
 	if (!q)
 		return ERR_IO;
 	sqlite3_bind_int64(q, 1, ib.id);
-	sqlite3_bind_int64(q, 2, (int64_t)ib.highestmodseq);
+	sqlite3_bind_int64(q, 2, (int64_t)modseq);
+	sqlite3_bind_int64(q, 3, (int64_t)time(NULL));
 	r = sqs_exec(h, q);
-	if (r == 0 && (q = sqs_q(h, Q_MSG_MOVE_ALL)) != NULL) {
+	static const enum sqs_stmt moves[] = {Q_MSG_MOVE_ALL, Q_KW_COPY_ALL};
+	for (size_t i = 0; r == 0 && i < sizeof(moves) / sizeof(moves[0]); i++) {
+		if ((q = sqs_q(h, moves[i])) == NULL)
+			return ERR_IO;
 		sqlite3_bind_int64(q, 1, ib.id);
 		sqlite3_bind_int64(q, 2, nmb.id);
 		r = sqs_exec(h, q);
-	} else if (r == 0) {
-		r = ERR_IO;
 	}
 	if (r == 0)
 		r = sqs_mb_bump(h, &ib);
@@ -357,9 +394,12 @@ int sqs_mailbox_rename(struct store *st, const char *from, const char *to)
 		r = find(h, Q_MB_BY_NAME, ct, 0, &dst);
 		r = r == 0 ? ERR_EXISTS : (r == ERR_NOTFOUND ? 0 : r);
 	}
+	uint64_t modseq = 0;
+	if (r == 0)
+		r = sqs_modseq_next(h, &modseq);
 	int64_t changed = src.id;
 	if (r == 0 && !strcmp(cf, "INBOX"))
-		r = rename_inbox(h, &src, ct, &changed);
+		r = rename_inbox(h, &src, ct, modseq, &changed);
 	else if (r == 0)
 		r = rename_tree(h, cf, ct);
 	if (r == 0)
@@ -367,12 +407,48 @@ int sqs_mailbox_rename(struct store *st, const char *from, const char *to)
 	else
 		sqs_rollback(h);
 	if (r == 0) {
-		store_notify(st->env, st->account_id, changed, STORE_CH_MAILBOX, 0);
+		store_notify(st->env, st->account_id, changed, STORE_CH_MAILBOX, modseq);
 		if (changed != src.id) /* INBOX emptied */
-			store_notify(st->env, st->account_id, src.id, STORE_CH_EXPUNGE,
-				     src.highestmodseq + 1);
+			store_notify(st->env, st->account_id, src.id, STORE_CH_EXPUNGE, modseq);
 	}
 	return r;
+}
+
+typedef char guid_t[SQS_GUID_LEN + 1];
+
+/* The distinct guids of a mailbox's messages, malloc'ed. */
+static int mailbox_guids(struct sqs_db *h, int64_t mailbox_id, guid_t **out, size_t *n_out)
+{
+	guid_t *g = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0, rc = SQLITE_DONE;
+	sqlite3_stmt *q = sqs_q(h, Q_MSG_OF_MB);
+	if (!q)
+		return ERR_IO;
+	sqlite3_bind_int64(q, 1, mailbox_id);
+	while ((rc = sqs_step(h, q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			guid_t *ng = realloc(g, cap * sizeof(*g));
+			if (!ng) {
+				r = ERR_NOMEM;
+				break;
+			}
+			g = ng;
+		}
+		/* guids are 32 chars */
+		(void)snprintf(g[n++], sizeof(g[0]), "%s", sqlite3_column_text(q, 0));
+	}
+	if (r == 0)
+		r = sqs_done(rc);
+	sqlite3_reset(q);
+	if (r < 0) {
+		free(g);
+		return r;
+	}
+	*out = g;
+	*n_out = n;
+	return 0;
 }
 
 int sqs_mailbox_delete(struct store *st, const char *name)
@@ -387,37 +463,18 @@ int sqs_mailbox_delete(struct store *st, const char *name)
 	if (r < 0)
 		return r;
 	struct sqs_mb mb;
+	guid_t *guids = NULL;
+	size_t n = 0, gone = 0;
+	uint64_t modseq = 0;
 	r = find(h, Q_MB_BY_NAME, canon, 0, &mb);
-	char(*guids)[SQS_GUID_LEN + 1] = NULL;
-	size_t n = 0, cap = 0;
-	int64_t bytes = 0;
-	sqlite3_stmt *q = r == 0 ? sqs_q(h, Q_MSG_OF_MB) : NULL;
-	if (r == 0 && !q)
-		r = ERR_IO;
-	if (q) {
-		int rc;
-		sqlite3_bind_int64(q, 1, mb.id);
-		while ((rc = sqs_step(h, q)) == SQLITE_ROW) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				void *ng = realloc(guids, cap * sizeof(*guids));
-				if (!ng) {
-					r = ERR_NOMEM;
-					break;
-				}
-				guids = ng;
-			}
-			const unsigned char *g = sqlite3_column_text(q, 0);
-			(void)snprintf(guids[n], sizeof(guids[n]), "%s", g); /* guids are 32 chars */
-			bytes += sqlite3_column_int64(q, 1);
-			n++;
-		}
-		if (r == 0 && rc != SQLITE_DONE)
-			r = sqs_err(rc);
-		sqlite3_reset(q);
-	}
-	static const enum sqs_stmt dels[] = {Q_MSG_DELETE_MB, Q_EXP_DELETE_MB, Q_MB_DELETE};
-	for (size_t i = 0; r == 0 && i < 3; i++) {
+	if (r == 0)
+		r = sqs_modseq_next(h, &modseq);
+	if (r == 0)
+		r = mailbox_guids(h, mb.id, &guids, &n);
+	static const enum sqs_stmt dels[] = {Q_MSG_DELETE_MB, Q_EXP_DELETE_MB, Q_KW_DELETE_MB,
+					     Q_MB_DELETE};
+	sqlite3_stmt *q;
+	for (size_t i = 0; r == 0 && i < sizeof(dels) / sizeof(dels[0]); i++) {
 		if ((q = sqs_q(h, dels[i])) == NULL) {
 			r = ERR_IO;
 			break;
@@ -425,18 +482,20 @@ int sqs_mailbox_delete(struct store *st, const char *name)
 		sqlite3_bind_int64(q, 1, mb.id);
 		r = sqs_exec(h, q);
 	}
-	if (r == 0 && (q = sqs_q(h, Q_USAGE_ADD)) != NULL) {
-		sqlite3_bind_int64(q, 1, -bytes);
-		sqlite3_bind_int64(q, 2, -(int64_t)n);
-		r = sqs_exec(h, q);
+	/* the files whose last message this was go; copies elsewhere keep theirs */
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		bool last = false;
+		r = sqs_content_release(h, guids[i], &last);
+		if (r == 0 && last)
+			memmove(guids[gone++], guids[i], sizeof(guids[0]));
 	}
 	if (r == 0)
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h);
 	if (r == 0) {
-		sqs_reap_guids((struct sqs_env *)st->env, st->account_id, guids, n);
-		store_notify(st->env, st->account_id, mb.id, STORE_CH_MAILBOX, mb.highestmodseq);
+		sqs_reap_guids((struct sqs_env *)st->env, st->account_id, guids, gone);
+		store_notify(st->env, st->account_id, mb.id, STORE_CH_MAILBOX, modseq);
 	}
 	free(guids);
 	return r;
@@ -455,9 +514,42 @@ int sqs_mailbox_subscribe(struct store *st, const char *name, bool on)
 	sqlite3_bind_int64(q, 1, mb.id);
 	sqlite3_bind_int(q, 2, on);
 	r = sqs_exec(h, q);
-	if (r == 0)
-		store_notify(st->env, st->account_id, mb.id, STORE_CH_MAILBOX, mb.highestmodseq);
+	if (r == 0) /* no modseq: subscriptions are not mailbox content */
+		store_notify(st->env, st->account_id, mb.id, STORE_CH_MAILBOX, 0);
 	return r;
+}
+
+int sqs_recent_claim(struct store *st, int64_t mailbox_id, uint32_t *first_out,
+		     uint32_t *end_out)
+{
+	struct sqs_db *h = H(st);
+	struct sqs_mb mb;
+	int r = sqs_mb_find_id(h, mailbox_id, &mb);
+	if (r == 0 && mb.recent_uid >= mb.uidnext) { /* nothing to claim: no write lock */
+		*first_out = *end_out = mb.uidnext;
+		return 0;
+	}
+	if (r == 0)
+		r = sqs_begin(h, true); /* read and move in one writer: one claimant */
+	if (r == 0)
+		r = sqs_mb_find_id(h, mailbox_id, &mb);
+	sqlite3_stmt *q = NULL;
+	if (r == 0 && mb.recent_uid < mb.uidnext && (q = sqs_q(h, Q_MB_SET_RECENT)) == NULL)
+		r = ERR_IO;
+	if (q) {
+		sqlite3_bind_int64(q, 1, mailbox_id);
+		sqlite3_bind_int64(q, 2, mb.uidnext);
+		r = sqs_exec(h, q);
+	}
+	if (r == 0)
+		r = sqs_commit(h);
+	else
+		sqs_rollback(h);
+	if (r < 0)
+		return r;
+	*first_out = mb.recent_uid < mb.uidnext ? mb.recent_uid : mb.uidnext;
+	*end_out = mb.uidnext;
+	return 0;
 }
 
 static const char META_QUOTA_WARNED[] = "quota_warned";

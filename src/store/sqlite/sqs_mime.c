@@ -1,11 +1,12 @@
 /* sqs_mime.c: the MIME structure of a stored message (the mime_serialize blob that FETCH
  * ENVELOPE / BODYSTRUCTURE are answered from).
  *
- * Delivery and APPEND hand the blob in with the message and it is kept in the row. A row
- * without one (delivery could not index the message in its arena, or the row predates
- * indexing) is indexed here from the message file on first use, into the caller's arena,
- * and the blob is written back to the row: the message file never changes, so the blob
- * stays right, and every later FETCH copies it instead of parsing the file again.
+ * Delivery and APPEND hand the blob in with the message (or the store extracts it at
+ * insert) and it is kept in the message's content row, shared by its copies. A content
+ * without one (a message too complex for the arena that extracted it, or a row that
+ * predates indexing) is indexed here from the message file on first use, into the
+ * caller's arena, and the blob is written back: the message file never changes, so the
+ * blob stays right, and every later FETCH copies it instead of parsing the file again.
  * The write-back is a cache fill on a read path, so it never waits: if another
  * connection holds the write lock it is skipped (the next call tries again), and a
  * failure is logged and the answer still returned.
@@ -30,7 +31,7 @@
 static int row_get(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, char *guid,
 		   struct arena *a, const void **blob_out, size_t *len_out)
 {
-	sqlite3_stmt *q = sqs_q(h, Q_MSG_MIME);
+	sqlite3_stmt *q = sqs_q(h, Q_CT_MIME);
 	if (!q)
 		return ERR_IO;
 	sqlite3_bind_int64(q, 1, mailbox_id);
@@ -104,13 +105,11 @@ static int index_file(const char *path, struct arena *a, void **blob_out, size_t
 static void write_back(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, const char *guid,
 		       const void *blob, size_t len)
 {
-	sqlite3_stmt *q = sqs_q(h, Q_MSG_SET_MIME);
+	sqlite3_stmt *q = sqs_q(h, Q_CT_SET_MIME);
 	if (!q)
 		return; /* logged by sqs_q */
-	sqlite3_bind_int64(q, 1, mailbox_id);
-	sqlite3_bind_int64(q, 2, uid);
-	sqlite3_bind_text(q, 3, guid, SQS_GUID_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob64(q, 4, blob, len, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, guid, SQS_GUID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob64(q, 2, blob, len, SQLITE_STATIC);
 	sqlite3_busy_timeout(h->db, 0);
 	int rc = sqlite3_step(q); /* not sqs_step: BUSY is an expected answer here */
 	sqlite3_busy_timeout(h->db, SQS_BUSY_MS);

@@ -1,11 +1,12 @@
-/* sqs_msg.c: messages of one account: listing, opening, flags and keywords,
- * expunge (rows first, files unlinked after the commit), POP3 retrieval marks and the
- * expunged-UID log for QRESYNC. Limits: SQS_KEYWORDS_MAX bytes of keywords per message. */
+/* sqs_msg.c: changing messages of one account: flags and keywords (with RFC 7162
+ * UNCHANGEDSINCE), expunge (rows and log first; a file is unlinked after the commit
+ * once no copy names it), POP3 retrieval marks. Limits: SQS_KEYWORDS_MAX bytes of
+ * keywords per message, LIMIT_MAILBOX_KEYWORDS per mailbox. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/arena.h"
@@ -113,201 +114,6 @@ int sqs_kw_merge(const char *cur, const char *in, enum store_flag_op op, char *o
 	return r;
 }
 
-static uint64_t rm_gen(const struct store *st);
-static void cache_fill(struct store *st, int64_t mailbox_id, uint64_t gen,
-		       const struct store_msg *v, size_t n);
-
-int sqs_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_first, uint32_t uid_last,
-		 struct arena *a, struct store_msg **out, size_t *n_out)
-{
-	struct sqs_db *h = H(st);
-	uint64_t gen = rm_gen(st); /* before the snapshot: a removal after it shows */
-	int r = sqs_begin(h, false); /* count and rows from one snapshot */
-	if (r < 0)
-		return r;
-	struct sqs_mb mb;
-	r = sqs_mb_find_id(h, mailbox_id, &mb);
-	sqlite3_stmt *q = r == 0 ? sqs_q(h, Q_MSG_COUNT_RANGE) : NULL;
-	size_t n = 0;
-	if (q) {
-		sqlite3_bind_int64(q, 1, mailbox_id);
-		sqlite3_bind_int64(q, 2, uid_first);
-		sqlite3_bind_int64(q, 3, uid_last);
-		int rc = sqs_step(h, q);
-		if (rc == SQLITE_ROW)
-			n = (size_t)sqlite3_column_int64(q, 0);
-		else
-			r = sqs_err(rc) ? sqs_err(rc) : ERR_IO;
-		sqlite3_reset(q);
-	} else if (r == 0) {
-		r = ERR_IO;
-	}
-	struct store_msg *v = NULL;
-	if (r == 0 && n && !(v = arena_zalloc(a, n * sizeof(*v))))
-		r = ERR_NOMEM;
-	size_t i = 0;
-	if (r == 0 && n && (q = sqs_q(h, Q_MSG_LIST)) != NULL) {
-		sqlite3_bind_int64(q, 1, mailbox_id);
-		sqlite3_bind_int64(q, 2, uid_first);
-		sqlite3_bind_int64(q, 3, uid_last);
-		int rc = SQLITE_DONE;
-		while (r == 0 && i < n && (rc = sqs_step(h, q)) == SQLITE_ROW) {
-			struct store_msg *m = &v[i++];
-			m->uid = (uint32_t)sqlite3_column_int64(q, 0);
-			m->modseq = (uint64_t)sqlite3_column_int64(q, 1);
-			m->flags = (unsigned)sqlite3_column_int(q, 2);
-			m->keywords = arena_strdup(a, (const char *)sqlite3_column_text(q, 3));
-			m->size = (uint64_t)sqlite3_column_int64(q, 4);
-			m->internal_date = sqlite3_column_int64(q, 5);
-			m->saved_date = sqlite3_column_int64(q, 6);
-			m->guid = arena_strdup(a, (const char *)sqlite3_column_text(q, 7));
-			m->pop3_retrieved = sqlite3_column_int64(q, 8);
-			if (!m->keywords || !m->guid)
-				r = ERR_NOMEM;
-		}
-		if (r == 0 && i < n && rc != SQLITE_DONE) /* never a silently short listing */
-			r = sqs_err(rc) ? sqs_err(rc) : ERR_IO;
-		sqlite3_reset(q);
-	} else if (r == 0 && n) {
-		r = ERR_IO;
-	}
-	sqs_rollback(h);
-	if (r < 0)
-		return r;
-	if (uid_first <= 1 && uid_last == UINT32_MAX)
-		cache_fill(st, mailbox_id, gen, v, i);
-	*out = v;
-	*n_out = i;
-	return 0;
-}
-
-/* guid and size of one message (guid must hold SQS_GUID_LEN + 1), and its flags and
- * keywords where flags / kw are non-NULL. ERR_NOTFOUND if there is no such row. */
-static int msg_get(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, char *guid,
-		   uint64_t *size, unsigned *flags, char *kw, size_t kwcap)
-{
-	sqlite3_stmt *q = sqs_q(h, Q_MSG_GET);
-	if (!q)
-		return ERR_IO;
-	sqlite3_bind_int64(q, 1, mailbox_id);
-	sqlite3_bind_int64(q, 2, uid);
-	int rc = sqs_step(h, q), r = 0;
-	if (rc == SQLITE_ROW) {
-		(void)snprintf(guid, SQS_GUID_LEN + 1, "%s", sqlite3_column_text(q, 0));
-		*size = (uint64_t)sqlite3_column_int64(q, 1);
-		if (flags)
-			*flags = (unsigned)sqlite3_column_int(q, 2);
-		if (kw && snprintf(kw, kwcap, "%s", sqlite3_column_text(q, 3)) >= (int)kwcap)
-			r = ERR_TOO_LONG;
-	} else {
-		r = rc == SQLITE_DONE ? ERR_NOTFOUND : sqs_err(rc);
-	}
-	sqlite3_reset(q);
-	return r;
-}
-
-void sqs_rows_removing(struct sqs_env *e, int64_t account_id)
-{
-	atomic_fetch_add(&e->rm_gen[(uint64_t)account_id % SQS_RM_SLOTS], 1);
-}
-
-void sqs_msgcache_free(struct sqs_msgcache *c)
-{
-	free(c->uids);
-	free(c->sizes);
-	free(c->guids);
-	memset(c, 0, sizeof(*c));
-}
-
-static uint64_t rm_gen(const struct store *st)
-{
-	struct sqs_env *e = (struct sqs_env *)st->env;
-	return atomic_load(&e->rm_gen[(uint64_t)st->account_id % SQS_RM_SLOTS]);
-}
-
-/* Remember a full listing of a mailbox (gen read before its snapshot began). A copy
- * of at most this many entries is kept; bigger mailboxes always use SQL. */
-#define CACHE_MAX 200000
-static void cache_fill(struct store *st, int64_t mailbox_id, uint64_t gen,
-		       const struct store_msg *v, size_t n)
-{
-	struct sqs_msgcache *c = &((struct sqs_store *)st)->cache;
-	sqs_msgcache_free(c);
-	if (n == 0 || n > CACHE_MAX)
-		return;
-	c->uids = malloc(n * sizeof(*c->uids));
-	c->sizes = malloc(n * sizeof(*c->sizes));
-	c->guids = malloc(n * sizeof(*c->guids));
-	if (!c->uids || !c->sizes || !c->guids) {
-		sqs_msgcache_free(c); /* only a missed shortcut */
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		c->uids[i] = v[i].uid;
-		c->sizes[i] = v[i].size;
-		memcpy(c->guids[i], v[i].guid, SQS_GUID_LEN + 1);
-	}
-	c->mailbox = mailbox_id;
-	c->gen = gen;
-	c->n = n;
-}
-
-/* The cached row for uid, or -1 if the cache cannot vouch for it. */
-static ssize_t cache_find(struct store *st, int64_t mailbox_id, uint32_t uid)
-{
-	const struct sqs_msgcache *c = &((struct sqs_store *)st)->cache;
-	if (!c->n || c->mailbox != mailbox_id || rm_gen(st) != c->gen)
-		return -1;
-	size_t lo = 0, hi = c->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->n && c->uids[lo] == uid ? (ssize_t)lo : -1;
-}
-
-int sqs_msg_open(struct store *st, int64_t mailbox_id, uint32_t uid, int *fd_out,
-		 uint64_t *size_out)
-{
-	char guid[SQS_GUID_LEN + 1], path[4096];
-	uint64_t size;
-	/* No row of this account was removed since the listing: the row still exists and
-	 * names this file, so the SQL read (and its WAL locks) can be skipped. A removal
-	 * that starts after this check is ordered after this open. */
-	ssize_t k = cache_find(st, mailbox_id, uid);
-	bool cached = k >= 0;
-	int r = 0;
-	if (cached) {
-		const struct sqs_msgcache *c = &((struct sqs_store *)st)->cache;
-		memcpy(guid, c->guids[k], sizeof(guid));
-		size = c->sizes[k];
-	} else {
-		r = msg_get(H(st), mailbox_id, uid, guid, &size, NULL, NULL, 0);
-	}
-	if (r == 0)
-		r = sqs_msg_path((struct sqs_env *)st->env, st->account_id, guid, path, sizeof(path));
-	if (r < 0)
-		return r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), open_err = errno;
-	/* expunged and reaped since the check or since the row was read (the reaper does not
-	 * wait for readers): gone, not damaged, when the row is gone too */
-	if (fd < 0 && open_err == ENOENT &&
-	    (cached || msg_get(H(st), mailbox_id, uid, guid, &size, NULL, NULL, 0) == ERR_NOTFOUND))
-		return ERR_NOTFOUND;
-	if (fd < 0) {
-		/* rows exist only for files that were made durable: this is damage */
-		log_err("store: message file path=%s: %s", path, strerror(open_err));
-		return ERR_IO;
-	}
-	*fd_out = fd;
-	if (size_out)
-		*size_out = size;
-	return 0;
-}
-
 static unsigned flags_apply(unsigned cur, enum store_flag_op op, unsigned f)
 {
 	switch (op) {
@@ -318,23 +124,31 @@ static unsigned flags_apply(unsigned cur, enum store_flag_op op, unsigned f)
 	return cur;
 }
 
-/* Apply one flag change to one message inside the caller's transaction;
- * *changed is set when the row was updated (to modseq). */
-static int flags_one(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, enum store_flag_op op,
-		     unsigned flags, const char *keywords, uint64_t modseq, bool *changed)
+enum flag_outcome { FLAG_SAME, FLAG_CHANGED, FLAG_FAILED };
+
+/* Apply one flag change to one message inside the caller's transaction (new modseq
+ * `modseq`). A message already at `modseq` was changed by this very call (its UID was
+ * listed twice) and is left alone. */
+static int flags_one(struct sqs_db *h, int64_t mailbox_id, uint32_t uid,
+		     const struct store_flags_change *c, uint64_t modseq, enum flag_outcome *res)
 {
-	char guid[SQS_GUID_LEN + 1], cur[SQS_KEYWORDS_MAX + 1], next[SQS_KEYWORDS_MAX + 1];
-	uint64_t size;
-	unsigned cf;
-	int r = msg_get(h, mailbox_id, uid, guid, &size, &cf, cur, sizeof(cur));
-	if (r == ERR_NOTFOUND)
-		return 0; /* expunged meanwhile: nothing to change */
-	if (r == 0)
-		r = sqs_kw_merge(cur, keywords, op, next, sizeof(next));
+	char cur[SQS_KEYWORDS_MAX + 1], next[SQS_KEYWORDS_MAX + 1];
+	struct sqs_row row;
+	*res = FLAG_SAME;
+	int r = sqs_msg_get(h, mailbox_id, uid, &row, cur, sizeof(cur));
+	if (r == ERR_NOTFOUND || (r == 0 && row.modseq == modseq))
+		return 0; /* expunged meanwhile, or done already */
 	if (r < 0)
 		return r;
-	unsigned nf = flags_apply(cf, op, flags);
-	if (nf == cf && !strcmp(cur, next))
+	if (row.modseq > c->unchangedsince) {
+		*res = FLAG_FAILED; /* RFC 7162 3.1.3: changed since the client looked */
+		return 0;
+	}
+	r = sqs_kw_merge(cur, c->keywords, c->op, next, sizeof(next));
+	if (r < 0)
+		return r;
+	unsigned nf = flags_apply(row.flags, c->op, c->flags);
+	if (nf == row.flags && !strcmp(cur, next))
 		return 0;
 	sqlite3_stmt *q = sqs_q(h, Q_MSG_SETFLAGS);
 	if (!q)
@@ -346,45 +160,78 @@ static int flags_one(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, enum st
 	sqlite3_bind_int64(q, 5, (int64_t)modseq);
 	r = sqs_exec(h, q);
 	if (r == 0)
-		*changed = true;
+		*res = FLAG_CHANGED;
 	return r;
 }
 
 int sqs_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
-	      enum store_flag_op op, unsigned flags, const char *keywords, uint64_t *modseq_out)
+	      const struct store_flags_change *c, struct arena *a, struct store_flags_result *out)
 {
 	struct sqs_db *h = H(st);
+	struct sqs_uidv changed = {0}, failed = {0};
 	int r = sqs_begin(h, true);
-	if (r < 0)
-		return r;
 	struct sqs_mb mb;
-	r = sqs_mb_find_id(h, mailbox_id, &mb);
-	bool changed = false;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		r = flags_one(h, mailbox_id, uids[i], op, flags, keywords, mb.highestmodseq + 1,
-			      &changed);
-	if (r == 0 && changed) {
-		mb.highestmodseq++;
-		r = sqs_mb_bump(h, &mb);
+	uint64_t modseq = 0;
+	if (r == 0)
+		r = sqs_mb_find_id(h, mailbox_id, &mb);
+	if (r == 0) /* taken for good only if something changes */
+		r = sqs_modseq_peek(h, &modseq);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		enum flag_outcome res;
+		r = flags_one(h, mailbox_id, uids[i], c, modseq, &res);
+		if (r == 0 && res == FLAG_CHANGED)
+			r = sqs_uidv_add(&changed, uids[i]);
+		else if (r == 0 && res == FLAG_FAILED)
+			r = sqs_uidv_add(&failed, uids[i]);
+	}
+	/* ERR_FULL rolls back what the loop changed */
+	if (r == 0 && changed.n && c->op != STORE_FLAGS_REMOVE)
+		r = sqs_kw_note(h, mailbox_id, c->keywords, true);
+	if (r == 0 && changed.n) {
+		mb.highestmodseq = modseq;
+		r = sqs_modseq_next(h, &modseq);
+		if (r == 0)
+			r = sqs_mb_bump(h, &mb);
 	}
 	if (r == 0)
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h);
-	if (r < 0)
-		return r;
-	if (modseq_out)
-		*modseq_out = mb.highestmodseq;
-	if (changed)
-		store_notify(st->env, st->account_id, mailbox_id, STORE_CH_FLAGS, mb.highestmodseq);
-	return 0;
+	if (r == 0) {
+		out->modseq = mb.highestmodseq;
+		out->n_changed = changed.n;
+		out->n_failed = failed.n;
+		if (changed.n)
+			store_notify(st->env, st->account_id, mailbox_id, STORE_CH_FLAGS, modseq);
+	}
+	/* the change is durable by now: a full arena costs the caller only the lists */
+	if (r == 0 && a)
+		r = sqs_uidv_give(&changed, a, &out->changed, &out->n_changed);
+	if (r == 0 && a)
+		r = sqs_uidv_give(&failed, a, &out->failed, &out->n_failed);
+	free(changed.v), free(failed.v);
+	return r;
 }
 
-/* Delete one row, log it as expunged at modseq; its guid/size go to the caller. */
+typedef char guid_t[SQS_GUID_LEN + 1];
+
+/* The messages one expunge removes, and the files that go with them. */
+struct gone {
+	struct sqs_uidv uids;
+	guid_t *files;                 /* those no other message names any more */
+	size_t nfiles;
+};
+
+/* Delete one row (inside the caller's transaction), log it as expunged at modseq, and
+ * release its file. ERR_NOTFOUND (nothing done) if there is no such row, or with
+ * only_deleted if it does not carry \Deleted. */
 static int expunge_one(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, uint64_t modseq,
-		       char *guid, uint64_t *size)
+		       int64_t now, bool only_deleted, struct gone *g)
 {
-	int r = msg_get(h, mailbox_id, uid, guid, size, NULL, NULL, 0);
+	struct sqs_row row;
+	int r = sqs_msg_get(h, mailbox_id, uid, &row, NULL, 0);
+	if (r == 0 && only_deleted && !(row.flags & STORE_F_DELETED))
+		r = ERR_NOTFOUND;
 	if (r < 0)
 		return r;
 	sqlite3_stmt *q = sqs_q(h, Q_MSG_DELETE);
@@ -393,65 +240,109 @@ static int expunge_one(struct sqs_db *h, int64_t mailbox_id, uint32_t uid, uint6
 	sqlite3_bind_int64(q, 1, mailbox_id);
 	sqlite3_bind_int64(q, 2, uid);
 	r = sqs_exec(h, q);
-	if (r == 0 && (q = sqs_q(h, Q_EXP_INSERT)) != NULL) {
-		sqlite3_bind_int64(q, 1, mailbox_id);
-		sqlite3_bind_int64(q, 2, uid);
-		sqlite3_bind_int64(q, 3, (int64_t)modseq);
-		r = sqs_exec(h, q);
-	} else if (r == 0) {
-		r = ERR_IO;
-	}
+	if (r == 0)
+		r = sqs_explog_add(h, mailbox_id, uid, modseq, now);
+	bool last = false;
+	if (r == 0)
+		r = sqs_content_release(h, row.guid, &last);
+	if (r == 0)
+		r = sqs_uidv_add(&g->uids, uid);
+	if (r == 0 && last)
+		memcpy(g->files[g->nfiles++], row.guid, sizeof(row.guid));
 	return r;
 }
 
-int sqs_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
-		uint64_t *modseq_out)
+/* Expunge uids[0..n) (with all_deleted: every \Deleted message of the mailbox) in one
+ * transaction with one modseq. */
+static int expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		   bool only_deleted, bool all_deleted, struct gone *g, uint64_t *modseq_out)
 {
 	struct sqs_db *h = H(st);
-	char(*guids)[SQS_GUID_LEN + 1] = n ? malloc(n * sizeof(*guids)) : NULL;
-	if (n && !guids)
-		return ERR_NOMEM;
+	struct sqs_uidv all = {0};
 	sqs_rows_removing((struct sqs_env *)st->env, st->account_id);
 	int r = sqs_begin(h, true);
 	struct sqs_mb mb;
 	if (r == 0)
 		r = sqs_mb_find_id(h, mailbox_id, &mb);
-	size_t gone = 0;
-	int64_t bytes = 0;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		uint64_t size;
-		r = expunge_one(h, mailbox_id, uids[i], mb.highestmodseq + 1, guids[gone], &size);
-		if (r == 0) {
-			gone++;
-			bytes += (int64_t)size;
-		} else if (r == ERR_NOTFOUND) {
-			r = 0; /* already gone */
-		}
+	if (r == 0 && all_deleted)
+		n = 0;
+	if (r == 0 && all_deleted && mb.n_deleted) { /* the counter spares a scan if none */
+		sqlite3_stmt *q = sqs_q(h, Q_MSG_DELETED);
+		int rc = SQLITE_DONE;
+		if (q)
+			sqlite3_bind_int64(q, 1, mailbox_id);
+		while (q && r == 0 && (rc = sqs_step(h, q)) == SQLITE_ROW)
+			r = sqs_uidv_add(&all, (uint32_t)sqlite3_column_int64(q, 0));
+		if (r == 0)
+			r = q ? sqs_done(rc) : ERR_IO;
+		if (q)
+			sqlite3_reset(q);
+		uids = all.v;
+		n = all.n;
 	}
-	sqlite3_stmt *q;
-	if (r == 0 && gone && (q = sqs_q(h, Q_USAGE_ADD)) != NULL) {
-		sqlite3_bind_int64(q, 1, -bytes);
-		sqlite3_bind_int64(q, 2, -(int64_t)gone);
-		r = sqs_exec(h, q);
-		mb.highestmodseq++;
+	g->files = n ? malloc(n * sizeof(*g->files)) : NULL;
+	if (r == 0 && n && !g->files)
+		r = ERR_NOMEM;
+	uint64_t modseq = 0;
+	if (r == 0 && n)
+		r = sqs_modseq_peek(h, &modseq);
+	int64_t now = (int64_t)time(NULL);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		r = expunge_one(h, mailbox_id, uids[i], modseq, now, only_deleted, g);
+		if (r == ERR_NOTFOUND)
+			r = 0; /* already gone, or not \Deleted */
+	}
+	if (r == 0 && g->uids.n) {
+		mb.highestmodseq = modseq;
+		r = sqs_modseq_next(h, &modseq);
 		if (r == 0)
 			r = sqs_mb_bump(h, &mb);
-	} else if (r == 0 && gone) {
-		r = ERR_IO;
+		if (r == 0)
+			r = sqs_explog_prune(h, mailbox_id, now);
 	}
+	free(all.v);
 	if (r == 0)
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h);
-	if (r == 0) {
-		sqs_reap_guids((struct sqs_env *)st->env, st->account_id, guids, gone);
-		if (modseq_out)
-			*modseq_out = mb.highestmodseq;
-		if (gone)
-			store_notify(st->env, st->account_id, mailbox_id, STORE_CH_EXPUNGE,
-				     mb.highestmodseq);
+	if (r < 0)
+		return r;
+	sqs_reap_guids((struct sqs_env *)st->env, st->account_id, g->files, g->nfiles);
+	if (modseq_out)
+		*modseq_out = mb.highestmodseq;
+	if (g->uids.n)
+		store_notify(st->env, st->account_id, mailbox_id, STORE_CH_EXPUNGE, modseq);
+	return 0;
+}
+
+int sqs_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		uint64_t *modseq_out)
+{
+	struct gone g = {0};
+	int r = expunge(st, mailbox_id, uids, n, false, false, &g, modseq_out);
+	free(g.uids.v), free(g.files);
+	return r;
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int sqs_expunge_deleted(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
+			struct arena *a, uint32_t **gone_out, size_t *n_gone_out,
+			uint64_t *modseq_out)
+{
+	struct gone g = {0};
+	int r = expunge(st, mailbox_id, uids, n, true, !uids, &g, modseq_out);
+	free(g.files);
+	if (r == 0) { /* found in uids[] order; the contract says ascending */
+		if (g.uids.n > 1)
+			qsort(g.uids.v, g.uids.n, sizeof(*g.uids.v), uid_cmp);
+		return sqs_uidv_give(&g.uids, a, gone_out, n_gone_out);
 	}
-	free(guids);
+	free(g.uids.v);
 	return r;
 }
 
@@ -475,50 +366,4 @@ int sqs_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, si
 		return sqs_commit(h);
 	sqs_rollback(h);
 	return r;
-}
-
-int sqs_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq, struct arena *a,
-		       uint32_t **uids_out, size_t *n_out)
-{
-	struct sqs_db *h = H(st);
-	if (modseq > INT64_MAX)
-		modseq = INT64_MAX;
-	int r = sqs_begin(h, false);
-	if (r < 0)
-		return r;
-	size_t n = 0, i = 0;
-	sqlite3_stmt *q = sqs_q(h, Q_EXP_COUNT_SINCE);
-	if (!q)
-		r = ERR_IO;
-	if (q) {
-		sqlite3_bind_int64(q, 1, mailbox_id);
-		sqlite3_bind_int64(q, 2, (int64_t)modseq);
-		int rc = sqs_step(h, q);
-		if (rc == SQLITE_ROW)
-			n = (size_t)sqlite3_column_int64(q, 0);
-		else
-			r = sqs_err(rc) ? sqs_err(rc) : ERR_IO;
-		sqlite3_reset(q);
-	}
-	uint32_t *v = NULL;
-	if (r == 0 && n && !(v = arena_alloc(a, n * sizeof(*v))))
-		r = ERR_NOMEM;
-	if (r == 0 && n && (q = sqs_q(h, Q_EXP_SINCE)) != NULL) {
-		sqlite3_bind_int64(q, 1, mailbox_id);
-		sqlite3_bind_int64(q, 2, (int64_t)modseq);
-		int rc = SQLITE_DONE;
-		while (i < n && (rc = sqs_step(h, q)) == SQLITE_ROW)
-			v[i++] = (uint32_t)sqlite3_column_int64(q, 0);
-		if (i < n && rc != SQLITE_DONE) /* a short VANISHED list would lose expunges */
-			r = sqs_err(rc) ? sqs_err(rc) : ERR_IO;
-		sqlite3_reset(q);
-	} else if (r == 0 && n) {
-		r = ERR_IO;
-	}
-	sqs_rollback(h);
-	if (r < 0)
-		return r;
-	*uids_out = v;
-	*n_out = i;
-	return 0;
 }

@@ -4,8 +4,9 @@
  * or an add that crashed). After an unclean shutdown (no <data>/.clean marker) also sweep
  * every account: rows whose file is missing or shorter/longer than recorded were
  * committed by a batch whose syncfs never completed, so never acknowledged: they are
- * dropped (and logged as expunged so IMAP clients learn about them); files no row
- * references, and *.tmp copies, are removed; usage is recomputed from the rows.
+ * dropped (and logged as expunged so IMAP clients learn about them), and contents no
+ * message names any more with them; files no content references, and *.tmp copies,
+ * are removed; usage and the mailboxes' counters are recomputed from the rows.
  * Only the primary env (opened by the process holding the data dir lock) recovers.
  * <data>/spool is not the store's: deliver/ owns it and sweeps it by its own rules. */
 #include <dirent.h>
@@ -75,13 +76,13 @@ struct bad_row {
 	uint32_t uid;
 };
 
-/* Rows whose file is missing or has the wrong size (inside the write transaction). */
-static int check_rows(struct sqs_env *e, struct sqs_db *h, guid_t **guids_out, size_t *ng_out,
-		      struct bad_row **bad_out, size_t *nb_out)
+/* Rows whose file is missing or has the wrong size (inside the write transaction). A
+ * file shared by copies is looked at once per row naming it. */
+static int check_rows(struct sqs_env *e, struct sqs_db *h, struct bad_row **bad_out,
+		      size_t *nb_out)
 {
-	guid_t *g = NULL;
 	struct bad_row *bad = NULL;
-	size_t ng = 0, gcap = 0, nb = 0, bcap = 0;
+	size_t nb = 0, bcap = 0;
 	int r = 0, rc;
 	char path[4096];
 	sqlite3_stmt *q = sqs_q(h, Q_MSG_ALL);
@@ -89,22 +90,10 @@ static int check_rows(struct sqs_env *e, struct sqs_db *h, guid_t **guids_out, s
 		return ERR_IO;
 	while (r == 0 && (rc = sqs_step(h, q)) == SQLITE_ROW) {
 		const char *guid = (const char *)sqlite3_column_text(q, 2);
-		if (ng == gcap) {
-			gcap = gcap ? gcap * 2 : 256;
-			guid_t *ngv = realloc(g, gcap * sizeof(*g));
-			if (!ngv) {
-				r = ERR_NOMEM;
-				break;
-			}
-			g = ngv;
-		}
-		(void)snprintf(g[ng], sizeof(g[ng]), "%s", guid); /* 32 chars */
 		struct stat sb;
-		if (sqs_msg_path(e, h->account_id, g[ng], path, sizeof(path)) == 0 &&
-		    stat(path, &sb) == 0 && (uint64_t)sb.st_size == (uint64_t)sqlite3_column_int64(q, 3)) {
-			ng++;
+		if (sqs_msg_path(e, h->account_id, guid, path, sizeof(path)) == 0 &&
+		    stat(path, &sb) == 0 && (uint64_t)sb.st_size == (uint64_t)sqlite3_column_int64(q, 3))
 			continue;
-		}
 		log_warn("store: recovery drops message account=%lld mailbox=%lld uid=%lld: "
 			 "file missing or of another size",
 			 (long long)h->account_id, (long long)sqlite3_column_int64(q, 0),
@@ -122,21 +111,23 @@ static int check_rows(struct sqs_env *e, struct sqs_db *h, guid_t **guids_out, s
 		bad[nb].uid = (uint32_t)sqlite3_column_int64(q, 1);
 		nb++;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = sqs_err(rc) ? sqs_err(rc) : ERR_IO;
+	if (r == 0)
+		r = sqs_done(rc);
 	sqlite3_reset(q);
 	if (r < 0) {
-		free(g), free(bad);
+		free(bad);
 		return r;
 	}
-	*guids_out = g, *ng_out = ng, *bad_out = bad, *nb_out = nb;
+	*bad_out = bad, *nb_out = nb;
 	return 0;
 }
 
-/* Delete the bad rows, log them as expunged, bump each mailbox's modseq. */
+/* Delete the bad rows and log them as expunged, all at one new modseq. */
 static int drop_rows(struct sqs_db *h, const struct bad_row *bad, size_t nb)
 {
-	int r = 0;
+	uint64_t modseq = 0;
+	int64_t now = (int64_t)time(NULL);
+	int r = nb ? sqs_modseq_next(h, &modseq) : 0;
 	for (size_t i = 0; r == 0 && i < nb; i++) {
 		struct sqs_mb mb;
 		r = sqs_mb_find_id(h, bad[i].mailbox, &mb);
@@ -145,14 +136,10 @@ static int drop_rows(struct sqs_db *h, const struct bad_row *bad, size_t nb)
 			mb.id = bad[i].mailbox;
 			r = 0;
 		} else if (r == 0) {
-			mb.highestmodseq++;
+			mb.highestmodseq = modseq;
 			r = sqs_mb_bump(h, &mb);
-			if (r == 0 && (q = sqs_q(h, Q_EXP_INSERT)) != NULL) {
-				sqlite3_bind_int64(q, 1, mb.id);
-				sqlite3_bind_int64(q, 2, bad[i].uid);
-				sqlite3_bind_int64(q, 3, (int64_t)mb.highestmodseq);
-				r = sqs_exec(h, q);
-			}
+			if (r == 0)
+				r = sqs_explog_add(h, mb.id, bad[i].uid, modseq, now);
 		}
 		if (r == 0 && (q = sqs_q(h, Q_MSG_DELETE)) != NULL) {
 			sqlite3_bind_int64(q, 1, mb.id);
@@ -161,6 +148,62 @@ static int drop_rows(struct sqs_db *h, const struct bad_row *bad, size_t nb)
 		}
 	}
 	return r;
+}
+
+/* Contents no message names any more (their messages were dropped) go with their
+ * full-text rows; then the guids of all contents left, sorted, for the file sweep. */
+static int drop_contents(struct sqs_db *h, guid_t **guids_out, size_t *n_out)
+{
+	int64_t ids[64];
+	size_t n;
+	int r = 0, rc;
+	do { /* collected first: rows are not deleted under a running SELECT */
+		sqlite3_stmt *q = sqs_q(h, Q_CT_ORPHANS);
+		if (!q)
+			return ERR_IO;
+		n = 0;
+		while (n < 64 && (rc = sqs_step(h, q)) == SQLITE_ROW)
+			ids[n++] = sqlite3_column_int64(q, 0);
+		r = n == 64 ? 0 : sqs_done(rc);
+		sqlite3_reset(q);
+		static const enum sqs_stmt dels[] = {Q_FTS_DELETE, Q_CT_DELETE};
+		for (size_t i = 0; r == 0 && i < n; i++)
+			for (size_t k = 0; r == 0 && k < 2; k++) {
+				if ((q = sqs_q(h, dels[k])) == NULL)
+					return ERR_IO;
+				sqlite3_bind_int64(q, 1, ids[i]);
+				r = sqs_exec(h, q);
+			}
+	} while (r == 0 && n == 64);
+	guid_t *g = NULL;
+	size_t ng = 0, cap = 0;
+	sqlite3_stmt *q = r == 0 ? sqs_q(h, Q_CT_GUIDS) : NULL;
+	if (r == 0 && !q)
+		r = ERR_IO;
+	while (q && r == 0 && (rc = sqs_step(h, q)) == SQLITE_ROW) {
+		if (ng == cap) {
+			cap = cap ? cap * 2 : 256;
+			guid_t *ngv = realloc(g, cap * sizeof(*g));
+			if (!ngv) {
+				r = ERR_NOMEM;
+				break;
+			}
+			g = ngv;
+		}
+		(void)snprintf(g[ng++], sizeof(g[0]), "%s", sqlite3_column_text(q, 0)); /* 32 */
+	}
+	if (q && r == 0)
+		r = sqs_done(rc);
+	if (q)
+		sqlite3_reset(q);
+	if (r < 0) {
+		free(g);
+		return r;
+	}
+	qsort(g, ng, sizeof(*g), guid_cmp);
+	*guids_out = g;
+	*n_out = ng;
+	return 0;
 }
 
 /* Remove files in msg/ that no row names, and *.tmp leftovers of copies. */
@@ -206,18 +249,22 @@ static int sweep_account(struct sqs_env *e, int64_t id, bool online)
 	sqs_rows_removing(e, id); /* the online check may drop rows */
 	r = sqs_begin(h, true);
 	if (r == 0)
-		r = check_rows(e, h, &g, &ng, &bad, &nb);
+		r = check_rows(e, h, &bad, &nb);
 	if (r == 0)
 		r = drop_rows(h, bad, nb);
 	if (r == 0)
+		r = drop_contents(h, &g, &ng);
+	/* the triggers keep these; recomputed in case a program outside the store wrote */
+	if (r == 0)
 		r = sqs_exec(h, sqs_q(h, Q_USAGE_RECALC));
+	if (r == 0)
+		r = sqs_exec(h, sqs_q(h, Q_MB_RECOUNT));
 	if (r == 0)
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h);
 	sqs_db_give(e, h);
 	if (r == 0) {
-		qsort(g, ng, sizeof(*g), guid_cmp);
 		drop_orphan_files(e, id, g, ng, online);
 		for (size_t i = 0; i < nb; i++)
 			store_notify(&e->base, id, bad[i].mailbox, STORE_CH_EXPUNGE, 0);

@@ -1,0 +1,176 @@
+/* sqs_schema.c: the schema of an account's index.db: its numbered migrations and the
+ * mailboxes a new account starts with. Owns nothing at run time; sqs_db.c runs
+ * sqs_index_migrate when it opens a handle. docs/storage.md describes every table.
+ *
+ * Version 2 (IMAP): message contents (file, EMAILID, cached header, preview, MIME
+ * structure, thread) move from `messages` into `content`, one row per file, so copies
+ * share it; the account-wide modseq counter (meta "modseq"); MAILBOXID, the \Recent
+ * marker, the expunge-log horizon and STATUS counters per mailbox, kept by triggers;
+ * the keywords defined per mailbox; Message-ID -> thread; the FTS5 trigram index.
+ * Rows from version 1 are migrated in the same transaction; what needs the message
+ * files (header, preview, thread, FTS row) is filled when first asked for
+ * (sqs_content_fill), so no account waits for a read of all its files when it opens. */
+#include <string.h>
+
+#include "core/err.h"
+#include "core/str.h"
+#include "store/sqlite/sqs_int.h"
+#include "core/banned.h"
+
+/* The STATUS counters of a mailbox, as an expression over one row `r` (old or new)
+ * with the sign `s`: they stay right whatever statement adds, removes or moves rows,
+ * also the ones recovery runs. Usage (the account's quota use) the same way. */
+#define MB_ADD(r, s)                                                                   \
+	"UPDATE mailboxes SET n_messages = n_messages " s " 1, "                          \
+	"n_unseen = n_unseen " s " ((" r ".flags & 1) = 0), "                             \
+	"n_deleted = n_deleted " s " ((" r ".flags & 8) != 0), "                          \
+	"n_bytes = n_bytes " s " " r ".size WHERE id = " r ".mailbox_id;\n"
+#define USAGE_ADD(r, s)                                                                \
+	"UPDATE usage SET bytes = bytes " s " " r ".size, messages = messages " s " 1 "    \
+	"WHERE id = 1;\n"
+
+static const char *const index_schema[] = {
+	/* 1 */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"CREATE TABLE mailboxes(\n"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,\n" /* never reused, like UIDVALIDITY */
+	"  name TEXT NOT NULL UNIQUE,\n"
+	"  uidvalidity INTEGER NOT NULL,\n"
+	"  uidnext INTEGER NOT NULL DEFAULT 1,\n"
+	"  highestmodseq INTEGER NOT NULL DEFAULT 1,\n"
+	"  special_use INTEGER NOT NULL DEFAULT 0,\n"
+	"  subscribed INTEGER NOT NULL DEFAULT 0);\n"
+	"CREATE TABLE messages(\n"
+	"  mailbox_id INTEGER NOT NULL,\n"
+	"  uid INTEGER NOT NULL,\n"
+	"  modseq INTEGER NOT NULL,\n"
+	"  flags INTEGER NOT NULL DEFAULT 0,\n"
+	"  keywords TEXT NOT NULL DEFAULT '',\n"
+	"  size INTEGER NOT NULL,\n"
+	"  internal_date INTEGER NOT NULL,\n"
+	"  saved_date INTEGER NOT NULL,\n"
+	"  guid TEXT NOT NULL UNIQUE,\n"
+	"  pop3_retrieved INTEGER NOT NULL DEFAULT 0,\n"
+	"  mime BLOB,\n"
+	"  PRIMARY KEY(mailbox_id, uid));\n"
+	"CREATE TABLE expunged(\n"
+	"  mailbox_id INTEGER NOT NULL,\n"
+	"  uid INTEGER NOT NULL,\n"
+	"  modseq INTEGER NOT NULL,\n"
+	"  PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;\n"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);\n"
+	"CREATE TABLE usage(id INTEGER PRIMARY KEY CHECK(id = 1),\n"
+	"  bytes INTEGER NOT NULL, messages INTEGER NOT NULL);\n"
+	"INSERT INTO usage VALUES(1, 0, 0);\n"
+	"PRAGMA user_version=1;",
+	/* 2 */
+	"CREATE TABLE content(\n"
+	"  id INTEGER PRIMARY KEY,\n"        /* the row's rowid in fts */
+	"  guid TEXT NOT NULL UNIQUE,\n"     /* file msg/<guid>, EMAILID */
+	"  thread_id TEXT,\n"                /* NULL until cached */
+	"  cached INTEGER NOT NULL DEFAULT 0,\n"  /* header, preview, thread made */
+	"  indexed INTEGER NOT NULL DEFAULT 0,\n" /* its fts row made */
+	"  preview TEXT,\n"
+	"  header BLOB,\n"
+	"  ftext TEXT,\n"                    /* body text waiting for the indexer */
+	"  mime BLOB);\n"                    /* last: reads of the others skip its pages */
+	"INSERT INTO content(guid, mime) SELECT guid, mime FROM messages "
+	"ORDER BY mailbox_id, uid;\n"
+	"CREATE INDEX content_uncached ON content(id) WHERE cached = 0;\n"
+	"CREATE INDEX content_unindexed ON content(id) WHERE indexed = 0;\n"
+	"CREATE TABLE messages_v2(\n"
+	"  mailbox_id INTEGER NOT NULL,\n"
+	"  uid INTEGER NOT NULL,\n"
+	"  modseq INTEGER NOT NULL,\n"
+	"  flags INTEGER NOT NULL DEFAULT 0,\n"
+	"  keywords TEXT NOT NULL DEFAULT '',\n"
+	"  size INTEGER NOT NULL,\n"
+	"  internal_date INTEGER NOT NULL,\n"
+	"  saved_date INTEGER NOT NULL,\n"
+	"  guid TEXT NOT NULL,\n"            /* content.guid, shared by copies */
+	"  pop3_retrieved INTEGER NOT NULL DEFAULT 0,\n"
+	"  PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;\n"
+	"INSERT INTO messages_v2 SELECT mailbox_id, uid, modseq, flags, keywords, size, "
+	"internal_date, saved_date, guid, pop3_retrieved FROM messages;\n"
+	"DROP TABLE messages;\n"
+	"ALTER TABLE messages_v2 RENAME TO messages;\n"
+	"CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);\n"
+	"CREATE INDEX messages_guid ON messages(guid);\n"
+	"ALTER TABLE mailboxes ADD COLUMN mailboxid TEXT;\n"
+	"UPDATE mailboxes SET mailboxid = lower(hex(randomblob(16)));\n"
+	"CREATE UNIQUE INDEX mailboxes_mailboxid ON mailboxes(mailboxid);\n"
+	"ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;\n"
+	"UPDATE mailboxes SET recent_uid = uidnext;\n"
+	"ALTER TABLE mailboxes ADD COLUMN expunge_horizon INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN n_messages INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN n_unseen INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN n_deleted INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN n_bytes INTEGER NOT NULL DEFAULT 0;\n"
+	"UPDATE mailboxes SET (n_messages, n_unseen, n_deleted, n_bytes) = (SELECT count(*), "
+	"coalesce(sum((flags & 1) = 0), 0), coalesce(sum((flags & 8) != 0), 0), "
+	"coalesce(sum(size), 0) FROM messages WHERE mailbox_id = mailboxes.id);\n"
+	"ALTER TABLE expunged ADD COLUMN at INTEGER NOT NULL DEFAULT 0;\n"
+	"UPDATE expunged SET at = CAST(strftime('%s', 'now') AS INTEGER);\n"
+	"CREATE TABLE keywords(\n"
+	"  mailbox_id INTEGER NOT NULL,\n"
+	"  name TEXT NOT NULL COLLATE NOCASE,\n" /* keywords compare ASCII case-insensitively */
+	"  PRIMARY KEY(mailbox_id, name)) WITHOUT ROWID;\n"
+	/* the words of every message's keywords, oldest message first (the queue is
+	 * ordered by it), so the spelling first used is the one kept */
+	"WITH RECURSIVE kw(mailbox_id, uid, word, rest) AS (\n"
+	"  SELECT mailbox_id, uid, '', keywords || ' ' FROM messages WHERE keywords != ''\n"
+	"  UNION ALL SELECT mailbox_id, uid, substr(rest, 1, instr(rest, ' ') - 1), "
+	"  substr(rest, instr(rest, ' ') + 1) FROM kw WHERE rest != '' "
+	"  ORDER BY 1, 2)\n"
+	"INSERT OR IGNORE INTO keywords(mailbox_id, name) "
+	"SELECT mailbox_id, word FROM kw WHERE word != '';\n"
+	"CREATE TABLE threads(msgid TEXT PRIMARY KEY, thread_id TEXT NOT NULL) WITHOUT ROWID;\n"
+	/* Text folded by store_search_fold before it goes in, so the index compares bytes
+	 * and every needle length matches the same way. detail=column: no positions (the
+	 * index is about half the size); sqs_search.c rechecks candidates itself. */
+	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_addr, to_addr, cc_addr, bcc_addr, "
+	"body, tokenize = 'trigram case_sensitive 1', detail = column);\n"
+	"INSERT OR REPLACE INTO meta(key, value) SELECT 'modseq', "
+	"max(coalesce((SELECT max(highestmodseq) FROM mailboxes), 1), "
+	"coalesce((SELECT max(modseq) FROM messages), 0), "
+	"coalesce((SELECT max(modseq) FROM expunged), 0));\n"
+	"CREATE TRIGGER messages_added AFTER INSERT ON messages BEGIN\n" MB_ADD("new", "+")
+	USAGE_ADD("new", "+") "END;\n"
+	"CREATE TRIGGER messages_removed AFTER DELETE ON messages BEGIN\n" MB_ADD("old", "-")
+	USAGE_ADD("old", "-") "END;\n"
+	"CREATE TRIGGER messages_changed AFTER UPDATE OF flags, mailbox_id ON messages "
+	"WHEN old.flags != new.flags OR old.mailbox_id != new.mailbox_id BEGIN\n"
+	MB_ADD("old", "-") MB_ADD("new", "+") "END;\n"
+	"UPDATE usage SET bytes = (SELECT coalesce(sum(size), 0) FROM messages), "
+	"messages = (SELECT count(*) FROM messages) WHERE id = 1;\n"
+	"PRAGMA user_version=2;",
+};
+
+/* The mailboxes every new account starts with (RFC 6154 special use). */
+static const struct {
+	const char *name;
+	unsigned special_use;
+} default_mailboxes[] = {
+	{"INBOX", STORE_SU_NONE},     {"Drafts", STORE_SU_DRAFTS}, {"Sent", STORE_SU_SENT},
+	{"Trash", STORE_SU_TRASH},    {"Junk", STORE_SU_JUNK},     {"Archive", STORE_SU_ARCHIVE},
+};
+
+static int fill_index(void *arg, sqlite3 *db, int old_version)
+{
+	struct sqs_db *h = arg;
+	if (old_version != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
+		int r = sqs_mb_insert(h, default_mailboxes[i].name, default_mailboxes[i].special_use,
+				      true, 1, NULL);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int sqs_index_migrate(struct sqs_db *h)
+{
+	return sqs_migrate(h->db, index_schema, (int)(sizeof(index_schema) / sizeof(index_schema[0])),
+			   fill_index, h);
+}
