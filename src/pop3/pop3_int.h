@@ -28,8 +28,14 @@ struct pop3_msg {
 	bool deleted;
 	bool retrieved; /* RETR sent it in this session */
 	uint64_t size;
-	const char *guid; /* the UIDL */
+	const char *uidl; /* see pop3_uidl_unique */
 };
+
+/* RFC 1939 7: UIDLs unique within the maildrop. A message's UIDL is its EMAILID (the
+ * store's guid); copies share that (an IMAP COPY within INBOX), so of messages with the
+ * same one, all but the first (lowest UID) get guid "." UID instead. msgs[0..n) hold
+ * their guids in uidl on entry, in any order; new strings from a. ERR_NOMEM. */
+int pop3_uidl_unique(struct pop3_msg *msgs, size_t n, struct arena *a);
 
 struct pop3_session {
 	struct net_conn *c;

@@ -57,11 +57,56 @@ int pop3_maildrop_open(struct pop3_session *s, int64_t account, const char *addr
 		s->msgs[i] = (struct pop3_msg){list[i].uid, false, false, list[i].size, list[i].guid};
 		octets += list[i].size;
 	}
+	if (pop3_uidl_unique(s->msgs, n, &s->ma) < 0) {
+		log_err("maildrop open: %s", err_str(ERR_NOMEM));
+		pop3_maildrop_close(s);
+		pop3_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox now, try again later");
+		return ERR_NOMEM;
+	}
 	s->n_msgs = n;
 	s->state = POP3_TRANSACTION;
 	log_info("login ok messages=%zu octets=%llu", n, (unsigned long long)octets);
 	pop3_reply(s, "+OK Logged in, %zu messages (%llu octets)", n, (unsigned long long)octets);
 	return 0;
+}
+
+/* A message of the snapshot with the guid it came with, for sorting. */
+struct uidl_ref {
+	const char *guid;
+	uint32_t uid;
+	struct pop3_msg *m;
+};
+
+static int uidl_cmp(const void *a, const void *b)
+{
+	const struct uidl_ref *x = a, *y = b;
+	int c = strcmp(x->guid, y->guid);
+	return c ? c : (x->uid > y->uid) - (x->uid < y->uid);
+}
+
+int pop3_uidl_unique(struct pop3_msg *msgs, size_t n, struct arena *a)
+{
+	if (n < 2)
+		return 0;
+	/* sorted by guid, then UID: copies sit apart in UID order, together here */
+	struct uidl_ref *v = malloc(n * sizeof(*v));
+	if (!v)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct uidl_ref){msgs[i].uidl, msgs[i].uid, &msgs[i]};
+	qsort(v, n, sizeof(*v), uidl_cmp);
+	int r = 0;
+	for (size_t k = 1; r == 0 && k < n; k++) {
+		if (strcmp(v[k].guid, v[k - 1].guid) != 0)
+			continue;
+		const char *u = arena_printf(a, "%s.%u", v[k].guid, v[k].uid);
+		if (u)
+			v[k].m->uidl = u;
+		else
+			r = ERR_NOMEM;
+	}
+	free(v);
+	return r;
 }
 
 /* Remember first retrievals for [pop3] expire_days, in one write for the session. */
@@ -148,7 +193,7 @@ static int list_like(struct pop3_session *s, struct pop3_cmd *cmd, bool uidl)
 		if (!m)
 			return 0;
 		if (uidl)
-			pop3_reply(s, "+OK %u %s", cmd->msg, m->guid);
+			pop3_reply(s, "+OK %u %s", cmd->msg, m->uidl);
 		else
 			pop3_reply(s, "+OK %u %llu", cmd->msg, (unsigned long long)m->size);
 		return 0;
@@ -159,7 +204,7 @@ static int list_like(struct pop3_session *s, struct pop3_cmd *cmd, bool uidl)
 		if (m->deleted)
 			continue;
 		if (uidl)
-			pop3_reply(s, "%zu %s", i + 1, m->guid);
+			pop3_reply(s, "%zu %s", i + 1, m->uidl);
 		else
 			pop3_reply(s, "%zu %llu", i + 1, (unsigned long long)m->size);
 	}
