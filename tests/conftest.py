@@ -113,3 +113,19 @@ def pytest_runtest_makereport(item, call):
     if rep.failed:
         for s in getattr(item, "_kasten_servers", []):
             rep.sections.append((f"kasten log {s.log}", s.log_tail()))
+
+
+@pytest.fixture
+def dovecot():
+    """A private Dovecot on loopback (tests/dovecot_test.py), users u1 and u2 with the
+    password "dovecot-pass"; stopped and removed after the test."""
+    from dovecot_test import DovecotServer, available
+    if not available():
+        pytest.fail("/usr/sbin/dovecot missing: scripts/install-deps.sh check installs it")
+    d = DovecotServer(None, users={"u1": "dovecot-pass", "u2": "dovecot-pass"})
+    try:
+        d.start()
+        yield d
+    finally:
+        d.stop()
+        d.remove()

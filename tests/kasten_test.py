@@ -665,6 +665,99 @@ class RawPOP3:
         self.close()
 
 
+class RawIMAP:
+    """A byte-level IMAP client: send exactly these bytes, read responses as they come.
+    cmd() tags a command and returns (tagged status line, [untagged lines]) with each
+    response line as bytes without its CRLF; literals are read whole and inlined into
+    the line they belong to (so one response is one list entry)."""
+
+    def __init__(self, host, port, tls=False, timeout=10, greeting=True):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:
+            self.sock = unverified_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
+        self.buf = b""
+        self.n = 0
+        self.greeting = self.response() if greeting else None
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError(f"connection closed; pending {self.buf[:200]!r}")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        i = self.buf.index(b"\r\n")
+        line, self.buf = self.buf[:i], self.buf[i + 2:]
+        return line
+
+    def response(self):
+        """One whole response: a line plus any literals it announces ({n} at its end)."""
+        line = self._line()
+        while True:
+            m = re.search(rb"~?\{(\d+)\}$", line)
+            if not m:
+                return line
+            n = int(m.group(1))
+            while len(self.buf) < n:
+                self._fill()
+            line += b"\r\n" + self.buf[:n]
+            self.buf = self.buf[n:]
+            line += self._line()
+
+    def cmd(self, command, tag=None):
+        """Send "TAG command"; return (b"TAG OK ...", [untagged responses])."""
+        self.n += 1
+        tag = tag or f"a{self.n}"
+        self.send(f"{tag} {command}\r\n" if isinstance(command, str)
+                  else tag.encode() + b" " + command + b"\r\n")
+        return self.until(tag)
+
+    def until(self, tag):
+        untagged = []
+        tag = tag.encode() if isinstance(tag, str) else tag
+        while True:
+            line = self.response()
+            if line.startswith(tag + b" "):
+                return line, untagged
+            untagged.append(line)
+
+    def login(self, user, password):
+        status, _ = self.cmd(f'LOGIN "{user}" "{password}"')
+        assert b" OK " in status, status
+        return status
+
+    def pending(self, wait=0.5):
+        """Bytes that arrive within `wait` seconds without us sending anything."""
+        self.sock.settimeout(wait)
+        try:
+            chunk = self.sock.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            chunk = b""
+        finally:
+            self.sock.settimeout(10)
+        out, self.buf = self.buf + chunk, b""
+        return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
 def vm_rss(pid):
     """Resident set size of process `pid` in bytes (from /proc/PID/status)."""
     with open(f"/proc/{pid}/status") as f:

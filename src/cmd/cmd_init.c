@@ -99,6 +99,8 @@ int cmd_init(int argc, char **argv)
 	if (pw[0])
 		printf("demo account:    %s   password: %s\n", DEMO_ADDRESS, pw);
 	printf("\nclient settings (user name = the full address):\n");
+	print_setting("IMAP", cf->imap, "STARTTLS (self-signed certificate)");
+	print_setting("IMAPS", cf->imaps, "SSL/TLS");
 	print_setting("POP3", cf->pop3, "STARTTLS (self-signed certificate)");
 	print_setting("POP3S", cf->pop3s, "SSL/TLS");
 	print_setting("SMTP submit", cf->submission, "STARTTLS, password (plain allowed on loopback)");

@@ -15,6 +15,8 @@
 #include "core/log.h"
 #include "deliver/deliver.h"
 #include "net/net.h"
+#include "imap/imap.h"
+#include "notify/notify.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -39,9 +41,11 @@ static size_t listeners(const struct conf *cf, struct net_listen ls[16])
 	LISTEN(cf->lmtp, &smtp_proto, NET_TLS_NONE, &smtp_flavour_lmtp, false, cf->smtp_timeout);
 	LISTEN(cf->pop3, &pop3_proto, NET_TLS_NONE, NULL, true, cf->pop3_timeout);
 	LISTEN(cf->pop3s, &pop3_proto, NET_TLS_IMPLICIT, NULL, true, cf->pop3_timeout);
+	LISTEN(cf->imap, &imap_proto, NET_TLS_NONE, NULL, true, cf->imap_timeout);
+	LISTEN(cf->imaps, &imap_proto, NET_TLS_IMPLICIT, NULL, true, cf->imap_timeout);
 #undef LISTEN
-	if (cf->imap || cf->imaps || cf->http)
-		log_info("imap/http listeners are configured but not part of this build yet");
+	if (cf->http)
+		log_info("the http listener is configured but not part of this build yet");
 	return n;
 }
 
@@ -119,6 +123,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	smtp_init(env);
 	pop3_init(env);
+	notify_start(env);
+	imap_init(env);
 
 	if (net_run() < 0)
 		return 1;
@@ -126,6 +132,7 @@ int cmd_serve(int argc, char **argv)
 	net_wait_signal();
 	net_stop(30);
 	pop3_shutdown();
+	notify_stop();
 	deliver_stop();
 	store_env_close(&env);
 	SSL_CTX_free(tls);

@@ -29,10 +29,30 @@
 #define LIMIT_IMAP_SEQSET 16384            /* ranges in one sequence set */
 #define LIMIT_IMAP_SEARCH_DEPTH 32         /* NOT / OR / parentheses in SEARCH keys */
 #define LIMIT_IMAP_FETCH_FIELDS 256        /* names in one BODY[HEADER.FIELDS (...)] */
+/* FETCH answers (src/imap/imap_fetch*.c): what one FETCH holds at a time, however many
+ * messages it names and however big they are */
+#define LIMIT_IMAP_FETCH_BATCH 256         /* messages (and sequence numbers spanned)
+					    * read from the store in one step */
+#define LIMIT_IMAP_FETCH_CHUNK (64u << 10) /* bytes of a message file read at a time */
+#define LIMIT_IMAP_FETCH_EXTRA_ARENA (1u << 20) /* cached headers and previews of a step */
+#define LIMIT_IMAP_FETCH_MSG_ARENA (4u << 20)   /* one message's structure, header blocks */
+#define LIMIT_IMAP_FETCH_HEADER (1u << 20) /* a header block HEADER.FIELDS filters in
+					    * memory; a longer one: NO [LIMIT] */
+#define LIMIT_IMAP_FETCH_INLINE (1u << 20) /* bytes BINARY decodes on the loop thread to
+					    * size an answer; more go to the worker pool */
 #define LIMIT_IMAP_ID_PAIRS 30             /* RFC 2971 3.3 */
 #define LIMIT_IMAP_ID_FIELD 30
 #define LIMIT_IMAP_ID_VALUE 1024
 #define LIMIT_IMAP_OBJECTID 255            /* RFC 8474 5: EMAILID/THREADID/MAILBOXID */
+
+#define LIMIT_IMAP_ERRORS 20               /* BAD commands before we hang up */
+/* The commands that change messages (src/imap/imap_write.h) */
+#define LIMIT_IMAP_JOB_ARENA (16u << 20)   /* one STORE/COPY/MOVE/EXPUNGE/APPEND's UID lists
+					    * and results: 4-12 bytes a message named */
+#define LIMIT_IMAP_APPEND_MSGS 128         /* messages in one MULTIAPPEND (RFC 3502) */
+#define LIMIT_IMAP_APPEND_TOTAL (512u << 20) /* octets of all messages of one APPEND */
+#define LIMIT_IMAP_APPEND_EXTRACT (16u << 20) /* mime_extract of one appended message */
+#define LIMIT_IMAP_SPOOL_BUF (16u << 10)   /* APPEND data converted (LF -> CRLF) per write */
 
 /* POP3 (RFC 2449 4: 255 octets incl. CRLF) */
 #define LIMIT_POP3_LINE 255
@@ -77,6 +97,12 @@
 #define LIMIT_CONNS_PER_CLIENT 64
 #define LIMIT_UNAUTH_PER_CLIENT 16         /* not yet logged in, on login listeners */
 
+/* COMPRESS=DEFLATE (RFC 4978): our compressor's window and hash sizes (zlib's
+ * windowBits and memLevel): about 24 KiB per compressing connection instead of zlib's
+ * default 256 KiB. The decompressor must accept the client's 32 KiB window. */
+#define LIMIT_DEFLATE_WINDOW_BITS 12
+#define LIMIT_DEFLATE_MEM_LEVEL 4
+
 /* The store (src/store): what it keeps per message and mailbox */
 #define LIMIT_CACHED_HEADER (64u << 10)    /* a longer top-level header is not cached */
 #define LIMIT_STORE_EXTRACT_ARENA (16u << 20) /* the store's mime_extract of one message */
@@ -87,6 +113,9 @@
 
 /* Mailbox names */
 #define LIMIT_MAILBOX_NAME 512
+#define LIMIT_MAILBOXES 1000               /* mailboxes IMAP CREATE and RENAME let an account
+                                            * reach: LIST shows them all from the command
+                                            * arena, even with names this long */
 #define LIMIT_ADDRESS 320                  /* RFC 5321 4.5.3.1.1/2: 64 + 1 + 255 */
 
 /* Mailbox addresses an account or alias may have (core/addr.h), RFC 5321 4.5.3.1 */

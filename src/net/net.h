@@ -126,8 +126,12 @@ void net_conn_want_drain(struct net_conn *c);
 /* Start TLS after the output queued so far is sent (the "220 Ready" reply);
  * input bytes already buffered are discarded (RFC 3207 4.2, RFC 2595 ... no injection). */
 int net_conn_starttls(struct net_conn *c);
+/* Compress both directions with DEFLATE (RFC 4978) once the output queued so far (the
+ * OK) is sent; input is held until then. ERR_PERM if already compressed. */
+int net_conn_compress(struct net_conn *c);
+bool net_conn_is_compressed(const struct net_conn *c);
 /* Whether the connection still takes input: false once it is closing, paused or
- * switching to TLS. A protocol looping over pipelined commands in one on_input call
+ * switching to TLS or compression. A protocol looping over pipelined commands in one on_input call
  * checks it after each command: after STARTTLS the rest of the read was sent in the
  * clear and must never be executed (RFC 3207 4.2, RFC 2595 4; CVE-2011-0411). */
 bool net_conn_reading(const struct net_conn *c);

@@ -55,6 +55,13 @@ static void timer_arm(struct net_conn *c)
 	timer_in(c, at - mono_now());
 }
 
+/* The TLS session, under a DEFLATE filter if there is one. */
+static SSL *conn_ssl(const struct net_conn *c)
+{
+	struct bufferevent *b = c->compressed ? bufferevent_get_underlying(c->bev) : c->bev;
+	return c->tls && b ? bufferevent_openssl_get_ssl(b) : NULL;
+}
+
 static void set_log_ctx(const struct net_conn *c)
 {
 	log_ctx(c->l->proto->name, c->id, c->peer, c->user);
@@ -92,7 +99,7 @@ static void conn_finish(struct net_conn *c)
 	if (c->tls && c->closing) {
 		/* a graceful close: tell the peer the TLS stream ended here (close_notify);
 		 * the socket is non-blocking and the alert tiny, so this does not wait */
-		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		SSL *ssl = conn_ssl(c);
 		if (ssl && SSL_is_init_finished(ssl))
 			(void)SSL_shutdown(ssl); /* best effort: the reply itself is already out */
 	}
@@ -115,7 +122,7 @@ static void process_input(struct net_conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	set_log_ctx(c);
-	while (!c->closing && !c->closed && !c->paused && !c->starttls) {
+	while (!c->closing && !c->closed && !c->paused && !c->starttls && !c->compress) {
 		if (evbuffer_get_length(out) > LIMIT_OUTPUT_PENDING) {
 			/* the peer is not reading: stop reading from it too */
 			c->out_blocked = true;
@@ -172,6 +179,25 @@ static void switch_to_tls(struct net_conn *c)
 	conn_setup_bev(c);
 }
 
+/* COMPRESS: the OK is out; every byte from now on, both ways, is DEFLATE. Bytes the
+ * client sent after its COMPRESS command were sent compressed (RFC 4978 3: it waits for
+ * the OK), so they stay buffered and go through the filter. */
+static void switch_to_compress(struct net_conn *c)
+{
+	c->compress = false;
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	struct bufferevent *f = net_compress_wrap(c->bev);
+	if (!f) {
+		log_err("compress: cannot create the DEFLATE filter");
+		conn_finish(c);
+		return;
+	}
+	c->bev = f;
+	c->compressed = true;
+	conn_setup_bev(c);
+	kick(c); /* input that arrived meanwhile */
+}
+
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct net_conn *c = arg;
@@ -190,6 +216,11 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 			switch_to_tls(c);
 		return;
 	}
+	if (c->compress) {
+		if (pending == 0)
+			switch_to_compress(c);
+		return;
+	}
 	process_input(c);
 }
 
@@ -202,7 +233,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct net_conn *c = arg;
 	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
-	if ((c->closing || c->starttls) && pending == 0) {
+	if ((c->closing || c->starttls || c->compress) && pending == 0) {
 		kick(c);
 		return;
 	}
@@ -248,7 +279,7 @@ static bool can_reply(const struct net_conn *c)
 		return false;
 	if (!c->tls)
 		return true;
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	SSL *ssl = conn_ssl(c);
 	return ssl && SSL_is_init_finished(ssl);
 }
 
@@ -412,7 +443,8 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 		c->login_at = now + (net_limits.login_timeout ? net_limits.login_timeout
 							      : LIMIT_TIMEOUT_LOGIN);
 	timer_arm(c);
-	log_info("connect proto=%s tls=%s", ls->proto->name, c->tls ? "yes" : "no");
+	log_info("connect proto=%s tls=%s loop=%u", ls->proto->name, c->tls ? "yes" : "no",
+		 c->loop->index);
 	c->opened = true;
 	int r = ls->proto->on_open ? ls->proto->on_open(c) : 0;
 	if (r < 0 && !c->closed)
@@ -444,7 +476,21 @@ bool net_conn_closed(const struct net_conn *c) { return c->closed; }
 
 bool net_conn_reading(const struct net_conn *c)
 {
-	return !c->closed && !c->closing && !c->paused && !c->starttls;
+	return !c->closed && !c->closing && !c->paused && !c->starttls && !c->compress;
+}
+
+int net_conn_compress(struct net_conn *c)
+{
+	if (c->closed || c->compressed || c->compress)
+		return ERR_PERM;
+	c->compress = true;
+	kick(c); /* if the OK is already out, switch at once */
+	return 0;
+}
+
+bool net_conn_is_compressed(const struct net_conn *c)
+{
+	return c->compressed;
 }
 
 void net_conn_log_ctx(const struct net_conn *c)

@@ -43,6 +43,8 @@ struct net_conn {
 	bool out_blocked;   /* input stopped until output drains */
 	bool want_drain;
 	bool starttls;      /* switch to TLS once output is flushed */
+	bool compress;      /* switch to COMPRESS=DEFLATE once output is flushed */
+	bool compressed;    /* bev is a DEFLATE filter over the socket's (TLS) one */
 	char *user;         /* the account logged in (malloc), NULL before */
 	char peer[64], peer_ip[48], client_key[48];
 };
@@ -54,6 +56,9 @@ extern atomic_uint net_inflight;
 /* Take ownership of an accepted socket on loop l. */
 void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_socket_t fd,
 		     const struct sockaddr *sa, int salen);
+/* net_compress.c: a DEFLATE filter over under (owning it: freed with the filter). */
+struct bufferevent *net_compress_wrap(struct bufferevent *under);
+
 /* Close a connection that is still open when the loops have stopped. */
 void net_conn_shutdown(struct net_conn *c);
 void net_work_start(unsigned threads);

@@ -1,0 +1,107 @@
+/* net_compress.c: COMPRESS=DEFLATE (RFC 4978): raw DEFLATE (RFC 1951) in both
+ * directions, as a libevent filter bufferevent over the connection's plain or TLS one.
+ * Output is flushed (Z_SYNC_FLUSH) at the end of every write burst so a response never
+ * waits in the compressor. Memory: the compressor uses a 4 KiB window and a small hash
+ * table (about 24 KiB, LIMIT_DEFLATE_* in limits.h: cheap for idle connections, still
+ * good for mail text); the decompressor needs the full 32 KiB window the client may use
+ * (RFC 4978 4). Owns the two z_streams (freed with the filter). */
+#include "net_int.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <zlib.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/banned.h"
+
+#define CHUNK 16384
+
+struct zpair {
+	z_stream in, out;
+};
+
+/* Run the stream over the bytes of src into dst; flush: Z_NO_FLUSH or Z_SYNC_FLUSH.
+ * Stops early once dst holds limit bytes (limit > 0): a small compressed input can
+ * expand a thousandfold, and the connection's input window must stay bounded; libevent
+ * calls again when the reader has taken some. */
+static enum bufferevent_filter_result run(z_stream *z, bool deflating, struct evbuffer *src,
+					  struct evbuffer *dst, int flush, ev_ssize_t limit)
+{
+	for (;;) {
+		if (limit > 0 && evbuffer_get_length(dst) >= (size_t)limit)
+			return BEV_OK;
+		struct evbuffer_iovec in;
+		int have = evbuffer_peek(src, -1, NULL, &in, 1);
+		z->next_in = have > 0 ? in.iov_base : NULL;
+		z->avail_in = have > 0 ? (uInt)in.iov_len : 0;
+		bool last = have <= 1; /* the chunk just peeked is the only (or no) one */
+		struct evbuffer_iovec out;
+		if (evbuffer_reserve_space(dst, CHUNK, &out, 1) < 1)
+			return BEV_ERROR;
+		z->next_out = out.iov_base;
+		z->avail_out = (uInt)out.iov_len;
+		size_t before = z->avail_in;
+		int rc = deflating ? deflate(z, last ? flush : Z_NO_FLUSH)
+				   : inflate(z, Z_SYNC_FLUSH);
+		out.iov_len -= z->avail_out;
+		if (evbuffer_commit_space(dst, &out, 1) < 0)
+			return BEV_ERROR;
+		if (have > 0)
+			evbuffer_drain(src, before - z->avail_in);
+		if (rc == Z_STREAM_END || (rc != Z_OK && rc != Z_BUF_ERROR))
+			return BEV_ERROR; /* a raw stream never ends: anything else is damage */
+		/* done when the input is used up and the stream had room to spare */
+		if (evbuffer_get_length(src) == 0 && z->avail_out > 0)
+			return BEV_OK;
+	}
+}
+
+static enum bufferevent_filter_result on_input(struct evbuffer *src, struct evbuffer *dst,
+					       ev_ssize_t limit, enum bufferevent_flush_mode mode,
+					       void *ctx)
+{
+	struct zpair *zp = ctx;
+	return run(&zp->in, false, src, dst, Z_NO_FLUSH, limit);
+}
+
+static enum bufferevent_filter_result on_output(struct evbuffer *src, struct evbuffer *dst,
+						ev_ssize_t limit, enum bufferevent_flush_mode mode,
+						void *ctx)
+{
+	struct zpair *zp = ctx;
+	if (evbuffer_get_length(src) == 0)
+		return BEV_OK;
+	return run(&zp->out, true, src, dst, Z_SYNC_FLUSH, 0);
+}
+
+static void zpair_free(void *ctx)
+{
+	struct zpair *zp = ctx;
+	inflateEnd(&zp->in);
+	deflateEnd(&zp->out);
+	free(zp);
+}
+
+struct bufferevent *net_compress_wrap(struct bufferevent *under)
+{
+	struct zpair *zp = calloc(1, sizeof(*zp));
+	if (!zp)
+		return NULL;
+	if (inflateInit2(&zp->in, -15) != Z_OK) {
+		free(zp);
+		return NULL;
+	}
+	if (deflateInit2(&zp->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -LIMIT_DEFLATE_WINDOW_BITS,
+			 LIMIT_DEFLATE_MEM_LEVEL, Z_DEFAULT_STRATEGY) != Z_OK) {
+		inflateEnd(&zp->in);
+		free(zp);
+		return NULL;
+	}
+	struct bufferevent *f = bufferevent_filter_new(under, on_input, on_output,
+						       BEV_OPT_CLOSE_ON_FREE, zpair_free, zp);
+	if (!f)
+		zpair_free(zp);
+	return f;
+}
