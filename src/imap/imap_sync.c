@@ -214,6 +214,110 @@ static bool held(const struct imap_selected *sel, uint32_t uid)
 	return false;
 }
 
+/* Messages are looked at in windows of this many (UIDs, or sequence numbers the client
+ * knows), the arena reset in between: a change to 100,000 messages costs what 4096 do. */
+#define SYNC_WINDOW 4096u
+
+/* The last UID of the window of UIDs the client knows that starts at sequence seq. */
+static uint32_t window_end(const struct imap_selected *sel, uint32_t seq, uint32_t old_next)
+{
+	uint32_t last = seq + SYNC_WINDOW - 1;
+	return last >= sel->map.total ? old_next - 1 : imap_uidmap_uid(&sel->map, last);
+}
+
+/* Expunges since what the client was told: held in sel->gone until they may be sent. */
+static int find_gone(struct imap_session *s, struct store *st, struct arena *a)
+{
+	struct imap_selected *sel = s->sel;
+	uint32_t *gone;
+	size_t n;
+	bool complete;
+	int r = store_expunged_since(st, sel->mailbox_id, sel->modseq, 1, sel->uidnext - 1, a,
+				     &gone, &n, &complete);
+	if (r < 0 || complete)
+		return r < 0 ? r : hold_gone(sel, gone, n);
+	/* past the log's horizon: every UID the client knows that no longer exists */
+	uint32_t total = sel->map.total, old_next = sel->uidnext;
+	for (uint32_t seq = 1; r == 0 && seq <= total; seq += SYNC_WINDOW) {
+		uint32_t lo = imap_uidmap_uid(&sel->map, seq), hi = window_end(sel, seq, old_next);
+		uint32_t *now;
+		size_t nn;
+		arena_reset(a);
+		r = store_msg_uids(st, sel->mailbox_id, lo, hi, a, &now, &nn);
+		for (uint32_t q = seq; r == 0 && q < seq + SYNC_WINDOW && q <= total; q++) {
+			uint32_t uid = imap_uidmap_uid(&sel->map, q);
+			if (!bsearch(&uid, now, nn, sizeof(*now), cmp_u32))
+				r = hold_gone(sel, &uid, 1);
+		}
+	}
+	return r;
+}
+
+/* New messages into the map; returns how many, or <0. */
+static int find_new(struct imap_session *s, struct store *st, uint32_t uidnext, struct arena *a)
+{
+	struct imap_selected *sel = s->sel;
+	int added = 0;
+	for (uint32_t first = sel->uidnext; first < uidnext;) {
+		uint32_t last = uidnext - first > SYNC_WINDOW ? first + SYNC_WINDOW - 1 : uidnext - 1;
+		uint32_t *uids;
+		size_t n;
+		arena_reset(a);
+		int r = store_msg_uids(st, sel->mailbox_id, first, last, a, &uids, &n);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			if (uids[i] > imap_uidmap_last(&sel->map) &&
+			    (r = imap_uidmap_append(&sel->map, uids[i])) == 0)
+				added++;
+		if (r < 0)
+			return r;
+		first = last + 1;
+	}
+	return added;
+}
+
+/* Does the mailbox have a keyword the client was not told of in FLAGS? */
+static bool keywords_grew(struct imap_session *s, struct store *st, struct arena *a)
+{
+	const char *kw;
+	bool more;
+	if (store_mailbox_keywords(st, s->sel->mailbox_id, a, &kw, &more) < 0)
+		return false;
+	size_t k = kw[0] ? 1 : 0;
+	for (const char *p = kw; *p; p++)
+		k += *p == ' ';
+	return k != s->sel->nkeywords;
+}
+
+/* Flags changed by others on messages the client knows, as unsolicited FETCH. */
+static int send_changed(struct imap_session *s, struct store *st, uint32_t old_next,
+			struct arena *a)
+{
+	struct imap_selected *sel = s->sel;
+	bool flags_checked = false;
+	uint32_t total = imap_uidmap_rank(&sel->map, old_next - 1); /* new ones are news */
+	for (uint32_t seq = 1; seq <= total; seq += SYNC_WINDOW) {
+		uint32_t lo = imap_uidmap_uid(&sel->map, seq), hi = window_end(sel, seq, old_next);
+		struct store_msg *v;
+		size_t n;
+		arena_reset(a);
+		int r = store_msg_changed(st, sel->mailbox_id, sel->modseq, lo, hi, a, &v, &n);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < n; i++) {
+			if (is_own(sel, v[i].modseq) || held(sel, v[i].uid))
+				continue;
+			if (!flags_checked && v[i].keywords && v[i].keywords[0]) {
+				/* a keyword new to the mailbox needs a FLAGS response first */
+				if (keywords_grew(s, st, a))
+					imap_select_flags(s, st, a);
+				flags_checked = true;
+			}
+			imap_sync_put_fetch(s, &v[i]);
+		}
+	}
+	return 0;
+}
+
 /* The store's view against ours; everything the client may be told now is sent.
  * Scratch memory comes from a (an IDLE can see many changes: not the command arena). */
 static int sync_with(struct imap_session *s, struct store *st, bool allow_expunge,
@@ -229,84 +333,33 @@ static int sync_with(struct imap_session *s, struct store *st, bool allow_expung
 	}
 	if (r < 0)
 		return r;
-	uint32_t old_next = sel->uidnext, appended = 0;
-	bool changed = mb.highestmodseq != sel->modseq || mb.uidnext != sel->uidnext;
-	if (changed && sel->uidnext > 1) {
-		uint32_t *gone;
-		size_t n;
-		bool complete;
-		r = store_expunged_since(st, sel->mailbox_id, sel->modseq, 1, sel->uidnext - 1, a,
-					 &gone, &n, &complete);
-		if (r == 0 && !complete) { /* past the log's horizon: compare with what exists */
-			uint32_t *now;
-			size_t nn;
-			r = store_msg_uids(st, sel->mailbox_id, 1, sel->uidnext - 1, a, &now, &nn);
-			for (uint32_t seq = 1; r == 0 && seq <= sel->map.total; seq++) {
-				uint32_t uid = imap_uidmap_uid(&sel->map, seq);
-				if (!bsearch(&uid, now, nn, sizeof(*now), cmp_u32))
-					r = hold_gone(sel, &uid, 1);
-			}
-		} else if (r == 0) {
-			r = hold_gone(sel, gone, n);
-		}
-		if (r < 0)
-			return r;
-	}
+	uint64_t highest = mb.highestmodseq;
+	uint32_t uidnext = mb.uidnext, old_next = sel->uidnext;
+	bool changed = highest != sel->modseq || uidnext != sel->uidnext;
+	if (changed && sel->uidnext > 1 && (r = find_gone(s, st, a)) < 0)
+		return r;
 	if (allow_expunge)
 		send_gone(s);
-	/* new messages */
 	uint32_t recent_before = sel->recent;
-	if (mb.uidnext > sel->uidnext) {
-		uint32_t *uids;
-		size_t n;
-		r = store_msg_uids(st, sel->mailbox_id, sel->uidnext, UINT32_MAX, a, &uids, &n);
-		for (size_t i = 0; r == 0 && i < n; i++)
-			if (uids[i] > imap_uidmap_last(&sel->map) &&
-			    (r = imap_uidmap_append(&sel->map, uids[i])) == 0)
-				appended++;
-		if (r == 0 && !s->rev2 && !sel->readonly) {
-			uint32_t first, end;
-			if (store_recent_claim(st, sel->mailbox_id, &first, &end) == 0 && end > first)
-				sel->recent += imap_uidmap_rank(&sel->map, end - 1) -
-					       imap_uidmap_rank(&sel->map, first - 1);
-		}
-		if (r < 0)
-			return r;
-		sel->uidnext = mb.uidnext;
+	int added = uidnext > sel->uidnext ? find_new(s, st, uidnext, a) : 0;
+	if (added < 0)
+		return added;
+	if (uidnext > sel->uidnext && !s->rev2 && !sel->readonly) {
+		uint32_t first, end;
+		if (store_recent_claim(st, sel->mailbox_id, &first, &end) == 0 && end > first)
+			sel->recent += imap_uidmap_rank(&sel->map, end - 1) -
+				       imap_uidmap_rank(&sel->map, first - 1);
 	}
+	if (uidnext > sel->uidnext)
+		sel->uidnext = uidnext;
 	/* RFC 9051 7.4.1: EXISTS when the number grew; an EXPUNGE says it shrank */
-	if (appended)
+	if (added)
 		imap_untagged(s, "%u EXISTS", sel->map.total);
 	if (sel->recent != recent_before)
 		imap_untagged(s, "%u RECENT", sel->recent);
-	/* flags changed by others */
-	if (mb.highestmodseq != sel->modseq && old_next > 1) {
-		struct store_msg *v;
-		size_t n;
-		r = store_msg_changed(st, sel->mailbox_id, sel->modseq, 1, old_next - 1, a, &v, &n);
-		bool shown = false;
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			if (is_own(sel, v[i].modseq) || held(sel, v[i].uid))
-				continue;
-			if (!shown && v[i].keywords && v[i].keywords[0]) {
-				/* a keyword new to the mailbox needs a FLAGS response first */
-				const char *kw;
-				bool more;
-				if (store_mailbox_keywords(st, sel->mailbox_id, a, &kw, &more) == 0) {
-					size_t k = kw[0] ? 1 : 0;
-					for (const char *p = kw; *p; p++)
-						k += *p == ' ';
-					if (k != sel->nkeywords)
-						imap_select_flags(s, st, a);
-				}
-				shown = true;
-			}
-			imap_sync_put_fetch(s, &v[i]);
-		}
-		if (r < 0)
-			return r;
-	}
-	sel->modseq = mb.highestmodseq;
+	if (highest != sel->modseq && old_next > 1 && (r = send_changed(s, st, old_next, a)) < 0)
+		return r;
+	sel->modseq = highest;
 	sel->nown = 0;
 	return 0;
 }
