@@ -65,8 +65,7 @@ static void check_extract(const uint8_t *data, size_t size, struct arena *a)
 	utf8_chars(x.text, x.text_len);
 	CHECK(x.preview && x.preview[x.preview_len] == '\0');
 	CHECK(utf8_chars(x.preview, x.preview_len) <= LIMIT_PREVIEW_CHARS);
-	CHECK(x.preview_len == 0 ||
-	      (x.preview[0] != ' ' && x.preview[x.preview_len - 1] != ' '));
+	CHECK(x.preview_len == 0 || (x.preview[0] != ' ' && x.preview[x.preview_len - 1] != ' '));
 	if (x.message_id) {
 		size_t l = strlen(x.message_id);
 		CHECK(l >= 3 && l <= LIMIT_MSGID + 2 && !strchr(x.message_id, ' '));
@@ -96,8 +95,8 @@ static bool sink_emit(void *arg, const uint8_t *p, size_t n)
 	return true;
 }
 
-static const char *const charsets[] = {"utf-8", "iso-8859-1", "shift_jis", "iso-2022-jp",
-                                       "utf-16", "utf-7", "gb18030", "x-unknown"};
+static const char *const charsets[] = {"utf-8",  "iso-8859-1", "shift_jis", "iso-2022-jp",
+                                       "utf-16", "utf-7",      "gb18030",   "x-unknown"};
 
 /* Converter then HTML reducer then preview, with the input cut at `cut`. */
 static void pipeline(const uint8_t *p, size_t n, size_t cut, const char *cs, struct sink *conv,

@@ -79,6 +79,14 @@ static size_t utf8_step(struct mime_conv *c, const uint8_t *p, size_t n, bool la
 {
 	size_t i = 0, run = 0;
 	while (i < n && !c->stopped) {
+		uint64_t w;
+		if (n - i >= sizeof(w)) { /* eight ASCII bytes at once: most text */
+			memcpy(&w, p + i, sizeof(w));
+			if (!(w & 0x8080808080808080u)) {
+				i += sizeof(w);
+				continue;
+			}
+		}
 		if (p[i] < 0x80) {
 			i++;
 			continue;

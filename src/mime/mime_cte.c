@@ -75,15 +75,14 @@ int mime_cte_init(struct mime_cte_dec *d, const char *encoding, size_t len)
 
 /* The value of each base64 character plus one; 0 for bytes outside the alphabet. */
 static const uint8_t b64_table[256] = {
-    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
-    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15,
-    ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
-    ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29,
-    ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
-    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43,
-    ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,
-    ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
-    ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
 };
 
 /* The bytes of a partial group: 2 characters hold one, 3 hold two, 1 holds none. */
@@ -288,7 +287,7 @@ static void qp_finish(struct mime_cte_dec *d, struct out *o)
 {
 	switch ((enum qp_state)d->state) {
 	case QP_TEXT:
-	case QP_EQ:    /* "=" at the end: a soft line break before the boundary's CRLF */
+	case QP_EQ: /* "=" at the end: a soft line break before the boundary's CRLF */
 	case QP_EQ_WS:
 		break;
 	case QP_CR:
@@ -309,19 +308,27 @@ static void qp_finish(struct mime_cte_dec *d, struct out *o)
 	d->state = QP_TEXT;
 }
 
-/* Text and complete "=XX" escapes straight to the output, up to the next byte the
- * state machine must look at (whitespace, a line end, any other "="). The input is
+/* Text, single blanks before content and complete "=XX" escapes straight to the
+ * output, up to the next byte the state machine must look at (a run of blanks, a blank
+ * at the end of the input, a line end, any other "="). The input is
  * consumed only as far as the output has room. Returns the input bytes used. */
 static size_t qp_run(const uint8_t *in, size_t len, struct out *o)
 {
 	size_t i = 0;
 	while (i < len && o->n < o->cap) {
 		uint8_t c = in[i];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+		if (c == '\r' || c == '\n')
 			break;
+		if (c == ' ' || c == '\t') {
+			/* a blank before content cannot be trailing: only runs wait */
+			uint8_t next = i + 1 < len ? in[i + 1] : '\n';
+			if (next == ' ' || next == '\t' || next == '\r' || next == '\n')
+				break;
+		}
 		if (c == '=') {
 			int h, l;
-			if (len - i < 3 || (h = hex_value(in[i + 1])) < 0 || (l = hex_value(in[i + 2])) < 0)
+			if (len - i < 3 || (h = hex_value(in[i + 1])) < 0 ||
+			    (l = hex_value(in[i + 2])) < 0)
 				break;
 			o->p[o->n++] = (uint8_t)(h << 4 | l);
 			i += 3;

@@ -26,8 +26,8 @@ struct xctx {
 /* The state of one part flowing into the text and maybe the preview. */
 struct part_flow {
 	struct xctx *x;
-	bool preview;    /* this part feeds the preview */
-	bool started;    /* something of it reached the text */
+	bool preview; /* this part feeds the preview */
+	bool started; /* something of it reached the text */
 };
 
 static bool is_type(const struct mime_part *pt, const char *type, const char *subtype)
@@ -48,14 +48,18 @@ static bool text_full(const struct xctx *x)
 /* Into the search text: CR and NUL dropped (line ends as LF; NUL ends C strings). */
 static void text_put(struct xctx *x, const uint8_t *p, size_t n)
 {
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != '\r' && p[i] != '\0')
-			continue;
-		mime_sb_put(&x->text, p + run, i - run);
-		run = i + 1;
+	const uint8_t *end = p + n, *nul = memchr(p, '\0', n);
+	while (p < end) {
+		const uint8_t *stop = memchr(p, '\r', (size_t)(end - p));
+		if (nul && nul < p)
+			nul = memchr(p, '\0', (size_t)(end - p));
+		if (nul && (!stop || nul < stop))
+			stop = nul;
+		if (!stop)
+			stop = end;
+		mime_sb_put(&x->text, p, (size_t)(stop - p));
+		p = stop + 1;
 	}
-	mime_sb_put(&x->text, p + run, n - run);
 }
 
 /* The end of a converted (and reduced) part's pipeline: a mime_emit_fn. */

@@ -7,6 +7,8 @@
  * names bounded by LIMIT_HTML_NAME (a longer one is simply no known tag or reference). */
 #include "mime_int.h"
 
+#include <assert.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/banned.h"
@@ -30,73 +32,93 @@ enum html_sep { SEP_NONE, SEP_SPACE, SEP_LINE };
 
 enum tag_kind { TAG_BLOCK, TAG_CELL, TAG_RAW };
 
-#define TAG(n, k) {n, sizeof(n) - 1, k}
-
-/* The elements that matter for text: blocks start a new line when rendered, cells and
- * images separate words, and script, style and title hide their content. Names are
- * compared by length first: this runs for every tag. */
-static const struct {
+/* A name of a lookup table; first member of its entries. */
+struct html_name {
 	const char *name;
 	size_t len;
+};
+
+#define TAG(n, k)                                                                                  \
+	{                                                                                          \
+		{n, sizeof(n) - 1}, k                                                              \
+	}
+
+/* The elements that matter for text: blocks start a new line when rendered, cells and
+ * images separate words, and script, style and title hide their content. Sorted by
+ * length, then bytes: looked up by binary search, as this runs for every tag. */
+static const struct html_tag {
+	struct html_name n;
 	enum tag_kind kind;
 } tags[] = {
-    TAG("address", TAG_BLOCK), TAG("article", TAG_BLOCK),  TAG("aside", TAG_BLOCK),
-    TAG("blockquote", TAG_BLOCK), TAG("br", TAG_BLOCK),    TAG("caption", TAG_BLOCK),
-    TAG("center", TAG_BLOCK),  TAG("dd", TAG_BLOCK),       TAG("div", TAG_BLOCK),
-    TAG("dl", TAG_BLOCK),      TAG("dt", TAG_BLOCK),       TAG("fieldset", TAG_BLOCK),
-    TAG("figure", TAG_BLOCK),  TAG("footer", TAG_BLOCK),   TAG("form", TAG_BLOCK),
-    TAG("h1", TAG_BLOCK),      TAG("h2", TAG_BLOCK),       TAG("h3", TAG_BLOCK),
-    TAG("h4", TAG_BLOCK),      TAG("h5", TAG_BLOCK),       TAG("h6", TAG_BLOCK),
-    TAG("header", TAG_BLOCK),  TAG("hr", TAG_BLOCK),       TAG("li", TAG_BLOCK),
-    TAG("main", TAG_BLOCK),    TAG("nav", TAG_BLOCK),      TAG("ol", TAG_BLOCK),
-    TAG("p", TAG_BLOCK),       TAG("pre", TAG_BLOCK),      TAG("section", TAG_BLOCK),
-    TAG("table", TAG_BLOCK),   TAG("tbody", TAG_BLOCK),    TAG("tfoot", TAG_BLOCK),
-    TAG("thead", TAG_BLOCK),   TAG("tr", TAG_BLOCK),       TAG("ul", TAG_BLOCK),
-    TAG("td", TAG_CELL),       TAG("th", TAG_CELL),        TAG("img", TAG_CELL),
-    TAG("option", TAG_CELL),   TAG("script", TAG_RAW),     TAG("style", TAG_RAW),
-    TAG("title", TAG_RAW),
+    TAG("p", TAG_BLOCK),          TAG("br", TAG_BLOCK),      TAG("dd", TAG_BLOCK),
+    TAG("dl", TAG_BLOCK),         TAG("dt", TAG_BLOCK),      TAG("h1", TAG_BLOCK),
+    TAG("h2", TAG_BLOCK),         TAG("h3", TAG_BLOCK),      TAG("h4", TAG_BLOCK),
+    TAG("h5", TAG_BLOCK),         TAG("h6", TAG_BLOCK),      TAG("hr", TAG_BLOCK),
+    TAG("li", TAG_BLOCK),         TAG("ol", TAG_BLOCK),      TAG("td", TAG_CELL),
+    TAG("th", TAG_CELL),          TAG("tr", TAG_BLOCK),      TAG("ul", TAG_BLOCK),
+    TAG("div", TAG_BLOCK),        TAG("img", TAG_CELL),      TAG("nav", TAG_BLOCK),
+    TAG("pre", TAG_BLOCK),        TAG("form", TAG_BLOCK),    TAG("main", TAG_BLOCK),
+    TAG("aside", TAG_BLOCK),      TAG("style", TAG_RAW),     TAG("table", TAG_BLOCK),
+    TAG("tbody", TAG_BLOCK),      TAG("tfoot", TAG_BLOCK),   TAG("thead", TAG_BLOCK),
+    TAG("title", TAG_RAW),        TAG("center", TAG_BLOCK),  TAG("figure", TAG_BLOCK),
+    TAG("footer", TAG_BLOCK),     TAG("header", TAG_BLOCK),  TAG("option", TAG_CELL),
+    TAG("script", TAG_RAW),       TAG("address", TAG_BLOCK), TAG("article", TAG_BLOCK),
+    TAG("caption", TAG_BLOCK),    TAG("section", TAG_BLOCK), TAG("fieldset", TAG_BLOCK),
+    TAG("blockquote", TAG_BLOCK),
 };
 
 /* The named references mail uses (HTML 5 has over two thousand; the rest stay as
- * written). The first seven are also recognized without ";", as browsers do. */
-#define R(n, c) {n, sizeof(n) - 1, c}
+ * written); the legacy ones also without ";", as browsers do. Sorted like tags[]. */
+#define R(n, c, l)                                                                                 \
+	{                                                                                          \
+		{n, sizeof(n) - 1}, c, l                                                           \
+	}
 
-static const struct {
-	const char *name;
-	size_t len;
+static const struct html_ref {
+	struct html_name n;
 	uint32_t cp;
+	bool legacy;
 } refs[] = {
-    R("amp", '&'),      R("lt", '<'),       R("gt", '>'),       R("quot", '"'),
-    R("nbsp", 0xa0),    R("copy", 0xa9),    R("reg", 0xae),     R("apos", '\''),
-    R("trade", 0x2122), R("hellip", 0x2026), R("mdash", 0x2014), R("ndash", 0x2013),
-    R("lsquo", 0x2018), R("rsquo", 0x2019), R("sbquo", 0x201a), R("ldquo", 0x201c),
-    R("rdquo", 0x201d), R("bdquo", 0x201e), R("laquo", 0xab),   R("raquo", 0xbb),
-    R("lsaquo", 0x2039), R("rsaquo", 0x203a), R("bull", 0x2022), R("middot", 0xb7),
-    R("euro", 0x20ac),  R("pound", 0xa3),   R("yen", 0xa5),     R("cent", 0xa2),
-    R("sect", 0xa7),    R("para", 0xb6),    R("deg", 0xb0),     R("plusmn", 0xb1),
-    R("times", 0xd7),   R("divide", 0xf7),  R("frac12", 0xbd),  R("frac14", 0xbc),
-    R("frac34", 0xbe),  R("iexcl", 0xa1),   R("iquest", 0xbf),  R("shy", 0xad),
-    R("ensp", 0x2002),  R("emsp", 0x2003),  R("thinsp", 0x2009), R("zwnj", 0x200c),
-    R("zwj", 0x200d),   R("dagger", 0x2020), R("larr", 0x2190),  R("rarr", 0x2192),
-    R("uarr", 0x2191),  R("darr", 0x2193),  R("hearts", 0x2665), R("check", 0x2713),
-    R("Auml", 0xc4),    R("Ouml", 0xd6),    R("Uuml", 0xdc),    R("auml", 0xe4),
-    R("ouml", 0xf6),    R("uuml", 0xfc),    R("szlig", 0xdf),   R("Aacute", 0xc1),
-    R("aacute", 0xe1),  R("Agrave", 0xc0),  R("agrave", 0xe0),  R("Acirc", 0xc2),
-    R("acirc", 0xe2),   R("Aring", 0xc5),   R("aring", 0xe5),   R("AElig", 0xc6),
-    R("aelig", 0xe6),   R("Ccedil", 0xc7),  R("ccedil", 0xe7),  R("Eacute", 0xc9),
-    R("eacute", 0xe9),  R("Egrave", 0xc8),  R("egrave", 0xe8),  R("Ecirc", 0xca),
-    R("ecirc", 0xea),   R("Euml", 0xcb),    R("euml", 0xeb),    R("Iacute", 0xcd),
-    R("iacute", 0xed),  R("Igrave", 0xcc),  R("igrave", 0xec),  R("Icirc", 0xce),
-    R("icirc", 0xee),   R("Iuml", 0xcf),    R("iuml", 0xef),    R("Ntilde", 0xd1),
-    R("ntilde", 0xf1),  R("Oacute", 0xd3),  R("oacute", 0xf3),  R("Ograve", 0xd2),
-    R("ograve", 0xf2),  R("Ocirc", 0xd4),   R("ocirc", 0xf4),   R("Otilde", 0xd5),
-    R("otilde", 0xf5),  R("Oslash", 0xd8),  R("oslash", 0xf8),  R("Uacute", 0xda),
-    R("uacute", 0xfa),  R("Ugrave", 0xd9),  R("ugrave", 0xf9),  R("Ucirc", 0xdb),
-    R("ucirc", 0xfb),   R("Yacute", 0xdd),  R("yacute", 0xfd),  R("yuml", 0xff),
-    R("Scaron", 0x160), R("scaron", 0x161), R("Zcaron", 0x17d), R("zcaron", 0x17e),
-    R("OElig", 0x152),  R("oelig", 0x153),  R("eth", 0xf0),     R("thorn", 0xfe),
+    R("gt", '>', true),         R("lt", '<', true),         R("amp", '&', true),
+    R("deg", 0xb0, false),      R("eth", 0xf0, false),      R("reg", 0xae, true),
+    R("shy", 0xad, false),      R("yen", 0xa5, false),      R("zwj", 0x200d, false),
+    R("Auml", 0xc4, false),     R("Euml", 0xcb, false),     R("Iuml", 0xcf, false),
+    R("Ouml", 0xd6, false),     R("Uuml", 0xdc, false),     R("apos", '\'', false),
+    R("auml", 0xe4, false),     R("bull", 0x2022, false),   R("cent", 0xa2, false),
+    R("copy", 0xa9, true),      R("darr", 0x2193, false),   R("emsp", 0x2003, false),
+    R("ensp", 0x2002, false),   R("euml", 0xeb, false),     R("euro", 0x20ac, false),
+    R("iuml", 0xef, false),     R("larr", 0x2190, false),   R("nbsp", 0xa0, true),
+    R("ouml", 0xf6, false),     R("para", 0xb6, false),     R("quot", '"', true),
+    R("rarr", 0x2192, false),   R("sect", 0xa7, false),     R("uarr", 0x2191, false),
+    R("uuml", 0xfc, false),     R("yuml", 0xff, false),     R("zwnj", 0x200c, false),
+    R("AElig", 0xc6, false),    R("Acirc", 0xc2, false),    R("Aring", 0xc5, false),
+    R("Ecirc", 0xca, false),    R("Icirc", 0xce, false),    R("OElig", 0x152, false),
+    R("Ocirc", 0xd4, false),    R("Ucirc", 0xdb, false),    R("acirc", 0xe2, false),
+    R("aelig", 0xe6, false),    R("aring", 0xe5, false),    R("bdquo", 0x201e, false),
+    R("check", 0x2713, false),  R("ecirc", 0xea, false),    R("icirc", 0xee, false),
+    R("iexcl", 0xa1, false),    R("laquo", 0xab, false),    R("ldquo", 0x201c, false),
+    R("lsquo", 0x2018, false),  R("mdash", 0x2014, false),  R("ndash", 0x2013, false),
+    R("ocirc", 0xf4, false),    R("oelig", 0x153, false),   R("pound", 0xa3, false),
+    R("raquo", 0xbb, false),    R("rdquo", 0x201d, false),  R("rsquo", 0x2019, false),
+    R("sbquo", 0x201a, false),  R("szlig", 0xdf, false),    R("thorn", 0xfe, false),
+    R("times", 0xd7, false),    R("trade", 0x2122, false),  R("ucirc", 0xfb, false),
+    R("Aacute", 0xc1, false),   R("Agrave", 0xc0, false),   R("Ccedil", 0xc7, false),
+    R("Eacute", 0xc9, false),   R("Egrave", 0xc8, false),   R("Iacute", 0xcd, false),
+    R("Igrave", 0xcc, false),   R("Ntilde", 0xd1, false),   R("Oacute", 0xd3, false),
+    R("Ograve", 0xd2, false),   R("Oslash", 0xd8, false),   R("Otilde", 0xd5, false),
+    R("Scaron", 0x160, false),  R("Uacute", 0xda, false),   R("Ugrave", 0xd9, false),
+    R("Yacute", 0xdd, false),   R("Zcaron", 0x17d, false),  R("aacute", 0xe1, false),
+    R("agrave", 0xe0, false),   R("ccedil", 0xe7, false),   R("dagger", 0x2020, false),
+    R("divide", 0xf7, false),   R("eacute", 0xe9, false),   R("egrave", 0xe8, false),
+    R("frac12", 0xbd, false),   R("frac14", 0xbc, false),   R("frac34", 0xbe, false),
+    R("hearts", 0x2665, false), R("hellip", 0x2026, false), R("iacute", 0xed, false),
+    R("igrave", 0xec, false),   R("iquest", 0xbf, false),   R("lsaquo", 0x2039, false),
+    R("middot", 0xb7, false),   R("ntilde", 0xf1, false),   R("oacute", 0xf3, false),
+    R("ograve", 0xf2, false),   R("oslash", 0xf8, false),   R("otilde", 0xf5, false),
+    R("plusmn", 0xb1, false),   R("rsaquo", 0x203a, false), R("scaron", 0x161, false),
+    R("thinsp", 0x2009, false), R("uacute", 0xfa, false),   R("ugrave", 0xf9, false),
+    R("yacute", 0xfd, false),   R("zcaron", 0x17e, false),
 };
-#define REFS_LEGACY 7
 
 /* HTML 5 reads numeric references 0x80-0x9F as windows-1252 (0: no such character). */
 static const uint16_t cp1252_c1[32] = {
@@ -105,8 +127,59 @@ static const uint16_t cp1252_c1[32] = {
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
 };
 
+/* Order of the tables: by length, then bytes. */
+static int name_cmp(const struct html_name *a, const uint8_t *b, size_t bn)
+{
+	if (a->len != bn)
+		return a->len < bn ? -1 : 1;
+	for (size_t i = 0; i < bn; i++) /* a few bytes: no call to memcmp */
+		if ((uint8_t)a->name[i] != b[i])
+			return (uint8_t)a->name[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+/* Binary search in a table of n entries of `size` bytes that start with a html_name. */
+static const void *find(const void *table, size_t n, size_t size, const uint8_t *key, size_t len)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const void *e = (const char *)table + mid * size;
+		int c = name_cmp(e, key, len);
+		if (c == 0)
+			return e;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Whether a table is in find()'s order: checked once, so an edit cannot break lookups
+ * unnoticed (asserts stay on in our builds). */
+static bool sorted(const void *table, size_t n, size_t size)
+{
+	for (size_t i = 1; i < n; i++) {
+		const struct html_name *a = (const void *)((const char *)table + (i - 1) * size);
+		const struct html_name *b = (const void *)((const char *)table + i * size);
+		if (name_cmp(a, (const uint8_t *)b->name, b->len) >= 0)
+			return false;
+	}
+	return true;
+}
+
+static atomic_bool tables_checked;
+
 void mime_html_init(struct mime_html *h, mime_emit_fn emit, void *arg)
 {
+	if (!atomic_load_explicit(&tables_checked, memory_order_relaxed)) {
+		bool ok = sorted(tags, sizeof(tags) / sizeof(tags[0]), sizeof(tags[0])) &&
+		          sorted(refs, sizeof(refs) / sizeof(refs[0]), sizeof(refs[0]));
+		assert(ok);
+		(void)ok; /* without asserts the tables are trusted */
+		atomic_store_explicit(&tables_checked, true, memory_order_relaxed);
+	}
 	memset(h, 0, sizeof(*h));
 	h->state = H_TEXT;
 	h->emit = emit;
@@ -150,20 +223,20 @@ static bool html_space(uint8_t c)
 static void tag_end(struct mime_html *h)
 {
 	h->state = H_TEXT;
-	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]) && !h->name_long; i++) {
-		if (tags[i].len != h->name_len || memcmp(tags[i].name, h->name, h->name_len) != 0)
-			continue;
-		if (tags[i].kind == TAG_BLOCK)
-			set_sep(h, SEP_LINE);
-		else if (tags[i].kind == TAG_CELL)
-			set_sep(h, SEP_SPACE);
-		else if (!h->closing) {
-			h->raw = tags[i].name;
-			h->raw_len = tags[i].len;
-			h->raw_match = 0;
-			h->state = H_RAW;
-		}
+	const struct html_tag *t = h->name_long ? NULL
+	                                        : find(tags, sizeof(tags) / sizeof(tags[0]),
+	                                               sizeof(tags[0]), h->name, h->name_len);
+	if (!t)
 		return;
+	if (t->kind == TAG_BLOCK)
+		set_sep(h, SEP_LINE);
+	else if (t->kind == TAG_CELL)
+		set_sep(h, SEP_SPACE);
+	else if (!h->closing) {
+		h->raw = t->n.name;
+		h->raw_len = t->n.len;
+		h->raw_match = 0;
+		h->state = H_RAW;
 	}
 }
 
@@ -222,11 +295,11 @@ static int32_t ref_value(const struct mime_html *h, bool semicolon)
 		}
 		return (int32_t)v;
 	}
-	size_t n = semicolon ? sizeof(refs) / sizeof(refs[0]) : REFS_LEGACY;
-	for (size_t i = 0; i < n; i++)
-		if (refs[i].len == h->name_len && memcmp(refs[i].name, h->name, h->name_len) == 0)
-			return (int32_t)refs[i].cp;
-	return -1;
+	const struct html_ref *r =
+	    find(refs, sizeof(refs) / sizeof(refs[0]), sizeof(refs[0]), h->name, h->name_len);
+	if (!r || (!semicolon && !r->legacy))
+		return -1;
+	return (int32_t)r->cp;
 }
 
 /* The reference ends (with ";" or not): its character, or the text as written. */
@@ -261,8 +334,7 @@ static bool ref_char(const struct mime_html *h, uint8_t c)
 static bool tag_char(uint8_t c)
 {
 	uint8_t l = mime_lc(c);
-	return (l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == ':' ||
-	       c == '_';
+	return (l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == ':' || c == '_';
 }
 
 static void name_add(struct mime_html *h, uint8_t c)
@@ -294,8 +366,9 @@ static bool in_ref(struct mime_html *h, uint8_t c)
 static bool in_raw(struct mime_html *h, uint8_t c)
 {
 	size_t want = 2 + h->raw_len;
-	uint8_t expect = h->raw_match == 0 ? '<' : h->raw_match == 1 ? '/'
-	                                                           : (uint8_t)h->raw[h->raw_match - 2];
+	uint8_t expect = h->raw_match == 0   ? '<'
+	                 : h->raw_match == 1 ? '/'
+	                                     : (uint8_t)h->raw[h->raw_match - 2];
 	if (h->state == H_RAW_END) {
 		h->state = H_RAW;
 		if (html_space(c) || c == '/' || c == '>') {
@@ -450,10 +523,32 @@ static bool step(struct mime_html *h, uint8_t c)
 	return true;
 }
 
+/* Bytes that can only be skipped (a quoted attribute value, a declaration, the
+ * content of script/style before the next "<"): how many, found with memchr. */
+static size_t skippable(const struct mime_html *h, const uint8_t *p, size_t n)
+{
+	uint8_t stop;
+	if (h->state == H_ATTR_Q)
+		stop = h->quote;
+	else if (h->state == H_DECL)
+		stop = '>';
+	else if (h->state == H_RAW && h->raw_match == 0)
+		stop = '<';
+	else
+		return 0;
+	const uint8_t *q = memchr(p, stop, n);
+	return q ? (size_t)(q - p) : n;
+}
+
 bool mime_html_put(void *arg, const uint8_t *p, size_t n)
 {
 	struct mime_html *h = arg;
 	for (size_t i = 0; i < n && !h->stopped;) {
+		size_t skip = skippable(h, p + i, n - i);
+		if (skip) {
+			i += skip;
+			continue;
+		}
 		/* The common case, text without markup, goes out in a run. */
 		if (h->state == H_TEXT && h->sep == SEP_NONE) {
 			size_t k = i;

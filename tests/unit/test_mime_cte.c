@@ -71,9 +71,9 @@ static size_t decode_whole(const char *enc, const uint8_t *in, size_t len, uint8
 	assert_true(d->finished);
 	/* Later calls write nothing and take whatever they get. */
 	size_t used2, w2;
-	assert_int_equal(mime_cte_decode(d, (const uint8_t *)"QUJD", 4, true, &used2, out + w,
-	                                 OUT_MAX - w, &w2),
-	                 0);
+	assert_int_equal(
+	    mime_cte_decode(d, (const uint8_t *)"QUJD", 4, true, &used2, out + w, OUT_MAX - w, &w2),
+	    0);
 	assert_int_equal(w2, 0);
 	assert_int_equal(used2, 4);
 	return w;
@@ -90,14 +90,15 @@ static void check_case(const struct cte_case *c)
 	size_t n = decode_whole(c->enc, in, len, whole, &d);
 	if (n != want_len || memcmp(whole, c->want, n) != 0)
 		fail_msg("enc %s in \"%s\": got %zu bytes \"%.*s\", want \"%s\"",
-		         c->enc ? c->enc : "(none)", c->in, n, (int)n, (const char *)whole, c->want);
+		         c->enc ? c->enc : "(none)", c->in, n, (int)n, (const char *)whole,
+		         c->want);
 	bool nul = memchr(whole, 0, n) != NULL;
 	assert_int_equal(d.nul, nul);
 	uint64_t size;
 	bool size_nul;
-	assert_int_equal(mime_cte_decoded_size(c->enc, c->enc ? strlen(c->enc) : 0, in, len,
-	                                       &size, &size_nul),
-	                 0);
+	assert_int_equal(
+	    mime_cte_decoded_size(c->enc, c->enc ? strlen(c->enc) : 0, in, len, &size, &size_nul),
+	    0);
 	assert_int_equal(size, n);
 	assert_int_equal(size_nul, nul);
 	static const size_t ocaps[] = {1, 2, 3, 7, 16};
@@ -133,8 +134,8 @@ static void check_all(const struct cte_case *cases, size_t n)
 static void init_encodings(void **state)
 {
 	struct mime_cte_dec d;
-	static const char *const known[] = {"7bit", "8BIT", "Binary", "BASE64", "base64",
-	                                    "Quoted-Printable"};
+	static const char *const known[] = {"7bit",   "8BIT",   "Binary",
+	                                    "BASE64", "base64", "Quoted-Printable"};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		assert_int_equal(mime_cte_init(&d, known[i], strlen(known[i])), 0);
 	assert_int_equal(mime_cte_init(&d, NULL, 0), 0);
@@ -263,7 +264,8 @@ static void qp_pending_limit(void **state)
  * output buffer and input step. */
 static void base64_all_bytes(void **state)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	uint8_t raw[256];
 	char enc[512];
 	size_t n = 0, col = 0;
@@ -294,12 +296,9 @@ static void base64_all_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(init_encodings),
-	    cmocka_unit_test(identity),
-	    cmocka_unit_test(base64),
-	    cmocka_unit_test(quoted_printable),
-	    cmocka_unit_test(qp_pending_limit),
-	    cmocka_unit_test(base64_all_bytes),
+	    cmocka_unit_test(init_encodings),   cmocka_unit_test(identity),
+	    cmocka_unit_test(base64),           cmocka_unit_test(quoted_printable),
+	    cmocka_unit_test(qp_pending_limit), cmocka_unit_test(base64_all_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

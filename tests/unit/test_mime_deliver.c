@@ -76,7 +76,8 @@ static void done(struct deliver_job *job, void *arg)
 	s->text_len = m->text_len;
 	s->text_null = m->text == NULL;
 	if (m->text)
-		memcpy(s->text, m->text, m->text_len < sizeof(s->text) ? m->text_len : sizeof(s->text));
+		memcpy(s->text, m->text,
+		       m->text_len < sizeof(s->text) ? m->text_len : sizeof(s->text));
 	copy(s->message_id, sizeof(s->message_id), m->message_id, &s->message_id_null);
 	copy(s->references, sizeof(s->references), m->references, &s->references_null);
 }
@@ -89,8 +90,8 @@ static void deliver(const char *msg, struct seen *s)
 	assert_int_equal(write(fd, msg, strlen(msg)), (ssize_t)strlen(msg));
 	assert_int_equal(close(fd), 0);
 	struct deliver_rcpt rcpt = {.account_id = account, .address = "user@example.org"};
-	struct deliver_job job = {.spool_path = path, .rcpts = &rcpt, .n_rcpts = 1,
-	                          .done = done, .arg = s};
+	struct deliver_job job = {
+	    .spool_path = path, .rcpts = &rcpt, .n_rcpts = 1, .done = done, .arg = s};
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(deliver_submit_wait(&job), 0);
 	assert_true(s->called);
@@ -115,7 +116,8 @@ static void fields_filled(void **state)
 	    "--b\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "\r\n"
-	    "Gr\xc3\xbc\xc3\x9f" "e and more\r\n"
+	    "Gr\xc3\xbc\xc3\x9f"
+	    "e and more\r\n"
 	    "--b--\r\n";
 	struct seen s;
 	deliver(msg, &s);
@@ -123,10 +125,15 @@ static void fields_filled(void **state)
 	size_t hlen = (size_t)(strstr(msg, "\r\n\r\n") + 4 - msg);
 	assert_int_equal(s.header_len, hlen);
 	assert_memory_equal(s.header, msg, hlen);
-	assert_string_equal(s.preview, "Gr\xc3\xbc\xc3\x9f" "e and more");
-	assert_int_equal(s.text_len, strlen("Gr\xc3\xbc\xc3\x9f" "e & more\nGr\xc3\xbc\xc3\x9f"
+	assert_string_equal(s.preview, "Gr\xc3\xbc\xc3\x9f"
+	                               "e and more");
+	assert_int_equal(s.text_len, strlen("Gr\xc3\xbc\xc3\x9f"
+	                                    "e & more\nGr\xc3\xbc\xc3\x9f"
 	                                    "e and more"));
-	assert_memory_equal(s.text, "Gr\xc3\xbc\xc3\x9f" "e & more\nGr\xc3\xbc\xc3\x9f" "e and more",
+	assert_memory_equal(s.text,
+	                    "Gr\xc3\xbc\xc3\x9f"
+	                    "e & more\nGr\xc3\xbc\xc3\x9f"
+	                    "e and more",
 	                    s.text_len);
 	assert_string_equal(s.message_id, "<m1@example.net>");
 	assert_string_equal(s.references, "<r0@example.net> <r1@example.net>");

@@ -115,54 +115,54 @@ static void plain(void **state)
 	assert_int_equal(mime_decode_words((const uint8_t *)x.root->envelope->subject.s,
 	                                   x.root->envelope->subject.len, &A, &subj),
 	                 0);
-	assert_string_equal(subj.s, "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln");
+	assert_string_equal(subj.s, "Gr\xc3\xbc\xc3\x9f"
+	                            "e aus K\xc3\xb6ln");
 }
 
 static void nested_multiparts(void **state)
 {
-	static const char msg[] =
-	    "From: a@example.org\r\n"
-	    "Content-Type: multipart/mixed; boundary=outer\r\n"
-	    "\r\n"
-	    "preamble is not text\r\n"
-	    "--outer\r\n"
-	    "Content-Type: multipart/alternative; boundary=\"alt\"\r\n"
-	    "\r\n"
-	    "--alt\r\n"
-	    "Content-Type: text/html; charset=utf-8\r\n"
-	    "\r\n"
-	    "<html><body><p>The <b>HTML</b> version</p></body></html>\r\n"
-	    "--alt\r\n"
-	    "Content-Type: multipart/related; boundary=rel\r\n"
-	    "\r\n"
-	    "--rel\r\n"
-	    "Content-Type: text/plain; charset=us-ascii\r\n"
-	    "\r\n"
-	    "The plain version\r\n"
-	    "--rel\r\n"
-	    "Content-Type: image/png\r\n"
-	    "Content-Transfer-Encoding: base64\r\n"
-	    "\r\n"
-	    "iVBORw0KGgo=\r\n"
-	    "--rel--\r\n"
-	    "--alt--\r\n"
-	    "--outer\r\n"
-	    "Content-Type: text/plain; name=notes.txt\r\n"
-	    "Content-Disposition: attachment; filename=notes.txt\r\n"
-	    "\r\n"
-	    "attached text is not indexed\r\n"
-	    "--outer\r\n"
-	    "Content-Type: application/pdf\r\n"
-	    "Content-Transfer-Encoding: base64\r\n"
-	    "\r\n"
-	    "JVBERi0xLjQK\r\n"
-	    "--outer\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "Content-Disposition: inline\r\n"
-	    "\r\n"
-	    "inline footer\r\n"
-	    "--outer--\r\n"
-	    "epilogue\r\n";
+	static const char msg[] = "From: a@example.org\r\n"
+	                          "Content-Type: multipart/mixed; boundary=outer\r\n"
+	                          "\r\n"
+	                          "preamble is not text\r\n"
+	                          "--outer\r\n"
+	                          "Content-Type: multipart/alternative; boundary=\"alt\"\r\n"
+	                          "\r\n"
+	                          "--alt\r\n"
+	                          "Content-Type: text/html; charset=utf-8\r\n"
+	                          "\r\n"
+	                          "<html><body><p>The <b>HTML</b> version</p></body></html>\r\n"
+	                          "--alt\r\n"
+	                          "Content-Type: multipart/related; boundary=rel\r\n"
+	                          "\r\n"
+	                          "--rel\r\n"
+	                          "Content-Type: text/plain; charset=us-ascii\r\n"
+	                          "\r\n"
+	                          "The plain version\r\n"
+	                          "--rel\r\n"
+	                          "Content-Type: image/png\r\n"
+	                          "Content-Transfer-Encoding: base64\r\n"
+	                          "\r\n"
+	                          "iVBORw0KGgo=\r\n"
+	                          "--rel--\r\n"
+	                          "--alt--\r\n"
+	                          "--outer\r\n"
+	                          "Content-Type: text/plain; name=notes.txt\r\n"
+	                          "Content-Disposition: attachment; filename=notes.txt\r\n"
+	                          "\r\n"
+	                          "attached text is not indexed\r\n"
+	                          "--outer\r\n"
+	                          "Content-Type: application/pdf\r\n"
+	                          "Content-Transfer-Encoding: base64\r\n"
+	                          "\r\n"
+	                          "JVBERi0xLjQK\r\n"
+	                          "--outer\r\n"
+	                          "Content-Type: text/plain\r\n"
+	                          "Content-Disposition: inline\r\n"
+	                          "\r\n"
+	                          "inline footer\r\n"
+	                          "--outer--\r\n"
+	                          "epilogue\r\n";
 	struct mime_extract x;
 	extract(msg, &x);
 	/* alternative with HTML first: the preview still comes from text/plain */
@@ -184,9 +184,11 @@ static void html_only(void **state)
 	    "<p>Second&#8203;paragraph &lt;tag&gt;</p></body></html>\r\n";
 	struct mime_extract x;
 	extract(msg, &x);
-	assert_text(&x, "Caf\xc3\xa9 & cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e, price 5\xe2\x82\xac "
+	assert_text(&x, "Caf\xc3\xa9 & cr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+	                "e, price 5\xe2\x82\xac "
 	                "\xe2\x80\x93 50% off\nSecondparagraph <tag>");
-	assert_preview(&x, "Caf\xc3\xa9 & cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e, price 5\xe2\x82\xac "
+	assert_preview(&x, "Caf\xc3\xa9 & cr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+	                   "e, price 5\xe2\x82\xac "
 	                   "\xe2\x80\x93 50% off Secondparagraph <tag>");
 }
 
@@ -200,8 +202,9 @@ static void charsets(void **state)
 	    {"utf-8", "base64", "77u/aMOpbGxv", "h\xc3\xa9llo"}, /* with a BOM */
 	    {"x-no-such-charset", "8bit", "ok \xc3\xa9 \xe9", "ok \xc3\xa9 \xef\xbf\xbd"},
 	    {"\"UTF-8\"", "7bit", "quoted charset", "quoted charset"},
-	    {"koi8-r", "8bit", "\xf0\xd2\xc9\xd7\xc5\xd4", "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2"
-	                                                  "\xd0\xb5\xd1\x82"},
+	    {"koi8-r", "8bit", "\xf0\xd2\xc9\xd7\xc5\xd4",
+	     "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2"
+	     "\xd0\xb5\xd1\x82"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *msg = arena_printf(&A,
@@ -221,30 +224,29 @@ static void charsets(void **state)
 
 static void transfer_defects(void **state)
 {
-	static const char msg[] =
-	    "Content-Type: multipart/mixed; boundary=b\r\n"
-	    "\r\n"
-	    "--b\r\n"
-	    "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n"
-	    "\r\n"
-	    "soft=\r\n"
-	    "break, bad =ZZ escape, =C3=A9, trailing   \r\n"
-	    "last line ends in a soft break=\r\n"
-	    "--b\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "Content-Transfer-Encoding: base64\r\n"
-	    "\r\n"
-	    "d2l0aCB3aGl0\r\n"
-	    "ZX NwYWNl!!IGFu\r\n"
-	    "ZCBnYXJiYWdl\r\n"
-	    "IG5vIHBhZA\r\n"
-	    "--b\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "Content-Transfer-Encoding: x-uuencode\r\n"
-	    "\r\n"
-	    "raw because unknown\r\n"
-	    "--b--\r\n";
+	static const char msg[] = "Content-Type: multipart/mixed; boundary=b\r\n"
+	                          "\r\n"
+	                          "--b\r\n"
+	                          "Content-Type: text/plain; charset=utf-8\r\n"
+	                          "Content-Transfer-Encoding: quoted-printable\r\n"
+	                          "\r\n"
+	                          "soft=\r\n"
+	                          "break, bad =ZZ escape, =C3=A9, trailing   \r\n"
+	                          "last line ends in a soft break=\r\n"
+	                          "--b\r\n"
+	                          "Content-Type: text/plain\r\n"
+	                          "Content-Transfer-Encoding: base64\r\n"
+	                          "\r\n"
+	                          "d2l0aCB3aGl0\r\n"
+	                          "ZX NwYWNl!!IGFu\r\n"
+	                          "ZCBnYXJiYWdl\r\n"
+	                          "IG5vIHBhZA\r\n"
+	                          "--b\r\n"
+	                          "Content-Type: text/plain\r\n"
+	                          "Content-Transfer-Encoding: x-uuencode\r\n"
+	                          "\r\n"
+	                          "raw because unknown\r\n"
+	                          "--b--\r\n";
 	struct mime_extract x;
 	extract(msg, &x);
 	assert_text(&x, "softbreak, bad =ZZ escape, \xc3\xa9, trailing\nlast line ends in a soft "
@@ -276,29 +278,28 @@ static void no_text(void **state)
 
 static void encapsulated(void **state)
 {
-	static const char inline_msg[] =
-	    "Content-Type: multipart/mixed; boundary=b\r\n"
-	    "\r\n"
-	    "--b\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "\r\n"
-	    "> old quote\r\n"
-	    "See the forwarded message.\r\n"
-	    "--b\r\n"
-	    "Content-Type: message/rfc822\r\n"
-	    "\r\n"
-	    "Subject: inner\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "\r\n"
-	    "inner body\r\n"
-	    "--b\r\n"
-	    "Content-Type: message/rfc822\r\n"
-	    "Content-Disposition: attachment\r\n"
-	    "\r\n"
-	    "Subject: attached\r\n"
-	    "\r\n"
-	    "attached body\r\n"
-	    "--b--\r\n";
+	static const char inline_msg[] = "Content-Type: multipart/mixed; boundary=b\r\n"
+	                                 "\r\n"
+	                                 "--b\r\n"
+	                                 "Content-Type: text/plain\r\n"
+	                                 "\r\n"
+	                                 "> old quote\r\n"
+	                                 "See the forwarded message.\r\n"
+	                                 "--b\r\n"
+	                                 "Content-Type: message/rfc822\r\n"
+	                                 "\r\n"
+	                                 "Subject: inner\r\n"
+	                                 "Content-Type: text/plain\r\n"
+	                                 "\r\n"
+	                                 "inner body\r\n"
+	                                 "--b\r\n"
+	                                 "Content-Type: message/rfc822\r\n"
+	                                 "Content-Disposition: attachment\r\n"
+	                                 "\r\n"
+	                                 "Subject: attached\r\n"
+	                                 "\r\n"
+	                                 "attached body\r\n"
+	                                 "--b--\r\n";
 	struct mime_extract x;
 	extract(inline_msg, &x);
 	assert_text(&x, "> old quote\nSee the forwarded message.\ninner body");
@@ -310,16 +311,15 @@ static void encapsulated(void **state)
 
 static void ids(void **state)
 {
-	static const char msg[] =
-	    "Message-ID: (generated) <abc.123 @\r\n"
-	    " mail.example.org>\r\n"
-	    "References: <root@x> (the first one, not <fake@x>)\r\n"
-	    " <mid@x>\r\n"
-	    "\t<abc.123@mail.example.org> <root@x>\r\n"
-	    "In-Reply-To: \"Bob's message\" <last@x>\r\n"
-	    "References: <second-field-ignored@x>\r\n"
-	    "\r\n"
-	    "body\r\n";
+	static const char msg[] = "Message-ID: (generated) <abc.123 @\r\n"
+	                          " mail.example.org>\r\n"
+	                          "References: <root@x> (the first one, not <fake@x>)\r\n"
+	                          " <mid@x>\r\n"
+	                          "\t<abc.123@mail.example.org> <root@x>\r\n"
+	                          "In-Reply-To: \"Bob's message\" <last@x>\r\n"
+	                          "References: <second-field-ignored@x>\r\n"
+	                          "\r\n"
+	                          "body\r\n";
 	struct mime_extract x;
 	extract(msg, &x);
 	assert_string_equal(x.message_id, "<abc.123@mail.example.org>");
@@ -410,11 +410,17 @@ static void twenty_megabytes(void **state)
 	struct mime_extract x;
 	extract_len(m, l, &x);
 	assert_true(x.text_len <= LIMIT_SEARCH_TEXT && x.text_len > LIMIT_SEARCH_TEXT - 4);
-	assert_memory_equal(x.text, "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln, line of text soft\n",
-	                    strlen("Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln, line of text soft\n"));
+	assert_memory_equal(x.text,
+	                    "Gr\xc3\xbc\xc3\x9f"
+	                    "e aus K\xc3\xb6ln, line of text soft\n",
+	                    strlen("Gr\xc3\xbc\xc3\x9f"
+	                           "e aus K\xc3\xb6ln, line of text soft\n"));
 	assert_null(strstr(x.text, "QUJD"));
-	assert_memory_equal(x.preview, "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln, line of text soft Gr",
-	                    strlen("Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln, line of text soft Gr"));
+	assert_memory_equal(x.preview,
+	                    "Gr\xc3\xbc\xc3\x9f"
+	                    "e aus K\xc3\xb6ln, line of text soft Gr",
+	                    strlen("Gr\xc3\xbc\xc3\x9f"
+	                           "e aus K\xc3\xb6ln, line of text soft Gr"));
 	assert_int_equal(utf8_chars(x.preview, x.preview_len), LIMIT_PREVIEW_CHARS);
 	free(m);
 }

@@ -124,7 +124,9 @@ static void conv_charsets(void **state)
 	          "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf!");
 	conv_case("shift_jis", "\x82\xa0\x82\xa2x", 0, "\xe3\x81\x82\xe3\x81\x84x");
 	conv_case("gb2312", "\xc4\xe3\xba\xc3", 0, "\xe4\xbd\xa0\xe5\xa5\xbd");
-	conv_case("utf-7", "a+AOk-b", 0, "a\xc3\xa9" "b");
+	conv_case("utf-7", "a+AOk-b", 0,
+	          "a\xc3\xa9"
+	          "b");
 	/* an unknown charset, or a name iconv must never see, is read as UTF-8 */
 	conv_case("x-unknown", "ok \xc3\xa9 \xe9", 0, "ok \xc3\xa9 \xef\xbf\xbd");
 	conv_case("utf-8//TRANSLIT", "\xc3\xa9", 0, "\xc3\xa9");
@@ -194,8 +196,7 @@ static void html_text(void **state)
 	html_case("a<SCRIPT type=x>var s = \"</scr\" + \"ipt>\";</SCRIPT >b", "ab");
 	html_case("a<style>x</styles></style>b", "ab");
 	/* comments, declarations, processing instructions */
-	html_case("<!DOCTYPE html><?xml version=\"1.0\"?>a<!-- <p>x</p> -- -->b<!---->c",
-	          "abc");
+	html_case("<!DOCTYPE html><?xml version=\"1.0\"?>a<!-- <p>x</p> -- -->b<!---->c", "abc");
 	html_case("<!--[if mso]><p>old</p><![endif]--><!--[if !mso]><!-->new<!--<![endif]-->",
 	          "new");
 	html_case("a<!>b<!x>c", "abc");
@@ -217,8 +218,10 @@ static void html_references(void **state)
 	html_case("&amp &lt &copy;", "& < \xc2\xa9");
 	html_case("&unknown; &eacute &#; &#x; &;&", "&unknown; &eacute &#; &#x; &;&");
 	html_case("&#x80;&#150;", "\xe2\x82\xac\xe2\x80\x93");
-	html_case("a&#0;b&#xD800;c&#99999999999;d",
-	          "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d");
+	html_case("a&#0;b&#xD800;c&#99999999999;d", "a\xef\xbf\xbd"
+	                                            "b\xef\xbf\xbd"
+	                                            "c\xef\xbf\xbd"
+	                                            "d");
 	html_case("a&shy;b&#x200B;c&zwj;d", "abcd");
 	html_case("a&nbsp;&nbsp;&ensp;b&#9;c", "a b c");
 	html_case("&#65x", "Ax");
@@ -280,7 +283,9 @@ static void preview_text(void **state)
 	preview_case("", "");
 	preview_case(" \r\n\t ", "");
 	preview_case("  Hello,\r\n\r\n  world\x01!  \r\n", "Hello, world !");
-	preview_case("a\xc2\xa0\xc2\xa0" "b \xc2\xa9", "a b \xc2\xa9");
+	preview_case("a\xc2\xa0\xc2\xa0"
+	             "b \xc2\xa9",
+	             "a b \xc2\xa9");
 	/* quotes go aside: used only when nothing else came */
 	preview_case("Hi\r\n> quoted\r\n>> deeper\r\n  > indented quote\r\nThanks", "Hi Thanks");
 	preview_case("> one\n>two\n> > three\n", "one two three");
@@ -341,9 +346,9 @@ static void msgid_first(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct mime_str out;
-		assert_int_equal(mime_msgid_first(&A, (const uint8_t *)cases[i].in,
-		                                  strlen(cases[i].in), &out),
-		                 0);
+		assert_int_equal(
+		    mime_msgid_first(&A, (const uint8_t *)cases[i].in, strlen(cases[i].in), &out),
+		    0);
 		if (!cases[i].want) {
 			if (out.s)
 				fail_msg("\"%s\" gave \"%s\"", cases[i].in, out.s);
