@@ -15,7 +15,7 @@ rc=0
 	echo "# $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -r), $(dovecot --version 2>/dev/null | sed 's/^/dovecot /')"
 	for b in ${BENCHES:-lmtp pop3 connmem imap imap_mem}; do
 		echo "=== $b"
-		timeout "${BENCH_TIMEOUT:-1800}" "bench/$b.sh" || { echo "=== $b FAILED"; rc=1; }
+		timeout "${BENCH_TIMEOUT:-3600}" "bench/$b.sh" || { echo "=== $b FAILED"; rc=1; }
 	done
 } 2>&1 | tee "$out"
 [ "${PIPESTATUS[0]}" -eq 0 ] && [ "$rc" -eq 0 ] && ! grep -q FAILED "$out"
