@@ -153,7 +153,8 @@ static int stored_source(struct sqs_db *h, const struct todo *c, struct arena *s
 		void *hdr = arena_alloc(scratch, hl + 1);
 		char *text = arena_strndup(scratch, sqlite3_column_text(q, 1), tl);
 		if (hdr && text) {
-			memcpy(hdr, sqlite3_column_blob(q, 0), hl);
+			if (hl) /* an empty blob reads as NULL */
+				memcpy(hdr, sqlite3_column_blob(q, 0), hl);
 			memset(x, 0, sizeof(*x));
 			x->fields = hdr;
 			x->fields_len = hl < LIMIT_CACHED_HEADER ? hl : LIMIT_CACHED_HEADER;

@@ -164,7 +164,7 @@ struct sqs_env {
 	pthread_mutex_t index_mu;
 	pthread_cond_t index_cv;
 	struct sqs_index_job *index_head;
-	/* Row-removal generations, one per account slot (sqs_msg.c: the message cache) */
+	/* Row-removal generations, one per account slot (sqs_list.c: the message cache) */
 	_Atomic uint64_t rm_gen[SQS_RM_SLOTS];
 };
 
