@@ -215,10 +215,11 @@ static void trim_cut(struct mime_sb *sb)
 static int extract_text(const uint8_t *p, const struct mime_part *root, struct arena *a,
                         struct mime_extract *out)
 {
-	struct xctx *x = arena_zalloc(a, sizeof(*x)); /* the preview buffers are 2 KiB */
+	struct xctx *x = arena_alloc(a, sizeof(*x)); /* the preview buffers are 2 KiB */
 	if (!x)
 		return ERR_NOMEM;
 	x->p = p;
+	x->preview_done = false;
 	mime_sb_init(&x->text, a, LIMIT_SEARCH_TEXT);
 	mime_sb_reserve(&x->text, text_estimate(root));
 	mime_preview_init(&x->pv);

@@ -11,10 +11,19 @@
 #include "core/err.h"
 #include "core/banned.h"
 
+static void side_init(struct mime_preview_side *s)
+{
+	s->len = 0; /* buf is written before it is read: not cleared */
+	s->chars = 0;
+	s->sep = s->full = false;
+}
+
 void mime_preview_init(struct mime_preview *pv)
 {
-	memset(pv, 0, sizeof(*pv));
+	side_init(&pv->main);
+	side_init(&pv->quoted);
 	pv->line_start = true;
+	pv->in_quote = pv->quote_lead = pv->held_c2 = false;
 }
 
 /* Blank for the preview: SP, HTAB and every other C0 control, DEL. */
@@ -99,11 +108,35 @@ static void byte(struct mime_preview *pv, uint8_t c)
 	}
 }
 
+/* Visible ASCII inside a line, with no space due: straight into the side, the common
+ * case; the byte-wise path does the same for these bytes. */
+static size_t ascii_run(struct mime_preview *pv, const uint8_t *p, size_t n)
+{
+	if (pv->line_start || pv->quote_lead || pv->held_c2)
+		return 0;
+	struct mime_preview_side *s = pv->in_quote ? &pv->quoted : &pv->main;
+	size_t k = 0;
+	if (s->sep || s->full)
+		return 0;
+	while (k < n && p[k] > 0x20 && p[k] < 0x7f && s->chars < LIMIT_PREVIEW_CHARS &&
+	       s->len < sizeof(s->buf)) {
+		s->buf[s->len++] = p[k++];
+		s->chars++;
+	}
+	return k;
+}
+
 bool mime_preview_put(void *arg, const uint8_t *p, size_t n)
 {
 	struct mime_preview *pv = arg;
-	for (size_t i = 0; i < n && !pv->main.full; i++)
-		byte(pv, p[i]);
+	for (size_t i = 0; i < n && !pv->main.full;) {
+		size_t k = ascii_run(pv, p + i, n - i);
+		if (k) {
+			i += k;
+			continue;
+		}
+		byte(pv, p[i++]);
+	}
 	return !pv->main.full;
 }
 
