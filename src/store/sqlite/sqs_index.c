@@ -22,8 +22,10 @@ struct sqs_index_job {
 static void index_account(struct sqs_env *e, int64_t account)
 {
 	struct sqs_db *h;
-	if (sqs_db_take(e, account, &h) < 0)
-		return; /* deleted meanwhile, or busy: a search or the next kick does it */
+	uint64_t qb, qm;
+	/* opening a handle makes the account's folder: not for one deleted since the kick */
+	if (sqs_dir_quota(e, account, &qb, &qm) < 0 || sqs_db_take(e, account, &h) < 0)
+		return; /* gone, or busy: a search or the next kick does it */
 	/* Full-text rows are made again from the row's text or file if a crash loses them
 	 * (`indexed` is committed with them), so their commits need no flush of their own:
 	 * one per small batch would compete with the deliveries' flushes for the disk. */
