@@ -530,11 +530,11 @@ int store_expunge_deleted(struct store *st, int64_t mailbox_id, const uint32_t *
 			  size_t n, struct arena *a, uint32_t **gone_out, size_t *n_gone_out,
 			  uint64_t *modseq_out);
 /* IMAP COPY: the messages uids[0..n) (ascending, no repeats, else ERR_INVAL) of
- * from_mailbox get new UIDs in to_mailbox (the same mailbox too), in that order; flags, keywords, INTERNALDATE, EMAILID and
- * THREADID come along, SAVEDATE is now. The copies share the message file (no byte is
- * written again; the file goes when its last message does). A copy counts against the
- * quota in full: ERR_QUOTA when the copies would not fit, with nothing done. Durable
- * before it returns. ERR_NOTFOUND for an unknown mailbox, ERR_FULL when the target's
+ * from_mailbox get new UIDs in to_mailbox (the same mailbox too), in that order; flags,
+ * keywords, INTERNALDATE, EMAILID and THREADID come along, SAVEDATE is now. The copies
+ * share the message file (no byte is written again; the file goes when its last message
+ * does). A copy counts against the quota in full: ERR_QUOTA when the copies would not
+ * fit, with nothing done. Durable before it returns. ERR_NOTFOUND for an unknown mailbox, ERR_FULL when the target's
  * UIDs would run out. Nothing of uids[] exists: success with out->n = 0. */
 int store_copy(struct store *st, int64_t from_mailbox, const uint32_t *uids, size_t n,
 	       int64_t to_mailbox, struct arena *a, struct store_copy_result *out);

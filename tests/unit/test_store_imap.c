@@ -291,7 +291,10 @@ static void keyword_sets(void **state)
 	char *list = arena_alloc(&f->a, 100 * 8);
 	for (int chunk = 0; chunk * 100 < LIMIT_MAILBOX_KEYWORDS; chunk++) {
 		size_t o = 0;
-		for (int i = chunk * 100; i < chunk * 100 + 100 && i < LIMIT_MAILBOX_KEYWORDS - 1; i++)
+		int end = chunk * 100 + 100;
+		if (end > LIMIT_MAILBOX_KEYWORDS - 1)
+			end = LIMIT_MAILBOX_KEYWORDS - 1;
+		for (int i = chunk * 100; i < end; i++)
 			o += (size_t)snprintf(list + o, 8, "%sk%04d", o ? " " : "", i);
 		if (o == 0)
 			break;
@@ -1280,9 +1283,8 @@ static void migrate_v1(void **state)
 	/* filled from the files on first use */
 	struct store_msg_extra *x;
 	uint32_t next;
-	assert_int_equal(store_msg_extra(st, in.id, 1, UINT32_MAX,
-					 STORE_X_HEADER | STORE_X_PREVIEW | STORE_X_THREAD, &f->a, &x,
-					 &n, &next), 0);
+	unsigned want = STORE_X_HEADER | STORE_X_PREVIEW | STORE_X_THREAD;
+	assert_int_equal(store_msg_extra(st, in.id, 1, UINT32_MAX, want, &f->a, &x, &n, &next), 0);
 	assert_int_equal(n, 3);
 	size_t hl = strlen("Message-ID: <root@x>\r\nSubject: Budget\r\n\r\n");
 	assert_int_equal(x[0].header_len, hl);
@@ -1314,11 +1316,13 @@ int main(void)
 		void *b = (void *)store_backends[i];
 #define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 		const struct CMUnitTest tests[] = {
-			T(modseq_account), T(changed_since),   T(unchangedsince), T(keyword_sets),
-			T(copy_move),      T(copy_quota),      T(threads),        T(mailbox_ids),
-			T(header_preview), T(search_text),     T(search_fold),    T(recent_claim),
-			T(recent_race),    T(status_counts),   T(multiappend),    T(expunge_horizon),
-			T(expunge_horizon_auto), T(migrate_v1), T(indexer_background),
+			T(modseq_account),       T(changed_since),  T(unchangedsince),
+			T(keyword_sets),         T(copy_move),      T(copy_quota),
+			T(threads),              T(mailbox_ids),    T(header_preview),
+			T(search_text),          T(search_fold),    T(recent_claim),
+			T(recent_race),          T(status_counts),  T(multiappend),
+			T(expunge_horizon),      T(expunge_horizon_auto), T(migrate_v1),
+			T(indexer_background),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

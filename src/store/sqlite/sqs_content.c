@@ -149,7 +149,8 @@ static int stored_source(struct sqs_db *h, const struct todo *c, struct arena *s
 	int rc = sqs_step(h, q);
 	if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL &&
 	    sqlite3_column_type(q, 1) != SQLITE_NULL) {
-		size_t hl = (size_t)sqlite3_column_bytes(q, 0), tl = (size_t)sqlite3_column_bytes(q, 1);
+		size_t hl = (size_t)sqlite3_column_bytes(q, 0);
+		size_t tl = (size_t)sqlite3_column_bytes(q, 1);
 		void *hdr = arena_alloc(scratch, hl + 1);
 		char *text = arena_strndup(scratch, sqlite3_column_text(q, 1), tl);
 		if (hdr && text) {

@@ -167,7 +167,8 @@ int sqs_copy(struct store *st, int64_t from_mailbox, const uint32_t *uids, size_
 	if (r == 0 && nv) {
 		store_notify(st->env, st->account_id, to_mailbox, STORE_CH_APPEND, modseq);
 		if (move && from_mailbox != to_mailbox)
-			store_notify(st->env, st->account_id, from_mailbox, STORE_CH_EXPUNGE, modseq);
+			store_notify(st->env, st->account_id, from_mailbox, STORE_CH_EXPUNGE,
+				     modseq);
 		/* durable by now: a full arena costs the caller only the lists */
 		out->src_uids = arena_alloc(a, nv * sizeof(uint32_t));
 		out->dst_uids = arena_alloc(a, nv * sizeof(uint32_t));

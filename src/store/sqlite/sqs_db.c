@@ -100,8 +100,8 @@ int sqs_migrate(sqlite3 *db, const char *const *steps, int n,
 sqlite3_stmt *sqs_q(struct sqs_db *h, enum sqs_stmt s)
 {
 	if (!h->q[s]) {
-		if (sqlite3_prepare_v3(h->db, sqs_index_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &h->q[s],
-				       NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(h->db, sqs_index_sql[s], -1, SQLITE_PREPARE_PERSISTENT,
+				       &h->q[s], NULL) != SQLITE_OK) {
 			log_err("store: prepare stmt=%d: %s", (int)s, sqlite3_errmsg(h->db));
 			return NULL;
 		}

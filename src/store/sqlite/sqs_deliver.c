@@ -422,7 +422,8 @@ int sqs_deliver_batch(struct store_env *env, const int64_t *account_ids,
 	}
 	for (size_t g = 0; g < ngroups; g++) {
 		sqs_index_kick(e, done[g].account);
-		store_notify(env, done[g].account, done[g].mailbox, STORE_CH_APPEND, done[g].modseq);
+		store_notify(env, done[g].account, done[g].mailbox, STORE_CH_APPEND,
+			     done[g].modseq);
 	}
 	free(s), free(guids), free(done);
 	return r;

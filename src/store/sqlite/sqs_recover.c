@@ -91,8 +91,9 @@ static int check_rows(struct sqs_env *e, struct sqs_db *h, struct bad_row **bad_
 	while (r == 0 && (rc = sqs_step(h, q)) == SQLITE_ROW) {
 		const char *guid = (const char *)sqlite3_column_text(q, 2);
 		struct stat sb;
+		uint64_t size = (uint64_t)sqlite3_column_int64(q, 3);
 		if (sqs_msg_path(e, h->account_id, guid, path, sizeof(path)) == 0 &&
-		    stat(path, &sb) == 0 && (uint64_t)sb.st_size == (uint64_t)sqlite3_column_int64(q, 3))
+		    stat(path, &sb) == 0 && (uint64_t)sb.st_size == size)
 			continue;
 		log_warn("store: recovery drops message account=%lld mailbox=%lld uid=%lld: "
 			 "file missing or of another size",

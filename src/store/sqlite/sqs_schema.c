@@ -161,8 +161,8 @@ static int fill_index(void *arg, sqlite3 *db, int old_version)
 	if (old_version != 0)
 		return 0;
 	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
-		int r = sqs_mb_insert(h, default_mailboxes[i].name, default_mailboxes[i].special_use,
-				      true, 1, NULL);
+		int r = sqs_mb_insert(h, default_mailboxes[i].name,
+				      default_mailboxes[i].special_use, true, 1, NULL);
 		if (r < 0)
 			return r;
 	}
@@ -171,6 +171,6 @@ static int fill_index(void *arg, sqlite3 *db, int old_version)
 
 int sqs_index_migrate(struct sqs_db *h)
 {
-	return sqs_migrate(h->db, index_schema, (int)(sizeof(index_schema) / sizeof(index_schema[0])),
-			   fill_index, h);
+	int n = (int)(sizeof(index_schema) / sizeof(index_schema[0]));
+	return sqs_migrate(h->db, index_schema, n, fill_index, h);
 }
