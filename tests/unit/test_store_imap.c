@@ -1001,6 +1001,110 @@ static void status_counts(void **state)
 	store_close(&st);
 }
 
+struct worker {
+	struct fx *f;
+	int64_t account, inbox, archive;
+	const struct store_new_msg *mail; /* made before the threads start */
+	int kind, fails;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct store *st = open_store(w->f, w->account);
+	struct arena a;
+	arena_init(&a, 1u << 20);
+	for (int i = 0; i < 40; i++) {
+		arena_reset(&a);
+		uint32_t uids[] = {(uint32_t)(1 + i % 7), (uint32_t)(8 + i % 11), (uint32_t)(20 + i)};
+		struct store_copy_result cr;
+		struct store_flags_result fr;
+		const struct store_flags_change c = {i % 2 ? STORE_FLAGS_ADD : STORE_FLAGS_REMOVE,
+						     STORE_F_SEEN | (i % 3 ? 0 : STORE_F_DELETED),
+						     i % 5 ? NULL : "Tag", STORE_UNCONDITIONAL};
+		uint32_t *gone;
+		size_t ngone;
+		int res = 0, r;
+		switch (w->kind) {
+		case 0:
+			r = store_deliver_batch(w->f->env, &w->account, &w->mail, 1, &res);
+			r = r ? r : res;
+			break;
+		case 1:
+			r = store_flags(st, w->inbox, uids, 3, &c, &a, &fr);
+			break;
+		case 2:
+			r = store_copy(st, w->inbox, uids, 2, w->archive, &a, &cr);
+			break;
+		default:
+			r = i % 2 ? store_move(st, w->archive, uids, 3, w->inbox, &a, &cr)
+				  : store_expunge_deleted(st, w->inbox, NULL, 0, &a, &gone, &ngone,
+							  NULL);
+			break;
+		}
+		w->fails += r != 0;
+	}
+	arena_free(&a);
+	store_close(&st);
+	return NULL;
+}
+
+/* Sessions of one account on four threads change it at once (appends, STORE, COPY,
+ * MOVE, EXPUNGE): every call succeeds, and afterwards the STATUS counters, the usage
+ * and the modseqs agree with the messages themselves. */
+static void concurrent_changes(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_account(f, "a@x.org", 0);
+	struct store *st = open_store(f, id);
+	for (int i = 0; i < 30; i++)
+		append(f, st, "INBOX", i % 2 ? "odd one" : "even");
+	struct worker w[4];
+	pthread_t t[4];
+	struct store_new_msg mail = new_msg(f, "Subject: delivered\r\n\r\nwhile busy\r\n");
+	for (int k = 0; k < 4; k++) {
+		w[k] = (struct worker){f, id, mailbox_id(f, st, "INBOX"), mailbox_id(f, st, "Archive"),
+				       &mail, k, 0};
+		assert_int_equal(pthread_create(&t[k], NULL, worker_main, &w[k]), 0);
+	}
+	for (int i = 0; i < 20; i++) /* appends from this thread meanwhile */
+		append(f, st, i % 2 ? "INBOX" : "Archive", "more mail");
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(pthread_join(t[k], NULL), 0);
+		assert_int_equal(w[k].fails, 0);
+	}
+	struct store_mailbox *mbs;
+	size_t nm;
+	uint64_t bytes = 0, count = 0, top = account_modseq(st);
+	assert_int_equal(store_mailbox_list(st, &f->a, &mbs, &nm), 0);
+	for (size_t i = 0; i < nm; i++) {
+		struct store_msg *v;
+		size_t n;
+		assert_int_equal(store_msg_list(st, mbs[i].id, 1, UINT32_MAX, &f->a, &v, &n), 0);
+		uint64_t b = 0;
+		uint32_t unseen = 0, deleted = 0;
+		for (size_t j = 0; j < n; j++) {
+			b += v[j].size;
+			unseen += !(v[j].flags & STORE_F_SEEN);
+			deleted += !!(v[j].flags & STORE_F_DELETED);
+			assert_true(v[j].modseq <= mbs[i].highestmodseq);
+			assert_true(v[j].uid < mbs[i].uidnext);
+		}
+		assert_int_equal(mbs[i].messages, n);
+		assert_int_equal(mbs[i].bytes, b);
+		assert_int_equal(mbs[i].unseen, unseen);
+		assert_int_equal(mbs[i].deleted, deleted);
+		assert_true(mbs[i].highestmodseq <= top);
+		bytes += b;
+		count += n;
+	}
+	uint64_t ub, um;
+	assert_int_equal(store_usage(st, &ub, &um), 0);
+	assert_int_equal(ub, bytes);
+	assert_int_equal(um, count);
+	store_close(&st);
+}
+
 /* RFC 3502: several messages, all or none. */
 static void multiappend(void **state)
 {
@@ -1322,7 +1426,7 @@ int main(void)
 			T(search_text),          T(search_fold),    T(recent_claim),
 			T(recent_race),          T(status_counts),  T(multiappend),
 			T(expunge_horizon),      T(expunge_horizon_auto), T(migrate_v1),
-			T(indexer_background),
+			T(indexer_background),   T(concurrent_changes),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,
