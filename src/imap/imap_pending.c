@@ -15,10 +15,6 @@ int imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd) { return pendi
 int imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_subscribe(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_quota(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
