@@ -91,6 +91,11 @@ void imap_put_bodystructure(const struct imap_sink *o, const struct mime_part *p
  * Dovecot answers); ERR_INVAL for MIME without a part number. */
 int imap_section_locate(const struct mime_part *root, const struct imap_section *sec,
 			uint64_t *start, uint64_t *len);
+/* The part sec's part numbers name (root itself for none), by the rules of
+ * imap_section_locate; NULL for one that does not exist. BINARY decodes that part's
+ * body with its own Content-Transfer-Encoding. */
+const struct mime_part *imap_section_part(const struct mime_part *root,
+					  const struct imap_section *sec);
 /* The fields of the header block [p, p+n) named (IMAP_SECTION_HEADER_FIELDS) or not
  * named (IMAP_SECTION_HEADER_NOT) in sec, field names matched ASCII case-insensitively,
  * whole (folded lines included) and in their order, then the block's empty line if it

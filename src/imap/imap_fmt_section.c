@@ -55,6 +55,12 @@ static const struct mime_part *walk(const struct mime_part *root, const struct i
 	return cur;
 }
 
+const struct mime_part *imap_section_part(const struct mime_part *root,
+                                          const struct imap_section *sec)
+{
+	return sec->nparts > LIMIT_MIME_DEPTH ? NULL : walk(root, sec);
+}
+
 static void span(uint64_t s, uint64_t e, uint64_t *start, uint64_t *len)
 {
 	*start = s;
