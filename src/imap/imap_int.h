@@ -27,6 +27,7 @@
 struct store;
 struct store_env;
 struct notify_watch;
+struct imap_job;
 extern struct store_env *imap_env;
 
 enum imap_state {
@@ -98,6 +99,9 @@ struct imap_session {
 	 * stay in progress across their continuation lines. */
 	struct imap_cmd *cmd;
 	const char *tag;
+	/* a command that changes messages (APPEND while its literals arrive, STORE, COPY,
+	 * MOVE, EXPUNGE while the pool works): imap_write.h; NULL otherwise */
+	struct imap_job *job;
 	/* imap_wait_output: what runs once the client has read the output; NULL otherwise */
 	void (*drain_more)(struct imap_session *s, void *arg);
 	void *drain_arg;
@@ -105,6 +109,8 @@ struct imap_session {
 
 /* Free a session whose connection is gone (on_close, or work that outlived it). */
 void imap_session_free(struct imap_session *s);
+/* Release s->job and what it holds (an APPEND's spool files); NULL ok (imap_job.c). */
+void imap_job_free(struct imap_session *s);
 
 /* ---- output (imap_session.c) ---- */
 /* "* " + text + CRLF. */

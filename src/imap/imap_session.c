@@ -112,6 +112,7 @@ void imap_bad(struct imap_session *s, const char *text)
 
 void imap_session_free(struct imap_session *s)
 {
+	imap_job_free(s);
 	imap_select_free(s);
 	notify_unwatch(&s->watch);
 	auth_exchange_end(&s->sasl);
@@ -151,6 +152,7 @@ static void on_close(struct net_conn *c)
 /* A command is over: its memory goes; the next one starts from nothing. */
 static void command_end(struct imap_session *s)
 {
+	imap_job_free(s); /* an APPEND whose command line failed after its literals */
 	s->cmd = NULL;
 	s->tag = NULL;
 	arena_reset(&s->ca);
