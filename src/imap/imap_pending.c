@@ -11,10 +11,6 @@ static int pending(struct imap_session *s)
 	return 0;
 }
 
-int imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_subscribe(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
