@@ -15,7 +15,6 @@ int imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd) { return pendi
 int imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_thread(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
