@@ -11,14 +11,7 @@ static int pending(struct imap_session *s)
 	return 0;
 }
 
-int imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_thread(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_append_stream(struct imap_session *s, struct imap_cmd *partial)
-{
-	imap_parse_refuse_literal(&s->parser);
-	return pending(s);
-}
-int imap_append_input(struct imap_session *s, const uint8_t *p, size_t len) { return 0; }
