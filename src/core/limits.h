@@ -34,6 +34,8 @@
 #define LIMIT_IMAP_FETCH_BATCH 256         /* messages (and sequence numbers spanned)
 					    * read from the store in one step */
 #define LIMIT_IMAP_FETCH_CHUNK (64u << 10) /* bytes of a message file read at a time */
+#define LIMIT_IMAP_FETCH_GATHER (16u << 10) /* a response's small pieces gathered into
+					     * one write to the connection */
 #define LIMIT_IMAP_FETCH_EXTRA_ARENA (1u << 20) /* cached headers and previews of a step */
 #define LIMIT_IMAP_FETCH_MSG_ARENA (4u << 20)   /* one message's structure, header blocks */
 #define LIMIT_IMAP_FETCH_HEADER (1u << 20) /* a header block HEADER.FIELDS filters in

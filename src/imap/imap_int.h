@@ -139,7 +139,7 @@ int imap_async(struct imap_session *s, imap_work_fn work, imap_done_fn done, voi
  * loop once the client has read the output below that mark. more writes on, waits
  * again, starts work with imap_async, or completes the command. If the connection goes
  * away meanwhile, more is skipped and the session freed: what the command holds beyond
- * its arena must be released by imap_session_free. */
+ * its arena belongs in s->job (imap_write.h), which is released with it. */
 int imap_wait_output(struct imap_session *s, imap_done_fn more, void *arg);
 
 /* Open the account's store for this command (closed by imap_store_close); answers

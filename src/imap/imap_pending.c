@@ -12,6 +12,5 @@ static int pending(struct imap_session *s)
 }
 
 int imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
-int imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_thread(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
