@@ -129,15 +129,11 @@ static size_t missing_levels(const struct list_entry *mbs, size_t n, const char 
 }
 
 /* Every mailbox and every level without one, sorted, each once. */
-static int load_tree(struct imap_session *s, struct list_ctx *c)
+static int load_tree(struct imap_session *s, struct store *st, struct list_ctx *c)
 {
-	struct store *st = imap_store_open(s);
-	if (!st)
-		return 1; /* answered */
 	struct store_mailbox *mbs = NULL;
 	size_t n = 0;
 	int r = store_mailbox_list(st, &s->ca, &mbs, &n);
-	imap_store_close(&st);
 	if (r < 0)
 		return r;
 	struct list_entry *e = arena_alloc(&s->ca, (n ? n : 1) * sizeof(*e));
@@ -362,8 +358,15 @@ static int list(struct imap_session *s, struct imap_cmd *cmd, struct list_ctx *c
 		any |= raw_len > 0;
 		root |= raw_len == 0;
 	}
-	if (any && (r = load_tree(s, c)) != 0)
-		return r;
+	if (any) {
+		struct store *st = imap_store_open(s);
+		if (!st)
+			return 0; /* answered */
+		r = load_tree(s, st, c);
+		imap_store_close(&st);
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; i < c->p.npat && any; i++) {
 		raw = imap_arg_list_mailbox(c->p.pat[i], &raw_len);
 		size_t plen;

@@ -49,7 +49,7 @@ struct mb_job {
 	int64_t selected; /* the session's selected mailbox, 0 if none */
 	/* results */
 	int r;
-	bool children;    /* name is no mailbox, but mailboxes lie below it */
+	bool children;    /* DELETE: name is no mailbox, but mailboxes lie below it */
 	int64_t deleted;  /* DELETE: the id removed */
 	char selname[LIMIT_MAILBOX_NAME + 1]; /* RENAME: the selected mailbox's name after */
 };
@@ -79,6 +79,8 @@ static int survey(struct store *st, const char *name, bool self, struct survey *
 	struct store_mailbox *v = NULL;
 	size_t n = 0, len = strlen(name);
 	int r = store_mailbox_list(st, &a, &v, &n);
+	if (r == ERR_NOMEM) /* a tree too big to hold is one too big to grow */
+		r = ERR_FULL;
 	memset(out, 0, sizeof(*out));
 	out->total = n;
 	for (size_t l = 0; r == 0 && l <= len; l++)
@@ -126,8 +128,6 @@ static int work_rename(struct store *st, struct mb_job *j)
 	struct store_mailbox mb;
 	struct survey sv;
 	int r = store_mailbox_get(st, j->name, &a, &mb);
-	if (r == ERR_NOTFOUND && survey(st, j->name, true, &sv) == 0)
-		j->children = sv.children;
 	/* the levels above the new name, and INBOX's messages get a new mailbox */
 	if (r == 0)
 		r = survey(st, j->to, false, &sv);
