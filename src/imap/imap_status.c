@@ -115,7 +115,9 @@ int imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd)
 	int r = store_mailbox_get(st, name, &s->ca, &mb);
 	bool selected = r == 0 && s->sel && s->sel->mailbox_id == mb.id;
 	if (selected) {
-		/* what the session may be told goes first, then the counts after it */
+		/* what the session may be told goes first, then the counts after it; the
+		 * store is looked at now, not only once notify/'s wake-up has come */
+		s->sel->woken = true;
 		imap_sync_send(s, true);
 		if (s->sel)
 			r = store_mailbox_get_id(st, mb.id, &s->ca, &mb);
