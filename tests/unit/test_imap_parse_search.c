@@ -303,7 +303,7 @@ static void extension_keys(void **state)
 	search("a SEARCH MODSEQ \"/flags/x\" none 5\r\n", "ERR-11 BAD Invalid MODSEQ entry type");
 	search("a SEARCH MODSEQ \"/flags/x\" all\r\n", "ERR-11 BAD Invalid MODSEQ value");
 	search("a SEARCH MODSEQ x\r\n", "ERR-11 BAD Invalid MODSEQ value");
-	search("a SEARCH SAVEDATEBEFORE 1-Jan-1970 SAVEDATEON 1-Jan-1970 SAVEDATESINCE "
+	search("a SEARCH SAVEDBEFORE 1-Jan-1970 SAVEDON 1-Jan-1970 SAVEDSINCE "
 	       "1-Jan-1970 SAVEDATESUPPORTED\r\n",
 	       "SAVEDATEBEFORE:0 SAVEDATEON:0 SAVEDATESINCE:0 SAVEDATESUPPORTED");
 	search("a SEARCH EMAILID M6d99ac3275bb4e THREADID T64b478a75b7ea9\r\n",
