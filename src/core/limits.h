@@ -28,6 +28,11 @@
 #define LIMIT_IMAP_LOG_LINE 160            /* command line octets kept for the debug log */
 #define LIMIT_IMAP_SEQSET 16384            /* ranges in one sequence set */
 #define LIMIT_IMAP_SEARCH_DEPTH 32         /* NOT / OR / parentheses in SEARCH keys */
+#define LIMIT_IMAP_SEARCH_WINDOW 1024      /* messages SEARCH/SORT/THREAD read per store call */
+#define LIMIT_IMAP_SEARCH_ARENA (32u << 20) /* one SEARCH/SORT/THREAD: compiled keys, index
+                                            * hits, match bitmap, SORT/THREAD keys per match */
+#define LIMIT_IMAP_SEARCH_SCRATCH (8u << 20) /* ... each of: a window of rows, a batch of
+                                            * cached headers, one header decoded */
 #define LIMIT_IMAP_FETCH_FIELDS 256        /* names in one BODY[HEADER.FIELDS (...)] */
 /* FETCH answers (src/imap/imap_fetch*.c): what one FETCH holds at a time, however many
  * messages it names and however big they are */

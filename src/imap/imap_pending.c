@@ -11,6 +11,5 @@ static int pending(struct imap_session *s)
 	return 0;
 }
 
-int imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
 int imap_cmd_thread(struct imap_session *s, struct imap_cmd *cmd) { return pending(s); }
