@@ -397,6 +397,16 @@ def test_many_messages_in_steps(mserver):
                    b"* 600 FETCH (UID 600 FLAGS (\\Recent))"]
 
 
+def test_saved_search_result(mserver):
+    """"$" (RFC 5182) names the saved SEARCH result, by number and by UID."""
+    a = account(mserver, 4)
+    c = session(mserver, a)
+    ok(c, "SEARCH RETURN (SAVE) UID 2,4")
+    assert ok(c, "FETCH $ (UID)") == [b"* 2 FETCH (UID 2)", b"* 4 FETCH (UID 4)"]
+    assert ok(c, "UID FETCH $ (FLAGS)") == [b"* 2 FETCH (UID 2 FLAGS (\\Recent))",
+                                           b"* 4 FETCH (UID 4 FLAGS (\\Recent))"]
+
+
 def test_message_expunged_by_another_session(mserver):
     """A message another session expunged keeps its number here until EXPUNGE may be
     sent (RFC 9051 7.5.1), but the store has nothing of it left: no FETCH response for
