@@ -32,11 +32,12 @@ class Target:
     """One IMAP server under test and one account on it."""
 
     def __init__(self, name, host, port, user, password, tls_port=None, cert=None,
-                 put=None, log=None):
+                 put=None, export=None):
         self.name, self.host, self.port = name, host, port
         self.user, self.password = user, password
         self.tls_port, self.cert = tls_port, cert
-        self._put, self._log = put, log
+        self._put = put
+        self.export = export  # kasten: folder -> [stored bytes] from `kasten export`
 
     def imap(self):
         c = RawIMAP(self.host, self.port, timeout=IMAP_TIMEOUT)
@@ -47,9 +48,6 @@ class Target:
         """A new message in `folder` that did not come over IMAP: an SMTP delivery for
         kasten (INBOX only), a file dropped into the Maildir for Dovecot."""
         self._put(msg, folder)
-
-    def log_tail(self):
-        return self._log() if self._log else ""
 
 
 def kasten_target(server):
@@ -64,7 +62,8 @@ def kasten_target(server):
 
     return Target("kasten", server.host, server.ports["imap"], address, PASSWORD,
                   tls_port=server.ports.get("imaps"),
-                  cert=server.data / "tls" / "cert.pem", put=put, log=server.log_tail)
+                  cert=server.data / "tls" / "cert.pem", put=put,
+                  export=lambda folder: server.messages(address, folder))
 
 
 def dovecot_target(dovecot):
@@ -72,7 +71,7 @@ def dovecot_target(dovecot):
         dovecot.put(DOVECOT_USER, msg, folder=folder)
 
     return Target("dovecot", dovecot.host, dovecot.ports["imap"], DOVECOT_USER,
-                  DOVECOT_PASSWORD, put=put, log=dovecot.log_tail)
+                  DOVECOT_PASSWORD, put=put)
 
 
 def make_target(request):

@@ -7,8 +7,9 @@ Scenario (the same for both servers, which must end in the same state):
      every folder and message into the Maildir tree, byte for byte apart from what
      mbsync changes;
   2. flags change and messages go on both sides, mbsync creates a local folder on the
-     server (CREATE + APPEND) and pushes a new local message; the second run leaves
-     both sides with the same messages and flags, and exactly the expected ones;
+     server (CREATE + APPEND) and pushes a new local message; the second run (on
+     kasten after STARTTLS) leaves both sides with the same messages and flags, and
+     exactly the expected ones;
   3. a third run transfers nothing (no body fetched, nothing appended, stored,
      expunged or created; no local file renamed); on kasten it runs over IMAPS with
      the server's self-signed certificate as mbsync's CertificateFile, and a fourth
@@ -58,10 +59,11 @@ class Mbsync:
         self.runs = []
 
     def config(self, tls):
-        port = self.t.tls_port if tls else self.t.port
-        security = (f"SSLType IMAPS\nCertificateFile {self.t.cert}\nSystemCertificates no\n"
+        """tls: None (plaintext), "STARTTLS" or "IMAPS" (mbsync's SSLType)."""
+        port = self.t.tls_port if tls == "IMAPS" else self.t.port
+        security = (f"SSLType {tls}\nCertificateFile {self.t.cert}\nSystemCertificates no\n"
                     if tls else "SSLType None\n")
-        rc = self.home / ("mbsyncrc-tls" if tls else "mbsyncrc")
+        rc = self.home / f"mbsyncrc-{tls or 'plain'}"
         rc.write_text(
             f"IMAPAccount remote\nHost 127.0.0.1\nPort {port}\nUser {self.t.user}\n"
             f'Pass "{self.t.password}"\n{security}AuthMechs LOGIN\nTimeout 10\n\n'
@@ -72,7 +74,7 @@ class Mbsync:
             "Expunge Both\nSyncState *\n")
         return rc
 
-    def run(self, tls=False):
+    def run(self, tls=None):
         """One `mbsync -a`; returns the IMAP commands it sent (">>> " lines)."""
         r = subprocess.run([MBSYNC, "-c", str(self.config(tls)), "-V", "-Dn", "-a"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -156,6 +158,9 @@ def test_mbsync_two_way(target, tmp_path):
                             "Lists", "Lists/Debian"}
     assert len(server1["INBOX"]) == 5 and len(server1["Lists/Debian"]) == 2
     check_downloaded(mb.state(), server1)
+    if t.export:  # what IMAP showed is what the store holds
+        for folder, msgs in server1.items():
+            assert sorted(b for _, b in msgs.values()) == sorted(t.export(folder)), folder
     assert sum("BODY.PEEK[]" in c for c in cmds) == 9, cmds
 
     # 2. changes on both sides
@@ -182,7 +187,10 @@ def test_mbsync_two_way(target, tmp_path):
     delivered = make_message("arrived between runs")
     t.put(delivered)
 
-    cmds = mb.run()
+    tls = t.tls_port is not None  # kasten: TLS on the imap and imaps ports
+    cmds = mb.run("STARTTLS" if tls else None)
+    if tls:
+        assert cmds[:1] == ["STARTTLS"], cmds
     assert 'CREATE "Local"' in cmds, cmds
     assert sum(c.startswith('APPEND "Local"') for c in cmds) == 2, cmds
     assert sum(c.startswith('APPEND "INBOX"') for c in cmds) == 1, cmds
@@ -211,16 +219,16 @@ def test_mbsync_two_way(target, tmp_path):
 
     # 3. nothing left to do
     names = mb.names()
-    cmds = mb.run(tls=t.tls_port is not None)
+    cmds = mb.run("IMAPS" if tls else None)
     assert transferred(cmds) == [], cmds
     assert any(c.startswith("SELECT") for c in cmds), cmds  # it did look
     assert mb.names() == names
     assert server_state(t) == server2
-    if t.tls_port is not None:
+    if tls:
         assert "Connection is now encrypted" in mb.runs[-1][0], mb.runs[-1][0][-3000:]
         late = make_message("arrived over TLS")
         t.put(late)
-        cmds = mb.run(tls=True)
+        cmds = mb.run("IMAPS")
         assert transferred(cmds) == [f"UID FETCH {max_uid(t)} (BODY.PEEK[])"], cmds
         local4 = mb.state()
         assert set(local4["INBOX"]) == set(local2["INBOX"]) | {message_id(late)}
