@@ -203,17 +203,34 @@ def maildir_files(box):
     return out
 
 
-def maildir_tree(root, sep="/"):
-    """{folder name: path} of every Maildir under root; folder names use `sep`
-    between levels as the directories nest (mbsync SubFolders Verbatim) or, for a
-    flat layout, as they are written in one directory name (offlineimap)."""
+def maildir_tree(root):
+    """{folder name: path} of every Maildir below root, nested directories joined with
+    "/" (mbsync's SubFolders Verbatim, offlineimap's sep = /)."""
     out = {}
     for dirpath, dirnames, _ in os.walk(root):
         if is_maildir(dirpath) and Path(dirpath) != Path(root):
-            rel = os.path.relpath(dirpath, root)
-            out[rel.replace(os.sep, sep) if sep != os.sep else rel] = Path(dirpath)
+            out[Path(os.path.relpath(dirpath, root)).as_posix()] = Path(dirpath)
         dirnames[:] = [d for d in dirnames if d not in ("cur", "new", "tmp")]
     return out
+
+
+def maildir_state(root):
+    """{folder: {Message-ID: (flags, bytes)}} of a Maildir tree with "/" nesting."""
+    out = {}
+    for name, box in maildir_tree(root).items():
+        msgs = {}
+        for _, flags, body in maildir_files(box):
+            mid = message_id(body)
+            assert mid not in msgs, f"{mid} twice in {box}"
+            msgs[mid] = (flags, body)
+        out[name] = msgs
+    return out
+
+
+def maildir_names(root):
+    """Every message file name under root: a renamed file (a flag change) shows."""
+    return sorted(str(p) for box in maildir_tree(root).values()
+                  for p, _, _ in maildir_files(box))
 
 
 def write_maildir_message(box, msg, flags="", name=None):

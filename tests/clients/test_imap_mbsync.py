@@ -35,7 +35,7 @@ import pytest
 
 from imap_clients import (DOVECOT_PASSWORD, DOVECOT_USER, append, dovecot_target,
                           find_file, flags_only, folder_messages, kasten_target, lf,
-                          make_target, maildir_files, maildir_tree, message_id, ok,
+                          make_target, maildir_names, maildir_state, message_id, ok,
                           server_state, set_maildir_flags, write_maildir_message)
 from kasten_test import make_message
 
@@ -86,20 +86,10 @@ class Mbsync:
                 for line in out.splitlines() if ">>> " in line]
 
     def state(self):
-        """{folder: {Message-ID: (flags, bytes)}} of the local Maildir tree."""
-        out = {}
-        for name, box in maildir_tree(self.mail).items():
-            msgs = {}
-            for _, flags, body in maildir_files(box):
-                mid = message_id(body)
-                assert mid not in msgs, f"{mid} twice in {box}"
-                msgs[mid] = (flags, body)
-            out[name] = msgs
-        return out
+        return maildir_state(self.mail)
 
     def names(self):
-        return sorted(str(p) for box in maildir_tree(self.mail).values()
-                      for p, _, _ in maildir_files(box))
+        return maildir_names(self.mail)
 
 
 _TUID = re.compile(rb"\nX-TUID: [A-Za-z0-9+/]{12}\n\n")

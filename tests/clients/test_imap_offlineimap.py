@@ -32,7 +32,7 @@ import subprocess
 import pytest
 
 from imap_clients import (append, find_file, flags_only, folder_messages, lf, make_target,
-                          maildir_files, maildir_tree, message_id, ok, server_state,
+                          maildir_names, maildir_state, message_id, ok, server_state,
                           set_maildir_flags, write_maildir_message)
 from kasten_test import make_message
 
@@ -94,19 +94,10 @@ class Offlineimap:
         return cmds
 
     def state(self):
-        out = {}
-        for name, box in maildir_tree(self.mail).items():
-            msgs = {}
-            for _, flags, body in maildir_files(box):
-                mid = message_id(body)
-                assert mid not in msgs, f"{mid} twice in {box}"
-                msgs[mid] = (flags, body)
-            out[name] = msgs
-        return out
+        return maildir_state(self.mail)
 
     def names(self):
-        return sorted(str(p) for box in maildir_tree(self.mail).values()
-                      for p, _, _ in maildir_files(box))
+        return maildir_names(self.mail)
 
 
 def transferred(commands):
