@@ -4,7 +4,9 @@
  * waits in the compressor. Memory: the compressor uses a 4 KiB window and a small hash
  * table (about 24 KiB, LIMIT_DEFLATE_* in limits.h: cheap for idle connections, still
  * good for mail text); the decompressor needs the full 32 KiB window the client may use
- * (RFC 4978 4). Owns the two z_streams (freed with the filter). */
+ * (RFC 4978 4). Owns the two z_streams (freed with the filter). A closing connection
+ * unwraps the filter (net_compress_unwrap) so the last compressed bytes leave through the
+ * socket's own bufferevent, whose drain the connection watches. */
 #include "net_int.h"
 
 #include <event2/buffer.h>
@@ -99,9 +101,29 @@ struct bufferevent *net_compress_wrap(struct bufferevent *under)
 		free(zp);
 		return NULL;
 	}
-	struct bufferevent *f = bufferevent_filter_new(under, on_input, on_output,
-						       BEV_OPT_CLOSE_ON_FREE, zpair_free, zp);
-	if (!f)
+	/* Not BEV_OPT_CLOSE_ON_FREE: net_compress_unwrap takes the underlying one back.
+	 * The underlying buffers are bounded too: the filter moves output on only while the
+	 * socket's buffer is below NET_OUTPUT_LOW (so what waits is counted in the filter's
+	 * output, where the connection's backpressure looks), and compressed input is not
+	 * read ahead past the connection's input window. */
+	struct bufferevent *f = bufferevent_filter_new(under, on_input, on_output, 0, zpair_free, zp);
+	if (!f) {
 		zpair_free(zp);
+		return NULL;
+	}
+	bufferevent_setwatermark(under, EV_WRITE, NET_OUTPUT_LOW / 2, NET_OUTPUT_LOW);
+	bufferevent_setwatermark(under, EV_READ, 0, NET_INPUT_WINDOW * 2);
 	return f;
+}
+
+struct bufferevent *net_compress_unwrap(struct bufferevent *f)
+{
+	struct bufferevent *under = bufferevent_get_underlying(f);
+	/* whatever the filter still holds goes out compressed, past the watermark; no
+	 * callback of the connection's runs meanwhile (it may be half torn down) */
+	bufferevent_setcb(f, NULL, NULL, NULL, NULL);
+	(void)bufferevent_flush(f, EV_WRITE, BEV_FLUSH);
+	bufferevent_free(f); /* unhooks itself from under, frees the z_streams */
+	bufferevent_setwatermark(under, EV_WRITE, 0, 0);
+	return under;
 }

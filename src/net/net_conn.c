@@ -103,6 +103,8 @@ static void conn_finish(struct net_conn *c)
 		if (ssl && SSL_is_init_finished(ssl))
 			(void)SSL_shutdown(ssl); /* best effort: the reply itself is already out */
 	}
+	if (c->compressed)
+		c->bev = net_compress_unwrap(c->bev);
 	bufferevent_free(c->bev); /* a TLS bufferevent closes the socket itself */
 	if (!c->tls)
 		evutil_closesocket(c->fd);
@@ -581,6 +583,13 @@ void net_conn_close(struct net_conn *c)
 	if (c->closed || c->closing)
 		return;
 	c->closing = true;
+	if (c->compressed) {
+		/* no more input: the last replies leave through the socket's bufferevent,
+		 * whose drain on_write sees (the filter's own output is empty at once) */
+		c->bev = net_compress_unwrap(c->bev);
+		c->compressed = false;
+		conn_setup_bev(c);
+	}
 	bufferevent_disable(c->bev, EV_READ);
 	timer_in(c, LIMIT_TIMEOUT_CLOSE); /* a peer that never reads must not keep us */
 	kick(c);

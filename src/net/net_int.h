@@ -56,8 +56,10 @@ extern atomic_uint net_inflight;
 /* Take ownership of an accepted socket on loop l. */
 void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_socket_t fd,
 		     const struct sockaddr *sa, int salen);
-/* net_compress.c: a DEFLATE filter over under (owning it: freed with the filter). */
+/* net_compress.c: a DEFLATE filter over under; unwrap flushes and frees the filter
+ * and gives under back (with its pending compressed output). */
 struct bufferevent *net_compress_wrap(struct bufferevent *under);
+struct bufferevent *net_compress_unwrap(struct bufferevent *f);
 
 /* Close a connection that is still open when the loops have stopped. */
 void net_conn_shutdown(struct net_conn *c);

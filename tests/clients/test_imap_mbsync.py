@@ -248,19 +248,12 @@ def compress_dovecot():
     return ZlibDovecot(None, users={DOVECOT_USER: DOVECOT_PASSWORD}, protocols=("imap",))
 
 
-COMPRESS_LOGOUT_BUG = (
-    "kasten bug: after COMPRESS DEFLATE, LOGOUT closes the connection without sending "
-    "its '* BYE' and tagged OK (zero bytes reach the client; mbsync: 'IMAP error: "
-    "unexpected EOF'); RFC 9051 6.1.3 requires both, and Dovecot sends them compressed")
-
-
 @pytest.mark.parametrize("server_name", ["kasten", "dovecot"])
 def test_mbsync_logout_after_compress(request, tmp_path, server_name):
     """mbsync turns on COMPRESS=DEFLATE whenever a server offers it and ends with
     LOGOUT; the session must end with the server's BYE and OK (RFC 9051 6.1.3, RFC 4978
     3: everything after the OK of COMPRESS is compressed), not an unexpected EOF."""
     if server_name == "kasten":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=COMPRESS_LOGOUT_BUG))
         t = kasten_target(request.getfixturevalue("server"))
         d = None
     else:

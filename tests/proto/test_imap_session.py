@@ -7,6 +7,7 @@ deliveries and POP3 reaching selected and idling sessions, also on other loop th
 Raw sockets (RawIMAP) for byte-exact answers; the server runs two loop threads."""
 
 import base64
+import os
 import re
 import socket
 import ssl
@@ -283,30 +284,33 @@ def test_noop_check_logout(server):
 # ---- COMPRESS (RFC 4978) ----
 
 class Deflated:
-    """The two DEFLATE streams of RFC 4978 3 (raw deflate, a sync flush per write)."""
+    """The two DEFLATE streams of RFC 4978 3 (raw deflate, a sync flush per write) under
+    a RawIMAP: its cmd()/response() work as before, literals included."""
 
     def __init__(self, c):
+        assert c.buf == b"", "nothing may follow the tagged OK uncompressed"
         self.c = c
         self.out = zlib.compressobj(9, zlib.DEFLATED, -15)
         self.inp = zlib.decompressobj(-15)
-        self.buf = c.buf
-        c.buf = b""
-        assert self.buf == b"", "nothing may follow the tagged OK uncompressed"
+        c._fill = self._fill
+        c.send = self._send
+
+    def _send(self, data):
+        data = data.encode() if isinstance(data, str) else data
+        self.c.sock.sendall(self.out.compress(data) + self.out.flush(zlib.Z_SYNC_FLUSH))
+
+    def _fill(self):
+        while True:
+            chunk = self.c.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("closed")
+            data = self.inp.decompress(chunk)
+            if data:
+                self.c.buf += data
+                return
 
     def cmd(self, tag, command):
-        data = self.out.compress(f"{tag} {command}\r\n".encode())
-        self.c.sock.sendall(data + self.out.flush(zlib.Z_SYNC_FLUSH))
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                chunk = self.c.sock.recv(65536)
-                if not chunk:
-                    raise ConnectionError("closed")
-                self.buf += self.inp.decompress(chunk)
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            if line.startswith(tag.encode() + b" "):
-                return line, lines
-            lines.append(line)
+        return self.c.cmd(command, tag=tag)
 
 
 def test_compress_deflate_both_ways(server):
@@ -325,6 +329,50 @@ def test_compress_deflate_both_ways(server):
     # a large response goes through the stream too
     status, untagged = z.cmd("b4", "LIST \"\" \"*\"")
     assert status.startswith(b"b4 OK"), status
+    # RFC 9051 6.1.3: BYE and the tagged OK reach the client, compressed, before the close
+    status, untagged = z.cmd("b5", "LOGOUT")
+    assert untagged == [b"* BYE " + HOSTNAME.encode() + b" kasten IMAP signing off"]
+    assert status == b"b5 OK Logout completed"
+    assert c.sock.recv(16) == b""
+
+
+def test_compress_over_tls_and_a_large_answer(server):
+    """COMPRESS under TLS (RFC 4978 3: TLS below, DEFLATE above), with an answer far
+    bigger than the connection's output window (incompressible, so the compressed
+    stream is as big): all of it arrives, byte for byte, and the session goes on."""
+    a = account(server)
+    body = base64.encodebytes(os.urandom(3 << 20)).replace(b"\n", b"\r\n")
+    deliver(server, a, make_message("big", body))
+    stored = server.wait_messages(a, 1)[0]
+    c = logged_in(server, a, tls=True)
+    c.cmd("SELECT INBOX")
+    assert c.cmd("COMPRESS DEFLATE")[0] == b"a3 OK DEFLATE active"
+    z = Deflated(c)
+    status, untagged = z.cmd("b1", "FETCH 1 BODY.PEEK[]")
+    assert status == b"b1 OK FETCH completed", status
+    literal = untagged[0].split(b"}", 1)[1]  # "* 1 FETCH (BODY[] {n}" CRLF data ")"
+    assert literal == b"\r\n" + stored + b")"
+    status, untagged = z.cmd("b2", "LOGOUT")
+    assert status == b"b2 OK Logout completed"
+
+
+def test_compress_client_gone_mid_answer(server):
+    """A client that drops the connection while a compressed answer is still streaming:
+    the server lets go of the session cleanly (the harness checks its exit and, in the
+    sanitizer build, that nothing touched freed memory)."""
+    a = account(server)
+    body = base64.encodebytes(os.urandom(2 << 20)).replace(b"\n", b"\r\n")
+    deliver(server, a, make_message("big", body))
+    server.wait_messages(a, 1)
+    c = logged_in(server, a)
+    c.cmd("SELECT INBOX")
+    assert c.cmd("COMPRESS DEFLATE")[0] == b"a3 OK DEFLATE active"
+    z = Deflated(c)
+    c.send("b1 FETCH 1 BODY.PEEK[]\r\n")
+    c._fill()  # the answer has begun
+    c.sock.close()
+    d = logged_in(server, a)
+    assert d.cmd("NOOP")[0] == b"a2 OK NOOP completed"
 
 
 def test_compress_unknown_mechanism(server):
