@@ -184,8 +184,15 @@ void imap_select_flags(struct imap_session *s, struct store *st, struct arena *a
 /* An unsolicited FETCH (FLAGS UID [MODSEQ]) for a changed message. */
 struct store_msg;
 void imap_sync_put_fetch(struct imap_session *s, const struct store_msg *m);
+/* ---- flags (imap_flags.c) ---- */
 /* "FLAGS (...)" of a message (with \Recent for rev1 where it applies). */
 void imap_put_msg_flags(struct imap_session *s, const struct store_msg *m);
+/* The flags a mailbox knows (FLAGS, PERMANENTFLAGS): the system flags, the keywords the
+ * store keeps as bits, then `keywords` (the mailbox's others, space-separated). */
+void imap_put_flag_names(struct imap_session *s, const char *keywords);
+/* The store's bit for a keyword it keeps as a bit ($Forwarded, $Junk, $NotJunk), any
+ * case; 0 for other keywords. */
+unsigned imap_keyword_bit(const char *name, size_t len);
 /* VANISHED [(EARLIER)] for QRESYNC (imap_sync.c has the rules). */
 void imap_sync_vanished(struct imap_session *s, const uint32_t *gone, size_t ngone,
 			bool complete, const struct imap_seqset *known, uint32_t known_max,

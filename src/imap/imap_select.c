@@ -58,16 +58,6 @@ static int load_map(struct store *st, struct imap_selected *sel)
 	return 0;
 }
 
-/* "\Answered \Flagged ..." plus the mailbox's keywords. */
-static void put_flags(struct imap_session *s, const char *keywords)
-{
-	imap_puts(&s->out, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-	if (keywords && keywords[0]) {
-		imap_puts(&s->out, " ");
-		imap_puts(&s->out, keywords);
-	}
-}
-
 /* The FLAGS and PERMANENTFLAGS responses (6.3.2); also sent again when a new keyword
  * appears in the mailbox (imap_sync.c). */
 void imap_select_flags(struct imap_session *s, struct store *st, struct arena *a)
@@ -81,11 +71,11 @@ void imap_select_flags(struct imap_session *s, struct store *st, struct arena *a
 		n += *p == ' ';
 	s->sel->nkeywords = kw[0] ? n + 1 : 0;
 	imap_puts(&s->out, "* FLAGS (");
-	put_flags(s, kw);
+	imap_put_flag_names(s, kw);
 	imap_puts(&s->out, ")\r\n");
 	imap_puts(&s->out, "* OK [PERMANENTFLAGS (");
 	if (!s->sel->readonly) {
-		put_flags(s, kw);
+		imap_put_flag_names(s, kw);
 		if (more)
 			imap_puts(&s->out, " \\*");
 	}

@@ -34,17 +34,20 @@ static void sink_write(void *ctx, const void *p, size_t n)
 	(void)net_conn_write(s->c, p, n); /* a closing connection drops it */
 }
 
-static void vline(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
+/* lead + " " + the formatted text + CRLF; lead is "*" or the command's tag (the
+ * client's, at most a line long: written as is). */
+static void vline(struct imap_session *s, const char *lead, const char *fmt, va_list ap)
 {
 	if (log_debug_enabled(LOGC_PROTO)) {
-		char line[512];
+		char line[512], esc[512];
 		va_list cp;
 		va_copy(cp, ap);
 		(void)vsnprintf(line, sizeof(line), fmt, cp); /* a long one is cut in the log only */
 		va_end(cp);
-		log_debug(LOGC_PROTO, "S: %s%s", prefix, line);
+		log_debug(LOGC_PROTO, "S: %s %s", log_esc(esc, lead, strlen(lead)), line);
 	}
-	imap_puts(&s->out, prefix);
+	imap_puts(&s->out, lead);
+	imap_puts(&s->out, " ");
 	(void)net_conn_vline(s->c, fmt, ap);
 }
 
@@ -52,15 +55,13 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vline(s, "* ", fmt, ap);
+	vline(s, "*", fmt, ap);
 	va_end(ap);
 }
 
 static void tagged_v(struct imap_session *s, const char *fmt, va_list ap)
 {
-	/* the tag is the client's, at most a line long: written as is, then the text */
-	imap_puts(&s->out, s->tag ? s->tag : "*");
-	vline(s, " ", fmt, ap);
+	vline(s, s->tag ? s->tag : "*", fmt, ap);
 }
 
 void imap_tagged(struct imap_session *s, const char *fmt, ...)

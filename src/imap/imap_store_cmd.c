@@ -36,14 +36,6 @@
 int imap_store_cmd_flags(const struct imap_flags *f, struct arena *a, unsigned *flags_out,
                          const char **kw_out)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} bits[] = {
-	    {"$Forwarded", STORE_F_FORWARDED},
-	    {"$Junk", STORE_F_JUNK},
-	    {"$NotJunk", STORE_F_NOTJUNK},
-	};
 	/* the five system flags have the store's values (imap_parse.h) */
 	unsigned flags = f->sys & (STORE_F_SEEN | STORE_F_ANSWERED | STORE_F_FLAGGED |
 	                           STORE_F_DELETED | STORE_F_DRAFT);
@@ -55,14 +47,11 @@ int imap_store_cmd_flags(const struct imap_flags *f, struct arena *a, unsigned *
 		return ERR_NOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < f->nkw; i++) {
-		bool bit = false;
-		for (size_t k = 0; k < sizeof(bits) / sizeof(bits[0]) && !bit; k++)
-			if (!strcasecmp(f->kw[i], bits[k].name)) {
-				flags |= bits[k].bit;
-				bit = true;
-			}
-		if (bit)
+		unsigned bit = imap_keyword_bit(f->kw[i], strlen(f->kw[i]));
+		if (bit) {
+			flags |= bit;
 			continue;
+		}
 		size_t l = strlen(f->kw[i]);
 		if (n)
 			kw[n++] = ' ';

@@ -63,38 +63,6 @@ void imap_put_uidset(const struct imap_sink *o, const uint32_t *uids, size_t n)
 	}
 }
 
-void imap_put_msg_flags(struct imap_session *s, const struct store_msg *m)
-{
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} sys[] = {
-		{STORE_F_ANSWERED, "\\Answered"}, {STORE_F_FLAGGED, "\\Flagged"},
-		{STORE_F_DELETED, "\\Deleted"},   {STORE_F_SEEN, "\\Seen"},
-		{STORE_F_DRAFT, "\\Draft"},       {STORE_F_FORWARDED, "$Forwarded"},
-		{STORE_F_JUNK, "$Junk"},          {STORE_F_NOTJUNK, "$NotJunk"},
-	};
-	bool first = true;
-	imap_puts(&s->out, "FLAGS (");
-	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
-		if (m->flags & sys[i].bit) {
-			imap_puts(&s->out, first ? "" : " ");
-			imap_puts(&s->out, sys[i].name);
-			first = false;
-		}
-	}
-	if (!s->rev2 && s->sel && m->uid >= s->sel->first_recent) {
-		imap_puts(&s->out, first ? "" : " ");
-		imap_puts(&s->out, "\\Recent");
-		first = false;
-	}
-	if (m->keywords && m->keywords[0]) {
-		imap_puts(&s->out, first ? "" : " ");
-		imap_puts(&s->out, m->keywords);
-	}
-	imap_puts(&s->out, ")");
-}
-
 /* An unsolicited FETCH for a message whose flags changed (always with its UID; with
  * MODSEQ under CONDSTORE, RFC 7162 3.1.10). */
 void imap_sync_put_fetch(struct imap_session *s, const struct store_msg *m)
@@ -203,6 +171,11 @@ static void send_gone(struct imap_session *s)
 				imap_untagged(s, "%lld EXPUNGE", (long long)seq);
 		}
 	}
+	/* rev1: an expunged \Recent message no longer counts (the client counts the
+	 * same from the EXPUNGE; RFC 3501 7.3.2) */
+	for (size_t i = 0; i < sel->ngone; i++)
+		if (sel->gone[i] >= sel->first_recent && sel->recent > 0)
+			sel->recent--;
 	sel->ngone = 0;
 }
 
@@ -293,7 +266,6 @@ static int send_changed(struct imap_session *s, struct store *st, uint32_t old_n
 			struct arena *a)
 {
 	struct imap_selected *sel = s->sel;
-	bool flags_checked = false;
 	uint32_t total = imap_uidmap_rank(&sel->map, old_next - 1); /* new ones are news */
 	for (uint32_t seq = 1; seq <= total; seq += SYNC_WINDOW) {
 		uint32_t lo = imap_uidmap_uid(&sel->map, seq), hi = window_end(sel, seq, old_next);
@@ -304,15 +276,8 @@ static int send_changed(struct imap_session *s, struct store *st, uint32_t old_n
 		if (r < 0)
 			return r;
 		for (size_t i = 0; i < n; i++) {
-			if (is_own(sel, v[i].modseq) || held(sel, v[i].uid))
-				continue;
-			if (!flags_checked && v[i].keywords && v[i].keywords[0]) {
-				/* a keyword new to the mailbox needs a FLAGS response first */
-				if (keywords_grew(s, st, a))
-					imap_select_flags(s, st, a);
-				flags_checked = true;
-			}
-			imap_sync_put_fetch(s, &v[i]);
+			if (!is_own(sel, v[i].modseq) && !held(sel, v[i].uid))
+				imap_sync_put_fetch(s, &v[i]);
 		}
 	}
 	return 0;
@@ -352,6 +317,10 @@ static int sync_with(struct imap_session *s, struct store *st, bool allow_expung
 	}
 	if (uidnext > sel->uidnext)
 		sel->uidnext = uidnext;
+	/* a keyword new to the mailbox (a STORE, an APPEND, a copy) is announced in a FLAGS
+	 * response before any message shows it (RFC 9051 7.3.5) */
+	if ((added || highest != sel->modseq) && keywords_grew(s, st, a))
+		imap_select_flags(s, st, a);
 	/* RFC 9051 7.4.1: EXISTS when the number grew; an EXPUNGE says it shrank */
 	if (added)
 		imap_untagged(s, "%u EXISTS", sel->map.total);

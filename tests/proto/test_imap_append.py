@@ -149,8 +149,8 @@ def test_append_of_a_new_keyword_to_the_selected_mailbox_announces_flags(mserver
     c = session(mserver, a)
     ok(c, "SELECT INBOX")
     st, un = c.cmd(b"APPEND INBOX (Work) {%d+}\r\n" % len(MSG) + MSG)
-    assert un == [b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Work)",
-                  b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Work \\*)]"
+    assert un == [b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Junk $NotJunk Work)",
+                  b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Junk $NotJunk Work \\*)]"
                   b" Flags permitted",
                   b"* 1 EXISTS"], un
     st, un = c.cmd(b"APPEND INBOX (Work) {%d+}\r\n" % len(MSG) + MSG)

@@ -395,7 +395,7 @@ def select_lines(untagged):
     return out
 
 
-FLAGS = b"\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+FLAGS = b"\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Junk $NotJunk"
 
 
 def test_select_rev1(server):
@@ -596,3 +596,56 @@ def test_delivery_reaches_idlers_on_both_loop_threads(server):
         status, untagged = c.until("i1")
         # rev1: one of the two sessions gets \Recent for it (RFC 3501 2.3.2)
         assert status == b"i1 OK IDLE terminated" and untagged in ([], [b"* 1 RECENT"])
+
+
+def test_a_keyword_new_to_the_mailbox_is_announced_to_other_sessions(server):
+    """Another session's APPEND with a keyword the mailbox never had: FLAGS and
+    PERMANENTFLAGS name it before EXISTS (RFC 9051 7.3.5, 6.3.2)."""
+    a = account(server)
+    c = logged_in(server, a)
+    c.cmd("ENABLE IMAP4rev2")
+    c.cmd("SELECT INBOX")
+    d = logged_in(server, a)
+    msg = make_message("with keyword")
+    status, _ = d.cmd(b"APPEND INBOX (Work $Junk) {%d+}\r\n" % len(msg) + msg)
+    assert b" OK [APPENDUID " in status, status
+    status, untagged = c.cmd("NOOP")
+    assert untagged == [
+        b"* FLAGS (" + FLAGS + b" Work)",
+        b"* OK [PERMANENTFLAGS (" + FLAGS + b" Work \\*)] Flags permitted",
+        b"* 1 EXISTS",
+    ]
+    # FETCH shows the keyword and the one kept as a flag bit
+    status, untagged = c.cmd("FETCH 1 FLAGS")
+    assert untagged == [b"* 1 FETCH (FLAGS ($Junk Work))"]
+
+
+def test_rev1_recent_count_follows_expunges_by_others(server):
+    """RFC 3501 2.3.2 / 7.3.2: messages expunged by another session no longer count as
+    \\Recent for this one; the next RECENT response says how many are left."""
+    a = account(server)
+    fill(server, a, 2)
+    c = logged_in(server, a)
+    _, untagged = c.cmd("SELECT INBOX")
+    assert b"* 2 RECENT" in untagged
+    d = logged_in(server, a)
+    d.cmd("SELECT INBOX")
+    assert d.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")[0].endswith(b"OK Store completed")
+    assert d.cmd("EXPUNGE")[0].endswith(b"OK Expunge completed")
+    assert c.cmd("NOOP")[1] == [b"* 1 EXPUNGE"]
+    for i in range(2):
+        deliver(server, a, make_message(f"later {i}"))
+    assert len(server.wait_messages(a, 3)) == 3
+    status, untagged = c.cmd("NOOP")
+    assert untagged == [b"* 3 EXISTS", b"* 3 RECENT"]  # 1 left + 2 new, not 4
+
+
+@pytest.mark.kasten(config={"server": {"log_level": "debug"}})
+def test_protocol_log_shows_tags(server):
+    a = account(server)
+    c = logged_in(server, a)
+    c.cmd("NOOP", tag="tag77")
+    deadline = time.monotonic() + 10
+    while b"S: tag77 OK NOOP completed" not in server.log.read_bytes():
+        assert time.monotonic() < deadline, server.log_tail()
+        time.sleep(0.05)

@@ -148,8 +148,8 @@ def test_store_new_keyword_announces_flags_first(mserver):
     _, c = selected(mserver, 2, prefix="sk")
     st, un = c.cmd("STORE 1 +FLAGS (Project1)")
     assert un == [
-        b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Project1)",
-        b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Project1 \\*)]"
+        b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Junk $NotJunk Project1)",
+        b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Junk $NotJunk Project1 \\*)]"
         b" Flags permitted",
         b"* 1 FETCH (FLAGS (Project1))"]
     # known now: no second announcement
