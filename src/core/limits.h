@@ -18,7 +18,8 @@
 #define LIMIT_IMAP_LITERAL_MINUS 4096
 #define LIMIT_IMAP_DEPTH_PREAUTH 1
 #define LIMIT_IMAP_DEPTH 32
-#define LIMIT_ARGS 256
+#define LIMIT_ARGS 1024                   /* arguments in all lists of one command (about
+					    * 48 bytes each in the command arena) */
 #define LIMIT_IMAP_LITERAL_PREAUTH 8192    /* one literal held in memory before login */
 #define LIMIT_IMAP_LITERAL 65536           /* ... after (names, search strings; not APPEND) */
 #define LIMIT_IMAP_TOTAL_PREAUTH 16384     /* one command: its lines and held literals */
@@ -56,7 +57,9 @@
 /* The commands that change messages (src/imap/imap_write.h) */
 #define LIMIT_IMAP_JOB_ARENA (16u << 20)   /* one STORE/COPY/MOVE/EXPUNGE/APPEND's UID lists
 					    * and results: 4-12 bytes a message named */
-#define LIMIT_IMAP_APPEND_MSGS 128         /* messages in one MULTIAPPEND (RFC 3502) */
+#define LIMIT_IMAP_APPEND_MSGS 128         /* messages in one MULTIAPPEND (RFC 3502); each
+					    * with flags and a date is 3 top-level arguments
+					    * (imap_verbs[]) and 4-8 within LIMIT_ARGS */
 #define LIMIT_IMAP_APPEND_TOTAL (512u << 20) /* octets of all messages of one APPEND */
 #define LIMIT_IMAP_APPEND_EXTRACT (16u << 20) /* mime_extract of one appended message */
 #define LIMIT_IMAP_SPOOL_BUF (16u << 10)   /* APPEND data converted (LF -> CRLF) per write */

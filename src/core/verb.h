@@ -14,7 +14,7 @@ struct verb_spec {
 	const char *name;          /* as on the wire, upper case; "?" for pseudo-verbs */
 	unsigned states;           /* bits of the protocol's states where it is allowed;
 				    * 0: not a command (a pseudo-verb of the parser) */
-	unsigned char min_args, max_args;
+	unsigned short min_args, max_args;
 	bool cleartext_login;      /* carries or starts a cleartext credential exchange:
 				    * refused on an unencrypted, non-loopback connection
 				    * unless configured ([auth] plaintext_*) */

@@ -140,6 +140,8 @@ static struct imap_append_state *begin(struct imap_session *s, const struct imap
 static const char *check_msg(struct imap_session *s, const struct imap_append_state *t,
                              uint64_t size)
 {
+	_Static_assert(6 * LIMIT_IMAP_APPEND_MSGS < LIMIT_ARGS,
+		       "a MULTIAPPEND of LIMIT_IMAP_APPEND_MSGS with flags fits LIMIT_ARGS");
 	if (t->nfiles >= LIMIT_IMAP_APPEND_MSGS)
 		return "NO [LIMIT] Too many messages in one APPEND";
 	if (t->announced + size > LIMIT_IMAP_APPEND_TOTAL)
@@ -154,6 +156,9 @@ static const char *check_msg(struct imap_session *s, const struct imap_append_st
 	return "";
 }
 
+static int stream_next(struct imap_session *s, struct imap_cmd *partial,
+		       const struct imap_append *ap);
+
 int imap_append_stream(struct imap_session *s, struct imap_cmd *partial)
 {
 	s->cmd = partial;
@@ -166,13 +171,29 @@ int imap_append_stream(struct imap_session *s, struct imap_cmd *partial)
 		refuse(s, "BAD Too many arguments");
 		return 0;
 	}
+	/* The command so far is parsed again at each message's literal: into scratch
+	 * memory, or a MULTIAPPEND would fill the command arena with n^2/2 copies. */
 	struct imap_append ap;
 	const char *why = NULL;
-	int r = imap_parse_append(partial, &s->ca, &ap, &why);
+	struct arena scratch;
+	arena_init(&scratch, LIMIT_COMMAND_ARENA);
+	int r = imap_parse_append(partial, &scratch, &ap, &why);
 	if (r < 0) {
+		arena_free(&scratch);
 		refuse(s, why ? why : "NO [LIMIT] Out of memory");
 		return 0;
 	}
+	r = stream_next(s, partial, &ap);
+	arena_free(&scratch);
+	return r;
+}
+
+/* The literal of the message ap's last one is about to come. */
+static int stream_next(struct imap_session *s, struct imap_cmd *partial,
+		       const struct imap_append *ap_)
+{
+	const struct imap_append ap = *ap_;
+	int r;
 	struct imap_append_state *t = s->job ? s->job->state : NULL;
 	bool more = ap.nmsgs > 1 && t && s->job->release == imap_append_release &&
 	            t->cmd == partial && t->nfiles + 1 == ap.nmsgs && t->fd < 0;

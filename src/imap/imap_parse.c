@@ -45,7 +45,9 @@ const struct verb_spec imap_verbs[IMAP_VERB_COUNT] = {
     [IMAP_VERB_LSUB] = {"LSUB", A | S, 2, 2, false, false},
     [IMAP_VERB_NAMESPACE] = {"NAMESPACE", A | S, 0, 0, false, false},
     [IMAP_VERB_STATUS] = {"STATUS", A | S, 2, 2, false, false},
-    [IMAP_VERB_APPEND] = {"APPEND", A | S, 2, 255, false, false},
+    /* MULTIAPPEND: the mailbox, then flags, date and literal per message, and one
+     * message more, which the handler refuses with NO [LIMIT] rather than BAD */
+    [IMAP_VERB_APPEND] = {"APPEND", A | S, 2, 1 + 3 * (LIMIT_IMAP_APPEND_MSGS + 1), false, false},
     [IMAP_VERB_IDLE] = {"IDLE", A | S, 0, 0, false, false},
     [IMAP_VERB_GETQUOTA] = {"GETQUOTA", A | S, 1, 1, false, false},
     [IMAP_VERB_GETQUOTAROOT] = {"GETQUOTAROOT", A | S, 1, 1, false, false},
@@ -118,7 +120,10 @@ void imap_limits_default(struct imap_limits *lim, bool authenticated, uint64_t a
 	/* LITERAL+ (RFC 7888 3): a non-synchronizing literal has the limits of any other */
 	lim->literal_minus = SIZE_MAX;
 	lim->depth = LIMIT_IMAP_DEPTH;
-	lim->discard = appendlimit;
+	/* a LITERAL+ message a little over APPENDLIMIT is read and thrown away, so its
+	 * client gets NO [TOOBIG] and keeps the session (RFC 7888 4 allows either); one
+	 * past twice the limit is not worth the bandwidth: the connection closes */
+	lim->discard = appendlimit * 2;
 }
 
 /* Forget the command being built (its memory is the session's arena). */

@@ -269,7 +269,8 @@ def test_multiappend_message_limit(mserver):
     # LIMIT_IMAP_APPEND_MSGS (src/core/limits.h): NO [LIMIT] past it, nothing stored
     a = account(mserver)
     c = session(mserver, a)
-    one = b" {%d+}\r\n" % len(MSG) + MSG
+    # each with flags and a date: the most arguments a message can bring
+    one = b' (\\Seen $Junk) "05-Mar-2021 08:00:00 +0000" {%d+}\r\n' % len(MSG) + MSG
     st, _ = c.cmd(b"APPEND INBOX" + one * MULTIAPPEND_MAX)
     assert tagged(st).startswith(b"OK [APPENDUID %d 1:%d]" % (uidvalidity(c, "INBOX"),
                                                               MULTIAPPEND_MAX))

@@ -514,6 +514,22 @@ def test_too_many_bad_commands_close_the_connection(server):
         c.response()
 
 
+@pytest.mark.kasten(config={"limits": {"max_message_size": "64K"}})
+def test_a_non_synchronizing_literal_over_appendlimit(server):
+    """RFC 7889 / RFC 7888 4: a LITERAL+ APPEND over APPENDLIMIT is read and thrown
+    away and answered NO [TOOBIG]; the session goes on. One past twice the limit is not
+    read: the server closes."""
+    a = account(server)
+    c = logged_in(server, a)
+    msg = make_message("big", b"x" * (64 << 10) + b"\r\n")
+    status, _ = c.cmd(b"APPEND INBOX {%d+}\r\n" % len(msg) + msg)
+    assert status.startswith(b"a2 NO [TOOBIG]"), status
+    assert c.cmd("NOOP")[0] == b"a3 OK NOOP completed"
+    c.send(b"a4 APPEND INBOX {%d+}\r\n" % ((128 << 10) + 1))
+    assert c.response().startswith(b"a4 NO [TOOBIG]")
+    assert c.response().startswith(b"* BYE ")
+
+
 def test_pipelined_commands_answer_in_order(server):
     a = account(server)
     fill(server, a, 1)
