@@ -13,9 +13,10 @@ PER_USER=${PER_USER:-40}
 MODES=${MODES:-plain tls}
 SERVERS=${SERVERS:-kasten dovecot}
 need
-# the client holds CONNS sockets, and so does each server (Dovecot's imap-login twice
-# that with TLS, where it proxies every session); the servers inherit this limit
-want_fds=$((CONNS * 3 + 1000))
+# the client holds CONNS sockets, and so do kasten and Dovecot's log and stats services
+# (a pipe or socket per imap process); Dovecot's imap-login processes, one per core,
+# hold two per TLS session they proxy. The servers inherit this limit.
+want_fds=$((CONNS + 1000))
 if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$want_fds" ]; then
 	ulimit -Hn "$want_fds" 2>/dev/null || { echo "bench: need ulimit -Hn >= $want_fds" >&2; exit 1; }
 fi
@@ -39,7 +40,7 @@ echo "imap memory bench: $CONNS IDLE connections over $USERS accounts x $PER_USE
 
 fill() { # fill NAME LMTP_PORT IMAP_PORT: the mailboxes, then one untimed session per account
 	echo "$1 fill: $($PY "$REPO/bench/imap_fill.py" "$2" --users "1..$USERS" --per-user "$PER_USER" --sessions 8)"
-	"$IMAP_LOAD" -W -p "$3" -n "$USERS" -l "$1" >"$T/$1.warmup" ||
+	"$IMAP_LOAD" -W -p "$3" -n "$USERS" -t 900 -l "$1" >"$T/$1.warmup" ||
 		{ cat "$T/$1.warmup"; echo "bench: $1 warm-up failed" >&2; return 1; }
 }
 

@@ -236,6 +236,9 @@ service imap-login {
   service_count = 0
   process_min_avail = $(nproc)
   client_limit = $imap_conns
+  # proxying thousands of TLS sessions outgrows the shipped 256 MB address space
+  # ("Out of memory ... OpenSSL malloc() failed" at ~5,000 sessions a process)
+  vsz_limit = 4G
 }
 service imap {
   process_limit = $imap_conns
