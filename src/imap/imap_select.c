@@ -5,6 +5,7 @@
  * reports what changes. Memory: the sequence-number map is built from the UIDs read in
  * windows, so a mailbox of any size is listed within the command arena's bound. */
 #include "imap_int.h"
+#include "imap_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,29 +237,39 @@ int imap_cmd_select(struct imap_session *s, struct imap_cmd *cmd)
 	return 0;
 }
 
-/* CLOSE expunges \Deleted messages silently (unless read-only); UNSELECT does not
- * (RFC 3691). Either way no EXPUNGE responses (6.4.1). */
-int imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd)
+/* The selection ends: CLOSE and UNSELECT answer alike. */
+static void close_done(struct imap_session *s, struct imap_cmd *cmd)
 {
-	if (cmd->verb == IMAP_VERB_CLOSE && !s->sel->readonly) {
-		struct store *st = imap_store_open(s);
-		if (!st)
-			return 0;
-		uint32_t *gone;
-		size_t ngone;
-		uint64_t modseq;
-		int r = store_expunge_deleted(st, s->sel->mailbox_id, NULL, 0, &s->ca, &gone, &ngone,
-					      &modseq);
-		imap_store_close(&st);
-		if (r < 0) {
-			log_err("close: expunge: %s", err_str(r));
-			imap_tagged(s, "NO [UNAVAILABLE] Cannot expunge now; mailbox stays selected");
-			return 0;
-		}
-	}
 	imap_select_free(s);
 	if (s->watch) /* stay watching nothing in particular until the next SELECT */
 		notify_rewatch(s->watch, -1);
 	imap_tagged(s, "OK %s completed", cmd->verb == IMAP_VERB_CLOSE ? "CLOSE" : "UNSELECT");
+}
+
+static int close_work(struct imap_job *j, struct store *st)
+{
+	uint32_t *gone;
+	size_t ngone;
+	uint64_t modseq;
+	return store_expunge_deleted(st, j->mailbox, NULL, 0, &j->a, &gone, &ngone, &modseq);
+}
+
+static void close_expunged(struct imap_session *s, struct imap_job *j)
+{
+	if (j->result < 0) {
+		log_err("close: expunge: %s", err_str(j->result));
+		imap_tagged(s, "NO [UNAVAILABLE] Cannot expunge now; mailbox stays selected");
+		return;
+	}
+	close_done(s, s->cmd);
+}
+
+/* CLOSE expunges \Deleted messages silently (unless read-only), durably, on the worker
+ * pool; UNSELECT does not (RFC 3691). Either way no EXPUNGE responses (6.4.1). */
+int imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (cmd->verb == IMAP_VERB_CLOSE && !s->sel->readonly)
+		return imap_job_new(s) ? imap_job_run(s, close_work, close_expunged) : 0;
+	close_done(s, cmd);
 	return 0;
 }

@@ -36,7 +36,8 @@ static void sink_write(void *ctx, const void *p, size_t n)
 
 /* lead + " " + the formatted text + CRLF; lead is "*" or the command's tag (the
  * client's, at most a line long: written as is). */
-static void vline(struct imap_session *s, const char *lead, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vline(struct imap_session *s, const char *lead,
+							  const char *fmt, va_list ap)
 {
 	if (log_debug_enabled(LOGC_PROTO)) {
 		char line[512], esc[512];
@@ -59,7 +60,8 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void tagged_v(struct imap_session *s, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tagged_v(struct imap_session *s, const char *fmt,
+							     va_list ap)
 {
 	vline(s, s->tag ? s->tag : "*", fmt, ap);
 }

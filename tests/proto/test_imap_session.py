@@ -501,6 +501,28 @@ def test_close_and_unselect(server):
     assert c.cmd("CLOSE") == (b"a6 OK CLOSE completed", [])
 
 
+def test_close_expunges_silently_and_durably(server):
+    r"""RFC 9051 6.4.1: CLOSE removes the \Deleted messages without EXPUNGE responses;
+    EXAMINE's CLOSE and UNSELECT remove nothing. Another session sees the expunge."""
+    a = account(server)
+    fill(server, a, 3)
+    c = logged_in(server, a)
+    other = logged_in(server, a)
+    other.cmd("SELECT INBOX")
+    c.cmd("SELECT INBOX")
+    c.cmd("STORE 1,3 +FLAGS.SILENT (\\Deleted)")
+    assert c.cmd("UNSELECT") == (b"a4 OK UNSELECT completed", [])
+    c.cmd("EXAMINE INBOX")
+    assert c.cmd("CLOSE") == (b"a6 OK CLOSE completed", [])
+    _, untagged = c.cmd("SELECT INBOX")
+    assert b"* 3 EXISTS" in untagged
+    assert c.cmd("CLOSE") == (b"a8 OK CLOSE completed", [])
+    assert other.cmd("NOOP")[1] == [b"* 3 EXPUNGE", b"* 1 EXPUNGE"]
+    server.kill9()
+    server.start()
+    assert len(server.messages(a)) == 1
+
+
 # ---- limits ----
 
 def test_too_many_bad_commands_close_the_connection(server):
