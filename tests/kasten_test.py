@@ -558,6 +558,39 @@ def deliver(server, rcpts, msg, sender="sender@sender.invalid", port="smtp"):
         r.cmd("QUIT")
 
 
+def deliver_many(server, rcpt, n, subject="bulk", conns=8):
+    """Deliver n small messages to rcpt over `conns` parallel SMTP sessions (several
+    transactions each, so the server's batched commits keep up); message i has the
+    subject f"{subject} {i}". Returns when every one was answered 250."""
+    import threading
+
+    errors = []
+
+    def worker(k):
+        try:
+            with RawSMTP(server.host, server.ports["smtp"], timeout=120) as r:
+                assert r.reply()[0] == 220
+                assert r.cmd("EHLO client.test")[0] == 250
+                for i in range(k, n, conns):
+                    assert r.cmd("MAIL FROM:<bulk@sender.invalid>")[0] == 250
+                    assert r.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+                    assert r.cmd("DATA")[0] == 354
+                    r.send(dot_stuff(make_message(f"{subject} {i}")))
+                    code, lines = r.reply()
+                    assert code == 250, f"DATA: {code} {lines}"
+                r.cmd("QUIT")
+        except Exception as e:  # reported below, in the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def pop3_stuff(msg):
     """What RETR sends after its +OK line for the stored bytes `msg` (RFC 1939 3):
     every line that starts with '.' gets one more, then the '.' CRLF terminator."""

@@ -54,6 +54,9 @@
 #define LIMIT_IMAP_OBJECTID 255            /* RFC 8474 5: EMAILID/THREADID/MAILBOXID */
 
 #define LIMIT_IMAP_ERRORS 20               /* BAD commands before we hang up */
+#define LIMIT_IMAP_OWN_CHANGES 4096        /* a session's own changes (modseqs) between two
+					    * looks at the mailbox that are not echoed back
+					    * (a FETCH setting \Seen makes one per 256) */
 /* The commands that change messages (src/imap/imap_write.h) */
 #define LIMIT_IMAP_JOB_ARENA (16u << 20)   /* one STORE/COPY/MOVE/EXPUNGE/APPEND's UID lists
 					    * and results: 4-12 bytes a message named */

@@ -65,9 +65,10 @@ struct imap_selected {
 	/* UIDs expunged by others but not yet announced (EXPUNGE not allowed yet) */
 	uint32_t *gone;
 	size_t ngone, capgone;
-	/* modseqs of this session's own changes since the last sync: not echoed back */
-	uint64_t own[16];
-	size_t nown;
+	/* modseqs of this session's own changes since the last sync: not echoed back
+	 * (malloc'ed, up to LIMIT_IMAP_OWN_CHANGES; past that a change is echoed) */
+	uint64_t *own;
+	size_t nown, capown;
 };
 
 struct imap_session {

@@ -29,6 +29,7 @@ void imap_select_free(struct imap_session *s)
 	free(sel->name);
 	free(sel->saved);
 	free(sel->gone);
+	free(sel->own);
 	free(sel);
 	s->sel = NULL;
 	if (s->state == IMAP_STATE_SELECTED)

@@ -23,8 +23,14 @@ void imap_sync_own(struct imap_session *s, uint64_t modseq)
 	struct imap_selected *sel = s->sel;
 	if (!sel)
 		return;
-	if (sel->nown < sizeof(sel->own) / sizeof(sel->own[0]))
-		sel->own[sel->nown++] = modseq; /* if full, a change is echoed: harmless */
+	if (sel->nown == sel->capown && sel->capown < LIMIT_IMAP_OWN_CHANGES) {
+		size_t cap = sel->capown ? sel->capown * 2 : 16;
+		uint64_t *own = realloc(sel->own, cap * sizeof(*own));
+		if (own)
+			sel->own = own, sel->capown = cap;
+	}
+	if (sel->nown < sel->capown) /* else the change is echoed: harmless */
+		sel->own[sel->nown++] = modseq;
 	/* the change may have made new messages (APPEND, COPY into the selected mailbox)
 	 * whose EXISTS goes before the tagged OK; notify/'s wake-up may come later */
 	sel->woken = true;
@@ -330,6 +336,11 @@ static int sync_with(struct imap_session *s, struct store *st, bool allow_expung
 		return r;
 	sel->modseq = highest;
 	sel->nown = 0;
+	if (sel->capown > 64) { /* a big command's list is not kept for the session's life */
+		free(sel->own);
+		sel->own = NULL;
+		sel->capown = 0;
+	}
 	return 0;
 }
 

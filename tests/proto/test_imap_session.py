@@ -16,8 +16,8 @@ import zlib
 
 import pytest
 
-from kasten_test import (HOST, HOSTNAME, RawIMAP, RawPOP3, deliver, make_message,
-                         unique_user, unverified_context)
+from kasten_test import (HOST, HOSTNAME, RawIMAP, RawPOP3, deliver, deliver_many,
+                         make_message, unique_user, unverified_context)
 
 KASTEN_LISTEN = ("smtp", "lmtp", "imap", "imaps", "pop3")
 PASSWORD = "Imap-pass-123"
@@ -687,3 +687,19 @@ def test_protocol_log_shows_tags(server):
     while b"S: tag77 OK NOOP completed" not in server.log.read_bytes():
         assert time.monotonic() < deadline, server.log_tail()
         time.sleep(0.05)
+
+
+def test_a_long_fetch_is_not_echoed_back(server):
+    """A FETCH of BODY[] over 4,500 unseen messages sets \\Seen in many steps (one store
+    change each); the session reports each message once, in the FETCH itself, and is
+    not told of its own changes again as unsolicited FETCH FLAGS (RFC 9051 7.5.2)."""
+    a = account(server)
+    n = 4500
+    deliver_many(server, a, n)
+    c = logged_in(server, a)
+    c.cmd("SELECT INBOX")
+    status, untagged = c.cmd("FETCH 1:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])")
+    assert status == b"a3 OK FETCH completed", status
+    assert len(untagged) == n
+    assert all(b"\\Seen" in u for u in untagged)
+    assert c.cmd("NOOP") == (b"a4 OK NOOP completed", [])

@@ -201,7 +201,8 @@ static int drop_contents(struct sqs_db *h, guid_t **guids_out, size_t *n_out)
 		free(g);
 		return r;
 	}
-	qsort(g, ng, sizeof(*g), guid_cmp);
+	if (ng) /* g is NULL for an account without messages */
+		qsort(g, ng, sizeof(*g), guid_cmp);
 	*guids_out = g;
 	*n_out = ng;
 	return 0;
