@@ -791,6 +791,74 @@ class RawIMAP:
         self.close()
 
 
+# ---- sessions on loop threads, updates that arrive unasked (the sync tests) ----
+def wait_for(c, pattern, seconds=10):
+    """Responses arriving on RawIMAP c without a command until one matches `pattern`
+    (bytes regex); returns every response seen, the matching one last."""
+    deadline = time.monotonic() + seconds
+    seen = []
+    c.sock.settimeout(seconds)
+    try:
+        while time.monotonic() < deadline:
+            line = c.response()
+            seen.append(line)
+            if re.search(pattern, line):
+                return seen
+    except socket.timeout:
+        pass
+    finally:
+        c.sock.settimeout(10)
+    raise AssertionError(f"no {pattern!r} within {seconds}s; saw {seen!r}")
+
+
+def read_responses(c, n, seconds=10):
+    """The next n responses on c, arriving without a command (IDLE); fewer if the
+    connection closes or `seconds` pass first: the caller compares what came."""
+    deadline = time.monotonic() + seconds
+    seen = []
+    try:
+        while len(seen) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            c.sock.settimeout(left)
+            seen.append(c.response())
+    except (socket.timeout, ConnectionError):
+        pass
+    finally:
+        c.sock.settimeout(10)
+    return seen
+
+
+def loop_of(server, c, since=0):
+    """The server loop thread that took connection c (its "connect ... loop=N" line, the
+    last one for its port after log offset `since`: client ports get reused)."""
+    port = c.sock.getsockname()[1]
+    pat = re.compile(rb"peer=\[?" + re.escape(HOST.encode()) +
+                     rb"\]?:%d connect proto=\w+ .*loop=(\d+)" % port)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = pat.findall(server.log_bytes()[since:])
+        if found:
+            return int(found[-1])
+        time.sleep(0.02)
+    raise AssertionError(f"no connect line for port {port}")
+
+
+def imap_on_loop(server, loop=None, not_loop=None, proto="imap"):
+    """A RawIMAP connection (greeting read, not logged in) on loop thread `loop`, or on
+    any loop but `not_loop`; connects again until one lands there. c.loop says where."""
+    for _ in range(64):
+        mark = server.log_mark()
+        c = RawIMAP(*server.addr(proto))
+        n = loop_of(server, c, since=mark)
+        if (loop is None or n == loop) and (not_loop is None or n != not_loop):
+            c.loop = n
+            return c
+        c.close()
+    raise AssertionError(f"64 connections, none on loop {loop} / off loop {not_loop}")
+
+
 def vm_rss(pid):
     """Resident set size of process `pid` in bytes (from /proc/PID/status)."""
     with open(f"/proc/{pid}/status") as f:
