@@ -28,7 +28,7 @@ static void reverse(uint32_t *v, size_t n)
 void imap_expunge_send(struct imap_session *s, const uint32_t *gone, size_t n, struct arena *a)
 {
 	struct imap_selected *sel = s->sel;
-	uint32_t recent = sel->recent;
+	uint32_t recent = sel->recent.total;
 	uint32_t *known = n ? arena_alloc(a, n * sizeof(*known)) : NULL;
 	size_t k = 0;
 	for (size_t i = n; i-- > 0;) { /* from the top: the numbers below stay put */
@@ -39,8 +39,7 @@ void imap_expunge_send(struct imap_session *s, const uint32_t *gone, size_t n, s
 		}
 		if (seq == 0)
 			continue; /* arrived after the last EXISTS: the client never saw it */
-		if (gone[i] >= sel->first_recent && sel->recent)
-			sel->recent--; /* rev1: it had \Recent for this session */
+		(void)imap_recent_drop(sel, gone[i]); /* rev1: if it had \Recent here */
 		if (!s->qresync)
 			imap_untagged(s, "%lld EXPUNGE", (long long)seq);
 		else if (known)
@@ -56,8 +55,8 @@ void imap_expunge_send(struct imap_session *s, const uint32_t *gone, size_t n, s
 	}
 	/* RFC 3501 7.3.2: the count of \Recent messages changed, which the client does
 	 * not derive from EXPUNGE (7.4.1 decrements only the message count); as Dovecot */
-	if (!s->rev2 && sel->recent != recent)
-		imap_untagged(s, "%u RECENT", sel->recent);
+	if (!s->rev2 && sel->recent.total != recent)
+		imap_untagged(s, "%u RECENT", sel->recent.total);
 }
 
 void imap_expunge_done(struct imap_session *s, uint64_t modseq, const char *text)

@@ -55,7 +55,7 @@ void imap_put_msg_flags(struct imap_session *s, const struct store_msg *m)
 			first = false;
 		}
 	}
-	if (!s->rev2 && s->sel && m->uid >= s->sel->first_recent) {
+	if (!s->rev2 && s->sel && imap_recent_has(s->sel, m->uid)) {
 		imap_puts(&s->out, first ? "" : " ");
 		imap_puts(&s->out, "\\Recent");
 		first = false;

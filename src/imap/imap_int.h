@@ -55,8 +55,9 @@ struct imap_selected {
 	uint32_t uidnext;         /* the UIDNEXT the client knows */
 	uint64_t modseq;          /* changes up to this modseq are reported */
 	struct imap_uidmap map;   /* the messages the client knows (sequence numbers) */
-	uint32_t recent;          /* rev1: messages with \Recent for this session ... */
-	uint32_t first_recent;    /* ... those with UID >= first_recent */
+	/* rev1 (RFC 3501 2.3.2): the messages this session holds \Recent for, the first to
+	 * see them (claimed from the store: no other session has them); .total counts */
+	struct imap_uidmap recent;
 	size_t nkeywords;         /* keywords announced in the last FLAGS response */
 	bool woken;               /* notify/ said something changed since the last look */
 	/* SEARCHRES (RFC 5182): the UIDs saved by SEARCH ... RETURN (SAVE), malloc'ed */
@@ -176,6 +177,12 @@ void imap_sync_send(struct imap_session *s, bool allow_expunge);
 void imap_sync_own(struct imap_session *s, uint64_t modseq);
 /* notify/ callback: something changed in the selected mailbox. */
 void imap_sync_wake(void *arg);
+/* rev1 \Recent: does this session hold it for uid? Take the UIDs of [first, end) that
+ * are in the map (a claim from store_recent_claim); drop uid (expunged: returns whether
+ * it was recent). */
+bool imap_recent_has(const struct imap_selected *sel, uint32_t uid);
+int imap_recent_take(struct imap_selected *sel, uint32_t first, uint32_t end);
+bool imap_recent_drop(struct imap_selected *sel, uint32_t uid);
 /* A CONDSTORE-enabling command (RFC 7162 3.1: ENABLE CONDSTORE, FETCH MODSEQ, SEARCH
  * MODSEQ, STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ...): CONDSTORE on for the rest of
  * the session; the first time while a mailbox is selected, its HIGHESTMODSEQ is sent. */

@@ -356,7 +356,7 @@ static enum imap_search_tri eval(struct imap_search_job *j, const struct sq_node
 {
 	const struct imap_search *k = n->k;
 	const struct store_msg *m = msg->m;
-	bool recent = j->rev1 && m->uid >= j->sel->first_recent;
+	bool recent = j->rev1 && imap_recent_has(j->sel, m->uid);
 	switch (k->key) {
 	case IMAP_SK_AND:
 	case IMAP_SK_OR:

@@ -26,6 +26,7 @@ void imap_select_free(struct imap_session *s)
 	if (!sel)
 		return;
 	imap_uidmap_free(&sel->map);
+	imap_uidmap_free(&sel->recent);
 	free(sel->name);
 	free(sel->saved);
 	free(sel->gone);
@@ -82,6 +83,32 @@ void imap_select_flags(struct imap_session *s, struct store *st, struct arena *a
 			imap_puts(&s->out, " \\*");
 	}
 	imap_puts(&s->out, ")] Flags permitted\r\n");
+}
+
+bool imap_recent_has(const struct imap_selected *sel, uint32_t uid)
+{
+	return imap_uidmap_seq(&sel->recent, uid) != 0;
+}
+
+int imap_recent_take(struct imap_selected *sel, uint32_t first, uint32_t end)
+{
+	if (first == 0)
+		first = 1;
+	if (end <= first)
+		return 0;
+	/* the messages of the claim are the sequence numbers rank(first-1)+1 .. rank(end-1) */
+	uint32_t lo = imap_uidmap_rank(&sel->map, first - 1) + 1, hi = imap_uidmap_rank(&sel->map, end - 1);
+	for (uint32_t seq = lo; seq <= hi; seq++) {
+		int r = imap_uidmap_append(&sel->recent, imap_uidmap_uid(&sel->map, seq));
+		if (r < 0 && r != ERR_INVAL) /* INVAL: held already */
+			return r;
+	}
+	return 0;
+}
+
+bool imap_recent_drop(struct imap_selected *sel, uint32_t uid)
+{
+	return imap_uidmap_remove(&sel->recent, uid) > 0;
 }
 
 void imap_condstore_on(struct imap_session *s)
@@ -144,7 +171,7 @@ static void answer_select(struct imap_session *s, struct store *st,
 	imap_select_flags(s, st, &s->ca);
 	imap_untagged(s, "%u EXISTS", sel->map.total);
 	if (!s->rev2) {
-		imap_untagged(s, "%u RECENT", sel->recent);
+		imap_untagged(s, "%u RECENT", sel->recent.total);
 		uint32_t unseen = mb->unseen ? first_unseen(st, sel, &s->ca) : 0;
 		if (unseen)
 			imap_untagged(s, "OK [UNSEEN %u] First unseen", unseen);
@@ -211,15 +238,16 @@ int imap_cmd_select(struct imap_session *s, struct imap_cmd *cmd)
 		sel->uidnext = mb.uidnext;
 		sel->modseq = mb.highestmodseq;
 		imap_uidmap_init(&sel->map);
+		imap_uidmap_init(&sel->recent);
 		r = sel->name ? load_map(st, sel) : ERR_NOMEM;
 	}
-	/* rev1 \Recent (RFC 3501 2.3.2): this session takes what nobody has claimed */
+	/* rev1 \Recent (RFC 3501 2.3.2): this session takes what nobody has claimed;
+	 * EXAMINE claims nothing */
 	if (r == 0 && !s->rev2 && !sel->readonly) {
-		uint32_t end;
-		r = store_recent_claim(st, mb.id, &sel->first_recent, &end);
-		sel->recent = r == 0 ? sel->map.total - imap_uidmap_rank(&sel->map, sel->first_recent - 1) : 0;
-	} else if (r == 0) {
-		sel->first_recent = sel->uidnext; /* EXAMINE claims nothing */
+		uint32_t first, end;
+		r = store_recent_claim(st, mb.id, &first, &end);
+		if (r == 0)
+			r = imap_recent_take(sel, first, end);
 	}
 	if (r == 0 && !s->watch)
 		r = notify_watch(net_conn_base(s->c), s->account, mb.id, imap_sync_wake, s, &s->watch);

@@ -43,7 +43,7 @@ void imap_status_put(struct imap_session *s, const struct store_mailbox *mb, uns
 		messages = sel->map.total;
 		uidnext = sel->uidnext;
 		modseq = sel->modseq;
-		recent = sel->recent;
+		recent = sel->recent.total;
 	}
 	const char *name = mb->name;
 	char *wire = NULL;

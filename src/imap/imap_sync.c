@@ -164,6 +164,11 @@ static void send_gone(struct imap_session *s)
 	if (!sel->ngone)
 		return;
 	qsort(sel->gone, sel->ngone, sizeof(*sel->gone), cmp_u32);
+	/* rev1: an expunged \Recent message no longer counts; the new count is said, as
+	 * after an EXPUNGE command (RFC 3501 7.3.2, as Dovecot) */
+	uint32_t recent = sel->recent.total;
+	for (size_t i = 0; i < sel->ngone; i++)
+		(void)imap_recent_drop(sel, sel->gone[i]);
 	if (s->qresync) {
 		imap_puts(&s->out, "* VANISHED ");
 		imap_put_uidset(&s->out, sel->gone, sel->ngone);
@@ -177,11 +182,8 @@ static void send_gone(struct imap_session *s)
 				imap_untagged(s, "%lld EXPUNGE", (long long)seq);
 		}
 	}
-	/* rev1: an expunged \Recent message no longer counts (the client counts the
-	 * same from the EXPUNGE; RFC 3501 7.3.2) */
-	for (size_t i = 0; i < sel->ngone; i++)
-		if (sel->gone[i] >= sel->first_recent && sel->recent > 0)
-			sel->recent--;
+	if (!s->rev2 && sel->recent.total != recent)
+		imap_untagged(s, "%u RECENT", sel->recent.total);
 	sel->ngone = 0;
 }
 
@@ -311,15 +313,15 @@ static int sync_with(struct imap_session *s, struct store *st, bool allow_expung
 		return r;
 	if (allow_expunge)
 		send_gone(s);
-	uint32_t recent_before = sel->recent;
+	uint32_t recent_before = sel->recent.total;
 	int added = uidnext > sel->uidnext ? find_new(s, st, uidnext, a) : 0;
 	if (added < 0)
 		return added;
 	if (uidnext > sel->uidnext && !s->rev2 && !sel->readonly) {
 		uint32_t first, end;
-		if (store_recent_claim(st, sel->mailbox_id, &first, &end) == 0 && end > first)
-			sel->recent += imap_uidmap_rank(&sel->map, end - 1) -
-				       imap_uidmap_rank(&sel->map, first - 1);
+		if (store_recent_claim(st, sel->mailbox_id, &first, &end) == 0 &&
+		    imap_recent_take(sel, first, end) < 0)
+			log_warn("imap: \\Recent of new messages not kept: out of memory");
 	}
 	if (uidnext > sel->uidnext)
 		sel->uidnext = uidnext;
@@ -330,8 +332,8 @@ static int sync_with(struct imap_session *s, struct store *st, bool allow_expung
 	/* RFC 9051 7.4.1: EXISTS when the number grew; an EXPUNGE says it shrank */
 	if (added)
 		imap_untagged(s, "%u EXISTS", sel->map.total);
-	if (sel->recent != recent_before)
-		imap_untagged(s, "%u RECENT", sel->recent);
+	if (sel->recent.total != recent_before)
+		imap_untagged(s, "%u RECENT", sel->recent.total);
 	if (highest != sel->modseq && old_next > 1 && (r = send_changed(s, st, old_next, a)) < 0)
 		return r;
 	sel->modseq = highest;

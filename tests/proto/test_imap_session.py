@@ -517,7 +517,8 @@ def test_close_expunges_silently_and_durably(server):
     _, untagged = c.cmd("SELECT INBOX")
     assert b"* 3 EXISTS" in untagged
     assert c.cmd("CLOSE") == (b"a8 OK CLOSE completed", [])
-    assert other.cmd("NOOP")[1] == [b"* 3 EXPUNGE", b"* 1 EXPUNGE"]
+    # other was the first to see them: its \Recent count changes too (as Dovecot)
+    assert other.cmd("NOOP")[1] == [b"* 3 EXPUNGE", b"* 1 EXPUNGE", b"* 1 RECENT"]
     server.kill9()
     server.start()
     assert len(server.messages(a)) == 1
@@ -670,7 +671,8 @@ def test_rev1_recent_count_follows_expunges_by_others(server):
     d.cmd("SELECT INBOX")
     assert d.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")[0].endswith(b"OK Store completed")
     assert d.cmd("EXPUNGE")[0].endswith(b"OK Expunge completed")
-    assert c.cmd("NOOP")[1] == [b"* 1 EXPUNGE"]
+    # the count changed in a way EXPUNGE does not say: RECENT follows (as Dovecot)
+    assert c.cmd("NOOP")[1] == [b"* 1 EXPUNGE", b"* 1 RECENT"]
     for i in range(2):
         deliver(server, a, make_message(f"later {i}"))
     assert len(server.wait_messages(a, 3)) == 3
@@ -703,3 +705,23 @@ def test_a_long_fetch_is_not_echoed_back(server):
     assert len(untagged) == n
     assert all(b"\\Seen" in u for u in untagged)
     assert c.cmd("NOOP") == (b"a4 OK NOOP completed", [])
+
+
+def test_rev1_recent_belongs_to_the_session_that_saw_it_first(server):
+    """RFC 3501 2.3.2: \\Recent is set for one session only. B looks first at a new
+    message, so A, selected since before it arrived, never shows it \\Recent."""
+    a = account(server)
+    fill(server, a, 1)
+    first = logged_in(server, a)
+    assert b"* 1 RECENT" in first.cmd("SELECT INBOX")[1]
+    second = logged_in(server, a)
+    assert b"* 0 RECENT" in second.cmd("SELECT INBOX")[1]
+    deliver(server, a, make_message("new one"))
+    assert len(server.wait_messages(a, 2)) == 2
+    assert second.cmd("NOOP")[1] == [b"* 2 EXISTS", b"* 1 RECENT"]
+    assert first.cmd("NOOP")[1] == [b"* 2 EXISTS"]
+    assert first.cmd("FETCH 1:2 FLAGS")[1] == [b"* 1 FETCH (FLAGS (\\Recent))",
+                                                b"* 2 FETCH (FLAGS ())"]
+    assert second.cmd("FETCH 1:2 FLAGS")[1] == [b"* 1 FETCH (FLAGS ())",
+                                                 b"* 2 FETCH (FLAGS (\\Recent))"]
+    assert first.cmd("SEARCH RECENT")[1] == [b"* SEARCH 1"]
