@@ -126,6 +126,11 @@ static const char *header_field(const uint8_t *hdr, size_t len, const char *name
 		memcpy(s + o, v[i].s, v[i].len);
 		o += v[i].len;
 	}
+	/* a NUL (a broken header, or an encoded word decoding to one) would end the
+	 * column for SQLite's text functions: what follows must stay searchable */
+	for (size_t i = 0; i < o; i++)
+		if (s[i] == '\0')
+			s[i] = ' ';
 	*len_out = store_search_fold(s, o, s);
 	s[*len_out] = '\0';
 	return s;
