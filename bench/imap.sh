@@ -9,7 +9,8 @@
 #      laptop: what one appends, flags or expunges reaches the other's session, in IDLE
 #      or at its next command, so the change notification paths are part of the load.
 # Prints imap_load's RESULT lines for each server, the server's CPU time over the timed
-# window, and the ratio kasten/dovecot per command and in total.
+# window, the throughput ratio kasten/dovecot per command and in total, and the ratio of
+# CPU time per operation.
 #   CLIENTS=50 USERS=CLIENTS/2 PER_USER=300 DURATION=30 IDLE_MS=100 SERVERS="kasten dovecot"
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
