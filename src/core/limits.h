@@ -48,6 +48,9 @@
 					    * memory; a longer one: NO [LIMIT] */
 #define LIMIT_IMAP_FETCH_INLINE (1u << 20) /* bytes BINARY decodes on the loop thread to
 					    * size an answer; more go to the worker pool */
+#define LIMIT_IMAP_LIST_ARENA (4u << 20)   /* one LIST/LSUB's tree: LIMIT_MAILBOXES mailboxes
+					    * with STATUS counts and LIMIT_SUBSCRIPTIONS names,
+					    * all LIMIT_MAILBOX_NAME long: 1.85 MiB measured */
 #define LIMIT_IMAP_ID_PAIRS 30             /* RFC 2971 3.3 */
 #define LIMIT_IMAP_ID_FIELD 30
 #define LIMIT_IMAP_ID_VALUE 1024
@@ -108,6 +111,8 @@
 
 /* Connections per client (conf): an IPv4 address or an IPv6 /64. */
 #define LIMIT_CONNS_PER_CLIENT 64
+/* Workers for store calls that wait for the disk (net_work.c), per loop thread */
+#define LIMIT_IO_WORKERS_PER_LOOP 4
 #define LIMIT_UNAUTH_PER_CLIENT 16         /* not yet logged in, on login listeners */
 
 /* COMPRESS=DEFLATE (RFC 4978): our compressor's window and hash sizes (zlib's
@@ -127,8 +132,11 @@
 /* Mailbox names */
 #define LIMIT_MAILBOX_NAME 512
 #define LIMIT_MAILBOXES 1000               /* mailboxes IMAP CREATE and RENAME let an account
-                                            * reach: LIST shows them all from the command
-                                            * arena, even with names this long */
+                                            * reach: one LIST shows them all (within
+                                            * LIMIT_IMAP_LIST_ARENA), even with names this long */
+#define LIMIT_SUBSCRIPTIONS 2000           /* subscribed names per account: every mailbox,
+                                            * and as many names without one (RFC 9051
+                                            * 6.3.7); SUBSCRIBE past it is NO [LIMIT] */
 #define LIMIT_ADDRESS 320                  /* RFC 5321 4.5.3.1.1/2: 64 + 1 + 255 */
 
 /* Mailbox addresses an account or alias may have (core/addr.h), RFC 5321 4.5.3.1 */

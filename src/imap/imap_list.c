@@ -10,6 +10,14 @@
  * \NonExistent (which implies \Noselect) for IMAP4rev2 and extended LISTs (RFC 5258
  * 3), with \HasChildren, the way Dovecot lists a directory that holds no mailbox.
  *
+ * Subscriptions are names apart from the mailboxes (store_subscription_list). The
+ * SUBSCRIBED selection and LSUB list subscribed names whether a mailbox has them or not:
+ * one without a mailbox is \NonExistent in a LIST (RFC 5258 3.1, RFC 9051 6.3.9) and
+ * "()" in an LSUB (RFC 3501 6.3.9; \Noselect there marks only a level above a
+ * subscribed name that "%" stops at), as in Dovecot. The SUBSCRIBED return option
+ * marks the names a LIST selects anyway. \HasChildren means a mailbox below the name,
+ * never only subscribed names without one.
+ *
  * Where the RFCs leave a choice, the answer is Dovecot 2.3's (compared on the same tree
  * in tests/proto/test_imap_list.py): a plain LIST always says \HasChildren or
  * \HasNoChildren and the special-use attributes, an extended one only when RETURN
@@ -19,10 +27,11 @@
  * not the pattern (RFC 5258 3.5: none for children that are listed themselves). The
  * order is the names' octet order.
  *
- * Memory: the account's mailboxes with their STATUS counts (one store read) and one
- * entry per mailbox or level without one, in the command arena: an account whose tree
- * does not fit gets NO [LIMIT] (LIMIT_MAILBOXES keeps what IMAP can create well
- * within it). One pattern is compiled at a time (imap_list_match.h, at most ~36 KiB),
+ * Memory: the account's mailboxes with their STATUS counts (one store read), its
+ * subscribed names when the command asks about subscriptions (a second read), and one
+ * entry per name and level without a mailbox, in the command's tree arena
+ * (LIMIT_IMAP_LIST_ARENA): an account whose tree does not fit gets NO [LIMIT]
+ * (LIMIT_MAILBOXES and LIMIT_SUBSCRIPTIONS keep what IMAP can make within it). One pattern is compiled at a time (imap_list_match.h, at most ~36 KiB),
  * and names are encoded for the wire, in a scratch arena (capped like the command
  * arena) emptied after each pattern and each line. */
 #include "imap_int.h"
@@ -31,17 +40,19 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "imap/imap_list_match.h"
 #include "store/store.h"
 #include "core/banned.h"
 
-/* A mailbox, or a level that is none but has mailboxes below it. */
+/* A mailbox, a subscribed name, or a level that is neither but has one below it. */
 struct list_entry {
-	const char *name; /* not NUL-terminated (levels point into a mailbox's name) */
+	const char *name; /* not NUL-terminated (levels point into a longer name) */
 	size_t len;
 	const struct store_mailbox *mb; /* NULL: no mailbox of that name */
+	bool sub;                       /* the name is subscribed */
 	bool match;                     /* matches one of the patterns */
 };
 
@@ -51,8 +62,20 @@ struct list_ctx {
 	bool pct;  /* LSUB: the pattern ends with "%" (RFC 3501 6.3.9) */
 	struct list_entry *v;
 	size_t n;
+	struct arena tree;    /* the store's answers and v */
 	struct arena scratch; /* one line's encoded name */
 };
+
+/* Are subscribed names listed (also those without a mailbox), or only marked? */
+static bool lists_subscribed(const struct list_ctx *c)
+{
+	return c->lsub || (c->p.sel & IMAP_LIST_SEL_SUBSCRIBED);
+}
+
+static bool marks_subscribed(const struct list_ctx *c)
+{
+	return lists_subscribed(c) || (c->p.ret & IMAP_LIST_RET_SUBSCRIBED);
+}
 
 /* ---- the tree ---- */
 
@@ -107,9 +130,9 @@ static void below(const struct list_ctx *c, size_t i, size_t *lo, size_t *hi)
 	*hi = j;
 }
 
-/* The levels above name that are no mailbox, up to the first that is one: calls add
- * (when v is non-NULL) and returns how many. */
-static size_t missing_levels(const struct list_entry *mbs, size_t n, const char *name,
+/* The levels above name that are not in base[0, n), up to the first that is: writes
+ * them to v (when non-NULL) and returns how many. */
+static size_t missing_levels(const struct list_entry *base, size_t n, const char *name,
 			     size_t len, struct list_entry *v)
 {
 	size_t k = 0;
@@ -119,48 +142,63 @@ static size_t missing_levels(const struct list_entry *mbs, size_t n, const char 
 		if (l == 0)
 			break;
 		l--; /* name[0, l) is the level above */
-		if (present(mbs, n, name, l))
+		if (present(base, n, name, l))
 			break;
 		if (v)
-			v[k] = (struct list_entry){name, l, NULL, false};
+			v[k] = (struct list_entry){name, l, NULL, false, false};
 		k++;
 	}
 	return k;
 }
 
-/* Every mailbox and every level without one, sorted, each once. */
-static int load_tree(struct imap_session *s, struct store *st, struct list_ctx *c)
+/* The entries: every mailbox, the subscribed names without one when they are listed,
+ * and every level above those that is neither; sorted, each once, subscribed ones
+ * marked when the command asks about subscriptions. */
+static int load_tree(struct store *st, struct list_ctx *c)
 {
 	struct store_mailbox *mbs = NULL;
-	size_t n = 0;
-	int r = store_mailbox_list(st, &s->ca, &mbs, &n);
+	const char **subs = NULL;
+	size_t n = 0, ns = 0;
+	int r = store_mailbox_list(st, &c->tree, &mbs, &n);
+	if (r == 0 && marks_subscribed(c))
+		r = store_subscription_list(st, &c->tree, &subs, &ns);
 	if (r < 0)
 		return r;
-	struct list_entry *e = arena_alloc(&s->ca, (n ? n : 1) * sizeof(*e));
+	struct list_entry *e = arena_alloc(&c->tree, (n + ns ? n + ns : 1) * sizeof(*e));
 	if (!e)
 		return ERR_NOMEM;
 	for (size_t i = 0; i < n; i++)
-		e[i] = (struct list_entry){mbs[i].name, strlen(mbs[i].name), &mbs[i], false};
+		e[i] = (struct list_entry){mbs[i].name, strlen(mbs[i].name), &mbs[i], false, false};
 	qsort(e, n, sizeof(*e), cmp_entry);
+	size_t base = n;
+	for (size_t i = 0; i < ns && lists_subscribed(c); i++)
+		if (!present(e, n, subs[i], strlen(subs[i])))
+			e[base++] = (struct list_entry){subs[i], strlen(subs[i]), NULL, true, false};
+	qsort(e, base, sizeof(*e), cmp_entry);
 	size_t extra = 0;
-	for (size_t i = 0; i < n; i++)
-		extra += missing_levels(e, n, e[i].name, e[i].len, NULL);
-	if (!extra) {
-		c->v = e, c->n = n;
-		return 0;
+	for (size_t i = 0; i < base; i++)
+		extra += missing_levels(e, base, e[i].name, e[i].len, NULL);
+	struct list_entry *v = e;
+	size_t out = base;
+	if (extra) {
+		if (!(v = arena_alloc(&c->tree, (base + extra) * sizeof(*v))))
+			return ERR_NOMEM;
+		memcpy(v, e, base * sizeof(*v));
+		size_t k = base;
+		for (size_t i = 0; i < base; i++)
+			k += missing_levels(e, base, e[i].name, e[i].len, v + k);
+		qsort(v, k, sizeof(*v), cmp_entry);
+		out = 0; /* siblings name the same missing level: keep one */
+		for (size_t i = 0; i < k; i++)
+			if (!out || cmp_entry(&v[out - 1], &v[i]))
+				v[out++] = v[i];
 	}
-	struct list_entry *v = arena_alloc(&s->ca, (n + extra) * sizeof(*v));
-	if (!v)
-		return ERR_NOMEM;
-	memcpy(v, e, n * sizeof(*v));
-	size_t k = n;
-	for (size_t i = 0; i < n; i++)
-		k += missing_levels(e, n, e[i].name, e[i].len, v + k);
-	qsort(v, k, sizeof(*v), cmp_entry);
-	size_t out = 0; /* siblings name the same missing level: keep one */
-	for (size_t i = 0; i < k; i++)
-		if (!out || cmp_entry(&v[out - 1], &v[i]))
-			v[out++] = v[i];
+	/* a subscribed name may be a mailbox or a level of the tree */
+	for (size_t i = 0; i < ns; i++) {
+		size_t len = strlen(subs[i]), at = lower_bound(v, 0, out, subs[i], len, false);
+		if (at < out && v[at].len == len && !memcmp(v[at].name, subs[i], len))
+			v[at].sub = true;
+	}
 	c->v = v, c->n = out;
 	return 0;
 }
@@ -210,19 +248,18 @@ static int match_pattern(struct imap_session *s, struct list_ctx *c, const char 
 
 /* ---- output ---- */
 
-/* Does the entry meet the selection options (RFC 5258 3.1, RFC 6154 4)? */
+/* Does the entry meet the selection options (RFC 5258 3.1, RFC 6154 4)? SUBSCRIBED
+ * (and LSUB) select subscribed names, mailbox or not; the others mailboxes. */
 static bool selected(const struct list_ctx *c, const struct list_entry *e)
 {
-	if (!e->mb)
+	if (lists_subscribed(c) ? !e->sub : !e->mb)
 		return false;
-	if ((c->lsub || (c->p.sel & IMAP_LIST_SEL_SUBSCRIBED)) && !e->mb->subscribed)
-		return false;
-	return !(c->p.sel & IMAP_LIST_SEL_SPECIAL_USE) || e->mb->special_use;
+	return !(c->p.sel & IMAP_LIST_SEL_SPECIAL_USE) || (e->mb && e->mb->special_use);
 }
 
 static bool filtering(const struct list_ctx *c)
 {
-	return c->lsub || (c->p.sel & (IMAP_LIST_SEL_SUBSCRIBED | IMAP_LIST_SEL_SPECIAL_USE));
+	return lists_subscribed(c) || (c->p.sel & IMAP_LIST_SEL_SPECIAL_USE);
 }
 
 static void put_attr(struct imap_session *s, bool *first, const char *attr)
@@ -254,8 +291,7 @@ static void put_entry(struct imap_session *s, struct list_ctx *c, const struct l
 		if (!selected(c, e)) /* RFC 3501 6.3.9: a level above subscribed names */
 			put_attr(s, &first, "\\Noselect");
 	} else {
-		bool sub = p->sel & IMAP_LIST_SEL_SUBSCRIBED || p->ret & IMAP_LIST_RET_SUBSCRIBED;
-		if (sub && e->mb && e->mb->subscribed)
+		if (marks_subscribed(c) && e->sub)
 			put_attr(s, &first, "\\Subscribed");
 		if (!e->mb)
 			put_attr(s, &first, s->rev2 || p->extended ? "\\NonExistent" : "\\Noselect");
@@ -302,12 +338,16 @@ static void put_matches(struct imap_session *s, struct list_ctx *c)
 			continue;
 		size_t lo, hi;
 		below(c, i, &lo, &hi);
-		bool childinfo = false;
+		bool childinfo = false, children = false;
 		for (size_t j = lo; recursive && !childinfo && j < hi; j++)
 			childinfo = !c->v[j].match && selected(c, &c->v[j]);
 		if (filtering(c) && !selected(c, e) && !childinfo)
 			continue;
-		put_entry(s, c, e, hi > lo, childinfo);
+		/* \HasChildren: mailboxes below (RFC 5258 4); subscribed names without one
+		 * are none, as in Dovecot */
+		for (size_t j = lo; !children && j < hi; j++)
+			children = c->v[j].mb != NULL;
+		put_entry(s, c, e, children, childinfo);
 	}
 }
 
@@ -362,7 +402,7 @@ static int list(struct imap_session *s, struct imap_cmd *cmd, struct list_ctx *c
 		struct store *st = imap_store_open(s);
 		if (!st)
 			return 0; /* answered */
-		r = load_tree(s, st, c);
+		r = load_tree(st, c);
 		imap_store_close(&st);
 		if (r < 0)
 			return r;
@@ -393,9 +433,11 @@ int imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 	struct list_ctx c;
 	memset(&c, 0, sizeof(c));
 	c.lsub = cmd->verb == IMAP_VERB_LSUB;
+	arena_init(&c.tree, LIMIT_IMAP_LIST_ARENA);
 	arena_init(&c.scratch, LIMIT_COMMAND_ARENA);
 	int r = list(s, cmd, &c);
 	arena_free(&c.scratch);
+	arena_free(&c.tree);
 	if (r == ERR_NOMEM) {
 		imap_tagged(s, "NO [LIMIT] Too many mailboxes to list at once");
 	} else if (r < 0) {

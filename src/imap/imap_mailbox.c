@@ -15,9 +15,15 @@
  *    "* BYE [NONEXISTENT]" (imap_sync.c).
  *  - RENAME of INBOX moves its messages to the new name and leaves INBOX empty (6.3.6;
  *    the store does it; a session with INBOX selected sees them expunged); RENAME into
- *    the mailbox's own subtree is NO [CANNOT]. Subscriptions follow a renamed mailbox.
- *  - SUBSCRIBE needs an existing mailbox (6.3.7 allows checking); UNSUBSCRIBE of a
- *    name that is not subscribed is OK (6.3.8).
+ *    the mailbox's own subtree is NO [CANNOT]. The subscriptions of the renamed
+ *    mailbox and of the names below it follow it (the store renames them in the same
+ *    transaction; 6.3.6 leaves it open, Dovecot 2.3 leaves them under the old names).
+ *  - Subscriptions are names, not mailboxes (store_subscription_set): SUBSCRIBE takes a
+ *    name whether a mailbox has it or not (6.3.7 allows both; Dovecot 2.3 refuses one
+ *    without a mailbox), at most LIMIT_SUBSCRIPTIONS of them (NO [LIMIT] past it);
+ *    UNSUBSCRIBE of a name that is not subscribed is OK (6.3.8); DELETE leaves the name
+ *    subscribed (RFC 3501 6.3.6: the server MUST NOT remove it unilaterally), and LIST
+ *    (SUBSCRIBED) shows it as \NonExistent (imap_list.c).
  *  - An account may reach LIMIT_MAILBOXES mailboxes through CREATE and RENAME (NO
  *    [LIMIT] past it), so LIST can always show them all.
  * Names go through imap_name_in: never a path, never outside the account. */
@@ -165,12 +171,8 @@ static void mb_work(void *arg)
 	case MB_CREATE: j->r = work_create(st, j); break;
 	case MB_DELETE: j->r = work_delete(st, j); break;
 	case MB_RENAME: j->r = work_rename(st, j); break;
-	case MB_SUBSCRIBE: j->r = store_mailbox_subscribe(st, j->name, true); break;
-	case MB_UNSUBSCRIBE:
-		j->r = store_mailbox_subscribe(st, j->name, false);
-		if (j->r == ERR_NOTFOUND) /* not subscribed: nothing to remove */
-			j->r = 0;
-		break;
+	case MB_SUBSCRIBE: j->r = store_subscription_set(st, j->name, true); break;
+	case MB_UNSUBSCRIBE: j->r = store_subscription_set(st, j->name, false); break;
 	}
 	store_close(&st);
 }
@@ -204,7 +206,12 @@ static void mb_fail(struct imap_session *s, const struct mb_job *j)
 			  LIMIT_MAILBOX_NAME);
 		return;
 	case ERR_FULL:
-		imap_done(s, "NO [LIMIT] An account has at most %d mailboxes", LIMIT_MAILBOXES);
+		if (j->op == MB_SUBSCRIBE)
+			imap_done(s, "NO [LIMIT] An account has at most %d subscriptions",
+				  LIMIT_SUBSCRIPTIONS);
+		else
+			imap_done(s, "NO [LIMIT] An account has at most %d mailboxes",
+				  LIMIT_MAILBOXES);
 		return;
 	default:
 		break;

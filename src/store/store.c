@@ -265,13 +265,19 @@ int store_mailbox_delete(struct store *st, const char *name)
 	return st->ops->mailbox_delete(st, name);
 }
 
-int store_mailbox_subscribe(struct store *st, const char *name, bool on)
+int store_subscription_set(struct store *st, const char *name, bool on)
 {
-	if (!ST_OP(st, mailbox_subscribe) || !name)
+	if (!ST_OP(st, subscription_set) || !store_mailbox_name_ok(name))
 		return ERR_INVAL;
-	if (!store_mailbox_name_ok(name))
-		return ERR_NOTFOUND;
-	return st->ops->mailbox_subscribe(st, name, on);
+	return st->ops->subscription_set(st, name, on);
+}
+
+int store_subscription_list(struct store *st, struct arena *a, const char ***names_out,
+			    size_t *n_out)
+{
+	if (!ST_OP(st, subscription_list) || !a || !names_out || !n_out)
+		return ERR_INVAL;
+	return st->ops->subscription_list(st, a, names_out, n_out);
 }
 
 /* Names are hierarchies with '/' between levels. Rejected: empty names and levels

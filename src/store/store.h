@@ -112,7 +112,8 @@ struct store_mailbox {
 	uint32_t recent;         /* not yet claimed by store_recent_claim (rev1 RECENT) */
 	uint64_t bytes;          /* sum of the messages' sizes (STATUS SIZE) */
 	unsigned special_use;    /* enum store_special bits */
-	bool subscribed;
+	bool subscribed;         /* its name is in the subscription list (a name, not the
+				  * mailbox: see store_subscription_set) */
 };
 
 /* ---- messages ---- */
@@ -167,7 +168,7 @@ struct store_new_msg {
  * hook's modseq is the mailbox's HIGHESTMODSEQ after an append, flag change, expunge,
  * copy or move (a move publishes EXPUNGE for the source and APPEND for the target, with
  * the same modseq); for STORE_CH_MAILBOX it is the account's modseq after the change
- * (0 for a subscription change), and for rows recovery dropped (kind EXPUNGE) it is 0:
+ * (0, and mailbox_id 0, for a subscription change), and for rows recovery dropped (kind EXPUNGE) it is 0:
  * both only say that something changed. */
 enum store_change_kind {
 	STORE_CH_APPEND,
@@ -249,7 +250,7 @@ enum store_search_field {
 /* ---- the backend vtable ---- */
 /* The layout of struct store_ops. store_env_open refuses a backend that was built for
  * another one (ERR_INVAL); raise it with every op added, removed or changed. */
-#define STORE_OPS_VERSION 3
+#define STORE_OPS_VERSION 4
 /* env_open, env_close, recover and close must be set; any other op a backend leaves NULL
  * makes its wrapper answer ERR_INVAL (store_domain_is_local: false). */
 struct store_ops {
@@ -288,7 +289,9 @@ struct store_ops {
 	int (*mailbox_create)(struct store *st, const char *name, unsigned special_use);
 	int (*mailbox_rename)(struct store *st, const char *from, const char *to);
 	int (*mailbox_delete)(struct store *st, const char *name);
-	int (*mailbox_subscribe)(struct store *st, const char *name, bool on);
+	int (*subscription_set)(struct store *st, const char *name, bool on);
+	int (*subscription_list)(struct store *st, struct arena *a, const char ***names_out,
+				 size_t *n_out);
 	int (*mailbox_keywords)(struct store *st, int64_t mailbox_id, struct arena *a,
 				const char **keywords_out, bool *more_out);
 	int (*recent_claim)(struct store *st, int64_t mailbox_id, uint32_t *first_out,
@@ -430,15 +433,37 @@ int store_mailbox_get_id(struct store *st, int64_t mailbox_id, struct arena *a,
 /* Creates missing parent levels too (RFC 9051 6.3.4). ERR_EXISTS, ERR_INVAL for a bad
  * name or special_use bit. Each new mailbox gets a new UIDVALIDITY and MAILBOXID. */
 int store_mailbox_create(struct store *st, const char *name, unsigned special_use);
-/* Renames the levels below along and keeps UIDVALIDITY and MAILBOXID; renaming INBOX
- * moves its messages to a new mailbox of the new name (new UIDVALIDITY and MAILBOXID,
- * EMAILIDs kept) and leaves INBOX empty (RFC 9051 6.3.6), the moved UIDs logged as
- * expunged from INBOX. ERR_NOTFOUND, ERR_EXISTS (for any name of the renamed tree),
- * ERR_INVAL for a bad target name. */
+/* Renames the levels below along and keeps UIDVALIDITY and MAILBOXID; the subscribed
+ * names among from and the names below it are renamed in the same transaction (see
+ * store_subscription_set). Renaming INBOX moves its messages to a new mailbox of the
+ * new name (new UIDVALIDITY and MAILBOXID, EMAILIDs kept) and leaves INBOX empty (RFC
+ * 9051 6.3.6), the moved UIDs logged as expunged from INBOX; no subscription changes
+ * then. ERR_NOTFOUND, ERR_EXISTS (for any name of the renamed tree), ERR_INVAL for a
+ * bad target name, ERR_TOO_LONG when a renamed mailbox or subscribed name would pass
+ * LIMIT_MAILBOX_NAME (nothing renamed). */
 int store_mailbox_rename(struct store *st, const char *from, const char *to);
-/* Removes the mailbox and its messages (not the levels below). ERR_PERM for INBOX. */
+/* Removes the mailbox and its messages (not the levels below, not its subscription).
+ * ERR_PERM for INBOX. */
 int store_mailbox_delete(struct store *st, const char *name);
-int store_mailbox_subscribe(struct store *st, const char *name, bool on);
+/* Subscriptions (IMAP SUBSCRIBE/UNSUBSCRIBE, LIST (SUBSCRIBED), LSUB; JMAP
+ * isSubscribed) are a set of names per account, apart from the mailboxes: a name may be
+ * subscribed whether a mailbox of that name exists or not (RFC 9051 6.3.7), and stays
+ * subscribed when its mailbox is deleted (RFC 3501 6.3.6: never removed unilaterally).
+ * store_mailbox_rename takes the subscriptions of the renamed tree along, so a renamed
+ * folder stays subscribed (Dovecot 2.3 leaves them under the old names; a client that
+ * moves them itself still gets OK for UNSUBSCRIBE old and SUBSCRIBE new). A new account
+ * starts with INBOX and its special-use mailboxes subscribed.
+ * Add (on) or remove one name, checked and written like a mailbox name
+ * (store_mailbox_name_ok; "inbox" in any case, also as the first level, is INBOX).
+ * Adding a name that is there or removing one that is not changes nothing and is
+ * success; a change is published (STORE_CH_MAILBOX, mailbox_id 0, modseq 0: no
+ * modseq is taken). ERR_INVAL for a bad name, ERR_FULL when a new name would pass
+ * LIMIT_SUBSCRIPTIONS. */
+int store_subscription_set(struct store *st, const char *name, bool on);
+/* Every subscribed name, in octet order; the array and the strings come from the arena
+ * (NULL when none). At most LIMIT_SUBSCRIPTIONS names. */
+int store_subscription_list(struct store *st, struct arena *a, const char ***names_out,
+			    size_t *n_out);
 /* Mailbox names are checked here: '/' between levels, well-formed UTF-8, no control
  * characters (C0, DEL, C1), no '*' or '%', no empty, "." or ".." levels, at most
  * LIMIT_MAILBOX_NAME bytes. "inbox" in any case, alone or as the first level, means

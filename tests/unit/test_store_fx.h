@@ -85,7 +85,7 @@ static inline int teardown(void **state)
 }
 
 /* A message file with the given content on the data dir's file system. */
-static const char *msg_file(struct fx *f, const char *content)
+static inline const char *msg_file(struct fx *f, const char *content)
 {
 	char dir[128];
 	snprintf(dir, sizeof(dir), "%s/in", f->dir);
@@ -175,7 +175,7 @@ static inline bool gone_soon(const char *path)
 	return false;
 }
 
-static const char *file_of(struct fx *f, int64_t id, const char *guid)
+static inline const char *file_of(struct fx *f, int64_t id, const char *guid)
 {
 	return arena_printf(&f->a, "%s/accounts/%lld/msg/%s", f->dir, (long long)id, guid);
 }

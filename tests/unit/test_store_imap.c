@@ -1328,7 +1328,7 @@ static void migrate_v1(void **state)
 		&f->a,
 		"INSERT INTO meta VALUES('uidvalidity_last', 1001);"
 		"INSERT INTO mailboxes VALUES(1, 'INBOX', 1000, 5, 7, 0, 1);"
-		"INSERT INTO mailboxes VALUES(2, 'Sent', 1001, 2, 3, 2, 1);"
+		"INSERT INTO mailboxes VALUES(2, 'Sent', 1001, 2, 3, 2, 0);"
 		"INSERT INTO messages VALUES(1, 1, 2, 1, '$Old Work', %zu, 1600000000, 1600000000,"
 		"  '%s', 0, x'00010203');"
 		"INSERT INTO messages VALUES(1, 2, 7, 8, '', %zu, 1600000001, 1600000001, '%s', 0,"
@@ -1355,6 +1355,14 @@ static void migrate_v1(void **state)
 	assert_int_equal(strlen(in.mailboxid), 32);
 	assert_string_not_equal(in.mailboxid, sent.mailboxid);
 	assert_int_equal(sent.special_use, STORE_SU_SENT);
+	/* schema 3: the subscribed mailbox is a subscribed name, the other none */
+	assert_true(in.subscribed);
+	assert_false(sent.subscribed);
+	const char **subs;
+	size_t ns;
+	assert_int_equal(store_subscription_list(st, &f->a, &subs, &ns), 0);
+	assert_int_equal(ns, 1);
+	assert_string_equal(subs[0], "INBOX");
 	uint64_t ub, um;
 	assert_int_equal(store_usage(st, &ub, &um), 0);
 	assert_int_equal(um, 4);

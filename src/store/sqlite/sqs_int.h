@@ -41,11 +41,15 @@ enum sqs_stmt {
 	Q_MB_INSERT,
 	Q_MB_RENAME,
 	Q_MB_DELETE,
-	Q_MB_SUBSCRIBE,
 	Q_MB_BUMP,
 	Q_MB_SET_RECENT,
 	Q_MB_SET_HORIZON,
 	Q_MB_RECOUNT,
+	Q_SUB_COUNT,
+	Q_SUB_INSERT,
+	Q_SUB_DELETE,
+	Q_SUB_LIST,
+	Q_SUB_TREE,
 	Q_META_GET,
 	Q_META_SET,
 	Q_USAGE_GET,
@@ -293,8 +297,8 @@ int sqs_mb_find_id(struct sqs_db *h, int64_t id, struct sqs_mb *out);
 int sqs_mb_bump(struct sqs_db *h, const struct sqs_mb *mb);
 /* Insert a mailbox row (inside a write transaction) with a new UIDVALIDITY and
  * MAILBOXID, starting at HIGHESTMODSEQ modseq. */
-int sqs_mb_insert(struct sqs_db *h, const char *name, unsigned special_use, bool subscribed,
-		  uint64_t modseq, int64_t *id_out);
+int sqs_mb_insert(struct sqs_db *h, const char *name, unsigned special_use, uint64_t modseq,
+		  int64_t *id_out);
 /* Copy name into out with an "inbox" prefix folded to "INBOX". */
 void sqs_mb_canon(const char *name, char *out, size_t cap);
 int sqs_usage(struct store *st, uint64_t *bytes_out, uint64_t *messages_out);
@@ -307,10 +311,21 @@ int sqs_mailbox_get_id(struct store *st, int64_t mailbox_id, struct arena *a,
 int sqs_mailbox_create(struct store *st, const char *name, unsigned special_use);
 int sqs_mailbox_rename(struct store *st, const char *from, const char *to);
 int sqs_mailbox_delete(struct store *st, const char *name);
-int sqs_mailbox_subscribe(struct store *st, const char *name, bool on);
 int sqs_quota_warned(struct store *st, int *get_out, int set);
 int sqs_recent_claim(struct store *st, int64_t mailbox_id, uint32_t *first_out,
 		     uint32_t *end_out);
+
+/* ---- sqs_subs.c: subscriptions, a set of names ---- */
+/* Add a canonical name (inside a write transaction; no limit check: the account's
+ * starting set). */
+int sqs_sub_add(struct sqs_db *h, const char *name);
+/* Rename the subscribed names from and "from/..." to to and "to/..." (canonical names,
+ * inside the write transaction of the mailbox rename). ERR_TOO_LONG when a new name
+ * would pass LIMIT_MAILBOX_NAME. */
+int sqs_sub_rename(struct sqs_db *h, const char *from, const char *to);
+int sqs_subscription_set(struct store *st, const char *name, bool on);
+int sqs_subscription_list(struct store *st, struct arena *a, const char ***names_out,
+			  size_t *n_out);
 
 /* ---- sqs_change.c: the modseq counter, expunge log and keyword sets ---- */
 /* The next account-wide modseq (inside a write transaction; every change of one call

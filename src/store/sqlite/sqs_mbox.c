@@ -1,5 +1,5 @@
-/* sqs_mbox.c: mailboxes of one account (list, get, create, rename, delete, subscribe,
- * the \Recent claim), account usage and the quota-warning flag. Names live only in
+/* sqs_mbox.c: mailboxes of one account (list, get, create, rename, delete, the \Recent
+ * claim), account usage and the quota-warning flag; subscriptions are sqs_subs.c's. Names live only in
  * index.db; files are named by guid, so no name ever reaches the file system. The
  * STATUS counters are columns the triggers of sqs_schema.c keep. Limits:
  * LIMIT_MAILBOX_NAME. */
@@ -217,8 +217,8 @@ int sqs_mailbox_list(struct store *st, struct arena *a, struct store_mailbox **o
 	return 0;
 }
 
-int sqs_mb_insert(struct sqs_db *h, const char *name, unsigned special_use, bool subscribed,
-		  uint64_t modseq, int64_t *id_out)
+int sqs_mb_insert(struct sqs_db *h, const char *name, unsigned special_use, uint64_t modseq,
+		  int64_t *id_out)
 {
 	uint32_t uv;
 	char mailboxid[SQS_GUID_LEN + 1];
@@ -233,9 +233,8 @@ int sqs_mb_insert(struct sqs_db *h, const char *name, unsigned special_use, bool
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, uv);
 	sqlite3_bind_int(q, 3, (int)special_use);
-	sqlite3_bind_int(q, 4, subscribed);
-	sqlite3_bind_text(q, 5, mailboxid, SQS_GUID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 6, (int64_t)modseq);
+	sqlite3_bind_text(q, 4, mailboxid, SQS_GUID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, (int64_t)modseq);
 	r = sqs_exec(h, q);
 	if (r == 0 && id_out)
 		*id_out = sqlite3_last_insert_rowid(h->db);
@@ -264,12 +263,12 @@ int sqs_mailbox_create(struct store *st, const char *name, unsigned special_use)
 		*slash = '\0';
 		r = find(h, Q_MB_BY_NAME, canon, 0, &mb);
 		if (r == ERR_NOTFOUND)
-			r = sqs_mb_insert(h, canon, STORE_SU_NONE, false, modseq, NULL);
+			r = sqs_mb_insert(h, canon, STORE_SU_NONE, modseq, NULL);
 		*slash = '/';
 	}
 	int64_t id = 0;
 	if (r == 0)
-		r = sqs_mb_insert(h, canon, special_use, false, modseq, &id);
+		r = sqs_mb_insert(h, canon, special_use, modseq, &id);
 	if (r == 0)
 		r = sqs_commit(h);
 	else
@@ -285,7 +284,7 @@ int sqs_mailbox_create(struct store *st, const char *name, unsigned special_use)
 static int rename_inbox(struct sqs_db *h, const struct sqs_mb *inbox, const char *to,
 			uint64_t modseq, int64_t *new_id)
 {
-	int r = sqs_mb_insert(h, to, STORE_SU_NONE, false, modseq, new_id);
+	int r = sqs_mb_insert(h, to, STORE_SU_NONE, modseq, new_id);
 	struct sqs_mb nmb;
 	if (r == 0)
 		r = find(h, Q_MB_BY_ID, NULL, *new_id, &nmb);
@@ -402,6 +401,8 @@ int sqs_mailbox_rename(struct store *st, const char *from, const char *to)
 		r = rename_inbox(h, &src, ct, modseq, &changed);
 	else if (r == 0)
 		r = rename_tree(h, cf, ct);
+	if (r == 0 && strcmp(cf, "INBOX")) /* subscriptions follow the tree, not INBOX */
+		r = sqs_sub_rename(h, cf, ct);
 	if (r == 0)
 		r = sqs_commit(h);
 	else
@@ -498,24 +499,6 @@ int sqs_mailbox_delete(struct store *st, const char *name)
 		store_notify(st->env, st->account_id, mb.id, STORE_CH_MAILBOX, modseq);
 	}
 	free(guids);
-	return r;
-}
-
-int sqs_mailbox_subscribe(struct store *st, const char *name, bool on)
-{
-	struct sqs_db *h = H(st);
-	struct sqs_mb mb;
-	int r = sqs_mb_find(h, name, &mb);
-	if (r < 0)
-		return r;
-	sqlite3_stmt *q = sqs_q(h, Q_MB_SUBSCRIBE);
-	if (!q)
-		return ERR_IO;
-	sqlite3_bind_int64(q, 1, mb.id);
-	sqlite3_bind_int(q, 2, on);
-	r = sqs_exec(h, q);
-	if (r == 0) /* no modseq: subscriptions are not mailbox content */
-		store_notify(st->env, st->account_id, mb.id, STORE_CH_MAILBOX, 0);
 	return r;
 }
 

@@ -9,7 +9,11 @@
  * the keywords defined per mailbox; Message-ID -> thread; the FTS5 trigram index.
  * Rows from version 1 are migrated in the same transaction; what needs the message
  * files (header, preview, thread, FTS row) is filled when first asked for
- * (sqs_content_fill), so no account waits for a read of all its files when it opens. */
+ * (sqs_content_fill), so no account waits for a read of all its files when it opens.
+ *
+ * Version 3 (subscriptions as names): a subscription is a row of `subscriptions`, no
+ * longer a column of its mailbox, so it outlives a deleted mailbox and may name none
+ * (RFC 3501 6.3.6, RFC 9051 6.3.7); the subscribed mailboxes become subscribed names. */
 #include <string.h>
 
 #include "core/err.h"
@@ -144,9 +148,14 @@ static const char *const index_schema[] = {
 	"UPDATE usage SET bytes = (SELECT coalesce(sum(size), 0) FROM messages), "
 	"messages = (SELECT count(*) FROM messages) WHERE id = 1;\n"
 	"PRAGMA user_version=2;",
+	/* 3 */
+	"CREATE TABLE subscriptions(name TEXT PRIMARY KEY) WITHOUT ROWID;\n"
+	"INSERT INTO subscriptions(name) SELECT name FROM mailboxes WHERE subscribed != 0;\n"
+	"ALTER TABLE mailboxes DROP COLUMN subscribed;\n"
+	"PRAGMA user_version=3;",
 };
 
-/* The mailboxes every new account starts with (RFC 6154 special use). */
+/* The mailboxes every new account starts with (RFC 6154 special use), all subscribed. */
 static const struct {
 	const char *name;
 	unsigned special_use;
@@ -162,7 +171,9 @@ static int fill_index(void *arg, sqlite3 *db, int old_version)
 		return 0;
 	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
 		int r = sqs_mb_insert(h, default_mailboxes[i].name,
-				      default_mailboxes[i].special_use, true, 1, NULL);
+				      default_mailboxes[i].special_use, 1, NULL);
+		if (r == 0)
+			r = sqs_sub_add(h, default_mailboxes[i].name);
 		if (r < 0)
 			return r;
 	}

@@ -4,7 +4,8 @@
 #include "store/sqlite/sqs_int.h"
 #include "core/banned.h"
 
-#define MB_COLS "id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed, " \
+#define MB_COLS "id, name, uidvalidity, uidnext, highestmodseq, special_use, "            \
+		"EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = mailboxes.name), "      \
 		"mailboxid, n_messages, n_unseen, n_deleted, n_bytes, recent_uid, "          \
 		"expunge_horizon"
 #define MSG_COLS "uid, modseq, flags, keywords, size, internal_date, saved_date, guid, " \
@@ -31,11 +32,10 @@ const char *const sqs_index_sql[Q_COUNT] = {
 	[Q_MB_BY_ID] = "SELECT " MB_COLS " FROM mailboxes WHERE id = ?1",
 	[Q_MB_LIST] = "SELECT " MB_COLS " FROM mailboxes ORDER BY name",
 	[Q_MB_RECENT] = "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND uid >= ?2",
-	[Q_MB_INSERT] = "INSERT INTO mailboxes(name, uidvalidity, special_use, subscribed, "
-			"mailboxid, highestmodseq) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_MB_INSERT] = "INSERT INTO mailboxes(name, uidvalidity, special_use, mailboxid, "
+			"highestmodseq) VALUES(?1, ?2, ?3, ?4, ?5)",
 	[Q_MB_RENAME] = "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
 	[Q_MB_DELETE] = "DELETE FROM mailboxes WHERE id = ?1",
-	[Q_MB_SUBSCRIBE] = "UPDATE mailboxes SET subscribed = ?2 WHERE id = ?1",
 	[Q_MB_BUMP] = "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1",
 	[Q_MB_SET_RECENT] = "UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1",
 	[Q_MB_SET_HORIZON] = "UPDATE mailboxes SET expunge_horizon = max(expunge_horizon, ?2) "
@@ -44,6 +44,15 @@ const char *const sqs_index_sql[Q_COUNT] = {
 			 MB_COUNT("n_unseen", "coalesce(sum((flags & 1) = 0), 0)") ", "
 			 MB_COUNT("n_deleted", "coalesce(sum((flags & 8) != 0), 0)") ", "
 			 MB_COUNT("n_bytes", "coalesce(sum(size), 0)"),
+	/* subscriptions: names, apart from the mailboxes */
+	[Q_SUB_COUNT] = "SELECT count(*) FROM subscriptions",
+	[Q_SUB_INSERT] = "INSERT OR IGNORE INTO subscriptions(name) VALUES(?1)",
+	[Q_SUB_DELETE] = "DELETE FROM subscriptions WHERE name = ?1",
+	[Q_SUB_LIST] = "SELECT name FROM subscriptions ORDER BY name",
+	/* ?1 and the names below it: "?1/" <= name < "?1" || '0' ('0' follows '/'), a
+	 * range of the primary key in octet order (BINARY collation) */
+	[Q_SUB_TREE] = "SELECT name FROM subscriptions WHERE name = ?1 OR "
+		       "(name >= ?1 || '/' AND name < ?1 || '0')",
 	[Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[Q_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) "
 		       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
