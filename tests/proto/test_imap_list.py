@@ -2,9 +2,11 @@
 6.3.9, RFC 3501 6.3.8) with LIST-EXTENDED (RFC 5258), SPECIAL-USE (RFC 6154) and
 LIST-STATUS (RFC 5819); LSUB (RFC 3501 6.3.9); NAMESPACE (RFC 2342, RFC 9051 6.3.10);
 STATUS (RFC 9051 6.3.11, RFC 8438 SIZE, RFC 7162 HIGHESTMODSEQ, RFC 7889 APPENDLIMIT,
-RFC 8474 MAILBOXID); QUOTA (RFC 9208). The answers are compared byte for byte with the
-RFCs' grammar and, where the RFCs leave a choice, with Debian's Dovecot 2.3 on the same
-tree (test_same_answers_as_dovecot; its docstring lists the differences kept)."""
+RFC 8474 MAILBOXID); QUOTA (RFC 9208). Subscriptions are names, listed with or without
+a mailbox (RFC 9051 6.3.7, RFC 5258 3.1, RFC 3501 6.3.9). The answers are compared byte
+for byte with the RFCs' grammar and, where the RFCs leave a choice, with Debian's
+Dovecot 2.3 on the same tree (test_same_answers_as_dovecot and
+test_subscriptions_as_in_dovecot; their docstrings list the differences kept)."""
 
 import random
 import re
@@ -323,6 +325,80 @@ def test_lsub(mserver):
     assert c.cmd('LSUB "" "Dr*"')[1] == [b'* LSUB (\\Drafts) "/" Drafts']
 
 
+# ---- subscribed names without a mailbox ----
+
+def without_mailboxes(c):
+    """Subscribed names with no mailbox: "u/x" below a mailbox that is not subscribed,
+    "p/q" below nothing, "gone" a level with a mailbox below it, "solo" alone; the
+    subscriptions of a new account removed."""
+    for command in ("CREATE u/x", "SUBSCRIBE u/x", "DELETE u/x", "SUBSCRIBE p/q",
+                    "CREATE gone/kept", "DELETE gone", "SUBSCRIBE gone", "SUBSCRIBE solo"):
+        ok(c, command)
+    for name in ("INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"):
+        ok(c, f"UNSUBSCRIBE {name}")
+
+
+def test_list_subscribed_names_without_a_mailbox(mserver):
+    c = logged_in(mserver, account(mserver))
+    without_mailboxes(c)
+    # a LIST of mailboxes never shows a name only because it is subscribed
+    _, lines = c.cmd('LIST "" ("g*" "p*" "solo" "u*")')
+    assert lines == [b'* LIST (\\NonExistent) "/" gone', b'* LIST () "/" gone/kept',
+                     b'* LIST () "/" u']
+    _, lines = c.cmd('LIST "" "*"')
+    assert not [l for l in lines if re.search(rb'"/" (p|p/q|solo|u/x)$', l)], lines
+    # RFC 5258 3.1, RFC 9051 6.3.9: the SUBSCRIBED selection lists every subscribed
+    # name; one without a mailbox is \NonExistent
+    nonexistent = [b'* LIST (\\Subscribed \\NonExistent) "/" gone',
+                   b'* LIST (\\Subscribed \\NonExistent) "/" p/q',
+                   b'* LIST (\\Subscribed \\NonExistent) "/" solo',
+                   b'* LIST (\\Subscribed \\NonExistent) "/" u/x']
+    assert c.cmd('LIST (SUBSCRIBED) "" "*"')[1] == nonexistent
+    # ... with no STATUS (RFC 5819 2), and none of them is a special-use mailbox
+    assert c.cmd('LIST (SUBSCRIBED) "" "*" RETURN (STATUS (MESSAGES))')[1] == nonexistent
+    assert c.cmd('LIST (SUBSCRIBED SPECIAL-USE) "" "*"')[1] == []
+    # \HasChildren is about mailboxes below (RFC 5258 4)
+    _, lines = c.cmd('LIST (SUBSCRIBED) "" "*" RETURN (CHILDREN)')
+    assert lines == [b'* LIST (\\Subscribed \\NonExistent \\HasChildren) "/" gone',
+                     b'* LIST (\\Subscribed \\NonExistent \\HasNoChildren) "/" p/q',
+                     b'* LIST (\\Subscribed \\NonExistent \\HasNoChildren) "/" solo',
+                     b'* LIST (\\Subscribed \\NonExistent \\HasNoChildren) "/" u/x']
+    # RFC 5258 3.5: a parent that is not subscribed (a mailbox or nothing at all) comes
+    # with CHILDINFO for its subscribed child
+    _, lines = c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (CHILDREN)')
+    assert lines == [
+        b'* LIST (\\Subscribed \\NonExistent \\HasChildren) "/" gone',
+        b'* LIST (\\NonExistent \\HasNoChildren) "/" p (CHILDINFO ("SUBSCRIBED"))',
+        b'* LIST (\\Subscribed \\NonExistent \\HasNoChildren) "/" solo',
+        b'* LIST (\\HasNoChildren) "/" u (CHILDINFO ("SUBSCRIBED"))']
+    assert c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%/%"')[1] == [
+        b'* LIST (\\Subscribed \\NonExistent) "/" p/q',
+        b'* LIST (\\Subscribed \\NonExistent) "/" u/x']
+    # the SUBSCRIBED return option marks what the LIST selects anyway, levels too
+    _, lines = c.cmd('LIST "" ("g*" "p*" "solo" "u*") RETURN (SUBSCRIBED)')
+    assert lines == [b'* LIST (\\Subscribed \\NonExistent) "/" gone',
+                     b'* LIST () "/" gone/kept', b'* LIST () "/" u']
+    # the same for IMAP4rev2
+    ok(c, "ENABLE IMAP4rev2")
+    assert c.cmd('LIST (SUBSCRIBED) "" "*"')[1] == nonexistent
+    assert c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "p"')[1] == [
+        b'* LIST (\\NonExistent) "/" p (CHILDINFO ("SUBSCRIBED"))']
+
+
+def test_lsub_names_without_a_mailbox(mserver):
+    c = logged_in(mserver, account(mserver))
+    without_mailboxes(c)
+    # RFC 3501 6.3.9: LSUB gives the subscribed names, mailbox or not, as Dovecot does
+    assert c.cmd('LSUB "" "*"')[1] == [b'* LSUB () "/" gone', b'* LSUB () "/" p/q',
+                                       b'* LSUB () "/" solo', b'* LSUB () "/" u/x']
+    # ... and with "%" the level above a subscribed name, \Noselect, whether it is a
+    # mailbox ("u") or nothing ("p")
+    assert c.cmd('LSUB "" "%"')[1] == [b'* LSUB () "/" gone', b'* LSUB (\\Noselect) "/" p',
+                                       b'* LSUB () "/" solo', b'* LSUB (\\Noselect) "/" u']
+    assert c.cmd('LSUB "p/" "%"')[1] == [b'* LSUB () "/" p/q']
+    assert c.cmd('LSUB "" "p"')[1] == []
+
+
 # ---- STATUS ----
 
 def status_line(lines):
@@ -521,8 +597,8 @@ def test_same_answers_as_dovecot(mserver):
     and \\Noselect against \\NonExistent for a level without a mailbox (Dovecot keeps
     a directory there, we keep nothing). Differences kept on purpose, checked apart in
     the tests above: STATUS on the selected mailbox, a missing mailbox for
-    GETQUOTAROOT (Dovecot answers OK with a root), SUBSCRIBE of a missing mailbox
-    (Dovecot accepts it; RFC 9051 6.3.7 allows either)."""
+    GETQUOTAROOT (Dovecot answers OK with a root); subscriptions are compared in
+    test_subscriptions_as_in_dovecot."""
     d = dovecot_with_quota()
     d.start()
     try:
@@ -553,3 +629,67 @@ def test_same_answers_as_dovecot(mserver):
     finally:
         d.stop()
         d.remove()
+
+
+# The same commands on both servers: a tree of mailboxes and subscriptions, a subscribed
+# mailbox deleted, a subscribed parent with children renamed (then the subscriptions
+# moved by hand, as clients do for Dovecot), then the answers about subscriptions.
+SUBSCRIPTION_STEPS = [
+    "CREATE t", "CREATE t/a", "CREATE t/b", "CREATE solo", "CREATE P", "CREATE P/c1",
+    "CREATE P/c2", "CREATE u", "CREATE u/x", "CREATE g/k",
+    "SUBSCRIBE t/a", "SUBSCRIBE t/b", "SUBSCRIBE solo", "SUBSCRIBE P", "SUBSCRIBE P/c1",
+    "SUBSCRIBE u/x", "SUBSCRIBE g/k",
+    "SUBSCRIBE Nowhere", "UNSUBSCRIBE Nowhere", "UNSUBSCRIBE Nowhere",
+    "DELETE t/b", "DELETE solo", "DELETE u/x", "DELETE g/k", "DELETE g",
+    "RENAME P Q", 'LSUB "" "*"',
+    "UNSUBSCRIBE P", "UNSUBSCRIBE P/c1", "SUBSCRIBE Q", "SUBSCRIBE Q/c1",
+    'LSUB "" "*"', 'LSUB "" "%"', 'LSUB "" "t/%"', 'LSUB "" "g"', 'LSUB "" "g/%"',
+    'LIST (SUBSCRIBED) "" "*"', 'LIST (SUBSCRIBED) "" "%"',
+    'LIST (SUBSCRIBED) "" "*" RETURN (CHILDREN)',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (CHILDREN)',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "*"',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "t/%"',
+    'LIST "" "*" RETURN (SUBSCRIBED)', 'LIST "" "%" RETURN (SUBSCRIBED CHILDREN)',
+    'LIST "" "*"', 'LIST (SUBSCRIBED SPECIAL-USE) "" "*"',
+    'LIST (SUBSCRIBED) "" "*" RETURN (STATUS (MESSAGES))',
+]
+
+
+def test_subscriptions_as_in_dovecot(mserver, dovecot):
+    """SUBSCRIPTION_STEPS on kasten and on Dovecot 2.3: every status and every answer
+    the same, byte for byte (LIST order aside: Dovecot's follows its directories),
+    except where kasten decides otherwise on purpose:
+      - SUBSCRIBE of a name without a mailbox: OK (RFC 9051 6.3.7 allows it; Dovecot
+        says NO);
+      - RENAME takes the subscriptions of the renamed tree along (Dovecot leaves them
+        under the old names, so its clients move them; doing that again here is OK);
+      - LIST (SUBSCRIBED RECURSIVEMATCH) "" "*": no CHILDINFO on a name whose
+        subscribed children are listed themselves (RFC 5258 3.5; Dovecot adds it).
+    Both keep the subscription of a deleted mailbox (RFC 3501 6.3.6) and list it as
+    \\NonExistent."""
+    dc = RawIMAP(*dovecot.addr("imap"))
+    dc.login("u1", "dovecot-pass")
+    ok(dc, "SUBSCRIBE INBOX")  # kasten subscribes INBOX at account creation
+    kc = logged_in(mserver, account(mserver))
+    renamed = False
+    for command in SUBSCRIPTION_STEPS:
+        dstatus, dlines = dc.cmd(command)
+        kstatus, klines = kc.cmd(command)
+        dword, kword = dstatus.split()[1], kstatus.split()[1]
+        if command == "SUBSCRIBE Nowhere":
+            assert (dword, kword) == (b"NO", b"OK"), (dstatus, kstatus)
+            continue
+        assert dword == kword == b"OK", (command, dstatus, kstatus)
+        dlines, klines = sorted(dlines), sorted(klines)
+        if command == 'LSUB "" "*"' and not renamed:
+            renamed = True
+            for name in (b"P", b"P/c1"):
+                assert b'* LSUB () "/" %s' % name in dlines
+                assert b'* LSUB () "/" %s' % name not in klines
+            dlines = sorted(l.replace(b'"/" P', b'"/" Q') for l in dlines)
+        if command == 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "*"':
+            assert b'* LIST (\\Subscribed) "/" Q (CHILDINFO ("SUBSCRIBED"))' in dlines
+            dlines = sorted(l.replace(b' (CHILDINFO ("SUBSCRIBED"))', b"") for l in dlines)
+        assert klines == dlines, command
+    assert renamed
