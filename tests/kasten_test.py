@@ -859,6 +859,13 @@ def imap_on_loop(server, loop=None, not_loop=None, proto="imap"):
     raise AssertionError(f"64 connections, none on loop {loop} / off loop {not_loop}")
 
 
+def asan_build(pid):
+    """Whether process `pid` runs the AddressSanitizer build: its quarantine keeps freed
+    memory, so resident-memory bounds say nothing there."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def vm_rss(pid):
     """Resident set size of process `pid` in bytes (from /proc/PID/status)."""
     with open(f"/proc/{pid}/status") as f:

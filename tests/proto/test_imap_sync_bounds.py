@@ -10,6 +10,7 @@ message here).
 Memory is read from /proc: VmRSS around a SELECT on a freshly started server (so the
 allocator has no freed memory to hand back), and the peak VmHWM during a pipelined
 flood (reset first through /proc/PID/clear_refs). The figures are printed (pytest -s).
+The ASan build keeps freed memory in its quarantine: there only the answers are checked.
 
     KASTEN_SYNC_BIG=1   also the 100,000-message SELECT (about 20 s; the 20,000 one is
                         in the default suite)"""
@@ -23,7 +24,7 @@ import time
 
 import pytest
 
-from kasten_test import imap_on_loop, read_responses, unique_user, vm_rss
+from kasten_test import asan_build, imap_on_loop, read_responses, unique_user, vm_rss
 
 KASTEN_LISTEN = ("smtp", "lmtp", "imap")
 PASSWORD = "Bounds-pass-123"
@@ -152,14 +153,15 @@ def test_select_of_a_big_mailbox(server, n):
     ok(d, "SELECT INBOX")
     ok(d, f"UID STORE {2 * mid - 1} +FLAGS.SILENT (\\Deleted)")
     ok(d, f"UID EXPUNGE {2 * mid - 1}")
-    assert c.cmd("NOOP")[1] == [b"* %d EXPUNGE" % mid]
+    assert c.cmd("NOOP")[1] == [b"* %d EXPUNGE" % mid, b"* %d RECENT" % (n - 1)]
     assert c.cmd(f"FETCH {mid} (UID)")[1] == [b"* %d FETCH (UID %d)" % (mid, 2 * mid + 1)]
     print(f"\nSELECT of {n} messages ({n} UID runs): built in {built:.1f} s, SELECT "
           f"{took * 1000:.0f} ms; server VmRSS {rss0 >> 10} KB before, +{(rss1 - rss0) >> 10} KB "
           f"after the first SELECT, +{(rss2 - rss0) >> 10} KB after FETCH 1:* (UID); "
           f"a second session's SELECT +{(rss4 - rss3) >> 10} KB")
-    assert rss1 - rss0 < 6 << 20  # the map, and the account's page cache on this thread
-    assert rss4 - rss3 < 2 << 20  # the map: 8 bytes a run, 100,000 runs
+    if not asan_build(server.pid):
+        assert rss1 - rss0 < 6 << 20  # the map, and the account's page cache on this thread
+        assert rss4 - rss3 < 2 << 20  # the map: 8 bytes a run, 100,000 runs
 
 
 # ---- pipelining ----
@@ -203,7 +205,7 @@ def test_pipelined_commands_keep_server_memory_bounded(server):
           f"VmHWM +{held >> 10} KB while the client did not read, +{peak >> 10} KB in all")
     assert bytes(data) == b"".join(one + b"s%d OK SEARCH completed\r\n" % i
                                    for i in range(1, n + 1))
-    assert max(held, peak) < 8 << 20
+    assert max(held, peak) < 8 << 20 or asan_build(server.pid)
 
 
 # ---- many changes reaching an idling session ----
