@@ -309,7 +309,7 @@ int imap_async(struct imap_session *s, imap_work_fn work, imap_done_fn done, voi
 	*j = (struct async_job){s, work, done, arg};
 	s->mode = IMAP_MODE_BUSY;
 	net_conn_pause(s->c);
-	if (net_conn_work(s->c, async_work, async_done, j) < 0) {
+	if (net_conn_work_io(s->c, async_work, async_done, j) < 0) {
 		free(j);
 		s->mode = IMAP_MODE_COMMAND;
 		net_conn_resume(s->c);

@@ -145,11 +145,14 @@ void net_conn_resume(struct net_conn *c);
 void net_conn_hold(struct net_conn *c);
 void net_conn_release(struct net_conn *c);
 
-/* Run work(arg) on the worker pool, then done(c, arg) on c's loop thread. c is held
- * meanwhile; done is called even if the peer went away (check net_conn_closed). */
+/* Run work(arg) on a worker pool, then done(c, arg) on c's loop thread. c is held
+ * meanwhile; done is called even if the peer went away (check net_conn_closed).
+ * net_conn_work: CPU-bound work (password hashing); net_conn_work_io: work that waits
+ * for the disk (store commits, searches), on a larger pool of its own. */
 typedef void (*net_work_fn)(void *arg);
 typedef void (*net_done_fn)(struct net_conn *c, void *arg);
 int net_conn_work(struct net_conn *c, net_work_fn work, net_done_fn done, void *arg);
+int net_conn_work_io(struct net_conn *c, net_work_fn work, net_done_fn done, void *arg);
 
 /* Run done(c, arg) on c's loop thread after ms milliseconds (a penalty delay); c is
  * held meanwhile and done runs even if the peer went away (check net_conn_closed). */

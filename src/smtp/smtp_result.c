@@ -156,7 +156,7 @@ static bool reply_once(struct smtp_session *s, const struct deliver_job *job)
 	} else if (s->fl == SMTP_SUBMISSION) {
 		/* accepted from a local sender: failures go back as a DSN into its INBOX;
 		 * the session stays busy (and keeps its spool file) until that is stored */
-		dsn = net_conn_work(s->c, dsn_work, dsn_done, s) == 0;
+		dsn = net_conn_work_io(s->c, dsn_work, dsn_done, s) == 0;
 		if (!dsn) {
 			log_err("dsn id=%s: cannot queue the notice", s->queue_id);
 			c = reply_result(s, ERR_TEMP, job->rcpts[first_failed].address, true);
