@@ -9,14 +9,19 @@
  *
  * Decisions on odd input (STYLE 5):
  * - A line ends at LF; a CR right before it belongs to the line end. A bare CR is an
- *   ordinary byte. NUL and 8-bit bytes are ordinary bytes everywhere.
+ *   ordinary byte, but for a space in an unfolded header value (mime_unfold). NUL and
+ *   8-bit bytes are ordinary bytes everywhere.
  * - A header line without a colon is returned as a field with bad=true (name = the line);
  *   it never ends the header. Only an empty line (or the end of the input) does.
  * - A multipart with no delimiter line, or no boundary parameter, gets one synthetic
  *   text/plain child spanning its whole body (flag MIME_PART_SYNTHETIC), so a multipart
  *   always has at least one child unless MIME_PART_TRUNCATED is set.
- * - Delimiter lines are matched exactly ("--" boundary ["--"] then only SP/HTAB up to the
- *   line end), not as prefixes. The line end before a delimiter belongs to the delimiter.
+ * - A line that begins with "--" and the boundary of an open multipart is a delimiter
+ *   line, whatever follows (RFC 2046 5.1.1: the beginning of the line is compared); "--"
+ *   right after the boundary makes it the close delimiter. Every open boundary ends the
+ *   parts inside its multipart, in a header too; where several begin a line the longest
+ *   wins, of equal ones the innermost (mime_parse.c, as Dovecot). The line end before a
+ *   delimiter line belongs to the delimiter.
  * - message/rfc822 and message/global are descended into only with an identity transfer
  *   encoding (7bit, 8bit, binary or none); otherwise they are opaque leaves.
  * - Where a header field occurs twice, the first occurrence counts.
@@ -40,7 +45,10 @@ struct arena;
 #define MIME_ADDRS_MAX 1000u  /* entries (addresses and group markers) per address list */
 #define MIME_PARAMS_MAX 64u   /* parameters (RFC 2231 sections included) per header field */
 
-#define MIME_BLOB_VERSION 1
+/* Version 2: body_lines counts line ends, delimiters are matched as prefixes, addresses
+ * and bare CRs are read as mime_parse.c and mime_addr.c say. A blob of another version
+ * fails to deserialize, so its message is parsed again (imap_fetch_body.c). */
+#define MIME_BLOB_VERSION 2
 
 /* A byte string that may be absent: s == NULL is IMAP NIL. Otherwise s[len] == '\0'
  * (for convenience; s may hold NUL bytes, so use len). */
@@ -72,7 +80,9 @@ enum mime_addr_kind {
 struct mime_addr {
 	struct mime_addr *next;
 	enum mime_addr_kind kind;
-	struct mime_str name;    /* display name, or the comment of "a@b (Name)"; NIL if none */
+	/* display name, or the comment of "a@b (Name)" / "user (Name)"; NIL if none. A
+	 * phrase without an address ("Just A Name") is a name with mailbox "". */
+	struct mime_str name;
 	struct mime_str adl;     /* obsolete source route "@a,@b"; NIL if none */
 	struct mime_str mailbox; /* local part (unquoted) or the group name */
 	struct mime_str host;
@@ -111,8 +121,8 @@ struct mime_part {
 	unsigned flags;   /* enum mime_part_flag */
 	unsigned nfields; /* header fields seen (at most LIMIT_HEADER_FIELDS) */
 	uint64_t header_start, body_start, end;
-	/* Lines of the body: LF count, plus one for a last line without LF; 0 for multipart
-	 * (BODYSTRUCTURE has no line count there). */
+	/* Lines of the body: its LF count (RFC 9051 body-fld-lines; a last line without a
+	 * line end is not counted); 0 for multipart (BODYSTRUCTURE has no line count there). */
 	uint64_t body_lines;
 	/* Lower-cased. Without a (valid) Content-Type: text/plain with the parameter
 	 * charset=us-ascii (RFC 2045 5.2), or message/rfc822 inside multipart/digest. */
@@ -184,8 +194,8 @@ int mime_header_next(struct mime_header_iter *it, const uint8_t *p, size_t len, 
  * Returns 1 and sets *f_out, or 0 when there is none. */
 int mime_header_find(const uint8_t *p, size_t len, const char *name, struct mime_field *f_out);
 
-/* Unfold a raw field value: drop every CR and LF, trim SP/HTAB at both ends, cut at
- * MIME_VALUE_MAX. Returns 0, or ERR_NOMEM. */
+/* Unfold a raw field value: drop every line end (LF, CRLF), make a bare CR a space,
+ * trim SP/HTAB (and CR, LF) at both ends, cut at MIME_VALUE_MAX. Returns 0, or ERR_NOMEM. */
 int mime_unfold(const uint8_t *v, size_t n, struct arena *a, struct mime_str *out);
 
 /* ---- Text decoding (SEARCH, webmail) ---- */

@@ -1,9 +1,10 @@
 /* mime_addr.c: RFC 5322 3.4 address lists into RFC 9051 ENVELOPE addresses.
  * Handles name-addr, addr-spec, groups (with start and end markers as IMAP wants them),
- * quoted strings, comments (a trailing comment names an addr-spec without a display
- * name), domain literals and the obsolete forms of RFC 5322 4.4 (routes, CFWS around
- * dots, empty list elements). Never fails on syntax: junk up to the next comma is
- * skipped. Bounds: MIME_ADDRS_MAX entries per list, strings cut at MIME_VALUE_MAX. */
+ * quoted strings, comments (one after an addr-spec's first token names it), phrases
+ * without an address (a display name with an empty mailbox), domain literals and the
+ * obsolete forms of RFC 5322 4.4 (routes, CFWS around dots, empty list elements).
+ * Never fails on syntax: junk up to the next comma is skipped. Bounds: MIME_ADDRS_MAX
+ * entries per list, strings cut at MIME_VALUE_MAX. */
 #include "mime_int.h"
 
 #include <string.h>
@@ -270,17 +271,63 @@ static void group(struct aparse *ap)
 	(void)emit(ap, MIME_ADDR_GROUP_END);
 }
 
+/* An address without angle brackets and without "@": a word, or a phrase. */
+static void bare_address(struct aparse *ap, struct mime_addr *m, const struct alex *la, bool phrase)
+{
+	struct mime_sb sb;
+	struct tok t;
+	if (la->cm_e > la->cm_s) {
+		/* "user (Name)": the word is the local part, the comment right after it
+		 * names it (the old "a@b (Name)" form without the domain); the rest is junk */
+		mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
+		lex_next(&ap->l, &t);
+		if (t.kind != T_SPECIAL)
+			put_word(&sb, ap->l.p, &t);
+		finish(ap, &sb, &m->mailbox, false);
+		mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
+		mime_sb_put(&sb, la->p + la->cm_s, la->cm_e - la->cm_s);
+		finish(ap, &sb, &m->name, true);
+	} else {
+		/* One atom is a local part without a domain. Several words, or one quoted
+		 * string, are a display name without an address: a local part is one
+		 * dot-atom or quoted-string (RFC 5322 3.4.1), and a quoted string alone
+		 * reads as the "Name" of "Name" <>. Both as Dovecot answers them. */
+		mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
+		collect(ap, &sb, ",;", true);
+		finish(ap, &sb, phrase ? &m->name : &m->mailbox, phrase);
+		if (phrase) {
+			mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
+			finish(ap, &sb, &m->mailbox, false);
+		}
+	}
+	mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
+	finish(ap, &sb, &m->host, false); /* "": no domain */
+}
+
 static void parse_address(struct aparse *ap, bool in_group)
 {
-	/* Look ahead to the end of this address to choose its form. */
-	struct alex la = ap->l;
+	/* Look ahead to the end of this address to choose its form. Comments before its
+	 * first token are CFWS; after it, the last one names an addr-spec ("a@b (Name)"),
+	 * and one right after the first word names a bare word ("user (Name)"). A leading
+	 * comment never names anything: Dovecot does the same, and in "(Name) a@b" the
+	 * comment is not next to the address it would name (RFC 5322 3.4: the display name
+	 * is the phrase before an angle-addr; a comment is only the old form after it). */
+	struct alex la = ap->l, gap = ap->l;
 	struct tok t;
-	la.cm_e = 0;
-	bool angle = false, at = false, colon = false;
+	gap.cm_e = 0;
+	bool angle = false, at = false, colon = false, quoted = false;
+	unsigned ntok = 0, words = 0;
 	for (;;) {
 		lex_next(&la, &t);
+		if (ntok == 1)
+			gap = la; /* its comment is the one between the first two tokens */
+		if (ntok++ == 0) {
+			la.cm_e = 0;
+			quoted = t.kind == T_QSTR;
+		}
 		if (t.kind == T_END || is_sp(&t, ',') || is_sp(&t, ';'))
 			break;
+		words += t.kind != T_SPECIAL;
 		if (is_sp(&t, '<'))
 			angle = true;
 		else if (is_sp(&t, '@') && !angle)
@@ -303,21 +350,14 @@ static void parse_address(struct aparse *ap, bool in_group)
 		return;
 	if (at) {
 		addr_spec(ap, m, "@,;", ",;");
+		if (la.cm_e > la.cm_s) {
+			struct mime_sb sb;
+			mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
+			mime_sb_put(&sb, la.p + la.cm_s, la.cm_e - la.cm_s);
+			finish(ap, &sb, &m->name, true);
+		}
 	} else {
-		/* A bare word or phrase: a mailbox without a domain. */
-		struct mime_sb sb;
-		mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
-		collect(ap, &sb, ",;", true);
-		finish(ap, &sb, &m->mailbox, false);
-		mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
-		finish(ap, &sb, &m->host, false); /* "": no domain */
-	}
-	if (la.cm_e > la.cm_s) {
-		/* "a@b (Name)": the last comment names the mailbox. */
-		struct mime_sb sb;
-		mime_sb_init(&sb, ap->a, MIME_VALUE_MAX);
-		mime_sb_put(&sb, la.p + la.cm_s, la.cm_e - la.cm_s);
-		finish(ap, &sb, &m->name, true);
+		bare_address(ap, m, &gap, words > 1 || (words == 1 && quoted));
 	}
 	skip_rest(ap, in_group);
 }

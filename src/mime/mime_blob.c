@@ -1,7 +1,7 @@
 /* mime_blob.c: the tree as a compact blob for the index, and back.
- * Layout (version 1): "KMB" 0x01, then the root part. Numbers are LEB128 varints (minimal
- * encoding only), strings are varint(len + 1) + bytes with 0 for NIL, booleans one byte
- * 0/1, lists a varint count then their elements. A part is:
+ * Layout: "KMB", the MIME_BLOB_VERSION byte, then the root part. Numbers are LEB128
+ * varints (minimal encoding only), strings are varint(len + 1) + bytes with 0 for NIL,
+ * booleans one byte 0/1, lists a varint count then their elements. A part is:
  *   flags nfields header_start header_len body_len body_lines type subtype params
  *   id description encoding md5 location disposition disp_params languages
  *   has_envelope [envelope] has_message [part] nchildren [part...]

@@ -148,13 +148,17 @@ static int take_field(struct pctx *c, struct mime_part *pt, struct mime_envelope
 	return 0;
 }
 
-/* A plain byte loop: compilers vectorize it, and it runs once per level of nesting. */
+/* RFC 9051 7.5.2 body-fld-lines: the line ends in [s, e), as Dovecot counts them. A last
+ * line without a line end is not counted: before a delimiter its CRLF belongs to the
+ * delimiter (RFC 2046 5.1.1), so "text" CRLF "--b" is one line of text without its line
+ * end, and a message that stops without a final newline has that line unterminated. A
+ * bare CR ends no line. A plain byte loop: compilers vectorize it. */
 static uint64_t count_lines(const uint8_t *p, size_t s, size_t e)
 {
 	uint64_t n = 0;
 	for (size_t i = s; i < e; i++)
 		n += p[i] == '\n';
-	return n + (e > s && p[e - 1] != '\n'); /* a last line without LF */
+	return n;
 }
 
 static int set_default_type(struct pctx *c, struct mime_part *pt, bool digest_child)
@@ -193,117 +197,180 @@ static int new_part(struct pctx *c, struct mime_part *parent, struct mime_part *
 	return 0;
 }
 
-static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, size_t end, bool is_msg,
-                      bool digest_child);
+/* ---- delimiters ----
+ *
+ * The boundaries of the multiparts that are open at a point of the message form a stack
+ * (innermost first) that lives on the C stack of split_multipart, one entry per level.
+ * Every line is checked against the whole stack, wherever it is (preamble, a part's
+ * header or body, an encapsulated message, an epilogue), because a delimiter of an outer
+ * multipart ends every part inside it, terminated or not. */
+struct bnd {
+	const struct bnd *outer;
+	const uint8_t *s; /* the boundary parameter, without "--" */
+	size_t len;
+};
 
-/* 1: "--b" + padding, 2: "--b--", 0: not a delimiter line. line excludes the LF. */
-static int delim_kind(const uint8_t *l, size_t n, const char *b, size_t bl)
+/* A delimiter line found, or the end of the message (b == NULL, line == next == len). */
+struct delim {
+	const struct bnd *b;
+	size_t line; /* the start of its line (its "--") */
+	size_t next; /* after its line end: where the next part's header starts */
+	size_t end;  /* where the parts it ends stop (delim_end) */
+	bool close;  /* "--" follows the boundary: the close delimiter */
+};
+
+/* Is the line starting at ls a delimiter line of a boundary in open? RFC 2046 5.1.1:
+ * "Boundary string comparisons must compare the boundary value with the beginning of
+ * each candidate line. An exact match of the entire candidate line is not required", so
+ * "--abcdef" is a delimiter for boundary "abc". Where several open boundaries begin the
+ * line, the longest wins, and of equal ones the innermost (RFC 2046 5.1.2: a nested
+ * multipart that reuses its parent's boundary hides it), except that the innermost one
+ * that is the whole line, or the whole line but a final "--" (its close delimiter), is
+ * taken at once. Dovecot decides the same way, so both split a message alike. */
+static bool delim_at(const struct pctx *c, const struct bnd *open, size_t ls, struct delim *d)
 {
-	if (n < 2 + bl || l[0] != '-' || l[1] != '-' || memcmp(l + 2, b, bl) != 0)
-		return 0;
-	size_t i = 2 + bl;
-	if (n - i >= 2 && l[i] == '-' && l[i + 1] == '-')
-		return 2;
-	for (; i < n; i++)
-		if (!mime_wsp(l[i]) && l[i] != '\r')
-			return 0;
-	return 1;
+	const uint8_t *p = c->p;
+	if (!open || c->len - ls < 2 || p[ls] != '-' || p[ls + 1] != '-')
+		return false;
+	size_t s = ls + 2;
+	const uint8_t *lf = memchr(p + s, '\n', c->len - s);
+	size_t le = lf ? (size_t)(lf - p) : c->len, n = le - s;
+	bool dashes = false;
+	if (lf) {
+		if (n > 0 && p[s + n - 1] == '\r')
+			n--;
+		dashes = n > 2 && p[s + n - 1] == '-' && p[s + n - 2] == '-';
+	}
+	const struct bnd *best = NULL;
+	for (const struct bnd *b = open; b; b = b->outer) {
+		if (b->len > n || (best && b->len <= best->len) || memcmp(b->s, p + s, b->len) != 0)
+			continue;
+		best = b;
+		if (b->len == n || (dashes && b->len == n - 2))
+			break;
+	}
+	if (!best)
+		return false;
+	d->b = best;
+	d->line = ls;
+	d->next = lf ? le + 1 : c->len;
+	d->close =
+	    le - s >= best->len + 2 && p[s + best->len] == '-' && p[s + best->len + 1] == '-';
+	return true;
 }
 
-static int add_child(struct pctx *c, struct mime_part *pt, struct mime_part ***tail, size_t s,
-                     size_t e, bool *stop)
+/* The first delimiter line of open at or after the line start pos, or the end. memmem
+ * jumps over the lines that cannot be one, so the scan is linear in what it passes. */
+static void find_delim(const struct pctx *c, const struct bnd *open, size_t pos, struct delim *d)
+{
+	for (size_t ls = pos; open && ls < c->len;) {
+		if (delim_at(c, open, ls, d))
+			return;
+		const uint8_t *h = memmem(c->p + ls, c->len - ls, "\n--", 3);
+		if (!h)
+			break;
+		ls = (size_t)(h - c->p) + 1;
+	}
+	d->b = NULL;
+	d->line = d->next = c->len;
+	d->close = false;
+}
+
+/* Where the parts that d ends stop, set into d->end: at the end of the message, or
+ * before the line end that precedes the delimiter line (RFC 2046 5.1.1: "the CRLF
+ * preceding the boundary delimiter line is conceptually attached to the boundary"), but
+ * never before floor, the start of what is being read: a line end before it is not the
+ * part's own (a header's empty line, the line end of a previous delimiter line). */
+static void delim_end(const struct pctx *c, struct delim *d, size_t floor)
+{
+	size_t e = d->line;
+	if (d->b && e > floor && c->p[e - 1] == '\n' && --e > floor && c->p[e - 1] == '\r')
+		e--;
+	d->end = e;
+}
+
+/* ---- parts ---- */
+
+static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, const struct bnd *open,
+                      bool is_msg, bool digest_child, struct delim *d);
+
+/* The one part of a multipart without parts: text/plain over its whole body. */
+static int add_synthetic(struct pctx *c, struct mime_part *pt)
 {
 	struct mime_part *ch;
 	int r = new_part(c, pt, &ch);
-	if (r < 0)
+	if (r < 0 || !ch)
 		return r;
-	if (!ch) {
-		*stop = true; /* the rest stays in the parent's body, as epilogue */
-		return 0;
-	}
-	**tail = ch;
-	*tail = &ch->next;
-	pt->nchildren++;
-	return parse_part(c, ch, s, e, false, strcmp(pt->subtype, "digest") == 0);
+	ch->flags |= MIME_PART_SYNTHETIC;
+	ch->header_start = ch->body_start = pt->body_start;
+	ch->end = pt->end;
+	ch->body_lines = count_lines(c->p, ch->body_start, ch->end);
+	pt->children = ch;
+	pt->nchildren = 1;
+	return set_default_type(c, ch, false);
 }
 
-/* The next line start in [pos, be) that begins with "--boundary", or be. pos is a line
- * start; needle is "\n--boundary", so memmem skips the lines between. */
-static size_t next_candidate(const uint8_t *p, size_t bs, size_t pos, size_t be,
-                             const uint8_t *needle, size_t nl)
-{
-	if (pos == bs) {
-		if (be - bs >= nl - 1 && memcmp(p + bs, needle + 1, nl - 1) == 0)
-			return bs;
-		if (be - bs < nl)
-			return be;
-		const uint8_t *h = memmem(p + bs, be - bs, needle, nl);
-		return h ? (size_t)(h - p) + 1 : be;
-	}
-	const uint8_t *h = memmem(p + pos - 1, be - pos + 1, needle, nl);
-	return h ? (size_t)(h - p) + 1 : be;
-}
-
-static int split_multipart(struct pctx *c, struct mime_part *pt)
+/* The boundary of multipart pt on top of outer; len 0 when it has none. An empty
+ * boundary (RFC 2046 5.1.1 requires 1 to 70 characters) opens nothing. */
+static struct bnd boundary_of(const struct mime_part *pt, const struct bnd *outer)
 {
 	const struct mime_param *bp = pt->params;
 	while (bp && strcmp(bp->name, "boundary") != 0)
 		bp = bp->next;
-	size_t bs = pt->body_start, be = pt->end, child = SIZE_MAX, pos = bs;
+	struct bnd own = {outer, bp ? (const uint8_t *)bp->value.s : NULL, bp ? bp->value.len : 0};
+	return own;
+}
+
+/* The body of multipart pt: its boundary joins the open ones, each delimiter line of its
+ * own starts a part, its close delimiter starts the epilogue, and a delimiter of an outer
+ * boundary (or the end) ends it. Sets pt->end and *d to what ended it. */
+static int split_multipart(struct pctx *c, struct mime_part *pt, const struct bnd *outer,
+                           struct delim *d)
+{
+	struct bnd own = boundary_of(pt, outer);
+	const struct bnd *open = own.len ? &own : outer;
 	struct mime_part **tail = &pt->children;
-	bool stop = false, closed = false;
-	uint8_t *needle = NULL;
-	size_t nl = 0;
+	size_t floor = pt->body_start;
+	bool stop = false, closed = false, opened = false;
 	int r;
-	if (bp && bp->value.len) {
-		nl = bp->value.len + 3;
-		if (!(needle = arena_alloc(c->a, nl)))
-			return ERR_NOMEM;
-		memcpy(needle, "\n--", 3);
-		memcpy(needle + 3, bp->value.s, bp->value.len);
-	}
-	while (needle && pos < be && !stop) {
-		size_t ls = next_candidate(c->p, bs, pos, be, needle, nl);
-		if (ls >= be)
+	find_delim(c, open, pt->body_start, d);
+	delim_end(c, d, floor);
+	while (d->b == &own && !closed) {
+		if (d->close) {
+			/* the epilogue: only the outer boundaries are open in it */
+			closed = true;
+			open = outer;
+			floor = d->line;
+			find_delim(c, open, d->next, d);
+			delim_end(c, d, floor);
 			break;
-		const uint8_t *lf = memchr(c->p + ls, '\n', be - ls);
-		size_t le = lf ? (size_t)(lf - c->p) : be, next = lf ? le + 1 : be;
-		int k = delim_kind(c->p + ls, le - ls, bp->value.s, bp->value.len);
-		if (k) {
-			/* The line end before the delimiter belongs to the delimiter. */
-			size_t ds = ls;
-			if (ds > bs && c->p[ds - 1] == '\n' && --ds > bs && c->p[ds - 1] == '\r')
-				ds--;
-			if (child != SIZE_MAX &&
-			    (r = add_child(c, pt, &tail, child, ds > child ? ds : child, &stop)) <
-			        0)
-				return r;
-			if (k == 2) {
-				closed = true;
-				break;
-			}
-			child = next;
 		}
-		pos = next;
-	}
-	if (!closed && !stop && child != SIZE_MAX) {
-		pt->flags |= MIME_PART_UNTERMINATED;
-		if ((r = add_child(c, pt, &tail, child, be, &stop)) < 0)
+		opened = true;
+		struct mime_part *ch = NULL;
+		if (!stop && (r = new_part(c, pt, &ch)) < 0)
+			return r;
+		if (!ch) {
+			/* LIMIT_MIME_PARTS: the rest up to what ends pt stays in its body */
+			stop = true;
+			floor = d->line;
+			find_delim(c, open, d->next, d);
+			delim_end(c, d, floor);
+			continue;
+		}
+		*tail = ch;
+		tail = &ch->next;
+		pt->nchildren++;
+		if ((r = parse_part(c, ch, d->next, open, false, strcmp(pt->subtype, "digest") == 0,
+		                    d)) < 0)
 			return r;
 	}
+	pt->end = d->end;
+	if (opened && !closed && !stop)
+		pt->flags |= MIME_PART_UNTERMINATED;
 	if (pt->nchildren || (pt->flags & MIME_PART_TRUNCATED))
 		return 0;
 	/* No delimiter at all: one synthetic text/plain part holds the whole body. */
-	struct mime_part *ch;
-	if ((r = new_part(c, pt, &ch)) < 0 || !ch)
-		return r;
-	ch->flags |= MIME_PART_SYNTHETIC;
-	ch->header_start = ch->body_start = bs;
-	ch->end = be;
-	ch->body_lines = count_lines(c->p, bs, be);
-	pt->children = ch;
-	pt->nchildren = 1;
-	return set_default_type(c, ch, false);
+	return add_synthetic(c, pt);
 }
 
 static bool identity_encoding(const struct mime_str *e)
@@ -312,30 +379,72 @@ static bool identity_encoding(const struct mime_str *e)
 	       str_ieq(e->s, e->len, "binary");
 }
 
-static int descend(struct pctx *c, struct mime_part *pt)
+enum body_kind { BODY_LEAF, BODY_MULTI, BODY_MSG };
+
+/* How pt's body is read: split (multipart), descended into (message/rfc822 or
+ * message/global with an identity encoding), or opaque, also past LIMIT_MIME_DEPTH
+ * (flagged MIME_PART_TRUNCATED). Call once per part. */
+static enum body_kind body_kind(struct mime_part *pt)
 {
 	bool multi = strcmp(pt->type, "multipart") == 0;
 	bool msg = strcmp(pt->type, "message") == 0 &&
 	           (strcmp(pt->subtype, "rfc822") == 0 || strcmp(pt->subtype, "global") == 0) &&
 	           identity_encoding(&pt->encoding);
 	if (!multi && !msg)
-		return 0;
+		return BODY_LEAF;
 	if (pt->depth >= LIMIT_MIME_DEPTH) {
 		pt->flags |= MIME_PART_TRUNCATED;
-		return 0;
+		return BODY_LEAF;
 	}
-	if (multi)
-		return split_multipart(c, pt);
-	struct mime_part *m;
-	int r = new_part(c, pt, &m);
-	if (r < 0 || !m)
-		return r;
-	pt->message = m;
-	return parse_part(c, m, pt->body_start, pt->end, true, false);
+	return multi ? BODY_MULTI : BODY_MSG;
 }
 
-static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, size_t end, bool is_msg,
-                      bool digest_child)
+/* The body of pt from pt->body_start: split, descended into, or read up to the next
+ * delimiter of an open boundary; sets pt->end and *d. With empty, the header was ended
+ * by the delimiter *d and pt->end is set: the body is empty (a multipart then has its
+ * synthetic part, a message/rfc822 an empty message, as for any empty body). */
+static int parse_body(struct pctx *c, struct mime_part *pt, enum body_kind k,
+                      const struct bnd *open, struct delim *d, bool empty)
+{
+	if (k == BODY_MULTI)
+		return empty ? add_synthetic(c, pt) : split_multipart(c, pt, open, d);
+	struct mime_part *m = NULL;
+	int r;
+	if (k == BODY_MSG && (r = new_part(c, pt, &m)) < 0)
+		return r;
+	if (m && empty) {
+		pt->message = m;
+		m->header_start = m->body_start = m->end = pt->end;
+		if (!(m->envelope = arena_zalloc(c->a, sizeof(*m->envelope))))
+			return ERR_NOMEM;
+		return set_default_type(c, m, false);
+	}
+	if (empty)
+		return 0;
+	if (m) {
+		/* the encapsulated message ends where the part does: at a delimiter of an
+		 * enclosing multipart (unless its own multiparts hide it), or at the end */
+		pt->message = m;
+		if ((r = parse_part(c, m, pt->body_start, open, true, false, d)) < 0)
+			return r;
+	} else {
+		find_delim(c, open, pt->body_start, d);
+		delim_end(c, d, pt->body_start);
+	}
+	pt->end = d->end;
+	pt->body_lines = count_lines(c->p, pt->body_start, pt->end);
+	return 0;
+}
+
+/* The part whose header starts at start (a line start). A delimiter line of an open
+ * boundary also ends the header, as in Dovecot, whether it comes before the empty line
+ * or right after it: the part then has an empty body, and the line end before the
+ * delimiter line (the last field's, or the empty line) belongs to the delimiter
+ * (RFC 2046 5.1.1). Right after the empty line a multipart's own boundary is open too,
+ * so that its first delimiter is not taken for an outer one that it begins with.
+ * Sets *d to what ended the part. */
+static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, const struct bnd *open,
+                      bool is_msg, bool digest_child, struct delim *d)
 {
 	struct mime_envelope *env = NULL;
 	if (is_msg && !(env = pt->envelope = arena_zalloc(c->a, sizeof(*env))))
@@ -343,32 +452,42 @@ static int parse_part(struct pctx *c, struct mime_part *pt, size_t start, size_t
 	struct mime_header_iter it;
 	struct mime_field f;
 	unsigned seen = 0;
+	bool cut = false;
 	int r;
 	mime_header_init(&it, start);
-	while (mime_header_next(&it, c->p, end, true, &f) == MIME_HDR_FIELD)
+	while (!(cut = delim_at(c, open, it.off, d)) &&
+	       mime_header_next(&it, c->p, c->len, true, &f) == MIME_HDR_FIELD)
 		if (!f.bad && (r = take_field(c, pt, env, &seen, &f)) < 0)
 			return r;
 	pt->nfields = it.nfields;
 	if (it.limited)
 		pt->flags |= MIME_PART_HEADER_LIMIT;
 	pt->header_start = start;
-	pt->body_start = it.off;
-	pt->end = end;
 	if (!pt->type && (r = set_default_type(c, pt, digest_child)) < 0)
 		return r;
-	if (strcmp(pt->type, "multipart") != 0)
-		pt->body_lines = count_lines(c->p, it.off, end);
-	return descend(c, pt);
+	enum body_kind k = body_kind(pt);
+	if (!cut) {
+		struct bnd own =
+		    k == BODY_MULTI ? boundary_of(pt, open) : (struct bnd){open, NULL, 0};
+		cut = delim_at(c, own.len ? &own : open, it.off, d) && d->b != &own;
+	}
+	pt->body_start = it.off;
+	if (cut) {
+		delim_end(c, d, start);
+		pt->body_start = pt->end = d->end;
+	}
+	return parse_body(c, pt, k, open, d, cut);
 }
 
 int mime_parse(const uint8_t *p, size_t len, struct arena *a, struct mime_part **root_out)
 {
 	struct pctx c = {p, len, a, 0};
 	struct mime_part *root;
+	struct delim d;
 	int r = new_part(&c, NULL, &root);
 	if (r < 0)
 		return r;
-	if ((r = parse_part(&c, root, 0, len, true, false)) < 0)
+	if ((r = parse_part(&c, root, 0, NULL, true, false, &d)) < 0)
 		return r;
 	*root_out = root;
 	return 0;

@@ -213,6 +213,9 @@ int mime_charset_to_utf8(const char *charset, const uint8_t *p, size_t len, stru
 	return mime_sb_finish(&sb, out);
 }
 
+/* RFC 5322 2.2.3: unfolding removes the CRLF of each fold, and CR occurs only in CRLF.
+ * A CR not followed by LF is no line end, so it is not removed like one: it becomes a
+ * space, which keeps the words on either side apart (as Dovecot answers it). */
 int mime_unfold(const uint8_t *v, size_t n, struct arena *a, struct mime_str *out)
 {
 	struct mime_sb sb;
@@ -224,10 +227,12 @@ int mime_unfold(const uint8_t *v, size_t n, struct arena *a, struct mime_str *ou
 		n--;
 	size_t run = i;
 	for (; i < n; i++) {
-		if (v[i] == '\r' || v[i] == '\n') {
-			mime_sb_put(&sb, v + run, i - run);
-			run = i + 1;
-		}
+		if (v[i] != '\r' && v[i] != '\n')
+			continue;
+		mime_sb_put(&sb, v + run, i - run);
+		if (v[i] == '\r' && v[i + 1] != '\n')
+			mime_sb_putc(&sb, ' '); /* i + 1 < n: the value does not end in CR */
+		run = i + 1;
 	}
 	mime_sb_put(&sb, v + run, n - run);
 	return mime_sb_finish(&sb, out);

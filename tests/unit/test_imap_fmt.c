@@ -307,7 +307,7 @@ static void body_message_global(void **state)
 	    r, false, true,
 	    "(\"message\" \"global\" NIL NIL NIL \"7bit\" 16 (NIL \"\xc3\xbc\" NIL NIL "
 	    "NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" (\"charset\" \"us-ascii\") "
-	    "NIL NIL \"7bit\" 1 1) 3)");
+	    "NIL NIL \"7bit\" 1 0) 2)");
 }
 
 static void body_params(void **state)
@@ -319,13 +319,13 @@ static void body_params(void **state)
 	/* rev1: the decoded UTF-8 value back in RFC 2231 form; charset appended last */
 	body_structure_of(r, true, false,
 	                  "(\"text\" \"plain\" (\"name*\" \"utf-8''%E2%82%AC%20a.txt\" \"format\" "
-	                  "\"flowed\" \"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 1 NIL "
+	                  "\"flowed\" \"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 0 NIL "
 	                  "(\"attachment\" (\"filename*\" \"x-nonesuch''%FF\")) NIL NIL)");
 	/* UTF-8 session: the decoded value */
 	body_structure_of(
 	    r, false, true,
 	    "(\"text\" \"plain\" (\"name\" \"\xe2\x82\xac a.txt\" \"format\" \"flowed\" "
-	    "\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 1)");
+	    "\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 0)");
 	/* a non-text part gets no charset; no parameters is NIL */
 	r = parse("Content-Type: application/x-y\r\n\r\nx");
 	body_structure_of(r, false, false, "(\"application\" \"x-y\" NIL NIL NIL \"7bit\" 1)");
