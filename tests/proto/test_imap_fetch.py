@@ -185,7 +185,8 @@ def test_simple_items_and_macros(mserver):
 
 def test_envelope_bodystructure_body(mserver):
     """ENVELOPE, BODYSTRUCTURE and BODY from the structure cached at delivery, byte for
-    byte (7.5.2): nested message/rfc822 with its envelope and line count."""
+    byte (7.5.2): nested message/rfc822 with its envelope and line count (line ends:
+    the CRLF before a delimiter is the delimiter's, RFC 2046 5.1.1)."""
     a = account(mserver)
     c = session(mserver, a)
     append(c, MULTIPART)
@@ -196,14 +197,14 @@ def test_envelope_bodystructure_body(mserver):
     inner = (b'("message" "rfc822" NIL NIL NIL "7bit" 47 (NIL "inner" '
              b'((NIL NIL "x" "y.example")) ((NIL NIL "x" "y.example")) '
              b'((NIL NIL "x" "y.example")) NIL NIL NIL NIL NIL) '
-             b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 1')
+             b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 0')
     assert value(line, b"BODY") == (
-        b'(("text" "plain" ("charset" "us-ascii") NIL NIL "quoted-printable" 19 2)'
-        + inner + b') 4)'
+        b'(("text" "plain" ("charset" "us-ascii") NIL NIL "quoted-printable" 19 1)'
+        + inner + b') 3)'
         b'("application" "octet-stream" NIL NIL NIL "base64" 8) "mixed")')
     assert value(line, b"BODYSTRUCTURE") == (
-        b'(("text" "plain" ("charset" "us-ascii") NIL NIL "quoted-printable" 19 2 '
-        b'NIL NIL NIL NIL)' + inner + b' NIL NIL NIL NIL) 4 NIL NIL NIL NIL)'
+        b'(("text" "plain" ("charset" "us-ascii") NIL NIL "quoted-printable" 19 1 '
+        b'NIL NIL NIL NIL)' + inner + b' NIL NIL NIL NIL) 3 NIL NIL NIL NIL)'
         b'("application" "octet-stream" NIL NIL NIL "base64" 8 NIL NIL NIL NIL) '
         b'"mixed" ("boundary" "XX") NIL NIL NIL)')
 
