@@ -46,9 +46,10 @@ fuzz_all() {
 		mkdir -p "$corpus"
 		log=$(mktemp)
 		echo "--- $name"
-		# new inputs go to a scratch dir first, so the seed corpus in git stays as is
+		# new inputs go to a scratch dir first, so the seed corpus in git stays as is;
+		# a crashing or slow input lands in fuzz/ (ignored by git), not in the root
 		if ! "$t" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=1024 -max_len=65536 \
-			-print_final_stats=0 "$(mktemp -d)" "$corpus" >"$log" 2>&1; then
+			-print_final_stats=0 -artifact_prefix=fuzz/ "$(mktemp -d)" "$corpus" >"$log" 2>&1; then
 			ok=1
 			cat "$log" # the crash report and the input that caused it
 		else
