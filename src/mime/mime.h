@@ -303,10 +303,12 @@ struct mime_extract {
 	 * with ">" are left out unless there is nothing else. */
 	char *preview;
 	size_t preview_len;
-	/* Searchable text: every text part that is not an attachment (and not inside
-	 * one), transfer-decoded, converted to UTF-8, HTML reduced to text, CR and NUL
-	 * dropped, parts separated by a newline; valid UTF-8 of at most LIMIT_SEARCH_TEXT
-	 * bytes (cut at a character boundary). Never NULL; "" when there is none. */
+	/* Searchable text: every text part (attachments too), transfer-decoded,
+	 * converted to UTF-8, HTML reduced to text, CR and NUL dropped, parts separated by
+	 * a newline; before the text of an encapsulated message (message/rfc822, global)
+	 * its From, To, Cc, Subject and Date as "Name: value" lines, RFC 2047 decoded.
+	 * Valid UTF-8 of at most LIMIT_SEARCH_TEXT bytes (cut at a character boundary).
+	 * Never NULL; "" when there is none. */
 	char *text;
 	size_t text_len;
 	/* The first Message-ID as "<id>", whitespace and comments removed; NULL if none.

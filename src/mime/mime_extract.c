@@ -4,8 +4,10 @@
  * through transfer decoding (mime_cte.c), charset conversion (mime_conv.c) and, for
  * HTML, reduction to text (mime_html.c) in a 4 KiB buffer, and stops as soon as the
  * text (LIMIT_SEARCH_TEXT) and the preview (LIMIT_PREVIEW_CHARS) are full, so a 50 MB
- * part costs no more than the part of it that is kept. Attachments are never decoded.
- * Output lives in the caller's arena. */
+ * part costs no more than the part of it that is kept. The search text is what a reader
+ * can read: text attachments too, and an encapsulated message's From, To, Cc, Subject
+ * and Date as a mail client shows them above its text; parts of other types are never
+ * decoded. Output lives in the caller's arena. */
 #include "mime_int.h"
 
 #include <string.h>
@@ -17,6 +19,7 @@
 
 struct xctx {
 	const uint8_t *p;
+	struct arena *a; /* for decoding header values of encapsulated messages */
 	struct mime_sb text;
 	struct mime_preview pv;
 	const struct mime_part *preview_part;
@@ -127,13 +130,42 @@ static void extract_part(struct xctx *x, const struct mime_part *pt)
 		mime_html_close(&h);
 }
 
-/* Every text part that is not an attachment, in order. Recursion is bounded by
- * LIMIT_MIME_DEPTH, the tree's own bound. */
+/* The fields of an encapsulated message that a reader sees above its text. */
+static const char *const shown_fields[] = {"From", "To", "Cc", "Subject", "Date"};
+
+/* "Name: value" lines of an encapsulated message's shown fields, decoded (RFC 2047).
+ * A value the arena cannot hold is left out; the text bound applies as to any part. */
+static void extract_header(struct xctx *x, const struct mime_part *m)
+{
+	struct mime_header_iter it;
+	struct mime_field f;
+	bool started = false;
+	mime_header_init(&it, (size_t)m->header_start);
+	while (!text_full(x) &&
+	       mime_header_next(&it, x->p, (size_t)m->body_start, true, &f) == MIME_HDR_FIELD) {
+		const char *name = NULL;
+		for (size_t i = 0; i < sizeof(shown_fields) / sizeof(shown_fields[0]); i++)
+			if (!f.bad && str_ieq(f.name, f.name_len, shown_fields[i]))
+				name = shown_fields[i];
+		struct mime_str v;
+		if (!name || mime_decode_words(f.value, f.value_len, x->a, &v) < 0 || !v.s)
+			continue;
+		if (!started && x->text.len && x->text.p[x->text.len - 1] != '\n')
+			mime_sb_putc(&x->text, '\n');
+		started = true;
+		mime_sb_put(&x->text, (const uint8_t *)name, strlen(name));
+		mime_sb_put(&x->text, (const uint8_t *)": ", 2);
+		text_put(x, (const uint8_t *)v.s, v.len);
+		mime_sb_putc(&x->text, '\n');
+	}
+}
+
+/* Every text part in order, attachments included, and the shown header fields of each
+ * encapsulated message. Recursion is bounded by LIMIT_MIME_DEPTH, the tree's own. */
 static void walk_text(struct xctx *x, const struct mime_part *pt)
 {
-	if (is_attachment(pt))
-		return;
 	if (pt->message) {
+		extract_header(x, pt->message);
 		walk_text(x, pt->message);
 		return;
 	}
@@ -184,11 +216,10 @@ static struct pick choose(const struct mime_part *pt)
 /* An upper estimate of the text's size: one allocation instead of doublings. */
 static size_t text_estimate(const struct mime_part *pt)
 {
-	if (is_attachment(pt))
-		return 0;
-	if (pt->message)
-		return text_estimate(pt->message);
 	size_t n = 0;
+	if (pt->message)
+		n = (size_t)(pt->message->body_start - pt->message->header_start) +
+		    text_estimate(pt->message);
 	for (const struct mime_part *ch = pt->children; ch && n < LIMIT_SEARCH_TEXT; ch = ch->next)
 		n += text_estimate(ch);
 	if (!pt->children && strcmp(pt->type, "text") == 0)
@@ -219,6 +250,7 @@ static int extract_text(const uint8_t *p, const struct mime_part *root, struct a
 	if (!x)
 		return ERR_NOMEM;
 	x->p = p;
+	x->a = a;
 	x->preview_done = false;
 	mime_sb_init(&x->text, a, LIMIT_SEARCH_TEXT);
 	mime_sb_reserve(&x->text, text_estimate(root));

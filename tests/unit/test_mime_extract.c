@@ -150,7 +150,7 @@ static void nested_multiparts(void **state)
 	                          "Content-Type: text/plain; name=notes.txt\r\n"
 	                          "Content-Disposition: attachment; filename=notes.txt\r\n"
 	                          "\r\n"
-	                          "attached text is not indexed\r\n"
+	                          "attached text is searchable too\r\n"
 	                          "--outer\r\n"
 	                          "Content-Type: application/pdf\r\n"
 	                          "Content-Transfer-Encoding: base64\r\n"
@@ -167,7 +167,8 @@ static void nested_multiparts(void **state)
 	extract(msg, &x);
 	/* alternative with HTML first: the preview still comes from text/plain */
 	assert_preview(&x, "The plain version");
-	assert_text(&x, "The HTML version\nThe plain version\ninline footer");
+	assert_text(&x, "The HTML version\nThe plain version\nattached text is searchable too\n"
+	               "inline footer");
 }
 
 static void html_only(void **state)
@@ -259,7 +260,6 @@ static void no_text(void **state)
 	    "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
 	    "AAECAw==\r\n",
 	    "Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff",
-	    "Content-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\nfile\r\n",
 	    "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: image/gif\r\n"
 	    "\r\nGIF89a\r\n--x--\r\n",
 	    "Subject: header only, no body",
@@ -274,6 +274,11 @@ static void no_text(void **state)
 	struct mime_extract x;
 	extract("Subject: header only, no body", &x);
 	assert_int_equal(x.header_len, strlen("Subject: header only, no body"));
+	/* a text attachment is text a reader can read, so it is searched; no preview */
+	extract("Content-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\nfile\r\n",
+	        &x);
+	assert_text(&x, "file\n");
+	assert_int_equal(x.preview_len, 0);
 }
 
 static void encapsulated(void **state)
@@ -302,11 +307,22 @@ static void encapsulated(void **state)
 	                                 "--b--\r\n";
 	struct mime_extract x;
 	extract(inline_msg, &x);
-	assert_text(&x, "> old quote\nSee the forwarded message.\ninner body");
+	/* each encapsulated message, attached or not, as a reader sees it: the shown
+	 * header fields (decoded, in their order) above its text */
+	assert_text(&x, "> old quote\nSee the forwarded message.\nSubject: inner\ninner body\n"
+	                "Subject: attached\nattached body");
 	assert_preview(&x, "See the forwarded message.");
 	/* a message that is only an encapsulated one: its text gives the preview */
 	extract("Content-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\n> all quoted\r\n", &x);
 	assert_preview(&x, "all quoted");
+	/* the shown fields only, decoded; a folded value is unfolded */
+	extract("Content-Type: message/rfc822\r\n\r\n"
+	        "X-Mailer: not shown\r\nFrom: =?utf-8?q?J=C3=BCrgen?= <j@x.example>\r\n"
+	        "Date: Mon, 1 Jan 2024\r\n 10:00:00 +0000\r\nReceived: by x\r\n"
+	        "To: carol@y.example\r\n\r\nbody\r\n",
+	        &x);
+	assert_text(&x, "From: J\xc3\xbcrgen <j@x.example>\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n"
+	                "To: carol@y.example\nbody\n");
 }
 
 static void ids(void **state)
