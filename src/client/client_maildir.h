@@ -1,0 +1,100 @@
+/* client_maildir.h: the user's local mail store for kasten fetch, sync and migrate:
+ * Maildir (tmp/, new/, cur/) as mutt, Dovecot and mbsync read it, folders as Maildir++
+ * (".Sub.Folder" beside cur/ of the root, INBOX = the root) or as one Maildir per
+ * directory ("Sub/Folder/cur"), and mbox files for reading.
+ *
+ * Durability: a message is written to tmp/ under a unique name, fsynced, renamed into
+ * new/ (or cur/ with its flags) and the directory fsynced, before the call returns: what
+ * the caller then records as downloaded is on disk. Messages are stored byte-exact with
+ * LF line ends (a CRLF from the wire becomes LF; nothing is added to the header).
+ *
+ * A message is known by its base name (the unique part before ":2,"), which never
+ * changes when another mail program moves it from new/ to cur/ or changes its flags;
+ * client_maildir_find looks in both. Flags are the info letters of ":2," (RFC-less but
+ * universal: D draft, F flagged, P passed, R replied, S seen, T trashed), kept sorted. */
+#ifndef KASTEN_CLIENT_MAILDIR_H
+#define KASTEN_CLIENT_MAILDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* IMAP system flags as Maildir info letters. */
+enum client_flag {
+	CLIENT_FLAG_DRAFT = 1 << 0,    /* D  \Draft */
+	CLIENT_FLAG_FLAGGED = 1 << 1,  /* F  \Flagged */
+	CLIENT_FLAG_PASSED = 1 << 2,   /* P  ($Forwarded; no IMAP system flag) */
+	CLIENT_FLAG_REPLIED = 1 << 3,  /* R  \Answered */
+	CLIENT_FLAG_SEEN = 1 << 4,     /* S  \Seen */
+	CLIENT_FLAG_TRASHED = 1 << 5,  /* T  \Deleted */
+};
+
+/* flags as ":2,<letters>" letters into buf (at least 8 bytes), sorted. */
+void client_maildir_flags_str(unsigned flags, char *buf);
+/* The flags of a file name's ":2," info; unknown letters are ignored. */
+unsigned client_maildir_flags_of(const char *name);
+
+struct client_maildir; /* one Maildir (one folder) */
+
+/* Open the Maildir at path, creating it (and its parents, 0700) when create is set. */
+int client_maildir_open(const char *path, bool create, struct client_maildir **md_out);
+void client_maildir_close(struct client_maildir **md);
+const char *client_maildir_path(const struct client_maildir *md);
+
+/* A message being written: client_maildir_begin, any number of _write calls (bytes as
+ * they come from the wire, CRLF or LF; a CR before LF is dropped even when the two come
+ * in different calls), then _commit (fsync, rename, fsync the directory) or _abort
+ * (removes the tmp file). base_out (at least CLIENT_MAILDIR_NAME_MAX bytes) gets the
+ * base name the message will have; the caller may record it before committing. */
+#define CLIENT_MAILDIR_NAME_MAX 128
+struct client_maildir_msg;
+int client_maildir_begin(struct client_maildir *md, struct client_maildir_msg **m_out,
+			 char *base_out);
+int client_maildir_write(struct client_maildir_msg *m, const void *p, size_t n);
+/* Into new/ when flags == 0 and !cur, else cur/ with ":2,<flags>". mtime, if not 0,
+ * becomes the file's modification time (its INTERNALDATE for other programs). */
+int client_maildir_commit(struct client_maildir_msg **m, unsigned flags, bool cur,
+			  time_t mtime);
+void client_maildir_abort(struct client_maildir_msg **m);
+
+/* Where the message with this base name is now (new/ or cur/, any flags): its path
+ * into path_out and its flags; ERR_NOTFOUND if neither has it. */
+int client_maildir_find(struct client_maildir *md, const char *base, char *path_out,
+			size_t cap, unsigned *flags_out);
+/* Change the flags of a message (rename within cur/, from new/ into cur/). */
+int client_maildir_set_flags(struct client_maildir *md, const char *base, unsigned flags);
+/* Remove a message (ERR_NOTFOUND if it is gone already). */
+int client_maildir_remove(struct client_maildir *md, const char *base);
+
+/* Every message of new/ and cur/, in no particular order: cb(arg, base, path, flags,
+ * size, mtime); a nonzero return from cb stops the walk and is returned. */
+typedef int (*client_maildir_each_fn)(void *arg, const char *base, const char *path,
+				      unsigned flags, uint64_t size, time_t mtime);
+int client_maildir_each(struct client_maildir *md, client_maildir_each_fn cb, void *arg);
+
+/* The folders of a Maildir tree rooted at root: cb(arg, name, path) with names as IMAP
+ * shows them ("INBOX", "Sent", "Lists/kasten", "/" between levels), Maildir++ dot
+ * folders and one-Maildir-per-directory layouts both recognized. */
+typedef int (*client_maildir_folder_fn)(void *arg, const char *name, const char *path);
+int client_maildir_folders(const char *root, client_maildir_folder_fn cb, void *arg);
+/* The path of folder name (IMAP form) under root in Maildir++ layout. */
+int client_maildir_folder_path(const char *root, const char *name, char *path_out,
+			       size_t cap);
+
+/* ---- mbox (read only: migrate) ----
+ * mboxo and mboxrd: a message starts at a "From " line after an empty line (or at the
+ * start of the file); ">From " lines are unescaped (mboxrd: any number of ">"). The date
+ * of the From_ line is the message's INTERNALDATE; Status: and X-Status: give its flags
+ * (R read -> \Seen, A answered, F flagged, T draft, D deleted) and are left out of the
+ * message, as mutt does when it writes them. */
+struct client_mbox;
+int client_mbox_open(const char *path, struct client_mbox **mb_out);
+/* The next message: 1 with its bytes streamed to cb (LF line ends), its flags and date;
+ * 0 at the end; <0 on error. */
+typedef int (*client_mbox_data_fn)(void *arg, const void *p, size_t n);
+int client_mbox_next(struct client_mbox *mb, client_mbox_data_fn cb, void *arg,
+		     unsigned *flags_out, time_t *date_out);
+void client_mbox_close(struct client_mbox **mb);
+
+#endif
