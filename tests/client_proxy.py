@@ -1,0 +1,210 @@
+"""client_proxy: a loopback TCP proxy between a mail client and a server, for the tests
+of kasten fetch, sync and migrate (tests/proto/test_client_*.py) and bench/.
+
+    p = Proxy(("127.0.0.1", 110))                 # forwards and counts
+    p = Proxy(addr, cut=("s2c", 5000))            # the server's 5,000th byte is its last
+    p = Proxy(addr, drop=rb"^QUIT\\r?\\n$")          # that client line never arrives
+    ... client connects to 127.0.0.1:p.port ...
+    p.close(); p.bytes_c2s, p.bytes_s2c, p.cut_done, p.dropped
+
+cut=(direction, n): in that direction ("c2s" client to server, "s2c" server to client)
+exactly the first n bytes of each connection are forwarded; then both sides are closed
+at once, as a dropped connection looks to both ends. drop=regex: the first complete
+client line (CRLF or LF included) that matches is not forwarded, and both sides are
+closed instead: the server never sees it (a lost QUIT: RFC 1939 6, no UPDATE state).
+record=True keeps the bytes of each connection in both directions (p.streams) so that
+a test can find the offsets of commands and responses to cut at.
+
+Threads: one accepting, two per connection; at most max_conns connections at a time
+(more are closed at once), and a recorded stream is bounded by RECORD_MAX.
+"""
+
+import re
+import socket
+import threading
+
+RECORD_MAX = 64 << 20
+CHUNK = 65536
+
+
+class _Conn:
+    def __init__(self, client, upstream):
+        self.sock = {"c2s": (client, upstream), "s2c": (upstream, client)}
+        self.sent = {"c2s": 0, "s2c": 0}
+        self.stream = {"c2s": bytearray(), "s2c": bytearray()}
+        self.closed = False
+        self.lock = threading.Lock()
+
+    def close(self):
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+        for s in self.sock["c2s"]:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+class Proxy:
+    def __init__(self, upstream, cut=None, drop=None, record=False, max_conns=8):
+        if cut is not None:
+            assert cut[0] in ("c2s", "s2c") and cut[1] >= 0, cut
+        self.upstream = tuple(upstream)
+        self.cut = cut
+        self.drop = re.compile(drop) if isinstance(drop, (bytes, str)) else drop
+        self.record = record
+        self.bytes_c2s = 0
+        self.bytes_s2c = 0
+        self.cut_done = False  # a connection was cut at the byte count
+        self.dropped = None  # the client line that was dropped
+        self.streams = []  # [{"c2s": bytes, "s2c": bytes}] per connection, if recorded
+        self.connections = 0
+        self._conns = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_conns)
+        self._threads = []
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.host, self.port = self._listener.getsockname()
+        self._stopping = False
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # ---- accepting ----
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # close() shut the listener down
+            if self._stopping or not self._slots.acquire(blocking=False):
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.upstream, timeout=10)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                self._slots.release()
+                continue
+            conn = _Conn(client, upstream)
+            with self._lock:
+                self._conns.append(conn)
+                self.connections += 1
+            done = threading.Barrier(2, action=lambda c=conn: self._finish(c))
+            for direction in ("c2s", "s2c"):
+                t = threading.Thread(target=self._pump, args=(conn, direction, done),
+                                     daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def _finish(self, conn):
+        conn.close()
+        if self.record:
+            with self._lock:
+                self.streams.append({d: bytes(conn.stream[d]) for d in ("c2s", "s2c")})
+        self._slots.release()
+
+    # ---- forwarding ----
+    def _pump(self, conn, direction, done):
+        src, dst = conn.sock[direction]
+        pending = b""  # client bytes held until their line is complete (drop mode)
+        try:
+            while True:
+                try:
+                    data = src.recv(CHUNK)
+                except OSError:
+                    break
+                if not data:
+                    try:
+                        if pending:
+                            self._send(conn, direction, pending)
+                        dst.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    break
+                if self.drop is not None and direction == "c2s":
+                    pending += data
+                    out, pending, hit = self._lines(pending)
+                    if out and not self._send(conn, direction, out):
+                        break
+                    if hit is not None:
+                        with self._lock:
+                            if self.dropped is None:
+                                self.dropped = hit
+                        break
+                elif not self._send(conn, direction, data):
+                    break
+        finally:
+            conn.close()  # either side gone or cut: the other side goes too
+            done.wait()
+
+    def _lines(self, pending):
+        """(bytes to forward, bytes held back, the dropped line or None)."""
+        out = bytearray()
+        while True:
+            i = pending.find(b"\n")
+            if i < 0:
+                return bytes(out), pending, None
+            line, pending = pending[:i + 1], pending[i + 1:]
+            if self.dropped is None and self.drop.search(line):
+                return bytes(out), b"", line
+            out += line
+
+    def _send(self, conn, direction, data):
+        """Forward data, or the part of it before the cut; False once the connection is
+        to end."""
+        limit = None
+        if self.cut is not None and self.cut[0] == direction:
+            limit = self.cut[1] - conn.sent[direction]
+            data = data[:max(limit, 0)]
+        if data:
+            try:
+                conn.sock[direction][1].sendall(data)
+            except OSError:
+                return False
+            conn.sent[direction] += len(data)
+            with self._lock:
+                if direction == "c2s":
+                    self.bytes_c2s += len(data)
+                else:
+                    self.bytes_s2c += len(data)
+            if self.record and len(conn.stream[direction]) < RECORD_MAX:
+                conn.stream[direction] += data
+        if limit is not None and conn.sent[direction] >= self.cut[1]:
+            with self._lock:
+                self.cut_done = True
+            return False
+        return True
+
+    # ---- the end ----
+    def close(self):
+        """Stop accepting, close every connection, wait for the threads."""
+        self._stopping = True
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._listener.close()
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:
+            c.close()
+        for t in self._threads:
+            t.join(timeout=10)
+
+    @property
+    def bytes_total(self):
+        return self.bytes_c2s + self.bytes_s2c
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
