@@ -74,6 +74,20 @@
 #define LIMIT_POP3_LINE 255
 #define LIMIT_POP3_ERRORS 10
 
+/* The client side's local store (src/client/client_maildir*.c, client_mbox.c) */
+#define LIMIT_CLIENT_MAILDIR_WRITE (64u << 10) /* message bytes gathered per write(2) */
+#define LIMIT_CLIENT_MAILDIR_HOST 64       /* bytes of the escaped host name in a unique
+					    * file name, so it fits CLIENT_MAILDIR_NAME_MAX */
+#define LIMIT_CLIENT_MAILDIR_MSGS 1000000  /* files of new/ + cur/ one Maildir lists (find's
+					    * cache, each's snapshot): ~40 bytes + name each */
+#define LIMIT_CLIENT_MAILDIR_DEPTH 16      /* directory levels a folder walk descends */
+#define LIMIT_CLIENT_MAILDIR_FOLDERS 10000 /* directories one folder walk visits */
+#define LIMIT_CLIENT_MBOX_BUF (64u << 10)  /* mbox bytes read at a time: a message of any
+					    * size reaches its reader in pieces of this */
+#define LIMIT_CLIENT_MBOX_LOOKAHEAD 1024   /* bytes of a line's start the mbox reader
+					    * judges it by: a From_ line and its date, a
+					    * Status: value, a ">>From " run */
+
 /* MIME */
 #define LIMIT_HEADER_FIELDS 1000
 #define LIMIT_MIME_DEPTH 32

@@ -1,0 +1,377 @@
+/* client_maildir.c: one Maildir opened for kasten fetch, sync and migrate: creating it,
+ * unique file names, and writing a message with the commit order of DESIGN.md (tmp/,
+ * fsync, rename into new/ or cur/, fsync of that directory). Owns the open directory
+ * descriptors and one write buffer of LIMIT_CLIENT_MAILDIR_WRITE bytes per message being
+ * written; the listing used by find lives in client_maildir_index.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/client_maildir_int.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/banned.h"
+
+/* The info letters in ASCII order, bit i of enum client_flag being letter i. */
+static const char maildir_letters[] = "DFPRST";
+
+struct client_maildir_msg {
+	struct client_maildir *md;
+	int fd;          /* the file in tmp/ */
+	int err;         /* the first write error; later calls return it */
+	bool cr_pending; /* the last byte given was a CR: dropped if an LF follows */
+	size_t len;      /* bytes gathered in buf */
+	char base[CLIENT_MAILDIR_NAME_MAX];
+	unsigned char buf[LIMIT_CLIENT_MAILDIR_WRITE];
+};
+
+void client_maildir_flags_str(unsigned flags, char *buf)
+{
+	size_t n = 0;
+	for (unsigned i = 0; maildir_letters[i]; i++)
+		if (flags & (1u << i))
+			buf[n++] = maildir_letters[i];
+	buf[n] = '\0';
+}
+
+unsigned client_maildir_flags_of(const char *name)
+{
+	const char *info = strchr(name, ':');
+	if (!info || info[1] != '2' || info[2] != ',')
+		return 0;
+	unsigned flags = 0;
+	for (const char *p = info + 3; *p; p++) {
+		const char *l = strchr(maildir_letters, *p);
+		if (l)
+			flags |= 1u << (l - maildir_letters);
+	}
+	return flags;
+}
+
+size_t client_maildir_base_len(const char *name)
+{
+	return strcspn(name, ":");
+}
+
+int client_maildir_errno(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return ERR_NOTFOUND;
+	case EEXIST:
+		return ERR_EXISTS;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return ERR_PERM;
+	case ENOSPC:
+	case EDQUOT:
+		return ERR_QUOTA;
+	case ENOMEM:
+		return ERR_NOMEM;
+	default:
+		return ERR_IO;
+	}
+}
+
+/* mkdir -p of path, 0700: every missing level. */
+static int maildir_mkdirs(const char *path)
+{
+	size_t n = strlen(path);
+	char *p = malloc(n + 1);
+	if (!p)
+		return ERR_NOMEM;
+	memcpy(p, path, n + 1);
+	int rc = 0;
+	for (size_t i = 1; i <= n && rc == 0; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char c = p[i];
+		p[i] = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			rc = client_maildir_errno(errno);
+		p[i] = c;
+	}
+	free(p);
+	return rc;
+}
+
+/* The directory sub of the Maildir at root_fd, created when create is set. */
+static int maildir_subdir(int root_fd, const char *sub, bool create, int *fd_out)
+{
+	if (create && mkdirat(root_fd, sub, 0700) != 0 && errno != EEXIST)
+		return client_maildir_errno(errno);
+	int fd = openat(root_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return client_maildir_errno(errno);
+	*fd_out = fd;
+	return 0;
+}
+
+int client_maildir_open(const char *path, bool create, struct client_maildir **md_out)
+{
+	*md_out = NULL;
+	if (!path || !*path)
+		return ERR_INVAL;
+	if (create) {
+		int rc = maildir_mkdirs(path);
+		if (rc < 0)
+			return rc;
+	}
+	struct client_maildir *md = calloc(1, sizeof(*md));
+	if (!md)
+		return ERR_NOMEM;
+	md->tmp_fd = md->new_fd = md->cur_fd = -1;
+	md->path = strdup(path);
+	int root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = !md->path ? ERR_NOMEM : root < 0 ? client_maildir_errno(errno) : 0;
+	if (rc == 0)
+		rc = maildir_subdir(root, "new", create, &md->new_fd);
+	if (rc == 0)
+		rc = maildir_subdir(root, "cur", create, &md->cur_fd);
+	/* tmp/ is only needed to write; a Maildir another program made without it is
+	 * still read. client_maildir_begin creates it then. */
+	if (rc == 0 && maildir_subdir(root, "tmp", create, &md->tmp_fd) < 0 && create)
+		rc = ERR_IO;
+	if (root >= 0)
+		close(root);
+	if (rc < 0) {
+		client_maildir_close(&md);
+		return rc;
+	}
+	*md_out = md;
+	return 0;
+}
+
+void client_maildir_close(struct client_maildir **mdp)
+{
+	struct client_maildir *md = *mdp;
+	if (!md)
+		return;
+	if (md->tmp_fd >= 0)
+		close(md->tmp_fd);
+	if (md->new_fd >= 0)
+		close(md->new_fd);
+	if (md->cur_fd >= 0)
+		close(md->cur_fd);
+	client_maildir_cache_free(&md->cache);
+	free(md->path);
+	free(md);
+	*mdp = NULL;
+}
+
+const char *client_maildir_path(const struct client_maildir *md)
+{
+	return md->path;
+}
+
+/* The host part of unique names, escaped as Dovecot and Courier do ('/' as \057, ':'
+ * as \072: neither may appear in a base name) and cut to LIMIT_CLIENT_MAILDIR_HOST
+ * bytes so that a base name always fits CLIENT_MAILDIR_NAME_MAX. */
+static const char *maildir_host(void)
+{
+	static char host[LIMIT_CLIENT_MAILDIR_HOST + 1]; /* process-wide: it never changes */
+	if (host[0])
+		return host;
+	char raw[256];
+	if (gethostname(raw, sizeof(raw)) != 0 || !raw[0])
+		snprintf(raw, sizeof(raw), "localhost");
+	raw[sizeof(raw) - 1] = '\0';
+	size_t n = 0;
+	for (const char *p = raw; *p; p++) {
+		const char *esc = *p == '/' ? "\\057" : *p == ':' ? "\\072" : NULL;
+		size_t w = esc ? 4 : 1;
+		if (n + w > LIMIT_CLIENT_MAILDIR_HOST)
+			break;
+		if (esc)
+			memcpy(host + n, esc, 4);
+		else
+			host[n] = *p;
+		n += w;
+	}
+	host[n] = '\0';
+	return host;
+}
+
+/* "<sec>.M<usec>P<pid>Q<counter>.<host>": unique across processes by the pid, within
+ * one by the counter, and across reboots (pids repeat) by the time. */
+static void maildir_unique(char *out)
+{
+	static unsigned counter; /* process-wide: two Maildirs of one process share it */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int n = snprintf(out, CLIENT_MAILDIR_NAME_MAX, "%lld.M%ldP%ldQ%u.%s",
+			 (long long)ts.tv_sec, (long)(ts.tv_nsec / 1000), (long)getpid(),
+			 ++counter, maildir_host());
+	/* 20 + 8 + 21 + 11 + LIMIT_CLIENT_MAILDIR_HOST bytes at most */
+	if (n < 0 || n >= CLIENT_MAILDIR_NAME_MAX)
+		abort();
+}
+
+int client_maildir_begin(struct client_maildir *md, struct client_maildir_msg **m_out,
+			 char *base_out)
+{
+	*m_out = NULL;
+	if (md->tmp_fd < 0) {
+		int root = open(md->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			return client_maildir_errno(errno);
+		int rc = maildir_subdir(root, "tmp", true, &md->tmp_fd);
+		close(root);
+		if (rc < 0)
+			return rc;
+	}
+	struct client_maildir_msg *m = malloc(sizeof(*m));
+	if (!m)
+		return ERR_NOMEM;
+	m->md = md;
+	m->err = 0;
+	m->cr_pending = false;
+	m->len = 0;
+	/* A name taken in tmp/ (a clock set back, a pid reused) gets a new counter. */
+	for (int tries = 0;; tries++) {
+		maildir_unique(m->base);
+		m->fd = openat(md->tmp_fd, m->base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (m->fd >= 0)
+			break;
+		if (errno != EEXIST || tries == 100) {
+			int rc = client_maildir_errno(errno);
+			free(m);
+			return rc;
+		}
+	}
+	memcpy(base_out, m->base, strlen(m->base) + 1);
+	*m_out = m;
+	return 0;
+}
+
+static int maildir_flush(struct client_maildir_msg *m)
+{
+	size_t off = 0;
+	while (off < m->len && m->err == 0) {
+		ssize_t w = write(m->fd, m->buf + off, m->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			m->err = client_maildir_errno(w < 0 ? errno : EIO);
+		else
+			off += (size_t)w;
+	}
+	m->len = 0;
+	return m->err;
+}
+
+static int maildir_put(struct client_maildir_msg *m, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		if (m->len == sizeof(m->buf) && maildir_flush(m) < 0)
+			return m->err;
+		size_t k = sizeof(m->buf) - m->len;
+		if (k > n)
+			k = n;
+		memcpy(m->buf + m->len, p, k);
+		m->len += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int client_maildir_write(struct client_maildir_msg *m, const void *data, size_t n)
+{
+	const unsigned char *p = data, *end = p + n;
+	if (m->err < 0)
+		return m->err;
+	if (n > 0 && m->cr_pending) {
+		m->cr_pending = false;
+		if (*p != '\n' && maildir_put(m, (const unsigned char *)"\r", 1) < 0)
+			return m->err;
+	}
+	while (p < end) {
+		const unsigned char *cr = memchr(p, '\r', (size_t)(end - p));
+		const unsigned char *stop = cr ? cr : end;
+		if (maildir_put(m, p, (size_t)(stop - p)) < 0)
+			return m->err;
+		if (!cr)
+			break;
+		if (cr + 1 == end) {
+			m->cr_pending = true; /* decided by the next call's first byte */
+			break;
+		}
+		/* A CR before LF is the wire's line end: the LF alone is written. */
+		if (cr[1] != '\n' && maildir_put(m, cr, 1) < 0)
+			return m->err;
+		p = cr + 1;
+	}
+	return 0;
+}
+
+/* The durable part of a commit: the file's bytes and times on disk, then its name in
+ * new/ or cur/, then that directory on disk. */
+static int maildir_finish(struct client_maildir_msg *m, const char *name, int dir_fd,
+			  time_t mtime)
+{
+	struct client_maildir *md = m->md;
+	if (m->cr_pending) /* a bare CR ended the message: it is data */
+		(void)maildir_put(m, (const unsigned char *)"\r", 1);
+	if (maildir_flush(m) < 0)
+		return m->err;
+	if (mtime != 0) {
+		struct timespec ts[2] = {{.tv_sec = mtime}, {.tv_sec = mtime}};
+		if (futimens(m->fd, ts) != 0)
+			return client_maildir_errno(errno);
+	}
+	if (fsync(m->fd) != 0)
+		return client_maildir_errno(errno);
+	int fd = m->fd;
+	m->fd = -1;
+	if (close(fd) != 0)
+		return client_maildir_errno(errno);
+	if (renameat(md->tmp_fd, m->base, dir_fd, name) != 0)
+		return client_maildir_errno(errno);
+	if (fsync(dir_fd) != 0)
+		return client_maildir_errno(errno);
+	return 0;
+}
+
+int client_maildir_commit(struct client_maildir_msg **mp, unsigned flags, bool cur,
+			  time_t mtime)
+{
+	struct client_maildir_msg *m = *mp;
+	*mp = NULL;
+	cur = cur || flags != 0;
+	char name[CLIENT_MAILDIR_NAME_MAX + 16];
+	char letters[8];
+	client_maildir_flags_str(flags, letters);
+	int n = cur ? snprintf(name, sizeof(name), "%s:2,%s", m->base, letters)
+		    : snprintf(name, sizeof(name), "%s", m->base);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		abort(); /* the base fits CLIENT_MAILDIR_NAME_MAX, the info 9 bytes */
+	struct client_maildir *md = m->md;
+	int rc = maildir_finish(m, name, cur ? md->cur_fd : md->new_fd, mtime);
+	if (rc == 0)
+		client_maildir_cache_put(md, name, cur);
+	else /* not renamed (or ENOENT: it was): a failed commit leaves no file in tmp/ */
+		(void)unlinkat(md->tmp_fd, m->base, 0);
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m);
+	return rc;
+}
+
+void client_maildir_abort(struct client_maildir_msg **mp)
+{
+	struct client_maildir_msg *m = *mp;
+	if (!m)
+		return;
+	*mp = NULL;
+	close(m->fd);
+	/* A failed unlink leaves a file in tmp/, which no Maildir reader looks at. */
+	(void)unlinkat(m->md->tmp_fd, m->base, 0);
+	free(m);
+}
