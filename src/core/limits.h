@@ -88,6 +88,19 @@
 					    * judges it by: a From_ line and its date, a
 					    * Status: value, a ">>From " run */
 
+/* The IMAP client (src/client/client_imap*: what a server may send us). A SEARCH answer
+ * is one line: 4 MiB holds about 500,000 UIDs. */
+#define LIMIT_CLIENT_IMAP_LINE (4u << 20)  /* one response line, literals not counted */
+#define LIMIT_CLIENT_IMAP_DEPTH 64         /* nested lists (BODYSTRUCTURE of a deep MIME tree) */
+#define LIMIT_CLIENT_IMAP_ITEMS 600000     /* tokens in one response */
+#define LIMIT_CLIENT_IMAP_ARENA (64u << 20) /* one response's tokens (about 48 bytes each) */
+#define LIMIT_CLIENT_IMAP_HOLD (64u << 10) /* a literal held whole (names, header fields);
+					    * longer ones stream to the caller in pieces */
+#define LIMIT_CLIENT_IMAP_LITERAL (1ull << 31) /* one literal (a message) we accept */
+#define LIMIT_CLIENT_IMAP_CHUNK (64u << 10) /* literal bytes read and handed on at a time */
+#define LIMIT_CLIENT_IMAP_APPEND_BATCH 50  /* messages in one MULTIAPPEND (RFC 3502) ... */
+#define LIMIT_CLIENT_IMAP_APPEND_BYTES (32u << 20) /* ... and their octets together */
+
 /* MIME */
 #define LIMIT_HEADER_FIELDS 1000
 #define LIMIT_MIME_DEPTH 32
