@@ -205,4 +205,34 @@ int client_sync_plan_folders(const struct client_sync_folder *f, size_t nf, stru
 unsigned client_sync_merge_flags(unsigned row, unsigned local, time_t local_time,
 				 unsigned remote, time_t remote_time);
 
+/* ---- the executor (client_sync_run.c) ---- */
+
+struct client_endpoint;
+
+struct client_sync_opts {
+	const struct client_endpoint *ep;
+	const char *user, *password;
+	const char *maildir;   /* the local tree; created if missing */
+	bool once;             /* one pass, then LOGOUT; else stay connected */
+	unsigned full_check_s; /* staying connected: seconds between full checks */
+	/* A line of progress on a terminal (may be NULL): the folder and how many of its
+	 * actions are done. */
+	void (*progress)(void *arg, const char *folder, size_t done, size_t total);
+	void *progress_arg;
+};
+
+struct client_sync_stats {
+	unsigned folders, passes;
+	uint64_t downloaded, uploaded, flags_local, flags_remote;
+	uint64_t deleted_local, deleted_remote, moved, folders_created, folders_renamed;
+	unsigned skipped; /* folders left alone by S2 */
+	uint64_t bytes_in, bytes_out;
+};
+
+/* Sync until done (--once) or until *stop becomes true (between two waits; NULL:
+ * never). 0 and *stats_out, or a negative err with one line in err_out ("login
+ * failed: ...", "cannot connect to ..."). */
+int client_sync_run(const struct client_sync_opts *o, volatile const int *stop,
+		    struct client_sync_stats *stats_out, char *err_out, size_t err_cap);
+
 #endif

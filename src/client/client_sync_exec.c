@@ -1,0 +1,562 @@
+/* client_sync_exec.c: carrying out one folder's plan (client_sync.h) against the
+ * selected mailbox and its Maildir, in an order that keeps the state crash-safe:
+ * - a download records its row (with the base name the file will have, "fetching")
+ *   before the file is committed, and completes the row after: a kill -9 anywhere
+ *   leaves either a row to fetch again or a file its row knows, never a stray file that
+ *   would be uploaded as new;
+ * - an upload records its row (UID 0) before APPEND: a lost APPENDUID is found again by
+ *   Message-ID and size (R1), never uploaded twice;
+ * - a deletion on the server marks its rows "deleting" before STORE \Deleted and UID
+ *   EXPUNGE; a move marks the row's target before UID MOVE;
+ * - flags go to the server before the row records them (a crash in between finds both
+ *   sides agreeing and the row behind, which the next pass simply records).
+ * Row writes without a transfer in between share one transaction (one fsync). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/client_digest.h"
+#include "client/client_sync_int.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/banned.h"
+
+struct exec_ctx {
+	struct sync_run *r;
+	struct sync_folder *f;
+	struct client_maildir *md;
+	bool in_tx;
+};
+
+static int exec_tx(struct exec_ctx *x, bool want)
+{
+	if (x->in_tx == want)
+		return 0;
+	int e = want ? client_sync_state_begin(x->r->st) : client_sync_state_commit(x->r->st);
+	if (e)
+		return sync_fail(x->r, e, "%s", client_sync_state_error(x->r->st));
+	x->in_tx = want;
+	return 0;
+}
+
+static int exec_state(struct exec_ctx *x, int e)
+{
+	return e ? sync_fail(x->r, e, "%s", client_sync_state_error(x->r->st)) : 0;
+}
+
+static int exec_imap(struct exec_ctx *x, int e, const char *what)
+{
+	return e ? sync_fail(x->r, e, "%s in %.200s: %s", what, x->f->view.name,
+			     client_imap_error(x->r->imap))
+		 : 0;
+}
+
+/* The folder's Maildir, created on first need (a download into a new folder). */
+static int exec_maildir(struct exec_ctx *x)
+{
+	if (x->md)
+		return 0;
+	int e = client_maildir_open(x->f->local_path, true, &x->md);
+	return e ? sync_fail(x->r, e, "cannot open %s: %s", x->f->local_path, err_str(e)) : 0;
+}
+
+/* ---- download ---- */
+
+struct exec_dl {
+	struct client_maildir_msg *m;
+	struct client_digest d;
+	time_t date;
+	bool got;
+	int err;
+};
+
+static int exec_dl_body(void *arg, uint32_t seq, uint64_t off, uint64_t total, const void *p,
+			size_t n)
+{
+	struct exec_dl *dl = arg;
+	dl->got = true;
+	client_digest_update(&dl->d, p, n);
+	int e = n ? client_maildir_write(dl->m, p, n) : 0;
+	return e ? (dl->err = e) : 0;
+}
+
+static int exec_dl_fetch(void *arg, const struct client_imap_fetch *ft)
+{
+	struct exec_dl *dl = arg;
+	if (ft->has_body && ft->internaldate)
+		dl->date = ft->internaldate;
+	return 0;
+}
+
+static int exec_download(struct exec_ctx *x, const struct client_sync_action *act)
+{
+	struct client_sync_folder *v = &x->f->view;
+	const struct client_sync_remote *rm = &v->remote[act->remote];
+	char base[CLIENT_MAILDIR_NAME_MAX], uid[16], sha[CLIENT_DIGEST_HEX];
+	char id[LIMIT_MSGID + 3];
+	struct exec_dl dl = {0};
+	int e = exec_maildir(x);
+	if (!e && (e = client_digest_init(&dl.d)))
+		return sync_fail(x->r, e, "out of memory");
+	if (e)
+		return e;
+	e = client_maildir_begin(x->md, &dl.m, base);
+	if (e) {
+		client_digest_free(&dl.d);
+		return sync_fail(x->r, e, "cannot write into %s: %s", x->f->local_path, err_str(e));
+	}
+	struct client_sync_row row = {.id = -1, .keywords = rm->keywords, .msgid = rm->msgid,
+				      .sha256 = "", .size = rm->size};
+	if (act->row != CLIENT_SYNC_NONE)
+		row = v->rows[act->row];
+	row.uid = rm->uid;
+	row.base = base;
+	row.flags = act->flags;
+	row.keywords = rm->keywords;
+	row.fetching = true;
+	row.deleting = false;
+	e = act->row != CLIENT_SYNC_NONE
+		    ? client_sync_state_row_put(x->r->st, &row)
+		    : client_sync_state_row_add(x->r->st, v->name, &row, &row.id);
+	if (e) {
+		client_maildir_abort(&dl.m);
+		client_digest_free(&dl.d);
+		return exec_state(x, e);
+	}
+	struct client_imap_events ev = {.arg = &dl, .body = exec_dl_body, .fetch = exec_dl_fetch};
+	client_imap_set_events(x->r->imap, &ev);
+	(void)snprintf(uid, sizeof(uid), "%u", rm->uid); /* a uint32 fits */
+	e = client_imap_uid_fetch(x->r->imap, uid, "(UID INTERNALDATE BODY.PEEK[])", 0, false);
+	client_imap_set_events(x->r->imap, NULL);
+	if (!e && dl.err)
+		e = sync_fail(x->r, dl.err, "cannot write into %s: %s", x->f->local_path,
+			      err_str(dl.err));
+	else if (e)
+		e = exec_imap(x, e, "UID FETCH");
+	if (e || !dl.got) {
+		/* gone from the server meanwhile (or failed): the row goes, the next pass
+		 * sees what is there */
+		client_maildir_abort(&dl.m);
+		client_digest_free(&dl.d);
+		return e ? e : exec_state(x, client_sync_state_row_drop(x->r->st, row.id));
+	}
+	e = client_maildir_commit(&dl.m, act->flags, act->flags != 0, dl.date);
+	uint64_t size;
+	int de = client_digest_final(&dl.d, sha, &size, id, sizeof(id));
+	if (e)
+		return sync_fail(x->r, e, "cannot write into %s: %s", x->f->local_path, err_str(e));
+	if (de)
+		return sync_fail(x->r, de, "out of memory");
+	row.fetching = false;
+	row.sha256 = sha;
+	if (id[0])
+		row.msgid = id;
+	if (!row.size)
+		row.size = size;
+	x->r->stats.downloaded++;
+	return exec_state(x, client_sync_state_row_put(x->r->st, &row));
+}
+
+/* ---- upload ---- */
+
+/* The file with LF line ends as it goes on the wire: every LF not after a CR gets one. */
+struct exec_ul {
+	int fd;
+	bool cr; /* the last byte handed on was a CR */
+	char pending; /* an LF held back when buf had room for only one byte */
+};
+
+static int exec_ul_read(void *arg, void *buf, size_t cap, size_t *n_out)
+{
+	struct exec_ul *u = arg;
+	char in[LIMIT_CLIENT_MAILDIR_WRITE];
+	char *out = buf;
+	size_t n = 0;
+	if (u->pending && cap) {
+		out[n++] = u->pending;
+		u->pending = 0;
+		u->cr = false;
+	}
+	size_t want = (cap - n) / 2;
+	if (want > sizeof(in))
+		want = sizeof(in);
+	if (want == 0 && n == 0)
+		want = 1;
+	ssize_t got = want ? read(u->fd, in, want) : 0;
+	if (got < 0)
+		return ERR_IO;
+	for (ssize_t i = 0; i < got; i++) {
+		if (in[i] == '\n' && !u->cr) {
+			out[n++] = '\r';
+			if (n == cap) {
+				u->pending = '\n';
+				break;
+			}
+		}
+		out[n++] = in[i];
+		u->cr = in[i] == '\r';
+	}
+	*n_out = n;
+	return 0;
+}
+
+/* The digest of a local file: SHA-256, RFC822.SIZE and Message-ID. */
+static int exec_digest_file(const char *path, char *sha, uint64_t *size, char *id, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
+	struct client_digest d;
+	int e = client_digest_init(&d);
+	char buf[LIMIT_CLIENT_MAILDIR_WRITE];
+	ssize_t n;
+	while (!e && (n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0)
+			e = ERR_IO;
+		else
+			client_digest_update(&d, buf, (size_t)n);
+	}
+	close(fd);
+	if (e) {
+		client_digest_free(&d);
+		return e;
+	}
+	return client_digest_final(&d, sha, size, id, cap);
+}
+
+/* Without APPENDUID: the highest UID with this Message-ID that no row has. */
+struct exec_search {
+	uint32_t best;
+};
+
+static int exec_search_cb(void *arg, uint32_t lo, uint32_t hi)
+{
+	struct exec_search *s = arg;
+	if (hi > s->best)
+		s->best = hi;
+	return 0;
+}
+
+static uint32_t exec_find_uid(struct exec_ctx *x, const char *msgid)
+{
+	char q[LIMIT_MSGID + 8], crit[LIMIT_MSGID + 40];
+	if (!msgid[0] || client_imap_quote(msgid, q, sizeof(q)) != 0)
+		return 0;
+	int n = snprintf(crit, sizeof(crit), "HEADER Message-ID %s", q);
+	if (n < 0 || (size_t)n >= sizeof(crit))
+		return 0;
+	struct exec_search s = {0};
+	struct client_imap_events ev = {.arg = &s, .search = exec_search_cb};
+	client_imap_set_events(x->r->imap, &ev);
+	int e = client_imap_uid_search(x->r->imap, crit);
+	client_imap_set_events(x->r->imap, NULL);
+	return e ? 0 : s.best;
+}
+
+static int exec_create_remote(struct exec_ctx *x)
+{
+	struct client_sync_folder *v = &x->f->view;
+	if (v->remote_exists)
+		return 0;
+	char name[LIMIT_MAILBOX_NAME + 1];
+	int e = sync_server_name(x->r, v->name, name, sizeof(name));
+	if (!e)
+		e = client_imap_create(x->r->imap, name);
+	if (e && e != ERR_EXISTS)
+		return exec_imap(x, e, "CREATE");
+	v->remote_exists = true;
+	x->r->stats.folders_created++;
+	return 0;
+}
+
+static int exec_upload(struct exec_ctx *x, const struct client_sync_action *act)
+{
+	struct client_sync_folder *v = &x->f->view;
+	const struct client_sync_local *lf = &v->local[act->local];
+	const char *path = x->f->local_paths[act->local];
+	char sha[CLIENT_DIGEST_HEX], id[LIMIT_MSGID + 3], name[LIMIT_MAILBOX_NAME + 1];
+	uint64_t size;
+	int e = exec_digest_file(path, sha, &size, id, sizeof(id));
+	if (e == ERR_NOTFOUND)
+		return 0; /* moved or deleted since the listing: the next pass sees it */
+	if (e)
+		return sync_fail(x->r, e, "cannot read %s: %s", path, err_str(e));
+	struct client_sync_row row = {.id = -1, .keywords = ""};
+	if (act->row != CLIENT_SYNC_NONE)
+		row = v->rows[act->row];
+	row.uid = 0;
+	row.base = lf->base;
+	row.flags = lf->flags;
+	row.msgid = id;
+	row.sha256 = sha;
+	row.size = size;
+	row.deleting = row.fetching = false;
+	e = act->row != CLIENT_SYNC_NONE
+		    ? client_sync_state_row_put(x->r->st, &row)
+		    : client_sync_state_row_add(x->r->st, v->name, &row, &row.id);
+	if (e)
+		return exec_state(x, e);
+	if ((e = exec_create_remote(x)) || (e = sync_server_name(x->r, v->name, name, sizeof(name))))
+		return e;
+	struct exec_ul u = {.fd = open(path, O_RDONLY | O_CLOEXEC)};
+	if (u.fd < 0)
+		return 0; /* gone since: its pending row is forgotten on the next pass */
+	struct client_imap_append_msg m = {
+		.flags = lf->flags, .keywords = row.keywords[0] ? row.keywords : NULL,
+		.date = x->f->local_mtime[act->local], .size = size, .read = exec_ul_read,
+		.arg = &u};
+	uint32_t validity = 0, uid = 0;
+	e = client_imap_append(x->r->imap, name, &m, 1, &validity, &uid);
+	close(u.fd);
+	if (e)
+		return exec_imap(x, e, "APPEND");
+	if (!uid || (x->f->remote_selected && validity != v->remote_uidvalidity))
+		uid = exec_find_uid(x, id);
+	x->r->stats.uploaded++;
+	if (!uid)
+		return 0; /* stays pending: matched by Message-ID and size on the next pass */
+	row.uid = uid;
+	return exec_state(x, client_sync_state_row_put(x->r->st, &row));
+}
+
+/* ---- flags, deletions, moves ---- */
+
+static int exec_store(struct exec_ctx *x, const char *set, char op, unsigned flags)
+{
+	if (!flags)
+		return 0;
+	return exec_imap(x, client_imap_uid_store(x->r->imap, set, op, flags, NULL, 0, NULL),
+			 "UID STORE");
+}
+
+/* Every FLAGS_REMOTE with the same additions and removals in one UID STORE pair. */
+static int exec_flags_remote(struct exec_ctx *x, const struct client_sync_plan *p,
+			     struct arena *a)
+{
+	const struct client_sync_folder *v = &x->f->view;
+	uint32_t *uids = arena_alloc(a, (p->nacts + 1) * sizeof(*uids));
+	bool *done = arena_zalloc(a, p->nacts + 1);
+	if (!uids || !done)
+		return sync_fail(x->r, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < p->nacts; i++) {
+		const struct client_sync_action *act = &p->acts[i];
+		if (act->kind != CLIENT_SYNC_FLAGS_REMOTE || done[i])
+			continue;
+		size_t n = 0;
+		for (size_t k = i; k < p->nacts; k++) {
+			const struct client_sync_action *o = &p->acts[k];
+			if (o->kind == CLIENT_SYNC_FLAGS_REMOTE && !done[k] && o->add == act->add &&
+			    o->del == act->del) {
+				uids[n++] = v->remote[o->remote].uid;
+				done[k] = true;
+			}
+		}
+		/* the plan lists rows in state order: sort for a compact UID set */
+		for (size_t s = 1; s < n; s++)
+			for (size_t t = s; t > 0 && uids[t - 1] > uids[t]; t--) {
+				uint32_t tmp = uids[t];
+				uids[t] = uids[t - 1];
+				uids[t - 1] = tmp;
+			}
+		for (size_t off = 0; off < n;) {
+			char set[LIMIT_CLIENT_SYNC_UIDSET];
+			size_t used;
+			int e = client_imap_uidset(uids + off, n - off, set, sizeof(set), &used);
+			if (!e)
+				e = exec_store(x, set, '+', act->add);
+			if (!e)
+				e = exec_store(x, set, '-', act->del);
+			if (e)
+				return e;
+			off += used;
+		}
+		x->r->stats.flags_remote += n;
+	}
+	return 0;
+}
+
+static int exec_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* R4 on the server: rows marked, then \Deleted and UID EXPUNGE, then the rows go. */
+static int exec_delete_remote(struct exec_ctx *x, const struct client_sync_plan *p,
+			      struct arena *a)
+{
+	const struct client_sync_folder *v = &x->f->view;
+	uint32_t *uids = arena_alloc(a, (p->nacts + 1) * sizeof(*uids));
+	if (!uids)
+		return sync_fail(x->r, ERR_NOMEM, "out of memory");
+	size_t n = 0;
+	int e = exec_tx(x, true);
+	for (size_t i = 0; !e && i < p->nacts; i++) {
+		const struct client_sync_action *act = &p->acts[i];
+		if (act->kind != CLIENT_SYNC_DELETE_REMOTE)
+			continue;
+		struct client_sync_row row = v->rows[act->row];
+		row.deleting = true;
+		uids[n++] = v->remote[act->remote].uid;
+		e = exec_state(x, client_sync_state_row_put(x->r->st, &row));
+	}
+	if (!e)
+		e = exec_tx(x, false);
+	if (e || !n)
+		return e;
+	qsort(uids, n, sizeof(*uids), exec_uid_cmp);
+	bool uidplus = client_imap_has(x->r->imap, CLIENT_IMAP_CAP_UIDPLUS);
+	for (size_t off = 0; off < n;) {
+		char set[LIMIT_CLIENT_SYNC_UIDSET];
+		size_t used;
+		e = client_imap_uidset(uids + off, n - off, set, sizeof(set), &used);
+		if (!e)
+			e = exec_store(x, set, '+', CLIENT_FLAG_TRASHED);
+		/* Without UIDPLUS only a plain EXPUNGE is left, which also removes what
+		 * another client marked \Deleted: that is what \Deleted asks for. */
+		if (!e)
+			e = exec_imap(x, uidplus ? client_imap_uid_expunge(x->r->imap, set)
+						 : client_imap_expunge(x->r->imap), "EXPUNGE");
+		if (e)
+			return e;
+		off += used;
+	}
+	e = exec_tx(x, true);
+	for (size_t i = 0; !e && i < p->nacts; i++)
+		if (p->acts[i].kind == CLIENT_SYNC_DELETE_REMOTE)
+			e = exec_state(x, client_sync_state_row_drop(x->r->st,
+								     v->rows[p->acts[i].row].id));
+	x->r->stats.deleted_remote += n;
+	return e ? e : exec_tx(x, false);
+}
+
+/* R7: UID MOVE (or COPY, \Deleted, UID EXPUNGE); the row follows as pending in the
+ * target, where Message-ID and size find its new UID. */
+static int exec_move(struct exec_ctx *x, const struct client_sync_action *act,
+		     const struct sync_folder *to)
+{
+	const struct client_sync_row *row = &x->f->view.rows[act->row];
+	char uid[16], dest[LIMIT_MAILBOX_NAME + 1];
+	int e = sync_server_name(x->r, to->view.name, dest, sizeof(dest));
+	if (e)
+		return sync_fail(x->r, e, "folder name too long");
+	e = exec_state(x, client_sync_state_row_moving(x->r->st, row->id, to->view.name));
+	if (e)
+		return e;
+	(void)snprintf(uid, sizeof(uid), "%u", x->f->view.remote[act->remote].uid);
+	if (client_imap_has(x->r->imap, CLIENT_IMAP_CAP_MOVE)) {
+		e = exec_imap(x, client_imap_uid_move(x->r->imap, uid, dest), "UID MOVE");
+	} else {
+		e = exec_imap(x, client_imap_uid_copy(x->r->imap, uid, dest), "UID COPY");
+		if (!e)
+			e = exec_store(x, uid, '+', CLIENT_FLAG_TRASHED);
+		if (!e && client_imap_has(x->r->imap, CLIENT_IMAP_CAP_UIDPLUS))
+			e = exec_imap(x, client_imap_uid_expunge(x->r->imap, uid), "UID EXPUNGE");
+	}
+	if (e)
+		return e;
+	x->r->stats.moved++;
+	return exec_state(x, client_sync_state_row_refile(x->r->st, row->id, to->view.name, 0));
+}
+
+/* One action that is neither batched nor a transfer: a row write, a rename, an unlink. */
+static int exec_local(struct exec_ctx *x, const struct client_sync_action *act)
+{
+	const struct client_sync_folder *v = &x->f->view;
+	struct client_sync_row row = act->row != CLIENT_SYNC_NONE ? v->rows[act->row]
+								  : (struct client_sync_row){0};
+	int e;
+	switch (act->kind) {
+	case CLIENT_SYNC_RELINK:
+		row.uid = v->remote[act->remote].uid;
+		return exec_state(x, client_sync_state_row_put(x->r->st, &row));
+	case CLIENT_SYNC_FLAGS_LOCAL:
+		if ((e = exec_maildir(x)))
+			return e;
+		e = client_maildir_set_flags(x->md, row.base, act->flags);
+		if (e && e != ERR_NOTFOUND)
+			return sync_fail(x->r, e, "cannot rename in %s: %s", x->f->local_path,
+					 err_str(e));
+		x->r->stats.flags_local++;
+		return 0;
+	case CLIENT_SYNC_UPDATE_ROW:
+		row.flags = act->flags;
+		if (act->remote != CLIENT_SYNC_NONE)
+			row.keywords = v->remote[act->remote].keywords;
+		row.fetching = false;
+		return exec_state(x, client_sync_state_row_put(x->r->st, &row));
+	case CLIENT_SYNC_DELETE_LOCAL:
+		if ((e = exec_maildir(x)))
+			return e;
+		e = client_maildir_remove(x->md, row.base);
+		if (e && e != ERR_NOTFOUND)
+			return sync_fail(x->r, e, "cannot remove from %s: %s", x->f->local_path,
+					 err_str(e));
+		x->r->stats.deleted_local++;
+		return exec_state(x, client_sync_state_row_drop(x->r->st, row.id));
+	case CLIENT_SYNC_FORGET:
+		return exec_state(x, client_sync_state_row_drop(x->r->st, row.id));
+	default:
+		return 0;
+	}
+}
+
+int sync_exec(struct sync_run *r, struct sync_folder *f, struct sync_folder *all, size_t nall,
+	      const struct client_sync_plan *p, struct arena *a)
+{
+	struct exec_ctx x = {.r = r, .f = f};
+	int e = 0;
+	/* RELINKs first (the plan puts them first), so the rest sees the new UIDs */
+	size_t i = 0;
+	for (; !e && i < p->nacts && p->acts[i].kind == CLIENT_SYNC_RELINK; i++) {
+		if (!(e = exec_tx(&x, true)))
+			e = exec_local(&x, &p->acts[i]);
+	}
+	/* flags to the server before any row records them */
+	if (!e)
+		e = exec_tx(&x, false);
+	if (!e)
+		e = exec_flags_remote(&x, p, a);
+	for (; !e && i < p->nacts; i++) {
+		const struct client_sync_action *act = &p->acts[i];
+		if (r->opts->progress)
+			r->opts->progress(r->opts->progress_arg, f->view.name, i, p->nacts);
+		switch (act->kind) {
+		case CLIENT_SYNC_FLAGS_REMOTE:
+		case CLIENT_SYNC_DELETE_REMOTE:
+			break; /* batched */
+		case CLIENT_SYNC_DOWNLOAD:
+			if (!(e = exec_tx(&x, false)))
+				e = exec_download(&x, act);
+			break;
+		case CLIENT_SYNC_UPLOAD:
+			if (!(e = exec_tx(&x, false)))
+				e = exec_upload(&x, act);
+			break;
+		case CLIENT_SYNC_MOVE_REMOTE:
+			if (act->to >= nall) {
+				e = sync_fail(r, ERR_INVAL, "move to an unknown folder");
+				break;
+			}
+			if (!(e = exec_tx(&x, false)))
+				e = exec_move(&x, act, &all[act->to]);
+			break;
+		default:
+			if (!(e = exec_tx(&x, true)))
+				e = exec_local(&x, act);
+			break;
+		}
+	}
+	if (!e)
+		e = exec_tx(&x, false);
+	if (!e)
+		e = exec_delete_remote(&x, p, a);
+	if (x.in_tx && e)
+		(void)exec_tx(&x, false); /* keep what was done: each step is safe alone */
+	if (x.md)
+		client_maildir_close(&x.md);
+	return e;
+}

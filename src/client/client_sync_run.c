@@ -1,0 +1,537 @@
+/* client_sync_run.c: kasten sync's passes and its staying-connected loop. A pass reads
+ * the folder tree of all three sides (state, local tree, LIST), plans and carries out
+ * the folder actions (client_sync_plan_folders), finds files moved between local
+ * folders, then per folder in scope: SELECT and list, plan, carry out
+ * (client_sync_side.c, client_sync_exec.c), and records the folder's UIDVALIDITY,
+ * UIDNEXT and HIGHESTMODSEQ. Without --once it then stays connected: IDLE on INBOX
+ * (RFC 2177) in slices of LIMIT_CLIENT_SYNC_LOCAL_POLL seconds, between which the local
+ * tree's directories are looked at (their mtimes change with every file added, removed
+ * or renamed); a change on either side starts a pass over that side's folders, and
+ * every full_check_s seconds a pass over all. Memory: one arena per pass, capped at
+ * LIMIT_CLIENT_SYNC_ARENA. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "client/client_sync_int.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/banned.h"
+
+int sync_fail(struct sync_run *r, int e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		r->error[0] = '\0';
+	return e;
+}
+
+/* ---- the folder tree of a pass ---- */
+
+struct run_tree {
+	struct sync_folder *f;
+	size_t n, cap;
+	struct arena *a;
+	struct sync_run *r;
+	int err;
+};
+
+static struct sync_folder *run_folder(struct run_tree *t, const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->f[i].view.name, name))
+			return &t->f[i];
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? 2 * t->cap : 32;
+		struct sync_folder *g = arena_zalloc(t->a, ncap * sizeof(*g));
+		if (!g)
+			return NULL;
+		if (t->n)
+			memcpy(g, t->f, t->n * sizeof(*g));
+		t->f = g;
+		t->cap = ncap;
+	}
+	struct sync_folder *f = &t->f[t->n];
+	*f = (struct sync_folder){0};
+	f->view.name = arena_strdup(t->a, name);
+	if (!f->view.name)
+		return NULL;
+	t->n++;
+	return f;
+}
+
+static int run_local_cb(void *arg, const char *name, const char *path)
+{
+	struct run_tree *t = arg;
+	struct sync_folder *f = run_folder(t, name);
+	if (!f)
+		return ERR_NOMEM;
+	f->local_path = arena_strdup(t->a, path);
+	return f->local_path ? 0 : ERR_NOMEM;
+}
+
+static int run_list_cb(void *arg, const struct client_imap_list_entry *e)
+{
+	struct run_tree *t = arg;
+	if (e->attrs & CLIENT_IMAP_LIST_NOSELECT)
+		return 0;
+	char name[LIMIT_MAILBOX_NAME + 1];
+	size_t n = strlen(e->name);
+	if (n > LIMIT_MAILBOX_NAME)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		/* a '/' inside a component of a server that uses another delimiter has no
+		 * local spelling: such a folder is left alone */
+		if (e->name[i] == '/' && t->r->delim != '/')
+			return 0;
+		name[i] = e->name[i] == t->r->delim ? '/' : e->name[i];
+	}
+	struct sync_folder *f = run_folder(t, name);
+	if (!f)
+		return t->err = ERR_NOMEM;
+	f->view.remote_exists = true;
+	return 0;
+}
+
+static int run_default_path(struct sync_run *r, struct sync_folder *f, struct arena *a)
+{
+	if (f->local_path)
+		return 0;
+	char path[4096];
+	int e = !strcmp(f->view.name, "INBOX")
+			? (snprintf(path, sizeof(path), "%s", r->opts->maildir) < (int)sizeof(path)
+				   ? 0
+				   : ERR_TOO_LONG)
+			: client_maildir_folder_path(r->opts->maildir, f->view.name, path,
+						     sizeof(path));
+	if (e)
+		return sync_fail(r, e, "no local path for %.200s", f->view.name);
+	f->local_path = arena_strdup(a, path);
+	return f->local_path ? 0 : sync_fail(r, ERR_NOMEM, "out of memory");
+}
+
+/* The three sides' folders, each with its rows and local listing (not yet the remote
+ * messages). */
+static int run_read_tree(struct sync_run *r, struct run_tree *t)
+{
+	struct client_sync_state_folder *sf;
+	size_t nsf;
+	int e = client_sync_state_folders(r->st, t->a, &sf, &nsf);
+	if (e)
+		return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+	e = client_maildir_folders(r->opts->maildir, run_local_cb, t);
+	if (e && e != ERR_NOTFOUND)
+		return sync_fail(r, e, "cannot read %s: %s", r->opts->maildir, err_str(e));
+	struct client_imap_events ev = {.arg = t, .list = run_list_cb};
+	client_imap_set_events(r->imap, &ev);
+	e = client_imap_list(r->imap, "*", false);
+	client_imap_set_events(r->imap, NULL);
+	if (!e)
+		e = t->err;
+	if (e)
+		return sync_fail(r, e, "LIST: %s", client_imap_error(r->imap));
+	for (size_t i = 0; i < nsf; i++) {
+		struct sync_folder *f = run_folder(t, sf[i].name);
+		if (!f)
+			return sync_fail(r, ERR_NOMEM, "out of memory");
+		f->state = sf[i];
+		f->view.state_known = true;
+		f->view.state_uidvalidity = sf[i].uidvalidity;
+		f->view.state_uidnext = sf[i].uidnext;
+	}
+	if (!run_folder(t, "INBOX"))
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < t->n; i++) {
+		struct sync_folder *f = &t->f[i];
+		e = client_sync_state_rows(r->st, f->view.name, t->a,
+					   (struct client_sync_row **)&f->view.rows, &f->moving,
+					   &f->view.nrows);
+		if (e)
+			return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+		if ((e = run_default_path(r, f, t->a)) || (e = sync_local_list(r, f, t->a)))
+			return e;
+	}
+	return 0;
+}
+
+/* R8 needs the UIDVALIDITY of server folders the state does not know, but only when a
+ * known one vanished from the server. */
+static int run_remote_validity(struct sync_run *r, struct run_tree *t)
+{
+	bool vanished = false;
+	for (size_t i = 0; i < t->n; i++)
+		vanished |= t->f[i].view.state_known && !t->f[i].view.remote_exists;
+	for (size_t i = 0; vanished && i < t->n; i++) {
+		struct sync_folder *f = &t->f[i];
+		if (f->view.state_known || !f->view.remote_exists || f->view.local_exists)
+			continue;
+		char name[LIMIT_MAILBOX_NAME + 1];
+		struct client_imap_mailbox mb;
+		int e = sync_server_name(r, f->view.name, name, sizeof(name));
+		if (!e)
+			e = client_imap_select(r->imap, name, true, NULL, &mb);
+		if (e)
+			return sync_fail(r, e, "EXAMINE %.200s: %s", f->view.name,
+					 client_imap_error(r->imap));
+		f->view.remote_uidvalidity = mb.uidvalidity;
+	}
+	return 0;
+}
+
+static int run_rename_local(struct sync_run *r, struct sync_folder *from,
+			    struct sync_folder *to, struct arena *a)
+{
+	char path[4096];
+	int e = client_maildir_folder_path(r->opts->maildir, to->view.name, path, sizeof(path));
+	if (e)
+		return sync_fail(r, e, "no local path for %.200s", to->view.name);
+	if (rename(from->local_path, path) != 0)
+		return sync_fail(r, ERR_IO, "cannot rename %s: %s", from->local_path,
+				 strerror(errno));
+	e = client_sync_state_folder_rename(r->st, from->view.name, to->view.name);
+	return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
+}
+
+/* Carry out the folder actions; *changed_out says whether the tree must be read again. */
+static int run_folder_actions(struct sync_run *r, struct run_tree *t, bool *changed_out)
+{
+	struct client_sync_folder *views = arena_alloc(t->a, (t->n + 1) * sizeof(*views));
+	if (!views)
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < t->n; i++)
+		views[i] = t->f[i].view;
+	struct client_sync_folder_action *fa;
+	size_t nfa;
+	int e = client_sync_plan_folders(views, t->n, t->a, &fa, &nfa);
+	if (e)
+		return sync_fail(r, e, "out of memory");
+	*changed_out = nfa > 0;
+	for (size_t k = 0; !e && k < nfa; k++) {
+		struct sync_folder *f = &t->f[fa[k].folder];
+		struct sync_folder *to = fa[k].to < t->n ? &t->f[fa[k].to] : NULL;
+		char name[LIMIT_MAILBOX_NAME + 1], name2[LIMIT_MAILBOX_NAME + 1];
+		struct client_maildir *md;
+		switch (fa[k].kind) {
+		case CLIENT_SYNC_FOLDER_CREATE_REMOTE:
+			e = sync_server_name(r, f->view.name, name, sizeof(name));
+			if (!e)
+				e = client_imap_create(r->imap, name);
+			if (e && e != ERR_EXISTS)
+				return sync_fail(r, e, "CREATE %.200s: %s", f->view.name,
+						 client_imap_error(r->imap));
+			e = 0;
+			r->stats.folders_created++;
+			break;
+		case CLIENT_SYNC_FOLDER_CREATE_LOCAL:
+			e = client_maildir_open(f->local_path, true, &md);
+			if (e)
+				return sync_fail(r, e, "cannot create %s: %s", f->local_path,
+						 err_str(e));
+			client_maildir_close(&md);
+			r->stats.folders_created += !f->view.state_known;
+			break;
+		case CLIENT_SYNC_FOLDER_RENAME_REMOTE:
+			e = sync_server_name(r, f->view.name, name, sizeof(name));
+			if (!e)
+				e = sync_server_name(r, to->view.name, name2, sizeof(name2));
+			if (!e)
+				e = client_imap_rename(r->imap, name, name2);
+			if (e)
+				return sync_fail(r, e, "RENAME %.200s: %s", f->view.name,
+						 client_imap_error(r->imap));
+			e = client_sync_state_folder_rename(r->st, f->view.name, to->view.name);
+			if (e)
+				return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+			r->stats.folders_renamed++;
+			break;
+		case CLIENT_SYNC_FOLDER_RENAME_LOCAL:
+			e = run_rename_local(r, f, to, t->a);
+			r->stats.folders_renamed++;
+			break;
+		case CLIENT_SYNC_FOLDER_FORGET:
+			e = client_sync_state_folder_drop(r->st, f->view.name);
+			if (e)
+				return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+			break;
+		}
+	}
+	return e;
+}
+
+/* A UID MOVE cut short (the row says where it was going): the plan sends it again if
+ * the message is still here; else the row goes to its target as pending, and out of
+ * this folder's rows (compacted in place, moved_to along with them). */
+static int run_resume_moves(struct sync_run *r, struct run_tree *t, struct sync_folder *f,
+			    size_t *moved_to)
+{
+	struct client_sync_row *rows = (struct client_sync_row *)f->view.rows;
+	size_t out = 0;
+	for (size_t i = 0; i < f->view.nrows; i++) {
+		size_t to = CLIENT_SYNC_NONE;
+		bool here = false;
+		if (f->moving[i][0]) {
+			for (size_t k = 0; k < t->n; k++)
+				if (!strcmp(t->f[k].view.name, f->moving[i]))
+					to = k;
+			for (size_t k = 0; k < f->view.nremote && !here; k++)
+				here = f->view.remote[k].uid == rows[i].uid;
+			if (here && to != CLIENT_SYNC_NONE) {
+				moved_to[i] = to;
+			} else {
+				int e = client_sync_state_row_refile(r->st, rows[i].id, f->moving[i],
+								     0);
+				if (e)
+					return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+				continue;
+			}
+		}
+		rows[out] = rows[i];
+		moved_to[out] = moved_to[i];
+		f->moving[out] = f->moving[i];
+		out++;
+	}
+	f->view.nrows = out;
+	return 0;
+}
+
+/* One folder: list the server side, plan, carry out, record. */
+static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
+			   struct client_sync_folder *views)
+{
+	struct sync_folder *f = &t->f[idx];
+	int e = 0;
+	if (f->view.remote_exists) {
+		e = sync_remote_list(r, f, t->a);
+		if (e)
+			return e;
+	}
+	size_t *moved_to = arena_alloc(t->a, (f->view.nrows + 1) * sizeof(*moved_to));
+	if (!moved_to)
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < f->view.nrows; i++)
+		moved_to[i] = views[idx].moved_to ? views[idx].moved_to[i] : CLIENT_SYNC_NONE;
+	if ((e = run_resume_moves(r, t, f, moved_to)))
+		return e;
+	f->view.moved_to = moved_to;
+	f->view.moved_in = views[idx].moved_in;
+	struct client_sync_plan p;
+	if ((e = client_sync_plan_msgs(&f->view, t->a, &p)))
+		return sync_fail(r, e, "out of memory");
+	if (p.mode == CLIENT_SYNC_MODE_SKIP) {
+		r->stats.skipped++;
+		fprintf(stderr, "kasten sync: %s: the server's UIDNEXT went down with the same "
+				"UIDVALIDITY; folder left alone\n", f->view.name);
+		return 0;
+	}
+	if ((e = sync_exec(r, f, t->f, t->n, &p, t->a)))
+		return e;
+	r->stats.folders++;
+	if (p.mode == CLIENT_SYNC_MODE_REMOTE_GONE && !f->view.remote_exists) {
+		/* S3: nothing of it left to sync (an upload would have created it again) */
+		e = client_sync_state_folder_drop(r->st, f->view.name);
+		return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
+	}
+	struct client_sync_state_folder sf = {
+		.name = f->view.name, .uidvalidity = f->view.remote_uidvalidity,
+		.uidnext = f->view.remote_uidnext, .highestmodseq = f->remote_modseq,
+		.last_full = time(NULL)};
+	if (f->view.state_known && sf.uidvalidity == f->state.uidvalidity &&
+	    sf.uidnext == f->state.uidnext && sf.highestmodseq == f->state.highestmodseq)
+		return 0; /* nothing to write: a pass without changes costs no fsync */
+	e = client_sync_state_folder_put(r->st, &sf);
+	return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
+}
+
+/* A pass over every folder (scope NULL) or over the one named. */
+static int run_pass(struct sync_run *r, const char *scope)
+{
+	struct arena a;
+	arena_init(&a, LIMIT_CLIENT_SYNC_ARENA);
+	struct run_tree t = {.a = &a, .r = r};
+	int e = 0;
+	/* Folder actions change the tree: read it again until it is stable (a rename on
+	 * the server renames children too; their local folders follow on the next round). */
+	for (int round = 0; round < 4; round++) {
+		arena_reset(&a);
+		t = (struct run_tree){.a = &a, .r = r};
+		bool changed = false;
+		if ((e = run_read_tree(r, &t)) || (e = run_remote_validity(r, &t)) ||
+		    (e = run_folder_actions(r, &t, &changed)) || !changed)
+			break;
+	}
+	struct client_sync_folder *views = e ? NULL : arena_alloc(&a, (t.n + 1) * sizeof(*views));
+	if (!e && !views)
+		e = sync_fail(r, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; !e && i < t.n; i++)
+		views[i] = t.f[i].view;
+	if (!e && (e = client_sync_find_moves(views, t.n, &a)))
+		e = sync_fail(r, e, "out of memory");
+	/* INBOX first: what arrives there matters most */
+	for (int inbox = 1; inbox >= 0 && !e; inbox--)
+		for (size_t i = 0; !e && i < t.n; i++) {
+			if ((strcmp(t.f[i].view.name, "INBOX") == 0) != inbox)
+				continue;
+			if (scope && strcmp(scope, t.f[i].view.name) != 0)
+				continue;
+			e = run_folder_pass(r, &t, i, views);
+		}
+	arena_free(&a);
+	r->stats.passes++;
+	return e;
+}
+
+/* ---- staying connected ---- */
+
+/* The mtimes of every local folder's new/ and cur/ (and the root's), folded into one
+ * number: any file added, removed or renamed in them changes it. */
+struct run_sig {
+	uint64_t sum;
+};
+
+static void run_sig_dir(struct run_sig *s, const char *path, const char *sub)
+{
+	char p[4096];
+	struct stat st;
+	int n = snprintf(p, sizeof(p), "%s/%s", path, sub);
+	if (n < 0 || (size_t)n >= sizeof(p) || stat(p, &st) != 0)
+		return;
+	s->sum = s->sum * 1000003u + (uint64_t)st.st_mtim.tv_sec * 1000000000u +
+		 (uint64_t)st.st_mtim.tv_nsec + st.st_ino;
+}
+
+static int run_sig_cb(void *arg, const char *name, const char *path)
+{
+	run_sig_dir(arg, path, "new");
+	run_sig_dir(arg, path, "cur");
+	return 0;
+}
+
+static uint64_t run_local_sig(const struct sync_run *r)
+{
+	struct run_sig s = {0};
+	run_sig_dir(&s, r->opts->maildir, ".");
+	(void)client_maildir_folders(r->opts->maildir, run_sig_cb, &s); /* a tree gone: 0 */
+	return s.sum;
+}
+
+static int run_idle_events_exists(void *arg, uint32_t n)
+{
+	return 0;
+}
+
+static int run_stay(struct sync_run *r, volatile const int *stop)
+{
+	unsigned full = r->opts->full_check_s ? r->opts->full_check_s : LIMIT_CLIENT_SYNC_FULL_CHECK;
+	time_t last_full = time(NULL);
+	uint64_t sig = run_local_sig(r);
+	bool idle = client_imap_has(r->imap, CLIENT_IMAP_CAP_IDLE);
+	struct client_imap_mailbox mb;
+	int e = client_imap_select(r->imap, "INBOX", false, NULL, &mb);
+	if (e)
+		return sync_fail(r, e, "SELECT INBOX: %s", client_imap_error(r->imap));
+	while (!(stop && *stop)) {
+		int got;
+		struct client_imap_events ev = {.exists = run_idle_events_exists};
+		client_imap_set_events(r->imap, &ev);
+		if (idle) {
+			got = client_imap_idle(r->imap, LIMIT_CLIENT_SYNC_LOCAL_POLL * 1000);
+		} else {
+			sleep(LIMIT_CLIENT_SYNC_LOCAL_POLL);
+			uint32_t before = mb.exists;
+			got = client_imap_noop(r->imap);
+			got = got < 0 ? got : before != mb.exists;
+		}
+		client_imap_set_events(r->imap, NULL);
+		if (got < 0)
+			return sync_fail(r, got, "IDLE: %s", client_imap_error(r->imap));
+		uint64_t now_sig = run_local_sig(r);
+		const char *scope = "INBOX";
+		bool run = got > 0;
+		if (now_sig != sig || time(NULL) - last_full >= (time_t)full) {
+			scope = NULL;
+			run = true;
+		}
+		if (!run)
+			continue;
+		if ((e = run_pass(r, scope)))
+			return e;
+		if (!scope)
+			last_full = time(NULL);
+		sig = run_local_sig(r);
+		if ((e = client_imap_select(r->imap, "INBOX", false, NULL, &mb)))
+			return sync_fail(r, e, "SELECT INBOX: %s", client_imap_error(r->imap));
+	}
+	return 0;
+}
+
+/* ---- the run ---- */
+
+static int run_connect(struct sync_run *r)
+{
+	int e = client_imap_open(r->opts->ep, &r->imap, r->error, sizeof(r->error));
+	if (e)
+		return e;
+	e = client_imap_login(r->imap, r->opts->user, r->opts->password);
+	if (e)
+		return sync_fail(r, e, "login failed: %s", client_imap_error(r->imap));
+	unsigned want = CLIENT_IMAP_CAP_CONDSTORE | CLIENT_IMAP_CAP_QRESYNC, got = 0;
+	if (client_imap_has(r->imap, CLIENT_IMAP_CAP_ENABLE) &&
+	    (client_imap_caps(r->imap) & want)) {
+		e = client_imap_enable(r->imap, client_imap_caps(r->imap) & want, &got);
+		if (e)
+			return sync_fail(r, e, "ENABLE: %s", client_imap_error(r->imap));
+	}
+	r->qresync = got & CLIENT_IMAP_CAP_QRESYNC;
+	r->condstore = r->qresync || (got & CLIENT_IMAP_CAP_CONDSTORE);
+	e = client_imap_delimiter(r->imap, &r->delim);
+	if (e)
+		return sync_fail(r, e, "LIST: %s", client_imap_error(r->imap));
+	if (!r->delim)
+		r->delim = '/';
+	return 0;
+}
+
+int client_sync_run(const struct client_sync_opts *o, volatile const int *stop,
+		    struct client_sync_stats *stats_out, char *err_out, size_t err_cap)
+{
+	struct sync_run r = {.opts = o};
+	struct client_maildir *root;
+	/* Connect and log in before anything local is made: a wrong password or an
+	 * unreachable server changes nothing on disk. */
+	int e = run_connect(&r);
+	if (!e) {
+		e = client_maildir_open(o->maildir, true, &root);
+		if (e)
+			sync_fail(&r, e, "cannot create %s: %s", o->maildir, err_str(e));
+		else
+			client_maildir_close(&root);
+	}
+	if (!e)
+		e = client_sync_state_open(o->maildir, o->user, &r.st, r.error, sizeof(r.error));
+	if (!e)
+		e = run_pass(&r, NULL);
+	if (!e && !o->once)
+		e = run_stay(&r, stop);
+	if (r.imap) {
+		struct client_conn *c = client_imap_conn(r.imap);
+		r.stats.bytes_in = client_conn_bytes_in(c);
+		r.stats.bytes_out = client_conn_bytes_out(c);
+		if (!e)
+			(void)client_imap_logout(r.imap); /* best effort: the work is done */
+		client_imap_close(&r.imap);
+	}
+	client_sync_state_close(&r.st);
+	*stats_out = r.stats;
+	if (e)
+		(void)snprintf(err_out, err_cap, "%s", r.error[0] ? r.error : err_str(e));
+	return e;
+}

@@ -1,0 +1,310 @@
+/* client_sync_side.c: reading the two sides of one folder for kasten sync. Locally:
+ * every file of the folder's Maildir with its flags and ctime (client_maildir_each and
+ * one stat). On the server: SELECT, with QRESYNC (RFC 7162 3.2.5) when the state has a
+ * UIDVALIDITY and HIGHESTMODSEQ, so that a pass without changes transfers only what
+ * changed; otherwise UID FETCH 1:* (UID FLAGS), a few dozen bytes a message. Message-ID
+ * and size are fetched only for UIDs the state does not know. Everything read lands in
+ * the pass's arena. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "client/client_digest.h"
+#include "client/client_sync_int.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/banned.h"
+
+int sync_server_name(const struct sync_run *r, const char *name, char *out, size_t cap)
+{
+	size_t n = strlen(name);
+	if (n >= cap || n > LIMIT_MAILBOX_NAME)
+		return ERR_TOO_LONG;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = name[i] == '/' ? r->delim : name[i];
+	return 0;
+}
+
+/* ---- local ---- */
+
+struct side_local {
+	struct arena *a;
+	struct client_sync_local *v;
+	const char **paths;
+	time_t *mtimes;
+	size_t n, cap;
+};
+
+/* Grow an arena array to hold one more (arenas do not realloc: double and copy). */
+static void *side_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	size_t ncap = *cap ? 2 * *cap : 64;
+	void *w = arena_alloc(a, ncap * size);
+	if (w && n)
+		memcpy(w, v, n * size);
+	if (w)
+		*cap = ncap;
+	return w;
+}
+
+static int side_local_cb(void *arg, const char *base, const char *path, unsigned flags,
+			 uint64_t size, time_t mtime)
+{
+	struct side_local *l = arg;
+	size_t cap = l->cap;
+	l->v = side_grow(l->a, l->v, l->n, &cap, sizeof(*l->v));
+	cap = l->cap;
+	l->paths = side_grow(l->a, l->paths, l->n, &cap, sizeof(*l->paths));
+	cap = l->cap;
+	l->mtimes = side_grow(l->a, l->mtimes, l->n, &l->cap, sizeof(*l->mtimes));
+	if (!l->v || !l->paths || !l->mtimes)
+		return ERR_NOMEM;
+	struct stat st;
+	/* ctime: when its name (its flags) last changed, for R3; a file gone since the
+	 * listing is left out (the next pass sees where it went). */
+	if (stat(path, &st) != 0)
+		return 0;
+	const char *b = arena_strdup(l->a, base), *p = arena_strdup(l->a, path);
+	if (!b || !p)
+		return ERR_NOMEM;
+	l->v[l->n] = (struct client_sync_local){.base = b, .flags = flags,
+						.ctime = st.st_ctim.tv_sec};
+	l->paths[l->n] = p;
+	l->mtimes[l->n] = mtime;
+	l->n++;
+	return 0;
+}
+
+int sync_local_list(struct sync_run *r, struct sync_folder *f, struct arena *a)
+{
+	f->view.local_exists = false;
+	f->view.local = NULL;
+	f->view.nlocal = 0;
+	if (!f->local_path)
+		return 0;
+	struct client_maildir *md;
+	int e = client_maildir_open(f->local_path, false, &md);
+	if (e == ERR_NOTFOUND)
+		return 0;
+	if (e)
+		return sync_fail(r, e, "cannot open %s: %s", f->local_path, err_str(e));
+	struct side_local l = {.a = a};
+	e = client_maildir_each(md, side_local_cb, &l);
+	client_maildir_close(&md);
+	if (e)
+		return sync_fail(r, e, "cannot list %s: %s", f->local_path, err_str(e));
+	f->view.local_exists = true;
+	f->view.local = l.v;
+	f->view.nlocal = l.n;
+	f->local_paths = l.paths;
+	f->local_mtime = l.mtimes;
+	return 0;
+}
+
+/* ---- remote ---- */
+
+struct side_remote {
+	struct arena *a;
+	struct client_sync_remote *v;
+	size_t n, cap;
+	uint32_t *vanished; /* pairs lo, hi */
+	size_t nvanished, vcap;
+	int err;
+};
+
+static int side_fetch_cb(void *arg, const struct client_imap_fetch *ft)
+{
+	struct side_remote *s = arg;
+	if (!ft->uid)
+		return 0; /* an unsolicited FETCH without UID: the listing asks for it again */
+	s->v = side_grow(s->a, s->v, s->n, &s->cap, sizeof(*s->v));
+	if (!s->v)
+		return s->err = ERR_NOMEM;
+	char id[LIMIT_MSGID + 3] = "";
+	if (ft->header)
+		client_digest_msgid(ft->header, ft->header_len, id, sizeof(id));
+	struct client_sync_remote *m = &s->v[s->n];
+	*m = (struct client_sync_remote){
+		.uid = ft->uid, .flags = ft->flags,
+		.keywords = arena_strdup(s->a, ft->has_flags ? ft->keywords : ""),
+		.msgid = arena_strdup(s->a, id), .size = ft->size, .sha256 = ""};
+	/* a FETCH of the same UID without FLAGS (the Message-ID one) marks it with has_flags
+	 * false; side_merge keeps the flags of the first */
+	m->flags |= ft->has_flags ? 0 : 1u << 31;
+	if (!m->keywords || !m->msgid)
+		return s->err = ERR_NOMEM;
+	s->n++;
+	return 0;
+}
+
+static int side_vanished_cb(void *arg, bool earlier, uint32_t lo, uint32_t hi)
+{
+	struct side_remote *s = arg;
+	s->vanished = side_grow(s->a, s->vanished, s->nvanished, &s->vcap, 2 * sizeof(uint32_t));
+	if (!s->vanished)
+		return s->err = ERR_NOMEM;
+	s->vanished[2 * s->nvanished] = lo;
+	s->vanished[2 * s->nvanished + 1] = hi;
+	s->nvanished++;
+	return 0;
+}
+
+static int side_cmp_uid(const void *a, const void *b)
+{
+	const struct client_sync_remote *x = a, *y = b;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Several FETCH responses of one UID (flags, then Message-ID and size; an unsolicited
+ * one) become one entry; UIDs in a VANISHED range are dropped. */
+static void side_merge(struct side_remote *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), side_cmp_uid); /* stable enough: merged below */
+	size_t out = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct client_sync_remote *m = &s->v[i];
+		bool gone = false;
+		for (size_t k = 0; k < s->nvanished && !gone; k++)
+			gone = m->uid >= s->vanished[2 * k] && m->uid <= s->vanished[2 * k + 1];
+		if (gone)
+			continue;
+		if (out && s->v[out - 1].uid == m->uid) {
+			struct client_sync_remote *p = &s->v[out - 1];
+			if (!(m->flags & (1u << 31)) && (p->flags & (1u << 31))) {
+				p->flags = m->flags;
+				p->keywords = m->keywords;
+			} else if (!(m->flags & (1u << 31))) {
+				p->flags = m->flags; /* the later FETCH is the newer state */
+				p->keywords = m->keywords;
+			}
+			if (m->msgid[0])
+				p->msgid = m->msgid;
+			if (m->size)
+				p->size = m->size;
+			continue;
+		}
+		s->v[out++] = *m;
+	}
+	s->n = out;
+}
+
+static int side_row_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* UID FETCH of items for the sorted uids[0..n), as many UID sets as it takes. */
+static int side_fetch_uids(struct sync_run *r, const uint32_t *uids, size_t n,
+			   const char *items)
+{
+	char set[LIMIT_CLIENT_SYNC_UIDSET];
+	while (n) {
+		size_t used;
+		int e = client_imap_uidset(uids, n, set, sizeof(set), &used);
+		if (!e)
+			e = client_imap_uid_fetch(r->imap, set, items, 0, false);
+		if (e)
+			return e;
+		uids += used;
+		n -= used;
+	}
+	return 0;
+}
+
+/* The listing from the rows, with QRESYNC's changes (already in s) on top: rows the
+ * server did not mention are unchanged. */
+static int side_from_rows(struct side_remote *s, const struct client_sync_folder *v)
+{
+	for (size_t i = 0; i < v->nrows; i++) {
+		const struct client_sync_row *row = &v->rows[i];
+		if (!row->uid)
+			continue;
+		s->v = side_grow(s->a, s->v, s->n, &s->cap, sizeof(*s->v));
+		if (!s->v)
+			return ERR_NOMEM;
+		/* first in sort order for equal UIDs would be wrong: mark as "no flags" so
+		 * that a FETCH from the server wins in side_merge */
+		s->v[s->n++] = (struct client_sync_remote){
+			.uid = row->uid, .flags = row->flags | 1u << 31, .keywords = row->keywords,
+			.msgid = row->msgid, .size = row->size, .sha256 = ""};
+	}
+	return 0;
+}
+
+int sync_remote_list(struct sync_run *r, struct sync_folder *f, struct arena *a)
+{
+	struct client_sync_folder *v = &f->view;
+	char name[LIMIT_MAILBOX_NAME + 1];
+	int e = sync_server_name(r, v->name, name, sizeof(name));
+	if (e)
+		return sync_fail(r, e, "folder name too long: %.100s", v->name);
+	struct side_remote s = {.a = a};
+	struct client_imap_events ev = {.arg = &s, .fetch = side_fetch_cb,
+					.vanished = side_vanished_cb};
+	client_imap_set_events(r->imap, &ev);
+	struct client_imap_qresync qr = {.uidvalidity = f->state.uidvalidity,
+					 .modseq = f->state.highestmodseq};
+	bool use_qr = r->qresync && v->state_known && qr.uidvalidity && qr.modseq;
+	struct client_imap_mailbox mb;
+	e = client_imap_select(r->imap, name, false, use_qr ? &qr : NULL, &mb);
+	if (e == 0 && s.err)
+		e = s.err;
+	if (e) {
+		client_imap_set_events(r->imap, NULL);
+		return sync_fail(r, e, "SELECT %.200s: %s", v->name, client_imap_error(r->imap));
+	}
+	f->remote_selected = true;
+	v->remote_exists = v->remote_listed = true;
+	v->remote_uidvalidity = mb.uidvalidity;
+	v->remote_uidnext = mb.uidnext;
+	v->remote_time = time(NULL);
+	f->remote_modseq = mb.nomodseq ? 0 : mb.highestmodseq;
+	bool same = v->state_known && mb.uidvalidity == f->state.uidvalidity;
+	if (use_qr && same && !mb.nomodseq) {
+		/* RFC 7162 3.2.5.1: what changed since modseq came with the SELECT */
+		e = side_from_rows(&s, v);
+	} else {
+		s.n = s.nvanished = 0;
+		if (mb.exists)
+			e = client_imap_uid_fetch(r->imap, "1:*",
+						  r->condstore ? "(UID FLAGS MODSEQ)" : "(UID FLAGS)",
+						  0, false);
+	}
+	if (!e && s.err)
+		e = s.err;
+	side_merge(&s);
+	/* Message-ID and size for what no row knows (all of them when renumbered) */
+	uint32_t *want = arena_alloc(a, (s.n + 1) * sizeof(*want));
+	uint32_t *known = arena_alloc(a, (v->nrows + 1) * sizeof(*known));
+	if (!e && (!want || !known))
+		e = ERR_NOMEM;
+	size_t nwant = 0, nknown = 0;
+	for (size_t i = 0; !e && i < v->nrows; i++)
+		if (v->rows[i].uid)
+			known[nknown++] = v->rows[i].uid;
+	if (!e && nknown > 1)
+		qsort(known, nknown, sizeof(*known), side_row_uid_cmp);
+	for (size_t i = 0; !e && i < s.n; i++)
+		if (!same || !bsearch(&s.v[i].uid, known, nknown, sizeof(*known), side_row_uid_cmp))
+			want[nwant++] = s.v[i].uid;
+	if (!e && nwant) {
+		e = side_fetch_uids(r, want, nwant,
+				    "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
+		if (!e && s.err)
+			e = s.err;
+		side_merge(&s);
+	}
+	client_imap_set_events(r->imap, NULL);
+	if (e)
+		return sync_fail(r, e, "listing %.200s: %s", v->name, client_imap_error(r->imap));
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i].flags &= ~(1u << 31);
+	v->remote = s.v;
+	v->nremote = s.n;
+	return 0;
+}

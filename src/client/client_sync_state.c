@@ -1,0 +1,377 @@
+/* client_sync_state.c: the SQLite journal of kasten sync (client_sync_state.h). Owns
+ * the database handle and its prepared statements; strings it returns come from the
+ * caller's arena. Every statement is prepared, none is built from strings. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "client/client_sync_state.h"
+#include "core/err.h"
+#include "core/limits.h"
+
+#define SYNC_STATE_SCHEMA_VERSION 1
+
+struct client_sync_state {
+	sqlite3 *db;
+	char error[LIMIT_CLIENT_ERROR];
+};
+
+/* Migration 1: the first schema. */
+static const char sync_state_schema_1[] =
+	"CREATE TABLE sync_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE sync_folder(name TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL,"
+	" uidnext INTEGER NOT NULL, highestmodseq INTEGER NOT NULL,"
+	" last_full INTEGER NOT NULL);"
+	"CREATE TABLE sync_msg(id INTEGER PRIMARY KEY, folder TEXT NOT NULL,"
+	" uid INTEGER NOT NULL, base TEXT NOT NULL, flags INTEGER NOT NULL,"
+	" keywords TEXT NOT NULL, msgid TEXT NOT NULL, sha256 TEXT NOT NULL,"
+	" size INTEGER NOT NULL, deleting INTEGER NOT NULL, fetching INTEGER NOT NULL,"
+	" moving_to TEXT NOT NULL);"
+	"CREATE INDEX sync_msg_folder ON sync_msg(folder, uid);"
+	"PRAGMA user_version=1;";
+
+static int sync_state_fail(struct client_sync_state *st, const char *what)
+{
+	int n = snprintf(st->error, sizeof(st->error), "sync state: %s: %s", what,
+			 sqlite3_errmsg(st->db));
+	if (n < 0)
+		st->error[0] = '\0';
+	return ERR_IO;
+}
+
+const char *client_sync_state_error(const struct client_sync_state *st)
+{
+	return st->error;
+}
+
+static int sync_state_exec(struct client_sync_state *st, const char *sql)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sync_state_fail(st, "exec");
+	return 0;
+}
+
+/* Prepare sql and bind its ?s from a format: 'i' int64, 't' text. */
+static sqlite3_stmt *sync_state_prep(struct client_sync_state *st, const char *sql,
+				     const char *fmt, ...)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		(void)sync_state_fail(st, "prepare");
+		return NULL;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = SQLITE_OK;
+	for (int i = 0; fmt[i] && rc == SQLITE_OK; i++) {
+		if (fmt[i] == 'i')
+			rc = sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+		else
+			rc = sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1,
+					       SQLITE_TRANSIENT);
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		(void)sync_state_fail(st, "bind");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Run a statement that returns no rows, then finalize it. */
+static int sync_state_done(struct client_sync_state *st, sqlite3_stmt *s)
+{
+	if (!s)
+		return ERR_IO;
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : sync_state_fail(st, "write");
+}
+
+static int sync_state_migrate(struct client_sync_state *st)
+{
+	sqlite3_stmt *s = sync_state_prep(st, "PRAGMA user_version", "");
+	if (!s)
+		return ERR_IO;
+	int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+	sqlite3_finalize(s);
+	if (version < 0)
+		return sync_state_fail(st, "read version");
+	if (version > SYNC_STATE_SCHEMA_VERSION) {
+		snprintf(st->error, sizeof(st->error),
+			 "sync state: written by a newer kasten (schema %d)", version);
+		return ERR_PERM;
+	}
+	if (version == 0) {
+		int r = sync_state_exec(st, "BEGIN IMMEDIATE");
+		if (!r)
+			r = sync_state_exec(st, sync_state_schema_1);
+		if (!r)
+			return sync_state_exec(st, "COMMIT");
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* r says why */
+		return r;
+	}
+	return 0;
+}
+
+/* The tree belongs to the account that first synced it. */
+static int sync_state_owner(struct client_sync_state *st, const char *user)
+{
+	int r = sync_state_done(st, sync_state_prep(st,
+		"INSERT OR IGNORE INTO sync_meta(key, value) VALUES('user', ?)", "t", user));
+	if (r)
+		return r;
+	sqlite3_stmt *s = sync_state_prep(st, "SELECT value FROM sync_meta WHERE key='user'", "");
+	if (!s)
+		return ERR_IO;
+	r = 0;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		r = sync_state_fail(st, "read owner");
+	} else if (strcmp((const char *)sqlite3_column_text(s, 0), user) != 0) {
+		int n = snprintf(st->error, sizeof(st->error),
+				 "this Maildir is synced with the account %.200s, not %.200s",
+				 (const char *)sqlite3_column_text(s, 0), user);
+		(void)n; /* truncation is fine for a message */
+		r = ERR_PERM;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int client_sync_state_open(const char *dir, const char *user, struct client_sync_state **st_out,
+			   char *err_out, size_t err_cap)
+{
+	struct client_sync_state *st = calloc(1, sizeof(*st));
+	char path[4096];
+	if (!st)
+		return ERR_NOMEM;
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, CLIENT_SYNC_STATE_FILE);
+	int r = 0;
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(st->error, sizeof(st->error), "sync state: path too long");
+		r = ERR_TOO_LONG;
+	} else if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				   NULL) != SQLITE_OK) {
+		r = sync_state_fail(st, path);
+	} else {
+		sqlite3_busy_timeout(st->db, 5000);
+		/* WAL + FULL: a row is on disk before the server is told anything. */
+		r = sync_state_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL");
+		if (!r)
+			r = sync_state_migrate(st);
+		if (!r)
+			r = sync_state_owner(st, user);
+	}
+	if (r) {
+		snprintf(err_out, err_cap, "%s", st->error);
+		client_sync_state_close(&st);
+		return r;
+	}
+	*st_out = st;
+	return 0;
+}
+
+void client_sync_state_close(struct client_sync_state **st)
+{
+	if (!*st)
+		return;
+	sqlite3_close((*st)->db);
+	free(*st);
+	*st = NULL;
+}
+
+int client_sync_state_begin(struct client_sync_state *st)
+{
+	return sync_state_exec(st, "BEGIN IMMEDIATE");
+}
+
+int client_sync_state_commit(struct client_sync_state *st)
+{
+	return sync_state_exec(st, "COMMIT");
+}
+
+static const char *sync_state_col(sqlite3_stmt *s, int col, struct arena *a)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+	return arena_strdup(a, t ? (const char *)t : "");
+}
+
+int client_sync_state_folders(struct client_sync_state *st, struct arena *a,
+			      struct client_sync_state_folder **f_out, size_t *n_out)
+{
+	sqlite3_stmt *s = sync_state_prep(st, "SELECT name, uidvalidity, uidnext, highestmodseq,"
+					  " last_full FROM sync_folder ORDER BY name", "");
+	if (!s)
+		return ERR_IO;
+	size_t n = 0, cap = 16;
+	struct client_sync_state_folder *f = arena_alloc(a, cap * sizeof(*f));
+	int rc;
+	while (f && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			struct client_sync_state_folder *g = arena_alloc(a, 2 * cap * sizeof(*g));
+			if (g)
+				memcpy(g, f, n * sizeof(*f));
+			f = g;
+			cap *= 2;
+			if (!f)
+				break;
+		}
+		f[n] = (struct client_sync_state_folder){
+			.name = sync_state_col(s, 0, a),
+			.uidvalidity = (uint32_t)sqlite3_column_int64(s, 1),
+			.uidnext = (uint32_t)sqlite3_column_int64(s, 2),
+			.highestmodseq = (uint64_t)sqlite3_column_int64(s, 3),
+			.last_full = (time_t)sqlite3_column_int64(s, 4)};
+		if (!f[n].name)
+			f = NULL;
+		else
+			n++;
+	}
+	sqlite3_finalize(s);
+	if (!f)
+		return ERR_NOMEM;
+	if (rc != SQLITE_DONE)
+		return sync_state_fail(st, "read folders");
+	*f_out = f;
+	*n_out = n;
+	return 0;
+}
+
+int client_sync_state_folder_put(struct client_sync_state *st,
+				 const struct client_sync_state_folder *f)
+{
+	return sync_state_done(st, sync_state_prep(st,
+		"INSERT OR REPLACE INTO sync_folder(name, uidvalidity, uidnext, highestmodseq,"
+		" last_full) VALUES(?, ?, ?, ?, ?)", "tiiii", f->name, (int64_t)f->uidvalidity,
+		(int64_t)f->uidnext, (int64_t)f->highestmodseq, (int64_t)f->last_full));
+}
+
+int client_sync_state_folder_rename(struct client_sync_state *st, const char *from,
+				    const char *to)
+{
+	int r = client_sync_state_begin(st);
+	if (!r)
+		r = sync_state_done(st, sync_state_prep(st,
+			"UPDATE sync_folder SET name=? WHERE name=?", "tt", to, from));
+	if (!r)
+		r = sync_state_done(st, sync_state_prep(st,
+			"UPDATE sync_msg SET folder=? WHERE folder=?", "tt", to, from));
+	if (!r)
+		return client_sync_state_commit(st);
+	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* r says why */
+	return r;
+}
+
+int client_sync_state_folder_drop(struct client_sync_state *st, const char *name)
+{
+	int r = client_sync_state_begin(st);
+	if (!r)
+		r = sync_state_done(st, sync_state_prep(st,
+			"DELETE FROM sync_folder WHERE name=?", "t", name));
+	if (!r)
+		r = sync_state_done(st, sync_state_prep(st,
+			"DELETE FROM sync_msg WHERE folder=?", "t", name));
+	if (!r)
+		return client_sync_state_commit(st);
+	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* r says why */
+	return r;
+}
+
+int client_sync_state_rows(struct client_sync_state *st, const char *folder, struct arena *a,
+			   struct client_sync_row **rows_out, const char ***moving_out,
+			   size_t *n_out)
+{
+	sqlite3_stmt *s = sync_state_prep(st, "SELECT count(*) FROM sync_msg WHERE folder=?",
+					  "t", folder);
+	if (!s)
+		return ERR_IO;
+	size_t cap = sqlite3_step(s) == SQLITE_ROW ? (size_t)sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	struct client_sync_row *rows = arena_alloc(a, (cap + 1) * sizeof(*rows));
+	const char **moving = arena_alloc(a, (cap + 1) * sizeof(*moving));
+	if (!rows || !moving)
+		return ERR_NOMEM;
+	s = sync_state_prep(st, "SELECT id, uid, base, flags, keywords, msgid, sha256, size,"
+			    " deleting, fetching, moving_to FROM sync_msg WHERE folder=?"
+			    " ORDER BY id", "t", folder);
+	if (!s)
+		return ERR_IO;
+	size_t n = 0;
+	int rc, r = 0;
+	while (n < cap && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct client_sync_row *row = &rows[n];
+		*row = (struct client_sync_row){
+			.id = sqlite3_column_int64(s, 0),
+			.uid = (uint32_t)sqlite3_column_int64(s, 1),
+			.base = sync_state_col(s, 2, a),
+			.flags = (unsigned)sqlite3_column_int64(s, 3),
+			.keywords = sync_state_col(s, 4, a),
+			.msgid = sync_state_col(s, 5, a),
+			.sha256 = sync_state_col(s, 6, a),
+			.size = (uint64_t)sqlite3_column_int64(s, 7),
+			.deleting = sqlite3_column_int(s, 8) != 0,
+			.fetching = sqlite3_column_int(s, 9) != 0};
+		moving[n] = sync_state_col(s, 10, a);
+		if (!row->base || !row->keywords || !row->msgid || !row->sha256 || !moving[n]) {
+			r = ERR_NOMEM;
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (r)
+		return r;
+	*rows_out = rows;
+	if (moving_out)
+		*moving_out = moving;
+	*n_out = n;
+	return 0;
+}
+
+int client_sync_state_row_add(struct client_sync_state *st, const char *folder,
+			      const struct client_sync_row *row, int64_t *id_out)
+{
+	int r = sync_state_done(st, sync_state_prep(st,
+		"INSERT INTO sync_msg(folder, uid, base, flags, keywords, msgid, sha256, size,"
+		" deleting, fetching, moving_to) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
+		"tititttiii", folder, (int64_t)row->uid, row->base, (int64_t)row->flags,
+		row->keywords, row->msgid, row->sha256, (int64_t)row->size,
+		(int64_t)row->deleting, (int64_t)row->fetching));
+	if (!r && id_out)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return r;
+}
+
+int client_sync_state_row_put(struct client_sync_state *st, const struct client_sync_row *row)
+{
+	return sync_state_done(st, sync_state_prep(st,
+		"UPDATE sync_msg SET uid=?, base=?, flags=?, keywords=?, msgid=?, sha256=?,"
+		" size=?, deleting=?, fetching=? WHERE id=?", "ititttiiii", (int64_t)row->uid,
+		row->base, (int64_t)row->flags, row->keywords, row->msgid, row->sha256,
+		(int64_t)row->size, (int64_t)row->deleting, (int64_t)row->fetching, row->id));
+}
+
+int client_sync_state_row_moving(struct client_sync_state *st, int64_t id, const char *to)
+{
+	return sync_state_done(st, sync_state_prep(st,
+		"UPDATE sync_msg SET moving_to=? WHERE id=?", "ti", to, id));
+}
+
+int client_sync_state_row_refile(struct client_sync_state *st, int64_t id, const char *folder,
+				 uint32_t uid)
+{
+	return sync_state_done(st, sync_state_prep(st,
+		"UPDATE sync_msg SET folder=?, uid=?, moving_to='' WHERE id=?", "tii", folder,
+		(int64_t)uid, id));
+}
+
+int client_sync_state_row_drop(struct client_sync_state *st, int64_t id)
+{
+	return sync_state_done(st, sync_state_prep(st, "DELETE FROM sync_msg WHERE id=?", "i",
+						   id));
+}

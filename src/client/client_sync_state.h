@@ -1,0 +1,76 @@
+/* client_sync_state.h: the journal of kasten sync, DIR/kasten-sync.db (SQLite, WAL,
+ * synchronous=FULL: every call below that changes something is durable when it
+ * returns). It lives in the local tree on purpose: a tree that is removed takes its
+ * state along, so nothing can be mistaken for a deletion (client_sync.h S1).
+ *
+ * Tables (schema version 1, PRAGMA user_version):
+ *   sync_meta(key, value)       the account the tree belongs to ("user")
+ *   sync_folder(name, uidvalidity, uidnext, highestmodseq, last_full)
+ *   sync_msg(id, folder, uid, base, flags, keywords, msgid, sha256, size, deleting,
+ *            fetching, moving_to)
+ * A row's fields mean what struct client_sync_row says; fetching marks a download whose
+ * file may not be in place yet (its base name was recorded before the file was
+ * committed, so a file that made it is never taken for a new local message); moving_to
+ * marks a UID MOVE sent or about to be sent (client_sync_exec.c resumes it).
+ *
+ * Errors: ERR_IO with one line in client_sync_state_error(), ERR_NOTFOUND for a missing
+ * folder, ERR_PERM when the tree belongs to another account. */
+#ifndef KASTEN_CLIENT_SYNC_STATE_H
+#define KASTEN_CLIENT_SYNC_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "client/client_sync.h"
+#include "core/arena.h"
+
+#define CLIENT_SYNC_STATE_FILE "kasten-sync.db"
+
+struct client_sync_state;
+
+/* What the state keeps of a folder. */
+struct client_sync_state_folder {
+	const char *name;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq; /* 0: none known (no CONDSTORE) */
+	time_t last_full;       /* the last pass that read every UID */
+};
+
+/* Open (creating) DIR/kasten-sync.db for user; DIR must exist. */
+int client_sync_state_open(const char *dir, const char *user, struct client_sync_state **st_out,
+			   char *err_out, size_t err_cap);
+void client_sync_state_close(struct client_sync_state **st);
+const char *client_sync_state_error(const struct client_sync_state *st);
+
+/* A transaction around several changes that may commit together (one fsync). */
+int client_sync_state_begin(struct client_sync_state *st);
+int client_sync_state_commit(struct client_sync_state *st);
+
+/* Every folder, strings from a. */
+int client_sync_state_folders(struct client_sync_state *st, struct arena *a,
+			      struct client_sync_state_folder **f_out, size_t *n_out);
+int client_sync_state_folder_put(struct client_sync_state *st,
+				 const struct client_sync_state_folder *f);
+/* The folder and its rows under a new name. */
+int client_sync_state_folder_rename(struct client_sync_state *st, const char *from,
+				    const char *to);
+/* The folder and its rows gone. */
+int client_sync_state_folder_drop(struct client_sync_state *st, const char *name);
+
+/* The rows of folder, strings from a. moving_out (may be NULL) gets per row its
+ * moving_to ("" none). */
+int client_sync_state_rows(struct client_sync_state *st, const char *folder, struct arena *a,
+			   struct client_sync_row **rows_out, const char ***moving_out,
+			   size_t *n_out);
+/* Insert (row->id ignored; *id_out the new id) or update every field of row->id. */
+int client_sync_state_row_add(struct client_sync_state *st, const char *folder,
+			      const struct client_sync_row *row, int64_t *id_out);
+int client_sync_state_row_put(struct client_sync_state *st, const struct client_sync_row *row);
+/* Mark a row as being moved to folder to ("" clears), or put it in folder with uid. */
+int client_sync_state_row_moving(struct client_sync_state *st, int64_t id, const char *to);
+int client_sync_state_row_refile(struct client_sync_state *st, int64_t id, const char *folder,
+				 uint32_t uid);
+int client_sync_state_row_drop(struct client_sync_state *st, int64_t id);
+
+#endif
