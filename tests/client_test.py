@@ -47,7 +47,7 @@ from kasten_test import (HOST, HOSTNAME, RawIMAP, deliver, deliver_many,  # noqa
 # Every listener the client tests use on kasten's side.
 CLIENT_LISTEN = ("smtp", "lmtp", "imap", "imaps", "pop3", "pop3s")
 # Dovecot users made at start (passwd-file); each test takes fresh ones from the pool.
-DOVECOT_POOL = 400
+DOVECOT_POOL = 120
 RUN_TIMEOUT = 180  # seconds for one client run (2,000 messages under ASan included)
 WAIT = 30  # seconds a test waits for a state it expects
 
@@ -565,3 +565,40 @@ def tree_snapshot(root):
             else:
                 out[rel] = (hashlib.sha256(p.read_bytes()).hexdigest(), st.st_mtime_ns)
     return out
+
+
+def endpoint(acct, port="imap", host=None, security="--plain", proxy=None):
+    """The connection options every client command shares: --host --port, the
+    security option and the account (--user, --password-file). proxy: a
+    client_proxy.Proxy in front of the server (its port replaces the server's)."""
+    if proxy is not None:
+        host, p = proxy.host, proxy.port
+    else:
+        p = acct.ports[port]
+    return ["--host", host or acct.host, "--port", str(p), security,
+            "--user", acct.user, "--password-file", str(acct.password_file)]
+
+
+def wait_pop3_free(acct):
+    """Wait until the server lets a POP3 session of acct in: after a client was killed
+    or its connection cut, the server's maildrop lock (RFC 1939 8: one session at a
+    time) goes when the server has seen the close; a rerun must not race it."""
+    import poplib
+
+    def free():
+        try:
+            c = poplib.POP3(acct.host, acct.ports["pop3"], timeout=10)
+        except OSError:
+            return False
+        try:
+            c.user(acct.user)
+            c.pass_(acct.password)
+        except poplib.error_proto as e:
+            c.close()
+            if b"IN-USE" in e.args[0] or b"lock" in e.args[0].lower():
+                return False
+            raise
+        c.quit()  # UPDATE with nothing marked: changes nothing
+        return True
+
+    wait_until(free, "POP3 maildrop free")

@@ -1,0 +1,389 @@
+"""`kasten fetch` (issue 8, item 1) end to end: POP3 (RFC 1939, UIDL from RFC 1939 7)
+and IMAP INBOX (RFC 9051; UID + UIDVALIDITY decide what is new, RFC 9051 2.3.1.1) into
+a local Maildir, against kasten's server and a private Dovecot (client_test).
+
+What every case checks: the Maildir holds exactly the server's messages (as read over
+IMAP before the run), each once, byte for byte with LF line ends and nothing added;
+the server holds what the mode says (default: nothing; --keep: everything; --keep-days
+N: what was first downloaded less than N days ago by the client's clock, which
+KASTEN_CLIENT_NOW moves). A failed run prints one line on stderr and creates nothing.
+
+The damage cases: a proxy (client_proxy) cuts the connection at a sweep of byte counts
+in both directions, or drops the one command that would delete (POP3 QUIT: the server
+never enters the UPDATE state, RFC 1939 6; IMAP: the EXPUNGE), and the client is
+killed with SIGKILL twice during a download of 2,000 messages; after each, a rerun must
+end with every message once.
+"""
+
+import re
+
+import pytest
+
+from client_proxy import Proxy
+from client_test import (CLIENT_LISTEN, Client, assert_same_messages, command_exists,
+                         count_files, dovecot_pool, downloaded, endpoint,  # noqa: F401
+                         error_line, kill9, local_files, mailserver, sample_message,
+                         wait_pop3_free, wait_until)
+from kasten_test import free_ports, kasten_bin
+
+KASTEN_LISTEN = CLIENT_LISTEN
+pytestmark = pytest.mark.skipif(not command_exists("fetch"),
+                                reason="`kasten fetch` is not in this build yet")
+
+DAY = 86400
+T0 = 1_900_000_000  # the client's clock in the --keep-days cases (KASTEN_CLIENT_NOW)
+# The command of each protocol that makes the server delete (the "lost QUIT" case).
+DELETE_COMMAND = {"pop3": rb"^QUIT\r?\n$",
+                  "imap": rb"^\S+ (UID EXPUNGE|EXPUNGE|CLOSE)\b"}
+
+
+def protocol_supported(proto):
+    """Whether this build's fetch knows --protocol proto: a usage error (exit 2) for the
+    option says no; anything else (here: the closed port) says yes."""
+    if not command_exists("fetch"):
+        return False
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        pw = f"{d}/pw"
+        with open(pw, "w") as f:
+            f.write("x\n")
+        r = subprocess.run([kasten_bin(), "fetch", "--host", "127.0.0.1", "--port",
+                            str(free_ports(1)[0]), "--plain", "--protocol", proto,
+                            "--user", "x", "--password-file", pw, "--maildir", f"{d}/m"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    return r.returncode != 2
+
+
+@pytest.fixture(params=["pop3", "imap"])
+def proto(request):
+    if not protocol_supported(request.param):
+        pytest.skip(f"`kasten fetch --protocol {request.param}` is not in this build yet")
+    return request.param
+
+
+def fetch(cl, acct, proto, md, *extra, port=None, now=None, expect=0, **kw):
+    """One `kasten fetch` run (port: the name of the listener, the protocol's own by
+    default); returns the CompletedProcess."""
+    return cl.run("fetch", *endpoint(acct, port or proto, **kw), "--protocol", proto,
+                  "--maildir", md, *extra, now=now, expect=expect)
+
+
+def settle(acct, proto):
+    """After a run that ended badly: the server has let go of the session."""
+    if proto == "pop3":
+        wait_pop3_free(acct)
+
+
+def put(acct, n, tag, sizes=(0,)):
+    for i in range(n):
+        acct.put(sample_message(i, tag, size=sizes[i % len(sizes)]))
+
+
+def mids(msgs):
+    return sorted(m.mid for m in msgs)
+
+
+# ---- the three modes ----
+
+def test_default_downloads_then_deletes(mailserver, proto, tmp_path):
+    """Every message downloaded byte-exact into new/ (LF line ends, nothing added to the
+    header), then deleted on the server; tmp/ left empty. A \\Seen message is new too:
+    what is new is decided by UIDL/UID, never by \\Seen."""
+    acct, cl = mailserver, Client(tmp_path)
+    put(acct, 4, "def", sizes=(0, 300, 5000, 100_000))
+    acct.put(sample_message(9, "def-seen"), flags="S")
+    before = acct.messages()
+    assert len(before) == 5
+    md = tmp_path / "does" / "not" / "exist"
+    r = fetch(cl, acct, proto, md)
+    assert downloaded(r.stdout) == 5, r.stdout
+    assert_same_messages(md, before)
+    assert acct.count() == 0
+    assert list((md / "tmp").iterdir()) == []
+    # nothing new: a second run downloads nothing and changes nothing
+    r = fetch(cl, acct, proto, md)
+    assert downloaded(r.stdout) == 0, r.stdout
+    assert_same_messages(md, before)
+
+
+def test_keep_leaves_mail_and_downloads_once(mailserver, proto, tmp_path):
+    acct, cl = mailserver, Client(tmp_path)
+    put(acct, 3, "keep", sizes=(0, 2000))
+    before = acct.messages()
+    md = tmp_path / "mail"
+    assert downloaded(fetch(cl, acct, proto, md, "--keep").stdout) == 3
+    assert_same_messages(md, before)
+    after = acct.messages()
+    assert [(m.mid, m.body) for m in after] == [(m.mid, m.body) for m in before]
+    assert downloaded(fetch(cl, acct, proto, md, "--keep").stdout) == 0
+    assert_same_messages(md, before)
+    acct.put(sample_message(7, "keep-late"))
+    assert downloaded(fetch(cl, acct, proto, md, "--keep").stdout) == 1
+    now = acct.messages()
+    assert len(now) == 4
+    assert_same_messages(md, now)
+
+
+def test_keep_days_two(mailserver, proto, tmp_path):
+    """--keep-days 2: a message stays on the server until 2 days after the client first
+    downloaded it and goes on the first run after that; one that came a day later goes
+    a day later."""
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    put(acct, 2, "kd-first")
+    first = acct.messages()
+    assert downloaded(fetch(cl, acct, proto, md, "--keep-days", 2, now=T0).stdout) == 2
+    acct.put(sample_message(0, "kd-second"))
+    everything = acct.messages()
+    second = [m for m in everything if m.mid not in mids(first)]
+    r = fetch(cl, acct, proto, md, "--keep-days", 2, now=T0 + DAY)
+    assert downloaded(r.stdout) == 1
+    assert mids(acct.messages()) == mids(everything)
+    assert downloaded(fetch(cl, acct, proto, md, "--keep-days", 2,
+                            now=T0 + 2 * DAY - 60).stdout) == 0
+    assert mids(acct.messages()) == mids(everything), "deleted before 2 days"
+    assert downloaded(fetch(cl, acct, proto, md, "--keep-days", 2,
+                            now=T0 + 2 * DAY + 60).stdout) == 0
+    assert mids(acct.messages()) == mids(second), "the first two not deleted at 2 days"
+    fetch(cl, acct, proto, md, "--keep-days", 2, now=T0 + 3 * DAY - 60)
+    assert mids(acct.messages()) == mids(second)
+    fetch(cl, acct, proto, md, "--keep-days", 2, now=T0 + 3 * DAY + 60)
+    assert acct.count() == 0
+    assert_same_messages(md, everything)
+
+
+def test_keep_days_zero_deletes_on_the_next_run(mailserver, proto, tmp_path):
+    """--keep-days 0: kept by the run that downloads it, deleted by the next one; a
+    message the client has not downloaded yet is never deleted."""
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    put(acct, 2, "kz")
+    first = acct.messages()
+    assert downloaded(fetch(cl, acct, proto, md, "--keep-days", 0, now=T0).stdout) == 2
+    assert mids(acct.messages()) == mids(first)
+    acct.put(sample_message(5, "kz-new"))
+    everything = acct.messages()
+    newer = [m for m in everything if m.mid not in mids(first)]
+    assert downloaded(fetch(cl, acct, proto, md, "--keep-days", 0, now=T0).stdout) == 1
+    assert mids(acct.messages()) == mids(newer)
+    assert downloaded(fetch(cl, acct, proto, md, "--keep-days", 0, now=T0).stdout) == 0
+    assert acct.count() == 0
+    assert_same_messages(md, everything)
+
+
+def test_three_runs_with_new_mail_between(mailserver, proto, tmp_path):
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    seen = []
+    for run, n in enumerate((2, 3, 1)):
+        put(acct, n, f"three-{run}", sizes=(100, 7000))
+        new = acct.messages()
+        assert len(new) == n
+        seen += new
+        assert downloaded(fetch(cl, acct, proto, md).stdout) == n
+        assert acct.count() == 0
+        assert_same_messages(md, seen)
+
+
+# ---- a cut connection, a lost QUIT, kill -9 ----
+
+def cut_points(stream, proto):
+    """Where to cut, from the bytes of one whole run (p.streams[0]): every client line
+    end from the login on (after USER/PASS/UIDL/RETR/DELE; the one before QUIT or
+    LOGOUT included, the last one left out: the run is over), half-way through the
+    last command, and server byte counts spread over the run (the listing, the middle
+    of each message, the replies to the deletions)."""
+    c2s, s2c = stream["c2s"], stream["s2c"]
+    ends = [m.end() for m in re.finditer(rb"\n", c2s)]
+    login = re.search(rb"^(PASS |AUTH |\S+ LOGIN |\S+ AUTHENTICATE )", c2s, re.M)
+    assert login, f"no login in {c2s[:300]!r}"
+    ends = [e for e in ends if e > login.start()][:-1]
+    if len(ends) > 12:  # every line end of a short run; a sample of a long one
+        ends = [ends[i * (len(ends) - 1) // 11] for i in range(12)]
+    points = [("c2s", e) for e in ends] + [("c2s", len(c2s) - 3)]
+    points += [("s2c", len(s2c) * k // 8) for k in range(1, 8)]
+    big = s2c.find(b"pad 000100 ")  # in the middle of the 20,000-byte message
+    assert big > 0, "the big message is not in the server's bytes"
+    points.append(("s2c", big))
+    return sorted(set(points))
+
+
+def test_cut_connection_sweep(mailserver, proto, tmp_path):
+    """The connection is cut at each point of a sweep (client -> server after every
+    command line; server -> client all through the run); each time a rerun follows.
+    Every round puts 3 new messages; at the end of each round the Maildir holds every
+    message put so far exactly once and the server none."""
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    expected = []
+
+    def round_(tag):
+        put(acct, 3, tag, sizes=(200, 20_000, 500))
+        new = acct.messages()
+        assert len(new) == 3
+        expected.extend(new)
+
+    round_("cut-measure")
+    with Proxy((acct.host, acct.ports[proto]), record=True) as p:
+        assert downloaded(fetch(cl, acct, proto, md, proxy=p).stdout) == 3
+    assert_same_messages(md, expected)
+    assert len(p.streams) == 1, "fetch made more than one connection"
+    points = cut_points(p.streams[0], proto)
+    for k, cut in enumerate(points):
+        round_(f"cut-{k:02d}")
+        with Proxy((acct.host, acct.ports[proto]), cut=cut) as p:
+            fetch(cl, acct, proto, md, proxy=p, expect=None)
+        assert p.cut_done, f"the run ended before the cut at {cut}"
+        settle(acct, proto)
+        fetch(cl, acct, proto, md)
+        assert acct.count() == 0, f"cut at {cut}: left on the server"
+        assert_same_messages(md, expected)
+
+
+def test_lost_quit(mailserver, proto, tmp_path):
+    """The command that makes the server delete never reaches it (POP3 QUIT: no UPDATE
+    state, RFC 1939 6; IMAP: the EXPUNGE) and the connection closes: every message is
+    still on the server, and the rerun downloads none of them again but deletes them."""
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    put(acct, 3, "lostquit", sizes=(0, 3000))
+    before = acct.messages()
+    with Proxy((acct.host, acct.ports[proto]), drop=DELETE_COMMAND[proto]) as p:
+        fetch(cl, acct, proto, md, proxy=p, expect=None)
+    assert p.dropped, "the client never sent the deleting command"
+    settle(acct, proto)
+    assert mids(acct.messages()) == mids(before)
+    assert_same_messages(md, before)
+    r = fetch(cl, acct, proto, md)
+    assert downloaded(r.stdout) == 0, r.stdout
+    assert acct.count() == 0
+    assert_same_messages(md, before)
+
+
+KILL_MESSAGES = 2000
+
+
+def test_kill9_twice_during_2000(mailserver, proto, tmp_path):
+    """SIGKILL during a download of 2,000 messages, once after a few hundred have
+    arrived and again some hundreds later, then a run to the end: exactly the 2,000
+    messages, each once and byte for byte; none left on the server."""
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    acct.deliver_many(KILL_MESSAGES, "kill9")
+    before = acct.messages()
+    assert len(before) == KILL_MESSAGES
+    args = ["fetch", *endpoint(acct, proto), "--protocol", proto, "--maildir", md]
+    mark = 0
+    for step in (300, 500):
+        proc = cl.start(*args)
+        target = mark + step
+        wait_until(lambda: count_files(md) >= target or proc.poll() is not None,
+                   f"{target} files in the Maildir", timeout=120)
+        assert proc.poll() is None, \
+            f"fetch ended before the kill (exit {proc.returncode}, {count_files(md)} files)"
+        kill9(proc)
+        mark = count_files(md)
+        assert mark < KILL_MESSAGES
+        settle(acct, proto)
+    fetch(cl, acct, proto, md)
+    assert acct.count() == 0
+    assert_same_messages(md, before)
+
+
+# ---- refusals ----
+
+def test_wrong_password(mailserver, proto, tmp_path):
+    acct, cl = mailserver, Client(tmp_path)
+    acct.put(sample_message(0, "wrongpw"))
+    acct.password_file.write_text("not-the-password\n")
+    md = tmp_path / "mail"
+    line = error_line(fetch(cl, acct, proto, md, expect=1), "fetch")
+    assert re.search(r"login|auth|password|credential", line, re.I), line
+    assert not md.exists(), "a failed login created the Maildir"
+    assert acct.count() == 1
+
+
+def test_unreachable_server(mailserver, proto, tmp_path):
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    (closed,) = free_ports(1)
+    r = cl.run("fetch", "--host", "127.0.0.1", "--port", closed, "--plain", "--protocol",
+               proto, "--user", acct.user, "--password-file", acct.password_file,
+               "--maildir", md, expect=1)
+    line = error_line(r, "fetch")
+    assert str(closed) in line, line
+    assert not md.exists()
+
+
+def test_tls_certificate_verified(mailserver, proto, tmp_path):
+    """--tls (RFC 8314) against the server's self-signed certificate: refused without
+    --insecure (nothing changed locally or on the server), accepted with it; then
+    --starttls --insecure on the plain port."""
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    put(acct, 2, "tls")
+    before = acct.messages()
+    line = error_line(fetch(cl, acct, proto, md, port=proto + "s", security="--tls",
+                                  expect=1),
+                      "fetch")
+    assert re.search(r"certificate", line, re.I), line
+    assert not md.exists()
+    assert acct.count() == 2
+    r = fetch(cl, acct, proto, md, "--insecure", port=proto + "s", security="--tls")
+    assert downloaded(r.stdout) == 2
+    assert_same_messages(md, before)
+    acct.put(sample_message(3, "starttls"))
+    later = acct.messages()
+    r = fetch(cl, acct, proto, md, "--insecure", security="--starttls")
+    assert downloaded(r.stdout) == 1
+    assert_same_messages(md, before + later)
+
+
+def test_state_belongs_to_account_not_host_alias(mailserver, proto, tmp_path):
+    """The same account fetched through 127.0.0.1 and then through localhost into the
+    same Maildir is one account: nothing is downloaded twice."""
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    put(acct, 3, "alias")
+    before = acct.messages()
+    assert downloaded(fetch(cl, acct, proto, md, "--keep", host="127.0.0.1").stdout) == 3
+    assert downloaded(fetch(cl, acct, proto, md, "--keep", host="localhost").stdout) == 0
+    assert_same_messages(md, before)
+    assert len(local_files(md)) == 3
+
+
+# ---- a real mail program reads what fetch wrote ----
+
+def test_mutt_reads_the_maildir(mailserver, tmp_path):
+    """mutt (tmux, as tests/clients/test_imap_mutt.py runs it) opens the Maildir that a
+    POP3 fetch wrote: every message in its index, a body in its pager."""
+    from test_imap_mutt import MUTT, Tmux
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    put(acct, 3, "mutt-read")
+    assert downloaded(fetch(cl, acct, "pop3", md).stdout) == 3
+    rc = tmp_path / "muttrc"
+    rc.write_text(f'set folder = "{md}"\nset spoolfile = "{md}"\n'
+                  'set mbox_type = Maildir\nset index_format = "%4C %Z %s"\n'
+                  "set sort = subject\nset quit = yes\nset move = no\n"
+                  "set mark_old = no\nset wait_key = no\nset help = no\n"
+                  'set header_cache = ""\nset record = ""\n')
+    exited = tmp_path / "mutt.exit"
+    tm = Tmux(f"kasten-fetch-mutt-{acct.user.split('@')[0]}", tmp_path / "tmux.conf")
+    try:
+        tm.start(f"env HOME={cl.home} TERM=screen LANG=C.UTF-8 {MUTT} -n -F {rc} "
+                 f"-f {md}; echo $? > {exited}")
+        sc = tm.wait(lambda s: all(f"mutt-read {i}" in s for i in range(3)),
+                     "the three messages in the index")
+        assert re.search(r"^ +1 .*mutt-read 0", sc, re.M), sc
+        tm.keys("Enter")
+        tm.wait_text("Body of mutt-read 0.")
+        tm.keys("q")
+        tm.wait(lambda s: "mutt-read 2" in s and "Body of" not in s, "the index again")
+        tm.keys("q")
+        tm.wait(lambda s: exited.exists() and exited.read_text().endswith("\n"),
+                "mutt exit")
+        assert exited.read_text() == "0\n"
+    finally:
+        tm.kill()
