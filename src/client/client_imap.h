@@ -206,8 +206,8 @@ int client_imap_uid_copy(struct client_imap *s, const char *uidset, const char *
 /* APPEND n messages to mailbox: one MULTIAPPEND when n > 1 (needs MULTIAPPEND: ERR_INVAL
  * without), literals non-synchronizing where LITERAL+ (or LITERAL- up to 4096 octets)
  * allows. With APPENDUID (UIDPLUS) *uidvalidity_out and uids_out[0..n) are set, else 0
- * (both may be NULL). A message that gives fewer or more than its size: ERR_IO (the
- * connection is closed: it cannot be left in the middle of a literal). */
+ * (both may be NULL). A reader that ends before size octets (or fails): ERR_IO or its
+ * error, and the session is unusable (it cannot be left in the middle of a literal). */
 int client_imap_append(struct client_imap *s, const char *mailbox,
 		       const struct client_imap_append_msg *msgs, size_t n,
 		       uint32_t *uidvalidity_out, uint32_t *uids_out);

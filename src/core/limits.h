@@ -74,6 +74,12 @@
 #define LIMIT_POP3_LINE 255
 #define LIMIT_POP3_ERRORS 10
 
+/* The client side (src/client: kasten fetch, sync, migrate) */
+#define LIMIT_CLIENT_IO_BUF (16u << 10)    /* each of a connection's read and write buffers */
+#define LIMIT_CLIENT_HOST 255              /* a host name (RFC 1035 2.3.4) */
+#define LIMIT_CLIENT_ERROR 512             /* one line of error detail */
+#define LIMIT_CLIENT_TIMEOUT 60            /* seconds for connect, handshake, each read/write */
+
 /* The client side's local store (src/client/client_maildir*.c, client_mbox.c) */
 #define LIMIT_CLIENT_MAILDIR_WRITE (64u << 10) /* message bytes gathered per write(2) */
 #define LIMIT_CLIENT_MAILDIR_HOST 64       /* bytes of the escaped host name in a unique
