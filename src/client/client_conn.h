@@ -50,6 +50,10 @@ int client_conn_read_line(struct client_conn *c, char *buf, size_t cap, size_t *
 /* Exactly n bytes (an IMAP literal), into buf. */
 int client_conn_read(struct client_conn *c, void *buf, size_t n);
 
+/* What is there, at least 1 and at most cap bytes, into buf; *n_out how many (a POP3
+ * multi-line answer streamed through a resumable parser). */
+int client_conn_read_some(struct client_conn *c, void *buf, size_t cap, size_t *n_out);
+
 /* Write everything, buffered until client_conn_flush or the next read. */
 int client_conn_write(struct client_conn *c, const void *p, size_t n);
 int client_conn_printf(struct client_conn *c, const char *fmt, ...)

@@ -106,6 +106,15 @@
 #define LIMIT_CLIENT_IMAP_CHUNK (64u << 10) /* literal bytes read and handed on at a time */
 #define LIMIT_CLIENT_IMAP_APPEND_BATCH 50  /* messages in one MULTIAPPEND (RFC 3502) ... */
 #define LIMIT_CLIENT_IMAP_APPEND_BYTES (32u << 20) /* ... and their octets together */
+/* kasten sync (src/client/client_sync*, client_digest.c) */
+#define LIMIT_CLIENT_DIGEST_HEADER (64u << 10) /* header bytes held to find a Message-ID */
+#define LIMIT_CLIENT_SYNC_ARENA (512u << 20) /* one folder's pass: rows, both listings and
+					    * the plan, about 400 bytes a message */
+#define LIMIT_CLIENT_SYNC_UIDSET 8192      /* bytes of one UID set in a FETCH/STORE/MOVE */
+#define LIMIT_CLIENT_SYNC_FULL_CHECK 300   /* seconds between full checks while staying
+					    * connected (every folder, every UID) */
+#define LIMIT_CLIENT_SYNC_LOCAL_POLL 2     /* seconds between looks at the local tree for
+					    * changes while idle */
 
 /* MIME */
 #define LIMIT_HEADER_FIELDS 1000
