@@ -79,6 +79,12 @@
 #define LIMIT_CLIENT_HOST 255              /* a host name (RFC 1035 2.3.4) */
 #define LIMIT_CLIENT_ERROR 512             /* one line of error detail */
 #define LIMIT_CLIENT_TIMEOUT 60            /* seconds for connect, handshake, each read/write */
+#define LIMIT_CLIENT_NAME 64               /* an account name, a port */
+#define LIMIT_CLIENT_USER 320              /* a user name (an address: LIMIT_ADDRESS) */
+#define LIMIT_CLIENT_PASSWORD 1024         /* a password (first line of its file) */
+#define LIMIT_CLIENT_PATH 4095             /* a file or directory name (PATH_MAX - 1) */
+#define LIMIT_CLIENT_KEEP_DAYS 36500       /* --keep-days N: a hundred years */
+#define LIMIT_CLIENT_PROGRESS_MS 250       /* the progress line: at most 4 updates a second */
 
 /* The client side's local store (src/client/client_maildir*.c, client_mbox.c) */
 #define LIMIT_CLIENT_MAILDIR_WRITE (64u << 10) /* message bytes gathered per write(2) */
