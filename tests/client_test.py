@@ -602,3 +602,63 @@ def wait_pop3_free(acct):
         return True
 
     wait_until(free, "POP3 maildrop free")
+
+
+# ---- local stores made by a test (the sources of migrate, the trees of sync) ----
+
+def folder_dir(root, name, layout):
+    """The Maildir of IMAP folder `name` under root: INBOX is the root itself; the
+    others are ".A.B" beside it (Maildir++) or the directory A/B (layout "fs", one
+    Maildir per directory)."""
+    root = Path(root)
+    if name == "INBOX":
+        return root
+    if layout == "maildir++":
+        return root / ("." + name.replace("/", "."))
+    return root.joinpath(*name.split("/"))
+
+
+def write_local(box, msg, letters="", mtime=None, name=None):
+    """A message as a local mail program leaves it: new/NAME without flags, else
+    cur/NAME:2,LETTERS; mtime set (its INTERNALDATE for migrate). The path."""
+    box = Path(box)
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True, exist_ok=True)
+    write_local.seq += 1
+    name = name or f"{1_600_000_000 + write_local.seq}.M{write_local.seq}P{os.getpid()}.src"
+    path = (box / "cur" / f"{name}:2,{''.join(sorted(letters))}" if letters
+            else box / "new" / name)
+    path.write_bytes(msg)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+write_local.seq = 0
+
+
+def make_tree(root, layout, spec):
+    """A local Maildir tree from {folder: [(bytes, letters, mtime)]}; returns
+    {folder: [(path, letters, bytes, mtime)]}."""
+    out = {}
+    for folder, msgs in spec.items():
+        box = folder_dir(root, folder, layout)
+        for sub in ("cur", "new", "tmp"):
+            (box / sub).mkdir(parents=True, exist_ok=True)
+        out[folder] = [(write_local(box, m, letters, mtime), letters, m, mtime)
+                       for m, letters, mtime in msgs]
+    return out
+
+
+def letters_to_flags(letters):
+    return frozenset(LETTER_FLAG[ch] for ch in letters if ch in LETTER_FLAG)
+
+
+def flags_to_letters(flags):
+    return "".join(sorted(FLAG_LETTER[f] for f in flags if f in FLAG_LETTER))
+
+
+def uid_map(acct, folders):
+    """{folder: [(uid, Message-ID)]}: what a run that uploads nothing must leave as is."""
+    st = acct.state(folders)
+    return {f: sorted((m.uid, mid) for mid, m in msgs.items()) for f, msgs in st.items()}
