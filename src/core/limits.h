@@ -112,6 +112,10 @@
 #define LIMIT_CLIENT_IMAP_CHUNK (64u << 10) /* literal bytes read and handed on at a time */
 #define LIMIT_CLIENT_IMAP_APPEND_BATCH 50  /* messages in one MULTIAPPEND (RFC 3502) ... */
 #define LIMIT_CLIENT_IMAP_APPEND_BYTES (32u << 20) /* ... and their octets together */
+/* kasten migrate (src/client/client_migrate*) */
+#define LIMIT_CLIENT_MIGRATE_ARENA (256u << 20) /* one server folder's index: UID, size and
+					    * Message-ID, about 150 bytes a message */
+#define LIMIT_CLIENT_MIGRATE_BUCKETS 65536 /* size buckets of that index */
 /* kasten sync (src/client/client_sync*, client_digest.c) */
 #define LIMIT_CLIENT_DIGEST_HEADER (64u << 10) /* header bytes held to find a Message-ID */
 #define LIMIT_CLIENT_SYNC_ARENA (512u << 20) /* one folder's pass: rows, both listings and
