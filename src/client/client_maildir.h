@@ -89,12 +89,19 @@ int client_maildir_folder_path(const char *root, const char *name, char *path_ou
  * (R read -> \Seen, A answered, F flagged, T draft, D deleted) and are left out of the
  * message, as mutt does when it writes them. */
 struct client_mbox;
+/* ERR_NOTFOUND, ERR_PERM, ERR_INVAL (not a regular file), ERR_IO, or ERR_BAD_SYNTAX when
+ * the file does not begin with "From " (an empty file is an empty mbox). */
 int client_mbox_open(const char *path, struct client_mbox **mb_out);
-/* The next message: 1 with its bytes streamed to cb (LF line ends), its flags and date;
- * 0 at the end; <0 on error. */
+/* The next message: 1 with its bytes streamed to cb (LF line ends) in pieces of at most
+ * LIMIT_CLIENT_MBOX_BUF bytes, its flags and date (0 if the From_ line has none that
+ * reads); 0 at the end; <0 on error. cb returns 0 to go on; anything else stops the
+ * read and is returned (a positive value as ERR_INVAL); the reader is then done. */
 typedef int (*client_mbox_data_fn)(void *arg, const void *p, size_t n);
 int client_mbox_next(struct client_mbox *mb, client_mbox_data_fn cb, void *arg,
 		     unsigned *flags_out, time_t *date_out);
 void client_mbox_close(struct client_mbox **mb);
+/* One line for the user about an error of client_mbox_open or _next, e.g. for
+ * ERR_BAD_SYNTAX "not an mbox file: it does not begin with a "From " line". */
+const char *client_mbox_strerror(int e);
 
 #endif
