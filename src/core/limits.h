@@ -85,6 +85,12 @@
 #define LIMIT_CLIENT_PATH 4095             /* a file or directory name (PATH_MAX - 1) */
 #define LIMIT_CLIENT_KEEP_DAYS 36500       /* --keep-days N: a hundred years */
 #define LIMIT_CLIENT_PROGRESS_MS 250       /* the progress line: at most 4 updates a second */
+/* The POP3 client (src/client/client_pop3*) */
+#define LIMIT_CLIENT_POP3_LINE 1024        /* a status or listing line without its CRLF
+					    * (RFC 2449 4: 512 with it; some greet longer) */
+#define LIMIT_CLIENT_POP3_UID 70           /* RFC 1939 7: a unique-id is 1-70 octets */
+#define LIMIT_CLIENT_POP3_MESSAGES 1000000u /* entries of one UIDL or LIST listing */
+#define LIMIT_CLIENT_MESSAGE (1u << 30)    /* one message a server sends the client */
 
 /* The client side's local store (src/client/client_maildir*.c, client_mbox.c) */
 #define LIMIT_CLIENT_MAILDIR_WRITE (64u << 10) /* message bytes gathered per write(2) */
