@@ -39,6 +39,8 @@ struct migrate_ctx {
 	const char *folder;
 	char *mailbox; /* its name on the server */
 	size_t uploaded, present, done, total;
+	size_t deferred;  /* 'pending' rows left for the second pass */
+	bool second_pass;
 	struct migrate_local batch[LIMIT_CLIENT_IMAP_APPEND_BATCH];
 	struct migrate_reader readers[LIMIT_CLIENT_IMAP_APPEND_BATCH];
 	size_t nbatch;
@@ -251,18 +253,39 @@ out:
 	return r < 0 && !c->err[0] ? imap_fail(c, r) : r < 0 ? r : 0;
 }
 
-/* 1 when the journal says done (counted), 0 to go on, <0 error. */
-static int already_done(struct migrate_ctx *c, const char *key)
+/* Whether a pass skips the message with this key: 1 skip, 0 take it, <0 error. The first
+ * pass counts what the journal calls done and leaves 'pending' rows to the second: the
+ * session a killed run left behind may still be committing their APPEND on the server,
+ * and the second pass looks at the server again after everything else. */
+static int skip(struct migrate_ctx *c, const char *key)
 {
-	int r = client_migrate_state_is_done(c->st, c->folder, key);
+	int r = client_migrate_state_lookup(c->st, c->folder, key);
 	if (r < 0)
 		return state_fail(c, r);
-	if (r == 1) {
+	if (c->second_pass)
+		return r != CLIENT_MIGRATE_ROW_PENDING;
+	if (r == CLIENT_MIGRATE_ROW_PENDING) {
+		c->deferred++;
+		return 1;
+	}
+	if (r == CLIENT_MIGRATE_ROW_DONE) {
 		c->present++;
 		c->stats->present++;
 		progress(c);
+		return 1;
 	}
-	return r;
+	return 0;
+}
+
+/* Before the second pass: what the batch holds goes up, and the server is read again. */
+static int second_pass(struct migrate_ctx *c)
+{
+	int r = flush(c);
+	if (r < 0)
+		return r;
+	c->second_pass = true;
+	r = client_migrate_index_load(&c->ix, c->s, c->mailbox);
+	return r < 0 ? imap_fail(c, r) : 0;
 }
 
 /* ---- Maildir folders ---- */
@@ -319,7 +342,7 @@ static int md_message(struct migrate_ctx *c, const struct md_entry *e)
 	int n = snprintf(m.key, sizeof(m.key), "%s", e->base);
 	if (n < 0 || (size_t)n >= sizeof(m.key))
 		return fail(c, ERR_TOO_LONG, "%s: name too long", e->path);
-	int r = already_done(c, m.key);
+	int r = skip(c, m.key);
 	if (r)
 		return r < 0 ? r : 0;
 	r = client_migrate_src_open(e->path, &m.fd);
@@ -353,6 +376,9 @@ static int md_folder(struct migrate_ctx *c, const char *path)
 	c->total = l.n;
 	for (size_t i = 0; r == 0 && i < l.n; i++)
 		r = md_message(c, &l.v[i]);
+	if (r == 0 && c->deferred && (r = second_pass(c)) == 0)
+		for (size_t i = 0; r == 0 && i < l.n; i++)
+			r = md_message(c, &l.v[i]);
 	for (size_t i = 0; i < l.n; i++) {
 		free(l.v[i].base);
 		free(l.v[i].path);
@@ -382,7 +408,7 @@ static int spool_write(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-static int mbox_folder(struct migrate_ctx *c, const char *path)
+static int mbox_pass(struct migrate_ctx *c, const char *path)
 {
 	struct client_mbox *mb;
 	int r = client_mbox_open(path, &mb);
@@ -406,7 +432,7 @@ static int mbox_folder(struct migrate_ctx *c, const char *path)
 		}
 		r = client_migrate_src_digest(&m);
 		int k = r < 0 ? 0 : snprintf(m.key, sizeof(m.key), "mbox:%zu:%s", n, m.sha);
-		if (r < 0 || k < 0 || (r = already_done(c, m.key)) != 0) {
+		if (r < 0 || k < 0 || (r = skip(c, m.key)) != 0) {
 			close(m.fd);
 			if (r < 0)
 				r = fail(c, r, "cannot read the mbox %s", path);
@@ -418,6 +444,14 @@ static int mbox_folder(struct migrate_ctx *c, const char *path)
 	}
 	client_mbox_close(&mb);
 	return r < 0 ? r : 0;
+}
+
+static int mbox_folder(struct migrate_ctx *c, const char *path)
+{
+	int r = mbox_pass(c, path);
+	if (r == 0 && c->deferred && (r = second_pass(c)) == 0)
+		r = mbox_pass(c, path);
+	return r;
 }
 
 /* ---- folders ---- */
@@ -459,7 +493,8 @@ static int folder_cmp(const void *a, const void *b)
 static int run_folder(struct migrate_ctx *c, const struct migrate_folder *f)
 {
 	c->folder = f->name;
-	c->uploaded = c->present = c->done = 0;
+	c->uploaded = c->present = c->done = c->deferred = 0;
+	c->second_pass = false;
 	c->mailbox = server_name(c, f->name);
 	if (!c->mailbox)
 		return fail(c, ERR_NOMEM, "out of memory");

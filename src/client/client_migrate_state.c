@@ -182,8 +182,8 @@ int client_migrate_state_commit(struct client_migrate_state *st)
 	return state_exec(st, "COMMIT");
 }
 
-int client_migrate_state_is_done(struct client_migrate_state *st, const char *folder,
-				 const char *key)
+int client_migrate_state_lookup(struct client_migrate_state *st, const char *folder,
+				const char *key)
 {
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(st->db,
@@ -196,9 +196,10 @@ int client_migrate_state_is_done(struct client_migrate_state *st, const char *fo
 		r = state_fail(st, "bind");
 	} else {
 		int rc = sqlite3_step(s);
-		r = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) != 0
-		    : rc == SQLITE_DONE ? 0
-					: state_fail(st, "read");
+		r = rc == SQLITE_DONE ? CLIENT_MIGRATE_ROW_NONE
+		    : rc != SQLITE_ROW	 ? state_fail(st, "read")
+		    : sqlite3_column_int(s, 0) ? CLIENT_MIGRATE_ROW_DONE
+						 : CLIENT_MIGRATE_ROW_PENDING;
 	}
 	sqlite3_finalize(s);
 	return r;

@@ -34,9 +34,14 @@ const char *client_migrate_state_error(const struct client_migrate_state *st);
 int client_migrate_state_begin(struct client_migrate_state *st);
 int client_migrate_state_commit(struct client_migrate_state *st);
 
-/* Whether (folder, key) is 'done': 1 done, 0 not (no row or 'pending'), <0 error. */
-int client_migrate_state_is_done(struct client_migrate_state *st, const char *folder,
-				 const char *key);
+enum client_migrate_row {
+	CLIENT_MIGRATE_ROW_NONE,
+	CLIENT_MIGRATE_ROW_PENDING,
+	CLIENT_MIGRATE_ROW_DONE,
+};
+/* What the journal says of (folder, key): an enum client_migrate_row, or <0. */
+int client_migrate_state_lookup(struct client_migrate_state *st, const char *folder,
+				const char *key);
 /* The row as 'pending' with what identifies the message. */
 int client_migrate_state_pending(struct client_migrate_state *st, const char *folder,
 				 const char *key, const char *sha256, const char *msgid,
