@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# bench/client.sh: the client side (issue 8), kasten's client against getmail6 and mbsync
+# on the same data, each against kasten's server and against Debian's Dovecot:
+#   fetch: FETCH_MSGS (5,000) messages of ~4 KB in INBOX (smtp-source through LMTP, as
+#     bench/pop3.sh), downloaded into an empty Maildir and left on the server:
+#     `kasten fetch --keep` over POP3 and IMAP, getmail6 over POP3 and IMAP (delete =
+#     false), mbsync over IMAP (Sync Pull, Expunge None);
+#   sync: SYNC_FOLDERS (20) folders x SYNC_PER_FOLDER (500) messages of ~4 KB with flags
+#     (bench/client_fill.py over IMAP); each client's first sync into an empty Maildir
+#     tree is timed as "initial", then a pass with nothing changed on either side:
+#     `kasten sync --once` vs mbsync (Sync All, Create Near, Expunge None).
+# Each measurement runs twice: straight to the server for the wall time, then through
+# bench/byte_proxy.py (a loopback relay that counts) for the bytes both ways. Before the
+# timed runs every message is read once (client_fill.py --warm), so first-access
+# indexing and a cold page cache are in nobody's time. Every result is checked: the
+# Maildir must hold exactly the messages of the account.
+# Prints RESULT lines, then the ratios other/kasten of wall time and of bytes.
+#   FETCH_MSGS=5000 SYNC_FOLDERS=20 SYNC_PER_FOLDER=500 SERVERS="kasten dovecot"
+#   PARTS="fetch sync" CLIENT_TIMEOUT=900 (seconds, each client run)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+FETCH_MSGS=${FETCH_MSGS:-5000}
+SYNC_FOLDERS=${SYNC_FOLDERS:-20}
+SYNC_PER_FOLDER=${SYNC_PER_FOLDER:-500}
+SERVERS=${SERVERS:-kasten dovecot}
+PARTS=${PARTS:-fetch sync}
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-900}
+need
+for tool in getmail mbsync; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool missing (apt-get install getmail6 isync)" >&2; exit 1; }
+done
+T=$(mktemp -d /tmp/kasten-bench-client.XXXXXX)
+trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+FETCH_USER=user1@$BENCH_DOMAIN
+SYNC_USER=user2@$BENCH_DOMAIN
+SYNC_MSGS=$((SYNC_FOLDERS * SYNC_PER_FOLDER))
+echo "$BENCH_PASS" >"$T/pass"
+chmod 600 "$T/pass"
+# The clients run as a mail user would, unprivileged (getmail refuses to deliver as
+# root): as nobody when the bench runs as root.
+AS_USER=()
+if [ "$(id -u)" -eq 0 ]; then
+	AS_USER=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	chmod 755 "$T"
+	chown nobody "$T/pass"
+fi
+echo "client bench: fetch $FETCH_MSGS messages; sync $SYNC_FOLDERS folders x $SYNC_PER_FOLDER; tmp $T"
+
+# Whether this build of kasten has the subcommand yet (the clients came in one by one).
+has_cmd() { "$KASTEN_BIN" "$1" --help >/dev/null 2>&1; }
+
+count_msgs() { # messages in new/ and cur/ anywhere below DIR
+	find "$1" -type f \( -path '*/new/*' -o -path '*/cur/*' \) | wc -l
+}
+
+# ---- the clients: CLIENT_<name> PORT DIR (a fresh Maildir or tree), run from $T/run-N
+
+N_RUN=0
+new_run() {
+	N_RUN=$((N_RUN + 1))
+	export RUN=$T/run-$N_RUN RUN_HOME=$T/run-$N_RUN/home
+	mkdir -p "$RUN_HOME"
+	[ ${#AS_USER[@]} -eq 0 ] || chown -R nobody:nogroup "$RUN"
+}
+
+client_kasten_fetch() { # PROTO PORT DIR
+	HOME=$RUN/home "$KASTEN_BIN" fetch --host 127.0.0.1 --port "$2" --plain --protocol "$1" \
+		--user "$FETCH_USER" --password-file "$T/pass" --maildir "$3" --keep
+}
+
+client_getmail() { # PROTO PORT DIR
+	local type=SimplePOP3Retriever extra=""
+	[ "$1" = imap ] && type=SimpleIMAPRetriever extra='mailboxes = ("INBOX",)'
+	mkdir -p "$3/tmp" "$3/new" "$3/cur" "$RUN/getmail"
+	cat >"$RUN/getmail/getmailrc" <<-RC
+	[retriever]
+	type = $type
+	server = 127.0.0.1
+	port = $2
+	username = $FETCH_USER
+	password = $BENCH_PASS
+	$extra
+	[destination]
+	type = Maildir
+	path = $3/
+	[options]
+	read_all = true
+	delete = false
+	delivered_to = false
+	received = false
+	verbose = 0
+	RC
+	HOME=$RUN/home getmail --getmaildir "$RUN/getmail" --rcfile getmailrc
+}
+
+mbsync_conf() { # PORT DIR PATTERNS SYNC
+	cat >"$RUN/mbsyncrc" <<-RC
+	IMAPAccount bench
+	Host 127.0.0.1
+	Port $1
+	User ${MBSYNC_USER:-$FETCH_USER}
+	Pass $BENCH_PASS
+	SSLType None
+	AuthMechs LOGIN
+
+	IMAPStore remote
+	Account bench
+
+	MaildirStore local
+	Path $2/
+	Inbox $2/INBOX
+	SubFolders Verbatim
+
+	Channel bench
+	Far :remote:
+	Near :local:
+	Patterns $3
+	Create Near
+	Sync $4
+	Expunge None
+	SyncState *
+	RC
+}
+
+client_mbsync_fetch() { # PORT DIR
+	mkdir -p "$2"
+	mbsync_conf "$1" "$2" INBOX Pull
+	HOME=$RUN/home mbsync -q -c "$RUN/mbsyncrc" bench
+}
+
+export -f client_kasten_fetch client_getmail mbsync_conf client_mbsync_fetch
+export T KASTEN_BIN FETCH_USER SYNC_USER BENCH_PASS
+
+# ---- measuring
+
+# timed LABEL LOG COMMAND...: wall seconds of COMMAND into $SECS; its output into LOG
+timed() {
+	local label=$1 log=$2 t0 t1
+	shift 2
+	t0=$(now)
+	# timeout(1) runs programs, not functions: the clients run in a bash of their own
+	if ! timeout "$CLIENT_TIMEOUT" "${AS_USER[@]}" bash -c '"$@"' timed "$@" >"$log" 2>&1; then
+		echo "bench: $label failed:" >&2
+		tail -n 20 "$log" >&2
+		return 1
+	fi
+	t1=$(now)
+	SECS=$(elapsed "$t0" "$t1")
+}
+
+# proxy_start TARGET_PORT: a counting relay; its port in $PROXY_PORT
+proxy_start() {
+	PROXY_PORT=$(free_port)
+	PROXY_COUNT=$T/proxy-$PROXY_PORT.count
+	$PY "$REPO/bench/byte_proxy.py" "$PROXY_PORT" "$1" "$PROXY_COUNT" &
+	PROXY_PID=$!
+	PIDS_TO_STOP+=("$PROXY_PID")
+	local i=0
+	while [ ! -s "$PROXY_COUNT" ]; do # written once it listens
+		i=$((i + 1))
+		[ "$i" -gt 100 ] && { echo "bench: byte_proxy did not start" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
+# proxy_stop: waits until every relayed connection ended, totals into $UP $DOWN $BYTES
+proxy_stop() {
+	local line i=0
+	while :; do
+		line=$(cat "$PROXY_COUNT")
+		local o c
+		o=$(echo "$line" | sed -n 's/.*opened=\([0-9]*\).*/\1/p')
+		c=$(echo "$line" | sed -n 's/.*closed=\([0-9]*\).*/\1/p')
+		[ "$o" = "$c" ] && break
+		i=$((i + 1))
+		[ "$i" -gt 300 ] && { echo "bench: proxy connections did not end" >&2; return 1; }
+		sleep 0.1
+	done
+	UP=$(echo "$line" | sed -n 's/.*up=\([0-9]*\).*/\1/p')
+	DOWN=$(echo "$line" | sed -n 's/.*down=\([0-9]*\).*/\1/p')
+	BYTES=$((UP + DOWN))
+	stop_pid "$PROXY_PID"
+}
+
+# measure SERVER TEST CLIENT EXPECT TARGET_PORT FN ARGS...: FN ARGS... PORT DIR run once
+# straight (wall time) and once through the proxy (bytes), each into a fresh Maildir
+# that must then hold EXPECT messages. Sets R_<server>_<test>_<client>_{s,b}.
+measure() {
+	local server=$1 test=$2 client=$3 expect=$4 port=$5 fn=$6
+	shift 6
+	local key=${server}_${test//-/_}_${client} got secs
+	new_run
+	timed "$key" "$RUN/log" "$fn" "$@" "$port" "$RUN/Maildir" || return 1
+	secs=$SECS
+	got=$(count_msgs "$RUN/Maildir")
+	[ "$got" -eq "$expect" ] || { echo "bench: $key stored $got messages, not $expect" >&2; return 1; }
+	new_run
+	proxy_start "$port"
+	timed "$key (bytes)" "$RUN/log" "$fn" "$@" "$PROXY_PORT" "$RUN/Maildir" || return 1
+	proxy_stop
+	got=$(count_msgs "$RUN/Maildir")
+	[ "$got" -eq "$expect" ] || { echo "bench: $key via proxy stored $got, not $expect" >&2; return 1; }
+	echo "RESULT client $server $test $client: seconds=$secs msgs_per_s=$(rate "$expect" "$secs") bytes=$BYTES up=$UP down=$DOWN"
+	eval "R_${key}_s=$secs R_${key}_b=$BYTES"
+}
+
+run_fetch() { # SERVER POP3_PORT IMAP_PORT
+	local s=$1 pop=$2 imap=$3
+	if has_cmd fetch; then
+		measure "$s" fetch-pop3 kasten "$FETCH_MSGS" "$pop" client_kasten_fetch pop3
+		measure "$s" fetch-imap kasten "$FETCH_MSGS" "$imap" client_kasten_fetch imap
+	else
+		echo "SKIP client $s fetch kasten: $KASTEN_BIN has no fetch command"
+	fi
+	measure "$s" fetch-pop3 getmail "$FETCH_MSGS" "$pop" client_getmail pop3
+	measure "$s" fetch-imap getmail "$FETCH_MSGS" "$imap" client_getmail imap
+	measure "$s" fetch-imap mbsync "$FETCH_MSGS" "$imap" client_mbsync_fetch
+}
+
+# sync_client NAME PORT DIR: one pass of that client over the whole account
+sync_client() {
+	case $1 in
+	kasten)
+		HOME=$RUN_HOME "$KASTEN_BIN" sync --host 127.0.0.1 --port "$2" --plain \
+			--user "$SYNC_USER" --password-file "$T/pass" --maildir "$3" --once ;;
+	mbsync)
+		mkdir -p "$3"
+		MBSYNC_USER=$SYNC_USER mbsync_conf "$2" "$3" '*' All
+		HOME=$RUN_HOME mbsync -q -c "$RUN/mbsyncrc" bench ;;
+	esac
+}
+export -f sync_client
+
+# The sync runs keep one Maildir tree per client: the first pass fills it, the later
+# ones find nothing to do.
+measure_sync() { # SERVER CLIENT IMAP_PORT
+	local server=$1 client=$2 port=$3 key=${1}_sync_${2} got
+	new_run
+	local dir=$RUN/Maildir
+	timed "$key initial" "$RUN/log1" sync_client "$client" "$port" "$dir" || return 1
+	local first=$SECS
+	got=$(count_msgs "$dir")
+	[ "$got" -eq "$SYNC_MSGS" ] || { echo "bench: $key stored $got messages, not $SYNC_MSGS" >&2; return 1; }
+	timed "$key no-change" "$RUN/log2" sync_client "$client" "$port" "$dir" || return 1
+	local again=$SECS
+	proxy_start "$port"
+	timed "$key no-change (bytes)" "$RUN/log3" sync_client "$client" "$PROXY_PORT" "$dir" || return 1
+	proxy_stop
+	got=$(count_msgs "$dir")
+	[ "$got" -eq "$SYNC_MSGS" ] || { echo "bench: $key has $got messages after the passes" >&2; return 1; }
+	echo "RESULT client $server sync $client: initial_seconds=$first nochange_seconds=$again nochange_bytes=$BYTES up=$UP down=$DOWN"
+	eval "R_${key}_s=$again R_${key}_b=$BYTES R_${key}_i=$first"
+}
+
+run_sync() { # SERVER IMAP_PORT
+	if has_cmd sync; then
+		measure_sync "$1" kasten "$2"
+	else
+		echo "SKIP client $1 sync kasten: $KASTEN_BIN has no sync command"
+	fi
+	measure_sync "$1" mbsync "$2"
+}
+
+fill() { # LMTP_PORT IMAP_PORT POP3_PORT
+	"$SMTP_SOURCE" -L -d -s 1 -m "$FETCH_MSGS" -l 4096 -M client.test -f bench@sender.invalid \
+		-t "$FETCH_USER" "127.0.0.1:$1"
+	if [[ " $PARTS " == *" sync "* ]]; then
+		echo "fill: $($PY "$REPO/bench/client_fill.py" "$2" "$SYNC_USER" "$BENCH_PASS" \
+			--folders "$SYNC_FOLDERS" --per-folder "$SYNC_PER_FOLDER")"
+		echo "warm: $($PY "$REPO/bench/client_fill.py" "$2" "$SYNC_USER" "$BENCH_PASS" --warm)"
+	fi
+	echo "warm: $($PY "$REPO/bench/client_fill.py" "$2" "$FETCH_USER" "$BENCH_PASS" --warm \
+		--pop3-port "$3")"
+}
+
+run_server() { # NAME LMTP IMAP POP3
+	fill "$2" "$3" "$4"
+	[[ " $PARTS " == *" fetch "* ]] && run_fetch "$1" "$4" "$3"
+	[[ " $PARTS " == *" sync "* ]] && run_sync "$1" "$3"
+	return 0
+}
+
+for server in $SERVERS; do
+	case $server in
+	kasten)
+		kasten_setup "$T/kasten" 2 lmtp pop3 imap
+		kasten_start "$T/kasten/serve.log"
+		wait_port "$KASTEN_PORT_lmtp"; wait_port "$KASTEN_PORT_pop3"; wait_port "$KASTEN_PORT_imap"
+		assert_loopback_only kasten "$KASTEN_PID"
+		run_server kasten "$KASTEN_PORT_lmtp" "$KASTEN_PORT_imap" "$KASTEN_PORT_pop3"
+		stop_pid "$KASTEN_PID"
+		;;
+	dovecot)
+		# Dovecot verifies the same yescrypt hash as kasten (bench/lib.sh)
+		[ -n "${BENCH_HASH:-}" ] || kasten_setup "$T/hash" 1
+		dovecot_setup "$T/dovecot" 2 "lmtp pop3 imap"
+		dovecot_start
+		wait_port "$DOVECOT_PORT_lmtp"; wait_port "$DOVECOT_PORT_pop3"; wait_port "$DOVECOT_PORT_imap"
+		assert_loopback_only dovecot "$DOVECOT_PID"
+		run_server dovecot "$DOVECOT_PORT_lmtp" "$DOVECOT_PORT_imap" "$DOVECOT_PORT_pop3"
+		stop_pid "$DOVECOT_PID"
+		;;
+	esac
+done
+
+# Ratios: the other client's wall time and bytes over kasten's (above 1: kasten is faster
+# or transfers less), per server and test.
+echo
+for server in $SERVERS; do
+	for t in fetch-pop3:getmail fetch-imap:getmail fetch-imap:mbsync sync:mbsync; do
+		test=${t%%:*} other=${t#*:}
+		k=R_${server}_${test//-/_}_kasten o=R_${server}_${test//-/_}_${other}
+		ks=${k}_s kb=${k}_b os=${o}_s ob=${o}_b
+		[ -n "${!ks:-}" ] && [ -n "${!os:-}" ] || continue
+		echo "RESULT client ratio $server $test $other/kasten: time $(ratio "${!os}" "${!ks}")," \
+			"bytes $(ratio "${!ob}" "${!kb}")"
+	done
+done
