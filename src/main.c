@@ -27,6 +27,8 @@ static const struct {
 	 cmd_init_usage},
 	{"migrate", cmd_migrate, "a local Maildir or mbox up into an IMAP account",
 	 cmd_migrate_usage},
+	{"sync", cmd_sync, "two-way IMAP <-> local Maildir sync (flags, folders, offline)",
+	 cmd_sync_usage},
 };
 
 static void usage(FILE *f)

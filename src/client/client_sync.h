@@ -62,6 +62,7 @@
 #ifndef KASTEN_CLIENT_SYNC_H
 #define KASTEN_CLIENT_SYNC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -232,7 +233,7 @@ struct client_sync_stats {
 /* Sync until done (--once) or until *stop becomes true (between two waits; NULL:
  * never). 0 and *stats_out, or a negative err with one line in err_out ("login
  * failed: ...", "cannot connect to ..."). */
-int client_sync_run(const struct client_sync_opts *o, volatile const int *stop,
+int client_sync_run(const struct client_sync_opts *o, volatile const sig_atomic_t *stop,
 		    struct client_sync_stats *stats_out, char *err_out, size_t err_cap);
 
 #endif

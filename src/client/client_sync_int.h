@@ -25,6 +25,11 @@ struct sync_run {
 	bool qresync;  /* QRESYNC enabled (RFC 7162 3.2.3) */
 	bool condstore;
 	struct client_sync_stats stats;
+	/* INBOX as the last pass's SELECT saw it: a later SELECT that differs means a
+	 * change came between the pass and the IDLE */
+	uint32_t inbox_exists, inbox_uidnext;
+	uint64_t inbox_modseq;
+	uint64_t local_sig; /* the local tree's signature before the last pass */
 	char error[LIMIT_CLIENT_ERROR];
 };
 
@@ -37,6 +42,7 @@ struct sync_folder {
 	const char **moving;     /* per view.rows[]: the row's moving_to */
 	struct client_sync_state_folder state;
 	uint64_t remote_modseq;  /* HIGHESTMODSEQ of the SELECT */
+	uint32_t remote_count;   /* EXISTS of the SELECT */
 	bool remote_selected;
 };
 

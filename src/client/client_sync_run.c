@@ -308,17 +308,30 @@ static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 			   struct client_sync_folder *views)
 {
 	struct sync_folder *f = &t->f[idx];
-	int e = 0;
+	/* Rows again: a folder before this one may have moved rows here (R7). Both reads
+	 * are in id order, so the moves found for the old rows carry over by a merge. */
+	const struct client_sync_row *old = f->view.rows;
+	size_t nold = f->view.nrows;
+	int e = client_sync_state_rows(r->st, f->view.name, t->a,
+				       (struct client_sync_row **)&f->view.rows, &f->moving,
+				       &f->view.nrows);
+	if (e)
+		return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+	size_t *moved_to = arena_alloc(t->a, (f->view.nrows + 1) * sizeof(*moved_to));
+	if (!moved_to)
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	for (size_t i = 0, k = 0; i < f->view.nrows; i++) {
+		while (k < nold && old[k].id < f->view.rows[i].id)
+			k++;
+		moved_to[i] = k < nold && old[k].id == f->view.rows[i].id && views[idx].moved_to
+				      ? views[idx].moved_to[k]
+				      : CLIENT_SYNC_NONE;
+	}
 	if (f->view.remote_exists) {
 		e = sync_remote_list(r, f, t->a);
 		if (e)
 			return e;
 	}
-	size_t *moved_to = arena_alloc(t->a, (f->view.nrows + 1) * sizeof(*moved_to));
-	if (!moved_to)
-		return sync_fail(r, ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < f->view.nrows; i++)
-		moved_to[i] = views[idx].moved_to ? views[idx].moved_to[i] : CLIENT_SYNC_NONE;
 	if ((e = run_resume_moves(r, t, f, moved_to)))
 		return e;
 	f->view.moved_to = moved_to;
@@ -334,6 +347,11 @@ static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 	}
 	if ((e = sync_exec(r, f, t->f, t->n, &p, t->a)))
 		return e;
+	if (!strcmp(f->view.name, "INBOX")) {
+		r->inbox_exists = f->remote_count;
+		r->inbox_uidnext = f->view.remote_uidnext;
+		r->inbox_modseq = f->remote_modseq;
+	}
 	r->stats.folders++;
 	if (p.mode == CLIENT_SYNC_MODE_REMOTE_GONE && !f->view.remote_exists) {
 		/* S3: nothing of it left to sync (an upload would have created it again) */
@@ -423,34 +441,57 @@ static uint64_t run_local_sig(const struct sync_run *r)
 	return s.sum;
 }
 
-static int run_idle_events_exists(void *arg, uint32_t n)
+/* Anything the server says about INBOX while we wait is a reason for a pass. */
+static int run_wait_exists(void *arg, uint32_t n)
 {
+	*(bool *)arg = true;
 	return 0;
 }
 
-static int run_stay(struct sync_run *r, volatile const int *stop)
+static int run_wait_expunge(void *arg, uint32_t seq)
+{
+	*(bool *)arg = true;
+	return 0;
+}
+
+static int run_wait_fetch(void *arg, const struct client_imap_fetch *f)
+{
+	*(bool *)arg = true;
+	return 0;
+}
+
+static int run_stay(struct sync_run *r, volatile const sig_atomic_t *stop)
 {
 	unsigned full = r->opts->full_check_s ? r->opts->full_check_s : LIMIT_CLIENT_SYNC_FULL_CHECK;
 	time_t last_full = time(NULL);
-	uint64_t sig = run_local_sig(r);
+	uint64_t sig = r->local_sig;
 	bool idle = client_imap_has(r->imap, CLIENT_IMAP_CAP_IDLE);
 	struct client_imap_mailbox mb;
 	int e = client_imap_select(r->imap, "INBOX", false, NULL, &mb);
 	if (e)
 		return sync_fail(r, e, "SELECT INBOX: %s", client_imap_error(r->imap));
 	while (!(stop && *stop)) {
-		int got;
-		struct client_imap_events ev = {.exists = run_idle_events_exists};
+		int got = 0;
+		/* what came between the pass's look at INBOX and this SELECT */
+		bool missed = mb.exists != r->inbox_exists || mb.uidnext != r->inbox_uidnext ||
+			      mb.highestmodseq != r->inbox_modseq;
+		bool changed = false;
+		struct client_imap_events ev = {.arg = &changed, .exists = run_wait_exists,
+						.expunge = run_wait_expunge, .fetch = run_wait_fetch};
 		client_imap_set_events(r->imap, &ev);
-		if (idle) {
+		if (missed) {
+			got = 1;
+		} else if (idle) {
 			got = client_imap_idle(r->imap, LIMIT_CLIENT_SYNC_LOCAL_POLL * 1000);
 		} else {
+			/* RFC 9051 6.1.2: NOOP is how a client without IDLE polls */
 			sleep(LIMIT_CLIENT_SYNC_LOCAL_POLL);
-			uint32_t before = mb.exists;
 			got = client_imap_noop(r->imap);
-			got = got < 0 ? got : before != mb.exists;
+			got = got < 0 ? got : changed;
 		}
 		client_imap_set_events(r->imap, NULL);
+		if (got < 0 && stop && *stop)
+			return 0; /* the signal cut the wait short: a clean end */
 		if (got < 0)
 			return sync_fail(r, got, "IDLE: %s", client_imap_error(r->imap));
 		uint64_t now_sig = run_local_sig(r);
@@ -462,11 +503,13 @@ static int run_stay(struct sync_run *r, volatile const int *stop)
 		}
 		if (!run)
 			continue;
+		/* the signature before the pass: a file dropped in while it runs is seen on
+		 * the next look (our own changes cost one more pass that finds nothing) */
+		sig = now_sig;
 		if ((e = run_pass(r, scope)))
 			return e;
 		if (!scope)
 			last_full = time(NULL);
-		sig = run_local_sig(r);
 		if ((e = client_imap_select(r->imap, "INBOX", false, NULL, &mb)))
 			return sync_fail(r, e, "SELECT INBOX: %s", client_imap_error(r->imap));
 	}
@@ -500,7 +543,7 @@ static int run_connect(struct sync_run *r)
 	return 0;
 }
 
-int client_sync_run(const struct client_sync_opts *o, volatile const int *stop,
+int client_sync_run(const struct client_sync_opts *o, volatile const sig_atomic_t *stop,
 		    struct client_sync_stats *stats_out, char *err_out, size_t err_cap)
 {
 	struct sync_run r = {.opts = o};
@@ -517,8 +560,10 @@ int client_sync_run(const struct client_sync_opts *o, volatile const int *stop,
 	}
 	if (!e)
 		e = client_sync_state_open(o->maildir, o->user, &r.st, r.error, sizeof(r.error));
-	if (!e)
+	if (!e) {
+		r.local_sig = run_local_sig(&r);
 		e = run_pass(&r, NULL);
+	}
 	if (!e && !o->once)
 		e = run_stay(&r, stop);
 	if (r.imap) {

@@ -264,6 +264,7 @@ int sync_remote_list(struct sync_run *r, struct sync_folder *f, struct arena *a)
 	v->remote_uidnext = mb.uidnext;
 	v->remote_time = time(NULL);
 	f->remote_modseq = mb.nomodseq ? 0 : mb.highestmodseq;
+	f->remote_count = mb.exists;
 	bool same = v->state_known && mb.uidvalidity == f->state.uidvalidity;
 	if (use_qr && same && !mb.nomodseq) {
 		/* RFC 7162 3.2.5.1: what changed since modseq came with the SELECT */
