@@ -662,3 +662,46 @@ def uid_map(acct, folders):
     """{folder: [(uid, Message-ID)]}: what a run that uploads nothing must leave as is."""
     st = acct.state(folders)
     return {f: sorted((m.uid, mid) for mid, m in msgs.items()) for f, msgs in st.items()}
+
+
+def local_tree(root):
+    """{folder: Maildir path} of a local tree: the root is INBOX, ".A.B" beside it is
+    "A/B" (Maildir++), a directory A/B with cur/ in it is "A/B" too."""
+    root = Path(root)
+    out = {}
+    if (root / "cur").is_dir():
+        out["INBOX"] = root
+    for dirpath, dirnames, _ in os.walk(root):
+        d = Path(dirpath)
+        if d != root and (d / "cur").is_dir():
+            rel = d.relative_to(root).as_posix()
+            name = rel[1:].replace(".", "/") if rel.startswith(".") else rel
+            out[name] = d
+        dirnames[:] = [x for x in dirnames if x not in ("cur", "new", "tmp")]
+    return out
+
+
+def local_state(root):
+    """{folder: {Message-ID: (flag letters, bytes, path)}} of a local tree."""
+    return {f: local_by_mid(box) for f, box in local_tree(root).items()}
+
+
+def assert_in_sync(acct, root):
+    """Both sides hold the same folders, and in each the same messages (each once) with
+    the same flags; local bytes are the server's with LF line ends."""
+    server = acct.state()
+    local = local_state(root)
+    assert sorted(server) == sorted(local), \
+        f"folders: server {sorted(server)}, local {sorted(local)}"
+    for f in server:
+        s, loc = server[f], local[f]
+        assert sorted(s) == sorted(loc), (
+            f"{f}: only on the server {sorted(set(s) - set(loc))}, "
+            f"only here {sorted(set(loc) - set(s))}")
+        for mid, m in s.items():
+            letters, body, path = loc[mid]
+            assert body == lf(m.body), f"{f} {mid}: {path} differs from the server's copy"
+            system = {x for x in m.flags if x.startswith("\\")}  # keywords stay there
+            assert letters_to_flags(letters) == system, \
+                f"{f} {mid}: here {letters!r}, on the server {sorted(m.flags)}"
+    return server, local
