@@ -136,8 +136,11 @@ int client_maildir_open(const char *path, bool create, struct client_maildir **m
 		rc = maildir_subdir(root, "cur", create, &md->cur_fd);
 	/* tmp/ is only needed to write; a Maildir another program made without it is
 	 * still read. client_maildir_begin creates it then. */
-	if (rc == 0 && maildir_subdir(root, "tmp", create, &md->tmp_fd) < 0 && create)
-		rc = ERR_IO;
+	if (rc == 0) {
+		int t = maildir_subdir(root, "tmp", create, &md->tmp_fd);
+		if (t < 0 && create)
+			rc = t;
+	}
 	if (root >= 0)
 		close(root);
 	if (rc < 0) {

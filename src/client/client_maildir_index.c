@@ -7,10 +7,12 @@
  * every message of a folder; a directory scan per question would make a run quadratic.
  * Why it stays right: another mail program may rename or delete files at any time. A
  * hit is checked with one fstatat before it is returned; a miss is believed only when
- * neither new/ nor cur/ changed since the scan (same mtime) and the scan came at least
- * CLIENT_MAILDIR_SETTLE seconds after that mtime (a file system with 1-second
- * timestamps shows a change in the same second as the same mtime); otherwise the
- * directories are scanned again. Every operation that failed with ENOENT rescans and
+ * neither new/ nor cur/ changed since the scan (same mtime) and the scan came late
+ * enough after that mtime that a later change could not carry the same one: Linux
+ * stamps directories from a clock that lags by a tick (CLIENT_MAILDIR_TICK_NS), and a
+ * file system whose stamps have no nanoseconds (ext3, FAT, some NFS) may round a change
+ * into the same second or two (CLIENT_MAILDIR_SETTLE_S). Otherwise the directories are
+ * scanned again. Every operation that failed with ENOENT rescans and
  * tries once more. */
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +30,8 @@
 #include "core/str.h"
 #include "core/banned.h"
 
-#define CLIENT_MAILDIR_SETTLE 2 /* seconds: see the top of the file */
+#define CLIENT_MAILDIR_TICK_NS 50000000L /* see the top of the file */
+#define CLIENT_MAILDIR_SETTLE_S 2
 
 void client_maildir_cache_free(struct client_maildir_cache *c)
 {
@@ -151,7 +154,7 @@ static int index_scan(struct client_maildir *md, struct client_maildir_cache *c)
 	/* Times taken before reading: a change during the scan leaves a newer mtime. */
 	if (fstat(md->new_fd, &sn) != 0 || fstat(md->cur_fd, &sc) != 0)
 		return client_maildir_errno(errno);
-	c->scanned_at = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &c->scanned_at);
 	c->new_mtime = sn.st_mtim;
 	c->cur_mtime = sc.st_mtim;
 	int rc = index_scan_dir(c, md->new_fd, false);
@@ -170,6 +173,16 @@ static bool index_same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+/* Whether a change after the scan would show as a newer mtime than m. */
+static bool index_settled_time(struct timespec m, struct timespec scan)
+{
+	if (m.tv_nsec == 0) /* a file system of whole seconds */
+		return scan.tv_sec >= m.tv_sec + CLIENT_MAILDIR_SETTLE_S;
+	long long ms = (long long)m.tv_sec * 1000000000LL + m.tv_nsec;
+	long long ss = (long long)scan.tv_sec * 1000000000LL + scan.tv_nsec;
+	return ss - ms >= CLIENT_MAILDIR_TICK_NS;
+}
+
 /* Whether a miss in the cache means the file is in neither directory. */
 static bool index_settled(struct client_maildir *md)
 {
@@ -179,8 +192,8 @@ static bool index_settled(struct client_maildir *md)
 		return false;
 	return index_same_time(sn.st_mtim, c->new_mtime) &&
 	       index_same_time(sc.st_mtim, c->cur_mtime) &&
-	       c->scanned_at >= sn.st_mtim.tv_sec + CLIENT_MAILDIR_SETTLE &&
-	       c->scanned_at >= sc.st_mtim.tv_sec + CLIENT_MAILDIR_SETTLE;
+	       index_settled_time(sn.st_mtim, c->scanned_at) &&
+	       index_settled_time(sc.st_mtim, c->scanned_at);
 }
 
 void client_maildir_cache_put(struct client_maildir *md, const char *name, bool in_cur)

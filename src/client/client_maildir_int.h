@@ -28,7 +28,7 @@ struct client_maildir_cache {
 	size_t count;
 	bool valid;         /* false: scan before trusting a miss */
 	struct timespec new_mtime, cur_mtime; /* of the directories when scanned */
-	time_t scanned_at;  /* wall clock of the scan */
+	struct timespec scanned_at; /* wall clock of the scan */
 };
 
 struct client_maildir {
