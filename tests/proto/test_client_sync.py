@@ -216,15 +216,16 @@ def test_uidvalidity_change_with_local_edits(mailserver, tmp_path):
     local_path(md, "Work", mid_of(work[1])).unlink()
     added = lf(sample_message(9, "uv-local"))
     write_local(md / ".Work", added, "", BASE + 100)
-    # the server rebuilds Work: same messages, new UIDs, a new UIDVALIDITY
+    # the server rebuilds Work: a new message first, then the old ones in reverse
+    # order, so that no old UID names the same message again; a new UIDVALIDITY
     old = acct.messages("Work")
     with acct.imap() as c:
         ok(c, 'DELETE "Work"')
-    for m in old:
+    newer = sample_message(8, "uv-server")
+    acct.put(newer, folder="Work", when=BASE - 1000)  # Dovecot: its file name sorts first
+    for m in reversed(old):
         acct.put(m.body, folder="Work", when=m.internaldate,
                  flags=flags_to_letters(m.flags))
-    newer = sample_message(8, "uv-server")
-    acct.put(newer, folder="Work")
     with acct.imap() as c:
         uv1 = folder_status(c, "Work")["UIDVALIDITY"]
     assert uv1 != uv0, "the server kept UIDVALIDITY across DELETE and CREATE"
