@@ -25,6 +25,8 @@ static const struct {
 	{"export", cmd_export, "write a mailbox as mboxrd to stdout", cmd_export_usage},
 	{"init", cmd_init, "create a data dir with a demo account (used by `make run`)",
 	 cmd_init_usage},
+	{"fetch", cmd_fetch, "download INBOX over POP3 or IMAP into a local Maildir",
+	 cmd_fetch_usage},
 	{"migrate", cmd_migrate, "a local Maildir or mbox up into an IMAP account",
 	 cmd_migrate_usage},
 	{"sync", cmd_sync, "two-way IMAP <-> local Maildir sync (flags, folders, offline)",

@@ -10,6 +10,7 @@ int cmd_user(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 
 /* Each command's full usage text, which main() prints for --help (to stdout, exit 0,
@@ -18,6 +19,7 @@ extern const char cmd_user_usage[];
 extern const char cmd_export_usage[];
 extern const char cmd_init_usage[];
 extern const char cmd_migrate_usage[];
+extern const char cmd_fetch_usage[];
 extern const char cmd_sync_usage[];
 
 /* Shared option handling: --config FILE or --data DIR, removed from argv.

@@ -91,6 +91,7 @@
 #define LIMIT_CLIENT_POP3_UID 70           /* RFC 1939 7: a unique-id is 1-70 octets */
 #define LIMIT_CLIENT_POP3_MESSAGES 1000000u /* entries of one UIDL or LIST listing */
 #define LIMIT_CLIENT_MESSAGE (1u << 30)    /* one message a server sends the client */
+#define LIMIT_CLIENT_FETCH_UIDSET 8192     /* bytes of one UID set fetch deletes with */
 
 /* The client side's local store (src/client/client_maildir*.c, client_mbox.c) */
 #define LIMIT_CLIENT_MAILDIR_WRITE (64u << 10) /* message bytes gathered per write(2) */
