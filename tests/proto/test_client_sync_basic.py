@@ -228,3 +228,40 @@ def test_push_both_ways_within_seconds(mailserver, tmp_path):
     assert rc == 0, (rc, out, err)
     assert out.startswith("kasten sync: ") and out.count("\n") == 1, out
     assert down < 5 and up < 5
+
+
+def test_kill9_mid_download_and_mid_upload(mailserver, tmp_path):
+    """Crash safety (docs/client.md): SIGKILL while 400 messages come down, twice, and
+    while 150 go up; each rerun ends with every message once on both sides."""
+    from client_test import count_files, kill9, wait_until
+    acct = mailserver
+    client = Client(tmp_path)
+    root = tmp_path / "Mail"
+    acct.put_many([sample_message(i, "k9") for i in range(400)])
+    args = ["sync", *endpoint(acct), "--maildir", root, "--once"]
+    for stop_at in (60, 220):
+        proc = client.start(*args)
+        wait_until(lambda: count_files(root) >= stop_at or proc.poll() is not None,
+                   f"{stop_at} files")
+        assert proc.poll() is None, "the run ended before it could be killed"
+        kill9(proc)
+    sync(client, acct, root)
+    assert_same_messages(root, acct.messages("INBOX"))
+    # up: 150 new local files in a new folder
+    box = root / ".Up"
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True)
+    for i in range(150):
+        (box / "cur" / f"17000{i:05d}.up{i}.host:2,S").write_bytes(
+            sample_message(i, "k9up").replace(b"\r\n", b"\n"))
+    proc = client.start(*args)
+    wait_until(lambda: "Up" in acct.folders() and acct.count("Up") >= 40
+               or proc.poll() is not None, "40 uploads")
+    assert proc.poll() is None, "the run ended before it could be killed"
+    kill9(proc)
+    sync(client, acct, root)
+    state = acct.state(["Up", "INBOX"])  # fails on a Message-ID twice
+    assert len(state["Up"]) == 150 and len(state["INBOX"]) == 400
+    assert_same_messages(box, acct.messages("Up"))
+    r = sync(client, acct, root)
+    assert "0 downloaded, 0 uploaded" in r.stdout, r.stdout
