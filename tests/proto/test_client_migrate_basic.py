@@ -146,3 +146,176 @@ def test_append_never_arrived_then_rerun(mailserver, tmp_path):
     r = migrate(cl, acct, "--maildir", src)
     assert folder_line(r, "INBOX") == (3, 0)
     assert bodies(acct) == sorted(msgs)
+
+
+# ---- a server with nothing but IMAP4rev1 ----
+
+class MinimalIMAP:
+    """A scripted IMAP4rev1 server on loopback with none of the extensions migrate uses
+    when offered (no AUTH=PLAIN, LITERAL+, MULTIAPPEND, UIDPLUS): LOGIN, synchronizing
+    literals (RFC 9051 4.3: "+" before the octets), one APPEND per message, no
+    APPENDUID. Keeps what it was sent."""
+
+    def __init__(self, user, password):
+        import socket
+        import threading
+        self.user, self.password = user, password
+        self.folders = {"INBOX": []}
+        self.commands = []
+        self.logins = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self._session(conn.makefile("rwb", buffering=0))
+
+    def _command(self, f):
+        """One command with its literals inlined; None at the end."""
+        out = b""
+        while True:
+            line = f.readline()
+            if not line:
+                return None
+            m = re.search(rb"\{(\d+)\}\r\n$", line)
+            if not m:
+                return out + line
+            f.write(b"+ go ahead\r\n")
+            n = int(m.group(1))
+            data = b""
+            while len(data) < n:
+                data += f.read(n - len(data))
+            out += line + data
+
+    def _session(self, f):
+        f.write(b"* OK [CAPABILITY IMAP4rev1] minimal ready\r\n")
+        selected = None
+        while True:
+            cmd = self._command(f)
+            if cmd is None:
+                return
+            self.commands.append(cmd)
+            tag, verb = cmd.split(b" ", 2)[:2]
+            verb = verb.upper().rstrip(b"\r\n")
+            if verb == b"LOGIN":
+                self.logins.append(cmd)
+                ok = (self._astrings(cmd.split(b" ", 2)[2]) ==
+                      [self.user.encode(), self.password.encode()])
+                f.write(tag + (b" OK logged in\r\n" if ok else b" NO [AUTHENTICATIONFAILED] no\r\n"))
+            elif verb == b"CAPABILITY":
+                f.write(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n")
+            elif verb == b"LIST":
+                if cmd.rstrip().endswith(b'""'):
+                    f.write(b'* LIST (\\Noselect) "/" ""\r\n')
+                else:
+                    for name in self.folders:
+                        f.write(b'* LIST () "/" "%s"\r\n' % name.encode())
+                f.write(tag + b" OK done\r\n")
+            elif verb == b"CREATE":
+                self.folders[self._astrings(cmd.split(b" ", 2)[2])[0].decode()] = []
+                f.write(tag + b" OK created\r\n")
+            elif verb in (b"EXAMINE", b"SELECT"):
+                selected = self._astrings(cmd.split(b" ", 2)[2])[0].decode()
+                f.write(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n%s OK [READ-ONLY] done\r\n"
+                        % (len(self.folders[selected]), tag))
+            elif verb == b"UID" and b" FETCH " in cmd:
+                self._fetch(f, tag, cmd, self.folders[selected])
+            elif verb == b"APPEND":
+                name = self._astrings(cmd.split(b" ", 2)[2])[0].decode()
+                self.folders[name].append(re.search(rb"\{\d+\}\r\n(.*)\r\n$", cmd, re.S).group(1))
+                f.write(tag + b" OK appended\r\n")
+            elif verb == b"LOGOUT":
+                f.write(b"* BYE bye\r\n" + tag + b" OK done\r\n")
+                return
+            else:
+                f.write(tag + b" BAD unknown\r\n")
+
+    @staticmethod
+    def _astrings(s):
+        """The quoted strings, literals and atoms of s."""
+        out, i = [], 0
+        while i < len(s):
+            c = s[i:i + 1]
+            if c == b'"':
+                j, v = i + 1, b""
+                while s[j:j + 1] != b'"':
+                    if s[j:j + 1] == b"\\":
+                        j += 1
+                    v += s[j:j + 1]
+                    j += 1
+                out.append(v)
+                i = j + 1
+            elif c == b"{":
+                m = re.match(rb"\{(\d+)\}\r\n", s[i:])
+                n = int(m.group(1))
+                out.append(s[i + m.end():i + m.end() + n])
+                i += m.end() + n
+            elif c in (b" ", b"\r", b"\n", b"(", b")"):
+                i += 1
+            else:
+                m = re.match(rb"[^ \r\n()]+", s[i:])
+                out.append(m.group(0))
+                i += m.end()
+        return out
+
+    @staticmethod
+    def _fetch(f, tag, cmd, msgs):
+        body = b"BODY.PEEK[]" in cmd and b"HEADER.FIELDS" not in cmd
+        uids = None if b" 1:* " in cmd else {int(re.search(rb"FETCH (\d+) ", cmd).group(1))}
+        for i, m in enumerate(msgs, 1):
+            if uids is not None and i not in uids:
+                continue
+            if body:
+                f.write(b"* %d FETCH (UID %d BODY[] {%d}\r\n%s)\r\n" % (i, i, len(m), m))
+            else:
+                mid = re.search(rb"^Message-ID:[^\r\n]*\r\n", m, re.M | re.I)
+                h = (mid.group(0) if mid else b"") + b"\r\n"
+                f.write(b"* %d FETCH (UID %d RFC822.SIZE %d BODY[HEADER.FIELDS (MESSAGE-ID)] "
+                        b"{%d}\r\n%s)\r\n" % (i, i, len(m), len(h), h))
+        f.write(tag + b" OK fetched\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("password", ['pa"ss\\word', "p\u00e4ssword"])
+def test_a_server_with_only_imap4rev1(tmp_path, password):
+    """LOGIN with a quoted string (quote and backslash escaped) or, for 8-bit, a
+    synchronizing literal; one APPEND per message with a synchronizing literal; no
+    APPENDUID: the second run still uploads nothing."""
+    srv = MinimalIMAP("mini", password)
+    try:
+        cl = Client(tmp_path)
+        pw = tmp_path / "pw"
+        pw.write_text(password + "\n")
+        pw.chmod(0o600)
+        msgs = [sample_message(i, "mini") for i in range(3)]
+        src = tmp_path / "src"
+        for i, m in enumerate(msgs):
+            write_local(src, lf(m), "S", BASE + i)
+        args = ["migrate", "--host", "127.0.0.1", "--port", srv.port, "--plain",
+                "--user", "mini", "--password-file", pw, "--maildir", src]
+        r = cl.run(*args)
+        assert folder_line(r, "INBOX") == (3, 0)
+        assert sorted(srv.folders["INBOX"]) == sorted(msgs)
+        appends = [c for c in srv.commands if re.match(rb"k\d+ APPEND ", c)]
+        assert len(appends) == 3 and all(b"+}" not in c for c in appends)
+        if password.isascii():
+            assert srv.logins[0].startswith(b'k1 LOGIN "mini" "pa\\"ss\\\\word"'), srv.logins
+        else:
+            assert re.match(rb'k\d+ LOGIN "mini" \{%d\}\r\n' % len(password.encode()),
+                            srv.logins[0]), srv.logins
+        r = cl.run(*args)
+        assert folder_line(r, "INBOX") == (0, 3)
+        assert len(srv.folders["INBOX"]) == 3
+    finally:
+        srv.close()
