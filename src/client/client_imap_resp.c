@@ -418,6 +418,9 @@ int client_imap_resp_untagged(struct client_imap *s, const struct client_imap_re
 		int n = snprintf(s->err, sizeof(s->err), "%s", r->text);
 		if (n < 0)
 			s->err[0] = '\0';
+		for (char *p = s->err; *p; p++) /* server text: printable ASCII only */
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
 	}
 	return client_imap_resp_code(s, r);
 }

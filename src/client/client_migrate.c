@@ -556,6 +556,8 @@ static int open_state(struct migrate_ctx *c)
 
 static int sources(struct migrate_ctx *c, struct folder_list *l)
 {
+	if (c->o->mbox && access(c->o->mbox, R_OK) != 0)
+		return fail(c, ERR_NOTFOUND, "cannot read the mbox %s", c->o->mbox);
 	if (c->o->mbox)
 		return folder_collect(l, c->o->mailbox ? c->o->mailbox : "INBOX", NULL);
 	int r = client_maildir_folders(c->o->maildir, folder_collect, l);
@@ -579,12 +581,13 @@ int client_migrate_run(const struct client_migrate_opts *o, struct client_migrat
 	c->o = o;
 	c->stats = st_out;
 	client_migrate_index_init(&c->ix, &st_out->downloaded);
-	/* the source and the journal first: a wrong path changes nothing anywhere */
-	int r = open_state(c);
-	if (r == 0)
-		r = sources(c, &l);
+	/* the source is read first and the journal made only after the login: a wrong
+	 * path, a refused certificate or password changes nothing anywhere */
+	int r = sources(c, &l);
 	if (r == 0)
 		r = connect_login(c);
+	if (r == 0)
+		r = open_state(c);
 	for (size_t i = 0; r == 0 && i < l.n; i++)
 		r = run_folder(c, &l.v[i]);
 	if (c->s) {
