@@ -319,3 +319,18 @@ def test_a_server_with_only_imap4rev1(tmp_path, password):
         assert len(srv.folders["INBOX"]) == 3
     finally:
         srv.close()
+
+
+def test_refused_login_leaves_nothing_locally(mailserver, tmp_path):
+    """Issue 8: a failed login changes nothing locally, not even the journal's home."""
+    acct, cl = mailserver, Client(tmp_path)
+    src = tmp_path / "src"
+    write_local(src, lf(sample_message(0, "refused")), "S", BASE)
+    pw = tmp_path / "wrong"
+    pw.write_text("not-the-password\n")
+    pw.chmod(0o600)
+    args = [a if a != str(acct.password_file) else str(pw) for a in endpoint(acct, "imap")]
+    r = cl.run("migrate", *args, "--maildir", src, expect=1)
+    assert r.stderr.startswith("kasten migrate: ") and r.stderr.count("\n") == 1, r.stderr
+    assert not (cl.home / ".local/state/kasten").exists()
+    assert acct.count() == 0
