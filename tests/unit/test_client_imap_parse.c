@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "client/client_imap.h"
+#include "client/client_imap_int.h"
 #include "client/client_imap_parse.h"
 #include "core/arena.h"
 #include "core/err.h"
@@ -423,13 +425,67 @@ static void test_numbers(void **st)
 	assert_false(client_imap_tok_is(NULL, "5"));
 }
 
+/* ---- the UID-set and quoting helpers of the engine (client_imap_msg.c) ---- */
+
+static int collect_range(void *arg, uint32_t lo, uint32_t hi)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 256 - n, "[%u-%u]", lo, hi);
+	return 0;
+}
+
+static void test_uidsets(void **st)
+{
+	(void)st;
+	uint32_t uids[] = {1, 2, 3, 5, 7, 8, 4294967295u};
+	char buf[64], got[256];
+	size_t used;
+	assert_int_equal(client_imap_uidset(uids, 7, buf, sizeof(buf), &used), 0);
+	assert_string_equal(buf, "1:3,5,7:8,4294967295");
+	assert_int_equal(used, 7);
+	/* what fits: whole ranges only */
+	assert_int_equal(client_imap_uidset(uids, 7, buf, 8, &used), 0);
+	assert_string_equal(buf, "1:3,5");
+	assert_int_equal(used, 4);
+	assert_int_equal(client_imap_uidset(uids, 7, buf, 3, &used), ERR_FULL);
+	assert_int_equal(client_imap_uidset(uids, 7, buf, 4, &used), 0);
+	assert_string_equal(buf, "1:3");
+
+	got[0] = '\0';
+	assert_int_equal(client_imap_uidset_each("3:1,5,9:*", 9, collect_range, got), 0);
+	assert_string_equal(got, "[1-3][5-5][9-4294967295]");
+	static const char *const bad[] = {"", ",", "1,", "0", "1:", ":2", "a", "1:2:3",
+					  "4294967296", "1 2"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		got[0] = '\0';
+		assert_int_equal(client_imap_uidset_each(bad[i], strlen(bad[i]), collect_range, got),
+				 ERR_BAD_SYNTAX);
+	}
+}
+
+static void test_quote(void **st)
+{
+	(void)st;
+	char buf[16];
+	assert_int_equal(client_imap_quote("<a\\\"b>", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "\"<a\\\\\\\"b>\"");
+	assert_int_equal(client_imap_quote("", buf, 3), 0);
+	assert_string_equal(buf, "\"\"");
+	assert_int_equal(client_imap_quote("", buf, 2), ERR_FULL);
+	assert_int_equal(client_imap_quote("abcdefghijklm", buf, sizeof(buf)), 0);
+	assert_int_equal(client_imap_quote("abcdefghijklmn", buf, sizeof(buf)), ERR_FULL);
+	assert_int_equal(client_imap_quote("a\r\nb", buf, sizeof(buf)), ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status),	 cmocka_unit_test(test_data),
 		cmocka_unit_test(test_literal8_nul), cmocka_unit_test(test_streamed),
 		cmocka_unit_test(test_invalid),	 cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_numbers),	 cmocka_unit_test(test_uidsets),
+		cmocka_unit_test(test_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
