@@ -58,7 +58,10 @@
  *    Message-ID and size (by SHA-256 when there is no Message-ID), each at most once;
  *    matched rows take the new UID and then follow R2-R4 (local changes are kept);
  *    unmatched rows with a local file are uploaded again (nothing lost); unmatched
- *    server messages are downloaded (nothing duplicated: a match is never downloaded). */
+ *    server messages are downloaded (nothing duplicated: a match is never downloaded)
+ * --headers-first (client_sync_body.c) changes how a DOWNLOAD is carried out, not the
+ * plan: the header alone first (the row marked partial), the whole message after every
+ * folder's pass, renamed over the header-only file. */
 #ifndef KASTEN_CLIENT_SYNC_H
 #define KASTEN_CLIENT_SYNC_H
 
@@ -86,6 +89,10 @@ struct client_sync_row {
 	bool fetching;        /* a download whose file may not be committed yet: base is the
 			       * name it will have (recorded first, so that a file that made it
 			       * is never taken for a new local one) */
+	bool partial;         /* --headers-first: the file holds the header only (the planner
+			       * treats it as any other; the executor completes it) */
+	const char *body_base; /* the whole message's file while it replaces the header-only
+				* one, "" none (NULL is read as "") */
 };
 
 /* One file of the local folder. */
@@ -215,6 +222,7 @@ struct client_sync_opts {
 	const char *user, *password;
 	const char *maildir;   /* the local tree; created if missing */
 	bool once;             /* one pass, then LOGOUT; else stay connected */
+	bool headers_first;    /* new messages: every header first, then the bodies */
 	unsigned full_check_s; /* staying connected: seconds between full checks */
 	/* A line of progress on a terminal (may be NULL): the folder and how many of its
 	 * actions are done. */
@@ -226,6 +234,7 @@ struct client_sync_stats {
 	unsigned folders, passes;
 	uint64_t downloaded, uploaded, flags_local, flags_remote;
 	uint64_t deleted_local, deleted_remote, moved, folders_created, folders_renamed;
+	uint64_t headers; /* --headers-first: header-only files written (then completed) */
 	unsigned skipped; /* folders left alone by S2 */
 	uint64_t bytes_in, bytes_out;
 };

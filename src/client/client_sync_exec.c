@@ -70,6 +70,8 @@ struct exec_dl {
 	struct client_digest d;
 	time_t date;
 	bool got;
+	bool headers;   /* BODY.PEEK[HEADER]: the engine holds it whole (ft->header) */
+	bool too_long;  /* ... unless it is longer than LIMIT_CLIENT_IMAP_HOLD */
 	int err;
 };
 
@@ -86,13 +88,20 @@ static int exec_dl_body(void *arg, uint32_t seq, uint64_t off, uint64_t total, c
 static int exec_dl_fetch(void *arg, const struct client_imap_fetch *ft)
 {
 	struct exec_dl *dl = arg;
-	if (ft->has_body && ft->internaldate)
+	if (ft->internaldate)
 		dl->date = ft->internaldate;
-	return 0;
+	if (!dl->headers || (!ft->header && !ft->header_len))
+		return 0;
+	if (!ft->header) {
+		dl->too_long = true;
+		return 0;
+	}
+	return exec_dl_body(arg, ft->seq, 0, ft->header_len, ft->header, ft->header_len);
 }
 
 static int exec_download(struct exec_ctx *x, const struct client_sync_action *act)
 {
+	bool headers = x->r->opts->headers_first;
 	struct client_sync_folder *v = &x->f->view;
 	const struct client_sync_remote *rm = &v->remote[act->remote];
 	char base[CLIENT_MAILDIR_NAME_MAX], uid[16], sha[CLIENT_DIGEST_HEX];
@@ -118,6 +127,8 @@ static int exec_download(struct exec_ctx *x, const struct client_sync_action *ac
 	row.keywords = rm->keywords;
 	row.fetching = true;
 	row.deleting = false;
+	row.partial = headers;
+	row.body_base = "";
 	e = act->row != CLIENT_SYNC_NONE
 		    ? client_sync_state_row_put(x->r->st, &row)
 		    : client_sync_state_row_add(x->r->st, v->name, &row, &row.id);
@@ -129,7 +140,21 @@ static int exec_download(struct exec_ctx *x, const struct client_sync_action *ac
 	struct client_imap_events ev = {.arg = &dl, .body = exec_dl_body, .fetch = exec_dl_fetch};
 	client_imap_set_events(x->r->imap, &ev);
 	(void)snprintf(uid, sizeof(uid), "%u", rm->uid); /* a uint32 fits */
-	e = client_imap_uid_fetch(x->r->imap, uid, "(UID INTERNALDATE BODY.PEEK[])", 0, false);
+	dl.headers = headers;
+	e = client_imap_uid_fetch(x->r->imap, uid,
+				  headers ? "(UID INTERNALDATE BODY.PEEK[HEADER])"
+					  : "(UID INTERNALDATE BODY.PEEK[])",
+				  0, false);
+	if (!e && dl.too_long && !dl.got) {
+		/* a header too long to hold: the whole message at once instead */
+		headers = dl.headers = false;
+		e = client_imap_uid_fetch(x->r->imap, uid, "(UID INTERNALDATE BODY.PEEK[])", 0,
+					  false);
+		if (!e) {
+			row.partial = false;
+			e = client_sync_state_row_put(x->r->st, &row) ? ERR_IO : 0;
+		}
+	}
 	client_imap_set_events(x->r->imap, NULL);
 	if (!e && dl.err)
 		e = sync_fail(x->r, dl.err, "cannot write into %s: %s", x->f->local_path,
@@ -151,12 +176,13 @@ static int exec_download(struct exec_ctx *x, const struct client_sync_action *ac
 	if (de)
 		return sync_fail(x->r, de, "out of memory");
 	row.fetching = false;
-	row.sha256 = sha;
+	row.sha256 = headers ? "" : sha; /* of the whole message only */
 	if (id[0])
 		row.msgid = id;
-	if (!row.size)
+	if (!row.size && !headers)
 		row.size = size;
-	x->r->stats.downloaded++;
+	x->r->stats.downloaded += !headers;
+	x->r->stats.headers += headers;
 	return exec_state(x, client_sync_state_row_put(x->r->st, &row));
 }
 

@@ -62,6 +62,13 @@ int sync_remote_list(struct sync_run *r, struct sync_folder *f, struct arena *a)
 int sync_exec(struct sync_run *r, struct sync_folder *f, struct sync_folder *all, size_t nall,
 	      const struct client_sync_plan *p, struct arena *a);
 
+/* --headers-first (client_sync_body.c). Before f is listed: put in place (or remove)
+ * the whole messages a crash left beside their header-only files; *changed_out when a
+ * row changed (read the rows again). */
+int sync_body_recover(struct sync_run *r, struct sync_folder *f, bool *changed_out);
+/* After every folder's pass: replace f's header-only files by the whole messages. */
+int sync_body_fill(struct sync_run *r, struct sync_folder *f, struct arena *a);
+
 /* Record the error of the run, one line, for the user; returns e. */
 int sync_fail(struct sync_run *r, int e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

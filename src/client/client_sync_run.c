@@ -157,7 +157,18 @@ static int run_read_tree(struct sync_run *r, struct run_tree *t)
 					   &f->view.nrows);
 		if (e)
 			return sync_fail(r, e, "%s", client_sync_state_error(r->st));
-		if ((e = run_default_path(r, f, t->a)) || (e = sync_local_list(r, f, t->a)))
+		if ((e = run_default_path(r, f, t->a)))
+			return e;
+		bool changed = false;
+		if ((e = sync_body_recover(r, f, &changed)))
+			return e;
+		if (changed)
+			e = client_sync_state_rows(r->st, f->view.name, t->a,
+						   (struct client_sync_row **)&f->view.rows,
+						   &f->moving, &f->view.nrows);
+		if (e)
+			return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+		if ((e = sync_local_list(r, f, t->a)))
 			return e;
 	}
 	return 0;
@@ -402,6 +413,10 @@ static int run_pass(struct sync_run *r, const char *scope)
 				continue;
 			e = run_folder_pass(r, &t, i, views);
 		}
+	/* --headers-first: every folder's new headers are there; now the bodies */
+	for (size_t i = 0; !e && r->opts->headers_first && i < t.n; i++)
+		if (!scope || !strcmp(scope, t.f[i].view.name))
+			e = sync_body_fill(r, &t.f[i], &a);
 	arena_free(&a);
 	r->stats.passes++;
 	return e;

@@ -13,7 +13,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 
-#define SYNC_STATE_SCHEMA_VERSION 1
+#define SYNC_STATE_SCHEMA_VERSION 2
 
 struct client_sync_state {
 	sqlite3 *db;
@@ -33,6 +33,13 @@ static const char sync_state_schema_1[] =
 	" moving_to TEXT NOT NULL);"
 	"CREATE INDEX sync_msg_folder ON sync_msg(folder, uid);"
 	"PRAGMA user_version=1;";
+
+/* Migration 2: headers first (--headers-first): a row whose file holds the header only,
+ * and the base name of the whole message while it is being put in its place. */
+static const char sync_state_schema_2[] =
+	"ALTER TABLE sync_msg ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_msg ADD COLUMN body_base TEXT NOT NULL DEFAULT '';"
+	"PRAGMA user_version=2;";
 
 static int sync_state_fail(struct client_sync_state *st, const char *what)
 {
@@ -107,16 +114,17 @@ static int sync_state_migrate(struct client_sync_state *st)
 			 "sync state: written by a newer kasten (schema %d)", version);
 		return ERR_PERM;
 	}
-	if (version == 0) {
-		int r = sync_state_exec(st, "BEGIN IMMEDIATE");
-		if (!r)
-			r = sync_state_exec(st, sync_state_schema_1);
-		if (!r)
-			return sync_state_exec(st, "COMMIT");
-		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* r says why */
-		return r;
-	}
-	return 0;
+	if (version == SYNC_STATE_SCHEMA_VERSION)
+		return 0;
+	int r = sync_state_exec(st, "BEGIN IMMEDIATE");
+	if (!r && version < 1)
+		r = sync_state_exec(st, sync_state_schema_1);
+	if (!r && version < 2)
+		r = sync_state_exec(st, sync_state_schema_2);
+	if (!r)
+		return sync_state_exec(st, "COMMIT");
+	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* r says why */
+	return r;
 }
 
 /* The tree belongs to the account that first synced it. */
@@ -297,8 +305,8 @@ int client_sync_state_rows(struct client_sync_state *st, const char *folder, str
 	if (!rows || !moving)
 		return ERR_NOMEM;
 	s = sync_state_prep(st, "SELECT id, uid, base, flags, keywords, msgid, sha256, size,"
-			    " deleting, fetching, moving_to FROM sync_msg WHERE folder=?"
-			    " ORDER BY id", "t", folder);
+			    " deleting, fetching, moving_to, partial, body_base FROM sync_msg"
+			    " WHERE folder=? ORDER BY id", "t", folder);
 	if (!s)
 		return ERR_IO;
 	size_t n = 0;
@@ -315,9 +323,12 @@ int client_sync_state_rows(struct client_sync_state *st, const char *folder, str
 			.sha256 = sync_state_col(s, 6, a),
 			.size = (uint64_t)sqlite3_column_int64(s, 7),
 			.deleting = sqlite3_column_int(s, 8) != 0,
-			.fetching = sqlite3_column_int(s, 9) != 0};
+			.fetching = sqlite3_column_int(s, 9) != 0,
+			.partial = sqlite3_column_int(s, 11) != 0,
+			.body_base = sync_state_col(s, 12, a)};
 		moving[n] = sync_state_col(s, 10, a);
-		if (!row->base || !row->keywords || !row->msgid || !row->sha256 || !moving[n]) {
+		if (!row->base || !row->keywords || !row->msgid || !row->sha256 || !moving[n] ||
+		    !row->body_base) {
 			r = ERR_NOMEM;
 			break;
 		}
@@ -338,10 +349,12 @@ int client_sync_state_row_add(struct client_sync_state *st, const char *folder,
 {
 	int r = sync_state_done(st, sync_state_prep(st,
 		"INSERT INTO sync_msg(folder, uid, base, flags, keywords, msgid, sha256, size,"
-		" deleting, fetching, moving_to) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
-		"tititttiii", folder, (int64_t)row->uid, row->base, (int64_t)row->flags,
+		" deleting, fetching, moving_to, partial, body_base)"
+		" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)",
+		"tititttiiiit", folder, (int64_t)row->uid, row->base, (int64_t)row->flags,
 		row->keywords, row->msgid, row->sha256, (int64_t)row->size,
-		(int64_t)row->deleting, (int64_t)row->fetching));
+		(int64_t)row->deleting, (int64_t)row->fetching, (int64_t)row->partial,
+		row->body_base ? row->body_base : ""));
 	if (!r && id_out)
 		*id_out = sqlite3_last_insert_rowid(st->db);
 	return r;
@@ -351,9 +364,11 @@ int client_sync_state_row_put(struct client_sync_state *st, const struct client_
 {
 	return sync_state_done(st, sync_state_prep(st,
 		"UPDATE sync_msg SET uid=?, base=?, flags=?, keywords=?, msgid=?, sha256=?,"
-		" size=?, deleting=?, fetching=? WHERE id=?", "ititttiiii", (int64_t)row->uid,
-		row->base, (int64_t)row->flags, row->keywords, row->msgid, row->sha256,
-		(int64_t)row->size, (int64_t)row->deleting, (int64_t)row->fetching, row->id));
+		" size=?, deleting=?, fetching=?, partial=?, body_base=? WHERE id=?",
+		"ititttiiiiti", (int64_t)row->uid, row->base, (int64_t)row->flags, row->keywords,
+		row->msgid, row->sha256, (int64_t)row->size, (int64_t)row->deleting,
+		(int64_t)row->fetching, (int64_t)row->partial,
+		row->body_base ? row->body_base : "", row->id));
 }
 
 int client_sync_state_row_moving(struct client_sync_state *st, int64_t id, const char *to)

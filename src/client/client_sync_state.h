@@ -3,15 +3,16 @@
  * returns). It lives in the local tree on purpose: a tree that is removed takes its
  * state along, so nothing can be mistaken for a deletion (client_sync.h S1).
  *
- * Tables (schema version 1, PRAGMA user_version):
+ * Tables (schema version 2, PRAGMA user_version; each version a migration):
  *   sync_meta(key, value)       the account the tree belongs to ("user")
  *   sync_folder(name, uidvalidity, uidnext, highestmodseq, last_full)
  *   sync_msg(id, folder, uid, base, flags, keywords, msgid, sha256, size, deleting,
- *            fetching, moving_to)
+ *            fetching, moving_to, partial, body_base)
  * A row's fields mean what struct client_sync_row says; fetching marks a download whose
  * file may not be in place yet (its base name was recorded before the file was
  * committed, so a file that made it is never taken for a new local message); moving_to
- * marks a UID MOVE sent or about to be sent (client_sync_exec.c resumes it).
+ * marks a UID MOVE sent or about to be sent (client_sync_exec.c resumes it); partial
+ * and body_base are --headers-first's (client_sync.h).
  *
  * Errors: ERR_IO with one line in client_sync_state_error(), ERR_NOTFOUND for a missing
  * folder, ERR_PERM when the tree belongs to another account. */

@@ -22,13 +22,15 @@
 const char cmd_sync_usage[] =
 	"usage: kasten sync --host H [--port P] [--tls|--starttls|--plain] [--insecure]\n"
 	"                   --user U --password-file F | --account NAME\n"
-	"                   --maildir DIR [--once] [--full-check SECONDS]\n"
+	"                   --maildir DIR [--once] [--full-check SECONDS] [--headers-first]\n"
 	"  Two-way sync of the IMAP account with the Maildir tree DIR (created if missing;\n"
 	"  INBOX is DIR itself, folders are Maildir++ \".Name\" directories): new messages,\n"
 	"  flags, deletions, folders and renames both ways; the state is DIR/kasten-sync.db.\n"
 	"  --once: one pass, then exit. Without it: stay connected, IDLE on INBOX, look at\n"
 	"  the local tree every few seconds and check every folder every --full-check\n"
-	"  seconds (default 300). --tls is the default on port 993, --starttls elsewhere;\n"
+	"  seconds (default 300). --headers-first: the headers of new messages first (a\n"
+	"  header-only file each), then their bodies. --tls is the default on port 993,\n"
+	"  --starttls elsewhere;\n"
 	"  --plain must be asked for. --insecure accepts a certificate that does not verify.\n"
 	"  --account NAME takes the settings from [account NAME] of\n"
 	"  ~/.config/kasten/client.conf. The rules (conflicts, deletions, what is never\n"
@@ -46,9 +48,19 @@ static void sync_progress(void *arg, const char *folder, size_t done, size_t tot
 	client_progress_update(arg, done, total, folder);
 }
 
-/* --full-check SECONDS, the one option of sync's own. */
+/* sync's own options: --full-check SECONDS, --headers-first. */
+struct sync_extra_opts {
+	unsigned full_check;
+	bool headers_first;
+};
+
 static int sync_extra(void *arg, int argc, char **argv, int *i)
 {
+	struct sync_extra_opts *x = arg;
+	if (!strcmp(argv[*i], "--headers-first")) {
+		x->headers_first = true;
+		return 1;
+	}
 	if (strcmp(argv[*i], "--full-check") != 0)
 		return 0;
 	char *end = NULL;
@@ -57,7 +69,7 @@ static int sync_extra(void *arg, int argc, char **argv, int *i)
 		fprintf(stderr, "kasten sync: --full-check takes 1 to 86400 seconds\n");
 		return ERR_INVAL;
 	}
-	*(unsigned *)arg = (unsigned)s;
+	x->full_check = (unsigned)s;
 	(*i)++;
 	return 1;
 }
@@ -65,9 +77,9 @@ static int sync_extra(void *arg, int argc, char **argv, int *i)
 int cmd_sync(int argc, char **argv)
 {
 	struct client_opts a;
-	unsigned full_check = 0;
+	struct sync_extra_opts x = {0};
 	int rc = client_opts_parse(&a, "sync", CLIENT_OPT_MAILDIR | CLIENT_OPT_ONCE, argc, argv,
-				   sync_extra, &full_check);
+				   sync_extra, &x);
 	if (rc == ERR_INVAL) {
 		fputs(cmd_sync_usage, stderr);
 		return 2;
@@ -91,7 +103,8 @@ int cmd_sync(int argc, char **argv)
 	client_progress_init(&progress);
 	struct client_sync_opts o = {.ep = &ep, .user = a.user, .password = password,
 				     .maildir = a.maildir, .once = a.once,
-				     .full_check_s = full_check, .progress = sync_progress,
+				     .full_check_s = x.full_check, .headers_first = x.headers_first,
+				     .progress = sync_progress,
 				     .progress_arg = &progress};
 	struct client_sync_stats st;
 	char err[LIMIT_CLIENT_ERROR];

@@ -265,3 +265,21 @@ def test_kill9_mid_download_and_mid_upload(mailserver, tmp_path):
     assert_same_messages(box, acct.messages("Up"))
     r = sync(client, acct, root)
     assert "0 downloaded, 0 uploaded" in r.stdout, r.stdout
+
+
+def test_headers_first(mailserver, tmp_path):
+    """--headers-first: every new message first as its header alone, then whole under
+    the same name (docs/client.md); the end is the same tree as without it, with the
+    flags a reader gave a header-only file kept."""
+    acct = mailserver
+    client = Client(tmp_path)
+    root = tmp_path / "Mail"
+    for i in range(5):
+        acct.put(sample_message(i, "hf", size=3000), folder="INBOX" if i % 2 else "Work",
+                 flags="S" if i == 1 else "")
+    r = sync(client, acct, root, "--headers-first")
+    assert "5 downloaded" in r.stdout, r.stdout
+    assert_same_messages(root, acct.messages("INBOX"))
+    assert_same_messages(root / ".Work", acct.messages("Work"))
+    r = sync(client, acct, root, "--headers-first")
+    assert "0 downloaded, 0 uploaded" in r.stdout, r.stdout
