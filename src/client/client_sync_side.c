@@ -236,6 +236,56 @@ static int side_from_rows(struct side_remote *s, const struct client_sync_folder
 	return 0;
 }
 
+/* R9 and R1 without a Message-ID: such messages are matched by their content. Only
+ * when a row to match has none: then the server's messages without one that no row
+ * has (all after a renumbering) are read and hashed, one UID FETCH each. */
+struct side_hash {
+	struct client_digest d;
+	bool got;
+};
+
+static int side_hash_body(void *arg, uint32_t seq, uint64_t off, uint64_t total,
+			  const void *p, size_t n)
+{
+	struct side_hash *h = arg;
+	h->got = true;
+	client_digest_update(&h->d, p, n);
+	return 0;
+}
+
+static int side_hash_remote(struct sync_run *r, struct side_remote *s,
+			    const struct client_sync_folder *v, bool same, const uint32_t *known,
+			    size_t nknown)
+{
+	bool need = false;
+	for (size_t i = 0; i < v->nrows && !need; i++)
+		need = !v->rows[i].msgid[0] && v->rows[i].sha256[0] && (!same || !v->rows[i].uid);
+	for (size_t i = 0; need && i < s->n; i++) {
+		struct client_sync_remote *m = &s->v[i];
+		if (m->msgid[0] ||
+		    (same && bsearch(&m->uid, known, nknown, sizeof(*known), side_row_uid_cmp)))
+			continue;
+		struct side_hash h = {0};
+		char uid[16], sha[CLIENT_DIGEST_HEX], id[LIMIT_MSGID + 3];
+		uint64_t size;
+		if (client_digest_init(&h.d))
+			return ERR_NOMEM;
+		struct client_imap_events ev = {.arg = &h, .body = side_hash_body};
+		client_imap_set_events(r->imap, &ev);
+		(void)snprintf(uid, sizeof(uid), "%u", m->uid); /* a uint32 fits */
+		int e = client_imap_uid_fetch(r->imap, uid, "(UID BODY.PEEK[])", 0, false);
+		if (e) {
+			client_digest_free(&h.d);
+			return e;
+		}
+		if (client_digest_final(&h.d, sha, &size, id, sizeof(id)))
+			return ERR_NOMEM;
+		if (h.got && !(m->sha256 = arena_strdup(s->a, sha)))
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
 int sync_remote_list(struct sync_run *r, struct sync_folder *f, struct arena *a)
 {
 	struct client_sync_folder *v = &f->view;
@@ -300,6 +350,8 @@ int sync_remote_list(struct sync_run *r, struct sync_folder *f, struct arena *a)
 			e = s.err;
 		side_merge(&s);
 	}
+	if (!e)
+		e = side_hash_remote(r, &s, v, same, known, nknown);
 	client_imap_set_events(r->imap, NULL);
 	if (e)
 		return sync_fail(r, e, "listing %.200s: %s", v->name, client_imap_error(r->imap));

@@ -283,3 +283,26 @@ def test_headers_first(mailserver, tmp_path):
     assert_same_messages(root / ".Work", acct.messages("Work"))
     r = sync(client, acct, root, "--headers-first")
     assert "0 downloaded, 0 uploaded" in r.stdout, r.stdout
+
+
+def test_uidvalidity_change_without_message_id(mailserver, tmp_path):
+    """R9 by content: a message without a Message-ID is matched again by its SHA-256
+    after the folder is made again; it is neither downloaded nor uploaded twice."""
+    acct = mailserver
+    client = Client(tmp_path)
+    root = tmp_path / "Mail"
+    bare = (b"From: <a@example.test>\r\nSubject: no id\r\n\r\nbody without an id\r\n")
+    other = sample_message(1, "bare")
+    acct.put(bare, folder="Bare")
+    acct.put(other, folder="Bare")
+    sync(client, acct, root)
+    with acct.imap() as c:
+        c.cmd('DELETE "Bare"')
+    acct.put(bare, folder="Bare", flags="S")
+    acct.put(other, folder="Bare")
+    r = sync(client, acct, root)
+    assert "0 downloaded, 0 uploaded" in r.stdout, r.stdout
+    files = [p for sub in ("cur", "new") for p in (root / ".Bare" / sub).iterdir()]
+    assert sorted(p.read_bytes() for p in files) == sorted(
+        m.body.replace(b"\r\n", b"\n") for m in acct.messages("Bare"))
+    assert len(files) == 2 and acct.count("Bare") == 2
