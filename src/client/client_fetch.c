@@ -210,8 +210,8 @@ struct client_fetch_mem *client_fetch_find(struct client_fetch *f, uint32_t uidv
 		return NULL;
 	fetch_copy(key.uid, sizeof(key.uid), uid);
 	/* rows added since the last sort sit after the sorted ones */
-	struct client_fetch_mem *r = bsearch(&key, f->rows, f->nsorted, sizeof(*f->rows),
-					     fetch_cmp);
+	struct client_fetch_mem *r =
+		f->nsorted ? bsearch(&key, f->rows, f->nsorted, sizeof(*f->rows), fetch_cmp) : NULL;
 	for (size_t i = f->nsorted; !r && i < f->nrows; i++)
 		if (!fetch_cmp(&key, &f->rows[i]))
 			r = &f->rows[i];

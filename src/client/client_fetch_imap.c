@@ -112,7 +112,8 @@ static int fetch_imap_reconcile(struct fetch_imap *x)
 	struct client_fetch *f = x->f;
 	char uid[16];
 	/* the listing by UID (uid is its first member), for the lookups below */
-	qsort(x->v, x->n, sizeof(*x->v), fetch_imap_uid_cmp);
+	if (x->n)
+		qsort(x->v, x->n, sizeof(*x->v), fetch_imap_uid_cmp);
 	int rc = client_state_begin(f->st);
 	for (size_t i = 0; rc == 0 && i < x->n; i++) {
 		struct fetch_imap_msg *m = &x->v[i];
@@ -135,7 +136,7 @@ static int fetch_imap_reconcile(struct fetch_imap *x)
 			char *end;
 			unsigned long u = strtoul(r->uid, &end, 10);
 			uint32_t key = (uint32_t)u;
-			listed = !*end && u <= UINT32_MAX &&
+			listed = !*end && u <= UINT32_MAX && x->n &&
 				 bsearch(&key, x->v, x->n, sizeof(*x->v), fetch_imap_uid_cmp);
 		}
 		if (!listed)
