@@ -13,6 +13,7 @@
  * so it is never taken for a new local message. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,7 +28,7 @@
 /* fsync the directory a path is in, so that a rename into it is durable. */
 static int body_sync_dir(const char *path)
 {
-	char dir[4096];
+	char dir[PATH_MAX];
 	int n = snprintf(dir, sizeof(dir), "%s", path);
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return ERR_TOO_LONG;
@@ -46,7 +47,7 @@ static int body_sync_dir(const char *path)
 static int body_put_in_place(struct client_maildir *md, const struct client_sync_row *row,
 			     bool *replaced_out)
 {
-	char whole[4096], partial[4096];
+	char whole[PATH_MAX], partial[PATH_MAX];
 	unsigned flags;
 	*replaced_out = false;
 	int e = client_maildir_find(md, row->body_base, whole, sizeof(whole), &flags);
@@ -117,7 +118,7 @@ static int body_piece(void *arg, uint32_t seq, uint64_t off, uint64_t total, con
 static int body_complete(struct sync_run *r, struct client_maildir *md,
 			 struct client_sync_row row)
 {
-	char where[4096], base[CLIENT_MAILDIR_NAME_MAX], uid[16], sha[CLIENT_DIGEST_HEX];
+	char where[PATH_MAX], base[CLIENT_MAILDIR_NAME_MAX], uid[16], sha[CLIENT_DIGEST_HEX];
 	char id[LIMIT_MSGID + 3];
 	unsigned flags;
 	if (client_maildir_find(md, row.base, where, sizeof(where), &flags) != 0)

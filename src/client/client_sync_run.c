@@ -11,6 +11,7 @@
  * LIMIT_CLIENT_SYNC_ARENA. */
 #include <errno.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +107,7 @@ static int run_default_path(struct sync_run *r, struct sync_folder *f, struct ar
 {
 	if (f->local_path)
 		return 0;
-	char path[4096];
+	char path[PATH_MAX];
 	int e = !strcmp(f->view.name, "INBOX")
 			? (snprintf(path, sizeof(path), "%s", r->opts->maildir) < (int)sizeof(path)
 				   ? 0
@@ -201,7 +202,7 @@ static int run_remote_validity(struct sync_run *r, struct run_tree *t)
 static int run_rename_local(struct sync_run *r, struct sync_folder *from,
 			    struct sync_folder *to, struct arena *a)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	int e = client_maildir_folder_path(r->opts->maildir, to->view.name, path, sizeof(path));
 	if (e)
 		return sync_fail(r, e, "no local path for %.200s", to->view.name);
@@ -432,7 +433,7 @@ struct run_sig {
 
 static void run_sig_dir(struct run_sig *s, const char *path, const char *sub)
 {
-	char p[4096];
+	char p[PATH_MAX];
 	struct stat st;
 	int n = snprintf(p, sizeof(p), "%s/%s", path, sub);
 	if (n < 0 || (size_t)n >= sizeof(p) || stat(p, &st) != 0)
@@ -475,6 +476,12 @@ static int run_wait_fetch(void *arg, const struct client_imap_fetch *f)
 	return 0;
 }
 
+static int run_wait_vanished(void *arg, bool earlier, uint32_t lo, uint32_t hi)
+{
+	*(bool *)arg = true; /* RFC 7162 3.2.10: EXPUNGE's stand-in once QRESYNC is on */
+	return 0;
+}
+
 static int run_stay(struct sync_run *r, volatile const sig_atomic_t *stop)
 {
 	unsigned full = r->opts->full_check_s ? r->opts->full_check_s : LIMIT_CLIENT_SYNC_FULL_CHECK;
@@ -492,7 +499,8 @@ static int run_stay(struct sync_run *r, volatile const sig_atomic_t *stop)
 			      mb.highestmodseq != r->inbox_modseq;
 		bool changed = false;
 		struct client_imap_events ev = {.arg = &changed, .exists = run_wait_exists,
-						.expunge = run_wait_expunge, .fetch = run_wait_fetch};
+						.expunge = run_wait_expunge, .fetch = run_wait_fetch,
+						.vanished = run_wait_vanished};
 		client_imap_set_events(r->imap, &ev);
 		if (missed) {
 			got = 1;
@@ -569,7 +577,7 @@ int client_sync_run(const struct client_sync_opts *o, volatile const sig_atomic_
 	if (!e) {
 		e = client_maildir_open(o->maildir, true, &root);
 		if (e)
-			sync_fail(&r, e, "cannot create %s: %s", o->maildir, err_str(e));
+			(void)sync_fail(&r, e, "cannot create %s: %s", o->maildir, err_str(e));
 		else
 			client_maildir_close(&root);
 	}
