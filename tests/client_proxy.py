@@ -4,6 +4,7 @@ of kasten fetch, sync and migrate (tests/proto/test_client_*.py) and bench/.
     p = Proxy(("127.0.0.1", 110))                 # forwards and counts
     p = Proxy(addr, cut=("s2c", 5000))            # the server's 5,000th byte is its last
     p = Proxy(addr, drop=rb"^QUIT\\r?\\n$")          # that client line never arrives
+    p = Proxy(addr, rate=("s2c", 1 << 20))        # at most 1 MiB/s that way
     ... client connects to 127.0.0.1:p.port ...
     p.close(); p.bytes_c2s, p.bytes_s2c, p.cut_done, p.dropped
 
@@ -12,6 +13,10 @@ exactly the first n bytes of each connection are forwarded; then both sides are 
 at once, as a dropped connection looks to both ends. drop=regex: the first complete
 client line (CRLF or LF included) that matches is not forwarded, and both sides are
 closed instead: the server never sees it (a lost QUIT: RFC 1939 6, no UPDATE state).
+rate=(direction, bytes per second): that direction is paced, so that a client on a
+fast machine is still in the middle of a long download when the test has seen the
+state it waits for and kills it (the kill -9 cases); what is checked never depends on
+the pace.
 record=True keeps the bytes of each connection in both directions (p.streams) so that
 a test can find the offsets of commands and responses to cut at.
 
@@ -22,9 +27,11 @@ Threads: one accepting, two per connection; at most max_conns connections at a t
 import re
 import socket
 import threading
+import time
 
 RECORD_MAX = 64 << 20
 CHUNK = 65536
+RATE_CHUNK = 4096  # the unit of pacing
 
 
 class _Conn:
@@ -33,6 +40,7 @@ class _Conn:
         self.sent = {"c2s": 0, "s2c": 0}
         self.stream = {"c2s": bytearray(), "s2c": bytearray()}
         self.closed = False
+        self.start = time.monotonic()
         self.lock = threading.Lock()
 
     def close(self):
@@ -49,13 +57,15 @@ class _Conn:
 
 
 class Proxy:
-    def __init__(self, upstream, cut=None, drop=None, record=False, max_conns=8):
-        if cut is not None:
-            assert cut[0] in ("c2s", "s2c") and cut[1] >= 0, cut
+    def __init__(self, upstream, cut=None, drop=None, rate=None, record=False, max_conns=8):
+        for opt in (cut, rate):
+            if opt is not None:
+                assert opt[0] in ("c2s", "s2c") and opt[1] >= 0, opt
         self.upstream = tuple(upstream)
         self.cut = cut
         self.drop = re.compile(drop) if isinstance(drop, (bytes, str)) else drop
         self.record = record
+        self.rate = rate
         self.bytes_c2s = 0
         self.bytes_s2c = 0
         self.cut_done = False  # a connection was cut at the byte count
@@ -158,8 +168,19 @@ class Proxy:
             out += line
 
     def _send(self, conn, direction, data):
-        """Forward data, or the part of it before the cut; False once the connection is
-        to end."""
+        """Forward data (paced if asked), or the part of it before the cut; False once
+        the connection is to end."""
+        if self.rate is None or self.rate[0] != direction:
+            return self._forward(conn, direction, data)
+        for i in range(0, len(data), RATE_CHUNK):
+            due = (conn.sent[direction] / self.rate[1]) - (time.monotonic() - conn.start)
+            if due > 0:
+                time.sleep(due)
+            if not self._forward(conn, direction, data[i:i + RATE_CHUNK]):
+                return False
+        return True
+
+    def _forward(self, conn, direction, data):
         limit = None
         if self.cut is not None and self.cut[0] == direction:
             limit = self.cut[1] - conn.sent[direction]

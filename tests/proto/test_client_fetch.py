@@ -22,8 +22,8 @@ import pytest
 from client_proxy import Proxy
 from client_test import (CLIENT_LISTEN, Client, assert_same_messages, command_exists,
                          count_files, dovecot_pool, downloaded, endpoint,  # noqa: F401
-                         error_line, kill9, local_files, mailserver, sample_message,
-                         wait_pop3_free, wait_until)
+                         error_line, fast_tmp, kill9, local_files, mailserver,
+                         sample_message, wait_pop3_free, wait_until)
 from kasten_test import free_ports, kasten_bin
 
 KASTEN_LISTEN = CLIENT_LISTEN
@@ -86,16 +86,16 @@ def mids(msgs):
 
 # ---- the three modes ----
 
-def test_default_downloads_then_deletes(mailserver, proto, tmp_path):
+def test_default_downloads_then_deletes(mailserver, proto, fast_tmp):
     """Every message downloaded byte-exact into new/ (LF line ends, nothing added to the
     header), then deleted on the server; tmp/ left empty. A \\Seen message is new too:
     what is new is decided by UIDL/UID, never by \\Seen."""
-    acct, cl = mailserver, Client(tmp_path)
+    acct, cl = mailserver, Client(fast_tmp)
     put(acct, 4, "def", sizes=(0, 300, 5000, 100_000))
     acct.put(sample_message(9, "def-seen"), flags="S")
     before = acct.messages()
     assert len(before) == 5
-    md = tmp_path / "does" / "not" / "exist"
+    md = fast_tmp / "does" / "not" / "exist"
     r = fetch(cl, acct, proto, md)
     assert downloaded(r.stdout) == 5, r.stdout
     assert_same_messages(md, before)
@@ -107,11 +107,11 @@ def test_default_downloads_then_deletes(mailserver, proto, tmp_path):
     assert_same_messages(md, before)
 
 
-def test_keep_leaves_mail_and_downloads_once(mailserver, proto, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
+def test_keep_leaves_mail_and_downloads_once(mailserver, proto, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
     put(acct, 3, "keep", sizes=(0, 2000))
     before = acct.messages()
-    md = tmp_path / "mail"
+    md = fast_tmp / "mail"
     assert downloaded(fetch(cl, acct, proto, md, "--keep").stdout) == 3
     assert_same_messages(md, before)
     after = acct.messages()
@@ -125,12 +125,12 @@ def test_keep_leaves_mail_and_downloads_once(mailserver, proto, tmp_path):
     assert_same_messages(md, now)
 
 
-def test_keep_days_two(mailserver, proto, tmp_path):
+def test_keep_days_two(mailserver, proto, fast_tmp):
     """--keep-days 2: a message stays on the server until 2 days after the client first
     downloaded it and goes on the first run after that; one that came a day later goes
     a day later."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     put(acct, 2, "kd-first")
     first = acct.messages()
     assert downloaded(fetch(cl, acct, proto, md, "--keep-days", 2, now=T0).stdout) == 2
@@ -153,11 +153,11 @@ def test_keep_days_two(mailserver, proto, tmp_path):
     assert_same_messages(md, everything)
 
 
-def test_keep_days_zero_deletes_on_the_next_run(mailserver, proto, tmp_path):
+def test_keep_days_zero_deletes_on_the_next_run(mailserver, proto, fast_tmp):
     """--keep-days 0: kept by the run that downloads it, deleted by the next one; a
     message the client has not downloaded yet is never deleted."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     put(acct, 2, "kz")
     first = acct.messages()
     assert downloaded(fetch(cl, acct, proto, md, "--keep-days", 0, now=T0).stdout) == 2
@@ -172,9 +172,9 @@ def test_keep_days_zero_deletes_on_the_next_run(mailserver, proto, tmp_path):
     assert_same_messages(md, everything)
 
 
-def test_three_runs_with_new_mail_between(mailserver, proto, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+def test_three_runs_with_new_mail_between(mailserver, proto, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     seen = []
     for run, n in enumerate((2, 3, 1)):
         put(acct, n, f"three-{run}", sizes=(100, 7000))
@@ -209,13 +209,13 @@ def cut_points(stream, proto):
     return sorted(set(points))
 
 
-def test_cut_connection_sweep(mailserver, proto, tmp_path):
+def test_cut_connection_sweep(mailserver, proto, fast_tmp):
     """The connection is cut at each point of a sweep (client -> server after every
     command line; server -> client all through the run); each time a rerun follows.
     Every round puts 3 new messages; at the end of each round the Maildir holds every
     message put so far exactly once and the server none."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     expected = []
 
     def round_(tag):
@@ -241,12 +241,12 @@ def test_cut_connection_sweep(mailserver, proto, tmp_path):
         assert_same_messages(md, expected)
 
 
-def test_lost_quit(mailserver, proto, tmp_path):
+def test_lost_quit(mailserver, proto, fast_tmp):
     """The command that makes the server delete never reaches it (POP3 QUIT: no UPDATE
     state, RFC 1939 6; IMAP: the EXPUNGE) and the connection closes: every message is
     still on the server, and the rerun downloads none of them again but deletes them."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     put(acct, 3, "lostquit", sizes=(0, 3000))
     before = acct.messages()
     with Proxy((acct.host, acct.ports[proto]), drop=DELETE_COMMAND[proto]) as p:
@@ -264,25 +264,30 @@ def test_lost_quit(mailserver, proto, tmp_path):
 KILL_MESSAGES = 2000
 
 
-def test_kill9_twice_during_2000(mailserver, proto, tmp_path):
+def test_kill9_twice_during_2000(mailserver, proto, fast_tmp):
     """SIGKILL during a download of 2,000 messages, once after a few hundred have
     arrived and again some hundreds later, then a run to the end: exactly the 2,000
-    messages, each once and byte for byte; none left on the server."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    messages, each once and byte for byte; none left on the server. In the killed runs a
+    proxy paces the server's bytes (the whole mailbox would take 3 s), so that the
+    client is still at work when the Maildir has the files the test waits for, however
+    fast it is."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     acct.deliver_many(KILL_MESSAGES, "kill9")
     before = acct.messages()
     assert len(before) == KILL_MESSAGES
-    args = ["fetch", *endpoint(acct, proto), "--protocol", proto, "--maildir", md]
+    rate = sum(len(m.body) for m in before) // 3
     mark = 0
-    for step in (300, 500):
-        proc = cl.start(*args)
-        target = mark + step
-        wait_until(lambda: count_files(md) >= target or proc.poll() is not None,
-                   f"{target} files in the Maildir", timeout=120)
-        assert proc.poll() is None, \
-            f"fetch ended before the kill (exit {proc.returncode}, {count_files(md)} files)"
-        kill9(proc)
+    for step in (300, 300):
+        with Proxy((acct.host, acct.ports[proto]), rate=("s2c", rate)) as p:
+            proc = cl.start("fetch", *endpoint(acct, proto, proxy=p), "--protocol", proto,
+                            "--maildir", md)
+            target = mark + step
+            wait_until(lambda: count_files(md) >= target or proc.poll() is not None,
+                       f"{target} files in the Maildir", timeout=120)
+            assert proc.poll() is None, \
+                f"fetch ended before the kill (exit {proc.returncode}, {count_files(md)} files)"
+            kill9(proc)
         mark = count_files(md)
         assert mark < KILL_MESSAGES
         settle(acct, proto)
@@ -293,20 +298,20 @@ def test_kill9_twice_during_2000(mailserver, proto, tmp_path):
 
 # ---- refusals ----
 
-def test_wrong_password(mailserver, proto, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
+def test_wrong_password(mailserver, proto, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
     acct.put(sample_message(0, "wrongpw"))
     acct.password_file.write_text("not-the-password\n")
-    md = tmp_path / "mail"
+    md = fast_tmp / "mail"
     line = error_line(fetch(cl, acct, proto, md, expect=1), "fetch")
     assert re.search(r"login|auth|password|credential", line, re.I), line
     assert not md.exists(), "a failed login created the Maildir"
     assert acct.count() == 1
 
 
-def test_unreachable_server(mailserver, proto, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+def test_unreachable_server(mailserver, proto, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     (closed,) = free_ports(1)
     r = cl.run("fetch", "--host", "127.0.0.1", "--port", closed, "--plain", "--protocol",
                proto, "--user", acct.user, "--password-file", acct.password_file,
@@ -316,12 +321,12 @@ def test_unreachable_server(mailserver, proto, tmp_path):
     assert not md.exists()
 
 
-def test_tls_certificate_verified(mailserver, proto, tmp_path):
+def test_tls_certificate_verified(mailserver, proto, fast_tmp):
     """--tls (RFC 8314) against the server's self-signed certificate: refused without
     --insecure (nothing changed locally or on the server), accepted with it; then
     --starttls --insecure on the plain port."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     put(acct, 2, "tls")
     before = acct.messages()
     line = error_line(fetch(cl, acct, proto, md, port=proto + "s", security="--tls",
@@ -340,11 +345,11 @@ def test_tls_certificate_verified(mailserver, proto, tmp_path):
     assert_same_messages(md, before + later)
 
 
-def test_state_belongs_to_account_not_host_alias(mailserver, proto, tmp_path):
+def test_state_belongs_to_account_not_host_alias(mailserver, proto, fast_tmp):
     """The same account fetched through 127.0.0.1 and then through localhost into the
     same Maildir is one account: nothing is downloaded twice."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     put(acct, 3, "alias")
     before = acct.messages()
     assert downloaded(fetch(cl, acct, proto, md, "--keep", host="127.0.0.1").stdout) == 3
@@ -355,12 +360,12 @@ def test_state_belongs_to_account_not_host_alias(mailserver, proto, tmp_path):
 
 # ---- a real mail program reads what fetch wrote ----
 
-def test_mutt_reads_the_maildir(mailserver, tmp_path):
+def test_mutt_reads_the_maildir(mailserver, fast_tmp, tmp_path):
     """mutt (tmux, as tests/clients/test_imap_mutt.py runs it) opens the Maildir that a
     POP3 fetch wrote: every message in its index, a body in its pager."""
     from test_imap_mutt import MUTT, Tmux
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     put(acct, 3, "mutt-read")
     assert downloaded(fetch(cl, acct, "pop3", md).stdout) == 3
     rc = tmp_path / "muttrc"

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from client_test import (CLIENT_LISTEN, Client, command_exists, crlf,  # noqa: F401
-                         dovecot_pool, endpoint, kill9, letters_to_flags, make_tree,
+                         dovecot_pool, fast_tmp, endpoint, kill9, letters_to_flags, make_tree,
                          mailserver, sample_message, tree_snapshot, uid_map, wait_until,
                          write_local)
 from imap_clients import lf
@@ -69,11 +69,11 @@ def check_uploaded(acct, made):
 
 
 @pytest.mark.parametrize("layout", ["maildir++", "fs"])
-def test_maildir_tree_uploaded(mailserver, layout, tmp_path):
+def test_maildir_tree_uploaded(mailserver, layout, fast_tmp):
     """Folders, flags, dates and bytes; what it did per folder on stdout; a second run
     uploads nothing; the source unchanged."""
-    acct, cl = mailserver, Client(tmp_path)
-    src = tmp_path / "Maildir"
+    acct, cl = mailserver, Client(fast_tmp)
+    src = fast_tmp / "Maildir"
     made = make_tree(src, layout, source_spec(f"mig-{layout}"))
     snap = tree_snapshot(src)
     r = migrate(cl, acct, "--maildir", src)
@@ -88,15 +88,15 @@ def test_maildir_tree_uploaded(mailserver, layout, tmp_path):
     assert tree_snapshot(src) == snap
 
 
-def test_no_duplicates_of_what_pop3_keep_left(mailserver, tmp_path):
+def test_no_duplicates_of_what_pop3_keep_left(mailserver, fast_tmp):
     """The server still holds the messages a POP3 client downloaded with "keep" (the
     local copies are the server's bytes with LF line ends, some marked read locally):
     those are not uploaded again; only the others are."""
-    acct, cl = mailserver, Client(tmp_path)
+    acct, cl = mailserver, Client(fast_tmp)
     for i in range(3):
         acct.put(sample_message(i, "kept", size=1000 * i))
     kept = acct.messages()
-    src = tmp_path / "Maildir"
+    src = fast_tmp / "Maildir"
     for k, m in enumerate(kept):
         write_local(src, lf(m.body), "S" if k else "", BASE + k * H)
     fresh = [sample_message(i, "fresh") for i in range(2)]
@@ -123,12 +123,12 @@ def mbox_date(epoch):
     return time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(epoch))
 
 
-def test_mbox_with_mailbox(mailserver, tmp_path):
+def test_mbox_with_mailbox(mailserver, fast_tmp):
     """An mbox file (mboxrd: ">From " unquoted once) into --mailbox, a new nested folder
     with a space in its name: the From_ line's date as INTERNALDATE, Status R -> \\Seen,
     X-Status A F T -> \\Answered \\Flagged \\Draft, both fields left out of the message
     (as mutt writes them); a second run uploads nothing."""
-    acct, cl = mailserver, Client(tmp_path)
+    acct, cl = mailserver, Client(fast_tmp)
     cases = [  # (status fields, flags expected)
         (b"", set()),
         (b"Status: RO\n", {"\\Seen"}),
@@ -147,7 +147,7 @@ def test_mbox_with_mailbox(mailserver, tmp_path):
         mbox += f"From sender@example.test {mbox_date(when)}\n".encode() + quoted + b"\n"
         mid = re.search(rb"Message-ID: (<[^>]+>)", msg).group(1).decode()
         want[mid] = (crlf(stored), flags, when)
-    src = tmp_path / "old.mbox"
+    src = fast_tmp / "old.mbox"
     src.write_bytes(mbox)
     before = (src.read_bytes(), src.stat().st_mtime_ns)
     folder = "Imported/2020 mail"
@@ -169,11 +169,11 @@ def test_mbox_with_mailbox(mailserver, tmp_path):
 KILL_MESSAGES = 1000
 
 
-def test_kill9_midrun_then_rerun(mailserver, tmp_path):
+def test_kill9_midrun_then_rerun(mailserver, fast_tmp):
     """SIGKILL while a store of 1,000 messages is being uploaded, then a rerun: each
     message exactly once on the server; the source unchanged."""
-    acct, cl = mailserver, Client(tmp_path)
-    src = tmp_path / "Maildir"
+    acct, cl = mailserver, Client(fast_tmp)
+    src = fast_tmp / "Maildir"
     bodies = {}
     for i in range(KILL_MESSAGES):
         body = lf(sample_message(i, "mk9"))
@@ -200,14 +200,14 @@ def test_kill9_midrun_then_rerun(mailserver, tmp_path):
 
 # ---- a real client reads what migrate uploaded ----
 
-def test_mbsync_sees_what_migrate_uploaded(mailserver, tmp_path):
+def test_mbsync_sees_what_migrate_uploaded(mailserver, fast_tmp, tmp_path):
     """mbsync (as tests/clients/test_imap_mbsync.py runs it) copies the migrated account
     into a Maildir tree of its own: the same folders, messages (bytes with LF, apart from
     the X-TUID field mbsync adds) and flags as the source."""
     from test_imap_mbsync import Mbsync, without_tuid
     from imap_clients import maildir_state
-    acct, cl = mailserver, Client(tmp_path)
-    src = tmp_path / "Maildir"
+    acct, cl = mailserver, Client(fast_tmp)
+    src = fast_tmp / "Maildir"
     made = make_tree(src, "maildir++", source_spec("mig-mbsync"))
     migrate(cl, acct, "--maildir", src)
 
@@ -229,9 +229,9 @@ def test_mbsync_sees_what_migrate_uploaded(mailserver, tmp_path):
         assert folder in made or not msgs, f"{folder} has messages: {sorted(msgs)}"
 
 
-def test_wrong_password_changes_nothing(mailserver, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
-    src = tmp_path / "Maildir"
+def test_wrong_password_changes_nothing(mailserver, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
+    src = fast_tmp / "Maildir"
     make_tree(src, "maildir++", {"INBOX": [(sample_message(0, "mig-pw"), "", BASE)]})
     snap = tree_snapshot(src)
     acct.password_file.write_text("wrong\n")

@@ -21,7 +21,7 @@ import pytest
 
 from client_proxy import Proxy
 from client_test import (CLIENT_LISTEN, Client, assert_in_sync, command_exists,  # noqa: F401
-                         dovecot_pool, endpoint, flags_to_letters, folder_status,
+                         dovecot_pool, fast_tmp, endpoint, flags_to_letters, folder_status,
                          letters_to_flags,
                          local_by_mid, local_state, mailserver, one_line, ok, quote,
                          sample_message, stop, uid_map, wait_until, write_local)
@@ -90,9 +90,9 @@ def local_path(md, folder, mid):
 
 # ---- --once ----
 
-def test_first_pass_and_a_pass_without_changes(mailserver, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+def test_first_pass_and_a_pass_without_changes(mailserver, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     for i, letters in enumerate(("", "S", "FR")):
         acct.put(sample_message(i, "first", size=(0, 5000)[i % 2]), flags=letters)
     acct.put(sample_message(0, "first-work"), folder="Work", flags="D")
@@ -110,10 +110,10 @@ def test_first_pass_and_a_pass_without_changes(mailserver, tmp_path):
     assert uid_map(acct, sorted(acct.folders())) == uids
 
 
-def test_flags_both_ways(mailserver, tmp_path):
+def test_flags_both_ways(mailserver, fast_tmp):
     """Each system flag set and removed on either side reaches the other."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     msgs = {k: sample_message(i, "flags") for i, k in enumerate("abcdfg")}
     for k, m in msgs.items():
         acct.put(m, flags={"f": "FS", "g": "S"}.get(k, ""))
@@ -132,9 +132,9 @@ def test_flags_both_ways(mailserver, tmp_path):
         assert {x for x in got if x.startswith("\\")} == letters_to_flags(letters), (k, got)
 
 
-def test_new_and_deleted_both_ways(mailserver, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+def test_new_and_deleted_both_ways(mailserver, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     inbox = {k: sample_message(i, "nd-inbox") for i, k in enumerate("abc")}
     work = {k: sample_message(i, "nd-work") for i, k in enumerate(("w1", "w2"))}
     for m in inbox.values():
@@ -164,9 +164,9 @@ def test_new_and_deleted_both_ways(mailserver, tmp_path):
     assert up1.body == n1.replace(b"\n", b"\r\n")
 
 
-def test_folders_made_on_either_side(mailserver, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+def test_folders_made_on_either_side(mailserver, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     acct.put(sample_message(0, "fold"))
     sync(cl, acct, md)
     here = lf(sample_message(1, "fold-here"))
@@ -180,10 +180,10 @@ def test_folders_made_on_either_side(mailserver, tmp_path):
     assert (md / ".Remote" / "cur").is_dir()
 
 
-def test_no_change_pass_transfers_little(mailserver, tmp_path):
+def test_no_change_pass_transfers_little(mailserver, fast_tmp):
     """A pass when nothing changed: fewer bytes both ways than 5 % of the mailbox."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     acct.put_many([sample_message(i, "quiet", size=4000) for i in range(60)])
     acct.put_many([sample_message(i, "quiet-work", size=4000) for i in range(20)],
                   folder="Work")
@@ -199,13 +199,13 @@ def test_no_change_pass_transfers_little(mailserver, tmp_path):
     assert_in_sync(acct, md)
 
 
-def test_uidvalidity_change_with_local_edits(mailserver, tmp_path):
+def test_uidvalidity_change_with_local_edits(mailserver, fast_tmp):
     """The server rebuilds a folder (DELETE and CREATE: a new UIDVALIDITY, the same
     messages under new UIDs) while local edits wait: a flag set, a message deleted, a
     message added. The pass re-matches the messages: nothing lost, nothing twice, the
     local edits applied."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     work = [sample_message(i, "uv") for i in range(4)]
     for i, m in enumerate(work):
         acct.put(m, folder="Work", flags="S" if i % 2 else "", when=BASE + i)
@@ -236,11 +236,11 @@ def test_uidvalidity_change_with_local_edits(mailserver, tmp_path):
     assert "\\Flagged" in server["Work"][mid_of(work[0])].flags
 
 
-def test_file_moved_between_local_folders(mailserver, tmp_path):
+def test_file_moved_between_local_folders(mailserver, fast_tmp):
     """Another mail program moves a file from INBOX to Work (same name): a move on the
     server, the message neither downloaded again nor uploaded twice."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     a, b, w = (sample_message(i, "move") for i in range(3))
     acct.put(a)
     acct.put(b)
@@ -257,9 +257,9 @@ def test_file_moved_between_local_folders(mailserver, tmp_path):
     assert local["Work"][mid_of(a)][2].name.split(":2,")[0] == dst.name.split(":2,")[0]
 
 
-def test_local_tree_removed_deletes_nothing(mailserver, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+def test_local_tree_removed_deletes_nothing(mailserver, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     for i in range(3):
         acct.put(sample_message(i, "gone"))
     acct.put(sample_message(5, "gone-work"), folder="Work")
@@ -271,11 +271,11 @@ def test_local_tree_removed_deletes_nothing(mailserver, tmp_path):
     assert_in_sync(acct, md)
 
 
-def test_emptied_local_folder_deletes_nothing(mailserver, tmp_path):
+def test_emptied_local_folder_deletes_nothing(mailserver, fast_tmp):
     """Every file of a local folder removed (the directory left): nothing deleted on
     the server; the messages come down again (docs/client.md, S1)."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     acct.put(sample_message(0, "empty"))
     for i in range(2):
         acct.put(sample_message(i, "empty-work"), folder="Work")
@@ -290,11 +290,11 @@ def test_emptied_local_folder_deletes_nothing(mailserver, tmp_path):
 
 # ---- staying connected ----
 
-def test_push_within_five_seconds(mailserver, tmp_path):
+def test_push_within_five_seconds(mailserver, fast_tmp):
     """Without --once: a message delivered to the server is here, and a flag set here is
     on the server, each within 5 s (measured from the change to the state seen)."""
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     first = sample_message(0, "push")
     acct.put(first)
     proc = cl.start("sync", *endpoint(acct, "imap"), "--maildir", md)
@@ -331,9 +331,9 @@ def test_push_within_five_seconds(mailserver, tmp_path):
     assert_in_sync(acct, md)
 
 
-def test_wrong_password_creates_nothing(mailserver, tmp_path):
-    acct, cl = mailserver, Client(tmp_path)
-    md = tmp_path / "mail"
+def test_wrong_password_creates_nothing(mailserver, fast_tmp):
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
     acct.password_file.write_text("wrong\n")
     r = sync(cl, acct, md, expect=1)
     line = one_line(r.stderr)
