@@ -45,6 +45,15 @@ struct migrate_ctx {
 	struct migrate_reader readers[LIMIT_CLIENT_IMAP_APPEND_BATCH];
 	size_t nbatch;
 	uint64_t batch_bytes;
+	/* messages found on the server, their rows written together (one fsync) */
+	struct migrate_found {
+		char key[NAME_MAX + 1];
+		char sha[CLIENT_DIGEST_HEX];
+		char msgid[MIGRATE_MSGID_CAP];
+		uint64_t size;
+		uint32_t uid;
+	} found[LIMIT_CLIENT_IMAP_APPEND_BATCH];
+	size_t nfound;
 	char err[LIMIT_CLIENT_ERROR];
 };
 
@@ -155,13 +164,32 @@ static int append_batch(struct migrate_ctx *c, uint32_t *uv, uint32_t *uids)
 	return 0;
 }
 
+/* The rows of messages found on the server as 'done'. Written late is safe: a row
+ * that did not make it is looked for on the server again next time. */
+static int found_flush(struct migrate_ctx *c)
+{
+	if (!c->nfound)
+		return 0;
+	int r = client_migrate_state_begin(c->st);
+	for (size_t i = 0; r == 0 && i < c->nfound; i++) {
+		const struct migrate_found *f = &c->found[i];
+		r = client_migrate_state_done(c->st, c->folder, f->key, f->sha, f->msgid, f->size,
+					      c->ix.uidvalidity, f->uid);
+	}
+	if (r == 0)
+		r = client_migrate_state_commit(c->st);
+	c->nfound = 0;
+	return r < 0 ? state_fail(c, r) : 0;
+}
+
 /* Upload the batch: rows 'pending' on disk first, then APPEND, then rows 'done'. */
 static int flush(struct migrate_ctx *c)
 {
-	if (!c->nbatch)
-		return 0;
+	int r = found_flush(c);
+	if (r < 0 || !c->nbatch)
+		return r;
 	uint32_t uv = 0, uids[LIMIT_CLIENT_IMAP_APPEND_BATCH];
-	int r = client_migrate_state_begin(c->st);
+	r = client_migrate_state_begin(c->st);
 	for (size_t i = 0; r == 0 && i < c->nbatch; i++) {
 		const struct migrate_local *m = &c->batch[i];
 		r = client_migrate_state_pending(c->st, c->folder, m->key, m->sha, m->msgid,
@@ -230,12 +258,13 @@ static int take(struct migrate_ctx *c, struct migrate_local *m)
 	if (r < 0)
 		goto out;
 	if (r == 1) {
-		r = client_migrate_state_done(c->st, c->folder, m->key, m->sha, m->msgid, m->size,
-					      c->ix.uidvalidity, uid);
-		if (r < 0) {
-			r = state_fail(c, r);
-			goto out;
-		}
+		struct migrate_found *f = &c->found[c->nfound++];
+		memcpy(f->key, m->key, sizeof(f->key));
+		memcpy(f->sha, m->sha, sizeof(f->sha));
+		memcpy(f->msgid, m->msgid, sizeof(f->msgid));
+		f->size = m->size;
+		f->uid = uid;
+		r = c->nfound == LIMIT_CLIENT_IMAP_APPEND_BATCH ? found_flush(c) : 0;
 		c->present++;
 		c->stats->present++;
 		goto out;
