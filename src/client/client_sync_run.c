@@ -315,6 +315,23 @@ static int run_resume_moves(struct sync_run *r, struct run_tree *t, struct sync_
 	return 0;
 }
 
+/* Remove a Maildir that holds no message: its cur/ new/ tmp/ (each must be empty),
+ * the Maildir++ marker file, the directory. Anything else in it keeps it, quietly:
+ * it is not ours to remove. */
+static void run_remove_empty_maildir(const char *path)
+{
+	static const char *const parts[] = {"cur", "new", "tmp", "maildirfolder"};
+	char p[PATH_MAX];
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		int n = snprintf(p, sizeof(p), "%s/%s", path, parts[i]);
+		if (n < 0 || (size_t)n >= sizeof(p))
+			return;
+		if ((i < 3 ? rmdir(p) : unlink(p)) != 0 && errno != ENOENT)
+			return;
+	}
+	(void)rmdir(path); /* not empty: left as it is */
+}
+
 /* One folder: list the server side, plan, carry out, record. */
 static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 			   struct client_sync_folder *views)
@@ -366,7 +383,11 @@ static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 	}
 	r->stats.folders++;
 	if (p.mode == CLIENT_SYNC_MODE_REMOTE_GONE && !f->view.remote_exists) {
-		/* S3: nothing of it left to sync (an upload would have created it again) */
+		/* S3: nothing of it left to sync (an upload would have created it again):
+		 * its emptied Maildir goes too, or the next pass would create it anew on
+		 * the server (R6) */
+		if (strcmp(f->view.name, "INBOX") != 0)
+			run_remove_empty_maildir(f->local_path);
 		e = client_sync_state_folder_drop(r->st, f->view.name);
 		return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
 	}

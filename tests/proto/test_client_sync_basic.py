@@ -306,3 +306,28 @@ def test_uidvalidity_change_without_message_id(mailserver, tmp_path):
     assert sorted(p.read_bytes() for p in files) == sorted(
         m.body.replace(b"\r\n", b"\n") for m in acct.messages("Bare"))
     assert len(files) == 2 and acct.count("Bare") == 2
+
+
+def test_folder_deleted_on_the_server(mailserver, tmp_path):
+    """S3: a folder deleted on the server goes locally too, and stays gone on both
+    sides; one holding a message the server never had is made again for it."""
+    acct = mailserver
+    client = Client(tmp_path)
+    root = tmp_path / "Mail"
+    acct.put(sample_message(1, "gone"), folder="Gone")
+    acct.put(sample_message(2, "gone"), folder="Kept")
+    sync(client, acct, root)
+    new_local = sample_message(3, "gone").replace(b"\r\n", b"\n")
+    (root / ".Kept" / "new" / "1700000003.kept.host").write_bytes(new_local)
+    with acct.imap() as c:
+        c.cmd('DELETE "Gone"')
+        c.cmd('DELETE "Kept"')
+    r = sync(client, acct, root)
+    assert "deleted here and 0 on the server" in r.stdout, r.stdout
+    assert not (root / ".Gone").exists()
+    folders = acct.folders()
+    assert "Gone" not in folders
+    assert [m.mid for m in acct.messages("Kept")] == [message_id(new_local)]
+    assert_same_messages(root / ".Kept", acct.messages("Kept"))
+    sync(client, acct, root)
+    assert "Gone" not in acct.folders() and not (root / ".Gone").exists()
