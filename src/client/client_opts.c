@@ -45,7 +45,8 @@ static int opts_set(const struct client_opts *o, char *dst, size_t cap, const ch
 #define OPTS_SET(o, field, what, val) opts_set(o, (o)->field, sizeof((o)->field), what, val)
 
 /* A number of days 0..LIMIT_CLIENT_KEEP_DAYS, digits only. */
-static int opts_days(const struct client_opts *o, const char *val, long *out)
+static int opts_days(const struct client_opts *o, const char *what, const char *val,
+		     long *out)
 {
 	long v = 0;
 	if (!*val)
@@ -60,7 +61,7 @@ static int opts_days(const struct client_opts *o, const char *val, long *out)
 	*out = v;
 	return 0;
 bad:
-	client_opts_error(o, "--keep-days wants a number of days from 0 to %d, not '%s'",
+	client_opts_error(o, "%s wants a number of days from 0 to %d, not '%s'", what,
 			  LIMIT_CLIENT_KEEP_DAYS, val);
 	return ERR_INVAL;
 }
@@ -80,7 +81,7 @@ static int opts_tls_name(const struct client_opts *o, const char *val, enum clie
 	return 0;
 }
 
-static int opts_protocol(const struct client_opts *o, const char *val,
+static int opts_protocol(const struct client_opts *o, const char *what, const char *val,
 			 enum client_protocol *out)
 {
 	if (!strcmp(val, "pop3"))
@@ -88,20 +89,23 @@ static int opts_protocol(const struct client_opts *o, const char *val,
 	else if (!strcmp(val, "imap"))
 		*out = CLIENT_PROTO_IMAP;
 	else {
-		client_opts_error(o, "--protocol must be pop3 or imap, not '%s'", val);
+		client_opts_error(o, "%s must be pop3 or imap, not '%s'", what, val);
 		return ERR_INVAL;
 	}
 	return 0;
 }
 
-static int opts_bool(const char *val, bool *out)
+static int opts_bool(const struct client_opts *o, const char *what, const char *val,
+		     bool *out)
 {
 	if (!strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1"))
 		*out = true;
 	else if (!strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "0"))
 		*out = false;
-	else
+	else {
+		client_opts_error(o, "%s must be yes or no, not '%s'", what, val);
 		return ERR_INVAL;
+	}
 	return 0;
 }
 
@@ -140,7 +144,7 @@ static int opts_ini_key(struct opts_ini *st, const char *key, const char *val)
 		return opts_tls_name(o, val, &o->tls);
 	}
 	if (!strcmp(key, "insecure"))
-		return (g & OPTS_GIVEN_INSECURE) ? 0 : opts_bool(val, &o->insecure);
+		return (g & OPTS_GIVEN_INSECURE) ? 0 : opts_bool(o, "insecure", val, &o->insecure);
 	if (!strcmp(key, "password_file"))
 		return (g & OPTS_GIVEN_PASSWORD) ? 0
 						 : OPTS_SET(o, password_file, "password_file", val);
@@ -158,12 +162,12 @@ static int opts_ini_key(struct opts_ini *st, const char *key, const char *val)
 		if (o->protocol_set)
 			return 0;
 		o->protocol_set = true;
-		return opts_protocol(o, val, &o->protocol);
+		return opts_protocol(o, "protocol", val, &o->protocol);
 	}
 	if (!strcmp(key, "keep"))
-		return (g & CLIENT_OPT_KEEP) ? 0 : opts_bool(val, &o->keep);
+		return (g & CLIENT_OPT_KEEP) ? 0 : opts_bool(o, "keep", val, &o->keep);
 	if (!strcmp(key, "keep_days"))
-		return (g & CLIENT_OPT_KEEP) ? 0 : opts_days(o, val, &o->keep_days);
+		return (g & CLIENT_OPT_KEEP) ? 0 : opts_days(o, "keep_days", val, &o->keep_days);
 	return ERR_NOTFOUND;
 }
 
@@ -176,15 +180,13 @@ static int opts_ini_handler(void *user, const char *section, const char *key,
 	st->found = true;
 	if (st->err)
 		return 1;
+	/* a bad value has said why (one line); an unknown key is said here */
 	int rc = opts_ini_key(st, key, val);
 	if (rc == ERR_NOTFOUND)
 		client_opts_error(st->o, "%s: unknown setting '%s' in [account %s]", st->path,
 				  key, st->o->account);
-	else if (rc < 0)
-		client_opts_error(st->o, "%s: bad value for '%s' in [account %s]", st->path,
-				  key, st->o->account);
 	if (rc < 0)
-		st->err = ERR_INVAL;
+		st->err = ERR_BAD_SYNTAX; /* not a usage error: exit 1, no usage text */
 	return 1;
 }
 
@@ -310,7 +312,7 @@ static int opts_arg(struct client_opts *o, unsigned allowed, int argc, char **ar
 	case 7: o->given |= need[k]; rc = OPTS_SET(o, mailbox, "--mailbox", v); break;
 	case 8:
 		o->protocol_set = true;
-		rc = opts_protocol(o, v, &o->protocol);
+		rc = opts_protocol(o, "--protocol", v, &o->protocol);
 		break;
 	default:
 		if (o->keep) {
@@ -318,7 +320,7 @@ static int opts_arg(struct client_opts *o, unsigned allowed, int argc, char **ar
 			return ERR_INVAL;
 		}
 		o->given |= need[k];
-		rc = opts_days(o, v, &o->keep_days);
+		rc = opts_days(o, "--keep-days", v, &o->keep_days);
 		break;
 	}
 	return rc < 0 ? rc : 1;
@@ -364,7 +366,7 @@ int client_opts_parse(struct client_opts *o, const char *cmd, unsigned allowed, 
 	if (o->account[0]) {
 		int rc = opts_read_config(o);
 		if (rc < 0)
-			return rc == ERR_INVAL ? ERR_INVAL : rc;
+			return rc;
 	}
 	if (!(allowed & CLIENT_OPT_PROTOCOL))
 		o->protocol = CLIENT_PROTO_IMAP;

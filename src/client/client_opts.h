@@ -64,8 +64,8 @@ typedef int (*client_opts_extra_fn)(void *arg, int argc, char **argv, int *i);
  * and TLS defaults (RFC 8314: 995/993 implicit TLS, 110/143 STARTTLS; --tls is the
  * default on 993 and 995, --starttls elsewhere). Checks that host, user and a password
  * source are there. 0, or ERR_INVAL after one error line on stderr (the caller prints
- * its usage and exits 2), or another negative err for a config file that cannot be
- * read (exit 1). */
+ * its usage and exits 2), or another negative err after one error line for a config
+ * file that cannot be read, lacks the section or holds a bad setting (exit 1). */
 int client_opts_parse(struct client_opts *o, const char *cmd, unsigned allowed, int argc,
 		      char **argv, client_opts_extra_fn extra, void *extra_arg);
 
