@@ -222,8 +222,8 @@ int client_imap_cmd_printf(struct client_imap *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return ERR_INVAL;
+	if (n < 0 || (size_t)n >= sizeof(buf)) /* half a command is in the buffer */
+		return client_imap_fail(s, ERR_INVAL, "%s: argument too long", s->verb);
 	return wr(s, buf, (size_t)n);
 }
 
@@ -277,11 +277,9 @@ int client_imap_cmd_mailbox(struct client_imap *s, const char *name)
 	char *wire = NULL;
 	if (!(s->enabled & CLIENT_IMAP_CAP_UTF8_ACCEPT)) {
 		int r = imap_mutf7_encode(name, strlen(name), &s->cmd_arena, &wire);
-		if (r < 0) {
-			snprintf(s->err, sizeof(s->err), "%s: the mailbox name is not UTF-8",
-				 s->verb);
-			return r;
-		}
+		if (r < 0) /* half a command is in the buffer: the session cannot go on */
+			return client_imap_fail(s, r, "%s: the mailbox name is not UTF-8",
+						s->verb);
 	}
 	const char *n = wire ? wire : name;
 	return client_imap_cmd_astring(s, n, strlen(n));

@@ -18,9 +18,10 @@
  * ERR_TEMP for [UNAVAILABLE]/[INUSE], ERR_PERM otherwise; a tagged BAD ERR_INVAL; a
  * response that does not parse or breaks a LIMIT_CLIENT_IMAP_* bound ERR_BAD_SYNTAX /
  * ERR_TOO_LONG / ERR_TOO_DEEP / ERR_TOO_BIG; a lost connection or BYE ERR_IO. After
- * ERR_IO or a parse error the session is unusable (only client_imap_close). The one-line
- * detail for the user ("SELECT Archive: NO [NONEXISTENT] Unknown mailbox") is in
- * client_imap_error(). A callback's nonzero return stops the command: the rest of the
+ * ERR_IO, a parse error, or an argument refused after the command was begun (a name
+ * that is not UTF-8, a keyword that is not an atom) the session is unusable (only
+ * client_imap_close). The one-line detail for the user ("SELECT: NO [NONEXISTENT]
+ * Unknown mailbox") is in client_imap_error(). A callback's nonzero return stops the command: the rest of the
  * response is read, the session stays usable, and that value is returned. */
 #ifndef KASTEN_CLIENT_IMAP_H
 #define KASTEN_CLIENT_IMAP_H

@@ -63,7 +63,8 @@ int client_imap_cmd_flags(struct client_imap *s, unsigned flags, const char *key
 {
 	for (const char *k = keywords ? keywords : ""; *k; k++)
 		if (*k != ' ' && ((unsigned char)*k < ' ' || *k == 0x7f || strchr("(){\"\\]%*", *k)))
-			return ERR_INVAL;
+			return client_imap_fail(s, ERR_INVAL, "%s: a keyword that is not an atom",
+						s->verb);
 	int r = client_imap_cmd_raw(s, "(");
 	const char *sep = "";
 	for (size_t i = 0; r == 0 && i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
