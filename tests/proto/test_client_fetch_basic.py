@@ -250,3 +250,44 @@ def test_imap_uidvalidity_change_downloads_nothing_again(mailserver, tmp_path):
     assert downloaded(cl.run(*args).stdout) == 1
     assert acct.count() == 0
     assert_same_messages(md, first + late)
+
+
+def test_progress_line_only_on_a_terminal(mailserver, tmp_path):
+    """On a terminal the download shows "\\r  N/M messages downloaded" (the last state
+    always), cleared before the summary; a pipe gets the summary line alone (the other
+    tests' one_line checks)."""
+    import os
+    import pty
+    import subprocess
+    from kasten_test import kasten_bin
+    acct, cl = mailserver, Client(tmp_path)
+    for i in range(3):
+        acct.put(sample_message(i, "tty"))
+    md = tmp_path / "mail"
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([kasten_bin(), "fetch", *endpoint(acct, "pop3"), "--maildir",
+                              str(md), "--keep"], stdout=slave, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, env=cl.env)
+        os.close(slave)
+        slave = None
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+        p.stderr.close()
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+    text = out.decode("utf-8", "replace")
+    assert "\r  3/3 messages downloaded" in text, repr(text)
+    assert "messages downloaded\r\x1b[Kkasten fetch: " in text, repr(text)
+    assert text.endswith("kasten fetch: 3 messages downloaded, 0 deleted on the server, "
+                         "3 kept there\r\n"), repr(text)
