@@ -253,6 +253,36 @@ static int exec_digest_file(const char *path, char *sha, uint64_t *size, char *i
 	return client_digest_final(&d, sha, size, id, cap);
 }
 
+int sync_adopt_local(struct sync_run *r, struct sync_folder *f, const bool *moved_in)
+{
+	const struct client_sync_folder *v = &f->view;
+	int e = client_sync_state_begin(r->st);
+	for (size_t l = 0; !e && l < v->nlocal; l++) {
+		bool known = moved_in && moved_in[l];
+		for (size_t i = 0; i < v->nrows && !known; i++)
+			known = !strcmp(v->rows[i].base, v->local[l].base);
+		if (known)
+			continue;
+		char sha[CLIENT_DIGEST_HEX], id[LIMIT_MSGID + 3];
+		uint64_t size;
+		int de = exec_digest_file(f->local_paths[l], sha, &size, id, sizeof(id));
+		if (de == ERR_NOTFOUND)
+			continue; /* gone since the listing */
+		if (de) {
+			e = sync_fail(r, de, "cannot read %s: %s", f->local_paths[l], err_str(de));
+			break;
+		}
+		struct client_sync_row row = {.base = v->local[l].base, .flags = v->local[l].flags,
+					      .keywords = "", .msgid = id, .sha256 = sha,
+					      .size = size};
+		if (client_sync_state_row_add(r->st, v->name, &row, NULL))
+			e = sync_fail(r, ERR_IO, "%s", client_sync_state_error(r->st));
+	}
+	if (!e && client_sync_state_commit(r->st))
+		e = sync_fail(r, ERR_IO, "%s", client_sync_state_error(r->st));
+	return e;
+}
+
 /* Without APPENDUID: the highest UID with this Message-ID that no row has. */
 struct exec_search {
 	uint32_t best;

@@ -58,6 +58,12 @@ int sync_local_list(struct sync_run *r, struct sync_folder *f, struct arena *a);
  * UIDVALIDITY change). Called with the rows loaded. */
 int sync_remote_list(struct sync_run *r, struct sync_folder *f, struct arena *a);
 
+/* A folder the state meets for the first time on both sides (say, a tree mbsync
+ * filled): every local file without a row gets a pending row (UID 0) with its
+ * Message-ID, size and SHA-256, so that the plan pairs it with the server's copy (R1)
+ * instead of uploading and downloading both. Files moved_in are another folder's. */
+int sync_adopt_local(struct sync_run *r, struct sync_folder *f, const bool *moved_in);
+
 /* Carry out the plan of f (selected) in order. */
 int sync_exec(struct sync_run *r, struct sync_folder *f, struct sync_folder *all, size_t nall,
 	      const struct client_sync_plan *p, struct arena *a);

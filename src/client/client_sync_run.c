@@ -337,11 +337,16 @@ static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 			   struct client_sync_folder *views)
 {
 	struct sync_folder *f = &t->f[idx];
-	/* Rows again: a folder before this one may have moved rows here (R7). Both reads
-	 * are in id order, so the moves found for the old rows carry over by a merge. */
+	int e = 0;
+	if (!f->view.state_known && f->view.remote_exists && f->view.nlocal &&
+	    (e = sync_adopt_local(r, f, views[idx].moved_in)))
+		return e;
+	/* Rows again: a folder before this one may have moved rows here (R7), the lines
+	 * above may have added some. Both reads are in id order, so the moves found for
+	 * the old rows carry over by a merge. */
 	const struct client_sync_row *old = f->view.rows;
 	size_t nold = f->view.nrows;
-	int e = client_sync_state_rows(r->st, f->view.name, t->a,
+	e = client_sync_state_rows(r->st, f->view.name, t->a,
 				       (struct client_sync_row **)&f->view.rows, &f->moving,
 				       &f->view.nrows);
 	if (e)

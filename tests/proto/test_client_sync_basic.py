@@ -331,3 +331,26 @@ def test_folder_deleted_on_the_server(mailserver, tmp_path):
     assert_same_messages(root / ".Kept", acct.messages("Kept"))
     sync(client, acct, root)
     assert "Gone" not in acct.folders() and not (root / ".Gone").exists()
+
+
+def test_first_sync_into_a_filled_tree(mailserver, tmp_path):
+    """A tree another program filled (here: ours without its state) is adopted: copies
+    the server has are paired by Message-ID and size, not uploaded or downloaded again;
+    what only one side has is copied."""
+    acct = mailserver
+    client = Client(tmp_path)
+    root = tmp_path / "Mail"
+    for i in range(3):
+        acct.put(sample_message(i, "adopt"), folder="Box")
+    sync(client, acct, root)
+    (root / "kasten-sync.db").unlink()
+    for extra in ("kasten-sync.db-wal", "kasten-sync.db-shm"):
+        if (root / extra).exists():
+            (root / extra).unlink()
+    acct.put(sample_message(7, "adopt"), folder="Box")
+    (root / ".Box" / "new" / "1700000008.adopt.host").write_bytes(
+        sample_message(8, "adopt").replace(b"\r\n", b"\n"))
+    r = sync(client, acct, root)
+    assert "1 downloaded, 1 uploaded" in r.stdout, r.stdout
+    assert_same_messages(root / ".Box", acct.messages("Box"))
+    assert acct.count("Box") == 5
