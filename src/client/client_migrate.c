@@ -306,13 +306,17 @@ static int skip(struct migrate_ctx *c, const char *key)
 	return 0;
 }
 
-/* Before the second pass: what the batch holds goes up, and the server is read again. */
+/* Before the second pass: what the batch holds goes up, and the server is read again.
+ * A server may still be committing the last APPEND of the killed run's session when it
+ * sees a new one (the kill came after the last literal left); nothing in IMAP tells
+ * when that session is done, so the second pass waits a moment first. */
 static int second_pass(struct migrate_ctx *c)
 {
 	int r = flush(c);
 	if (r < 0)
 		return r;
 	c->second_pass = true;
+	(void)sleep(LIMIT_CLIENT_MIGRATE_SETTLE); /* a signal only shortens the wait */
 	r = client_migrate_index_load(&c->ix, c->s, c->mailbox);
 	return r < 0 ? imap_fail(c, r) : 0;
 }

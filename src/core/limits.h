@@ -123,6 +123,9 @@
 #define LIMIT_CLIENT_MIGRATE_ARENA (256u << 20) /* one server folder's index: UID, size and
 					    * Message-ID, about 150 bytes a message */
 #define LIMIT_CLIENT_MIGRATE_BUCKETS 65536 /* size buckets of that index */
+#define LIMIT_CLIENT_MIGRATE_SETTLE 2      /* seconds to let the session of a killed run
+					    * finish its APPEND before its messages are
+					    * looked for again (only when a run left some) */
 /* kasten sync (src/client/client_sync*, client_digest.c) */
 #define LIMIT_CLIENT_DIGEST_HEADER (64u << 10) /* header bytes held to find a Message-ID */
 #define LIMIT_CLIENT_SYNC_ARENA (512u << 20) /* one folder's pass: rows, both listings and
