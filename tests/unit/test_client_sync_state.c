@@ -1,0 +1,138 @@
+/* test_client_sync_state.c: the journal of kasten sync (client_sync_state.h): rows and
+ * folders read back as written, a folder renamed or dropped with its rows, the tree
+ * refused to another account, and a schema 1 database migrated to schema 2 with its
+ * rows kept. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_sync_state.h"
+#include "core/err.h"
+#include "unit_tmpdir.h"
+
+static char *make_dir(void)
+{
+	char tmpl[] = "/tmp/kasten-sync-state-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static void rows_and_folders_round_trip(void **state)
+{
+	char *dir = make_dir(), err[256];
+	struct client_sync_state *st;
+	struct arena a;
+	arena_init(&a, 1u << 20);
+	assert_int_equal(client_sync_state_open(dir, "u@example.test", &st, err, sizeof(err)), 0);
+	struct client_sync_state_folder f = {.name = "Lists/kasten", .uidvalidity = 7,
+					     .uidnext = 42, .highestmodseq = 1ull << 40,
+					     .last_full = 1700000000};
+	assert_int_equal(client_sync_state_folder_put(st, &f), 0);
+	struct client_sync_row row = {.uid = 9, .base = "b1", .flags = 0x11, .keywords = "$x y",
+				      .msgid = "<m@x>", .sha256 = "ab", .size = 123,
+				      .partial = true, .body_base = "b2"};
+	int64_t id;
+	assert_int_equal(client_sync_state_row_add(st, "Lists/kasten", &row, &id), 0);
+	assert_int_equal(client_sync_state_row_moving(st, id, "Archive"), 0);
+
+	struct client_sync_state_folder *fs;
+	size_t n;
+	assert_int_equal(client_sync_state_folders(st, &a, &fs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(fs[0].name, "Lists/kasten");
+	assert_int_equal(fs[0].uidnext, 42);
+	assert_true(fs[0].highestmodseq == 1ull << 40);
+	struct client_sync_row *rows;
+	const char **moving;
+	assert_int_equal(client_sync_state_rows(st, "Lists/kasten", &a, &rows, &moving, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, id);
+	assert_int_equal(rows[0].uid, 9);
+	assert_string_equal(rows[0].keywords, "$x y");
+	assert_string_equal(rows[0].body_base, "b2");
+	assert_true(rows[0].partial);
+	assert_false(rows[0].fetching);
+	assert_string_equal(moving[0], "Archive");
+
+	/* refile: the row leaves for its target, pending */
+	assert_int_equal(client_sync_state_row_refile(st, id, "Archive", 0), 0);
+	assert_int_equal(client_sync_state_rows(st, "Archive", &a, &rows, &moving, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].uid, 0);
+	assert_string_equal(moving[0], "");
+	/* a folder renamed takes its rows; dropped, it leaves none */
+	assert_int_equal(client_sync_state_folder_rename(st, "Archive", "Old"), 0);
+	assert_int_equal(client_sync_state_rows(st, "Old", &a, &rows, NULL, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(client_sync_state_folder_drop(st, "Old"), 0);
+	assert_int_equal(client_sync_state_rows(st, "Old", &a, &rows, NULL, &n), 0);
+	assert_int_equal(n, 0);
+	client_sync_state_close(&st);
+	assert_null(st);
+
+	/* another account: refused, one line saying which */
+	assert_int_equal(client_sync_state_open(dir, "other@example.test", &st, err, sizeof(err)),
+			 ERR_PERM);
+	assert_non_null(strstr(err, "u@example.test"));
+	arena_free(&a);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+static void schema_1_is_migrated(void **state)
+{
+	char *dir = make_dir(), path[512], err[256];
+	assert_true(snprintf(path, sizeof(path), "%s/%s", dir, CLIENT_SYNC_STATE_FILE) > 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "CREATE TABLE sync_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+			     "INSERT INTO sync_meta VALUES('user', 'u');"
+			     "CREATE TABLE sync_folder(name TEXT PRIMARY KEY, uidvalidity INTEGER"
+			     " NOT NULL, uidnext INTEGER NOT NULL, highestmodseq INTEGER NOT NULL,"
+			     " last_full INTEGER NOT NULL);"
+			     "CREATE TABLE sync_msg(id INTEGER PRIMARY KEY, folder TEXT NOT NULL,"
+			     " uid INTEGER NOT NULL, base TEXT NOT NULL, flags INTEGER NOT NULL,"
+			     " keywords TEXT NOT NULL, msgid TEXT NOT NULL, sha256 TEXT NOT NULL,"
+			     " size INTEGER NOT NULL, deleting INTEGER NOT NULL, fetching INTEGER"
+			     " NOT NULL, moving_to TEXT NOT NULL);"
+			     "INSERT INTO sync_msg VALUES(1, 'INBOX', 5, 'b', 16, '', '<i@x>', '',"
+			     " 10, 0, 0, '');"
+			     "PRAGMA user_version=1;",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	struct client_sync_state *st;
+	struct arena a;
+	arena_init(&a, 1u << 20);
+	assert_int_equal(client_sync_state_open(dir, "u", &st, err, sizeof(err)), 0);
+	struct client_sync_row *rows;
+	size_t n;
+	assert_int_equal(client_sync_state_rows(st, "INBOX", &a, &rows, NULL, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].uid, 5);
+	assert_false(rows[0].partial);
+	assert_string_equal(rows[0].body_base, "");
+	client_sync_state_close(&st);
+	arena_free(&a);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rows_and_folders_round_trip),
+		cmocka_unit_test(schema_1_is_migrated),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
