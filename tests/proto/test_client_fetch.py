@@ -16,6 +16,7 @@ end with every message once.
 """
 
 import re
+import subprocess
 
 import pytest
 
@@ -292,6 +293,36 @@ def test_kill9_twice_during_2000(mailserver, proto, fast_tmp):
         assert mark < KILL_MESSAGES
         settle(acct, proto)
     fetch(cl, acct, proto, md)
+    assert acct.count() == 0
+    assert_same_messages(md, before)
+
+
+STORED_BEFORE_KILL = 5
+
+
+def test_kill9_between_storing_and_recording(mailserver, proto, fast_tmp):
+    """SIGKILL at the one point a random kill rarely hits: message 5 is renamed into
+    new/ but the state does not say so yet. strace injects the SIGKILL at the entry of
+    the fsync of new/ that follows the rename (the contract of client_maildir.h: the
+    file fsynced, renamed, the directory fsynced; two fsyncs a message, the 10th is
+    that of message 5). The rerun must take the file for what it is: 8 messages, each
+    once, and 3 downloaded."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
+    put(acct, 8, "window")
+    before = acct.messages()
+    args = ["fetch", *endpoint(acct, proto), "--protocol", proto, "--maildir", md]
+    r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync",
+                        "-e", f"inject=fsync:signal=SIGKILL:when={2 * STORED_BEFORE_KILL}",
+                        kasten_bin(), *map(str, args)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=cl.env, timeout=120)
+    assert r.returncode in (-9, 137), (r.returncode, r.stderr[-2000:])
+    assert count_files(md) == STORED_BEFORE_KILL, \
+        f"the kill did not come right after message {STORED_BEFORE_KILL} was stored"
+    settle(acct, proto)
+    assert mids(acct.messages()) == mids(before), "deleted before the end of the run"
+    r = fetch(cl, acct, proto, md)
+    assert downloaded(r.stdout) == len(before) - STORED_BEFORE_KILL, r.stdout
     assert acct.count() == 0
     assert_same_messages(md, before)
 
