@@ -389,6 +389,34 @@ def test_state_belongs_to_account_not_host_alias(mailserver, proto, fast_tmp):
     assert len(local_files(md)) == 3
 
 
+def test_account_from_the_config_file(mailserver, proto, fast_tmp):
+    """--account NAME: the settings from [account NAME] of ~/.config/kasten/client.conf,
+    the password from password_command; an option on the command line wins over the
+    file; a password command that fails is an error that changes nothing."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md, other = fast_tmp / "mail", fast_tmp / "other"
+    put(acct, 2, "conf")
+    before = acct.messages()
+    conf = cl.home / ".config" / "kasten" / "client.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(
+        "[account other]\nhost = 127.0.0.1\nport = 1\n\n"
+        f"[account work]\nhost = {acct.host}\nport = {acct.ports[proto]}\ntls = plain\n"
+        f"user = {acct.user}\npassword_command = cat {acct.password_file}\n"
+        f"maildir = {md}\nprotocol = {proto}\nkeep = yes\n"
+        "[account broken]\nhost = 127.0.0.1\n"
+        f"port = {acct.ports[proto]}\ntls = plain\nuser = {acct.user}\n"
+        f"password_command = exit 3\nmaildir = {other}\nprotocol = {proto}\n")
+    assert downloaded(cl.run("fetch", "--account", "work").stdout) == 2
+    assert_same_messages(md, before)
+    assert mids(acct.messages()) == mids(before), "keep = yes not applied"
+    r = cl.run("fetch", "--account", "work", "--maildir", other)
+    assert downloaded(r.stdout) == 2
+    assert_same_messages(other, before)
+    error_line(cl.run("fetch", "--account", "broken", expect=1), "fetch")
+    assert mids(acct.messages()) == mids(before)
+
+
 # ---- a real mail program reads what fetch wrote ----
 
 def test_mutt_reads_the_maildir(mailserver, fast_tmp, tmp_path):
