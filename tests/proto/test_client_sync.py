@@ -132,6 +132,27 @@ def test_flags_both_ways(mailserver, fast_tmp):
         assert {x for x in got if x.startswith("\\")} == letters_to_flags(letters), (k, got)
 
 
+def test_flag_conflicts(mailserver, fast_tmp):
+    """A message changed on both sides between two passes (docs/client.md, The rules):
+    flags added on either side are all added; a flag removed here while the server
+    changed the message too stays (between --once runs the server's change counts as
+    the newer one)."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
+    a, b = sample_message(0, "conflict"), sample_message(1, "conflict")
+    acct.put(a)
+    acct.put(b, flags="S")
+    sync(cl, acct, md)
+    set_letters(local_path(md, "INBOX", mid_of(a)), "F")
+    server_flags(acct, "INBOX", mid_of(a), "+FLAGS", "\\Answered")
+    set_letters(local_path(md, "INBOX", mid_of(b)), "")
+    server_flags(acct, "INBOX", mid_of(b), "+FLAGS", "\\Flagged")
+    sync(cl, acct, md)
+    server, local = assert_in_sync(acct, md)
+    assert local["INBOX"][mid_of(a)][0] == "FR"
+    assert local["INBOX"][mid_of(b)][0] == "FS"
+
+
 def test_new_and_deleted_both_ways(mailserver, fast_tmp):
     acct, cl = mailserver, Client(fast_tmp)
     md = fast_tmp / "mail"
