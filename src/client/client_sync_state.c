@@ -1,12 +1,16 @@
 /* client_sync_state.c: the SQLite journal of kasten sync (client_sync_state.h). Owns
  * the database handle and its prepared statements; strings it returns come from the
  * caller's arena. Every statement is prepared, none is built from strings. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -18,6 +22,7 @@
 
 struct client_sync_state {
 	sqlite3 *db;
+	int lock_fd; /* flock(2) on the database file: one kasten sync per tree */
 	char error[LIMIT_CLIENT_ERROR];
 };
 
@@ -159,11 +164,22 @@ int client_sync_state_open(const char *dir, const char *user, struct client_sync
 	char path[PATH_MAX];
 	if (!st)
 		return ERR_NOMEM;
+	st->lock_fd = -1;
 	int n = snprintf(path, sizeof(path), "%s/%s", dir, CLIENT_SYNC_STATE_FILE);
 	int r = 0;
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		(void)snprintf(st->error, sizeof(st->error), "sync state: path too long"); /* fits */
 		r = ERR_TOO_LONG;
+	} else if ((st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		(void)snprintf(st->error, sizeof(st->error), "cannot open %.300s: %s", path,
+			       strerror(errno)); /* cut short is fine: one line */
+		r = ERR_IO;
+	} else if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		/* two runs on one tree would each take the other's changes for news:
+		 * a --once from cron beside a staying-connected one must wait its turn */
+		(void)snprintf(st->error, sizeof(st->error),
+			       "another kasten sync is running on %.400s", dir); /* one line */
+		r = ERR_LOCKED;
 	} else if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 				   NULL) != SQLITE_OK) {
 		r = sync_state_fail(st, path);
@@ -190,6 +206,8 @@ void client_sync_state_close(struct client_sync_state **st)
 	if (!*st)
 		return;
 	sqlite3_close((*st)->db);
+	if ((*st)->lock_fd >= 0)
+		close((*st)->lock_fd); /* and with it the lock */
 	free(*st);
 	*st = NULL;
 }

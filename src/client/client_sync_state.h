@@ -38,7 +38,8 @@ struct client_sync_state_folder {
 	time_t last_full;       /* the last pass that read every UID */
 };
 
-/* Open (creating) DIR/kasten-sync.db for user; DIR must exist. */
+/* Open (creating) DIR/kasten-sync.db for user; DIR must exist. The file is locked
+ * (flock) until close: ERR_LOCKED while another run holds it. */
 int client_sync_state_open(const char *dir, const char *user, struct client_sync_state **st_out,
 			   char *err_out, size_t err_cap);
 void client_sync_state_close(struct client_sync_state **st);

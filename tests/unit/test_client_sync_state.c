@@ -1,7 +1,7 @@
 /* test_client_sync_state.c: the journal of kasten sync (client_sync_state.h): rows and
  * folders read back as written, a folder renamed or dropped with its rows, the tree
- * refused to another account, and a schema 1 database migrated to schema 2 with its
- * rows kept. */
+ * refused to another account or to a second run at the same time, and a schema 1
+ * database migrated to schema 2 with its rows kept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +36,12 @@ static void rows_and_folders_round_trip(void **state)
 					     .uidnext = 42, .highestmodseq = 1ull << 40,
 					     .last_full = 1700000000};
 	assert_int_equal(client_sync_state_folder_put(st, &f), 0);
+	/* one run per tree: a second open waits its turn */
+	struct client_sync_state *st2 = NULL;
+	assert_int_equal(client_sync_state_open(dir, "u@example.test", &st2, err, sizeof(err)),
+			 ERR_LOCKED);
+	assert_null(st2);
+	assert_non_null(strstr(err, "another kasten sync is running"));
 	struct client_sync_row row = {.uid = 9, .base = "b1", .flags = 0x11, .keywords = "$x y",
 				      .msgid = "<m@x>", .sha256 = "ab", .size = 123,
 				      .partial = true, .body_base = "b2"};
