@@ -354,3 +354,23 @@ def test_first_sync_into_a_filled_tree(mailserver, tmp_path):
     assert "1 downloaded, 1 uploaded" in r.stdout, r.stdout
     assert_same_messages(root / ".Box", acct.messages("Box"))
     assert acct.count("Box") == 5
+
+
+def test_second_run_on_one_tree_is_refused(mailserver, tmp_path):
+    """One kasten sync per tree: a --once beside a staying-connected run stops with one
+    line on stderr and changes nothing; once the first ends, it runs."""
+    from client_test import error_line, stop, wait_until
+    acct = mailserver
+    client = Client(tmp_path)
+    root = tmp_path / "Mail"
+    acct.put(sample_message(1, "lock"))
+    proc = client.start("sync", *endpoint(acct), "--maildir", root)
+    try:
+        wait_until(lambda: (root / "cur").is_dir() and len(local_by_mid(root)) == 1,
+                   "first pass")
+        r = sync(client, acct, root, expect=1)
+        assert "another kasten sync is running" in error_line(r, "sync")
+    finally:
+        rc, out, err = stop(proc)
+    assert rc == 0, err
+    sync(client, acct, root)
