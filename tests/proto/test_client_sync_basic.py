@@ -374,3 +374,20 @@ def test_second_run_on_one_tree_is_refused(mailserver, tmp_path):
         rc, out, err = stop(proc)
     assert rc == 0, err
     sync(client, acct, root)
+
+
+def test_implicit_tls_and_certificate(mailserver, tmp_path):
+    """--tls (RFC 8314) against a self-signed certificate: refused without --insecure,
+    with one line and nothing created locally; with it, the sync runs."""
+    from client_test import error_line
+    acct = mailserver
+    client = Client(tmp_path)
+    root = tmp_path / "Mail"
+    acct.put(sample_message(1, "tls"))
+    args = ["sync", *endpoint(acct, "imaps", security="--tls"), "--maildir", root, "--once"]
+    r = client.run(*args, expect=1)
+    assert "certificate" in error_line(r, "sync")
+    assert not root.exists()
+    r = client.run(*args, "--insecure")
+    assert "1 downloaded" in r.stdout, r.stdout
+    assert_same_messages(root, acct.messages())
