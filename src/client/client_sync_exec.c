@@ -388,6 +388,12 @@ static int exec_store(struct exec_ctx *x, const char *set, char op, unsigned fla
 			 "UID STORE");
 }
 
+static int exec_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* Every FLAGS_REMOTE with the same additions and removals in one UID STORE pair. */
 static int exec_flags_remote(struct exec_ctx *x, const struct client_sync_plan *p,
 			     struct arena *a)
@@ -411,12 +417,7 @@ static int exec_flags_remote(struct exec_ctx *x, const struct client_sync_plan *
 			}
 		}
 		/* the plan lists rows in state order: sort for a compact UID set */
-		for (size_t s = 1; s < n; s++)
-			for (size_t t = s; t > 0 && uids[t - 1] > uids[t]; t--) {
-				uint32_t tmp = uids[t];
-				uids[t] = uids[t - 1];
-				uids[t - 1] = tmp;
-			}
+		qsort(uids, n, sizeof(*uids), exec_uid_cmp);
 		for (size_t off = 0; off < n;) {
 			char set[LIMIT_CLIENT_SYNC_UIDSET];
 			size_t used;
@@ -432,12 +433,6 @@ static int exec_flags_remote(struct exec_ctx *x, const struct client_sync_plan *
 		x->r->stats.flags_remote += n;
 	}
 	return 0;
-}
-
-static int exec_uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* R4 on the server: rows marked, then \Deleted and UID EXPUNGE, then the rows go. */

@@ -160,17 +160,39 @@ static int side_cmp_uid(const void *a, const void *b)
 
 /* Several FETCH responses of one UID (flags, then Message-ID and size; an unsolicited
  * one) become one entry; UIDs in a VANISHED range are dropped. */
+static int side_cmp_range(const void *a, const void *b)
+{
+	const uint32_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
 static void side_merge(struct side_remote *s)
 {
 	if (s->n > 1)
 		qsort(s->v, s->n, sizeof(*s->v), side_cmp_uid); /* stable enough: merged below */
-	size_t out = 0;
+	/* VANISHED ranges sorted and joined where they overlap, then walked beside the
+	 * UIDs: one pass however many ranges an expunge-heavy folder reports */
+	if (s->nvanished > 1)
+		qsort(s->vanished, s->nvanished, 2 * sizeof(uint32_t), side_cmp_range);
+	size_t nv = 0;
+	for (size_t k = 0; k < s->nvanished; k++) {
+		uint32_t lo = s->vanished[2 * k], hi = s->vanished[2 * k + 1];
+		if (nv && lo <= s->vanished[2 * nv - 1] + 1) {
+			if (hi > s->vanished[2 * nv - 1])
+				s->vanished[2 * nv - 1] = hi;
+			continue;
+		}
+		s->vanished[2 * nv] = lo;
+		s->vanished[2 * nv + 1] = hi;
+		nv++;
+	}
+	s->nvanished = nv;
+	size_t out = 0, k = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		struct client_sync_remote *m = &s->v[i];
-		bool gone = false;
-		for (size_t k = 0; k < s->nvanished && !gone; k++)
-			gone = m->uid >= s->vanished[2 * k] && m->uid <= s->vanished[2 * k + 1];
-		if (gone)
+		while (k < nv && s->vanished[2 * k + 1] < m->uid)
+			k++;
+		if (k < nv && s->vanished[2 * k] <= m->uid)
 			continue;
 		if (out && s->v[out - 1].uid == m->uid) {
 			struct client_sync_remote *p = &s->v[out - 1];
