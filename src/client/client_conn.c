@@ -34,7 +34,7 @@ struct client_conn {
 	bool insecure;
 	unsigned timeout_ms;
 	char host[LIMIT_CLIENT_HOST + 1];
-	char where[LIMIT_CLIENT_HOST + 16]; /* "host:port" for error texts */
+	char where[LIMIT_CLIENT_HOST + LIMIT_CLIENT_NAME + 4]; /* "[host]:port" for errors */
 	size_t rpos, rlen;
 	size_t wlen;
 	uint64_t bytes_in, bytes_out;
@@ -248,7 +248,7 @@ int client_conn_open(const struct client_endpoint *ep, struct client_conn **c_ou
 	c->insecure = ep->insecure;
 	c->timeout_ms = ep->timeout_ms ? ep->timeout_ms : LIMIT_CLIENT_TIMEOUT * 1000u;
 	int rc = ERR_INVAL;
-	if (strlen(ep->host) > LIMIT_CLIENT_HOST || strlen(ep->port) > 8) {
+	if (strlen(ep->host) > LIMIT_CLIENT_HOST || strlen(ep->port) > LIMIT_CLIENT_NAME) {
 		(void)snprintf(err_out, err_cap, "host name or port too long");
 		goto fail;
 	}

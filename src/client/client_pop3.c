@@ -22,7 +22,7 @@ struct client_pop3 {
 	struct client_pop3_parser ps;
 	unsigned caps;
 	bool capa_ok; /* the server answered CAPA: caps is its list */
-	char where[LIMIT_CLIENT_HOST + 16];
+	char where[LIMIT_CLIENT_HOST + LIMIT_CLIENT_NAME + 4]; /* "[host]:port" for errors */
 	char err[LIMIT_CLIENT_ERROR];
 	size_t ipos, ilen;
 	uint8_t in[LIMIT_CLIENT_IO_BUF];
