@@ -39,7 +39,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "clients"))
 
-from imap_clients import append, list_folders, lf, ok, parse_flags, quote  # noqa: E402
+from imap_clients import list_folders, lf, ok, parse_flags, quote  # noqa: E402
 from kasten_test import (HOST, HOSTNAME, RawIMAP, deliver, deliver_many,  # noqa: E402
                          free_ports, kasten_bin, make_message, sanitizer_report,
                          unique_user)
