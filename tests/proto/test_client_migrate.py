@@ -117,6 +117,34 @@ def test_no_duplicates_of_what_pop3_keep_left(mailserver, fast_tmp):
     assert tree_snapshot(src) == snap
 
 
+@pytest.mark.skipif(not command_exists("fetch"), reason="`kasten fetch` is not built yet")
+def test_the_maildir_a_pop3_keep_fetch_wrote(mailserver, fast_tmp):
+    """The move the issue is about: `kasten fetch --keep` over POP3 filled a Maildir
+    (its state file inside it), the user read one message there and wrote one more;
+    migrate into the same account leaves every message once: the kept copies are not
+    uploaded again, the new local one is, the one fetch had not seen stays."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "Maildir"
+    for i in range(3):
+        acct.put(sample_message(i, "pk", size=3000 * i))
+    cl.run("fetch", *endpoint(acct, "pop3"), "--protocol", "pop3", "--keep",
+           "--maildir", md)
+    kept = acct.messages()
+    acct.put(sample_message(3, "pk-unseen"))
+    first = sorted((md / "new").iterdir())[0]  # read in a mail program: cur/, S
+    first.rename(md / "cur" / (first.name + ":2,S"))
+    mine = lf(sample_message(4, "pk-local"))
+    write_local(md, mine, "", BASE)
+    migrate(cl, acct, "--maildir", md)
+    after = acct.messages()
+    assert len(after) == 5, [m.mid for m in after]
+    assert len({m.mid for m in after}) == 5
+    by_mid = {m.mid: m for m in after}
+    for m in kept:
+        assert by_mid[m.mid].uid == m.uid, f"{m.mid} was uploaded again"
+    assert [m.body for m in after].count(crlf(mine)) == 1
+
+
 # ---- mbox ----
 
 def mbox_date(epoch):
