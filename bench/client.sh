@@ -9,14 +9,19 @@
 #     (bench/client_fill.py over IMAP); each client's first sync into an empty Maildir
 #     tree is timed as "initial", then a pass with nothing changed on either side:
 #     `kasten sync --once` vs mbsync (Sync All, Create Near, Expunge None).
-# Each measurement runs twice: straight to the server for the wall time, then through
-# bench/byte_proxy.py (a loopback relay that counts) for the bytes both ways. Before the
+# Each client runs through bench/byte_proxy.py, a loopback relay that counts the bytes
+# both ways (it adds a thread hop per read; the same for every client). Before the
 # timed runs every message is read once (client_fill.py --warm), so first-access
 # indexing and a cold page cache are in nobody's time. Every result is checked: the
 # Maildir must hold exactly the messages of the account.
+# With FSYNC_COUNT=1 (default) a fetch runs under strace -c and the client's flushes
+# (fsync, fdatasync, syncfs, sync_file_range) per message are printed. CLIENTS picks the
+# clients ("kasten getmail mbsync").
+# A client run that fails prints a FAILED line and the bench goes on with the others.
 # Prints RESULT lines, then the ratios other/kasten of wall time and of bytes.
 #   FETCH_MSGS=5000 SYNC_FOLDERS=20 SYNC_PER_FOLDER=500 SERVERS="kasten dovecot"
-#   PARTS="fetch sync" CLIENT_TIMEOUT=900 (seconds, each client run)
+#   PARTS="fetch sync" CLIENTS="kasten getmail mbsync" FSYNC_COUNT=1
+#   CLIENT_TIMEOUT=900 STALL_SECONDS=60 RETRIES=2
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 FETCH_MSGS=${FETCH_MSGS:-5000}
@@ -25,6 +30,12 @@ SYNC_PER_FOLDER=${SYNC_PER_FOLDER:-500}
 SERVERS=${SERVERS:-kasten dovecot}
 PARTS=${PARTS:-fetch sync}
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-900}
+FSYNC_COUNT=${FSYNC_COUNT:-1}
+CLIENTS=${CLIENTS:-kasten getmail mbsync}
+STALL_SECONDS=${STALL_SECONDS:-60}
+RETRIES=${RETRIES:-2}
+command -v strace >/dev/null || FSYNC_COUNT=0
+FAILURES=0
 need
 for tool in getmail mbsync; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool missing (apt-get install getmail6 isync)" >&2; exit 1; }
@@ -134,18 +145,42 @@ export T KASTEN_BIN FETCH_USER SYNC_USER BENCH_PASS
 
 # ---- measuring
 
-# timed LABEL LOG COMMAND...: wall seconds of COMMAND into $SECS; its output into LOG
+# timed LABEL LOG COMMAND...: wall seconds of COMMAND into $SECS; its output into LOG.
+# With TRACE set (a file), under strace -c counting the flushes into that file
+# (--seccomp-bpf: only those calls stop the client). With WATCH set (a directory), a
+# run whose count of messages there stands still for STALL_SECONDS is ended and fails:
+# getmail 6.18 can hang for good in a futex wait after a delivery child exits.
 timed() {
-	local label=$1 log=$2 t0 t1
+	local label=$1 log=$2 t0 t1 tracer=() pid last=-1 still=0 n rc=0
 	shift 2
+	[ -n "${TRACE:-}" ] && tracer=(strace -f -qq --seccomp-bpf -c -o "$TRACE"
+		-e trace=fsync,fdatasync,syncfs,sync_file_range,msync)
 	t0=$(now)
 	# timeout(1) runs programs, not functions: the clients run in a bash of their own
-	if ! timeout "$CLIENT_TIMEOUT" "${AS_USER[@]}" bash -c '"$@"' timed "$@" >"$log" 2>&1; then
+	# the client's own end time: the watch below looks only once a second
+	rm -f "$log.end"
+	timeout "$CLIENT_TIMEOUT" "${tracer[@]}" "${AS_USER[@]}" env TIMED_END="$log.end" \
+		bash -c '"$@"; r=$?; date +%s.%N >"$TIMED_END"; exit $r' timed "$@" >"$log" 2>&1 &
+	pid=$!
+	if [ -n "${WATCH:-}" ]; then
+		while kill -0 "$pid" 2>/dev/null; do
+			sleep 1
+			n=$(count_msgs "$WATCH" 2>/dev/null || echo 0)
+			if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0 last=$n; fi
+			if [ "$still" -ge "$STALL_SECONDS" ]; then
+				echo "bench: $label stalled at $n messages for ${STALL_SECONDS}s" >>"$log"
+				kill -TERM "$pid" 2>/dev/null # timeout(1) passes it on
+				break
+			fi
+		done
+	fi
+	wait "$pid" || rc=$?
+	t1=$(cat "$log.end" 2>/dev/null || now)
+	if [ "$rc" -ne 0 ] || [ "$still" -ge "$STALL_SECONDS" ]; then
 		echo "bench: $label failed:" >&2
 		tail -n 20 "$log" >&2
 		return 1
 	fi
-	t1=$(now)
 	SECS=$(elapsed "$t0" "$t1")
 }
 
@@ -183,39 +218,61 @@ proxy_stop() {
 	stop_pid "$PROXY_PID"
 }
 
-# measure SERVER TEST CLIENT EXPECT TARGET_PORT FN ARGS...: FN ARGS... PORT DIR run once
-# straight (wall time) and once through the proxy (bytes), each into a fresh Maildir
-# that must then hold EXPECT messages. Sets R_<server>_<test>_<client>_{s,b}.
+# measure SERVER TEST CLIENT EXPECT TARGET_PORT FN ARGS...: FN ARGS... PORT DIR into a
+# fresh Maildir, through the counting proxy (and strace when FSYNC_COUNT=1), which must
+# then hold EXPECT messages; a stalled run is tried again, up to RETRIES times. Sets
+# R_<server>_<test>_<client>_{s,b}.
 measure() {
 	local server=$1 test=$2 client=$3 expect=$4 port=$5 fn=$6
 	shift 6
-	local key=${server}_${test//-/_}_${client} got secs
-	new_run
-	timed "$key" "$RUN/log" "$fn" "$@" "$port" "$RUN/Maildir" || return 1
-	secs=$SECS
+	local key=${server}_${test//-/_}_${client} got attempt=0 trace="" flushes=""
+	while :; do
+		new_run
+		proxy_start "$port"
+		[ "$FSYNC_COUNT" = 1 ] && trace=$RUN/strace
+		if TRACE=$trace WATCH=$RUN/Maildir timed "$key" "$RUN/log" "$fn" "$@" "$PROXY_PORT" \
+			"$RUN/Maildir"; then
+			proxy_stop
+			break
+		fi
+		proxy_stop || true
+		attempt=$((attempt + 1))
+		grep -q stalled "$RUN/log" && [ "$attempt" -le "$RETRIES" ] || return 1
+		echo "bench: $key: trying again ($attempt of $RETRIES)" >&2
+	done
 	got=$(count_msgs "$RUN/Maildir")
 	[ "$got" -eq "$expect" ] || { echo "bench: $key stored $got messages, not $expect" >&2; return 1; }
-	new_run
-	proxy_start "$port"
-	timed "$key (bytes)" "$RUN/log" "$fn" "$@" "$PROXY_PORT" "$RUN/Maildir" || return 1
-	proxy_stop
-	got=$(count_msgs "$RUN/Maildir")
-	[ "$got" -eq "$expect" ] || { echo "bench: $key via proxy stored $got, not $expect" >&2; return 1; }
-	echo "RESULT client $server $test $client: seconds=$secs msgs_per_s=$(rate "$expect" "$secs") bytes=$BYTES up=$UP down=$DOWN"
-	eval "R_${key}_s=$secs R_${key}_b=$BYTES"
+	# strace -c: "% time seconds usecs/call calls [errors] syscall", then a total line
+	[ -n "$trace" ] && flushes=" flushes_per_msg=$(awk -v n="$expect" \
+		'$NF ~ /^(fsync|fdatasync|syncfs|sync_file_range|msync)$/ { c += $4 }
+		END { printf "%.2f", c / n }' "$trace")"
+	echo "RESULT client $server $test $client: seconds=$SECS msgs_per_s=$(rate "$expect" "$SECS")" \
+		"bytes=$BYTES up=$UP down=$DOWN$flushes retries=$attempt"
+	eval "R_${key}_s=$SECS R_${key}_b=$BYTES"
 }
 
+# try LABEL COMMAND...: a failed measurement is reported and the bench goes on
+try() {
+	local label=$1
+	shift
+	"$@" || { echo "FAILED client $label"; FAILURES=$((FAILURES + 1)); }
+}
+
+want() { [[ " $CLIENTS " == *" $1 "* ]]; }
+
 run_fetch() { # SERVER POP3_PORT IMAP_PORT
-	local s=$1 pop=$2 imap=$3
-	if has_cmd fetch; then
-		measure "$s" fetch-pop3 kasten "$FETCH_MSGS" "$pop" client_kasten_fetch pop3
-		measure "$s" fetch-imap kasten "$FETCH_MSGS" "$imap" client_kasten_fetch imap
-	else
+	local s=$1 pop=$2 imap=$3 m=$FETCH_MSGS
+	if want kasten && has_cmd fetch; then
+		try "$s fetch-pop3 kasten" measure "$s" fetch-pop3 kasten "$m" "$pop" client_kasten_fetch pop3
+		try "$s fetch-imap kasten" measure "$s" fetch-imap kasten "$m" "$imap" client_kasten_fetch imap
+	elif want kasten; then
 		echo "SKIP client $s fetch kasten: $KASTEN_BIN has no fetch command"
 	fi
-	measure "$s" fetch-pop3 getmail "$FETCH_MSGS" "$pop" client_getmail pop3
-	measure "$s" fetch-imap getmail "$FETCH_MSGS" "$imap" client_getmail imap
-	measure "$s" fetch-imap mbsync "$FETCH_MSGS" "$imap" client_mbsync_fetch
+	if want getmail; then
+		try "$s fetch-pop3 getmail" measure "$s" fetch-pop3 getmail "$m" "$pop" client_getmail pop3
+		try "$s fetch-imap getmail" measure "$s" fetch-imap getmail "$m" "$imap" client_getmail imap
+	fi
+	! want mbsync || try "$s fetch-imap mbsync" measure "$s" fetch-imap mbsync "$m" "$imap" client_mbsync_fetch
 }
 
 # sync_client NAME PORT DIR: one pass of that client over the whole account
@@ -232,34 +289,35 @@ sync_client() {
 }
 export -f sync_client
 
-# The sync runs keep one Maildir tree per client: the first pass fills it, the later
-# ones find nothing to do.
+# The sync runs keep one Maildir tree per client: the first pass fills it, the second
+# finds nothing to do; both through the counting proxy.
 measure_sync() { # SERVER CLIENT IMAP_PORT
-	local server=$1 client=$2 port=$3 key=${1}_sync_${2} got
+	local server=$1 client=$2 port=$3 key=${1}_sync_${2} got first first_b
 	new_run
 	local dir=$RUN/Maildir
-	timed "$key initial" "$RUN/log1" sync_client "$client" "$port" "$dir" || return 1
-	local first=$SECS
+	proxy_start "$port"
+	timed "$key initial" "$RUN/log1" sync_client "$client" "$PROXY_PORT" "$dir" || return 1
+	proxy_stop
+	first=$SECS first_b=$BYTES
 	got=$(count_msgs "$dir")
 	[ "$got" -eq "$SYNC_MSGS" ] || { echo "bench: $key stored $got messages, not $SYNC_MSGS" >&2; return 1; }
-	timed "$key no-change" "$RUN/log2" sync_client "$client" "$port" "$dir" || return 1
-	local again=$SECS
 	proxy_start "$port"
-	timed "$key no-change (bytes)" "$RUN/log3" sync_client "$client" "$PROXY_PORT" "$dir" || return 1
+	timed "$key no-change" "$RUN/log2" sync_client "$client" "$PROXY_PORT" "$dir" || return 1
 	proxy_stop
 	got=$(count_msgs "$dir")
 	[ "$got" -eq "$SYNC_MSGS" ] || { echo "bench: $key has $got messages after the passes" >&2; return 1; }
-	echo "RESULT client $server sync $client: initial_seconds=$first nochange_seconds=$again nochange_bytes=$BYTES up=$UP down=$DOWN"
-	eval "R_${key}_s=$again R_${key}_b=$BYTES R_${key}_i=$first"
+	echo "RESULT client $server sync $client: initial_seconds=$first initial_bytes=$first_b" \
+		"nochange_seconds=$SECS nochange_bytes=$BYTES up=$UP down=$DOWN"
+	eval "R_${key}_s=$SECS R_${key}_b=$BYTES"
 }
 
 run_sync() { # SERVER IMAP_PORT
-	if has_cmd sync; then
-		measure_sync "$1" kasten "$2"
-	else
+	if want kasten && has_cmd sync; then
+		try "$1 sync kasten" measure_sync "$1" kasten "$2"
+	elif want kasten; then
 		echo "SKIP client $1 sync kasten: $KASTEN_BIN has no sync command"
 	fi
-	measure_sync "$1" mbsync "$2"
+	! want mbsync || try "$1 sync mbsync" measure_sync "$1" mbsync "$2"
 }
 
 fill() { # LMTP_PORT IMAP_PORT POP3_PORT
@@ -317,3 +375,4 @@ for server in $SERVERS; do
 			"bytes $(ratio "${!ob}" "${!kb}")"
 	done
 done
+[ "$FAILURES" -eq 0 ]
