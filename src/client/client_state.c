@@ -4,10 +4,14 @@
  * bounded by its field in struct client_fetch_row (a longer one is an error). */
 #include "client/client_state.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/banned.h"
@@ -21,6 +25,7 @@ enum {
 };
 
 struct client_state {
+	int lock_fd; /* flock(2) on the database file, held until after sqlite3_close */
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	char err[LIMIT_CLIENT_ERROR];
@@ -92,6 +97,20 @@ static int state_migrate(struct client_state *st)
 
 static int state_setup(struct client_state *st, const char *path)
 {
+	/* one run per journal: two fetches into one Maildir would both see a message as
+	 * new and store it twice. flock is apart from SQLite's fcntl locks, and this fd
+	 * stays open as long as SQLite's (closing it early would drop theirs). */
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0) {
+		(void)snprintf(st->err, sizeof(st->err), "cannot open %.300s: %s", path,
+			       strerror(errno));
+		return ERR_IO;
+	}
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		(void)snprintf(st->err, sizeof(st->err), "%.400s is in use by another kasten run",
+			       path);
+		return ERR_LOCKED;
+	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK)
 		return state_fail(st, path);
@@ -122,6 +141,8 @@ int client_state_open(const char *dir, struct client_state **st_out, char *err_o
 	*st_out = NULL;
 	struct client_state *st = calloc(1, sizeof(*st));
 	char path[LIMIT_CLIENT_PATH + 1];
+	if (st)
+		st->lock_fd = -1;
 	int n = snprintf(path, sizeof(path), "%s/%s", dir, CLIENT_STATE_FILE);
 	if (!st || n < 0 || (size_t)n >= sizeof(path)) {
 		(void)snprintf(err_out, err_cap, "state database: %s",
@@ -147,6 +168,8 @@ void client_state_close(struct client_state **stp)
 	for (int k = 0; k < ST_COUNT; k++)
 		sqlite3_finalize(st->stmt[k]);
 	sqlite3_close(st->db);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	free(st);
 	*stp = NULL;
 }

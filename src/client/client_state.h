@@ -32,7 +32,9 @@ struct client_state;
 struct sqlite3;
 
 /* Open (creating it and its tables) dir/kasten-client.db; dir must exist. Numbered
- * schema migrations run in one transaction. 0, or <0 with one line in err_out. */
+ * schema migrations run in one transaction. One process at a time: ERR_LOCKED while
+ * another holds it (flock, released when it exits, kill -9 included). 0, or <0 with
+ * one line in err_out. */
 int client_state_open(const char *dir, struct client_state **st_out, char *err_out,
 		      size_t err_cap);
 void client_state_close(struct client_state **st);

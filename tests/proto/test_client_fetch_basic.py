@@ -291,3 +291,30 @@ def test_progress_line_only_on_a_terminal(mailserver, tmp_path):
     assert "messages downloaded\r\x1b[Kkasten fetch: " in text, repr(text)
     assert text.endswith("kasten fetch: 3 messages downloaded, 0 deleted on the server, "
                          "3 kept there\r\n"), repr(text)
+
+
+def test_one_run_per_maildir(mailserver, tmp_path):
+    """While another run holds the journal DIR/kasten-client.db (flock), a second run
+    stops with one line and downloads nothing: two runs would both take the same
+    message for new and store it twice. The lock goes with its holder."""
+    import fcntl
+    acct, cl = mailserver, Client(tmp_path)
+    md = tmp_path / "mail"
+    for i in range(2):
+        acct.put(sample_message(i, "lock"))
+    before = acct.messages()
+    args = ["fetch", *endpoint(acct, "imap"), "--protocol", "imap", "--maildir", md]
+    assert downloaded(cl.run(*args, "--keep").stdout) == 2
+    acct.put(sample_message(5, "lock-late"))
+    everything = acct.messages()
+    with open(md / "kasten-client.db", "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        line = error_line(cl.run(*args, expect=1), "fetch")
+        assert "in use" in line, line
+        assert len(local_files(md)) == 2
+        assert acct.count() == 3
+    assert downloaded(cl.run(*args).stdout) == 1
+    assert acct.count() == 0
+    assert len(local_files(md)) == 3
+    assert_same_messages(md, everything)
+    assert len(everything) == len(before) + 1
