@@ -11,8 +11,9 @@ KASTEN_CLIENT_NOW moves). A failed run prints one line on stderr and creates not
 The damage cases: a proxy (client_proxy) cuts the connection at a sweep of byte counts
 in both directions, or drops the one command that would delete (POP3 QUIT: the server
 never enters the UPDATE state, RFC 1939 6; IMAP: the EXPUNGE), and the client is
-killed with SIGKILL twice during a download of 2,000 messages; after each, a rerun must
-end with every message once.
+killed with SIGKILL twice during a download of 2,000 messages, and once (strace) at the
+point between a message's rename into new/ and its record in the journal; after each, a
+rerun must end with every message once.
 """
 
 import re
