@@ -190,7 +190,7 @@ def test_three_runs_with_new_mail_between(mailserver, proto, fast_tmp):
 
 # ---- a cut connection, a lost QUIT, kill -9 ----
 
-def cut_points(stream, proto):
+def cut_points(stream):
     """Where to cut, from the bytes of one whole run (p.streams[0]): every client line
     end from the login on (after USER/PASS/UIDL/RETR/DELE; the one before QUIT or
     LOGOUT included, the last one left out: the run is over), half-way through the
@@ -231,7 +231,7 @@ def test_cut_connection_sweep(mailserver, proto, fast_tmp):
         assert downloaded(fetch(cl, acct, proto, md, proxy=p).stdout) == 3
     assert_same_messages(md, expected)
     assert len(p.streams) == 1, "fetch made more than one connection"
-    points = cut_points(p.streams[0], proto)
+    points = cut_points(p.streams[0])
     for k, cut in enumerate(points):
         round_(f"cut-{k:02d}")
         with Proxy((acct.host, acct.ports[proto]), cut=cut) as p:
