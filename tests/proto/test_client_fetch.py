@@ -16,6 +16,7 @@ point between a message's rename into new/ and its record in the journal; after 
 rerun must end with every message once.
 """
 
+import functools
 import re
 import subprocess
 
@@ -39,12 +40,12 @@ DELETE_COMMAND = {"pop3": rb"^QUIT\r?\n$",
                   "imap": rb"^\S+ (UID EXPUNGE|EXPUNGE|CLOSE)\b"}
 
 
+@functools.lru_cache(maxsize=None)
 def protocol_supported(proto):
     """Whether this build's fetch knows --protocol proto: a usage error (exit 2) for the
     option says no; anything else (here: the closed port) says yes."""
     if not command_exists("fetch"):
         return False
-    import subprocess
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         pw = f"{d}/pw"
