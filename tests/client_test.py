@@ -726,3 +726,26 @@ def assert_in_sync(acct, root):
             assert letters_to_flags(letters) == system, \
                 f"{f} {mid}: here {letters!r}, on the server {sorted(m.flags)}"
     return server, local
+
+
+def cut_points(stream):
+    """Where to cut, from the bytes of one whole client run (a Proxy's streams[0]):
+    every client line end from the login on (after USER/PASS/UIDL/RETR/DELE, inside an
+    APPEND; the one before QUIT or LOGOUT included, the last one left out: the run is
+    over; a sample of 12 in a long run), half-way through the last command, server
+    byte counts spread over the run (the listing, the middle of each message, the
+    replies to the deletions), and the middle of the message with "pad 000100 " in
+    it (a 20,000-byte sample_message) in whichever direction it went."""
+    c2s, s2c = stream["c2s"], stream["s2c"]
+    ends = [m.end() for m in re.finditer(rb"\n", c2s)]
+    login = re.search(rb"^(PASS |AUTH |\S+ LOGIN |\S+ AUTHENTICATE )", c2s, re.M)
+    assert login, f"no login in {c2s[:300]!r}"
+    ends = [e for e in ends if e > login.start()][:-1]
+    if len(ends) > 12:  # every line end of a short run; a sample of a long one
+        ends = [ends[i * (len(ends) - 1) // 11] for i in range(12)]
+    points = [("c2s", e) for e in ends] + [("c2s", len(c2s) - 3)]
+    points += [("s2c", len(s2c) * k // 8) for k in range(1, 8)]
+    big = [(d, data.find(b"pad 000100 ")) for d, data in (("s2c", s2c), ("c2s", c2s))]
+    big = [(d, n) for d, n in big if n > 0]
+    assert big, "the big message went neither way"
+    return sorted(set(points + big))

@@ -24,7 +24,7 @@ import pytest
 
 from client_proxy import Proxy
 from client_test import (CLIENT_LISTEN, Client, assert_same_messages, command_exists,
-                         count_files, dovecot_pool, downloaded, endpoint,  # noqa: F401
+                         count_files, cut_points, dovecot_pool, downloaded, endpoint,  # noqa: F401
                          error_line, fast_tmp, kill9, local_files, mailserver,
                          sample_message, wait_pop3_free, wait_until)
 from kasten_test import free_ports, kasten_bin
@@ -190,27 +190,6 @@ def test_three_runs_with_new_mail_between(mailserver, proto, fast_tmp):
 
 
 # ---- a cut connection, a lost QUIT, kill -9 ----
-
-def cut_points(stream):
-    """Where to cut, from the bytes of one whole run (p.streams[0]): every client line
-    end from the login on (after USER/PASS/UIDL/RETR/DELE; the one before QUIT or
-    LOGOUT included, the last one left out: the run is over), half-way through the
-    last command, and server byte counts spread over the run (the listing, the middle
-    of each message, the replies to the deletions)."""
-    c2s, s2c = stream["c2s"], stream["s2c"]
-    ends = [m.end() for m in re.finditer(rb"\n", c2s)]
-    login = re.search(rb"^(PASS |AUTH |\S+ LOGIN |\S+ AUTHENTICATE )", c2s, re.M)
-    assert login, f"no login in {c2s[:300]!r}"
-    ends = [e for e in ends if e > login.start()][:-1]
-    if len(ends) > 12:  # every line end of a short run; a sample of a long one
-        ends = [ends[i * (len(ends) - 1) // 11] for i in range(12)]
-    points = [("c2s", e) for e in ends] + [("c2s", len(c2s) - 3)]
-    points += [("s2c", len(s2c) * k // 8) for k in range(1, 8)]
-    big = s2c.find(b"pad 000100 ")  # in the middle of the 20,000-byte message
-    assert big > 0, "the big message is not in the server's bytes"
-    points.append(("s2c", big))
-    return sorted(set(points))
-
 
 def test_cut_connection_sweep(mailserver, proto, fast_tmp):
     """The connection is cut at each point of a sweep (client -> server after every

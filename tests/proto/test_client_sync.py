@@ -21,8 +21,8 @@ import pytest
 
 from client_proxy import Proxy
 from client_test import (CLIENT_LISTEN, Client, assert_in_sync, command_exists,  # noqa: F401
-                         dovecot_pool, fast_tmp, endpoint, flags_to_letters, folder_status,
-                         letters_to_flags,
+                         count_files, cut_points, dovecot_pool, endpoint, fast_tmp,
+                         flags_to_letters, folder_status, kill9, letters_to_flags,
                          local_by_mid, local_state, mailserver, one_line, ok, quote,
                          sample_message, stop, uid_map, wait_until, write_local)
 from imap_clients import lf
@@ -307,6 +307,78 @@ def test_emptied_local_folder_deletes_nothing(mailserver, fast_tmp):
     sync(cl, acct, md)
     assert uid_map(acct, ["INBOX", "Work"]) == uids
     assert_in_sync(acct, md)
+
+
+# ---- a cut connection, kill -9 ----
+
+def test_cut_connection_sweep(mailserver, fast_tmp):
+    """The connection cut at each point of a sweep (client_test.cut_points: after every
+    client line, inside an APPEND, all through the server's bytes), a rerun after each.
+    Every round brings two new messages on the server (one of 20,000 bytes) and one
+    here; after each rerun both sides hold every message of every round once."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
+    sync(cl, acct, md)
+    expected = set()
+
+    def round_(tag):
+        for i, size in enumerate((200, 20_000)):
+            m = sample_message(i, f"{tag}-server", size=size)
+            acct.put(m)
+            expected.add(mid_of(m))
+        m = lf(sample_message(0, f"{tag}-here", size=20_000))
+        write_local(md, m, "S", BASE)
+        expected.add(mid_of(m))
+
+    round_("cut-measure")
+    with Proxy((acct.host, acct.ports["imap"]), record=True) as p:
+        sync(cl, acct, md, proxy=p)
+    assert len(p.streams) == 1, "sync made more than one connection"
+    # the commands of a pass differ from one pass to the next by a few bytes (UIDs,
+    # MODSEQs): the end of the client's bytes is cut by a lost LOGOUT instead
+    tail = len(p.streams[0]["c2s"]) - 64
+    points = [pt for pt in cut_points(p.streams[0]) if pt[0] == "s2c" or pt[1] < tail]
+    for k, cut in enumerate(points + [None]):
+        round_(f"cut-{k:02d}")
+        how = {"cut": cut} if cut else {"drop": rb"^\S+ LOGOUT\r?\n$"}
+        with Proxy((acct.host, acct.ports["imap"]), **how) as p:
+            sync(cl, acct, md, proxy=p, expect=None)
+        assert p.cut_done or p.dropped, f"the run ended before the cut at {cut}"
+        sync(cl, acct, md)
+        server, _ = assert_in_sync(acct, md)
+        assert sorted(server["INBOX"]) == sorted(expected), f"cut at {cut}"
+
+
+KILL_MESSAGES = 2000
+
+
+def test_kill9_twice_during_2000(mailserver, fast_tmp):
+    """SIGKILL twice while a first pass downloads 2,000 messages (a proxy paces the
+    server's bytes so that the client is at work when the test has seen a few hundred
+    files), then a pass to the end: each message here once, nothing lost on the
+    server."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
+    acct.deliver_many(KILL_MESSAGES, "sync-kill9")
+    before = acct.messages()
+    assert len(before) == KILL_MESSAGES
+    rate = sum(len(m.body) for m in before) // 3
+    mark = 0
+    for step in (300, 300):
+        with Proxy((acct.host, acct.ports["imap"]), rate=("s2c", rate)) as p:
+            proc = cl.start("sync", *endpoint(acct, "imap", proxy=p), "--maildir", md,
+                            "--once")
+            target = mark + step
+            wait_until(lambda: count_files(md) >= target or proc.poll() is not None,
+                       f"{target} files here", timeout=120)
+            assert proc.poll() is None, \
+                f"sync ended before the kill (exit {proc.returncode}, {count_files(md)} files)"
+            kill9(proc)
+        mark = count_files(md)
+        assert mark < KILL_MESSAGES
+    sync(cl, acct, md)
+    server, local = assert_in_sync(acct, md)
+    assert sorted(server["INBOX"]) == sorted(m.mid for m in before)
 
 
 # ---- staying connected ----
