@@ -10,7 +10,12 @@ of kasten fetch, sync and migrate (tests/proto/test_client_*.py) and bench/.
 
 cut=(direction, n): in that direction ("c2s" client to server, "s2c" server to client)
 exactly the first n bytes of each connection are forwarded; then both sides are closed
-at once, as a dropped connection looks to both ends. drop=regex: the first complete
+at once, as a dropped connection looks to both ends. cut=("after", k): the client's
+bytes up to the end of its k-th command (1-based; an IMAP command with its literals,
+client_commands) are forwarded, then both sides closed; cut=("answer", k): the same
+just before the server's tagged answer to the k-th command (IMAP), i.e. when the server
+has done it and the client does not know. These two hit the same step of every run
+even when the runs differ by a few bytes (UIDs, MODSEQs). drop=regex: the first complete
 client line (CRLF or LF included) that matches is not forwarded, and both sides are
 closed instead: the server never sees it (a lost QUIT: RFC 1939 6, no UPDATE state).
 rate=(direction, bytes per second): that direction is paced, so that a client on a
@@ -34,12 +39,33 @@ CHUNK = 65536
 RATE_CHUNK = 4096  # the unit of pacing
 
 
+def client_commands(c2s):
+    """[(start, end)] of each client command in the bytes a client sent: a line, with
+    the IMAP literals it announces ({n} or {n+} at a line end) and the rest after them."""
+    out, start, pos = [], 0, 0
+    while True:
+        i = c2s.find(b"\n", pos)
+        if i < 0:
+            return out
+        m = re.search(rb"\{(\d+)\+?\}\r?\n$", c2s[pos:i + 1])
+        if m:
+            pos = i + 1 + int(m.group(1))
+            if pos > len(c2s):
+                return out
+            continue
+        out.append((start, i + 1))
+        start = pos = i + 1
+
+
 class _Conn:
     def __init__(self, client, upstream):
         self.sock = {"c2s": (client, upstream), "s2c": (upstream, client)}
         self.sent = {"c2s": 0, "s2c": 0}
         self.stream = {"c2s": bytearray(), "s2c": bytearray()}
         self.closed = False
+        self.seen = {"c2s": bytearray(), "s2c": bytearray()}  # for cuts by command
+        self.commands = 0  # complete client commands forwarded
+        self.answer = None  # (tag, s2c offset to look from) of the command cut="answer"
         self.start = time.monotonic()
         self.lock = threading.Lock()
 
@@ -60,7 +86,7 @@ class Proxy:
     def __init__(self, upstream, cut=None, drop=None, rate=None, record=False, max_conns=8):
         for opt in (cut, rate):
             if opt is not None:
-                assert opt[0] in ("c2s", "s2c") and opt[1] >= 0, opt
+                assert opt[0] in ("c2s", "s2c", "after", "answer") and opt[1] >= 0, opt
         self.upstream = tuple(upstream)
         self.cut = cut
         self.drop = re.compile(drop) if isinstance(drop, (bytes, str)) else drop
@@ -180,9 +206,43 @@ class Proxy:
                 return False
         return True
 
+    def _command_limit(self, conn, direction, data):
+        """For cut=("after"|"answer", k): how many bytes of data go before the cut, or
+        None for all of them."""
+        kind, k = self.cut
+        seen = conn.seen[direction]
+        base = len(seen)
+        seen += data
+        if direction == "c2s":
+            ends = [e for _, e in client_commands(bytes(seen))]
+            for n, end in enumerate(ends[conn.commands:], conn.commands + 1):
+                if end <= base:
+                    continue
+                conn.commands = n
+                if n == k and kind == "after":
+                    return end - base
+                if n == k and kind == "answer":
+                    cmd = bytes(seen[ends[n - 2] if n > 1 else 0:end])
+                    conn.answer = (cmd.split(b" ", 1)[0], len(conn.seen["s2c"]))
+            return None
+        if kind == "answer" and conn.answer is not None:
+            tag, since = conn.answer
+            # from the line end before `since`: the answer may be the first line after it
+            m = re.compile(rb"(?:^|\n)" + re.escape(tag) + rb" ").search(bytes(seen),
+                                                                       max(since - 1, 0))
+            if m:
+                start = m.start() + (1 if seen[m.start()] == 10 else 0)
+                return max(start - base, 0)
+        return None
+
     def _forward(self, conn, direction, data):
         limit = None
-        if self.cut is not None and self.cut[0] == direction:
+        if self.cut is not None and self.cut[0] in ("after", "answer"):
+            limit = self._command_limit(conn, direction, data)
+            if limit is not None:
+                data = data[:limit]
+                limit = 0  # this send is the last one
+        elif self.cut is not None and self.cut[0] == direction:
             limit = self.cut[1] - conn.sent[direction]
             data = data[:max(limit, 0)]
         if data:
@@ -198,7 +258,8 @@ class Proxy:
                     self.bytes_s2c += len(data)
             if self.record and len(conn.stream[direction]) < RECORD_MAX:
                 conn.stream[direction] += data
-        if limit is not None and conn.sent[direction] >= self.cut[1]:
+        if limit is not None and (self.cut[0] in ("after", "answer") or
+                                  conn.sent[direction] >= self.cut[1]):
             with self._lock:
                 self.cut_done = True
             return False

@@ -39,6 +39,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "clients"))
 
+from client_proxy import client_commands  # noqa: E402
+
 from imap_clients import list_folders, lf, ok, parse_flags, quote  # noqa: E402
 from kasten_test import (HOST, HOSTNAME, RawIMAP, deliver, deliver_many,  # noqa: E402
                          free_ports, kasten_bin, make_message, sanitizer_report,
@@ -728,22 +730,35 @@ def assert_in_sync(acct, root):
     return server, local
 
 
+# Commands after which a cut leaves the two ends unsure whether the server did it.
+CHANGING = re.compile(rb"^(\S+ )?(UID )?(APPEND|STORE|EXPUNGE|MOVE|COPY|CREATE|DELETE|"
+                      rb"RENAME|CLOSE|DELE|QUIT|LOGOUT)\b", re.I)
+
+
 def cut_points(stream):
-    """Where to cut, from the bytes of one whole client run (a Proxy's streams[0]):
-    every client line end from the login on (after USER/PASS/UIDL/RETR/DELE, inside an
-    APPEND; the one before QUIT or LOGOUT included, the last one left out: the run is
-    over; a sample of 12 in a long run), half-way through the last command, server
-    byte counts spread over the run (the listing, the middle of each message, the
-    replies to the deletions), and the middle of the message with "pad 000100 " in
-    it (a 20,000-byte sample_message) in whichever direction it went."""
+    """Where to cut (client_proxy.Proxy's cut=), from the bytes of one whole client run
+    (a Proxy's streams[0]): right after every client command from the login on (USER,
+    PASS, UIDL, RETR, DELE; each APPEND with its literal; the last command left out:
+    the run is over) -- every one that changes something on the server, a sample of
+    the others, 24 in all at most; right before the server's tagged answer to each
+    IMAP command that changes something (the server has done it, the client does not
+    know); server byte counts spread over the run; and the middle of the message with
+    "pad 000100 " in it (a 20,000-byte sample_message) in whichever direction it
+    went."""
     c2s, s2c = stream["c2s"], stream["s2c"]
-    ends = [m.end() for m in re.finditer(rb"\n", c2s)]
     login = re.search(rb"^(PASS |AUTH |\S+ LOGIN |\S+ AUTHENTICATE )", c2s, re.M)
     assert login, f"no login in {c2s[:300]!r}"
-    ends = [e for e in ends if e > login.start()][:-1]
-    if len(ends) > 12:  # every line end of a short run; a sample of a long one
-        ends = [ends[i * (len(ends) - 1) // 11] for i in range(12)]
-    points = [("c2s", e) for e in ends] + [("c2s", len(c2s) - 3)]
+    cmds = [(k, c2s[a:b]) for k, (a, b) in enumerate(client_commands(c2s), 1)
+            if a >= login.start()][:-1]
+    changing = [k for k, cmd in cmds if CHANGING.match(cmd)]
+    others = [k for k, cmd in cmds if not CHANGING.match(cmd)]
+    room = max(24 - len(changing), 1)
+    if len(others) > room:  # a sample of a long run
+        others = [others[i * (len(others) - 1) // max(room - 1, 1)] for i in range(room)]
+    points = [("after", k) for k in changing + others]
+    tags = {cmd.split(b" ", 1)[0]: k for k, cmd in cmds if CHANGING.match(cmd)}
+    points += [("answer", tags[m.group(1)])
+               for m in re.finditer(rb"^(\S+) (OK|NO|BAD)\b", s2c, re.M) if m.group(1) in tags]
     points += [("s2c", len(s2c) * k // 8) for k in range(1, 8)]
     big = [(d, data.find(b"pad 000100 ")) for d, data in (("s2c", s2c), ("c2s", c2s))]
     big = [(d, n) for d, n in big if n > 0]
