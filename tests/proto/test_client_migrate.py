@@ -18,10 +18,11 @@ import time
 
 import pytest
 
+from client_proxy import Proxy
 from client_test import (CLIENT_LISTEN, Client, command_exists, crlf,  # noqa: F401
-                         dovecot_pool, fast_tmp, endpoint, kill9, letters_to_flags, make_tree,
-                         mailserver, sample_message, tree_snapshot, uid_map, wait_until,
-                         write_local)
+                         cut_points, dovecot_pool, endpoint, fast_tmp, kill9,
+                         letters_to_flags, make_tree, mailserver, sample_message,
+                         tree_snapshot, uid_map, wait_until, write_local)
 from imap_clients import lf
 
 KASTEN_LISTEN = CLIENT_LISTEN
@@ -32,8 +33,8 @@ H = 3600
 BASE = 1_600_000_000  # mtimes of the source messages (2020-09-13)
 
 
-def migrate(cl, acct, *source, expect=0):
-    return cl.run("migrate", *endpoint(acct, "imap"), *source, expect=expect)
+def migrate(cl, acct, *source, expect=0, proxy=None):
+    return cl.run("migrate", *endpoint(acct, "imap", proxy=proxy), *source, expect=expect)
 
 
 def source_spec(tag):
@@ -224,6 +225,39 @@ def test_kill9_midrun_then_rerun(mailserver, fast_tmp):
     for mid, body in bodies.items():
         assert got[mid].body == crlf(body)
     assert tree_snapshot(src) == snap
+
+
+# ---- a cut connection ----
+
+def test_cut_connection_sweep(mailserver, fast_tmp):
+    """The connection cut at each point of a sweep (client_test.cut_points: right after
+    each APPEND and right before its answer, inside the 20,000-byte one, all through
+    the server's bytes), a rerun after each: every round adds two messages to the
+    source, and after each rerun the server holds every message of the source once."""
+    acct, cl = mailserver, Client(fast_tmp)
+    src = fast_tmp / "Maildir"
+    want = {}
+
+    def round_(tag):
+        for i, size in enumerate((300, 20_000)):
+            body = lf(sample_message(i, tag, size=size))
+            write_local(src, body, "S" if i else "", BASE + len(want))
+            want[re.search(rb"Message-ID: (<[^>]+>)", body).group(1).decode()] = body
+
+    round_("mcut-measure")
+    with Proxy((acct.host, acct.ports["imap"]), record=True) as p:
+        migrate(cl, acct, "--maildir", src, proxy=p)
+    assert len(p.streams) == 1, "migrate made more than one connection"
+    for k, cut in enumerate(cut_points(p.streams[0])):
+        round_(f"mcut-{k:02d}")
+        with Proxy((acct.host, acct.ports["imap"]), cut=cut) as p:
+            migrate(cl, acct, "--maildir", src, proxy=p, expect=None)
+        assert p.cut_done, f"the run ended before the cut at {cut}"
+        migrate(cl, acct, "--maildir", src)
+        got = acct.state(["INBOX"])["INBOX"]
+        assert sorted(got) == sorted(want), f"cut at {cut}"
+        for mid, body in want.items():
+            assert got[mid].body == crlf(body)
 
 
 # ---- a real client reads what migrate uploaded ----
