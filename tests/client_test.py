@@ -740,7 +740,7 @@ def cut_points(stream):
     (a Proxy's streams[0]): right after every client command from the login on (USER,
     PASS, UIDL, RETR, DELE; each APPEND with its literal; the last command left out:
     the run is over) -- every one that changes something on the server, a sample of
-    the others, 24 in all at most; right before the server's tagged answer to each
+    the others, 16 in all at most; right before the server's tagged answer to each
     IMAP command that changes something (the server has done it, the client does not
     know); server byte counts spread over the run; and the middle of the message with
     "pad 000100 " in it (a 20,000-byte sample_message) in whichever direction it
@@ -752,14 +752,14 @@ def cut_points(stream):
             if a >= login.start()][:-1]
     changing = [k for k, cmd in cmds if CHANGING.match(cmd)]
     others = [k for k, cmd in cmds if not CHANGING.match(cmd)]
-    room = max(24 - len(changing), 1)
+    room = max(16 - len(changing), 1)
     if len(others) > room:  # a sample of a long run
         others = [others[i * (len(others) - 1) // max(room - 1, 1)] for i in range(room)]
     points = [("after", k) for k in changing + others]
     tags = {cmd.split(b" ", 1)[0]: k for k, cmd in cmds if CHANGING.match(cmd)}
     points += [("answer", tags[m.group(1)])
                for m in re.finditer(rb"^(\S+) (OK|NO|BAD)\b", s2c, re.M) if m.group(1) in tags]
-    points += [("s2c", len(s2c) * k // 8) for k in range(1, 8)]
+    points += [("s2c", len(s2c) * k // 4) for k in range(1, 4)]
     big = [(d, data.find(b"pad 000100 ")) for d, data in (("s2c", s2c), ("c2s", c2s))]
     big = [(d, n) for d, n in big if n > 0]
     assert big, "the big message went neither way"
