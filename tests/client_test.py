@@ -19,8 +19,11 @@ The tests compare what the client wrote with what the server held, read back ove
 IMAP, never with what was sent: the server may add trace fields.
 
 The client commands run as `kasten CMD ...` with HOME and the XDG directories inside the
-test's tmp_path, so that no state of one test reaches another or the user's own; a
-sanitizer report on their stderr fails the test. A command that is not in the binary
+test's own directory (fast_tmp: on tmpfs where there is one, since the client fsyncs
+every message), so that no state of one test reaches another or the user's own; a
+sanitizer report on their stderr fails the test. cut_points gives the cut-connection
+sweeps their points (client_proxy cuts right after a command, before its answer, or at
+a byte count). A command that is not in the binary
 yet makes its tests skip (needs_command), so that `make check` stays green while the
 client side is being written; an existing command that answers wrongly fails.
 """
