@@ -128,8 +128,9 @@
 					    * looked for again (only when a run left some) */
 /* kasten sync (src/client/client_sync*, client_digest.c) */
 #define LIMIT_CLIENT_DIGEST_HEADER (64u << 10) /* header bytes held to find a Message-ID */
-#define LIMIT_CLIENT_SYNC_ARENA (512u << 20) /* one folder's pass: rows, both listings and
-					    * the plan, about 400 bytes a message */
+#define LIMIT_CLIENT_SYNC_ARENA (512u << 20) /* one pass over the tree: every folder's
+					    * rows and files, each folder's server listing and
+					    * plan, about 400 bytes a message */
 #define LIMIT_CLIENT_SYNC_UIDSET 8192      /* bytes of one UID set in a FETCH/STORE/MOVE */
 #define LIMIT_CLIENT_SYNC_FULL_CHECK 300   /* seconds between full checks while staying
 					    * connected (every folder, every UID) */
