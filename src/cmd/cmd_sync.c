@@ -30,11 +30,10 @@ const char cmd_sync_usage[] =
 	"  the local tree every few seconds and check every folder every --full-check\n"
 	"  seconds (default 300). --headers-first: the headers of new messages first (a\n"
 	"  header-only file each), then their bodies. --tls is the default on port 993,\n"
-	"  --starttls elsewhere;\n"
-	"  --plain must be asked for. --insecure accepts a certificate that does not verify.\n"
-	"  --account NAME takes the settings from [account NAME] of\n"
-	"  ~/.config/kasten/client.conf. The rules (conflicts, deletions, what is never\n"
-	"  deleted): docs/client.md.\n";
+	"  --starttls elsewhere; --plain must be asked for. --insecure accepts a\n"
+	"  certificate that does not verify. --account NAME takes the settings from\n"
+	"  [account NAME] of ~/.config/kasten/client.conf. The rules (conflicts,\n"
+	"  deletions, what is never deleted): docs/client.md.\n";
 
 static volatile sig_atomic_t sync_stop;
 
