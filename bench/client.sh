@@ -114,6 +114,10 @@ mbsync_conf() { # PORT DIR PATTERNS SYNC
 	Pass $BENCH_PASS
 	SSLType None
 	AuthMechs LOGIN
+	# kasten's server spins in its COMPRESS input filter under mbsync's pipelined
+	# compressed commands (net_compress.c: libevent's limit is the room left, not a cap
+	# on the buffer); Dovecot here offers no COMPRESS. Without it both see the same.
+	DisableExtensions COMPRESS=DEFLATE
 
 	IMAPStore remote
 	Account bench
@@ -260,11 +264,11 @@ measure() {
 			local rate secs bytes
 			rate=$(rate "$STALL_N" "$STALL_SECS")
 			secs=$(awk -v n="$expect" -v r="$rate" 'BEGIN { printf "%.3f", n / r }')
-			bytes=$((BYTES * expect / STALL_N))
+			# bytes: the proxy also saw what was read ahead of the stalled delivery
 			echo "RESULT client $server $test $client: partial: stalled after $STALL_N messages" \
-				"in ${STALL_SECS}s, msgs_per_s=$rate bytes=$BYTES; for $expect:" \
-				"extrapolated_seconds=$secs extrapolated_bytes=$bytes retries=$RETRIES"
-			eval "R_${key}_s=$secs R_${key}_b=$bytes R_${key}_x=1"
+				"in ${STALL_SECS}s, msgs_per_s=$rate; for $expect:" \
+				"extrapolated_seconds=$secs retries=$RETRIES"
+			eval "R_${key}_s=$secs R_${key}_b=0 R_${key}_x=1"
 			return 0
 		fi
 		echo "bench: $key: trying again ($attempt of $RETRIES)" >&2
@@ -401,8 +405,13 @@ for server in $SERVERS; do
 		ks=${k}_s kb=${k}_b os=${o}_s ob=${o}_b
 		[ -n "${!ks:-}" ] && [ -n "${!os:-}" ] || continue
 		ox=${o}_x
-		echo "RESULT client ratio $server $test $other/kasten: time $(ratio "${!os}" "${!ks}")," \
-			"bytes $(ratio "${!ob}" "${!kb}")${!ox:+ (extrapolated: $other stalled)}"
+		if [ -n "${!ox:-}" ]; then
+			echo "RESULT client ratio $server $test $other/kasten: time $(ratio "${!os}" "${!ks}")" \
+				"(extrapolated: $other stalled), bytes n/a"
+		else
+			echo "RESULT client ratio $server $test $other/kasten: time $(ratio "${!os}" "${!ks}")," \
+				"bytes $(ratio "${!ob}" "${!kb}")"
+		fi
 	done
 done
 [ "$FAILURES" -eq 0 ]
