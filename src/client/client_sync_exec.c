@@ -296,12 +296,15 @@ static int exec_search_cb(void *arg, uint32_t lo, uint32_t hi)
 	return 0;
 }
 
-static uint32_t exec_find_uid(struct exec_ctx *x, const char *msgid)
+static uint32_t exec_find_uid(struct exec_ctx *x, const char *msgid, uint64_t size)
 {
-	char q[LIMIT_MSGID + 8], crit[LIMIT_MSGID + 40];
+	char q[LIMIT_MSGID + 8], crit[LIMIT_MSGID + 80];
 	if (!msgid[0] || client_imap_quote(msgid, q, sizeof(q)) != 0)
 		return 0;
-	int n = snprintf(crit, sizeof(crit), "HEADER Message-ID %s", q);
+	/* RFC 9051 6.4.4: LARGER n / SMALLER n are strict, so this is "exactly size" */
+	int n = size ? snprintf(crit, sizeof(crit), "HEADER Message-ID %s LARGER %llu SMALLER %llu",
+				q, (unsigned long long)size - 1, (unsigned long long)size + 1)
+		     : snprintf(crit, sizeof(crit), "HEADER Message-ID %s", q);
 	if (n < 0 || (size_t)n >= sizeof(crit))
 		return 0;
 	struct exec_search s = {0};
@@ -343,6 +346,15 @@ static int exec_upload(struct exec_ctx *x, const struct client_sync_action *act)
 	struct client_sync_row row = {.id = -1, .keywords = ""};
 	if (act->row != CLIENT_SYNC_NONE)
 		row = v->rows[act->row];
+	/* A pending row is an APPEND whose answer was lost; the server may have finished
+	 * it after the listing (its commit can outlive the connection): look once more,
+	 * just before sending it again. */
+	uint32_t found = act->row != CLIENT_SYNC_NONE && row.uid == 0 && x->f->remote_selected
+				 ? exec_find_uid(x, id, size)
+				 : 0;
+	for (size_t i = 0; found && i < v->nrows; i++)
+		if (v->rows[i].uid == found)
+			found = 0; /* another row's copy */
 	row.uid = 0;
 	row.base = lf->base;
 	row.flags = lf->flags;
@@ -355,6 +367,10 @@ static int exec_upload(struct exec_ctx *x, const struct client_sync_action *act)
 		    : client_sync_state_row_add(x->r->st, v->name, &row, &row.id);
 	if (e)
 		return exec_state(x, e);
+	if (found) {
+		row.uid = found;
+		return exec_state(x, client_sync_state_row_put(x->r->st, &row));
+	}
 	if ((e = exec_create_remote(x)) || (e = sync_server_name(x->r, v->name, name, sizeof(name))))
 		return e;
 	struct exec_ul u = {.fd = open(path, O_RDONLY | O_CLOEXEC)};
@@ -370,7 +386,7 @@ static int exec_upload(struct exec_ctx *x, const struct client_sync_action *act)
 	if (e)
 		return exec_imap(x, e, "APPEND");
 	if (!uid || (x->f->remote_selected && validity != v->remote_uidvalidity))
-		uid = exec_find_uid(x, id);
+		uid = exec_find_uid(x, id, size);
 	x->r->stats.uploaded++;
 	if (!uid)
 		return 0; /* stays pending: matched by Message-ID and size on the next pass */
