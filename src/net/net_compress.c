@@ -25,23 +25,35 @@ struct zpair {
 };
 
 /* Run the stream over the bytes of src into dst; flush: Z_NO_FLUSH or Z_SYNC_FLUSH.
- * Stops early once dst holds limit bytes (limit > 0): a small compressed input can
- * expand a thousandfold, and the connection's input window must stay bounded; libevent
- * calls again when the reader has taken some. */
+ * Stops once it has added limit bytes to dst (limit >= 0; -1: no limit): a small
+ * compressed input can expand a thousandfold, and the connection's input window must
+ * stay bounded. libevent passes the room left in the window (its high watermark minus
+ * what dst holds), not the window, so what counts is what this call added: comparing
+ * all of dst with the room made every call between half and all of the window return
+ * at once, and libevent, seeing neither progress nor a full window, called again
+ * forever (a loop thread at 100 %). It calls again when the reader has taken some. */
 static enum bufferevent_filter_result run(z_stream *z, bool deflating, struct evbuffer *src,
 					  struct evbuffer *dst, int flush, ev_ssize_t limit)
 {
+	size_t start = evbuffer_get_length(dst);
 	for (;;) {
-		if (limit > 0 && evbuffer_get_length(dst) >= (size_t)limit)
+		size_t added = evbuffer_get_length(dst) - start, room = CHUNK;
+		if (limit >= 0 && added >= (size_t)limit)
 			return BEV_OK;
+		/* never past the window: an overshoot would make libevent's next limit
+		 * negative, and -1 reads as "no limit" */
+		if (limit >= 0 && (size_t)limit - added < room)
+			room = (size_t)limit - added;
 		struct evbuffer_iovec in;
 		int have = evbuffer_peek(src, -1, NULL, &in, 1);
 		z->next_in = have > 0 ? in.iov_base : NULL;
 		z->avail_in = have > 0 ? (uInt)in.iov_len : 0;
 		bool last = have <= 1; /* the chunk just peeked is the only (or no) one */
 		struct evbuffer_iovec out;
-		if (evbuffer_reserve_space(dst, CHUNK, &out, 1) < 1)
+		if (evbuffer_reserve_space(dst, (ev_ssize_t)room, &out, 1) < 1)
 			return BEV_ERROR;
+		if (out.iov_len > room)
+			out.iov_len = room;
 		z->next_out = out.iov_base;
 		z->avail_out = (uInt)out.iov_len;
 		size_t before = z->avail_in;
@@ -75,7 +87,7 @@ static enum bufferevent_filter_result on_output(struct evbuffer *src, struct evb
 	struct zpair *zp = ctx;
 	if (evbuffer_get_length(src) == 0)
 		return BEV_OK;
-	return run(&zp->out, true, src, dst, Z_SYNC_FLUSH, 0);
+	return run(&zp->out, true, src, dst, Z_SYNC_FLUSH, -1); /* bounded by the writer */
 }
 
 static void zpair_free(void *ctx)

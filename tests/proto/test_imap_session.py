@@ -375,6 +375,30 @@ def test_compress_client_gone_mid_answer(server):
     assert d.cmd("NOOP")[0] == b"a2 OK NOOP completed"
 
 
+def test_compress_pipelined_flood_is_answered(server):
+    """RFC 4978 under pipelining, as mbsync does it: a compressed burst of commands that
+    expands past half the connection's input window. The decompressing filter must stop
+    at the room left in the window and go on when the session has read (it spun at 100 %
+    CPU on the loop thread, answering nothing more, when it compared the whole buffer
+    with the room left); every command is answered, in order."""
+    a = account(server)
+    fill(server, a, 1)
+    c = logged_in(server, a)
+    c.cmd("SELECT INBOX")
+    assert c.cmd("COMPRESS DEFLATE")[0] == b"a3 OK DEFLATE active"
+    z = Deflated(c)
+    # about 400 KB of commands, compressed to a few KB; their answers fill the output
+    # window, so the session stops reading and the decompressed commands wait in the
+    # input window
+    n = 12000
+    c.send(b"".join(b"b%d UID FETCH 1 (UID BODY.PEEK[])\r\n" % i for i in range(n)))
+    c.sock.settimeout(60)
+    for i in range(n):
+        status, _ = c.until(f"b{i}")
+        assert status == f"b{i} OK UID FETCH completed".encode(), status
+    assert z.cmd("c1", "LOGOUT")[0] == b"c1 OK Logout completed"
+
+
 def test_compress_unknown_mechanism(server):
     a = account(server)
     c = logged_in(server, a)
