@@ -972,6 +972,9 @@ static void mime_on_demand(void **state)
 		sqlite3 *db = NULL;
 		char *path = arena_printf(&f->a, "%s/accounts/%lld/index.db", f->dir, (long long)id);
 		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		/* the store may still be writing a blob it kept above: wait for it to take
+		 * the lock (SQLITE_BUSY at once failed this on a busy machine) */
+		assert_int_equal(sqlite3_busy_timeout(db, 30000), SQLITE_OK);
 		assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
