@@ -445,9 +445,9 @@ def parse_user_list(text):
     return rows
 
 
-# ---- raw SMTP ----
-class RawSMTP:
-    """A byte-level SMTP/LMTP client: send exactly these bytes, read replies."""
+# ---- raw clients: exactly these bytes out, replies as they arrive ----
+class _RawClient:
+    """The socket half the raw SMTP, POP3 and IMAP clients share."""
 
     def __init__(self, host, port, tls=False, timeout=10):
         self.sock = socket.create_connection((host, port), timeout=timeout)
@@ -459,6 +459,45 @@ class RawSMTP:
         if isinstance(data, str):
             data = data.encode()
         self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError(f"connection closed; pending {self.buf[:200]!r}")
+        self.buf += chunk
+
+    def _recv_within(self, wait):
+        """What arrives within `wait` seconds without us sending anything."""
+        self.sock.settimeout(wait)
+        try:
+            return self.sock.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            return b""
+        finally:
+            self.sock.settimeout(10)
+
+    def pending(self, wait=0.5):
+        """Bytes that arrive within `wait` seconds without us sending anything (and
+        those already read but not yet taken: they are taken now)."""
+        out, self.buf = self.buf + self._recv_within(wait), b""
+        return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+# ---- raw SMTP ----
+class RawSMTP(_RawClient):
+    """A byte-level SMTP/LMTP client: send exactly these bytes, read replies."""
 
     def _line(self):
         while b"\r\n" not in self.buf:
@@ -487,27 +526,10 @@ class RawSMTP:
         self.sock = unverified_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
 
     def pending(self, wait=0.5):
-        """Bytes that arrive within `wait` seconds without us sending anything."""
-        self.sock.settimeout(wait)
-        try:
-            chunk = self.sock.recv(65536)
-        except (socket.timeout, ssl.SSLWantReadError):
-            chunk = b""
-        finally:
-            self.sock.settimeout(10)
-        return self.buf + chunk
+        """Bytes that arrive within `wait` seconds without us sending anything (those
+        already read stay for the next reply)."""
+        return self.buf + self._recv_within(wait)
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
 def make_message(subject, body=b"Hello.\r\n", sender="a@example.test",
@@ -609,27 +631,13 @@ def pop3_unstuff(wire):
     return b"".join(l[1:] if l.startswith(b".") else l for l in _split_lf(body))
 
 
-class RawPOP3:
+class RawPOP3(_RawClient):
     """A byte-level POP3 client: send exactly these bytes, read lines and multi-line
     responses exactly as they arrive (nothing unstuffed unless asked)."""
 
     def __init__(self, host, port, tls=False, timeout=10, greeting=True):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        if tls:
-            self.sock = unverified_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
-        self.buf = b""
+        super().__init__(host, port, tls, timeout)
         self.greeting = self.line() if greeting else None
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError(f"connection closed; pending {self.buf[:200]!r}")
-        self.buf += chunk
 
     def line(self):
         """One line including its CRLF."""
@@ -673,55 +681,18 @@ class RawPOP3:
         self.sock = unverified_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
         return r
 
-    def pending(self, wait=0.5):
-        """Bytes that arrive within `wait` seconds without us sending anything."""
-        self.sock.settimeout(wait)
-        try:
-            chunk = self.sock.recv(65536)
-        except (socket.timeout, ssl.SSLWantReadError):
-            chunk = b""
-        finally:
-            self.sock.settimeout(10)
-        out, self.buf = self.buf + chunk, b""
-        return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
-class RawIMAP:
+class RawIMAP(_RawClient):
     """A byte-level IMAP client: send exactly these bytes, read responses as they come.
     cmd() tags a command and returns (tagged status line, [untagged lines]) with each
     response line as bytes without its CRLF; literals are read whole and inlined into
     the line they belong to (so one response is one list entry)."""
 
     def __init__(self, host, port, tls=False, timeout=10, greeting=True):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        if tls:
-            self.sock = unverified_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
-        self.buf = b""
+        super().__init__(host, port, tls, timeout)
         self.n = 0
         self.greeting = self.response() if greeting else None
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError(f"connection closed; pending {self.buf[:200]!r}")
-        self.buf += chunk
 
     def _line(self):
         while b"\r\n" not in self.buf:
@@ -766,29 +737,6 @@ class RawIMAP:
         assert b" OK " in status, status
         return status
 
-    def pending(self, wait=0.5):
-        """Bytes that arrive within `wait` seconds without us sending anything."""
-        self.sock.settimeout(wait)
-        try:
-            chunk = self.sock.recv(65536)
-        except (socket.timeout, ssl.SSLWantReadError):
-            chunk = b""
-        finally:
-            self.sock.settimeout(10)
-        out, self.buf = self.buf + chunk, b""
-        return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
 # ---- sessions on loop threads, updates that arrive unasked (the sync tests) ----
