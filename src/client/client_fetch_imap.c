@@ -160,9 +160,9 @@ static int fetch_imap_body(void *arg, uint32_t seq, uint64_t off, uint64_t total
 static int fetch_imap_download(struct fetch_imap *x)
 {
 	struct client_fetch *f = x->f;
-	uint64_t todo = 0, done = 0;
+	uint64_t wanted = 0, done = 0;
 	for (size_t i = 0; i < x->n; i++)
-		todo += !x->v[i].known;
+		wanted += !x->v[i].known;
 	struct client_imap_events ev = {.arg = x, .body = fetch_imap_body};
 	client_imap_set_events(x->s, &ev);
 	int rc = 0;
@@ -184,7 +184,7 @@ static int fetch_imap_download(struct fetch_imap *x)
 			continue; /* no body and no error: expunged by another session meanwhile */
 		}
 		rc = client_fetch_commit(f);
-		client_progress_update(&f->progress, ++done, todo, "messages downloaded");
+		client_progress_update(&f->progress, ++done, wanted, "messages downloaded");
 	}
 	client_imap_set_events(x->s, NULL);
 	client_progress_end(&f->progress);

@@ -84,10 +84,10 @@ static int fetch_pop3_fail(struct client_fetch *f, struct client_pop3 *p, int rc
 static int fetch_pop3_download(struct client_fetch *f, struct client_pop3 *p,
 			       struct fetch_pop3_list *l)
 {
-	uint64_t todo = 0, done = 0;
+	uint64_t wanted = 0, done = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		l->v[i].known = client_fetch_find(f, 0, l->v[i].uid) != NULL;
-		todo += !l->v[i].known;
+		wanted += !l->v[i].known;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct fetch_pop3_msg *m = &l->v[i];
@@ -106,7 +106,7 @@ static int fetch_pop3_download(struct client_fetch *f, struct client_pop3 *p,
 		rc = client_fetch_commit(f);
 		if (rc < 0)
 			return rc;
-		client_progress_update(&f->progress, ++done, todo, "messages downloaded");
+		client_progress_update(&f->progress, ++done, wanted, "messages downloaded");
 	}
 	client_progress_end(&f->progress);
 	return client_fetch_flush(f);
