@@ -3,6 +3,7 @@
  * fsync, rename into new/ or cur/, fsync of that directory). Owns the open directory
  * descriptors and one write buffer of LIMIT_CLIENT_MAILDIR_WRITE bytes per message being
  * written; the listing used by find lives in client_maildir_index.c. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ struct client_maildir_msg {
 	int err;         /* the first write error; later calls return it */
 	bool cr_pending; /* the last byte given was a CR: dropped if an LF follows */
 	size_t len;      /* bytes gathered in buf */
+	uint64_t size;   /* bytes put so far */
 	char base[CLIENT_MAILDIR_NAME_MAX];
 	unsigned char buf[LIMIT_CLIENT_MAILDIR_WRITE];
 };
@@ -151,11 +153,16 @@ int client_maildir_open(const char *path, bool create, struct client_maildir **m
 	return 0;
 }
 
+static void maildir_drop_staged(struct client_maildir *md, size_t from);
+
 void client_maildir_close(struct client_maildir **mdp)
 {
 	struct client_maildir *md = *mdp;
 	if (!md)
 		return;
+	if (md->nstaged)
+		maildir_drop_staged(md, 0);
+	free(md->staged);
 	if (md->tmp_fd >= 0)
 		close(md->tmp_fd);
 	if (md->new_fd >= 0)
@@ -236,6 +243,7 @@ int client_maildir_begin(struct client_maildir *md, struct client_maildir_msg **
 	m->err = 0;
 	m->cr_pending = false;
 	m->len = 0;
+	m->size = 0;
 	/* A name taken in tmp/ (a clock set back, a pid reused) gets a new counter. */
 	for (int tries = 0;; tries++) {
 		maildir_unique(m->base);
@@ -279,6 +287,7 @@ static int maildir_put(struct client_maildir_msg *m, const unsigned char *p, siz
 			k = n;
 		memcpy(m->buf + m->len, p, k);
 		m->len += k;
+		m->size += k;
 		p += k;
 		n -= k;
 	}
@@ -314,12 +323,9 @@ int client_maildir_write(struct client_maildir_msg *m, const void *data, size_t 
 	return 0;
 }
 
-/* The durable part of a commit: the file's bytes and times on disk, then its name in
- * new/ or cur/, then that directory on disk. */
-static int maildir_finish(struct client_maildir_msg *m, const char *name, int dir_fd,
-			  time_t mtime)
+/* The last bytes of a message into its file, and its times. */
+static int maildir_complete(struct client_maildir_msg *m, time_t mtime)
 {
-	struct client_maildir *md = m->md;
 	if (m->cr_pending) /* a bare CR ended the message: it is data */
 		(void)maildir_put(m, (const unsigned char *)"\r", 1);
 	if (maildir_flush(m) < 0)
@@ -329,6 +335,18 @@ static int maildir_finish(struct client_maildir_msg *m, const char *name, int di
 		if (futimens(m->fd, ts) != 0)
 			return client_maildir_errno(errno);
 	}
+	return 0;
+}
+
+/* The durable part of a commit: the file's bytes and times on disk, then its name in
+ * new/ or cur/, then that directory on disk. */
+static int maildir_finish(struct client_maildir_msg *m, const char *name, int dir_fd,
+			  time_t mtime)
+{
+	struct client_maildir *md = m->md;
+	int rc = maildir_complete(m, mtime);
+	if (rc < 0)
+		return rc;
 	if (fsync(m->fd) != 0)
 		return client_maildir_errno(errno);
 	int fd = m->fd;
@@ -342,6 +360,18 @@ static int maildir_finish(struct client_maildir_msg *m, const char *name, int di
 	return 0;
 }
 
+/* The name a message gets in new/ ("<base>") or cur/ ("<base>:2,<letters>"). */
+static void maildir_final_name(char *name, size_t cap, const char *base, unsigned flags,
+			       bool cur)
+{
+	char letters[8];
+	client_maildir_flags_str(flags, letters);
+	int n = cur ? snprintf(name, cap, "%s:2,%s", base, letters)
+		    : snprintf(name, cap, "%s", base);
+	if (n < 0 || (size_t)n >= cap)
+		abort(); /* the base fits CLIENT_MAILDIR_NAME_MAX, the info 9 bytes */
+}
+
 int client_maildir_commit(struct client_maildir_msg **mp, unsigned flags, bool cur,
 			  time_t mtime)
 {
@@ -349,12 +379,7 @@ int client_maildir_commit(struct client_maildir_msg **mp, unsigned flags, bool c
 	*mp = NULL;
 	cur = cur || flags != 0;
 	char name[CLIENT_MAILDIR_NAME_MAX + 16];
-	char letters[8];
-	client_maildir_flags_str(flags, letters);
-	int n = cur ? snprintf(name, sizeof(name), "%s:2,%s", m->base, letters)
-		    : snprintf(name, sizeof(name), "%s", m->base);
-	if (n < 0 || (size_t)n >= sizeof(name))
-		abort(); /* the base fits CLIENT_MAILDIR_NAME_MAX, the info 9 bytes */
+	maildir_final_name(name, sizeof(name), m->base, flags, cur);
 	struct client_maildir *md = m->md;
 	int rc = maildir_finish(m, name, cur ? md->cur_fd : md->new_fd, mtime);
 	if (rc == 0)
@@ -377,4 +402,131 @@ void client_maildir_abort(struct client_maildir_msg **mp)
 	/* A failed unlink leaves a file in tmp/, which no Maildir reader looks at. */
 	(void)unlinkat(m->md->tmp_fd, m->base, 0);
 	free(m);
+}
+
+/* ---- batched commit ---- */
+
+int client_maildir_stage(struct client_maildir_msg **mp, unsigned flags, bool cur,
+			 time_t mtime)
+{
+	struct client_maildir_msg *m = *mp;
+	struct client_maildir *md = m->md;
+	if (client_maildir_batch_full(md)) {
+		client_maildir_abort(mp);
+		return ERR_TOO_BIG;
+	}
+	if (!md->staged) {
+		md->staged = malloc(LIMIT_CLIENT_MAILDIR_BATCH * sizeof(*md->staged));
+		if (!md->staged) {
+			client_maildir_abort(mp);
+			return ERR_NOMEM;
+		}
+	}
+	int rc = maildir_complete(m, mtime);
+	int fd = m->fd;
+	m->fd = -1;
+	/* close(2) may report a write error of an NFS-like file system: it counts */
+	if (close(fd) != 0 && rc == 0)
+		rc = client_maildir_errno(errno);
+	if (rc < 0) {
+		(void)unlinkat(md->tmp_fd, m->base, 0);
+		free(m);
+		*mp = NULL;
+		return rc;
+	}
+	struct client_maildir_staged *st = &md->staged[md->nstaged++];
+	st->flags = flags;
+	st->cur = cur || flags != 0;
+	memcpy(st->base, m->base, strlen(m->base) + 1);
+	md->staged_bytes += m->size;
+	free(m);
+	*mp = NULL;
+	return 0;
+}
+
+bool client_maildir_batch_full(const struct client_maildir *md)
+{
+	return md->nstaged >= LIMIT_CLIENT_MAILDIR_BATCH ||
+	       md->staged_bytes >= LIMIT_CLIENT_MAILDIR_BATCH_BYTES;
+}
+
+size_t client_maildir_nstaged(const struct client_maildir *md)
+{
+	return md->nstaged;
+}
+
+/* Staged entries from..nstaged-1 out of tmp/ and the list. */
+static void maildir_drop_staged(struct client_maildir *md, size_t from)
+{
+	for (size_t i = from; i < md->nstaged; i++)
+		(void)unlinkat(md->tmp_fd, md->staged[i].base, 0);
+	md->nstaged = 0;
+	md->staged_bytes = 0;
+}
+
+int client_maildir_commit_staged(struct client_maildir *md)
+{
+	if (md->nstaged == 0)
+		return 0;
+	/* One flush for every staged file's bytes: the files of tmp/ are all this file
+	 * system's, and syncfs(2) reports their write-back errors (Linux 5.8 and later). */
+	if (syncfs(md->tmp_fd) != 0) {
+		int rc = client_maildir_errno(errno);
+		maildir_drop_staged(md, 0);
+		return rc;
+	}
+	bool to_new = false, to_cur = false;
+	int rc = 0;
+	size_t i = 0;
+	for (; i < md->nstaged; i++) {
+		const struct client_maildir_staged *st = &md->staged[i];
+		char name[CLIENT_MAILDIR_NAME_MAX + 16];
+		maildir_final_name(name, sizeof(name), st->base, st->flags, st->cur);
+		if (renameat(md->tmp_fd, st->base, st->cur ? md->cur_fd : md->new_fd, name) != 0) {
+			rc = client_maildir_errno(errno);
+			break;
+		}
+		client_maildir_cache_put(md, name, st->cur);
+		to_cur |= st->cur;
+		to_new |= !st->cur;
+	}
+	/* the renames done so far are made durable even when a later one failed: their
+	 * callers find them by base name */
+	if (to_new && fsync(md->new_fd) != 0 && rc == 0)
+		rc = client_maildir_errno(errno);
+	if (to_cur && fsync(md->cur_fd) != 0 && rc == 0)
+		rc = client_maildir_errno(errno);
+	maildir_drop_staged(md, i);
+	return rc;
+}
+
+void client_maildir_abort_staged(struct client_maildir *md)
+{
+	maildir_drop_staged(md, 0);
+}
+
+void client_maildir_clean_tmp(struct client_maildir *md)
+{
+	if (md->tmp_fd < 0)
+		return;
+	int fd = openat(md->tmp_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	time_t cutoff = time(NULL) - LIMIT_CLIENT_MAILDIR_TMP_AGE;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (e->d_name[0] == '.' ||
+		    fstatat(md->tmp_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		/* ctime, not mtime: a writer sets the mtime of its file to the message's
+		 * date, which may be years back */
+		if (S_ISREG(st.st_mode) && st.st_ctime < cutoff)
+			(void)unlinkat(md->tmp_fd, e->d_name, 0);
+	}
+	closedir(d);
 }

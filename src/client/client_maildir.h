@@ -58,6 +58,28 @@ int client_maildir_commit(struct client_maildir_msg **m, unsigned flags, bool cu
 			  time_t mtime);
 void client_maildir_abort(struct client_maildir_msg **m);
 
+/* Batched commit, for many messages in a row (fetch, sync): _stage ends a message in
+ * tmp/ and closes it without a flush (no reader sees it yet); _commit_staged then makes
+ * every staged message durable at once: one syncfs(2) of the Maildir's file system puts
+ * their bytes on disk, then the renames into new/ or cur/, then one fsync of each of
+ * those directories. A flush per batch instead of three per message; a crash before
+ * the commit leaves the staged files in tmp/ only (client_maildir_clean_tmp removes
+ * them later). _stage refuses (ERR_TOO_BIG) once _batch_full: commit first. The
+ * caller records what it must know about a staged message (its base name) durably
+ * before _commit_staged renames it. */
+int client_maildir_stage(struct client_maildir_msg **m, unsigned flags, bool cur,
+			 time_t mtime);
+bool client_maildir_batch_full(const struct client_maildir *md);
+size_t client_maildir_nstaged(const struct client_maildir *md);
+/* On an error the messages not renamed yet are removed from tmp/; those renamed stay
+ * (the caller finds them by base name, as after a crash). */
+int client_maildir_commit_staged(struct client_maildir *md);
+/* Drop every staged message (their files in tmp/ are removed). */
+void client_maildir_abort_staged(struct client_maildir *md);
+/* Remove files of tmp/ unchanged (ctime) for LIMIT_CLIENT_MAILDIR_TMP_AGE seconds: what a
+ * writer killed before its commit left there (best effort). */
+void client_maildir_clean_tmp(struct client_maildir *md);
+
 /* Where the message with this base name is now (new/ or cur/, any flags): its path
  * into path_out and its flags; ERR_NOTFOUND if neither has it. */
 int client_maildir_find(struct client_maildir *md, const char *base, char *path_out,

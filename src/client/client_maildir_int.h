@@ -31,10 +31,20 @@ struct client_maildir_cache {
 	struct timespec scanned_at; /* wall clock of the scan */
 };
 
+/* A message written to tmp/ and closed, waiting for client_maildir_commit_staged. */
+struct client_maildir_staged {
+	unsigned flags;
+	bool cur;
+	char base[CLIENT_MAILDIR_NAME_MAX];
+};
+
 struct client_maildir {
 	char *path;
 	int tmp_fd, new_fd, cur_fd; /* the directories, for *at() calls and fsync */
 	struct client_maildir_cache cache;
+	struct client_maildir_staged *staged; /* LIMIT_CLIENT_MAILDIR_BATCH, on first use */
+	size_t nstaged;
+	uint64_t staged_bytes;
 };
 
 /* The base name of a file name of new/ or cur/: its length (up to the first ':'). */

@@ -95,6 +95,11 @@
 
 /* The client side's local store (src/client/client_maildir*.c, client_mbox.c) */
 #define LIMIT_CLIENT_MAILDIR_WRITE (64u << 10) /* message bytes gathered per write(2) */
+#define LIMIT_CLIENT_MAILDIR_BATCH 256    /* messages written to tmp/ before one syncfs(2)
+					    * and their renames make them durable together ... */
+#define LIMIT_CLIENT_MAILDIR_BATCH_BYTES (16u << 20) /* ... or this many of their bytes */
+#define LIMIT_CLIENT_MAILDIR_TMP_AGE (36 * 3600) /* seconds after which a file left in tmp/
+					    * by a crash is removed (the Maildir convention) */
 #define LIMIT_CLIENT_MAILDIR_HOST 64       /* bytes of the escaped host name in a unique
 					    * file name, so it fits CLIENT_MAILDIR_NAME_MAX */
 #define LIMIT_CLIENT_MAILDIR_MSGS 1000000  /* files of new/ + cur/ one Maildir lists (find's

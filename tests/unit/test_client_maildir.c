@@ -1,18 +1,20 @@
 /* test_client_maildir.c: the client's Maildir layer (src/client/client_maildir*.c).
  * Round trips byte-exact (CRLF, LF, a CR LF split between two writes, bare CRs), flag
  * letters both ways, find after another program moved or removed a file, set_flags and
- * remove, each, the folders of Maildir++ and per-directory trees, and the commit order.
+ * remove, each, the folders of Maildir++ and per-directory trees, the commit order, and
+ * the batched commit (stage, commit_staged).
  *
  * The order (DESIGN.md: file fsynced, then renamed, then its directory fsynced) is
  * watched through the linker: this test is linked with --wrap=fsync --wrap=renameat
- * (tests/unit/meson.build), so every fsync and renameat of the library is recorded with
- * the inode it touched before it runs. */
+ * --wrap=syncfs (tests/unit/meson.build), so every fsync, syncfs and renameat of the
+ * library is recorded with the inode it touched before it runs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,11 +26,12 @@
 
 #include "client/client_maildir.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "unit_tmpdir.h"
 
 /* ---- the fsync/renameat recorder ---- */
 
-enum ev_kind { EV_FSYNC, EV_RENAME };
+enum ev_kind { EV_FSYNC, EV_RENAME, EV_SYNCFS };
 struct ev {
 	enum ev_kind kind;
 	ino_t ino; /* fsync: the inode synced; rename: the inode renamed */
@@ -42,6 +45,16 @@ int __real_fsync(int fd);
 int __wrap_fsync(int fd);
 int __real_renameat(int ofd, const char *old, int nfd, const char *new_name);
 int __wrap_renameat(int ofd, const char *old, int nfd, const char *new_name);
+
+int __real_syncfs(int fd);
+int __wrap_syncfs(int fd);
+
+int __wrap_syncfs(int fd)
+{
+	if (recording && nev < 64)
+		evs[nev++] = (struct ev){.kind = EV_SYNCFS};
+	return __real_syncfs(fd);
+}
 
 int __wrap_fsync(int fd)
 {
@@ -641,6 +654,120 @@ static void test_commit_order(void **state)
 	client_maildir_close(&md);
 }
 
+static size_t count_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The batched commit: a staged message is in tmp/ only (no reader sees it) until
+ * commit_staged, which makes every staged file durable with one syncfs before the first
+ * rename, then fsyncs each directory renamed into once. Renaming before the syncfs, or
+ * leaving out a directory's fsync, fails here. */
+static void test_staged_commit_order(void **state)
+{
+	(void)state;
+	char root[PATH_MAX], tmp[PATH_MAX], newdir[PATH_MAX], curdir[PATH_MAX];
+	char file[PATH_MAX], base[3][CLIENT_MAILDIR_NAME_MAX];
+	path_of(root, "staged");
+	fmt(tmp, "%s/tmp", root);
+	fmt(newdir, "%s/new", root);
+	fmt(curdir, "%s/cur", root);
+	struct client_maildir *md;
+	assert_int_equal(client_maildir_open(root, true, &md), 0);
+	static const unsigned flags[3] = {0, CLIENT_FLAG_SEEN, 0};
+	for (int i = 0; i < 3; i++) {
+		struct client_maildir_msg *m;
+		char body[32];
+		int n = snprintf(body, sizeof(body), "Subject: %d\r\n\r\nbody\r\n", i);
+		assert_int_equal(client_maildir_begin(md, &m, base[i]), 0);
+		assert_int_equal(client_maildir_write(m, body, (size_t)n), 0);
+		assert_int_equal(client_maildir_stage(&m, flags[i], false, 0), 0);
+		assert_null(m);
+	}
+	assert_int_equal(client_maildir_nstaged(md), 3);
+	unsigned got;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(client_maildir_find(md, base[i], file, sizeof(file), &got),
+				 ERR_NOTFOUND);
+	assert_int_equal(count_dir(tmp), 3);
+
+	nev = 0;
+	recording = true;
+	assert_int_equal(client_maildir_commit_staged(md), 0);
+	recording = false;
+	assert_int_equal(client_maildir_nstaged(md), 0);
+	assert_int_equal(nev, 6);
+	assert_int_equal(evs[0].kind, EV_SYNCFS);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(evs[1 + i].kind, EV_RENAME);
+	assert_int_equal(evs[4].kind, EV_FSYNC);
+	assert_int_equal(evs[4].ino, ino_of(newdir));
+	assert_int_equal(evs[5].kind, EV_FSYNC);
+	assert_int_equal(evs[5].ino, ino_of(curdir));
+	for (int i = 0; i < 3; i++) {
+		char want[32];
+		int n = snprintf(want, sizeof(want), "Subject: %d\n\nbody\n", i);
+		check_file(md, base[i], want, (size_t)n);
+		assert_int_equal(client_maildir_find(md, base[i], file, sizeof(file), &got), 0);
+		assert_int_equal(got, flags[i]);
+	}
+	assert_int_equal(count_dir(tmp), 0);
+	/* nothing staged: no flush at all */
+	nev = 0;
+	recording = true;
+	assert_int_equal(client_maildir_commit_staged(md), 0);
+	recording = false;
+	assert_int_equal(nev, 0);
+	client_maildir_close(&md);
+}
+
+/* A full batch refuses one more message (and leaves no file of it); abort_staged and
+ * close remove what was staged; clean_tmp leaves a fresh file alone. */
+static void test_staged_bounds(void **state)
+{
+	(void)state;
+	char root[PATH_MAX], tmp[PATH_MAX], newdir[PATH_MAX], base[CLIENT_MAILDIR_NAME_MAX];
+	path_of(root, "bounds");
+	fmt(tmp, "%s/tmp", root);
+	fmt(newdir, "%s/new", root);
+	struct client_maildir *md;
+	assert_int_equal(client_maildir_open(root, true, &md), 0);
+	struct client_maildir_msg *m;
+	for (unsigned i = 0; i < LIMIT_CLIENT_MAILDIR_BATCH; i++) {
+		assert_false(client_maildir_batch_full(md));
+		assert_int_equal(client_maildir_begin(md, &m, base), 0);
+		assert_int_equal(client_maildir_write(m, "x\n", 2), 0);
+		assert_int_equal(client_maildir_stage(&m, 0, false, 0), 0);
+	}
+	assert_true(client_maildir_batch_full(md));
+	assert_int_equal(client_maildir_begin(md, &m, base), 0);
+	assert_int_equal(client_maildir_stage(&m, 0, false, 0), ERR_TOO_BIG);
+	assert_null(m);
+	assert_int_equal(count_dir(tmp), LIMIT_CLIENT_MAILDIR_BATCH);
+	client_maildir_abort_staged(md);
+	assert_int_equal(count_dir(tmp), 0);
+	assert_int_equal(count_dir(newdir), 0);
+
+	assert_int_equal(client_maildir_begin(md, &m, base), 0);
+	assert_int_equal(client_maildir_stage(&m, 0, false, 0), 0);
+	client_maildir_close(&md);
+	assert_int_equal(count_dir(tmp), 0);
+
+	assert_int_equal(client_maildir_open(root, true, &md), 0);
+	assert_int_equal(client_maildir_begin(md, &m, base), 0);
+	client_maildir_clean_tmp(md);
+	assert_int_equal(count_dir(tmp), 1); /* being written: young */
+	client_maildir_abort(&m);
+	client_maildir_close(&md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -652,6 +779,8 @@ int main(void)
 		cmocka_unit_test(test_folders_plusplus),
 		cmocka_unit_test(test_folders_per_dir),
 		cmocka_unit_test(test_commit_order),
+		cmocka_unit_test(test_staged_commit_order),
+		cmocka_unit_test(test_staged_bounds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
