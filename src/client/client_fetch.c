@@ -158,6 +158,7 @@ int client_fetch_open(struct client_fetch *f, const struct client_opts *o, const
 	if (rc < 0)
 		return fetch_fail(f, rc, "cannot open the Maildir %s: %s", o->maildir,
 				  err_str(rc));
+	client_maildir_clean_tmp(f->md); /* what a run killed before its step 2 left */
 	char err[LIMIT_CLIENT_ERROR];
 	rc = client_state_open(o->maildir, &f->st, err, sizeof(err));
 	if (rc < 0)
@@ -185,6 +186,18 @@ int client_fetch_open(struct client_fetch *f, const struct client_opts *o, const
 void client_fetch_close(struct client_fetch *f)
 {
 	client_fetch_abort(f);
+	/* what came whole before an error (a cut connection) is kept: the next run does
+	 * not download it again. A local failure has left nothing staged. */
+	if (f->st && f->md) {
+		char first[sizeof(f->err)]; /* the error the user sees is the first one */
+		memcpy(first, f->err, sizeof(first));
+		if (client_fetch_flush(f) < 0 && f->in_tx) {
+			f->in_tx = false;
+			client_state_rollback(f->st);
+		}
+		if (first[0])
+			memcpy(f->err, first, sizeof(first));
+	}
 	for (size_t i = 0; i < f->nrows; i++)
 		free(f->rows[i].msgid);
 	free(f->rows);
@@ -218,66 +231,75 @@ struct client_fetch_mem *client_fetch_find(struct client_fetch *f, uint32_t uidv
 	return r;
 }
 
-/* Commit the last message's 'done' (step 3), inside the caller's transaction. */
-static int fetch_mark_done(struct client_fetch *f)
+static int fetch_tx_begin(struct client_fetch *f)
 {
-	if (!f->unflushed)
+	if (f->in_tx)
 		return 0;
-	int rc = client_state_fetch_set(f->st, &f->key, f->cur.uid, CLIENT_FETCH_DONE);
+	int rc = client_state_begin(f->st);
 	if (rc < 0)
 		return fetch_state_fail(f, rc);
-	f->unflushed = false;
+	f->in_tx = true;
 	return 0;
+}
+
+static int fetch_tx_commit(struct client_fetch *f)
+{
+	if (!f->in_tx)
+		return 0;
+	f->in_tx = false;
+	int rc = client_state_commit(f->st);
+	if (rc < 0) {
+		client_state_rollback(f->st);
+		return fetch_state_fail(f, rc);
+	}
+	return 0;
+}
+
+/* Steps 2-4 of the journal protocol (client_fetch.h) for the staged batch. */
+static int fetch_sync_batch(struct client_fetch *f)
+{
+	if (client_maildir_nstaged(f->md) == 0)
+		return 0;
+	int rc = fetch_tx_commit(f); /* step 2: the 'pending' rows on disk */
+	if (rc < 0) {
+		client_maildir_abort_staged(f->md);
+		return rc;
+	}
+	rc = client_maildir_commit_staged(f->md); /* step 3 */
+	if (rc < 0)
+		return fetch_fail(f, rc, "cannot store messages in %s: %s", f->o->maildir,
+				  err_str(rc));
+	rc = fetch_tx_begin(f); /* step 4, committed with the next batch's step 2 */
+	for (size_t i = f->batch_first; rc == 0 && i < f->nrows; i++) {
+		struct client_fetch_mem *m = &f->rows[i];
+		if (!m->this_run || m->done)
+			continue;
+		struct client_fetch_key k = f->key;
+		k.uidvalidity = m->uidvalidity;
+		rc = client_state_fetch_set(f->st, &k, m->uid, CLIENT_FETCH_DONE);
+		if (rc < 0)
+			return fetch_state_fail(f, rc);
+		m->done = true;
+	}
+	f->batch_first = f->nrows;
+	return rc;
 }
 
 int client_fetch_flush(struct client_fetch *f)
 {
-	if (!f->unflushed)
-		return 0;
-	int rc = client_state_begin(f->st);
+	int rc = fetch_sync_batch(f);
 	if (rc == 0)
-		rc = fetch_mark_done(f);
-	if (rc == 0)
-		rc = client_state_commit(f->st);
-	if (rc < 0) {
-		client_state_rollback(f->st);
-		return f->err[0] ? rc : fetch_state_fail(f, rc);
-	}
-	return 0;
+		rc = fetch_tx_commit(f);
+	return rc;
 }
 
-int client_fetch_begin(struct client_fetch *f, const char *uid, const char *msgid,
-		       uint64_t size)
+int client_fetch_begin(struct client_fetch *f)
 {
 	if (f->msg)
 		return fetch_fail(f, ERR_INVAL, "internal error: two messages at once");
-	int rc = fetch_grow(f);
-	if (rc < 0)
-		return rc;
-	char base[CLIENT_MAILDIR_NAME_MAX];
-	rc = client_maildir_begin(f->md, &f->msg, base);
+	int rc = client_maildir_begin(f->md, &f->msg, f->msg_base);
 	if (rc < 0)
 		return fetch_fail(f, rc, "cannot write into %s: %s", f->o->maildir, err_str(rc));
-	/* step 1 of this message, with step 3 of the previous one, in one commit */
-	rc = client_state_begin(f->st);
-	if (rc == 0)
-		rc = fetch_mark_done(f);
-	f->cur = (struct client_fetch_row){.state = CLIENT_FETCH_PENDING,
-					   .first_seen = f->now,
-					   .uidvalidity = f->key.uidvalidity,
-					   .size = size};
-	fetch_copy(f->cur.uid, sizeof(f->cur.uid), uid);
-	fetch_copy(f->cur.base, sizeof(f->cur.base), base);
-	fetch_copy(f->cur.msgid, sizeof(f->cur.msgid), msgid ? msgid : "");
-	if (rc == 0 && (rc = client_state_fetch_put(f->st, &f->key, &f->cur)) < 0)
-		fetch_state_fail(f, rc);
-	if (rc == 0)
-		rc = client_state_commit(f->st);
-	if (rc < 0) {
-		client_state_rollback(f->st);
-		client_maildir_abort(&f->msg);
-		return f->err[0] ? rc : fetch_state_fail(f, rc);
-	}
 	return 0;
 }
 
@@ -290,25 +312,42 @@ int client_fetch_write(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-int client_fetch_commit(struct client_fetch *f)
+int client_fetch_commit(struct client_fetch *f, const char *uid, const char *msgid,
+			uint64_t size)
 {
-	int rc = client_maildir_commit(&f->msg, 0, false, 0);
+	int rc = fetch_grow(f);
+	if (rc == 0)
+		rc = fetch_tx_begin(f);
+	if (rc < 0) {
+		client_maildir_abort(&f->msg);
+		return rc;
+	}
+	rc = client_maildir_stage(&f->msg, 0, false, 0);
 	if (rc < 0)
 		return fetch_fail(f, rc, "cannot store a message in %s: %s", f->o->maildir,
 				  err_str(rc));
-	f->unflushed = true;
-	struct client_fetch_mem *m = &f->rows[f->nrows++]; /* fetch_begin made room */
-	*m = (struct client_fetch_mem){.uidvalidity = f->cur.uidvalidity,
-				       .done = true,
+	/* step 1: the row joins the open transaction */
+	struct client_fetch_row row = {.state = CLIENT_FETCH_PENDING,
+				       .first_seen = f->now,
+				       .uidvalidity = f->key.uidvalidity,
+				       .size = size};
+	fetch_copy(row.uid, sizeof(row.uid), uid);
+	fetch_copy(row.base, sizeof(row.base), f->msg_base);
+	fetch_copy(row.msgid, sizeof(row.msgid), msgid ? msgid : "");
+	rc = client_state_fetch_put(f->st, &f->key, &row);
+	if (rc < 0)
+		return fetch_state_fail(f, rc);
+	struct client_fetch_mem *m = &f->rows[f->nrows++]; /* fetch_grow made room */
+	*m = (struct client_fetch_mem){.uidvalidity = row.uidvalidity,
 				       .this_run = true,
-				       .first_seen = f->cur.first_seen,
-				       .size = f->cur.size};
-	fetch_copy(m->uid, sizeof(m->uid), f->cur.uid);
-	fetch_copy(m->base, sizeof(m->base), f->cur.base);
+				       .first_seen = row.first_seen,
+				       .size = row.size};
+	fetch_copy(m->uid, sizeof(m->uid), row.uid);
+	fetch_copy(m->base, sizeof(m->base), row.base);
 	/* kept for a later UIDVALIDITY change; without memory it is only not matched */
-	m->msgid = f->cur.msgid[0] ? strdup(f->cur.msgid) : NULL;
+	m->msgid = row.msgid[0] ? strdup(row.msgid) : NULL;
 	f->downloaded++;
-	return 0;
+	return client_maildir_batch_full(f->md) ? fetch_sync_batch(f) : 0;
 }
 
 void client_fetch_abort(struct client_fetch *f)

@@ -4,16 +4,23 @@
  * server. The POP3 and IMAP loops (client_fetch_pop3.c, client_fetch_imap.c) call it.
  *
  * The journal protocol, so that kill -9 at any point, a cut connection or a lost QUIT
- * loses nothing, stores nothing twice and never downloads again what is there:
- *   1. before the download: a row (uid, base name from client_maildir_begin,
- *      'pending', first_seen = now) is committed;
- *   2. the message is written to tmp/, fsynced and renamed into new/;
- *   3. the row becomes 'done' (committed together with the next message's row 1, or
- *      by client_fetch_flush);
- *   4. only 'done' rows are ever deleted on the server, after client_fetch_flush.
+ * loses nothing, stores nothing twice and never downloads again what is there.
+ * Messages go in batches (client_maildir_stage: LIMIT_CLIENT_MAILDIR_BATCH messages or
+ * _BYTES), so that a batch costs three flushes, not every message:
+ *   1. each message of the batch is written to tmp/ and closed (no flush), and its row
+ *      (uid, base name, 'pending', first_seen = now) is added to the open transaction;
+ *   2. at the batch's end the transaction is committed: every 'pending' row is on disk
+ *      before any of its files is renamed (flush 1);
+ *   3. client_maildir_commit_staged: one syncfs puts the files' bytes on disk (flush 2),
+ *      then they are renamed into new/ and new/ is fsynced (flush 3);
+ *   4. the rows become 'done' in the next transaction (committed with the next batch's
+ *      step 2, or by client_fetch_flush);
+ *   5. only 'done' rows are ever deleted on the server, after client_fetch_flush.
  * On the next run a 'pending' row whose base name is in new/ or cur/ is 'done' (the
  * rename happened before the crash); otherwise its tmp/ file is removed and the row
- * dropped, so the message is downloaded again. */
+ * dropped, so the message is downloaded again. A crash before step 2 leaves files in
+ * tmp/ that no row names: no reader looks there, the message is downloaded again, and
+ * client_maildir_clean_tmp removes them after 36 hours. */
 #ifndef KASTEN_CLIENT_FETCH_H
 #define KASTEN_CLIENT_FETCH_H
 
@@ -47,8 +54,9 @@ struct client_fetch {
 	struct client_fetch_mem *rows; /* [0, nsorted) sorted by (uidvalidity, uid) */
 	size_t nrows, nsorted, cap;
 	struct client_maildir_msg *msg; /* the message being written */
-	struct client_fetch_row cur;    /* its row */
-	bool unflushed;                 /* cur is on disk but its row not yet 'done' */
+	char msg_base[CLIENT_MAILDIR_NAME_MAX]; /* its base name */
+	bool in_tx;        /* a state transaction is open (steps 1 and 4) */
+	size_t batch_first; /* rows[batch_first..nrows): rows of this run not yet 'done' */
 	uint64_t downloaded, deleted, kept;
 	uint64_t bytes_in, bytes_out; /* on the connection, both ways */
 	struct client_progress progress;
@@ -71,19 +79,21 @@ void client_fetch_close(struct client_fetch *f);
 
 /* Sort every row (after a run of downloads), so that finding them is fast again. */
 void client_fetch_sort(struct client_fetch *f);
-/* The row of (uidvalidity, uid), or NULL. Valid until the next client_fetch_begin or
+/* The row of (uidvalidity, uid), or NULL. Valid until the next client_fetch_commit or
  * client_fetch_sort (the array may move). */
 struct client_fetch_mem *client_fetch_find(struct client_fetch *f, uint32_t uidvalidity,
 					   const char *uid);
 
-/* Start downloading message uid (steps 1, 2): msgid and size as known (may be "" / 0).
- * Then client_fetch_write with its bytes, then client_fetch_commit or _abort. */
-int client_fetch_begin(struct client_fetch *f, const char *uid, const char *msgid,
-		       uint64_t size);
+/* Download a message (step 1): client_fetch_begin, client_fetch_write with its bytes,
+ * then client_fetch_commit with what identifies it (msgid and size as known, may be
+ * "" / 0) or client_fetch_abort. A commit that fills the batch carries out steps 2-4. */
+int client_fetch_begin(struct client_fetch *f);
 int client_fetch_write(void *f, const void *p, size_t n);
-int client_fetch_commit(struct client_fetch *f);
+int client_fetch_commit(struct client_fetch *f, const char *uid, const char *msgid,
+			uint64_t size);
 void client_fetch_abort(struct client_fetch *f);
-/* Make the last downloaded row 'done' on disk (step 3): call before deleting. */
+/* Steps 2-4 for what is staged, and the 'done' rows committed: every message
+ * downloaded so far is in new/ and 'done' on disk. Call before deleting. */
 int client_fetch_flush(struct client_fetch *f);
 
 /* Whether the mode deletes this message on the server now: row is its journal row

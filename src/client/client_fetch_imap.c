@@ -2,7 +2,8 @@
  * log in, SELECT INBOX (EXAMINE with --keep: nothing is changed), list UID, RFC822.SIZE
  * and the Message-ID field, create the local side only then, download with BODY.PEEK[]
  * (never setting \Seen: what is new is decided by UID and UIDVALIDITY, RFC 9051
- * 2.3.1.1), delete with UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE (UIDPLUS,
+ * 2.3.1.1) of every new UID in one UID FETCH (per set that fits a command line), the
+ * server streaming while the batches are made durable (client_fetch.h), delete with UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE (UIDPLUS,
  * RFC 4315), or EXPUNGE without it. After a UIDVALIDITY change a message already
  * downloaded is recognised by its Message-ID and size and not downloaded again.
  * Holds the server's listing (at most LIMIT_CLIENT_POP3_MESSAGES entries). */
@@ -20,7 +21,7 @@
 struct fetch_imap_msg {
 	uint32_t uid;
 	uint64_t size;
-	bool known; /* the journal has it */
+	bool known; /* the journal has it (or this run downloaded it) */
 	char *msgid; /* "<id>" or NULL */
 };
 
@@ -29,8 +30,7 @@ struct fetch_imap {
 	struct client_imap *s;
 	struct fetch_imap_msg *v;
 	size_t n, cap;
-	int err;           /* a callback's failure */
-	bool got_body;     /* the message being downloaded came */
+	uint64_t wanted, done; /* for the progress line */
 };
 
 static int fetch_imap_fail(struct fetch_imap *x, int rc)
@@ -149,45 +149,78 @@ static int fetch_imap_reconcile(struct fetch_imap *x)
 	return rc;
 }
 
+/* A body piece of the UID FETCH: offset 0 begins a message (its UID comes with the
+ * end of the response: servers need not send UID before BODY[]). */
 static int fetch_imap_body(void *arg, uint32_t seq, uint64_t off, uint64_t total,
 			   const void *p, size_t n)
 {
 	struct fetch_imap *x = arg;
-	x->got_body = true;
-	return n ? client_fetch_write(x->f, p, n) : 0;
+	if (off == 0) {
+		client_fetch_abort(x->f); /* a body item without a response end: never kept */
+		int rc = client_fetch_begin(x->f);
+		if (rc < 0)
+			return rc;
+	}
+	return n && x->f->msg ? client_fetch_write(x->f, p, n) : 0;
 }
 
+/* The end of a FETCH response: the message written is the one of its UID, if that is
+ * one this run wants (anything else, e.g. a FLAGS update, is not kept). */
+static int fetch_imap_got(void *arg, const struct client_imap_fetch *m)
+{
+	struct fetch_imap *x = arg;
+	struct client_fetch *f = x->f;
+	if (!f->msg)
+		return 0;
+	struct fetch_imap_msg key = {.uid = m->uid};
+	struct fetch_imap_msg *e =
+		m->uid && m->has_body && x->n ? bsearch(&key, x->v, x->n, sizeof(*x->v),
+							fetch_imap_uid_cmp)
+					      : NULL;
+	if (!e || e->known) {
+		client_fetch_abort(f);
+		return 0;
+	}
+	e->known = true;
+	char uid[16];
+	(void)snprintf(uid, sizeof(uid), "%u", e->uid);
+	int rc = client_fetch_commit(f, uid, e->msgid, e->size);
+	client_progress_update(&f->progress, ++x->done, x->wanted, "messages downloaded");
+	return rc;
+}
+
+/* Every message the journal does not have, in UID order, in as few UID FETCH commands
+ * as the command line allows; one expunged meanwhile simply does not come. */
 static int fetch_imap_download(struct fetch_imap *x)
 {
 	struct client_fetch *f = x->f;
-	uint64_t wanted = 0, done = 0;
-	for (size_t i = 0; i < x->n; i++)
-		wanted += !x->v[i].known;
-	struct client_imap_events ev = {.arg = x, .body = fetch_imap_body};
+	uint32_t *want = malloc((x->n ? x->n : 1) * sizeof(*want));
+	if (!want) {
+		(void)snprintf(f->err, sizeof(f->err), "out of memory");
+		return ERR_NOMEM;
+	}
+	size_t nw = 0;
+	for (size_t i = 0; i < x->n; i++) /* x->v is sorted by UID (reconcile) */
+		if (!x->v[i].known)
+			want[nw++] = x->v[i].uid;
+	x->wanted = nw;
+	struct client_imap_events ev = {.arg = x, .body = fetch_imap_body, .fetch = fetch_imap_got};
 	client_imap_set_events(x->s, &ev);
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < x->n; i++) {
-		struct fetch_imap_msg *m = &x->v[i];
-		if (m->known)
-			continue;
-		char uid[16];
-		(void)snprintf(uid, sizeof(uid), "%u", m->uid);
-		rc = client_fetch_begin(f, uid, m->msgid, m->size);
-		if (rc < 0)
-			break;
-		x->got_body = false;
-		rc = client_imap_uid_fetch(x->s, uid, "(UID BODY.PEEK[])", 0, false);
-		if (rc < 0 || !x->got_body) {
-			client_fetch_abort(f);
-			if (rc < 0 && !f->err[0])
-				fetch_imap_fail(x, rc);
-			continue; /* no body and no error: expunged by another session meanwhile */
-		}
-		rc = client_fetch_commit(f);
-		client_progress_update(&f->progress, ++done, wanted, "messages downloaded");
+	char set[LIMIT_CLIENT_FETCH_UIDSET];
+	for (size_t at = 0; rc == 0 && at < nw;) {
+		size_t used = 0;
+		rc = client_imap_uidset(want + at, nw - at, set, sizeof(set), &used);
+		if (rc == 0)
+			rc = client_imap_uid_fetch(x->s, set, "(UID BODY.PEEK[])", 0, false);
+		client_fetch_abort(f); /* a message cut off by an error */
+		if (rc < 0 && !f->err[0])
+			fetch_imap_fail(x, rc);
+		at += used;
 	}
 	client_imap_set_events(x->s, NULL);
 	client_progress_end(&f->progress);
+	free(want);
 	return rc < 0 ? rc : client_fetch_flush(f);
 }
 

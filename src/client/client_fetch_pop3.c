@@ -93,7 +93,7 @@ static int fetch_pop3_download(struct client_fetch *f, struct client_pop3 *p,
 		struct fetch_pop3_msg *m = &l->v[i];
 		if (m->known)
 			continue;
-		int rc = client_fetch_begin(f, m->uid, "", 0);
+		int rc = client_fetch_begin(f);
 		if (rc < 0)
 			return rc;
 		rc = client_pop3_retr(p, m->msgno, client_fetch_write, f);
@@ -103,7 +103,7 @@ static int fetch_pop3_download(struct client_fetch *f, struct client_pop3 *p,
 				continue; /* another session deleted it meanwhile */
 			return f->err[0] ? rc : fetch_pop3_fail(f, p, rc);
 		}
-		rc = client_fetch_commit(f);
+		rc = client_fetch_commit(f, m->uid, "", 0);
 		if (rc < 0)
 			return rc;
 		client_progress_update(&f->progress, ++done, wanted, "messages downloaded");

@@ -278,32 +278,33 @@ def test_kill9_twice_during_2000(mailserver, proto, fast_tmp):
     assert_same_messages(md, before)
 
 
-STORED_BEFORE_KILL = 5
+BATCH = 256  # LIMIT_CLIENT_MAILDIR_BATCH: messages made durable together
 
 
 def test_kill9_between_storing_and_recording(mailserver, proto, fast_tmp):
-    """SIGKILL at the one point a random kill rarely hits: message 5 is renamed into
-    new/ but the state does not say so yet. strace injects the SIGKILL at the entry of
-    the fsync of new/ that follows the rename (the contract of client_maildir.h: the
-    file fsynced, renamed, the directory fsynced; two fsyncs a message, the 10th is
-    that of message 5). The rerun must take the file for what it is: 8 messages, each
-    once, and 3 downloaded."""
+    """SIGKILL at the one point a random kill rarely hits: a batch of messages is
+    renamed into new/ but the state does not say 'done' yet. strace injects the SIGKILL
+    at the entry of the first fsync, that of new/ after the first batch's renames (the
+    contract of client_maildir.h's batched commit: the rows committed, one syncfs, the
+    renames, one fsync of new/; the WAL commits are fdatasync). The rerun must take the
+    files for what they are: every message once, and only the rest downloaded."""
     acct, cl = mailserver, Client(fast_tmp)
     md = fast_tmp / "mail"
-    put(acct, 8, "window")
+    acct.deliver_many(BATCH + 44, "window")
     before = acct.messages()
+    assert len(before) == BATCH + 44
     args = ["fetch", *endpoint(acct, proto), "--protocol", proto, "--maildir", md]
     r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync",
-                        "-e", f"inject=fsync:signal=SIGKILL:when={2 * STORED_BEFORE_KILL}",
+                        "-e", "inject=fsync:signal=SIGKILL:when=1",
                         kasten_bin(), *map(str, args)], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=cl.env, timeout=120)
     assert r.returncode in (-9, 137), (r.returncode, r.stderr[-2000:])
-    assert count_files(md) == STORED_BEFORE_KILL, \
-        f"the kill did not come right after message {STORED_BEFORE_KILL} was stored"
+    assert count_files(md) == BATCH, \
+        "the kill did not come right after the first batch was renamed"
     settle(acct, proto)
     assert mids(acct.messages()) == mids(before), "deleted before the end of the run"
     r = fetch(cl, acct, proto, md)
-    assert downloaded(r.stdout) == len(before) - STORED_BEFORE_KILL, r.stdout
+    assert downloaded(r.stdout) == len(before) - BATCH, r.stdout
     assert acct.count() == 0
     assert_same_messages(md, before)
 
