@@ -1,5 +1,6 @@
 /* fuzz_client_imap.c: libFuzzer target for src/client/client_imap_parse.c, the parser of
- * what an IMAP server sends the client. The input is fed whole, split in two at an
+ * what an IMAP server sends the client, and the reader of STATUS data on top of it
+ * (client_imap_status_parse, every untagged STATUS response). The input is fed whole, split in two at an
  * offset taken from the input, and (when short) one byte at a time; all must give the
  * same transcript. Small bounds (from the first input byte) reach every limit; no call
  * may take more than it was given, and handed-out pieces must be contiguous and within
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/client_imap.h"
 #include "client/client_imap_parse.h"
 #include "core/arena.h"
 #include "core/err.h"
@@ -98,6 +100,16 @@ static void feed(struct feeder *f, const uint8_t *p, size_t n)
 			tr_toks(&f->tr, r->code_args, 0);
 			tr_add(&f->tr, r->text, strlen(r->text) + 1);
 			tr_toks(&f->tr, r->toks, 0);
+			if (r->kind == CLIENT_IMAP_RESP_UNTAGGED && client_imap_tok_is(r->toks, "STATUS")) {
+				struct client_imap_mailbox_status ms;
+				const struct client_imap_tok *nm = NULL;
+				int e = client_imap_status_parse(r->toks->next, &nm, &ms);
+				assert(e == 0 || e == ERR_BAD_SYNTAX);
+				assert(e < 0 || (nm && ms.highestmodseq <= (uint64_t)INT64_MAX));
+				tr_add(&f->tr, &e, sizeof(e));
+				if (e == 0)
+					tr_add(&f->tr, &ms, sizeof(ms));
+			}
 			arena_reset(&f->ra);
 		} else {
 			assert(rc == 0 && used == n);

@@ -57,6 +57,7 @@ enum client_imap_cap {
 	CLIENT_IMAP_CAP_UTF8_ACCEPT = 1u << 18, /* RFC 6855 */
 	CLIENT_IMAP_CAP_BINARY = 1u << 19,      /* RFC 3516 */
 	CLIENT_IMAP_CAP_NAMESPACE = 1u << 20,
+	CLIENT_IMAP_CAP_LIST_STATUS = 1u << 21, /* RFC 5819 */
 };
 
 /* LIST attributes (RFC 9051 7.3.1, RFC 6154 2). */
@@ -102,6 +103,22 @@ struct client_imap_fetch {
 			       * (its bytes went to events.body) */
 };
 
+/* STATUS data (RFC 9051 7.2.4), as STATUS or LIST ... RETURN (STATUS ...) (RFC 5819)
+ * sends it: the items of enum client_imap_status_item that came, in has. */
+enum client_imap_status_item {
+	CLIENT_IMAP_STATUS_MESSAGES = 1u << 0,
+	CLIENT_IMAP_STATUS_UIDNEXT = 1u << 1,
+	CLIENT_IMAP_STATUS_UIDVALIDITY = 1u << 2,
+	CLIENT_IMAP_STATUS_HIGHESTMODSEQ = 1u << 3, /* RFC 7162 3.1.2 (0: none kept) */
+};
+
+struct client_imap_mailbox_status {
+	const char *name; /* UTF-8 as for LIST; INBOX always spelled "INBOX" */
+	unsigned has;
+	uint32_t messages, uidnext, uidvalidity;
+	uint64_t highestmodseq;
+};
+
 /* Optional callbacks for untagged data; NULL members ignore theirs. Return 0 to go on. */
 struct client_imap_events {
 	void *arg;
@@ -118,6 +135,8 @@ struct client_imap_events {
 	int (*list)(void *arg, const struct client_imap_list_entry *e);
 	/* SEARCH / ESEARCH results, one call per UID range lo..hi (lo == hi for one). */
 	int (*search)(void *arg, uint32_t lo, uint32_t hi);
+	/* STATUS data of one mailbox (strings valid during the call only). */
+	int (*status)(void *arg, const struct client_imap_mailbox_status *st);
 };
 
 /* What SELECT/EXAMINE reported (RFC 9051 7.3, RFC 7162 3.1.2). */
@@ -175,6 +194,11 @@ struct client_conn *client_imap_conn(struct client_imap *s);
 /* LIST "" pattern (UTF-8; "*" for all), entries to events.list; special_use asks for
  * RETURN (SPECIAL-USE) when the server offers it. */
 int client_imap_list(struct client_imap *s, const char *pattern, bool special_use);
+/* LIST "" pattern RETURN (STATUS (items)) (RFC 5819; needs LIST-STATUS: ERR_INVAL
+ * without): entries to events.list, each selectable one's STATUS data (items, enum
+ * client_imap_status_item; HIGHESTMODSEQ only asked when the server has CONDSTORE)
+ * to events.status, in one round trip instead of a STATUS or SELECT per mailbox. */
+int client_imap_list_status(struct client_imap *s, const char *pattern, unsigned items);
 int client_imap_create(struct client_imap *s, const char *name);
 int client_imap_delete(struct client_imap *s, const char *name);
 int client_imap_rename(struct client_imap *s, const char *from, const char *to);

@@ -1,6 +1,7 @@
 /* client_imap_mbox.c: the IMAP client's mailbox and session commands: ENABLE, LIST (with
- * RETURN (SPECIAL-USE)), the hierarchy delimiter, CREATE, DELETE, RENAME, SELECT/EXAMINE
- * (with QRESYNC), NOOP and IDLE. No state of its own beyond the session's. */
+ * RETURN (SPECIAL-USE) or RETURN (STATUS)), the hierarchy delimiter, CREATE, DELETE,
+ * RENAME, SELECT/EXAMINE (with QRESYNC), NOOP and IDLE. No state of its own beyond the
+ * session's. */
 #include "client/client_imap_int.h"
 
 #include <string.h>
@@ -48,6 +49,43 @@ int client_imap_list(struct client_imap *s, const char *pattern, bool special_us
 	if (r == 0 && special_use && (s->caps & CLIENT_IMAP_CAP_SPECIAL_USE) &&
 	    (s->caps & CLIENT_IMAP_CAP_LIST_EXTENDED))
 		r = client_imap_cmd_raw(s, " RETURN (SPECIAL-USE)");
+	return r < 0 ? r : client_imap_cmd_end(s);
+}
+
+int client_imap_list_status(struct client_imap *s, const char *pattern, unsigned items)
+{
+	static const struct {
+		unsigned item;
+		const char *name;
+	} names[] = {
+		{CLIENT_IMAP_STATUS_MESSAGES, "MESSAGES"},
+		{CLIENT_IMAP_STATUS_UIDNEXT, "UIDNEXT"},
+		{CLIENT_IMAP_STATUS_UIDVALIDITY, "UIDVALIDITY"},
+		{CLIENT_IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ"},
+	};
+	if (!(s->caps & CLIENT_IMAP_CAP_LIST_STATUS))
+		return ERR_INVAL;
+	/* RFC 7162 3.1: the STATUS item belongs to CONDSTORE */
+	if (!(s->caps & CLIENT_IMAP_CAP_CONDSTORE))
+		items &= ~(unsigned)CLIENT_IMAP_STATUS_HIGHESTMODSEQ;
+	if (!items)
+		return ERR_INVAL;
+	int r = client_imap_cmd_begin(s, "LIST");
+	if (r == 0)
+		r = client_imap_cmd_raw(s, " \"\" ");
+	if (r == 0)
+		r = client_imap_cmd_mailbox(s, pattern);
+	if (r == 0)
+		r = client_imap_cmd_raw(s, " RETURN (STATUS (");
+	const char *sep = "";
+	for (size_t i = 0; r == 0 && i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(items & names[i].item))
+			continue;
+		r = client_imap_cmd_printf(s, "%s%s", sep, names[i].name);
+		sep = " ";
+	}
+	if (r == 0)
+		r = client_imap_cmd_raw(s, "))");
 	return r < 0 ? r : client_imap_cmd_end(s);
 }
 

@@ -1,8 +1,10 @@
 /* client_imap_parse.c: the pure, resumable parser of IMAP server responses (contract and
  * every byte decision in client_imap_parse.h). Owns nothing: the token buffer and list
  * stack come from the init arena, each response's tree from the response arena. Bounds
- * are the ones given at init (the engine passes LIMIT_CLIENT_IMAP_*). */
+ * are the ones given at init (the engine passes LIMIT_CLIENT_IMAP_*). Also the readers of
+ * a parsed response's pieces that need no session: numbers, STATUS data. */
 #include "client/client_imap_parse.h"
+#include "client/client_imap.h"
 
 #include <string.h>
 
@@ -575,6 +577,52 @@ int client_imap_tok_u32(const struct client_imap_tok *t, uint32_t *out)
 	    str_to_u64(t->s, (size_t)t->len, UINT32_MAX, &v) < 0)
 		return ERR_BAD_SYNTAX;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+int client_imap_status_parse(const struct client_imap_tok *t,
+			     const struct client_imap_tok **name_out,
+			     struct client_imap_mailbox_status *out)
+{
+	static const struct {
+		const char *name;
+		unsigned item;
+	} items[] = {
+		{"MESSAGES", CLIENT_IMAP_STATUS_MESSAGES},
+		{"UIDNEXT", CLIENT_IMAP_STATUS_UIDNEXT},
+		{"UIDVALIDITY", CLIENT_IMAP_STATUS_UIDVALIDITY},
+		{"HIGHESTMODSEQ", CLIENT_IMAP_STATUS_HIGHESTMODSEQ},
+	};
+	*out = (struct client_imap_mailbox_status){0};
+	if (!t || (t->type != CLIENT_IMAP_TOK_ATOM && t->type != CLIENT_IMAP_TOK_STRING) ||
+	    !t->next || t->next->type != CLIENT_IMAP_TOK_LIST || t->next->next)
+		return ERR_BAD_SYNTAX;
+	*name_out = t;
+	for (const struct client_imap_tok *a = t->next->child; a; a = a->next->next) {
+		if (!a->next || a->type != CLIENT_IMAP_TOK_ATOM)
+			return ERR_BAD_SYNTAX;
+		for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+			if (!client_imap_tok_is(a, items[i].name))
+				continue;
+			uint64_t v;
+			/* RFC 7162 7: a mod-sequence is a positive 63-bit number (0 here: none) */
+			uint64_t max = items[i].item == CLIENT_IMAP_STATUS_HIGHESTMODSEQ
+					       ? (uint64_t)INT64_MAX
+					       : UINT32_MAX;
+			if (a->next->type != CLIENT_IMAP_TOK_ATOM ||
+			    str_to_u64(a->next->s, (size_t)a->next->len, max, &v) < 0)
+				return ERR_BAD_SYNTAX;
+			out->has |= items[i].item;
+			if (items[i].item == CLIENT_IMAP_STATUS_MESSAGES)
+				out->messages = (uint32_t)v;
+			else if (items[i].item == CLIENT_IMAP_STATUS_UIDNEXT)
+				out->uidnext = (uint32_t)v;
+			else if (items[i].item == CLIENT_IMAP_STATUS_UIDVALIDITY)
+				out->uidvalidity = (uint32_t)v;
+			else
+				out->highestmodseq = v;
+		}
+	}
 	return 0;
 }
 

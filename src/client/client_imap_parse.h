@@ -130,6 +130,19 @@ int client_imap_parse(struct client_imap_parser *ps, const uint8_t *p, size_t le
 /* Octets of a literal still to come (the engine reads exactly these), 0 in line mode. */
 uint64_t client_imap_parser_literal_left(const struct client_imap_parser *ps);
 
+/* The data of an untagged STATUS response (RFC 9051 7.2.4), t the token after "STATUS":
+ * the mailbox (an astring, into *name_out as sent: not decoded), then a list of
+ * attribute-value pairs. MESSAGES, UIDNEXT, UIDVALIDITY (32-bit numbers) and
+ * HIGHESTMODSEQ (RFC 7162 mod-sequence-valzer, 63 bits) fill out (out->name stays
+ * NULL) and set their bit in out->has; a repeated one counts last; any other item
+ * (UNSEEN, RECENT, SIZE, APPENDLIMIT NIL, MAILBOXID (...)) is passed over with its one
+ * value token. ERR_BAD_SYNTAX for a missing name or list, a pair without its value, or
+ * a known item whose value is not a number in range. Pure: reads the tokens only. */
+struct client_imap_mailbox_status;
+int client_imap_status_parse(const struct client_imap_tok *t,
+			     const struct client_imap_tok **name_out,
+			     struct client_imap_mailbox_status *out);
+
 /* Checked decimal numbers of an atom: ERR_BAD_SYNTAX for anything else. */
 int client_imap_tok_u32(const struct client_imap_tok *t, uint32_t *out);
 int client_imap_tok_u64(const struct client_imap_tok *t, uint64_t *out);

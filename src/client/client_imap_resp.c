@@ -1,7 +1,7 @@
 /* client_imap_resp.c: what the IMAP client engine does with the server's data: response
  * codes (CAPABILITY, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, NOMODSEQ, PERMANENTFLAGS,
  * READ-ONLY, APPENDUID, MODIFIED) into the session, untagged responses (EXISTS, EXPUNGE,
- * FETCH, VANISHED, LIST, SEARCH, ESEARCH, CAPABILITY, ENABLED, BYE) to the caller's
+ * FETCH, VANISHED, LIST, STATUS, SEARCH, ESEARCH, CAPABILITY, ENABLED, BYE) to the caller's
  * callbacks. Strings handed to callbacks live in the response arena. No bounds of its
  * own: the parser's hold them. */
 #include "client/client_imap_int.h"
@@ -49,6 +49,7 @@ static const struct {
 	{"UTF8=ACCEPT", CLIENT_IMAP_CAP_UTF8_ACCEPT},
 	{"BINARY", CLIENT_IMAP_CAP_BINARY},
 	{"NAMESPACE", CLIENT_IMAP_CAP_NAMESPACE},
+	{"LIST-STATUS", CLIENT_IMAP_CAP_LIST_STATUS},
 };
 
 static unsigned cap_bits(const struct client_imap_tok *t)
@@ -261,6 +262,22 @@ static int fetch(struct client_imap *s, uint32_t seq, const struct client_imap_t
 	return 0;
 }
 
+/* A mailbox name as the server sent it, in UTF-8 for the caller; NULL for a name with a
+ * NUL (not one we could name back). */
+static const char *mailbox_name(struct client_imap *s, const struct client_imap_tok *nm)
+{
+	const char *name = nm->s;
+	if (str_ieq(nm->s, (size_t)nm->len, "INBOX")) {
+		name = "INBOX";
+	} else if (!(s->enabled & CLIENT_IMAP_CAP_UTF8_ACCEPT)) {
+		char *utf8;
+		/* a name that is not valid modified UTF-7 is shown as the server sent it */
+		if (imap_mutf7_decode(nm->s, (size_t)nm->len, &s->resp_arena, &utf8) == 0)
+			name = utf8;
+	}
+	return strlen(name) != nm->len && name == nm->s ? NULL : name;
+}
+
 static int list_entry(struct client_imap *s, const struct client_imap_tok *t)
 {
 	static const struct {
@@ -293,21 +310,25 @@ static int list_entry(struct client_imap *s, const struct client_imap_tok *t)
 				e.attrs |= attrs[i].attr;
 	if (dl->type == CLIENT_IMAP_TOK_STRING && dl->len == 1)
 		e.delim = dl->s[0];
-	if (str_ieq(nm->s, (size_t)nm->len, "INBOX")) {
-		e.name = "INBOX";
-	} else if (!(s->enabled & CLIENT_IMAP_CAP_UTF8_ACCEPT)) {
-		char *utf8;
-		/* a name that is not valid modified UTF-7 is shown as the server sent it */
-		if (imap_mutf7_decode(nm->s, (size_t)nm->len, &s->resp_arena, &utf8) == 0)
-			e.name = utf8;
-	}
-	if (strlen(e.name) != nm->len && e.name == nm->s)
+	if (!(e.name = mailbox_name(s, nm)))
 		return 0; /* a NUL in a name: not one we can name back */
 	if (!s->have_delim && e.delim) {
 		s->delim = e.delim;
 		s->have_delim = true;
 	}
 	CLIENT_IMAP_EVENT(s, list, &e);
+	return 0;
+}
+
+/* STATUS (RFC 9051 7.2.4), also after a LIST entry with RETURN (STATUS) (RFC 5819). */
+static int status(struct client_imap *s, const struct client_imap_tok *t)
+{
+	struct client_imap_mailbox_status st;
+	const struct client_imap_tok *nm;
+	if (client_imap_status_parse(t, &nm, &st) < 0)
+		return client_imap_fail(s, ERR_BAD_SYNTAX, "a STATUS response does not parse");
+	if ((st.name = mailbox_name(s, nm)))
+		CLIENT_IMAP_EVENT(s, status, &st);
 	return 0;
 }
 
@@ -395,6 +416,8 @@ static int data(struct client_imap *s, const struct client_imap_resp *r)
 			s->enabled |= cap_bits(rest);
 	} else if (client_imap_tok_is(t, "LIST")) {
 		return list_entry(s, rest);
+	} else if (client_imap_tok_is(t, "STATUS")) {
+		return status(s, rest);
 	} else if (client_imap_tok_is(t, "SEARCH")) {
 		return search(s, rest);
 	} else if (client_imap_tok_is(t, "ESEARCH")) {

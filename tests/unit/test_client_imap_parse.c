@@ -145,6 +145,17 @@ static void record(struct run *r, int rc)
 		logf_(r, " | ");
 		log_toks(r, rp->toks);
 	}
+	if (rp->kind == CLIENT_IMAP_RESP_UNTAGGED && client_imap_tok_is(rp->toks, "STATUS")) {
+		/* what the engine reads of it (client_imap_status_parse) */
+		struct client_imap_mailbox_status ms;
+		const struct client_imap_tok *nm;
+		int e = client_imap_status_parse(rp->toks->next, &nm, &ms);
+		if (e < 0)
+			logf_(r, " => E%d", e);
+		else
+			logf_(r, " => %s has=%u m=%u n=%u v=%u h=%llu", nm->s, ms.has, ms.messages,
+			      ms.uidnext, ms.uidvalidity, (unsigned long long)ms.highestmodseq);
+	}
 	logf_(r, "\n");
 	arena_reset(&r->ra); /* as the engine does after each response */
 }
@@ -290,7 +301,7 @@ static void test_data(void **st)
 	check("* 1 FETCH (FLAGS ())\r\n* 1 FETCH ((()))\r\n",
 	      "* - | 1 FETCH (FLAGS ())\n* - | 1 FETCH ((()))\n");
 	check("* STATUS \"a b\" (MESSAGES 3  UIDNEXT 9)\r\n",
-	      "* - | STATUS \"a b\" (MESSAGES 3 UIDNEXT 9)\n");
+	      "* - | STATUS \"a b\" (MESSAGES 3 UIDNEXT 9) => a b has=3 m=3 n=9 v=0 h=0\n");
 }
 
 static void test_literal8_nul(void **st)
@@ -402,6 +413,51 @@ static void test_limits(void **st)
 	check_s(&l, "* 1 X {0}\r\n {1}\r\nz\r\n", "<\"\":z>* - | 1 X \"\" {S1}\n");
 }
 
+/* STATUS data (RFC 9051 7.2.4) as LIST-STATUS (RFC 5819) brings it: the items the
+ * engine knows, others passed over, each bound at its limit and one past. */
+static void test_status_data(void **st)
+{
+	(void)st;
+	check("* LIST () \"/\" Folder01\r\n"
+	      "* STATUS Folder01 (MESSAGES 500 UIDNEXT 501 UIDVALIDITY 1796161363 "
+	      "HIGHESTMODSEQ 12)\r\n",
+	      "* - | LIST () \"/\" Folder01\n"
+	      "* - | STATUS Folder01 (MESSAGES 500 UIDNEXT 501 UIDVALIDITY 1796161363 "
+	      "HIGHESTMODSEQ 12) => Folder01 has=15 m=500 n=501 v=1796161363 h=12\n");
+	/* quoted and literal names; items in any order and case; unknown ones skipped
+	 * whatever their value; a repeated one counts last */
+	check("* STATUS \"a b\" (uidnext 7 UNSEEN 2 SIZE 99999999999 APPENDLIMIT NIL "
+	      "MAILBOXID (F1) messages 3 MESSAGES 4)\r\n",
+	      "* - | STATUS \"a b\" (uidnext 7 UNSEEN 2 SIZE 99999999999 APPENDLIMIT NIL "
+	      "MAILBOXID (F1) messages 3 MESSAGES 4) => a b has=3 m=4 n=7 v=0 h=0\n");
+	check("* STATUS {3}\r\nx y ()\r\n",
+	      "* - | STATUS \"x y\" () => x y has=0 m=0 n=0 v=0 h=0\n");
+	/* RFC 7162 7: mod-sequence-valzer, 63 bits; the 32-bit items at their bound */
+	check("* STATUS A (HIGHESTMODSEQ 9223372036854775807 UIDVALIDITY 4294967295)\r\n",
+	      "* - | STATUS A (HIGHESTMODSEQ 9223372036854775807 UIDVALIDITY 4294967295) => A "
+	      "has=12 m=0 n=0 v=4294967295 h=9223372036854775807\n");
+	check("* STATUS A (HIGHESTMODSEQ 0)\r\n",
+	      "* - | STATUS A (HIGHESTMODSEQ 0) => A has=8 m=0 n=0 v=0 h=0\n");
+	check("* STATUS A (HIGHESTMODSEQ 9223372036854775808)\r\n",
+	      "* - | STATUS A (HIGHESTMODSEQ 9223372036854775808) => E-11\n");
+	check("* STATUS A (UIDNEXT 4294967296)\r\n",
+	      "* - | STATUS A (UIDNEXT 4294967296) => E-11\n");
+	/* broken shapes */
+	static const char *const bad[] = {
+		"* STATUS\r\n", "* STATUS A\r\n", "* STATUS A B\r\n", "* STATUS (M 1)\r\n",
+		"* STATUS A (MESSAGES)\r\n", "* STATUS A (MESSAGES x)\r\n",
+		"* STATUS A (MESSAGES \"1\")\r\n", "* STATUS A (MESSAGES -1)\r\n",
+		"* STATUS A (MESSAGES 1) X\r\n", "* STATUS A ((X) 1)\r\n", "* STATUS NIL ()\r\n",
+		"* STATUS A (UIDNEXT 1 UNSEEN)\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char got[16384];
+		transcript(&defaults, bad[i], strlen(bad[i]), 0, strlen(bad[i]), got, sizeof(got));
+		if (!strstr(got, " => E-11\n"))
+			fail_msg("%s read as %s", bad[i], got);
+	}
+}
+
 static void test_numbers(void **st)
 {
 	(void)st;
@@ -485,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_literal8_nul), cmocka_unit_test(test_streamed),
 		cmocka_unit_test(test_invalid),	 cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_numbers),	 cmocka_unit_test(test_uidsets),
+		cmocka_unit_test(test_status_data),
 		cmocka_unit_test(test_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
