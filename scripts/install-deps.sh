@@ -11,7 +11,8 @@ build="gcc make meson ninja-build pkg-config libevent-dev libssl-dev libsqlite3-
 libcrypt-dev libinih-dev zlib1g-dev"
 check="openssl libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
 fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl strace
-isync offlineimap3 mutt tmux dovecot-imapd dovecot-pop3d dovecot-lmtpd"
+isync offlineimap3 mutt tmux dovecot-imapd dovecot-pop3d dovecot-lmtpd
+python3-dkim"
 bench="dovecot-lmtpd dovecot-pop3d dovecot-imapd"
 
 case "$level" in
