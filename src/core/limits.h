@@ -213,4 +213,17 @@
 #define LIMIT_ADDR_LABEL 63                /* RFC 1035 2.3.4: one label in DNS form */
 #define LIMIT_ADDR_MAILBOX 254             /* 4.5.3.1.3: a 256-octet path less "<" ">" */
 
+/* DNS (src/outbound/dns*): what the resolver hands on from one answer */
+#define LIMIT_DNS_NAME 253                 /* a name in text without the final dot
+					    * (RFC 1035 2.3.4: 255 octets on the wire) */
+#define LIMIT_DNS_ANSWER_RECORDS 64        /* records of one answer; an answer with more
+					    * is refused whole (DNS_STATUS_MALFORMED) */
+#define LIMIT_DNS_TXT 4096                 /* one TXT record's strings joined (a DKIM key
+					    * of RSA 4096 needs about 750) */
+#define LIMIT_DNS_TLSA_DATA 2048           /* TLSA association data: a SHA-512 is 64, a
+					    * whole certificate (matching type 0) more */
+#define LIMIT_DNS_ANSWER (256u << 10)      /* bytes of one decoded answer, all records */
+#define LIMIT_DNS_QUERY_TIME 30            /* seconds one query may take (conf [dns]
+					    * timeout); then it is a temporary failure */
+
 #endif
