@@ -8,11 +8,11 @@ set -eu
 level=${1:-check}
 
 build="gcc make meson ninja-build pkg-config libevent-dev libssl-dev libsqlite3-dev
-libcrypt-dev libinih-dev zlib1g-dev"
+libcrypt-dev libinih-dev zlib1g-dev libunbound-dev dns-root-data"
 check="openssl libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
 fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl strace
 isync offlineimap3 mutt tmux dovecot-imapd dovecot-pop3d dovecot-lmtpd
-python3-dkim"
+python3-dkim unbound ldnsutils"
 bench="dovecot-lmtpd dovecot-pop3d dovecot-imapd"
 
 case "$level" in
