@@ -12,6 +12,8 @@ int cmd_init(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+/* `kasten dns lookup ...`, reached through `kasten dns` (argv[0] = "lookup"). */
+int cmd_dns_lookup(int argc, char **argv);
 
 /* Each command's full usage text, which main() prints for --help (to stdout, exit 0,
  * before the command runs) and the command prints to stderr on a usage error. */
@@ -21,6 +23,7 @@ extern const char cmd_init_usage[];
 extern const char cmd_migrate_usage[];
 extern const char cmd_fetch_usage[];
 extern const char cmd_sync_usage[];
+extern const char cmd_dns_lookup_usage[];
 
 /* Shared option handling: --config FILE or --data DIR, removed from argv.
  * Loads the config (or defaults), applies --data, and conf_set()s it. */

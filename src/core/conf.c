@@ -53,6 +53,8 @@ void conf_defaults(struct conf *c)
 	c->backend = dup_or_die("sqlite");
 	c->postmaster = dup_or_die("postmaster@localhost"); /* postmaster@ the hostname */
 	c->submission_check_from = true;
+	c->dns_dnssec = true;
+	c->dns_timeout = LIMIT_DNS_QUERY_TIME;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -126,6 +128,10 @@ static const struct key keys[] = {
 	{"server", "postmaster", K_STR, O(postmaster), 0},
 	{"submission", "check_from", K_BOOL, O(submission_check_from), 0},
 	{"smtp", "allow_local_sender", K_BOOL, O(smtp_allow_local_sender), 0},
+	{"dns", "resolver", K_STR, O(dns_resolver), 0},
+	{"dns", "trust_anchor", K_STR, O(dns_trust_anchor), 0},
+	{"dns", "dnssec", K_BOOL, O(dns_dnssec), 0},
+	{"dns", "timeout", K_UINT, O(dns_timeout), LIMIT_DNS_QUERY_TIME},
 };
 
 struct load_ctx {
@@ -220,8 +226,14 @@ int conf_load(struct conf *c, const char *path)
 			return ERR_BAD_SYNTAX;
 		}
 	}
+	/* the address itself is checked where the resolver starts (dns_parse_server) */
+	if (c->dns_resolver && !listen_ok(c->dns_resolver)) {
+		log_err("config %s: [dns] resolver = %s: want ADDR:PORT or [IPv6]:PORT", path,
+			c->dns_resolver);
+		return ERR_BAD_SYNTAX;
+	}
 	unsigned *timeouts[] = {&c->login_timeout, &c->smtp_timeout, &c->pop3_timeout,
-				&c->imap_timeout};
+				&c->imap_timeout, &c->dns_timeout};
 	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
 		if (*timeouts[i] == 0) {
 			log_err("config %s: [limits] timeouts must be at least 1 second", path);

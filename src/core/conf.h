@@ -39,6 +39,11 @@ struct conf {
 	char *postmaster;             /* RFC 5321 4.5.1 mailbox; never NULL after loading */
 	bool submission_check_from;   /* header From: must be the account's or an alias */
 	bool smtp_allow_local_sender; /* port 25: MAIL FROM a local domain without AUTH */
+	/* [dns] (src/outbound/dns.h) */
+	char *dns_resolver;     /* "ADDR:PORT" every query goes to; NULL: recursion */
+	char *dns_trust_anchor; /* DNSSEC trust anchor file; NULL: Debian's root key */
+	bool dns_dnssec;        /* validate (default); no: every answer insecure */
+	unsigned dns_timeout;   /* seconds per query (LIMIT_DNS_QUERY_TIME) */
 };
 
 /* Defaults = the embedded configuration `kasten serve` runs without --config. */
