@@ -213,6 +213,22 @@
 #define LIMIT_ADDR_LABEL 63                /* RFC 1035 2.3.4: one label in DNS form */
 #define LIMIT_ADDR_MAILBOX 254             /* 4.5.3.1.3: a 256-octet path less "<" ">" */
 
+/* DKIM (src/outbound/dkim*): signing and verifying, RFC 6376 and RFC 8463 */
+#define LIMIT_DKIM_HEADER (1u << 20)       /* header block held while signing/verifying */
+#define LIMIT_DKIM_TAGS 32                 /* tags in one tag-list (RFC 6376 3.2) */
+#define LIMIT_DKIM_SIGS 8                  /* DKIM-Signature fields verified per message
+					    * (the first ones; later ones are not looked at) */
+#define LIMIT_DKIM_SIGNED_FIELDS 64        /* names in one signature's h= */
+#define LIMIT_DKIM_KEYS 8                  /* keys (selectors) of one domain used to sign */
+#define LIMIT_DKIM_SELECTOR 63             /* a selector: one DNS label (RFC 1035 2.3.4) */
+#define LIMIT_DKIM_KEY_FILE (16u << 10)    /* one PEM private key file */
+#define LIMIT_DKIM_RECORD 2048             /* one key record (TXT text), as published or
+					    * looked up: RSA 4096 needs about 750 */
+#define LIMIT_DKIM_ZONE_FILE (1u << 20)    /* `kasten dkim verify --key-record FILE` */
+#define LIMIT_DKIM_DOMAINS 1024            /* domains whose keys a server keeps loaded */
+#define LIMIT_DKIM_RSA_MIN_BITS 1024       /* RFC 8301 3.2: smaller keys never verify */
+#define LIMIT_DNS_RECORDS 24               /* records `kasten dns DOMAIN` lists */
+
 /* DNS (src/outbound/dns*): what the resolver hands on from one answer */
 #define LIMIT_DNS_NAME 253                 /* a name in text without the final dot
 					    * (RFC 1035 2.3.4: 255 octets on the wire) */
