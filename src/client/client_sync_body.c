@@ -43,11 +43,12 @@ static int body_sync_dir(const char *path)
 	return r;
 }
 
-/* Step 2: the whole message (base body) over the header-only file (base row->base). */
-static int body_put_in_place(struct client_maildir *md, const struct client_sync_row *row,
-			     bool *replaced_out)
+/* Step 2 without its flush: the whole message (base body) over the header-only file
+ * (base row->base), whose path goes to partial. */
+static int body_rename(struct client_maildir *md, const struct client_sync_row *row,
+		       bool *replaced_out, char *partial, size_t cap)
 {
-	char whole[PATH_MAX], partial[PATH_MAX];
+	char whole[PATH_MAX];
 	unsigned flags;
 	*replaced_out = false;
 	int e = client_maildir_find(md, row->body_base, whole, sizeof(whole), &flags);
@@ -55,7 +56,7 @@ static int body_put_in_place(struct client_maildir *md, const struct client_sync
 		return 0; /* never committed: step 1 is done again */
 	if (e)
 		return e;
-	e = client_maildir_find(md, row->base, partial, sizeof(partial), &flags);
+	e = client_maildir_find(md, row->base, partial, cap, &flags);
 	if (e == ERR_NOTFOUND) /* deleted meanwhile: so is the whole message */
 		return client_maildir_remove(md, row->body_base) == ERR_IO ? ERR_IO : 0;
 	if (e)
@@ -63,7 +64,16 @@ static int body_put_in_place(struct client_maildir *md, const struct client_sync
 	if (rename(whole, partial) != 0)
 		return ERR_IO;
 	*replaced_out = true;
-	return body_sync_dir(partial);
+	return 0;
+}
+
+/* Step 2 with its flush (recovery, one message at a time). */
+static int body_put_in_place(struct client_maildir *md, const struct client_sync_row *row,
+			     bool *replaced_out)
+{
+	char partial[PATH_MAX];
+	int e = body_rename(md, row, replaced_out, partial, sizeof(partial));
+	return e || !*replaced_out ? e : body_sync_dir(partial);
 }
 
 int sync_body_recover(struct sync_run *r, struct sync_folder *f, bool *changed_out)
@@ -97,99 +107,104 @@ int sync_body_recover(struct sync_run *r, struct sync_folder *f, bool *changed_o
 	return 0;
 }
 
-struct body_dl {
-	struct client_maildir_msg *m;
-	struct client_digest d;
-	bool got;
-	int err;
+/* The bodies of a folder's partial rows, batched (client_sync_fetch.c): step 1's
+ * body_base rows commit with each batch before its files are renamed into cur/; steps 2
+ * and 3 follow per batch, the renames over the header-only files flushed once (settle)
+ * before their rows can commit. */
+struct body_fill {
+	struct sync_run *r;
+	struct client_maildir *md;
+	struct client_sync_row *rows; /* per wanted UID */
+	bool into_new, into_cur;      /* step 2 renamed into new/, cur/ since the last settle */
 };
 
-static int body_piece(void *arg, uint32_t seq, uint64_t off, uint64_t total, const void *p,
-		      size_t n)
+static int body_place(void *arg, size_t i, time_t date, unsigned *flags_out, bool *cur_out,
+		      time_t *mtime_out)
 {
-	struct body_dl *b = arg;
-	b->got = true;
-	client_digest_update(&b->d, p, n);
-	int e = n ? client_maildir_write(b->m, p, n) : 0;
-	return e ? (b->err = e) : 0;
+	struct body_fill *b = arg;
+	char where[PATH_MAX];
+	struct stat st;
+	if (client_maildir_find(b->md, b->rows[i].base, where, sizeof(where), flags_out) != 0)
+		return 1; /* deleted or moved locally: the next pass plans it */
+	*cur_out = true;
+	/* the header-only file's mtime is the INTERNALDATE: keep it */
+	*mtime_out = stat(where, &st) == 0 ? st.st_mtime : 0;
+	return 0;
 }
 
-/* Steps 1-3 for one partial row of the selected folder. */
-static int body_complete(struct sync_run *r, struct client_maildir *md,
-			 struct client_sync_row row)
+static int body_record(void *arg, size_t i, const struct sync_fetch_got *g)
 {
-	char where[PATH_MAX], base[CLIENT_MAILDIR_NAME_MAX], uid[16], sha[CLIENT_DIGEST_HEX];
-	char id[LIMIT_MSGID + 3];
-	unsigned flags;
-	if (client_maildir_find(md, row.base, where, sizeof(where), &flags) != 0)
-		return 0; /* deleted or moved locally: the next pass plans it */
-	struct body_dl b = {0};
-	int e = client_digest_init(&b.d);
-	if (e)
-		return sync_fail(r, e, "out of memory");
-	if ((e = client_maildir_begin(md, &b.m, base))) {
-		client_digest_free(&b.d);
-		return sync_fail(r, e, "cannot write into %s: %s", client_maildir_path(md),
-				 err_str(e));
-	}
-	row.body_base = base;
-	if ((e = client_sync_state_row_put(r->st, &row))) {
-		client_maildir_abort(&b.m);
-		client_digest_free(&b.d);
-		return sync_fail(r, e, "%s", client_sync_state_error(r->st));
-	}
-	struct client_imap_events ev = {.arg = &b, .body = body_piece};
-	client_imap_set_events(r->imap, &ev);
-	(void)snprintf(uid, sizeof(uid), "%u", row.uid); /* a uint32 fits */
-	e = client_imap_uid_fetch(r->imap, uid, "(UID BODY.PEEK[])", 0, false);
-	client_imap_set_events(r->imap, NULL);
-	if (e || b.err || !b.got) {
-		client_maildir_abort(&b.m);
-		client_digest_free(&b.d);
-		if (e)
-			return sync_fail(r, e, "UID FETCH: %s", client_imap_error(r->imap));
-		if (b.err)
-			return sync_fail(r, b.err, "cannot write into %s: %s",
-					 client_maildir_path(md), err_str(b.err));
-		row.body_base = ""; /* gone from the server: the next pass plans it */
-		e = client_sync_state_row_put(r->st, &row);
-		return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
-	}
-	uint64_t size;
-	struct stat st; /* the header-only file's mtime is the INTERNALDATE: keep it */
-	e = client_maildir_commit(&b.m, flags, true, stat(where, &st) == 0 ? st.st_mtime : 0);
-	int de = client_digest_final(&b.d, sha, &size, id, sizeof(id));
+	struct body_fill *b = arg;
+	struct client_sync_row row = b->rows[i];
+	row.body_base = g->base;
+	return client_sync_state_row_put(b->r->st, &row);
+}
+
+static int body_placed(void *arg, size_t i, const struct sync_fetch_got *g)
+{
+	struct body_fill *b = arg;
+	struct client_sync_row row = b->rows[i];
+	char partial[PATH_MAX];
 	bool replaced = false;
-	if (!e)
-		e = body_put_in_place(md, &row, &replaced);
-	if (e || de)
-		return sync_fail(r, e ? e : de, "cannot complete a message in %s: %s",
-				 client_maildir_path(md), err_str(e ? e : de));
+	row.body_base = g->base;
+	int e = body_rename(b->md, &row, &replaced, partial, sizeof(partial));
+	if (e)
+		return sync_fail(b->r, e, "cannot complete a message in %s: %s",
+				 client_maildir_path(b->md), err_str(e));
+	if (replaced) {
+		const char *slash = strrchr(partial, '/');
+		bool in_new = slash && slash - partial >= 4 && !strncmp(slash - 4, "/new", 4);
+		b->into_new |= in_new;
+		b->into_cur |= !in_new;
+	}
 	row.body_base = "";
 	row.partial = !replaced;
-	row.sha256 = sha;
-	if (id[0])
-		row.msgid = id;
-	r->stats.downloaded++;
-	e = client_sync_state_row_put(r->st, &row);
-	return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
+	row.sha256 = g->sha256;
+	if (g->msgid[0])
+		row.msgid = g->msgid;
+	b->r->stats.downloaded++;
+	return client_sync_state_row_put(b->r->st, &row);
+}
+
+/* The renames of step 2 durable before the rows that forget body_base can commit. */
+static int body_settle(void *arg)
+{
+	struct body_fill *b = arg;
+	char dir[PATH_MAX];
+	for (int k = 0; k < 2; k++) {
+		if (!(k ? b->into_cur : b->into_new))
+			continue;
+		/* body_sync_dir takes a path inside the directory */
+		int n = snprintf(dir, sizeof(dir), "%s/%s/x", client_maildir_path(b->md),
+				 k ? "cur" : "new");
+		int e = n < 0 || (size_t)n >= sizeof(dir) ? ERR_TOO_LONG : body_sync_dir(dir);
+		if (e)
+			return sync_fail(b->r, e, "cannot complete a message in %s: %s",
+					 client_maildir_path(b->md), err_str(e));
+	}
+	b->into_new = b->into_cur = false;
+	return 0;
+}
+
+static bool body_wanted(const struct client_sync_row *row)
+{
+	return row->partial && row->uid && !row->fetching && !row->deleting;
 }
 
 int sync_body_fill(struct sync_run *r, struct sync_folder *f, struct arena *a)
 {
 	struct client_sync_row *rows;
-	size_t n;
+	size_t n, nwant = 0;
 	int e = client_sync_state_rows(r->st, f->view.name, a, &rows, NULL, &n);
 	if (e)
 		return sync_fail(r, e, "%s", client_sync_state_error(r->st));
-	bool any = false;
-	for (size_t i = 0; i < n && !any; i++)
-		any = rows[i].partial && rows[i].uid && !rows[i].fetching && !rows[i].deleting;
-	if (!any || !f->view.remote_exists)
+	for (size_t i = 0; i < n; i++)
+		nwant += body_wanted(&rows[i]);
+	if (!nwant || !f->view.remote_exists)
 		return 0;
 	char name[LIMIT_MAILBOX_NAME + 1];
 	struct client_imap_mailbox mb;
-	struct client_maildir *md;
+	struct body_fill b = {.r = r};
 	if ((e = sync_server_name(r, f->view.name, name, sizeof(name))))
 		return sync_fail(r, e, "folder name too long: %.100s", f->view.name);
 	/* EXAMINE: fetching bodies changes nothing on the server (BODY.PEEK too) */
@@ -198,14 +213,24 @@ int sync_body_fill(struct sync_run *r, struct sync_folder *f, struct arena *a)
 				 client_imap_error(r->imap));
 	if (mb.uidvalidity != f->view.remote_uidvalidity)
 		return 0; /* renumbered since the pass: the next pass re-matches first */
-	if ((e = client_maildir_open(f->local_path, false, &md)))
+	b.rows = arena_alloc(a, nwant * sizeof(*b.rows));
+	uint32_t *uids = arena_alloc(a, nwant * sizeof(*uids));
+	uint8_t *outcome = arena_alloc(a, nwant);
+	if (!b.rows || !uids || !outcome)
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	nwant = 0;
+	for (size_t i = 0; i < n; i++)
+		if (body_wanted(&rows[i])) {
+			b.rows[nwant] = rows[i];
+			uids[nwant++] = rows[i].uid;
+		}
+	if ((e = client_maildir_open(f->local_path, false, &b.md)))
 		return e == ERR_NOTFOUND ? 0 : sync_fail(r, e, "cannot open %s", f->local_path);
-	for (size_t i = 0; !e && i < n; i++) {
-		if (rows[i].partial && rows[i].uid && !rows[i].fetching && !rows[i].deleting)
-			e = body_complete(r, md, rows[i]);
-		if (r->opts->progress)
-			r->opts->progress(r->opts->progress_arg, f->view.name, i + 1, n);
-	}
-	client_maildir_close(&md);
+	struct sync_fetch sf = {
+		.r = r, .md = b.md, .folder = f->view.name, .items = "(UID BODY.PEEK[])",
+		.progress_total = nwant, .place = body_place, .record = body_record,
+		.placed = body_placed, .settle = body_settle, .arg = &b, .outcome = outcome};
+	e = sync_fetch_run(&sf, uids, nwant);
+	client_maildir_close(&b.md);
 	return e;
 }

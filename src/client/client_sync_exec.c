@@ -1,16 +1,25 @@
 /* client_sync_exec.c: carrying out one folder's plan (client_sync.h) against the
  * selected mailbox and its Maildir, in an order that keeps the state crash-safe:
- * - a download records its row (with the base name the file will have, "fetching")
- *   before the file is committed, and completes the row after: a kill -9 anywhere
- *   leaves either a row to fetch again or a file its row knows, never a stray file that
- *   would be uploaded as new;
+ * - downloads go in batches (client_sync_fetch.c): every wanted UID in as few UID FETCH
+ *   commands as fit, each body staged in tmp/ as it streams and its row ("fetching",
+ *   with the file's base name, digest and size) written into one open transaction;
+ *   per batch the transaction commits first, then one syncfs, the renames into new/ or
+ *   cur/ and one fsync per directory, then the rows lose "fetching" in the next
+ *   transaction. Why this order is safe: a file can only be seen in new/ or cur/ after
+ *   the row that names it is durable, so a kill -9 anywhere leaves either a row to fetch
+ *   again (its file still in tmp/, never read; removed after
+ *   LIMIT_CLIENT_MAILDIR_TMP_AGE) or a file its row knows (the next pass completes the
+ *   row), never a stray file that would be uploaded as new; and since syncfs precedes
+ *   the renames, a power loss cannot leave a renamed file without its bytes;
  * - an upload records its row (UID 0) before APPEND: a lost APPENDUID is found again by
  *   Message-ID and size (R1), never uploaded twice;
  * - a deletion on the server marks its rows "deleting" before STORE \Deleted and UID
  *   EXPUNGE; a move marks the row's target before UID MOVE;
  * - flags go to the server before the row records them (a crash in between finds both
  *   sides agreeing and the row behind, which the next pass simply records).
- * Row writes without a transfer in between share one transaction (one fsync). */
+ * The downloads come after the folder's other actions (each message has one action
+ * besides its row's update, so the order between messages is free). Row writes without
+ * a transfer in between share one transaction (one flush). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,127 +72,13 @@ static int exec_maildir(struct exec_ctx *x)
 	return e ? sync_fail(x->r, e, "cannot open %s: %s", x->f->local_path, err_str(e)) : 0;
 }
 
-/* ---- download ---- */
-
-struct exec_dl {
-	struct client_maildir_msg *m;
-	struct client_digest d;
-	time_t date;
-	bool got;
-	bool headers;   /* BODY.PEEK[HEADER]: the engine holds it whole (ft->header) */
-	bool too_long;  /* ... unless it is longer than LIMIT_CLIENT_IMAP_HOLD */
-	int err;
-};
-
-static int exec_dl_body(void *arg, uint32_t seq, uint64_t off, uint64_t total, const void *p,
-			size_t n)
+/* The Maildir, opened when the plan downloads anything. */
+static int exec_maildir_if(struct exec_ctx *x, const struct client_sync_plan *p)
 {
-	struct exec_dl *dl = arg;
-	dl->got = true;
-	client_digest_update(&dl->d, p, n);
-	int e = n ? client_maildir_write(dl->m, p, n) : 0;
-	return e ? (dl->err = e) : 0;
-}
-
-static int exec_dl_fetch(void *arg, const struct client_imap_fetch *ft)
-{
-	struct exec_dl *dl = arg;
-	if (ft->internaldate)
-		dl->date = ft->internaldate;
-	if (!dl->headers || (!ft->header && !ft->header_len))
-		return 0;
-	if (!ft->header) {
-		dl->too_long = true;
-		return 0;
-	}
-	return exec_dl_body(arg, ft->seq, 0, ft->header_len, ft->header, ft->header_len);
-}
-
-static int exec_download(struct exec_ctx *x, const struct client_sync_action *act)
-{
-	bool headers = x->r->opts->headers_first;
-	struct client_sync_folder *v = &x->f->view;
-	const struct client_sync_remote *rm = &v->remote[act->remote];
-	char base[CLIENT_MAILDIR_NAME_MAX], uid[16], sha[CLIENT_DIGEST_HEX];
-	char id[LIMIT_MSGID + 3];
-	struct exec_dl dl = {0};
-	int e = exec_maildir(x);
-	if (!e && (e = client_digest_init(&dl.d)))
-		return sync_fail(x->r, e, "out of memory");
-	if (e)
-		return e;
-	e = client_maildir_begin(x->md, &dl.m, base);
-	if (e) {
-		client_digest_free(&dl.d);
-		return sync_fail(x->r, e, "cannot write into %s: %s", x->f->local_path, err_str(e));
-	}
-	struct client_sync_row row = {.id = -1, .keywords = rm->keywords, .msgid = rm->msgid,
-				      .sha256 = "", .size = rm->size};
-	if (act->row != CLIENT_SYNC_NONE)
-		row = v->rows[act->row];
-	row.uid = rm->uid;
-	row.base = base;
-	row.flags = act->flags;
-	row.keywords = rm->keywords;
-	row.fetching = true;
-	row.deleting = false;
-	row.partial = headers;
-	row.body_base = "";
-	e = act->row != CLIENT_SYNC_NONE
-		    ? client_sync_state_row_put(x->r->st, &row)
-		    : client_sync_state_row_add(x->r->st, v->name, &row, &row.id);
-	if (e) {
-		client_maildir_abort(&dl.m);
-		client_digest_free(&dl.d);
-		return exec_state(x, e);
-	}
-	struct client_imap_events ev = {.arg = &dl, .body = exec_dl_body, .fetch = exec_dl_fetch};
-	client_imap_set_events(x->r->imap, &ev);
-	(void)snprintf(uid, sizeof(uid), "%u", rm->uid); /* a uint32 fits */
-	dl.headers = headers;
-	e = client_imap_uid_fetch(x->r->imap, uid,
-				  headers ? "(UID INTERNALDATE BODY.PEEK[HEADER])"
-					  : "(UID INTERNALDATE BODY.PEEK[])",
-				  0, false);
-	if (!e && dl.too_long && !dl.got) {
-		/* a header too long to hold: the whole message at once instead */
-		headers = dl.headers = false;
-		e = client_imap_uid_fetch(x->r->imap, uid, "(UID INTERNALDATE BODY.PEEK[])", 0,
-					  false);
-		if (!e) {
-			row.partial = false;
-			e = client_sync_state_row_put(x->r->st, &row) ? ERR_IO : 0;
-		}
-	}
-	client_imap_set_events(x->r->imap, NULL);
-	if (!e && dl.err)
-		e = sync_fail(x->r, dl.err, "cannot write into %s: %s", x->f->local_path,
-			      err_str(dl.err));
-	else if (e)
-		e = exec_imap(x, e, "UID FETCH");
-	if (e || !dl.got) {
-		/* gone from the server meanwhile (or failed): the row goes, the next pass
-		 * sees what is there */
-		client_maildir_abort(&dl.m);
-		client_digest_free(&dl.d);
-		return e ? e : exec_state(x, client_sync_state_row_drop(x->r->st, row.id));
-	}
-	e = client_maildir_commit(&dl.m, act->flags, act->flags != 0, dl.date);
-	uint64_t size;
-	int de = client_digest_final(&dl.d, sha, &size, id, sizeof(id));
-	if (e)
-		return sync_fail(x->r, e, "cannot write into %s: %s", x->f->local_path, err_str(e));
-	if (de)
-		return sync_fail(x->r, de, "out of memory");
-	row.fetching = false;
-	row.sha256 = headers ? "" : sha; /* of the whole message only */
-	if (id[0])
-		row.msgid = id;
-	if (!row.size && !headers)
-		row.size = size;
-	x->r->stats.downloaded += !headers;
-	x->r->stats.headers += headers;
-	return exec_state(x, client_sync_state_row_put(x->r->st, &row));
+	for (size_t i = 0; i < p->nacts; i++)
+		if (p->acts[i].kind == CLIENT_SYNC_DOWNLOAD)
+			return exec_maildir(x);
+	return 0;
 }
 
 /* ---- upload ---- */
@@ -596,9 +491,7 @@ int sync_exec(struct sync_run *r, struct sync_folder *f, struct sync_folder *all
 		case CLIENT_SYNC_DELETE_REMOTE:
 			break; /* batched */
 		case CLIENT_SYNC_DOWNLOAD:
-			if (!(e = exec_tx(&x, false)))
-				e = exec_download(&x, act);
-			break;
+			break; /* batched, after the rest */
 		case CLIENT_SYNC_UPLOAD:
 			if (!(e = exec_tx(&x, false)))
 				e = exec_upload(&x, act);
@@ -617,6 +510,13 @@ int sync_exec(struct sync_run *r, struct sync_folder *f, struct sync_folder *all
 			break;
 		}
 	}
+	/* Downloads last, in batches: they concern messages no other action of the plan
+	 * touches (a message has one action besides its row's update), so the order
+	 * between them and the rest does not matter. */
+	if (!e)
+		e = exec_tx(&x, false);
+	if (!e && (e = exec_maildir_if(&x, p)) == 0)
+		e = sync_download(r, f, x.md, p, a);
 	if (!e)
 		e = exec_tx(&x, false);
 	if (!e)

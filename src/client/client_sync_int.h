@@ -68,6 +68,58 @@ int sync_adopt_local(struct sync_run *r, struct sync_folder *f, const bool *move
 int sync_exec(struct sync_run *r, struct sync_folder *f, struct sync_folder *all, size_t nall,
 	      const struct client_sync_plan *p, struct arena *a);
 
+/* Batched downloads (client_sync_fetch.c): the wanted UIDs in as few UID FETCH commands
+ * as fit, each body staged in tmp/ as it streams, the rows written in one open
+ * transaction that commits before the batch's files are renamed into place. */
+struct sync_fetch_got {
+	const char *base;   /* the file's base name */
+	const char *sha256; /* of the bytes received, "" never */
+	const char *msgid;  /* "<id>" of their header, "" none */
+	uint64_t size;      /* bytes as the server sent them (CRLF) */
+	time_t date;        /* INTERNALDATE, 0 if not sent */
+};
+
+enum sync_fetch_outcome {
+	SYNC_FETCH_MISSING = 0, /* no body came (expunged meanwhile, or an error first) */
+	SYNC_FETCH_DONE,        /* staged and recorded (in place unless the run failed) */
+	SYNC_FETCH_TOO_LONG,    /* header_only: a header longer than LIMIT_CLIENT_IMAP_HOLD */
+	SYNC_FETCH_SKIPPED,     /* place() said no */
+};
+
+struct sync_fetch {
+	struct sync_run *r;
+	struct client_maildir *md;
+	const char *folder; /* for errors and the progress line */
+	const char *items;  /* e.g. "(UID INTERNALDATE BODY.PEEK[])" */
+	bool header_only;   /* items ask for BODY.PEEK[HEADER] (it comes with the response end) */
+	size_t progress_base, progress_total;
+	/* Message i (index into the caller's uids) came: how to stage it; date is its
+	 * INTERNALDATE (0: none); *mtime_out preset to date. >0: not wanted after all. */
+	int (*place)(void *arg, size_t i, time_t date, unsigned *flags_out, bool *cur_out,
+		     time_t *mtime_out);
+	/* Message i is staged: write what a crash must find (its base name) into the open
+	 * transaction; it commits before the file is renamed into place. */
+	int (*record)(void *arg, size_t i, const struct sync_fetch_got *g);
+	/* Message i is in new/ or cur/ and durable: complete its row (open transaction). */
+	int (*placed)(void *arg, size_t i, const struct sync_fetch_got *g);
+	/* After a batch's placed() calls, before their transaction can commit (NULL: none). */
+	int (*settle)(void *arg);
+	void *arg;
+	uint8_t *outcome; /* per uid, enum sync_fetch_outcome, set by sync_fetch_run */
+};
+
+/* Download uids[0..n) (any order, no duplicates) as sf says. Called and returning
+ * outside a state transaction; every message that came whole is in place and recorded
+ * on return, also after an error (the first one returned, r->error says it). */
+int sync_fetch_run(struct sync_fetch *sf, const uint32_t *uids, size_t n);
+
+/* The DOWNLOAD actions of plan p of f (selected) into md, batched as above: a new row
+ * per message (or the action's row) "fetching" until its file is in place; a message
+ * gone from the server meanwhile drops its row. With --headers-first the headers only
+ * (the rows partial), a header too long to hold the whole message at once. */
+int sync_download(struct sync_run *r, struct sync_folder *f, struct client_maildir *md,
+		  const struct client_sync_plan *p, struct arena *a);
+
 /* --headers-first (client_sync_body.c). Before f is listed: put in place (or remove)
  * the whole messages a crash left beside their header-only files; *changed_out when a
  * row changed (read the rows again). */

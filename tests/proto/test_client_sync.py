@@ -15,17 +15,20 @@ without --once (a change on either side on the other within 5 seconds).
 
 import re
 import shutil
+import subprocess
 import time
 
 import pytest
 
 from client_proxy import Proxy
-from client_test import (CLIENT_LISTEN, Client, assert_in_sync, command_exists,  # noqa: F401
-                         count_files, cut_points, dovecot_pool, endpoint, fast_tmp,
-                         flags_to_letters, folder_status, kill9, letters_to_flags,
-                         local_by_mid, local_state, mailserver, one_line, ok, quote,
+from client_test import (CLIENT_LISTEN, Client, assert_in_sync,  # noqa: F401
+                         assert_same_messages, command_exists, count_files, cut_points,
+                         dovecot_pool, endpoint, fast_tmp, flags_to_letters, folder_status,
+                         kill9, letters_to_flags, local_by_mid, local_state, mailserver,
+                         one_line, ok, quote,
                          sample_message, stop, uid_map, wait_until, write_local)
 from imap_clients import lf
+from kasten_test import kasten_bin
 
 KASTEN_LISTEN = CLIENT_LISTEN
 pytestmark = pytest.mark.skipif(not command_exists("sync"),
@@ -377,6 +380,41 @@ def test_kill9_twice_during_2000(mailserver, fast_tmp):
     sync(cl, acct, md)
     server, local = assert_in_sync(acct, md)
     assert sorted(server["INBOX"]) == sorted(m.mid for m in before)
+
+
+BATCH = 256  # LIMIT_CLIENT_MAILDIR_BATCH: downloads made durable together
+
+
+@pytest.mark.parametrize("at", ["syncfs", "fsync"])
+def test_kill9_inside_a_batched_download(mailserver, fast_tmp, at):
+    """SIGKILL at the two points of a batch (client_sync_fetch.c) a random kill rarely
+    hits, injected by strace at the entry of the call: "syncfs", the first batch's rows
+    committed ("fetching", with the base names) but its files still in tmp/; "fsync",
+    the first fsync of the pass, that of new/ right after the first batch's renames,
+    before the rows say the files are in place. The rerun takes each file for what it
+    is: every message once on both sides, byte for byte, and only the rest downloaded
+    (none of the renamed files is uploaded as a new local message)."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
+    sync(cl, acct, md)  # the tree and its state made: the pass below only downloads
+    acct.deliver_many(BATCH + 44, "sync-batch")
+    before = acct.messages()
+    assert len(before) == BATCH + 44
+    args = ["sync", *endpoint(acct, "imap"), "--maildir", md, "--once"]
+    r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={at}",
+                        "-e", f"inject={at}:signal=SIGKILL:when=1",
+                        kasten_bin(), *map(str, args)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=cl.env, timeout=120)
+    assert r.returncode in (-9, 137), (r.returncode, r.stderr[-2000:])
+    stored = BATCH if at == "fsync" else 0
+    assert count_files(md) == stored, \
+        f"the kill did not come at the {at} of the first batch ({count_files(md)} files)"
+    r = sync(cl, acct, md)
+    assert count(r.stdout, "downloaded") == len(before) - stored, r.stdout
+    assert count(r.stdout, "uploaded") == 0, r.stdout
+    server, _ = assert_in_sync(acct, md)
+    assert sorted(server["INBOX"]) == sorted(m.mid for m in before)
+    assert_same_messages(md, acct.messages())
 
 
 # ---- staying connected ----
