@@ -89,11 +89,47 @@ int client_maildir_set_flags(struct client_maildir *md, const char *base, unsign
 /* Remove a message (ERR_NOTFOUND if it is gone already). */
 int client_maildir_remove(struct client_maildir *md, const char *base);
 
-/* Every message of new/ and cur/, in no particular order: cb(arg, base, path, flags,
- * size, mtime); a nonzero return from cb stops the walk and is returned. */
-typedef int (*client_maildir_each_fn)(void *arg, const char *base, const char *path,
-				      unsigned flags, uint64_t size, time_t mtime);
+/* One message file as client_maildir_each found it (strings valid during the call). */
+struct client_maildir_file {
+	const char *base; /* the base name */
+	const char *name; /* the file name in new/ or cur/ ("<base>" or "<base>:2,<info>") */
+	bool in_cur;
+	unsigned flags;   /* of the name's ":2," info */
+};
+
+/* Every message of new/ and cur/ (once: a base name in both counts in cur/), in no
+ * particular order, from the directory entries alone: names whose entry says regular
+ * file, and those of a file system that does not say (DT_UNKNOWN) which a stat shows to
+ * be one; no stat per file otherwise (the flags are in the name; a sync pass over
+ * thousands of known messages needs nothing more). cb(arg, file); a nonzero return
+ * stops the walk and is returned. The directories are read before the first call, so
+ * cb may change the Maildir (set_flags, remove); a file reported may be gone by the
+ * time cb looks at it. */
+typedef int (*client_maildir_each_fn)(void *arg, const struct client_maildir_file *f);
 int client_maildir_each(struct client_maildir *md, client_maildir_each_fn cb, void *arg);
+/* What a stat says of a file each reported, for the callers that need it (an upload's
+ * size and INTERNALDATE, R3's time of the last rename): one fstatat. ERR_NOTFOUND if it
+ * was renamed or removed since, ERR_INVAL if it is no regular file. */
+int client_maildir_file_stat(struct client_maildir *md, const struct client_maildir_file *f,
+			     uint64_t *size_out, struct timespec *mtime_out,
+			     struct timespec *ctime_out);
+/* Its path ("<maildir>/cur/<name>"): ERR_FULL if longer than cap. */
+int client_maildir_file_path(const struct client_maildir *md,
+			     const struct client_maildir_file *f, char *path_out, size_t cap);
+
+/* The stamp of a Maildir's message directories: new/ and cur/'s modification times (to
+ * the nanosecond, as the file system keeps them) and inodes. Adding, removing or
+ * renaming a message changes a directory's mtime (what Dovecot's maildir relies on too);
+ * a directory put in another's place has another inode. A change in the same clock tick
+ * as the last one may leave the mtime as it was: the caller decides how old an mtime
+ * must be to be trusted. _stamp reads the open directories (the ones each lists),
+ * _stamp_path the ones at path now. ERR_NOTFOUND if new/ or cur/ is missing. */
+struct client_maildir_stamp {
+	int64_t new_ns, cur_ns; /* mtime in ns since the epoch */
+	uint64_t new_ino, cur_ino;
+};
+int client_maildir_stamp(const struct client_maildir *md, struct client_maildir_stamp *out);
+int client_maildir_stamp_path(const char *path, struct client_maildir_stamp *out);
 
 /* The folders of a Maildir tree rooted at root: cb(arg, name, path) with names as IMAP
  * shows them ("INBOX", "Sent", "Lists/kasten", "/" between levels), Maildir++ dot

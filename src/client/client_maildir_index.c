@@ -1,5 +1,7 @@
 /* client_maildir_index.c: finding a message of one Maildir by its base name, changing
- * its flags, removing it, and walking all of them. Owns the listing cache of struct
+ * its flags, removing it, walking all of them (from the directory entries, without a
+ * stat per file), and the stamp of new/ and cur/ that tells a caller whether a listing
+ * it keeps is still the directories' content. Owns the listing cache of struct
  * client_maildir (at most LIMIT_CLIENT_MAILDIR_MSGS files, about 40 bytes plus the name
  * each).
  *
@@ -73,7 +75,8 @@ static int index_grow(struct client_maildir_cache *c)
 
 /* Put name (of new/ or cur/) in the table, replacing the entry of the same base name;
  * when both directories hold it (another program between link and unlink), cur/ wins. */
-static int index_add(struct client_maildir_cache *c, const char *name, bool in_cur)
+static int index_add(struct client_maildir_cache *c, const char *name, bool in_cur,
+		     unsigned char type)
 {
 	size_t len = client_maildir_base_len(name), nlen = strlen(name);
 	if (len == 0 || len > UINT16_MAX)
@@ -92,6 +95,7 @@ static int index_add(struct client_maildir_cache *c, const char *name, bool in_c
 	e->hash = h;
 	e->base_len = (uint16_t)len;
 	e->in_cur = in_cur;
+	e->type = type;
 	memcpy(e->name, name, nlen + 1);
 	if (c->slots[i])
 		free(c->slots[i]);
@@ -138,7 +142,7 @@ static int index_scan_dir(struct client_maildir_cache *c, int dir_fd, bool in_cu
 		/* dot files are not messages (Maildir: ".", "..", hidden tool files) */
 		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
 			continue;
-		rc = index_add(c, de->d_name, in_cur);
+		rc = index_add(c, de->d_name, in_cur, de->d_type);
 	}
 	if (rc == 0 && errno != 0)
 		rc = client_maildir_errno(errno);
@@ -201,7 +205,7 @@ void client_maildir_cache_put(struct client_maildir *md, const char *name, bool 
 	if (!md->cache.valid)
 		return; /* the first find scans anyway */
 	/* Out of memory or past the bound: forget the listing, the next find rescans. */
-	if (index_add(&md->cache, name, in_cur) < 0)
+	if (index_add(&md->cache, name, in_cur, DT_REG) < 0)
 		client_maildir_cache_free(&md->cache);
 }
 
@@ -365,20 +369,87 @@ int client_maildir_each(struct client_maildir *md, client_maildir_each_fn cb, vo
 	struct client_maildir_cache snap = {0};
 	int rc = index_scan(md, &snap);
 	char base[NAME_MAX + 1];
-	char path[PATH_MAX];
 	for (size_t i = 0; rc == 0 && i < snap.cap; i++) {
 		const struct client_maildir_ent *e = snap.slots[i];
+		if (!e)
+			continue;
 		struct stat st;
-		if (!e || fstatat(e->in_cur ? md->cur_fd : md->new_fd, e->name, &st,
-				  AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-			continue; /* gone since the scan, or not a message file */
+		/* the entry's type is enough; a file system that leaves it unknown costs a
+		 * stat (and a file gone since the scan is then passed over) */
+		if (e->type != DT_REG &&
+		    (e->type != DT_UNKNOWN ||
+		     fstatat(e->in_cur ? md->cur_fd : md->new_fd, e->name, &st,
+			     AT_SYMLINK_NOFOLLOW) != 0 ||
+		     !S_ISREG(st.st_mode)))
+			continue;
 		memcpy(base, e->name, e->base_len);
 		base[e->base_len] = '\0';
-		if (index_path(md, e, path, sizeof(path)) < 0)
-			continue;
-		rc = cb(arg, base, path, client_maildir_flags_of(e->name), (uint64_t)st.st_size,
-			st.st_mtim.tv_sec);
+		struct client_maildir_file f = {.base = base, .name = e->name, .in_cur = e->in_cur,
+						.flags = client_maildir_flags_of(e->name)};
+		rc = cb(arg, &f);
 	}
 	client_maildir_cache_free(&snap);
 	return rc;
+}
+
+int client_maildir_file_stat(struct client_maildir *md, const struct client_maildir_file *f,
+			     uint64_t *size_out, struct timespec *mtime_out,
+			     struct timespec *ctime_out)
+{
+	struct stat st;
+	if (fstatat(f->in_cur ? md->cur_fd : md->new_fd, f->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return client_maildir_errno(errno);
+	if (!S_ISREG(st.st_mode))
+		return ERR_INVAL;
+	if (size_out)
+		*size_out = (uint64_t)st.st_size;
+	if (mtime_out)
+		*mtime_out = st.st_mtim;
+	if (ctime_out)
+		*ctime_out = st.st_ctim;
+	return 0;
+}
+
+int client_maildir_file_path(const struct client_maildir *md,
+			     const struct client_maildir_file *f, char *path_out, size_t cap)
+{
+	int n = snprintf(path_out, cap, "%s/%s/%s", md->path, f->in_cur ? "cur" : "new",
+			 f->name);
+	return n < 0 || (size_t)n >= cap ? ERR_FULL : 0;
+}
+
+/* ---- the stamp of new/ and cur/ ---- */
+
+static void index_stamp_of(const struct stat *sn, const struct stat *sc,
+			   struct client_maildir_stamp *out)
+{
+	out->new_ns = (int64_t)sn->st_mtim.tv_sec * 1000000000 + sn->st_mtim.tv_nsec;
+	out->cur_ns = (int64_t)sc->st_mtim.tv_sec * 1000000000 + sc->st_mtim.tv_nsec;
+	out->new_ino = (uint64_t)sn->st_ino;
+	out->cur_ino = (uint64_t)sc->st_ino;
+}
+
+int client_maildir_stamp(const struct client_maildir *md, struct client_maildir_stamp *out)
+{
+	struct stat sn, sc;
+	if (fstat(md->new_fd, &sn) != 0 || fstat(md->cur_fd, &sc) != 0)
+		return client_maildir_errno(errno);
+	index_stamp_of(&sn, &sc, out);
+	return 0;
+}
+
+int client_maildir_stamp_path(const char *path, struct client_maildir_stamp *out)
+{
+	char pn[PATH_MAX], pc[PATH_MAX];
+	struct stat sn, sc;
+	int n = snprintf(pn, sizeof(pn), "%s/new", path);
+	int m = snprintf(pc, sizeof(pc), "%s/cur", path);
+	if (n < 0 || (size_t)n >= sizeof(pn) || m < 0 || (size_t)m >= sizeof(pc))
+		return ERR_TOO_LONG;
+	if (stat(pn, &sn) != 0 || stat(pc, &sc) != 0)
+		return client_maildir_errno(errno);
+	if (!S_ISDIR(sn.st_mode) || !S_ISDIR(sc.st_mode))
+		return ERR_NOTFOUND;
+	index_stamp_of(&sn, &sc, out);
+	return 0;
 }

@@ -16,6 +16,7 @@ struct client_maildir_ent {
 	uint32_t hash; /* of the base name */
 	uint16_t base_len;
 	bool in_cur;
+	unsigned char type; /* d_type of its directory entry (DT_REG for our own files) */
 	char name[]; /* NUL-terminated file name, "<base>" or "<base>:2,<info>" */
 };
 

@@ -330,14 +330,24 @@ struct md_entry {
 };
 
 struct md_list {
+	struct client_maildir *md;
 	struct md_entry *v;
 	size_t n, cap;
 };
 
-static int md_collect(void *arg, const char *base, const char *path, unsigned flags,
-		      uint64_t size, time_t mtime)
+static int md_collect(void *arg, const struct client_maildir_file *f)
 {
 	struct md_list *l = arg;
+	char path[PATH_MAX];
+	struct timespec mtime;
+	/* INTERNALDATE is the file's mtime: one stat each (a file gone since: left out) */
+	int r = client_maildir_file_stat(l->md, f, NULL, &mtime, NULL);
+	if (r == ERR_NOTFOUND || r == ERR_INVAL)
+		return 0;
+	if (r == 0)
+		r = client_maildir_file_path(l->md, f, path, sizeof(path));
+	if (r < 0)
+		return r;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 256;
 		struct md_entry *v = realloc(l->v, cap * sizeof(*v));
@@ -347,10 +357,10 @@ static int md_collect(void *arg, const char *base, const char *path, unsigned fl
 		l->cap = cap;
 	}
 	struct md_entry *e = &l->v[l->n];
-	e->base = strdup(base);
+	e->base = strdup(f->base);
 	e->path = strdup(path);
-	e->flags = flags;
-	e->mtime = mtime;
+	e->flags = f->flags;
+	e->mtime = mtime.tv_sec;
 	if (!e->base || !e->path) {
 		free(e->base);
 		free(e->path);
@@ -396,10 +406,10 @@ static int md_message(struct migrate_ctx *c, const struct md_entry *e)
 static int md_folder(struct migrate_ctx *c, const char *path)
 {
 	struct client_maildir *md;
-	struct md_list l = {0};
 	int r = client_maildir_open(path, false, &md);
 	if (r < 0)
 		return fail(c, r, "cannot open the Maildir %s", path);
+	struct md_list l = {.md = md};
 	r = client_maildir_each(md, md_collect, &l);
 	client_maildir_close(&md);
 	if (r < 0)

@@ -236,6 +236,7 @@ struct client_sync_stats {
 	uint64_t deleted_local, deleted_remote, moved, folders_created, folders_renamed;
 	uint64_t headers; /* --headers-first: header-only files written (then completed) */
 	unsigned skipped; /* folders left alone by S2 */
+	unsigned unchanged; /* folders found as the last pass left them, without a SELECT */
 	uint64_t bytes_in, bytes_out;
 };
 

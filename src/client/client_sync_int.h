@@ -29,6 +29,8 @@ struct sync_run {
 	 * change came between the pass and the IDLE */
 	uint32_t inbox_exists, inbox_uidnext;
 	uint64_t inbox_modseq;
+	bool inbox_from_status; /* ... those came from LIST-STATUS (INBOX was unchanged) */
+	bool select_inbox;      /* this pass SELECTs INBOX even if its STATUS is unchanged */
 	uint64_t local_sig; /* the local tree's signature before the last pass */
 	char error[LIMIT_CLIENT_ERROR];
 };
@@ -44,14 +46,43 @@ struct sync_folder {
 	uint64_t remote_modseq;  /* HIGHESTMODSEQ of the SELECT */
 	uint32_t remote_count;   /* EXISTS of the SELECT */
 	bool remote_selected;
+	/* A pass that finds nothing (client_sync_side.c, docs/client.md "Passes that find
+	 * nothing"): */
+	struct client_imap_mailbox_status status; /* LIST-STATUS's; has 0: none came */
+	bool local_trusted;   /* its directories are as its local record says: the local view
+			       * is its rows (read when needed), nothing was listed */
+	bool local_same;      /* listed, and the listing is exactly its rows */
+	bool local_missing;   /* some row's file is not in the listing (R7 may apply) */
+	uint64_t rows_gen;    /* the generation of the rows read (listed or trusted) */
+	struct client_sync_state_local listed; /* the listing as a record (at_ns 0: not one
+						* that may be trusted later) */
+	int64_t adopted_from;    /* rows with this id or above were made by sync_adopt_local
+				  * in this pass (never sent anywhere); 0: none */
 };
 
 /* Folder names: the state and the local tree write "A/B"; the server its delimiter. */
 int sync_server_name(const struct sync_run *r, const char *name, char *out, size_t cap);
 
-/* The local side of f: whether its Maildir exists, every file with flags and ctime.
- * Strings and arrays from a. */
+/* The local side of f, its rows read: whether its Maildir exists, every file with its
+ * flags; a file whose row has the same flags costs no stat (its ctime is not needed, R3
+ * compares times only when flags differ, and its path and mtime only an upload needs:
+ * sync_local_detail), the others get their ctime, mtime and path. Sets local_same,
+ * local_missing and listed. Strings and arrays from a. */
 int sync_local_list(struct sync_run *r, struct sync_folder *f, struct arena *a);
+/* Whether f's local record may stand in for a listing: its directories have the stamp it
+ * recorded, the listing began LIMIT_CLIENT_SYNC_DIR_QUIET seconds or more after their
+ * last change (a later change cannot carry the same mtime), and its rows are the ones
+ * that listing found (same rows_gen). Two stats. */
+bool sync_local_trust(const struct sync_folder *f);
+/* A trusted folder's local view from its rows (read): each row's base and flags. */
+int sync_local_from_rows(struct sync_run *r, struct sync_folder *f, struct arena *a);
+/* The path and mtime of local file l (an upload) when the listing did not take them. */
+int sync_local_detail(struct sync_run *r, struct sync_folder *f, size_t l, struct arena *a);
+/* After f's pass: its local record as it may be kept, into *out (at_ns 0: none): the
+ * listing's, if nothing changed since; else, if its directories have been still long
+ * enough, a listing of the names made now and compared with the rows read anew. */
+int sync_local_settle(struct sync_run *r, struct sync_folder *f, struct arena *a,
+		      struct client_sync_state_local *out);
 
 /* SELECT f (with QRESYNC when the state allows) and list its messages into f->view:
  * every UID with flags; Message-ID and size for UIDs without a row (all after a

@@ -80,26 +80,46 @@ static int run_local_cb(void *arg, const char *name, const char *path)
 	return f->local_path ? 0 : ERR_NOMEM;
 }
 
+/* A server name in the state's spelling ("A/B"); false for one that has none (a '/'
+ * inside a component of a server with another delimiter: such a folder is left alone). */
+static bool run_local_name(const struct sync_run *r, const char *server, char *out)
+{
+	size_t n = strlen(server);
+	if (n > LIMIT_MAILBOX_NAME)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (server[i] == '/' && r->delim != '/')
+			return false;
+		out[i] = server[i] == r->delim ? '/' : server[i];
+	}
+	return true;
+}
+
 static int run_list_cb(void *arg, const struct client_imap_list_entry *e)
 {
 	struct run_tree *t = arg;
-	if (e->attrs & CLIENT_IMAP_LIST_NOSELECT)
-		return 0;
 	char name[LIMIT_MAILBOX_NAME + 1];
-	size_t n = strlen(e->name);
-	if (n > LIMIT_MAILBOX_NAME)
+	if ((e->attrs & CLIENT_IMAP_LIST_NOSELECT) || !run_local_name(t->r, e->name, name))
 		return 0;
-	for (size_t i = 0; i <= n; i++) {
-		/* a '/' inside a component of a server that uses another delimiter has no
-		 * local spelling: such a folder is left alone */
-		if (e->name[i] == '/' && t->r->delim != '/')
-			return 0;
-		name[i] = e->name[i] == t->r->delim ? '/' : e->name[i];
-	}
 	struct sync_folder *f = run_folder(t, name);
 	if (!f)
 		return t->err = ERR_NOMEM;
 	f->view.remote_exists = true;
+	return 0;
+}
+
+/* LIST-STATUS (RFC 5819): the STATUS data follows its mailbox's LIST entry. */
+static int run_status_cb(void *arg, const struct client_imap_mailbox_status *st)
+{
+	struct run_tree *t = arg;
+	char name[LIMIT_MAILBOX_NAME + 1];
+	if (!run_local_name(t->r, st->name, name))
+		return 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->f[i].view.remote_exists && !strcmp(t->f[i].view.name, name)) {
+			t->f[i].status = *st;
+			t->f[i].status.name = NULL; /* the response's: gone after the call */
+		}
 	return 0;
 }
 
@@ -120,8 +140,29 @@ static int run_default_path(struct sync_run *r, struct sync_folder *f, struct ar
 	return f->local_path ? 0 : sync_fail(r, ERR_NOMEM, "out of memory");
 }
 
+/* f's rows, with what a crash left of --headers-first put right first. */
+static int run_read_rows(struct sync_run *r, struct run_tree *t, struct sync_folder *f)
+{
+	int e = client_sync_state_rows(r->st, f->view.name, t->a,
+				       (struct client_sync_row **)&f->view.rows, &f->moving,
+				       &f->view.nrows);
+	bool changed = false;
+	if (!e && (e = sync_body_recover(r, f, &changed)))
+		return e;
+	if (!e && changed)
+		e = client_sync_state_rows(r->st, f->view.name, t->a,
+					   (struct client_sync_row **)&f->view.rows, &f->moving,
+					   &f->view.nrows);
+	f->rows_gen = 0;
+	if (!e && f->view.state_known) {
+		e = client_sync_state_rows_gen(r->st, f->view.name, &f->rows_gen);
+		e = e == ERR_NOTFOUND ? 0 : e;
+	}
+	return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
+}
+
 /* The three sides' folders, each with its rows and local listing (not yet the remote
- * messages). */
+ * messages); a folder whose local record holds is neither read nor listed. */
 static int run_read_tree(struct sync_run *r, struct run_tree *t)
 {
 	struct client_sync_state_folder *sf;
@@ -132,9 +173,17 @@ static int run_read_tree(struct sync_run *r, struct run_tree *t)
 	e = client_maildir_folders(r->opts->maildir, run_local_cb, t);
 	if (e && e != ERR_NOTFOUND)
 		return sync_fail(r, e, "cannot read %s: %s", r->opts->maildir, err_str(e));
-	struct client_imap_events ev = {.arg = t, .list = run_list_cb};
+	struct client_imap_events ev = {.arg = t, .list = run_list_cb, .status = run_status_cb};
 	client_imap_set_events(r->imap, &ev);
-	e = client_imap_list(r->imap, "*", false);
+	/* with LIST-STATUS, what each folder's SELECT would say comes in this one round
+	 * trip: an unchanged folder needs no SELECT (run_folder_pass) */
+	if (client_imap_has(r->imap, CLIENT_IMAP_CAP_LIST_STATUS))
+		e = client_imap_list_status(r->imap, "*",
+					    CLIENT_IMAP_STATUS_MESSAGES | CLIENT_IMAP_STATUS_UIDNEXT |
+						    CLIENT_IMAP_STATUS_UIDVALIDITY |
+						    CLIENT_IMAP_STATUS_HIGHESTMODSEQ);
+	else
+		e = client_imap_list(r->imap, "*", false);
 	client_imap_set_events(r->imap, NULL);
 	if (!e)
 		e = t->err;
@@ -153,23 +202,15 @@ static int run_read_tree(struct sync_run *r, struct run_tree *t)
 		return sync_fail(r, ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < t->n; i++) {
 		struct sync_folder *f = &t->f[i];
-		e = client_sync_state_rows(r->st, f->view.name, t->a,
-					   (struct client_sync_row **)&f->view.rows, &f->moving,
-					   &f->view.nrows);
-		if (e)
-			return sync_fail(r, e, "%s", client_sync_state_error(r->st));
 		if ((e = run_default_path(r, f, t->a)))
 			return e;
-		bool changed = false;
-		if ((e = sync_body_recover(r, f, &changed)))
-			return e;
-		if (changed)
-			e = client_sync_state_rows(r->st, f->view.name, t->a,
-						   (struct client_sync_row **)&f->view.rows,
-						   &f->moving, &f->view.nrows);
-		if (e)
-			return sync_fail(r, e, "%s", client_sync_state_error(r->st));
-		if ((e = sync_local_list(r, f, t->a)))
+		if (sync_local_trust(f)) {
+			f->local_trusted = true;
+			f->view.local_exists = true;
+			f->rows_gen = f->state.rows_gen;
+			continue;
+		}
+		if ((e = run_read_rows(r, t, f)) || (e = sync_local_list(r, f, t->a)))
 			return e;
 	}
 	return 0;
@@ -332,25 +373,92 @@ static void run_remove_empty_maildir(const char *path)
 	(void)rmdir(path); /* not empty: left as it is */
 }
 
+/* Whether f is as the last pass over it left it, on both sides, so that its SELECT and
+ * listing can be left out: the server's STATUS (LIST-STATUS) has the UIDVALIDITY,
+ * UIDNEXT, HIGHESTMODSEQ and MESSAGES the state recorded at the end of that pass (a
+ * flag change moves HIGHESTMODSEQ, RFC 7162 3.1.2; a new message UIDNEXT; an expunge
+ * MESSAGES), its directories are unchanged (trusted) or their listing is exactly its
+ * rows, and no row changed since (another folder's move). Without HIGHESTMODSEQ
+ * (no CONDSTORE, or a server that keeps none: 0) flag changes could not be told: never. */
+static bool run_unchanged(struct sync_run *r, const struct sync_folder *f)
+{
+	const unsigned all = CLIENT_IMAP_STATUS_MESSAGES | CLIENT_IMAP_STATUS_UIDNEXT |
+			     CLIENT_IMAP_STATUS_UIDVALIDITY | CLIENT_IMAP_STATUS_HIGHESTMODSEQ;
+	const struct client_imap_mailbox_status *s = &f->status;
+	uint64_t gen;
+	if (!f->view.state_known || !f->view.remote_exists || (s->has & all) != all ||
+	    !s->highestmodseq || s->uidvalidity != f->state.uidvalidity ||
+	    s->uidnext != f->state.uidnext || s->highestmodseq != f->state.highestmodseq ||
+	    s->messages != f->state.messages || (!f->local_trusted && !f->local_same))
+		return false;
+	if (r->select_inbox && !strcmp(f->view.name, "INBOX"))
+		return false;
+	return client_sync_state_rows_gen(r->st, f->view.name, &gen) == 0 && gen == f->rows_gen;
+}
+
+/* An upload needs the file's path and mtime, which a listing without a stat (a file its
+ * row knows: R9 uploads it again) or a trusted folder did not take. A file gone since
+ * is left out of the plan, as an upload of a vanished file would be. */
+static int run_upload_paths(struct sync_run *r, struct run_tree *t, struct sync_folder *f,
+			    struct client_sync_plan *p)
+{
+	size_t out = 0;
+	for (size_t k = 0; k < p->nacts; k++) {
+		const struct client_sync_action *act = &p->acts[k];
+		if (act->kind == CLIENT_SYNC_UPLOAD && act->local != CLIENT_SYNC_NONE) {
+			int e = sync_local_detail(r, f, act->local, t->a);
+			if (e == ERR_NOTFOUND)
+				continue;
+			if (e)
+				return e;
+		}
+		p->acts[out++] = *act;
+	}
+	p->nacts = out;
+	return 0;
+}
+
 /* One folder: list the server side, plan, carry out, record. */
 static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 			   struct client_sync_folder *views)
 {
 	struct sync_folder *f = &t->f[idx];
 	int e = 0;
+	if (run_unchanged(r, f)) {
+		/* the SELECT would find nothing, and nothing here changed: the folder is as
+		 * the last pass left it */
+		r->stats.folders++;
+		r->stats.unchanged++;
+		if (!strcmp(f->view.name, "INBOX")) {
+			r->inbox_exists = f->status.messages;
+			r->inbox_uidnext = f->status.uidnext;
+			r->inbox_modseq = f->status.highestmodseq;
+			r->inbox_from_status = true;
+		}
+		return 0;
+	}
 	if (!f->view.state_known && f->view.remote_exists && f->view.nlocal &&
 	    (e = sync_adopt_local(r, f, views[idx].moved_in)))
 		return e;
 	/* Rows again: a folder before this one may have moved rows here (R7), the lines
-	 * above may have added some. Both reads are in id order, so the moves found for
-	 * the old rows carry over by a merge. */
+	 * above may have added some (their generation tells). Both reads are in id order,
+	 * so the moves found for the old rows carry over by a merge. */
 	const struct client_sync_row *old = f->view.rows;
 	size_t nold = f->view.nrows;
-	e = client_sync_state_rows(r->st, f->view.name, t->a,
-				       (struct client_sync_row **)&f->view.rows, &f->moving,
-				       &f->view.nrows);
-	if (e)
-		return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+	uint64_t gen = 0;
+	if (f->local_trusted || !f->view.state_known ||
+	    client_sync_state_rows_gen(r->st, f->view.name, &gen) != 0 || gen != f->rows_gen) {
+		e = client_sync_state_rows(r->st, f->view.name, t->a,
+					   (struct client_sync_row **)&f->view.rows, &f->moving,
+					   &f->view.nrows);
+		if (!e && f->local_trusted)
+			e = client_sync_state_rows_gen(r->st, f->view.name, &f->rows_gen);
+		if (e)
+			return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+		/* its directories are as its rows say: they are the local view */
+		if (f->local_trusted && (e = sync_local_from_rows(r, f, t->a)))
+			return e;
+	}
 	size_t *moved_to = arena_alloc(t->a, (f->view.nrows + 1) * sizeof(*moved_to));
 	if (!moved_to)
 		return sync_fail(r, ERR_NOMEM, "out of memory");
@@ -379,12 +487,13 @@ static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 				"UIDVALIDITY; folder left alone\n", f->view.name);
 		return 0;
 	}
-	if ((e = sync_exec(r, f, t->f, t->n, &p, t->a)))
+	if ((e = run_upload_paths(r, t, f, &p)) || (e = sync_exec(r, f, t->f, t->n, &p, t->a)))
 		return e;
 	if (!strcmp(f->view.name, "INBOX")) {
 		r->inbox_exists = f->remote_count;
 		r->inbox_uidnext = f->view.remote_uidnext;
 		r->inbox_modseq = f->remote_modseq;
+		r->inbox_from_status = false;
 	}
 	r->stats.folders++;
 	if (p.mode == CLIENT_SYNC_MODE_REMOTE_GONE && !f->view.remote_exists) {
@@ -399,11 +508,35 @@ static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 	struct client_sync_state_folder sf = {
 		.name = f->view.name, .uidvalidity = f->view.remote_uidvalidity,
 		.uidnext = f->view.remote_uidnext, .highestmodseq = f->remote_modseq,
-		.last_full = time(NULL)};
+		.last_full = time(NULL), .messages = f->remote_count};
 	if (f->view.state_known && sf.uidvalidity == f->state.uidvalidity &&
-	    sf.uidnext == f->state.uidnext && sf.highestmodseq == f->state.highestmodseq)
+	    sf.uidnext == f->state.uidnext && sf.highestmodseq == f->state.highestmodseq &&
+	    sf.messages == f->state.messages)
 		return 0; /* nothing to write: a pass without changes costs no fsync */
 	e = client_sync_state_folder_put(r->st, &sf);
+	return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
+}
+
+/* After a pass: the local records a later pass may trust instead of listing (one
+ * transaction, no flush: client_sync_state_put_local). */
+static int run_settle(struct sync_run *r, struct run_tree *t, const char *scope)
+{
+	const char **names = arena_alloc(t->a, (t->n + 1) * sizeof(*names));
+	struct client_sync_state_local *locs = arena_alloc(t->a, (t->n + 1) * sizeof(*locs));
+	if (!names || !locs)
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct sync_folder *f = &t->f[i];
+		if (scope && strcmp(scope, f->view.name) != 0)
+			continue;
+		int e = sync_local_settle(r, f, t->a, &locs[n]);
+		if (e)
+			return e;
+		if (locs[n].at_ns)
+			names[n++] = f->view.name;
+	}
+	int e = client_sync_state_put_local(r->st, names, locs, n);
 	return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
 }
 
@@ -424,12 +557,20 @@ static int run_pass(struct sync_run *r, const char *scope)
 		    (e = run_folder_actions(r, &t, &changed)) || !changed)
 			break;
 	}
+	/* R7 needs every folder's rows and files, but only when a row misses its file:
+	 * else no move is there to find (a trusted folder misses none) */
+	bool missing = false;
+	for (size_t i = 0; !e && i < t.n; i++)
+		missing |= t.f[i].local_missing;
+	for (size_t i = 0; !e && missing && i < t.n; i++)
+		if (t.f[i].local_trusted && !(e = run_read_rows(r, &t, &t.f[i])))
+			e = sync_local_from_rows(r, &t.f[i], &a);
 	struct client_sync_folder *views = e ? NULL : arena_alloc(&a, (t.n + 1) * sizeof(*views));
 	if (!e && !views)
 		e = sync_fail(r, ERR_NOMEM, "out of memory");
 	for (size_t i = 0; !e && i < t.n; i++)
 		views[i] = t.f[i].view;
-	if (!e && (e = client_sync_find_moves(views, t.n, &a)))
+	if (!e && missing && (e = client_sync_find_moves(views, t.n, &a)))
 		e = sync_fail(r, e, "out of memory");
 	/* INBOX first: what arrives there matters most */
 	for (int inbox = 1; inbox >= 0 && !e; inbox--)
@@ -444,6 +585,8 @@ static int run_pass(struct sync_run *r, const char *scope)
 	for (size_t i = 0; !e && r->opts->headers_first && i < t.n; i++)
 		if (!scope || !strcmp(scope, t.f[i].view.name))
 			e = sync_body_fill(r, &t.f[i], &a);
+	if (!e)
+		e = run_settle(r, &t, scope);
 	arena_free(&a);
 	r->stats.passes++;
 	return e;
@@ -529,6 +672,9 @@ static int run_stay(struct sync_run *r, volatile const sig_atomic_t *stop)
 						.vanished = run_wait_vanished};
 		client_imap_set_events(r->imap, &ev);
 		if (missed) {
+			/* a server whose STATUS and SELECT disagree would start a pass each
+			 * time: the next one SELECTs INBOX, whatever its STATUS says */
+			r->select_inbox = r->inbox_from_status;
 			got = 1;
 		} else if (idle) {
 			got = client_imap_idle(r->imap, LIMIT_CLIENT_SYNC_LOCAL_POLL * 1000);
@@ -555,7 +701,9 @@ static int run_stay(struct sync_run *r, volatile const sig_atomic_t *stop)
 		/* the signature before the pass: a file dropped in while it runs is seen on
 		 * the next look (our own changes cost one more pass that finds nothing) */
 		sig = now_sig;
-		if ((e = run_pass(r, scope)))
+		e = run_pass(r, scope);
+		r->select_inbox = false;
+		if (e)
 			return e;
 		if (!scope)
 			last_full = time(NULL);
@@ -610,7 +758,8 @@ int client_sync_run(const struct client_sync_opts *o, volatile const sig_atomic_
 	if (!e)
 		e = client_sync_state_open(o->maildir, o->user, &r.st, r.error, sizeof(r.error));
 	if (!e) {
-		r.local_sig = run_local_sig(&r);
+		if (!o->once)
+			r.local_sig = run_local_sig(&r);
 		e = run_pass(&r, NULL);
 	}
 	if (!e && !o->once)

@@ -1,14 +1,19 @@
 /* client_sync_side.c: reading the two sides of one folder for kasten sync. Locally:
- * every file of the folder's Maildir with its flags and ctime (client_maildir_each and
- * one stat). On the server: SELECT, with QRESYNC (RFC 7162 3.2.5) when the state has a
+ * every file of the folder's Maildir with its flags (client_maildir_each: the names
+ * alone), a stat only for a file its rows do not have with those flags; or nothing at
+ * all when the folder's local record shows its directories unchanged since a listing
+ * that found exactly its rows (sync_local_trust; sync_local_settle keeps such records).
+ * On the server: SELECT, with QRESYNC (RFC 7162 3.2.5) when the state has a
  * UIDVALIDITY and HIGHESTMODSEQ, so that a pass without changes transfers only what
  * changed; otherwise UID FETCH 1:* (UID FLAGS), a few dozen bytes a message. Message-ID
  * and size are fetched only for UIDs the state does not know. Everything read lands in
  * the pass's arena. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "client/client_digest.h"
 #include "client/client_sync_int.h"
@@ -28,14 +33,6 @@ int sync_server_name(const struct sync_run *r, const char *name, char *out, size
 
 /* ---- local ---- */
 
-struct side_local {
-	struct arena *a;
-	struct client_sync_local *v;
-	const char **paths;
-	time_t *mtimes;
-	size_t n, cap;
-};
-
 /* Grow an arena array to hold one more (arenas do not realloc: double and copy). */
 static void *side_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t size)
 {
@@ -50,8 +47,92 @@ static void *side_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t s
 	return w;
 }
 
-static int side_local_cb(void *arg, const char *base, const char *path, unsigned flags,
-			 uint64_t size, time_t mtime)
+/* The rows by base name, for matching a listing against them. */
+struct side_row {
+	const char *base;
+	unsigned flags;
+	size_t idx;  /* into the rows */
+	bool clean;  /* settled: a UID, a file, nothing pending (no download, deletion, move,
+		      * header-only file or body being put in place) */
+};
+
+struct side_rows {
+	struct side_row *v;
+	size_t n;
+	bool all_clean; /* every row is one, and has a base name */
+};
+
+static int side_row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct side_row *)a)->base, ((const struct side_row *)b)->base);
+}
+
+static int side_rows_index(struct side_rows *x, const struct client_sync_row *rows,
+			   const char **moving, size_t nrows, struct arena *a)
+{
+	x->v = arena_alloc(a, (nrows + 1) * sizeof(*x->v));
+	if (!x->v)
+		return ERR_NOMEM;
+	x->n = 0;
+	x->all_clean = true;
+	for (size_t i = 0; i < nrows; i++) {
+		const struct client_sync_row *row = &rows[i];
+		bool clean = row->uid && row->base[0] && !row->deleting && !row->fetching &&
+			     !row->partial && (!row->body_base || !row->body_base[0]) &&
+			     (!moving || !moving[i][0]);
+		x->all_clean &= clean;
+		if (row->base[0])
+			x->v[x->n++] = (struct side_row){row->base, row->flags, i, clean};
+	}
+	if (x->n > 1)
+		qsort(x->v, x->n, sizeof(*x->v), side_row_cmp);
+	return 0;
+}
+
+static struct side_row *side_rows_find(const struct side_rows *x, const char *base)
+{
+	struct side_row key = {.base = base};
+	return x->n ? bsearch(&key, x->v, x->n, sizeof(*x->v), side_row_cmp) : NULL;
+}
+
+/* A listing that began at at_ns, of directories last changed as stamp says, holds for
+ * any later look at the same stamp only if it began LIMIT_CLIENT_SYNC_DIR_QUIET seconds
+ * after their last change: a change after it then carries a newer mtime even on a file
+ * system of whole seconds or a clock of coarse ticks. */
+static bool side_quiet(const struct client_maildir_stamp *s, int64_t at_ns)
+{
+	int64_t last = s->new_ns > s->cur_ns ? s->new_ns : s->cur_ns;
+	return at_ns - last >= (int64_t)LIMIT_CLIENT_SYNC_DIR_QUIET * 1000000000;
+}
+
+static bool side_stamp_eq(const struct client_maildir_stamp *a,
+			  const struct client_maildir_stamp *b)
+{
+	return a->new_ns == b->new_ns && a->cur_ns == b->cur_ns && a->new_ino == b->new_ino &&
+	       a->cur_ino == b->cur_ino;
+}
+
+static int64_t side_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct side_local {
+	struct client_maildir *md;
+	struct arena *a;
+	const struct side_rows *rows;
+	bool *found;     /* per row: its file is listed */
+	struct client_sync_local *v;
+	const char **paths; /* NULL where no stat was taken */
+	time_t *mtimes;
+	size_t n, cap;
+	size_t same;     /* files whose clean row has their flags */
+	bool other;      /* a file without a row, or with other flags than its row's */
+};
+
+static int side_local_cb(void *arg, const struct client_maildir_file *file)
 {
 	struct side_local *l = arg;
 	size_t cap = l->cap;
@@ -62,27 +143,54 @@ static int side_local_cb(void *arg, const char *base, const char *path, unsigned
 	l->mtimes = side_grow(l->a, l->mtimes, l->n, &l->cap, sizeof(*l->mtimes));
 	if (!l->v || !l->paths || !l->mtimes)
 		return ERR_NOMEM;
-	struct stat st;
-	/* ctime: when its name (its flags) last changed, for R3; a file gone since the
-	 * listing is left out (the next pass sees where it went). */
-	if (stat(path, &st) != 0)
-		return 0;
-	const char *b = arena_strdup(l->a, base), *p = arena_strdup(l->a, path);
-	if (!b || !p)
+	const struct side_row *row = side_rows_find(l->rows, file->base);
+	struct client_sync_local *lf = &l->v[l->n];
+	*lf = (struct client_sync_local){.flags = file->flags};
+	l->paths[l->n] = NULL;
+	l->mtimes[l->n] = 0;
+	if (row && row->flags == file->flags) {
+		/* R3 looks at times only when the flags differ; nothing else needs a stat */
+		l->same += row->clean;
+	} else {
+		/* ctime: when its name (its flags) last changed, for R3; mtime and path: an
+		 * upload's. A file gone since the listing is left out (the next pass sees
+		 * where it went). */
+		struct timespec mt, ct;
+		char path[PATH_MAX];
+		int e = client_maildir_file_stat(l->md, file, NULL, &mt, &ct);
+		if (e == ERR_NOTFOUND || e == ERR_INVAL)
+			return 0;
+		if (!e)
+			e = client_maildir_file_path(l->md, file, path, sizeof(path));
+		if (e)
+			return e;
+		if (!(l->paths[l->n] = arena_strdup(l->a, path)))
+			return ERR_NOMEM;
+		lf->ctime = ct.tv_sec;
+		l->mtimes[l->n] = mt.tv_sec;
+		l->other = true;
+	}
+	if (row)
+		l->found[row->idx] = true;
+	if (!(lf->base = arena_strdup(l->a, file->base)))
 		return ERR_NOMEM;
-	l->v[l->n] = (struct client_sync_local){.base = b, .flags = flags,
-						.ctime = st.st_ctim.tv_sec};
-	l->paths[l->n] = p;
-	l->mtimes[l->n] = mtime;
 	l->n++;
 	return 0;
 }
 
 int sync_local_list(struct sync_run *r, struct sync_folder *f, struct arena *a)
 {
-	f->view.local_exists = false;
-	f->view.local = NULL;
-	f->view.nlocal = 0;
+	struct client_sync_folder *v = &f->view;
+	v->local_exists = false;
+	v->local = NULL;
+	v->nlocal = 0;
+	f->local_same = false;
+	f->listed = (struct client_sync_state_local){0};
+	struct side_rows rows;
+	bool *found = arena_zalloc(a, v->nrows + 1);
+	if (!found || side_rows_index(&rows, v->rows, f->moving, v->nrows, a))
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	f->local_missing = rows.n > 0;
 	if (!f->local_path)
 		return 0;
 	struct client_maildir *md;
@@ -91,17 +199,150 @@ int sync_local_list(struct sync_run *r, struct sync_folder *f, struct arena *a)
 		return 0;
 	if (e)
 		return sync_fail(r, e, "cannot open %s: %s", f->local_path, err_str(e));
-	struct side_local l = {.a = a};
-	e = client_maildir_each(md, side_local_cb, &l);
+	/* the clock, then the stamp, then the names: what the listing shows is at least
+	 * what the stamp stands for */
+	struct client_sync_state_local rec = {.at_ns = side_now_ns(), .rows_gen = f->rows_gen};
+	struct side_local l = {.md = md, .a = a, .rows = &rows, .found = found};
+	e = client_maildir_stamp(md, &rec.stamp);
+	if (!e)
+		e = client_maildir_each(md, side_local_cb, &l);
 	client_maildir_close(&md);
 	if (e)
 		return sync_fail(r, e, "cannot list %s: %s", f->local_path, err_str(e));
-	f->view.local_exists = true;
-	f->view.local = l.v;
-	f->view.nlocal = l.n;
+	v->local_exists = true;
+	v->local = l.v;
+	v->nlocal = l.n;
 	f->local_paths = l.paths;
 	f->local_mtime = l.mtimes;
+	f->local_missing = false;
+	for (size_t i = 0; i < v->nrows; i++)
+		f->local_missing |= v->rows[i].base[0] && !v->rows[i].deleting && !found[i];
+	/* nothing changed here since the rows were written: every file is a clean row with
+	 * its flags, and every row a file */
+	f->local_same = v->state_known && rows.all_clean && !l.other && l.same == l.n &&
+			l.n == v->nrows;
+	if (f->local_same && side_quiet(&rec.stamp, rec.at_ns))
+		f->listed = rec;
 	return 0;
+}
+
+bool sync_local_trust(const struct sync_folder *f)
+{
+	const struct client_sync_state_local *rec = &f->state.local;
+	struct client_maildir_stamp now;
+	return f->view.state_known && f->local_path && rec->at_ns &&
+	       rec->rows_gen == f->state.rows_gen && side_quiet(&rec->stamp, rec->at_ns) &&
+	       client_maildir_stamp_path(f->local_path, &now) == 0 &&
+	       side_stamp_eq(&now, &rec->stamp);
+}
+
+int sync_local_from_rows(struct sync_run *r, struct sync_folder *f, struct arena *a)
+{
+	struct client_sync_folder *v = &f->view;
+	size_t n = v->nrows;
+	struct client_sync_local *loc = arena_alloc(a, (n + 1) * sizeof(*loc));
+	const char **paths = arena_zalloc(a, (n + 1) * sizeof(*paths));
+	time_t *mtimes = arena_zalloc(a, (n + 1) * sizeof(*mtimes));
+	if (!loc || !paths || !mtimes)
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v->rows[i].base[0])
+			loc[k++] = (struct client_sync_local){.base = v->rows[i].base,
+							      .flags = v->rows[i].flags};
+	v->local_exists = true;
+	v->local = loc;
+	v->nlocal = k;
+	f->local_paths = paths;
+	f->local_mtime = mtimes;
+	f->local_missing = false;
+	return 0;
+}
+
+int sync_local_detail(struct sync_run *r, struct sync_folder *f, size_t l, struct arena *a)
+{
+	if (f->local_paths[l])
+		return 0;
+	struct client_maildir *md;
+	char path[PATH_MAX];
+	unsigned flags;
+	struct stat st;
+	int e = client_maildir_open(f->local_path, false, &md);
+	if (!e) {
+		e = client_maildir_find(md, f->view.local[l].base, path, sizeof(path), &flags);
+		client_maildir_close(&md);
+	}
+	if (!e && stat(path, &st) != 0)
+		e = ERR_NOTFOUND; /* gone since it was found: as if it had been before */
+	if (e == ERR_NOTFOUND)
+		return e;
+	if (e)
+		return sync_fail(r, e, "cannot find %s in %s: %s", f->view.local[l].base,
+				 f->local_path, err_str(e));
+	if (!(f->local_paths[l] = arena_strdup(a, path)))
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	f->local_mtime[l] = st.st_mtime;
+	return 0;
+}
+
+/* settle: whether the names of a Maildir are exactly the clean rows, each with its flags */
+struct side_match {
+	const struct side_rows *rows;
+	size_t n;
+};
+
+static int side_match_cb(void *arg, const struct client_maildir_file *file)
+{
+	struct side_match *m = arg;
+	const struct side_row *row = side_rows_find(m->rows, file->base);
+	if (!row || !row->clean || row->flags != file->flags)
+		return 1;
+	m->n++;
+	return 0;
+}
+
+int sync_local_settle(struct sync_run *r, struct sync_folder *f, struct arena *a,
+		      struct client_sync_state_local *out)
+{
+	*out = (struct client_sync_state_local){0};
+	uint64_t gen;
+	struct client_maildir_stamp now;
+	if (!f->local_path || client_sync_state_rows_gen(r->st, f->view.name, &gen) != 0)
+		return 0; /* no folder record (dropped, or never complete): nothing to keep */
+	int64_t at = side_now_ns();
+	if (client_maildir_stamp_path(f->local_path, &now) != 0)
+		return 0;
+	if (f->local_trusted && gen == f->rows_gen && side_stamp_eq(&now, &f->state.local.stamp))
+		return 0; /* the record it has still holds */
+	if (f->listed.at_ns && gen == f->rows_gen && side_stamp_eq(&now, &f->listed.stamp)) {
+		*out = f->listed;
+		return 0;
+	}
+	if (!side_quiet(&now, at))
+		return 0; /* too recent: a later pass lists it and may keep that */
+	/* Changed during the pass (our own downloads, renames), still since: list the names
+	 * once more and compare them with the rows as they are now. */
+	struct client_sync_row *rows;
+	const char **moving;
+	size_t nrows;
+	struct side_rows x;
+	struct client_maildir *md;
+	int e = client_sync_state_rows(r->st, f->view.name, a, &rows, &moving, &nrows);
+	if (e)
+		return sync_fail(r, e, "%s", client_sync_state_error(r->st));
+	if (side_rows_index(&x, rows, moving, nrows, a))
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	if (!x.all_clean || client_maildir_open(f->local_path, false, &md) != 0)
+		return 0;
+	struct client_sync_state_local rec = {.at_ns = at, .rows_gen = gen};
+	struct side_match m = {.rows = &x};
+	e = client_maildir_stamp(md, &rec.stamp);
+	if (!e)
+		e = client_maildir_each(md, side_match_cb, &m);
+	client_maildir_close(&md);
+	if (e == 0 && m.n == nrows && side_stamp_eq(&rec.stamp, &now))
+		*out = rec;
+	return e < 0 ? sync_fail(r, e, "cannot list %s: %s", f->local_path, err_str(e)) : 0;
 }
 
 /* ---- remote ---- */

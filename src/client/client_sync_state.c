@@ -18,7 +18,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 
-#define SYNC_STATE_SCHEMA_VERSION 2
+#define SYNC_STATE_SCHEMA_VERSION 3
 
 struct client_sync_state {
 	sqlite3 *db;
@@ -46,6 +46,27 @@ static const char sync_state_schema_2[] =
 	"ALTER TABLE sync_msg ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE sync_msg ADD COLUMN body_base TEXT NOT NULL DEFAULT '';"
 	"PRAGMA user_version=2;";
+
+/* Migration 3: what a pass over an unchanged tree needs to do next to nothing
+ * (client_sync_state.h): MESSAGES beside UIDNEXT and HIGHESTMODSEQ (an expunge need not
+ * move either without QRESYNC), the rows' generation kept by triggers, the local record. */
+static const char sync_state_schema_3[] =
+	"ALTER TABLE sync_folder ADD COLUMN messages INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_folder ADD COLUMN rows_gen INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_folder ADD COLUMN local_new_ns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_folder ADD COLUMN local_cur_ns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_folder ADD COLUMN local_new_ino INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_folder ADD COLUMN local_cur_ino INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_folder ADD COLUMN local_at_ns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_folder ADD COLUMN local_gen INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TRIGGER sync_msg_gen_insert AFTER INSERT ON sync_msg BEGIN"
+	" UPDATE sync_folder SET rows_gen=rows_gen+1 WHERE name=NEW.folder; END;"
+	"CREATE TRIGGER sync_msg_gen_delete AFTER DELETE ON sync_msg BEGIN"
+	" UPDATE sync_folder SET rows_gen=rows_gen+1 WHERE name=OLD.folder; END;"
+	"CREATE TRIGGER sync_msg_gen_update AFTER UPDATE ON sync_msg BEGIN"
+	" UPDATE sync_folder SET rows_gen=rows_gen+1 WHERE name IN (OLD.folder, NEW.folder);"
+	" END;"
+	"PRAGMA user_version=3;";
 
 static int sync_state_fail(struct client_sync_state *st, const char *what)
 {
@@ -127,6 +148,8 @@ static int sync_state_migrate(struct client_sync_state *st)
 		r = sync_state_exec(st, sync_state_schema_1);
 	if (!r && version < 2)
 		r = sync_state_exec(st, sync_state_schema_2);
+	if (!r && version < 3)
+		r = sync_state_exec(st, sync_state_schema_3);
 	if (!r)
 		return sync_state_exec(st, "COMMIT");
 	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* r says why */
@@ -185,8 +208,12 @@ int client_sync_state_open(const char *dir, const char *user, struct client_sync
 		r = sync_state_fail(st, path);
 	} else {
 		sqlite3_busy_timeout(st->db, 5000);
-		/* WAL + FULL: a row is on disk before the server is told anything. */
-		r = sync_state_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL");
+		/* WAL + FULL: a row is on disk before the server is told anything. The flock
+		 * above makes this run the database's only user: SQLite may keep its locks
+		 * (no lock calls and no check for other writers per statement) and its WAL
+		 * index in memory instead of a -shm file. */
+		r = sync_state_exec(st, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
+					" PRAGMA synchronous=FULL");
 		if (!r)
 			r = sync_state_migrate(st);
 		if (!r)
@@ -232,7 +259,9 @@ int client_sync_state_folders(struct client_sync_state *st, struct arena *a,
 			      struct client_sync_state_folder **f_out, size_t *n_out)
 {
 	sqlite3_stmt *s = sync_state_prep(st, "SELECT name, uidvalidity, uidnext, highestmodseq,"
-					  " last_full FROM sync_folder ORDER BY name", "");
+					  " last_full, messages, rows_gen, local_new_ns,"
+					  " local_cur_ns, local_new_ino, local_cur_ino,"
+					  " local_at_ns, local_gen FROM sync_folder ORDER BY name", "");
 	if (!s)
 		return ERR_IO;
 	size_t n = 0, cap = 16;
@@ -253,7 +282,15 @@ int client_sync_state_folders(struct client_sync_state *st, struct arena *a,
 			.uidvalidity = (uint32_t)sqlite3_column_int64(s, 1),
 			.uidnext = (uint32_t)sqlite3_column_int64(s, 2),
 			.highestmodseq = (uint64_t)sqlite3_column_int64(s, 3),
-			.last_full = (time_t)sqlite3_column_int64(s, 4)};
+			.last_full = (time_t)sqlite3_column_int64(s, 4),
+			.messages = (uint32_t)sqlite3_column_int64(s, 5),
+			.rows_gen = (uint64_t)sqlite3_column_int64(s, 6),
+			.local = {.stamp = {.new_ns = sqlite3_column_int64(s, 7),
+					    .cur_ns = sqlite3_column_int64(s, 8),
+					    .new_ino = (uint64_t)sqlite3_column_int64(s, 9),
+					    .cur_ino = (uint64_t)sqlite3_column_int64(s, 10)},
+				  .at_ns = sqlite3_column_int64(s, 11),
+				  .rows_gen = (uint64_t)sqlite3_column_int64(s, 12)}};
 		if (!f[n].name)
 			f = NULL;
 		else
@@ -272,10 +309,56 @@ int client_sync_state_folders(struct client_sync_state *st, struct arena *a,
 int client_sync_state_folder_put(struct client_sync_state *st,
 				 const struct client_sync_state_folder *f)
 {
+	/* an upsert, not INSERT OR REPLACE: the row's rows_gen and local record stay */
 	return sync_state_done(st, sync_state_prep(st,
-		"INSERT OR REPLACE INTO sync_folder(name, uidvalidity, uidnext, highestmodseq,"
-		" last_full) VALUES(?, ?, ?, ?, ?)", "tiiii", f->name, (int64_t)f->uidvalidity,
-		(int64_t)f->uidnext, (int64_t)f->highestmodseq, (int64_t)f->last_full));
+		"INSERT INTO sync_folder(name, uidvalidity, uidnext, highestmodseq, last_full,"
+		" messages) VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET"
+		" uidvalidity=excluded.uidvalidity, uidnext=excluded.uidnext,"
+		" highestmodseq=excluded.highestmodseq, last_full=excluded.last_full,"
+		" messages=excluded.messages", "tiiiii", f->name, (int64_t)f->uidvalidity,
+		(int64_t)f->uidnext, (int64_t)f->highestmodseq, (int64_t)f->last_full,
+		(int64_t)f->messages));
+}
+
+int client_sync_state_put_local(struct client_sync_state *st, const char *const *names,
+				const struct client_sync_state_local *locals, size_t n)
+{
+	if (!n)
+		return 0;
+	/* WAL with synchronous=NORMAL: the commit is atomic but waits for no flush */
+	int r = sync_state_exec(st, "PRAGMA synchronous=NORMAL");
+	if (!r)
+		r = client_sync_state_begin(st);
+	for (size_t i = 0; !r && i < n; i++) {
+		const struct client_sync_state_local *l = &locals[i];
+		r = sync_state_done(st, sync_state_prep(st,
+			"UPDATE sync_folder SET local_new_ns=?, local_cur_ns=?, local_new_ino=?,"
+			" local_cur_ino=?, local_at_ns=?, local_gen=? WHERE name=?", "iiiiiit",
+			l->stamp.new_ns, l->stamp.cur_ns, (int64_t)l->stamp.new_ino,
+			(int64_t)l->stamp.cur_ino, l->at_ns, (int64_t)l->rows_gen, names[i]));
+	}
+	if (!r)
+		r = client_sync_state_commit(st);
+	else
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* r says why */
+	int e = sync_state_exec(st, "PRAGMA synchronous=FULL");
+	return r ? r : e;
+}
+
+int client_sync_state_rows_gen(struct client_sync_state *st, const char *name,
+			       uint64_t *gen_out)
+{
+	sqlite3_stmt *s = sync_state_prep(st, "SELECT rows_gen FROM sync_folder WHERE name=?",
+					  "t", name);
+	if (!s)
+		return ERR_IO;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*gen_out = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return ERR_NOTFOUND;
+	return rc == SQLITE_ROW ? 0 : sync_state_fail(st, "read rows_gen");
 }
 
 int client_sync_state_folder_rename(struct client_sync_state *st, const char *from,

@@ -141,6 +141,11 @@
 					    * connected (every folder, every UID) */
 #define LIMIT_CLIENT_SYNC_LOCAL_POLL 2     /* seconds between looks at the local tree for
 					    * changes while idle */
+#define LIMIT_CLIENT_SYNC_DIR_QUIET 2      /* seconds a Maildir's new/ and cur/ must have been
+					    * still before a listing of them began, for it to
+					    * stand in for the next pass's (an mtime of a coarse
+					    * clock tick can hide a later change: Dovecot's
+					    * maildir waits as long) */
 
 /* MIME */
 #define LIMIT_HEADER_FIELDS 1000

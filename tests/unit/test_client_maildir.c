@@ -385,36 +385,54 @@ struct each_ctx {
 	unsigned seen;
 };
 
-static int each_cb(void *arg, const char *base, const char *path, unsigned flags,
-		   uint64_t size, time_t mtime)
+static int each_cb(void *arg, const struct client_maildir_file *f)
 {
 	struct each_ctx *c = arg;
 	struct stat st;
+	char path[PATH_MAX];
+	uint64_t size;
+	struct timespec mtime, ctime;
+	assert_int_equal(client_maildir_file_path(c->md, f, path, sizeof(path)), 0);
+	assert_int_equal(client_maildir_file_stat(c->md, f, &size, &mtime, &ctime), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal((uint64_t)st.st_size, size);
-	assert_int_equal(st.st_mtime, mtime);
-	assert_null(strchr(base, ':'));
-	assert_non_null(strstr(path, base));
+	assert_int_equal(st.st_mtime, mtime.tv_sec);
+	assert_int_equal(st.st_ctim.tv_nsec, ctime.tv_nsec);
+	assert_null(strchr(f->base, ':'));
+	assert_true(!strncmp(f->name, f->base, strlen(f->base)));
+	assert_non_null(strstr(path, f->name));
+	assert_int_equal(f->flags, client_maildir_flags_of(f->name));
+	assert_int_equal(f->in_cur, strstr(path, "/cur/") != NULL);
 	c->count++;
 	c->bytes += size;
-	if (flags & CLIENT_FLAG_SEEN)
+	if (f->flags & CLIENT_FLAG_SEEN)
 		c->seen++;
-	/* changing the Maildir during the walk is allowed */
-	assert_int_equal(client_maildir_set_flags(c->md, base, flags | CLIENT_FLAG_FLAGGED), 0);
+	/* changing the Maildir during the walk is allowed, and a file reported may then be
+	 * gone (renamed) when it is looked at */
+	bool renamed = !(f->flags & CLIENT_FLAG_FLAGGED);
+	assert_int_equal(client_maildir_set_flags(c->md, f->base, f->flags | CLIENT_FLAG_FLAGGED),
+			 0);
+	assert_int_equal(client_maildir_file_stat(c->md, f, &size, NULL, NULL),
+			 renamed ? ERR_NOTFOUND : 0);
 	return 0;
 }
 
-static int each_stop(void *arg, const char *base, const char *path, unsigned flags,
-		     uint64_t size, time_t mtime)
+static int each_stop(void *arg, const struct client_maildir_file *f)
 {
 	(*(int *)arg)++;
 	return 7;
 }
 
+static bool stamp_eq(const struct client_maildir_stamp *a, const struct client_maildir_stamp *b)
+{
+	return a->new_ns == b->new_ns && a->cur_ns == b->cur_ns && a->new_ino == b->new_ino &&
+	       a->cur_ino == b->cur_ino;
+}
+
 static void test_each(void **state)
 {
 	(void)state;
-	char root[PATH_MAX];
+	char root[PATH_MAX], p[PATH_MAX + 64];
 	path_of(root, "each");
 	struct client_maildir *md;
 	assert_int_equal(client_maildir_open(root, true, &md), 0);
@@ -423,6 +441,17 @@ static void test_each(void **state)
 	char base[CLIENT_MAILDIR_NAME_MAX];
 	for (int i = 0; i < 40; i++)
 		put(md, &x, &xl, 1, i < 10 ? CLIENT_FLAG_SEEN : 0, false, 1600000000 + i, base);
+	/* what is no message file is not listed: a directory, a symlink, a dot file */
+	snprintf(p, sizeof(p), "%s/new/adir", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/cur/alink:2,S", root);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	snprintf(p, sizeof(p), "%s/cur/.hidden", root);
+	close(open(p, O_CREAT | O_WRONLY, 0600));
+	struct client_maildir_stamp s0, s1, s2;
+	assert_int_equal(client_maildir_stamp(md, &s0), 0);
+	assert_int_equal(client_maildir_stamp_path(root, &s1), 0);
+	assert_true(stamp_eq(&s0, &s1));
 	struct each_ctx c = {.md = md};
 	assert_int_equal(client_maildir_each(md, each_cb, &c), 0);
 	assert_int_equal(c.count, 40);
@@ -434,7 +463,22 @@ static void test_each(void **state)
 	int calls = 0;
 	assert_int_equal(client_maildir_each(md, each_stop, &calls), 7);
 	assert_int_equal(calls, 1);
+	/* reading the directories changes nothing */
+	assert_int_equal(client_maildir_stamp(md, &s1), 0);
+	assert_int_equal(client_maildir_each(md, each_stop, &calls), 7);
+	assert_int_equal(client_maildir_stamp(md, &s2), 0);
+	assert_true(stamp_eq(&s1, &s2));
 	client_maildir_close(&md);
+	/* a directory put in cur/'s place is another one, whatever its times; a missing
+	 * one has no stamp */
+	char q[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/cur", root);
+	snprintf(q, sizeof(q), "%s/cur.old", root);
+	assert_int_equal(rename(p, q), 0);
+	assert_int_equal(client_maildir_stamp_path(root, &s2), ERR_NOTFOUND);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(client_maildir_stamp_path(root, &s2), 0);
+	assert_true(s2.cur_ino != s1.cur_ino && s2.new_ino == s1.new_ino);
 }
 
 /* ---- folders ---- */

@@ -1,7 +1,9 @@
 /* test_client_sync_state.c: the journal of kasten sync (client_sync_state.h): rows and
  * folders read back as written, a folder renamed or dropped with its rows, the tree
- * refused to another account or to a second run at the same time, and a schema 1
- * database migrated to schema 2 with its rows kept. */
+ * refused to another account or to a second run at the same time, a schema 1 database
+ * migrated to the current schema with its rows kept, and what the no-change path
+ * trusts: every change of a folder's rows moves its rows_gen, whoever makes it, and the
+ * local record comes back as written and stays when the server's values are updated. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,11 +136,94 @@ static void schema_1_is_migrated(void **state)
 	free(dir);
 }
 
+static uint64_t gen_of(struct client_sync_state *st, const char *name)
+{
+	uint64_t g = 0;
+	assert_int_equal(client_sync_state_rows_gen(st, name, &g), 0);
+	return g;
+}
+
+static void rows_gen_and_local_record(void **state)
+{
+	char *dir = make_dir(), err[256];
+	struct client_sync_state *st;
+	struct arena a;
+	arena_init(&a, 1u << 20);
+	assert_int_equal(client_sync_state_open(dir, "u", &st, err, sizeof(err)), 0);
+	uint64_t g;
+	assert_int_equal(client_sync_state_rows_gen(st, "A", &g), ERR_NOTFOUND);
+	struct client_sync_state_folder fa = {.name = "A", .uidvalidity = 1, .uidnext = 5,
+					      .highestmodseq = 9, .messages = 4};
+	struct client_sync_state_folder fb = {.name = "B", .uidvalidity = 2, .uidnext = 1};
+	assert_int_equal(client_sync_state_folder_put(st, &fa), 0);
+	assert_int_equal(client_sync_state_folder_put(st, &fb), 0);
+	uint64_t a0 = gen_of(st, "A"), b0 = gen_of(st, "B");
+	struct client_sync_row row = {.uid = 3, .base = "m1", .flags = 0x10, .keywords = "",
+				      .msgid = "", .sha256 = ""};
+	int64_t id;
+	/* each kind of change moves the generation of the folder(s) it touches */
+	assert_int_equal(client_sync_state_row_add(st, "A", &row, &id), 0);
+	uint64_t a1 = gen_of(st, "A");
+	assert_true(a1 != a0);
+	row.id = id;
+	row.flags = 0x11;
+	assert_int_equal(client_sync_state_row_put(st, &row), 0);
+	uint64_t a2 = gen_of(st, "A");
+	assert_true(a2 != a1);
+	assert_int_equal(client_sync_state_row_moving(st, id, "B"), 0);
+	uint64_t a3 = gen_of(st, "A");
+	assert_true(a3 != a2);
+	assert_int_equal(client_sync_state_row_refile(st, id, "B", 0), 0);
+	uint64_t a4 = gen_of(st, "A"), b1 = gen_of(st, "B");
+	assert_true(a4 != a3 && b1 != b0);
+	assert_int_equal(client_sync_state_row_drop(st, id), 0);
+	uint64_t b2 = gen_of(st, "B");
+	assert_true(b2 != b1);
+	assert_int_equal(gen_of(st, "A"), a4);
+	/* the server's values do not; the local record comes back as written and stays
+	 * when they are written again */
+	struct client_sync_state_local loc = {
+		.stamp = {.new_ns = 1700000000123456789LL, .cur_ns = 1700000001000000001LL,
+			  .new_ino = 77, .cur_ino = 1ull << 40},
+		.at_ns = 1700000009000000000LL, .rows_gen = a4};
+	const char *names[] = {"A", "gone"};
+	struct client_sync_state_local locs[] = {loc, loc};
+	assert_int_equal(client_sync_state_put_local(st, names, locs, 2), 0);
+	fa.uidnext = 6;
+	fa.messages = 5;
+	assert_int_equal(client_sync_state_folder_put(st, &fa), 0);
+	assert_int_equal(gen_of(st, "A"), a4);
+	struct client_sync_state_folder *fs;
+	size_t n;
+	assert_int_equal(client_sync_state_folders(st, &a, &fs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(fs[0].name, "A");
+	assert_int_equal(fs[0].uidnext, 6);
+	assert_int_equal(fs[0].messages, 5);
+	assert_int_equal(fs[0].rows_gen, a4);
+	assert_true(fs[0].local.stamp.new_ns == loc.stamp.new_ns &&
+		    fs[0].local.stamp.cur_ns == loc.stamp.cur_ns &&
+		    fs[0].local.stamp.new_ino == 77 && fs[0].local.stamp.cur_ino == 1ull << 40 &&
+		    fs[0].local.at_ns == loc.at_ns && fs[0].local.rows_gen == a4);
+	assert_int_equal(fs[1].local.at_ns, 0);
+	/* a rename takes the rows along: a new generation under the new name */
+	row.id = -1;
+	assert_int_equal(client_sync_state_row_add(st, "A", &row, &id), 0);
+	uint64_t a5 = gen_of(st, "A");
+	assert_int_equal(client_sync_state_folder_rename(st, "A", "C"), 0);
+	assert_true(gen_of(st, "C") != a5);
+	client_sync_state_close(&st);
+	arena_free(&a);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rows_and_folders_round_trip),
 		cmocka_unit_test(schema_1_is_migrated),
+		cmocka_unit_test(rows_gen_and_local_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
