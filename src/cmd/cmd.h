@@ -12,7 +12,9 @@ int cmd_init(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
-/* `kasten dns lookup ...`, reached through `kasten dns` (argv[0] = "lookup"). */
+/* `kasten dns check ...` and `kasten dns lookup ...`, reached through `kasten dns`
+ * (argv[0] = "check" / "lookup"). */
+int cmd_dns_check(int argc, char **argv);
 int cmd_dns_lookup(int argc, char **argv);
 
 /* Each command's full usage text, which main() prints for --help (to stdout, exit 0,
@@ -23,6 +25,7 @@ extern const char cmd_init_usage[];
 extern const char cmd_migrate_usage[];
 extern const char cmd_fetch_usage[];
 extern const char cmd_sync_usage[];
+extern const char cmd_dns_check_usage[];
 extern const char cmd_dns_lookup_usage[];
 
 /* Shared option handling: --config FILE or --data DIR, removed from argv.
