@@ -31,6 +31,10 @@ static const struct {
 	 cmd_migrate_usage},
 	{"sync", cmd_sync, "two-way IMAP <-> local Maildir sync (flags, folders, offline)",
 	 cmd_sync_usage},
+	{"dkim", cmd_dkim, "DKIM keys: keygen, list, delete; sign and verify a message",
+	 cmd_dkim_usage},
+	{"dns", cmd_dns, "the DNS records to publish for a domain; check, lookup",
+	 cmd_dns_usage},
 };
 
 static void usage(FILE *f)

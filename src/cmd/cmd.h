@@ -12,6 +12,8 @@ int cmd_init(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+int cmd_dkim(int argc, char **argv);
+int cmd_dns(int argc, char **argv);
 /* `kasten dns check ...` and `kasten dns lookup ...`, reached through `kasten dns`
  * (argv[0] = "check" / "lookup"). */
 int cmd_dns_check(int argc, char **argv);
@@ -25,6 +27,8 @@ extern const char cmd_init_usage[];
 extern const char cmd_migrate_usage[];
 extern const char cmd_fetch_usage[];
 extern const char cmd_sync_usage[];
+extern const char cmd_dkim_usage[];
+extern const char cmd_dns_usage[];
 extern const char cmd_dns_check_usage[];
 extern const char cmd_dns_lookup_usage[];
 
