@@ -11,13 +11,19 @@
  *   LIMIT_CLIENT_MAILDIR_TMP_AGE) or a file its row knows (the next pass completes the
  *   row), never a stray file that would be uploaded as new; and since syncfs precedes
  *   the renames, a power loss cannot leave a renamed file without its bytes;
- * - an upload records its row (UID 0) before APPEND: a lost APPENDUID is found again by
- *   Message-ID and size (R1), never uploaded twice;
+ * - uploads go in batches of LIMIT_CLIENT_IMAP_APPEND_BATCH messages (and _BYTES): the
+ *   batch's rows are written with UID 0 ("upload pending") and committed before the one
+ *   MULTIAPPEND (RFC 3502; one APPEND each without it), whose APPENDUID set gives the
+ *   UIDs in order; a lost answer leaves pending rows that the next pass pairs with the
+ *   server's copies by Message-ID and size (R1), never uploading twice. A pending row
+ *   this pass did not adopt is looked for once more just before it is sent again, after
+ *   LIMIT_CLIENT_SYNC_SETTLE seconds: the session of a run killed mid-MULTIAPPEND may
+ *   still be storing that batch;
  * - a deletion on the server marks its rows "deleting" before STORE \Deleted and UID
  *   EXPUNGE; a move marks the row's target before UID MOVE;
  * - flags go to the server before the row records them (a crash in between finds both
  *   sides agreeing and the row behind, which the next pass simply records).
- * The downloads come after the folder's other actions (each message has one action
+ * The transfers come after the folder's other actions (each message has one action
  * besides its row's update, so the order between messages is free). Row writes without
  * a transfer in between share one transaction (one flush). */
 #include <errno.h>
@@ -151,6 +157,7 @@ static int exec_digest_file(const char *path, char *sha, uint64_t *size, char *i
 int sync_adopt_local(struct sync_run *r, struct sync_folder *f, const bool *moved_in)
 {
 	const struct client_sync_folder *v = &f->view;
+	f->adopted_from = 0;
 	int e = client_sync_state_begin(r->st);
 	for (size_t l = 0; !e && l < v->nlocal; l++) {
 		bool known = moved_in && moved_in[l];
@@ -170,8 +177,12 @@ int sync_adopt_local(struct sync_run *r, struct sync_folder *f, const bool *move
 		struct client_sync_row row = {.base = v->local[l].base, .flags = v->local[l].flags,
 					      .keywords = "", .msgid = id, .sha256 = sha,
 					      .size = size};
-		if (client_sync_state_row_add(r->st, v->name, &row, NULL))
+		int64_t id_new = 0;
+		if (client_sync_state_row_add(r->st, v->name, &row, &id_new))
 			e = sync_fail(r, ERR_IO, "%s", client_sync_state_error(r->st));
+		/* ids only grow (SQLite's rowid is the highest plus one) */
+		else if (!f->adopted_from)
+			f->adopted_from = id_new;
 	}
 	if (!e && client_sync_state_commit(r->st))
 		e = sync_fail(r, ERR_IO, "%s", client_sync_state_error(r->st));
@@ -226,14 +237,33 @@ static int exec_create_remote(struct exec_ctx *x)
 	return 0;
 }
 
-static int exec_upload(struct exec_ctx *x, const struct client_sync_action *act)
+/* One message of an APPEND batch: its row (strings in the entry) and its reader. */
+struct exec_up {
+	const struct client_sync_action *act;
+	struct client_sync_row row;
+	char sha[CLIENT_DIGEST_HEX], id[LIMIT_MSGID + 3];
+	struct exec_ul u;
+};
+
+/* The row's strings point into the entry: again after the entry was copied. */
+static void exec_up_point(struct exec_up *up)
+{
+	up->row.sha256 = up->sha;
+	up->row.msgid = up->id;
+}
+
+/* Before the APPEND: the row pending (UID 0) in the open transaction, which commits
+ * before the APPEND is sent. *send_out false: nothing to send (the file is gone, or a
+ * pending row's message was found on the server after all). */
+static int exec_up_prepare(struct exec_ctx *x, const struct client_sync_action *act,
+			   struct exec_up *up, bool *send_out)
 {
 	struct client_sync_folder *v = &x->f->view;
 	const struct client_sync_local *lf = &v->local[act->local];
 	const char *path = x->f->local_paths[act->local];
-	char sha[CLIENT_DIGEST_HEX], id[LIMIT_MSGID + 3], name[LIMIT_MAILBOX_NAME + 1];
 	uint64_t size;
-	int e = exec_digest_file(path, sha, &size, id, sizeof(id));
+	*send_out = false;
+	int e = exec_digest_file(path, up->sha, &size, up->id, sizeof(up->id));
 	if (e == ERR_NOTFOUND)
 		return 0; /* moved or deleted since the listing: the next pass sees it */
 	if (e)
@@ -245,7 +275,7 @@ static int exec_upload(struct exec_ctx *x, const struct client_sync_action *act)
 	 * it after the listing (its commit can outlive the connection): look once more,
 	 * just before sending it again. */
 	uint32_t found = act->row != CLIENT_SYNC_NONE && row.uid == 0 && x->f->remote_selected
-				 ? exec_find_uid(x, id, size)
+				 ? exec_find_uid(x, up->id, size)
 				 : 0;
 	for (size_t i = 0; found && i < v->nrows; i++)
 		if (v->rows[i].uid == found)
@@ -253,40 +283,169 @@ static int exec_upload(struct exec_ctx *x, const struct client_sync_action *act)
 	row.uid = 0;
 	row.base = lf->base;
 	row.flags = lf->flags;
-	row.msgid = id;
-	row.sha256 = sha;
 	row.size = size;
 	row.deleting = row.fetching = false;
+	up->act = act;
+	up->row = row;
+	exec_up_point(up);
 	e = act->row != CLIENT_SYNC_NONE
-		    ? client_sync_state_row_put(x->r->st, &row)
-		    : client_sync_state_row_add(x->r->st, v->name, &row, &row.id);
+		    ? client_sync_state_row_put(x->r->st, &up->row)
+		    : client_sync_state_row_add(x->r->st, v->name, &up->row, &up->row.id);
 	if (e)
 		return exec_state(x, e);
 	if (found) {
-		row.uid = found;
-		return exec_state(x, client_sync_state_row_put(x->r->st, &row));
+		up->row.uid = found;
+		return exec_state(x, client_sync_state_row_put(x->r->st, &up->row));
 	}
-	if ((e = exec_create_remote(x)) || (e = sync_server_name(x->r, v->name, name, sizeof(name))))
+	*send_out = true;
+	return 0;
+}
+
+/* APPEND b[0..n) in one command (MULTIAPPEND when n > 1); files gone meanwhile are
+ * left out (moved behind the others: *sent_out says how many went, b[0..*sent_out)),
+ * their UIDs into uids (0: not known). */
+static int exec_up_append(struct exec_ctx *x, const char *name, struct exec_up *b, size_t n,
+			  uint32_t *uids, uint32_t *validity, size_t *sent_out)
+{
+	struct client_imap_append_msg msgs[LIMIT_CLIENT_IMAP_APPEND_BATCH];
+	size_t k = 0;
+	for (size_t j = 0; j < n; j++) {
+		const struct client_sync_action *act = b[j].act;
+		b[j].u = (struct exec_ul){
+			.fd = open(x->f->local_paths[act->local], O_RDONLY | O_CLOEXEC)};
+		if (b[j].u.fd < 0)
+			continue; /* gone since: its pending row is forgotten on the next pass */
+		if (k != j) {
+			struct exec_up t = b[k];
+			b[k] = b[j];
+			b[j] = t;
+			exec_up_point(&b[j]);
+		}
+		exec_up_point(&b[k]);
+		msgs[k] = (struct client_imap_append_msg){
+			.flags = b[k].row.flags,
+			.keywords = b[k].row.keywords[0] ? b[k].row.keywords : NULL,
+			.date = x->f->local_mtime[b[k].act->local], .size = b[k].row.size,
+			.read = exec_ul_read, .arg = &b[k].u};
+		k++;
+	}
+	*sent_out = k;
+	int e = client_imap_append(x->r->imap, name, msgs, k, validity, uids);
+	for (size_t j = 0; j < k; j++)
+		close(b[j].u.fd);
+	return e;
+}
+
+/* Send one batch and record the UIDs (the transaction is left open: these rows commit
+ * with the next batch's pending ones, or at the folder's end). */
+static int exec_up_send(struct exec_ctx *x, struct exec_up *b, size_t n)
+{
+	struct client_sync_folder *v = &x->f->view;
+	char name[LIMIT_MAILBOX_NAME + 1];
+	uint32_t uids[LIMIT_CLIENT_IMAP_APPEND_BATCH], validity[LIMIT_CLIENT_IMAP_APPEND_BATCH];
+	size_t sent = 0;
+	int e = exec_create_remote(x);
+	if (e || (e = sync_server_name(x->r, v->name, name, sizeof(name))))
 		return e;
-	struct exec_ul u = {.fd = open(path, O_RDONLY | O_CLOEXEC)};
-	if (u.fd < 0)
-		return 0; /* gone since: its pending row is forgotten on the next pass */
-	struct client_imap_append_msg m = {
-		.flags = lf->flags, .keywords = row.keywords[0] ? row.keywords : NULL,
-		.date = x->f->local_mtime[act->local], .size = size, .read = exec_ul_read,
-		.arg = &u};
-	uint32_t validity = 0, uid = 0;
-	e = client_imap_append(x->r->imap, name, &m, 1, &validity, &uid);
-	close(u.fd);
+	e = exec_up_append(x, name, b, n, uids, &validity[0], &sent);
+	for (size_t j = 1; !e && j < sent; j++)
+		validity[j] = validity[0];
+	/* RFC 3502 6.3.11: a refused MULTIAPPEND appended none of them; one at a time the
+	 * others go up and the error comes with the message it is about. A lost
+	 * connection or a response that does not parse ends the session instead. */
+	bool refused = e == ERR_PERM || e == ERR_QUOTA || e == ERR_TOO_BIG || e == ERR_TEMP ||
+		       e == ERR_INVAL;
+	if (e && refused && sent > 1) {
+		size_t n1 = sent;
+		e = 0;
+		for (sent = 0; !e && sent < n1;) {
+			size_t one = 0;
+			e = exec_up_append(x, name, &b[sent], 1, &uids[sent], &validity[sent], &one);
+			if (!e && !one) /* gone meanwhile: to the end, out of this batch */
+				b[sent] = b[--n1];
+			else if (!e)
+				sent++;
+		}
+	}
 	if (e)
 		return exec_imap(x, e, "APPEND");
-	if (!uid || (x->f->remote_selected && validity != v->remote_uidvalidity))
-		uid = exec_find_uid(x, id, size);
-	x->r->stats.uploaded++;
-	if (!uid)
-		return 0; /* stays pending: matched by Message-ID and size on the next pass */
-	row.uid = uid;
-	return exec_state(x, client_sync_state_row_put(x->r->st, &row));
+	x->r->stats.uploaded += sent;
+	e = exec_tx(x, true);
+	for (size_t j = 0; !e && j < sent; j++) {
+		exec_up_point(&b[j]);
+		uint32_t uid = uids[j];
+		/* without APPENDUID, or for another UIDVALIDITY than the listing's: by
+		 * Message-ID and size in the selected folder (not selected: the folder was
+		 * made by this pass, the next pass finds it) */
+		if (x->f->remote_selected && (!uid || validity[j] != v->remote_uidvalidity))
+			uid = exec_find_uid(x, b[j].id, b[j].row.size);
+		if (!uid)
+			continue; /* stays pending: matched by Message-ID and size on the next pass */
+		b[j].row.uid = uid;
+		e = exec_state(x, client_sync_state_row_put(x->r->st, &b[j].row));
+	}
+	return e;
+}
+
+/* The UPLOAD actions of the plan, LIMIT_CLIENT_IMAP_APPEND_BATCH messages and _BYTES per
+ * APPEND (one when the server has no MULTIAPPEND): their pending rows commit together,
+ * then the one APPEND, then the UIDs. */
+static int exec_uploads(struct exec_ctx *x, const struct client_sync_plan *p, struct arena *a)
+{
+	/* A pending row that this pass did not adopt is an APPEND whose answer was lost;
+	 * the session of a run killed in the middle of a MULTIAPPEND may still be storing
+	 * it on the server (its commit outlives the connection). Before such rows are
+	 * looked for once more (exec_up_prepare) and sent again, that session is given
+	 * time to end: otherwise both copies would stay. */
+	const struct client_sync_folder *v = &x->f->view;
+	bool settle = false;
+	for (size_t i = 0; i < p->nacts && !settle; i++) {
+		const struct client_sync_action *act = &p->acts[i];
+		settle = act->kind == CLIENT_SYNC_UPLOAD && act->row != CLIENT_SYNC_NONE &&
+			 !v->rows[act->row].uid && x->f->remote_selected &&
+			 !(x->f->adopted_from && v->rows[act->row].id >= x->f->adopted_from);
+	}
+	if (settle)
+		(void)sleep(LIMIT_CLIENT_SYNC_SETTLE); /* a signal only shortens the wait */
+	bool multi = client_imap_has(x->r->imap, CLIENT_IMAP_CAP_MULTIAPPEND);
+	size_t cap = multi ? LIMIT_CLIENT_IMAP_APPEND_BATCH : 1;
+	struct exec_up *b = NULL;
+	size_t nb = 0, done = 0;
+	int e = 0;
+	for (size_t i = 0; !e && i <= p->nacts; i++) {
+		const struct client_sync_action *act = i < p->nacts ? &p->acts[i] : NULL;
+		if (act && act->kind != CLIENT_SYNC_UPLOAD)
+			continue;
+		if (act && !b && !(b = arena_alloc(a, (cap + 1) * sizeof(*b))))
+			return sync_fail(x->r, ERR_NOMEM, "out of memory");
+		bool send = false;
+		if (act && !(e = exec_tx(x, true)))
+			e = exec_up_prepare(x, act, &b[nb], &send);
+		nb += send;
+		uint64_t bytes = 0;
+		for (size_t j = 0; j < nb; j++)
+			bytes += b[j].row.size;
+		/* the batch is full, over its bytes (the last one then waits for the next),
+		 * or the plan is done */
+		bool over = nb > 1 && bytes > LIMIT_CLIENT_IMAP_APPEND_BYTES;
+		if (e || !nb || (act && nb < cap && !over))
+			continue;
+		size_t now = over ? nb - 1 : nb;
+		if (!(e = exec_tx(x, false))) /* the pending rows before the APPEND */
+			e = exec_up_send(x, b, now);
+		if (over) {
+			b[0] = b[nb - 1];
+			exec_up_point(&b[0]);
+		}
+		nb -= now;
+		done += now;
+		if (!act && nb)
+			i--; /* the one left over goes alone */
+		if (x->r->opts->progress)
+			x->r->opts->progress(x->r->opts->progress_arg, x->f->view.name, done,
+					     p->nacts);
+	}
+	return e;
 }
 
 /* ---- flags, deletions, moves ---- */
@@ -491,11 +650,8 @@ int sync_exec(struct sync_run *r, struct sync_folder *f, struct sync_folder *all
 		case CLIENT_SYNC_DELETE_REMOTE:
 			break; /* batched */
 		case CLIENT_SYNC_DOWNLOAD:
-			break; /* batched, after the rest */
 		case CLIENT_SYNC_UPLOAD:
-			if (!(e = exec_tx(&x, false)))
-				e = exec_upload(&x, act);
-			break;
+			break; /* batched, after the rest */
 		case CLIENT_SYNC_MOVE_REMOTE:
 			if (act->to >= nall) {
 				e = sync_fail(r, ERR_INVAL, "move to an unknown folder");
@@ -510,13 +666,15 @@ int sync_exec(struct sync_run *r, struct sync_folder *f, struct sync_folder *all
 			break;
 		}
 	}
-	/* Downloads last, in batches: they concern messages no other action of the plan
-	 * touches (a message has one action besides its row's update), so the order
+	/* Transfers last, each in batches: they concern messages no other action of the
+	 * plan touches (a message has one action besides its row's update), so the order
 	 * between them and the rest does not matter. */
 	if (!e)
 		e = exec_tx(&x, false);
 	if (!e && (e = exec_maildir_if(&x, p)) == 0)
 		e = sync_download(r, f, x.md, p, a);
+	if (!e)
+		e = exec_uploads(&x, p, a);
 	if (!e)
 		e = exec_tx(&x, false);
 	if (!e)

@@ -137,6 +137,9 @@
 					    * rows and files, each folder's server listing and
 					    * plan, about 400 bytes a message */
 #define LIMIT_CLIENT_SYNC_UIDSET 8192      /* bytes of one UID set in a FETCH/STORE/MOVE */
+#define LIMIT_CLIENT_SYNC_SETTLE 2         /* seconds to let the session of a killed run
+					    * finish its MULTIAPPEND before its pending
+					    * uploads are looked for on the server again */
 #define LIMIT_CLIENT_SYNC_FULL_CHECK 300   /* seconds between full checks while staying
 					    * connected (every folder, every UID) */
 #define LIMIT_CLIENT_SYNC_LOCAL_POLL 2     /* seconds between looks at the local tree for
