@@ -292,6 +292,11 @@ int client_imap_cmd_end(struct client_imap *s)
 		return r;
 	if (client_conn_flush(s->conn) < 0)
 		return conn_lost(s, ERR_IO);
+	if (s->meanwhile) {
+		int (*fn)(void *) = s->meanwhile;
+		s->meanwhile = NULL;
+		s->meanwhile_rc = fn(s->meanwhile_arg);
+	}
 	r = client_imap_wait(s, false);
 	return r < 0 ? r : client_imap_result(s);
 }
@@ -467,6 +472,17 @@ int client_imap_login(struct client_imap *s, const char *user, const char *passw
 		return r;
 	/* capabilities change with login (RFC 9051 6.2.2); the OK may carry them */
 	return s->caps_seen ? 0 : capability(s);
+}
+
+int client_imap_login_overlap(struct client_imap *s, const char *user, const char *password,
+			      int (*meanwhile)(void *arg), void *arg)
+{
+	s->meanwhile = meanwhile;
+	s->meanwhile_arg = arg;
+	s->meanwhile_rc = 0;
+	int r = client_imap_login(s, user, password);
+	s->meanwhile = NULL;
+	return r < 0 ? r : s->meanwhile_rc;
 }
 
 unsigned client_imap_caps(const struct client_imap *s)

@@ -179,6 +179,12 @@ int client_imap_open(const struct client_endpoint *ep, struct client_imap **s_ou
  * ERR_PERM when LOGINDISABLED and no PLAIN. The password is wiped from the buffers the
  * engine used. Capabilities are read again afterwards. */
 int client_imap_login(struct client_imap *s, const char *user, const char *password);
+/* The same, calling meanwhile(arg) once the credentials are on their way and before the
+ * answer is read: the server's password check (tens of milliseconds of a hash) and the
+ * caller's own work overlap. Not called if the login ends before that (PREAUTH, an
+ * error). The login's error if any, else meanwhile's result. */
+int client_imap_login_overlap(struct client_imap *s, const char *user, const char *password,
+			      int (*meanwhile)(void *arg), void *arg);
 unsigned client_imap_caps(const struct client_imap *s);
 bool client_imap_has(const struct client_imap *s, unsigned cap);
 /* ENABLE the caps given that the server offers (CONDSTORE, QRESYNC, UTF8=ACCEPT);

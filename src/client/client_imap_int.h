@@ -36,6 +36,10 @@ struct client_imap {
 	bool activity;    /* EXISTS, EXPUNGE, FETCH or VANISHED came (IDLE) */
 	char delim;
 	bool have_delim;
+	/* client_imap_login_overlap: called once the credentials are sent */
+	int (*meanwhile)(void *arg);
+	void *meanwhile_arg;
+	int meanwhile_rc;
 	/* results of response codes during the current command */
 	struct client_imap_mailbox sel;
 	uint32_t appenduid_validity;

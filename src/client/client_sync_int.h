@@ -31,6 +31,7 @@ struct sync_run {
 	uint64_t inbox_modseq;
 	bool inbox_from_status; /* ... those came from LIST-STATUS (INBOX was unchanged) */
 	bool select_inbox;      /* this pass SELECTs INBOX even if its STATUS is unchanged */
+	bool early;             /* reading before the login: nothing may be written */
 	uint64_t local_sig; /* the local tree's signature before the last pass */
 	char error[LIMIT_CLIENT_ERROR];
 };
@@ -53,6 +54,7 @@ struct sync_folder {
 			       * is its rows (read when needed), nothing was listed */
 	bool local_same;      /* listed, and the listing is exactly its rows */
 	bool local_missing;   /* some row's file is not in the listing (R7 may apply) */
+	bool unchanged;       /* this pass found it as the last one left it: no SELECT */
 	uint64_t rows_gen;    /* the generation of the rows read (listed or trusted) */
 	struct client_sync_state_local listed; /* the listing as a record (at_ns 0: not one
 						* that may be trusted later) */

@@ -41,6 +41,7 @@ int sync_fail(struct sync_run *r, int e, const char *fmt, ...)
 struct run_tree {
 	struct sync_folder *f;
 	size_t n, cap;
+	size_t nlocal; /* f[0..nlocal) have their local side read (run_read_local) */
 	struct arena *a;
 	struct sync_run *r;
 	int err;
@@ -146,6 +147,10 @@ static int run_read_rows(struct sync_run *r, struct run_tree *t, struct sync_fol
 	int e = client_sync_state_rows(r->st, f->view.name, t->a,
 				       (struct client_sync_row **)&f->view.rows, &f->moving,
 				       &f->view.nrows);
+	/* before the login nothing is put right: that waits for the pass after it */
+	for (size_t i = 0; !e && r->early && i < f->view.nrows; i++)
+		if (f->view.rows[i].body_base && f->view.rows[i].body_base[0])
+			return ERR_TEMP;
 	bool changed = false;
 	if (!e && (e = sync_body_recover(r, f, &changed)))
 		return e;
@@ -161,9 +166,28 @@ static int run_read_rows(struct sync_run *r, struct run_tree *t, struct sync_fol
 	return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
 }
 
-/* The three sides' folders, each with its rows and local listing (not yet the remote
- * messages); a folder whose local record holds is neither read nor listed. */
-static int run_read_tree(struct sync_run *r, struct run_tree *t)
+/* One folder's local side: its rows and listing, or neither when its local record
+ * holds. */
+static int run_read_local_side(struct sync_run *r, struct run_tree *t, struct sync_folder *f)
+{
+	int e = run_default_path(r, f, t->a);
+	if (e)
+		return e;
+	if (sync_local_trust(f)) {
+		f->local_trusted = true;
+		f->view.local_exists = true;
+		f->rows_gen = f->state.rows_gen;
+		return 0;
+	}
+	if ((e = run_read_rows(r, t, f)))
+		return e;
+	return sync_local_list(r, f, t->a);
+}
+
+/* The folders of the state and of the local tree, each with its local side: all that
+ * can be read before the login (nothing here writes, unless a crash left a header-only
+ * file to complete: run_read_rows). t->nlocal: how many. */
+static int run_read_local(struct sync_run *r, struct run_tree *t)
 {
 	struct client_sync_state_folder *sf;
 	size_t nsf;
@@ -173,10 +197,32 @@ static int run_read_tree(struct sync_run *r, struct run_tree *t)
 	e = client_maildir_folders(r->opts->maildir, run_local_cb, t);
 	if (e && e != ERR_NOTFOUND)
 		return sync_fail(r, e, "cannot read %s: %s", r->opts->maildir, err_str(e));
+	for (size_t i = 0; i < nsf; i++) {
+		struct sync_folder *f = run_folder(t, sf[i].name);
+		if (!f)
+			return sync_fail(r, ERR_NOMEM, "out of memory");
+		f->state = sf[i];
+		f->view.state_known = true;
+		f->view.state_uidvalidity = sf[i].uidvalidity;
+		f->view.state_uidnext = sf[i].uidnext;
+	}
+	if (!run_folder(t, "INBOX"))
+		return sync_fail(r, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < t->n; i++)
+		if ((e = run_read_local_side(r, t, &t->f[i])))
+			return e;
+	t->nlocal = t->n;
+	return 0;
+}
+
+/* The server's folders (LIST; with LIST-STATUS their STATUS data, what each SELECT
+ * would say, in this one round trip: run_folder_pass needs no SELECT for an unchanged
+ * folder), and the local side of those only the server has. */
+static int run_read_remote(struct sync_run *r, struct run_tree *t)
+{
 	struct client_imap_events ev = {.arg = t, .list = run_list_cb, .status = run_status_cb};
 	client_imap_set_events(r->imap, &ev);
-	/* with LIST-STATUS, what each folder's SELECT would say comes in this one round
-	 * trip: an unchanged folder needs no SELECT (run_folder_pass) */
+	int e;
 	if (client_imap_has(r->imap, CLIENT_IMAP_CAP_LIST_STATUS))
 		e = client_imap_list_status(r->imap, "*",
 					    CLIENT_IMAP_STATUS_MESSAGES | CLIENT_IMAP_STATUS_UIDNEXT |
@@ -189,31 +235,18 @@ static int run_read_tree(struct sync_run *r, struct run_tree *t)
 		e = t->err;
 	if (e)
 		return sync_fail(r, e, "LIST: %s", client_imap_error(r->imap));
-	for (size_t i = 0; i < nsf; i++) {
-		struct sync_folder *f = run_folder(t, sf[i].name);
-		if (!f)
-			return sync_fail(r, ERR_NOMEM, "out of memory");
-		f->state = sf[i];
-		f->view.state_known = true;
-		f->view.state_uidvalidity = sf[i].uidvalidity;
-		f->view.state_uidnext = sf[i].uidnext;
-	}
-	if (!run_folder(t, "INBOX"))
-		return sync_fail(r, ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < t->n; i++) {
-		struct sync_folder *f = &t->f[i];
-		if ((e = run_default_path(r, f, t->a)))
+	for (size_t i = t->nlocal; i < t->n; i++)
+		if ((e = run_read_local_side(r, t, &t->f[i])))
 			return e;
-		if (sync_local_trust(f)) {
-			f->local_trusted = true;
-			f->view.local_exists = true;
-			f->rows_gen = f->state.rows_gen;
-			continue;
-		}
-		if ((e = run_read_rows(r, t, f)) || (e = sync_local_list(r, f, t->a)))
-			return e;
-	}
 	return 0;
+}
+
+/* The three sides' folders, each with its rows and local listing (not yet the remote
+ * messages). */
+static int run_read_tree(struct sync_run *r, struct run_tree *t)
+{
+	int e = run_read_local(r, t);
+	return e ? e : run_read_remote(r, t);
 }
 
 /* R8 needs the UIDVALIDITY of server folders the state does not know, but only when a
@@ -427,6 +460,7 @@ static int run_folder_pass(struct sync_run *r, struct run_tree *t, size_t idx,
 	if (run_unchanged(r, f)) {
 		/* the SELECT would find nothing, and nothing here changed: the folder is as
 		 * the last pass left it */
+		f->unchanged = true;
 		r->stats.folders++;
 		r->stats.unchanged++;
 		if (!strcmp(f->view.name, "INBOX")) {
@@ -540,23 +574,69 @@ static int run_settle(struct sync_run *r, struct run_tree *t, const char *scope)
 	return e ? sync_fail(r, e, "%s", client_sync_state_error(r->st)) : 0;
 }
 
-/* A pass over every folder (scope NULL) or over the one named. */
-static int run_pass(struct sync_run *r, const char *scope)
-{
+/* The local side of the first pass, read while the server checks the password
+ * (client_imap_login_overlap): the state opened (only one that exists and needs no
+ * migration: nothing may change on disk before the login), every folder of the state
+ * and of the tree with its rows and listing. Anything amiss (a new tree, a crash to
+ * put right, an error) leaves it to the pass after the login, which then reads all. */
+struct run_early {
+	struct sync_run *r;
 	struct arena a;
-	arena_init(&a, LIMIT_CLIENT_SYNC_ARENA);
+	struct run_tree t;
+	bool done;
+};
+
+static int run_early_read(void *arg)
+{
+	struct run_early *x = arg;
+	struct sync_run *r = x->r;
+	char err[LIMIT_CLIENT_ERROR];
+	if (client_sync_state_open_existing(r->opts->maildir, r->opts->user, &r->st, err,
+					    sizeof(err)) != 0)
+		return 0;
+	arena_init(&x->a, LIMIT_CLIENT_SYNC_ARENA);
+	x->t = (struct run_tree){.a = &x->a, .r = r};
+	r->early = true;
+	x->done = run_read_local(r, &x->t) == 0;
+	r->early = false;
+	r->error[0] = '\0';
+	if (!x->done)
+		arena_free(&x->a);
+	return 0;
+}
+
+/* A pass over every folder (scope NULL) or over the one named. */
+static int run_pass(struct sync_run *r, const char *scope, struct run_early *early)
+{
+	/* the local side read while the server checked the password, if it was: its
+	 * arena (a head pointer and counts) moves here with what it holds */
+	bool pre = early && early->done;
+	struct arena a;
+	if (pre)
+		a = early->a;
+	else
+		arena_init(&a, LIMIT_CLIENT_SYNC_ARENA);
 	struct run_tree t = {.a = &a, .r = r};
 	int e = 0;
 	/* Folder actions change the tree: read it again until it is stable (a rename on
 	 * the server renames children too; their local folders follow on the next round). */
 	for (int round = 0; round < 4; round++) {
-		arena_reset(&a);
-		t = (struct run_tree){.a = &a, .r = r};
 		bool changed = false;
-		if ((e = run_read_tree(r, &t)) || (e = run_remote_validity(r, &t)) ||
+		if (pre && round == 0) {
+			t = early->t;
+			t.a = &a;
+			e = run_read_remote(r, &t);
+		} else {
+			arena_reset(&a);
+			t = (struct run_tree){.a = &a, .r = r};
+			e = run_read_tree(r, &t);
+		}
+		if (e || (e = run_remote_validity(r, &t)) ||
 		    (e = run_folder_actions(r, &t, &changed)) || !changed)
 			break;
 	}
+	if (pre)
+		early->done = false;
 	/* R7 needs every folder's rows and files, but only when a row misses its file:
 	 * else no move is there to find (a trusted folder misses none) */
 	bool missing = false;
@@ -701,7 +781,7 @@ static int run_stay(struct sync_run *r, volatile const sig_atomic_t *stop)
 		/* the signature before the pass: a file dropped in while it runs is seen on
 		 * the next look (our own changes cost one more pass that finds nothing) */
 		sig = now_sig;
-		e = run_pass(r, scope);
+		e = run_pass(r, scope, NULL);
 		r->select_inbox = false;
 		if (e)
 			return e;
@@ -715,12 +795,13 @@ static int run_stay(struct sync_run *r, volatile const sig_atomic_t *stop)
 
 /* ---- the run ---- */
 
-static int run_connect(struct sync_run *r)
+static int run_connect(struct sync_run *r, struct run_early *early)
 {
 	int e = client_imap_open(r->opts->ep, &r->imap, r->error, sizeof(r->error));
 	if (e)
 		return e;
-	e = client_imap_login(r->imap, r->opts->user, r->opts->password);
+	e = client_imap_login_overlap(r->imap, r->opts->user, r->opts->password, run_early_read,
+				      early);
 	if (e)
 		return sync_fail(r, e, "login failed: %s", client_imap_error(r->imap));
 	unsigned want = CLIENT_IMAP_CAP_CONDSTORE | CLIENT_IMAP_CAP_QRESYNC, got = 0;
@@ -744,10 +825,12 @@ int client_sync_run(const struct client_sync_opts *o, volatile const sig_atomic_
 		    struct client_sync_stats *stats_out, char *err_out, size_t err_cap)
 {
 	struct sync_run r = {.opts = o};
+	struct run_early early = {.r = &r};
 	struct client_maildir *root;
 	/* Connect and log in before anything local is made: a wrong password or an
-	 * unreachable server changes nothing on disk. */
-	int e = run_connect(&r);
+	 * unreachable server changes nothing on disk (what is read meanwhile changes
+	 * nothing either). */
+	int e = run_connect(&r, &early);
 	if (!e) {
 		e = client_maildir_open(o->maildir, true, &root);
 		if (e)
@@ -755,13 +838,15 @@ int client_sync_run(const struct client_sync_opts *o, volatile const sig_atomic_
 		else
 			client_maildir_close(&root);
 	}
-	if (!e)
+	if (!e && !r.st)
 		e = client_sync_state_open(o->maildir, o->user, &r.st, r.error, sizeof(r.error));
 	if (!e) {
 		if (!o->once)
 			r.local_sig = run_local_sig(&r);
-		e = run_pass(&r, NULL);
+		e = run_pass(&r, NULL, &early);
 	}
+	if (early.done)
+		arena_free(&early.a); /* the run ended before its first pass */
 	if (!e && !o->once)
 		e = run_stay(&r, stop);
 	if (r.imap) {

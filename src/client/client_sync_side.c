@@ -309,15 +309,20 @@ int sync_local_settle(struct sync_run *r, struct sync_folder *f, struct arena *a
 	struct client_maildir_stamp now;
 	if (!f->local_path || client_sync_state_rows_gen(r->st, f->view.name, &gen) != 0)
 		return 0; /* no folder record (dropped, or never complete): nothing to keep */
+	if (f->local_trusted && f->unchanged && gen == f->rows_gen)
+		return 0; /* nothing touched it: its record stays what it was */
+	if (f->listed.at_ns && gen == f->rows_gen) {
+		/* the rows are still those the listing found (every change this pass makes
+		 * here changes a row too); a change by another program since has moved the
+		 * stamp, and the record will not hold: harmless */
+		*out = f->listed;
+		return 0;
+	}
 	int64_t at = side_now_ns();
 	if (client_maildir_stamp_path(f->local_path, &now) != 0)
 		return 0;
 	if (f->local_trusted && gen == f->rows_gen && side_stamp_eq(&now, &f->state.local.stamp))
 		return 0; /* the record it has still holds */
-	if (f->listed.at_ns && gen == f->rows_gen && side_stamp_eq(&now, &f->listed.stamp)) {
-		*out = f->listed;
-		return 0;
-	}
 	if (!side_quiet(&now, at))
 		return 0; /* too recent: a later pass lists it and may keep that */
 	/* Changed during the pass (our own downloads, renames), still since: list the names

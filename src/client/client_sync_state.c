@@ -127,7 +127,9 @@ static int sync_state_done(struct client_sync_state *st, sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? 0 : sync_state_fail(st, "write");
 }
 
-static int sync_state_migrate(struct client_sync_state *st)
+/* existing: migrate nothing (ERR_NOTFOUND for a schema not current: nothing may be
+ * written before the login, client_sync_state_open_existing). */
+static int sync_state_migrate(struct client_sync_state *st, bool existing)
 {
 	sqlite3_stmt *s = sync_state_prep(st, "PRAGMA user_version", "");
 	if (!s)
@@ -143,6 +145,8 @@ static int sync_state_migrate(struct client_sync_state *st)
 	}
 	if (version == SYNC_STATE_SCHEMA_VERSION)
 		return 0;
+	if (existing)
+		return ERR_NOTFOUND;
 	int r = sync_state_exec(st, "BEGIN IMMEDIATE");
 	if (!r && version < 1)
 		r = sync_state_exec(st, sync_state_schema_1);
@@ -156,10 +160,10 @@ static int sync_state_migrate(struct client_sync_state *st)
 	return r;
 }
 
-/* The tree belongs to the account that first synced it. */
-static int sync_state_owner(struct client_sync_state *st, const char *user)
+/* The tree belongs to the account that first synced it (existing: one must be there). */
+static int sync_state_owner(struct client_sync_state *st, const char *user, bool existing)
 {
-	int r = sync_state_done(st, sync_state_prep(st,
+	int r = existing ? 0 : sync_state_done(st, sync_state_prep(st,
 		"INSERT OR IGNORE INTO sync_meta(key, value) VALUES('user', ?)", "t", user));
 	if (r)
 		return r;
@@ -168,7 +172,7 @@ static int sync_state_owner(struct client_sync_state *st, const char *user)
 		return ERR_IO;
 	r = 0;
 	if (sqlite3_step(s) != SQLITE_ROW) {
-		r = sync_state_fail(st, "read owner");
+		r = existing ? ERR_NOTFOUND : sync_state_fail(st, "read owner");
 	} else if (strcmp((const char *)sqlite3_column_text(s, 0), user) != 0) {
 		int n = snprintf(st->error, sizeof(st->error),
 				 "this Maildir is synced with the account %.200s, not %.200s",
@@ -180,8 +184,8 @@ static int sync_state_owner(struct client_sync_state *st, const char *user)
 	return r;
 }
 
-int client_sync_state_open(const char *dir, const char *user, struct client_sync_state **st_out,
-			   char *err_out, size_t err_cap)
+static int sync_state_open(const char *dir, const char *user, bool existing,
+			   struct client_sync_state **st_out, char *err_out, size_t err_cap)
 {
 	struct client_sync_state *st = calloc(1, sizeof(*st));
 	char path[PATH_MAX];
@@ -193,17 +197,19 @@ int client_sync_state_open(const char *dir, const char *user, struct client_sync
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		(void)snprintf(st->error, sizeof(st->error), "sync state: path too long"); /* fits */
 		r = ERR_TOO_LONG;
-	} else if ((st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+	} else if ((st->lock_fd = open(path, O_RDWR | O_CLOEXEC | (existing ? 0 : O_CREAT),
+				       0600)) < 0) {
 		(void)snprintf(st->error, sizeof(st->error), "cannot open %.300s: %s", path,
 			       strerror(errno)); /* cut short is fine: one line */
-		r = ERR_IO;
+		r = existing && errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
 	} else if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		/* two runs on one tree would each take the other's changes for news:
 		 * a --once from cron beside a staying-connected one must wait its turn */
 		(void)snprintf(st->error, sizeof(st->error),
 			       "another kasten sync is running on %.400s", dir); /* one line */
 		r = ERR_LOCKED;
-	} else if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	} else if (sqlite3_open_v2(path, &st->db,
+				   SQLITE_OPEN_READWRITE | (existing ? 0 : SQLITE_OPEN_CREATE),
 				   NULL) != SQLITE_OK) {
 		r = sync_state_fail(st, path);
 	} else {
@@ -215,9 +221,9 @@ int client_sync_state_open(const char *dir, const char *user, struct client_sync
 		r = sync_state_exec(st, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
 					" PRAGMA synchronous=FULL");
 		if (!r)
-			r = sync_state_migrate(st);
+			r = sync_state_migrate(st, existing);
 		if (!r)
-			r = sync_state_owner(st, user);
+			r = sync_state_owner(st, user, existing);
 	}
 	if (r) {
 		(void)snprintf(err_out, err_cap, "%s", st->error); /* cut short is fine: one line */
@@ -226,6 +232,19 @@ int client_sync_state_open(const char *dir, const char *user, struct client_sync
 	}
 	*st_out = st;
 	return 0;
+}
+
+int client_sync_state_open(const char *dir, const char *user, struct client_sync_state **st_out,
+			   char *err_out, size_t err_cap)
+{
+	return sync_state_open(dir, user, false, st_out, err_out, err_cap);
+}
+
+int client_sync_state_open_existing(const char *dir, const char *user,
+				    struct client_sync_state **st_out, char *err_out,
+				    size_t err_cap)
+{
+	return sync_state_open(dir, user, true, st_out, err_out, err_cap);
 }
 
 void client_sync_state_close(struct client_sync_state **st)

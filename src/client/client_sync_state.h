@@ -62,6 +62,13 @@ struct client_sync_state_folder {
  * (flock) until close: ERR_LOCKED while another run holds it. */
 int client_sync_state_open(const char *dir, const char *user, struct client_sync_state **st_out,
 			   char *err_out, size_t err_cap);
+/* The same for a state that exists with the current schema and its owner, changing
+ * nothing on disk (no file made, no migration): ERR_NOTFOUND where open would have to.
+ * For reading the tree while the server checks the password, before a login that may
+ * fail. */
+int client_sync_state_open_existing(const char *dir, const char *user,
+				    struct client_sync_state **st_out, char *err_out,
+				    size_t err_cap);
 void client_sync_state_close(struct client_sync_state **st);
 const char *client_sync_state_error(const struct client_sync_state *st);
 

@@ -13,6 +13,8 @@ carry it over:
   coarse clock would stamp as the same tick (the directory's mtime set back to what it
   was, as a file system of whole seconds leaves it): the pass before must not have
   trusted a listing of directories that had just changed.
+The local side is read while the server checks the password; a login that fails must
+still leave an existing tree and its state as they were.
 Directory times are set with os.utime where a case needs old or just-changed
 directories, so that nothing waits for the clock.
 """
@@ -26,7 +28,7 @@ import pytest
 from client_proxy import Proxy
 from client_test import (CLIENT_LISTEN, Client, assert_in_sync,  # noqa: F401
                          command_exists, dovecot_pool, endpoint, fast_tmp, local_state,
-                         mailserver, ok, quote, sample_message)
+                         mailserver, ok, one_line, quote, sample_message, tree_snapshot)
 
 KASTEN_LISTEN = CLIENT_LISTEN
 pytestmark = pytest.mark.skipif(not command_exists("sync"),
@@ -238,3 +240,18 @@ def test_local_rename_in_the_same_tick(mailserver, fast_tmp):
     sync(cl, acct, md)
     server, _ = assert_in_sync(acct, md)
     assert "\\Flagged" in server["Work"][mids["Work"][1]].flags
+
+
+def test_wrong_password_changes_an_existing_tree_in_nothing(mailserver, fast_tmp):
+    """The tree is read while the server checks the password (the state opened, every
+    folder listed): with a wrong one, not a byte or an mtime of the tree changes, the
+    state's files included."""
+    acct, cl = mailserver, Client(fast_tmp)
+    md = fast_tmp / "mail"
+    fill(acct)
+    sync(cl, acct, md)
+    before = tree_snapshot(md)
+    acct.password_file.write_text("wrong\n")
+    r, _ = sync(cl, acct, md, expect=1)
+    assert one_line(r.stderr).startswith("kasten sync: login failed"), r.stderr
+    assert tree_snapshot(md) == before
