@@ -159,6 +159,8 @@ static void header_relaxed(const uint8_t *p, size_t len, struct canon_out *o)
 		n--;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t b = p[i];
+		if (b == '\r' || b == '\n')
+			continue; /* only a field without ':' folds in its name: unfold it too */
 		out_put(o, (b >= 'A' && b <= 'Z') ? (uint8_t)(b + 32) : b);
 	}
 	if (!colon)

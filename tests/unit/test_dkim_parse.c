@@ -157,6 +157,8 @@ static void test_header_edges(void **state)
 	header_case(DKIM_CANON_RELAXED, "X-Empty:\r\n", true, "x-empty:\r\n");
 	/* a colon in the value stays; 8-bit stays */
 	header_case(DKIM_CANON_RELAXED, "Subject: a:b \xc3\xa4\r\n", true, "subject:a:b \xc3\xa4\r\n");
+	/* a field without ':' (fuzz_dkim_canon found it folded): all name, unfolded */
+	header_case(DKIM_CANON_RELAXED, "NoColon x\r\n\tz\r\n", true, "nocolon x\tz\r\n");
 	/* no final line end at all */
 	header_case(DKIM_CANON_RELAXED, "To: x", true, "to:x\r\n");
 }
