@@ -184,6 +184,25 @@ def test_timeout_bounds_a_query(kasten_factory):
         "A example.test: temporary failure (insecure): no answer within 1 s\n"
 
 
+def test_recursion_mode_defaults(kasten_factory):
+    """Without [dns] resolver kasten recurses from the root itself, validating from
+    Debian's root key (dns-root-data). This machine reaches no root server, so the one
+    answer to see is libunbound's own for localhost (RFC 6761 6.3), which also shows
+    that the default trust anchor was read and accepted."""
+    k = kasten_factory(listen=())
+    assert lookup(k, "A", "localhost", 0) == ("A localhost: ok (insecure)", ["127.0.0.1"])
+    assert lookup(k, "AAAA", "localhost", 0) == ("AAAA localhost: ok (insecure)", ["::1"])
+
+
+def test_unreadable_trust_anchor(kasten_factory, tmp_path):
+    """A trust anchor that cannot be read stops the resolver at once, saying which file
+    (libunbound itself would notice only at the first query)."""
+    k = kasten_factory(listen=(), config={"dns": {"trust_anchor": str(tmp_path / "none")}})
+    r = k.kasten("dns", "lookup", "A", "localhost", check=False)
+    assert r.returncode == 1 and r.stdout == b""
+    assert f"trust anchor {tmp_path / 'none'}: cannot read it".encode() in r.stderr
+
+
 def test_lookup_usage(kasten):
     for args in (["dns", "lookup"], ["dns", "lookup", "MX"], ["dns", "lookup", "SOA", "x.test"],
                  ["dns", "lookup", "MX", "a..b"], ["dns", "lookup", "MX", "x", "y"]):
