@@ -50,10 +50,13 @@ static void verify_body_sink(void *ctx, const uint8_t *p, size_t len)
 	(void)EVP_DigestUpdate(g->md, p, len); /* a failure shows in EVP_DigestFinal_ex */
 }
 
+/* A tag value for the result, which is printed and logged: bytes outside printable
+ * ASCII become '?', so a signature cannot put control sequences on a terminal. */
 static void verify_copy(char *out, size_t cap, const uint8_t *p, size_t len)
 {
 	size_t n = len < cap - 1 ? len : cap - 1;
-	memcpy(out, p, n);
+	for (size_t i = 0; i < n; i++)
+		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
 	out[n] = '\0';
 }
 
