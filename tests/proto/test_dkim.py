@@ -391,3 +391,55 @@ def test_rfc8463_appendix_a(tmp_path):
 def test_unsigned_message(keys):
     rc, out = kasten_verify(CORPUS["plain"], keys["zonefile"])
     assert rc == 1 and out == ["dkim=none"]
+
+
+# ---- the key records from DNS, through kasten's resolver ----
+
+def test_verify_through_dns(tmp_path):
+    """`kasten dkim verify` without --key-record asks kasten's resolver ([dns] resolver,
+    here the private unbound of tests/dns_test.py) for SELECTOR._domainkey.DOMAIN TXT:
+    the records `kasten dns` printed, published there, verify kasten's and dkimpy's
+    signatures; no record is permerror, a server that does not answer temperror (RFC
+    8601 2.7.1)."""
+    from dns_test import DnsServer, available
+    if not available():
+        pytest.fail("unbound or ldnsutils missing: scripts/install-deps.sh check")
+    data = tmp_path / "data"
+    data.mkdir()
+    conf = tmp_path / "kasten.conf"
+    conf.write_text(f"[server]\ndata = {data}\nhostname = mail.dkim.test\n")
+    c = ["--config", str(conf)]
+    for domain in ("dkim.test", "dead.test", "unpublished.test"):
+        run(["dkim", "keygen", domain] + c)
+        run(["dkim", "keygen", domain, "--algorithm", "ed25519"] + c)
+    zone = run(["dns", "dkim.test"] + c).stdout.decode()
+    d = DnsServer(tmp_path / "dns")
+    d.zone("dkim.test", [l for l in zone.splitlines() if l and not l.startswith(";")])
+    d.zone("unpublished.test", ["@ MX 10 mail.dkim.test."])
+    d.dead_zone("dead.test")
+    d.start()
+    try:
+        dns = d.kasten_config(timeout=3)["dns"]
+        conf.write_text(conf.read_text() + "[dns]\n" +
+                        "".join(f"{k} = {v}\n" for k, v in dns.items()))
+        signed = run(["dkim", "sign"] + c, data=CORPUS["folded_headers"].replace(
+            b"example.org", b"dkim.test")).stdout
+        r = run(["dkim", "verify"] + c, data=signed, check=False)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert [l.split()[0] for l in r.stdout.decode().splitlines()] == ["dkim=pass"] * 2
+        # dkimpy's signature, same key, same lookup
+        sel = f"k{time.strftime('%Y%m', time.gmtime())}r"
+        key = (data / "dkim" / "dkim.test" / f"{sel}.key").read_bytes()
+        msg = CORPUS["plain"].replace(b"example.org", b"dkim.test")
+        theirs = dkim.sign(msg, sel.encode(), b"dkim.test", key) + msg
+        r = run(["dkim", "verify"] + c, data=theirs, check=False)
+        assert r.returncode == 0 and r.stdout.startswith(b"dkim=pass header.d=dkim.test"), r
+        # no such record: permerror; no answer at all: temperror
+        for domain, want in (("unpublished.test", "permerror"), ("dead.test", "temperror")):
+            s = run(["dkim", "sign", "--domain", domain] + c, data=msg).stdout
+            r = run(["dkim", "verify"] + c, data=s, check=False)
+            lines = r.stdout.decode().splitlines()
+            assert r.returncode == 1 and [l.split()[0] for l in lines] == \
+                [f"dkim={want}"] * 2, (domain, lines, r.stderr)
+    finally:
+        d.stop()
