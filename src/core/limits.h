@@ -234,6 +234,10 @@
 					    * looked up: RSA 4096 needs about 750 */
 #define LIMIT_DKIM_ZONE_FILE (1u << 20)    /* `kasten dkim verify --key-record FILE` */
 #define LIMIT_DKIM_DOMAINS 1024            /* domains whose keys a server keeps loaded */
+#define LIMIT_DKIM_DIR_QUIET 2             /* seconds a domain's key directory must have
+					    * been unchanged before its mtime is trusted to
+					    * show the next change (a coarse clock tick can
+					    * give two changes one mtime) */
 #define LIMIT_DKIM_RSA_MIN_BITS 1024       /* RFC 8301 3.2: smaller keys never verify */
 #define LIMIT_DNS_RECORDS 24               /* records `kasten dns DOMAIN` lists */
 

@@ -1,7 +1,9 @@
 /* dkim_keyring.c: the keys a running server signs with, per domain, loaded on first use
  * and again when the domain's key directory changed. `kasten dkim keygen` and `delete`
  * add or remove a name there, which moves the directory's mtime: one stat() per
- * signature notices it, no signal or restart needed. A mutex guards the cache; signers
+ * signature notices it, no signal or restart needed. The mtime comes from a coarse
+ * clock, so a directory changed in the last LIMIT_DKIM_DIR_QUIET seconds is read again
+ * at every signature until it has been quiet that long. A mutex guards the cache; signers
  * hold their own key references, so a reload never pulls a key from under one.
  * Bound: LIMIT_DKIM_DOMAINS cached domains (past it the cache starts over). */
 #include "outbound/dkim.h"
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -21,6 +24,7 @@ struct keyring_domain {
 	char domain[LIMIT_ADDR_DOMAIN + 1];
 	struct timespec mtime;   /* of <data>/dkim/<domain>, when loaded; 0: no directory */
 	ino_t ino;
+	bool settled;            /* mtime was LIMIT_DKIM_DIR_QUIET old when loaded */
 	struct dkim_key *keys;
 	size_t n;
 	int error;               /* the load's error, kept until the directory changes */
@@ -109,8 +113,14 @@ static void keyring_refresh(struct dkim_keyring *kr, struct keyring_domain *d)
 		mt = st.st_mtim;
 		ino = st.st_ino;
 	}
-	if (mt.tv_sec == d->mtime.tv_sec && mt.tv_nsec == d->mtime.tv_nsec && ino == d->ino)
+	if (d->settled && mt.tv_sec == d->mtime.tv_sec && mt.tv_nsec == d->mtime.tv_nsec &&
+	    ino == d->ino)
 		return;
+	/* a directory changed within the last clock ticks may change again without its
+	 * mtime moving: until it has been quiet for a while, load it every time */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	d->settled = now.tv_sec - mt.tv_sec >= LIMIT_DKIM_DIR_QUIET;
 	dkim_keys_free(&d->keys, d->n);
 	d->n = 0;
 	d->mtime = mt;
@@ -120,7 +130,7 @@ static void keyring_refresh(struct dkim_keyring *kr, struct keyring_domain *d)
 	if (d->error < 0)
 		log_err("dkim: keys of domain=%s not loaded: %s %s", d->domain,
 			err_str(d->error), bad);
-	else if (d->n)
+	else if (d->n && d->settled)
 		log_info("dkim: domain=%s keys=%zu loaded", d->domain, d->n);
 }
 

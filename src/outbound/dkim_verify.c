@@ -95,11 +95,14 @@ static bool verify_canon(const uint8_t *p, size_t n, enum dkim_canon *out)
 	return true;
 }
 
-/* Whether h= (colon list) names From (3.5: it MUST). */
-static bool verify_h_has_from(const struct dkim_tag *h)
+/* Whether h= (colon list) names From (3.5: it MUST), has no empty name and at most
+ * LIMIT_DKIM_SIGNED_FIELDS of them; why not in *why. */
+static bool verify_h_ok(const struct dkim_tag *h, const char **why)
 {
-	size_t i = 0;
-	while (i < h->value_len) {
+	size_t i = 0, names = 0;
+	bool from = false;
+	*why = "bad h=";
+	while (i <= h->value_len) {
 		size_t j = i;
 		while (j < h->value_len && h->value[j] != ':')
 			j++;
@@ -108,11 +111,17 @@ static bool verify_h_has_from(const struct dkim_tag *h)
 			a++;
 		while (b > a && (h->value[b - 1] <= ' '))
 			b--;
-		if (b - a == 4 && !strncasecmp((const char *)h->value + a, "from", 4))
-			return true;
+		if (a == b)
+			return false; /* "from::to", or a trailing ':' */
+		if (++names > LIMIT_DKIM_SIGNED_FIELDS) {
+			*why = "too many fields in h=";
+			return false;
+		}
+		from = from || (b - a == 4 && !strncasecmp((const char *)h->value + a, "from", 4));
 		i = j + 1;
 	}
-	return false;
+	*why = "From not signed";
+	return from;
 }
 
 /* 3.5: i= must be in d= or a subdomain of it. */
@@ -128,9 +137,41 @@ static bool verify_i_in_d(const struct dkim_tag *i, const char *d)
 	return il > dl && idom[il - dl - 1] == '.' && !strncasecmp(idom + il - dl, d, dl);
 }
 
-/* Parse the signature's tags (3.5) and set up its body hash; -1 with res set when the
- * signature cannot be processed. */
-static int verify_parse(struct dkim_verifier *v, struct verify_sig *g)
+/* A selector may have several labels (3.1): each must be one keygen could make. */
+static bool verify_selector_ok(char *sel)
+{
+	char snorm[LIMIT_DKIM_SELECTOR + 1], *label = sel, *dot;
+	if (!*sel)
+		return false;
+	for (;; label = dot + 1) {
+		dot = strchr(label, '.');
+		if (dot)
+			*dot = '\0';
+		int rc = dkim_selector_norm(label, snorm, sizeof(snorm));
+		if (dot)
+			*dot = '.';
+		if (rc < 0)
+			return false;
+		if (!dot)
+			return true;
+	}
+}
+
+/* c= (3.5): "header[/body]", simple when missing. */
+static bool verify_c_tag(const struct dkim_tag *c, struct verify_sig *g)
+{
+	g->hcanon = g->bcanon = DKIM_CANON_SIMPLE;
+	if (!c)
+		return true;
+	const uint8_t *slash = memchr(c->value, '/', c->value_len);
+	size_t hl = slash ? (size_t)(slash - c->value) : c->value_len;
+	return verify_canon(c->value, hl, &g->hcanon) &&
+	       (!slash || verify_canon(slash + 1, c->value_len - hl - 1, &g->bcanon));
+}
+
+/* The signature's field value, without the name, ':' and the final line end, parsed
+ * into g->tags; and the values the result reports, whatever else is wrong. */
+static int verify_tags(struct dkim_verifier *v, struct verify_sig *g)
 {
 	const struct dkim_field *f = &v->msg.field[g->field];
 	const uint8_t *val = v->msg.hdr + f->off + f->name_len;
@@ -143,12 +184,10 @@ static int verify_parse(struct dkim_verifier *v, struct verify_sig *g)
 	if (len && val[len - 1] == '\r')
 		len--;
 	if (dkim_tags_parse(val, len, &g->tags) < 0)
-		return verify_bad(g, DKIM_RESULT_NEUTRAL, "signature syntax");
-	const struct dkim_tags *t = &g->tags;
-	const struct dkim_tag *tv = dkim_tags_find(t, "v"), *a = dkim_tags_find(t, "a"),
-			      *b = dkim_tags_find(t, "b"), *bh = dkim_tags_find(t, "bh"),
-			      *d = dkim_tags_find(t, "d"), *h = dkim_tags_find(t, "h"),
-			      *s = dkim_tags_find(t, "s"), *c = dkim_tags_find(t, "c");
+		return -1;
+	const struct dkim_tag *d = dkim_tags_find(&g->tags, "d"),
+			      *s = dkim_tags_find(&g->tags, "s"),
+			      *a = dkim_tags_find(&g->tags, "a"), *b = dkim_tags_find(&g->tags, "b");
 	if (d)
 		verify_copy(g->res.domain, sizeof(g->res.domain), d->value, d->value_len);
 	if (s)
@@ -158,11 +197,21 @@ static int verify_parse(struct dkim_verifier *v, struct verify_sig *g)
 	if (b) {
 		size_t n = 0;
 		for (size_t i = 0; i < b->value_len && n < 12; i++)
-			if (b->value[i] > ' ')
+			if (b->value[i] > ' ' && b->value[i] < 0x7f)
 				g->res.header_b[n++] = (char)b->value[i];
 		g->res.header_b[n] = '\0';
 	}
-	if (!tv || !a || !b || !bh || !d || !h || !s)
+	return 0;
+}
+
+/* v=, a=, d=, s= (3.5); the normalized d= in dnorm. */
+static int verify_ids(struct verify_sig *g, char *dnorm, size_t cap)
+{
+	const struct dkim_tags *t = &g->tags;
+	const struct dkim_tag *tv = dkim_tags_find(t, "v"), *a = dkim_tags_find(t, "a"),
+			      *d = dkim_tags_find(t, "d"), *s = dkim_tags_find(t, "s");
+	if (!tv || !a || !dkim_tags_find(t, "b") || !dkim_tags_find(t, "bh") || !d ||
+	    !dkim_tags_find(t, "h") || !s)
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "signature tag missing");
 	if (!dkim_tag_value_is(tv, "1"))
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "signature version not 1");
@@ -174,41 +223,35 @@ static int verify_parse(struct dkim_verifier *v, struct verify_sig *g)
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "rsa-sha1 not accepted (RFC 8301)");
 	else
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "unknown algorithm");
-	char dnorm[LIMIT_ADDR_DOMAIN + 1], snorm[LIMIT_DKIM_SELECTOR + 1];
-	if (dkim_domain_norm(g->res.domain, dnorm, sizeof(dnorm)) < 0 ||
-	    d->value_len >= sizeof(g->res.domain))
+	if (d->value_len >= sizeof(g->res.domain) ||
+	    dkim_domain_norm(g->res.domain, dnorm, cap) < 0)
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "bad d=");
-	/* a selector may have several labels (3.1); each one is checked */
-	char *label = g->res.selector, *dot;
-	if (s->value_len >= sizeof(g->res.selector) || !*label)
+	if (s->value_len >= sizeof(g->res.selector) || !verify_selector_ok(g->res.selector))
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "bad s=");
-	for (;; label = dot + 1) {
-		dot = strchr(label, '.');
-		if (dot)
-			*dot = '\0';
-		int rc = dkim_selector_norm(label, snorm, sizeof(snorm));
-		if (dot)
-			*dot = '.';
-		if (rc < 0)
-			return verify_bad(g, DKIM_RESULT_NEUTRAL, "bad s=");
-		if (!dot)
-			break;
-	}
-	g->hcanon = g->bcanon = DKIM_CANON_SIMPLE;
-	if (c) {
-		const uint8_t *slash = memchr(c->value, '/', c->value_len);
-		size_t hl = slash ? (size_t)(slash - c->value) : c->value_len;
-		if (!verify_canon(c->value, hl, &g->hcanon) ||
-		    (slash && !verify_canon(slash + 1, c->value_len - hl - 1, &g->bcanon)))
-			return verify_bad(g, DKIM_RESULT_NEUTRAL, "unknown canonicalization");
-	}
+	return 0;
+}
+
+/* Parse the signature (3.5) and set up its body hash; -1 with res set when the
+ * signature cannot be processed or has expired. */
+static int verify_parse(struct dkim_verifier *v, struct verify_sig *g)
+{
+	char dnorm[LIMIT_ADDR_DOMAIN + 1];
+	if (verify_tags(v, g) < 0)
+		return verify_bad(g, DKIM_RESULT_NEUTRAL, "signature syntax");
+	if (verify_ids(g, dnorm, sizeof(dnorm)) < 0)
+		return -1;
+	const struct dkim_tags *t = &g->tags;
 	const struct dkim_tag *q = dkim_tags_find(t, "q"), *l = dkim_tags_find(t, "l"),
 			      *i = dkim_tags_find(t, "i"), *ts = dkim_tags_find(t, "t"),
-			      *x = dkim_tags_find(t, "x");
+			      *x = dkim_tags_find(t, "x"), *b = dkim_tags_find(t, "b"),
+			      *bh = dkim_tags_find(t, "bh");
+	if (!verify_c_tag(dkim_tags_find(t, "c"), g))
+		return verify_bad(g, DKIM_RESULT_NEUTRAL, "unknown canonicalization");
 	if (q && !dkim_tag_value_is(q, "dns/txt"))
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "unknown query method");
-	if (!verify_h_has_from(h))
-		return verify_bad(g, DKIM_RESULT_NEUTRAL, "From not signed");
+	const char *why = NULL;
+	if (!verify_h_ok(dkim_tags_find(t, "h"), &why))
+		return verify_bad(g, DKIM_RESULT_NEUTRAL, why);
 	if (i && !verify_i_in_d(i, dnorm))
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "i= not within d=");
 	uint64_t tval = 0, xval = 0;
@@ -219,9 +262,9 @@ static int verify_parse(struct dkim_verifier *v, struct verify_sig *g)
 	if (l && !verify_number(l, &g->l))
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "bad l=");
 	g->has_l = l != NULL;
+	uint8_t sig[1024];
 	if (dkim_base64_decode(bh->value, bh->value_len, g->bh, sizeof(g->bh)) != 32)
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "bad bh=");
-	uint8_t sig[1024];
 	if (dkim_base64_decode(b->value, b->value_len, sig, sizeof(sig)) <= 0)
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "bad b=");
 	if (x && xval < (uint64_t)v->now)

@@ -42,8 +42,9 @@ static int hdr_hash_fields(const struct dkim_msg *m, const struct dkim_tag *h,
 			a++;
 		while (b > a && hdr_ws(h->value[b - 1]))
 			b--;
+		/* verify_parse refused these already; a header is never hashed past them */
 		if (++names > LIMIT_DKIM_SIGNED_FIELDS || a == b) {
-			rc = ERR_PERM; /* too many names, or an empty one ("from::to") */
+			rc = ERR_PERM;
 			break;
 		}
 		for (size_t k = m->nfields; k-- > 0;) {

@@ -443,3 +443,22 @@ def test_verify_through_dns(tmp_path):
                 [f"dkim={want}"] * 2, (domain, lines, r.stderr)
     finally:
         d.stop()
+
+
+@pytest.mark.parametrize("names", [63, 64, 65])
+def test_signed_fields_limit(keys, names):
+    """A signature naming LIMIT_DKIM_SIGNED_FIELDS (64) fields in h= is verified; one more
+    and it is not processed (neutral), never hashed without bound."""
+    extra = [b"x-test-%d" % i for i in range(names - 1)]
+    msg = (BASE + b"".join(b"%s: %d\r\n" % (n, i) for i, n in enumerate(extra))
+           + b"\r\nbody\r\n")
+    sel, key = private_key(keys, "ed25519")
+    signed = dkim.sign(msg, sel.encode(), DOMAIN.encode(), key,
+                       signature_algorithm=b"ed25519-sha256",
+                       include_headers=[b"from"] + extra) + msg
+    assert dkimpy_results(signed, keys["zone"]) == [True]
+    rc, out = kasten_verify(signed, keys["zonefile"])
+    if names <= 64:
+        assert rc == 0 and result(out)[0] == "dkim=pass", out
+    else:
+        assert rc == 1 and result(out) == ("dkim=neutral", "too many fields in h="), out

@@ -4,6 +4,7 @@
  * fails; the signature does not depend on how the message is split; the keyring picks up
  * keys made and deleted while it is in use. dkimpy checks the same from outside
  * (tests/proto/test_dkim.py). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -431,8 +433,15 @@ static void test_keyring_reload(void **state)
 	size_t len = 0;
 	assert_int_equal(dkim_keyring_signer(kr, "ring.test", 1, &s), 0);
 	assert_int_equal(dkim_signer_feed(s, (const uint8_t *)msg, strlen(msg)), 0);
-	/* a key made while a signer is open does not change that signer */
+	/* a key made while a signer is open does not change that signer; and the directory
+	 * keeps its mtime, as two changes within one tick of the file system's clock do */
+	char dir[128];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "%s/dkim/ring.test", data_dir);
+	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(dkim_key_generate(data_dir, "ring.test", "r2", DKIM_ALG_ED25519_SHA256), 0);
+	struct timespec same[2] = {st.st_atim, st.st_mtim};
+	assert_int_equal(utimensat(AT_FDCWD, dir, same, 0), 0);
 	assert_int_equal(dkim_signer_finish(s, &out, &len), 0);
 	dkim_signer_free(&s);
 	assert_non_null(strstr(out, "s=r1;"));
@@ -462,6 +471,86 @@ static void test_keyring_reload(void **state)
 	assert_null(kr);
 }
 
+/* The first LIMIT_DKIM_SIGS signatures are verified, later ones not looked at: the RFC
+ * 8463 ed25519 signature field repeated LIMIT_DKIM_SIGS - 1, LIMIT_DKIM_SIGS and one more
+ * times. */
+static void test_signature_limit(void **state)
+{
+	(void)state;
+	struct keytab kt = {
+		.name = {"brisbane._domainkey.football.example.com",
+			 "test._domainkey.football.example.com"},
+		.rec = {rfc8463_ed, rfc8463_rsa},
+	};
+	const char *second = strstr(rfc8463_msg, "DKIM-Signature: v=1; a=rsa");
+	assert_non_null(second);
+	size_t flen = (size_t)(second - rfc8463_msg), rest = strlen(second);
+	for (int n = LIMIT_DKIM_SIGS - 1; n <= LIMIT_DKIM_SIGS + 1; n++) {
+		char *m = malloc(flen * (size_t)n + rest + 1);
+		assert_non_null(m);
+		for (int k = 0; k < n; k++)
+			memcpy(m + flen * (size_t)k, rfc8463_msg, flen);
+		memcpy(m + flen * (size_t)n, second, rest + 1);
+		struct dkim_verify_result res[LIMIT_DKIM_SIGS];
+		size_t got = verify(m, strlen(m), 0, time(NULL), &kt, res);
+		assert_int_equal(got, n + 1 <= LIMIT_DKIM_SIGS ? (size_t)n + 1 : LIMIT_DKIM_SIGS);
+		for (size_t k = 0; k < got; k++)
+			assert_int_equal(res[k].result, DKIM_RESULT_PASS);
+		free(m);
+	}
+}
+
+struct ring_worker {
+	struct dkim_keyring *kr;
+	int signed_ok;
+};
+
+/* Sign again and again while the main thread makes and deletes keys. */
+static void *ring_work(void *arg)
+{
+	struct ring_worker *w = arg;
+	const char *msg = "From: a@busy.test\r\nSubject: s\r\n\r\nbody\r\n";
+	for (int i = 0; i < 300; i++) {
+		struct dkim_signer *s = NULL;
+		if (dkim_keyring_signer(w->kr, "busy.test", 1, &s) != 0)
+			continue;
+		char *out = NULL;
+		size_t len = 0;
+		if (dkim_signer_feed(s, (const uint8_t *)msg, strlen(msg)) == 0 &&
+		    dkim_signer_finish(s, &out, &len) == 0 && strstr(out, "s=b0;"))
+			w->signed_ok++;
+		free(out);
+		dkim_signer_free(&s);
+	}
+	return NULL;
+}
+
+/* A keyring used from several threads while keys come and go (dkim.h: any thread);
+ * under ASan a key freed under a signer would show. */
+static void test_keyring_threads(void **state)
+{
+	(void)state;
+	struct dkim_keyring *kr = NULL;
+	assert_int_equal(dkim_keyring_new(data_dir, &kr), 0);
+	assert_int_equal(dkim_key_generate(data_dir, "busy.test", "b0", DKIM_ALG_ED25519_SHA256), 0);
+	struct ring_worker w[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct ring_worker){.kr = kr};
+		assert_int_equal(pthread_create(&th[i], NULL, ring_work, &w[i]), 0);
+	}
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(dkim_key_generate(data_dir, "busy.test", "b1",
+						   DKIM_ALG_ED25519_SHA256), 0);
+		assert_int_equal(dkim_key_delete(data_dir, "busy.test", "b1"), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].signed_ok, 300); /* b0 was there all along */
+	}
+	dkim_keyring_free(&kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +559,8 @@ int main(void)
 		cmocka_unit_test(test_expired_and_syntax),
 		cmocka_unit_test(test_keystore),
 		cmocka_unit_test(test_keyring_reload),
+		cmocka_unit_test(test_signature_limit),
+		cmocka_unit_test(test_keyring_threads),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
