@@ -23,15 +23,13 @@
 #include "outbound/dns.h"
 #include "core/banned.h"
 
-#define CMD_DKIM_CHUNK (64u << 10)
-
 static int usage(void)
 {
 	fputs(cmd_dkim_usage, stderr);
 	return 2;
 }
 
-/* stdin into an unlinked temporary file; -1 (reported) when too big or on I/O error. */
+/* stdin into an unlinked temporary file; NULL (reported) when too big or on I/O error. */
 static FILE *msg_spool(uint8_t *buf)
 {
 	FILE *f = tmpfile();
@@ -41,7 +39,7 @@ static FILE *msg_spool(uint8_t *buf)
 		fprintf(stderr, "kasten dkim: no temporary file\n");
 		return NULL;
 	}
-	while ((n = fread(buf, 1, CMD_DKIM_CHUNK, stdin)) > 0) {
+	while ((n = fread(buf, 1, LIMIT_DKIM_CMD_CHUNK, stdin)) > 0) {
 		total += n;
 		if (total > max || fwrite(buf, 1, n, f) != n) {
 			fprintf(stderr, "kasten dkim: %s\n", total > max
@@ -103,7 +101,7 @@ static int sign_domain(FILE *f, uint8_t *buf, char *out, size_t cap)
 	dkim_msg_init(m, msg_no_body, NULL);
 	int rc = 0;
 	size_t n;
-	while (rc == 0 && (n = fread(buf, 1, CMD_DKIM_CHUNK, f)) > 0)
+	while (rc == 0 && (n = fread(buf, 1, LIMIT_DKIM_CMD_CHUNK, f)) > 0)
 		rc = dkim_msg_feed(m, buf, n);
 	if (rc == 0)
 		rc = dkim_msg_finish(m);
@@ -135,7 +133,7 @@ static int sign_run(FILE *f, uint8_t *buf, const char *dom, char **sig_out, size
 			     time(NULL), &s);
 	dkim_keys_free(&keys, nkeys);
 	size_t n;
-	while (rc == 0 && (n = fread(buf, 1, CMD_DKIM_CHUNK, f)) > 0)
+	while (rc == 0 && (n = fread(buf, 1, LIMIT_DKIM_CMD_CHUNK, f)) > 0)
 		rc = dkim_signer_feed(s, buf, n);
 	if (rc == 0)
 		rc = dkim_signer_finish(s, sig_out, len_out);
@@ -177,7 +175,7 @@ int cmd_dkim_sign(int argc, char **argv)
 	}
 	if (cmd_drop_privileges(false) < 0)
 		return 1;
-	uint8_t *buf = malloc(CMD_DKIM_CHUNK);
+	uint8_t *buf = malloc(LIMIT_DKIM_CMD_CHUNK);
 	FILE *f = buf ? msg_spool(buf) : NULL;
 	int ret = 1;
 	char *sig = NULL;
@@ -190,13 +188,13 @@ int cmd_dkim_sign(int argc, char **argv)
 	}
 	if (sign_run(f, buf, dom, &sig, &siglen) != 0)
 		goto out;
-	size_t n = fread(buf, 1, CMD_DKIM_CHUNK, f);
+	size_t n = fread(buf, 1, LIMIT_DKIM_CMD_CHUNK, f);
 	const uint8_t *nl = memchr(buf, '\n', n);
 	sign_print(sig, siglen, nl && (nl == buf || nl[-1] != '\r'));
 	do {
 		if (fwrite(buf, 1, n, stdout) != n)
 			break;
-	} while ((n = fread(buf, 1, CMD_DKIM_CHUNK, f)) > 0);
+	} while ((n = fread(buf, 1, LIMIT_DKIM_CMD_CHUNK, f)) > 0);
 	ret = ferror(f) || fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
 	if (ret)
 		fprintf(stderr, "kasten dkim: output failed\n");
@@ -308,10 +306,10 @@ int cmd_dkim_verify(int argc, char **argv)
 		return 1;
 	}
 	struct dkim_verifier *v = NULL;
-	uint8_t *buf = malloc(CMD_DKIM_CHUNK);
+	uint8_t *buf = malloc(LIMIT_DKIM_CMD_CHUNK);
 	int rc = buf ? dkim_verifier_new(time(NULL), &v) : ERR_NOMEM;
 	size_t n;
-	while (rc == 0 && (n = fread(buf, 1, CMD_DKIM_CHUNK, stdin)) > 0)
+	while (rc == 0 && (n = fread(buf, 1, LIMIT_DKIM_CMD_CHUNK, stdin)) > 0)
 		rc = dkim_verifier_feed(v, buf, n);
 	struct dkim_verify_result res[LIMIT_DKIM_SIGS];
 	size_t nres = 0;

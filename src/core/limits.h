@@ -233,6 +233,7 @@
 #define LIMIT_DKIM_RECORD 2048             /* one key record (TXT text), as published or
 					    * looked up: RSA 4096 needs about 750 */
 #define LIMIT_DKIM_ZONE_FILE (1u << 20)    /* `kasten dkim verify --key-record FILE` */
+#define LIMIT_DKIM_CMD_CHUNK (64u << 10)   /* bytes `kasten dkim sign|verify` read at once */
 #define LIMIT_DKIM_DOMAINS 1024            /* domains whose keys a server keeps loaded */
 #define LIMIT_DKIM_DIR_QUIET 2             /* seconds a domain's key directory must have
 					    * been unchanged before its mtime is trusted to
