@@ -271,7 +271,8 @@ int client_sync_state_commit(struct client_sync_state *st)
 static const char *sync_state_col(sqlite3_stmt *s, int col, struct arena *a)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);
-	return arena_strdup(a, t ? (const char *)t : "");
+	/* most keywords, moving_to and body_base are empty: no copy for those */
+	return t && *t ? arena_strdup(a, (const char *)t) : "";
 }
 
 int client_sync_state_folders(struct client_sync_state *st, struct arena *a,
@@ -411,6 +412,40 @@ int client_sync_state_folder_drop(struct client_sync_state *st, const char *name
 	return r;
 }
 
+static int sync_state_id_cmp(const void *x, const void *y)
+{
+	int64_t a = (*(const struct client_sync_row *const *)x)->id;
+	int64_t b = (*(const struct client_sync_row *const *)y)->id;
+	return a < b ? -1 : a > b;
+}
+
+/* rows[0..n) and their moving[] into id order (usually they are already: UIDs and ids
+ * grow together). */
+static int sync_state_by_id(struct arena *a, struct client_sync_row **rows,
+			    const char ***moving, size_t n)
+{
+	size_t i = 1;
+	while (i < n && (*rows)[i - 1].id < (*rows)[i].id)
+		i++;
+	if (i >= n)
+		return 0;
+	struct client_sync_row **p = arena_alloc(a, n * sizeof(*p));
+	struct client_sync_row *r2 = arena_alloc(a, (n + 1) * sizeof(*r2));
+	const char **m2 = arena_alloc(a, (n + 1) * sizeof(*m2));
+	if (!p || !r2 || !m2)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		p[i] = &(*rows)[i];
+	qsort(p, n, sizeof(*p), sync_state_id_cmp);
+	for (i = 0; i < n; i++) {
+		r2[i] = *p[i];
+		m2[i] = (*moving)[p[i] - *rows];
+	}
+	*rows = r2;
+	*moving = m2;
+	return 0;
+}
+
 int client_sync_state_rows(struct client_sync_state *st, const char *folder, struct arena *a,
 			   struct client_sync_row **rows_out, const char ***moving_out,
 			   size_t *n_out)
@@ -425,9 +460,11 @@ int client_sync_state_rows(struct client_sync_state *st, const char *folder, str
 	const char **moving = arena_alloc(a, (cap + 1) * sizeof(*moving));
 	if (!rows || !moving)
 		return ERR_NOMEM;
+	/* in the order of the (folder, uid) index; put in id order below: SQLite's own
+	 * sort of whole rows costs as much as reading them */
 	s = sync_state_prep(st, "SELECT id, uid, base, flags, keywords, msgid, sha256, size,"
 			    " deleting, fetching, moving_to, partial, body_base FROM sync_msg"
-			    " WHERE folder=? ORDER BY id", "t", folder);
+			    " WHERE folder=?", "t", folder);
 	if (!s)
 		return ERR_IO;
 	size_t n = 0;
@@ -456,6 +493,8 @@ int client_sync_state_rows(struct client_sync_state *st, const char *folder, str
 		n++;
 	}
 	sqlite3_finalize(s);
+	if (!r)
+		r = sync_state_by_id(a, &rows, &moving, n);
 	if (r)
 		return r;
 	*rows_out = rows;

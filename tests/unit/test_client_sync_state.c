@@ -206,6 +206,25 @@ static void rows_gen_and_local_record(void **state)
 		    fs[0].local.stamp.new_ino == 77 && fs[0].local.stamp.cur_ino == 1ull << 40 &&
 		    fs[0].local.at_ns == loc.at_ns && fs[0].local.rows_gen == a4);
 	assert_int_equal(fs[1].local.at_ns, 0);
+	/* rows come back in id order, whatever their UIDs (a relinked row, R9) */
+	int64_t ids[3];
+	for (int k = 0; k < 3; k++) {
+		struct client_sync_row z = {.uid = 30 - 10 * (uint32_t)k, .base = "z",
+					    .keywords = k == 1 ? "$k" : "", .msgid = "",
+					    .sha256 = ""};
+		assert_int_equal(client_sync_state_row_add(st, "Z", &z, &ids[k]), 0);
+		assert_int_equal(client_sync_state_row_moving(st, ids[k], k == 2 ? "W" : ""), 0);
+	}
+	struct client_sync_row *zr;
+	const char **zm;
+	assert_int_equal(client_sync_state_rows(st, "Z", &a, &zr, &zm, &n), 0);
+	assert_int_equal(n, 3);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(zr[k].id, ids[k]);
+		assert_int_equal(zr[k].uid, 30 - 10 * k);
+		assert_string_equal(zr[k].keywords, k == 1 ? "$k" : "");
+		assert_string_equal(zm[k], k == 2 ? "W" : "");
+	}
 	/* a rename takes the rows along: a new generation under the new name */
 	row.id = -1;
 	assert_int_equal(client_sync_state_row_add(st, "A", &row, &id), 0);
