@@ -12,7 +12,9 @@
  *   the flags both sides had after the last sync, the keywords (Maildir cannot hold
  *   them), the Message-ID, the SHA-256 of the content with LF line ends and the size as
  *   the server counts it (RFC822.SIZE, CRLF line ends);
- * - the local listing (client_maildir_each): base name, info-letter flags, ctime;
+ * - the local listing (client_maildir_each): base name, info-letter flags, and the
+ *   ctime of a file whose flags are not its row's (R3); or, when the folder's
+ *   directories are as a listing that matched its rows left them, the rows themselves;
  * - the remote listing (UID FETCH (UID FLAGS), or with QRESYNC the state's rows with
  *   the server's changes applied): UID, flags, keywords, and for UIDs the state does not
  *   know, the Message-ID and size.
@@ -99,7 +101,8 @@ struct client_sync_row {
 struct client_sync_local {
 	const char *base;
 	unsigned flags;
-	time_t ctime; /* the last change of its name (flags) */
+	time_t ctime; /* the last change of its name (flags); 0 where its row has its flags
+		       * (no stat taken: R3 compares times only when they differ) */
 };
 
 /* One message on the server. */
