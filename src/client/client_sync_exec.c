@@ -252,6 +252,17 @@ static void exec_up_point(struct exec_up *up)
 	up->row.msgid = up->id;
 }
 
+/* Whether an upload's row is pending from an earlier run (an APPEND whose answer was
+ * lost) in a folder this pass listed on the server: not one sync_adopt_local made in
+ * this pass, which was never sent. */
+static bool exec_lost_append(const struct exec_ctx *x, const struct client_sync_action *act)
+{
+	const struct sync_folder *f = x->f;
+	if (act->row == CLIENT_SYNC_NONE || f->view.rows[act->row].uid || !f->remote_selected)
+		return false;
+	return !f->adopted_from || f->view.rows[act->row].id < f->adopted_from;
+}
+
 /* Before the APPEND: the row pending (UID 0) in the open transaction, which commits
  * before the APPEND is sent. *send_out false: nothing to send (the file is gone, or a
  * pending row's message was found on the server after all). */
@@ -273,10 +284,9 @@ static int exec_up_prepare(struct exec_ctx *x, const struct client_sync_action *
 		row = v->rows[act->row];
 	/* A pending row is an APPEND whose answer was lost; the server may have finished
 	 * it after the listing (its commit can outlive the connection): look once more,
-	 * just before sending it again. */
-	uint32_t found = act->row != CLIENT_SYNC_NONE && row.uid == 0 && x->f->remote_selected
-				 ? exec_find_uid(x, up->id, size)
-				 : 0;
+	 * just before sending it again. A row this pass adopted was never sent: the
+	 * listing that the plan paired it against is recent enough. */
+	uint32_t found = exec_lost_append(x, act) ? exec_find_uid(x, up->id, size) : 0;
 	for (size_t i = 0; found && i < v->nrows; i++)
 		if (v->rows[i].uid == found)
 			found = 0; /* another row's copy */
@@ -397,14 +407,9 @@ static int exec_uploads(struct exec_ctx *x, const struct client_sync_plan *p, st
 	 * it on the server (its commit outlives the connection). Before such rows are
 	 * looked for once more (exec_up_prepare) and sent again, that session is given
 	 * time to end: otherwise both copies would stay. */
-	const struct client_sync_folder *v = &x->f->view;
 	bool settle = false;
-	for (size_t i = 0; i < p->nacts && !settle; i++) {
-		const struct client_sync_action *act = &p->acts[i];
-		settle = act->kind == CLIENT_SYNC_UPLOAD && act->row != CLIENT_SYNC_NONE &&
-			 !v->rows[act->row].uid && x->f->remote_selected &&
-			 !(x->f->adopted_from && v->rows[act->row].id >= x->f->adopted_from);
-	}
+	for (size_t i = 0; i < p->nacts && !settle; i++)
+		settle = p->acts[i].kind == CLIENT_SYNC_UPLOAD && exec_lost_append(x, &p->acts[i]);
 	if (settle)
 		(void)sleep(LIMIT_CLIENT_SYNC_SETTLE); /* a signal only shortens the wait */
 	bool multi = client_imap_has(x->r->imap, CLIENT_IMAP_CAP_MULTIAPPEND);
