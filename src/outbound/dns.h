@@ -124,11 +124,13 @@ typedef void (*dns_callback)(void *arg, struct dns_answer *answer);
  * address or trust anchor file, with the reason logged), ERR_NOMEM or ERR_IO. */
 int dns_resolver_new(struct event_base *base, const struct dns_options *opts,
 		     struct dns_resolver **out);
-/* Cancels every pending query (no callbacks), stops the worker thread, sets *r NULL. */
+/* Cancels every pending query (no callbacks), stops the worker thread, sets *r NULL.
+ * Not from inside a callback of r (libunbound is then inside ub_process on it). */
 void dns_resolver_free(struct dns_resolver **r);
 
-/* Ask for type records of name (a host name in text, final dot optional). The callback
- * runs later, never from inside this call. *q_out (may be NULL) identifies the query for
+/* Ask for type records of name (a host name in text, final dot optional; always taken
+ * as fully qualified: no search list). The callback runs later on r's loop, never from
+ * inside this call; a callback may start new queries. *q_out (may be NULL) identifies the query for
  * dns_query_cancel until the callback starts. Returns 0, ERR_INVAL (not a host name),
  * ERR_NOMEM or ERR_TEMP (libunbound refused the query). */
 int dns_query(struct dns_resolver *r, enum dns_type type, const char *name,
