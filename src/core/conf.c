@@ -236,7 +236,8 @@ int conf_load(struct conf *c, const char *path)
 				&c->imap_timeout, &c->dns_timeout};
 	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
 		if (*timeouts[i] == 0) {
-			log_err("config %s: [limits] and [dns] timeouts must be at least 1 second", path);
+			log_err("config %s: [limits] and [dns] timeouts must be at least 1 second",
+				path);
 			return ERR_BAD_SYNTAX;
 		}
 	}

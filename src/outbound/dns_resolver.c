@@ -94,8 +94,9 @@ int dns_resolver_new(struct event_base *base, const struct dns_options *opts,
 	if (!r)
 		return ERR_NOMEM;
 	r->base = base;
-	r->timeout = opts->timeout && opts->timeout <= LIMIT_DNS_QUERY_TIME ? opts->timeout
-									  : LIMIT_DNS_QUERY_TIME;
+	r->timeout = LIMIT_DNS_QUERY_TIME;
+	if (opts->timeout && opts->timeout < LIMIT_DNS_QUERY_TIME)
+		r->timeout = opts->timeout;
 	r->ctx = ub_ctx_create();
 	if (!r->ctx) {
 		free(r);
