@@ -406,12 +406,18 @@ static int exec_uploads(struct exec_ctx *x, const struct client_sync_plan *p, st
 	 * the session of a run killed in the middle of a MULTIAPPEND may still be storing
 	 * it on the server (its commit outlives the connection). Before such rows are
 	 * looked for once more (exec_up_prepare) and sent again, that session is given
-	 * time to end: otherwise both copies would stay. */
+	 * time to end: otherwise both copies would stay. Then a NOOP (RFC 9051 6.1.2):
+	 * a server shows this session what another one added only at a command's end, and
+	 * a UID SEARCH looks only at what the session was shown (Dovecot does so). */
 	bool settle = false;
 	for (size_t i = 0; i < p->nacts && !settle; i++)
 		settle = p->acts[i].kind == CLIENT_SYNC_UPLOAD && exec_lost_append(x, &p->acts[i]);
-	if (settle)
+	if (settle) {
 		(void)sleep(LIMIT_CLIENT_SYNC_SETTLE); /* a signal only shortens the wait */
+		int e = exec_imap(x, client_imap_noop(x->r->imap), "NOOP");
+		if (e)
+			return e;
+	}
 	bool multi = client_imap_has(x->r->imap, CLIENT_IMAP_CAP_MULTIAPPEND);
 	size_t cap = multi ? LIMIT_CLIENT_IMAP_APPEND_BATCH : 1;
 	struct exec_up *b = NULL;
