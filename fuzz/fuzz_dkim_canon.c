@@ -40,7 +40,7 @@ static void fuzz_sink(void *ctx, const uint8_t *p, size_t len)
 }
 
 static void body_canon(enum dkim_canon mode, const uint8_t *p, size_t len, size_t split,
-		       struct fuzz_buf *out)
+                       struct fuzz_buf *out)
 {
 	struct dkim_body_canon c;
 	out->n = 0;
@@ -54,7 +54,7 @@ static void check_relaxed(const struct fuzz_buf *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->p[i] == '\t')
-			assert(0); /* every whitespace run became one SP */
+			assert(0);  /* every whitespace run became one SP */
 		if (b->p[i] == ' ') /* not doubled, not at a line end (a bare CR is content) */
 			assert(i + 1 < b->n && b->p[i + 1] != ' ' &&
 			       !(b->p[i + 1] == '\r' && i + 2 < b->n && b->p[i + 2] == '\n'));
@@ -91,7 +91,7 @@ static void check_split(const uint8_t *p, size_t len, size_t split)
 			off += f->len;
 			out.n = 0;
 			dkim_header_canon(DKIM_CANON_RELAXED, m->hdr + f->off, f->len, true,
-					  fuzz_sink, &out);
+			                  fuzz_sink, &out);
 			assert(out.n >= 2 && out.p[out.n - 1] == '\n' && out.p[out.n - 2] == '\r');
 			for (size_t k = 0; k + 2 < out.n; k++)
 				assert(out.p[k] != '\n');

@@ -63,8 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct evp_pkey_st *key = NULL;
 		bool strict = false, testing = false;
 		const char *why = NULL;
-		int rc = dkim_key_record_parse(p, size, (enum dkim_alg)alg, &key, &strict,
-					       &testing, &why);
+		int rc = dkim_key_record_parse(p, size, (enum dkim_alg)alg, &key, &strict, &testing,
+		                               &why);
 		assert((rc == 0) == (key != NULL));
 		assert(rc == 0 || (why && why[0]));
 		EVP_PKEY_free(key);

@@ -18,19 +18,19 @@
 #include "core/banned.h"
 
 const char cmd_dkim_usage[] =
-	"usage: kasten dkim COMMAND [--config FILE | --data DIR]\n"
-	"  keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]\n"
-	"                      make a key (RSA 2048 by default) as <data>/dkim/DOMAIN/S.key;\n"
-	"                      S defaults to k<yyyymm>r (RSA) or k<yyyymm>e (ed25519)\n"
-	"  list [DOMAIN]       domain, selector, algorithm, created (UTC)\n"
-	"  delete DOMAIN SELECTOR\n"
-	"  sign [--domain D]   print the message on stdin with its DKIM-Signature fields\n"
-	"                      before it, one per key of D (default: the From domain)\n"
-	"  verify [--key-record FILE]\n"
-	"                      verify the message on stdin: one result per signature;\n"
-	"                      key records from FILE (zone-file TXT lines as `kasten dns`\n"
-	"                      prints them) or else from DNS. Exit 0 when all pass.\n"
-	"`kasten dns DOMAIN` prints the TXT record of each key to publish.\n";
+    "usage: kasten dkim COMMAND [--config FILE | --data DIR]\n"
+    "  keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]\n"
+    "                      make a key (RSA 2048 by default) as <data>/dkim/DOMAIN/S.key;\n"
+    "                      S defaults to k<yyyymm>r (RSA) or k<yyyymm>e (ed25519)\n"
+    "  list [DOMAIN]       domain, selector, algorithm, created (UTC)\n"
+    "  delete DOMAIN SELECTOR\n"
+    "  sign [--domain D]   print the message on stdin with its DKIM-Signature fields\n"
+    "                      before it, one per key of D (default: the From domain)\n"
+    "  verify [--key-record FILE]\n"
+    "                      verify the message on stdin: one result per signature;\n"
+    "                      key records from FILE (zone-file TXT lines as `kasten dns`\n"
+    "                      prints them) or else from DNS. Exit 0 when all pass.\n"
+    "`kasten dns DOMAIN` prints the TXT record of each key to publish.\n";
 
 static int usage(void)
 {
@@ -46,7 +46,7 @@ static int dkim_data_dir(void)
 	errno = 0;
 	if (stat(data, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "kasten dkim: data dir %s: %s\n", data,
-			errno ? strerror(errno) : "not a directory");
+		        errno ? strerror(errno) : "not a directory");
 		return -1;
 	}
 	return cmd_drop_privileges(false) < 0 ? -1 : 0;
@@ -91,13 +91,15 @@ static int dkim_keygen(int argc, char **argv)
 		return 1;
 	int rc = dkim_key_generate(conf_get()->data, dom, sel, alg);
 	if (rc == ERR_EXISTS) {
-		fprintf(stderr, "kasten dkim: %s already has a key with selector %s "
-				"(choose another with --selector)\n", dom, sel);
+		fprintf(stderr,
+		        "kasten dkim: %s already has a key with selector %s "
+		        "(choose another with --selector)\n",
+		        dom, sel);
 		return 1;
 	}
 	if (rc == ERR_FULL) {
 		fprintf(stderr, "kasten dkim: %s already has %d keys: delete one first\n", dom,
-			LIMIT_DKIM_KEYS);
+		        LIMIT_DKIM_KEYS);
 		return 1;
 	}
 	if (rc < 0) {
@@ -119,7 +121,7 @@ static int dkim_list(int argc, char **argv)
 	size_t n = 0;
 	char bad[4096] = "";
 	int rc = dkim_keys_load(conf_get()->data, argc == 2 ? argv[1] : NULL, &keys, &n, bad,
-				sizeof(bad));
+	                        sizeof(bad));
 	if (rc == ERR_INVAL) {
 		fprintf(stderr, "kasten dkim: '%s' is not a domain name\n", argv[1]);
 		return 2;

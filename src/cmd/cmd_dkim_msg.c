@@ -42,9 +42,9 @@ static FILE *msg_spool(uint8_t *buf)
 	while ((n = fread(buf, 1, LIMIT_DKIM_CMD_CHUNK, stdin)) > 0) {
 		total += n;
 		if (total > max || fwrite(buf, 1, n, f) != n) {
-			fprintf(stderr, "kasten dkim: %s\n", total > max
-					? "message larger than [limits] max_message_size"
-					: "cannot write the temporary file");
+			fprintf(stderr, "kasten dkim: %s\n",
+			        total > max ? "message larger than [limits] max_message_size"
+			                    : "cannot write the temporary file");
 			fclose(f);
 			return NULL;
 		}
@@ -73,7 +73,7 @@ static int msg_from_domain(const struct dkim_msg *m, char *out, size_t cap)
 			return ERR_NOTFOUND;
 		size_t e = at + 1;
 		while (e < len && (f[e] == '.' || f[e] == '-' || (f[e] >= '0' && f[e] <= '9') ||
-				   ((f[e] | 0x20) >= 'a' && (f[e] | 0x20) <= 'z')))
+		                   ((f[e] | 0x20) >= 'a' && (f[e] | 0x20) <= 'z')))
 			e++;
 		char tmp[LIMIT_ADDR_DOMAIN + 1];
 		if (e - at - 1 >= sizeof(tmp))
@@ -130,7 +130,7 @@ static int sign_run(FILE *f, uint8_t *buf, const char *dom, char **sig_out, size
 	}
 	struct dkim_signer *s = NULL;
 	rc = dkim_signer_new(dom, keys, nkeys < LIMIT_DKIM_KEYS ? nkeys : LIMIT_DKIM_KEYS,
-			     time(NULL), &s);
+	                     time(NULL), &s);
 	dkim_keys_free(&keys, nkeys);
 	size_t n;
 	while (rc == 0 && (n = fread(buf, 1, LIMIT_DKIM_CMD_CHUNK, f)) > 0)
@@ -209,16 +209,16 @@ out:
 /* ---- verify ---- */
 
 struct verify_keys {
-	uint8_t *zone;                /* --key-record FILE's text, or NULL: DNS */
+	uint8_t *zone; /* --key-record FILE's text, or NULL: DNS */
 	size_t zone_len;
-	struct event_base *base;      /* the resolver's, made on first use */
+	struct event_base *base; /* the resolver's, made on first use */
 	struct dns_resolver *resolver;
 };
 
 /* RFC 6376 3.6.2.2: the TXT strings joined; NXDOMAIN and no TXT are "no key" (permerror),
  * a temporary failure (bogus included) temperror. More than one record: the first. */
 static int verify_lookup_dns(struct verify_keys *k, const char *name, char *out, size_t cap,
-			     size_t *len_out)
+                             size_t *len_out)
 {
 	if (!k->resolver && cmd_dns_resolver(&k->base, &k->resolver) < 0)
 		return ERR_TEMP;
@@ -267,7 +267,7 @@ static int verify_read_zone(const char *path, struct verify_keys *k)
 	fclose(f);
 	if (bad)
 		fprintf(stderr, "kasten dkim: %s: unreadable or larger than %u bytes\n", path,
-			(unsigned)LIMIT_DKIM_ZONE_FILE);
+		        (unsigned)LIMIT_DKIM_ZONE_FILE);
 	return bad ? -1 : 0;
 }
 

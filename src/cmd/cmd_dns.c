@@ -20,12 +20,12 @@
 #define CMD_DNS_TXT_STRING 255 /* RFC 1035 3.3: a character-string's length octet */
 
 const char cmd_dns_usage[] =
-	"usage: kasten dns DOMAIN [--config FILE | --data DIR]\n"
-	"  Print every record DOMAIN should publish, in zone-file syntax: MX (the [server]\n"
-	"  hostname), SPF, DMARC, one DKIM TXT per key (kasten dkim keygen), and the mail\n"
-	"  host's A/AAAA as comments to fill in. docs/operations.md explains each.\n"
-	"       kasten dns check DOMAIN   compare them with what DNS answers\n"
-	"       kasten dns lookup TYPE NAME\n";
+    "usage: kasten dns DOMAIN [--config FILE | --data DIR]\n"
+    "  Print every record DOMAIN should publish, in zone-file syntax: MX (the [server]\n"
+    "  hostname), SPF, DMARC, one DKIM TXT per key (kasten dkim keygen), and the mail\n"
+    "  host's A/AAAA as comments to fill in. docs/operations.md explains each.\n"
+    "       kasten dns check DOMAIN   compare them with what DNS answers\n"
+    "       kasten dns lookup TYPE NAME\n";
 
 /* TXT RDATA as strings of at most 255 bytes (a DKIM key of RSA 2048 needs two). */
 static void dns_print_txt(const char *v)
@@ -85,14 +85,14 @@ int cmd_dns(int argc, char **argv)
 	int n = dns_records_expected(argv[1], recs, LIMIT_DNS_RECORDS);
 	if (n < 0) {
 		fprintf(stderr, "kasten dns: %s: %s\n", argv[1],
-			n == ERR_INVAL ? "not a domain name (or [server] hostname is not a host "
-					 "name)"
-				       : err_str(n));
+		        n == ERR_INVAL ? "not a domain name (or [server] hostname is not a host "
+		                         "name)"
+		                       : err_str(n));
 		free(recs);
 		return n == ERR_INVAL ? 2 : 1;
 	}
-	printf("; the records %s publishes for mail through %s (kasten dns check %s)\n",
-	       argv[1], conf_get()->hostname, argv[1]);
+	printf("; the records %s publishes for mail through %s (kasten dns check %s)\n", argv[1],
+	       conf_get()->hostname, argv[1]);
 	for (int i = 0; i < n; i++)
 		dns_print(&recs[i]);
 	free(recs);

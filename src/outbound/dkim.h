@@ -36,11 +36,11 @@ extern const char *const dkim_sign_fields[];
 
 /* ---- keys ---- */
 struct dkim_key {
-	char domain[LIMIT_ADDR_DOMAIN + 1];      /* lower case */
+	char domain[LIMIT_ADDR_DOMAIN + 1]; /* lower case */
 	char selector[LIMIT_DKIM_SELECTOR + 1];
 	enum dkim_alg alg;
-	time_t created;                          /* the key file's mtime */
-	struct evp_pkey_st *pkey;                /* private key (owned) */
+	time_t created;           /* the key file's mtime */
+	struct evp_pkey_st *pkey; /* private key (owned) */
 };
 
 /* Check and lower-case a domain (LDH labels of 1-63 bytes, at most 253 bytes, no
@@ -59,7 +59,7 @@ void dkim_selector_default(enum dkim_alg alg, time_t now, char *out, size_t cap)
  * Returns 0, ERR_INVAL (bad names), ERR_EXISTS (selector taken), ERR_FULL (the domain
  * has LIMIT_DKIM_KEYS keys), ERR_TEMP (key generation failed), ERR_IO. */
 int dkim_key_generate(const char *data_dir, const char *domain, const char *selector,
-		      enum dkim_alg alg);
+                      enum dkim_alg alg);
 /* Remove one key file (and the domain's directory when it is the last). 0,
  * ERR_INVAL, ERR_NOTFOUND or ERR_IO. */
 int dkim_key_delete(const char *data_dir, const char *domain, const char *selector);
@@ -69,7 +69,7 @@ int dkim_key_delete(const char *data_dir, const char *domain, const char *select
  * error (ERR_BAD_SYNTAX, with its path in *bad_path_out when given, cap PATH_MAX):
  * an administrator must see it, not a domain silently signed with fewer keys. */
 int dkim_keys_load(const char *data_dir, const char *domain, struct dkim_key **keys_out,
-		   size_t *n_out, char *bad_path_out, size_t bad_cap);
+                   size_t *n_out, char *bad_path_out, size_t bad_cap);
 void dkim_keys_free(struct dkim_key **keys, size_t n);
 /* The key's TXT record text "v=DKIM1; k=rsa; p=..." (RFC 6376 3.6.1, RFC 8463 4), NUL
  * terminated, into out. 0 or ERR_FULL / ERR_NOMEM. */
@@ -81,7 +81,7 @@ struct dkim_signer;
 /* A signer for domain (the d= value) with keys[0..n) (each must be that domain's; the
  * signer takes its own references), signing time now (t=). 0, ERR_INVAL, ERR_NOMEM. */
 int dkim_signer_new(const char *domain, const struct dkim_key *keys, size_t n, time_t now,
-		    struct dkim_signer **out);
+                    struct dkim_signer **out);
 /* The message (header, empty line, body), in any pieces. ERR_TOO_BIG when its header is
  * past LIMIT_DKIM_HEADER / LIMIT_HEADER_FIELDS (the message is then sent unsigned: the
  * caller decides), ERR_NOMEM. */
@@ -103,7 +103,7 @@ void dkim_keyring_free(struct dkim_keyring **kr);
  * no keys (send unsigned), ERR_BAD_SYNTAX/ERR_IO when its key files do not load (logged
  * once per change), ERR_NOMEM. */
 int dkim_keyring_signer(struct dkim_keyring *kr, const char *domain, time_t now,
-			struct dkim_signer **out);
+                        struct dkim_signer **out);
 
 /* ---- verifying ---- */
 /* RFC 8601 2.7.1 results, per signature:
@@ -127,7 +127,7 @@ const char *dkim_result_name(enum dkim_result r);
  * terminated), length in *len_out. Returns 0, ERR_NOTFOUND (no such record: permerror),
  * ERR_TEMP (temperror), ERR_TOO_BIG (permerror). */
 typedef int (*dkim_key_lookup_fn)(void *ctx, const char *name, char *out, size_t cap,
-				  size_t *len_out);
+                                  size_t *len_out);
 
 struct dkim_verify_result {
 	enum dkim_result result;
@@ -146,7 +146,7 @@ int dkim_verifier_feed(struct dkim_verifier *v, const uint8_t *p, size_t len);
  * LIMIT_DKIM_SIGS (*n_out of them in res[0..cap)); the key of each comes from lookup.
  * 0, or ERR_TOO_BIG when the header was too long to hold (no result), ERR_NOMEM. */
 int dkim_verifier_finish(struct dkim_verifier *v, dkim_key_lookup_fn lookup, void *ctx,
-			 struct dkim_verify_result *res, size_t cap, size_t *n_out);
+                         struct dkim_verify_result *res, size_t cap, size_t *n_out);
 void dkim_verifier_free(struct dkim_verifier **v);
 
 #endif

@@ -24,7 +24,7 @@ static void canon_put(struct dkim_body_canon *c, uint8_t b)
 }
 
 void dkim_body_canon_init(struct dkim_body_canon *c, enum dkim_canon mode, dkim_sink_fn sink,
-			  void *ctx)
+                          void *ctx)
 {
 	memset(c, 0, sizeof(*c));
 	c->mode = mode;
@@ -187,7 +187,7 @@ static void header_relaxed(const uint8_t *p, size_t len, struct canon_out *o)
 }
 
 void dkim_header_canon(enum dkim_canon mode, const uint8_t *p, size_t len, bool crlf,
-		       dkim_sink_fn sink, void *ctx)
+                       dkim_sink_fn sink, void *ctx)
 {
 	struct canon_out o = {.sink = sink, .ctx = ctx};
 	len = field_trim_end(p, len);

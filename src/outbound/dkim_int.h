@@ -79,7 +79,7 @@ struct dkim_body_canon {
 };
 
 void dkim_body_canon_init(struct dkim_body_canon *c, enum dkim_canon mode, dkim_sink_fn sink,
-			  void *ctx);
+                          void *ctx);
 void dkim_body_canon_feed(struct dkim_body_canon *c, const uint8_t *p, size_t len);
 /* End of the body: flushes everything to the sink. */
 void dkim_body_canon_finish(struct dkim_body_canon *c);
@@ -91,12 +91,12 @@ void dkim_body_canon_finish(struct dkim_body_canon *c);
  * SP, whitespace at the end of the value and around ':' removed. Simple: the bytes as
  * they are, LF line ends as CRLF. A field without ':' is canonicalized as all name. */
 void dkim_header_canon(enum dkim_canon mode, const uint8_t *p, size_t len, bool crlf,
-		       dkim_sink_fn sink, void *ctx);
+                       dkim_sink_fn sink, void *ctx);
 
 /* ---- the message: header fields, then the body ---- */
 struct dkim_field {
-	size_t off, len;      /* in the header buffer, with the field's final line end */
-	size_t name_len;      /* bytes before ':' less trailing whitespace (len if none) */
+	size_t off, len; /* in the header buffer, with the field's final line end */
+	size_t name_len; /* bytes before ':' less trailing whitespace (len if none) */
 };
 
 typedef void (*dkim_body_fn)(void *ctx, const uint8_t *p, size_t len);
@@ -105,13 +105,13 @@ typedef void (*dkim_body_fn)(void *ctx, const uint8_t *p, size_t len);
  * its body (handed to body_fn as it comes). The header ends at the first empty line;
  * a message without one is all header and has an empty body. */
 struct dkim_msg {
-	uint8_t *hdr;         /* malloc'd, grows to LIMIT_DKIM_HEADER */
+	uint8_t *hdr; /* malloc'd, grows to LIMIT_DKIM_HEADER */
 	size_t hdr_len, hdr_cap;
 	struct dkim_field field[LIMIT_HEADER_FIELDS];
 	size_t nfields;
 	bool in_body;
-	bool line_start;      /* the next header byte starts a line */
-	bool cr_at_start;     /* a CR at the start of a header line, held */
+	bool line_start;  /* the next header byte starts a line */
+	bool cr_at_start; /* a CR at the start of a header line, held */
 	dkim_body_fn body_fn;
 	void *ctx;
 };
@@ -137,8 +137,8 @@ bool dkim_msg_field_is(const struct dkim_msg *m, size_t i, const char *name);
  * (revoked) / ERR_PERM (not usable for this algorithm) with a reason. */
 struct evp_pkey_st;
 int dkim_key_record_parse(const uint8_t *p, size_t len, enum dkim_alg alg,
-			  struct evp_pkey_st **pkey_out, bool *strict_out, bool *testing_out,
-			  const char **reason_out);
+                          struct evp_pkey_st **pkey_out, bool *strict_out, bool *testing_out,
+                          const char **reason_out);
 
 /* ---- key records from a zone file (dkim_zone.c) ---- */
 /* The first TXT record whose owner is name (case-insensitive, final dot optional) in
@@ -146,13 +146,13 @@ int dkim_key_record_parse(const uint8_t *p, size_t len, enum dkim_alg alg,
  * (cap bytes), length in *len_out. 0, ERR_NOTFOUND, ERR_BAD_SYNTAX (an unterminated
  * string or parenthesis, a bad \DDD), ERR_TOO_BIG (longer than cap - 1). */
 int dkim_zone_txt(const uint8_t *p, size_t len, const char *name, char *out, size_t cap,
-		  size_t *len_out);
+                  size_t *len_out);
 
 /* The header half of verifying one signature (RFC 6376 3.7, 5.4.2): hash the fields
  * named in its h= (t, pointers into m's header; bottom-up, each instance once, missing
  * ones as nothing), then its own field at index field with the b= value removed, and
  * check its b= with pkey. 0 when it verifies; ERR_PERM when not; ERR_NOMEM. */
 int dkim_verify_header(const struct dkim_msg *m, const struct dkim_tags *t, size_t field,
-		       enum dkim_canon hcanon, enum dkim_alg alg, struct evp_pkey_st *pkey);
+                       enum dkim_canon hcanon, enum dkim_alg alg, struct evp_pkey_st *pkey);
 
 #endif

@@ -42,7 +42,7 @@ static int key_name_norm(const char *in, char *out, size_t cap, size_t max, bool
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c + 32);
 		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-			  (one_label && c == '_');
+		          (one_label && c == '_');
 		if (c == '.' && !one_label) {
 			if (label == 0 || in[i - 1] == '-')
 				return ERR_INVAL;
@@ -73,17 +73,17 @@ void dkim_selector_default(enum dkim_alg alg, time_t now, char *out, size_t cap)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	int n = snprintf(out, cap, "k%04d%02d%c", tm.tm_year + 1900, tm.tm_mon + 1,
-			 alg == DKIM_ALG_ED25519_SHA256 ? 'e' : 'r');
+	                 alg == DKIM_ALG_ED25519_SHA256 ? 'e' : 'r');
 	if (n < 0 || (size_t)n >= cap)
 		out[0] = '\0';
 }
 
 static int key_path(char *out, size_t cap, const char *data, const char *domain,
-		    const char *selector, const char *suffix)
+                    const char *selector, const char *suffix)
 {
 	int n = selector ? snprintf(out, cap, "%s/dkim/%s/%s%s", data, domain, selector, suffix)
-			 : domain ? snprintf(out, cap, "%s/dkim/%s", data, domain)
-				  : snprintf(out, cap, "%s/dkim", data);
+	        : domain ? snprintf(out, cap, "%s/dkim/%s", data, domain)
+	                 : snprintf(out, cap, "%s/dkim", data);
 	return n < 0 || (size_t)n >= cap ? ERR_INVAL : 0;
 }
 
@@ -155,7 +155,7 @@ static int key_room(const char *dir)
 }
 
 int dkim_key_generate(const char *data_dir, const char *domain, const char *selector,
-		      enum dkim_alg alg)
+                      enum dkim_alg alg)
 {
 	char dom[LIMIT_ADDR_DOMAIN + 1], sel[LIMIT_DKIM_SELECTOR + 1];
 	char dir[PATH_MAX], top[PATH_MAX], final[PATH_MAX];
@@ -176,8 +176,8 @@ int dkim_key_generate(const char *data_dir, const char *domain, const char *sele
 	if (rc < 0)
 		return rc;
 	EVP_PKEY *pkey = alg == DKIM_ALG_ED25519_SHA256
-				 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
-				 : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	                     ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
+	                     : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	if (!pkey)
 		return ERR_TEMP;
 	BIO *bio = BIO_new(BIO_s_mem());
@@ -256,8 +256,8 @@ void dkim_keys_free(struct dkim_key **keys, size_t n)
 }
 
 /* Add every <selector>.key of one domain directory to the growing array. */
-static int key_load_dir(const char *data_dir, const char *dom, struct dkim_key **keys,
-			size_t *n, size_t *cap, char *bad, size_t bad_cap)
+static int key_load_dir(const char *data_dir, const char *dom, struct dkim_key **keys, size_t *n,
+                        size_t *cap, char *bad, size_t bad_cap)
 {
 	char dir[PATH_MAX];
 	if (key_path(dir, sizeof(dir), data_dir, dom, NULL, NULL) < 0)
@@ -307,7 +307,7 @@ static int key_load_dir(const char *data_dir, const char *dom, struct dkim_key *
 }
 
 int dkim_keys_load(const char *data_dir, const char *domain, struct dkim_key **keys_out,
-		   size_t *n_out, char *bad_path_out, size_t bad_cap)
+                   size_t *n_out, char *bad_path_out, size_t bad_cap)
 {
 	struct dkim_key *keys = NULL;
 	size_t n = 0, cap = 0;

@@ -22,11 +22,11 @@ static bool keyrec_list_has(const struct dkim_tag *t, const char *item, bool sta
 		while (j < t->value_len && t->value[j] != ':')
 			j++;
 		size_t a = i, b = j;
-		while (a < b && (t->value[a] == ' ' || t->value[a] == '\t' ||
-				 t->value[a] == '\r' || t->value[a] == '\n'))
+		while (a < b && (t->value[a] == ' ' || t->value[a] == '\t' || t->value[a] == '\r' ||
+		                 t->value[a] == '\n'))
 			a++;
 		while (b > a && (t->value[b - 1] == ' ' || t->value[b - 1] == '\t' ||
-				 t->value[b - 1] == '\r' || t->value[b - 1] == '\n'))
+		                 t->value[b - 1] == '\r' || t->value[b - 1] == '\n'))
 			b--;
 		if ((b - a == n && !memcmp(t->value + a, item, n)) ||
 		    (star && b - a == 1 && t->value[a] == '*'))
@@ -53,8 +53,8 @@ static EVP_PKEY *keyrec_rsa(const uint8_t *der, size_t len)
 }
 
 int dkim_key_record_parse(const uint8_t *p, size_t len, enum dkim_alg alg,
-			  struct evp_pkey_st **pkey_out, bool *strict_out, bool *testing_out,
-			  const char **reason_out)
+                          struct evp_pkey_st **pkey_out, bool *strict_out, bool *testing_out,
+                          const char **reason_out)
 {
 	struct dkim_tags tags;
 	*pkey_out = NULL;
@@ -100,7 +100,7 @@ int dkim_key_record_parse(const uint8_t *p, size_t len, enum dkim_alg alg,
 		return ERR_NOTFOUND; /* 3.6.1: an empty p= is a revoked key */
 	}
 	EVP_PKEY *pkey = ed ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, (size_t)n)
-			    : keyrec_rsa(der, (size_t)n);
+	                    : keyrec_rsa(der, (size_t)n);
 	if (!pkey) {
 		*reason_out = "key record p= not a public key";
 		return ERR_PERM;

@@ -22,12 +22,12 @@
 
 struct keyring_domain {
 	char domain[LIMIT_ADDR_DOMAIN + 1];
-	struct timespec mtime;   /* of <data>/dkim/<domain>, when loaded; 0: no directory */
+	struct timespec mtime; /* of <data>/dkim/<domain>, when loaded; 0: no directory */
 	ino_t ino;
-	bool settled;            /* mtime was LIMIT_DKIM_DIR_QUIET old when loaded */
+	bool settled; /* mtime was LIMIT_DKIM_DIR_QUIET old when loaded */
 	struct dkim_key *keys;
 	size_t n;
-	int error;               /* the load's error, kept until the directory changes */
+	int error; /* the load's error, kept until the directory changes */
 };
 
 struct dkim_keyring {
@@ -128,14 +128,14 @@ static void keyring_refresh(struct dkim_keyring *kr, struct keyring_domain *d)
 	char bad[PATH_MAX] = "";
 	d->error = dkim_keys_load(kr->data_dir, d->domain, &d->keys, &d->n, bad, sizeof(bad));
 	if (d->error < 0)
-		log_err("dkim: keys of domain=%s not loaded: %s %s", d->domain,
-			err_str(d->error), bad);
+		log_err("dkim: keys of domain=%s not loaded: %s %s", d->domain, err_str(d->error),
+		        bad);
 	else if (d->n && d->settled)
 		log_info("dkim: domain=%s keys=%zu loaded", d->domain, d->n);
 }
 
 int dkim_keyring_signer(struct dkim_keyring *kr, const char *domain, time_t now,
-			struct dkim_signer **out)
+                        struct dkim_signer **out)
 {
 	char dom[LIMIT_ADDR_DOMAIN + 1];
 	*out = NULL;
@@ -149,9 +149,9 @@ int dkim_keyring_signer(struct dkim_keyring *kr, const char *domain, time_t now,
 		rc = d->error < 0 ? d->error : d->n == 0 ? ERR_NOTFOUND : 0;
 		/* at most LIMIT_DKIM_KEYS keys sign; keygen refuses to make more */
 		if (rc == 0)
-			rc = dkim_signer_new(dom, d->keys, d->n < LIMIT_DKIM_KEYS ? d->n
-										: LIMIT_DKIM_KEYS,
-					     now, out);
+			rc = dkim_signer_new(dom, d->keys,
+			                     d->n < LIMIT_DKIM_KEYS ? d->n : LIMIT_DKIM_KEYS, now,
+			                     out);
 	}
 	pthread_mutex_unlock(&kr->lock);
 	return rc;

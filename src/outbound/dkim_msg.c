@@ -94,7 +94,8 @@ int dkim_msg_feed(struct dkim_msg *m, const uint8_t *p, size_t len)
 	size_t i = 0;
 	while (i < len) {
 		if (m->cr_at_start) {
-			/* a line that started with CR: CRLF is the empty line, else it was a byte */
+			/* a line that started with CR: CRLF is the empty line, else it was a byte
+			 */
 			m->cr_at_start = false;
 			if (p[i] == '\n') {
 				int rc = msg_header_done(m);
@@ -152,6 +153,6 @@ int dkim_msg_finish(struct dkim_msg *m)
 bool dkim_msg_field_is(const struct dkim_msg *m, size_t i, const char *name)
 {
 	size_t n = strlen(name);
-	return m->field[i].name_len == n && !strncasecmp((const char *)m->hdr + m->field[i].off,
-							 name, n);
+	return m->field[i].name_len == n &&
+	       !strncasecmp((const char *)m->hdr + m->field[i].off, name, n);
 }

@@ -16,8 +16,10 @@
 
 /* RFC 6376 5.4.1's recommended set, as OpenDKIM and Postfix setups sign. */
 const char *const dkim_sign_fields[] = {
-	"from", "to", "cc", "subject", "date", "message-id", "reply-to", "in-reply-to",
-	"references", "mime-version", "content-type", "content-transfer-encoding", NULL,
+    "from",       "to",           "cc",           "subject",
+    "date",       "message-id",   "reply-to",     "in-reply-to",
+    "references", "mime-version", "content-type", "content-transfer-encoding",
+    NULL,
 };
 
 struct dkim_signer {
@@ -25,7 +27,7 @@ struct dkim_signer {
 	struct dkim_key keys[LIMIT_DKIM_KEYS]; /* pkey: our own reference */
 	size_t nkeys;
 	time_t now;
-	int error;                             /* the first error of feed */
+	int error; /* the first error of feed */
 	EVP_MD_CTX *body_md;
 	struct dkim_body_canon body;
 	struct dkim_msg msg;
@@ -45,7 +47,7 @@ static void sign_body(void *ctx, const uint8_t *p, size_t len)
 }
 
 int dkim_signer_new(const char *domain, const struct dkim_key *keys, size_t n, time_t now,
-		    struct dkim_signer **out)
+                    struct dkim_signer **out)
 {
 	*out = NULL;
 	if (n == 0 || n > LIMIT_DKIM_KEYS)
@@ -186,14 +188,14 @@ static void sign_hash_fields(const struct dkim_signer *s, EVP_MD_CTX *md)
 		for (size_t i = s->msg.nfields; i-- > 0;)
 			if (dkim_msg_field_is(&s->msg, i, dkim_sign_fields[k]))
 				dkim_header_canon(DKIM_CANON_RELAXED,
-						  s->msg.hdr + s->msg.field[i].off,
-						  s->msg.field[i].len, true, sign_md_sink, md);
+				                  s->msg.hdr + s->msg.field[i].off,
+				                  s->msg.field[i].len, true, sign_md_sink, md);
 }
 
 /* SHA-256 of the header data, then the signature: RSASSA-PKCS1-v1_5 over it (RFC 6376
  * 3.3.1) or PureEdDSA over the 32-byte hash (RFC 8463 3). */
 static int sign_digest(EVP_PKEY *pkey, enum dkim_alg alg, const uint8_t *dg, size_t dglen,
-		       uint8_t *sig, size_t *siglen)
+                       uint8_t *sig, size_t *siglen)
 {
 	int ok = 0;
 	if (alg == DKIM_ALG_ED25519_SHA256) {
@@ -214,7 +216,7 @@ static int sign_digest(EVP_PKEY *pkey, enum dkim_alg alg, const uint8_t *dg, siz
 
 /* One DKIM-Signature field for key k into t. */
 static int sign_one(const struct dkim_signer *s, const struct dkim_key *k, const char *bh,
-		    const EVP_MD_CTX *fields_md, struct sign_text *t)
+                    const EVP_MD_CTX *fields_md, struct sign_text *t)
 {
 	struct sign_text f = {0};
 	char item[LIMIT_ADDR_DOMAIN + 64];
@@ -247,7 +249,7 @@ static int sign_one(const struct dkim_signer *s, const struct dkim_key *k, const
 	if (rc == 0) {
 		/* 3.7: the field itself with an empty b=, relaxed, no final CRLF */
 		dkim_header_canon(DKIM_CANON_RELAXED, (const uint8_t *)f.p, f.len, false,
-				  sign_md_sink, md);
+		                  sign_md_sink, md);
 		if (EVP_DigestFinal_ex(md, dg, &dglen) != 1)
 			rc = ERR_TEMP;
 	}

@@ -24,8 +24,8 @@ struct verify_sig {
 	enum dkim_alg alg;
 	enum dkim_canon hcanon, bcanon;
 	bool has_l;
-	uint64_t l, hashed;            /* l= and the body bytes hashed so far */
-	struct dkim_tags tags;         /* pointers into the verifier's header block */
+	uint64_t l, hashed;    /* l= and the body bytes hashed so far */
+	struct dkim_tags tags; /* pointers into the verifier's header block */
 	uint8_t bh[32];
 	EVP_MD_CTX *md;
 	struct dkim_body_canon body;
@@ -63,8 +63,7 @@ static void verify_copy(char *out, size_t cap, const uint8_t *p, size_t len)
 static int verify_bad(struct verify_sig *g, enum dkim_result r, const char *reason)
 {
 	g->res.result = r;
-	verify_copy(g->res.reason, sizeof(g->res.reason), (const uint8_t *)reason,
-		    strlen(reason));
+	verify_copy(g->res.reason, sizeof(g->res.reason), (const uint8_t *)reason, strlen(reason));
 	return -1;
 }
 
@@ -186,8 +185,9 @@ static int verify_tags(struct dkim_verifier *v, struct verify_sig *g)
 	if (dkim_tags_parse(val, len, &g->tags) < 0)
 		return -1;
 	const struct dkim_tag *d = dkim_tags_find(&g->tags, "d"),
-			      *s = dkim_tags_find(&g->tags, "s"),
-			      *a = dkim_tags_find(&g->tags, "a"), *b = dkim_tags_find(&g->tags, "b");
+	                      *s = dkim_tags_find(&g->tags, "s"),
+	                      *a = dkim_tags_find(&g->tags, "a"),
+	                      *b = dkim_tags_find(&g->tags, "b");
 	if (d)
 		verify_copy(g->res.domain, sizeof(g->res.domain), d->value, d->value_len);
 	if (s)
@@ -209,7 +209,7 @@ static int verify_ids(struct verify_sig *g, char *dnorm, size_t cap)
 {
 	const struct dkim_tags *t = &g->tags;
 	const struct dkim_tag *tv = dkim_tags_find(t, "v"), *a = dkim_tags_find(t, "a"),
-			      *d = dkim_tags_find(t, "d"), *s = dkim_tags_find(t, "s");
+	                      *d = dkim_tags_find(t, "d"), *s = dkim_tags_find(t, "s");
 	if (!tv || !a || !dkim_tags_find(t, "b") || !dkim_tags_find(t, "bh") || !d ||
 	    !dkim_tags_find(t, "h") || !s)
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "signature tag missing");
@@ -242,9 +242,9 @@ static int verify_parse(struct dkim_verifier *v, struct verify_sig *g)
 		return -1;
 	const struct dkim_tags *t = &g->tags;
 	const struct dkim_tag *q = dkim_tags_find(t, "q"), *l = dkim_tags_find(t, "l"),
-			      *i = dkim_tags_find(t, "i"), *ts = dkim_tags_find(t, "t"),
-			      *x = dkim_tags_find(t, "x"), *b = dkim_tags_find(t, "b"),
-			      *bh = dkim_tags_find(t, "bh");
+	                      *i = dkim_tags_find(t, "i"), *ts = dkim_tags_find(t, "t"),
+	                      *x = dkim_tags_find(t, "x"), *b = dkim_tags_find(t, "b"),
+	                      *bh = dkim_tags_find(t, "bh");
 	if (!verify_c_tag(dkim_tags_find(t, "c"), g))
 		return verify_bad(g, DKIM_RESULT_NEUTRAL, "unknown canonicalization");
 	if (q && !dkim_tag_value_is(q, "dns/txt"))
@@ -337,18 +337,23 @@ int dkim_verifier_feed(struct dkim_verifier *v, const uint8_t *p, size_t len)
 const char *dkim_result_name(enum dkim_result r)
 {
 	switch (r) {
-	case DKIM_RESULT_PASS: return "pass";
-	case DKIM_RESULT_FAIL: return "fail";
-	case DKIM_RESULT_NEUTRAL: return "neutral";
-	case DKIM_RESULT_TEMPERROR: return "temperror";
-	case DKIM_RESULT_PERMERROR: return "permerror";
+	case DKIM_RESULT_PASS:
+		return "pass";
+	case DKIM_RESULT_FAIL:
+		return "fail";
+	case DKIM_RESULT_NEUTRAL:
+		return "neutral";
+	case DKIM_RESULT_TEMPERROR:
+		return "temperror";
+	case DKIM_RESULT_PERMERROR:
+		return "permerror";
 	}
 	return "permerror";
 }
 
 /* The key of g from lookup, and the header check with it. */
 static void verify_key_and_header(struct dkim_verifier *v, struct verify_sig *g,
-				  dkim_key_lookup_fn lookup, void *ctx)
+                                  dkim_key_lookup_fn lookup, void *ctx)
 {
 	char name[LIMIT_DKIM_SELECTOR + LIMIT_ADDR_DOMAIN + 16];
 	char *rec = malloc(LIMIT_DKIM_RECORD);
@@ -371,14 +376,15 @@ static void verify_key_and_header(struct dkim_verifier *v, struct verify_sig *g,
 		bool strict = false;
 		const char *why = NULL;
 		rc = dkim_key_record_parse((const uint8_t *)rec, rlen, g->alg, &pkey, &strict,
-					   &g->res.testing, &why);
+		                           &g->res.testing, &why);
 		const struct dkim_tag *i = dkim_tags_find(&g->tags, "i");
 		if (rc < 0) {
 			verify_bad(g, DKIM_RESULT_PERMERROR, why);
 		} else if (strict && i && !verify_i_in_d(i, g->res.domain)) {
 			verify_bad(g, DKIM_RESULT_FAIL, "i= not d= under t=s");
 		} else {
-			rc = dkim_verify_header(&v->msg, &g->tags, g->field, g->hcanon, g->alg, pkey);
+			rc = dkim_verify_header(&v->msg, &g->tags, g->field, g->hcanon, g->alg,
+			                        pkey);
 			if (rc == 0) {
 				g->res.result = DKIM_RESULT_PASS;
 				g->res.reason[0] = '\0';
@@ -394,7 +400,7 @@ static void verify_key_and_header(struct dkim_verifier *v, struct verify_sig *g,
 }
 
 int dkim_verifier_finish(struct dkim_verifier *v, dkim_key_lookup_fn lookup, void *ctx,
-			 struct dkim_verify_result *res, size_t cap, size_t *n_out)
+                         struct dkim_verify_result *res, size_t cap, size_t *n_out)
 {
 	*n_out = 0;
 	if (v->error)

@@ -26,7 +26,7 @@ static bool hdr_ws(uint8_t c)
 /* Hash the fields named in h=: for each name, the last instance not yet used, from the
  * bottom up (5.4.2); a name with no instance left contributes nothing. */
 static int hdr_hash_fields(const struct dkim_msg *m, const struct dkim_tag *h,
-			   enum dkim_canon hcanon, EVP_MD_CTX *md)
+                           enum dkim_canon hcanon, EVP_MD_CTX *md)
 {
 	bool *used = calloc(m->nfields ? m->nfields : 1, sizeof(*used));
 	if (!used)
@@ -51,7 +51,7 @@ static int hdr_hash_fields(const struct dkim_msg *m, const struct dkim_tag *h,
 			const struct dkim_field *f = &m->field[k];
 			if (used[k] || f->name_len != b - a ||
 			    strncasecmp((const char *)m->hdr + f->off, (const char *)h->value + a,
-					b - a))
+			                b - a))
 				continue;
 			used[k] = true;
 			dkim_header_canon(hcanon, m->hdr + f->off, f->len, true, hdr_md_sink, md);
@@ -67,7 +67,7 @@ static int hdr_hash_fields(const struct dkim_msg *m, const struct dkim_tag *h,
  * '=' to the end of the value; the whitespace after it stays, as dkimpy and OpenDKIM
  * treat it. */
 static int hdr_hash_self(const struct dkim_msg *m, const struct dkim_tags *t, size_t field,
-			 enum dkim_canon hcanon, EVP_MD_CTX *md)
+                         enum dkim_canon hcanon, EVP_MD_CTX *md)
 {
 	const struct dkim_field *f = &m->field[field];
 	const struct dkim_tag *b = dkim_tags_find(t, "b");
@@ -87,7 +87,7 @@ static int hdr_hash_self(const struct dkim_msg *m, const struct dkim_tags *t, si
 }
 
 static int hdr_check(EVP_PKEY *pkey, enum dkim_alg alg, const uint8_t *dg, size_t dglen,
-		     const uint8_t *sig, size_t siglen)
+                     const uint8_t *sig, size_t siglen)
 {
 	int ok = 0;
 	if (alg == DKIM_ALG_ED25519_SHA256) {
@@ -111,7 +111,7 @@ static int hdr_check(EVP_PKEY *pkey, enum dkim_alg alg, const uint8_t *dg, size_
 }
 
 int dkim_verify_header(const struct dkim_msg *m, const struct dkim_tags *t, size_t field,
-		       enum dkim_canon hcanon, enum dkim_alg alg, struct evp_pkey_st *pkey)
+                       enum dkim_canon hcanon, enum dkim_alg alg, struct evp_pkey_st *pkey)
 {
 	const struct dkim_tag *h = dkim_tags_find(t, "h"), *b = dkim_tags_find(t, "b");
 	uint8_t sig[1024], dg[EVP_MAX_MD_SIZE];

@@ -22,8 +22,8 @@ struct zone_tok {
 struct zone_scan {
 	const uint8_t *p;
 	size_t len, i;
-	int depth;        /* open parentheses */
-	bool line_start;  /* at the start of a line (an owner may follow) */
+	int depth;       /* open parentheses */
+	bool line_start; /* at the start of a line (an owner may follow) */
 };
 
 /* The next token of the current record: 1 with it, 0 at the record's end (the line
@@ -74,8 +74,9 @@ static int zone_next(struct zone_scan *z, struct zone_tok *t, bool *blank_start)
 			z->i += 2;
 			continue;
 		}
-		if (t->quoted ? c == '"' : (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
-					   c == ';' || c == '(' || c == ')' || c == '"'))
+		if (t->quoted ? c == '"'
+		              : (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' ||
+		                 c == '(' || c == ')' || c == '"'))
 			break;
 		z->i++;
 	}
@@ -138,7 +139,7 @@ static int zone_skip(struct zone_scan *z)
 }
 
 int dkim_zone_txt(const uint8_t *p, size_t len, const char *name, char *out, size_t cap,
-		  size_t *len_out)
+                  size_t *len_out)
 {
 	struct zone_scan z = {.p = p, .len = len, .line_start = true};
 	*len_out = 0;

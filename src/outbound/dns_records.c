@@ -1,10 +1,11 @@
-/* dns_records.c: the records a domain publishes (dns_records.h). The policy texts are fixed here and documented in docs/operations.md:
- *   SPF "v=spf1 mx -all": the MX hosts send the domain's mail, nothing else does (-all:
- *     RFC 7208 8.4 fail), so a receiver can reject forgeries.
- *   DMARC "v=DMARC1; p=quarantine; rua=mailto:postmaster@DOMAIN": unaligned mail goes to
- *     spam rather than being refused outright while a new setup settles (RFC 7489 6.3);
- *     aggregate reports to the domain's own postmaster, which needs no authorization
- *     record (RFC 7489 7.1).
+/* dns_records.c: the records a domain publishes (dns_records.h). The policy texts are
+ * fixed here and documented in docs/operations.md:
+ * - SPF "v=spf1 mx -all": the MX hosts send the domain's mail, nothing else does (-all:
+ *   RFC 7208 8.4 fail), so a receiver can reject forgeries.
+ * - DMARC "v=DMARC1; p=quarantine; rua=mailto:postmaster@DOMAIN": unaligned mail goes to
+ *   spam rather than being refused outright while a new setup settles (RFC 7489 6.3);
+ *   aggregate reports go to the domain's own postmaster, which needs no authorization
+ *   record (RFC 7489 7.1).
  * Bound: the caller's array. */
 #include "outbound/dns_records.h"
 
@@ -17,8 +18,8 @@
 #include "core/banned.h"
 
 static struct dns_record *records_add(struct dns_record *out, size_t cap, size_t *n,
-				      enum dns_record_role role, const char *prefix,
-				      const char *domain)
+                                      enum dns_record_role role, const char *prefix,
+                                      const char *domain)
 {
 	if (*n == cap)
 		return NULL;
@@ -39,8 +40,8 @@ static int records_value(struct dns_record *r, const char *prefix, const char *a
 }
 
 /* The fixed records: MX, SPF, DMARC. */
-static int records_policy(const char *dom, const char *host, struct dns_record *out,
-			  size_t cap, size_t *n)
+static int records_policy(const char *dom, const char *host, struct dns_record *out, size_t cap,
+                          size_t *n)
 {
 	struct dns_record *r = records_add(out, cap, n, DNS_RECORD_MX, "", dom);
 	if (!r || records_value(r, "10 ", host) < 0)
@@ -71,9 +72,8 @@ int dns_records_expected(const char *domain, struct dns_record *out, size_t cap)
 		char prefix[LIMIT_DKIM_SELECTOR + 16];
 		int len = snprintf(prefix, sizeof(prefix), "%s._domainkey.", keys[i].selector);
 		struct dns_record *r = len > 0 && (size_t)len < sizeof(prefix)
-					       ? records_add(out, cap, &n, DNS_RECORD_DKIM,
-							     prefix, dom)
-					       : NULL;
+		                           ? records_add(out, cap, &n, DNS_RECORD_DKIM, prefix, dom)
+		                           : NULL;
 		rc = r ? dkim_key_record(&keys[i], r->value, sizeof(r->value)) : ERR_FULL;
 	}
 	dkim_keys_free(&keys, nkeys);
@@ -87,4 +87,3 @@ int dns_records_expected(const char *domain, struct dns_record *out, size_t cap)
 		rc = ERR_FULL;
 	return rc < 0 ? rc : (int)n;
 }
-

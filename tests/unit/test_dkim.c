@@ -23,40 +23,39 @@
 
 /* RFC 8463 A.2 (ed25519, selector brisbane) and the RSA key of A.2 (selector test). */
 static const char rfc8463_ed[] =
-	"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 static const char rfc8463_rsa[] =
-	"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08"
-	"a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMK"
-	"rM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
+    "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08"
+    "a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMK"
+    "rM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
 
 /* RFC 8463 A.3, byte for byte */
-static const char rfc8463_msg[] =
-	"DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
-	" d=football.example.com; i=@football.example.com;\r\n"
-	" q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
-	" subject : date : message-id : from : subject : date;\r\n"
-	" bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
-	" b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n"
-	" Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n"
-	"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
-	" d=football.example.com; i=@football.example.com;\r\n"
-	" q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n"
-	" date : message-id : from : subject : date;\r\n"
-	" bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
-	" b=F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3\r\n"
-	" DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2Jz\r\n"
-	" dA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=\r\n"
-	"From: Joe SixPack <joe@football.example.com>\r\n"
-	"To: Suzie Q <suzie@shopping.example.net>\r\n"
-	"Subject: Is dinner ready?\r\n"
-	"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
-	"Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
-	"\r\n"
-	"Hi.\r\n"
-	"\r\n"
-	"We lost the game.  Are you hungry yet?\r\n"
-	"\r\n"
-	"Joe.\r\n";
+static const char rfc8463_msg[] = "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
+                                  " d=football.example.com; i=@football.example.com;\r\n"
+                                  " q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
+                                  " subject : date : message-id : from : subject : date;\r\n"
+                                  " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+                                  " b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n"
+                                  " Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n"
+                                  "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+                                  " d=football.example.com; i=@football.example.com;\r\n"
+                                  " q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n"
+                                  " date : message-id : from : subject : date;\r\n"
+                                  " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+                                  " b=F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3\r\n"
+                                  " DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2Jz\r\n"
+                                  " dA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=\r\n"
+                                  "From: Joe SixPack <joe@football.example.com>\r\n"
+                                  "To: Suzie Q <suzie@shopping.example.net>\r\n"
+                                  "Subject: Is dinner ready?\r\n"
+                                  "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
+                                  "Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
+                                  "\r\n"
+                                  "Hi.\r\n"
+                                  "\r\n"
+                                  "We lost the game.  Are you hungry yet?\r\n"
+                                  "\r\n"
+                                  "Joe.\r\n";
 
 /* A table of key records by name, as the lookup callback sees them. */
 struct keytab {
@@ -85,7 +84,7 @@ static int keytab_lookup(void *ctx, const char *name, char *out, size_t cap, siz
 
 /* Verify msg (fed in pieces of step bytes; 0: whole) at time now. */
 static size_t verify(const char *msg, size_t len, size_t step, time_t now, struct keytab *kt,
-		     struct dkim_verify_result *res)
+                     struct dkim_verify_result *res)
 {
 	struct dkim_verifier *v = NULL;
 	assert_int_equal(dkim_verifier_new(now, &v), 0);
@@ -93,7 +92,8 @@ static size_t verify(const char *msg, size_t len, size_t step, time_t now, struc
 		step = len ? len : 1;
 	for (size_t i = 0; i < len; i += step)
 		assert_int_equal(dkim_verifier_feed(v, (const uint8_t *)msg + i,
-						    len - i < step ? len - i : step), 0);
+		                                    len - i < step ? len - i : step),
+		                 0);
 	size_t n = 0;
 	assert_int_equal(dkim_verifier_finish(v, keytab_lookup, kt, res, LIMIT_DKIM_SIGS, &n), 0);
 	dkim_verifier_free(&v);
@@ -105,9 +105,9 @@ static void test_rfc8463_vector(void **state)
 {
 	(void)state;
 	struct keytab kt = {
-		.name = {"brisbane._domainkey.football.example.com",
-			 "test._domainkey.football.example.com"},
-		.rec = {rfc8463_ed, rfc8463_rsa},
+	    .name = {"brisbane._domainkey.football.example.com",
+	             "test._domainkey.football.example.com"},
+	    .rec = {rfc8463_ed, rfc8463_rsa},
 	};
 	struct dkim_verify_result res[LIMIT_DKIM_SIGS];
 	size_t steps[] = {0, 1, 7, 100};
@@ -183,19 +183,18 @@ static int teardown_dir(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static const char own_msg[] =
-	"From: Alice <alice@example.org>\r\n"
-	"To: bob@example.net,\r\n"
-	"\tcarol@example.net\r\n"
-	"Subject:  Tricky   spacing\t \r\n"
-	"Date: Tue, 1 Dec 2026 12:00:00 +0000\r\n"
-	"Message-ID: <1@example.org>\r\n"
-	"X-Not-Signed: yes\r\n"
-	"\r\n"
-	"line  one \t\r\n"
-	"\r\n"
-	"\xc3\xa4 8-bit\r\n"
-	"no final line end";
+static const char own_msg[] = "From: Alice <alice@example.org>\r\n"
+                              "To: bob@example.net,\r\n"
+                              "\tcarol@example.net\r\n"
+                              "Subject:  Tricky   spacing\t \r\n"
+                              "Date: Tue, 1 Dec 2026 12:00:00 +0000\r\n"
+                              "Message-ID: <1@example.org>\r\n"
+                              "X-Not-Signed: yes\r\n"
+                              "\r\n"
+                              "line  one \t\r\n"
+                              "\r\n"
+                              "\xc3\xa4 8-bit\r\n"
+                              "no final line end";
 
 /* The signature fields for msg with keys, the message fed in pieces of step. */
 static char *sign(const struct dkim_key *keys, size_t n, const char *msg, size_t step)
@@ -206,8 +205,9 @@ static char *sign(const struct dkim_key *keys, size_t n, const char *msg, size_t
 	if (!step)
 		step = len;
 	for (size_t i = 0; i < len; i += step)
-		assert_int_equal(dkim_signer_feed(s, (const uint8_t *)msg + i,
-						  len - i < step ? len - i : step), 0);
+		assert_int_equal(
+		    dkim_signer_feed(s, (const uint8_t *)msg + i, len - i < step ? len - i : step),
+		    0);
 	char *out = NULL;
 	size_t olen = 0;
 	assert_int_equal(dkim_signer_finish(s, &out, &olen), 0);
@@ -221,8 +221,8 @@ static char *sign(const struct dkim_key *keys, size_t n, const char *msg, size_t
 	return all;
 }
 
-static void own_keytab(const struct dkim_key *keys, size_t n, struct keytab *kt,
-		       char names[][128], char recs[][LIMIT_DKIM_RECORD])
+static void own_keytab(const struct dkim_key *keys, size_t n, struct keytab *kt, char names[][128],
+                       char recs[][LIMIT_DKIM_RECORD])
 {
 	memset(kt, 0, sizeof(*kt));
 	for (size_t i = 0; i < n; i++) {
@@ -237,8 +237,8 @@ static void test_sign_and_verify(void **state)
 {
 	(void)state;
 	assert_int_equal(dkim_key_generate(data_dir, "Example.ORG", "k1r", DKIM_ALG_RSA_SHA256), 0);
-	assert_int_equal(dkim_key_generate(data_dir, "example.org", "k1e",
-					   DKIM_ALG_ED25519_SHA256), 0);
+	assert_int_equal(dkim_key_generate(data_dir, "example.org", "k1e", DKIM_ALG_ED25519_SHA256),
+	                 0);
 	struct dkim_key *keys = NULL;
 	size_t n = 0;
 	assert_int_equal(dkim_keys_load(data_dir, "example.org", &keys, &n, NULL, 0), 0);
@@ -313,8 +313,8 @@ static void test_sign_and_verify(void **state)
 	assert_int_equal(res[0].result, DKIM_RESULT_NEUTRAL);
 	assert_string_equal(res[0].reason, "bad b=");
 	/* the keys of another domain's generation: wrong key */
-	assert_int_equal(dkim_key_generate(data_dir, "other.test", "k1e",
-					   DKIM_ALG_ED25519_SHA256), 0);
+	assert_int_equal(dkim_key_generate(data_dir, "other.test", "k1e", DKIM_ALG_ED25519_SHA256),
+	                 0);
 	struct dkim_key *other = NULL;
 	size_t on = 0;
 	assert_int_equal(dkim_keys_load(data_dir, "other.test", &other, &on, NULL, 0), 0);
@@ -335,8 +335,8 @@ static void test_expired_and_syntax(void **state)
 	(void)state;
 	/* RFC 8463's signature with an x= before now: fail before any crypto */
 	struct keytab kt = {
-		.name = {"brisbane._domainkey.football.example.com"},
-		.rec = {rfc8463_ed},
+	    .name = {"brisbane._domainkey.football.example.com"},
+	    .rec = {rfc8463_ed},
 	};
 	char *m = malloc(sizeof(rfc8463_msg) + 32);
 	assert_non_null(m);
@@ -365,14 +365,16 @@ static void test_expired_and_syntax(void **state)
 static void test_keystore(void **state)
 {
 	(void)state;
-	assert_int_equal(dkim_key_generate(data_dir, "store.test", "s1", DKIM_ALG_ED25519_SHA256), 0);
+	assert_int_equal(dkim_key_generate(data_dir, "store.test", "s1", DKIM_ALG_ED25519_SHA256),
+	                 0);
 	assert_int_equal(dkim_key_generate(data_dir, "store.test", "S1", DKIM_ALG_RSA_SHA256),
-			 ERR_EXISTS);
-	assert_int_equal(dkim_key_generate(data_dir, "../etc", "s1", DKIM_ALG_RSA_SHA256), ERR_INVAL);
+	                 ERR_EXISTS);
+	assert_int_equal(dkim_key_generate(data_dir, "../etc", "s1", DKIM_ALG_RSA_SHA256),
+	                 ERR_INVAL);
 	assert_int_equal(dkim_key_generate(data_dir, "store.test", "a/b", DKIM_ALG_RSA_SHA256),
-			 ERR_INVAL);
+	                 ERR_INVAL);
 	assert_int_equal(dkim_key_generate(data_dir, "store.test", "a.b", DKIM_ALG_RSA_SHA256),
-			 ERR_INVAL);
+	                 ERR_INVAL);
 	char path[256];
 	struct stat st;
 	snprintf(path, sizeof(path), "%s/dkim/store.test/s1.key", data_dir);
@@ -382,11 +384,11 @@ static void test_keystore(void **state)
 	for (int i = 2; i <= LIMIT_DKIM_KEYS; i++) {
 		char sel[16];
 		snprintf(sel, sizeof(sel), "s%d", i);
-		assert_int_equal(dkim_key_generate(data_dir, "store.test", sel,
-						   DKIM_ALG_ED25519_SHA256), 0);
+		assert_int_equal(
+		    dkim_key_generate(data_dir, "store.test", sel, DKIM_ALG_ED25519_SHA256), 0);
 	}
-	assert_int_equal(dkim_key_generate(data_dir, "store.test", "extra",
-					   DKIM_ALG_ED25519_SHA256), ERR_FULL);
+	assert_int_equal(
+	    dkim_key_generate(data_dir, "store.test", "extra", DKIM_ALG_ED25519_SHA256), ERR_FULL);
 	for (int i = 1; i <= LIMIT_DKIM_KEYS; i++) {
 		char sel[16];
 		snprintf(sel, sizeof(sel), "s%d", i);
@@ -407,7 +409,7 @@ static void test_keystore(void **state)
 	size_t n = 0;
 	char bad[256] = "";
 	assert_int_equal(dkim_keys_load(data_dir, "broken.test", &keys, &n, bad, sizeof(bad)),
-			 ERR_BAD_SYNTAX);
+	                 ERR_BAD_SYNTAX);
 	assert_string_equal(bad, path);
 	assert_int_equal(unlink(path), 0);
 	/* default selectors */
@@ -427,7 +429,8 @@ static void test_keyring_reload(void **state)
 	assert_int_equal(dkim_keyring_new(data_dir, &kr), 0);
 	assert_int_equal(dkim_keyring_signer(kr, "ring.test", 1, &s), ERR_NOTFOUND);
 	assert_null(s);
-	assert_int_equal(dkim_key_generate(data_dir, "ring.test", "r1", DKIM_ALG_ED25519_SHA256), 0);
+	assert_int_equal(dkim_key_generate(data_dir, "ring.test", "r1", DKIM_ALG_ED25519_SHA256),
+	                 0);
 	const char *msg = "From: a@ring.test\r\n\r\nhi\r\n";
 	char *out = NULL;
 	size_t len = 0;
@@ -439,7 +442,8 @@ static void test_keyring_reload(void **state)
 	struct stat st;
 	snprintf(dir, sizeof(dir), "%s/dkim/ring.test", data_dir);
 	assert_int_equal(stat(dir, &st), 0);
-	assert_int_equal(dkim_key_generate(data_dir, "ring.test", "r2", DKIM_ALG_ED25519_SHA256), 0);
+	assert_int_equal(dkim_key_generate(data_dir, "ring.test", "r2", DKIM_ALG_ED25519_SHA256),
+	                 0);
 	struct timespec same[2] = {st.st_atim, st.st_mtim};
 	assert_int_equal(utimensat(AT_FDCWD, dir, same, 0), 0);
 	assert_int_equal(dkim_signer_finish(s, &out, &len), 0);
@@ -478,9 +482,9 @@ static void test_signature_limit(void **state)
 {
 	(void)state;
 	struct keytab kt = {
-		.name = {"brisbane._domainkey.football.example.com",
-			 "test._domainkey.football.example.com"},
-		.rec = {rfc8463_ed, rfc8463_rsa},
+	    .name = {"brisbane._domainkey.football.example.com",
+	             "test._domainkey.football.example.com"},
+	    .rec = {rfc8463_ed, rfc8463_rsa},
 	};
 	const char *second = strstr(rfc8463_msg, "DKIM-Signature: v=1; a=rsa");
 	assert_non_null(second);
@@ -532,7 +536,8 @@ static void test_keyring_threads(void **state)
 	(void)state;
 	struct dkim_keyring *kr = NULL;
 	assert_int_equal(dkim_keyring_new(data_dir, &kr), 0);
-	assert_int_equal(dkim_key_generate(data_dir, "busy.test", "b0", DKIM_ALG_ED25519_SHA256), 0);
+	assert_int_equal(dkim_key_generate(data_dir, "busy.test", "b0", DKIM_ALG_ED25519_SHA256),
+	                 0);
 	struct ring_worker w[4];
 	pthread_t th[4];
 	for (int i = 0; i < 4; i++) {
@@ -540,8 +545,8 @@ static void test_keyring_threads(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, ring_work, &w[i]), 0);
 	}
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(dkim_key_generate(data_dir, "busy.test", "b1",
-						   DKIM_ALG_ED25519_SHA256), 0);
+		assert_int_equal(
+		    dkim_key_generate(data_dir, "busy.test", "b1", DKIM_ALG_ED25519_SHA256), 0);
 		assert_int_equal(dkim_key_delete(data_dir, "busy.test", "b1"), 0);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -554,13 +559,10 @@ static void test_keyring_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc8463_vector),
-		cmocka_unit_test(test_sign_and_verify),
-		cmocka_unit_test(test_expired_and_syntax),
-		cmocka_unit_test(test_keystore),
-		cmocka_unit_test(test_keyring_reload),
-		cmocka_unit_test(test_signature_limit),
-		cmocka_unit_test(test_keyring_threads),
+	    cmocka_unit_test(test_rfc8463_vector),     cmocka_unit_test(test_sign_and_verify),
+	    cmocka_unit_test(test_expired_and_syntax), cmocka_unit_test(test_keystore),
+	    cmocka_unit_test(test_keyring_reload),     cmocka_unit_test(test_signature_limit),
+	    cmocka_unit_test(test_keyring_threads),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -33,8 +33,8 @@ static void sink_put(void *ctx, const uint8_t *p, size_t len)
 /* ---- body canonicalization ---- */
 
 /* The body through the canonicalizer in pieces of step bytes (0: whole). */
-static void body_run(enum dkim_canon mode, const char *in, size_t len, size_t split,
-		     size_t step, struct sink *out)
+static void body_run(enum dkim_canon mode, const char *in, size_t len, size_t split, size_t step,
+                     struct sink *out)
 {
 	struct dkim_body_canon c;
 	memset(out, 0, sizeof(*out));
@@ -42,7 +42,7 @@ static void body_run(enum dkim_canon mode, const char *in, size_t len, size_t sp
 	if (step) {
 		for (size_t i = 0; i < len; i += step)
 			dkim_body_canon_feed(&c, (const uint8_t *)in + i,
-					     len - i < step ? len - i : step);
+			                     len - i < step ? len - i : step);
 	} else {
 		dkim_body_canon_feed(&c, (const uint8_t *)in, split);
 		dkim_body_canon_feed(&c, (const uint8_t *)in + split, len - split);
@@ -58,8 +58,8 @@ static void body_case(enum dkim_canon mode, const char *in, const char *want)
 		body_run(mode, in, len, split, 0, &out);
 		if (out.n != strlen(want) || memcmp(out.s, want, out.n) != 0)
 			fail_msg("%s body [%s] split %zu: got [%s] want [%s]",
-				 mode == DKIM_CANON_SIMPLE ? "simple" : "relaxed", in, split, out.s,
-				 want);
+			         mode == DKIM_CANON_SIMPLE ? "simple" : "relaxed", in, split, out.s,
+			         want);
 	}
 	body_run(mode, in, len, 0, 1, &out);
 	assert_string_equal(out.s, want);
@@ -148,7 +148,7 @@ static void test_header_edges(void **state)
 	(void)state;
 	/* the signature field itself: no final CRLF (3.7) */
 	header_case(DKIM_CANON_RELAXED, "DKIM-Signature: v=1; b=\r\n", false,
-		    "dkim-signature:v=1; b=");
+	            "dkim-signature:v=1; b=");
 	/* LF line ends as CRLF in simple; unfolded in relaxed */
 	header_case(DKIM_CANON_SIMPLE, "Subject: a\n b\n", true, "Subject: a\r\n b\r\n");
 	header_case(DKIM_CANON_RELAXED, "Subject: a\n b\n", true, "subject:a b\r\n");
@@ -156,7 +156,8 @@ static void test_header_edges(void **state)
 	header_case(DKIM_CANON_RELAXED, "X-Empty:   \r\n", true, "x-empty:\r\n");
 	header_case(DKIM_CANON_RELAXED, "X-Empty:\r\n", true, "x-empty:\r\n");
 	/* a colon in the value stays; 8-bit stays */
-	header_case(DKIM_CANON_RELAXED, "Subject: a:b \xc3\xa4\r\n", true, "subject:a:b \xc3\xa4\r\n");
+	header_case(DKIM_CANON_RELAXED, "Subject: a:b \xc3\xa4\r\n", true,
+	            "subject:a:b \xc3\xa4\r\n");
 	/* a field without ':' (fuzz_dkim_canon found it folded): all name, unfolded */
 	header_case(DKIM_CANON_RELAXED, "NoColon x\r\n\tz\r\n", true, "nocolon x\tz\r\n");
 	/* no final line end at all */
@@ -173,8 +174,8 @@ static void tags_ok(const char *in, const char *want)
 	assert_int_equal(dkim_tags_parse((const uint8_t *)in, strlen(in), &t), 0);
 	for (size_t i = 0; i < t.n; i++) {
 		int k = snprintf(got + n, sizeof(got) - n, "%.*s=[%.*s]", (int)t.tag[i].name_len,
-				 (const char *)t.tag[i].name, (int)t.tag[i].value_len,
-				 (const char *)t.tag[i].value);
+		                 (const char *)t.tag[i].name, (int)t.tag[i].value_len,
+		                 (const char *)t.tag[i].value);
 		assert_true(k > 0 && (size_t)k < sizeof(got) - n);
 		n += (size_t)k;
 	}
@@ -202,13 +203,15 @@ static void test_tags(void **state)
 	tags_bad("", ERR_BAD_SYNTAX);
 	tags_bad(";", ERR_BAD_SYNTAX);
 	tags_bad("v=1;;a=2", ERR_BAD_SYNTAX);
-	tags_bad("v=1; v=2", ERR_BAD_SYNTAX);      /* duplicate: permanent error (3.2) */
-	tags_bad("1v=1", ERR_BAD_SYNTAX);          /* a name starts with ALPHA */
+	tags_bad("v=1; v=2", ERR_BAD_SYNTAX); /* duplicate: permanent error (3.2) */
+	tags_bad("1v=1", ERR_BAD_SYNTAX);     /* a name starts with ALPHA */
 	tags_bad("v", ERR_BAD_SYNTAX);
 	tags_bad("v 1=2", ERR_BAD_SYNTAX);
-	tags_bad("v=1\r\na=2", ERR_BAD_SYNTAX);    /* a line end that is not a fold */
+	tags_bad("v=1\r\na=2", ERR_BAD_SYNTAX); /* a line end that is not a fold */
 	tags_bad("v=1\r\n", ERR_BAD_SYNTAX);
-	tags_bad("v=a\x01" "b", ERR_BAD_SYNTAX);
+	tags_bad("v=a\x01"
+	         "b",
+	         ERR_BAD_SYNTAX);
 	tags_bad("v=a b\x7f", ERR_BAD_SYNTAX);
 }
 
@@ -244,7 +247,7 @@ static void test_base64(void **state)
 	/* bad: a stray character, data after '=', a lone char, nonzero pad bits, cap */
 	assert_int_equal(dkim_base64_decode((const uint8_t *)"Zm9!", 4, out, 16), ERR_BAD_SYNTAX);
 	assert_int_equal(dkim_base64_decode((const uint8_t *)"Zg==Zg==", 8, out, 16),
-			 ERR_BAD_SYNTAX);
+	                 ERR_BAD_SYNTAX);
 	assert_int_equal(dkim_base64_decode((const uint8_t *)"Zm9vY", 5, out, 16), ERR_BAD_SYNTAX);
 	assert_int_equal(dkim_base64_decode((const uint8_t *)"Zh==", 4, out, 16), ERR_BAD_SYNTAX);
 	assert_int_equal(dkim_base64_decode((const uint8_t *)"Zm9vYmFy", 8, out, 5), ERR_TOO_BIG);
@@ -269,7 +272,7 @@ static void split_run(const char *in, size_t split, size_t step, char *desc, siz
 	if (step) {
 		for (size_t i = 0; i < len; i += step)
 			assert_true(dkim_msg_feed(m, (const uint8_t *)in + i,
-						  len - i < step ? len - i : step) >= 0);
+			                          len - i < step ? len - i : step) >= 0);
 	} else {
 		assert_true(dkim_msg_feed(m, (const uint8_t *)in, split) >= 0);
 		assert_true(dkim_msg_feed(m, (const uint8_t *)in + split, len - split) >= 0);
@@ -278,7 +281,7 @@ static void split_run(const char *in, size_t split, size_t step, char *desc, siz
 	size_t n = 0;
 	for (size_t i = 0; i < m->nfields; i++) {
 		int k = snprintf(desc + n, cap - n, "<%.*s|%zu>", (int)m->field[i].len,
-				 (const char *)m->hdr + m->field[i].off, m->field[i].name_len);
+		                 (const char *)m->hdr + m->field[i].off, m->field[i].name_len);
 		assert_true(k > 0 && (size_t)k < cap - n);
 		n += (size_t)k;
 	}
@@ -304,12 +307,12 @@ static void test_split(void **state)
 {
 	(void)state;
 	split_case("A: 1\r\nB : 2\r\n x\r\n\r\nbody\r\n",
-		   "<A: 1\r\n|1><B : 2\r\n x\r\n|1>body<body\r\n>");
+	           "<A: 1\r\n|1><B : 2\r\n x\r\n|1>body<body\r\n>");
 	split_case("A: 1\n\nbody", "<A: 1\n|1>body<body>");
 	split_case("\r\nbody", "body<body>");
-	split_case("A: 1\r\n", "<A: 1\r\n|1>body<>");      /* no empty line: all header */
+	split_case("A: 1\r\n", "<A: 1\r\n|1>body<>"); /* no empty line: all header */
 	split_case("A: 1\r\n\r\n", "<A: 1\r\n|1>body<>");
-	split_case("A: \r1\r\n\r\n", "<A: \r1\r\n|1>body<>"); /* bare CR in a field */
+	split_case("A: \r1\r\n\r\n", "<A: \r1\r\n|1>body<>");   /* bare CR in a field */
 	split_case("\rA: 1\r\n\r\nb", "<\rA: 1\r\n|2>body<b>"); /* a CR starting a line */
 	split_case("NoColon\r\n\r\n", "<NoColon\r\n|9>body<>");
 }
@@ -357,50 +360,57 @@ static void test_zone(void **state)
 {
 	(void)state;
 	const char *z =
-		"; comment\n"
-		"example.org. 3600 IN MX 10 mail.example.org.\n"
-		"\n"
-		"sel._domainkey.example.org. 3600 IN TXT \"v=DKIM1; k=rsa; \" \"p=AB\" ; c\n"
-		"b._domainkey.example.org IN 60 TXT ( \"a\\\"b\\\\c\"\n"
-		"   \"\\065\" unq )\n"
-		"  indented.example.org. TXT \"x\"\n";
+	    "; comment\n"
+	    "example.org. 3600 IN MX 10 mail.example.org.\n"
+	    "\n"
+	    "sel._domainkey.example.org. 3600 IN TXT \"v=DKIM1; k=rsa; \" \"p=AB\" ; c\n"
+	    "b._domainkey.example.org IN 60 TXT ( \"a\\\"b\\\\c\"\n"
+	    "   \"\\065\" unq )\n"
+	    "  indented.example.org. TXT \"x\"\n";
 	char out[128];
 	size_t n;
 	assert_int_equal(dkim_zone_txt((const uint8_t *)z, strlen(z), "sel._domainkey.example.org",
-				       out, sizeof(out), &n), 0);
+	                               out, sizeof(out), &n),
+	                 0);
 	assert_string_equal(out, "v=DKIM1; k=rsa; p=AB");
 	assert_int_equal(n, 20);
 	assert_int_equal(dkim_zone_txt((const uint8_t *)z, strlen(z), "B._DOMAINKEY.example.org",
-				       out, sizeof(out), &n), 0);
+	                               out, sizeof(out), &n),
+	                 0);
 	assert_string_equal(out, "a\"b\\cAunq");
-	assert_int_equal(dkim_zone_txt((const uint8_t *)z, strlen(z), "example.org", out,
-				       sizeof(out), &n), ERR_NOTFOUND);
+	assert_int_equal(
+	    dkim_zone_txt((const uint8_t *)z, strlen(z), "example.org", out, sizeof(out), &n),
+	    ERR_NOTFOUND);
 	assert_int_equal(dkim_zone_txt((const uint8_t *)z, strlen(z), "indented.example.org", out,
-				       sizeof(out), &n), ERR_NOTFOUND);
-	assert_int_equal(dkim_zone_txt((const uint8_t *)z, strlen(z), "sel._domainkey.example.org",
-				       out, 20, &n), ERR_TOO_BIG);
+	                               sizeof(out), &n),
+	                 ERR_NOTFOUND);
+	assert_int_equal(
+	    dkim_zone_txt((const uint8_t *)z, strlen(z), "sel._domainkey.example.org", out, 20, &n),
+	    ERR_TOO_BIG);
 	const char *bad = "x TXT \"open\n";
-	assert_int_equal(dkim_zone_txt((const uint8_t *)bad, strlen(bad), "x", out, sizeof(out),
-				       &n), ERR_BAD_SYNTAX);
+	assert_int_equal(
+	    dkim_zone_txt((const uint8_t *)bad, strlen(bad), "x", out, sizeof(out), &n),
+	    ERR_BAD_SYNTAX);
 	const char *paren = "x TXT ( \"a\"\n";
-	assert_int_equal(dkim_zone_txt((const uint8_t *)paren, strlen(paren), "x", out,
-				       sizeof(out), &n), ERR_BAD_SYNTAX);
+	assert_int_equal(
+	    dkim_zone_txt((const uint8_t *)paren, strlen(paren), "x", out, sizeof(out), &n),
+	    ERR_BAD_SYNTAX);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_body_rfc6376_example),
-		cmocka_unit_test(test_body_edges),
-		cmocka_unit_test(test_body_long_line),
-		cmocka_unit_test(test_header_rfc6376_example),
-		cmocka_unit_test(test_header_edges),
-		cmocka_unit_test(test_tags),
-		cmocka_unit_test(test_tags_limit),
-		cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_split_limits),
-		cmocka_unit_test(test_zone),
+	    cmocka_unit_test(test_body_rfc6376_example),
+	    cmocka_unit_test(test_body_edges),
+	    cmocka_unit_test(test_body_long_line),
+	    cmocka_unit_test(test_header_rfc6376_example),
+	    cmocka_unit_test(test_header_edges),
+	    cmocka_unit_test(test_tags),
+	    cmocka_unit_test(test_tags_limit),
+	    cmocka_unit_test(test_base64),
+	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_split_limits),
+	    cmocka_unit_test(test_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
