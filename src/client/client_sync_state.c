@@ -219,7 +219,15 @@ static int sync_state_open(const char *dir, const char *user, bool existing,
 		 * (no lock calls and no check for other writers per statement) and its WAL
 		 * index in memory instead of a -shm file. */
 		r = sync_state_exec(st, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
-					" PRAGMA synchronous=FULL");
+					" PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=256");
+		/* The WAL stays at close, uncheckpointed: a pass that wrote little (say the
+		 * local records, client_sync_state_put_local) then costs no flush at all,
+		 * where a checkpoint and a new WAL cost four. What FULL wrote to it is
+		 * durable there; the next open reads it back (at most 256 pages: the
+		 * checkpoints of a pass that writes much keep it that short). */
+		if (!r && sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) !=
+				  SQLITE_OK)
+			r = sync_state_fail(st, "config");
 		if (!r)
 			r = sync_state_migrate(st, existing);
 		if (!r)
