@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/str.h"
 #include "core/banned.h"
 
 static bool tag_wsp(uint8_t c)
@@ -121,21 +122,6 @@ bool dkim_tag_value_is(const struct dkim_tag *t, const char *s)
 	return t->value_len == n && !memcmp(t->value, s, n);
 }
 
-static int b64_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int dkim_base64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t cap)
 {
 	uint32_t acc = 0;
@@ -149,7 +135,7 @@ int dkim_base64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t cap)
 			chars++;
 			continue;
 		}
-		int v = b64_value(c);
+		int v = str_b64_value(c);
 		if (v < 0 || pad > 0)
 			return ERR_BAD_SYNTAX; /* not base64, or data after padding */
 		chars++;

@@ -698,18 +698,6 @@ static void test_commit_order(void **state)
 	client_maildir_close(&md);
 }
 
-static size_t count_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* The batched commit: a staged message is in tmp/ only (no reader sees it) until
  * commit_staged, which makes every staged file durable with one syncfs before the first
  * rename, then fsyncs each directory renamed into once. Renaming before the syncfs, or
@@ -740,7 +728,7 @@ static void test_staged_commit_order(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(client_maildir_find(md, base[i], file, sizeof(file), &got),
 				 ERR_NOTFOUND);
-	assert_int_equal(count_dir(tmp), 3);
+	assert_int_equal(unit_count_dir(tmp), 3);
 
 	nev = 0;
 	recording = true;
@@ -762,7 +750,7 @@ static void test_staged_commit_order(void **state)
 		assert_int_equal(client_maildir_find(md, base[i], file, sizeof(file), &got), 0);
 		assert_int_equal(got, flags[i]);
 	}
-	assert_int_equal(count_dir(tmp), 0);
+	assert_int_equal(unit_count_dir(tmp), 0);
 	/* nothing staged: no flush at all */
 	nev = 0;
 	recording = true;
@@ -794,20 +782,20 @@ static void test_staged_bounds(void **state)
 	assert_int_equal(client_maildir_begin(md, &m, base), 0);
 	assert_int_equal(client_maildir_stage(&m, 0, false, 0), ERR_TOO_BIG);
 	assert_null(m);
-	assert_int_equal(count_dir(tmp), LIMIT_CLIENT_MAILDIR_BATCH);
+	assert_int_equal(unit_count_dir(tmp), LIMIT_CLIENT_MAILDIR_BATCH);
 	client_maildir_abort_staged(md);
-	assert_int_equal(count_dir(tmp), 0);
-	assert_int_equal(count_dir(newdir), 0);
+	assert_int_equal(unit_count_dir(tmp), 0);
+	assert_int_equal(unit_count_dir(newdir), 0);
 
 	assert_int_equal(client_maildir_begin(md, &m, base), 0);
 	assert_int_equal(client_maildir_stage(&m, 0, false, 0), 0);
 	client_maildir_close(&md);
-	assert_int_equal(count_dir(tmp), 0);
+	assert_int_equal(unit_count_dir(tmp), 0);
 
 	assert_int_equal(client_maildir_open(root, true, &md), 0);
 	assert_int_equal(client_maildir_begin(md, &m, base), 0);
 	client_maildir_clean_tmp(md);
-	assert_int_equal(count_dir(tmp), 1); /* being written: young */
+	assert_int_equal(unit_count_dir(tmp), 1); /* being written: young */
 	client_maildir_abort(&m);
 	client_maildir_close(&md);
 }

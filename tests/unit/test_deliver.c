@@ -164,14 +164,9 @@ static size_t spool_files(void)
 {
 	char p[512];
 	(void)snprintf(p, sizeof(p), "%s/spool", dir);
-	DIR *d = opendir(p);
-	assert_non_null(d);
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
+	long n = unit_count_dir(p);
+	assert_true(n >= 0);
+	return (size_t)n;
 }
 
 /* ---- group commit ---- */

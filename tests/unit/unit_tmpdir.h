@@ -1,7 +1,8 @@
-/* unit_tmpdir.h: temp-dir cleanup shared by the unit tests that make a data dir. */
+/* unit_tmpdir.h: temp-dir helpers shared by the unit tests that make a data dir. */
 #ifndef KASTEN_UNIT_TMPDIR_H
 #define KASTEN_UNIT_TMPDIR_H
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -17,6 +18,20 @@ static inline int unit_rm_one(const char *p, const struct stat *sb, int type, st
 static inline void unit_rmtree(const char *dir)
 {
 	(void)nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Entries of dir not starting with '.'; -1 if it cannot be read. */
+static inline long unit_count_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	long n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 #endif
