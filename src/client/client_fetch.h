@@ -6,13 +6,14 @@
  * The journal protocol, so that kill -9 at any point, a cut connection or a lost QUIT
  * loses nothing, stores nothing twice and never downloads again what is there.
  * Messages go in batches (client_maildir_stage: LIMIT_CLIENT_MAILDIR_BATCH messages or
- * _BYTES), so that a batch costs three flushes, not every message:
+ * _BYTES), so that a message costs about one flush, not three:
  *   1. each message of the batch is written to tmp/ and closed (no flush), and its row
  *      (uid, base name, 'pending', first_seen = now) is added to the open transaction;
  *   2. at the batch's end the transaction is committed: every 'pending' row is on disk
  *      before any of its files is renamed (flush 1);
- *   3. client_maildir_commit_staged: one syncfs puts the files' bytes on disk (flush 2),
- *      then they are renamed into new/ and new/ is fsynced (flush 3);
+ *   3. client_maildir_commit_staged: an fsync of each file (their write-back began as
+ *      they were written: the fsyncs share journal commits), then the renames into
+ *      new/ and one fsync of new/;
  *   4. the rows become 'done' in the next transaction (committed with the next batch's
  *      step 2, or by client_fetch_flush);
  *   5. only 'done' rows are ever deleted on the server, after client_fetch_flush.

@@ -423,6 +423,11 @@ int client_maildir_stage(struct client_maildir_msg **mp, unsigned flags, bool cu
 		}
 	}
 	int rc = maildir_complete(m, mtime);
+	/* start the write-back now, while the next message comes: the batch's fsyncs then
+	 * find their data on its way and share the journal commits (best effort: a file
+	 * system without it just writes back at the fsync) */
+	if (rc == 0)
+		(void)sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	int fd = m->fd;
 	m->fd = -1;
 	/* close(2) may report a write error of an NFS-like file system: it counts */
@@ -464,19 +469,62 @@ static void maildir_drop_staged(struct client_maildir *md, size_t from)
 	md->staged_bytes = 0;
 }
 
+/* Kilobytes of dirty and under-write-back page cache of the whole system (Dirty +
+ * Writeback of /proc/meminfo), or UINT64_MAX when it cannot be read. */
+static uint64_t maildir_dirty_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return UINT64_MAX;
+	char line[128];
+	uint64_t kb = 0;
+	int seen = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+		if (sscanf(line, "Dirty: %llu kB", &v) == 1 ||
+		    sscanf(line, "Writeback: %llu kB", &v) == 1) {
+			kb += v;
+			seen++;
+		}
+	}
+	fclose(f);
+	return seen == 2 ? kb : UINT64_MAX;
+}
+
+/* Every staged file's bytes on disk, before any rename. One syncfs(2) when the system
+ * holds little unwritten data: it then costs one journal commit for the whole batch.
+ * Otherwise an fsync of each file: a syncfs would wait for every other program's dirty
+ * data too (a large download being written made a batch of 256 take 0.3 s instead of
+ * 0.02 s), while the batch's own fsyncs find their data on its way (_stage began its
+ * write-back) and mostly share journal commits. Either is a complete flush of the
+ * batch: syncfs reports the write-back errors of the file system (Linux 5.8 on). */
+static int maildir_sync_staged(struct client_maildir *md)
+{
+	if (maildir_dirty_kb() <= LIMIT_CLIENT_MAILDIR_SYNCFS_DIRTY / 1024)
+		return syncfs(md->tmp_fd) == 0 ? 0 : client_maildir_errno(errno);
+	for (size_t k = 0; k < md->nstaged; k++) {
+		int fd = openat(md->tmp_fd, md->staged[k].base, O_RDONLY | O_CLOEXEC);
+		int rc = fd < 0 ? client_maildir_errno(errno) : 0;
+		if (rc == 0 && fsync(fd) != 0)
+			rc = client_maildir_errno(errno);
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int client_maildir_commit_staged(struct client_maildir *md)
 {
 	if (md->nstaged == 0)
 		return 0;
-	/* One flush for every staged file's bytes: the files of tmp/ are all this file
-	 * system's, and syncfs(2) reports their write-back errors (Linux 5.8 and later). */
-	if (syncfs(md->tmp_fd) != 0) {
-		int rc = client_maildir_errno(errno);
+	int rc = maildir_sync_staged(md);
+	if (rc < 0) {
 		maildir_drop_staged(md, 0);
 		return rc;
 	}
 	bool to_new = false, to_cur = false;
-	int rc = 0;
 	size_t i = 0;
 	for (; i < md->nstaged; i++) {
 		const struct client_maildir_staged *st = &md->staged[i];

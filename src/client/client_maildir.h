@@ -59,14 +59,16 @@ int client_maildir_commit(struct client_maildir_msg **m, unsigned flags, bool cu
 void client_maildir_abort(struct client_maildir_msg **m);
 
 /* Batched commit, for many messages in a row (fetch, sync): _stage ends a message in
- * tmp/ and closes it without a flush (no reader sees it yet); _commit_staged then makes
- * every staged message durable at once: one syncfs(2) of the Maildir's file system puts
- * their bytes on disk, then the renames into new/ or cur/, then one fsync of each of
- * those directories. A flush per batch instead of three per message; a crash before
+ * tmp/, starts its write-back (sync_file_range) and closes it without waiting (no
+ * reader sees it yet); _commit_staged then makes every staged message durable at once:
+ * their bytes on disk (one syncfs(2) when the system holds little unwritten data, else
+ * an fsync of each file: a syncfs would wait for other programs' data too), then the
+ * renames into new/ or cur/, then one fsync of each of those directories. A flush or
+ * so per batch, or about one per message, instead of three per message; a crash before
  * the commit leaves the staged files in tmp/ only (client_maildir_clean_tmp removes
- * them later). _stage refuses (ERR_TOO_BIG) once _batch_full: commit first. The
- * caller records what it must know about a staged message (its base name) durably
- * before _commit_staged renames it. */
+ * them later). _stage refuses (ERR_TOO_BIG) once _batch_full: commit first. The caller
+ * records what it must know about a staged message (its base name) durably before
+ * _commit_staged renames it. */
 int client_maildir_stage(struct client_maildir_msg **m, unsigned flags, bool cur,
 			 time_t mtime);
 bool client_maildir_batch_full(const struct client_maildir *md);

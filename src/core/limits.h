@@ -95,9 +95,12 @@
 
 /* The client side's local store (src/client/client_maildir*.c, client_mbox.c) */
 #define LIMIT_CLIENT_MAILDIR_WRITE (64u << 10) /* message bytes gathered per write(2) */
-#define LIMIT_CLIENT_MAILDIR_BATCH 256    /* messages written to tmp/ before one syncfs(2)
-					    * and their renames make them durable together ... */
+#define LIMIT_CLIENT_MAILDIR_BATCH 256    /* messages written to tmp/ before their fsyncs
+					    * and renames make them durable together ... */
 #define LIMIT_CLIENT_MAILDIR_BATCH_BYTES (16u << 20) /* ... or this many of their bytes */
+#define LIMIT_CLIENT_MAILDIR_SYNCFS_DIRTY (64ull << 20) /* a batch is flushed with one
+					    * syncfs(2) when the system has at most this much
+					    * unwritten page cache, else with an fsync per file */
 #define LIMIT_CLIENT_MAILDIR_TMP_AGE (36 * 3600) /* seconds after which a file left in tmp/
 					    * by a crash is removed (the Maildir convention) */
 #define LIMIT_CLIENT_MAILDIR_HOST 64       /* bytes of the escaped host name in a unique

@@ -385,15 +385,16 @@ def test_kill9_twice_during_2000(mailserver, fast_tmp):
 BATCH = 256  # LIMIT_CLIENT_MAILDIR_BATCH: downloads made durable together
 
 
-@pytest.mark.parametrize("at", ["syncfs", "fsync"])
+@pytest.mark.parametrize("at", ["first", "last"])
 def test_kill9_inside_a_batched_download(mailserver, fast_tmp, at):
     """SIGKILL at the two points of a batch (client_sync_fetch.c) a random kill rarely
-    hits, injected by strace at the entry of the call: "syncfs", the first batch's rows
-    committed ("fetching", with the base names) but its files still in tmp/; "fsync",
-    the first fsync of the pass, that of new/ right after the first batch's renames,
-    before the rows say the files are in place. The rerun takes each file for what it
-    is: every message once on both sides, byte for byte, and only the rest downloaded
-    (none of the renamed files is uploaded as a new local message)."""
+    hits, injected by strace at the entry of a rename: "first", the first rename of the
+    pass: the first batch's rows committed ("fetching", with the base names) and its
+    files flushed but all still in tmp/; "last", the batch's last rename: BATCH - 1
+    files in new/ and one in tmp/, before the rows say the files are in place. The rerun
+    takes each file for what it is: every message once on both sides, byte for byte,
+    and only the rest downloaded (none of the renamed files is uploaded as a new local
+    message)."""
     acct, cl = mailserver, Client(fast_tmp)
     md = fast_tmp / "mail"
     sync(cl, acct, md)  # the tree and its state made: the pass below only downloads
@@ -401,12 +402,13 @@ def test_kill9_inside_a_batched_download(mailserver, fast_tmp, at):
     before = acct.messages()
     assert len(before) == BATCH + 44
     args = ["sync", *endpoint(acct, "imap"), "--maildir", md, "--once"]
-    r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={at}",
-                        "-e", f"inject={at}:signal=SIGKILL:when=1",
+    when = 1 if at == "first" else BATCH
+    r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat",
+                        "-e", f"inject=renameat:signal=SIGKILL:when={when}",
                         kasten_bin(), *map(str, args)], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=cl.env, timeout=120)
     assert r.returncode in (-9, 137), (r.returncode, r.stderr[-2000:])
-    stored = BATCH if at == "fsync" else 0
+    stored = BATCH - 1 if at == "last" else 0
     assert count_files(md) == stored, \
         f"the kill did not come at the {at} of the first batch ({count_files(md)} files)"
     r = sync(cl, acct, md)
