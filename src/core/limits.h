@@ -98,9 +98,10 @@
 #define LIMIT_CLIENT_MAILDIR_BATCH 256    /* messages written to tmp/ before their fsyncs
 					    * and renames make them durable together ... */
 #define LIMIT_CLIENT_MAILDIR_BATCH_BYTES (16u << 20) /* ... or this many of their bytes */
-#define LIMIT_CLIENT_MAILDIR_SYNCFS_DIRTY (64ull << 20) /* a batch is flushed with one
+#define LIMIT_CLIENT_MAILDIR_SYNCFS_DIRTY (16ull << 20) /* a batch is flushed with one
 					    * syncfs(2) when the system has at most this much
-					    * unwritten page cache, else with an fsync per file */
+					    * unwritten page cache (no more than a batch's own
+					    * bytes), else with an fsync per file */
 #define LIMIT_CLIENT_MAILDIR_TMP_AGE (36 * 3600) /* seconds after which a file left in tmp/
 					    * by a crash is removed (the Maildir convention) */
 #define LIMIT_CLIENT_MAILDIR_HOST 64       /* bytes of the escaped host name in a unique
