@@ -11,9 +11,8 @@
  *      (uid, base name, 'pending', first_seen = now) is added to the open transaction;
  *   2. at the batch's end the transaction is committed: every 'pending' row is on disk
  *      before any of its files is renamed (flush 1);
- *   3. client_maildir_commit_staged: an fsync of each file (their write-back began as
- *      they were written: the fsyncs share journal commits), then the renames into
- *      new/ and one fsync of new/;
+ *   3. client_maildir_commit_staged: the files flushed (client_maildir.h), then the
+ *      renames into new/ and one fsync of new/;
  *   4. the rows become 'done' in the next transaction (committed with the next batch's
  *      step 2, or by client_fetch_flush);
  *   5. only 'done' rows are ever deleted on the server, after client_fetch_flush.

@@ -3,14 +3,14 @@
  * - downloads go in batches (client_sync_fetch.c): every wanted UID in as few UID FETCH
  *   commands as fit, each body staged in tmp/ as it streams and its row ("fetching",
  *   with the file's base name, digest and size) written into one open transaction;
- *   per batch the transaction commits first, then an fsync of each file, the renames into
- *   new/ or cur/ and one fsync per directory, then the rows lose "fetching" in the next
+ *   per batch the transaction commits first, then the files are flushed, the renames
+ *   into new/ or cur/ and one fsync per directory, then the rows lose "fetching" in the next
  *   transaction. Why this order is safe: a file can only be seen in new/ or cur/ after
  *   the row that names it is durable, so a kill -9 anywhere leaves either a row to fetch
  *   again (its file still in tmp/, never read; removed after
  *   LIMIT_CLIENT_MAILDIR_TMP_AGE) or a file its row knows (the next pass completes the
- *   row), never a stray file that would be uploaded as new; and since the files' fsyncs
- *   precede the renames, a power loss cannot leave a renamed file without its bytes;
+ *   row), never a stray file that would be uploaded as new; and since the files' flush
+ *   precedes the renames, a power loss cannot leave a renamed file without its bytes;
  * - uploads go in batches of LIMIT_CLIENT_IMAP_APPEND_BATCH messages (and _BYTES): the
  *   batch's rows are written with UID 0 ("upload pending") and committed before the one
  *   MULTIAPPEND (RFC 3502; one APPEND each without it), whose APPENDUID set gives the

@@ -8,8 +8,8 @@
  * when the downloads end; then, in this order:
  *   1. the transaction commits: every staged message's row, with its base name, is
  *      durable before any of the files can be seen;
- *   2. client_maildir_commit_staged: an fsync of each file, the renames into new/ or
- *      cur/, one fsync per directory;
+ *   2. client_maildir_commit_staged: the files flushed, the renames into new/ or cur/,
+ *      one fsync per directory;
  *   3. a new transaction opens and the caller completes the rows (the files are in
  *      place); it commits with the next batch's step 1, or at the end.
  * A kill -9 before 1 leaves files in tmp/ only (never read; client_maildir_clean_tmp
