@@ -259,4 +259,16 @@
 #define LIMIT_DNS_QUERY_TIME 30            /* seconds one query may take (conf [dns]
 					    * timeout); then it is a temporary failure */
 
+/* MTA-STS and DANE (src/outbound/tlspol*, mtasts*, dane*) */
+#define LIMIT_TLSPOL_POLICY (64u << 10)    /* RFC 8461 3.3: a policy body, at most 64 KiB */
+#define LIMIT_TLSPOL_MX 16                 /* mx lines kept from one policy; more: refused */
+#define LIMIT_TLSPOL_MAX_AGE 31557600      /* RFC 8461 3.2: max_age at most a year */
+#define LIMIT_TLSPOL_ID 32                 /* RFC 8461 3.1: id is 1-32 alphanumerics */
+#define LIMIT_TLSPOL_WHY 512               /* one line saying which policy applied, why */
+#define LIMIT_TLSPOL_PATH 4096             /* the cache file's path (PATH_MAX) */
+#define LIMIT_TLSPOL_TLSA 16               /* usable TLSA records kept for one host */
+#define LIMIT_TLSPOL_HTTP_HEAD 8192        /* the policy fetch's status line and headers */
+#define LIMIT_TLSPOL_FETCH_TIME 60         /* seconds one policy fetch may take in all */
+#define LIMIT_TLSPOL_IO_TIME 10            /* ... the connect and each read/write of it */
+
 #endif
