@@ -271,4 +271,27 @@
 #define LIMIT_TLSPOL_FETCH_TIME 60         /* seconds one policy fetch may take in all */
 #define LIMIT_TLSPOL_IO_TIME 10            /* ... the connect and each read/write of it */
 
+/* The SMTP client (src/outbound/smtpc*): what a remote server may send us, and the
+ * pieces we send a message in */
+#define LIMIT_SMTPC_REPLY_LINE 2048        /* one reply line with its CRLF (RFC 5321
+					    * 4.5.3.1.5: 512; some servers send longer) */
+#define LIMIT_SMTPC_REPLY_LINES 128        /* lines of one reply (an EHLO answer: ~20) */
+#define LIMIT_SMTPC_REPLY_TEXT 1024        /* the one-line form kept of a reply for logs
+					    * and DSNs; longer text is cut, marked "..." */
+#define LIMIT_SMTPC_COMMAND 2048           /* one MAIL/RCPT line: a 256-octet path, ENVID
+					    * (100) and ORCPT (500) xtext-encoded */
+#define LIMIT_SMTPC_RCPTS 1000             /* recipients of one smtpc_send */
+#define LIMIT_SMTPC_IO_BUF (64u << 10)     /* each of a session's read and write buffers */
+#define LIMIT_SMTPC_BODY_CHUNK (64u << 10) /* message file bytes read at a time (DATA:
+					    * dot-stuffed into at most twice as many) */
+#define LIMIT_SMTPC_BDAT_CHUNK (1u << 20)  /* octets of one BDAT chunk (RFC 3030) */
+#define LIMIT_SMTPC_TRANSCRIPT 16          /* lines of a session kept for log lines */
+#define LIMIT_SMTPC_TRANSCRIPT_LINE 160    /* bytes of each of those */
+#define LIMIT_SMTPC_ERROR 256              /* one line of error detail */
+/* Defaults of [outbound] connect_timeout, command_timeout and data_timeout (seconds;
+ * RFC 5321 4.5.3.2: 5 minutes per command, 10 for the end of the data) */
+#define LIMIT_SMTPC_CONNECT_TIMEOUT 30
+#define LIMIT_SMTPC_COMMAND_TIMEOUT 300
+#define LIMIT_SMTPC_DATA_TIMEOUT 600
+
 #endif
