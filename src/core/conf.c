@@ -16,6 +16,10 @@
 
 static struct conf *current;
 
+/* RFC 5321 4.5.4.1: at least 30 minutes between tries; ours grow to 4 hours, so that a
+ * short outage costs little delay and a long one few connections. */
+#define CONF_RETRY_SCHEDULE "5m,10m,20m,40m,1h,2h,4h"
+
 static char *dup_or_die(const char *s)
 {
 	char *d = strdup(s);
@@ -55,6 +59,62 @@ void conf_defaults(struct conf *c)
 	c->submission_check_from = true;
 	c->dns_dnssec = true;
 	c->dns_timeout = LIMIT_DNS_QUERY_TIME;
+	c->outbound_relay_tls = true;
+	c->outbound_remote_port = 25;
+	c->outbound_retry_schedule = dup_or_die(CONF_RETRY_SCHEDULE);
+	c->outbound_retry_n = (unsigned)conf_duration_list(
+		CONF_RETRY_SCHEDULE, c->outbound_retry, LIMIT_OUTBOUND_RETRY_STEPS);
+	c->outbound_give_up = 5 * 86400;
+	c->outbound_delay_notice = 4 * 3600;
+	c->outbound_max_connections = 32;
+	c->outbound_destination_connections = 4;
+	c->outbound_mta_sts_port = 443;
+	/* RFC 5321 4.5.3.2: at least 5 minutes for a reply, 10 for the one after the data */
+	c->outbound_connect_timeout = 30;
+	c->outbound_command_timeout = 300;
+	c->outbound_data_timeout = 600;
+}
+
+int conf_duration(const char *s, unsigned *seconds_out)
+{
+	size_t n = strlen(s);
+	uint64_t unit = 1, v;
+	if (n > 1) {
+		switch (s[n - 1]) {
+		case 's': unit = 1; n--; break;
+		case 'm': unit = 60; n--; break;
+		case 'h': unit = 3600; n--; break;
+		case 'd': unit = 86400; n--; break;
+		default: break;
+		}
+	}
+	if (str_to_u64(s, n, LIMIT_CONF_DURATION / unit, &v) < 0)
+		return ERR_BAD_SYNTAX;
+	*seconds_out = (unsigned)(v * unit);
+	return 0;
+}
+
+int conf_duration_list(const char *s, unsigned *out, unsigned max)
+{
+	unsigned count = 0;
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		size_t n = strcspn(s, ",");
+		size_t end = n;
+		while (end > 0 && s[end - 1] == ' ')
+			end--;
+		char item[32];
+		if (count == max || end == 0 || end >= sizeof(item) ||
+		    snprintf(item, sizeof(item), "%.*s", (int)end, s) != (int)end)
+			return ERR_BAD_SYNTAX;
+		if (conf_duration(item, &out[count]) < 0 || out[count] == 0)
+			return ERR_BAD_SYNTAX;
+		count++;
+		if (!s[n])
+			return (int)count;
+		s += n + 1;
+	}
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -86,7 +146,7 @@ static void set_str(char **slot, const char *v)
 
 struct key {
 	const char *section, *name;
-	enum { K_STR, K_BOOL, K_UINT, K_SIZE } type;
+	enum { K_STR, K_BOOL, K_UINT, K_SIZE, K_DURATION } type;
 	size_t off;
 	unsigned max;
 };
@@ -132,6 +192,24 @@ static const struct key keys[] = {
 	{"dns", "trust_anchor", K_STR, O(dns_trust_anchor), 0},
 	{"dns", "dnssec", K_BOOL, O(dns_dnssec), 0},
 	{"dns", "timeout", K_UINT, O(dns_timeout), LIMIT_DNS_QUERY_TIME},
+	{"outbound", "relay", K_STR, O(outbound_relay), 0},
+	{"outbound", "relay_user", K_STR, O(outbound_relay_user), 0},
+	{"outbound", "relay_password_file", K_STR, O(outbound_relay_password_file), 0},
+	{"outbound", "relay_tls", K_BOOL, O(outbound_relay_tls), 0},
+	{"outbound", "remote_port", K_UINT, O(outbound_remote_port), 65535},
+	{"outbound", "retry_schedule", K_STR, O(outbound_retry_schedule), 0},
+	{"outbound", "give_up", K_DURATION, O(outbound_give_up), 0},
+	{"outbound", "delay_notice", K_DURATION, O(outbound_delay_notice), 0},
+	{"outbound", "max_connections", K_UINT, O(outbound_max_connections), 4096},
+	{"outbound", "destination_connections", K_UINT, O(outbound_destination_connections),
+	 4096},
+	{"outbound", "destination_rate", K_UINT, O(outbound_destination_rate), 1000000},
+	{"outbound", "mta_sts_port", K_UINT, O(outbound_mta_sts_port), 65535},
+	{"outbound", "mta_sts_ca_file", K_STR, O(outbound_mta_sts_ca_file), 0},
+	{"outbound", "helo_name", K_STR, O(outbound_helo_name), 0},
+	{"outbound", "connect_timeout", K_DURATION, O(outbound_connect_timeout), 0},
+	{"outbound", "command_timeout", K_DURATION, O(outbound_command_timeout), 0},
+	{"outbound", "data_timeout", K_DURATION, O(outbound_data_timeout), 0},
 };
 
 struct load_ctx {
@@ -154,6 +232,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		case K_BOOL: r = parse_bool(value, slot); break;
 		case K_UINT: r = parse_uint(value, k->max, slot); break;
 		case K_SIZE: r = str_parse_size(value, slot); break;
+		case K_DURATION: r = conf_duration(value, slot); break;
 		}
 		if (r < 0) {
 			log_err("config %s: [%s] %s = %s: bad value", lc->path, section, name, value);
@@ -193,6 +272,41 @@ static int postmaster_load(struct conf *c, const char *path)
 	    strpbrk(c->postmaster, " \t<>")) {
 		log_err("config %s: [server] postmaster = %s: want a mailbox local@domain", path,
 			c->postmaster);
+		return ERR_BAD_SYNTAX;
+	}
+	return 0;
+}
+
+/* [outbound]: the schedule parsed, the relay's form, nothing that must not be zero. */
+static int outbound_load(struct conf *c, const char *path)
+{
+	int n = c->outbound_retry_schedule
+			? conf_duration_list(c->outbound_retry_schedule, c->outbound_retry,
+					     LIMIT_OUTBOUND_RETRY_STEPS)
+			: ERR_BAD_SYNTAX;
+	if (n < 0) {
+		log_err("config %s: [outbound] retry_schedule: want a comma list of 1 to %u "
+			"durations such as 5m,1h",
+			path, LIMIT_OUTBOUND_RETRY_STEPS);
+		return ERR_BAD_SYNTAX;
+	}
+	c->outbound_retry_n = (unsigned)n;
+	if (c->outbound_relay && !listen_ok(c->outbound_relay)) {
+		log_err("config %s: [outbound] relay = %s: want HOST:PORT", path,
+			c->outbound_relay);
+		return ERR_BAD_SYNTAX;
+	}
+	if (c->outbound_relay_user && !c->outbound_relay_password_file) {
+		log_err("config %s: [outbound] relay_user needs relay_password_file", path);
+		return ERR_BAD_SYNTAX;
+	}
+	if (!c->outbound_remote_port || !c->outbound_mta_sts_port ||
+	    !c->outbound_max_connections || !c->outbound_destination_connections ||
+	    !c->outbound_give_up || !c->outbound_connect_timeout ||
+	    !c->outbound_command_timeout || !c->outbound_data_timeout) {
+		log_err("config %s: [outbound] ports, connection counts, give_up and timeouts "
+			"must not be 0",
+			path);
 		return ERR_BAD_SYNTAX;
 	}
 	return 0;
@@ -245,7 +359,8 @@ int conf_load(struct conf *c, const char *path)
 		log_err("config %s: [limits] max_message_size out of range", path);
 		return ERR_BAD_SYNTAX;
 	}
-	return postmaster_load(c, path);
+	r = outbound_load(c, path);
+	return r < 0 ? r : postmaster_load(c, path);
 }
 
 const struct conf *conf_get(void)

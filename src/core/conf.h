@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "limits.h"
+
 struct conf {
 	/* [server] */
 	char *data;            /* data directory */
@@ -44,6 +46,25 @@ struct conf {
 	char *dns_trust_anchor; /* DNSSEC trust anchor file; NULL: Debian's root key */
 	bool dns_dnssec;        /* validate (default); no: every answer insecure */
 	unsigned dns_timeout;   /* seconds per query (LIMIT_DNS_QUERY_TIME) */
+	/* [outbound] (src/outbound/out.h); durations in seconds (conf_duration) */
+	char *outbound_relay;               /* "host:port" smarthost; NULL: MX delivery */
+	char *outbound_relay_user;          /* AUTH on the relay; NULL: no AUTH */
+	char *outbound_relay_password_file; /* the relay password, first line of the file */
+	bool outbound_relay_tls;            /* STARTTLS required on the relay (default yes) */
+	unsigned outbound_remote_port;      /* port on MX hosts (25) */
+	char *outbound_retry_schedule;      /* as written, e.g. "5m,10m,20m" */
+	unsigned outbound_retry[LIMIT_OUTBOUND_RETRY_STEPS]; /* its waits; the last repeats */
+	unsigned outbound_retry_n;          /* 1..LIMIT_OUTBOUND_RETRY_STEPS */
+	unsigned outbound_give_up;          /* fail deferred mail this long after queueing */
+	unsigned outbound_delay_notice;     /* delay DSN after this long; 0 = none */
+	unsigned outbound_max_connections;  /* sending connections (worker threads) in all */
+	unsigned outbound_destination_connections; /* ... to one destination at once */
+	unsigned outbound_destination_rate; /* messages per minute to one destination, 0 = any */
+	unsigned outbound_mta_sts_port;     /* HTTPS port of mta-sts.<domain> (443) */
+	char *outbound_mta_sts_ca_file;     /* CAs for MTA-STS policy and MX certificates;
+					     * NULL: the system's store */
+	char *outbound_helo_name;           /* EHLO name; NULL: [server] hostname */
+	unsigned outbound_connect_timeout, outbound_command_timeout, outbound_data_timeout;
 };
 
 /* Defaults = the embedded configuration `kasten serve` runs without --config. */
@@ -53,5 +74,12 @@ int conf_load(struct conf *c, const char *path);
 /* The process-wide configuration (set once at startup by conf_set). */
 const struct conf *conf_get(void);
 void conf_set(struct conf *c);
+
+/* A duration: digits with an optional unit s, m, h or d ("30s", "5m", "4h", "5d"; plain
+ * digits are seconds), at most LIMIT_CONF_DURATION seconds. 0 or ERR_BAD_SYNTAX. */
+int conf_duration(const char *s, unsigned *seconds_out);
+/* A comma list of durations (spaces around items allowed), 1..max items, each > 0.
+ * Returns the count (>0) or ERR_BAD_SYNTAX. */
+int conf_duration_list(const char *s, unsigned *out, unsigned max);
 
 #endif

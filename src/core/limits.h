@@ -271,6 +271,10 @@
 #define LIMIT_TLSPOL_FETCH_TIME 60         /* seconds one policy fetch may take in all */
 #define LIMIT_TLSPOL_IO_TIME 10            /* ... the connect and each read/write of it */
 
+/* Outbound (src/outbound/out*, [outbound] in conf) */
+#define LIMIT_CONF_DURATION (366u * 86400) /* longest duration a config key takes */
+#define LIMIT_OUTBOUND_RETRY_STEPS 32      /* waits in [outbound] retry_schedule */
+
 /* The SMTP client (src/outbound/smtpc*): what a remote server may send us, and the
  * pieces we send a message in */
 #define LIMIT_SMTPC_REPLY_LINE 2048        /* one reply line with its CRLF (RFC 5321
