@@ -114,7 +114,8 @@ int cmd_serve(int argc, char **argv)
 		log_err("cannot open the store in %s", cf->data);
 		return 1;
 	}
-	struct deliver_config dc = {cf->data, cf->hostname, cf->warn_percent};
+	struct deliver_config dc = {
+	    .data_dir = cf->data, .hostname = cf->hostname, .warn_percent = cf->warn_percent};
 	if (deliver_start(env, &dc) < 0)
 		return 1;
 	if (auth_login_init() < 0) {

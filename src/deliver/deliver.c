@@ -45,6 +45,8 @@ static struct {
 	struct store_env *env;
 	char *data_dir, *hostname, *postmaster;
 	unsigned warn_percent;
+	int (*outbound_add)(void *ctx, struct deliver_job *const *jobs, size_t n);
+	void *outbound_ctx;
 	atomic_uint_fast64_t batches, messages;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -78,6 +80,11 @@ struct store_env *deliver_env(void)
 bool deliver_on_committer(void)
 {
 	return on_committer;
+}
+
+bool deliver_outbound_enabled(void)
+{
+	return P.outbound_add != NULL;
 }
 
 void deliver_stats(uint64_t *batches_out, uint64_t *messages_out)
@@ -190,6 +197,31 @@ static void spread_results(struct deliver_job *batch, const int *results)
 	}
 }
 
+/* The outbound queue's share of the batch: one hook call for every job with remote
+ * recipients, before any job completes (their 250 waits for the queue's flush too). */
+static void run_outbound(struct deliver_job *batch, size_t jobs, struct arena *scratch)
+{
+	struct deliver_job **out = NULL;
+	size_t n = 0;
+	for (struct deliver_job *j = batch; j; j = j->next)
+		if (j->outbound) {
+			if (!out)
+				out = arena_alloc(scratch, jobs * sizeof(*out));
+			if (out)
+				out[n++] = j;
+			j->outbound_result = ERR_TEMP; /* until the hook says otherwise */
+		}
+	if (!out)
+		return; /* no outbound job, or no memory: every outbound job stays ERR_TEMP */
+	int rc = P.outbound_add(P.outbound_ctx, (struct deliver_job *const *)out, n);
+	if (rc < 0) {
+		log_err("deliver: outbound queue refused a batch of %zu messages: %s", n,
+			err_str(rc));
+		for (size_t i = 0; i < n; i++)
+			out[i]->outbound_result = err_is_temp(rc) ? rc : ERR_TEMP;
+	}
+}
+
 static void run_batch(struct deliver_job *batch, struct arena *scratch)
 {
 	size_t n = 0, jobs = 0;
@@ -236,6 +268,7 @@ static void run_batch(struct deliver_job *batch, struct arena *scratch)
 	} else {
 		spread_results(batch, results);
 	}
+	run_outbound(batch, jobs, scratch);
 	log_debug(LOGC_STORE, "deliver: batch jobs=%zu entries=%zu", jobs, n);
 	for (struct deliver_job *j = batch, *next; j; j = next) {
 		next = j->next; /* done may free j */
@@ -341,6 +374,8 @@ int deliver_start(struct store_env *env, const struct deliver_config *cfg)
 	P.hostname = host;
 	P.postmaster = pm;
 	P.warn_percent = cfg->warn_percent;
+	P.outbound_add = cfg->outbound_add;
+	P.outbound_ctx = cfg->outbound_ctx;
 	atomic_store(&P.batches, 0);
 	atomic_store(&P.messages, 0);
 	pthread_mutex_lock(&P.mu);
@@ -381,6 +416,8 @@ void deliver_stop(void)
 	free(P.postmaster);
 	P.data_dir = P.hostname = P.postmaster = NULL;
 	P.env = NULL;
+	P.outbound_add = NULL;
+	P.outbound_ctx = NULL;
 }
 
 /* ---- submission ---- */
@@ -460,17 +497,35 @@ static int job_index(struct deliver_job *job)
 	return 0;
 }
 
+/* A job for the outbound queue alone: nothing is stored locally, so its MIME is not
+ * indexed; only the size is needed. */
+static int job_size(struct deliver_job *job)
+{
+	struct stat st;
+	if (stat(job->spool_path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_err("deliver: cannot stat spool file %s: %s", job->spool_path,
+			strerror(errno));
+		return ERR_IO;
+	}
+	job->size = (uint64_t)st.st_size;
+	return 0;
+}
+
 static int job_prepare(struct deliver_job *job)
 {
-	if (!job->spool_path || !job->rcpts || job->n_rcpts == 0)
+	if (job->outbound && !P.outbound_add)
 		return ERR_INVAL;
+	if (!job->spool_path || (job->n_rcpts > 0 && !job->rcpts) ||
+	    (job->n_rcpts == 0 && !job->outbound))
+		return ERR_INVAL;
+	job->outbound_result = ERR_TEMP;
 	job->arena = malloc(sizeof(*job->arena));
 	if (!job->arena)
 		return ERR_NOMEM;
 	arena_init(job->arena, DELIVER_MIME_ARENA);
 	job->msg = (struct store_new_msg){0};
 	job->spool_own = arena_strdup(job->arena, job->spool_path);
-	int r = job->spool_own ? job_index(job) : ERR_NOMEM;
+	int r = !job->spool_own ? ERR_NOMEM : job->n_rcpts ? job_index(job) : job_size(job);
 	if (r < 0) {
 		job_release(job);
 		return r;

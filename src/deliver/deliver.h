@@ -60,11 +60,19 @@ struct deliver_job {
 	uint64_t size;           /* set by deliver_submit from the file itself */
 	int64_t internal_date;   /* unix seconds; 0 = now */
 	struct deliver_rcpt *rcpts;
-	size_t n_rcpts;          /* >= 1; the same account twice is stored once */
+	size_t n_rcpts;          /* >= 1 (0 allowed with outbound); one account twice is
+	                          * stored once */
 	deliver_done_fn done;
 	void *arg;
 	struct event_base *base; /* done runs there; NULL: runs on the committer thread */
 	bool keep_spool;         /* true: the submitter unlinks spool_path itself */
+	/* Remote recipients: the struct queue_msg_in (src/outbound/queue.h) the session
+	 * built, opaque here, or NULL. With it set the job may have n_rcpts == 0. The
+	 * committer hands it to deliver_config.outbound_add before the job completes, and
+	 * outbound_result holds the answer when done runs: 0 (on disk in the queue) or a
+	 * negative enum err (nothing of it queued). */
+	const void *outbound;
+	int outbound_result;
 	/* private to the pipeline (set by deliver_submit, released before done returns
 	 * to the pipeline; never touch) */
 	void *mime;
@@ -80,9 +88,17 @@ struct deliver_config {
 	const char *data_dir;
 	const char *hostname;  /* NULL: "localhost" */
 	unsigned warn_percent; /* 90; 0 turns quota warnings off */
+	/* The outbound queue's hook, or NULL (then no job may carry outbound). Called on the
+	 * committer thread ONCE per batch with every job of the batch whose outbound is set
+	 * (n >= 1), after the local copies are stored and before any job of the batch is
+	 * completed, so a 250 waits for the queue's flush too. It sets each job's
+	 * outbound_result and returns 0, or a negative enum err when none was queued (the
+	 * pipeline then sets every outbound_result to it). Must not call deliver_submit_wait. */
+	int (*outbound_add)(void *ctx, struct deliver_job *const *jobs, size_t n);
+	void *outbound_ctx;
 };
 
-/* Start the committer thread. The strings in cfg are copied. Creates <data>/spool and
+/* Start the committer thread. The strings in cfg are copied, the hook and its ctx kept. Creates <data>/spool and
  * removes spool files older than a day (left by a crash, never acknowledged).
  * ERR_EXISTS if already started. */
 int deliver_start(struct store_env *env, const struct deliver_config *cfg);
@@ -131,5 +147,9 @@ int deliver_dsn(struct store_env *env, int64_t sender_account, const char *sende
 /* Since deliver_start: store_deliver_batch calls (one flush each) and messages (jobs)
  * committed in them, for metrics and the benchmark. Either pointer may be NULL. */
 void deliver_stats(uint64_t *batches_out, uint64_t *messages_out);
+
+/* True when deliver_start was given an outbound_add hook: sessions may then accept
+ * remote recipients (job->outbound); otherwise they refuse them as a relay attempt. */
+bool deliver_outbound_enabled(void);
 
 #endif
