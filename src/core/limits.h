@@ -274,6 +274,21 @@
 /* Outbound (src/outbound/out*, [outbound] in conf) */
 #define LIMIT_CONF_DURATION (366u * 86400) /* longest duration a config key takes */
 #define LIMIT_OUTBOUND_RETRY_STEPS 32      /* waits in [outbound] retry_schedule */
+#define LIMIT_OUTBOUND_OWN_ADDRS 32       /* our listening addresses the loop check knows */
+#define LIMIT_OUTBOUND_STOP_WAIT 15        /* seconds a stopping server waits for sends */
+#define LIMIT_OUTBOUND_TICK 1              /* seconds between the scheduler's looks at the
+					    * queue without a wake-up (admin changes from
+					    * `kasten queue` are seen within it) */
+#define LIMIT_OUTBOUND_LEASE (6 * 3600)    /* seconds a lease lasts: longer than any batch
+					    * takes with RFC 5321 timeouts, so a slow send is
+					    * never leased twice; a restart clears leases */
+#define LIMIT_OUTBOUND_LEASE_MSGS 16       /* messages per lease: one worker's batch */
+#define LIMIT_OUTBOUND_BACKLOG 4096        /* leased messages waiting for a worker, in all */
+#define LIMIT_OUTBOUND_LEASE_ARENA (32u << 20) /* bytes of one lease's rows (recipients,
+					    * DKIM lines) */
+#define LIMIT_OUTBOUND_MX_HOSTS 16         /* MX hosts tried per attempt, best first */
+#define LIMIT_OUTBOUND_HOST_ADDRS 8        /* addresses tried per MX host (A and AAAA) */
+#define LIMIT_OUTBOUND_PASSWORD 1024       /* bytes of [outbound] relay_password_file */
 
 /* The SMTP client (src/outbound/smtpc*): what a remote server may send us, and the
  * pieces we send a message in */
