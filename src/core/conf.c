@@ -57,6 +57,8 @@ void conf_defaults(struct conf *c)
 	c->backend = dup_or_die("sqlite");
 	c->postmaster = dup_or_die("postmaster@localhost"); /* postmaster@ the hostname */
 	c->submission_check_from = true;
+	c->submission_max_rcpts = LIMIT_SUBMIT_RCPTS;
+	c->submission_max_per_hour = LIMIT_SUBMIT_PER_HOUR;
 	c->dns_dnssec = true;
 	c->dns_timeout = LIMIT_DNS_QUERY_TIME;
 	c->outbound_relay_tls = true;
@@ -187,6 +189,9 @@ static const struct key keys[] = {
 	/* sender and postmaster policy */
 	{"server", "postmaster", K_STR, O(postmaster), 0},
 	{"submission", "check_from", K_BOOL, O(submission_check_from), 0},
+	{"submission", "max_recipients", K_UINT, O(submission_max_rcpts), 100000},
+	{"submission", "max_messages_per_hour", K_UINT, O(submission_max_per_hour),
+	 LIMIT_SUBMIT_PER_HOUR_MAX},
 	{"smtp", "allow_local_sender", K_BOOL, O(smtp_allow_local_sender), 0},
 	{"dns", "resolver", K_STR, O(dns_resolver), 0},
 	{"dns", "trust_anchor", K_STR, O(dns_trust_anchor), 0},

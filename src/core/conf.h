@@ -40,6 +40,8 @@ struct conf {
 	 * [smtp] allow_local_sender (docs/config.md) */
 	char *postmaster;             /* RFC 5321 4.5.1 mailbox; never NULL after loading */
 	bool submission_check_from;   /* header From: must be the account's or an alias */
+	unsigned submission_max_rcpts;    /* [submission] max_recipients, per message */
+	unsigned submission_max_per_hour; /* [submission] max_messages_per_hour, per account */
 	bool smtp_allow_local_sender; /* port 25: MAIL FROM a local domain without AUTH */
 	/* [dns] (src/outbound/dns.h) */
 	char *dns_resolver;     /* "ADDR:PORT" every query goes to; NULL: recursion */

@@ -9,6 +9,15 @@
 #define LIMIT_SMTP_FROM_HEADER 8192        /* From: value kept for the submission check */
 #define LIMIT_SMTP_RCPTS 100               /* recipients per transaction */
 #define LIMIT_SMTP_ERRORS 10               /* bad commands before we hang up */
+#define LIMIT_SMTP_ENVID 100               /* RFC 3461 4.4: ENVID, encoded */
+#define LIMIT_SMTP_ORCPT 500               /* RFC 3461 4.2: ORCPT, encoded */
+/* Submission abuse limits ([submission], src/smtp/smtp_rate.c) */
+#define LIMIT_SUBMIT_RCPTS 100             /* recipients per message (conf) */
+#define LIMIT_SUBMIT_PER_HOUR 500          /* messages per account and sliding hour (conf) */
+#define LIMIT_SUBMIT_PER_HOUR_MAX 1000000  /* highest value the config takes */
+#define LIMIT_SUBMIT_RATE_ACCOUNTS 4096    /* accounts counted at once (about 1 MiB); the
+					    * one idle longest gives way to a new one */
+#define LIMIT_SUBMIT_RATE_PROBE 16         /* table slots looked at per account */
 #define LIMIT_MESSAGE_SIZE (50u << 20)     /* SIZE advertised (conf) */
 #define LIMIT_BDAT_CHUNK (50u << 20)       /* one BDAT chunk (<= message size) */
 
