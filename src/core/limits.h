@@ -322,4 +322,15 @@
 #define LIMIT_SMTPC_COMMAND_TIMEOUT 300
 #define LIMIT_SMTPC_DATA_TIMEOUT 600
 
+/* Delivery status notifications (src/deliver/deliver_dsn*, src/outbound/bounce*) */
+#define LIMIT_BOUNCE_HEADERS (64u << 10)   /* the original's header section returned (cut
+					    * at a line end) */
+#define LIMIT_BOUNCE_FULL (10u << 20)      /* RET=FULL returns the whole original up to
+					    * this size; a bigger one only its headers */
+#define LIMIT_BOUNCE_DIAG 900              /* bytes of one Diagnostic-Code text: with its
+					    * field name within a 998-octet line */
+#define LIMIT_BOUNCE_LINE 78               /* DSN fields are folded at this width
+					    * (RFC 5322 2.1.1) */
+#define LIMIT_BOUNCE_ENVID 100             /* RFC 3461 4.4: an ENVID's characters */
+
 #endif

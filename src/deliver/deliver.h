@@ -130,10 +130,73 @@ int deliver_submit_wait(struct deliver_job *job);
  * account's usage each time (advisory only, the commit re-checks). */
 int deliver_quota_check(struct store_env *env, int64_t account_id, uint64_t size);
 
-/* A failure notice (RFC 3464 multipart/report, Action: failed) into the sender's INBOX:
- * for mail accepted from an authenticated local sender that could not be delivered.
- * `orig_path` is the spool file; its header section (at most 64 KiB, cut at a line end)
- * is attached as text/rfc822-headers. Entries of `failed` whose result is 0 are skipped.
+/* ---- delivery status notifications (deliver_dsn.c, deliver_dsn_write.c) ----
+ * The tree's one DSN format (RFC 3464 in an RFC 6522 multipart/report). Local
+ * submission failures use deliver_dsn(); the outbound queue's reports (src/outbound/
+ * bounce.h) use deliver_dsn_write() and deliver_dsn_store() or the queue. */
+enum deliver_dsn_action {
+	DELIVER_DSN_FAILED,
+	DELIVER_DSN_DELAYED,
+	DELIVER_DSN_DELIVERED,
+	DELIVER_DSN_RELAYED,
+};
+
+struct deliver_dsn_rcpt {
+	const char *address;    /* Final-Recipient */
+	const char *orcpt;      /* Original-Recipient "type;address" or NULL (left out when
+				 * it is not an atom, ';' and printable text) */
+	const char *status;     /* RFC 3463 "5.2.2"; NULL: 5.0.0/4.0.0/2.0.0 by action */
+	const char *remote_mta; /* Remote-MTA host or NULL */
+	const char *diagnostic; /* one line (an SMTP reply: type smtp) or NULL */
+	const char *human;      /* words for the text part, or NULL */
+	int64_t last_attempt;   /* Last-Attempt-Date; 0: left out */
+};
+
+struct deliver_dsn_report {
+	enum deliver_dsn_action action;
+	const char *sender;    /* To:, a bare address */
+	const char *qid;       /* named in the text, or NULL */
+	const char *envid;     /* Original-Envelope-Id, or NULL */
+	const char *orig_path; /* the original message, CRLF */
+	bool full;             /* RET=FULL: the whole original, up to LIMIT_BOUNCE_FULL */
+	bool smtputf8;         /* RFC 6533 global types */
+	bool return_path;      /* start with "Return-Path: <>" (final delivery into a mailbox) */
+	int64_t arrival;       /* Arrival-Date; 0: the original file's mtime */
+	int64_t retry_until;   /* Will-Retry-Until (delayed only); 0: left out */
+	const struct deliver_dsn_rcpt *rcpts;
+	size_t n_rcpts;        /* >= 1 */
+};
+
+/* The written report: a spool file the caller owns (pass it on or unlink it). */
+struct deliver_dsn_file {
+	char path[DELIVER_PATH_MAX];
+	uint64_t size;
+	bool eightbit; /* has 8-bit octets (needs 8BITMIME to be sent on) */
+	bool utf8;     /* has UTF-8 addresses or header fields (needs SMTPUTF8) */
+};
+
+/* Write the report into a new spool file. Returns 1 (out filled), 0 when the original
+ * is itself a delivery report (no report about a report: nothing written), ERR_INVAL for
+ * an address with control characters or no recipient, ERR_IO when the original cannot
+ * be read, or another negative enum err (nothing left behind). Needs deliver_start. */
+int deliver_dsn_write(const struct deliver_dsn_report *d, struct deliver_dsn_file *out);
+
+/* Store a written report into account's INBOX (address: for logs and the job). The file
+ * is consumed (unlinked) in every case. A full mailbox (checked first, and again at the
+ * commit) drops the report: logged, ERR_QUOTA returned, never to be retried or reported.
+ * Blocks until it is on disk, except on the committer thread, where it is queued and 0
+ * returned. */
+int deliver_dsn_store(const char *path, uint64_t size, int64_t account_id,
+		      const char *address);
+
+/* Status, SMTP-style diagnostic and words for people about a local delivery error:
+ * ERR_QUOTA gives "5.2.2", "552 5.2.2 Mailbox full", "the mailbox is full (over quota)". */
+void deliver_dsn_status(int err, const char **status, const char **diag, const char **human);
+
+/* A failure notice (Action: failed) into the sender's INBOX: for mail accepted from an
+ * authenticated local sender that could not be delivered. `orig_path` is the spool file;
+ * its header section (at most 64 KiB, cut at a line end) is attached as
+ * text/rfc822-headers. Entries of `failed` whose result is 0 are skipped.
  * No notice is made (returns 0) when the sender is empty ("" or "<>": the null reverse
  * path) or the original is itself a delivery status report, or no entry failed.
  * Returns the delivery result of the notice: ERR_QUOTA means the sender's mailbox is

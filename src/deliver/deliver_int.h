@@ -15,7 +15,6 @@
 #define DELIVER_BATCH_RCPTS 512          /* recipient entries per call (>= 1 job always) */
 #define DELIVER_MIME_ARENA (16u << 20)   /* per job, for mime_extract of one message */
 #define DELIVER_COMMIT_ARENA (4u << 20)  /* committer scratch per batch */
-#define DELIVER_HEADER_COPY (64u << 10)  /* original header section attached to a DSN */
 #define DELIVER_SPOOL_STALE (24 * 3600)  /* spool files older than this are crash leftovers */
 #define DELIVER_PATH DELIVER_PATH_MAX
 
@@ -71,10 +70,5 @@ int deliver_gen_submit(const char *path, uint64_t size, int64_t account_id,
 /* After a committed batch: warnings for accounts (ids may repeat) that crossed the
  * threshold, re-arming for those below it. Runs on the committer thread. */
 void deliver_quota_after_batch(const int64_t *account_ids, size_t n);
-
-/* ---- deliver_dsn.c ---- */
-/* Status and the SMTP reply text for a per-recipient error, for DSNs and logs:
- * status "5.2.2", diag "552 5.2.2 Mailbox full", human "mailbox full (quota exceeded)". */
-void deliver_dsn_status(int err, const char **status, const char **diag, const char **human);
 
 #endif

@@ -188,7 +188,7 @@ static void dsn_structure(void **state)
 			assert_true(h > m && h[-1] == '\r');
 	/* RFC 3464 2: envelope sender <>; the From: is the postmaster, who reads replies
 	 * (no config loaded here: postmaster@ the hostname) */
-	assert_header(m, root, "\r\nFrom: Mail Delivery System <postmaster@" HOST ">\r\n");
+	assert_header(m, root, "\r\nFrom: MAILER-DAEMON <postmaster@" HOST ">\r\n");
 	assert_header(m, root, "\r\nTo: <sender@example.org>\r\n");
 	assert_header(m, root, "\r\nSubject: Undelivered Mail Returned to Sender\r\n");
 	assert_header(m, root, "\r\nAuto-Submitted: auto-replied\r\n");
@@ -406,7 +406,8 @@ static void dsn_from_committer(void **state)
 }
 
 /* [server] postmaster, when configured, is the From: of every DSN (RFC 5321 4.5.1: an
- * address that reaches a person), not a MAILER-DAEMON that nobody reads. */
+ * address that reaches a person), not a MAILER-DAEMON mailbox that
+ * nobody reads (MAILER-DAEMON is only its display name). */
 static void dsn_from_postmaster(void **state)
 {
 	(void)state;
@@ -426,7 +427,7 @@ static void dsn_from_postmaster(void **state)
 	char *m = newest(sender_id, &count, &size);
 	assert_int_equal(count, before + 1);
 	assert_true(strncmp(m, "Return-Path: <>\r\n", 17) == 0);
-	assert_non_null(strstr(m, "\r\nFrom: Mail Delivery System <admin@example.org>\r\n"));
+	assert_non_null(strstr(m, "\r\nFrom: MAILER-DAEMON <admin@example.org>\r\n"));
 	free(m);
 	unlink(orig);
 	deliver_stop();
