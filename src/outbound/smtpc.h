@@ -100,10 +100,15 @@ struct smtpc_reply_parser {
 	unsigned lines;            /* lines of this reply so far */
 	size_t text_len;           /* bytes of reply->line so far */
 	char status[SMTPC_STATUS_MAX];
+	/* NULL, or called with each whole line (without its line end) as it is read: the
+	 * session's trace; kept by init */
+	void (*on_line)(void *ctx, const uint8_t *line, size_t len);
+	void *on_line_ctx;
 	uint8_t buf[LIMIT_SMTPC_REPLY_LINE];
 };
 
-/* Start a reply: *reply (and *ext when not NULL) are cleared and filled as lines come. */
+/* Start a reply: *reply (and *ext when not NULL) are cleared and filled as lines come.
+ * on_line and on_line_ctx are left as they are (zero the struct before the first init). */
 void smtpc_reply_parser_init(struct smtpc_reply_parser *rp, struct smtpc_reply *reply,
 			     struct smtpc_ext *ext);
 
