@@ -20,6 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import kasten_test  # noqa: E402
 from kasten_test import KastenServer  # noqa: E402
+# the outbound fixtures (zone, remote_port, smtp_sink, remote_kasten, outbound_server):
+# documented in tests/outbound_test.py
+from outbound_test import (outbound_server, remote_kasten, remote_port,  # noqa: E402,F401
+                           smtp_sink, zone)
 
 
 def pytest_configure(config):

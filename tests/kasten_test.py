@@ -110,14 +110,19 @@ class KastenServer:
 
     host = HOST
 
-    def __init__(self, workdir, listen=DEFAULT_LISTEN, config=None):
+    def __init__(self, workdir, listen=DEFAULT_LISTEN, config=None, host=HOST, ports=None):
+        """host: the loopback address every listener binds (a remote MX of the outbound
+        tests listens on 127.0.0.2..9); ports: {listener: port} fixed instead of free
+        ones (remote MXes share one port, the sender's [outbound] remote_port)."""
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data = self.dir / "data"
         self.config = self.dir / "kasten.conf"
         self.log = self.dir / "kasten.log"
+        self.host = host
         self.listen = tuple(listen)
         self.ports = dict(zip(self.listen, free_ports(len(self.listen))))
+        self.ports.update({k: v for k, v in (ports or {}).items() if k in self.listen})
         self.proc = None
         self.pid = None  # of kasten itself: proc.pid, or the wrapper's child (start)
         self.exit_codes = []
@@ -129,7 +134,7 @@ class KastenServer:
         """extra: {"section": {"key": "value" or None to drop}} merged over the base."""
         conf = {
             "server": {"data": str(self.data), "hostname": HOSTNAME, "threads": "2"},
-            "listen": {name: (f"{HOST}:{self.ports[name]}" if name in self.ports else "")
+            "listen": {name: (f"{self.host}:{self.ports[name]}" if name in self.ports else "")
                        for name in ALL_LISTENERS},
             "auth": {"plaintext_loopback": "yes"},
             "quota": {"warn_percent": "90"},
@@ -152,7 +157,7 @@ class KastenServer:
         self.config.write_text("\n".join(lines))
 
     def addr(self, name):
-        return (HOST, self.ports[name])
+        return (self.host, self.ports[name])
 
     # ---- process ----
     @property
