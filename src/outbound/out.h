@@ -21,7 +21,7 @@
  * when delay_notice has passed. One log line per outcome: qid, rcpt, relay host[ip]:port,
  * delay, dsn, status (sent|deferred|bounced), the reply.
  *
- * Threads: out_start/out_stop from the serving thread; out_wake and out_deliver_add
+ * Threads: out_new/out_run/out_stop/out_free from the serving thread; out_wake and out_deliver_add
  * from any thread. */
 #ifndef KASTEN_OUT_H
 #define KASTEN_OUT_H
@@ -53,27 +53,34 @@ struct out_config {
 	size_t n_own;                      /* at most LIMIT_OUTBOUND_OWN_ADDRS */
 };
 
-/* Start the scheduler (workers start as work arrives). The engine reads [outbound] and
- * [dns] from conf_get(). Returns 0, ERR_INVAL (a bad relay password file, a TLS context
- * that cannot be made: logged) or ERR_NOMEM. */
-int out_start(const struct out_config *cfg, struct out_engine **out);
+/* Make the engine (no thread yet), so that its hook can be handed to deliver_start.
+ * The engine reads [outbound] and [dns] from conf_get(). Returns 0, ERR_INVAL (a bad
+ * relay password file or TLS CA file: logged) or ERR_NOMEM. */
+int out_new(const struct out_config *cfg, struct out_engine **out);
+
+/* Start the scheduler (workers start as work arrives), after deliver_start: workers
+ * deliver DSNs to local senders through deliver/. 0 or ERR_NOMEM. */
+int out_run(struct out_engine *e);
 
 /* New work is in the queue: the scheduler looks now. NULL is a no-op. */
 void out_wake(struct out_engine *e);
 
-/* Stop: no new connection; each worker ends after its current transaction (QUIT) and is
- * joined, waiting at most LIMIT_OUTBOUND_STOP_WAIT seconds in all. Work leased and not
- * recorded stays leased until the next server start clears it (queue_open), so it is
- * sent then. A worker still busy after the wait is left running and logged; the
- * engine's memory is then kept (the process is ending). *e = NULL. */
-void out_stop(struct out_engine **e);
+/* Stop, before deliver_stop: no new connection; each worker ends after its current
+ * transaction (QUIT) and is joined, waiting at most LIMIT_OUTBOUND_STOP_WAIT seconds in
+ * all. Work leased and not recorded stays leased until the next server start clears it
+ * (queue_open), so it is sent then. Returns 0, or ERR_TEMP when a worker was still busy
+ * after the wait (logged; it is left running and out_free must not be called). */
+int out_stop(struct out_engine *e);
+
+/* Free a stopped engine after deliver_stop (the hook may run until then); *e = NULL. */
+void out_free(struct out_engine **e);
 
 /* deliver_config.outbound_add: queue every job's queue_msg_in (job->outbound) with one
  * queue_add_batch (one flush, one transaction), set each outbound_result, then wake
  * the engine. ctx is the struct out_engine. Returns 0 or the error of the batch. */
 int out_deliver_add(void *ctx, struct deliver_job *const *jobs, size_t n);
 
-/* Counters since out_start, for tests, benchmarks and metrics. */
+/* Counters since out_run, for tests, benchmarks and metrics. */
 struct out_stats {
 	uint64_t connections;  /* SMTP sessions that reached the greeting */
 	uint64_t transactions; /* smtpc_send calls */
