@@ -60,6 +60,15 @@ static void check_canon(const char *addr, bool utf8)
 	arena_free(&a);
 }
 
+/* Decoded xtext: no control characters (they would reach logs and DSNs). */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 32 || *s == 127)
+			return false;
+	return true;
+}
+
 /* One result, after checking its invariants. */
 static void record(int rc, const struct smtp_cmd *c, bool utf8, struct tr *t)
 {
@@ -99,11 +108,24 @@ static void record(int rc, const struct smtp_cmd *c, bool utf8, struct tr *t)
 		}
 		if (c->rcpt.notify & SMTP_NOTIFY_NEVER)
 			assert(c->rcpt.notify == SMTP_NOTIFY_NEVER);
+		/* RFC 3461 / 8689 values: bounded, decoded to printable text, and only on
+		 * the command they belong to */
+		assert(c->rcpt.notify <= 15);
+		if (c->mail.envid)
+			assert(c->verb == SMTP_VERB_MAIL &&
+			       strlen(c->mail.envid) <= SMTP_ENVID_MAX && printable(c->mail.envid));
+		if (c->rcpt.orcpt_addr)
+			assert(c->verb == SMTP_VERB_RCPT && c->rcpt.orcpt_type &&
+			       strlen(c->rcpt.orcpt_type) + 1 + strlen(c->rcpt.orcpt_addr) <=
+				   SMTP_ORCPT_MAX &&
+			       printable(c->rcpt.orcpt_addr));
+		if (c->mail.requiretls || c->mail.ret || c->mail.envid)
+			assert(c->verb == SMTP_VERB_MAIL);
 	}
 	char num[64];
-	n = snprintf(num, sizeof(num), "%llu:%d:%llu:%d:%d:%u", (unsigned long long)c->bdat_size,
+	n = snprintf(num, sizeof(num), "%llu:%d:%llu:%d:%d:%u:%d", (unsigned long long)c->bdat_size,
 	             (int)c->bdat_last, (unsigned long long)c->mail.size, (int)c->mail.body,
-	             (int)c->mail.ret, c->rcpt.notify);
+	             (int)c->mail.ret, c->rcpt.notify, (int)c->mail.requiretls);
 	tr_add(t, num, (size_t)n);
 	tr_str(t, c->domain);
 	tr_str(t, c->arg);

@@ -525,6 +525,11 @@ static int param_apply(struct smtp_cmd *cmd, struct smtp_param *pm, struct arena
 			return BAD_PARAM(cmd, "ENVID");
 		if ((rc = xtext_decode(a, v, &cmd->mail.envid)) < 0)
 			return rc == ERR_NOMEM ? fail(cmd, rc, 0, NULL) : BAD_PARAM(cmd, "ENVID");
+	} else if (mail && strcasecmp(pm->key, "REQUIRETLS") == 0) {
+		pm->kind = SMTP_PARAM_REQUIRETLS;
+		if (v)
+			return BAD_PARAM(cmd, "REQUIRETLS");
+		cmd->mail.requiretls = true;
 	} else if (!mail && strcasecmp(pm->key, "NOTIFY") == 0) {
 		pm->kind = SMTP_PARAM_NOTIFY;
 		return v ? param_notify(cmd, v) : BAD_PARAM(cmd, "NOTIFY");

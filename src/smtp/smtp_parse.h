@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/verb.h"
 
 struct arena;
@@ -43,8 +44,8 @@ struct arena;
 /* Smallest line limit smtp_cmd_reader_init() accepts (for fuzzing tiny limits). */
 #define SMTP_LINE_MIN 16
 /* RFC 3461 4.4 (ENVID) and 4.2 (ORCPT): maximum length of the encoded value. */
-#define SMTP_ENVID_MAX 100
-#define SMTP_ORCPT_MAX 500
+#define SMTP_ENVID_MAX LIMIT_SMTP_ENVID
+#define SMTP_ORCPT_MAX LIMIT_SMTP_ORCPT
 /* RFC 4954 4: sasl-mech = 1*20mech-char. */
 #define SMTP_MECH_MAX 20
 
@@ -101,6 +102,7 @@ enum smtp_param_kind {
 	SMTP_PARAM_ENVID,    /* MAIL, RFC 3461 4.4 */
 	SMTP_PARAM_NOTIFY,   /* RCPT, RFC 3461 4.1 */
 	SMTP_PARAM_ORCPT,    /* RCPT, RFC 3461 4.2 */
+	SMTP_PARAM_REQUIRETLS, /* MAIL, RFC 8689 3 (no value) */
 };
 
 /* One ESMTP parameter as sent: key and value are NUL-terminated arena strings, the key
@@ -124,7 +126,9 @@ struct smtp_path {
 	const char *addr;   /* canonical form for lookups, see smtp_addr_canon() */
 };
 
-/* MAIL parameters that were given, parsed. xtext values (AUTH, ENVID) are decoded. */
+/* MAIL parameters that were given, parsed. xtext values (AUTH, ENVID) are decoded
+ * (RFC 3461 4: "+" and two upper-case hex digits; the decoded octets must be printable
+ * ASCII; UTF-8 passes through as RFC 6533 allows). */
 struct smtp_mail_params {
 	bool has_size;
 	uint64_t size;
@@ -133,13 +137,15 @@ struct smtp_mail_params {
 	const char *auth; /* decoded AUTH= mailbox, "<>" for the empty one; NULL if absent */
 	enum smtp_ret ret;
 	const char *envid; /* decoded; NULL if absent */
+	bool requiretls;   /* RFC 8689: the session accepts it only over TLS */
 };
 
 /* RCPT parameters that were given, parsed. */
 struct smtp_rcpt_params {
 	unsigned notify;        /* SMTP_NOTIFY_* bits, 0 if absent */
 	const char *orcpt_type; /* addr-type as sent ("rfc822", "utf-8"); NULL if absent */
-	const char *orcpt_addr; /* decoded xtext */
+	const char *orcpt_addr; /* decoded xtext; the encoded value was at most
+	                         * SMTP_ORCPT_MAX octets (type, ';' and address) */
 };
 
 /* One parsed command. Every pointer points into the command arena passed to the parse

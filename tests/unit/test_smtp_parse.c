@@ -63,6 +63,8 @@ static void describe(struct out *o, int rc, const struct smtp_cmd *c)
 		outf(o, " ret=%d", (int)c->mail.ret);
 	if (c->mail.envid)
 		outf(o, " envid=%s", c->mail.envid);
+	if (c->mail.requiretls)
+		outf(o, " requiretls");
 	if (c->rcpt.notify)
 		outf(o, " notify=%u", c->rcpt.notify);
 	if (c->rcpt.orcpt_type)
@@ -340,6 +342,23 @@ static void rfc5321_4_1_2_mail_params(void **state)
 	      "MAIL <a@b.example> other=X-FOO=bar other=XYZ\n");
 	check("MAIL FROM:<a@b.example> NOTIFY=NEVER\r\n",
 	      "MAIL <a@b.example> other=NOTIFY=NEVER\n");
+	/* RFC 8689 3: REQUIRETLS takes no value; the session checks for TLS */
+	check("MAIL FROM:<a@b.example> REQUIRETLS\r\n", "MAIL <a@b.example> requiretls\n");
+	check("MAIL FROM:<a@b.example> requiretls BODY=8BITMIME\r\n",
+	      "MAIL <a@b.example> body=2 requiretls\n");
+	check("MAIL FROM:<a@b.example> REQUIRETLS=yes\r\n",
+	      E501("5.5.4 Invalid REQUIRETLS value verb=MAIL\n"));
+	check("MAIL FROM:<a@b.example> REQUIRETLS REQUIRETLS\r\n",
+	      E501("5.5.4 Duplicate parameter verb=MAIL\n"));
+	check("RCPT TO:<c@d.example> REQUIRETLS\r\n", "RCPT <c@d.example> other=REQUIRETLS\n");
+	/* RFC 3461 4: xtext hexchar is "+" and two upper-case hex digits */
+	check("MAIL FROM:<a@b.example> ENVID=a+2Bb+3D\r\n", "MAIL <a@b.example> envid=a+b=\n");
+	check("MAIL FROM:<a@b.example> ENVID=a+2bb\r\n",
+	      E501("5.5.4 Invalid ENVID value verb=MAIL\n"));
+	check("MAIL FROM:<a@b.example> ENVID=a+0D+0A\r\n", /* decoded CR LF: not printable */
+	      E501("5.5.4 Invalid ENVID value verb=MAIL\n"));
+	check("MAIL FROM:<a@b.example> ENVID=x RET=HDRS ENVID=y\r\n",
+	      E501("5.5.4 Duplicate parameter verb=MAIL\n"));
 
 	check("MAIL FROM:<a@b.example> SIZE=abc\r\n", E501("5.5.4 Invalid SIZE value verb=MAIL\n"));
 	check("MAIL FROM:<a@b.example> SIZE\r\n", E501("5.5.4 Invalid SIZE value verb=MAIL\n"));
@@ -405,6 +424,18 @@ static void rfc3461_4_rcpt_params(void **state)
 	      E501("5.5.4 Invalid ORCPT value verb=RCPT\n"));
 	check("RCPT TO:<c@d.example> NOTIFY=DELAY NOTIFY=DELAY\r\n",
 	      E501("5.5.4 Duplicate parameter verb=RCPT\n"));
+	check("RCPT TO:<c@d.example> ORCPT=rfc822;a@x ORCPT=rfc822;b@x\r\n",
+	      E501("5.5.4 Duplicate parameter verb=RCPT\n"));
+	check("RCPT TO:<c@d.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;Joe+2BX+40d.example\r\n",
+	      "RCPT <c@d.example> notify=12 orcpt=rfc822;Joe+X@d.example\n");
+	check("RCPT TO:<c@d.example> NOTIFY=,FAILURE\r\n",
+	      E501("5.5.4 Invalid NOTIFY value verb=RCPT\n"));
+	check("RCPT TO:<c@d.example> NOTIFY\r\n", E501("5.5.4 Invalid NOTIFY value verb=RCPT\n"));
+	check("RCPT TO:<c@d.example> ORCPT=rfc822;a+1Fb\r\n", /* a control character */
+	      E501("5.5.4 Invalid ORCPT value verb=RCPT\n"));
+	check("RCPT TO:<c@d.example> NOTIFY=FAILURE\r\n", "RCPT <c@d.example> notify=4\n");
+	check("MAIL FROM:<a@b.example> ORCPT=rfc822;a@b\r\n",
+	      "MAIL <a@b.example> other=ORCPT=rfc822;a@b\n");
 	char line[700], want[700], v[600];
 	for (size_t n = 499; n <= 501; n++) { /* RFC 3461 4.2: ORCPT at most 500 */
 		memcpy(v, "rfc822;", 7);
