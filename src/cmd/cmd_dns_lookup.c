@@ -50,6 +50,9 @@ static void print_rr(FILE *out, enum dns_type type, const struct dns_rr *rr)
 	case DNS_TYPE_MX:
 		fprintf(out, "%u %s.\n", rr->u.mx.pref, rr->u.mx.host);
 		break;
+	case DNS_TYPE_PTR:
+		fprintf(out, "%s.\n", rr->u.ptr.host);
+		break;
 	case DNS_TYPE_A:
 	case DNS_TYPE_AAAA:
 		if (inet_ntop(rr->u.addr.family, rr->u.addr.addr, addr, sizeof(addr)))

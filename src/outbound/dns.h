@@ -32,6 +32,7 @@ struct event_base;
 /* The query types kasten uses (their RFC 1035/3596/6698 numbers). */
 enum dns_type {
 	DNS_TYPE_A = 1,
+	DNS_TYPE_PTR = 12, /* the SPF ptr mechanism and %{p} macro (RFC 7208 5.5, 7.3) */
 	DNS_TYPE_MX = 15,
 	DNS_TYPE_TXT = 16,
 	DNS_TYPE_AAAA = 28,
@@ -65,6 +66,9 @@ struct dns_rr {
 			uint16_t pref;
 			char host[LIMIT_DNS_NAME + 1]; /* lower case, no final dot */
 		} mx;
+		struct {
+			char host[LIMIT_DNS_NAME + 1]; /* lower case, no final dot */
+		} ptr;
 		struct {
 			int family; /* AF_INET or AF_INET6 */
 			uint8_t addr[16];

@@ -176,6 +176,10 @@ static const char *dns_rdata_one(struct dns_answer *a, struct dns_rr *rr, const 
 		    used != len - 2)
 			return "bad exchange name";
 		return NULL;
+	case DNS_TYPE_PTR:
+		if (dns_parse_wire_name(d, len, rr->u.ptr.host, &used) < 0 || used != len)
+			return "bad name";
+		return NULL;
 	case DNS_TYPE_TXT: {
 		/* RFC 7208 3.3, RFC 6376 3.6.2.2: the strings of one record are joined with
 		 * nothing between them. */
@@ -297,7 +301,7 @@ static const struct {
 	enum dns_type type;
 	const char *name;
 } dns_types[] = {
-	{DNS_TYPE_A, "A"},     {DNS_TYPE_MX, "MX"},     {DNS_TYPE_TXT, "TXT"},
+	{DNS_TYPE_A, "A"},     {DNS_TYPE_PTR, "PTR"},   {DNS_TYPE_MX, "MX"},     {DNS_TYPE_TXT, "TXT"},
 	{DNS_TYPE_AAAA, "AAAA"}, {DNS_TYPE_TLSA, "TLSA"},
 };
 
