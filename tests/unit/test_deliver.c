@@ -7,6 +7,9 @@
  *   - quota: a full recipient fails alone, others of the same job succeed; RCPT check;
  *   - the 90 % warning arrives once, and again only after usage dropped and re-crossed;
  *   - done on a libevent loop thread (net_call_on), keep_spool, submit errors;
+ *   - the outbound hook: called once per batch with the jobs that carry remote
+ *     recipients (also with no local one), after the local copies and before any job
+ *     completes; its per-job results and a failed call reach the jobs;
  *   - the start-up sweep of spool files left by dead processes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -604,6 +607,124 @@ static void keep_and_errors(void **state)
 	assert_int_equal(deliver_start(env, &cfg), ERR_EXISTS);
 }
 
+/* ---- the outbound queue's hook (contract 2) ---- */
+
+static struct {
+	int calls;
+	size_t n[4];
+	int completed_at_call; /* done callbacks that had run when the hook ran */
+	size_t stored_at_call; /* local copies in acc[3] when the hook ran */
+	int fail_call;         /* the hook's return value */
+	const void *refuse;    /* the outbound it sets ERR_IO for */
+	int completed;
+} hk;
+
+static int hook(void *ctx, struct deliver_job *const *jobs, size_t n)
+{
+	assert_ptr_equal(ctx, &hk);
+	assert_true(deliver_on_committer());
+	pthread_mutex_lock(&burst_mu);
+	hk.completed_at_call = hk.completed;
+	pthread_mutex_unlock(&burst_mu);
+	hk.stored_at_call = each_msg(acc[3], NULL, NULL);
+	if (hk.calls < 4)
+		hk.n[hk.calls] = n;
+	hk.calls++;
+	if (hk.fail_call)
+		return hk.fail_call;
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(jobs[i]->outbound);
+		jobs[i]->outbound_result = jobs[i]->outbound == hk.refuse ? ERR_IO : 0;
+	}
+	return 0;
+}
+
+static void hook_done(struct deliver_job *job, void *arg)
+{
+	(void)job;
+	(void)arg;
+	pthread_mutex_lock(&burst_mu);
+	hk.completed++;
+	pthread_cond_broadcast(&burst_cv);
+	pthread_mutex_unlock(&burst_mu);
+}
+
+static void outbound_hook(void **state)
+{
+	(void)state;
+	static struct deliver_job gate2, jobs[4];
+	static struct deliver_rcpt grcpt, rl[2];
+	char gpath[DELIVER_PATH_MAX], paths[4][DELIVER_PATH_MAX];
+	static const int marker[4]; /* stand-ins for the sessions' queue_msg_in */
+	deliver_stop();
+	struct deliver_config cfg = {.data_dir = dir, .hostname = HOST, .warn_percent = 90,
+				     .outbound_add = hook, .outbound_ctx = &hk};
+	assert_int_equal(deliver_start(env, &cfg), 0);
+	assert_true(deliver_outbound_enabled());
+	size_t before = each_msg(acc[3], NULL, NULL);
+
+	/* hold the committer in a first batch so that the next four form one batch */
+	gate_entered = gate_open = false;
+	burst_spool("gate2", 0, gpath);
+	grcpt = (struct deliver_rcpt){.account_id = acc[0], .address = "u0"};
+	gate2 = (struct deliver_job){.spool_path = gpath, .rcpts = &grcpt, .n_rcpts = 1,
+				     .done = gate_cb};
+	assert_int_equal(deliver_submit(&gate2), 0);
+	pthread_mutex_lock(&burst_mu);
+	while (!gate_entered)
+		pthread_cond_wait(&burst_cv, &burst_mu);
+	pthread_mutex_unlock(&burst_mu);
+	assert_int_equal(hk.calls, 0); /* a batch without outbound jobs: no call */
+
+	hk.refuse = &marker[3];
+	for (int i = 0; i < 4; i++) {
+		burst_spool("hook", i, paths[i]);
+		jobs[i] = (struct deliver_job){.spool_path = paths[i], .done = hook_done};
+	}
+	rl[0] = (struct deliver_rcpt){.account_id = acc[3], .address = "u3"};
+	rl[1] = rl[0];
+	jobs[0].rcpts = &rl[0], jobs[0].n_rcpts = 1, jobs[0].outbound = &marker[0];
+	jobs[1].outbound = &marker[1]; /* remote recipients only */
+	jobs[2].rcpts = &rl[1], jobs[2].n_rcpts = 1; /* local only */
+	jobs[3].outbound = &marker[3];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(deliver_submit(&jobs[i]), 0);
+	pthread_mutex_lock(&burst_mu);
+	gate_open = true;
+	pthread_cond_broadcast(&burst_cv);
+	while (hk.completed < 4)
+		pthread_cond_wait(&burst_cv, &burst_mu);
+	pthread_mutex_unlock(&burst_mu);
+	assert_int_equal(hk.calls, 1);
+	assert_int_equal(hk.n[0], 3);
+	assert_int_equal(hk.completed_at_call, 0);       /* no 250 before the queue's flush */
+	assert_int_equal(hk.stored_at_call, before + 2); /* the local copies came first */
+	assert_int_equal(jobs[0].outbound_result, 0);
+	assert_int_equal(jobs[0].rcpts[0].result, 0);
+	assert_int_equal(jobs[1].outbound_result, 0);
+	assert_int_equal(jobs[3].outbound_result, ERR_IO);
+
+	/* a failed call fails every outbound job of its batch, temporarily */
+	hk.fail_call = ERR_BAD_SYNTAX;
+	burst_spool("hookfail", 0, paths[0]);
+	struct deliver_job f = {.spool_path = paths[0], .outbound = &marker[0]};
+	assert_int_equal(deliver_submit_wait(&f), 0); /* no local recipient to fail */
+	assert_int_equal(hk.calls, 2);
+	assert_int_equal(f.outbound_result, ERR_TEMP);
+	hk.fail_call = 0;
+
+	deliver_stop(); /* joins the committer: every spool file is unlinked */
+	assert_int_equal(spool_files(), 0);
+	start();
+	assert_false(deliver_outbound_enabled());
+	/* without a hook, a job for the queue is refused and stays the caller's */
+	burst_spool("nohook", 0, paths[0]);
+	struct deliver_job nh = {.spool_path = paths[0], .outbound = &marker[0],
+				 .done = hook_done};
+	assert_int_equal(deliver_submit(&nh), ERR_INVAL);
+	assert_int_equal(unlink(paths[0]), 0);
+}
+
 /* Start-up sweep: files of a dead process or older than a day go, live ones stay. */
 static void make_file(const char *name, char out[DELIVER_PATH_MAX])
 {
@@ -649,7 +770,7 @@ int main(void)
 		cmocka_unit_test(group_commit),  cmocka_unit_test(burst),
 		cmocka_unit_test(quota_per_rcpt), cmocka_unit_test(warn_once),
 		cmocka_unit_test(done_on_loop),  cmocka_unit_test(keep_and_errors),
-		cmocka_unit_test(spool_sweep),
+		cmocka_unit_test(outbound_hook), cmocka_unit_test(spool_sweep),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
