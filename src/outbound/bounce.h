@@ -62,6 +62,9 @@ struct bounce_rcpt {
 	const char *diagnostic; /* one line: the remote reply "550 5.1.1 text" or our own
 				 * reason; NULL: none. Control characters are replaced,
 				 * LIMIT_BOUNCE_DIAG bytes kept, folded for the header */
+	const char *human;      /* words for people in the text part, or NULL (then "host
+				 * H said" or the action); deliver_dsn_status() has them for
+				 * local errors */
 	int64_t last_attempt;   /* unix seconds of the last try; 0: not reported */
 };
 
