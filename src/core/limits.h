@@ -275,10 +275,12 @@
 #define LIMIT_TLSPOL_ID 32                 /* RFC 8461 3.1: id is 1-32 alphanumerics */
 #define LIMIT_TLSPOL_WHY 512               /* one line saying which policy applied, why */
 #define LIMIT_TLSPOL_PATH 4096             /* the cache file's path (PATH_MAX) */
-#define LIMIT_TLSPOL_TLSA 16               /* usable TLSA records kept for one host */
 #define LIMIT_TLSPOL_HTTP_HEAD 8192        /* the policy fetch's status line and headers */
 #define LIMIT_TLSPOL_FETCH_TIME 60         /* seconds one policy fetch may take in all */
 #define LIMIT_TLSPOL_IO_TIME 10            /* ... the connect and each read/write of it */
+#define LIMIT_TLSPOL_REFRESH 86400         /* RFC 8461 3.3: a cached policy is fetched
+					    * again after a day even if its id is unchanged */
+#define LIMIT_TLSPOL_CACHE_BUSY_MS 5000    /* waiting for another writer of mta-sts.db */
 
 /* Outbound (src/outbound/out*, [outbound] in conf) */
 #define LIMIT_CONF_DURATION (366u * 86400) /* longest duration a config key takes */
