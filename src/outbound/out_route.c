@@ -1,0 +1,417 @@
+/* out_route.c: from a destination to one ready SMTP session: the relay, or the MX hosts
+ * of a domain (RFC 5321 5.1: preference order, equal preferences shuffled by the
+ * resolver, the domain's own address without MX, a null MX refused at once, RFC 7505),
+ * each host's addresses (A, then AAAA), the TLS each host requires (tlspol.h: MTA-STS,
+ * DANE) and the loop check against our own listeners. Bounds: LIMIT_OUTBOUND_MX_HOSTS
+ * hosts and LIMIT_OUTBOUND_HOST_ADDRS addresses per host tried per attempt. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "outbound/dns.h"
+#include "outbound/out_int.h"
+#include "outbound/tlspol.h"
+#include "core/banned.h"
+
+static void fail_set(struct out_fail *f, int code, const char *status, const char *host,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* f: a failure with reply code (4xx temporary, 5xx permanent), status and text. */
+static void fail_set(struct out_fail *f, int code, const char *status, const char *host,
+		     const char *fmt, ...)
+{
+	char text[LIMIT_SMTPC_REPLY_TEXT];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		text[0] = 0;
+	f->code = code;
+	f->permanent = code >= 500;
+	snprintf(f->status, sizeof(f->status), "%s", status);
+	snprintf(f->text, sizeof(f->text), "%d %s %s", code, status, text);
+	snprintf(f->host, sizeof(f->host), "%s", host ? host : "");
+}
+
+/* A server's reply as the failure (5xx permanent, else temporary). */
+static void fail_reply(struct out_fail *f, const struct smtpc_reply *r, const char *host)
+{
+	int code = r->code >= 500 ? r->code : r->code >= 400 ? r->code : 451;
+	f->code = code;
+	f->permanent = code >= 500;
+	snprintf(f->status, sizeof(f->status), "%s",
+		 r->status[0] ? r->status : code >= 500 ? "5.0.0" : "4.0.0");
+	snprintf(f->text, sizeof(f->text), "%s", r->line);
+	snprintf(f->host, sizeof(f->host), "%s", host);
+}
+
+static struct smtpc_config session_config(struct out_engine *e)
+{
+	const struct conf *cf = conf_get();
+	struct smtpc_config cfg = {
+	    .timeouts = {cf->outbound_connect_timeout * 1000u, cf->outbound_command_timeout * 1000u,
+			 cf->outbound_data_timeout * 1000u},
+	    .helo = cf->outbound_helo_name ? cf->outbound_helo_name : cf->hostname,
+	    .ssl_ctx = e->ssl,
+	};
+	return cfg;
+}
+
+/* What one host demands of TLS, in smtpc's terms. th NULL: the relay. */
+struct host_tls {
+	bool required;
+	struct smtpc_tls_opts opts;
+	const char *names[3];
+	struct smtpc_tlsa tlsa[LIMIT_DNS_ANSWER_RECORDS];
+};
+
+static void tls_from_policy(struct host_tls *t, const struct tlspol_host *th)
+{
+	memset(t, 0, sizeof(*t));
+	t->required = th->req != TLSPOL_OPPORTUNISTIC;
+	t->opts.verify = th->req == TLSPOL_PKIX   ? SMTPC_VERIFY_PKIX
+			 : th->req == TLSPOL_DANE ? SMTPC_VERIFY_DANE
+						  : SMTPC_VERIFY_NONE;
+	t->opts.sni = th->sni[0] ? th->sni : NULL;
+	for (size_t i = 0; i < th->n_names && i < 3; i++)
+		t->names[i] = th->names[i];
+	t->opts.names = t->names;
+	t->opts.n_names = th->n_names < 3 ? th->n_names : 3;
+	size_t n = th->n_tlsa < LIMIT_DNS_ANSWER_RECORDS ? th->n_tlsa : LIMIT_DNS_ANSWER_RECORDS;
+	for (size_t i = 0; i < n; i++)
+		t->tlsa[i] = (struct smtpc_tlsa){th->tlsa[i].usage, th->tlsa[i].selector,
+						 th->tlsa[i].mtype, th->tlsa[i].data, th->tlsa[i].len};
+	t->opts.tlsa = t->tlsa;
+	t->opts.n_tlsa = n;
+}
+
+/* The relay: STARTTLS required unless relay_tls = no; its certificate verified for its
+ * name (an address given as the relay cannot be checked by name: encryption only). */
+static void tls_for_relay(struct host_tls *t, struct out_engine *e, bool literal)
+{
+	memset(t, 0, sizeof(*t));
+	t->required = conf_get()->outbound_relay_tls;
+	t->names[0] = e->relay_host;
+	t->opts.names = t->names;
+	t->opts.n_names = literal ? 0 : 1;
+	t->opts.sni = literal ? NULL : e->relay_host;
+	t->opts.verify = t->required && !literal ? SMTPC_VERIFY_PKIX : SMTPC_VERIFY_NONE;
+}
+
+static bool verified(const struct smtpc *s)
+{
+	enum smtpc_tls_state st = smtpc_tls_state(s);
+	return st == SMTPC_TLS_PKIX || st == SMTPC_TLS_DANE_TA || st == SMTPC_TLS_DANE_EE;
+}
+
+/* One address: connect, greeting, EHLO, STARTTLS as t says (opportunistic TLS that
+ * fails is tried once more in plain text, RFC 7435 and Postfix's "may"), AUTH on the
+ * relay. 0 with c ready, else the failure in f. */
+static int try_addr(struct out_worker *w, const char *host, const struct sockaddr_storage *sa,
+		    socklen_t len, const struct host_tls *t, bool relay, struct out_conn *c,
+		    struct out_fail *f)
+{
+	struct out_engine *e = w->e;
+	struct smtpc_config cfg = session_config(e);
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	inet_ntop(sa->ss_family, sa->ss_family == AF_INET6 ? (const void *)&s6->sin6_addr
+							 : (const void *)&s4->sin_addr,
+		  c->ip, sizeof(c->ip));
+	c->port = ntohs(sa->ss_family == AF_INET6 ? s6->sin6_port : s4->sin_port);
+	for (int plain = 0; plain < 2; plain++) {
+		struct smtpc *s;
+		struct smtpc_reply rep;
+		if (smtpc_new(&cfg, &s) < 0) {
+			fail_set(f, 451, "4.3.0", host, "out of memory");
+			return ERR_TEMP;
+		}
+		int r = smtpc_connect(s, (const struct sockaddr *)sa, len, NULL, &rep);
+		if (r == 0)
+			r = smtpc_ehlo(s, &rep);
+		if (r == ERR_IO) {
+			fail_set(f, 451, "4.4.1", host, "connect to %s[%s]:%u: %s", host, c->ip,
+				 c->port, smtpc_error(s));
+			smtpc_free(&s);
+			return ERR_TEMP;
+		}
+		if (r < 0) {
+			fail_reply(f, &rep, host);
+			(void)smtpc_quit(s); /* the reply is all we wanted */
+			smtpc_free(&s);
+			return f->permanent ? ERR_PERM : ERR_TEMP;
+		}
+		bool offered = smtpc_extensions(s)->flags & SMTPC_EXT_STARTTLS;
+		if (!plain && offered) {
+			r = smtpc_starttls(s, &t->opts, &rep);
+			if (r == ERR_IO || r == ERR_AUTH) {
+				fail_set(f, 451, r == ERR_AUTH ? "4.7.5" : "4.7.0", host,
+					 "TLS with %s[%s]:%u failed: %s", host, c->ip, c->port,
+					 smtpc_error(s));
+				smtpc_free(&s);
+				if (t->required)
+					return ERR_TEMP; /* RFC 7672 2.2, RFC 8461 4.2: never plain */
+				continue;
+			}
+			if (r < 0 && t->required) {
+				fail_reply(f, &rep, host);
+				(void)smtpc_quit(s);
+				smtpc_free(&s);
+				return ERR_TEMP;
+			}
+		} else if (t->required) {
+			fail_set(f, 451, "4.7.4", host,
+				 "%s[%s]:%u does not offer STARTTLS, which %s requires", host, c->ip,
+				 c->port, relay ? "[outbound] relay_tls" : "its TLS policy");
+			(void)smtpc_quit(s);
+			smtpc_free(&s);
+			return ERR_TEMP;
+		}
+		if (relay && conf_get()->outbound_relay_user) {
+			r = smtpc_auth(s, conf_get()->outbound_relay_user, e->relay_password,
+				       !conf_get()->outbound_relay_tls, &rep);
+			if (r < 0) {
+				/* a configuration problem, not the messages': keep them */
+				fail_set(f, 451, "4.7.0", host, "AUTH on the relay failed: %s",
+					 rep.line[0] ? rep.line : smtpc_error(s));
+				(void)smtpc_quit(s);
+				smtpc_free(&s);
+				return ERR_TEMP;
+			}
+		}
+		c->s = s;
+		c->verified = verified(s);
+		log_info("connected relay=%s[%s]:%u tls=%s%s", host, c->ip, c->port,
+			 smtpc_tls_desc(s)[0] ? smtpc_tls_desc(s) : "none",
+			 c->verified ? " verified" : "");
+		return 0;
+	}
+	return ERR_TEMP;
+}
+
+static socklen_t make_sa(struct sockaddr_storage *sa, int family, const uint8_t *addr,
+			 unsigned port)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		memcpy(&s4->sin_addr, addr, 4);
+		return sizeof(*s4);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons((uint16_t)port);
+	memcpy(&s6->sin6_addr, addr, 16);
+	return sizeof(*s6);
+}
+
+struct host_addrs {
+	size_t n;
+	struct sockaddr_storage sa[LIMIT_OUTBOUND_HOST_ADDRS];
+	socklen_t len[LIMIT_OUTBOUND_HOST_ADDRS];
+	bool secure;   /* every address answer was DNSSEC-secure */
+	bool nxdomain; /* the name does not exist */
+	bool temp;     /* a lookup failed for now */
+};
+
+/* A and AAAA of host (an address literal is taken as it is). */
+static void host_addrs(struct out_worker *w, const char *host, unsigned port,
+		       struct host_addrs *h)
+{
+	memset(h, 0, sizeof(*h));
+	uint8_t lit[16];
+	if (inet_pton(AF_INET, host, lit) == 1 || inet_pton(AF_INET6, host, lit) == 1) {
+		int fam = inet_pton(AF_INET, host, lit) == 1 ? AF_INET : AF_INET6;
+		h->len[0] = make_sa(&h->sa[0], fam, lit, port);
+		h->n = 1;
+		return;
+	}
+	static const enum dns_type types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
+	h->secure = true;
+	unsigned nx = 0;
+	for (size_t t = 0; t < 2; t++) {
+		struct dns_answer *a = NULL;
+		if (dns_query_wait(w->dns, types[t], host, &a) < 0 || !a) {
+			h->temp = true;
+			h->secure = false;
+			continue;
+		}
+		if (a->sec != DNS_SEC_SECURE)
+			h->secure = false;
+		if (a->status == DNS_STATUS_NXDOMAIN)
+			nx++;
+		else if (a->status == DNS_STATUS_TEMPFAIL)
+			h->temp = true;
+		for (size_t i = 0; a->status == DNS_STATUS_OK && i < a->n; i++) {
+			if (h->n == LIMIT_OUTBOUND_HOST_ADDRS)
+				break;
+			h->len[h->n] = make_sa(&h->sa[h->n], a->rr[i].u.addr.family,
+					       a->rr[i].u.addr.addr, port);
+			h->n++;
+		}
+		dns_answer_free(&a);
+	}
+	h->nxdomain = nx == 2;
+}
+
+/* Try every address of host; ERR_PERM stops the whole attempt (a loop). */
+static int try_host(struct out_worker *w, const char *host, const struct host_addrs *h,
+		    const struct host_tls *t, bool relay, struct out_conn *c, struct out_fail *f)
+{
+	struct out_engine *e = w->e;
+	for (size_t i = 0; i < h->n; i++) {
+		if (out_addr_is_own(e->own, e->n_own, (const struct sockaddr *)&h->sa[i], e->local,
+				    e->n_local)) {
+			char ip[INET6_ADDRSTRLEN] = "";
+			const struct sockaddr_in *s4 = (const struct sockaddr_in *)&h->sa[i];
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&h->sa[i];
+			inet_ntop(h->sa[i].ss_family,
+				  h->sa[i].ss_family == AF_INET ? (const void *)&s4->sin_addr
+								: (const void *)&s6->sin6_addr,
+				  ip, sizeof(ip));
+			fail_set(f, 554, "5.4.6", host, "mail for this destination loops back to "
+				 "myself (%s[%s] is one of my listeners)", host, ip);
+			return ERR_PERM;
+		}
+		int r = try_addr(w, host, &h->sa[i], h->len[i], t, relay, c, f);
+		if (r == 0)
+			return 0;
+		char esc[512];
+		log_info("attempt failed relay=%s[%s]:%u reply=%s", host, c->ip, c->port,
+			 log_esc(esc, f->text, strlen(f->text)));
+	}
+	return ERR_TEMP;
+}
+
+static int relay_connect(struct out_worker *w, struct out_conn *c, struct out_fail *f)
+{
+	struct out_engine *e = w->e;
+	struct host_addrs h;
+	host_addrs(w, e->relay_host, e->relay_port, &h);
+	uint8_t lit[16];
+	bool literal = inet_pton(AF_INET, e->relay_host, lit) == 1 ||
+		       inet_pton(AF_INET6, e->relay_host, lit) == 1;
+	if (!h.n) {
+		fail_set(f, 451, "4.4.3", e->relay_host, "the relay %s has no address%s",
+			 e->relay_host, h.temp ? " (DNS lookup failed)" : "");
+		return ERR_TEMP;
+	}
+	struct host_tls t;
+	tls_for_relay(&t, e, literal);
+	int r = try_host(w, e->relay_host, &h, &t, true, c, f);
+	/* the relay is our one way out: its refusals are not the recipients' fault */
+	if (r < 0 && f->code != 554)
+		f->permanent = false;
+	return r == 0 ? 0 : f->permanent ? ERR_PERM : ERR_TEMP;
+}
+
+/* The MX hosts of domain, tried in order; the last failure is reported. */
+static int mx_connect(struct out_worker *w, const char *domain, struct out_conn *c,
+		      struct out_fail *f)
+{
+	unsigned port = conf_get()->outbound_remote_port;
+	struct dns_answer *mx = NULL;
+	int r = dns_query_wait(w->dns, DNS_TYPE_MX, domain, &mx);
+	if (r == ERR_INVAL) {
+		fail_set(f, 550, "5.1.2", domain, "%s is not a domain name", domain);
+		return ERR_PERM;
+	}
+	if (r < 0 || !mx || mx->status == DNS_STATUS_TEMPFAIL ||
+	    mx->status == DNS_STATUS_MALFORMED) {
+		fail_set(f, 451, "4.4.3", "", "MX lookup of %s failed: %s", domain,
+			 mx && mx->why[0] ? mx->why : "temporary DNS failure");
+		dns_answer_free(&mx);
+		return ERR_TEMP;
+	}
+	if (mx->status == DNS_STATUS_NXDOMAIN) {
+		fail_set(f, 550, "5.1.2", "", "domain %s does not exist (NXDOMAIN)", domain);
+		dns_answer_free(&mx);
+		return ERR_PERM;
+	}
+	if (mx->null_mx) {
+		fail_set(f, 556, "5.1.10", "", "%s accepts no mail (null MX, RFC 7505)", domain);
+		dns_answer_free(&mx);
+		return ERR_PERM;
+	}
+	struct tlspol_domain *pol = calloc(1, sizeof(*pol));
+	if (!pol || tlspol_domain(w->tlspol, domain, pol) < 0) {
+		fail_set(f, 451, "4.3.0", "", "no MTA-STS decision for %s", domain);
+		free(pol);
+		dns_answer_free(&mx);
+		return ERR_TEMP;
+	}
+	fail_set(f, 451, "4.4.4", "", "no usable MX host for %s", domain);
+	bool all_nx = true;
+	size_t n = mx->n < LIMIT_OUTBOUND_MX_HOSTS ? mx->n : LIMIT_OUTBOUND_MX_HOSTS;
+	r = ERR_TEMP;
+	for (size_t i = 0; i < n && r != 0 && r != ERR_PERM; i++) {
+		const char *host = mx->rr[i].u.mx.host;
+		if (!tlspol_mx_allowed(pol, host)) {
+			all_nx = false;
+			fail_set(f, 451, "4.7.5", host, "MX %s is not in the MTA-STS policy of %s",
+				 host, domain);
+			continue;
+		}
+		struct host_addrs h;
+		host_addrs(w, host, port, &h);
+		if (!h.nxdomain)
+			all_nx = false;
+		if (!h.n) {
+			fail_set(f, 451, "4.4.4", host, "MX host %s has no address%s", host,
+				 h.temp ? " (DNS lookup failed)" : "");
+			continue;
+		}
+		/* without MX the host is the domain, and its address answer stands for the
+		 * MX answer (tlspol_host) */
+		bool secure = mx->implicit_mx ? h.secure : mx->sec == DNS_SEC_SECURE;
+		struct tlspol_host th;
+		if (tlspol_host(w->tlspol, pol, host, secure, port, &th) < 0) {
+			fail_set(f, 451, "4.3.0", host, "no TLS decision for %s", host);
+			continue;
+		}
+		if (th.req == TLSPOL_DEFER) {
+			fail_set(f, 451, "4.7.5", host, "%s: %s", host, th.why);
+			tlspol_host_clear(&th);
+			continue;
+		}
+		struct host_tls *t = malloc(sizeof(*t));
+		if (!t) {
+			tlspol_host_clear(&th);
+			continue;
+		}
+		tls_from_policy(t, &th);
+		r = try_host(w, host, &h, t, false, c, f);
+		free(t);
+		tlspol_host_clear(&th);
+	}
+	/* an implicit MX whose name has no address at all: the domain has no mail host */
+	if (r != 0 && mx->implicit_mx && all_nx) {
+		fail_set(f, 550, "5.1.2", "", "domain %s has no MX and no address", domain);
+		r = ERR_PERM;
+	}
+	free(pol);
+	dns_answer_free(&mx);
+	return r == 0 ? 0 : f->permanent ? ERR_PERM : ERR_TEMP;
+}
+
+int out_route_connect(struct out_worker *w, const char *domain, struct out_conn *c,
+		      struct out_fail *f)
+{
+	memset(c, 0, sizeof(*c));
+	memset(f, 0, sizeof(*f));
+	if (!w->dns || (!w->e->relay && !w->tlspol)) {
+		fail_set(f, 451, "4.3.0", "", "the worker has no resolver");
+		return ERR_TEMP;
+	}
+	return w->e->relay ? relay_connect(w, c, f) : mx_connect(w, domain, c, f);
+}
