@@ -18,6 +18,7 @@ int cmd_dns(int argc, char **argv);
  * (argv[0] = "check" / "lookup"). */
 int cmd_dns_check(int argc, char **argv);
 int cmd_dns_lookup(int argc, char **argv);
+int cmd_smtp_send(int argc, char **argv);
 int cmd_tls_policy(int argc, char **argv);
 
 /* Each command's full usage text, which main() prints for --help (to stdout, exit 0,
@@ -32,6 +33,7 @@ extern const char cmd_dkim_usage[];
 extern const char cmd_dns_usage[];
 extern const char cmd_dns_check_usage[];
 extern const char cmd_dns_lookup_usage[];
+extern const char cmd_smtp_send_usage[];
 extern const char cmd_tls_policy_usage[];
 
 /* Shared option handling: --config FILE or --data DIR, removed from argv.

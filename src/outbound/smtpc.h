@@ -38,7 +38,11 @@
  *   ERR_INVAL    the caller asked for something impossible (an argument too long, AUTH
  *                on plain text without allow_plain, STARTTLS not offered, ...)
  *   ERR_NOMEM    out of memory.
- * After ERR_IO or ERR_AUTH from STARTTLS only smtpc_free() is left to call. */
+ * After ERR_IO or ERR_AUTH from STARTTLS only smtpc_free() is left to call.
+ *
+ * Threads and signals: a session belongs to one thread at a time; sessions share
+ * nothing but the SSL_CTX (OpenSSL makes that safe). OpenSSL writes with write(2): the
+ * process must ignore SIGPIPE (kasten serve and `kasten smtp-send` do). */
 #ifndef KASTEN_SMTPC_H
 #define KASTEN_SMTPC_H
 
