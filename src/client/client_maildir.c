@@ -14,6 +14,7 @@
 
 #include "client/client_maildir_int.h"
 #include "core/err.h"
+#include "core/flush.h"
 #include "core/limits.h"
 #include "core/banned.h"
 
@@ -469,28 +470,6 @@ static void maildir_drop_staged(struct client_maildir *md, size_t from)
 	md->staged_bytes = 0;
 }
 
-/* Kilobytes of dirty and under-write-back page cache of the whole system (Dirty +
- * Writeback of /proc/meminfo), or UINT64_MAX when it cannot be read. */
-static uint64_t maildir_dirty_kb(void)
-{
-	FILE *f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return UINT64_MAX;
-	char line[128];
-	uint64_t kb = 0;
-	int seen = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long v;
-		if (sscanf(line, "Dirty: %llu kB", &v) == 1 ||
-		    sscanf(line, "Writeback: %llu kB", &v) == 1) {
-			kb += v;
-			seen++;
-		}
-	}
-	fclose(f);
-	return seen == 2 ? kb : UINT64_MAX;
-}
-
 /* Every staged file's bytes on disk, before any rename. One syncfs(2) when the system
  * holds little unwritten data: it then costs one journal commit for the whole batch.
  * Otherwise an fsync of each file: a syncfs would wait for every other program's dirty
@@ -500,7 +479,7 @@ static uint64_t maildir_dirty_kb(void)
  * batch: syncfs reports the write-back errors of the file system (Linux 5.8 on). */
 static int maildir_sync_staged(struct client_maildir *md)
 {
-	if (maildir_dirty_kb() <= LIMIT_CLIENT_MAILDIR_SYNCFS_DIRTY / 1024)
+	if (flush_prefer_syncfs(LIMIT_CLIENT_MAILDIR_SYNCFS_DIRTY))
 		return syncfs(md->tmp_fd) == 0 ? 0 : client_maildir_errno(errno);
 	for (size_t k = 0; k < md->nstaged; k++) {
 		int fd = openat(md->tmp_fd, md->staged[k].base, O_RDONLY | O_CLOEXEC);
