@@ -335,4 +335,20 @@
 					    * (RFC 5322 2.1.1) */
 #define LIMIT_BOUNCE_ENVID 100             /* RFC 3461 4.4: an ENVID's characters */
 
+/* The outbound queue (src/outbound/queue*, <data>/queue/) */
+#define LIMIT_QUEUE_PATH 4096              /* a path under <data>/queue (PATH_MAX) */
+#define LIMIT_QUEUE_BATCH 1024             /* messages per queue_add_batch (deliver/'s
+					    * batches hold at most 256) */
+#define LIMIT_QUEUE_RCPTS 1000             /* remote recipients of one queued message */
+#define LIMIT_QUEUE_ID_TRIES 8             /* fresh qids tried when a name is taken */
+#define LIMIT_QUEUE_COPY_CHUNK (1u << 20)  /* bytes per copy_file_range when the file
+					    * system refuses the hard link */
+#define LIMIT_QUEUE_SYNCFS_DIRTY (16ull << 20) /* a batch's files are flushed with one
+					    * syncfs(2) when the system holds at most this
+					    * much unwritten data, else an fdatasync each */
+#define LIMIT_QUEUE_BUSY_MS 10000          /* ms a statement waits for another process's
+					    * transaction (`kasten queue` beside a server) */
+#define LIMIT_QUEUE_LEASE_MSGS 1000        /* messages in one lease */
+#define LIMIT_QUEUE_ERROR 1024             /* bytes of a recipient's last error kept */
+
 #endif
