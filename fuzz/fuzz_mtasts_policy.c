@@ -1,10 +1,13 @@
 /* fuzz_mtasts_policy.c: libFuzzer target for the MTA-STS parsers (RFC 8461 3.1, 3.2,
- * 4.1; src/outbound/tlspol_parse.c). The input is taken whole as a policy body and as a
- * TXT record; every mx pattern a policy yields is matched against host names cut from
+ * 4.1; src/outbound/tlspol_parse.c) and the policy fetch's HTTP response head parser
+ * (mtasts_http.c). The input is taken whole as a policy body, as a TXT record and as a
+ * response head; every mx pattern a policy yields is matched against host names cut from
  * the input. Checks: the parsers read only [0, size) (the copy ends at the allocation
  * under ASan), a refused policy leaves nothing filled, an accepted one has a mode, at
  * most LIMIT_TLSPOL_MX lower-case patterns that are host names (a "*." prefix at most),
- * max_age within a year, mx unless mode none; a TXT id is 1-32 alphanumerics.
+ * max_age within a year, mx unless mode none; a TXT id is 1-32 alphanumerics; a head
+ * is claimed only within the input and LIMIT_TLSPOL_HTTP_HEAD, with a status of
+ * 100-599 and a Content-Length of at most LIMIT_TLSPOL_POLICY.
  * Seeds: fuzz/corpus/mtasts_policy/. */
 #include <assert.h>
 #include <stdbool.h>
@@ -16,6 +19,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "outbound/tlspol.h"
+#include "outbound/tlspol_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,6 +74,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(n >= 1 && n <= LIMIT_TLSPOL_ID);
 		for (size_t i = 0; i < n; i++)
 			assert(fuzz_alnum(id[i]));
+	}
+	struct mtasts_http_head h;
+	int hl = mtasts_http_head(copy, size, &h);
+	assert(hl <= 0 || ((size_t)hl <= size && hl <= LIMIT_TLSPOL_HTTP_HEAD));
+	assert(hl >= 0 || hl == ERR_BAD_SYNTAX || hl == ERR_TOO_BIG || hl == ERR_TOO_LONG);
+	if (hl > 0) {
+		assert(h.status >= 100 && h.status <= 599);
+		assert(h.content_length >= -1 && h.content_length <= LIMIT_TLSPOL_POLICY);
 	}
 	free(copy);
 	return 0;
