@@ -61,6 +61,7 @@ void conf_defaults(struct conf *c)
 	c->submission_max_per_hour = LIMIT_SUBMIT_PER_HOUR;
 	c->dns_dnssec = true;
 	c->dns_timeout = LIMIT_DNS_QUERY_TIME;
+	c->checks_spf = c->checks_dkim = c->checks_dmarc = c->checks_dmarc_reject = true;
 	c->outbound_relay_tls = true;
 	c->outbound_remote_port = 25;
 	c->outbound_retry_schedule = dup_or_die(CONF_RETRY_SCHEDULE);
@@ -197,6 +198,10 @@ static const struct key keys[] = {
 	{"dns", "trust_anchor", K_STR, O(dns_trust_anchor), 0},
 	{"dns", "dnssec", K_BOOL, O(dns_dnssec), 0},
 	{"dns", "timeout", K_UINT, O(dns_timeout), LIMIT_DNS_QUERY_TIME},
+	{"checks", "spf", K_BOOL, O(checks_spf), 0},
+	{"checks", "dkim", K_BOOL, O(checks_dkim), 0},
+	{"checks", "dmarc", K_BOOL, O(checks_dmarc), 0},
+	{"checks", "dmarc_reject", K_BOOL, O(checks_dmarc_reject), 0},
 	{"outbound", "relay", K_STR, O(outbound_relay), 0},
 	{"outbound", "relay_user", K_STR, O(outbound_relay_user), 0},
 	{"outbound", "relay_password_file", K_STR, O(outbound_relay_password_file), 0},

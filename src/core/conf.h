@@ -48,6 +48,9 @@ struct conf {
 	char *dns_trust_anchor; /* DNSSEC trust anchor file; NULL: Debian's root key */
 	bool dns_dnssec;        /* validate (default); no: every answer insecure */
 	unsigned dns_timeout;   /* seconds per query (LIMIT_DNS_QUERY_TIME) */
+	/* [checks]: SPF, DKIM, DMARC on port 25 (src/outbound/authres.h), default yes */
+	bool checks_spf, checks_dkim, checks_dmarc;
+	bool checks_dmarc_reject; /* 550 for a DMARC fail under p=reject */
 	/* [outbound] (src/outbound/out.h); durations in seconds (conf_duration) */
 	char *outbound_relay;               /* "host:port" smarthost; NULL: MX delivery */
 	char *outbound_relay_user;          /* AUTH on the relay; NULL: no AUTH */

@@ -282,6 +282,25 @@
 					    * again after a day even if its id is unchanged */
 #define LIMIT_TLSPOL_CACHE_BUSY_MS 5000    /* waiting for another writer of mta-sts.db */
 
+/* Inbound checks on port 25 (src/outbound/spf*, dmarc*, psl*, authres*) */
+#define LIMIT_SPF_DNS_TERMS 10             /* RFC 7208 4.6.4: include, a, mx, ptr, exists
+					    * and redirect that query DNS, per check_host */
+#define LIMIT_SPF_VOID_LOOKUPS 2           /* RFC 7208 4.6.4: NXDOMAIN/no-data answers */
+#define LIMIT_SPF_MX_NAMES 10              /* RFC 7208 4.6.4: MX (and PTR) names looked at */
+#define LIMIT_SPF_TERMS 64                 /* terms in one record (a 4 KiB TXT holds more
+					    * only as padding) */
+#define LIMIT_SPF_MACRO_OUT 253            /* a macro-expanded domain-spec: a DNS name */
+#define LIMIT_SPF_MACRO_VALUE 512          /* one macro letter's value before transformers */
+#define LIMIT_SPF_MACRO_WORK 4096          /* one domain-spec expanded, before 7.3's cut */
+#define LIMIT_DMARC_TAGS 32                /* tags in one DMARC record (RFC 7489 6.3) */
+#define LIMIT_PSL_FILE (1u << 20)          /* the Public Suffix List file (about 230 KiB) */
+#define LIMIT_PSL_RULES 20000              /* rules kept from it (about 9,500 today) */
+#define LIMIT_AUTHRES_HEADER 8192          /* the Authentication-Results field we write */
+#define LIMIT_AUTHRES_COMMENT_DEPTH 8      /* nested comments before an authserv-id */
+#define LIMIT_DMARC_FROM_DOMAINS 4         /* From: domains evaluated; more: permerror */
+#define LIMIT_CHECKS_TIME 60               /* seconds all checks of one message may take;
+					    * lookups past it are temperror */
+
 /* Outbound (src/outbound/out*, [outbound] in conf) */
 #define LIMIT_CONF_DURATION (366u * 86400) /* longest duration a config key takes */
 #define LIMIT_OUTBOUND_RETRY_STEPS 32      /* waits in [outbound] retry_schedule */
