@@ -403,9 +403,12 @@ static int send_prepare(const struct send_opts *o, struct smtpc *s,
 		       smtpc_tls_state(s) ? " " : "", smtpc_tls_desc(s));
 	if (rc == 0 && o->auth_user)
 		rc = smtpc_auth(s, o->auth_user, password, o->auth_plaintext, &r);
+	/* a refusing reply says most; else (a lost connection, a certificate) the error */
 	if (rc < 0)
 		fprintf(stderr, "kasten smtp-send: %s\n",
-			r.code ? r.line : smtpc_error(s)[0] ? smtpc_error(s) : err_str(rc));
+			r.code >= 400	      ? r.line
+			: smtpc_error(s)[0] ? smtpc_error(s)
+					      : err_str(rc));
 	return rc;
 }
 
