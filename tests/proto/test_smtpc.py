@@ -247,6 +247,21 @@ def test_per_recipient_results(tmp_path, tls_kasten):
     assert stored_body(msgs[-1]) == data
 
 
+def test_all_refused_pipelined_no_bdat(tmp_path, tls_kasten):
+    """PIPELINING and CHUNKING: MAIL and both RCPTs in one group; both refused, so no
+    BDAT, RSET (RFC 3030 2 sends no chunk without a recipient)."""
+    s = tls_kasten
+    f = message_file(tmp_path, MSG)
+    rc, conv, rest, err = smtp_send("--host", s.host, "--port", s.ports["smtp"],
+                                    "--to", f"nobody1@{DOMAIN}", "--to", f"nobody2@{DOMAIN}",
+                                    f)
+    assert rc == 1
+    cmds = sent(conv)
+    assert not any(c.startswith(("BDAT", "DATA")) for c in cmds) and "RSET" in cmds, conv
+    i = next(k for k, (w, l) in enumerate(conv) if l.startswith("MAIL FROM:"))
+    assert [w for w, _ in conv[i:i + 3]] == ["C"] * 3
+
+
 def test_bdat_chunks(tmp_path, tls_kasten):
     """A message over one BDAT chunk (1 MiB) goes in several; it arrives byte for byte,
     lines starting with "." unchanged (BDAT has no dot-stuffing)."""
@@ -517,3 +532,95 @@ def test_starttls_injection_discarded(tmp_path, certs):
         assert conv[i + 1] == ("S", "250-inject.test after TLS"), conv[i:]
     finally:
         srv.close()
+
+
+def _smtp_script(greeting, answer, seen):
+    """A plain-text server: greeting first, then answer(line) -> bytes (None: hang up)
+    for each line; DATA content is read up to the "." line and answered by answer(b".")."""
+    def handler(conn):
+        conn.sendall(greeting)
+        in_data = False
+        for line in _lines(conn):
+            seen.append(line)
+            if in_data and line != b".":
+                continue
+            in_data = False
+            out = answer(line)
+            if out is None:
+                return
+            conn.sendall(out)
+            if line == b"DATA" and out.startswith(b"354"):
+                in_data = True
+            if line == b"QUIT":
+                return
+    return handler
+
+
+def _run_script(tmp_path, greeting, answer, *args):
+    seen = []
+    srv = Scripted(_smtp_script(greeting, answer, seen))
+    try:
+        f = message_file(tmp_path, MSG)
+        res = smtp_send("--host", "127.0.0.1", "--port", srv.port, "--timeout", "30", *args,
+                        f)
+        assert srv.done.wait(30) and srv.error is None, srv.error
+        return res, seen
+    finally:
+        srv.close()
+
+
+def test_554_greeting_is_reported(tmp_path):
+    """RFC 5321 3.1: a 554 greeting: no EHLO, QUIT, the reply shown; exit 1."""
+    (rc, conv, rest, err), seen = _run_script(
+        tmp_path, b"554 5.7.1 go away\r\n",
+        lambda l: b"221 bye\r\n" if l == b"QUIT" else b"503 no\r\n", "--to", "x@dest.test")
+    assert rc == 1 and "554 5.7.1 go away" in err, err
+    assert seen == [b"QUIT"]
+
+
+def test_helo_after_ehlo_refused(tmp_path):
+    """RFC 5321 3.2: EHLO answered 5xx: HELO, and no extensions (no pipelining)."""
+    def answer(l):
+        if l.startswith(b"EHLO"):
+            return b"502 5.5.1 what\r\n"
+        if l == b"DATA":
+            return b"354 go\r\n"
+        return b"221 bye\r\n" if l == b"QUIT" else b"250 ok\r\n"
+    (rc, conv, rest, err), seen = _run_script(tmp_path, b"220 old.test\r\n", answer,
+                                              "--to", "x@dest.test")
+    assert rc == 0, (conv, rest, err)
+    assert seen[:2] == [b"EHLO localhost", b"HELO localhost"]
+    i = next(k for k, (w, l) in enumerate(conv) if l.startswith("MAIL FROM:"))
+    assert [w for w, _ in conv[i:i + 6]] == ["C", "S"] * 3
+
+
+def test_pipelined_all_refused_then_354(tmp_path):
+    """RFC 2920 3.1: DATA went with the group and the server took it although every
+    RCPT was refused: the client ends it with a lone "." and nothing counts as sent."""
+    def answer(l):
+        if l.startswith(b"EHLO"):
+            return b"250-p.test\r\n250 PIPELINING\r\n"
+        if l.startswith(b"RCPT"):
+            return b"550 5.1.1 no such user\r\n"
+        if l == b"DATA":
+            return b"354 go\r\n"
+        if l == b".":
+            return b"554 5.5.1 no recipients\r\n"
+        return b"221 bye\r\n" if l == b"QUIT" else b"250 ok\r\n"
+    (rc, conv, rest, err), seen = _run_script(tmp_path, b"220 p.test\r\n", answer,
+                                              "--to", "x@dest.test", "--to", "y@dest.test")
+    assert rc == 1
+    i = seen.index(b"DATA")
+    assert seen[i + 1:i + 3] == [b".", b"RSET"], seen  # no message line between
+    assert all(l.startswith("RCPT ") and ": 550 5.1.1 " in l for l in rest[1:3]), rest
+
+
+def test_malformed_and_long_replies_end_the_session(tmp_path):
+    """RFC 5321 4.2: a reply line that is not one (a code of 1xx, a line over 2048
+    bytes) is an error of the connection, not a crash or a guess."""
+    for bad in (b"150 what\r\n", b"250 " + b"x" * 3000 + b"\r\n", b"250-a\r\n251 b\r\n"):
+        (rc, conv, rest, err), seen = _run_script(
+            tmp_path, b"220 m.test\r\n", lambda l, bad=bad: bad if l.startswith(b"EHLO")
+            else None, "--to", "x@dest.test")
+        assert rc == 1
+        assert "reply from the server" in err, err
