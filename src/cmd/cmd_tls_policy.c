@@ -32,13 +32,13 @@
 #include "core/banned.h"
 
 const char cmd_tls_policy_usage[] =
-	"usage: kasten tls-policy DOMAIN [--port N] [--config FILE | --data DIR]\n"
-	"  Show the TLS policy the outbound engine applies to each MX host of DOMAIN:\n"
-	"  the MTA-STS policy (RFC 8461: fetched, or from the cache the server shares),\n"
-	"  DANE (RFC 7672: TLSA records behind DNSSEC) and the resulting requirement\n"
-	"  (opportunistic, encrypt, pkix, dane, defer) with the reason. --port: the remote\n"
-	"  SMTP port for the TLSA name (default [outbound] remote_port). Exit 0 when an MX\n"
-	"  may be used now, 1 otherwise.\n";
+    "usage: kasten tls-policy DOMAIN [--port N] [--config FILE | --data DIR]\n"
+    "  Show the TLS policy the outbound engine applies to each MX host of DOMAIN:\n"
+    "  the MTA-STS policy (RFC 8461: fetched, or from the cache the server shares),\n"
+    "  DANE (RFC 7672: TLSA records behind DNSSEC) and the resulting requirement\n"
+    "  (opportunistic, encrypt, pkix, dane, defer) with the reason. --port: the remote\n"
+    "  SMTP port for the TLSA name (default [outbound] remote_port). Exit 0 when an MX\n"
+    "  may be used now, 1 otherwise.\n";
 
 static void print_domain(const struct tlspol_domain *d)
 {
@@ -73,7 +73,7 @@ static void print_host(const struct tlspol_host *h)
 
 /* One MX host: 1 usable now, 0 not, <0 error. */
 static int one_mx(struct tlspol_ctx *ctx, const struct tlspol_domain *dom,
-		  const struct dns_answer *mx, const char *host, unsigned pref, unsigned port)
+                  const struct dns_answer *mx, const char *host, unsigned pref, unsigned port)
 {
 	printf("mx %u %s (%s): ", pref, host, dns_sec_name(mx->sec));
 	if (!tlspol_mx_allowed(dom, host)) {
@@ -123,8 +123,8 @@ static int run(struct dns_resolver *r, const char *domain, unsigned port)
 	if (dns_query_wait(r, DNS_TYPE_MX, dom.domain, &mx) < 0) {
 		printf("mx lookup failed\n");
 	} else if (mx->status != DNS_STATUS_OK) {
-		printf("mx lookup: %s (%s)%s%s\n", dns_status_name(mx->status), dns_sec_name(mx->sec),
-		       mx->why[0] ? ": " : "", mx->why);
+		printf("mx lookup: %s (%s)%s%s\n", dns_status_name(mx->status),
+		       dns_sec_name(mx->sec), mx->why[0] ? ": " : "", mx->why);
 	} else if (mx->null_mx) {
 		printf("null MX: %s accepts no mail (RFC 7505)\n", dom.domain);
 	} else {

@@ -18,7 +18,7 @@
 #include "core/banned.h"
 
 static void dane_why(struct tlspol_host *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void dane_why(struct tlspol_host *out, const char *fmt, ...)
 {
@@ -51,7 +51,7 @@ static void dane_add_name(struct tlspol_host *out, const char *name)
 
 /* Copy the usable records of a secure TLSA answer; none usable: ENCRYPT. */
 static int dane_take(struct tlspol_host *out, const struct dns_answer *a, const char *base,
-		     const char *domain, const char *mx_host)
+                     const char *domain, const char *mx_host)
 {
 	size_t usable = 0;
 	for (size_t i = 0; i < a->n; i++)
@@ -63,9 +63,10 @@ static int dane_take(struct tlspol_host *out, const struct dns_answer *a, const 
 	if (usable == 0) {
 		/* RFC 7672 2.2: TLS is still required, unauthenticated */
 		out->req = TLSPOL_ENCRYPT;
-		dane_why(out, "DANE: %zu secure TLSA record%s at %s, none usable (only DANE-TA "
-			      "and DANE-EE are): TLS required, unauthenticated",
-			 a->n, a->n == 1 ? "" : "s", a->name);
+		dane_why(out,
+		         "DANE: %zu secure TLSA record%s at %s, none usable (only DANE-TA "
+		         "and DANE-EE are): TLS required, unauthenticated",
+		         a->n, a->n == 1 ? "" : "s", a->name);
 		return 0;
 	}
 	out->tlsa = calloc(usable, sizeof(*out->tlsa));
@@ -88,7 +89,7 @@ static int dane_take(struct tlspol_host *out, const struct dns_answer *a, const 
 	}
 	out->req = TLSPOL_DANE;
 	dane_why(out, "DANE: %zu usable secure TLSA record%s at %s", usable, usable == 1 ? "" : "s",
-		 a->name);
+	         a->name);
 	return 0;
 }
 
@@ -105,7 +106,7 @@ static int dane_addr(struct dns_resolver *r, const char *host, struct dns_answer
 
 /* One TLSA query at _PORT._tcp.BASE. 0 with *a_out, or the error. */
 static int dane_tlsa(struct dns_resolver *r, unsigned port, const char *base,
-		     struct dns_answer **a_out)
+                     struct dns_answer **a_out)
 {
 	char name[LIMIT_DNS_NAME + 16];
 	int n = snprintf(name, sizeof(name), "_%u._tcp.%s", port, base);
@@ -116,15 +117,15 @@ static int dane_tlsa(struct dns_resolver *r, unsigned port, const char *base,
 
 /* Decide from one TLSA answer: 1 decided (DANE, ENCRYPT or DEFER), 0 no records here. */
 static int dane_judge(struct tlspol_host *out, const struct dns_answer *t, const char *base,
-		      const char *domain, const char *mx_host)
+                      const char *domain, const char *mx_host)
 {
 	if (t->sec == DNS_SEC_BOGUS || t->status == DNS_STATUS_TEMPFAIL ||
 	    t->status == DNS_STATUS_MALFORMED) {
 		/* RFC 7672 2.2: a failed TLSA lookup defers; never plain text */
 		out->req = TLSPOL_DEFER;
 		dane_why(out, "DANE: TLSA lookup of %s failed (%s, %s%s%s): deferred", t->name,
-			 dns_status_name(t->status), dns_sec_name(t->sec), t->why[0] ? ": " : "",
-			 t->why);
+		         dns_status_name(t->status), dns_sec_name(t->sec), t->why[0] ? ": " : "",
+		         t->why);
 		return 1;
 	}
 	if (t->status != DNS_STATUS_OK)
@@ -135,8 +136,8 @@ static int dane_judge(struct tlspol_host *out, const struct dns_answer *t, const
 	return rc < 0 ? rc : 1;
 }
 
-int dane_host(struct dns_resolver *r, const char *domain, const char *mx_host,
-	      unsigned port, struct tlspol_host *out, bool *applies_out)
+int dane_host(struct dns_resolver *r, const char *domain, const char *mx_host, unsigned port,
+              struct tlspol_host *out, bool *applies_out)
 {
 	*applies_out = false;
 	struct dns_answer *addr = NULL, *t = NULL;
@@ -147,12 +148,12 @@ int dane_host(struct dns_resolver *r, const char *domain, const char *mx_host,
 		*applies_out = true;
 		out->req = TLSPOL_DEFER;
 		dane_why(out, "DANE: address lookup of %s failed (%s, %s): deferred", mx_host,
-			 dns_status_name(addr->status), dns_sec_name(addr->sec));
+		         dns_status_name(addr->status), dns_sec_name(addr->sec));
 		goto done;
 	}
 	if (addr->sec != DNS_SEC_SECURE) {
 		dane_why(out, "no DANE: the address records of %s are %s", mx_host,
-			 dns_sec_name(addr->sec));
+		         dns_sec_name(addr->sec));
 		goto done;
 	}
 	/* a secure CNAME chain: the expanded name first (RFC 7672 2.2.2) */
@@ -172,7 +173,7 @@ int dane_host(struct dns_resolver *r, const char *domain, const char *mx_host,
 		*applies_out = j != 0;
 		if (!*applies_out)
 			dane_why(out, "no DANE: TLSA at %s: %s (%s)", t->name,
-				 dns_status_name(t->status), dns_sec_name(t->sec));
+			         dns_status_name(t->status), dns_sec_name(t->sec));
 		dns_answer_free(&t);
 		if (rc < 0)
 			goto done;

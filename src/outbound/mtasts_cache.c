@@ -24,8 +24,8 @@ struct mtasts_cache {
 
 /* Numbered migrations: user_version says how many have run. */
 static const char *const cache_migrations[] = {
-	"CREATE TABLE policy (domain TEXT PRIMARY KEY, id TEXT NOT NULL,"
-	" text BLOB NOT NULL, fetched_at INTEGER NOT NULL, expires INTEGER NOT NULL)",
+    "CREATE TABLE policy (domain TEXT PRIMARY KEY, id TEXT NOT NULL,"
+    " text BLOB NOT NULL, fetched_at INTEGER NOT NULL, expires INTEGER NOT NULL)",
 };
 
 static int cache_migrate(sqlite3 *db)
@@ -77,25 +77,25 @@ int mtasts_cache_open(const char *path, struct mtasts_cache **out)
 		goto fail;
 	sqlite3_busy_timeout(c->db, LIMIT_TLSPOL_CACHE_BUSY_MS);
 	/* a lost write costs a fetch, never mail: NORMAL durability is enough */
-	if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL,
-			 NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
+	                 NULL) != SQLITE_OK ||
 	    cache_migrate(c->db) < 0)
 		goto fail;
 	if (sqlite3_prepare_v2(c->db,
-			       "SELECT id, text, fetched_at, expires FROM policy WHERE domain = ?",
-			       -1, &c->get, NULL) != SQLITE_OK ||
+	                       "SELECT id, text, fetched_at, expires FROM policy WHERE domain = ?",
+	                       -1, &c->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db,
-			       "INSERT OR REPLACE INTO policy (domain, id, text, fetched_at, "
-			       "expires) VALUES (?, ?, ?, ?, ?)",
-			       -1, &c->put, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db, "DELETE FROM policy WHERE domain = ?", -1, &c->del,
-			       NULL) != SQLITE_OK)
+	                       "INSERT OR REPLACE INTO policy (domain, id, text, fetched_at, "
+	                       "expires) VALUES (?, ?, ?, ?, ?)",
+	                       -1, &c->put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "DELETE FROM policy WHERE domain = ?", -1, &c->del, NULL) !=
+	        SQLITE_OK)
 		goto fail;
 	*out = c;
 	return 0;
 fail:
 	log_err("mta-sts cache: cannot open path=%s error=\"%s\"", path,
-		c->db ? sqlite3_errmsg(c->db) : "out of memory");
+	        c->db ? sqlite3_errmsg(c->db) : "out of memory");
 	mtasts_cache_close(&c);
 	return ERR_IO;
 }
@@ -134,7 +134,7 @@ int mtasts_cache_get(struct mtasts_cache *c, const char *domain, struct tlspol_d
 		}
 	} else if (s != SQLITE_DONE) {
 		log_warn("mta-sts cache: read failed domain=%s error=\"%s\"", domain,
-			 sqlite3_errmsg(c->db));
+		         sqlite3_errmsg(c->db));
 		rc = ERR_IO;
 	}
 	sqlite3_reset(st);
@@ -142,8 +142,8 @@ int mtasts_cache_get(struct mtasts_cache *c, const char *domain, struct tlspol_d
 	return rc;
 }
 
-int mtasts_cache_put(struct mtasts_cache *c, const char *domain, const uint8_t *text,
-		     size_t len, const char *id, int64_t fetched_at, int64_t expires)
+int mtasts_cache_put(struct mtasts_cache *c, const char *domain, const uint8_t *text, size_t len,
+                     const char *id, int64_t fetched_at, int64_t expires)
 {
 	sqlite3_stmt *st = c->put;
 	sqlite3_reset(st);
@@ -157,7 +157,7 @@ int mtasts_cache_put(struct mtasts_cache *c, const char *domain, const uint8_t *
 	sqlite3_clear_bindings(st);
 	if (s != SQLITE_DONE) {
 		log_warn("mta-sts cache: write failed domain=%s error=\"%s\"", domain,
-			 sqlite3_errmsg(c->db));
+		         sqlite3_errmsg(c->db));
 		return ERR_IO;
 	}
 	return 0;

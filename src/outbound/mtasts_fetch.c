@@ -32,8 +32,8 @@ struct fetch {
 	int fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
-	int step_ms;     /* per connect/read/write step */
-	int64_t end_ms;  /* the whole fetch */
+	int step_ms;    /* per connect/read/write step */
+	int64_t end_ms; /* the whole fetch */
 	char *why;
 	size_t why_cap;
 	/* the head (and the body's first bytes that came with it) */
@@ -123,8 +123,7 @@ fail:
 }
 
 /* The host's IPv4 then IPv6 addresses, each tried in turn until one connects. */
-static int fetch_connect(struct fetch *f, struct dns_resolver *r, const char *host,
-			 unsigned port)
+static int fetch_connect(struct fetch *f, struct dns_resolver *r, const char *host, unsigned port)
 {
 	static const enum dns_type types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
 	bool any = false;
@@ -179,12 +178,12 @@ static int fetch_tls(struct fetch *f, const struct tlspol_options *opts, const c
 	if (!f->ctx || !SSL_CTX_set_min_proto_version(f->ctx, TLS1_2_VERSION))
 		return ERR_NOMEM;
 	int ok = opts->ca_file ? SSL_CTX_load_verify_locations(f->ctx, opts->ca_file, NULL)
-			       : SSL_CTX_set_default_verify_paths(f->ctx);
+	                       : SSL_CTX_set_default_verify_paths(f->ctx);
 	if (!ok) {
 		char r[160];
 		fetch_why(f, "cannot load CAs from %s: %s",
-			  opts->ca_file ? opts->ca_file : "the system store",
-			  fetch_ssl_reason(r, sizeof(r)));
+		          opts->ca_file ? opts->ca_file : "the system store",
+		          fetch_ssl_reason(r, sizeof(r)));
 		return ERR_TEMP;
 	}
 	SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER, NULL);
@@ -202,7 +201,7 @@ static int fetch_tls(struct fetch *f, const struct tlspol_options *opts, const c
 		long vr = SSL_get_verify_result(f->ssl);
 		if (vr != X509_V_OK) {
 			fetch_why(f, "certificate of %s does not verify: %s", host,
-				  X509_verify_cert_error_string(vr));
+			          X509_verify_cert_error_string(vr));
 			ERR_clear_error();
 			return ERR_PERM;
 		}
@@ -241,7 +240,8 @@ static ssize_t fetch_read(struct fetch *f, uint8_t *p, size_t cap)
 		int e = SSL_get_error(f->ssl, n);
 		if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_SSL) {
 			unsigned long le = ERR_peek_last_error();
-			if (e == SSL_ERROR_SYSCALL || ERR_GET_REASON(le) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			if (e == SSL_ERROR_SYSCALL ||
+			    ERR_GET_REASON(le) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 				ERR_clear_error();
 				return 0;
 			}
@@ -294,7 +294,8 @@ static int fetch_response(struct fetch *f, uint8_t *body, size_t *len_out)
 		return ERR_BAD_SYNTAX;
 	}
 	size_t len = f->head_len - (size_t)hl;
-	if (len > LIMIT_TLSPOL_POLICY || (h.content_length >= 0 && len > (size_t)h.content_length)) {
+	if (len > LIMIT_TLSPOL_POLICY ||
+	    (h.content_length >= 0 && len > (size_t)h.content_length)) {
 		fetch_why(f, "more body than announced or allowed");
 		return ERR_TOO_BIG;
 	}
@@ -326,8 +327,8 @@ static int fetch_response(struct fetch *f, uint8_t *body, size_t *len_out)
 }
 
 int mtasts_fetch_policy(struct dns_resolver *r, const struct tlspol_options *opts,
-			const char *domain, uint8_t *body, size_t *len_out, char *why,
-			size_t why_cap)
+                        const char *domain, uint8_t *body, size_t *len_out, char *why,
+                        size_t why_cap)
 {
 	struct fetch *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -352,10 +353,10 @@ int mtasts_fetch_policy(struct dns_resolver *r, const struct tlspol_options *opt
 	if (port != 443 && snprintf(port_s, sizeof(port_s), ":%u", port) < 0)
 		goto out;
 	n = snprintf(req, sizeof(req),
-		     "GET /.well-known/mta-sts.txt HTTP/1.0\r\nHost: %s%s\r\n"
-		     "User-Agent: kasten/" KASTEN_VERSION "\r\nAccept: text/plain\r\n"
-		     "Connection: close\r\n\r\n",
-		     host, port_s);
+	             "GET /.well-known/mta-sts.txt HTTP/1.0\r\nHost: %s%s\r\n"
+	             "User-Agent: kasten/" KASTEN_VERSION "\r\nAccept: text/plain\r\n"
+	             "Connection: close\r\n\r\n",
+	             host, port_s);
 	if (n < 0 || (size_t)n >= sizeof(req))
 		goto out;
 	rc = fetch_connect(f, r, host, port);

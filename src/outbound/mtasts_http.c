@@ -25,8 +25,7 @@ static bool http_ows(uint8_t c)
 /* "HTTP/1.x SP DDD SP reason" (the reason may be empty and is not looked at). */
 static int http_status_line(const uint8_t *p, size_t n, struct mtasts_http_head *out)
 {
-	if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
-	    p[8] != ' ')
+	if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
 		return ERR_BAD_SYNTAX;
 	unsigned s = 0;
 	for (size_t i = 9; i < 12; i++) {

@@ -22,9 +22,9 @@
 struct tlspol_ctx {
 	struct dns_resolver *r;
 	struct tlspol_options opts;
-	char *ca_file;               /* opts.ca_file's copy */
-	struct mtasts_cache *cache;  /* NULL: no cache */
-	uint8_t *body;               /* LIMIT_TLSPOL_POLICY: the fetched policy */
+	char *ca_file;              /* opts.ca_file's copy */
+	struct mtasts_cache *cache; /* NULL: no cache */
+	uint8_t *body;              /* LIMIT_TLSPOL_POLICY: the fetched policy */
 };
 
 void tlspol_options_from_conf(struct tlspol_options *out, char *path_buf)
@@ -39,7 +39,7 @@ void tlspol_options_from_conf(struct tlspol_options *out, char *path_buf)
 }
 
 int tlspol_ctx_new(struct dns_resolver *r, const struct tlspol_options *opts,
-		   struct tlspol_ctx **out)
+                   struct tlspol_ctx **out)
 {
 	*out = NULL;
 	struct tlspol_ctx *c = calloc(1, sizeof(*c));
@@ -94,8 +94,7 @@ static void pol_why(char *why, const char *fmt, ...)
 enum txt_state { TXT_FOUND, TXT_NONE, TXT_FAILED };
 
 /* RFC 8461 3.1: exactly one record starting "v=STSv1" that parses, else no policy. */
-static enum txt_state pol_txt(struct tlspol_ctx *c, const char *domain, char *id,
-			      char *detail)
+static enum txt_state pol_txt(struct tlspol_ctx *c, const char *domain, char *id, char *detail)
 {
 	char name[LIMIT_DNS_NAME + 16];
 	int n = snprintf(name, sizeof(name), "_mta-sts.%s", domain);
@@ -126,7 +125,7 @@ static enum txt_state pol_txt(struct tlspol_ctx *c, const char *domain, char *id
 			st = TXT_FOUND;
 		else
 			pol_why(detail, "%s: %zu STSv1 records%s", name, found,
-				bad ? ", not valid" : " (one is needed)");
+			        bad ? ", not valid" : " (one is needed)");
 	}
 	dns_answer_free(&a);
 	return st;
@@ -134,7 +133,7 @@ static enum txt_state pol_txt(struct tlspol_ctx *c, const char *domain, char *id
 
 /* Fetch and parse; on success cache it and fill out. 0, or <0 with detail. */
 static int pol_fetch(struct tlspol_ctx *c, const char *domain, const char *id, int64_t now,
-		     struct tlspol_domain *out, char *detail)
+                     struct tlspol_domain *out, char *detail)
 {
 	size_t len = 0;
 	char why[LIMIT_TLSPOL_WHY] = "";
@@ -163,9 +162,9 @@ static void pol_describe(struct tlspol_domain *out, const char *detail)
 		return;
 	}
 	pol_why(out->why, "MTA-STS %s (id %s, %s, %zu mx, expires in %llds)%s%s",
-		tlspol_sts_mode_name(out->sts.mode), out->id,
-		tlspol_sts_source_name(out->source), out->sts.n_mx,
-		(long long)(out->expires - (int64_t)time(NULL)), detail[0] ? ": " : "", detail);
+	        tlspol_sts_mode_name(out->sts.mode), out->id, tlspol_sts_source_name(out->source),
+	        out->sts.n_mx, (long long)(out->expires - (int64_t)time(NULL)),
+	        detail[0] ? ": " : "", detail);
 }
 
 int tlspol_domain(struct tlspol_ctx *c, const char *domain, struct tlspol_domain *out)
@@ -224,7 +223,7 @@ bool tlspol_mx_allowed(const struct tlspol_domain *pol, const char *mx_host)
 }
 
 int tlspol_host(struct tlspol_ctx *c, const struct tlspol_domain *dom, const char *mx_host,
-		bool mx_secure, unsigned port, struct tlspol_host *out)
+                bool mx_secure, unsigned port, struct tlspol_host *out)
 {
 	memset(out, 0, sizeof(*out));
 	char host[LIMIT_DNS_NAME + 1];
@@ -254,20 +253,21 @@ int tlspol_host(struct tlspol_ctx *c, const struct tlspol_domain *dom, const cha
 	if (mode == TLSPOL_STS_ENFORCE) {
 		out->req = TLSPOL_PKIX;
 		pol_why(out->why, "MTA-STS enforce (id %s): verified TLS for %s; %s", dom->id, host,
-			dane);
+		        dane);
 	} else if (mode == TLSPOL_STS_TESTING) {
 		out->req = TLSPOL_OPPORTUNISTIC;
 		out->sts_testing = true;
-		pol_why(out->why, "MTA-STS testing (id %s): opportunistic, failures only logged; %s",
-			dom->id, dane);
+		pol_why(out->why,
+		        "MTA-STS testing (id %s): opportunistic, failures only logged; %s", dom->id,
+		        dane);
 	} else {
 		out->req = TLSPOL_OPPORTUNISTIC;
 		pol_why(out->why, "opportunistic: %s; %s",
-			mode == TLSPOL_STS_NONE ? "MTA-STS mode none" : "no MTA-STS policy", dane);
+		        mode == TLSPOL_STS_NONE ? "MTA-STS mode none" : "no MTA-STS policy", dane);
 	}
 done:
 	log_info("tls policy domain=%s mx=%s port=%u req=%s why=\"%s\"", domain, host, port,
-		 tlspol_req_name(out->req), out->why);
+	         tlspol_req_name(out->req), out->why);
 	return 0;
 }
 

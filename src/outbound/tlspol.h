@@ -46,16 +46,16 @@ enum tlspol_sts_source {
 	TLSPOL_SRC_FETCHED,     /* fetched now (new domain, new id, or expired) */
 	TLSPOL_SRC_CACHE,       /* the cached policy, id unchanged and not expired */
 	TLSPOL_SRC_CACHE_STALE, /* the cached policy kept because a refresh failed
-				 * (RFC 8461 5.1: expired, or the TXT lookup failed) */
+	                         * (RFC 8461 5.1: expired, or the TXT lookup failed) */
 };
 
 struct tlspol_domain {
 	char domain[LIMIT_DNS_NAME + 1]; /* lower case, no final dot */
 	struct tlspol_sts sts;           /* sts.mode TLSPOL_STS_ABSENT: no policy */
 	enum tlspol_sts_source source;
-	char id[LIMIT_TLSPOL_ID + 1];    /* the TXT id the policy belongs to, or "" */
-	int64_t fetched_at, expires;     /* unix seconds; 0 without a policy */
-	char why[LIMIT_TLSPOL_WHY];      /* one line for logs and `kasten tls-policy` */
+	char id[LIMIT_TLSPOL_ID + 1]; /* the TXT id the policy belongs to, or "" */
+	int64_t fetched_at, expires;  /* unix seconds; 0 without a policy */
+	char why[LIMIT_TLSPOL_WHY];   /* one line for logs and `kasten tls-policy` */
 };
 
 /* ---- the requirement for one MX host ---- */
@@ -63,13 +63,13 @@ struct tlspol_domain {
 enum tlspol_req {
 	TLSPOL_OPPORTUNISTIC, /* STARTTLS when offered, unverified; plain text otherwise */
 	TLSPOL_ENCRYPT,       /* STARTTLS required, not authenticated (RFC 7672 2.2: a
-			       * secure TLSA RRset with no usable record) */
+	                       * secure TLSA RRset with no usable record) */
 	TLSPOL_PKIX,          /* STARTTLS required, certificate verified against the CA
-			       * store for names[] (MTA-STS enforce, RFC 8461 4.2) */
+	                       * store for names[] (MTA-STS enforce, RFC 8461 4.2) */
 	TLSPOL_DANE,          /* STARTTLS required, verified by tlsa[] (RFC 7672 3), names[]
-			       * for DANE-TA(2) records */
+	                       * for DANE-TA(2) records */
 	TLSPOL_DEFER,         /* the TLSA lookup failed (temporary or bogus): do not connect
-			       * to this host now (RFC 7672 2.2: never plain text) */
+	                       * to this host now (RFC 7672 2.2: never plain text) */
 };
 
 /* One usable TLSA record (usage 2 DANE-TA or 3 DANE-EE; RFC 7672 3.1.3: 0 and 1 are
@@ -82,8 +82,8 @@ struct tlspol_tlsa {
 
 struct tlspol_host {
 	enum tlspol_req req;
-	bool sts_testing;    /* OPPORTUNISTIC because the policy is in testing mode: verify
-			      * if you like and log the outcome, never refuse for it */
+	bool sts_testing; /* OPPORTUNISTIC because the policy is in testing mode: verify
+	                   * if you like and log the outcome, never refuse for it */
 	/* Names the certificate may carry: PKIX: the MX host; DANE: the TLSA base domain
 	 * (also the SNI name, RFC 7672 8.1), the MX host name and the next-hop domain
 	 * (RFC 7672 3.2.2), without repeats. */
@@ -91,8 +91,8 @@ struct tlspol_host {
 	char names[3][LIMIT_DNS_NAME + 1];
 	char sni[LIMIT_DNS_NAME + 1]; /* the name to send as SNI ("" for OPPORTUNISTIC) */
 	size_t n_tlsa;
-	struct tlspol_tlsa *tlsa;     /* DANE: the usable records, malloc'd */
-	char why[LIMIT_TLSPOL_WHY];   /* one line: which policy applied and why */
+	struct tlspol_tlsa *tlsa;   /* DANE: the usable records, malloc'd */
+	char why[LIMIT_TLSPOL_WHY]; /* one line: which policy applied and why */
 };
 
 /* ---- the context (one per thread) ---- */
@@ -114,7 +114,7 @@ struct tlspol_ctx;
  * cache file when opts->cache_path is set; the directory must exist. Returns 0,
  * ERR_NOMEM or ERR_IO (the cache cannot be opened; logged). */
 int tlspol_ctx_new(struct dns_resolver *r, const struct tlspol_options *opts,
-		   struct tlspol_ctx **out);
+                   struct tlspol_ctx **out);
 void tlspol_ctx_free(struct tlspol_ctx **ctx);
 
 /* The MTA-STS policy of domain (RFC 8461 3-5): the TXT record, the cache, a fetch when
@@ -135,7 +135,7 @@ bool tlspol_mx_allowed(const struct tlspol_domain *pol, const char *mx_host);
  * 2.2); otherwise MTA-STS enforce gives PKIX, testing/none/absent OPPORTUNISTIC.
  * Fills *out (release with tlspol_host_clear). Returns 0, ERR_INVAL or ERR_NOMEM. */
 int tlspol_host(struct tlspol_ctx *ctx, const struct tlspol_domain *dom, const char *mx_host,
-		bool mx_secure, unsigned port, struct tlspol_host *out);
+                bool mx_secure, unsigned port, struct tlspol_host *out);
 void tlspol_host_clear(struct tlspol_host *h);
 
 /* "opportunistic", "encrypt", "pkix", "dane", "defer"; "none", "testing", ... */

@@ -16,10 +16,10 @@ struct dns_resolver;
 
 /* What the policy fetch needs from an HTTP/1.x response head. */
 struct mtasts_http_head {
-	unsigned status;          /* 100..599 */
-	int64_t content_length;   /* -1: none given (the body ends at the close) */
-	bool text_plain;          /* Content-Type's media type is text/plain (RFC 8461 3.3) */
-	bool transfer_coding;     /* a Transfer-Encoding header was present */
+	unsigned status;        /* 100..599 */
+	int64_t content_length; /* -1: none given (the body ends at the close) */
+	bool text_plain;        /* Content-Type's media type is text/plain (RFC 8461 3.3) */
+	bool transfer_coding;   /* a Transfer-Encoding header was present */
 };
 
 /* The response head at p[0..len): status line and header fields up to the empty line
@@ -43,8 +43,8 @@ int mtasts_http_head(const uint8_t *p, size_t len, struct mtasts_http_head *out)
  * body[0..LIMIT_TLSPOL_POLICY). Returns 0 with *len_out, or ERR_TEMP / ERR_NOMEM /
  * ERR_BAD_SYNTAX / ERR_TOO_BIG / ERR_PERM (certificate) with the reason in why. */
 int mtasts_fetch_policy(struct dns_resolver *r, const struct tlspol_options *opts,
-			const char *domain, uint8_t *body, size_t *len_out, char *why,
-			size_t why_cap);
+                        const char *domain, uint8_t *body, size_t *len_out, char *why,
+                        size_t why_cap);
 
 /* ---- mtasts_cache.c: <data>/queue/mta-sts.db ---- */
 
@@ -58,8 +58,8 @@ void mtasts_cache_close(struct mtasts_cache **c);
 int mtasts_cache_get(struct mtasts_cache *c, const char *domain, struct tlspol_domain *out);
 /* Store (replace) domain's policy: its text as fetched (parsed again on reading, so
  * the row holds nothing the parser would refuse), id, fetched_at, expires. 0 or ERR_IO. */
-int mtasts_cache_put(struct mtasts_cache *c, const char *domain, const uint8_t *text,
-		     size_t len, const char *id, int64_t fetched_at, int64_t expires);
+int mtasts_cache_put(struct mtasts_cache *c, const char *domain, const uint8_t *text, size_t len,
+                     const char *id, int64_t fetched_at, int64_t expires);
 /* Forget domain (its TXT record is gone and the policy expired). 0 or ERR_IO. */
 int mtasts_cache_delete(struct mtasts_cache *c, const char *domain);
 
@@ -72,7 +72,7 @@ int mtasts_cache_delete(struct mtasts_cache *c, const char *domain);
  * NXDOMAIN: OPPORTUNISTIC (*applies false); a failed or bogus lookup: DEFER. Fills
  * out->req, names, sni, tlsa, why; *applies_out: DANE decided (out final). 0 or
  * ERR_NOMEM. */
-int dane_host(struct dns_resolver *r, const char *domain, const char *mx_host,
-	      unsigned port, struct tlspol_host *out, bool *applies_out);
+int dane_host(struct dns_resolver *r, const char *domain, const char *mx_host, unsigned port,
+              struct tlspol_host *out, bool *applies_out);
 
 #endif

@@ -74,7 +74,7 @@ struct pol_seen {
 };
 
 static int pol_field(const uint8_t *k, size_t kn, const uint8_t *v, size_t vn,
-		     struct pol_seen *seen, struct tlspol_sts *out)
+                     struct pol_seen *seen, struct tlspol_sts *out)
 {
 	if (pol_is(k, kn, "mx"))
 		return pol_mx(v, vn, out);
@@ -174,8 +174,8 @@ static bool txt_value_char(uint8_t c)
 static int txt_field(const char *p, size_t len, size_t *i, char *id_out, bool *have_id)
 {
 	size_t k = *i;
-	while (*i < len && *i - k <= 32 && (pol_alnum((uint8_t)p[*i]) || p[*i] == '_' ||
-					     p[*i] == '-' || p[*i] == '.'))
+	while (*i < len && *i - k <= 32 &&
+	       (pol_alnum((uint8_t)p[*i]) || p[*i] == '_' || p[*i] == '-' || p[*i] == '.'))
 		(*i)++;
 	size_t kn = *i - k;
 	if (kn == 0 || kn > 32 || !pol_alnum((uint8_t)p[k]) || *i >= len || p[*i] != '=')

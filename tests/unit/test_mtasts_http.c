@@ -74,25 +74,25 @@ static void test_invalid(void **state)
 {
 	struct mtasts_http_head h;
 	const char *bad[] = {
-		"HTTP/2 200 OK\r\n\r\n",
-		"HTTP/1.2 200 OK\r\n\r\n",
-		"http/1.1 200 OK\r\n\r\n",
-		"HTTP/1.1 20 OK\r\n\r\n",
-		"HTTP/1.1 2000 OK\r\n\r\n",
-		"HTTP/1.1 099 OK\r\n\r\n",
-		"HTTP/1.1 600 OK\r\n\r\n",
-		"HTTP/1.1 200OK\r\n\r\n",
-		"\r\n\r\n",
-		"HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",
-		"HTTP/1.1 200 OK\r\n: x\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nbad name: x\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
+	    "HTTP/2 200 OK\r\n\r\n",
+	    "HTTP/1.2 200 OK\r\n\r\n",
+	    "http/1.1 200 OK\r\n\r\n",
+	    "HTTP/1.1 20 OK\r\n\r\n",
+	    "HTTP/1.1 2000 OK\r\n\r\n",
+	    "HTTP/1.1 099 OK\r\n\r\n",
+	    "HTTP/1.1 600 OK\r\n\r\n",
+	    "HTTP/1.1 200OK\r\n\r\n",
+	    "\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\n: x\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nbad name: x\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int r = head_n(bad[i], strlen(bad[i]), &h);
@@ -110,7 +110,7 @@ static void test_limits(void **state)
 	/* Content-Length: 64 KiB - 1, exactly, + 1 */
 	for (int d = -1; d <= 1; d++) {
 		int n = snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\nContent-Length: %ld\r\n\r\n",
-				 (long)LIMIT_TLSPOL_POLICY + d);
+		                 (long)LIMIT_TLSPOL_POLICY + d);
 		assert_true(n > 0 && (size_t)n < sizeof(buf));
 		int r = head_n(buf, (size_t)n, &h);
 		assert_int_equal(r, d <= 0 ? n : ERR_TOO_BIG);
@@ -138,9 +138,9 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,7 +46,7 @@ static void test_policy_valid(void **state)
 	struct tlspol_sts sts;
 	/* RFC 8461 3.2's example, CRLF line ends */
 	const char *crlf = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\n"
-			   "mx: *.example.net\r\nmx: backupmx.example.com\r\nmax_age: 604800\r\n";
+	                   "mx: *.example.net\r\nmx: backupmx.example.com\r\nmax_age: 604800\r\n";
 	assert_int_equal(policy(crlf, &sts), 0);
 	assert_int_equal(sts.mode, TLSPOL_STS_ENFORCE);
 	assert_int_equal(sts.max_age, 604800);
@@ -57,7 +57,7 @@ static void test_policy_valid(void **state)
 	every_prefix(crlf);
 	/* LF only, no final line end, fields in another order, extension ignored */
 	const char *lf = "version: STSv1\nmax_age:86400\nx-ext: any \xc3\xa4 thing\n"
-			 "mode:\ttesting\nmx: MX.Example.COM  ";
+	                 "mode:\ttesting\nmx: MX.Example.COM  ";
 	assert_int_equal(policy(lf, &sts), 0);
 	assert_int_equal(sts.mode, TLSPOL_STS_TESTING);
 	assert_int_equal(sts.max_age, 86400);
@@ -70,23 +70,20 @@ static void test_policy_valid(void **state)
 	assert_int_equal(sts.n_mx, 0);
 	/* a repeated non-mx field: the first one counts (RFC 8461 3.2) */
 	assert_int_equal(policy("version: STSv1\nmode: testing\nmode: enforce\nmx: a.b\n"
-				"max_age: 5\nmax_age: 7\nversion: STSv2\n",
-				&sts),
-			 0);
+	                        "max_age: 5\nmax_age: 7\nversion: STSv2\n",
+	                        &sts),
+	                 0);
 	assert_int_equal(sts.mode, TLSPOL_STS_TESTING);
 	assert_int_equal(sts.max_age, 5);
 	/* max_age past a year is clamped (RFC 8461 3.2: at most 31557600) */
-	assert_int_equal(policy("version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 9999999999\n",
-				&sts),
-			 0);
+	assert_int_equal(
+	    policy("version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 9999999999\n", &sts), 0);
 	assert_int_equal(sts.max_age, LIMIT_TLSPOL_MAX_AGE);
-	assert_int_equal(policy("version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 31557600\n",
-				&sts),
-			 0);
+	assert_int_equal(
+	    policy("version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 31557600\n", &sts), 0);
 	assert_int_equal(sts.max_age, 31557600);
-	assert_int_equal(policy("version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 31557601\n",
-				&sts),
-			 0);
+	assert_int_equal(
+	    policy("version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 31557601\n", &sts), 0);
 	assert_int_equal(sts.max_age, 31557600);
 }
 
@@ -94,37 +91,37 @@ static void test_policy_invalid(void **state)
 {
 	struct tlspol_sts sts;
 	const char *bad[] = {
-		"",
-		"\n",
-		"mode: enforce\nmx: a.b\nmax_age: 5\n",                   /* no version */
-		"version: STSv1\nmx: a.b\nmax_age: 5\n",                  /* no mode */
-		"version: STSv1\nmode: enforce\nmx: a.b\n",               /* no max_age */
-		"version: STSv1\nmode: enforce\nmax_age: 5\n",            /* no mx */
-		"version: STSv1\nmode: testing\nmax_age: 5\n",            /* no mx */
-		"version: STSv2\nmode: enforce\nmx: a.b\nmax_age: 5\n",   /* version */
-		"version: stsv1\nmode: enforce\nmx: a.b\nmax_age: 5\n",   /* case-sensitive */
-		"version: STSv1\nmode: Enforce\nmx: a.b\nmax_age: 5\n",   /* case-sensitive */
-		"version: STSv1\nmode: report\nmx: a.b\nmax_age: 5\n",    /* unknown mode */
-		"version: STSv1\nmode: enforce\nmx: a.b\nmax_age: -5\n",  /* sign */
-		"version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 5s\n",  /* unit */
-		"version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 10000000000\n", /* 11 digits */
-		"version: STSv1\nmode: enforce\nmx: a.b\nmax_age:\n",     /* empty value */
-		"version: STSv1\nmode: enforce\nmx: *\nmax_age: 5\n",     /* bare wildcard */
-		"version: STSv1\nmode: enforce\nmx: *.\nmax_age: 5\n",
-		"version: STSv1\nmode: enforce\nmx: a.*.b\nmax_age: 5\n", /* inner wildcard */
-		"version: STSv1\nmode: enforce\nmx: **.b\nmax_age: 5\n",
-		"version: STSv1\nmode: enforce\nmx: a..b\nmax_age: 5\n",
-		"version: STSv1\nmode: enforce\nmx: a.b.\nmax_age: 5\n",  /* final dot */
-		"version: STSv1\nmode: enforce\nmx: a b\nmax_age: 5\n",
-		"version: STSv1\nmode enforce\nmx: a.b\nmax_age: 5\n",    /* no colon */
-		"version: STSv1\n: enforce\nmx: a.b\nmax_age: 5\n",       /* no key */
-		"version: STSv1\n-x: y\nmode: enforce\nmx: a.b\nmax_age: 5\n", /* key start */
-		"version: STSv1\nmo de: x\nmode: enforce\nmx: a.b\nmax_age: 5\n",
-		"version: STSv1\r\r\nmode: enforce\nmx: a.b\nmax_age: 5\n", /* bare CR */
-		"version: STSv1\nmode: enf\rorce\nmx: a.b\nmax_age: 5\n",
-		" version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 5\n",  /* leading WSP */
-		"version: STSv1\nx: a\x01z\nmode: enforce\nmx: a.b\nmax_age: 5\n", /* control */
-		"version: STSv1\nx: a\x7fz\nmode: enforce\nmx: a.b\nmax_age: 5\n", /* DEL */
+	    "",
+	    "\n",
+	    "mode: enforce\nmx: a.b\nmax_age: 5\n",                           /* no version */
+	    "version: STSv1\nmx: a.b\nmax_age: 5\n",                          /* no mode */
+	    "version: STSv1\nmode: enforce\nmx: a.b\n",                       /* no max_age */
+	    "version: STSv1\nmode: enforce\nmax_age: 5\n",                    /* no mx */
+	    "version: STSv1\nmode: testing\nmax_age: 5\n",                    /* no mx */
+	    "version: STSv2\nmode: enforce\nmx: a.b\nmax_age: 5\n",           /* version */
+	    "version: stsv1\nmode: enforce\nmx: a.b\nmax_age: 5\n",           /* case-sensitive */
+	    "version: STSv1\nmode: Enforce\nmx: a.b\nmax_age: 5\n",           /* case-sensitive */
+	    "version: STSv1\nmode: report\nmx: a.b\nmax_age: 5\n",            /* unknown mode */
+	    "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: -5\n",          /* sign */
+	    "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 5s\n",          /* unit */
+	    "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 10000000000\n", /* 11 digits */
+	    "version: STSv1\nmode: enforce\nmx: a.b\nmax_age:\n",             /* empty value */
+	    "version: STSv1\nmode: enforce\nmx: *\nmax_age: 5\n",             /* bare wildcard */
+	    "version: STSv1\nmode: enforce\nmx: *.\nmax_age: 5\n",
+	    "version: STSv1\nmode: enforce\nmx: a.*.b\nmax_age: 5\n", /* inner wildcard */
+	    "version: STSv1\nmode: enforce\nmx: **.b\nmax_age: 5\n",
+	    "version: STSv1\nmode: enforce\nmx: a..b\nmax_age: 5\n",
+	    "version: STSv1\nmode: enforce\nmx: a.b.\nmax_age: 5\n", /* final dot */
+	    "version: STSv1\nmode: enforce\nmx: a b\nmax_age: 5\n",
+	    "version: STSv1\nmode enforce\nmx: a.b\nmax_age: 5\n",         /* no colon */
+	    "version: STSv1\n: enforce\nmx: a.b\nmax_age: 5\n",            /* no key */
+	    "version: STSv1\n-x: y\nmode: enforce\nmx: a.b\nmax_age: 5\n", /* key start */
+	    "version: STSv1\nmo de: x\nmode: enforce\nmx: a.b\nmax_age: 5\n",
+	    "version: STSv1\r\r\nmode: enforce\nmx: a.b\nmax_age: 5\n", /* bare CR */
+	    "version: STSv1\nmode: enf\rorce\nmx: a.b\nmax_age: 5\n",
+	    " version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 5\n",           /* leading WSP */
+	    "version: STSv1\nx: a\x01z\nmode: enforce\nmx: a.b\nmax_age: 5\n", /* control */
+	    "version: STSv1\nx: a\x7fz\nmode: enforce\nmx: a.b\nmax_age: 5\n", /* DEL */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sts.mode = TLSPOL_STS_ENFORCE;
@@ -137,9 +134,9 @@ static void test_policy_invalid(void **state)
 	static const char nul[] = "version: STSv1\nx: a\0b\nmode: enforce\nmx: a.b\nmax_age: 5\n";
 	assert_int_equal(policy_n(nul, sizeof(nul) - 1, &sts), ERR_BAD_SYNTAX);
 	/* 8-bit bytes in a key */
-	assert_int_equal(policy("version: STSv1\n\xc3\xa4: x\nmode: enforce\nmx: a.b\nmax_age: 5\n",
-				&sts),
-			 ERR_BAD_SYNTAX);
+	assert_int_equal(
+	    policy("version: STSv1\n\xc3\xa4: x\nmode: enforce\nmx: a.b\nmax_age: 5\n", &sts),
+	    ERR_BAD_SYNTAX);
 }
 
 /* a policy of exactly len bytes: the fields, then an extension line padded to fit */
@@ -193,11 +190,11 @@ static void test_policy_limits(void **state)
 			name[i] = (i % 50 == 49) ? '.' : 'a';
 		name[len] = '\0';
 		int n = snprintf(text, sizeof(text),
-				 "version: STSv1\nmode: enforce\nmx: %s\nmax_age: 9\n", name);
+		                 "version: STSv1\nmode: enforce\nmx: %s\nmax_age: 9\n", name);
 		assert_true(n > 0 && (size_t)n < sizeof(text));
 		assert_int_equal(policy(text, &sts), d <= 0 ? 0 : ERR_BAD_SYNTAX);
 		n = snprintf(text, sizeof(text),
-			     "version: STSv1\nmode: enforce\nmx: *.%s\nmax_age: 9\n", name + 2);
+		             "version: STSv1\nmode: enforce\nmx: *.%s\nmax_age: 9\n", name + 2);
 		assert_true(n > 0 && (size_t)n < sizeof(text));
 		assert_int_equal(policy(text, &sts), d <= 0 ? 0 : ERR_BAD_SYNTAX);
 		if (d <= 0)
@@ -231,10 +228,10 @@ static void test_txt(void **state)
 	assert_int_equal(txt("v=STSv10; id=1", id), 0);
 	assert_int_equal(txt("V=STSv1; id=1", id), 0);
 	/* STSv1 but broken */
-	const char *bad[] = {"v=STSv1", "v=STSv1;", "v=STSv1; ext=1", "v=STSv1; id=",
-			     "v=STSv1; id=a-b", "v=STSv1; id=a b", "v=STSv1; id==a",
-			     "v=STSv1 id=1", "v=STSv1; =x; id=1", "v=STSv1; id=1;;",
-			     "v=STSv1; id=1; x"};
+	const char *bad[] = {"v=STSv1",         "v=STSv1;",        "v=STSv1; ext=1",
+	                     "v=STSv1; id=",    "v=STSv1; id=a-b", "v=STSv1; id=a b",
+	                     "v=STSv1; id==a",  "v=STSv1 id=1",    "v=STSv1; =x; id=1",
+	                     "v=STSv1; id=1;;", "v=STSv1; id=1; x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (txt(bad[i], id) != ERR_BAD_SYNTAX)
 			fail_msg("case %s", bad[i]);
@@ -242,7 +239,7 @@ static void test_txt(void **state)
 	char rec[80];
 	for (int d = -1; d <= 1; d++) {
 		int n = snprintf(rec, sizeof(rec), "v=STSv1; id=%.*s", LIMIT_TLSPOL_ID + d,
-				 "0123456789abcdefghijABCDEFGHIJklmnopqrstuvwxyz");
+		                 "0123456789abcdefghijABCDEFGHIJklmnopqrstuvwxyz");
 		assert_true(n > 0 && (size_t)n < sizeof(rec));
 		assert_int_equal(txt(rec, id), d <= 0 ? 1 : ERR_BAD_SYNTAX);
 		if (d <= 0)
@@ -270,9 +267,9 @@ static void test_mx_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_policy_valid), cmocka_unit_test(test_policy_invalid),
-		cmocka_unit_test(test_policy_limits), cmocka_unit_test(test_txt),
-		cmocka_unit_test(test_mx_match),
+	    cmocka_unit_test(test_policy_valid),  cmocka_unit_test(test_policy_invalid),
+	    cmocka_unit_test(test_policy_limits), cmocka_unit_test(test_txt),
+	    cmocka_unit_test(test_mx_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
