@@ -177,7 +177,9 @@ int bounce_send(struct queue *q, const struct bounce_msg *m, enum bounce_action 
 		    .qid = m->qid,
 		    .envid = m->envid,
 		    .orig_path = m->path,
-		    .full = m->ret == QUEUE_RET_FULL,
+		    /* RFC 3461 4.3: RET=FULL is about failure reports; a delay or
+		     * success report returns the headers */
+		    .full = m->ret == QUEUE_RET_FULL && action == BOUNCE_FAILED,
 		    .smtputf8 = m->smtputf8,
 		    .arrival = m->queued_at,
 		    .retry_until = action == BOUNCE_DELAYED && m->give_up > 0 && m->queued_at > 0

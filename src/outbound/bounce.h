@@ -25,8 +25,9 @@
  * Original-Envelope-Id, Arrival-Date; per recipient Original-Recipient, Final-Recipient,
  * Action, Status, Remote-MTA, Diagnostic-Code, Last-Attempt-Date, Will-Retry-Until),
  * then the original: RET=HDRS (the default) its header section as text/rfc822-headers,
- * RET=FULL the whole message as message/rfc822 unless it is longer than
- * LIMIT_BOUNCE_FULL (then its header section, and the text says so). An SMTPUTF8
+ * RET=FULL (failure reports only, RFC 3461 4.3) the whole message as message/rfc822
+ * unless it is longer than LIMIT_BOUNCE_FULL or not CRLF text with lines of at most 998
+ * octets (then its header section, and the text says why). An SMTPUTF8
  * original or a UTF-8 address switches to message/global-delivery-status and
  * message/global-headers / message/global (RFC 6533). The queue row's DKIM lines are not
  * part of the original and are not returned.

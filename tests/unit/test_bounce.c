@@ -343,6 +343,7 @@ static void delayed_report(void **state)
 	write_orig(orig);
 	struct bounce_msg m = base_msg(orig);
 	m.give_up = 5 * 86400;
+	m.ret = QUEUE_RET_FULL; /* RFC 3461 4.3: about failure reports only */
 	struct bounce_rcpt r = {.address = "bob@remote.example",
 	                        .status = "4.4.1",
 	                        .diagnostic = "connect to mx1.remote.example[192.0.2.1]:25: "
@@ -376,6 +377,8 @@ static void delayed_report(void **state)
 	             arrival, last, until);
 	assert_true(n > 0 && (size_t)n < sizeof(want));
 	assert_body(rep.m, rep.root->children->next, want);
+	assert_type(rep.root->children->next->next, "text", "rfc822-headers");
+	assert_body(rep.m, rep.root->children->next->next, orig_headers);
 	report_free(&rep);
 	assert_int_equal(unlink(orig), 0);
 }
