@@ -351,6 +351,20 @@ def test_dane_ta_needs_the_name(tmp_path, tls_kasten, certs):
     assert rc == 1 and "certificate does not verify" in err, err
 
 
+def test_requiretls_only_over_verified_tls(tmp_path, tls_kasten, certs):
+    """RFC 8689 4.1: a REQUIRETLS message goes only over verified TLS to a server that
+    offers REQUIRETLS (kasten does after STARTTLS); unverified: 5.7.10 before MAIL."""
+    rc, conv, rest, err = _tls_send(tls_kasten, tmp_path, "--requiretls", "--verify", "none")
+    assert rc == 1
+    assert not any(c.startswith("MAIL") for c in sent(conv)), conv
+    assert any(": 550 5.7.10 " in l for l in rest), rest
+    rc, conv, rest, err = _tls_send(tls_kasten, tmp_path, "--requiretls", "--verify", "pkix",
+                                    "--name", RIGHT_NAME, "--ca-file", certs["ca"])
+    assert rc == 0, (conv, rest, err)
+    assert any(c.startswith("MAIL FROM:<>") and c.endswith(" REQUIRETLS")
+               for c in sent(conv)), conv
+
+
 def test_auth_over_starttls(tmp_path, tls_kasten, certs):
     """RFC 4954: AUTH PLAIN after STARTTLS on submission; the password is never shown."""
     s = tls_kasten
