@@ -306,20 +306,44 @@ class SmtpSink:
         return {"sess": sess, "quit": quit_, "mesg": mesg}
 
     def messages(self):
-        """The finished transactions, oldest first (once counters()["mesg"] counted a
-        transaction its file is complete)."""
-        files = sorted(self.dump.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
-        return [SinkMessage(p, p.read_bytes()) for p in files]
+        """The finished transactions, oldest first. smtp-sink keeps a transaction's file
+        open until the transaction ends (and removes it when it is aborted), so a file
+        it does not hold open is complete: the directory is listed BEFORE the open files
+        are, so that a file created in between is not taken for a finished one."""
+        names = list(self.dump.iterdir())
+        held = self._open_files()
+        out = []
+        for p in names:
+            if str(p) in held:
+                continue
+            try:
+                out.append((p.stat().st_mtime_ns, p.name, SinkMessage(p, p.read_bytes())))
+            except FileNotFoundError:  # an aborted transaction's file, removed
+                continue
+        return [m for _, _, m in sorted(out, key=lambda t: t[:2])]
+
+    def _open_files(self):
+        fd_dir = Path(f"/proc/{self.proc.pid}/fd")
+        held = set()
+        for fd in fd_dir.iterdir() if self.proc and self.proc.poll() is None else ():
+            try:
+                held.add(os.readlink(fd))
+            except OSError:  # closed meanwhile
+                pass
+        return held
 
     def wait_messages(self, n, timeout=30):
         """At least n finished transactions within timeout seconds, else AssertionError."""
         deadline = time.monotonic() + timeout
-        while self.counters()["mesg"] < n:
+        while True:
+            if self.counters()["mesg"] >= n:
+                msgs = self.messages()
+                if len(msgs) >= n:
+                    return msgs
             if time.monotonic() > deadline:
                 raise AssertionError(f"smtp-sink {self.host}: {self.counters()} after "
                                      f"{timeout}s, wanted {n} messages")
             time.sleep(0.05)
-        return self.messages()
 
     def stop(self):
         if self.proc is None:
