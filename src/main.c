@@ -35,6 +35,8 @@ static const struct {
 	 cmd_dkim_usage},
 	{"dns", cmd_dns, "the DNS records to publish for a domain; check, lookup",
 	 cmd_dns_usage},
+	{"queue", cmd_queue, "the outbound queue: list, show, retry, delete, hold, release",
+	 cmd_queue_usage},
 	{"smtp-send", cmd_smtp_send, "send a message with the outbound SMTP client (a test)",
 	 cmd_smtp_send_usage},
 	{"tls-policy", cmd_tls_policy, "the TLS (MTA-STS, DANE) outbound mail to a domain gets",

@@ -14,6 +14,7 @@ int cmd_fetch(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_dkim(int argc, char **argv);
 int cmd_dns(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 /* `kasten dns check ...` and `kasten dns lookup ...`, reached through `kasten dns`
  * (argv[0] = "check" / "lookup"). */
 int cmd_dns_check(int argc, char **argv);
@@ -31,6 +32,7 @@ extern const char cmd_fetch_usage[];
 extern const char cmd_sync_usage[];
 extern const char cmd_dkim_usage[];
 extern const char cmd_dns_usage[];
+extern const char cmd_queue_usage[];
 extern const char cmd_dns_check_usage[];
 extern const char cmd_dns_lookup_usage[];
 extern const char cmd_smtp_send_usage[];
