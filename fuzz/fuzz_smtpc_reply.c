@@ -58,8 +58,12 @@ static void fuzz_format(const uint8_t *data, size_t size)
 		n++;
 	}
 	field[n] = '\0';
-	struct smtpc_msg m = {.sender = field, .envid = field, .ret = SMTPC_RET_FULL,
-			      .body = SMTPC_BODY_8BITMIME, .smtputf8 = true, .size = n};
+	struct smtpc_msg m = {.sender = field,
+	                      .envid = field,
+	                      .ret = SMTPC_RET_FULL,
+	                      .body = SMTPC_BODY_8BITMIME,
+	                      .smtputf8 = true,
+	                      .size = n};
 	check_command(smtpc_format_mail(&ext, &m, out, sizeof(out), &len), out, len);
 	struct smtpc_rcpt r = {.address = field, .orcpt = field, .notify = (unsigned)n & 15};
 	check_command(smtpc_format_rcpt(&ext, &r, out, sizeof(out), &len), out, len);

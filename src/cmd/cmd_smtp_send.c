@@ -26,22 +26,22 @@
 #include "core/banned.h"
 
 const char cmd_smtp_send_usage[] =
-	"usage: kasten smtp-send --host H [--port P] [--starttls | --tls | --plain]\n"
-	"         [--verify none|pkix|dane] [--name N]... [--tlsa \"U S M HEX\"]...\n"
-	"         [--ca-file F] [--helo NAME] [--from A] --to B [--to C]...\n"
-	"         [--auth-user U --password-file F [--auth-plaintext]]\n"
-	"         [--notify NEVER|SUCCESS,FAILURE,DELAY] [--ret FULL|HDRS] [--envid ID]\n"
-	"         [--body 7bit|8bitmime|binarymime] [--smtputf8] [--requiretls]\n"
-	"         [--timeout SECONDS] FILE\n"
-	"  Send FILE (a message; LF line ends become CRLF) in one SMTP transaction and\n"
-	"  print the conversation and each recipient's result. TLS: STARTTLS when offered\n"
-	"  (default), --starttls requires it, --tls from the first byte, --plain never.\n"
-	"  --verify pkix checks the certificate against --name (default: the host) and the\n"
-	"  system's or --ca-file's CAs; --tlsa records (usage selector mtype hex) mean\n"
-	"  --verify dane. The null sender unless --from. --body and --smtputf8 are guessed\n"
-	"  from the file and addresses when not given. Port 25 unless --port; timeouts\n"
-	"  30s connect, 300s per command, 600s for the data unless --timeout (all).\n"
-	"  Exit 0 when every recipient was accepted, 1 otherwise.\n";
+    "usage: kasten smtp-send --host H [--port P] [--starttls | --tls | --plain]\n"
+    "         [--verify none|pkix|dane] [--name N]... [--tlsa \"U S M HEX\"]...\n"
+    "         [--ca-file F] [--helo NAME] [--from A] --to B [--to C]...\n"
+    "         [--auth-user U --password-file F [--auth-plaintext]]\n"
+    "         [--notify NEVER|SUCCESS,FAILURE,DELAY] [--ret FULL|HDRS] [--envid ID]\n"
+    "         [--body 7bit|8bitmime|binarymime] [--smtputf8] [--requiretls]\n"
+    "         [--timeout SECONDS] FILE\n"
+    "  Send FILE (a message; LF line ends become CRLF) in one SMTP transaction and\n"
+    "  print the conversation and each recipient's result. TLS: STARTTLS when offered\n"
+    "  (default), --starttls requires it, --tls from the first byte, --plain never.\n"
+    "  --verify pkix checks the certificate against --name (default: the host) and the\n"
+    "  system's or --ca-file's CAs; --tlsa records (usage selector mtype hex) mean\n"
+    "  --verify dane. The null sender unless --from. --body and --smtputf8 are guessed\n"
+    "  from the file and addresses when not given. Port 25 unless --port; timeouts\n"
+    "  30s connect, 300s per command, 600s for the data unless --timeout (all).\n"
+    "  Exit 0 when every recipient was accepted, 1 otherwise.\n";
 
 enum send_tls { SEND_TLS_OPPORTUNISTIC, SEND_TLS_STARTTLS, SEND_TLS_IMPLICIT, SEND_TLS_PLAIN };
 
@@ -87,8 +87,7 @@ static bool parse_tlsa(struct send_opts *o, const char *s)
 	unsigned u, sel, mt;
 	int pos = 0;
 	if (o->n_tlsa >= LIMIT_DNS_ANSWER_RECORDS ||
-	    sscanf(s, "%u %u %u %n", &u, &sel, &mt, &pos) != 3 || u > 255 || sel > 255 ||
-	    mt > 255)
+	    sscanf(s, "%u %u %u %n", &u, &sel, &mt, &pos) != 3 || u > 255 || sel > 255 || mt > 255)
 		return false;
 	const char *h = s + pos;
 	size_t hl = strlen(h);
@@ -101,8 +100,8 @@ static bool parse_tlsa(struct send_opts *o, const char *s)
 			return false;
 		d[i] = (uint8_t)(a << 4 | b);
 	}
-	o->tlsa[o->n_tlsa++] = (struct smtpc_tlsa){(uint8_t)u, (uint8_t)sel, (uint8_t)mt, d,
-						    hl / 2};
+	o->tlsa[o->n_tlsa++] =
+	    (struct smtpc_tlsa){(uint8_t)u, (uint8_t)sel, (uint8_t)mt, d, hl / 2};
 	return true;
 }
 
@@ -138,10 +137,14 @@ static bool parse_value(struct send_opts *o, const char *opt, const char *v, int
 	struct {
 		const char *name;
 		const char **dst;
-	} strs[] = {{"--host", &o->host},         {"--port", &o->port},
-		    {"--ca-file", &o->ca_file},   {"--helo", &o->helo},
-		    {"--from", &o->from},         {"--auth-user", &o->auth_user},
-		    {"--password-file", &o->password_file}, {"--envid", &o->envid}};
+	} strs[] = {{"--host", &o->host},
+	            {"--port", &o->port},
+	            {"--ca-file", &o->ca_file},
+	            {"--helo", &o->helo},
+	            {"--from", &o->from},
+	            {"--auth-user", &o->auth_user},
+	            {"--password-file", &o->password_file},
+	            {"--envid", &o->envid}};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (!strcmp(opt, strs[i].name)) {
 			*strs[i].dst = v;
@@ -220,7 +223,8 @@ static int parse_args(struct send_opts *o, int argc, char **argv)
 			o->smtputf8 = o->smtputf8_set = true;
 		else if (!strcmp(a, "--requiretls"))
 			o->requiretls = true;
-		else if (a[0] == '-' && a[1] == '-' && i + 1 < argc && parse_value(o, a, argv[i + 1], &rc))
+		else if (a[0] == '-' && a[1] == '-' && i + 1 < argc &&
+		         parse_value(o, a, argv[i + 1], &rc))
 			i++;
 		else if (a[0] == '-')
 			return send_usage("unknown option or missing value", a);
@@ -262,8 +266,7 @@ static void send_trace(void *ctx, char who, const char *line, size_t len)
 
 /* The message as CRLF lines in *fd_out (the file itself or a converted copy), its size
  * in *size_out, and whether it has 8-bit bytes. */
-static int open_message(const struct send_opts *o, int *fd_out, uint64_t *size_out,
-			bool *eight_out)
+static int open_message(const struct send_opts *o, int *fd_out, uint64_t *size_out, bool *eight_out)
 {
 	int fd = open(o->file, O_RDONLY | O_CLOEXEC);
 	uint8_t buf[LIMIT_SMTPC_BODY_CHUNK];
@@ -355,8 +358,8 @@ static const char *tls_state_name(enum smtpc_tls_state t)
 
 /* Connect to the first address that answers; the greeting in *g. */
 static int send_connect(const struct send_opts *o, const struct smtpc_config *cfg,
-			const struct smtpc_tls_opts *tls, struct smtpc **s_out,
-			struct smtpc_reply *g)
+                        const struct smtpc_tls_opts *tls, struct smtpc **s_out,
+                        struct smtpc_reply *g)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
 	int gai = getaddrinfo(o->host, o->port ? o->port : "25", &hints, &res);
@@ -371,11 +374,11 @@ static int send_connect(const struct send_opts *o, const struct smtpc_config *cf
 		if (rc < 0)
 			break;
 		rc = smtpc_connect(*s_out, ai->ai_addr, ai->ai_addrlen,
-				   o->tls == SEND_TLS_IMPLICIT ? tls : NULL, g);
+		                   o->tls == SEND_TLS_IMPLICIT ? tls : NULL, g);
 		if (rc != ERR_IO || !ai->ai_next)
 			break;
 		fprintf(stderr, "kasten smtp-send: %s: %s; trying the next address\n", o->host,
-			smtpc_error(*s_out));
+		        smtpc_error(*s_out));
 		smtpc_free(s_out);
 	}
 	freeaddrinfo(res);
@@ -384,7 +387,7 @@ static int send_connect(const struct send_opts *o, const struct smtpc_config *cf
 
 /* EHLO, STARTTLS as asked, AUTH: 0 when the session is ready for the transaction. */
 static int send_prepare(const struct send_opts *o, struct smtpc *s,
-			const struct smtpc_tls_opts *tls, const char *password)
+                        const struct smtpc_tls_opts *tls, const char *password)
 {
 	struct smtpc_reply r = {0};
 	int rc = smtpc_ehlo(s, &r);
@@ -406,9 +409,9 @@ static int send_prepare(const struct send_opts *o, struct smtpc *s,
 	/* a refusing reply says most; else (a lost connection, a certificate) the error */
 	if (rc < 0)
 		fprintf(stderr, "kasten smtp-send: %s\n",
-			r.code >= 400	      ? r.line
-			: smtpc_error(s)[0] ? smtpc_error(s)
-					      : err_str(rc));
+		        r.code >= 400       ? r.line
+		        : smtpc_error(s)[0] ? smtpc_error(s)
+		                            : err_str(rc));
 	return rc;
 }
 
@@ -422,8 +425,8 @@ static bool send_report(const struct send_opts *o, const struct smtpc_reply *fin
 		       r->code ? "" : "no result: ", r->line);
 		ok += r->code / 100 == 2;
 	}
-	printf("result: %zu of %zu accepted%s%s\n", ok, o->n_rcpts,
-	       final->code ? "; " : "", final->code ? final->line : "");
+	printf("result: %zu of %zu accepted%s%s\n", ok, o->n_rcpts, final->code ? "; " : "",
+	       final->code ? final->line : "");
 	return ok == o->n_rcpts;
 }
 
@@ -432,23 +435,23 @@ static int send_run(struct send_opts *o, struct smtpc_msg *m, SSL_CTX *ctx, cons
 {
 	unsigned t = o->timeout_s;
 	struct smtpc_config cfg = {
-		.timeouts = {(t ? t : LIMIT_SMTPC_CONNECT_TIMEOUT) * 1000u,
-			     (t ? t : LIMIT_SMTPC_COMMAND_TIMEOUT) * 1000u,
-			     (t ? t : LIMIT_SMTPC_DATA_TIMEOUT) * 1000u},
-		.helo = o->helo ? o->helo : "localhost",
-		.ssl_ctx = ctx,
-		.trace = send_trace,
+	    .timeouts = {(t ? t : LIMIT_SMTPC_CONNECT_TIMEOUT) * 1000u,
+	                 (t ? t : LIMIT_SMTPC_COMMAND_TIMEOUT) * 1000u,
+	                 (t ? t : LIMIT_SMTPC_DATA_TIMEOUT) * 1000u},
+	    .helo = o->helo ? o->helo : "localhost",
+	    .ssl_ctx = ctx,
+	    .trace = send_trace,
 	};
 	struct in6_addr a6;
-	bool literal = inet_pton(AF_INET, o->host, &a6) == 1 ||
-		       inet_pton(AF_INET6, o->host, &a6) == 1;
+	bool literal =
+	    inet_pton(AF_INET, o->host, &a6) == 1 || inet_pton(AF_INET6, o->host, &a6) == 1;
 	struct smtpc_tls_opts tls = {
-		.sni = literal ? NULL : o->host, /* RFC 6066 3: no addresses in SNI */
-		.verify = o->verify,
-		.names = o->names,
-		.n_names = o->n_names,
-		.tlsa = o->tlsa,
-		.n_tlsa = o->n_tlsa,
+	    .sni = literal ? NULL : o->host, /* RFC 6066 3: no addresses in SNI */
+	    .verify = o->verify,
+	    .names = o->names,
+	    .n_names = o->n_names,
+	    .tlsa = o->tlsa,
+	    .n_tlsa = o->n_tlsa,
 	};
 	struct smtpc *s = NULL;
 	struct smtpc_reply g = {0}, final = {0};
@@ -456,7 +459,9 @@ static int send_run(struct send_opts *o, struct smtpc_msg *m, SSL_CTX *ctx, cons
 
 	if (rc < 0) {
 		fprintf(stderr, "kasten smtp-send: %s\n",
-			g.code ? g.line : s && smtpc_error(s)[0] ? smtpc_error(s) : err_str(rc));
+		        g.code                   ? g.line
+		        : s && smtpc_error(s)[0] ? smtpc_error(s)
+		                                 : err_str(rc));
 		if (s && g.code)
 			(void)smtpc_quit(s); /* a refusing greeting: leave politely */
 		smtpc_free(&s);

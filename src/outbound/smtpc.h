@@ -60,26 +60,26 @@ struct ssl_ctx_st;
 #define SMTPC_STATUS_MAX 12 /* "5.123.123" and NUL */
 
 struct smtpc_reply {
-	int code;                       /* 200..599; 0: no reply (connection failure) */
-	char status[SMTPC_STATUS_MAX];  /* RFC 3463 "5.1.1", or "" when the server sent none */
+	int code;                          /* 200..599; 0: no reply (connection failure) */
+	char status[SMTPC_STATUS_MAX];     /* RFC 3463 "5.1.1", or "" when the server sent none */
 	char line[LIMIT_SMTPC_REPLY_TEXT]; /* "550 5.1.1 text text2", NUL-terminated */
-	bool cut;                       /* the text was longer than `line` holds */
-	bool synthesized;               /* made by us (a check before sending, a lost
-					 * connection), not sent by the server */
+	bool cut;                          /* the text was longer than `line` holds */
+	bool synthesized;                  /* made by us (a check before sending, a lost
+	                                    * connection), not sent by the server */
 };
 
 /* EHLO keywords (RFC 5321 4.1.1.1; the extension RFCs named at each). */
 enum smtpc_ext_flag {
-	SMTPC_EXT_PIPELINING = 1u << 0,  /* RFC 2920 */
-	SMTPC_EXT_SIZE = 1u << 1,        /* RFC 1870 (limit in smtpc_ext.size; 0 = none) */
-	SMTPC_EXT_8BITMIME = 1u << 2,    /* RFC 6152 */
-	SMTPC_EXT_SMTPUTF8 = 1u << 3,    /* RFC 6531 */
-	SMTPC_EXT_CHUNKING = 1u << 4,    /* RFC 3030 */
-	SMTPC_EXT_BINARYMIME = 1u << 5,  /* RFC 3030 */
-	SMTPC_EXT_DSN = 1u << 6,         /* RFC 3461 */
-	SMTPC_EXT_STARTTLS = 1u << 7,    /* RFC 3207 */
-	SMTPC_EXT_AUTH = 1u << 8,        /* RFC 4954 (mechanisms in smtpc_ext.auth) */
-	SMTPC_EXT_REQUIRETLS = 1u << 9,  /* RFC 8689 */
+	SMTPC_EXT_PIPELINING = 1u << 0,           /* RFC 2920 */
+	SMTPC_EXT_SIZE = 1u << 1,                 /* RFC 1870 (limit in smtpc_ext.size; 0 = none) */
+	SMTPC_EXT_8BITMIME = 1u << 2,             /* RFC 6152 */
+	SMTPC_EXT_SMTPUTF8 = 1u << 3,             /* RFC 6531 */
+	SMTPC_EXT_CHUNKING = 1u << 4,             /* RFC 3030 */
+	SMTPC_EXT_BINARYMIME = 1u << 5,           /* RFC 3030 */
+	SMTPC_EXT_DSN = 1u << 6,                  /* RFC 3461 */
+	SMTPC_EXT_STARTTLS = 1u << 7,             /* RFC 3207 */
+	SMTPC_EXT_AUTH = 1u << 8,                 /* RFC 4954 (mechanisms in smtpc_ext.auth) */
+	SMTPC_EXT_REQUIRETLS = 1u << 9,           /* RFC 8689 */
 	SMTPC_EXT_ENHANCEDSTATUSCODES = 1u << 10, /* RFC 2034 */
 };
 
@@ -99,7 +99,7 @@ struct smtpc_ext {
 struct smtpc_reply_parser {
 	struct smtpc_reply *reply; /* where the reply goes (set by init) */
 	struct smtpc_ext *ext;     /* NULL, or EHLO keywords are collected here from every
-				    * line after the first (set by init; cleared then) */
+	                            * line after the first (set by init; cleared then) */
 	size_t len;                /* bytes of the current line so far */
 	unsigned lines;            /* lines of this reply so far */
 	size_t text_len;           /* bytes of reply->line so far */
@@ -114,14 +114,14 @@ struct smtpc_reply_parser {
 /* Start a reply: *reply (and *ext when not NULL) are cleared and filled as lines come.
  * on_line and on_line_ctx are left as they are (zero the struct before the first init). */
 void smtpc_reply_parser_init(struct smtpc_reply_parser *rp, struct smtpc_reply *reply,
-			     struct smtpc_ext *ext);
+                             struct smtpc_ext *ext);
 
 /* Feed p[0..len). Returns 1 when a whole reply has been read (*used_out: bytes used; the
  * rest belongs to the next reply; init again before it), 0 when all of p was used and
  * more is needed, ERR_TOO_LONG or ERR_BAD_SYNTAX for a reply that cannot be used (the
  * connection should be dropped: where the next reply starts is unknown). */
 int smtpc_reply_parse(struct smtpc_reply_parser *rp, const uint8_t *p, size_t len,
-		      size_t *used_out);
+                      size_t *used_out);
 
 /* One EHLO line's text (without "250-", without its line end) into *ext. Unknown
  * keywords are ignored; SIZE's value is read with checked arithmetic (an overflowing or
@@ -145,24 +145,24 @@ enum smtpc_ret { SMTPC_RET_DEFAULT = 0, SMTPC_RET_HDRS, SMTPC_RET_FULL }; /* RFC
 enum smtpc_body { SMTPC_BODY_7BIT = 0, SMTPC_BODY_8BITMIME, SMTPC_BODY_BINARYMIME };
 
 struct smtpc_msg {
-	const char *sender;     /* the reverse path without <>; "" = the null sender */
-	const char *envid;      /* RFC 3461 ENVID (not yet xtext-encoded) or NULL */
+	const char *sender; /* the reverse path without <>; "" = the null sender */
+	const char *envid;  /* RFC 3461 ENVID (not yet xtext-encoded) or NULL */
 	enum smtpc_ret ret;
 	enum smtpc_body body;
-	bool smtputf8;          /* RFC 6531: the envelope or header needs SMTPUTF8 */
-	bool requiretls;        /* RFC 8689 */
-	const void *prefix;     /* bytes sent before the file (DKIM-Signature lines, CRLF
-				 * each) or NULL */
+	bool smtputf8;      /* RFC 6531: the envelope or header needs SMTPUTF8 */
+	bool requiretls;    /* RFC 8689 */
+	const void *prefix; /* bytes sent before the file (DKIM-Signature lines, CRLF
+	                     * each) or NULL */
 	size_t prefix_len;
-	int fd;                 /* the message, lines ending in CRLF; read with pread from
-				 * offset 0, never moved */
-	uint64_t size;          /* bytes of the file to send */
+	int fd;        /* the message, lines ending in CRLF; read with pread from
+	                * offset 0, never moved */
+	uint64_t size; /* bytes of the file to send */
 };
 
 struct smtpc_rcpt {
-	const char *address;    /* the forward path without <> */
-	const char *orcpt;      /* "rfc822;x@y" as given (not xtext-encoded) or NULL */
-	unsigned notify;        /* enum smtpc_notify bits */
+	const char *address;      /* the forward path without <> */
+	const char *orcpt;        /* "rfc822;x@y" as given (not xtext-encoded) or NULL */
+	unsigned notify;          /* enum smtpc_notify bits */
 	struct smtpc_reply reply; /* out: this recipient's outcome, see smtpc_send */
 };
 
@@ -174,22 +174,22 @@ int smtpc_xtext(const char *in, char *out, size_t cap);
  * out[0..cap), NUL-terminated, *len_out its length. Parameters only for extensions in
  * ext (SIZE with the size of prefix + file; RET/ENVID only when DSN is offered).
  * ERR_TOO_LONG when it does not fit, ERR_INVAL for a CR, LF or NUL in a field. */
-int smtpc_format_mail(const struct smtpc_ext *ext, const struct smtpc_msg *m, char *out,
-		      size_t cap, size_t *len_out);
+int smtpc_format_mail(const struct smtpc_ext *ext, const struct smtpc_msg *m, char *out, size_t cap,
+                      size_t *len_out);
 
 /* "RCPT TO:<address> NOTIFY=.. ORCPT=type;xtext\r\n" (NOTIFY and ORCPT only when DSN is
  * offered), as smtpc_format_mail. */
 int smtpc_format_rcpt(const struct smtpc_ext *ext, const struct smtpc_rcpt *r, char *out,
-		      size_t cap, size_t *len_out);
+                      size_t cap, size_t *len_out);
 
 /* ---- the session ---- */
 
 struct smtpc_timeouts {
 	unsigned connect_ms; /* TCP connect and each TLS handshake */
 	unsigned command_ms; /* each reply to the greeting, EHLO, MAIL, RCPT, DATA, ...
-			      * and each write of a command (RFC 5321 4.5.3.2: 5 min) */
+	                      * and each write of a command (RFC 5321 4.5.3.2: 5 min) */
 	unsigned data_ms;    /* each write of message bytes and the reply after the end
-			      * of the data (RFC 5321 4.5.3.2.5/6: 3 and 10 min) */
+	                      * of the data (RFC 5321 4.5.3.2.5/6: 3 and 10 min) */
 };
 
 /* One line of the conversation, as sent ('C') or received ('S'), without its line end;
@@ -198,17 +198,17 @@ typedef void (*smtpc_trace_fn)(void *ctx, char who, const char *line, size_t len
 
 struct smtpc_config {
 	struct smtpc_timeouts timeouts;
-	const char *helo;          /* our name for EHLO/HELO */
+	const char *helo;           /* our name for EHLO/HELO */
 	struct ssl_ctx_st *ssl_ctx; /* a shared context from smtpc_tls_ctx_new, or NULL:
-				     * the session makes its own when it needs one */
-	smtpc_trace_fn trace;      /* NULL or called for every line */
+	                             * the session makes its own when it needs one */
+	smtpc_trace_fn trace;       /* NULL or called for every line */
 	void *trace_ctx;
 };
 
 enum smtpc_verify {
-	SMTPC_VERIFY_NONE,  /* encrypt, accept any certificate (opportunistic TLS) */
-	SMTPC_VERIFY_PKIX,  /* the system trust store (or ca_file), one of names */
-	SMTPC_VERIFY_DANE,  /* RFC 7672: the TLSA records (DANE-TA(2), DANE-EE(3)) */
+	SMTPC_VERIFY_NONE, /* encrypt, accept any certificate (opportunistic TLS) */
+	SMTPC_VERIFY_PKIX, /* the system trust store (or ca_file), one of names */
+	SMTPC_VERIFY_DANE, /* RFC 7672: the TLSA records (DANE-TA(2), DANE-EE(3)) */
 };
 
 struct smtpc_tlsa {
@@ -218,11 +218,11 @@ struct smtpc_tlsa {
 };
 
 struct smtpc_tls_opts {
-	const char *sni;              /* the server name sent (SNI), or NULL */
+	const char *sni; /* the server name sent (SNI), or NULL */
 	enum smtpc_verify verify;
-	const char *const *names;     /* PKIX: names the certificate may carry (MTA-STS: the
-				       * MX host; wildcards as RFC 6125); DANE-TA: the TLSA base
-				       * domain and MX host (RFC 7672 3.2.2); names[0] first */
+	const char *const *names; /* PKIX: names the certificate may carry (MTA-STS: the
+	                           * MX host; wildcards as RFC 6125); DANE-TA: the TLSA base
+	                           * domain and MX host (RFC 7672 3.2.2); names[0] first */
 	size_t n_names;
 	const struct smtpc_tlsa *tlsa; /* DANE: the usable records */
 	size_t n_tlsa;
@@ -242,8 +242,7 @@ struct smtpc;
 /* A TLS client context for many sessions (the engine makes one at start): TLS 1.2 and
  * up, DANE enabled on it, the system trust store or ca_file (NULL: the system's).
  * 0 or ERR_INVAL (detail in err_out). Free with SSL_CTX_free. */
-int smtpc_tls_ctx_new(const char *ca_file, struct ssl_ctx_st **out, char *err_out,
-		      size_t err_cap);
+int smtpc_tls_ctx_new(const char *ca_file, struct ssl_ctx_st **out, char *err_out, size_t err_cap);
 
 /* A session object (no connection yet). *cfg is copied; helo is copied. */
 int smtpc_new(const struct smtpc_config *cfg, struct smtpc **out);
@@ -254,7 +253,7 @@ int smtpc_new(const struct smtpc_config *cfg, struct smtpc **out);
  * greeting, the engine tries the next MX; *greeting_out holds it; QUIT then); ERR_IO;
  * ERR_AUTH when tls verification failed. */
 int smtpc_connect(struct smtpc *s, const struct sockaddr *sa, socklen_t sa_len,
-		  const struct smtpc_tls_opts *tls, struct smtpc_reply *greeting_out);
+                  const struct smtpc_tls_opts *tls, struct smtpc_reply *greeting_out);
 
 /* EHLO; on a 5xx answer HELO (RFC 5321 3.2; no extensions then). The keywords are kept
  * (smtpc_extensions). 0 when either was accepted. */
@@ -264,15 +263,14 @@ int smtpc_ehlo(struct smtpc *s, struct smtpc_reply *reply_out);
  * extensions are those of the new EHLO). Bytes the server sent after its 220 and before
  * the handshake are discarded (RFC 3207 4.2 / STARTTLS injection). ERR_INVAL when
  * STARTTLS was not offered; ERR_AUTH when verification failed. */
-int smtpc_starttls(struct smtpc *s, const struct smtpc_tls_opts *o,
-		   struct smtpc_reply *reply_out);
+int smtpc_starttls(struct smtpc *s, const struct smtpc_tls_opts *o, struct smtpc_reply *reply_out);
 
 /* AUTH PLAIN, else LOGIN (the first the server offers) with user and password (RFC
  * 4954). Only over TLS unless allow_plain. 0 on 235; ERR_AUTH on 535 and other 5xx;
  * ERR_TEMP on 4xx; ERR_INVAL when no mechanism we have is offered. The payloads are
  * wiped after use and never traced. */
 int smtpc_auth(struct smtpc *s, const char *user, const char *password, bool allow_plain,
-	       struct smtpc_reply *reply_out);
+               struct smtpc_reply *reply_out);
 
 /* One transaction: MAIL, RCPT for each of rcpts[0..n) (n <= LIMIT_SMTPC_RCPTS), then
  * DATA (dot-stuffed on the fly) or BDAT (when CHUNKING is offered; BINARYMIME needs it).
@@ -292,8 +290,8 @@ int smtpc_auth(struct smtpc *s, const char *user, const char *password, bool all
  * Returns 0 when the session can take another transaction (whatever the outcomes),
  * ERR_PERM when a check failed (nothing was sent; the session can go on), ERR_IO when
  * the connection broke, ERR_INVAL for bad arguments. */
-int smtpc_send(struct smtpc *s, const struct smtpc_msg *m, struct smtpc_rcpt *rcpts,
-	       size_t n, struct smtpc_reply *final_out);
+int smtpc_send(struct smtpc *s, const struct smtpc_msg *m, struct smtpc_rcpt *rcpts, size_t n,
+               struct smtpc_reply *final_out);
 
 /* RSET: 0 on 250. */
 int smtpc_rset(struct smtpc *s, struct smtpc_reply *reply_out);

@@ -19,7 +19,7 @@ struct smtpc_out {
 };
 
 static void smtpc_outf(struct smtpc_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void smtpc_outf(struct smtpc_out *o, const char *fmt, ...)
 {
@@ -84,8 +84,8 @@ static int smtpc_out_end(struct smtpc_out *o, size_t *len_out)
 	return 0;
 }
 
-int smtpc_format_mail(const struct smtpc_ext *ext, const struct smtpc_msg *m, char *out,
-		      size_t cap, size_t *len_out)
+int smtpc_format_mail(const struct smtpc_ext *ext, const struct smtpc_msg *m, char *out, size_t cap,
+                      size_t *len_out)
 {
 	struct smtpc_out o = {out, cap, 0, 0};
 	bool dsn = ext->flags & SMTPC_EXT_DSN;
@@ -127,7 +127,7 @@ static int smtpc_orcpt(struct smtpc_out *o, const char *orcpt)
 		return ERR_INVAL;
 	for (const char *c = orcpt; c < semi; c++) {
 		bool atext = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-			     (*c >= '0' && *c <= '9') || *c == '-';
+		             (*c >= '0' && *c <= '9') || *c == '-';
 		if (!atext)
 			return ERR_INVAL;
 	}
@@ -138,7 +138,7 @@ static int smtpc_orcpt(struct smtpc_out *o, const char *orcpt)
 }
 
 int smtpc_format_rcpt(const struct smtpc_ext *ext, const struct smtpc_rcpt *r, char *out,
-		      size_t cap, size_t *len_out)
+                      size_t cap, size_t *len_out)
 {
 	struct smtpc_out o = {out, cap, 0, 0};
 	bool dsn = ext->flags & SMTPC_EXT_DSN;
@@ -156,8 +156,8 @@ int smtpc_format_rcpt(const struct smtpc_ext *ext, const struct smtpc_rcpt *r, c
 			unsigned bit;
 			const char *name;
 		} kinds[] = {{SMTPC_NOTIFY_SUCCESS, "SUCCESS"},
-			     {SMTPC_NOTIFY_FAILURE, "FAILURE"},
-			     {SMTPC_NOTIFY_DELAY, "DELAY"}};
+		             {SMTPC_NOTIFY_FAILURE, "FAILURE"},
+		             {SMTPC_NOTIFY_DELAY, "DELAY"}};
 		const char *sep = " NOTIFY=";
 		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 			if (r->notify & kinds[i].bit) {

@@ -13,11 +13,11 @@
 struct smtpc {
 	struct smtpc_config cfg;
 	char helo[LIMIT_DNS_NAME + 1];
-	int fd;                  /* -1 when closed */
-	SSL *ssl;                /* NULL on plain text */
-	SSL_CTX *own_ctx;        /* made here when cfg.ssl_ctx was NULL */
-	bool broken;             /* an I/O error: only smtpc_free is left */
-	struct smtpc_ext ext;    /* of the last EHLO */
+	int fd;               /* -1 when closed */
+	SSL *ssl;             /* NULL on plain text */
+	SSL_CTX *own_ctx;     /* made here when cfg.ssl_ctx was NULL */
+	bool broken;          /* an I/O error: only smtpc_free is left */
+	struct smtpc_ext ext; /* of the last EHLO */
 	enum smtpc_tls_state tls;
 	char tls_desc[96];
 	char error[LIMIT_SMTPC_ERROR];
@@ -25,17 +25,16 @@ struct smtpc {
 	char ring[LIMIT_SMTPC_TRANSCRIPT][LIMIT_SMTPC_TRANSCRIPT_LINE];
 	unsigned ring_next, ring_n;
 	struct smtpc_reply_parser rp;
-	size_t rpos, rlen;       /* unread input: rbuf[rpos..rlen) */
+	size_t rpos, rlen; /* unread input: rbuf[rpos..rlen) */
 	uint8_t rbuf[LIMIT_SMTPC_IO_BUF];
-	struct buf wbuf;         /* output not yet written, over wstore */
+	struct buf wbuf; /* output not yet written, over wstore */
 	uint8_t wstore[LIMIT_SMTPC_IO_BUF];
 	uint8_t body[LIMIT_SMTPC_BODY_CHUNK]; /* message file bytes read at a time */
 };
 
 /* The error detail (one line) for smtpc_error(); returns rc for `return smtpc_fail(...)`.
  * An ERR_IO also marks the session broken. */
-int smtpc_fail(struct smtpc *s, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int smtpc_fail(struct smtpc *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A line into the trace callback and the transcript ring (who: 'C' or 'S'). */
 void smtpc_trace(struct smtpc *s, char who, const void *line, size_t len);
@@ -54,7 +53,7 @@ int smtpc_io_command(struct smtpc *s, const char *line, size_t len, const char *
 /* Flush, then read one whole reply into *r within timeout_ms in all (ext: collect EHLO
  * keywords). 0 whatever the code; ERR_IO (r->code 0) on failure. */
 int smtpc_io_reply(struct smtpc *s, struct smtpc_reply *r, struct smtpc_ext *ext,
-		   unsigned timeout_ms);
+                   unsigned timeout_ms);
 
 /* Bytes already read and not yet parsed (STARTTLS throws them away). */
 size_t smtpc_io_pending(const struct smtpc *s);

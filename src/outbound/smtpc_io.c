@@ -88,7 +88,7 @@ int smtpc_io_connect(struct smtpc *s, const struct sockaddr *sa, socklen_t sa_le
 	int w = smtpc_wait(s, POLLOUT, deadline);
 	if (w == 0)
 		return smtpc_fail(s, ERR_IO, "connect: timed out after %u ms",
-				  s->cfg.timeouts.connect_ms);
+		                  s->cfg.timeouts.connect_ms);
 	if (w < 0 || getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
 		return smtpc_fail(s, ERR_IO, "connect: %s", strerror(errno));
 	if (err != 0)
@@ -220,9 +220,9 @@ static int smtpc_read_some(struct smtpc *s, int64_t deadline)
 			else if (e != SSL_ERROR_WANT_READ) {
 				char eb[128];
 				return smtpc_fail(s, ERR_IO, "TLS read: %s",
-						  e == SSL_ERROR_ZERO_RETURN
-							  ? "connection closed by the server"
-							  : smtpc_ssl_err(eb, sizeof(eb)));
+				                  e == SSL_ERROR_ZERO_RETURN
+				                      ? "connection closed by the server"
+				                      : smtpc_ssl_err(eb, sizeof(eb)));
 			}
 		}
 		int w = smtpc_wait(s, ev, deadline);
@@ -248,7 +248,7 @@ static void smtpc_on_line(void *ctx, const uint8_t *line, size_t len)
 }
 
 int smtpc_io_reply(struct smtpc *s, struct smtpc_reply *r, struct smtpc_ext *ext,
-		   unsigned timeout_ms)
+                   unsigned timeout_ms)
 {
 	int64_t deadline = smtpc_now_ms() + timeout_ms;
 	int rc = smtpc_io_flush(s, s->cfg.timeouts.command_ms);
@@ -267,7 +267,7 @@ int smtpc_io_reply(struct smtpc *s, struct smtpc_reply *r, struct smtpc_ext *ext
 				return 0;
 			if (rc < 0) {
 				rc = smtpc_fail(s, ERR_IO, "%s reply from the server",
-						rc == ERR_TOO_LONG ? "too long a" : "a malformed");
+				                rc == ERR_TOO_LONG ? "too long a" : "a malformed");
 				return smtpc_reply_lost(s, r, rc);
 			}
 			continue;

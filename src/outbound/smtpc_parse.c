@@ -14,7 +14,7 @@
 static const char smtpc_cut_mark[] = "...";
 
 void smtpc_reply_parser_init(struct smtpc_reply_parser *rp, struct smtpc_reply *reply,
-			     struct smtpc_ext *ext)
+                             struct smtpc_ext *ext)
 {
 	rp->reply = reply;
 	rp->ext = ext;
@@ -104,13 +104,12 @@ static size_t smtpc_status_len(const uint8_t *t, size_t n, uint8_t class_digit)
 
 /* One whole line buf[0..n) (line end removed). */
 static int smtpc_reply_line(struct smtpc_reply_parser *rp, const uint8_t *l, size_t n,
-			    bool *last_out)
+                            bool *last_out)
 {
 	struct smtpc_reply *r = rp->reply;
 	int code;
 
-	if (n < 3 || l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '5' ||
-	    !smtpc_is_digit(l[2]))
+	if (n < 3 || l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '5' || !smtpc_is_digit(l[2]))
 		return ERR_BAD_SYNTAX;
 	if (n > 3 && l[3] != ' ' && l[3] != '-')
 		return ERR_BAD_SYNTAX;
@@ -142,8 +141,7 @@ static int smtpc_reply_line(struct smtpc_reply_parser *rp, const uint8_t *l, siz
 		smtpc_ehlo_keyword(rp->ext, (const char *)t, tn);
 	}
 	/* a continuation line repeating the first line's status: left out once joined */
-	if (sl > 0 && rp->lines > 1 && strlen(rp->status) == sl &&
-	    memcmp(rp->status, t, sl) == 0) {
+	if (sl > 0 && rp->lines > 1 && strlen(rp->status) == sl && memcmp(rp->status, t, sl) == 0) {
 		t += sl;
 		tn -= sl;
 	} else if (rp->lines == 1) {
@@ -161,8 +159,7 @@ static int smtpc_reply_line(struct smtpc_reply_parser *rp, const uint8_t *l, siz
 	return 0;
 }
 
-int smtpc_reply_parse(struct smtpc_reply_parser *rp, const uint8_t *p, size_t len,
-		      size_t *used_out)
+int smtpc_reply_parse(struct smtpc_reply_parser *rp, const uint8_t *p, size_t len, size_t *used_out)
 {
 	size_t i;
 
@@ -237,15 +234,15 @@ void smtpc_ehlo_keyword(struct smtpc_ext *ext, const char *text, size_t len)
 		const char *kw;
 		unsigned flag;
 	} plain[] = {
-		{"PIPELINING", SMTPC_EXT_PIPELINING},
-		{"8BITMIME", SMTPC_EXT_8BITMIME},
-		{"SMTPUTF8", SMTPC_EXT_SMTPUTF8},
-		{"CHUNKING", SMTPC_EXT_CHUNKING},
-		{"BINARYMIME", SMTPC_EXT_BINARYMIME},
-		{"DSN", SMTPC_EXT_DSN},
-		{"STARTTLS", SMTPC_EXT_STARTTLS},
-		{"REQUIRETLS", SMTPC_EXT_REQUIRETLS},
-		{"ENHANCEDSTATUSCODES", SMTPC_EXT_ENHANCEDSTATUSCODES},
+	    {"PIPELINING", SMTPC_EXT_PIPELINING},
+	    {"8BITMIME", SMTPC_EXT_8BITMIME},
+	    {"SMTPUTF8", SMTPC_EXT_SMTPUTF8},
+	    {"CHUNKING", SMTPC_EXT_CHUNKING},
+	    {"BINARYMIME", SMTPC_EXT_BINARYMIME},
+	    {"DSN", SMTPC_EXT_DSN},
+	    {"STARTTLS", SMTPC_EXT_STARTTLS},
+	    {"REQUIRETLS", SMTPC_EXT_REQUIRETLS},
+	    {"ENHANCEDSTATUSCODES", SMTPC_EXT_ENHANCEDSTATUSCODES},
 	};
 	size_t arg;
 
@@ -283,7 +280,7 @@ void smtpc_reply_set(struct smtpc_reply *r, int code, const char *status, const 
 	if (status && strlen(status) < sizeof(r->status))
 		snprintf(r->status, sizeof(r->status), "%s", status);
 	n = snprintf(r->line, sizeof(r->line), "%03d%s%s %s", code, r->status[0] ? " " : "",
-		     r->status, text ? text : "");
+	             r->status, text ? text : "");
 	if (n < 0 || (size_t)n >= sizeof(r->line))
 		r->cut = true;
 }

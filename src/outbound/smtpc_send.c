@@ -22,8 +22,9 @@ static int smtpc_check(struct smtpc *s, const struct smtpc_msg *m, struct smtpc_
 
 	if ((x->flags & SMTPC_EXT_SIZE) && x->size > 0 && total > x->size) {
 		char t[128];
-		snprintf(t, sizeof(t), "message size %" PRIu64 " exceeds the server's limit %" PRIu64,
-			 total, x->size);
+		snprintf(t, sizeof(t),
+		         "message size %" PRIu64 " exceeds the server's limit %" PRIu64, total,
+		         x->size);
 		smtpc_reply_set(r, 552, "5.3.4", t);
 		return ERR_PERM;
 	}
@@ -33,9 +34,9 @@ static int smtpc_check(struct smtpc *s, const struct smtpc_msg *m, struct smtpc_
 	}
 	if (m->body == SMTPC_BODY_BINARYMIME &&
 	    (x->flags & (SMTPC_EXT_BINARYMIME | SMTPC_EXT_CHUNKING)) !=
-		    (SMTPC_EXT_BINARYMIME | SMTPC_EXT_CHUNKING)) {
+	        (SMTPC_EXT_BINARYMIME | SMTPC_EXT_CHUNKING)) {
 		smtpc_reply_set(r, 554, "5.6.3",
-				"binary message and the server has no BINARYMIME with CHUNKING");
+		                "binary message and the server has no BINARYMIME with CHUNKING");
 		return ERR_PERM;
 	}
 	if (m->smtputf8 && !(x->flags & SMTPC_EXT_SMTPUTF8)) {
@@ -45,11 +46,12 @@ static int smtpc_check(struct smtpc *s, const struct smtpc_msg *m, struct smtpc_
 	}
 	if (m->requiretls) {
 		bool verified = s->tls == SMTPC_TLS_PKIX || s->tls == SMTPC_TLS_DANE_TA ||
-				s->tls == SMTPC_TLS_DANE_EE;
+		                s->tls == SMTPC_TLS_DANE_EE;
 		if (!(x->flags & SMTPC_EXT_REQUIRETLS) || !verified) {
-			smtpc_reply_set(r, 550, "5.7.10",
-					!verified ? "REQUIRETLS message and TLS is not verified"
-						  : "REQUIRETLS message and the server has no REQUIRETLS");
+			smtpc_reply_set(
+			    r, 550, "5.7.10",
+			    !verified ? "REQUIRETLS message and TLS is not verified"
+			              : "REQUIRETLS message and the server has no REQUIRETLS");
 			return ERR_PERM;
 		}
 	}
@@ -63,7 +65,7 @@ static void smtpc_reply_copy(struct smtpc_reply *dst, const struct smtpc_reply *
 
 /* Every recipient still without an outcome (code 0, not yet decided) gets r. */
 static void smtpc_settle(struct smtpc_rcpt *rcpts, size_t n, const bool *accepted,
-			 const struct smtpc_reply *r)
+                         const struct smtpc_reply *r)
 {
 	for (size_t i = 0; i < n; i++)
 		if (accepted == NULL || accepted[i])
@@ -71,8 +73,8 @@ static void smtpc_settle(struct smtpc_rcpt *rcpts, size_t n, const bool *accepte
 }
 
 /* The connection broke: every recipient not yet refused gets the loss (code 0). */
-static int smtpc_lost(struct smtpc *s, struct smtpc_rcpt *rcpts, size_t n,
-		      const bool *refused, struct smtpc_reply *final_out, int rc)
+static int smtpc_lost(struct smtpc *s, struct smtpc_rcpt *rcpts, size_t n, const bool *refused,
+                      struct smtpc_reply *final_out, int rc)
 {
 	struct smtpc_reply r;
 
@@ -89,7 +91,7 @@ static int smtpc_lost(struct smtpc *s, struct smtpc_rcpt *rcpts, size_t n,
 /* Message bytes: prefix then file, in pieces; *piece_out/len_out the next one (len 0 at
  * the end). off is the offset into prefix + file. */
 static int smtpc_piece(struct smtpc *s, const struct smtpc_msg *m, uint64_t off, size_t max,
-		       const uint8_t **piece_out, size_t *len_out)
+                       const uint8_t **piece_out, size_t *len_out)
 {
 	uint64_t total = (uint64_t)m->prefix_len + m->size;
 
@@ -185,7 +187,8 @@ static int smtpc_bdat_body(struct smtpc *s, const struct smtpc_msg *m, struct sm
 
 	do {
 		uint64_t left = total - off;
-		size_t chunk = left < LIMIT_SMTPC_BDAT_CHUNK ? (size_t)left : LIMIT_SMTPC_BDAT_CHUNK;
+		size_t chunk =
+		    left < LIMIT_SMTPC_BDAT_CHUNK ? (size_t)left : LIMIT_SMTPC_BDAT_CHUNK;
 		bool lastc = off + chunk == total;
 		char cmd[64];
 		int cn = snprintf(cmd, sizeof(cmd), "BDAT %zu%s\r\n", chunk, lastc ? " LAST" : "");
@@ -203,8 +206,7 @@ static int smtpc_bdat_body(struct smtpc *s, const struct smtpc_msg *m, struct sm
 		if (rc == 0)
 			rc = smtpc_io_flush(s, tmo);
 		if (rc == 0)
-			rc = smtpc_io_reply(s, r, NULL,
-					    lastc ? tmo : s->cfg.timeouts.command_ms);
+			rc = smtpc_io_reply(s, r, NULL, lastc ? tmo : s->cfg.timeouts.command_ms);
 		if (rc < 0)
 			return rc;
 		if (r->code / 100 != 2)
@@ -216,12 +218,12 @@ static int smtpc_bdat_body(struct smtpc *s, const struct smtpc_msg *m, struct sm
 
 /* Queue command i of the envelope (0: MAIL, 1..n: RCPT). */
 static int smtpc_envelope_cmd(struct smtpc *s, const struct smtpc_msg *m,
-			      const struct smtpc_rcpt *rcpts, size_t i)
+                              const struct smtpc_rcpt *rcpts, size_t i)
 {
 	char line[LIMIT_SMTPC_COMMAND];
 	size_t len = 0;
 	int rc = i == 0 ? smtpc_format_mail(&s->ext, m, line, sizeof(line), &len)
-			: smtpc_format_rcpt(&s->ext, &rcpts[i - 1], line, sizeof(line), &len);
+	                : smtpc_format_rcpt(&s->ext, &rcpts[i - 1], line, sizeof(line), &len);
 	if (rc < 0)
 		return rc;
 	return smtpc_io_command(s, line, len, NULL);
@@ -230,13 +232,13 @@ static int smtpc_envelope_cmd(struct smtpc *s, const struct smtpc_msg *m,
 struct smtpc_txn {
 	struct smtpc_reply mail;
 	size_t accepted;
-	bool refused[LIMIT_SMTPC_RCPTS];  /* settled by its RCPT reply (or MAIL's) */
+	bool refused[LIMIT_SMTPC_RCPTS]; /* settled by its RCPT reply (or MAIL's) */
 	bool accepted_at[LIMIT_SMTPC_RCPTS];
 };
 
 /* Read the reply of envelope command i into its place. */
 static int smtpc_envelope_reply(struct smtpc *s, struct smtpc_txn *t, struct smtpc_rcpt *rcpts,
-				size_t i)
+                                size_t i)
 {
 	struct smtpc_reply *r = i == 0 ? &t->mail : &rcpts[i - 1].reply;
 	int rc = smtpc_io_reply(s, r, NULL, s->cfg.timeouts.command_ms);
@@ -261,7 +263,7 @@ static int smtpc_envelope_reply(struct smtpc *s, struct smtpc_txn *t, struct smt
 /* MAIL and every RCPT; with PIPELINING as many as fit the write buffer at a time, then
  * their replies in order (RFC 2920 3.1), and DATA last in the final group when asked. */
 static int smtpc_envelope(struct smtpc *s, const struct smtpc_msg *m, struct smtpc_rcpt *rcpts,
-			  size_t n, struct smtpc_txn *t, bool data_too, struct smtpc_reply *data_r)
+                          size_t n, struct smtpc_txn *t, bool data_too, struct smtpc_reply *data_r)
 {
 	bool pipe = s->ext.flags & SMTPC_EXT_PIPELINING;
 	size_t sent = 0, read = 0; /* commands 0..n queued / answered */
@@ -269,8 +271,8 @@ static int smtpc_envelope(struct smtpc *s, const struct smtpc_msg *m, struct smt
 
 	while (read < n + 1) {
 		/* queue while the next command surely fits; always at least one */
-		while (sent < n + 1 && (sent == read ||
-					(pipe && buf_room(&s->wbuf) >= LIMIT_SMTPC_COMMAND))) {
+		while (sent < n + 1 &&
+		       (sent == read || (pipe && buf_room(&s->wbuf) >= LIMIT_SMTPC_COMMAND))) {
 			rc = smtpc_envelope_cmd(s, m, rcpts, sent);
 			if (rc < 0)
 				return rc;
@@ -304,8 +306,8 @@ static int smtpc_envelope(struct smtpc *s, const struct smtpc_msg *m, struct smt
 	return 0;
 }
 
-int smtpc_send(struct smtpc *s, const struct smtpc_msg *m, struct smtpc_rcpt *rcpts,
-	       size_t n, struct smtpc_reply *final_out)
+int smtpc_send(struct smtpc *s, const struct smtpc_msg *m, struct smtpc_rcpt *rcpts, size_t n,
+               struct smtpc_reply *final_out)
 {
 	struct smtpc_txn t;
 	struct smtpc_reply data_r, r;

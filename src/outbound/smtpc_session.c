@@ -37,7 +37,7 @@ int smtpc_new(const struct smtpc_config *cfg, struct smtpc **out)
 }
 
 int smtpc_connect(struct smtpc *s, const struct sockaddr *sa, socklen_t sa_len,
-		  const struct smtpc_tls_opts *tls, struct smtpc_reply *greeting_out)
+                  const struct smtpc_tls_opts *tls, struct smtpc_reply *greeting_out)
 {
 	int rc;
 
@@ -90,8 +90,7 @@ int smtpc_ehlo(struct smtpc *s, struct smtpc_reply *reply_out)
 	return smtpc_reply_rc(reply_out, 0);
 }
 
-int smtpc_starttls(struct smtpc *s, const struct smtpc_tls_opts *o,
-		   struct smtpc_reply *reply_out)
+int smtpc_starttls(struct smtpc *s, const struct smtpc_tls_opts *o, struct smtpc_reply *reply_out)
 {
 	static const char cmd[] = "STARTTLS\r\n";
 	int rc;
@@ -133,7 +132,7 @@ static int smtpc_b64(const void *p, size_t n, char *out, size_t cap)
 
 /* One SASL step: send line (traced as trace_as), read the reply. */
 static int smtpc_auth_step(struct smtpc *s, const char *line, size_t n, const char *trace_as,
-			   struct smtpc_reply *r)
+                           struct smtpc_reply *r)
 {
 	int rc = smtpc_io_command(s, line, n, trace_as);
 	if (rc == 0)
@@ -151,7 +150,7 @@ static int smtpc_auth_result(const struct smtpc_reply *r)
 }
 
 int smtpc_auth(struct smtpc *s, const char *user, const char *password, bool allow_plain,
-	       struct smtpc_reply *reply_out)
+               struct smtpc_reply *reply_out)
 {
 	/* each payload fits a SASL line (LIMIT_SASL_LINE) after base64 and the verb */
 	char raw[LIMIT_SASL_LINE / 2];
@@ -174,7 +173,7 @@ int smtpc_auth(struct smtpc *s, const char *user, const char *password, bool all
 		static const char verb[] = "AUTH PLAIN ";
 		snprintf(line, sizeof(line), "%s", verb);
 		rc = smtpc_b64(raw, ul + pl + 2, line + sizeof(verb) - 1,
-			       sizeof(line) - sizeof(verb) - 2);
+		               sizeof(line) - sizeof(verb) - 2);
 		if (rc == 0) {
 			size_t n = strlen(line);
 			line[n++] = '\r';

@@ -16,8 +16,7 @@
 #include "core/err.h"
 #include "outbound/smtpc_int.h"
 
-int smtpc_tls_ctx_new(const char *ca_file, struct ssl_ctx_st **out, char *err_out,
-		      size_t err_cap)
+int smtpc_tls_ctx_new(const char *ca_file, struct ssl_ctx_st **out, char *err_out, size_t err_cap)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	int ok;
@@ -28,7 +27,7 @@ int smtpc_tls_ctx_new(const char *ca_file, struct ssl_ctx_st **out, char *err_ou
 		return ERR_NOMEM;
 	}
 	(void)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); /* cannot fail for a
-								   * known version */
+	                                                           * known version */
 	if (ca_file && ca_file[0])
 		ok = SSL_CTX_load_verify_locations(ctx, ca_file, NULL);
 	else
@@ -39,7 +38,7 @@ int smtpc_tls_ctx_new(const char *ca_file, struct ssl_ctx_st **out, char *err_ou
 		ERR_error_string_n(e, eb, sizeof(eb));
 		ERR_clear_error();
 		snprintf(err_out, err_cap, "TLS trust store %s: %s",
-			 ca_file && ca_file[0] ? ca_file : "(system)", eb);
+		         ca_file && ca_file[0] ? ca_file : "(system)", eb);
 		SSL_CTX_free(ctx);
 		return ERR_INVAL;
 	}
@@ -64,15 +63,15 @@ static int smtpc_tls_verify_setup(struct smtpc *s, SSL *ssl, const struct smtpc_
 		if (SSL_dane_enable(ssl, base) <= 0)
 			return smtpc_fail(s, ERR_INVAL, "DANE cannot be enabled");
 		(void)SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS); /* returns
-								 * the old flags */
+		                                                                 * the old flags */
 		for (size_t i = 1; i < o->n_names; i++)
 			if (SSL_add1_host(ssl, o->names[i]) != 1)
 				return smtpc_fail(s, ERR_INVAL, "bad name %s", o->names[i]);
 		for (size_t i = 0; i < o->n_tlsa; i++) {
 			const struct smtpc_tlsa *t = &o->tlsa[i];
 			/* 0: a record OpenSSL cannot use (unknown usage, digest): skipped */
-			int rc = SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype,
-						   t->data, t->len);
+			int rc = SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype, t->data,
+			                           t->len);
 			if (rc > 0)
 				usable++;
 			ERR_clear_error();
@@ -110,8 +109,7 @@ static enum smtpc_tls_state smtpc_tls_how(SSL *ssl, const struct smtpc_tls_opts 
 		return SMTPC_TLS_UNVERIFIED;
 	if (o->verify == SMTPC_VERIFY_PKIX)
 		return SMTPC_TLS_PKIX;
-	if (SSL_get0_dane_tlsa(ssl, &usage, &selector, &mtype, &data, &dlen) >= 0 &&
-	    usage == 2)
+	if (SSL_get0_dane_tlsa(ssl, &usage, &selector, &mtype, &data, &dlen) >= 0 && usage == 2)
 		return SMTPC_TLS_DANE_TA;
 	return SMTPC_TLS_DANE_EE;
 }
@@ -152,31 +150,31 @@ int smtpc_tls_handshake(struct smtpc *s, const struct smtpc_tls_opts *o)
 			if (o->verify != SMTPC_VERIFY_NONE && v != X509_V_OK) {
 				s->broken = true;
 				return smtpc_fail(s, ERR_AUTH, "certificate does not verify: %s",
-						  X509_verify_cert_error_string(v));
+				                  X509_verify_cert_error_string(v));
 			}
 			unsigned long le = ERR_get_error();
 			if (le)
 				ERR_error_string_n(le, eb, sizeof(eb));
 			else
 				snprintf(eb, sizeof(eb), "%s",
-					 e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
-									 : "connection closed");
+				         e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
+				                                         : "connection closed");
 			ERR_clear_error();
 			return smtpc_fail(s, ERR_IO, "TLS handshake: %s", eb);
 		}
 		int64_t left = deadline - smtpc_tls_now_ms();
 		struct pollfd pfd = {.fd = s->fd,
-				     .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
+		                     .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
 		int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
 		if (n == 0)
 			return smtpc_fail(s, ERR_IO, "TLS handshake: timed out after %u ms",
-					  s->cfg.timeouts.connect_ms);
+			                  s->cfg.timeouts.connect_ms);
 		if (n < 0 && errno != EINTR)
 			return smtpc_fail(s, ERR_IO, "poll: %s", strerror(errno));
 	}
 	s->tls = smtpc_tls_how(s->ssl, o);
 	if (snprintf(s->tls_desc, sizeof(s->tls_desc), "%s %s", SSL_get_version(s->ssl),
-		     SSL_get_cipher_name(s->ssl)) < 0)
+	             SSL_get_cipher_name(s->ssl)) < 0)
 		s->tls_desc[0] = '\0';
 	return 0;
 }

@@ -20,7 +20,7 @@
 /* One parse of s[0..len) in pieces: whole (step 0), or step bytes at a time, or split
  * at split (two pieces). Returns the parser's result; *used_total the bytes it took. */
 static int feed(const char *s, size_t len, size_t step, size_t split, struct smtpc_reply *r,
-		struct smtpc_ext *ext, size_t *used_total)
+                struct smtpc_ext *ext, size_t *used_total)
 {
 	uint8_t *p = malloc(len ? len : 1);
 	struct smtpc_reply_parser *rp = calloc(1, sizeof(*rp));
@@ -87,7 +87,7 @@ static void test_reply_single(void **state)
 {
 	check("220 mx.example ESMTP ready\r\n", 1, 220, "220 mx.example ESMTP ready");
 	check("250 OK\r\n", 1, 250, "250 OK");
-	check("250\r\n", 1, 250, "250");         /* RFC 5321 4.2: the text may be absent */
+	check("250\r\n", 1, 250, "250"); /* RFC 5321 4.2: the text may be absent */
 	check("250 \r\n", 1, 250, "250");
 	check("354 go ahead\n", 1, 354, "354 go ahead"); /* a bare LF ends a line too */
 	check("550 5.1.1 <x@y>: no such user\r\n", 1, 550, "550 5.1.1 <x@y>: no such user");
@@ -111,7 +111,7 @@ static void test_reply_status(void **state)
 	assert_int_equal(feed("550 5.123.456 x\r\n", 17, 0, 0, &r, NULL, &used), 1);
 	assert_string_equal(r.status, "5.123.456");
 	const char *none[] = {"550 5.1234.1 x\r\n", "550 5.1.1x\r\n", "550 5..1 x\r\n",
-			      "550 4.1.1 x\r\n", "550 5.1. x\r\n", "550 x 5.1.1\r\n"};
+	                      "550 4.1.1 x\r\n",    "550 5.1. x\r\n", "550 x 5.1.1\r\n"};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
 		assert_int_equal(feed(none[i], strlen(none[i]), 0, 0, &r, NULL, &used), 1);
 		assert_string_equal(r.status, "");
@@ -139,9 +139,9 @@ static void test_reply_multi(void **state)
 
 static void test_reply_malformed(void **state)
 {
-	const char *bad[] = {"25\r\n",      "2500 x\r\n",   "abc x\r\n",    "150 x\r\n",
-			     "650 x\r\n",   "260 x\r\n",    "25x x\r\n",    "\r\n",
-			     "250_x\r\n",   " 250 x\r\n",   "250-x\r\n2 y\r\n"};
+	const char *bad[] = {"25\r\n",    "2500 x\r\n", "abc x\r\n",       "150 x\r\n",
+	                     "650 x\r\n", "260 x\r\n",  "25x x\r\n",       "\r\n",
+	                     "250_x\r\n", " 250 x\r\n", "250-x\r\n2 y\r\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		check(bad[i], ERR_BAD_SYNTAX, 0, "");
 }
@@ -244,29 +244,28 @@ static void test_reply_text_cut_utf8(void **state)
 static void test_ehlo(void **state)
 {
 	const char *s = "250-mx.example greets you\r\n"
-			"250-PIPELINING\r\n"
-			"250-SIZE 52428800\r\n"
-			"250-8bitmime\r\n"
-			"250-SMTPUTF8\r\n"
-			"250-CHUNKING\r\n"
-			"250-BINARYMIME\r\n"
-			"250-DSN\r\n"
-			"250-STARTTLS\r\n"
-			"250-AUTH LOGIN PLAIN CRAM-MD5\r\n"
-			"250-REQUIRETLS\r\n"
-			"250-X-UNKNOWN 1 2\r\n"
-			"250 ENHANCEDSTATUSCODES\r\n";
+	                "250-PIPELINING\r\n"
+	                "250-SIZE 52428800\r\n"
+	                "250-8bitmime\r\n"
+	                "250-SMTPUTF8\r\n"
+	                "250-CHUNKING\r\n"
+	                "250-BINARYMIME\r\n"
+	                "250-DSN\r\n"
+	                "250-STARTTLS\r\n"
+	                "250-AUTH LOGIN PLAIN CRAM-MD5\r\n"
+	                "250-REQUIRETLS\r\n"
+	                "250-X-UNKNOWN 1 2\r\n"
+	                "250 ENHANCEDSTATUSCODES\r\n";
 	struct smtpc_reply r;
 	struct smtpc_ext ext;
 	size_t used;
 	for (size_t step = 0; step <= 1; step++) {
 		assert_int_equal(feed(s, strlen(s), step, 0, &r, &ext, &used), 1);
-		assert_int_equal(ext.flags,
-				 SMTPC_EXT_PIPELINING | SMTPC_EXT_SIZE | SMTPC_EXT_8BITMIME |
-					 SMTPC_EXT_SMTPUTF8 | SMTPC_EXT_CHUNKING |
-					 SMTPC_EXT_BINARYMIME | SMTPC_EXT_DSN |
-					 SMTPC_EXT_STARTTLS | SMTPC_EXT_AUTH |
-					 SMTPC_EXT_REQUIRETLS | SMTPC_EXT_ENHANCEDSTATUSCODES);
+		assert_int_equal(
+		    ext.flags, SMTPC_EXT_PIPELINING | SMTPC_EXT_SIZE | SMTPC_EXT_8BITMIME |
+		                   SMTPC_EXT_SMTPUTF8 | SMTPC_EXT_CHUNKING | SMTPC_EXT_BINARYMIME |
+		                   SMTPC_EXT_DSN | SMTPC_EXT_STARTTLS | SMTPC_EXT_AUTH |
+		                   SMTPC_EXT_REQUIRETLS | SMTPC_EXT_ENHANCEDSTATUSCODES);
 		assert_true(ext.size == 52428800);
 		assert_int_equal(ext.auth, SMTPC_AUTH_PLAIN | SMTPC_AUTH_LOGIN);
 	}
@@ -314,9 +313,9 @@ static void test_xtext(void **state)
 }
 
 static const struct smtpc_ext all_ext = {
-	.flags = SMTPC_EXT_PIPELINING | SMTPC_EXT_SIZE | SMTPC_EXT_8BITMIME | SMTPC_EXT_SMTPUTF8 |
-		 SMTPC_EXT_CHUNKING | SMTPC_EXT_BINARYMIME | SMTPC_EXT_DSN | SMTPC_EXT_REQUIRETLS,
-	.size = 1000,
+    .flags = SMTPC_EXT_PIPELINING | SMTPC_EXT_SIZE | SMTPC_EXT_8BITMIME | SMTPC_EXT_SMTPUTF8 |
+             SMTPC_EXT_CHUNKING | SMTPC_EXT_BINARYMIME | SMTPC_EXT_DSN | SMTPC_EXT_REQUIRETLS,
+    .size = 1000,
 };
 
 static void test_format_mail(void **state)
@@ -336,7 +335,7 @@ static void test_format_mail(void **state)
 	m.requiretls = true;
 	assert_int_equal(smtpc_format_mail(&all_ext, &m, out, sizeof(out), &len), 0);
 	assert_string_equal(out, "MAIL FROM:<a@b.example> SIZE=120 BODY=8BITMIME SMTPUTF8 "
-				 "RET=HDRS ENVID=id+2B1+3Dx REQUIRETLS\r\n");
+	                         "RET=HDRS ENVID=id+2B1+3Dx REQUIRETLS\r\n");
 	/* without DSN offered: no RET/ENVID */
 	struct smtpc_ext nodsn = all_ext;
 	nodsn.flags &= ~(unsigned)SMTPC_EXT_DSN;
@@ -344,7 +343,7 @@ static void test_format_mail(void **state)
 	m.ret = SMTPC_RET_FULL;
 	assert_int_equal(smtpc_format_mail(&nodsn, &m, out, sizeof(out), &len), 0);
 	assert_string_equal(out, "MAIL FROM:<a@b.example> SIZE=120 BODY=BINARYMIME SMTPUTF8 "
-				 "REQUIRETLS\r\n");
+	                         "REQUIRETLS\r\n");
 	/* the null sender */
 	struct smtpc_msg null = {.sender = ""};
 	assert_int_equal(smtpc_format_mail(&none, &null, out, sizeof(out), &len), 0);
@@ -372,7 +371,7 @@ static void test_format_rcpt(void **state)
 	r.orcpt = "rfc822;X+1@Y.example";
 	assert_int_equal(smtpc_format_rcpt(&all_ext, &r, out, sizeof(out), &len), 0);
 	assert_string_equal(out, "RCPT TO:<x@y.example> NOTIFY=SUCCESS,FAILURE,DELAY "
-				 "ORCPT=rfc822;X+2B1@Y.example\r\n");
+	                         "ORCPT=rfc822;X+2B1@Y.example\r\n");
 	r.notify = SMTPC_NOTIFY_NEVER;
 	r.orcpt = "utf-8;\xc3\xa4@y";
 	assert_int_equal(smtpc_format_rcpt(&all_ext, &r, out, sizeof(out), &len), 0);
@@ -386,7 +385,7 @@ static void test_format_rcpt(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r.orcpt = bad[i];
 		assert_int_equal(smtpc_format_rcpt(&all_ext, &r, out, sizeof(out), &len),
-				 ERR_INVAL);
+		                 ERR_INVAL);
 	}
 	r.orcpt = NULL;
 	r.address = "x@y\nDATA";
@@ -404,12 +403,12 @@ static void test_format_rcpt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reply_single),     cmocka_unit_test(test_reply_status),
-		cmocka_unit_test(test_reply_multi),      cmocka_unit_test(test_reply_malformed),
-		cmocka_unit_test(test_reply_line_limit), cmocka_unit_test(test_reply_lines_limit),
-		cmocka_unit_test(test_reply_text_cut_utf8), cmocka_unit_test(test_ehlo),
-		cmocka_unit_test(test_reply_set),        cmocka_unit_test(test_xtext),
-		cmocka_unit_test(test_format_mail),      cmocka_unit_test(test_format_rcpt),
+	    cmocka_unit_test(test_reply_single),        cmocka_unit_test(test_reply_status),
+	    cmocka_unit_test(test_reply_multi),         cmocka_unit_test(test_reply_malformed),
+	    cmocka_unit_test(test_reply_line_limit),    cmocka_unit_test(test_reply_lines_limit),
+	    cmocka_unit_test(test_reply_text_cut_utf8), cmocka_unit_test(test_ehlo),
+	    cmocka_unit_test(test_reply_set),           cmocka_unit_test(test_xtext),
+	    cmocka_unit_test(test_format_mail),         cmocka_unit_test(test_format_rcpt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,8 +130,8 @@ static int temp_file(const void *content, size_t len)
 
 /* One session: EHLO, (AUTH), one transaction of prefix + file to one recipient, QUIT.
  * The transcript ring into ring_out when not NULL. */
-static void run(struct script *sc, const char *prefix, const void *file, size_t file_len,
-		bool auth, char *ring_out, size_t ring_cap)
+static void run(struct script *sc, const char *prefix, const void *file, size_t file_len, bool auth,
+                char *ring_out, size_t ring_cap)
 {
 	pthread_t t;
 	struct smtpc_config cfg = {.timeouts = {10000, 10000, 10000}, .helo = "client.test"};
@@ -141,8 +141,8 @@ static void run(struct script *sc, const char *prefix, const void *file, size_t 
 	int fd = temp_file(file, file_len);
 
 	script_start(sc, &t);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = sc->port,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = sc->port, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(smtpc_new(&cfg, &s), 0);
 	assert_int_equal(smtpc_connect(s, (struct sockaddr *)&sa, sizeof(sa), NULL, &r), 0);
 	assert_int_equal(r.code, 220);
@@ -152,9 +152,11 @@ static void run(struct script *sc, const char *prefix, const void *file, size_t 
 		assert_int_equal(smtpc_auth(s, "user", "Secret-pw-1", false, &r), ERR_INVAL);
 		assert_int_equal(smtpc_auth(s, "user", "Secret-pw-1", true, &r), 0);
 	}
-	struct smtpc_msg m = {.sender = "a@src.test", .prefix = prefix,
-			      .prefix_len = prefix ? strlen(prefix) : 0, .fd = fd,
-			      .size = file_len};
+	struct smtpc_msg m = {.sender = "a@src.test",
+	                      .prefix = prefix,
+	                      .prefix_len = prefix ? strlen(prefix) : 0,
+	                      .fd = fd,
+	                      .size = file_len};
 	int send_rc = smtpc_send(s, &m, &rc, 1, &final);
 	if (send_rc != 0)
 		fprintf(stderr, "smtpc_send: %s\n", smtpc_error(s));
@@ -185,7 +187,7 @@ static void test_dot_stuffing_wire(void **state)
 	const char file[] = ".start\r\nmid\r\n.\r\n..x\r\nbare\nlf.\n.after\r\n. \r\nend";
 	run(&sc, "DKIM-Signature: a=1;\r\n b=2\r\n", file, sizeof(file) - 1, false, NULL, 0);
 	expect_data(&sc, "DKIM-Signature: a=1;\r\n b=2\r\n..start\r\nmid\r\n..\r\n...x\r\n"
-			 "bare\nlf.\n..after\r\n.. \r\nend\r\n.\r\n");
+	                 "bare\nlf.\n..after\r\n.. \r\nend\r\n.\r\n");
 	/* no prefix, a file that is one "." line: the first byte starts a line */
 	run(&sc, NULL, ".\r\n", 3, false, NULL, 0);
 	expect_data(&sc, "..\r\n.\r\n");
@@ -255,9 +257,9 @@ static void test_transcript_ring(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dot_stuffing_wire),
-		cmocka_unit_test(test_dot_stuffing_chunk_edges),
-		cmocka_unit_test(test_transcript_ring),
+	    cmocka_unit_test(test_dot_stuffing_wire),
+	    cmocka_unit_test(test_dot_stuffing_chunk_edges),
+	    cmocka_unit_test(test_transcript_ring),
 	};
 	(void)signal(SIGPIPE, SIG_IGN); /* smtpc.h: the process ignores SIGPIPE */
 	return cmocka_run_group_tests(tests, NULL, NULL);
