@@ -5,6 +5,9 @@ DANE), and HTTPS servers on loopback (python's http.server with a test CA made w
 openssl) serve the policies at https://mta-sts.<domain>/.well-known/mta-sts.txt on
 [outbound] mta_sts_port, verified against [outbound] mta_sts_ca_file.
 
+The delivery cases at the end send real mail through the engine (tests/outbound_test.py
+fixtures) to a second kasten whose certificate does or does not satisfy the policy.
+
 Output format (cmd_tls_policy.c):
     domain DOMAIN
     mta-sts MODE[ id=ID source=SOURCE max_age=N expires_in=Ns]
@@ -14,15 +17,18 @@ Output format (cmd_tls_policy.c):
       tlsa U S M HEX / names NAME... / why TEXT
 """
 
+import hashlib
 import http.server
 import ssl
 import subprocess
 import threading
+import time
 
 import pytest
 
 from dns_test import DnsServer, available
-from kasten_test import free_ports
+from kasten_test import KastenServer, free_ports, make_message
+from outbound_test import remote_host, submit
 
 TLSA_HASH = "8755CDAA8FE24EF16CC0F2C918063185E433FAAF1415664911D9E30A924138C4"
 GOOD_IP, BAD_IP = "127.0.0.20", "127.0.0.21"   # HTTPS with the CA's cert / a stranger's
@@ -49,6 +55,9 @@ POLICIES = {
     "mta-sts.cache.test": (200, "text/plain", ENFORCE.replace("enforce.test", "cache.test")),
     "mta-sts.dane.test": (200, "text/plain",
                           "version: STSv1\nmode: enforce\nmx: mx.dane.test\nmax_age: 600\n"),
+    # the delivery cases
+    "mta-sts.stsgood.test": (200, "text/plain", ENFORCE.replace("enforce.test", "stsgood.test")),
+    "mta-sts.stsbad.test": (200, "text/plain", ENFORCE.replace("enforce.test", "stsbad.test")),
 }
 HITS = {}
 
@@ -93,22 +102,43 @@ def openssl(*args, cwd):
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
+EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
+def leaf_cert(d, name, names, ca=True):
+    """d/name.pem and d/name.key for the DNS names, issued by the test CA (ca) or
+    self-signed (no CA knows it)."""
+    san = "subjectAltName=" + ",".join(f"DNS:{h}" for h in names)
+    if not ca:
+        openssl("req", "-x509", *EC, "-keyout", f"{name}.key", "-out", f"{name}.pem",
+                "-days", "2", "-subj", f"/CN={names[0]}", "-addext", san, cwd=d)
+        return
+    (d / f"{name}.cnf").write_text(san + "\n")
+    openssl("req", *EC, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj",
+            f"/CN={names[0]}", cwd=d)
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.cnf",
+            cwd=d)
+
+
+def spki_sha256(pem):
+    """The TLSA 3 1 1 data of a certificate (RFC 6698 2.1.2/2.1.3): SHA-256 of its
+    DER SubjectPublicKeyInfo."""
+    pub = subprocess.run(["openssl", "x509", "-in", str(pem), "-pubkey", "-noout"],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                         check=True, capture_output=True).stdout
+    return hashlib.sha256(der).hexdigest().upper()
+
+
 def make_certs(d):
     """A test CA; a server certificate from it for every mta-sts name but
-    wrongname.test's; a self-signed one (no CA knows it) for badcert.test."""
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+    wrongname.test's; a self-signed one for badcert.test."""
+    openssl("req", "-x509", *EC, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
             "-subj", "/CN=kasten test CA", "-addext", "basicConstraints=critical,CA:TRUE",
             "-addext", "keyUsage=critical,keyCertSign", cwd=d)
-    names = [h for h in POLICIES if h != "mta-sts.wrongname.test"]
-    (d / "ext.cnf").write_text("subjectAltName=" + ",".join(f"DNS:{h}" for h in names) + "\n")
-    openssl("req", *ec, "-keyout", "good.key", "-out", "good.csr", "-subj", "/CN=mta-sts",
-            cwd=d)
-    openssl("x509", "-req", "-in", "good.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "good.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
-    openssl("req", "-x509", *ec, "-keyout", "bad.key", "-out", "bad.pem", "-days", "2",
-            "-subj", "/CN=mta-sts.badcert.test",
-            "-addext", "subjectAltName=DNS:mta-sts.badcert.test", cwd=d)
+    leaf_cert(d, "good", [h for h in POLICIES if h != "mta-sts.wrongname.test"])
+    leaf_cert(d, "bad", ["mta-sts.badcert.test"], ca=False)
 
 
 class PolicyHandler(http.server.BaseHTTPRequestHandler):
@@ -142,21 +172,27 @@ def https_server(ip, port, cert, key):
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    if not available():
-        pytest.fail("unbound or ldnsutils missing: scripts/install-deps.sh check")
-    d = DnsServer(tmp_path_factory.mktemp("dns"))
-    zones(d)
-    d.start()
+def https(tmp_path_factory):
+    """The policy servers: (port, certificate dir); the test CA is dir/ca.pem."""
     certs = tmp_path_factory.mktemp("certs")
     make_certs(certs)
     port = free_ports(1)[0]
     servers = [https_server(GOOD_IP, port, certs / "good.pem", certs / "good.key"),
                https_server(BAD_IP, port, certs / "bad.pem", certs / "bad.key")]
-    yield d, port, certs / "ca.pem"
+    yield port, certs
     for s in servers:
         s.shutdown()
         s.server_close()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, https):
+    if not available():
+        pytest.fail("unbound or ldnsutils missing: scripts/install-deps.sh check")
+    d = DnsServer(tmp_path_factory.mktemp("dns"))
+    zones(d)
+    d.start()
+    yield d, https[0], https[1] / "ca.pem"
     d.stop()
 
 
@@ -164,7 +200,6 @@ def env(tmp_path_factory):
 def kasten(env, tmp_path_factory):
     """One data dir for the module: the MTA-STS cache persists across the cases, as it
     does across a server's deliveries."""
-    from kasten_test import KastenServer
     d, port, ca = env
     k = KastenServer(tmp_path_factory.mktemp("kasten"), listen=(), config={
         **d.kasten_config(timeout=10),
@@ -320,3 +355,75 @@ def test_dane_bogus_defers(kasten):
     req, detail = mx_lines(lines)["mx.danebogus.test"]
     assert req == "defer"
     assert any("bogus" in l for l in detail)
+
+
+# ---- real delivery through the engine ----
+
+def queue_error(k, rcpt, timeout=60):
+    """Wait until the queue shows a last error for the message to rcpt; returns the
+    line (the state the test checks, not a time)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = k.kasten("queue", "list").stdout.decode()
+        lines = [l for l in out.splitlines() if rcpt in l and "TLS" in l]
+        if lines or time.monotonic() > deadline:
+            assert lines, out
+            return lines[0]
+        time.sleep(0.2)
+
+
+def test_delivery_dane(zone, remote_port, remote_kasten, outbound_server, https, tmp_path):
+    """RFC 7672 3.1.1: the MX's certificate matches its DANE-EE record: delivered, the
+    handshake verified by DANE (a self-signed certificate is fine). A record that does
+    not match the certificate: the mail stays queued, never sent in clear (2.2)."""
+    certs = https[1]
+    leaf_cert(certs, "mxdane", ["mx.daneok.test"], ca=False)
+    leaf_cert(certs, "mxdanebad", ["mx.danebad.test"], ca=False)
+    for dom, ip, cert in (("daneok.test", remote_host(3), "mxdane"),
+                          ("danebad.test", remote_host(4), "mxdanebad")):
+        zone.declare(dom, signed=True)
+        zone.mx(dom, [(10, f"mx.{dom}")])
+        zone.a(f"mx.{dom}", ip)
+    zone.tlsa(f"_{remote_port}._tcp.mx.daneok.test", 3, 1, 1,
+              spki_sha256(certs / "mxdane.pem"))
+    zone.tlsa(f"_{remote_port}._tcp.mx.danebad.test", 3, 1, 1,
+              spki_sha256(certs / "mxdane.pem"))     # not the key mx.danebad.test has
+    ok = remote_kasten(host=remote_host(3), domain="daneok.test", config={
+        "tls": {"cert": str(certs / "mxdane.pem"), "key": str(certs / "mxdane.key")}})
+    bad = remote_kasten(host=remote_host(4), domain="danebad.test", config={
+        "tls": {"cert": str(certs / "mxdanebad.pem"), "key": str(certs / "mxdanebad.key")}})
+    k = outbound_server()
+    submit(k, ["rcpt@daneok.test"], make_message("dane ok", sender=k.user))
+    submit(k, ["rcpt@danebad.test"], make_message("dane bad", sender=k.user))
+    assert len(ok.wait_messages("rcpt@daneok.test", 1, timeout=60)) == 1
+    assert f"mx=mx.daneok.test port={remote_port} req=dane" in k.log_bytes().decode(errors="replace")
+    line = queue_error(k, "rcpt@danebad.test")
+    assert "mx.danebad.test" in line
+    assert bad.messages("rcpt@danebad.test") == []
+
+
+def test_delivery_mta_sts_enforce(zone, remote_port, remote_kasten, outbound_server, https):
+    """RFC 8461 4.2: enforce: the MX certificate must verify (here against the test CA,
+    [outbound] mta_sts_ca_file) for the MX name: delivered; a self-signed one: the mail
+    stays queued, never sent without verified TLS."""
+    port, certs = https
+    leaf_cert(certs, "mxsts", ["mx.stsgood.test"])
+    leaf_cert(certs, "mxstsbad", ["mx.stsbad.test"], ca=False)
+    for dom, ip in (("stsgood.test", remote_host(5)), ("stsbad.test", remote_host(6))):
+        zone.mx(dom, [(10, f"mx.{dom}")])
+        zone.a(f"mx.{dom}", ip)
+        zone.txt(f"_mta-sts.{dom}", "v=STSv1; id=1;")
+        zone.a(f"mta-sts.{dom}", GOOD_IP)
+    good = remote_kasten(host=remote_host(5), domain="stsgood.test", config={
+        "tls": {"cert": str(certs / "mxsts.pem"), "key": str(certs / "mxsts.key")}})
+    bad = remote_kasten(host=remote_host(6), domain="stsbad.test", config={
+        "tls": {"cert": str(certs / "mxstsbad.pem"), "key": str(certs / "mxstsbad.key")}})
+    k = outbound_server(config={"outbound": {"mta_sts_port": str(port),
+                                             "mta_sts_ca_file": str(certs / "ca.pem")}})
+    submit(k, ["rcpt@stsgood.test"], make_message("sts ok", sender=k.user))
+    submit(k, ["rcpt@stsbad.test"], make_message("sts bad", sender=k.user))
+    assert len(good.wait_messages("rcpt@stsgood.test", 1, timeout=60)) == 1
+    assert f"mx=mx.stsgood.test port={remote_port} req=pkix" in k.log_bytes().decode(errors="replace")
+    line = queue_error(k, "rcpt@stsbad.test")
+    assert "mx.stsbad.test" in line
+    assert bad.messages("rcpt@stsbad.test") == []
