@@ -46,7 +46,7 @@ int authres_format(const struct authres_results *r, char *out, size_t cap, size_
 
 /* The authserv-id (RFC 8601 2.2) of an Authentication-Results field value [v, v+len)
  * (after the colon, folds included): CFWS skipped, a token or quoted string, lower
- * case, a final dot dropped, into out (cap bytes, NUL terminated). 0, ERR_BAD_SYNTAX
+ * case, final dots dropped, into out (cap bytes, NUL terminated). 0, ERR_BAD_SYNTAX
  * (no id, comments nested past LIMIT_AUTHRES_COMMENT_DEPTH), ERR_TOO_LONG (past cap). */
 int authres_parse_id(const uint8_t *v, size_t len, char *out, size_t cap);
 /* Whether that field claims to come from host (case-insensitive). */

@@ -1,7 +1,7 @@
 /* authres_parse.c: the authserv-id of an Authentication-Results field found in an
  * incoming message (RFC 8601 2.2: authserv-id = value, after optional CFWS), for the
  * removal of fields that claim to be ours (RFC 8601 5). Pure: reads only [v, v+len).
- * Decisions: a field whose id does not parse is kept (it claims nobody, and readers
+ * Decisions: a field whose id does not parse (a control character in it, too) is kept (it claims nobody, and readers
  * that parse it find no id either); the comparison ignores case and a final dot, as
  * for DNS names. Bound: LIMIT_AUTHRES_COMMENT_DEPTH nested comments. */
 #include "outbound/authres.h"
@@ -56,6 +56,8 @@ int authres_parse_id(const uint8_t *v, size_t len, char *out, size_t cap)
 				i++;
 			else if (v[i] == '\r' || v[i] == '\n')
 				continue; /* a fold inside the quotes */
+			if ((v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+				return ERR_BAD_SYNTAX; /* RFC 5322 3.2.4: no controls in qtext */
 			if (o + 1 >= cap)
 				return ERR_TOO_LONG;
 			out[o++] = ar_lower(v[i]);
@@ -69,8 +71,8 @@ int authres_parse_id(const uint8_t *v, size_t len, char *out, size_t cap)
 			out[o++] = ar_lower(v[i]);
 		}
 	}
-	if (o > 0 && out[o - 1] == '.')
-		o--;
+	while (o > 0 && out[o - 1] == '.')
+		o--; /* "host." is host; dots alone name nobody */
 	if (o == 0)
 		return ERR_BAD_SYNTAX;
 	out[o] = '\0';

@@ -96,8 +96,14 @@ int psl_parse(const char *text, size_t len, struct psl **out)
 	struct psl *p = calloc(1, sizeof(*p));
 	if (!p)
 		return ERR_NOMEM;
-	p->cap = 1;
-	while (p->cap < 2 * (size_t)LIMIT_PSL_RULES)
+	/* room for twice the lines (a bound on the rules), at most twice the limit */
+	size_t lines = 1;
+	for (const char *nl = text; (nl = memchr(nl, '\n', len - (size_t)(nl - text))); nl++)
+		lines++;
+	if (lines > LIMIT_PSL_RULES + 1)
+		lines = LIMIT_PSL_RULES + 1;
+	p->cap = 16;
+	while (p->cap < 2 * lines)
 		p->cap <<= 1;
 	p->slots = calloc(p->cap, sizeof(*p->slots));
 	int r = p->slots ? 0 : ERR_NOMEM;

@@ -243,6 +243,9 @@ int spf_macro_expand(const struct spf_macro_ctx *m, const char *p, size_t len, c
 	size_t i = 0;
 	while (i < len) {
 		if (p[i] != '%') {
+			unsigned char c = (unsigned char)p[i];
+			if (c < 0x21 || c > 0x7e)
+				return ERR_BAD_SYNTAX; /* not a macro-literal (7.1) */
 			spf_put(&o, p + i, 1);
 			i++;
 			continue;

@@ -135,6 +135,7 @@ static void test_parse_id(void **state)
 		{" \"mx.exa\\\"mple\"; none", "mx.exa\"mple"},
 		{"(a \\) b) mx.example.org", "mx.example.org"},
 		{"mx.example.org", "mx.example.org"},
+		{"mx.example.org...; none", "mx.example.org"}, /* fuzz: final dots */
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		if (parse_id(ok[i][0], out, sizeof(out)) != 0)
@@ -142,7 +143,8 @@ static void test_parse_id(void **state)
 		assert_string_equal(out, ok[i][1]);
 	}
 	const char *bad[] = {"", "   ", "(unclosed mx.example.org", "; spf=pass",
-			     "\"unclosed", "(x) ", "\"\"; none"};
+			     "\"unclosed", "(x) ", "\"\"; none", "...; none",
+			     "\"mx\x01.example.org\"; none" /* fuzz: a control in qtext */};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (parse_id(bad[i], out, sizeof(out)) == 0)
 			fail_msg("accepted: %s", bad[i]);

@@ -201,6 +201,9 @@ static void test_macro_rfc_examples(void **state)
 	assert_int_equal(spf_macro_check("%{d0}", 5, false), ERR_BAD_SYNTAX);
 	assert_int_equal(spf_macro_check("a b", 3, false), ERR_BAD_SYNTAX);
 	assert_int_equal(spf_macro_check("a b", 3, true), 0);
+	/* fuzz: a byte that is no macro-literal never reaches a name */
+	assert_int_equal(spf_macro_expand(&m, "a\0b.com", 7, out), ERR_BAD_SYNTAX);
+	assert_int_equal(spf_macro_expand(&m, "a b.com", 7, out), ERR_BAD_SYNTAX);
 	assert_true(spf_macro_uses_p("x.%{p}", 6));
 	assert_false(spf_macro_uses_p("x.%%{p}", 7));
 }
