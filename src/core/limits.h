@@ -18,6 +18,8 @@
 #define LIMIT_SUBMIT_RATE_ACCOUNTS 4096    /* accounts counted at once (about 1 MiB); the
 					    * one idle longest gives way to a new one */
 #define LIMIT_SUBMIT_RATE_PROBE 16         /* table slots looked at per account */
+#define LIMIT_SMTP_SIGN_CHUNK (64u << 10)  /* bytes of the spool file read at a time to
+					    * DKIM-sign it */
 #define LIMIT_MESSAGE_SIZE (50u << 20)     /* SIZE advertised (conf) */
 #define LIMIT_BDAT_CHUNK (50u << 20)       /* one BDAT chunk (<= message size) */
 

@@ -1,10 +1,14 @@
 /* smtp_cmds.c: the verb table and the envelope commands (RFC 5321 4.1.1, RFC 2033 4.1,
- * RFC 1870, RFC 3207, RFC 6409). Recipients are local accounts and aliases only: a
- * domain no account lives in is refused, so kasten is never an open relay. */
+ * RFC 1870, RFC 3207, RFC 6409, RFC 3461 DSN, RFC 8689 REQUIRETLS). Port 25 and LMTP
+ * take local accounts and aliases only: a domain no account lives in is refused, so
+ * kasten is never an open relay. Submission (authenticated) takes remote recipients
+ * too when the outbound queue is configured (smtp_outbound.c), within the per-message
+ * recipient limit and the account's hourly message rate ([submission]). */
 #include "smtp_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/conf.h"
@@ -32,8 +36,18 @@ void smtp_txn_reset(struct smtp_session *s)
 	s->declared_size = 0;
 	s->smtputf8 = false;
 	s->binarymime = false;
+	s->body = SMTP_BODY_NONE;
+	s->ret = SMTP_RET_NONE;
+	s->envid = NULL;
+	s->requiretls = false;
 	s->rcpts = NULL;
-	s->n_rcpts = s->cap_rcpts = 0;
+	s->n_rcpts = s->cap_rcpts = s->n_remote = 0;
+	s->job_rcpt = NULL;
+	s->qin = (struct queue_msg_in){0};
+	free(s->dkim_header);
+	s->dkim_header = NULL;
+	s->sign_domain = NULL;
+	s->sign_err = 0;
 	s->trace_bytes = 0;
 	s->from_hdr = (struct buf){0}; /* its storage was in the transaction arena */
 	s->bdat_left = 0;
@@ -73,9 +87,33 @@ static int do_helo(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "250-STARTTLS");
 	if (s->fl == SMTP_SUBMISSION && smtp_auth_allowed(s) && !s->auth_account)
 		smtp_reply(s, "250-AUTH " AUTH_EXCHANGE_MECHS);
+	smtp_reply(s, "250-DSN");
+	/* RFC 8689 2: only where the session itself is protected by TLS */
+	if (net_conn_is_tls(s->c) && s->fl != SMTP_LMTP)
+		smtp_reply(s, "250-REQUIRETLS");
 	smtp_reply(s, "250-SMTPUTF8");
 	smtp_reply(s, "250 CHUNKING");
 	return 0;
+}
+
+/* [submission] max_messages_per_hour: every accepted MAIL counts (as Postfix's
+ * anvil counts message requests), so a flood is stopped before any body is read. */
+static bool mail_rate_ok(struct smtp_session *s)
+{
+	unsigned limit = conf_get()->submission_max_per_hour;
+	int r = smtp_rate_take(s->auth_account, (int64_t)time(NULL), limit);
+	if (r == 0)
+		return true;
+	char esc[512];
+	log_info("mail refused account=%s reason=rate (%u messages per hour) code=%u",
+		 log_esc(esc, s->auth_address, strlen(s->auth_address)), limit,
+		 r == ERR_FULL ? 450 : 451);
+	if (r == ERR_FULL)
+		smtp_reply(s, "450 4.7.1 Too many messages from %s: at most %u per hour, "
+			      "try again later", s->auth_address, limit);
+	else
+		smtp_reply(s, "451 4.3.0 Cannot count messages now, try again later");
+	return false;
 }
 
 static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
@@ -90,15 +128,20 @@ static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 	}
 	for (size_t i = 0; i < cmd->n_params; i++) {
 		enum smtp_param_kind k = cmd->params[i].kind;
-		/* DSN (RFC 3461) and BINARYMIME are not advertised: their keywords are unknown */
-		if (k == SMTP_PARAM_OTHER || k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID ||
-		    (k == SMTP_PARAM_AUTH && s->fl != SMTP_SUBMISSION)) {
+		/* BINARYMIME is not advertised, nor REQUIRETLS on LMTP (a local hop) */
+		if (k == SMTP_PARAM_OTHER || (k == SMTP_PARAM_AUTH && s->fl != SMTP_SUBMISSION) ||
+		    (k == SMTP_PARAM_REQUIRETLS && s->fl == SMTP_LMTP)) {
 			smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
 			return 0;
 		}
 	}
 	if (cmd->mail.body == SMTP_BODY_BINARYMIME) {
 		smtp_reply(s, "555 5.5.4 BINARYMIME not supported");
+		return 0;
+	}
+	if (cmd->mail.requiretls && !net_conn_is_tls(s->c)) {
+		/* RFC 8689 4.1: the option is only valid on a TLS-protected session */
+		smtp_reply(s, "530 5.7.10 REQUIRETLS needs a TLS session: use STARTTLS first");
 		return 0;
 	}
 	const struct conf *cf = conf_get();
@@ -112,12 +155,18 @@ static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "%s", refused);
 		return 0;
 	}
+	if (s->fl == SMTP_SUBMISSION && !mail_rate_ok(s))
+		return 0;
 	s->from = arena_strdup(&s->ta, cmd->path.addr);
-	if (!s->from)
+	s->envid = cmd->mail.envid ? arena_strdup(&s->ta, cmd->mail.envid) : NULL;
+	if (!s->from || (cmd->mail.envid && !s->envid))
 		return ERR_NOMEM;
 	s->has_mail = true;
 	s->declared_size = cmd->mail.has_size ? cmd->mail.size : 0;
 	s->smtputf8 = cmd->mail.smtputf8;
+	s->body = cmd->mail.body;
+	s->ret = cmd->mail.ret;
+	s->requiretls = cmd->mail.requiretls;
 	smtp_reply(s, "250 2.1.0 Ok");
 	return 0;
 }
@@ -128,7 +177,8 @@ static bool domain_is_local(const char *addr)
 	return !at || smtp_policy_local_domain(at + 1); /* no domain: <postmaster> */
 }
 
-static int add_rcpt(struct smtp_session *s, const char *addr, int64_t id, bool postmaster)
+static int add_rcpt(struct smtp_session *s, const struct smtp_rcpt_req *q, int64_t id,
+		    bool postmaster, bool remote)
 {
 	if (s->n_rcpts == s->cap_rcpts) {
 		size_t cap = s->cap_rcpts ? s->cap_rcpts * 2 : 8;
@@ -140,12 +190,19 @@ static int add_rcpt(struct smtp_session *s, const char *addr, int64_t id, bool p
 		s->rcpts = n;
 		s->cap_rcpts = cap;
 	}
-	s->rcpts[s->n_rcpts].address = arena_strdup(&s->ta, addr);
-	s->rcpts[s->n_rcpts].account_id = id;
-	s->rcpts[s->n_rcpts].postmaster = postmaster;
-	if (!s->rcpts[s->n_rcpts].address)
+	struct smtp_rcpt *r = &s->rcpts[s->n_rcpts];
+	*r = (struct smtp_rcpt){
+	    .address = arena_strdup(&s->ta, q->addr),
+	    .account_id = id,
+	    .postmaster = postmaster,
+	    .remote = remote,
+	    .notify = q->notify,
+	    .orcpt = q->orcpt,
+	};
+	if (!r->address)
 		return ERR_NOMEM;
 	s->n_rcpts++;
+	s->n_remote += remote;
 	return 0;
 }
 
@@ -172,7 +229,7 @@ static int rcpt_resolve(bool postmaster, const char *addr, int64_t *id_out,
 	return store_resolve(smtp_env, addr, id_out);
 }
 
-static int rcpt_lookup(struct smtp_session *s, const char *addr, bool postmaster);
+static int rcpt_lookup(struct smtp_session *s, const struct smtp_rcpt_req *q);
 
 /* A recipient waited out the client's harvesting penalty (rcpt_delay in s). */
 static void rcpt_delayed(struct net_conn *c, void *arg)
@@ -183,10 +240,43 @@ static void rcpt_delayed(struct net_conn *c, void *arg)
 		return;
 	}
 	s->mode = SMTP_MODE_COMMAND; /* on_close frees the session from here on */
-	if (rcpt_lookup(s, s->rcpt_delay.addr, s->rcpt_delay.postmaster) < 0)
+	if (rcpt_lookup(s, &s->rcpt_delay) < 0)
 		net_conn_close(c);
 	else
 		smtp_session_resume(s);
+}
+
+/* The recipients one message may have: [limits] max_recipients, and on submission
+ * [submission] max_recipients when that is lower (0 there: no own limit). */
+static unsigned rcpt_limit(const struct smtp_session *s)
+{
+	const struct conf *cf = conf_get();
+	unsigned n = cf->max_recipients;
+	if (s->fl == SMTP_SUBMISSION && cf->submission_max_rcpts && cf->submission_max_rcpts < n)
+		n = cf->submission_max_rcpts;
+	return n;
+}
+
+/* The RCPT's DSN parameters (RFC 3461 4.1, 4.2) into q; the parser checked them. */
+static int rcpt_params(struct smtp_session *s, const struct smtp_cmd *cmd,
+		       struct smtp_rcpt_req *q)
+{
+	for (size_t i = 0; i < cmd->n_params; i++) {
+		enum smtp_param_kind k = cmd->params[i].kind;
+		if (k != SMTP_PARAM_NOTIFY && k != SMTP_PARAM_ORCPT) {
+			rcpt_refused(s, q->addr, "param", 555);
+			smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
+			return 1;
+		}
+	}
+	q->notify = cmd->rcpt.notify;
+	if (cmd->rcpt.orcpt_type) {
+		q->orcpt = arena_printf(&s->ta, "%s;%s", cmd->rcpt.orcpt_type,
+					cmd->rcpt.orcpt_addr);
+		if (!q->orcpt)
+			return ERR_NOMEM;
+	}
+	return 0;
 }
 
 static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
@@ -195,16 +285,17 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "503 5.5.1 Need MAIL before RCPT");
 		return 0;
 	}
-	const char *addr = cmd->path.addr;
+	struct smtp_rcpt_req q = {.addr = cmd->path.addr,
+				  .postmaster = cmd->path.postmaster,
+				  .literal = cmd->path.literal};
 	if (cmd->path.postmaster && !cmd->path.domain[0])
-		addr = "postmaster"; /* RFC 5321 4.5.1: <Postmaster> always works */
-	for (size_t i = 0; i < cmd->n_params; i++) {
-		rcpt_refused(s, addr, "param", 555);
-		smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
-		return 0;
-	}
-	if (s->n_rcpts >= conf_get()->max_recipients) {
-		rcpt_refused(s, addr, "policy", 452);
+		q.addr = "postmaster"; /* RFC 5321 4.5.1: <Postmaster> always works */
+	int r = rcpt_params(s, cmd, &q);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (s->n_rcpts >= rcpt_limit(s)) {
+		/* RFC 5321 4.5.3.1.8: 452, and the client sends the rest in another message */
+		rcpt_refused(s, q.addr, "policy", 452);
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return 0;
 	}
@@ -212,8 +303,8 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 	 * valid address too: the delay tells it nothing about the address. */
 	unsigned ms = net_penalty_delay(s->c, NET_PENALTY_RCPT, NULL);
 	if (ms > 0) {
-		s->rcpt_delay.addr = arena_strdup(&s->ta, addr);
-		s->rcpt_delay.postmaster = cmd->path.postmaster;
+		s->rcpt_delay = q;
+		s->rcpt_delay.addr = arena_strdup(&s->ta, q.addr);
 		if (!s->rcpt_delay.addr)
 			return ERR_NOMEM;
 		s->mode = SMTP_MODE_BUSY;
@@ -223,27 +314,53 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		s->mode = SMTP_MODE_COMMAND;
 		net_conn_resume(s->c);
 	}
-	return rcpt_lookup(s, addr, cmd->path.postmaster);
+	return rcpt_lookup(s, &q);
+}
+
+/* An address outside our domains: queued for sending on authenticated submission with
+ * the outbound queue, otherwise refused (never an open relay). */
+static int rcpt_remote(struct smtp_session *s, const struct smtp_rcpt_req *q)
+{
+	const char *addr = q->addr;
+	if (!smtp_outbound_accepts(s)) {
+		rcpt_refused(s, addr, "relay", 550);
+		if (s->fl == SMTP_SUBMISSION)
+			smtp_reply(s, "550 5.7.1 <%s>: Relay not available: kasten delivers to "
+				      "local mailboxes only", addr);
+		else
+			smtp_reply(s, "550 5.7.1 <%s>: Relay access denied", addr);
+		return 0;
+	}
+	if (q->literal) {
+		/* the queue routes by domain name (MX, RFC 5321 5.1) */
+		rcpt_refused(s, addr, "literal", 550);
+		smtp_reply(s, "550 5.1.2 <%s>: Address literals are not relayed", addr);
+		return 0;
+	}
+	for (size_t i = 0; i < s->n_rcpts; i++)
+		if (s->rcpts[i].remote && strcmp(s->rcpts[i].address, addr) == 0) {
+			smtp_reply(s, "250 2.1.5 Ok"); /* the same address twice: sent once */
+			return 0;
+		}
+	if (add_rcpt(s, q, 0, false, true) < 0)
+		return ERR_NOMEM;
+	smtp_reply(s, "250 2.1.5 Ok: queued for delivery");
+	return 0;
 }
 
 /* The recipient's account, and the answer: accepted or why not. */
-static int rcpt_lookup(struct smtp_session *s, const char *addr, bool path_postmaster)
+static int rcpt_lookup(struct smtp_session *s, const struct smtp_rcpt_req *q)
 {
+	const char *addr = q->addr;
 	int64_t id = 0;
 	bool postmaster = false;
-	int r = rcpt_resolve(path_postmaster, addr, &id, &postmaster);
+	int r = rcpt_resolve(q->postmaster, addr, &id, &postmaster);
 	if (r == ERR_NOTFOUND) {
-		if (domain_is_local(addr)) {
-			net_penalty_fail(s->c, NET_PENALTY_RCPT, NULL);
-			rcpt_refused(s, addr, "unknown", 550);
-			smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
-		} else {
-			rcpt_refused(s, addr, "relay", 550);
-			if (s->fl == SMTP_SUBMISSION)
-				smtp_reply(s, "550 5.7.1 <%s>: Relay not available: kasten delivers to local mailboxes only", addr);
-			else
-				smtp_reply(s, "550 5.7.1 <%s>: Relay access denied", addr);
-		}
+		if (!domain_is_local(addr))
+			return rcpt_remote(s, q);
+		net_penalty_fail(s->c, NET_PENALTY_RCPT, NULL);
+		rcpt_refused(s, addr, "unknown", 550);
+		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
 		return 0;
 	}
 	if (r < 0) {
@@ -264,7 +381,7 @@ static int rcpt_lookup(struct smtp_session *s, const char *addr, bool path_postm
 			smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", addr);
 		return 0;
 	}
-	if (add_rcpt(s, addr, id, postmaster) < 0)
+	if (add_rcpt(s, q, id, postmaster, false) < 0)
 		return ERR_NOMEM;
 	smtp_reply(s, "250 2.1.5 Ok");
 	return 0;

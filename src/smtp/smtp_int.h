@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "deliver/deliver.h"
+#include "outbound/queue.h"
 #include "smtp.h"
 #include "smtp_data.h"
 #include "smtp_hdr.h"
@@ -36,6 +37,26 @@ struct smtp_rcpt {
 	/* RFC 5321 4.5.1: a postmaster address. A full mailbox defers it (4xx) instead of
 	 * refusing it, since postmaster must stay reachable. */
 	bool postmaster;
+	/* Submission with the outbound queue configured: an address outside our domains,
+	 * queued for sending out (account_id is 0). */
+	bool remote;
+	unsigned notify;    /* RFC 3461 NOTIFY bits (SMTP_NOTIFY_*), 0: not given */
+	const char *orcpt;  /* RFC 3461 ORCPT "type;address", decoded, in ta; or NULL */
+	/* Port 25 with a queue for DSNs: its mailbox was full at the end of data, so it is
+	 * left out while the others get the message, and the sender gets a DSN for it. */
+	bool excluded;
+	/* After the commit: 0, or why this recipient did not get the message (the job's
+	 * result; ERR_QUOTA when excluded; the queue's result for a remote one). */
+	int result;
+};
+
+/* A RCPT being answered: what the command asked for (strings in ta). */
+struct smtp_rcpt_req {
+	const char *addr;
+	bool postmaster;   /* the path is RFC 5321 4.5.1 postmaster */
+	bool literal;      /* the domain is an address literal */
+	unsigned notify;   /* RFC 3461 NOTIFY bits, 0: not given */
+	const char *orcpt; /* "type;address" or NULL */
 };
 
 struct smtp_session {
@@ -62,8 +83,14 @@ struct smtp_session {
 	uint64_t declared_size;
 	bool smtputf8;
 	bool binarymime;
+	enum smtp_body body;   /* MAIL BODY= (RFC 6152), NONE when not given */
+	enum smtp_ret ret;     /* RFC 3461 RET, NONE when not given */
+	const char *envid;     /* RFC 3461 ENVID, decoded, in ta; or NULL */
+	bool requiretls;       /* RFC 8689 MAIL REQUIRETLS (accepted over TLS only) */
 	struct smtp_rcpt *rcpts;
 	size_t n_rcpts, cap_rcpts;
+	size_t n_remote;       /* rcpts with remote set */
+	uint64_t msg_size;     /* the spooled message (trace fields included) */
 
 	/* message body */
 	int spool_fd;
@@ -78,12 +105,17 @@ struct smtp_session {
 	bool bdat_last;
 	bool bdat_started;
 	const char *bdat_refuse; /* reply for a refused BDAT whose chunk we are skipping */
-	struct {
-		const char *addr;    /* in ta */
-		bool postmaster;
-	} rcpt_delay;            /* a RCPT answered after the client's penalty delay */
+	struct smtp_rcpt_req rcpt_delay; /* a RCPT answered after the client's penalty delay */
 
 	struct deliver_job job;
+	size_t *job_rcpt;        /* job.rcpts[k] is rcpts[job_rcpt[k]] (in ta) */
+	struct queue_msg_in qin; /* job.outbound when the message has remote recipients */
+	char *dkim_header;       /* the signature lines for qin (malloc'd), or NULL */
+	/* while signing on the io pool: the domain (in ta), then the outcome */
+	const char *sign_domain;
+	int sign_err;
+	void (*sign_next)(struct smtp_session *s);
+	net_done_fn dsn_next; /* after the DSN of smtp_outbound_dsn */
 	char queue_id[20];
 };
 
@@ -115,9 +147,38 @@ bool smtp_policy_local_domain(const char *domain);
 const char *smtp_policy_mail(struct smtp_session *s, const struct smtp_path *path);
 /* After the body: the header From: on submission, when [submission] check_from. */
 const char *smtp_policy_from(struct smtp_session *s);
+/* The domain of the first mailbox of the header From: (the DKIM signing domain), in
+ * the command arena; NULL when there is no single, readable From: field. */
+const char *smtp_policy_from_domain(struct smtp_session *s);
 /* The account a postmaster address (RFC 5321 4.5.1) reaches: addr itself when it is
  * an account or alias, else [server] postmaster. ERR_NOTFOUND when neither exists. */
 int smtp_policy_postmaster(const char *addr, int64_t *id_out);
+
+/* Submission's sliding-hour message count per account (smtp_rate.c): counts one
+ * message for account_id at time now unless limit (0: none) were passed. 0, ERR_FULL
+ * (over the limit: nothing counted), ERR_NOMEM. Any thread. */
+int smtp_rate_take(int64_t account_id, int64_t now, unsigned limit);
+
+/* Remote recipients and what goes with them (smtp_outbound.c). */
+/* May this session accept recipients outside our domains? (submission, authenticated,
+ * with the outbound queue configured) */
+bool smtp_outbound_accepts(const struct smtp_session *s);
+/* Can a DSN reach any sender (the queue is set, so remote senders too)? */
+bool smtp_outbound_can_bounce(void);
+/* Fill s->qin for the transaction's remote recipients (after the body is spooled; size
+ * is the spool file's). 0 or ERR_NOMEM. */
+int smtp_outbound_prepare(struct smtp_session *s, uint64_t size);
+/* Sign the spooled message when its From: domain is ours and has keys (on the io pool),
+ * then call next(s) on the loop thread. Returns false when there is nothing to sign
+ * (next was not called: the caller goes on at once; s->sign_err < 0 when signing was
+ * due but could not start). next finds the outcome in s->sign_err (0: signed into
+ * s->dkim_header, or left unsigned for a reason logged; <0: a temporary failure). */
+bool smtp_outbound_sign(struct smtp_session *s, void (*next)(struct smtp_session *s));
+/* After the commit (rcpts[].result filled): a DSN (RFC 3464) to the sender about the
+ * recipients that failed permanently whose NOTIFY asks for one, on the io pool; then
+ * done(c, s) on the loop. 1: started; 0: no DSN due; <0: it could not be started
+ * (done is called only for 1). */
+int smtp_outbound_dsn(struct smtp_session *s, net_done_fn done);
 
 /* Resume after asynchronous work: back to command mode, process pipelined input. */
 void smtp_session_resume(struct smtp_session *s);

@@ -91,6 +91,42 @@ static const char *from_mailbox(struct smtp_session *s, const struct mime_addr *
 				       log_esc(esc, shown, strlen(shown)), s->auth_address));
 }
 
+/* The From: value the header filter copied, as the mime parser reads it: the parser
+ * that later shows the sender to IMAP clients (ENVELOPE), so what is checked here is
+ * what readers will see. *list_out: the address list (in the command arena), or NULL. */
+static int from_list(struct smtp_session *s, const struct mime_addr **list_out)
+{
+	static const char head[] = "From:", tail[] = "\r\n\r\n";
+	const struct buf *v = s->hdr.from;
+	*list_out = NULL;
+	size_t n = sizeof(head) - 1 + v->len + sizeof(tail) - 1;
+	uint8_t *hdr = arena_alloc(&s->ca, n);
+	struct mime_part *root = NULL;
+	if (!hdr)
+		return ERR_NOMEM;
+	memcpy(hdr, head, sizeof(head) - 1);
+	memcpy(hdr + sizeof(head) - 1, v->data, v->len);
+	memcpy(hdr + sizeof(head) - 1 + v->len, tail, sizeof(tail) - 1);
+	int r = mime_parse(hdr, n, &s->ca, &root);
+	if (r < 0)
+		return r;
+	*list_out = root->envelope ? root->envelope->from : NULL;
+	return 0;
+}
+
+const char *smtp_policy_from_domain(struct smtp_session *s)
+{
+	const struct smtp_hdr_filter *f = &s->hdr;
+	const struct mime_addr *list = NULL;
+	if (!f->from || f->from_fields != 1 || f->from_over || from_list(s, &list) < 0)
+		return NULL;
+	for (const struct mime_addr *m = list; m; m = m->next)
+		if (m->kind == MIME_ADDR_MAILBOX && m->host.s && m->host.len > 0 &&
+		    !memchr(m->host.s, '\0', m->host.len))
+			return m->host.s;
+	return NULL;
+}
+
 const char *smtp_policy_from(struct smtp_session *s)
 {
 	if (s->fl != SMTP_SUBMISSION || !conf_get()->submission_check_from)
@@ -107,22 +143,11 @@ const char *smtp_policy_from(struct smtp_session *s)
 			       ? "550 5.7.1 Message has no From: header (RFC 5322 3.6.2)"
 			       : "550 5.7.1 Message has more than one From: header (RFC 5322 3.6)";
 	}
-	/* the mime parser is the one that later shows the sender to IMAP clients (ENVELOPE),
-	 * so what is checked here is what readers will see */
-	static const char head[] = "From:", tail[] = "\r\n\r\n";
-	size_t n = sizeof(head) - 1 + f->from->len + sizeof(tail) - 1;
-	uint8_t *hdr = arena_alloc(&s->ca, n);
-	struct mime_part *root = NULL;
-	if (!hdr)
-		return refusal(NULL);
-	memcpy(hdr, head, sizeof(head) - 1);
-	memcpy(hdr + sizeof(head) - 1, f->from->data, f->from->len);
-	memcpy(hdr + sizeof(head) - 1 + f->from->len, tail, sizeof(tail) - 1);
-	if (mime_parse(hdr, n, &s->ca, &root) < 0)
+	const struct mime_addr *list = NULL;
+	if (from_list(s, &list) < 0)
 		return refusal(NULL);
 	unsigned mailboxes = 0;
-	for (const struct mime_addr *m = root->envelope ? root->envelope->from : NULL; m;
-	     m = m->next) {
+	for (const struct mime_addr *m = list; m; m = m->next) {
 		if (m->kind != MIME_ADDR_MAILBOX)
 			continue; /* group markers: their members are checked one by one */
 		mailboxes++;

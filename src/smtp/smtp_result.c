@@ -2,18 +2,23 @@
  *
  * LMTP answers per recipient (RFC 2033 4.2). SMTP and submission have ONE reply for all
  * recipients, and nothing acknowledged may be lost, so (docs/compliance.md):
- *   - every recipient stored: 250;
+ *   - the outbound queue could not take the remote recipients: 451 4.3.0 for the whole
+ *     message, though local copies may be stored (nothing is half-acknowledged: the
+ *     client retries, local recipients get a duplicate, the lesser evil);
+ *   - every recipient stored or queued: 250;
  *   - any recipient failed temporarily (or a full postmaster mailbox, which is never
  *     refused): 451/452 for the whole transaction, though other copies are stored. The
  *     client retries and those recipients get a duplicate, the lesser evil;
- *   - port 25, only permanent failures (a mailbox that filled up between RCPT and the
- *     commit), some copies stored: also 451/452. A 5xx would bounce the message for the
- *     recipients that got it, and a DSN cannot reach a remote sender until kasten sends
- *     mail out. At the retry the RCPT check refuses just the full mailbox (552) and the
- *     sender's MTA bounces that one recipient with the right reason;
- *   - port 25, nothing stored: the first failure's own reply (552, 550, 451);
- *   - submission, only permanent failures: 250 and a DSN (RFC 3464) into the local
- *     sender's INBOX, before the reply, so the sender can rely on it.
+ *   - submission, only permanent failures: 250 and a DSN (RFC 3464) to the sender, made
+ *     before the reply, so the sender can rely on it;
+ *   - port 25 with the queue (a DSN reaches a remote sender through it), only permanent
+ *     failures and some recipient stored: 250 and a DSN for the failed ones; mailboxes
+ *     found full at the end of data were left out of the delivery for this already;
+ *   - port 25 without the queue, only permanent failures (a mailbox that filled up
+ *     between RCPT and the commit), some copies stored: 451/452. A 5xx would bounce the
+ *     message for the recipients that got it. At the retry the RCPT check refuses just
+ *     the full mailbox (552) and the sender's MTA bounces that one recipient;
+ *   - port 25, nothing stored: the first failure's own reply (552, 550, 451).
  * Owns nothing; the job and its recipients live in the transaction arena. */
 #include "smtp_int.h"
 
@@ -38,7 +43,7 @@ static bool result_temporary(const struct smtp_rcpt *rc, int r)
 static const char *result_word(const struct smtp_rcpt *rc, int r)
 {
 	if (r == 0)
-		return "ok";
+		return rc->remote ? "queued" : "ok";
 	if (r == ERR_QUOTA)
 		return rc->postmaster ? "quota-deferred" : "quota";
 	if (r == ERR_NOTFOUND)
@@ -71,17 +76,16 @@ static unsigned reply_result(struct smtp_session *s, int r, const char *addr, bo
 
 /* The delivery log: one line per transaction with sender, size, the reply and every
  * recipient's result; a list too long for one line goes on in "continued" lines. */
-static void log_delivery(const struct smtp_session *s, const struct deliver_job *job,
-			 const char *reply)
+static void log_delivery(const struct smtp_session *s, const char *reply)
 {
 	char list[SMTP_RESULT_LOG_LIST], from[512], to[512];
 	size_t len = 0;
 	list[0] = '\0';
 	log_esc(from, s->from, strlen(s->from));
-	for (size_t i = 0; i < job->n_rcpts; i++) {
-		const struct deliver_rcpt *d = &job->rcpts[i];
-		log_esc(to, d->address, strlen(d->address));
-		const char *word = result_word(&s->rcpts[i], d->result);
+	for (size_t i = 0; i < s->n_rcpts; i++) {
+		const struct smtp_rcpt *rc = &s->rcpts[i];
+		log_esc(to, rc->address, strlen(rc->address));
+		const char *word = result_word(rc, rc->result);
 		int n = snprintf(list + len, sizeof(list) - len, "%s<%s>=%s", len ? "," : "", to,
 				 word);
 		if (n < 0 || (size_t)n >= sizeof(list) - len) {
@@ -94,27 +98,7 @@ static void log_delivery(const struct smtp_session *s, const struct deliver_job 
 		len += (size_t)n;
 	}
 	log_info("delivery id=%s from=<%s> size=%llu nrcpt=%zu reply=%s rcpts=%s", s->queue_id,
-		 from, (unsigned long long)job->size, job->n_rcpts, reply, list);
-}
-
-/* On a worker: the DSN for a local submission's failed recipients goes into the
- * sender's INBOX. It waits for its own commit, which must not stall the loop. */
-static void dsn_work(void *arg)
-{
-	struct smtp_session *s = arg;
-	const struct deliver_job *job = &s->job;
-	struct deliver_rcpt *failed = arena_alloc(&s->ta, job->n_rcpts * sizeof(*failed));
-	size_t n = 0;
-	if (!failed) {
-		log_err("dsn id=%s: out of memory", s->queue_id);
-		return;
-	}
-	for (size_t i = 0; i < job->n_rcpts; i++)
-		if (job->rcpts[i].result != 0)
-			failed[n++] = job->rcpts[i];
-	int r = deliver_dsn(smtp_env, s->auth_account, s->from, job->spool_path, failed, n);
-	if (r < 0)
-		log_err("dsn id=%s to=<%s>: %s", s->queue_id, s->from, err_str(r));
+		 from, (unsigned long long)s->msg_size, s->n_rcpts, reply, list);
 }
 
 /* Back on the loop: the sender's message was accepted (RFC 6409), whatever failed. */
@@ -131,42 +115,71 @@ static void dsn_done(struct net_conn *c, void *arg)
 	net_conn_release(c); /* the hold taken for the delivery */
 }
 
+/* Every recipient's outcome into rcpts[].result: the job's for the local ones, the
+ * queue's for the remote ones; left-out ones keep theirs. */
+static void results_gather(struct smtp_session *s, const struct deliver_job *job)
+{
+	for (size_t i = 0; i < s->n_rcpts; i++)
+		if (s->rcpts[i].remote)
+			s->rcpts[i].result = job->outbound ? job->outbound_result : ERR_TEMP;
+	for (size_t k = 0; k < job->n_rcpts; k++)
+		s->rcpts[s->job_rcpt[k]].result = job->rcpts[k].result;
+}
+
+/* Only permanent failures, some of them after acceptance: 250 with a DSN to the sender
+ * (submission always; port 25 when a DSN can reach any sender). Returns true when the
+ * session waits for the DSN (dsn_done answers); *code_out gets the reply sent. */
+static bool reply_dsn(struct smtp_session *s, size_t first_failed, size_t ok, unsigned *code_out)
+{
+	const struct smtp_rcpt *f = &s->rcpts[first_failed];
+	if (s->fl == SMTP_MX && !(smtp_outbound_can_bounce() && ok > 0)) {
+		*code_out = reply_result(s, f->result, f->address, ok > 0);
+		return false;
+	}
+	int r = smtp_outbound_dsn(s, dsn_done);
+	if (r > 0)
+		return true; /* dsn_done answers 250 once the notice is stored or queued */
+	if (r == 0) { /* nobody asked for one (NOTIFY) */
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+		*code_out = 250;
+	} else {
+		*code_out = reply_result(s, ERR_TEMP, f->address, true);
+	}
+	return false;
+}
+
 /* SMTP and submission: the one reply (see the top of this file). Returns true when a
  * DSN was queued and the session stays busy until dsn_done. */
 static bool reply_once(struct smtp_session *s, const struct deliver_job *job)
 {
-	size_t ok = 0, first_temp = job->n_rcpts, first_failed = job->n_rcpts;
-	for (size_t i = 0; i < job->n_rcpts; i++) {
-		int r = job->rcpts[i].result;
+	size_t ok = 0, first_temp = s->n_rcpts, first_failed = s->n_rcpts;
+	for (size_t i = 0; i < s->n_rcpts; i++) {
+		int r = s->rcpts[i].result;
 		if (r == 0)
 			ok++;
-		else if (first_failed == job->n_rcpts)
+		else if (first_failed == s->n_rcpts)
 			first_failed = i;
-		if (r != 0 && first_temp == job->n_rcpts && result_temporary(&s->rcpts[i], r))
+		if (r != 0 && first_temp == s->n_rcpts && result_temporary(&s->rcpts[i], r))
 			first_temp = i;
 	}
 	char code[8];
 	unsigned c = 250;
 	bool dsn = false;
-	if (ok == job->n_rcpts) {
+	if (job->outbound && job->outbound_result < 0) {
+		log_err("queue id=%s: the outbound queue failed: %s", s->queue_id,
+			err_str(job->outbound_result));
+		smtp_reply(s, "451 4.3.0 Cannot queue the message now, try again later");
+		c = 451;
+	} else if (ok == s->n_rcpts) {
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
-	} else if (first_temp < job->n_rcpts) {
-		c = reply_result(s, job->rcpts[first_temp].result, job->rcpts[first_temp].address,
+	} else if (first_temp < s->n_rcpts) {
+		c = reply_result(s, s->rcpts[first_temp].result, s->rcpts[first_temp].address,
 				 true);
-	} else if (s->fl == SMTP_SUBMISSION) {
-		/* accepted from a local sender: failures go back as a DSN into its INBOX;
-		 * the session stays busy (and keeps its spool file) until that is stored */
-		dsn = net_conn_work_io(s->c, dsn_work, dsn_done, s) == 0;
-		if (!dsn) {
-			log_err("dsn id=%s: cannot queue the notice", s->queue_id);
-			c = reply_result(s, ERR_TEMP, job->rcpts[first_failed].address, true);
-		}
 	} else {
-		const struct deliver_rcpt *f = &job->rcpts[first_failed];
-		c = reply_result(s, f->result, f->address, ok > 0);
+		dsn = reply_dsn(s, first_failed, ok, &c);
 	}
-	(void)snprintf(code, sizeof(code), "%u", c); /* three digits: never cut */
-	log_delivery(s, job, code);
+	(void)snprintf(code, sizeof(code), "%u", dsn ? 250 : c); /* three digits: never cut */
+	log_delivery(s, code);
 	return dsn;
 }
 
@@ -175,8 +188,9 @@ void smtp_result_delivered(struct deliver_job *job, void *arg)
 	struct smtp_session *s = arg;
 	struct net_conn *c = s->c;
 	net_conn_log_ctx(c);
+	results_gather(s, job);
 	if (s->closing) {
-		log_delivery(s, job, "none");
+		log_delivery(s, "none");
 		if (!job->keep_spool)
 			s->spool_path = NULL; /* the pipeline unlinks it after we return */
 		smtp_session_free(s);
@@ -184,10 +198,10 @@ void smtp_result_delivered(struct deliver_job *job, void *arg)
 		return;
 	}
 	if (s->fl == SMTP_LMTP) {
-		for (size_t i = 0; i < job->n_rcpts; i++)
-			reply_result(s, job->rcpts[i].result, job->rcpts[i].address,
+		for (size_t i = 0; i < s->n_rcpts; i++)
+			reply_result(s, s->rcpts[i].result, s->rcpts[i].address,
 				     s->rcpts[i].postmaster);
-		log_delivery(s, job, "per-recipient");
+		log_delivery(s, "per-recipient");
 	} else if (reply_once(s, job)) {
 		return; /* dsn_done answers, resets and releases */
 	}

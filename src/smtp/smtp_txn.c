@@ -81,7 +81,8 @@ static int filter_open(struct smtp_session *s)
 {
 	int r = 0;
 	s->from_hdr = (struct buf){0};
-	if (s->fl == SMTP_SUBMISSION && conf_get()->submission_check_from)
+	/* submission: for the From: check and to find the DKIM signing domain */
+	if (s->fl == SMTP_SUBMISSION)
 		r = buf_alloc(&s->from_hdr, &s->ta, LIMIT_SMTP_FROM_HEADER);
 	int ri = smtp_hdr_init(&s->hdr, s->from_hdr.cap ? &s->from_hdr : NULL, spool_write, s);
 	return r < 0 ? r : ri;
@@ -227,9 +228,9 @@ int smtp_txn_bdat_begin(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 /* A recipient whose mailbox cannot take size bytes: a refused one first, a deferred
  * postmaster (RFC 5321 4.5.1) only when no other is full. NULL when all fit. */
-static const struct smtp_rcpt *quota_failure(struct smtp_session *s, uint64_t size)
+static struct smtp_rcpt *quota_failure(struct smtp_session *s, uint64_t size)
 {
-	const struct smtp_rcpt *pm = NULL;
+	struct smtp_rcpt *pm = NULL;
 	for (size_t i = 0; i < s->n_rcpts; i++) {
 		if (deliver_quota_check(smtp_env, s->rcpts[i].account_id, size) != ERR_QUOTA)
 			continue;
@@ -238,6 +239,117 @@ static const struct smtp_rcpt *quota_failure(struct smtp_session *s, uint64_t si
 		pm = pm ? pm : &s->rcpts[i];
 	}
 	return pm;
+}
+
+/* Port 25 with a queue for DSNs: leave every full mailbox (postmaster aside, which is
+ * deferred) out of the delivery; the sender gets a DSN for them after the commit.
+ * Returns how many recipients are left. */
+static size_t quota_exclude(struct smtp_session *s, uint64_t size)
+{
+	size_t left = 0;
+	for (size_t i = 0; i < s->n_rcpts; i++) {
+		struct smtp_rcpt *r = &s->rcpts[i];
+		if (!r->postmaster &&
+		    deliver_quota_check(smtp_env, r->account_id, size) == ERR_QUOTA) {
+			char e_from[512], e_to[512];
+			log_info("rcpt refused id=%s from=<%s> to=<%s> reason=quota (DSN to follow)",
+				 s->queue_id, log_esc(e_from, s->from, strlen(s->from)),
+				 log_esc(e_to, r->address, strlen(r->address)));
+			r->excluded = true;
+			r->result = ERR_QUOTA;
+		} else {
+			left++;
+		}
+	}
+	return left;
+}
+
+/* SMTP can answer only once for all recipients. Without a way to send a DSN, refuse
+ * the whole message when one mailbox cannot take it, so the sender learns why (LMTP
+ * and submission report per recipient after the commit instead); with the queue (it
+ * reaches remote senders), accept it for the others and report the full ones. A full
+ * postmaster mailbox defers it. Returns true when the message was refused. */
+static bool quota_refused(struct smtp_session *s, uint64_t size)
+{
+	if (s->fl != SMTP_MX)
+		return false;
+	const struct smtp_rcpt *full = quota_failure(s, size);
+	if (!full)
+		return false;
+	if (!full->postmaster && smtp_outbound_can_bounce() && quota_exclude(s, size) > 0)
+		return false;
+	char e_from[512], e_to[512];
+	log_info("message refused id=%s from=<%s> size=%llu to=<%s> reason=quota", s->queue_id,
+		 log_esc(e_from, s->from, strlen(s->from)), (unsigned long long)size,
+		 log_esc(e_to, full->address, strlen(full->address)));
+	if (full->postmaster)
+		smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again later", full->address);
+	else
+		smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", full->address);
+	smtp_txn_reset(s);
+	return true;
+}
+
+/* The job's recipients: the local ones not left out, and the map back to rcpts[]. */
+static struct deliver_rcpt *job_rcpts(struct smtp_session *s, size_t *n_out)
+{
+	struct deliver_rcpt *dr = arena_alloc(&s->ta, s->n_rcpts * sizeof(*dr));
+	s->job_rcpt = arena_alloc(&s->ta, s->n_rcpts * sizeof(*s->job_rcpt));
+	size_t n = 0;
+	if (!dr || !s->job_rcpt)
+		return NULL;
+	for (size_t i = 0; i < s->n_rcpts; i++) {
+		const struct smtp_rcpt *r = &s->rcpts[i];
+		if (r->remote || r->excluded)
+			continue;
+		s->job_rcpt[n] = i;
+		dr[n++] = (struct deliver_rcpt){r->account_id, r->address, 0};
+	}
+	*n_out = n;
+	return dr;
+}
+
+/* Hand the message to the delivery pipeline (local copies and the queue in one group
+ * commit); smtp_result_delivered answers after it. Also the continuation of signing. */
+static void txn_submit(struct smtp_session *s)
+{
+	if (s->closing) { /* the client left while the message was being signed */
+		smtp_session_free(s);
+		return;
+	}
+	size_t n = 0;
+	struct deliver_rcpt *dr = s->sign_err < 0 ? NULL : job_rcpts(s, &n);
+	if (dr && s->n_remote > 0 && smtp_outbound_prepare(s, s->msg_size) < 0)
+		dr = NULL;
+	if (!dr) {
+		s->mode = SMTP_MODE_COMMAND;
+		net_conn_resume(s->c); /* paused while signing */
+		body_failed(s, 451, "4.3.0 Cannot store the message now, try again later");
+		return;
+	}
+	s->job = (struct deliver_job){
+		.spool_path = s->spool_path,
+		.size = s->msg_size,
+		.internal_date = time(NULL),
+		.rcpts = dr,
+		.n_rcpts = n,
+		.done = smtp_result_delivered,
+		.arg = s,
+		.base = net_conn_base(s->c),
+		/* a DSN (SMTP, submission) may need the message after the commit: we
+		 * unlink it ourselves */
+		.keep_spool = s->fl != SMTP_LMTP,
+		.outbound = s->n_remote > 0 ? &s->qin : NULL,
+	};
+	s->mode = SMTP_MODE_BUSY;
+	net_conn_pause(s->c);
+	net_conn_hold(s->c);
+	if (deliver_submit(&s->job) < 0) {
+		net_conn_release(s->c);
+		s->mode = SMTP_MODE_COMMAND;
+		net_conn_resume(s->c);
+		body_failed(s, 451, "4.3.0 Cannot store the message now, try again later");
+	}
 }
 
 /* The body is complete: check it, then hand it to the delivery pipeline and wait. */
@@ -270,51 +382,13 @@ static void body_done(struct smtp_session *s, unsigned flags)
 	if (s->hdr.dropped)
 		log_info("message id=%s: removed %u client Return-Path field(s)", s->queue_id,
 			 s->hdr.dropped);
-	uint64_t size = s->trace_bytes + s->hdr.out_bytes;
-	/* SMTP can answer only once for all recipients: refuse the whole message when one
-	 * mailbox cannot take it, so the sender learns why (LMTP and submission report per
-	 * recipient after the commit instead). A full postmaster mailbox defers it. */
-	const struct smtp_rcpt *full = s->fl == SMTP_MX ? quota_failure(s, size) : NULL;
-	if (full) {
-		char e_from[512], e_to[512];
-		log_info("message refused id=%s from=<%s> size=%llu to=<%s> reason=quota",
-			 s->queue_id, log_esc(e_from, s->from, strlen(s->from)),
-			 (unsigned long long)size, log_esc(e_to, full->address, strlen(full->address)));
-		if (full->postmaster)
-			smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again later", full->address);
-		else
-			smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", full->address);
-		smtp_txn_reset(s);
+	s->msg_size = s->trace_bytes + s->hdr.out_bytes;
+	if (quota_refused(s, s->msg_size))
 		return;
-	}
-	struct deliver_rcpt *dr = arena_alloc(&s->ta, s->n_rcpts * sizeof(*dr));
-	if (!dr) {
-		body_failed(s, 451, "4.3.0 Out of memory, try again later");
-		return;
-	}
-	for (size_t i = 0; i < s->n_rcpts; i++)
-		dr[i] = (struct deliver_rcpt){s->rcpts[i].account_id, s->rcpts[i].address, 0};
-	s->job = (struct deliver_job){
-		.spool_path = s->spool_path,
-		.size = size,
-		.internal_date = time(NULL),
-		.rcpts = dr,
-		.n_rcpts = s->n_rcpts,
-		.done = smtp_result_delivered,
-		.arg = s,
-		.base = net_conn_base(s->c),
-		/* submission may need the message again for a DSN: we unlink it ourselves */
-		.keep_spool = s->fl == SMTP_SUBMISSION,
-	};
-	s->mode = SMTP_MODE_BUSY;
-	net_conn_pause(s->c);
-	net_conn_hold(s->c);
-	if (deliver_submit(&s->job) < 0) {
-		net_conn_release(s->c);
-		s->mode = SMTP_MODE_COMMAND;
-		net_conn_resume(s->c);
-		body_failed(s, 451, "4.3.0 Cannot store the message now, try again later");
-	}
+	s->sign_err = 0;
+	if (s->fl == SMTP_SUBMISSION && smtp_outbound_sign(s, txn_submit))
+		return; /* txn_submit goes on after the signature */
+	txn_submit(s);
 }
 
 int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len)

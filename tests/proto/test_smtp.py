@@ -19,8 +19,9 @@ MAX_SIZE = 1 << 20
 KASTEN_CONFIG = {"limits": {"max_message_size": "1M"}}
 PASSWORD = "Secret-pass-123"
 
+# DSN: RFC 3461 (advertised on every listener); REQUIRETLS (RFC 8689 2) only over TLS
 SMTP_EXTENSIONS = {"pipelining", "8bitmime", "size", "enhancedstatuscodes", "starttls",
-                   "smtputf8", "chunking"}
+                   "smtputf8", "chunking", "dsn"}
 
 
 def user(server, prefix="u", quota=None):
@@ -110,8 +111,8 @@ def test_ehlo_submission_auth_only_after_starttls_rfc4954_section_4(server):
     assert 500 <= code < 600
     s.starttls(context=unverified_context())
     s.ehlo()
-    # RFC 3207 section 4.2: STARTTLS is not offered again
-    assert set(s.esmtp_features) == (SMTP_EXTENSIONS - {"starttls"}) | {"auth"}
+    # RFC 3207 section 4.2: STARTTLS is not offered again; RFC 8689 2: REQUIRETLS now is
+    assert set(s.esmtp_features) == (SMTP_EXTENSIONS - {"starttls"}) | {"auth", "requiretls"}
     assert {"PLAIN", "LOGIN"} <= set(s.esmtp_features["auth"].upper().split())
     s.quit()
 
@@ -660,11 +661,20 @@ def test_submission_alias_as_mail_from(mserver):
     assert len(mserver.messages(b)) == 1
 
 
-def test_submission_remote_recipient_550_5_7_1(mserver):
+def test_submission_remote_recipient_accepted_port25_refused_550_5_7_1(mserver):
+    """With the outbound queue (always there under `kasten serve`), an authenticated
+    submission takes a remote recipient; port 25 never does (no open relay). The queue
+    side is tested in test_submission_outbound.py."""
     a = user(mserver)
     s = smtp(mserver, "submission")
     s.login(a, PASSWORD)
     assert s.docmd("MAIL", f"FROM:<{a}>")[0] == 250
+    code, msg = s.docmd("RCPT", "TO:<friend@remote.invalid>")
+    assert code == 250 and msg.decode().startswith("2.1.5")
+    s.quit()
+    s = smtp(mserver)
+    s.ehlo()
+    assert s.docmd("MAIL", "FROM:<x@sender.invalid>")[0] == 250
     code, msg = s.docmd("RCPT", "TO:<friend@remote.invalid>")
     assert code == 550 and msg.decode().startswith("5.7.1")
     s.quit()
