@@ -372,7 +372,9 @@ def mboxrd_quote(msg):
                     for l in _split_lf(msg))
 
 
-TRACE_FIELDS = (b"return-path", b"received")
+# The fields a receiving server puts on top: RFC 5321 4.4's, and on port 25 the
+# Authentication-Results field (RFC 8601) of the inbound checks, right below them.
+TRACE_FIELDS = (b"return-path", b"received", b"authentication-results")
 
 
 def split_trace(msg):
