@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -66,21 +67,21 @@ static int cache_migrate(sqlite3 *db)
 	return 0;
 }
 
-int mtasts_cache_open(const char *path, struct mtasts_cache **out)
+/* Open and prepare: 0, or the SQLite error code (c->db kept for its message). */
+static int cache_try_open(const char *path, struct mtasts_cache *c)
 {
-	*out = NULL;
-	struct mtasts_cache *c = calloc(1, sizeof(*c));
-	if (!c)
-		return ERR_NOMEM;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK)
-		goto fail;
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
 	sqlite3_busy_timeout(c->db, LIMIT_TLSPOL_CACHE_BUSY_MS);
 	/* a lost write costs a fetch, never mail: NORMAL durability is enough */
-	if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
-	                 NULL) != SQLITE_OK ||
-	    cache_migrate(c->db) < 0)
-		goto fail;
+	rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
+	                  NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (cache_migrate(c->db) < 0)
+		return sqlite3_errcode(c->db) != SQLITE_OK ? sqlite3_errcode(c->db) : SQLITE_ERROR;
 	if (sqlite3_prepare_v2(c->db,
 	                       "SELECT id, text, fetched_at, expires FROM policy WHERE domain = ?",
 	                       -1, &c->get, NULL) != SQLITE_OK ||
@@ -90,10 +91,43 @@ int mtasts_cache_open(const char *path, struct mtasts_cache **out)
 	                       -1, &c->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "DELETE FROM policy WHERE domain = ?", -1, &c->del, NULL) !=
 	        SQLITE_OK)
-		goto fail;
-	*out = c;
+		return sqlite3_errcode(c->db);
 	return 0;
-fail:
+}
+
+static void cache_unlink(const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char p[LIMIT_TLSPOL_PATH + 8];
+	for (size_t i = 0; i < 3; i++) {
+		int n = snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		if (n > 0 && (size_t)n < sizeof(p))
+			(void)unlink(p); /* a missing -wal or -shm is fine */
+	}
+}
+
+int mtasts_cache_open(const char *path, struct mtasts_cache **out)
+{
+	*out = NULL;
+	struct mtasts_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return ERR_NOMEM;
+	int rc = cache_try_open(path, c);
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
+		/* only a cache: a damaged file is replaced, at the price of fetching again */
+		log_warn("mta-sts cache: damaged, starting afresh path=%s error=\"%s\"", path,
+		         sqlite3_errmsg(c->db));
+		mtasts_cache_close(&c);
+		cache_unlink(path);
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return ERR_NOMEM;
+		rc = cache_try_open(path, c);
+	}
+	if (rc == 0) {
+		*out = c;
+		return 0;
+	}
 	log_err("mta-sts cache: cannot open path=%s error=\"%s\"", path,
 	        c->db ? sqlite3_errmsg(c->db) : "out of memory");
 	mtasts_cache_close(&c);

@@ -50,7 +50,8 @@ int mtasts_fetch_policy(struct dns_resolver *r, const struct tlspol_options *opt
 
 struct mtasts_cache;
 
-/* Open (creating) the cache file. 0, ERR_IO or ERR_NOMEM. */
+/* Open (creating) the cache file; one that is not a database (damaged) is replaced by an
+ * empty one: it is only a cache. 0, ERR_IO or ERR_NOMEM. */
 int mtasts_cache_open(const char *path, struct mtasts_cache **out);
 void mtasts_cache_close(struct mtasts_cache **c);
 /* The cached policy of domain: 1 with out->sts, id, fetched_at and expires set, 0 when
