@@ -357,6 +357,18 @@ def test_dane_bogus_defers(kasten):
     assert any("bogus" in l for l in detail)
 
 
+
+def test_usage_errors(kasten):
+    """Exit 2 on a usage error or a name that is not a domain; --help prints the usage
+    and does nothing else (main.c)."""
+    for args in ((), ("a.test", "b.test"), ("--port", "0", "a.test"), ("--bogus",),
+                 ("bad_domain!",)):
+        r = kasten.kasten("tls-policy", *args, check=False)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stdout == b"", args
+    r = kasten.kasten("tls-policy", "--help", check=False)
+    assert r.returncode == 0 and r.stdout.startswith(b"usage: kasten tls-policy DOMAIN")
+
 # ---- real delivery through the engine ----
 
 def queue_error(k, rcpt, timeout=60):
