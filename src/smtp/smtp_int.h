@@ -180,6 +180,14 @@ bool smtp_outbound_sign(struct smtp_session *s, void (*next)(struct smtp_session
  * (done is called only for 1). */
 int smtp_outbound_dsn(struct smtp_session *s, net_done_fn done);
 
+/* Port 25's inbound checks (smtp_checks.c): SPF, DKIM and DMARC over the spooled
+ * message on the io pool, then the message with its Authentication-Results field in
+ * a new spool file (s->spool_path, s->msg_size) goes on with next(s). Returns false
+ * when there is nothing to check (not port 25, [checks] all off): the caller goes on
+ * at once. True: next runs later, or the message was answered here (refused by DMARC,
+ * 451 when the checks could not run, 552 for a header too large to check). */
+bool smtp_checks_start(struct smtp_session *s, void (*next)(struct smtp_session *s));
+
 /* Resume after asynchronous work: back to command mode, process pipelined input. */
 void smtp_session_resume(struct smtp_session *s);
 void smtp_session_free(struct smtp_session *s);

@@ -388,6 +388,8 @@ static void body_done(struct smtp_session *s, unsigned flags)
 	s->sign_err = 0;
 	if (s->fl == SMTP_SUBMISSION && smtp_outbound_sign(s, txn_submit))
 		return; /* txn_submit goes on after the signature */
+	if (smtp_checks_start(s, txn_submit))
+		return; /* port 25: txn_submit goes on after SPF, DKIM and DMARC */
 	txn_submit(s);
 }
 
