@@ -3,6 +3,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 #include "net/net.h"
 #include "imap/imap.h"
 #include "notify/notify.h"
+#include "outbound/dkim.h"
+#include "outbound/out.h"
+#include "outbound/queue.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -46,6 +50,38 @@ static size_t listeners(const struct conf *cf, struct net_listen ls[16])
 #undef LISTEN
 	if (cf->http)
 		log_info("the http listener is configured but not part of this build yet");
+	return n;
+}
+
+/* Every address we listen on, for the outbound loop check (an MX that is us). */
+static size_t own_addrs(const struct conf *cf, struct out_own_addr *out)
+{
+	const char *addrs[] = {cf->smtp, cf->submission, cf->submissions, cf->lmtp, cf->imap,
+			       cf->imaps, cf->pop3, cf->pop3s, cf->http};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		char host[256];
+		const char *colon = addrs[i] ? strrchr(addrs[i], ':') : NULL;
+		if (!colon)
+			continue;
+		const char *h = addrs[i];
+		int hl = (int)(colon - h);
+		if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+			h++;
+			hl -= 2;
+		}
+		if (snprintf(host, sizeof(host), "%.*s", hl, h) != hl)
+			continue;
+		struct addrinfo hints = {.ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+		struct addrinfo *res, *ai;
+		if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+			continue;
+		for (ai = res; ai && n < LIMIT_OUTBOUND_OWN_ADDRS; ai = ai->ai_next) {
+			memcpy(&out[n].sa, ai->ai_addr, ai->ai_addrlen);
+			out[n++].len = ai->ai_addrlen;
+		}
+		freeaddrinfo(res);
+	}
 	return n;
 }
 
@@ -114,8 +150,24 @@ int cmd_serve(int argc, char **argv)
 		log_err("cannot open the store in %s", cf->data);
 		return 1;
 	}
-	struct deliver_config dc = {
-	    .data_dir = cf->data, .hostname = cf->hostname, .warn_percent = cf->warn_percent};
+	/* the outbound queue: the deliver hook adds to it in the group commit, the engine
+	 * sends it (started once deliver/ runs: its DSNs to local senders go through it) */
+	struct queue *queue;
+	struct dkim_keyring *dkim;
+	struct out_engine *engine;
+	struct out_own_addr own[LIMIT_OUTBOUND_OWN_ADDRS];
+	if (queue_open(cf->data, true, &queue) < 0) {
+		log_err("cannot open the outbound queue in %s/queue", cf->data);
+		return 1;
+	}
+	struct out_config oc = {queue, env, own, own_addrs(cf, own)};
+	if (dkim_keyring_new(cf->data, &dkim) < 0 || out_new(&oc, &engine) < 0)
+		return 1;
+	struct deliver_config dc = {.data_dir = cf->data,
+				    .hostname = cf->hostname,
+				    .warn_percent = cf->warn_percent,
+				    .outbound_add = out_deliver_add,
+				    .outbound_ctx = engine};
 	if (deliver_start(env, &dc) < 0)
 		return 1;
 	if (auth_login_init() < 0) {
@@ -127,15 +179,23 @@ int cmd_serve(int argc, char **argv)
 	notify_start(env);
 	imap_init(env);
 
-	if (net_run() < 0)
+	if (out_run(engine) < 0 || net_run() < 0)
 		return 1;
 	log_info("kasten ready data=%s hostname=%s", cf->data, cf->hostname);
 	net_wait_signal();
 	net_stop(30);
+	/* a send still running after the wait keeps the engine and the queue (its lease
+	 * makes the next start send that work again) */
+	bool out_stopped = out_stop(engine) == 0;
 	pop3_shutdown();
 	notify_stop();
 	deliver_stop();
-	store_env_close(&env);
+	dkim_keyring_free(&dkim);
+	if (out_stopped) {
+		out_free(&engine);
+		queue_close(&queue);
+		store_env_close(&env); /* a running worker may still report through it */
+	}
 	SSL_CTX_free(tls);
 	log_info("stopped");
 	return 0;

@@ -52,12 +52,19 @@ static void fail_reply(struct out_fail *f, const struct smtpc_reply *r, const ch
 	snprintf(f->host, sizeof(f->host), "%s", host);
 }
 
+/* seconds of config as smtpc's milliseconds; a day is more than any wait needs */
+static unsigned timeout_ms(unsigned seconds)
+{
+	return (seconds < 86400 ? seconds : 86400) * 1000u;
+}
+
 static struct smtpc_config session_config(struct out_engine *e)
 {
 	const struct conf *cf = conf_get();
 	struct smtpc_config cfg = {
-	    .timeouts = {cf->outbound_connect_timeout * 1000u, cf->outbound_command_timeout * 1000u,
-			 cf->outbound_data_timeout * 1000u},
+	    .timeouts = {timeout_ms(cf->outbound_connect_timeout),
+			 timeout_ms(cf->outbound_command_timeout),
+			 timeout_ms(cf->outbound_data_timeout)},
 	    .helo = cf->outbound_helo_name ? cf->outbound_helo_name : cf->hostname,
 	    .ssl_ctx = e->ssl,
 	};
@@ -309,8 +316,9 @@ static int relay_connect(struct out_worker *w, struct out_conn *c, struct out_fa
 	struct host_tls t;
 	tls_for_relay(&t, e, literal);
 	int r = try_host(w, e->relay_host, &h, &t, true, c, f);
-	/* the relay is our one way out: its refusals are not the recipients' fault */
-	if (r < 0 && f->code != 554)
+	/* the relay is our one way out: its refusals are not the recipients' fault; only
+	 * a loop to ourselves is final */
+	if (r < 0 && strcmp(f->status, "5.4.6") != 0)
 		f->permanent = false;
 	return r == 0 ? 0 : f->permanent ? ERR_PERM : ERR_TEMP;
 }

@@ -66,6 +66,7 @@ static void conn_close(struct out_conn *c, bool quit)
 	if (quit)
 		(void)smtpc_quit(c->s); /* the outcomes are recorded already */
 	smtpc_free(&c->s);
+	log_info("disconnected relay=%s[%s]:%u", c->host, c->ip, c->port);
 }
 
 /* Send one message over c (reconnected by the caller when c->s is NULL) and record its
