@@ -396,8 +396,11 @@ static int do_starttls(struct smtp_session *s, struct smtp_cmd *cmd)
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
 	if (net_conn_starttls(s->c) < 0)
 		return ERR_IO;
-	/* RFC 3207 4.2: forget everything learned before TLS */
+	/* RFC 3207 4.2: forget everything learned before TLS, a login too (it was not
+	 * obtained from the TLS negotiation) */
 	smtp_txn_reset(s);
+	s->auth_account = 0;
+	s->auth_address = NULL;
 	smtp_cmd_reader_reset(&s->reader);
 	s->greeted = s->esmtp = false;
 	s->helo = NULL;
