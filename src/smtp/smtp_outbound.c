@@ -239,6 +239,7 @@ static void dsn_add(struct smtp_session *s, struct smtp_dsn_job *d, size_t i, in
 	    .notify = s->rcpts[i].notify,
 	    .status = status,
 	    .diagnostic = diag,
+	    .human = human,
 	    .last_attempt = (int64_t)time(NULL),
 	};
 	d->legacy[d->n] = (struct deliver_rcpt){s->rcpts[i].account_id, s->rcpts[i].address, err};
