@@ -36,6 +36,8 @@ static void checks_done(struct net_conn *c, void *arg)
 	struct smtp_session *s = j->s;
 	(void)c; /* net_work releases it */
 	if (s->closing) {
+		if (j->err == 0 && !j->out.reject)
+			(void)unlink(j->out.path); /* the checked copy: nobody will deliver it */
 		smtp_session_free(s); /* unlinks the spool file it holds */
 		return;
 	}
@@ -60,10 +62,9 @@ static void checks_done(struct net_conn *c, void *arg)
 		 log_esc(from, s->from, strlen(s->from)), j->out.summary,
 		 refuse ? " refused=" : "", refuse ? refuse : "");
 	if (refuse) {
-		s->mode = SMTP_MODE_COMMAND;
-		net_conn_resume(s->c);
 		smtp_reply(s, "%s", refuse);
 		smtp_txn_reset(s);
+		smtp_session_resume(s); /* back to commands, pipelined input included */
 		return;
 	}
 	j->next(s);
