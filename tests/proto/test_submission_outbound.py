@@ -87,6 +87,10 @@ def test_remote_and_local_recipients_one_message_dkim_in_row_only(far, outbound_
     assert submit(k, [f"a@{FAR}", LOCAL2, f"b@{FAR}"], msg) == {}
     [(m, rcpts)] = queue_rows(k)
     assert m["sender"] == k.user and m["account_id"] > 0 and m["kind"] == 0
+    # what the administrator sees (issue 9 item 6)
+    listing = k.kasten("queue", "list").stdout.decode()
+    [line] = [l for l in listing.splitlines() if l.startswith(m["qid"])]
+    assert f"<{k.user}>" in line and f"a@{FAR}" in line and f"b@{FAR}" in line
     assert [r["address"] for r in rcpts] == [f"a@{FAR}", f"b@{FAR}"]
     assert all(r["domain"] == FAR for r in rcpts)
     data = queue_file(k, m)
