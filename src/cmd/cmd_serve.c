@@ -175,6 +175,8 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	smtp_init(env);
+	smtp_set_dkim(dkim);
+	smtp_set_queue(queue);
 	pop3_init(env);
 	notify_start(env);
 	imap_init(env);
