@@ -300,6 +300,8 @@
 #define LIMIT_AUTHRES_HEADER 8192          /* the Authentication-Results field we write */
 #define LIMIT_AUTHRES_COMMENT_DEPTH 8      /* nested comments before an authserv-id */
 #define LIMIT_DMARC_FROM_DOMAINS 4         /* From: domains evaluated; more: permerror */
+#define LIMIT_AUTHRES_FROM_ARENA (256u << 10) /* one From: field parsed for its domains;
+					    * one that needs more is refused like too many */
 #define LIMIT_CHECKS_TIME 60               /* seconds all checks of one message may take;
 					    * lookups past it are temperror */
 

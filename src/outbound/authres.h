@@ -36,6 +36,9 @@ struct authres_results {
 	size_t n_dmarc;
 	const char *dmarc_problem; /* no usable From: domain: dmarc=none/permerror why */
 	bool dmarc_permerror;
+	/* the From: domains cannot all be evaluated (too many, a field too large to
+	 * read): a failing one could hide among them, so dmarc_reject refuses it */
+	bool dmarc_from_refused;
 };
 
 /* The whole field "Authentication-Results: id; spf=...; dkim=...; dmarc=...\r\n",

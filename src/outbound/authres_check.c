@@ -25,8 +25,6 @@
 #include "core/banned.h"
 
 #define AUTHRES_READ (64u << 10)
-#define AUTHRES_FROM_ARENA (64u << 10) /* one From: field parsed (the field <= 998 bytes
-					* in practice; past the arena it reads as no mailbox) */
 
 struct authres_from {
 	size_t n;                 /* From: fields seen */
@@ -111,8 +109,9 @@ static int authres_read(int fd, uint64_t trace, struct authres_header *h,
 }
 
 /* The distinct domains of the From: fields (lower case) into d; their count, or
- * LIMIT_DMARC_FROM_DOMAINS + 1 when there are more. *bad: a domain that is no DNS
- * name (an address literal, UTF-8). */
+ * LIMIT_DMARC_FROM_DOMAINS + 1 when there are more or a field cannot be read whole
+ * (past LIMIT_AUTHRES_FROM_ARENA): both are refused, never taken as no From: domain.
+ * *bad: a domain that is no DNS name (an address literal, UTF-8). */
 static size_t authres_from_domains(const struct authres_header *h, const struct authres_from *f,
 				   char (*d)[LIMIT_DNS_NAME + 1], bool *bad)
 {
@@ -123,7 +122,7 @@ static size_t authres_from_domains(const struct authres_header *h, const struct 
 		/* the parser IMAP shows the sender with (ENVELOPE): what is checked here is
 		 * what readers see */
 		struct arena a;
-		arena_init(&a, AUTHRES_FROM_ARENA);
+		arena_init(&a, LIMIT_AUTHRES_FROM_ARENA);
 		size_t len = 5 + f->len[i] + 4;
 		uint8_t *field = arena_alloc(&a, len);
 		struct mime_part *root = NULL;
@@ -133,6 +132,10 @@ static size_t authres_from_domains(const struct authres_header *h, const struct 
 			memcpy(field + 5 + f->len[i], "\r\n\r\n", 4);
 			if (mime_parse(field, len, &a, &root) < 0)
 				root = NULL;
+		}
+		if (!root) {
+			arena_free(&a);
+			return LIMIT_DMARC_FROM_DOMAINS + 1;
 		}
 		for (const struct mime_addr *m = root && root->envelope ? root->envelope->from : NULL;
 		     m && n <= LIMIT_DMARC_FROM_DOMAINS; m = m->next) {
@@ -185,8 +188,8 @@ static void authres_dmarc(struct authres_lookups *l, const struct authres_header
 	bool bad = false;
 	size_t n = authres_from_domains(h, f, domains, &bad);
 	if (n > LIMIT_DMARC_FROM_DOMAINS) {
-		res->dmarc_permerror = true;
-		res->dmarc_problem = "too many From: domains";
+		res->dmarc_permerror = res->dmarc_from_refused = true;
+		res->dmarc_problem = "too many From: domains, or a From: field too large";
 		return;
 	}
 	if (n == 0) {
@@ -217,11 +220,10 @@ static bool authres_verdict(const struct authres_check_in *in, const struct auth
 {
 	if (!in->dmarc_reject || !r->dmarc_on)
 		return false;
-	if (r->dmarc_permerror && r->dmarc_problem && r->n_dmarc == 0 &&
-	    strcmp(r->dmarc_problem, "too many From: domains") == 0) {
+	if (r->dmarc_from_refused) {
 		(void)snprintf(out->reply, sizeof(out->reply),
-			       "550 5.7.1 Too many From: domains to check DMARC (RFC 7489 6.6.1)");
-		return true;
+			       "550 5.7.1 Cannot check DMARC: %s (RFC 7489 6.6.1)", r->dmarc_problem);
+		return true; /* the reply fits: fixed texts */
 	}
 	for (size_t i = 0; i < r->n_dmarc; i++) {
 		const struct dmarc_outcome *d = &r->dmarc[i];

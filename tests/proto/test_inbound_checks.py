@@ -307,6 +307,25 @@ def test_dmarc_second_from_field_checked(env):
     assert code == 550 and "preject.test" in text
 
 
+@pytest.mark.parametrize("case", ["five domains", "huge field"])
+def test_dmarc_from_unreadable_refused(env, case):
+    """RFC 7489 6.6.1: From: domains that cannot all be evaluated (more than 4, or a
+    field too large to parse whole) are refused, so a failing domain cannot hide among
+    them or behind padding."""
+    s, rcpt = env["server"], env["rcpt"]
+    if case == "five domains":
+        extra = b"From: " + b", ".join(b"<a@d%d.pass.checks.test>" % i for i in range(4)) \
+            + b", <ceo@preject.test>\r\n"
+    else:
+        pad = b"".join(b" (" + b"x" * 70 + b")\r\n" for _ in range(4000))
+        extra = b"From:" + pad + b" <ceo@preject.test>\r\n"
+    msg = make_message(f"from {case}", sender="alice@pass.checks.test", rcpt=rcpt,
+                       extra=extra).replace(b"From: <alice@pass.checks.test>\r\n", b"", 1)
+    code, text = send(s, "alice@pass.checks.test", rcpt, msg)
+    assert (code, text) == (550, "5.7.1 Cannot check DMARC: too many From: domains, or a "
+                                 "From: field too large (RFC 7489 6.6.1)")
+
+
 def test_forged_authres_removed_foreign_kept(env):
     """RFC 8601 5: a field claiming our host name (any case, with a comment before
     it) is removed wherever it stands; another host's field stays where it was."""
