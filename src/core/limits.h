@@ -16,7 +16,7 @@
 #define LIMIT_SUBMIT_PER_HOUR 500          /* messages per account and sliding hour (conf) */
 #define LIMIT_SUBMIT_PER_HOUR_MAX 1000000  /* highest value the config takes */
 #define LIMIT_SUBMIT_RATE_ACCOUNTS 4096    /* accounts counted at once (about 1 MiB); the
-					    * one idle longest gives way to a new one */
+					    * one with the fewest messages gives way */
 #define LIMIT_SUBMIT_RATE_PROBE 16         /* table slots looked at per account */
 #define LIMIT_SMTP_SIGN_CHUNK (64u << 10)  /* bytes of the spool file read at a time to
 					    * DKIM-sign it */

@@ -6,9 +6,9 @@
  * Memory is fixed: LIMIT_SUBMIT_RATE_ACCOUNTS slots of 60 counters, allocated on first
  * use. An account is found by open addressing within LIMIT_SUBMIT_RATE_PROBE slots of
  * its hash; a new account takes a free slot there (one whose last message is more than
- * an hour old counts as free), or else the one idle longest gives way. Only an account
- * idle while LIMIT_SUBMIT_RATE_ACCOUNTS others sent within the same probe window can
- * lose its count that way, which a flood from one account cannot cause.
+ * an hour old counts as free), or else the one with the fewest messages in the hour
+ * gives way (of equals, the one idle longest). So the accounts that sent most, the
+ * ones the limit is for, keep their counts however many others come and go.
  * Owns: the table. Counts are kept in memory only: a restart starts from zero. */
 #include "smtp_int.h"
 
@@ -66,7 +66,8 @@ static size_t slot_hash(int64_t account_id)
 static struct smtp_rate_slot *slot_find(int64_t account_id, int64_t minute)
 {
 	size_t h = slot_hash(account_id);
-	struct smtp_rate_slot *free_sl = NULL, *oldest = NULL;
+	struct smtp_rate_slot *free_sl = NULL, *least = NULL;
+	uint64_t least_sum = 0;
 	for (size_t k = 0; k < LIMIT_SUBMIT_RATE_PROBE; k++) {
 		struct smtp_rate_slot *sl =
 		    &smtp_rate.slots[(h + k) % LIMIT_SUBMIT_RATE_ACCOUNTS];
@@ -75,10 +76,17 @@ static struct smtp_rate_slot *slot_find(int64_t account_id, int64_t minute)
 		bool idle = sl->account_id == 0 || minute - sl->last_minute >= SMTP_RATE_MINUTES;
 		if (idle && !free_sl)
 			free_sl = sl;
-		if (!oldest || sl->last_minute < oldest->last_minute)
-			oldest = sl;
+		if (idle || free_sl)
+			continue;
+		slot_advance(sl, minute); /* its count for the hour ending now */
+		uint64_t sum = slot_sum(sl);
+		if (!least || sum < least_sum ||
+		    (sum == least_sum && sl->last_minute < least->last_minute)) {
+			least = sl;
+			least_sum = sum;
+		}
 	}
-	struct smtp_rate_slot *sl = free_sl ? free_sl : oldest;
+	struct smtp_rate_slot *sl = free_sl ? free_sl : least;
 	*sl = (struct smtp_rate_slot){.account_id = account_id, .last_minute = minute};
 	return sl;
 }
