@@ -93,6 +93,7 @@ def zones(d, cache_id="1"):
     d.zone("pkixonly.test", ["@ MX 10 mx.pkixonly.test.", "mx A 127.0.0.2",
                              f"_25._tcp.mx TLSA 1 1 1 {TLSA_HASH}"], signed=True)
     d.zone("notlsa.test", ["@ MX 10 mx.notlsa.test.", "mx A 127.0.0.2"], signed=True)
+    d.zone("nomx.test", ["@ A 127.0.0.2", f"_25._tcp TLSA 3 1 1 {TLSA_HASH}"], signed=True)
     d.zone("danebogus.test", ["@ MX 10 mx.danebogus.test.", "mx A 127.0.0.2",
                               f"_25._tcp.mx TLSA 3 1 1 {TLSA_HASH}"],
            signed=True, tamper="TLSA")
@@ -333,6 +334,17 @@ def test_dane_ee(kasten):
     assert req == "dane"
     assert detail[0] == f"tlsa 3 1 1 {TLSA_HASH}"
     assert "names mx.dane.test dane.test" in detail
+
+
+def test_dane_without_mx(kasten):
+    """RFC 7672 2.2.1 with RFC 5321 5.1: no MX records, the domain is its own host; its
+    secure address and TLSA answers give DANE."""
+    lines = policy(kasten, "nomx.test")
+    assert "no MX records: the domain itself (RFC 5321 5.1)" in lines
+    req, detail = mx_lines(lines)["nomx.test"]
+    assert req == "dane"
+    assert detail[0] == f"tlsa 3 1 1 {TLSA_HASH}"
+    assert "names nomx.test" in detail
 
 
 def test_dane_other_port(kasten):
