@@ -18,6 +18,7 @@
 #include "net/net.h"
 #include "imap/imap.h"
 #include "notify/notify.h"
+#include "outbound/bounce.h"
 #include "outbound/dkim.h"
 #include "outbound/out.h"
 #include "outbound/queue.h"
@@ -177,6 +178,7 @@ int cmd_serve(int argc, char **argv)
 	smtp_init(env);
 	smtp_set_dkim(dkim);
 	smtp_set_queue(queue);
+	bounce_set_dkim(dkim); /* reports mailed out are signed for the postmaster's domain */
 	pop3_init(env);
 	notify_start(env);
 	imap_init(env);
@@ -192,8 +194,8 @@ int cmd_serve(int argc, char **argv)
 	pop3_shutdown();
 	notify_stop();
 	deliver_stop();
-	dkim_keyring_free(&dkim);
 	if (out_stopped) {
+		dkim_keyring_free(&dkim); /* a send still running may sign a report */
 		out_free(&engine);
 		queue_close(&queue);
 		store_env_close(&env); /* a running worker may still report through it */

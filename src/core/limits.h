@@ -357,6 +357,8 @@
 #define LIMIT_BOUNCE_LINE 78               /* DSN fields are folded at this width
 					    * (RFC 5322 2.1.1) */
 #define LIMIT_BOUNCE_ENVID 100             /* RFC 3461 4.4: an ENVID's characters */
+#define LIMIT_BOUNCE_CHUNK (64u << 10)     /* bytes of the original (or of a report
+					    * being signed) read at a time */
 
 /* The outbound queue (src/outbound/queue*, <data>/queue/) */
 #define LIMIT_QUEUE_PATH 4096              /* a path under <data>/queue (PATH_MAX) */

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/limits.h"
 #include "store/store.h"
 
 struct event_base;
@@ -173,6 +174,7 @@ struct deliver_dsn_file {
 	uint64_t size;
 	bool eightbit; /* has 8-bit octets (needs 8BITMIME to be sent on) */
 	bool utf8;     /* has UTF-8 addresses or header fields (needs SMTPUTF8) */
+	char from_domain[LIMIT_ADDR_DOMAIN + 1]; /* its From: domain (the postmaster's), for DKIM */
 };
 
 /* Write the report into a new spool file. Returns 1 (out filled), 0 when the original

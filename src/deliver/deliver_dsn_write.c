@@ -31,7 +31,6 @@
 /* RFC 5322 2.1.1: a line of the returned original longer than this cannot be sent on
  * unchanged, so such an original is returned as headers only. */
 #define DSN_MAX_LINE 998
-#define DSN_READ_CHUNK (64u << 10)
 
 struct dsn {
 	const struct deliver_dsn_report *r;
@@ -293,7 +292,7 @@ static int check_full(struct dsn *d)
 	int fd = open(d->r->orig_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ERR_IO;
-	uint8_t *b = malloc(DSN_READ_CHUNK);
+	uint8_t *b = malloc(LIMIT_BOUNCE_CHUNK);
 	if (!b) {
 		(void)close(fd); /* read-only */
 		return ERR_NOMEM;
@@ -303,7 +302,7 @@ static int check_full(struct dsn *d)
 	int r = 0;
 	bool ok = true;
 	for (;;) {
-		ssize_t k = read(fd, b, DSN_READ_CHUNK);
+		ssize_t k = read(fd, b, LIMIT_BOUNCE_CHUNK);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -551,12 +550,12 @@ static int write_full(struct deliver_spool_w *w, const struct dsn *d)
 	int fd = open(d->r->orig_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ERR_IO;
-	uint8_t *b = malloc(DSN_READ_CHUNK);
+	uint8_t *b = malloc(LIMIT_BOUNCE_CHUNK);
 	int r = b ? 0 : ERR_NOMEM;
 	uint8_t last = '\n';
 	uint64_t copied = 0;
 	while (r == 0) {
-		ssize_t k = read(fd, b, DSN_READ_CHUNK);
+		ssize_t k = read(fd, b, LIMIT_BOUNCE_CHUNK);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -667,6 +666,10 @@ int deliver_dsn_write(const struct deliver_dsn_report *rep, struct deliver_dsn_f
 		n = snprintf(out->path, sizeof(out->path), "%s", w->path);
 		assert(n > 0 && (size_t)n < sizeof(out->path)); /* same size as w->path */
 		out->utf8 = d.global;
+		const char *at = strrchr(deliver_postmaster(), '@');
+		n = snprintf(out->from_domain, sizeof(out->from_domain), "%s", at ? at + 1 : "");
+		if (n < 0 || (size_t)n >= sizeof(out->from_domain))
+			out->from_domain[0] = '\0'; /* not a domain we could sign for */
 		out->eightbit = d.global || d.hdr_8bit || (d.full && d.full_8bit);
 	}
 	free(w);

@@ -9,14 +9,25 @@
 #include "outbound/bounce.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
 #include "deliver/deliver.h"
+#include "outbound/dkim.h"
 #include "store/store.h"
+
+/* Set once at startup, before any thread sends a report; read-only afterwards. */
+static struct dkim_keyring *bounce_keyring;
+
+void bounce_set_dkim(struct dkim_keyring *kr)
+{
+	bounce_keyring = kr;
+}
 
 bool bounce_wanted(unsigned notify, enum bounce_action action)
 {
@@ -48,11 +59,54 @@ static void log_none(const struct bounce_msg *m, enum bounce_action action, cons
 	         action_name(action), why);
 }
 
+/* The DKIM-Signature lines (malloc'd) for a report going out, signed for its From:
+ * domain (the postmaster's) when that domain has keys, or NULL: sent unsigned. A report
+ * from our domain that is not signed fails DMARC at the sender's provider. */
+static char *sign_report(const struct deliver_dsn_file *f)
+{
+	struct dkim_signer *sg = NULL;
+	if (!bounce_keyring || !f->from_domain[0])
+		return NULL;
+	int r = dkim_keyring_signer(bounce_keyring, f->from_domain, time(NULL), &sg);
+	if (r < 0) {
+		if (r != ERR_NOTFOUND) /* no keys: unsigned, as any mail of that domain */
+			log_warn("bounce: no DKIM signer for %s: %s", f->from_domain, err_str(r));
+		return NULL;
+	}
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	uint8_t *b = fd >= 0 ? malloc(LIMIT_BOUNCE_CHUNK) : NULL;
+	r = b ? 0 : fd < 0 ? ERR_IO : ERR_NOMEM;
+	while (r == 0) {
+		ssize_t k = read(fd, b, LIMIT_BOUNCE_CHUNK);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = k < 0 ? ERR_IO : 1;
+			break;
+		}
+		r = dkim_signer_feed(sg, b, (size_t)k);
+	}
+	free(b);
+	if (fd >= 0)
+		(void)close(fd); /* read-only */
+	char *out = NULL;
+	size_t len = 0;
+	if (r == 1)
+		r = dkim_signer_finish(sg, &out, &len);
+	dkim_signer_free(&sg);
+	if (r < 0) {
+		log_warn("bounce: report not DKIM-signed for %s: %s", f->from_domain, err_str(r));
+		return NULL;
+	}
+	return out;
+}
+
 /* The report's own queue entry: null sender (RFC 5321 4.5.5), kind DSN, the sender as
  * its one recipient with NOTIFY=NEVER; the spool file is the caller's to remove. */
 static int send_queued(struct queue *q, const struct bounce_msg *m,
                        const struct deliver_dsn_file *f, char qid[QUEUE_ID_MAX])
 {
+	char *dkim = sign_report(f);
 	struct queue_rcpt_in rcpt = {.address = m->sender, .notify = QUEUE_NOTIFY_NEVER};
 	struct queue_msg_in in = {
 	    .spool_path = f->path,
@@ -61,10 +115,13 @@ static int send_queued(struct queue *q, const struct bounce_msg *m,
 	    .body = f->eightbit ? QUEUE_BODY_8BITMIME : QUEUE_BODY_7BIT,
 	    .smtputf8 = f->utf8,
 	    .kind = QUEUE_KIND_DSN,
+	    .dkim_header = dkim,
 	    .rcpts = &rcpt,
 	    .n_rcpts = 1,
 	};
-	return queue_add(q, &in, qid);
+	int r = queue_add(q, &in, qid);
+	free(dkim);
+	return r;
 }
 
 /* Where the report goes: 1 with *account_out for a local sender, 0 for a remote one,

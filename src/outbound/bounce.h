@@ -96,6 +96,12 @@ struct bounce_msg {
 int bounce_send(struct queue *q, const struct bounce_msg *m, enum bounce_action action,
 		const struct bounce_rcpt *r, size_t n);
 
+/* Reports queued for remote senders are DKIM-signed (RFC 6376) for their From: domain,
+ * the postmaster's, with this keyring's keys when the domain has any; NULL (the
+ * default): unsigned. Call once at startup, before any report is sent. */
+struct dkim_keyring;
+void bounce_set_dkim(struct dkim_keyring *kr);
+
 /* Does notify (enum queue_notify bits) ask for a report of this action? Pure. */
 bool bounce_wanted(unsigned notify, enum bounce_action action);
 

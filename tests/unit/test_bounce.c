@@ -20,6 +20,7 @@
 #include "deliver/deliver.h"
 #include "mime/mime.h"
 #include "outbound/bounce.h"
+#include "outbound/dkim.h"
 #include "outbound/queue.h"
 #include "store/store.h"
 #include "unit_tmpdir.h"
@@ -746,6 +747,22 @@ static size_t queued_reports(char qid_out[QUEUE_ID_MAX])
 	return f.n;
 }
 
+/* The one key record the verifier may ask for: the report's signing key. */
+static char key_name[128], key_rec[LIMIT_DKIM_RECORD];
+
+static int key_lookup(void *ctx, const char *name, char *out, size_t cap, size_t *len_out)
+{
+	(void)ctx;
+	size_t n = strlen(key_rec);
+	if (strcmp(name, key_name) != 0)
+		return ERR_NOTFOUND;
+	if (n >= cap)
+		return ERR_TOO_BIG;
+	memcpy(out, key_rec, n + 1);
+	*len_out = n;
+	return 0;
+}
+
 /* A remote sender: the report is queued with the null sender, kind DSN, NOTIFY=NEVER. */
 static void routing_remote(void **state)
 {
@@ -754,6 +771,18 @@ static void routing_remote(void **state)
 	write_orig(orig);
 	struct bounce_msg m = base_msg(orig);
 	m.sender = "alice@far.example";
+	/* RFC 6376: signed for the postmaster's domain (postmaster@HOST here) */
+	assert_int_equal(dkim_key_generate(dir, HOST, "s1", DKIM_ALG_ED25519_SHA256), 0);
+	struct dkim_key *keys = NULL;
+	size_t nkeys = 0;
+	assert_int_equal(dkim_keys_load(dir, HOST, &keys, &nkeys, NULL, 0), 0);
+	assert_int_equal(nkeys, 1);
+	assert_int_equal(dkim_key_record(&keys[0], key_rec, sizeof(key_rec)), 0);
+	dkim_keys_free(&keys, nkeys);
+	(void)snprintf(key_name, sizeof(key_name), "s1._domainkey.%s", HOST);
+	struct dkim_keyring *kr = NULL;
+	assert_int_equal(dkim_keyring_new(dir, &kr), 0);
+	bounce_set_dkim(kr);
 	char spool[512];
 	(void)snprintf(spool, sizeof(spool), "%s/spool", dir);
 	size_t before = queued_reports(NULL);
@@ -774,6 +803,21 @@ static void routing_remote(void **state)
 	size_t len = 0;
 	read_all(sh->msg.path, &msg, &len);
 	assert_int_equal(sh->msg.size, len);
+	assert_non_null(sh->msg.dkim_header);
+	assert_true(strncmp(sh->msg.dkim_header, "DKIM-Signature:", 15) == 0);
+	struct dkim_verifier *v = NULL;
+	assert_int_equal(dkim_verifier_new(time(NULL), &v), 0);
+	assert_int_equal(dkim_verifier_feed(v, (const uint8_t *)sh->msg.dkim_header,
+	                                    strlen(sh->msg.dkim_header)),
+	                 0);
+	assert_int_equal(dkim_verifier_feed(v, (const uint8_t *)msg, len), 0);
+	struct dkim_verify_result res[LIMIT_DKIM_SIGS];
+	size_t nres = 0;
+	assert_int_equal(dkim_verifier_finish(v, key_lookup, NULL, res, LIMIT_DKIM_SIGS, &nres), 0);
+	dkim_verifier_free(&v);
+	assert_int_equal(nres, 1);
+	assert_int_equal(res[0].result, DKIM_RESULT_PASS);
+	assert_string_equal(res[0].domain, HOST);
 	/* RFC 5321 4.4: no Return-Path in a message that is still in transit */
 	assert_true(strncmp(msg, "Date: ", 6) == 0);
 	assert_null(strstr(msg, "Return-Path"));
@@ -782,6 +826,8 @@ static void routing_remote(void **state)
 	free(msg);
 	/* the report's spool file is gone: the queue holds its own link */
 	assert_int_equal(unit_count_dir(spool), spool_before);
+	bounce_set_dkim(NULL);
+	dkim_keyring_free(&kr);
 	arena_free(&a);
 	assert_int_equal(unlink(orig), 0);
 }
