@@ -354,3 +354,39 @@ def test_submission_full_local_mailbox_notify_never_no_dsn(far, outbound_server)
         assert len(inbox) == before + want
         if want:
             assert b"Status: 5.2.2" in inbox[-1]
+
+
+def test_queue_failure_answers_451_for_the_whole_message(far, outbound_server):
+    """The queue cannot take the message (its msg/ directory is gone and a file stands
+    in its way): the whole message gets 451 4.3.0, nothing is acknowledged, and the
+    client's retry succeeds once the queue can take it again (after a restart: the queue
+    keeps its directory open)."""
+    k = outbound_server(dkim=False)
+    k.user_add(LOCAL2, PASSWORD2)
+    msgdir = k.data / "queue" / "msg"
+    msgdir.rmdir()  # empty: nothing queued yet
+    msgdir.write_bytes(b"in the way\n")
+    msg = make_message("queue broken", sender=k.user, rcpt=f"a@{FAR}")
+    r = raw_login(k)
+    assert r.cmd(f"MAIL FROM:<{k.user}>")[0] == 250
+    assert r.cmd(f"RCPT TO:<a@{FAR}>")[0] == 250
+    assert r.cmd(f"RCPT TO:<{LOCAL2}>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send(dot_stuff(msg))
+    assert enh(r.reply()) == (451, "4.3.0")
+    r.close()
+    assert queue_rows(k) == []
+    msgdir.unlink()
+    k.restart()
+    r = raw_login(k)
+    assert r.cmd(f"MAIL FROM:<{k.user}>")[0] == 250
+    assert r.cmd(f"RCPT TO:<a@{FAR}>")[0] == 250
+    assert r.cmd(f"RCPT TO:<{LOCAL2}>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send(dot_stuff(msg))
+    assert r.reply()[0] == 250
+    r.close()
+    [(m, [rc])] = queue_rows(k)
+    assert rc["address"] == f"a@{FAR}" and queue_file(k, m).endswith(msg)
+    # the local recipient got the first attempt's copy too: a duplicate, never a loss
+    assert len(k.messages(LOCAL2)) == 2
