@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -106,24 +107,43 @@ static void cache_unlink(const char *path)
 	}
 }
 
+/* cache_try_open, again while another connection holds the file: the engine's workers
+ * open it together at start, and two of them switching a new file to WAL at once get
+ * SQLITE_BUSY at once, without the busy handler (each waits for the other's lock). */
+static int cache_open_retry(const char *path, struct mtasts_cache **cp)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	int waited_ms = 0;
+	for (;;) {
+		*cp = calloc(1, sizeof(**cp));
+		if (!*cp)
+			return SQLITE_NOMEM;
+		int rc = cache_try_open(path, *cp);
+		int primary = rc & 0xff;
+		if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
+		    waited_ms >= LIMIT_TLSPOL_CACHE_BUSY_MS)
+			return rc;
+		mtasts_cache_close(cp);
+		(void)nanosleep(&pause, NULL); /* an early wake only retries sooner */
+		waited_ms += 10;
+	}
+}
+
 int mtasts_cache_open(const char *path, struct mtasts_cache **out)
 {
 	*out = NULL;
-	struct mtasts_cache *c = calloc(1, sizeof(*c));
-	if (!c)
-		return ERR_NOMEM;
-	int rc = cache_try_open(path, c);
+	struct mtasts_cache *c = NULL;
+	int rc = cache_open_retry(path, &c);
 	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
 		/* only a cache: a damaged file is replaced, at the price of fetching again */
 		log_warn("mta-sts cache: damaged, starting afresh path=%s error=\"%s\"", path,
 		         sqlite3_errmsg(c->db));
 		mtasts_cache_close(&c);
 		cache_unlink(path);
-		c = calloc(1, sizeof(*c));
-		if (!c)
-			return ERR_NOMEM;
-		rc = cache_try_open(path, c);
+		rc = cache_open_retry(path, &c);
 	}
+	if (!c)
+		return ERR_NOMEM;
 	if (rc == 0) {
 		*out = c;
 		return 0;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <cmocka.h>
 
 #include <sqlite3.h>
@@ -138,12 +139,64 @@ static void test_not_a_database(void **state)
 	mtasts_cache_close(&c);
 }
 
+/* The engine's workers all open the cache as the server starts, the first time on a
+ * file none of them has made yet: every one of them must get it (a worker without its
+ * context defers all its mail). */
+#define OPENERS 16
+
+struct opener {
+	const char *path;
+	pthread_barrier_t *go;
+	int rc;
+};
+
+static void *open_one(void *arg)
+{
+	struct opener *o = arg;
+	struct mtasts_cache *c = NULL;
+	pthread_barrier_wait(o->go);
+	o->rc = mtasts_cache_open(o->path, &c);
+	if (o->rc == 0)
+		o->rc = mtasts_cache_put(c, "example.test", (const uint8_t *)enforce,
+		                         strlen(enforce), "id", 1, 2);
+	mtasts_cache_close(&c);
+	return NULL;
+}
+
+static void test_concurrent_first_open(void **state)
+{
+	struct fx *f = *state;
+	for (int round = 0; round < 40; round++) {
+		unlink(f->path);
+		char aux[160];
+		snprintf(aux, sizeof(aux), "%s-wal", f->path);
+		unlink(aux);
+		snprintf(aux, sizeof(aux), "%s-shm", f->path);
+		unlink(aux);
+		pthread_barrier_t go;
+		pthread_barrier_init(&go, NULL, OPENERS);
+		pthread_t t[OPENERS];
+		struct opener o[OPENERS];
+		for (int i = 0; i < OPENERS; i++) {
+			o[i] = (struct opener){f->path, &go, -99};
+			assert_int_equal(pthread_create(&t[i], NULL, open_one, &o[i]), 0);
+		}
+		for (int i = 0; i < OPENERS; i++) {
+			pthread_join(t[i], NULL);
+			if (o[i].rc != 0)
+				fail_msg("round %d opener %d: %d", round, i, o[i].rc);
+		}
+		pthread_barrier_destroy(&go);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unparsable_row, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
