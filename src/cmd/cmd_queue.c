@@ -2,7 +2,8 @@
  * queue under <data>/queue (outbound/queue.h) for the admin. Works while the server
  * runs: it takes no data-dir lock; each action is one SQLite transaction, and the
  * server's engine reads the rows again at its next pass. Text from remote servers
- * (last errors) is printed with control characters escaped. */
+ * (last errors) is printed with control characters escaped, so a tab (the column
+ * separator of `list`) or a line end in it cannot forge a column or a line. */
 #include "cmd.h"
 
 #include <errno.h>
@@ -116,11 +117,11 @@ static int list_one(void *arg, const struct queue_entry *e)
 		fmt_span(e->next_at - c->now, in);
 		(void)snprintf(next, sizeof(next), "in %s", in);
 	}
-	printf("%-16s <", e->qid);
+	printf("%s\t<", e->qid);
 	print_text(stdout, e->sender);
-	printf("> ");
+	printf(">\t");
 	print_text(stdout, e->n_pending ? e->rcpts : "-");
-	printf(" %llu %s %s ", (unsigned long long)e->size, age, next);
+	printf("\t%llu\t%s\t%s\t", (unsigned long long)e->size, age, next);
 	print_text(stdout, e->last_error ? e->last_error : "-");
 	putchar('\n');
 	c->n++;
@@ -130,7 +131,7 @@ static int list_one(void *arg, const struct queue_entry *e)
 static int queue_cmd_list(struct queue *q)
 {
 	struct list_ctx c = {.now = (int64_t)time(NULL)};
-	printf("ID               SENDER RECIPIENTS SIZE AGE NEXT LAST-ERROR\n");
+	printf("ID\tSENDER\tRECIPIENTS\tSIZE\tAGE\tNEXT\tLAST-ERROR\n");
 	int r = queue_list(q, c.now, list_one, &c);
 	if (r < 0) {
 		fprintf(stderr, "kasten queue: list: %s\n", err_str(r));
