@@ -371,8 +371,11 @@ static int send_connect(const struct send_opts *o, const struct smtpc_config *cf
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		rc = smtpc_new(cfg, s_out);
-		if (rc < 0)
+		if (rc < 0) {
+			fprintf(stderr, "kasten smtp-send: %s\n",
+			        rc == ERR_INVAL ? "bad --helo name" : err_str(rc));
 			break;
+		}
 		rc = smtpc_connect(*s_out, ai->ai_addr, ai->ai_addrlen,
 		                   o->tls == SEND_TLS_IMPLICIT ? tls : NULL, g);
 		if (rc != ERR_IO || !ai->ai_next)
@@ -458,10 +461,12 @@ static int send_run(struct send_opts *o, struct smtpc_msg *m, SSL_CTX *ctx, cons
 	int rc = send_connect(o, &cfg, &tls, &s, &g);
 
 	if (rc < 0) {
-		fprintf(stderr, "kasten smtp-send: %s\n",
-		        g.code                   ? g.line
-		        : s && smtpc_error(s)[0] ? smtpc_error(s)
-		                                 : err_str(rc));
+		/* without a session the name lookup failed, and said so */
+		if (s)
+			fprintf(stderr, "kasten smtp-send: %s\n",
+			        g.code              ? g.line
+			        : smtpc_error(s)[0] ? smtpc_error(s)
+			                            : err_str(rc));
 		if (s && g.code)
 			(void)smtpc_quit(s); /* a refusing greeting: leave politely */
 		smtpc_free(&s);
