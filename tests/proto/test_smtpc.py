@@ -262,6 +262,20 @@ def test_all_refused_pipelined_no_bdat(tmp_path, tls_kasten):
     assert [w for w, _ in conv[i:i + 3]] == ["C"] * 3
 
 
+def test_dsn_parameters_to_kasten(tmp_path, tls_kasten):
+    """RFC 3461 4: kasten offers DSN and its parser checks xtext; the parameters as we
+    format them are accepted there."""
+    s = tls_kasten
+    f = message_file(tmp_path, MSG)
+    rc, conv, rest, err = smtp_send("--host", s.host, "--port", s.ports["smtp"],
+                                    "--to", f"rcpt@{DOMAIN}", "--notify", "FAILURE,DELAY",
+                                    "--ret", "FULL", "--envid", "a+b=c d", f)
+    assert rc == 0, (conv, rest, err)
+    cmds = sent(conv)
+    assert "MAIL FROM:<> SIZE=%d RET=FULL ENVID=a+2Bb+3Dc+20d" % len(MSG) in cmds, cmds
+    assert f"RCPT TO:<rcpt@{DOMAIN}> NOTIFY=FAILURE,DELAY" in cmds, cmds
+
+
 def test_bdat_chunks(tmp_path, tls_kasten):
     """A message over one BDAT chunk (1 MiB) goes in several; it arrives byte for byte,
     lines starting with "." unchanged (BDAT has no dot-stuffing)."""
