@@ -326,6 +326,25 @@ def test_dmarc_from_unreadable_refused(env, case):
                                  "From: field too large (RFC 7489 6.6.1)")
 
 
+@pytest.mark.parametrize("fields", [999, 1000, 1001])
+def test_header_field_limit(env, fields):
+    """LIMIT_HEADER_FIELDS (1,000): a header with more fields cannot be cleared of
+    forged Authentication-Results fields past the limit, so it is refused (552 5.3.4);
+    at the limit it is checked and delivered."""
+    s, rcpt = env["server"], env["rcpt"]
+    subject = f"fields {fields}"
+    base = make_message(subject, sender="alice@pass.checks.test", rcpt=rcpt)
+    pad = b"".join(b"X-Pad: %d\r\n" % i for i in range(fields - 5))  # base has 5
+    msg = base.replace(b"\r\n\r\n", b"\r\n" + pad + b"\r\n", 1)
+    code, text = send(s, "alice@pass.checks.test", rcpt, msg)
+    if fields <= 1000:
+        assert code == 250
+        got = wait_message(s, rcpt, subject)
+        assert len(authres(got)) == 1 and got.endswith(msg)
+    else:
+        assert (code, text) == (552, "5.3.4 Message header too large to check")
+
+
 def test_forged_authres_removed_foreign_kept(env):
     """RFC 8601 5: a field claiming our host name (any case, with a comment before
     it) is removed wherever it stands; another host's field stays where it was."""
