@@ -142,8 +142,15 @@ int dane_host(struct dns_resolver *r, const char *domain, const char *mx_host, u
 	*applies_out = false;
 	struct dns_answer *addr = NULL, *t = NULL;
 	int rc = dane_addr(r, mx_host, &addr);
-	if (rc < 0)
-		return rc == ERR_NOMEM ? ERR_NOMEM : 0;
+	if (rc == ERR_NOMEM)
+		return rc;
+	if (rc < 0) {
+		/* the resolver would not even ask: nothing known, so nothing in clear */
+		*applies_out = true;
+		out->req = TLSPOL_DEFER;
+		dane_why(out, "DANE: address lookup of %s could not be made: deferred", mx_host);
+		return 0;
+	}
 	if (addr->sec == DNS_SEC_BOGUS || addr->status == DNS_STATUS_TEMPFAIL) {
 		*applies_out = true;
 		out->req = TLSPOL_DEFER;
@@ -163,9 +170,19 @@ int dane_host(struct dns_resolver *r, const char *domain, const char *mx_host, u
 		rc = dane_tlsa(r, port, bases[i], &t);
 		if (rc == ERR_NOMEM)
 			goto done;
-		if (rc < 0) {
+		if (rc == ERR_INVAL) {
+			/* _PORT._tcp.BASE is longer than a name may be: no TLSA can exist */
+			dane_why(out, "no DANE: _%u._tcp.%s is too long a name", port, bases[i]);
 			rc = 0;
 			continue;
+		}
+		if (rc < 0) {
+			*applies_out = true;
+			out->req = TLSPOL_DEFER;
+			dane_why(out, "DANE: TLSA lookup for %s could not be made: deferred",
+			         bases[i]);
+			rc = 0;
+			goto done;
 		}
 		int j = dane_judge(out, t, bases[i], domain, mx_host);
 		if (j < 0)
