@@ -32,6 +32,7 @@ struct fetch {
 	int fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
+	bool cut;       /* the peer closed without close_notify (a truncation can do it) */
 	int step_ms;    /* per connect/read/write step */
 	int64_t end_ms; /* the whole fetch */
 	char *why;
@@ -229,7 +230,8 @@ static int fetch_write(struct fetch *f, const char *p, size_t len)
 }
 
 /* Read up to cap bytes: >0 read, 0 end of stream, <0 error. A peer that closes
- * without close_notify ends the stream too: the length checks below catch a cut. */
+ * without close_notify ends the stream too, with f->cut set: with a Content-Length the
+ * length check catches a cut body, without one the caller refuses it. */
 static ssize_t fetch_read(struct fetch *f, uint8_t *p, size_t cap)
 {
 	for (;;) {
@@ -243,6 +245,7 @@ static ssize_t fetch_read(struct fetch *f, uint8_t *p, size_t cap)
 			if (e == SSL_ERROR_SYSCALL ||
 			    ERR_GET_REASON(le) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 				ERR_clear_error();
+				f->cut = true;
 				return 0;
 			}
 		}
@@ -321,6 +324,12 @@ static int fetch_response(struct fetch *f, uint8_t *body, size_t *len_out)
 			fetch_why(f, "policy body over %u bytes", LIMIT_TLSPOL_POLICY);
 			return n < 0 ? ERR_TEMP : ERR_TOO_BIG;
 		}
+	}
+	if (h.content_length < 0 && f->cut) {
+		/* the close is this body's only end: one an attacker can fake is no end (a
+		 * cut "max_age: 604800" reads as a shorter max_age) */
+		fetch_why(f, "closed without TLS close_notify and without Content-Length");
+		return ERR_TEMP;
 	}
 	*len_out = len;
 	return 0;

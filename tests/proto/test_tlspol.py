@@ -56,6 +56,11 @@ POLICIES = {
     "mta-sts.cache.test": (200, "text/plain", ENFORCE.replace("enforce.test", "cache.test")),
     "mta-sts.dane.test": (200, "text/plain",
                           "version: STSv1\nmode: enforce\nmx: mx.dane.test\nmax_age: 600\n"),
+    # no Content-Length: the end of the body is the TLS close, made properly or not
+    "mta-sts.noclen.test": (200, "text/plain", ENFORCE.replace("enforce.test", "noclen.test"),
+                            "close_notify"),
+    "mta-sts.cut.test": (200, "text/plain", ENFORCE.replace("enforce.test", "cut.test"),
+                         "tcp_close"),
     # the delivery cases
     "mta-sts.stsgood.test": (200, "text/plain", ENFORCE.replace("enforce.test", "stsgood.test")),
     "mta-sts.stsbad.test": (200, "text/plain", ENFORCE.replace("enforce.test", "stsbad.test")),
@@ -80,6 +85,8 @@ def zones(d, cache_id="1", cache_ip=GOOD_IP):
     d.zone("html.test", sts_zone("html.test"))
     d.zone("redirect.test", sts_zone("redirect.test"))
     d.zone("big.test", sts_zone("big.test"))
+    d.zone("noclen.test", sts_zone("noclen.test"))
+    d.zone("cut.test", sts_zone("cut.test"))
     d.zone("cache.test", sts_zone("cache.test", ip=cache_ip, txt_id=cache_id))
     d.zone("nosts.test", ["@ MX 10 mx.nosts.test.", "mx A 127.0.0.2",
                           # a TLSA in an unsigned zone is not used (RFC 7672 2.2)
@@ -151,14 +158,21 @@ class PolicyHandler(http.server.BaseHTTPRequestHandler):
         if self.path != "/.well-known/mta-sts.txt" or entry is None:
             self.send_error(404)
             return
-        status, ctype, body = entry
+        status, ctype, body, *close = entry
         self.send_response(status)
         if status == 301:
             self.send_header("Location", f"https://{host}/elsewhere")
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body.encode())))
+        if not close:
+            self.send_header("Content-Length", str(len(body.encode())))
         self.end_headers()
         self.wfile.write(body.encode())
+        self.wfile.flush()
+        if close == ["close_notify"]:
+            # the body ends with a TLS close (RFC 8446 6.1); python's close alone
+            # sends none, which is what a cut looks like
+            self.connection.unwrap()
+            self.close_connection = True
 
     def log_message(self, *args):
         pass
@@ -275,15 +289,26 @@ def test_wildcard_one_label(kasten):
     ("html.test", "media type is not text/plain"),
     ("redirect.test", "HTTP status 301"),
     ("big.test", "policy body over 65536 bytes"),
+    ("cut.test", "closed without TLS close_notify and without Content-Length"),
 ])
 def test_unusable_policy_ignored(kasten, domain, reason):
     """RFC 8461 3.3: a policy is only taken from an HTTPS server whose certificate is
     valid for mta-sts.<domain>, answering 200 (no redirects) with text/plain of at
-    most 64 KiB; otherwise, with nothing cached, delivery goes on as without MTA-STS."""
+    most 64 KiB, whose end is certain (a Content-Length, or the TLS close_notify: a
+    connection simply closed could be an attacker cutting "max_age: 604800" short);
+    otherwise, with nothing cached, delivery goes on as without MTA-STS."""
     lines = policy(kasten, domain)
     assert lines[1] == "mta-sts absent"
     assert reason in lines[2], lines
     assert mx_lines(lines)[f"mx.{domain}"][0] == "opportunistic"
+
+
+def test_body_ended_by_close_notify(kasten):
+    """Without Content-Length the body ends with the connection; a TLS close_notify
+    makes that end certain (RFC 8446 6.1): the policy applies."""
+    lines = policy(kasten, "noclen.test")
+    assert lines[1].startswith("mta-sts enforce id=1 source=fetched"), lines
+    assert mx_lines(lines)["mx.noclen.test"][0] == "pkix"
 
 
 def test_no_sts_record(kasten):
