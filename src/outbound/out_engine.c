@@ -167,10 +167,29 @@ static struct out_dest *dest_get(struct out_engine *e, const char *name)
 	return d;
 }
 
+/* destination_rate: top d's tokens up for the time gone by (at most a minute's). */
+static void dest_refill(struct out_dest *d, unsigned rate)
+{
+	int64_t now = mono_ms();
+	d->tokens += (double)(now - d->refill_ms) * rate / 60000.0;
+	if (d->tokens > rate)
+		d->tokens = rate;
+	d->refill_ms = now;
+}
+
+/* Free d when nothing needs it: no worker, no waiting batch, and (with a rate) a full
+ * bucket, so that a destination that went quiet for a moment cannot start again with
+ * a fresh minute's worth. */
 static void dest_maybe_free(struct out_engine *e, struct out_dest *d)
 {
+	unsigned rate = conf_get()->outbound_destination_rate;
 	if (d->active || d->backlog)
 		return;
+	if (rate) {
+		dest_refill(d, rate);
+		if (d->tokens < rate)
+			return; /* the scheduler's sweep frees it later */
+	}
 	for (struct out_dest **p = &e->dests; *p; p = &(*p)->next) {
 		if (*p == d) {
 			*p = d->next;
@@ -260,6 +279,17 @@ static void dispatch(struct out_engine *e)
 	}
 }
 
+/* Free the quiet destinations whose rate bucket has filled up again. */
+static void dest_sweep(struct out_engine *e)
+{
+	struct out_dest *d = e->dests;
+	while (d) {
+		struct out_dest *next = d->next;
+		dest_maybe_free(e, d);
+		d = next;
+	}
+}
+
 static void *sched_main(void *arg)
 {
 	struct out_engine *e = arg;
@@ -267,6 +297,7 @@ static void *sched_main(void *arg)
 	pthread_mutex_lock(&e->mu);
 	while (!e->stopping) {
 		e->woken = false;
+		dest_sweep(e);
 		dispatch(e);
 		if (e->busy < e->n_workers && e->backlog_msgs < LIMIT_OUTBOUND_BACKLOG) {
 			pthread_mutex_unlock(&e->mu);
@@ -391,11 +422,7 @@ bool out_rate_take(struct out_worker *w)
 	pthread_mutex_lock(&e->mu);
 	struct out_dest *d = w->dest;
 	while (rate && !e->stopping) {
-		int64_t now = mono_ms();
-		d->tokens += (double)(now - d->refill_ms) * rate / 60000.0;
-		if (d->tokens > rate)
-			d->tokens = rate; /* at most a minute's worth at once */
-		d->refill_ms = now;
+		dest_refill(d, rate); /* at most a minute's worth at once */
 		if (d->tokens >= 1)
 			break;
 		struct timespec ts = deadline_ms((int64_t)((1 - d->tokens) * 60000.0 / rate) + 1);

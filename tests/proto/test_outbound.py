@@ -419,3 +419,19 @@ def test_dkim_verified_by_receiving_kasten(zone, remote_kasten, outbound_server)
     assert text.strip().startswith("mx.remote.test;"), text
     passes = re.findall(r"dkim=pass[^;]*header\.d=example\.test", text)
     assert len(passes) == 2, text
+
+
+def test_destination_rate(zone, smtp_sink, outbound_server):
+    """[outbound] destination_rate = 6 (messages per minute): a minute's worth goes at
+    once, the next one only when the rate allows (about 10 s later; the test accepts
+    anything from 5 s, a busy machine only makes it later)."""
+    zone.mx("dest.test", [(10, "mx.dest.test")]).a("mx.dest.test", remote_host(2))
+    k = outbound_server(config={"outbound": {"retry_schedule": "1h",
+                                             "destination_rate": "6"}})
+    defer_all(zone, k, 8, "rate")
+    sink = smtp_sink(remote_host(2))
+    k.kasten("queue", "retry", "--all")
+    sink.wait_messages(6)
+    t0 = time.monotonic()
+    sink.wait_messages(7, timeout=60)
+    assert time.monotonic() - t0 >= 5, "the 7th message came too soon"
