@@ -47,10 +47,10 @@ struct out_own_addr {
 };
 
 struct out_config {
-	struct queue *queue;               /* shared with deliver/ (adds) and bounces */
-	struct store_env *env;             /* the directory: DSNs to local senders */
-	const struct out_own_addr *own;    /* our listeners (copied) */
-	size_t n_own;                      /* at most LIMIT_OUTBOUND_OWN_ADDRS */
+	struct queue *queue;            /* shared with deliver/ (adds) and bounces */
+	struct store_env *env;          /* the directory: DSNs to local senders */
+	const struct out_own_addr *own; /* our listeners (copied) */
+	size_t n_own;                   /* at most LIMIT_OUTBOUND_OWN_ADDRS */
 };
 
 /* Make the engine (no thread yet), so that its hook can be handed to deliver_start.
@@ -82,8 +82,8 @@ int out_deliver_add(void *ctx, struct deliver_job *const *jobs, size_t n);
 
 /* Counters since out_run, for tests, benchmarks and metrics. */
 struct out_stats {
-	uint64_t connections;  /* SMTP sessions that reached the greeting */
-	uint64_t transactions; /* smtpc_send calls */
+	uint64_t connections;                 /* SMTP sessions that reached the greeting */
+	uint64_t transactions;                /* smtpc_send calls */
 	uint64_t delivered, deferred, failed; /* recipient outcomes */
 };
 void out_stats(struct out_engine *e, struct out_stats *out);
@@ -93,13 +93,13 @@ void out_stats(struct out_engine *e, struct out_stats *out);
 /* The next attempt after a temporary failure: now + retry[min(attempts, n-1)], never
  * later than queued_at + give_up (the last try happens when the time is up). */
 int64_t out_retry_at(const unsigned *retry, unsigned n, unsigned attempts, int64_t now,
-		     int64_t queued_at, unsigned give_up);
+                     int64_t queued_at, unsigned give_up);
 
 /* Is sa (an address with its port) one of own[0..n)? Wildcard entries match when
  * local[] (this machine's addresses, may be NULL/0) holds sa's address or it is a
  * loopback address. */
 bool out_addr_is_own(const struct out_own_addr *own, size_t n, const struct sockaddr *sa,
-		     const struct sockaddr_storage *local, size_t n_local);
+                     const struct sockaddr_storage *local, size_t n_local);
 
 /* "host:port" or "[v6]:port" into host (LIMIT_DNS_NAME + 1 bytes, brackets removed) and
  * port. 0 or ERR_BAD_SYNTAX. */

@@ -49,9 +49,10 @@ static int cond_init_mono(pthread_cond_t *c)
 	pthread_condattr_t ca;
 	if (pthread_condattr_init(&ca) != 0)
 		return ERR_NOMEM;
-	int r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(c, &ca) == 0
-			? 0
-			: ERR_NOMEM;
+	int r =
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(c, &ca) == 0
+	        ? 0
+	        : ERR_NOMEM;
 	pthread_condattr_destroy(&ca);
 	return r;
 }
@@ -69,7 +70,7 @@ static int read_password(const char *path, char **out)
 	close(fd);
 	if (n < 0 || n > LIMIT_OUTBOUND_PASSWORD) {
 		log_err("[outbound] relay_password_file %s: unreadable or longer than %u bytes",
-			path, LIMIT_OUTBOUND_PASSWORD);
+		        path, LIMIT_OUTBOUND_PASSWORD);
 		if (buf)
 			OPENSSL_cleanse(buf, LIMIT_OUTBOUND_PASSWORD + 1);
 		free(buf);
@@ -99,7 +100,8 @@ static void load_local_addrs(struct out_engine *e)
 		int f = i->ifa_addr->sa_family;
 		if (f == AF_INET || f == AF_INET6)
 			memcpy(&e->local[e->n_local++], i->ifa_addr,
-			       f == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+			       f == AF_INET ? sizeof(struct sockaddr_in)
+			                    : sizeof(struct sockaddr_in6));
 	}
 	freeifaddrs(ifa);
 }
@@ -125,7 +127,8 @@ int out_new(const struct out_config *cfg, struct out_engine **out)
 			r = read_password(cf->outbound_relay_password_file, &e->relay_password);
 	}
 	char why[256] = "";
-	if (r == 0 && smtpc_tls_ctx_new(cf->outbound_mta_sts_ca_file, &e->ssl, why, sizeof(why)) < 0) {
+	if (r == 0 &&
+	    smtpc_tls_ctx_new(cf->outbound_mta_sts_ca_file, &e->ssl, why, sizeof(why)) < 0) {
 		log_err("outbound: no TLS client context: %s", why);
 		r = ERR_INVAL;
 	}
@@ -216,7 +219,7 @@ static struct out_batch *lease(struct out_engine *e, const char *domain)
 		return NULL;
 	arena_init(&b->arena, LIMIT_OUTBOUND_LEASE_ARENA);
 	int r = queue_lease(e->q, domain, time(NULL), LIMIT_OUTBOUND_LEASE,
-			    LIMIT_OUTBOUND_LEASE_MSGS, &b->arena, &b->items, &b->n);
+	                    LIMIT_OUTBOUND_LEASE_MSGS, &b->arena, &b->items, &b->n);
 	if (r < 0)
 		log_err("outbound: leasing work failed: %s", err_str(r));
 	if (r < 0 || b->n == 0)
@@ -304,7 +307,7 @@ static void *sched_main(void *arg)
 			struct out_batch *b = lease(e, NULL);
 			pthread_mutex_lock(&e->mu);
 			struct out_dest *d =
-				b ? dest_get(e, e->relay ? OUT_RELAY_DEST : b->items[0].domain) : NULL;
+			    b ? dest_get(e, e->relay ? OUT_RELAY_DEST : b->items[0].domain) : NULL;
 			if (d) {
 				*d->backlog_tail = b;
 				d->backlog_tail = &b->next;
@@ -342,7 +345,8 @@ int out_run(struct out_engine *e)
 	}
 	e->sched_started = true;
 	log_info("outbound started mode=%s max_connections=%u destination_connections=%u",
-		 e->relay ? "relay" : "mx", e->n_workers, conf_get()->outbound_destination_connections);
+	         e->relay ? "relay" : "mx", e->n_workers,
+	         conf_get()->outbound_destination_connections);
 	return 0;
 }
 
@@ -469,7 +473,7 @@ int out_deliver_add(void *ctx, struct deliver_job *const *jobs, size_t n)
 			if (results[i] == 0) {
 				queued++;
 				log_info("queued qid=%s size=%llu nrcpt=%zu", qids[i],
-					 (unsigned long long)msgs[i]->size, msgs[i]->n_rcpts);
+				         (unsigned long long)msgs[i]->size, msgs[i]->n_rcpts);
 			} else {
 				log_err("outbound: queueing failed: %s", err_str(results[i]));
 			}
@@ -506,9 +510,10 @@ int out_stop(struct out_engine *e)
 		if (!w->started)
 			continue;
 		if (pthread_timedjoin_np(w->thread, NULL, &until) != 0) {
-			log_warn("outbound: a worker is still sending after %u s; its leased work is "
-				 "sent again after the next start",
-				 LIMIT_OUTBOUND_STOP_WAIT);
+			log_warn(
+			    "outbound: a worker is still sending after %u s; its leased work is "
+			    "sent again after the next start",
+			    LIMIT_OUTBOUND_STOP_WAIT);
 			r = ERR_TEMP;
 			continue;
 		}

@@ -35,8 +35,8 @@ struct out_dest {
 	unsigned active; /* workers sending to it */
 	struct out_batch *backlog, **backlog_tail;
 	size_t backlog_msgs;
-	double tokens;      /* destination_rate: messages it may start now */
-	int64_t refill_ms;  /* when tokens were last topped up */
+	double tokens;     /* destination_rate: messages it may start now */
+	int64_t refill_ms; /* when tokens were last topped up */
 	struct out_dest *next;
 };
 
@@ -68,13 +68,13 @@ struct out_engine {
 	char *relay_password; /* wiped and freed at stop */
 	struct ssl_ctx_st *ssl;
 	pthread_mutex_t mu;
-	pthread_cond_t wake;     /* the scheduler's: work, a free worker, stop */
+	pthread_cond_t wake; /* the scheduler's: work, a free worker, stop */
 	bool woken, stopping;
 	pthread_t sched;
 	bool sched_started;
 	struct out_worker *workers;
-	unsigned n_workers;      /* [outbound] max_connections */
-	unsigned busy;           /* workers with a destination */
+	unsigned n_workers; /* [outbound] max_connections */
+	unsigned busy;      /* workers with a destination */
 	struct out_dest *dests;
 	size_t backlog_msgs;
 	struct out_stats stats;
@@ -109,16 +109,16 @@ struct out_conn {
 /* Why no connection could be made, for every recipient of the attempt. */
 struct out_fail {
 	bool permanent;
-	int code;                            /* the reply code a DSN reports (4xx/5xx) */
-	char status[SMTPC_STATUS_MAX];       /* "4.4.1", "5.1.2", ... */
-	char text[LIMIT_SMTPC_REPLY_TEXT];   /* "550 5.1.2 ..." as a DSN's diagnostic */
-	char host[LIMIT_DNS_NAME + 1];       /* the host that answered, or "" */
+	int code;                          /* the reply code a DSN reports (4xx/5xx) */
+	char status[SMTPC_STATUS_MAX];     /* "4.4.1", "5.1.2", ... */
+	char text[LIMIT_SMTPC_REPLY_TEXT]; /* "550 5.1.2 ..." as a DSN's diagnostic */
+	char host[LIMIT_DNS_NAME + 1];     /* the host that answered, or "" */
 };
 
 /* 0 with c connected (greeting, EHLO, STARTTLS as required, AUTH on the relay), or
  * ERR_TEMP / ERR_PERM with f filled. */
 int out_route_connect(struct out_worker *w, const char *domain, struct out_conn *c,
-		      struct out_fail *f);
+                      struct out_fail *f);
 
 /* out_result.c: one recipient's reply of one attempt. */
 struct out_rcpt_outcome {
@@ -128,10 +128,10 @@ struct out_rcpt_outcome {
  * cause; log one line each. conn: the server (NULL: none reached). dsn_offered: the
  * server announced DSN (else NOTIFY=SUCCESS gets a "relayed" report). */
 void out_result_record(struct out_worker *w, const struct queue_item *it,
-		       const struct out_rcpt_outcome *r, const struct out_conn *conn,
-		       bool dsn_offered);
+                       const struct out_rcpt_outcome *r, const struct out_conn *conn,
+                       bool dsn_offered);
 /* Every recipient of it gets the failure f. */
 void out_result_fail_all(struct out_worker *w, const struct queue_item *it,
-			 const struct out_fail *f);
+                         const struct out_fail *f);
 
 #endif

@@ -12,7 +12,7 @@
 #include "core/banned.h"
 
 int64_t out_retry_at(const unsigned *retry, unsigned n, unsigned attempts, int64_t now,
-		     int64_t queued_at, unsigned give_up)
+                     int64_t queued_at, unsigned give_up)
 {
 	unsigned wait = n ? retry[attempts < n ? attempts : n - 1] : 0;
 	int64_t at = now + (int64_t)wait;
@@ -56,8 +56,8 @@ static bool is_loopback(const uint8_t *a, size_t len)
 }
 
 /* Does sa carry the address of one of local[0..n) (ports ignored)? */
-static bool is_local(const uint8_t *a, size_t len, int family,
-		     const struct sockaddr_storage *local, size_t n)
+static bool is_local(const uint8_t *a, size_t len, int family, const struct sockaddr_storage *local,
+                     size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t l;
@@ -70,7 +70,7 @@ static bool is_local(const uint8_t *a, size_t len, int family,
 }
 
 bool out_addr_is_own(const struct out_own_addr *own, size_t n, const struct sockaddr *sa,
-		     const struct sockaddr_storage *local, size_t n_local)
+                     const struct sockaddr_storage *local, size_t n_local)
 {
 	size_t len;
 	unsigned port;

@@ -27,17 +27,17 @@ struct out_sorted {
 };
 
 static void log_outcome(const struct queue_item *it, const char *rcpt, const struct out_conn *c,
-			int64_t now, const char *status, const char *dsn, const char *reply)
+                        int64_t now, const char *status, const char *dsn, const char *reply)
 {
 	char esc_reply[512], esc_rcpt[512];
 	log_info("qid=%s rcpt=<%s> relay=%s[%s]:%u delay=%llds dsn=%s status=%s reply=%s", it->qid,
-		 log_esc(esc_rcpt, rcpt, strlen(rcpt)), c && c->host[0] ? c->host : "none",
-		 c ? c->ip : "", c ? c->port : 0u, (long long)(now - it->queued_at), dsn, status,
-		 log_esc(esc_reply, reply, strlen(reply)));
+	         log_esc(esc_rcpt, rcpt, strlen(rcpt)), c && c->host[0] ? c->host : "none",
+	         c ? c->ip : "", c ? c->port : 0u, (long long)(now - it->queued_at), dsn, status,
+	         log_esc(esc_reply, reply, strlen(reply)));
 }
 
 static void send_reports(struct out_worker *w, const struct queue_item *it, struct out_sorted *s,
-			 int64_t now)
+                         int64_t now)
 {
 	const struct conf *cf = conf_get();
 	struct bounce_msg bm = {
@@ -58,8 +58,8 @@ static void send_reports(struct out_worker *w, const struct queue_item *it, stru
 		int r = bounce_send(w->e->q, &bm, BOUNCE_FAILED, s->failed, s->n_failed);
 		if (r < 0 && r != ERR_INVAL) {
 			/* no report now: keep them to report at a later try, never lose it */
-			log_warn("qid=%s the failure report could not be made (%s): deferred", it->qid,
-				 err_str(r));
+			log_warn("qid=%s the failure report could not be made (%s): deferred",
+			         it->qid, err_str(r));
 			for (size_t i = 0; i < s->n_failed; i++) {
 				struct queue_result *q = &s->res[s->failed_i[i]];
 				q->outcome = QUEUE_DEFERRED;
@@ -77,13 +77,13 @@ static void send_reports(struct out_worker *w, const struct queue_item *it, stru
 		int r = bounce_send(w->e->q, &bm, BOUNCE_RELAYED, s->relayed, s->n_relayed);
 		if (r < 0)
 			log_warn("qid=%s the relayed report could not be made: %s", it->qid,
-				 err_str(r));
+			         err_str(r));
 	}
 }
 
 void out_result_record(struct out_worker *w, const struct queue_item *it,
-		       const struct out_rcpt_outcome *r, const struct out_conn *conn,
-		       bool dsn_offered)
+                       const struct out_rcpt_outcome *r, const struct out_conn *conn,
+                       bool dsn_offered)
 {
 	const struct conf *cf = conf_get();
 	size_t n = it->n_rcpts;
@@ -125,15 +125,16 @@ void out_result_record(struct out_worker *w, const struct queue_item *it,
 			q->outcome = dsn_offered ? QUEUE_DELIVERED : QUEUE_RELAYED;
 			if (!dsn_offered && (rc->notify & QUEUE_NOTIFY_SUCCESS))
 				s.relayed[s.n_relayed++] = b;
-			log_outcome(it, rc->address, conn, now, "sent", dsn ? dsn : "2.0.0", rep->line);
+			log_outcome(it, rc->address, conn, now, "sent", dsn ? dsn : "2.0.0",
+			            rep->line);
 			delivered++;
 		} else if (rep->code >= 500 || age >= (int64_t)cf->outbound_give_up) {
 			q->outcome = QUEUE_FAILED;
 			if (rep->code < 500) {
 				/* RFC 3463 4.4.7: given up after [outbound] give_up */
 				b.status = "4.4.7";
-				b.diagnostic = arena_printf(&a, "delivery time expired; last error: %s",
-							    rep->line);
+				b.diagnostic = arena_printf(
+				    &a, "delivery time expired; last error: %s", rep->line);
 				if (!b.diagnostic)
 					b.diagnostic = "delivery time expired";
 				q->error = b.diagnostic;
@@ -141,12 +142,13 @@ void out_result_record(struct out_worker *w, const struct queue_item *it,
 			s.failed_i[s.n_failed] = i;
 			s.failed[s.n_failed++] = b;
 			log_outcome(it, rc->address, conn, now, "bounced",
-				    b.status ? b.status : "5.0.0", q->error);
+			            b.status ? b.status : "5.0.0", q->error);
 			failed++;
 		} else {
 			q->outcome = QUEUE_DEFERRED;
-			q->next_at = out_retry_at(cf->outbound_retry, cf->outbound_retry_n, rc->attempts,
-						  now, it->queued_at, cf->outbound_give_up);
+			q->next_at =
+			    out_retry_at(cf->outbound_retry, cf->outbound_retry_n, rc->attempts,
+			                 now, it->queued_at, cf->outbound_give_up);
 			if (cf->outbound_delay_notice && !rc->delay_notified &&
 			    age >= (int64_t)cf->outbound_delay_notice) {
 				q->delay_notified = true;
@@ -154,7 +156,7 @@ void out_result_record(struct out_worker *w, const struct queue_item *it,
 				s.delayed[s.n_delayed++] = b;
 			}
 			log_outcome(it, rc->address, conn, now, "deferred", dsn ? dsn : "4.0.0",
-				    rep->line);
+			            rep->line);
 			deferred++;
 		}
 	}
@@ -162,7 +164,7 @@ void out_result_record(struct out_worker *w, const struct queue_item *it,
 	int rr = queue_record(w->e->q, it->msg_id, s.res, n);
 	if (rr < 0 && rr != ERR_NOTFOUND)
 		log_err("qid=%s recording the outcomes failed (%s): sent again after the lease",
-			it->qid, err_str(rr));
+		        it->qid, err_str(rr));
 	out_count(w->e, &w->e->stats.delivered, delivered);
 	out_count(w->e, &w->e->stats.deferred, deferred);
 	out_count(w->e, &w->e->stats.failed, failed);
@@ -177,7 +179,7 @@ out:
 }
 
 void out_result_fail_all(struct out_worker *w, const struct queue_item *it,
-			 const struct out_fail *f)
+                         const struct out_fail *f)
 {
 	struct out_rcpt_outcome *oc = calloc(it->n_rcpts, sizeof(*oc));
 	if (!oc) {

@@ -20,11 +20,11 @@
 #include "core/banned.h"
 
 static void fail_set(struct out_fail *f, int code, const char *status, const char *host,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* f: a failure with reply code (4xx temporary, 5xx permanent), status and text. */
 static void fail_set(struct out_fail *f, int code, const char *status, const char *host,
-		     const char *fmt, ...)
+                     const char *fmt, ...)
 {
 	char text[LIMIT_SMTPC_REPLY_TEXT];
 	va_list ap;
@@ -47,7 +47,9 @@ static void fail_reply(struct out_fail *f, const struct smtpc_reply *r, const ch
 	f->code = code;
 	f->permanent = code >= 500;
 	snprintf(f->status, sizeof(f->status), "%s",
-		 r->status[0] ? r->status : code >= 500 ? "5.0.0" : "4.0.0");
+	         r->status[0]  ? r->status
+	         : code >= 500 ? "5.0.0"
+	                       : "4.0.0");
 	snprintf(f->text, sizeof(f->text), "%s", r->line);
 	snprintf(f->host, sizeof(f->host), "%s", host);
 }
@@ -63,8 +65,8 @@ static struct smtpc_config session_config(struct out_engine *e)
 	const struct conf *cf = conf_get();
 	struct smtpc_config cfg = {
 	    .timeouts = {timeout_ms(cf->outbound_connect_timeout),
-			 timeout_ms(cf->outbound_command_timeout),
-			 timeout_ms(cf->outbound_data_timeout)},
+	                 timeout_ms(cf->outbound_command_timeout),
+	                 timeout_ms(cf->outbound_data_timeout)},
 	    .helo = cf->outbound_helo_name ? cf->outbound_helo_name : cf->hostname,
 	    .ssl_ctx = e->ssl,
 	};
@@ -84,8 +86,8 @@ static void tls_from_policy(struct host_tls *t, const struct tlspol_host *th)
 	memset(t, 0, sizeof(*t));
 	t->required = th->req != TLSPOL_OPPORTUNISTIC;
 	t->opts.verify = th->req == TLSPOL_PKIX   ? SMTPC_VERIFY_PKIX
-			 : th->req == TLSPOL_DANE ? SMTPC_VERIFY_DANE
-						  : SMTPC_VERIFY_NONE;
+	                 : th->req == TLSPOL_DANE ? SMTPC_VERIFY_DANE
+	                                          : SMTPC_VERIFY_NONE;
 	t->opts.sni = th->sni[0] ? th->sni : NULL;
 	for (size_t i = 0; i < th->n_names && i < 3; i++)
 		t->names[i] = th->names[i];
@@ -93,8 +95,9 @@ static void tls_from_policy(struct host_tls *t, const struct tlspol_host *th)
 	t->opts.n_names = th->n_names < 3 ? th->n_names : 3;
 	size_t n = th->n_tlsa < LIMIT_DNS_ANSWER_RECORDS ? th->n_tlsa : LIMIT_DNS_ANSWER_RECORDS;
 	for (size_t i = 0; i < n; i++)
-		t->tlsa[i] = (struct smtpc_tlsa){th->tlsa[i].usage, th->tlsa[i].selector,
-						 th->tlsa[i].mtype, th->tlsa[i].data, th->tlsa[i].len};
+		t->tlsa[i] =
+		    (struct smtpc_tlsa){th->tlsa[i].usage, th->tlsa[i].selector, th->tlsa[i].mtype,
+		                        th->tlsa[i].data, th->tlsa[i].len};
 	t->opts.tlsa = t->tlsa;
 	t->opts.n_tlsa = n;
 }
@@ -122,17 +125,18 @@ static bool verified(const struct smtpc *s)
  * fails is tried once more in plain text, RFC 7435 and Postfix's "may"), AUTH on the
  * relay. 0 with c ready, else the failure in f. */
 static int try_addr(struct out_worker *w, const char *host, const struct sockaddr_storage *sa,
-		    socklen_t len, const struct host_tls *t, bool relay, struct out_conn *c,
-		    struct out_fail *f)
+                    socklen_t len, const struct host_tls *t, bool relay, struct out_conn *c,
+                    struct out_fail *f)
 {
 	struct out_engine *e = w->e;
 	struct smtpc_config cfg = session_config(e);
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 	snprintf(c->host, sizeof(c->host), "%s", host);
-	inet_ntop(sa->ss_family, sa->ss_family == AF_INET6 ? (const void *)&s6->sin6_addr
-							 : (const void *)&s4->sin_addr,
-		  c->ip, sizeof(c->ip));
+	inet_ntop(sa->ss_family,
+	          sa->ss_family == AF_INET6 ? (const void *)&s6->sin6_addr
+	                                    : (const void *)&s4->sin_addr,
+	          c->ip, sizeof(c->ip));
 	c->port = ntohs(sa->ss_family == AF_INET6 ? s6->sin6_port : s4->sin_port);
 	for (int plain = 0; plain < 2; plain++) {
 		struct smtpc *s;
@@ -146,7 +150,7 @@ static int try_addr(struct out_worker *w, const char *host, const struct sockadd
 			r = smtpc_ehlo(s, &rep);
 		if (r == ERR_IO) {
 			fail_set(f, 451, "4.4.1", host, "connect to %s[%s]:%u: %s", host, c->ip,
-				 c->port, smtpc_error(s));
+			         c->port, smtpc_error(s));
 			smtpc_free(&s);
 			return ERR_TEMP;
 		}
@@ -161,11 +165,12 @@ static int try_addr(struct out_worker *w, const char *host, const struct sockadd
 			r = smtpc_starttls(s, &t->opts, &rep);
 			if (r == ERR_IO || r == ERR_AUTH) {
 				fail_set(f, 451, r == ERR_AUTH ? "4.7.5" : "4.7.0", host,
-					 "TLS with %s[%s]:%u failed: %s", host, c->ip, c->port,
-					 smtpc_error(s));
+				         "TLS with %s[%s]:%u failed: %s", host, c->ip, c->port,
+				         smtpc_error(s));
 				smtpc_free(&s);
 				if (t->required)
-					return ERR_TEMP; /* RFC 7672 2.2, RFC 8461 4.2: never plain */
+					return ERR_TEMP; /* RFC 7672 2.2, RFC 8461 4.2: never plain
+					                  */
 				continue;
 			}
 			if (r < 0 && t->required) {
@@ -176,19 +181,19 @@ static int try_addr(struct out_worker *w, const char *host, const struct sockadd
 			}
 		} else if (t->required) {
 			fail_set(f, 451, "4.7.4", host,
-				 "%s[%s]:%u does not offer STARTTLS, which %s requires", host, c->ip,
-				 c->port, relay ? "[outbound] relay_tls" : "its TLS policy");
+			         "%s[%s]:%u does not offer STARTTLS, which %s requires", host,
+			         c->ip, c->port, relay ? "[outbound] relay_tls" : "its TLS policy");
 			(void)smtpc_quit(s);
 			smtpc_free(&s);
 			return ERR_TEMP;
 		}
 		if (relay && conf_get()->outbound_relay_user) {
 			r = smtpc_auth(s, conf_get()->outbound_relay_user, e->relay_password,
-				       !conf_get()->outbound_relay_tls, &rep);
+			               !conf_get()->outbound_relay_tls, &rep);
 			if (r < 0) {
 				/* a configuration problem, not the messages': keep them */
 				fail_set(f, 451, "4.7.0", host, "AUTH on the relay failed: %s",
-					 rep.line[0] ? rep.line : smtpc_error(s));
+				         rep.line[0] ? rep.line : smtpc_error(s));
 				(void)smtpc_quit(s);
 				smtpc_free(&s);
 				return ERR_TEMP;
@@ -197,15 +202,15 @@ static int try_addr(struct out_worker *w, const char *host, const struct sockadd
 		c->s = s;
 		c->verified = verified(s);
 		log_info("connected relay=%s[%s]:%u tls=%s%s", host, c->ip, c->port,
-			 smtpc_tls_desc(s)[0] ? smtpc_tls_desc(s) : "none",
-			 c->verified ? " verified" : "");
+		         smtpc_tls_desc(s)[0] ? smtpc_tls_desc(s) : "none",
+		         c->verified ? " verified" : "");
 		return 0;
 	}
 	return ERR_TEMP;
 }
 
 static socklen_t make_sa(struct sockaddr_storage *sa, int family, const uint8_t *addr,
-			 unsigned port)
+                         unsigned port)
 {
 	memset(sa, 0, sizeof(*sa));
 	if (family == AF_INET) {
@@ -232,8 +237,7 @@ struct host_addrs {
 };
 
 /* A and AAAA of host (an address literal is taken as it is). */
-static void host_addrs(struct out_worker *w, const char *host, unsigned port,
-		       struct host_addrs *h)
+static void host_addrs(struct out_worker *w, const char *host, unsigned port, struct host_addrs *h)
 {
 	memset(h, 0, sizeof(*h));
 	uint8_t lit[16];
@@ -263,7 +267,7 @@ static void host_addrs(struct out_worker *w, const char *host, unsigned port,
 			if (h->n == LIMIT_OUTBOUND_HOST_ADDRS)
 				break;
 			h->len[h->n] = make_sa(&h->sa[h->n], a->rr[i].u.addr.family,
-					       a->rr[i].u.addr.addr, port);
+			                       a->rr[i].u.addr.addr, port);
 			h->n++;
 		}
 		dns_answer_free(&a);
@@ -273,21 +277,23 @@ static void host_addrs(struct out_worker *w, const char *host, unsigned port,
 
 /* Try every address of host; ERR_PERM stops the whole attempt (a loop). */
 static int try_host(struct out_worker *w, const char *host, const struct host_addrs *h,
-		    const struct host_tls *t, bool relay, struct out_conn *c, struct out_fail *f)
+                    const struct host_tls *t, bool relay, struct out_conn *c, struct out_fail *f)
 {
 	struct out_engine *e = w->e;
 	for (size_t i = 0; i < h->n; i++) {
 		if (out_addr_is_own(e->own, e->n_own, (const struct sockaddr *)&h->sa[i], e->local,
-				    e->n_local)) {
+		                    e->n_local)) {
 			char ip[INET6_ADDRSTRLEN] = "";
 			const struct sockaddr_in *s4 = (const struct sockaddr_in *)&h->sa[i];
 			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&h->sa[i];
 			inet_ntop(h->sa[i].ss_family,
-				  h->sa[i].ss_family == AF_INET ? (const void *)&s4->sin_addr
-								: (const void *)&s6->sin6_addr,
-				  ip, sizeof(ip));
-			fail_set(f, 554, "5.4.6", host, "mail for this destination loops back to "
-				 "myself (%s[%s] is one of my listeners)", host, ip);
+			          h->sa[i].ss_family == AF_INET ? (const void *)&s4->sin_addr
+			                                        : (const void *)&s6->sin6_addr,
+			          ip, sizeof(ip));
+			fail_set(f, 554, "5.4.6", host,
+			         "mail for this destination loops back to "
+			         "myself (%s[%s] is one of my listeners)",
+			         host, ip);
 			return ERR_PERM;
 		}
 		int r = try_addr(w, host, &h->sa[i], h->len[i], t, relay, c, f);
@@ -295,7 +301,7 @@ static int try_host(struct out_worker *w, const char *host, const struct host_ad
 			return 0;
 		char esc[512];
 		log_info("attempt failed relay=%s[%s]:%u reply=%s", host, c->ip, c->port,
-			 log_esc(esc, f->text, strlen(f->text)));
+		         log_esc(esc, f->text, strlen(f->text)));
 	}
 	return ERR_TEMP;
 }
@@ -307,10 +313,10 @@ static int relay_connect(struct out_worker *w, struct out_conn *c, struct out_fa
 	host_addrs(w, e->relay_host, e->relay_port, &h);
 	uint8_t lit[16];
 	bool literal = inet_pton(AF_INET, e->relay_host, lit) == 1 ||
-		       inet_pton(AF_INET6, e->relay_host, lit) == 1;
+	               inet_pton(AF_INET6, e->relay_host, lit) == 1;
 	if (!h.n) {
 		fail_set(f, 451, "4.4.3", e->relay_host, "the relay %s has no address%s",
-			 e->relay_host, h.temp ? " (DNS lookup failed)" : "");
+		         e->relay_host, h.temp ? " (DNS lookup failed)" : "");
 		return ERR_TEMP;
 	}
 	struct host_tls t;
@@ -325,7 +331,7 @@ static int relay_connect(struct out_worker *w, struct out_conn *c, struct out_fa
 
 /* The MX hosts of domain, tried in order; the last failure is reported. */
 static int mx_connect(struct out_worker *w, const char *domain, struct out_conn *c,
-		      struct out_fail *f)
+                      struct out_fail *f)
 {
 	unsigned port = conf_get()->outbound_remote_port;
 	struct dns_answer *mx = NULL;
@@ -337,7 +343,7 @@ static int mx_connect(struct out_worker *w, const char *domain, struct out_conn 
 	if (r < 0 || !mx || mx->status == DNS_STATUS_TEMPFAIL ||
 	    mx->status == DNS_STATUS_MALFORMED) {
 		fail_set(f, 451, "4.4.3", "", "MX lookup of %s failed: %s", domain,
-			 mx && mx->why[0] ? mx->why : "temporary DNS failure");
+		         mx && mx->why[0] ? mx->why : "temporary DNS failure");
 		dns_answer_free(&mx);
 		return ERR_TEMP;
 	}
@@ -367,7 +373,7 @@ static int mx_connect(struct out_worker *w, const char *domain, struct out_conn 
 		if (!tlspol_mx_allowed(pol, host)) {
 			all_nx = false;
 			fail_set(f, 451, "4.7.5", host, "MX %s is not in the MTA-STS policy of %s",
-				 host, domain);
+			         host, domain);
 			continue;
 		}
 		struct host_addrs h;
@@ -376,7 +382,7 @@ static int mx_connect(struct out_worker *w, const char *domain, struct out_conn 
 			all_nx = false;
 		if (!h.n) {
 			fail_set(f, 451, "4.4.4", host, "MX host %s has no address%s", host,
-				 h.temp ? " (DNS lookup failed)" : "");
+			         h.temp ? " (DNS lookup failed)" : "");
 			continue;
 		}
 		/* without MX the host is the domain, and its address answer stands for the
@@ -413,7 +419,7 @@ static int mx_connect(struct out_worker *w, const char *domain, struct out_conn 
 }
 
 int out_route_connect(struct out_worker *w, const char *domain, struct out_conn *c,
-		      struct out_fail *f)
+                      struct out_fail *f)
 {
 	memset(c, 0, sizeof(*c));
 	memset(f, 0, sizeof(*f));

@@ -33,7 +33,7 @@ static void worker_setup(struct out_worker *w)
 	tlspol_options_from_conf(&to, path);
 	if (tlspol_ctx_new(w->dns, &to, &w->tlspol) < 0)
 		log_err("outbound: a worker has no MTA-STS/DANE context: every attempt is "
-			"deferred");
+		        "deferred");
 }
 
 static void worker_teardown(struct out_worker *w)
@@ -47,16 +47,16 @@ static void worker_teardown(struct out_worker *w)
 
 static enum smtpc_ret map_ret(enum queue_ret r)
 {
-	return r == QUEUE_RET_FULL ? SMTPC_RET_FULL
+	return r == QUEUE_RET_FULL   ? SMTPC_RET_FULL
 	       : r == QUEUE_RET_HDRS ? SMTPC_RET_HDRS
-				     : SMTPC_RET_DEFAULT;
+	                             : SMTPC_RET_DEFAULT;
 }
 
 static enum smtpc_body map_body(enum queue_body b)
 {
 	return b == QUEUE_BODY_BINARYMIME ? SMTPC_BODY_BINARYMIME
 	       : b == QUEUE_BODY_8BITMIME ? SMTPC_BODY_8BITMIME
-					  : SMTPC_BODY_7BIT;
+	                                  : SMTPC_BODY_7BIT;
 }
 
 static void conn_close(struct out_conn *c, bool quit)
@@ -80,7 +80,7 @@ static void send_item(struct out_worker *w, struct out_conn *c, const struct que
 	if (!rc || !oc || fd < 0) {
 		struct out_fail f = {.permanent = false, .code = 451, .status = "4.3.0"};
 		snprintf(f.text, sizeof(f.text), "451 4.3.0 cannot read the queued message: %s",
-			 fd < 0 ? strerror(errno) : "out of memory");
+		         fd < 0 ? strerror(errno) : "out of memory");
 		out_result_fail_all(w, it, &f);
 		goto out;
 	}
@@ -109,7 +109,7 @@ static void send_item(struct out_worker *w, struct out_conn *c, const struct que
 		out_count(w->e, &w->e->stats.transactions, 1);
 		if (r == ERR_IO || r == ERR_INVAL) {
 			log_warn("outbound: qid=%s relay=%s[%s]:%u: %s", it->qid, c->host, c->ip,
-				 c->port, smtpc_error(c->s));
+			         c->port, smtpc_error(c->s));
 			conn_close(c, false);
 		}
 	}
@@ -119,7 +119,7 @@ static void send_item(struct out_worker *w, struct out_conn *c, const struct que
 		if (!oc[i].reply.code && !oc[i].reply.line[0]) {
 			snprintf(oc[i].reply.status, sizeof(oc[i].reply.status), "4.4.2");
 			snprintf(oc[i].reply.line, sizeof(oc[i].reply.line),
-				 "connection lost before the reply");
+			         "connection lost before the reply");
 		}
 	}
 	out_result_record(w, it, oc, c, dsn);
@@ -147,7 +147,8 @@ static void serve(struct out_worker *w)
 			if (out_stopping(w->e))
 				break; /* the rest stays leased: sent after the next start */
 			if (!c.s && !route_failed) {
-				if (out_route_connect(w, w->e->relay ? NULL : it->domain, &c, &fail) < 0)
+				if (out_route_connect(w, w->e->relay ? NULL : it->domain, &c,
+				                      &fail) < 0)
 					route_failed = true;
 				else
 					out_count(w->e, &w->e->stats.connections, 1);

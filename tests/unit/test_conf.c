@@ -36,8 +36,8 @@ static void test_duration_bad(void **state)
 {
 	(void)state;
 	unsigned v = 7;
-	const char *bad[] = {"", "s", "m", "5x", "5 m", " 5m", "5mm", "-1", "1.5h", "5M",
-			     "99999999999999999999"};
+	const char *bad[] = {
+	    "", "s", "m", "5x", "5 m", " 5m", "5mm", "-1", "1.5h", "5M", "99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(conf_duration(bad[i], &v), ERR_BAD_SYNTAX);
 		assert_int_equal(v, 7);
@@ -77,7 +77,7 @@ static void test_duration_list(void **state)
 	const char *bad[] = {"", ",", "5m,", ",5m", "5m,,5m", "0", "5m,0s", "5m;10m", " "};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(conf_duration_list(bad[i], v, LIMIT_OUTBOUND_RETRY_STEPS),
-				 ERR_BAD_SYNTAX);
+		                 ERR_BAD_SYNTAX);
 	/* max items at -1, 0, +1 */
 	char s[LIMIT_OUTBOUND_RETRY_STEPS * 3 + 8] = "";
 	for (unsigned i = 0; i < LIMIT_OUTBOUND_RETRY_STEPS + 1; i++) {
@@ -137,12 +137,12 @@ static void test_outbound_values(void **state)
 	(void)state;
 	struct conf *cp;
 	assert_int_equal(load_text("[outbound]\nrelay = smart.example:587\n"
-				   "relay_user = u\nrelay_password_file = /p\nrelay_tls = no\n"
-				   "remote_port = 2525\nretry_schedule = 1s,2s\ngive_up = 30s\n"
-				   "delay_notice = 0\nconnect_timeout = 5s\n"
-				   "destination_rate = 60\nhelo_name = out.example\n",
-				   &cp),
-			 0);
+	                           "relay_user = u\nrelay_password_file = /p\nrelay_tls = no\n"
+	                           "remote_port = 2525\nretry_schedule = 1s,2s\ngive_up = 30s\n"
+	                           "delay_notice = 0\nconnect_timeout = 5s\n"
+	                           "destination_rate = 60\nhelo_name = out.example\n",
+	                           &cp),
+	                 0);
 	const struct conf c = *cp;
 	assert_string_equal(c.outbound_relay, "smart.example:587");
 	assert_false(c.outbound_relay_tls);
@@ -161,11 +161,11 @@ static void test_outbound_refused(void **state)
 	(void)state;
 	struct conf *c;
 	const char *bad[] = {
-	    "[outbound]\nretry_schedule = \n", "[outbound]\nretry_schedule = 5m,,1h\n",
-	    "[outbound]\ngive_up = 0\n", "[outbound]\ngive_up = 5w\n",
-	    "[outbound]\nrelay = nohost\n", "[outbound]\nrelay = h:0\n",
-	    "[outbound]\nrelay_user = u\n", "[outbound]\nremote_port = 0\n",
-	    "[outbound]\nremote_port = 65536\n", "[outbound]\nmax_connections = 0\n",
+	    "[outbound]\nretry_schedule = \n",    "[outbound]\nretry_schedule = 5m,,1h\n",
+	    "[outbound]\ngive_up = 0\n",          "[outbound]\ngive_up = 5w\n",
+	    "[outbound]\nrelay = nohost\n",       "[outbound]\nrelay = h:0\n",
+	    "[outbound]\nrelay_user = u\n",       "[outbound]\nremote_port = 0\n",
+	    "[outbound]\nremote_port = 65536\n",  "[outbound]\nmax_connections = 0\n",
 	    "[outbound]\ncommand_timeout = 0s\n", "[outbound]\nno_such_key = 1\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -175,8 +175,8 @@ static void test_outbound_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_duration_units),   cmocka_unit_test(test_duration_bad),
-	    cmocka_unit_test(test_duration_limit),   cmocka_unit_test(test_duration_list),
+	    cmocka_unit_test(test_duration_units),    cmocka_unit_test(test_duration_bad),
+	    cmocka_unit_test(test_duration_limit),    cmocka_unit_test(test_duration_list),
 	    cmocka_unit_test(test_outbound_defaults), cmocka_unit_test(test_outbound_values),
 	    cmocka_unit_test(test_outbound_refused),
 	};

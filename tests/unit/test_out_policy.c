@@ -63,7 +63,7 @@ static struct out_own_addr own6(const char *ip, unsigned port)
 }
 
 static bool is_own(const struct out_own_addr *own, size_t n, struct out_own_addr probe,
-		   const struct sockaddr_storage *local, size_t n_local)
+                   const struct sockaddr_storage *local, size_t n_local)
 {
 	return out_addr_is_own(own, n, (const struct sockaddr *)&probe.sa, local, n_local);
 }
