@@ -377,5 +377,7 @@
 #define LIMIT_QUEUE_ERROR 1024             /* bytes of a recipient's last error kept */
 #define LIMIT_QUEUE_SHOW_ARENA (8u << 20)  /* `kasten queue show`: one message with
 					    * LIMIT_QUEUE_RCPTS recipients and their errors */
+#define LIMIT_QUEUE_DOOMED 1024            /* files of finished messages waiting for a
+					    * durable commit before they are unlinked */
 
 #endif

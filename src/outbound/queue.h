@@ -1,8 +1,7 @@
 /* queue.h: the durable outbound queue (issue 9) under <data>/queue/.
  *
  * What is on disk:
- *   queue.db   SQLite (WAL, synchronous=FULL, busy_timeout, PRAGMA user_version = schema
- *              version): table msg (one row per queued message: envelope sender, DSN
+ *   queue.db   SQLite (WAL, busy_timeout, PRAGMA user_version = schema version): table msg (one row per queued message: envelope sender, DSN
  *              parameters, DKIM header lines, size, created, held) and table rcpt (one row
  *              per remote recipient: address, ORCPT, NOTIFY, domain, state, attempts,
  *              next_at, lease_until, last_error, last_attempt, delay_notified).
@@ -16,8 +15,19 @@
  * therefore never names a file that is not on disk; a file without a row was never
  * acknowledged and is removed at the next server start.
  *
- * A message leaves the queue (rows, then its file after that commit) when none of its
- * recipients is pending: each one delivered, relayed, failed or deleted by the admin.
+ * Which commits are durable (synchronous=FULL: on disk when COMMIT returns): adding
+ * (the 250 waits for it), the admin's changes and the recovery. Leases and recorded
+ * results are not (synchronous=NORMAL: no fsync; a process crash keeps them, a power
+ * failure may undo the last ones): an fsync per attempt would bound the sending rate,
+ * and an undone result only means the recipient is sent again, the same window as a
+ * crash between the remote 250 and our record of it. Every durable commit makes the
+ * earlier ones durable too (the WAL is fsynced as a whole).
+ *
+ * A message leaves the queue when none of its recipients is pending (each one
+ * delivered, relayed, failed or deleted by the admin): its rows go, and its file once
+ * that removal is durable (at the next durable commit, within LIMIT_QUEUE_DOOMED
+ * finished messages, or at queue_close), so a power failure never brings back a row
+ * whose file is gone. A file a crash left behind is removed at the next server start.
  *
  * Recipient states: pending (waiting for next_at, or leased while lease_until is in the
  * future), delivered, relayed, failed, deleted. A held message's pending recipients are
@@ -178,8 +188,8 @@ struct queue_result {
 /* Record the results of one attempt at message msg_id in one transaction: lease ended,
  * attempts + 1, last_attempt = now, last_error. A recipient the admin deleted meanwhile
  * stays deleted (its result is ignored). When no recipient of the message is pending
- * any more, its rows go in the same transaction and its file is unlinked after the
- * commit. Returns 0, ERR_NOTFOUND when msg_id is not queued (deleted meanwhile), or
+ * any more, its rows go in the same transaction and its file after the next durable
+ * commit (see above). Returns 0, ERR_NOTFOUND when msg_id is not queued (deleted meanwhile), or
  * another negative enum err (nothing recorded). */
 int queue_record(struct queue *q, int64_t msg_id, const struct queue_result *r, size_t n);
 

@@ -204,7 +204,8 @@ static int queue_commit_rows(struct queue *q, const struct queue_msg_in *const *
 {
 	int64_t now = (int64_t)time(NULL);
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, true);
+	/* durable: the 250 waits for this commit */
+	int r = queue_begin(q, QUEUE_TX_DURABLE);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (results[i] == 0)
 			r = queue_insert(q, msgs[i], qids[i], now);
@@ -212,6 +213,8 @@ static int queue_commit_rows(struct queue *q, const struct queue_msg_in *const *
 		r = queue_commit(q);
 	else
 		queue_rollback(q);
+	if (r == 0)
+		queue_unlink_doomed(q); /* finished messages' removal is durable now too */
 	pthread_mutex_unlock(&q->lock);
 	return r;
 }

@@ -72,7 +72,7 @@ int queue_list(struct queue *q, int64_t now, queue_list_fn fn, void *ctx)
 	if (!q || !fn)
 		return ERR_INVAL;
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, false);
+	int r = queue_begin(q, QUEUE_TX_READ);
 	sqlite3_stmt *s = r == 0 ? queue_stmt(q, QUEUE_Q_LIST) : NULL;
 	if (r == 0 && !s)
 		r = ERR_IO;
@@ -145,7 +145,7 @@ int queue_show(struct queue *q, const char *qid, struct arena *a, struct queue_s
 	if (!sh)
 		return ERR_NOMEM;
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, false);
+	int r = queue_begin(q, QUEUE_TX_READ);
 	sqlite3_stmt *s = r == 0 ? queue_stmt(q, QUEUE_Q_MSG_BY_QID) : NULL;
 	if (r == 0 && !s)
 		r = ERR_IO;
@@ -174,7 +174,7 @@ int queue_retry(struct queue *q, const char *qid, int64_t now, size_t *n_out)
 	int64_t id = 0;
 	size_t changed = 0;
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, true);
+	int r = queue_begin(q, QUEUE_TX_DURABLE);
 	if (r == 0 && qid)
 		r = queue_id_of(q, qid, &id);
 	if (r == 0) {
@@ -204,7 +204,7 @@ static int queue_set_held(struct queue *q, const char *qid, bool held)
 		return ERR_INVAL;
 	int64_t id = 0;
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, true);
+	int r = queue_begin(q, QUEUE_TX_DURABLE);
 	if (r == 0)
 		r = queue_id_of(q, qid, &id);
 	for (int k = 0; r == 0 && k < 2; k++) {
@@ -239,7 +239,7 @@ int queue_delete(struct queue *q, const char *qid, int64_t now)
 		return ERR_INVAL;
 	int64_t id = 0, leased = 0;
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, true);
+	int r = queue_begin(q, QUEUE_TX_DURABLE);
 	if (r == 0)
 		r = queue_id_of(q, qid, &id);
 	if (r == 0)
@@ -272,7 +272,7 @@ int queue_stats(struct queue *q, struct queue_stats *out)
 	if (!q || !out)
 		return ERR_INVAL;
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, false);
+	int r = queue_begin(q, QUEUE_TX_READ);
 	sqlite3_stmt *s = r == 0 ? queue_stmt(q, QUEUE_Q_STATS_MSGS) : NULL;
 	if (r == 0 && !s)
 		r = ERR_IO;

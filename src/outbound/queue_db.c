@@ -1,9 +1,12 @@
 /* queue_db.c: opening and closing the queue (<data>/queue/, queue.db and msg/), the
- * schema migration, the prepared-statement cache, transactions and error mapping.
+ * schema migration, the prepared-statement cache, transactions (durable or not) and
+ * error mapping, and the files of finished messages waiting for a durable commit.
  * Owns struct queue. One SQLite connection per struct queue behind q->lock: every
  * queue call holds the lock for its statements only (queue.h says why not a
- * connection per thread). Bound: LIMIT_QUEUE_BUSY_MS, how long a statement waits for
- * another process (`kasten queue` beside the server) before ERR_TEMP. */
+ * connection per thread). Bounds: LIMIT_QUEUE_BUSY_MS, how long a statement waits for
+ * another process (`kasten queue` beside the server) before ERR_TEMP;
+ * LIMIT_QUEUE_DOOMED files waiting to be unlinked. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -74,9 +77,18 @@ int queue_run(struct queue *q, sqlite3_stmt *s, const char *what)
 	return r;
 }
 
-int queue_begin(struct queue *q, bool write)
+int queue_begin(struct queue *q, enum queue_tx tx)
 {
-	return queue_run(q, queue_stmt(q, write ? QUEUE_Q_BEGIN : QUEUE_Q_BEGIN_READ), "begin");
+	bool full = tx == QUEUE_TX_DURABLE;
+	if (tx != QUEUE_TX_READ && full != q->sync_full) {
+		int r = queue_run(q, queue_stmt(q, full ? QUEUE_Q_SYNC_FULL : QUEUE_Q_SYNC_NORMAL),
+				  "synchronous");
+		if (r < 0)
+			return r;
+		q->sync_full = full;
+	}
+	return queue_run(q, queue_stmt(q, tx == QUEUE_TX_READ ? QUEUE_Q_BEGIN_READ : QUEUE_Q_BEGIN),
+			 "begin");
 }
 
 int queue_commit(struct queue *q)
@@ -114,6 +126,41 @@ void queue_unlink_file(struct queue *q, const char *qid)
 			strerror(errno));
 }
 
+void queue_unlink_doomed(struct queue *q)
+{
+	for (size_t i = 0; i < q->n_doomed; i++)
+		queue_unlink_file(q, q->doomed[i]);
+	q->n_doomed = 0;
+}
+
+bool queue_doomed_full(const struct queue *q)
+{
+	return q->n_doomed + 1 >= LIMIT_QUEUE_DOOMED;
+}
+
+void queue_doom(struct queue *q, const char *qid)
+{
+	assert(q->n_doomed < LIMIT_QUEUE_DOOMED);
+	/* a qid is shorter than QUEUE_ID_MAX (queue_add_batch made it): no truncation */
+	(void)snprintf(q->doomed[q->n_doomed++], QUEUE_ID_MAX, "%s", qid);
+}
+
+/* Make every earlier commit durable with one that changes only the meta counter, then
+ * unlink the doomed files. */
+static int queue_durable_point(struct queue *q)
+{
+	int r = queue_begin(q, QUEUE_TX_DURABLE);
+	if (r == 0)
+		r = queue_run(q, queue_stmt(q, QUEUE_Q_DURABLE_MARK), "durable mark");
+	if (r == 0)
+		r = queue_commit(q);
+	else
+		queue_rollback(q);
+	if (r == 0)
+		queue_unlink_doomed(q);
+	return r;
+}
+
 int queue_delete_rows(struct queue *q, int64_t msg_id)
 {
 	sqlite3_stmt *s = queue_stmt(q, QUEUE_Q_RCPT_DELETE_MSG);
@@ -147,7 +194,7 @@ static int queue_migrate(struct queue *q)
 	int v, r = queue_user_version(q, &v);
 	if (r < 0 || v == QUEUE_SCHEMA_VERSION)
 		return r;
-	if ((r = queue_begin(q, true)) < 0)
+	if ((r = queue_begin(q, QUEUE_TX_DURABLE)) < 0)
 		return r;
 	if ((r = queue_user_version(q, &v)) < 0)
 		goto fail;
@@ -189,7 +236,7 @@ static int queue_open_db(struct queue *q)
 				 NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(q->db, LIMIT_QUEUE_BUSY_MS);
-		/* FULL: a COMMIT is on disk when it returns, which the 250 waits for */
+		/* WAL; FULL until queue_begin sets what each transaction needs */
 		rc = sqlite3_exec(q->db,
 				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL,
 				  NULL, NULL);
@@ -233,7 +280,10 @@ int queue_open(const char *data_dir, bool server, struct queue **out)
 	if (!q)
 		return ERR_NOMEM;
 	q->msg_fd = -1;
-	if (pthread_mutex_init(&q->lock, NULL) != 0) {
+	q->sync_full = true; /* what queue_open_db sets */
+	q->doomed = calloc(LIMIT_QUEUE_DOOMED, sizeof(*q->doomed));
+	if (!q->doomed || pthread_mutex_init(&q->lock, NULL) != 0) {
+		free(q->doomed);
 		free(q);
 		return ERR_NOMEM;
 	}
@@ -258,6 +308,11 @@ void queue_close(struct queue **qp)
 	if (!qp || !*qp)
 		return;
 	struct queue *q = *qp;
+	/* Files left doomed: unlinked once their rows' removal is durable; if that fails
+	 * they stay, and the next server start removes them (finished, or orphans). */
+	if (q->db && q->n_doomed > 0 && queue_durable_point(q) < 0)
+		log_warn("queue: %zu finished message file(s) left for the next start",
+			 q->n_doomed);
 	for (size_t i = 0; i < QUEUE_Q_COUNT; i++)
 		sqlite3_finalize(q->stmt[i]);
 	/* Every statement is finalized, so the close cannot be refused; the WAL is kept
@@ -266,6 +321,7 @@ void queue_close(struct queue **qp)
 	if (q->msg_fd >= 0)
 		close(q->msg_fd);
 	pthread_mutex_destroy(&q->lock);
+	free(q->doomed);
 	free(q->dir);
 	free(q);
 	*qp = NULL;

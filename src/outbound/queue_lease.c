@@ -173,7 +173,9 @@ int queue_lease(struct queue *q, const char *domain, int64_t now, int64_t lease_
 	size_t n = 0;
 	const char *dom = NULL;
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, true);
+	/* not durable: a lease lost to a power failure only ends early (every lease ends
+	 * at a server start anyway) */
+	int r = queue_begin(q, QUEUE_TX_WRITE);
 	if (r == 0)
 		r = queue_due_domain(q, domain, now, a, &dom);
 	if (r == 0 && dom)
@@ -290,7 +292,12 @@ int queue_record(struct queue *q, int64_t msg_id, const struct queue_result *res
 	char qid[QUEUE_ID_MAX];
 	bool gone = false;
 	pthread_mutex_lock(&q->lock);
-	int r = queue_begin(q, true);
+	/* Not durable as a rule (one fsync per attempt would bound the sending rate): a
+	 * power failure may undo it, and the recipients are then sent again, the same
+	 * window as a crash between the remote 250 and this commit. Durable when its
+	 * finished message could fill the doomed list. */
+	bool durable = queue_doomed_full(q);
+	int r = queue_begin(q, durable ? QUEUE_TX_DURABLE : QUEUE_TX_WRITE);
 	if (r == 0)
 		r = queue_qid_of(q, msg_id, qid);
 	for (size_t i = 0; r == 0 && i < n; i++)
@@ -303,10 +310,10 @@ int queue_record(struct queue *q, int64_t msg_id, const struct queue_result *res
 		r = queue_commit(q);
 	else
 		queue_rollback(q);
+	if (r == 0 && gone)
+		queue_doom(q, qid); /* the file goes once its rows' removal is durable */
+	if (r == 0 && durable)
+		queue_unlink_doomed(q);
 	pthread_mutex_unlock(&q->lock);
-	if (r < 0)
-		return r;
-	if (gone)
-		queue_unlink_file(q, qid); /* only now: its rows are gone for good */
-	return 0;
+	return r < 0 ? r : 0;
 }

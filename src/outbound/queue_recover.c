@@ -179,7 +179,7 @@ int queue_recover(struct queue *q, int64_t now)
 {
 	struct queue_rec_msg *v = NULL;
 	size_t n = 0;
-	int r = queue_begin(q, true);
+	int r = queue_begin(q, QUEUE_TX_DURABLE);
 	if (r < 0)
 		return r;
 	sqlite3_stmt *s = queue_stmt(q, QUEUE_Q_CLEAR_LEASES);

@@ -7,7 +7,9 @@
  * message's flag so that the partial indexes on what is due (state = 0 AND held = 0)
  * serve both the lease query by domain and the scheduler's earliest next_at without
  * a join. A leased recipient has lease_until = next_at = the end of the lease: it is due
- * again exactly when the lease runs out, so "due" needs no second condition. */
+ * again exactly when the lease runs out, so "due" needs no second condition.
+ * Version 2. meta: the 'durable' counter, which a durable commit bumps when it has nothing
+ * else to write (queue_close making the removal of finished messages durable). */
 #include "outbound/queue_int.h"
 #include "core/banned.h"
 
@@ -48,6 +50,10 @@ const char *const queue_schema[QUEUE_SCHEMA_VERSION] = {
 	"CREATE INDEX rcpt_due ON rcpt(domain, next_at) WHERE state = 0 AND held = 0;\n"
 	"CREATE INDEX rcpt_next ON rcpt(next_at) WHERE state = 0 AND held = 0;\n"
 	"PRAGMA user_version=1;",
+	/* 2: a row a durable commit can change when it has nothing else to write */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"INSERT INTO meta VALUES('durable', 0);\n"
+	"PRAGMA user_version=2;",
 };
 
 #define MSG_COLS                                                                           \
@@ -119,4 +125,7 @@ const char *const queue_sql[QUEUE_Q_COUNT] = {
 	[QUEUE_Q_ALL_MSGS] = "SELECT id, qid FROM msg ORDER BY id",
 	[QUEUE_Q_FAIL_PENDING] = "UPDATE rcpt SET state = 2, last_error = ?2, lease_until = 0 "
 				 "WHERE msg_id = ?1 AND state = 0",
+	[QUEUE_Q_SYNC_FULL] = "PRAGMA synchronous=FULL",
+	[QUEUE_Q_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[QUEUE_Q_DURABLE_MARK] = "UPDATE meta SET value = value + 1 WHERE key = 'durable'",
 };

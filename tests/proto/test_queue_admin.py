@@ -216,7 +216,7 @@ def test_delete(far, outbound_server):
 
 def test_delete_while_sending(far, outbound_server, remote_port):
     """A message whose attempt is under way is marked: the worker's record of that
-    attempt removes it (and its file), and it is never tried again."""
+    attempt removes it (and later its file), and it is never tried again."""
     mx = SilentMX(remote_port)
     try:
         k = outbound_server({"outbound": {"command_timeout": "5s"}})
@@ -228,7 +228,11 @@ def test_delete_while_sending(far, outbound_server, remote_port):
         fields, rc = show(k, qid)  # still there while the worker waits
         assert " deleted " in rc[0]
         wait_for("the attempt's end", lambda: qid not in listing(k))
-        assert not (k.data / "queue" / "msg" / qid).exists()
+        # the file goes once the rows' removal is durable: at the next durable commit,
+        # here the next message's queueing
+        path = k.data / "queue" / "msg" / qid
+        queue_one(k, "next", [f"z@{FAR}"])
+        assert not path.exists()
     finally:
         mx.close()
 

@@ -22,6 +22,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "outbound/queue.h"
 #include "unit_tmpdir.h"
 
@@ -110,7 +111,8 @@ static void test_schema(void **state)
 	queue_close(&q);
 	assert_null(q);
 	queue_close(&q); /* a no-op on NULL */
-	assert_int_equal(db_int("PRAGMA user_version"), 1);
+	assert_int_equal(db_int("PRAGMA user_version"), 2);
+	assert_int_equal(db_int("SELECT value FROM meta WHERE key = 'durable'"), 0);
 	assert_int_equal(db_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
 				"name IN ('rcpt_due', 'rcpt_next', 'rcpt_msg', 'msg_created')"),
 			 4);
@@ -124,6 +126,18 @@ static void test_schema(void **state)
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
 	sqlite3_finalize(s);
+	/* a version 1 file (no meta) is migrated when opened, its rows kept */
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE meta; PRAGMA user_version = 1; "
+				      "INSERT INTO msg(qid, sender, ret, body, smtputf8, "
+				      "requiretls, kind, account_id, size, created) "
+				      "VALUES('00000000000000aa', '', 0, 0, 0, 0, 0, 0, 1, 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	q = open_queue(false);
+	queue_close(&q);
+	assert_int_equal(db_int("PRAGMA user_version"), 2);
+	assert_int_equal(db_int("SELECT count(*) FROM meta"), 1);
+	assert_int_equal(db_int("SELECT count(*) FROM msg"), 1);
 	/* a file from a newer program is refused, never rewritten */
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -308,9 +322,14 @@ static void test_lease_record(void **state)
 	int64_t bid = db_int("SELECT id FROM rcpt WHERE address = 'b@TWO.test'");
 	res[0] = (struct queue_result){.rcpt_id = bid, .outcome = QUEUE_RELAYED};
 	assert_int_equal(queue_record(q, msg1, res, 1), 0);
-	assert_int_equal(access(msg_path(q1), F_OK), -1);
 	assert_int_equal(queue_record(q, msg1, res, 1), ERR_NOTFOUND);
 	assert_int_equal(db_int("SELECT count(*) FROM rcpt"), 1);
+	/* the rows are gone; the file stays until their removal is durable: the next add
+	 * (a durable commit) unlinks it */
+	assert_int_equal(access(msg_path(q1), F_OK), 0);
+	char q3[QUEUE_ID_MAX];
+	add_msg(q, "", r2, 1, q3);
+	assert_int_equal(access(msg_path(q1), F_OK), -1);
 	arena_free(&a);
 	queue_close(&q);
 }
@@ -409,7 +428,9 @@ static void test_delete(void **state)
 	struct queue_result res = {.rcpt_id = it[0].rcpts[0].id, .outcome = QUEUE_DEFERRED,
 				   .next_at = now + 60};
 	assert_int_equal(queue_record(q, it[0].msg_id, &res, 1), 0);
+	queue_close(&q); /* makes the removal durable, then unlinks the file */
 	assert_int_equal(access(msg_path(busy), F_OK), -1);
+	q = open_queue(false);
 	struct queue_stats st;
 	assert_int_equal(queue_stats(q, &st), 0);
 	assert_int_equal(st.messages, 0);
@@ -601,9 +622,50 @@ static void test_threads(void **state)
 	struct queue_stats st;
 	assert_int_equal(queue_stats(t.q, &st), 0);
 	assert_int_equal(st.messages, 0);
-	assert_int_equal(unit_count_dir(msg_path("")), 0);
 	pthread_mutex_destroy(&t.lock);
 	queue_close(&t.q);
+	assert_int_equal(unit_count_dir(msg_path("")), 0);
+}
+
+/* Without adds, finished messages' files wait for a durable commit at most until
+ * LIMIT_QUEUE_DOOMED of them are waiting: that record is durable and unlinks them. */
+static void test_doomed_bound(void **state)
+{
+	(void)state;
+	struct queue *q = open_queue(true);
+	char spool[256];
+	make_spool("doomed", 64, spool);
+	struct queue_rcpt_in rc = {.address = "x@doomed.test"};
+	struct queue_msg_in m = {.spool_path = spool, .size = 64, .sender = "",
+				 .rcpts = &rc, .n_rcpts = 1};
+	const struct queue_msg_in *v[256];
+	for (int i = 0; i < 256; i++)
+		v[i] = &m;
+	int res[256];
+	static char qids[256][QUEUE_ID_MAX];
+	for (int k = 0; k < LIMIT_QUEUE_DOOMED; k += 256)
+		assert_int_equal(queue_add_batch(q, v, 256, res, qids), 0);
+	struct arena a;
+	arena_init(&a, 64u << 20);
+	size_t done = 0;
+	while (done < LIMIT_QUEUE_DOOMED) {
+		struct queue_item *it;
+		size_t n;
+		arena_reset(&a);
+		assert_int_equal(queue_lease(q, NULL, (int64_t)time(NULL), 600, 1000, &a, &it, &n),
+				 0);
+		assert_true(n > 0);
+		for (size_t i = 0; i < n; i++, done++) {
+			struct queue_result r = {.rcpt_id = it[i].rcpts[0].id,
+						 .outcome = QUEUE_DELIVERED};
+			if (done == LIMIT_QUEUE_DOOMED - 1) /* every file still there */
+				assert_int_equal(unit_count_dir(msg_path("")), LIMIT_QUEUE_DOOMED);
+			assert_int_equal(queue_record(q, it[i].msg_id, &r, 1), 0);
+		}
+	}
+	assert_int_equal(unit_count_dir(msg_path("")), 0);
+	arena_free(&a);
+	queue_close(&q);
 }
 
 int main(void)
@@ -619,6 +681,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_doomed_bound, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
