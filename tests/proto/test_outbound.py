@@ -435,3 +435,23 @@ def test_destination_rate(zone, smtp_sink, outbound_server):
     t0 = time.monotonic()
     sink.wait_messages(7, timeout=60)
     assert time.monotonic() - t0 >= 5, "the 7th message came too soon"
+
+
+def test_stop_finishes_the_transaction_in_flight(zone, smtp_sink, outbound_server):
+    """SIGTERM while a message is being sent: the server waits for that transaction's
+    answer (the sink delays it 2 s), records it and exits 0; after a restart the queue
+    is empty and nothing is sent again."""
+    zone.mx("dest.test", [(10, "mx.dest.test")]).a("mx.dest.test", remote_host(2))
+    sink = smtp_sink(remote_host(2), options=("-w", "2"))
+    k = outbound_server()
+    submit(k, ["rcpt@dest.test"], make_message("in flight", sender=k.user))
+    wait_for(lambda: " connected relay=mx.dest.test" in log_text(k), what="the session")
+    k.stop()  # exit 0, no sanitizer report
+    assert len(outcome_lines(k, "sent")) == 1
+    k.start()
+    assert "0 message(s)" in queue_list(k)
+    assert sink.counters()["mesg"] == 1
+
+
+def queue_list(server):
+    return server.kasten("queue", "list").stdout.decode()
