@@ -390,3 +390,26 @@ def test_queue_failure_answers_451_for_the_whole_message(far, outbound_server):
     assert rc["address"] == f"a@{FAR}" and queue_file(k, m).endswith(msg)
     # the local recipient got the first attempt's copy too: a duplicate, never a loss
     assert len(k.messages(LOCAL2)) == 2
+
+
+@pytest.mark.parametrize("port", ["smtp", "lmtp"])
+def test_dsn_offered_and_accepted_on_port25_and_lmtp(far, outbound_server, port):
+    """RFC 3461 on port 25 and on LMTP (RFC 2033 4.1 allows extensions): DSN offered,
+    the parameters accepted for local recipients; REQUIRETLS not offered without TLS
+    (and never on LMTP, a local hop)."""
+    k = outbound_server(dkim=False, listen=("smtp", "submission", "lmtp"))
+    k.user_add(LOCAL2, PASSWORD2)
+    msg = make_message("dsn params local", sender=f"x@{FAR}", rcpt=LOCAL2)
+    with RawSMTP(*k.addr(port)) as r:
+        assert r.reply()[0] == 220
+        code, lines = r.cmd(("LHLO" if port == "lmtp" else "EHLO") + " client.test")
+        assert code == 250 and "DSN" in lines and "REQUIRETLS" not in lines
+        assert r.cmd(f"MAIL FROM:<x@{FAR}> RET=FULL ENVID=e1")[0] == 250
+        assert r.cmd(f"RCPT TO:<{LOCAL2}> NOTIFY=SUCCESS ORCPT=rfc822;{LOCAL2}")[0] == 250
+        assert enh(r.cmd(f"RCPT TO:<{LOCAL2}> NOTIFY=NEVER,FAILURE")) == (501, "5.5.4")
+        assert r.cmd("DATA")[0] == 354
+        r.send(dot_stuff(msg))
+        assert r.reply()[0] == 250
+        if port == "lmtp":
+            assert enh(r.cmd(f"MAIL FROM:<x@{FAR}> REQUIRETLS")) == (555, "5.5.4")
+    assert len(k.wait_messages(LOCAL2, 1)) == 1
