@@ -265,6 +265,25 @@ def test_dkim_fail_body_altered(env):
                        ["dmarc=none", "header.from=dkimonly.test"]])
 
 
+def test_dkim_one_result_per_signature(env):
+    """RFC 8601 2.7.1: one dkim= per signature, in header order: a passing one, and one
+    whose key lives in a zone whose server does not answer (temperror)."""
+    s, rcpt = env["server"], env["rcpt"]
+    inner = sign(make_message("two signatures", sender="alice@dkimonly.test", rcpt=rcpt),
+                 env["pem"], "dead.test")
+    msg = sign(inner, env["pem"], "dkimonly.test")
+    assert send(s, "alice@pass.checks.test", rcpt, msg)[0] == 250
+    got = wait_message(s, rcpt, "two signatures")
+    [ar] = authres(got)
+    reason = re.search(rb'dkim=temperror reason="([^"]*)"', ar).group(1).decode()
+    assert ar == fold([["spf=pass", "smtp.mailfrom=alice@pass.checks.test"],
+                       ["dkim=pass", "header.d=dkimonly.test", f"header.s={SELECTOR}",
+                        f"header.b={header_b(msg)}"],
+                       ["dkim=temperror", f'reason="{reason}"', "header.d=dead.test",
+                        f"header.s={SELECTOR}", f"header.b={header_b(inner)}"],
+                       ["dmarc=none", "header.from=dkimonly.test"]])
+
+
 def test_dmarc_fail_p_none_delivered(env):
     s, rcpt = env["server"], env["rcpt"]
     msg = make_message("dmarc p none", sender="alice@pnone.test", rcpt=rcpt)
