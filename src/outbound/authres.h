@@ -69,9 +69,9 @@ struct authres_check_in {
 struct authres_check_out {
 	char path[DELIVER_PATH_MAX]; /* the new spool file (the old one is unlinked) */
 	uint64_t size;
-	bool reject;                 /* refuse: reply holds the whole reply line */
+	bool reject; /* refuse: reply holds the whole reply line */
 	char reply[256];
-	char summary[160];           /* "spf=pass dkim=pass dmarc=pass" for the log */
+	char summary[160]; /* "spf=pass dkim=pass dmarc=pass" for the log */
 };
 
 /* Run the enabled checks over in->spool_path and write the new spool file. Blocks (DNS,

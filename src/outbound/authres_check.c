@@ -27,13 +27,13 @@
 #define AUTHRES_READ (64u << 10)
 
 struct authres_from {
-	size_t n;                 /* From: fields seen */
+	size_t n; /* From: fields seen */
 	size_t off[LIMIT_DMARC_FROM_DOMAINS + 1], len[LIMIT_DMARC_FROM_DOMAINS + 1];
 };
 
 /* Note one field: a From: (kept by offset) or one of our A-R fields (cut). */
 static void authres_note(struct authres_header *h, struct authres_from *f,
-			 const struct mime_field *fl, const char *host)
+                         const struct mime_field *fl, const char *host)
 {
 	if (str_ieq(fl->name, fl->name_len, "From")) {
 		if (f->n < LIMIT_DMARC_FROM_DOMAINS + 1) {
@@ -42,7 +42,7 @@ static void authres_note(struct authres_header *h, struct authres_from *f,
 		}
 		f->n++;
 	} else if (str_ieq(fl->name, fl->name_len, "Authentication-Results") &&
-		   authres_is_ours(fl->value, fl->value_len, host)) {
+	           authres_is_ours(fl->value, fl->value_len, host)) {
 		h->cut[h->n_cut][0] = fl->start;
 		h->cut[h->n_cut][1] = fl->end;
 		h->n_cut++;
@@ -52,8 +52,8 @@ static void authres_note(struct authres_header *h, struct authres_from *f,
 /* Read the header block from fd (at trace) into h, feeding every byte to the verifier.
  * Then the rest of the message goes to the verifier too. ERR_TOO_BIG when the header
  * does not fit the limits. */
-static int authres_read(int fd, uint64_t trace, struct authres_header *h,
-			struct authres_from *f, struct dkim_verifier *v, bool *dkim_ok)
+static int authres_read(int fd, uint64_t trace, struct authres_header *h, struct authres_from *f,
+                        struct dkim_verifier *v, bool *dkim_ok)
 {
 	struct mime_header_iter it;
 	struct mime_field fl;
@@ -68,7 +68,8 @@ static int authres_read(int fd, uint64_t trace, struct authres_header *h,
 		if (!eof && h->got == LIMIT_DKIM_HEADER)
 			return ERR_TOO_BIG;
 		if (!eof) {
-			ssize_t k = pread(fd, h->buf + h->got, LIMIT_DKIM_HEADER - h->got, (off_t)off);
+			ssize_t k =
+			    pread(fd, h->buf + h->got, LIMIT_DKIM_HEADER - h->got, (off_t)off);
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k < 0)
@@ -113,7 +114,7 @@ static int authres_read(int fd, uint64_t trace, struct authres_header *h,
  * (past LIMIT_AUTHRES_FROM_ARENA): both are refused, never taken as no From: domain.
  * *bad: a domain that is no DNS name (an address literal, UTF-8). */
 static size_t authres_from_domains(const struct authres_header *h, const struct authres_from *f,
-				   char (*d)[LIMIT_DNS_NAME + 1], bool *bad)
+                                   char (*d)[LIMIT_DNS_NAME + 1], bool *bad)
 {
 	size_t n = 0;
 	if (f->n > LIMIT_DMARC_FROM_DOMAINS)
@@ -137,7 +138,8 @@ static size_t authres_from_domains(const struct authres_header *h, const struct 
 			arena_free(&a);
 			return LIMIT_DMARC_FROM_DOMAINS + 1;
 		}
-		for (const struct mime_addr *m = root && root->envelope ? root->envelope->from : NULL;
+		for (const struct mime_addr *m = root && root->envelope ? root->envelope->from
+		                                                        : NULL;
 		     m && n <= LIMIT_DMARC_FROM_DOMAINS; m = m->next) {
 			char name[LIMIT_DNS_NAME + 1];
 			if (m->kind != MIME_ADDR_MAILBOX || !m->host.s)
@@ -160,10 +162,10 @@ static size_t authres_from_domains(const struct authres_header *h, const struct 
 }
 
 static void authres_spf(const struct authres_check_in *in, struct authres_lookups *l,
-			struct spf_outcome *out)
+                        struct spf_outcome *out)
 {
-	struct spf_request q = {.sender = in->mail_from, .helo = in->helo,
-				.lookup = authres_dns_lookup, .ctx = l};
+	struct spf_request q = {
+	    .sender = in->mail_from, .helo = in->helo, .lookup = authres_dns_lookup, .ctx = l};
 	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	if (inet_pton(AF_INET, in->client_ip, q.ip) == 1) {
 		q.family = AF_INET;
@@ -181,8 +183,8 @@ static void authres_spf(const struct authres_check_in *in, struct authres_lookup
 	spf_check(&q, out);
 }
 
-static void authres_dmarc(struct authres_lookups *l, const struct authres_header *h, const struct authres_from *f,
-			  struct authres_results *res)
+static void authres_dmarc(struct authres_lookups *l, const struct authres_header *h,
+                          const struct authres_from *f, struct authres_results *res)
 {
 	char domains[LIMIT_DMARC_FROM_DOMAINS][LIMIT_DNS_NAME + 1];
 	bool bad = false;
@@ -199,15 +201,15 @@ static void authres_dmarc(struct authres_lookups *l, const struct authres_header
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct dmarc_input q = {
-			.from_domain = domains[i],
-			.spf = res->spf_on ? res->spf.result : SPF_RESULT_NONE,
-			.spf_domain = res->spf_on ? res->spf.domain : "",
-			.dkim = res->dkim,
-			.n_dkim = res->n_dkim,
-			.psl = psl_default(),
-			.lookup = authres_dns_lookup,
-			.ctx = l,
-			.sample = arc4random_uniform(100),
+		    .from_domain = domains[i],
+		    .spf = res->spf_on ? res->spf.result : SPF_RESULT_NONE,
+		    .spf_domain = res->spf_on ? res->spf.domain : "",
+		    .dkim = res->dkim,
+		    .n_dkim = res->n_dkim,
+		    .psl = psl_default(),
+		    .lookup = authres_dns_lookup,
+		    .ctx = l,
+		    .sample = arc4random_uniform(100),
 		};
 		dmarc_check(&q, &res->dmarc[i]);
 	}
@@ -216,21 +218,22 @@ static void authres_dmarc(struct authres_lookups *l, const struct authres_header
 
 /* The reply when the message is to be refused, else false. */
 static bool authres_verdict(const struct authres_check_in *in, const struct authres_results *r,
-			    struct authres_check_out *out)
+                            struct authres_check_out *out)
 {
 	if (!in->dmarc_reject || !r->dmarc_on)
 		return false;
 	if (r->dmarc_from_refused) {
 		(void)snprintf(out->reply, sizeof(out->reply),
-			       "550 5.7.1 Cannot check DMARC: %s (RFC 7489 6.6.1)", r->dmarc_problem);
+		               "550 5.7.1 Cannot check DMARC: %s (RFC 7489 6.6.1)",
+		               r->dmarc_problem);
 		return true; /* the reply fits: fixed texts */
 	}
 	for (size_t i = 0; i < r->n_dmarc; i++) {
 		const struct dmarc_outcome *d = &r->dmarc[i];
 		if (d->result == DMARC_RESULT_FAIL && d->policy == DMARC_POLICY_REJECT) {
 			int k = snprintf(out->reply, sizeof(out->reply),
-					 "550 5.7.1 Rejected by the DMARC policy of %s: %s",
-					 d->policy_domain, d->reason);
+			                 "550 5.7.1 Rejected by the DMARC policy of %s: %s",
+			                 d->policy_domain, d->reason);
 			(void)k; /* a cut reply is still a reply */
 			return true;
 		}
@@ -241,14 +244,14 @@ static bool authres_verdict(const struct authres_check_in *in, const struct auth
 static void authres_summary(const struct authres_results *r, struct authres_check_out *out)
 {
 	int k = snprintf(out->summary, sizeof(out->summary), "spf=%s dkim=%s dmarc=%s",
-			 r->spf_on ? spf_result_name(r->spf.result) : "off",
-			 !r->dkim_on ? "off"
-			 : r->n_dkim ? dkim_result_name(r->dkim[0].result)
-				     : "none",
-			 !r->dmarc_on ? "off"
-			 : r->n_dmarc ? dmarc_result_name(r->dmarc[0].result)
-			 : r->dmarc_permerror ? "permerror"
-					      : "none");
+	                 r->spf_on ? spf_result_name(r->spf.result) : "off",
+	                 !r->dkim_on ? "off"
+	                 : r->n_dkim ? dkim_result_name(r->dkim[0].result)
+	                             : "none",
+	                 !r->dmarc_on         ? "off"
+	                 : r->n_dmarc         ? dmarc_result_name(r->dmarc[0].result)
+	                 : r->dmarc_permerror ? "permerror"
+	                                      : "none");
 	(void)k; /* fixed words fit */
 }
 
@@ -276,7 +279,7 @@ int authres_check_run(const struct authres_check_in *in, struct authres_check_ou
 			authres_spf(in, &l, &res->spf);
 		if (in->dkim && dkim_ok &&
 		    dkim_verifier_finish(v, authres_dns_dkim_key, &l, res->dkim, LIMIT_DKIM_SIGS,
-					 &res->n_dkim) < 0)
+		                         &res->n_dkim) < 0)
 			dkim_ok = false;
 		res->dkim_unchecked = in->dkim && !dkim_ok;
 		if (in->dmarc)
@@ -290,7 +293,7 @@ int authres_check_run(const struct authres_check_in *in, struct authres_check_ou
 		r = authres_format(res, ar, sizeof(ar), &ar_len);
 		if (r == 0)
 			r = authres_spool_write(fd, in->trace_bytes, h, ar, ar_len, out->path,
-						&out->size);
+			                        &out->size);
 		if (r == 0 && unlink(in->spool_path) < 0)
 			log_warn("checks: unlink %s: %s", in->spool_path, strerror(errno));
 	}

@@ -63,7 +63,7 @@ struct dns_resolver *authres_dns_resolver(void)
 }
 
 int authres_dns_lookup(void *ctx, enum dns_type type, const char *name,
-		       struct dns_answer **answer_out)
+                       struct dns_answer **answer_out)
 {
 	struct authres_lookups *l = ctx;
 	*answer_out = NULL;

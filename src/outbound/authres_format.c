@@ -24,7 +24,7 @@
 struct authres_out {
 	char *p;
 	size_t len, cap;
-	size_t col;   /* columns used on the current line */
+	size_t col; /* columns used on the current line */
 	bool over;
 };
 
@@ -59,7 +59,7 @@ static void ar_piece(char *piece, size_t cap, const char *name, const char *valu
 	bool plain = n > 0;
 	for (size_t i = 0; i < n && plain; i++)
 		plain = addr ? ar_addr_char((unsigned char)value[i])
-			     : ar_token_char((unsigned char)value[i]);
+		             : ar_token_char((unsigned char)value[i]);
 	int w = snprintf(piece, cap, "%s=%s", name, plain ? value : "\"");
 	if (w < 0 || (size_t)w >= cap) {
 		piece[0] = '\0';
@@ -168,8 +168,9 @@ int authres_format(const struct authres_results *r, char *out, size_t cap, size_
 		}
 		if (r->n_dkim == 0) {
 			ar_raw(&o, ";", 1);
-			ar_put(&o, r->dkim_unchecked ? "dkim=permerror reason=\"header too large\""
-						     : "dkim=none",
+			ar_put(&o,
+			       r->dkim_unchecked ? "dkim=permerror reason=\"header too large\""
+			                         : "dkim=none",
 			       true);
 		}
 		results++;

@@ -1,9 +1,9 @@
 /* authres_parse.c: the authserv-id of an Authentication-Results field found in an
  * incoming message (RFC 8601 2.2: authserv-id = value, after optional CFWS), for the
  * removal of fields that claim to be ours (RFC 8601 5). Pure: reads only [v, v+len).
- * Decisions: a field whose id does not parse (a control character in it, too) is kept (it claims nobody, and readers
- * that parse it find no id either); the comparison ignores case and a final dot, as
- * for DNS names. Bound: LIMIT_AUTHRES_COMMENT_DEPTH nested comments. */
+ * Decisions: a field whose id does not parse (a control character in it, too) is kept (it claims
+ * nobody, and readers that parse it find no id either); the comparison ignores case and a final
+ * dot, as for DNS names. Bound: LIMIT_AUTHRES_COMMENT_DEPTH nested comments. */
 #include "outbound/authres.h"
 
 #include <string.h>

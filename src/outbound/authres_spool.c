@@ -46,7 +46,7 @@ static int spool_copy(int in, uint64_t off, uint64_t n, int out, uint64_t *copie
 		if (!plain) {
 			k = copy_file_range(in, &from, out, NULL, want, 0);
 			if (k < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-				      errno == EOPNOTSUPP)) {
+			              errno == EOPNOTSUPP)) {
 				plain = true;
 				continue;
 			}
@@ -77,8 +77,8 @@ static int spool_copy(int in, uint64_t off, uint64_t n, int out, uint64_t *copie
 	return r;
 }
 
-int authres_spool_write(int in_fd, uint64_t trace, const struct authres_header *h,
-			const char *ar, size_t ar_len, char *path_out, uint64_t *size_out)
+int authres_spool_write(int in_fd, uint64_t trace, const struct authres_header *h, const char *ar,
+                        size_t ar_len, char *path_out, uint64_t *size_out)
 {
 	int out;
 	int r = deliver_spool_create(path_out, DELIVER_PATH_MAX, &out);

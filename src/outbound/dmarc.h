@@ -28,11 +28,11 @@ enum dmarc_policy {
 const char *dmarc_policy_name(enum dmarc_policy p); /* "none", "quarantine", "reject" */
 
 struct dmarc_record {
-	bool p_valid;           /* p= present with a known value */
-	enum dmarc_policy p, sp; /* sp = p when absent */
-	bool sp_valid;          /* false: sp= present with an unknown value */
+	bool p_valid;                   /* p= present with a known value */
+	enum dmarc_policy p, sp;        /* sp = p when absent */
+	bool sp_valid;                  /* false: sp= present with an unknown value */
 	bool adkim_strict, aspf_strict; /* adkim=s / aspf=s; default relaxed */
-	unsigned pct;           /* 0..100, default 100 */
+	unsigned pct;                   /* 0..100, default 100 */
 	bool has_rua;
 };
 
@@ -59,20 +59,20 @@ const char *dmarc_result_name(enum dmarc_result r);
 struct dmarc_input {
 	const char *from_domain; /* the RFC5322.From domain, lower case */
 	enum spf_result spf;
-	const char *spf_domain;  /* the domain SPF checked (MAIL FROM or HELO) */
+	const char *spf_domain; /* the domain SPF checked (MAIL FROM or HELO) */
 	const struct dkim_verify_result *dkim;
 	size_t n_dkim;
 	const struct psl *psl;
 	spf_lookup_fn lookup;
 	void *ctx;
-	unsigned sample;         /* 0..99, uniform: compared with pct (tests fix it) */
+	unsigned sample; /* 0..99, uniform: compared with pct (tests fix it) */
 };
 
 struct dmarc_outcome {
 	enum dmarc_result result;
-	bool has_policy;           /* a record was found: policy and p are meaningful */
-	enum dmarc_policy p;       /* the record's policy for this domain (p or sp) */
-	enum dmarc_policy policy;  /* what to do with a failing message after pct */
+	bool has_policy;          /* a record was found: policy and p are meaningful */
+	enum dmarc_policy p;      /* the record's policy for this domain (p or sp) */
+	enum dmarc_policy policy; /* what to do with a failing message after pct */
 	bool spf_aligned, dkim_aligned;
 	char domain[LIMIT_DNS_NAME + 1];        /* the From: domain */
 	char policy_domain[LIMIT_DNS_NAME + 1]; /* where the record was found */

@@ -40,7 +40,7 @@ enum dmarc_found { DMARC_FOUND, DMARC_FOUND_NONE, DMARC_FOUND_TEMP, DMARC_FOUND_
 
 /* The DMARC record at _dmarc.<domain>, parsed into rec. */
 static enum dmarc_found dmarc_fetch(const struct dmarc_input *in, const char *domain,
-				    struct dmarc_record *rec, bool *bad_out)
+                                    struct dmarc_record *rec, bool *bad_out)
 {
 	char name[LIMIT_DNS_NAME + 8];
 	struct dns_answer *a = NULL;
@@ -63,7 +63,7 @@ static enum dmarc_found dmarc_fetch(const struct dmarc_input *in, const char *do
 		}
 		f = DMARC_FOUND;
 		*bad_out = strlen(rr->u.txt.text) != rr->u.txt.len ||
-			   dmarc_record_parse(rr->u.txt.text, rr->u.txt.len, rec) < 0;
+		           dmarc_record_parse(rr->u.txt.text, rr->u.txt.len, rec) < 0;
 	}
 	dns_answer_free(&a);
 	return f;
@@ -77,7 +77,7 @@ static void dmarc_reason(struct dmarc_outcome *out, const char *why)
 
 /* Find the record (6.6.3); false with the result set when there is none to apply. */
 static bool dmarc_discover(const struct dmarc_input *in, struct dmarc_outcome *out,
-			   struct dmarc_record *rec)
+                           struct dmarc_record *rec)
 {
 	char org[LIMIT_DNS_NAME + 1];
 	bool bad = false;
@@ -126,12 +126,11 @@ void dmarc_check(const struct dmarc_input *in, struct dmarc_outcome *out)
 	if (!dmarc_discover(in, out, &rec))
 		return;
 	out->spf_aligned = in->spf == SPF_RESULT_PASS && in->spf_domain[0] &&
-			   dmarc_aligned(in->psl, in->spf_domain, in->from_domain,
-					 rec.aspf_strict);
+	                   dmarc_aligned(in->psl, in->spf_domain, in->from_domain, rec.aspf_strict);
 	for (size_t i = 0; i < in->n_dkim && !out->dkim_aligned; i++)
-		out->dkim_aligned = in->dkim[i].result == DKIM_RESULT_PASS &&
-				    dmarc_aligned(in->psl, in->dkim[i].domain, in->from_domain,
-						  rec.adkim_strict);
+		out->dkim_aligned =
+		    in->dkim[i].result == DKIM_RESULT_PASS &&
+		    dmarc_aligned(in->psl, in->dkim[i].domain, in->from_domain, rec.adkim_strict);
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = DMARC_RESULT_PASS;
 		out->policy = DMARC_POLICY_NONE;

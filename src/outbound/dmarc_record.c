@@ -48,7 +48,7 @@ static bool dmarc_tag_name(struct dmarc_span s)
 
 /* The next tag from p[*i]: 1 with name/value, 0 at the end, <0 on a syntax error. */
 static int dmarc_next_tag(const char *p, size_t len, size_t *i, struct dmarc_span *name,
-			  struct dmarc_span *value)
+                          struct dmarc_span *value)
 {
 	for (;;) {
 		if (*i >= len)
@@ -90,7 +90,7 @@ static int dmarc_policy_value(struct dmarc_span v, enum dmarc_policy *out)
 }
 
 static void dmarc_apply_tag(struct dmarc_record *r, struct dmarc_span n, struct dmarc_span v,
-			    bool *sp_seen)
+                            bool *sp_seen)
 {
 	uint64_t pct;
 	if (str_ieq(n.p, n.n, "p")) {
@@ -142,6 +142,7 @@ int dmarc_record_parse(const char *p, size_t len, struct dmarc_record *out)
 
 const char *dmarc_policy_name(enum dmarc_policy p)
 {
-	return p == DMARC_POLICY_REJECT ? "reject" : p == DMARC_POLICY_QUARANTINE ? "quarantine"
-										  : "none";
+	return p == DMARC_POLICY_REJECT       ? "reject"
+	       : p == DMARC_POLICY_QUARANTINE ? "quarantine"
+	                                      : "none";
 }

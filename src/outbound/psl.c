@@ -170,8 +170,8 @@ static void psl_load_default(void)
 {
 	int r = psl_load(PSL_PATH, &psl_process);
 	if (r < 0)
-		log_warn("psl: %s: %s; organizational domains use the default rule only",
-			 PSL_PATH, err_str(r));
+		log_warn("psl: %s: %s; organizational domains use the default rule only", PSL_PATH,
+		         err_str(r));
 }
 
 const struct psl *psl_default(void)
@@ -206,7 +206,7 @@ void psl_org_domain(const struct psl *p, const char *name, char *out)
 			suffix = parent;
 			found = true;
 		} else if ((psl_kinds(p, s, sl) & PSL_RULE) ||
-			   (dot && (psl_kinds(p, name + parent, len - parent) & PSL_WILD))) {
+		           (dot && (psl_kinds(p, name + parent, len - parent) & PSL_WILD))) {
 			suffix = at;
 			found = true;
 		} else if (!dot) {

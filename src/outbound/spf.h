@@ -49,7 +49,7 @@ struct spf_term {
 	enum spf_result qual; /* PASS, FAIL, SOFTFAIL or NEUTRAL (+ - ~ ?) */
 	const char *spec;     /* the domain-spec (macro string) in the record, or NULL */
 	size_t spec_len;
-	uint8_t net[16];      /* ip4 (4 bytes) / ip6 network */
+	uint8_t net[16];       /* ip4 (4 bytes) / ip6 network */
 	unsigned cidr4, cidr6; /* prefix lengths: 32 and 128 when not given */
 };
 
@@ -76,11 +76,11 @@ int spf_record_parse(const char *p, size_t len, struct spf_record *rec, const ch
 struct spf_macro_ctx {
 	const char *sender_local; /* local part of <sender>, "postmaster" when empty */
 	const char *sender_domain;
-	const char *domain;       /* <domain> of the current check_host */
-	int family;               /* AF_INET or AF_INET6 */
-	const uint8_t *ip;        /* 4 or 16 bytes */
+	const char *domain; /* <domain> of the current check_host */
+	int family;         /* AF_INET or AF_INET6 */
+	const uint8_t *ip;  /* 4 or 16 bytes */
 	const char *helo;
-	const char *ptr_name;     /* %{p}: a validated name, or NULL for "unknown" */
+	const char *ptr_name; /* %{p}: a validated name, or NULL for "unknown" */
 };
 
 /* Whether a macro string uses %{p} (the caller then validates a name first). */
@@ -101,11 +101,11 @@ int spf_macro_expand(const struct spf_macro_ctx *m, const char *p, size_t len, c
 /* The lookups: 0 with *answer_out (the evaluator frees it with dns_answer_free), or a
  * negative enum err (temperror). The check's overall time bound lives in the callback. */
 typedef int (*spf_lookup_fn)(void *ctx, enum dns_type type, const char *name,
-			     struct dns_answer **answer_out);
+                             struct dns_answer **answer_out);
 
 struct spf_request {
-	int family;         /* the client: AF_INET or AF_INET6 (a v4-mapped v6 is taken as
-			     * IPv4, RFC 7208 5) */
+	int family; /* the client: AF_INET or AF_INET6 (a v4-mapped v6 is taken as
+	             * IPv4, RFC 7208 5) */
 	uint8_t ip[16];
 	const char *sender; /* MAIL FROM address, "" for the null sender */
 	const char *helo;   /* HELO/EHLO name ("" when none) */

@@ -35,7 +35,7 @@ struct spf_eval {
 const char *spf_result_name(enum spf_result r)
 {
 	static const char *const names[] = {"none",     "neutral",   "pass",     "fail",
-					    "softfail", "temperror", "permerror"};
+	                                    "softfail", "temperror", "permerror"};
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "permerror";
 }
 
@@ -45,15 +45,15 @@ static void spf_stop(struct spf_eval *e, enum spf_result r, const char *why, con
 	if (e->abort != SPF_RESULT_NONE)
 		return;
 	e->abort = r;
-	int n = snprintf(e->reason, e->reason_cap, "%s%s%s", why, name ? " " : "",
-			 name ? name : "");
+	int n =
+	    snprintf(e->reason, e->reason_cap, "%s%s%s", why, name ? " " : "", name ? name : "");
 	(void)n; /* a cut reason is still a reason */
 }
 
 enum spf_lk { SPF_LK_RECORDS, SPF_LK_VOID, SPF_LK_TEMP, SPF_LK_PERM };
 
 static enum spf_lk spf_lookup(struct spf_eval *e, enum dns_type t, const char *name,
-			      struct dns_answer **a)
+                              struct dns_answer **a)
 {
 	*a = NULL;
 	if (e->req->lookup(e->req->ctx, t, name, a) < 0 || !*a)
@@ -73,7 +73,7 @@ static enum spf_lk spf_lookup(struct spf_eval *e, enum dns_type t, const char *n
 
 /* A lookup of a mechanism: errors stop the evaluation, void answers are counted. */
 static enum spf_lk spf_mech_lookup(struct spf_eval *e, enum dns_type t, const char *name,
-				   struct dns_answer **a)
+                                   struct dns_answer **a)
 {
 	enum spf_lk k = spf_lookup(e, t, name, a);
 	if (k == SPF_LK_TEMP)
@@ -105,14 +105,14 @@ static bool spf_net_match(const uint8_t *ip, const uint8_t *net, unsigned bits)
 	return (ip[full] & mask) == (net[full] & mask);
 }
 
-static bool spf_answer_has_ip(const struct spf_eval *e, const struct dns_answer *a,
-			      unsigned c4, unsigned c6)
+static bool spf_answer_has_ip(const struct spf_eval *e, const struct dns_answer *a, unsigned c4,
+                              unsigned c6)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->rr[i].u.addr.family != e->req->family)
 			continue;
 		if (spf_net_match(e->req->ip, a->rr[i].u.addr.addr,
-				  e->req->family == AF_INET ? c4 : c6))
+		                  e->req->family == AF_INET ? c4 : c6))
 			return true;
 	}
 	return false;
@@ -146,7 +146,7 @@ static void spf_reverse_name(const struct spf_eval *e, char *out, size_t cap)
  * at most LIMIT_SPF_MX_NAMES looked at. Calls fn(e, name, arg) for each until it returns
  * true; returns that. A failing PTR lookup validates nothing. */
 static bool spf_validated_names(struct spf_eval *e, bool count_void,
-				bool (*fn)(const char *name, void *arg), void *arg)
+                                bool (*fn)(const char *name, void *arg), void *arg)
 {
 	char rev[LIMIT_DNS_NAME + 1];
 	struct dns_answer *ptr = NULL;
@@ -178,8 +178,8 @@ static bool spf_first_name(const char *name, void *arg)
 
 /* Expand a domain-spec (or take the current domain) into a checked name in out.
  * 1: a name; 0: not a name (matches nothing); -1: the evaluation stopped. */
-static int spf_target(struct spf_eval *e, const char *spec, size_t spec_len,
-		      const char *domain, char *out)
+static int spf_target(struct spf_eval *e, const char *spec, size_t spec_len, const char *domain,
+                      char *out)
 {
 	if (!spec)
 		return dns_name_norm(domain, strlen(domain), out) == 0 ? 1 : 0;
@@ -189,13 +189,13 @@ static int spf_target(struct spf_eval *e, const char *spec, size_t spec_len,
 		(void)spf_validated_names(e, false, spf_first_name, e); /* none: "unknown" */
 	}
 	struct spf_macro_ctx m = {
-		.sender_local = e->local,
-		.sender_domain = e->sender_domain,
-		.domain = domain,
-		.family = e->req->family,
-		.ip = e->req->ip,
-		.helo = e->req->helo,
-		.ptr_name = e->ptr_name[0] ? e->ptr_name : NULL,
+	    .sender_local = e->local,
+	    .sender_domain = e->sender_domain,
+	    .domain = domain,
+	    .family = e->req->family,
+	    .ip = e->req->ip,
+	    .helo = e->req->helo,
+	    .ptr_name = e->ptr_name[0] ? e->ptr_name : NULL,
 	};
 	char tmp[LIMIT_SPF_MACRO_OUT + 1];
 	if (spf_macro_expand(&m, spec, spec_len, tmp) < 0) {
@@ -219,7 +219,7 @@ static bool spf_mx_match(struct spf_eval *e, const char *target, const struct sp
 			enum spf_lk k = spf_lookup(e, spf_addr_type(e), mx->rr[i].u.mx.host, &a);
 			if (k == SPF_LK_TEMP)
 				spf_stop(e, SPF_RESULT_TEMPERROR, "DNS lookup failed for",
-					 mx->rr[i].u.mx.host);
+				         mx->rr[i].u.mx.host);
 			else if (k == SPF_LK_RECORDS)
 				match = spf_answer_has_ip(e, a, t->cidr4, t->cidr6);
 			dns_answer_free(&a);
@@ -234,7 +234,7 @@ static bool spf_ptr_is_in(const char *name, void *arg)
 	const char *target = arg;
 	size_t n = strlen(name), tn = strlen(target);
 	return n == tn ? strcmp(name, target) == 0
-		       : n > tn && name[n - tn - 1] == '.' && strcmp(name + n - tn, target) == 0;
+	               : n > tn && name[n - tn - 1] == '.' && strcmp(name + n - tn, target) == 0;
 }
 
 /* Whether one mechanism matches; e->abort set when the evaluation must stop. */
@@ -262,8 +262,8 @@ static bool spf_mech_match(struct spf_eval *e, const struct spf_term *t, const c
 		if (r == SPF_RESULT_TEMPERROR)
 			spf_stop(e, SPF_RESULT_TEMPERROR, "include failed:", target);
 		else if (r == SPF_RESULT_PERMERROR || r == SPF_RESULT_NONE)
-			spf_stop(e, SPF_RESULT_PERMERROR, "include without a usable record:",
-				 target);
+			spf_stop(e, SPF_RESULT_PERMERROR,
+			         "include without a usable record:", target);
 		return r == SPF_RESULT_PASS;
 	}
 	case SPF_MECH_A:
@@ -286,8 +286,8 @@ static bool spf_mech_match(struct spf_eval *e, const struct spf_term *t, const c
 }
 
 /* The one SPF record of domain (4.5) parsed into rec, its text kept in *txt. */
-static enum spf_result spf_fetch(struct spf_eval *e, const char *domain,
-				 struct dns_answer **txt, struct spf_record *rec)
+static enum spf_result spf_fetch(struct spf_eval *e, const char *domain, struct dns_answer **txt,
+                                 struct spf_record *rec)
 {
 	enum spf_lk k = spf_lookup(e, DNS_TYPE_TXT, domain, txt);
 	if (k == SPF_LK_TEMP) {
@@ -347,9 +347,9 @@ static enum spf_result spf_check_host(struct spf_eval *e, const char *domain)
 		r = rec.terms[i].qual;
 	} else if (rec.redirect && !rec.has_all) {
 		char target[LIMIT_DNS_NAME + 1];
-		int t = spf_count_term(e) ? spf_target(e, rec.redirect, rec.redirect_len, name,
-						       target)
-					  : -1;
+		int t = spf_count_term(e)
+		            ? spf_target(e, rec.redirect, rec.redirect_len, name, target)
+		            : -1;
 		/* 6.1: a redirect to a domain without a record is a permerror */
 		r = t > 0 ? spf_check_host(e, target) : SPF_RESULT_PERMERROR;
 		if (e->abort != SPF_RESULT_NONE)
@@ -396,9 +396,9 @@ void spf_check(const struct spf_request *req, struct spf_outcome *out)
 	out->dns_terms = e.dns_terms;
 	if (!out->reason[0]) {
 		int n = snprintf(out->reason, sizeof(out->reason), "%s",
-				 out->result == SPF_RESULT_NONE ? "no SPF record"
-				 : out->result == SPF_RESULT_NEUTRAL ? "no mechanism matched"
-								     : "a mechanism matched");
+		                 out->result == SPF_RESULT_NONE      ? "no SPF record"
+		                 : out->result == SPF_RESULT_NEUTRAL ? "no mechanism matched"
+		                                                     : "a mechanism matched");
 		(void)n; /* fixed texts fit */
 	}
 }

@@ -32,7 +32,7 @@ static bool spf_delim(char c)
 /* One "%{...}" at p[i] (p[i] == '%', p[i+1] == '{'): its parts; returns the index after
  * the '}', or 0 on a syntax error. */
 struct spf_macro_item {
-	char letter; /* as written */
+	char letter;     /* as written */
 	unsigned digits; /* 0: none given */
 	bool reverse;
 	const char *delims;
@@ -40,7 +40,7 @@ struct spf_macro_item {
 };
 
 static size_t spf_macro_item(const char *p, size_t len, size_t i, bool explain,
-			     struct spf_macro_item *it)
+                             struct spf_macro_item *it)
 {
 	i += 2;
 	if (i >= len)
@@ -144,12 +144,24 @@ static int spf_letter_value(const struct spf_macro_ctx *m, char letter, char *v)
 		spf_put(&o, "@", 1);
 		s = m->sender_domain;
 		break;
-	case 'l': s = m->sender_local; break;
-	case 'o': s = m->sender_domain; break;
-	case 'd': s = m->domain; break;
-	case 'h': s = m->helo; break;
-	case 'p': s = m->ptr_name ? m->ptr_name : "unknown"; break;
-	case 'v': s = m->family == AF_INET ? "in-addr" : "ip6"; break;
+	case 'l':
+		s = m->sender_local;
+		break;
+	case 'o':
+		s = m->sender_domain;
+		break;
+	case 'd':
+		s = m->domain;
+		break;
+	case 'h':
+		s = m->helo;
+		break;
+	case 'p':
+		s = m->ptr_name ? m->ptr_name : "unknown";
+		break;
+	case 'v':
+		s = m->family == AF_INET ? "in-addr" : "ip6";
+		break;
 	case 'i':
 		if (m->family == AF_INET) {
 			for (int k = 0; k < 4; k++) {
@@ -195,7 +207,7 @@ static bool spf_unreserved(char c)
 
 /* The transformed value of one macro appended to o (7.3). */
 static int spf_macro_put(const struct spf_macro_ctx *m, const struct spf_macro_item *it,
-			 struct spf_out *o)
+                         struct spf_out *o)
 {
 	char v[LIMIT_SPF_MACRO_VALUE + 1];
 	int r = spf_letter_value(m, it->letter, v);
@@ -226,7 +238,7 @@ static int spf_macro_put(const struct spf_macro_ctx *m, const struct spf_macro_i
 			if (upper && !spf_unreserved(c)) {
 				static const char hex_upper[] = "0123456789ABCDEF";
 				char e[3] = {'%', hex_upper[(unsigned char)c >> 4],
-					     hex_upper[(unsigned char)c & 15]};
+				             hex_upper[(unsigned char)c & 15]};
 				spf_put(o, e, 3);
 			} else {
 				spf_put(o, &c, 1);

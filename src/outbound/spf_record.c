@@ -155,9 +155,9 @@ static const struct {
 	const char *name;
 	enum spf_mech mech;
 } spf_mechs[] = {
-	{"all", SPF_MECH_ALL},   {"include", SPF_MECH_INCLUDE}, {"a", SPF_MECH_A},
-	{"mx", SPF_MECH_MX},     {"ptr", SPF_MECH_PTR},         {"ip4", SPF_MECH_IP4},
-	{"ip6", SPF_MECH_IP6},   {"exists", SPF_MECH_EXISTS},
+    {"all", SPF_MECH_ALL}, {"include", SPF_MECH_INCLUDE}, {"a", SPF_MECH_A},
+    {"mx", SPF_MECH_MX},   {"ptr", SPF_MECH_PTR},         {"ip4", SPF_MECH_IP4},
+    {"ip6", SPF_MECH_IP6}, {"exists", SPF_MECH_EXISTS},
 };
 
 /* One directive: [qualifier] mechanism. */
@@ -166,9 +166,9 @@ static int spf_directive(const char *p, size_t n, struct spf_term *t, const char
 	*t = (struct spf_term){.qual = SPF_RESULT_PASS, .cidr4 = 32, .cidr6 = 128};
 	if (p[0] == '+' || p[0] == '-' || p[0] == '~' || p[0] == '?') {
 		t->qual = p[0] == '+'   ? SPF_RESULT_PASS
-			  : p[0] == '-' ? SPF_RESULT_FAIL
-			  : p[0] == '~' ? SPF_RESULT_SOFTFAIL
-					: SPF_RESULT_NEUTRAL;
+		          : p[0] == '-' ? SPF_RESULT_FAIL
+		          : p[0] == '~' ? SPF_RESULT_SOFTFAIL
+		                        : SPF_RESULT_NEUTRAL;
 		p++;
 		n--;
 	}
@@ -217,8 +217,8 @@ static int spf_modifier(const char *p, size_t n, struct spf_record *rec, const c
 	size_t k = 0;
 	if (n == 0 || !spf_alpha(p[0]))
 		return 0;
-	while (k < n && (spf_alpha(p[k]) || spf_digit(p[k]) || p[k] == '-' || p[k] == '_' ||
-			 p[k] == '.'))
+	while (k < n &&
+	       (spf_alpha(p[k]) || spf_digit(p[k]) || p[k] == '-' || p[k] == '_' || p[k] == '.'))
 		k++;
 	if (k == n || p[k] != '=')
 		return 0;

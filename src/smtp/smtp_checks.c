@@ -38,7 +38,7 @@ static void checks_done(struct net_conn *c, void *arg)
 	if (s->closing) {
 		if (j->err == 0 && !j->out.reject)
 			(void)unlink(j->out.path); /* the checked copy: nobody will deliver it */
-		smtp_session_free(s); /* unlinks the spool file it holds */
+		smtp_session_free(s);              /* unlinks the spool file it holds */
 		return;
 	}
 	const char *refuse = NULL;
@@ -59,8 +59,8 @@ static void checks_done(struct net_conn *c, void *arg)
 	}
 	char from[512];
 	log_info("checks id=%s from=<%s> %s%s%s", s->queue_id,
-		 log_esc(from, s->from, strlen(s->from)), j->out.summary,
-		 refuse ? " refused=" : "", refuse ? refuse : "");
+	         log_esc(from, s->from, strlen(s->from)), j->out.summary, refuse ? " refused=" : "",
+	         refuse ? refuse : "");
 	if (refuse) {
 		smtp_reply(s, "%s", refuse);
 		smtp_txn_reset(s);
@@ -81,15 +81,15 @@ bool smtp_checks_start(struct smtp_session *s, void (*next)(struct smtp_session 
 	j->s = s;
 	j->next = next;
 	j->in = (struct authres_check_in){
-		.spool_path = s->spool_path,
-		.trace_bytes = s->trace_bytes,
-		.client_ip = net_conn_peer_ip(s->c),
-		.helo = s->helo ? s->helo : "",
-		.mail_from = s->from,
-		.spf = cf->checks_spf,
-		.dkim = cf->checks_dkim,
-		.dmarc = cf->checks_dmarc,
-		.dmarc_reject = cf->checks_dmarc_reject,
+	    .spool_path = s->spool_path,
+	    .trace_bytes = s->trace_bytes,
+	    .client_ip = net_conn_peer_ip(s->c),
+	    .helo = s->helo ? s->helo : "",
+	    .mail_from = s->from,
+	    .spf = cf->checks_spf,
+	    .dkim = cf->checks_dkim,
+	    .dmarc = cf->checks_dmarc,
+	    .dmarc_reject = cf->checks_dmarc_reject,
 	};
 	s->mode = SMTP_MODE_BUSY;
 	net_conn_pause(s->c);
