@@ -364,6 +364,20 @@ def test_header_field_limit(env, fields):
         assert (code, text) == (552, "5.3.4 Message header too large to check")
 
 
+def test_dmarc_four_from_domains_each_evaluated(env):
+    """LIMIT_DMARC_FROM_DOMAINS (4) From: domains: each gets its dmarc= result."""
+    s, rcpt = env["server"], env["rcpt"]
+    domains = [f"d{i}.pass.checks.test" for i in range(4)]
+    extra = ("From: " + ", ".join(f"<a@{d}>" for d in domains) + "\r\n").encode()
+    msg = make_message("four from", sender="alice@pass.checks.test", rcpt=rcpt,
+                       extra=extra).replace(b"From: <alice@pass.checks.test>\r\n", b"", 1)
+    assert send(s, "alice@pass.checks.test", rcpt, msg)[0] == 250
+    got = wait_message(s, rcpt, "four from")
+    assert authres(got) == [fold([["spf=pass", "smtp.mailfrom=alice@pass.checks.test"],
+                                  ["dkim=none"]] +
+                                 [["dmarc=none", f"header.from={d}"] for d in domains])]
+
+
 def test_forged_authres_removed_foreign_kept(env):
     """RFC 8601 5: a field claiming our host name (any case, with a comment before
     it) is removed wherever it stands; another host's field stays where it was."""
