@@ -121,15 +121,96 @@ static bool verified(const struct smtpc *s)
 	return st == SMTPC_TLS_PKIX || st == SMTPC_TLS_DANE_TA || st == SMTPC_TLS_DANE_EE;
 }
 
-/* One address: connect, greeting, EHLO, STARTTLS as t says (opportunistic TLS that
- * fails is tried once more in plain text, RFC 7435 and Postfix's "may"), AUTH on the
- * relay. 0 with c ready, else the failure in f. */
+static void session_drop(struct smtpc **s, bool quit)
+{
+	if (quit)
+		(void)smtpc_quit(*s); /* its answer changes nothing */
+	smtpc_free(s);
+}
+
+/* A new session to sa through the greeting and EHLO: 0, or the failure in f. */
+static int session_open(struct out_worker *w, const char *host, const struct sockaddr_storage *sa,
+                        socklen_t len, struct out_conn *c, struct smtpc **s_out, struct out_fail *f)
+{
+	struct smtpc_config cfg = session_config(w->e);
+	struct smtpc_reply rep;
+	if (smtpc_new(&cfg, s_out) < 0) {
+		fail_set(f, 451, "4.3.0", host, "out of memory");
+		return ERR_TEMP;
+	}
+	int r = smtpc_connect(*s_out, (const struct sockaddr *)sa, len, NULL, &rep);
+	if (r == 0)
+		r = smtpc_ehlo(*s_out, &rep);
+	if (r == ERR_IO) {
+		fail_set(f, 451, "4.4.1", host, "connect to %s[%s]:%u: %s", host, c->ip, c->port,
+		         smtpc_error(*s_out));
+		session_drop(s_out, false);
+		return ERR_TEMP;
+	}
+	if (r < 0) {
+		fail_reply(f, &rep, host);
+		session_drop(s_out, true);
+		return f->permanent ? ERR_PERM : ERR_TEMP;
+	}
+	return 0;
+}
+
+/* STARTTLS as t says. 0: go on (with TLS, or in plain text where allowed); 1: the
+ * handshake failed where plain text is allowed: the session is gone, connect again
+ * without TLS (RFC 7435, Postfix's "may"); <0: the failure in f, the session gone. */
+static int session_tls(struct smtpc **s, const struct host_tls *t, bool relay,
+                       const struct out_conn *c, struct out_fail *f)
+{
+	struct smtpc_reply rep;
+	if (!(smtpc_extensions(*s)->flags & SMTPC_EXT_STARTTLS)) {
+		if (!t->required)
+			return 0;
+		fail_set(f, 451, "4.7.4", c->host,
+		         "%s[%s]:%u does not offer STARTTLS, which %s requires", c->host, c->ip,
+		         c->port, relay ? "[outbound] relay_tls" : "its TLS policy");
+		session_drop(s, true);
+		return ERR_TEMP;
+	}
+	int r = smtpc_starttls(*s, &t->opts, &rep);
+	if (r == ERR_IO || r == ERR_AUTH) {
+		fail_set(f, 451, r == ERR_AUTH ? "4.7.5" : "4.7.0", c->host,
+		         "TLS with %s[%s]:%u failed: %s", c->host, c->ip, c->port, smtpc_error(*s));
+		session_drop(s, false);
+		/* RFC 7672 2.2, RFC 8461 4.2: a required TLS is never given up for plain */
+		return t->required ? ERR_TEMP : 1;
+	}
+	if (r < 0 && t->required) {
+		fail_reply(f, &rep, c->host);
+		session_drop(s, true);
+		return ERR_TEMP;
+	}
+	return 0; /* a refused STARTTLS where TLS is optional: plain text */
+}
+
+/* AUTH on the relay when [outbound] relay_user is set: 0, or the failure in f. */
+static int session_auth(struct out_engine *e, struct smtpc **s, const struct out_conn *c,
+                        struct out_fail *f)
+{
+	const struct conf *cf = conf_get();
+	struct smtpc_reply rep = {0};
+	if (!cf->outbound_relay_user)
+		return 0;
+	if (smtpc_auth(*s, cf->outbound_relay_user, e->relay_password, !cf->outbound_relay_tls,
+	               &rep) == 0)
+		return 0;
+	/* a configuration problem, not the messages': keep them */
+	fail_set(f, 451, "4.7.0", c->host, "AUTH on the relay failed: %s",
+	         rep.line[0] ? rep.line : smtpc_error(*s));
+	session_drop(s, true);
+	return ERR_TEMP;
+}
+
+/* One address: connect, greeting, EHLO, STARTTLS as t says, AUTH on the relay. 0 with
+ * c ready, else the failure in f. */
 static int try_addr(struct out_worker *w, const char *host, const struct sockaddr_storage *sa,
                     socklen_t len, const struct host_tls *t, bool relay, struct out_conn *c,
                     struct out_fail *f)
 {
-	struct out_engine *e = w->e;
-	struct smtpc_config cfg = session_config(e);
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 	snprintf(c->host, sizeof(c->host), "%s", host);
@@ -138,75 +219,21 @@ static int try_addr(struct out_worker *w, const char *host, const struct sockadd
 	                                    : (const void *)&s4->sin_addr,
 	          c->ip, sizeof(c->ip));
 	c->port = ntohs(sa->ss_family == AF_INET6 ? s6->sin6_port : s4->sin_port);
-	for (int plain = 0; plain < 2; plain++) {
-		struct smtpc *s;
-		struct smtpc_reply rep;
-		if (smtpc_new(&cfg, &s) < 0) {
-			fail_set(f, 451, "4.3.0", host, "out of memory");
-			return ERR_TEMP;
-		}
-		int r = smtpc_connect(s, (const struct sockaddr *)sa, len, NULL, &rep);
-		if (r == 0)
-			r = smtpc_ehlo(s, &rep);
-		if (r == ERR_IO) {
-			fail_set(f, 451, "4.4.1", host, "connect to %s[%s]:%u: %s", host, c->ip,
-			         c->port, smtpc_error(s));
-			smtpc_free(&s);
-			return ERR_TEMP;
-		}
-		if (r < 0) {
-			fail_reply(f, &rep, host);
-			(void)smtpc_quit(s); /* the reply is all we wanted */
-			smtpc_free(&s);
-			return f->permanent ? ERR_PERM : ERR_TEMP;
-		}
-		bool offered = smtpc_extensions(s)->flags & SMTPC_EXT_STARTTLS;
-		if (!plain && offered) {
-			r = smtpc_starttls(s, &t->opts, &rep);
-			if (r == ERR_IO || r == ERR_AUTH) {
-				fail_set(f, 451, r == ERR_AUTH ? "4.7.5" : "4.7.0", host,
-				         "TLS with %s[%s]:%u failed: %s", host, c->ip, c->port,
-				         smtpc_error(s));
-				smtpc_free(&s);
-				if (t->required)
-					return ERR_TEMP; /* RFC 7672 2.2, RFC 8461 4.2: never plain
-					                  */
-				continue;
-			}
-			if (r < 0 && t->required) {
-				fail_reply(f, &rep, host);
-				(void)smtpc_quit(s);
-				smtpc_free(&s);
-				return ERR_TEMP;
-			}
-		} else if (t->required) {
-			fail_set(f, 451, "4.7.4", host,
-			         "%s[%s]:%u does not offer STARTTLS, which %s requires", host,
-			         c->ip, c->port, relay ? "[outbound] relay_tls" : "its TLS policy");
-			(void)smtpc_quit(s);
-			smtpc_free(&s);
-			return ERR_TEMP;
-		}
-		if (relay && conf_get()->outbound_relay_user) {
-			r = smtpc_auth(s, conf_get()->outbound_relay_user, e->relay_password,
-			               !conf_get()->outbound_relay_tls, &rep);
-			if (r < 0) {
-				/* a configuration problem, not the messages': keep them */
-				fail_set(f, 451, "4.7.0", host, "AUTH on the relay failed: %s",
-				         rep.line[0] ? rep.line : smtpc_error(s));
-				(void)smtpc_quit(s);
-				smtpc_free(&s);
-				return ERR_TEMP;
-			}
-		}
-		c->s = s;
-		c->verified = verified(s);
-		log_info("connected relay=%s[%s]:%u tls=%s%s", host, c->ip, c->port,
-		         smtpc_tls_desc(s)[0] ? smtpc_tls_desc(s) : "none",
-		         c->verified ? " verified" : "");
-		return 0;
-	}
-	return ERR_TEMP;
+	struct smtpc *s;
+	int r = session_open(w, host, sa, len, c, &s, f);
+	if (r == 0)
+		r = session_tls(&s, t, relay, c, f);
+	if (r == 1) /* once more, in plain text this time */
+		r = session_open(w, host, sa, len, c, &s, f);
+	if (r == 0 && relay)
+		r = session_auth(w->e, &s, c, f);
+	if (r < 0)
+		return r;
+	c->s = s;
+	c->verified = verified(s);
+	log_info("connected relay=%s[%s]:%u tls=%s%s", host, c->ip, c->port,
+	         smtpc_tls_desc(s)[0] ? smtpc_tls_desc(s) : "none", c->verified ? " verified" : "");
+	return 0;
 }
 
 static socklen_t make_sa(struct sockaddr_storage *sa, int family, const uint8_t *addr,
@@ -329,11 +356,11 @@ static int relay_connect(struct out_worker *w, struct out_conn *c, struct out_fa
 	return r == 0 ? 0 : f->permanent ? ERR_PERM : ERR_TEMP;
 }
 
-/* The MX hosts of domain, tried in order; the last failure is reported. */
-static int mx_connect(struct out_worker *w, const char *domain, struct out_conn *c,
-                      struct out_fail *f)
+/* The MX answer of domain: 0 with *mx_out (hosts to try), or the failure in f (NXDOMAIN
+ * and a null MX permanent, DNS trouble temporary). */
+static int mx_lookup(struct out_worker *w, const char *domain, struct dns_answer **mx_out,
+                     struct out_fail *f)
 {
-	unsigned port = conf_get()->outbound_remote_port;
 	struct dns_answer *mx = NULL;
 	int r = dns_query_wait(w->dns, DNS_TYPE_MX, domain, &mx);
 	if (r == ERR_INVAL) {
@@ -344,19 +371,74 @@ static int mx_connect(struct out_worker *w, const char *domain, struct out_conn 
 	    mx->status == DNS_STATUS_MALFORMED) {
 		fail_set(f, 451, "4.4.3", "", "MX lookup of %s failed: %s", domain,
 		         mx && mx->why[0] ? mx->why : "temporary DNS failure");
+		r = ERR_TEMP;
+	} else if (mx->status == DNS_STATUS_NXDOMAIN) {
+		fail_set(f, 550, "5.1.2", "", "domain %s does not exist (NXDOMAIN)", domain);
+		r = ERR_PERM;
+	} else if (mx->null_mx) {
+		fail_set(f, 556, "5.1.10", "", "%s accepts no mail (null MX, RFC 7505)", domain);
+		r = ERR_PERM;
+	}
+	if (r < 0)
 		dns_answer_free(&mx);
+	*mx_out = mx;
+	return r;
+}
+
+/* MX host i of mx: its addresses, its TLS requirement, then each address. *no_name
+ * stays true only while every host tried so far does not exist (NXDOMAIN). */
+static int mx_try_host(struct out_worker *w, const char *domain, const struct tlspol_domain *pol,
+                       const struct dns_answer *mx, size_t i, struct out_conn *c,
+                       struct out_fail *f, bool *no_name)
+{
+	unsigned port = conf_get()->outbound_remote_port;
+	const char *host = mx->rr[i].u.mx.host;
+	if (!tlspol_mx_allowed(pol, host)) {
+		*no_name = false;
+		fail_set(f, 451, "4.7.5", host, "MX %s is not in the MTA-STS policy of %s", host,
+		         domain);
 		return ERR_TEMP;
 	}
-	if (mx->status == DNS_STATUS_NXDOMAIN) {
-		fail_set(f, 550, "5.1.2", "", "domain %s does not exist (NXDOMAIN)", domain);
-		dns_answer_free(&mx);
-		return ERR_PERM;
+	struct host_addrs h;
+	host_addrs(w, host, port, &h);
+	if (!h.nxdomain)
+		*no_name = false;
+	if (!h.n) {
+		fail_set(f, 451, "4.4.4", host, "MX host %s has no address%s", host,
+		         h.temp ? " (DNS lookup failed)" : "");
+		return ERR_TEMP;
 	}
-	if (mx->null_mx) {
-		fail_set(f, 556, "5.1.10", "", "%s accepts no mail (null MX, RFC 7505)", domain);
-		dns_answer_free(&mx);
-		return ERR_PERM;
+	/* without MX the host is the domain, and its address answer stands for the MX
+	 * answer (tlspol_host) */
+	bool secure = mx->implicit_mx ? h.secure : mx->sec == DNS_SEC_SECURE;
+	struct tlspol_host th;
+	if (tlspol_host(w->tlspol, pol, host, secure, port, &th) < 0) {
+		fail_set(f, 451, "4.3.0", host, "no TLS decision for %s", host);
+		return ERR_TEMP;
 	}
+	int r = ERR_TEMP;
+	struct host_tls *t = th.req == TLSPOL_DEFER ? NULL : malloc(sizeof(*t));
+	if (th.req == TLSPOL_DEFER) {
+		fail_set(f, 451, "4.7.5", host, "%s: %s", host, th.why);
+	} else if (!t) {
+		fail_set(f, 451, "4.3.0", host, "out of memory");
+	} else {
+		tls_from_policy(t, &th);
+		r = try_host(w, host, &h, t, false, c, f);
+	}
+	free(t);
+	tlspol_host_clear(&th);
+	return r;
+}
+
+/* The MX hosts of domain, tried in order; the last failure is reported. */
+static int mx_connect(struct out_worker *w, const char *domain, struct out_conn *c,
+                      struct out_fail *f)
+{
+	struct dns_answer *mx;
+	int r = mx_lookup(w, domain, &mx, f);
+	if (r < 0)
+		return r;
 	struct tlspol_domain *pol = calloc(1, sizeof(*pol));
 	if (!pol || tlspol_domain(w->tlspol, domain, pol) < 0) {
 		fail_set(f, 451, "4.3.0", "", "no MTA-STS decision for %s", domain);
@@ -365,51 +447,13 @@ static int mx_connect(struct out_worker *w, const char *domain, struct out_conn 
 		return ERR_TEMP;
 	}
 	fail_set(f, 451, "4.4.4", "", "no usable MX host for %s", domain);
-	bool all_nx = true;
+	bool no_name = true;
 	size_t n = mx->n < LIMIT_OUTBOUND_MX_HOSTS ? mx->n : LIMIT_OUTBOUND_MX_HOSTS;
 	r = ERR_TEMP;
-	for (size_t i = 0; i < n && r != 0 && r != ERR_PERM; i++) {
-		const char *host = mx->rr[i].u.mx.host;
-		if (!tlspol_mx_allowed(pol, host)) {
-			all_nx = false;
-			fail_set(f, 451, "4.7.5", host, "MX %s is not in the MTA-STS policy of %s",
-			         host, domain);
-			continue;
-		}
-		struct host_addrs h;
-		host_addrs(w, host, port, &h);
-		if (!h.nxdomain)
-			all_nx = false;
-		if (!h.n) {
-			fail_set(f, 451, "4.4.4", host, "MX host %s has no address%s", host,
-			         h.temp ? " (DNS lookup failed)" : "");
-			continue;
-		}
-		/* without MX the host is the domain, and its address answer stands for the
-		 * MX answer (tlspol_host) */
-		bool secure = mx->implicit_mx ? h.secure : mx->sec == DNS_SEC_SECURE;
-		struct tlspol_host th;
-		if (tlspol_host(w->tlspol, pol, host, secure, port, &th) < 0) {
-			fail_set(f, 451, "4.3.0", host, "no TLS decision for %s", host);
-			continue;
-		}
-		if (th.req == TLSPOL_DEFER) {
-			fail_set(f, 451, "4.7.5", host, "%s: %s", host, th.why);
-			tlspol_host_clear(&th);
-			continue;
-		}
-		struct host_tls *t = malloc(sizeof(*t));
-		if (!t) {
-			tlspol_host_clear(&th);
-			continue;
-		}
-		tls_from_policy(t, &th);
-		r = try_host(w, host, &h, t, false, c, f);
-		free(t);
-		tlspol_host_clear(&th);
-	}
+	for (size_t i = 0; i < n && r != 0 && r != ERR_PERM; i++)
+		r = mx_try_host(w, domain, pol, mx, i, c, f, &no_name);
 	/* an implicit MX whose name has no address at all: the domain has no mail host */
-	if (r != 0 && mx->implicit_mx && all_nx) {
+	if (r != 0 && mx->implicit_mx && no_name) {
 		fail_set(f, 550, "5.1.2", "", "domain %s has no MX and no address", domain);
 		r = ERR_PERM;
 	}
