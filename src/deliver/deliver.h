@@ -14,7 +14,9 @@
  *      spool file is still the caller's to unlink.
  *   4. done(job, arg) runs exactly once, on job->base's loop thread (net_call_on), or
  *      on the committer thread when base is NULL. rcpts[k].result is then 0 (the message
- *      is on disk in that account's INBOX) or a negative enum err for that recipient.
+ *      is on disk in that account's INBOX) or a negative enum err for that recipient;
+ *      with job->outbound, outbound_result says whether the remote recipients are on
+ *      disk in the outbound queue (the hook ran in the same batch, before done).
  *      done may free the job and its rcpts.
  *   5. after done returns, the pipeline unlinks the spool file (the store has linked
  *      it into every account that got it) unless job->keep_spool is set. So done may

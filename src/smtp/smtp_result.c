@@ -101,7 +101,8 @@ static void log_delivery(const struct smtp_session *s, const char *reply)
 		 from, (unsigned long long)s->msg_size, s->n_rcpts, reply, list);
 }
 
-/* Back on the loop: the sender's message was accepted (RFC 6409), whatever failed. */
+/* Back on the loop, the DSN stored or queued: the message was accepted for the
+ * recipients that could take it, and the sender knows about the others. */
 static void dsn_done(struct net_conn *c, void *arg)
 {
 	struct smtp_session *s = arg;
