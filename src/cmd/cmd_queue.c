@@ -47,7 +47,7 @@ static int queue_cmd_open(struct queue **q)
 	errno = 0;
 	if (stat(data, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "kasten queue: data dir %s: %s\n", data,
-			errno ? strerror(errno) : "not a directory");
+		        errno ? strerror(errno) : "not a directory");
 		return -1;
 	}
 	if (cmd_drop_privileges(false) < 0)
@@ -65,10 +65,10 @@ static void fmt_span(int64_t s, char out[32])
 {
 	if (s < 0)
 		s = 0;
-	int n = s < 60 ? snprintf(out, 32, "%llds", (long long)s)
-		: s < 3600 ? snprintf(out, 32, "%lldm", (long long)(s / 60))
-		: s < 86400 ? snprintf(out, 32, "%lldh", (long long)(s / 3600))
-			    : snprintf(out, 32, "%lldd", (long long)(s / 86400));
+	int n = s < 60      ? snprintf(out, 32, "%llds", (long long)s)
+	        : s < 3600  ? snprintf(out, 32, "%lldm", (long long)(s / 60))
+	        : s < 86400 ? snprintf(out, 32, "%lldh", (long long)(s / 3600))
+	                    : snprintf(out, 32, "%lldd", (long long)(s / 86400));
 	if (n < 0)
 		out[0] = '\0';
 }
@@ -143,8 +143,7 @@ static int queue_cmd_list(struct queue *q)
 
 static const char *state_name(enum queue_rcpt_state s)
 {
-	static const char *const names[] = {"pending", "delivered", "failed", "relayed",
-					    "deleted"};
+	static const char *const names[] = {"pending", "delivered", "failed", "relayed", "deleted"};
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
@@ -185,7 +184,7 @@ static int queue_cmd_show(struct queue *q, const char *qid)
 	int r = queue_show(q, qid, &a, &sh);
 	if (r < 0) {
 		fprintf(stderr, "kasten queue: %s: %s\n", qid,
-			r == ERR_NOTFOUND ? "no such message in the queue" : err_str(r));
+		        r == ERR_NOTFOUND ? "no such message in the queue" : err_str(r));
 		arena_free(&a);
 		return 1;
 	}
@@ -261,17 +260,20 @@ static int queue_cmd_act(struct queue *q, const char *verb, const char *qid)
 		r = queue_release(q, qid);
 	if (r < 0) {
 		fprintf(stderr, "kasten queue: %s %s: %s\n", verb, qid,
-			r == ERR_NOTFOUND ? "no such message in the queue" : err_str(r));
+		        r == ERR_NOTFOUND ? "no such message in the queue" : err_str(r));
 		return 1;
 	}
 	if (!strcmp(verb, "retry"))
 		printf("%s: %zu recipient(s) due now\n", strcmp(qid, "--all") ? qid : "all", n);
 	else if (!strcmp(verb, "delete") && r == 1)
 		printf("%s: being sent right now; marked deleted, it leaves the queue when "
-		       "this attempt ends (no DSN)\n", qid);
+		       "this attempt ends (no DSN)\n",
+		       qid);
 	else
-		printf("%s: %s\n", qid, !strcmp(verb, "delete") ? "deleted" :
-				       !strcmp(verb, "hold") ? "held" : "released");
+		printf("%s: %s\n", qid,
+		       !strcmp(verb, "delete") ? "deleted"
+		       : !strcmp(verb, "hold") ? "held"
+		                               : "released");
 	return 0;
 }
 
@@ -282,14 +284,13 @@ int cmd_queue(int argc, char **argv)
 	if (argc < 2)
 		return usage();
 	const char *verb = argv[1];
-	bool one_arg = !strcmp(verb, "show") || !strcmp(verb, "retry") ||
-		       !strcmp(verb, "delete") || !strcmp(verb, "hold") ||
-		       !strcmp(verb, "release");
+	bool one_arg = !strcmp(verb, "show") || !strcmp(verb, "retry") || !strcmp(verb, "delete") ||
+	               !strcmp(verb, "hold") || !strcmp(verb, "release");
 	bool no_arg = !strcmp(verb, "list") || !strcmp(verb, "stats");
 	if (!(one_arg && argc == 3) && !(no_arg && argc == 2))
 		return usage();
-	if (one_arg && argv[2][0] == '-' && !(strcmp(verb, "retry") == 0 &&
-					      strcmp(argv[2], "--all") == 0))
+	if (one_arg && argv[2][0] == '-' &&
+	    !(strcmp(verb, "retry") == 0 && strcmp(argv[2], "--all") == 0))
 		return usage();
 	struct queue *q = NULL;
 	if (queue_cmd_open(&q) < 0)

@@ -1,9 +1,10 @@
 /* queue.h: the durable outbound queue (issue 9) under <data>/queue/.
  *
  * What is on disk:
- *   queue.db   SQLite (WAL, busy_timeout, PRAGMA user_version = schema version): table msg (one row per queued message: envelope sender, DSN
- *              parameters, DKIM header lines, size, created, held) and table rcpt (one row
- *              per remote recipient: address, ORCPT, NOTIFY, domain, state, attempts,
+ *   queue.db   SQLite (WAL, busy_timeout, PRAGMA user_version = schema version):
+ *              table msg (one row per queued message: envelope sender, DSN parameters,
+ *              DKIM header lines, size, created, held) and table rcpt (one row per
+ *              remote recipient: address, ORCPT, NOTIFY, domain, state, attempts,
  *              next_at, lease_until, last_error, last_attempt, delay_notified).
  *   msg/<qid>  the message bytes, a hard link of the session's spool file (a copy only
  *              when the file system refuses the link), never modified.
@@ -103,7 +104,7 @@ struct queue_rcpt_in {
 
 struct queue_msg_in {
 	const char *spool_path; /* the spooled message; linked (not moved): the caller still
-				 * owns and removes spool_path */
+	                         * owns and removes spool_path */
 	uint64_t size;          /* bytes of the file */
 	const char *sender;     /* envelope sender; "" is the null sender <> */
 	const char *envid;      /* RFC 3461 ENVID, xtext-decoded, or NULL */
@@ -114,7 +115,7 @@ struct queue_msg_in {
 	enum queue_kind kind;
 	int64_t account_id;      /* the submitting account, 0 for none */
 	const char *dkim_header; /* NULL or complete header lines (CRLF each), sent before
-				  * the file's bytes */
+	                          * the file's bytes */
 	const struct queue_rcpt_in *rcpts;
 	size_t n_rcpts; /* 1..LIMIT_QUEUE_RCPTS */
 };
@@ -125,8 +126,8 @@ struct queue_msg_in {
  * copied); when the flush or the commit fails, every message of the batch fails with it
  * and nothing of the batch is acknowledged. Returns 0 when at least the call ran (see
  * results), or a negative enum err when nothing was queued (every results[i] set too). */
-int queue_add_batch(struct queue *q, const struct queue_msg_in *const *msgs, size_t n,
-		    int *results, char (*qids)[QUEUE_ID_MAX]);
+int queue_add_batch(struct queue *q, const struct queue_msg_in *const *msgs, size_t n, int *results,
+                    char (*qids)[QUEUE_ID_MAX]);
 /* One message: queue_add_batch with n = 1; returns results[0]. */
 int queue_add(struct queue *q, const struct queue_msg_in *m, char qid[QUEUE_ID_MAX]);
 
@@ -168,8 +169,8 @@ struct queue_item {
  * leased recipients are not leased again until recorded or the lease runs out. Items
  * and strings come from a. Returns 0 with *n_out items (0: nothing due), or a negative
  * enum err (nothing leased). */
-int queue_lease(struct queue *q, const char *domain, int64_t now, int64_t lease_s,
-		size_t max, struct arena *a, struct queue_item **out, size_t *n_out);
+int queue_lease(struct queue *q, const char *domain, int64_t now, int64_t lease_s, size_t max,
+                struct arena *a, struct queue_item **out, size_t *n_out);
 /* When the engine has work next: the earliest moment a pending, unheld recipient is due
  * (next_at, or the end of its lease while it is leased); -1 when there is none or on
  * error. A value <= now means work is due now. */
@@ -180,9 +181,9 @@ enum queue_outcome { QUEUE_DELIVERED, QUEUE_FAILED, QUEUE_DEFERRED, QUEUE_RELAYE
 struct queue_result {
 	int64_t rcpt_id;
 	enum queue_outcome outcome;
-	int64_t next_at;      /* DEFERRED: when to try again */
-	const char *error;    /* the remote reply or our reason, one line, or NULL */
-	bool delay_notified;  /* a delay DSN went out for this recipient */
+	int64_t next_at;     /* DEFERRED: when to try again */
+	const char *error;   /* the remote reply or our reason, one line, or NULL */
+	bool delay_notified; /* a delay DSN went out for this recipient */
 };
 
 /* Record the results of one attempt at message msg_id in one transaction: lease ended,
@@ -207,12 +208,12 @@ enum queue_rcpt_state {
 struct queue_entry {
 	char qid[QUEUE_ID_MAX];
 	const char *sender;
-	const char *rcpts;  /* the pending recipients, comma-separated */
+	const char *rcpts; /* the pending recipients, comma-separated */
 	size_t n_pending;
 	uint64_t size;
 	int64_t created;
-	int64_t next_at;    /* the earliest pending recipient's next attempt, -1: none */
-	bool held, leased;  /* leased: some recipient is being sent right now */
+	int64_t next_at;        /* the earliest pending recipient's next attempt, -1: none */
+	bool held, leased;      /* leased: some recipient is being sent right now */
 	const char *last_error; /* the latest error of a pending recipient, or NULL */
 };
 typedef int (*queue_list_fn)(void *ctx, const struct queue_entry *e);

@@ -151,7 +151,7 @@ static int queue_flush(struct queue *q, size_t n, int *results, char (*qids)[QUE
 }
 
 static int queue_insert_rcpts(struct queue *q, int64_t msg_id, const struct queue_msg_in *m,
-			      int64_t now)
+                              int64_t now)
 {
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		const struct queue_rcpt_in *rc = &m->rcpts[i];
@@ -174,8 +174,7 @@ static int queue_insert_rcpts(struct queue *q, int64_t msg_id, const struct queu
 	return 0;
 }
 
-static int queue_insert(struct queue *q, const struct queue_msg_in *m, const char *qid,
-			int64_t now)
+static int queue_insert(struct queue *q, const struct queue_msg_in *m, const char *qid, int64_t now)
 {
 	sqlite3_stmt *s = queue_stmt(q, QUEUE_Q_MSG_INSERT);
 	if (!s)
@@ -199,8 +198,8 @@ static int queue_insert(struct queue *q, const struct queue_msg_in *m, const cha
 }
 
 /* Every linked message's rows in one transaction. */
-static int queue_commit_rows(struct queue *q, const struct queue_msg_in *const *msgs,
-			     size_t n, const int *results, char (*qids)[QUEUE_ID_MAX])
+static int queue_commit_rows(struct queue *q, const struct queue_msg_in *const *msgs, size_t n,
+                             const int *results, char (*qids)[QUEUE_ID_MAX])
 {
 	int64_t now = (int64_t)time(NULL);
 	pthread_mutex_lock(&q->lock);
@@ -219,8 +218,8 @@ static int queue_commit_rows(struct queue *q, const struct queue_msg_in *const *
 	return r;
 }
 
-int queue_add_batch(struct queue *q, const struct queue_msg_in *const *msgs, size_t n,
-		    int *results, char (*qids)[QUEUE_ID_MAX])
+int queue_add_batch(struct queue *q, const struct queue_msg_in *const *msgs, size_t n, int *results,
+                    char (*qids)[QUEUE_ID_MAX])
 {
 	if (!q || !results || !qids || n == 0 || n > LIMIT_QUEUE_BATCH || !msgs)
 		return ERR_INVAL;

@@ -21,8 +21,9 @@ static int queue_id_of(struct queue *q, const char *qid, int64_t *id_out)
 		return ERR_IO;
 	sqlite3_bind_text(s, 1, qid, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
-	int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ERR_NOTFOUND
-						       : queue_db_err(q, rc, "find message");
+	int r = rc == SQLITE_ROW    ? 0
+	        : rc == SQLITE_DONE ? ERR_NOTFOUND
+	                            : queue_db_err(q, rc, "find message");
 	if (r == 0)
 		*id_out = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -30,8 +31,7 @@ static int queue_id_of(struct queue *q, const char *qid, int64_t *id_out)
 }
 
 /* A single-row count query for message id (?1) and now (?2 when the statement has it). */
-static int queue_count(struct queue *q, enum queue_stmt st, int64_t id, int64_t now,
-		       int64_t *out)
+static int queue_count(struct queue *q, enum queue_stmt st, int64_t id, int64_t now, int64_t *out)
 {
 	sqlite3_stmt *s = queue_stmt(q, st);
 	if (!s)

@@ -53,7 +53,7 @@ sqlite3_stmt *queue_stmt(struct queue *q, enum queue_stmt s)
 {
 	if (!q->stmt[s]) {
 		int rc = sqlite3_prepare_v3(q->db, queue_sql[s], -1, SQLITE_PREPARE_PERSISTENT,
-					    &q->stmt[s], NULL);
+		                            &q->stmt[s], NULL);
 		if (rc != SQLITE_OK) {
 			(void)queue_db_err(q, rc, "prepare");
 			q->stmt[s] = NULL;
@@ -82,13 +82,13 @@ int queue_begin(struct queue *q, enum queue_tx tx)
 	bool full = tx == QUEUE_TX_DURABLE;
 	if (tx != QUEUE_TX_READ && full != q->sync_full) {
 		int r = queue_run(q, queue_stmt(q, full ? QUEUE_Q_SYNC_FULL : QUEUE_Q_SYNC_NORMAL),
-				  "synchronous");
+		                  "synchronous");
 		if (r < 0)
 			return r;
 		q->sync_full = full;
 	}
 	return queue_run(q, queue_stmt(q, tx == QUEUE_TX_READ ? QUEUE_Q_BEGIN_READ : QUEUE_Q_BEGIN),
-			 "begin");
+	                 "begin");
 }
 
 int queue_commit(struct queue *q)
@@ -123,7 +123,7 @@ void queue_unlink_file(struct queue *q, const char *qid)
 {
 	if (unlinkat(q->msg_fd, qid, 0) < 0 && errno != ENOENT)
 		log_err("queue: unlink msg/%s: %s (removed at the next start)", qid,
-			strerror(errno));
+		        strerror(errno));
 }
 
 void queue_unlink_doomed(struct queue *q)
@@ -200,7 +200,7 @@ static int queue_migrate(struct queue *q)
 		goto fail;
 	if (v > QUEUE_SCHEMA_VERSION) {
 		log_err("queue: queue.db schema version %d is newer than this program (%d)", v,
-			QUEUE_SCHEMA_VERSION);
+		        QUEUE_SCHEMA_VERSION);
 		r = ERR_PERM;
 		goto fail;
 	}
@@ -231,15 +231,13 @@ static int queue_open_db(struct queue *q)
 	int n = snprintf(path, sizeof(path), "%s/queue.db", q->dir);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return ERR_TOO_LONG;
-	int rc = sqlite3_open_v2(path, &q->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc = sqlite3_open_v2(
+	    path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(q->db, LIMIT_QUEUE_BUSY_MS);
 		/* WAL; FULL until queue_begin sets what each transaction needs */
-		rc = sqlite3_exec(q->db,
-				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL,
-				  NULL, NULL);
+		rc = sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL,
+		                  NULL, NULL);
 	}
 	if (rc != SQLITE_OK) {
 		log_err("queue: open %s: %s", path, q->db ? sqlite3_errmsg(q->db) : "no memory");
@@ -312,7 +310,7 @@ void queue_close(struct queue **qp)
 	 * they stay, and the next server start removes them (finished, or orphans). */
 	if (q->db && q->n_doomed > 0 && queue_durable_point(q) < 0)
 		log_warn("queue: %zu finished message file(s) left for the next start",
-			 q->n_doomed);
+		         q->n_doomed);
 	for (size_t i = 0; i < QUEUE_Q_COUNT; i++)
 		sqlite3_finalize(q->stmt[i]);
 	/* Every statement is finalized, so the close cannot be refused; the WAL is kept

@@ -90,7 +90,7 @@ const char *queue_col_str(sqlite3_stmt *s, int col, struct arena *a, int *err);
 /* A message row (columns of QUEUE_Q_MSG_BY_ID) into it (rcpts/domain untouched),
  * strings and path from a; *held_out (may be NULL) gets its held flag. */
 int queue_read_item(struct queue *q, sqlite3_stmt *s, struct arena *a, struct queue_item *it,
-		    bool *held_out);
+                    bool *held_out);
 
 /* Remove msg/<qid> after the durable commit that deleted its rows (a failure is
  * logged: the next server start removes the file as an orphan). No lock needed. */

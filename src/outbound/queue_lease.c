@@ -14,7 +14,7 @@
 #include "core/banned.h"
 
 int queue_read_item(struct queue *q, sqlite3_stmt *s, struct arena *a, struct queue_item *it,
-		    bool *held_out)
+                    bool *held_out)
 {
 	int err = 0;
 	it->msg_id = sqlite3_column_int64(s, 0);
@@ -88,16 +88,16 @@ static int queue_read_due(struct queue *q, struct queue_item *it, int64_t now, s
 
 /* One message's item: its row, its due recipients, and their lease. */
 static int queue_lease_one(struct queue *q, struct queue_item *it, int64_t now, int64_t until,
-			   struct arena *a)
+                           struct arena *a)
 {
 	sqlite3_stmt *s = queue_stmt(q, QUEUE_Q_MSG_BY_ID);
 	if (!s)
 		return ERR_IO;
 	sqlite3_bind_int64(s, 1, it->msg_id);
 	int rc = sqlite3_step(s);
-	int r = rc == SQLITE_ROW ? queue_read_item(q, s, a, it, NULL)
-				 : queue_db_err(q, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
-						"leased message");
+	int r = rc == SQLITE_ROW
+	            ? queue_read_item(q, s, a, it, NULL)
+	            : queue_db_err(q, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "leased message");
 	sqlite3_reset(s);
 	if (r == 0)
 		r = queue_read_due(q, it, now, a);
@@ -115,7 +115,7 @@ static int queue_lease_one(struct queue *q, struct queue_item *it, int64_t now, 
 
 /* The domain to lease: the one given, or the earliest due one's (NULL: none due). */
 static int queue_due_domain(struct queue *q, const char *domain, int64_t now, struct arena *a,
-			    const char **out)
+                            const char **out)
 {
 	if (domain) {
 		*out = arena_strdup(a, domain);
@@ -135,7 +135,7 @@ static int queue_due_domain(struct queue *q, const char *domain, int64_t now, st
 
 /* The ids of the messages with due recipients at domain, at most max. */
 static int queue_due_msgs(struct queue *q, const char *domain, int64_t now, size_t max,
-			  struct arena *a, struct queue_item **out, size_t *n_out)
+                          struct arena *a, struct queue_item **out, size_t *n_out)
 {
 	struct queue_item *items = arena_zalloc(a, max * sizeof(*items));
 	if (!items)
@@ -161,7 +161,7 @@ static int queue_due_msgs(struct queue *q, const char *domain, int64_t now, size
 }
 
 int queue_lease(struct queue *q, const char *domain, int64_t now, int64_t lease_s, size_t max,
-		struct arena *a, struct queue_item **out, size_t *n_out)
+                struct arena *a, struct queue_item **out, size_t *n_out)
 {
 	if (!q || !a || !out || !n_out || lease_s <= 0 || max == 0)
 		return ERR_INVAL;
@@ -227,13 +227,13 @@ static int queue_error_len(const char *error)
 }
 
 static int queue_record_one(struct queue *q, int64_t msg_id, const struct queue_result *res,
-			    int64_t now)
+                            int64_t now)
 {
 	static const int states[] = {
-		[QUEUE_DELIVERED] = QUEUE_RCPT_DELIVERED,
-		[QUEUE_FAILED] = QUEUE_RCPT_FAILED,
-		[QUEUE_DEFERRED] = QUEUE_RCPT_PENDING,
-		[QUEUE_RELAYED] = QUEUE_RCPT_RELAYED,
+	    [QUEUE_DELIVERED] = QUEUE_RCPT_DELIVERED,
+	    [QUEUE_FAILED] = QUEUE_RCPT_FAILED,
+	    [QUEUE_DEFERRED] = QUEUE_RCPT_PENDING,
+	    [QUEUE_RELAYED] = QUEUE_RCPT_RELAYED,
 	};
 	if ((unsigned)res->outcome > QUEUE_RELAYED)
 		return ERR_INVAL;
@@ -260,7 +260,7 @@ static int queue_has_pending(struct queue *q, int64_t msg_id)
 	sqlite3_bind_int64(s, 1, msg_id);
 	int rc = sqlite3_step(s);
 	int r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) > 0
-				 : queue_db_err(q, rc, "pending count");
+	                         : queue_db_err(q, rc, "pending count");
 	sqlite3_reset(s);
 	return r;
 }

@@ -90,8 +90,8 @@ static int queue_rec_missing(struct queue *q, const struct queue_rec_msg *m)
 	int r = queue_run(q, s, "recovery fail");
 	if (r == 0)
 		log_err("queue: qid=%s file %s/msg/%s is missing: its recipients fail (%d "
-			"now); kept until `kasten queue delete %s`",
-			m->qid, q->dir, m->qid, sqlite3_changes(q->db), m->qid);
+		        "now); kept until `kasten queue delete %s`",
+		        m->qid, q->dir, m->qid, sqlite3_changes(q->db), m->qid);
 	return r;
 }
 
@@ -188,7 +188,8 @@ int queue_recover(struct queue *q, int64_t now)
 	r = queue_run(q, s, "clear leases");
 	if (r == 0 && sqlite3_changes(q->db) > 0)
 		log_info("queue: %d recipient(s) leased when the last server stopped are due "
-			 "again", sqlite3_changes(q->db));
+		         "again",
+		         sqlite3_changes(q->db));
 	/* orphans first: a message removed below must keep its file until the commit */
 	if (r == 0)
 		r = queue_rec_orphans(q);

@@ -64,7 +64,7 @@ static struct queue *open_queue(bool server)
 
 /* Queue one message from sender to the given recipients; returns its qid in qid. */
 static void add_msg(struct queue *q, const char *sender, const char *const *rcpts, size_t n,
-		    char qid[QUEUE_ID_MAX])
+                    char qid[QUEUE_ID_MAX])
 {
 	char spool[256];
 	static int seq;
@@ -75,8 +75,8 @@ static void add_msg(struct queue *q, const char *sender, const char *const *rcpt
 	assert_true(n <= 8);
 	for (size_t i = 0; i < n; i++)
 		in[i] = (struct queue_rcpt_in){.address = rcpts[i], .notify = QUEUE_NOTIFY_DEFAULT};
-	struct queue_msg_in m = {.spool_path = spool, .size = 4096, .sender = sender,
-				 .rcpts = in, .n_rcpts = n};
+	struct queue_msg_in m = {
+	    .spool_path = spool, .size = 4096, .sender = sender, .rcpts = in, .n_rcpts = n};
 	assert_int_equal(queue_add(q, &m, qid), 0);
 	/* the caller still owns its spool file and removes it, as deliver/ does */
 	assert_int_equal(unlink(spool), 0);
@@ -114,8 +114,8 @@ static void test_schema(void **state)
 	assert_int_equal(db_int("PRAGMA user_version"), 2);
 	assert_int_equal(db_int("SELECT value FROM meta WHERE key = 'durable'"), 0);
 	assert_int_equal(db_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-				"name IN ('rcpt_due', 'rcpt_next', 'rcpt_msg', 'msg_created')"),
-			 4);
+	                        "name IN ('rcpt_due', 'rcpt_next', 'rcpt_msg', 'msg_created')"),
+	                 4);
 	/* the journal mode is stored in the file: WAL */
 	char p[256];
 	snprintf(p, sizeof(p), "%s/queue/queue.db", data_dir);
@@ -127,12 +127,13 @@ static void test_schema(void **state)
 	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
 	sqlite3_finalize(s);
 	/* a version 1 file (no meta) is migrated when opened, its rows kept */
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE meta; PRAGMA user_version = 1; "
-				      "INSERT INTO msg(qid, sender, ret, body, smtputf8, "
-				      "requiretls, kind, account_id, size, created) "
-				      "VALUES('00000000000000aa', '', 0, 0, 0, 0, 0, 0, 1, 1)",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP TABLE meta; PRAGMA user_version = 1; "
+	                              "INSERT INTO msg(qid, sender, ret, body, smtputf8, "
+	                              "requiretls, kind, account_id, size, created) "
+	                              "VALUES('00000000000000aa', '', 0, 0, 0, 0, 0, 0, 1, 1)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 	q = open_queue(false);
 	queue_close(&q);
 	assert_int_equal(db_int("PRAGMA user_version"), 2);
@@ -155,15 +156,23 @@ static void test_add_show_stats(void **state)
 	char spool[256];
 	make_spool("one", 5000, spool);
 	struct queue_rcpt_in rc[2] = {
-	    {.address = "Bob@Example.TEST", .orcpt = "rfc822;Bob@Example.TEST",
+	    {.address = "Bob@Example.TEST",
+	     .orcpt = "rfc822;Bob@Example.TEST",
 	     .notify = QUEUE_NOTIFY_FAILURE | QUEUE_NOTIFY_DELAY},
 	    {.address = "carol@other.test"},
 	};
-	struct queue_msg_in m = {.spool_path = spool, .size = 5000, .sender = "alice@local.test",
-				 .envid = "env-1", .ret = QUEUE_RET_HDRS,
-				 .body = QUEUE_BODY_8BITMIME, .smtputf8 = true, .requiretls = true,
-				 .account_id = 7, .dkim_header = "DKIM-Signature: v=1\r\n",
-				 .rcpts = rc, .n_rcpts = 2};
+	struct queue_msg_in m = {.spool_path = spool,
+	                         .size = 5000,
+	                         .sender = "alice@local.test",
+	                         .envid = "env-1",
+	                         .ret = QUEUE_RET_HDRS,
+	                         .body = QUEUE_BODY_8BITMIME,
+	                         .smtputf8 = true,
+	                         .requiretls = true,
+	                         .account_id = 7,
+	                         .dkim_header = "DKIM-Signature: v=1\r\n",
+	                         .rcpts = rc,
+	                         .n_rcpts = 2};
 	assert_int_equal(queue_add(q, &m, qid), 0);
 	assert_int_equal(strlen(qid), 16);
 	assert_int_equal(strspn(qid, "0123456789abcdef"), 16);
@@ -231,10 +240,14 @@ static void test_batch_results(void **state)
 	make_spool("b1", 100, s1);
 	make_spool("b2", 100, s2);
 	struct queue_rcpt_in rc = {.address = "x@a.test"};
-	struct queue_msg_in m1 = {.spool_path = s1, .size = 100, .sender = "", .rcpts = &rc,
-				  .n_rcpts = 1, .kind = QUEUE_KIND_DSN};
-	struct queue_msg_in bad = {.spool_path = "/nonexistent", .size = 1, .sender = "",
-				   .rcpts = &rc, .n_rcpts = 1};
+	struct queue_msg_in m1 = {.spool_path = s1,
+	                          .size = 100,
+	                          .sender = "",
+	                          .rcpts = &rc,
+	                          .n_rcpts = 1,
+	                          .kind = QUEUE_KIND_DSN};
+	struct queue_msg_in bad = {
+	    .spool_path = "/nonexistent", .size = 1, .sender = "", .rcpts = &rc, .n_rcpts = 1};
 	struct queue_msg_in m2 = m1;
 	m2.spool_path = s2;
 	const struct queue_msg_in *v[3] = {&m1, &bad, &m2};
@@ -293,8 +306,11 @@ static void test_lease_record(void **state)
 	/* a delivered, c deferred by an hour */
 	struct queue_result res[2] = {
 	    {.rcpt_id = a_id, .outcome = QUEUE_DELIVERED, .error = "250 2.0.0 ok"},
-	    {.rcpt_id = c_id, .outcome = QUEUE_DEFERRED, .next_at = now + 3600,
-	     .error = "451 4.3.0 try later", .delay_notified = true},
+	    {.rcpt_id = c_id,
+	     .outcome = QUEUE_DEFERRED,
+	     .next_at = now + 3600,
+	     .error = "451 4.3.0 try later",
+	     .delay_notified = true},
 	};
 	assert_int_equal(queue_record(q, msg1, res, 2), 0);
 	assert_int_equal(queue_lease(q, "one.test", now + 3599, 60, 10, &a, &it, &n), 0);
@@ -306,8 +322,8 @@ static void test_lease_record(void **state)
 	assert_int_equal(it[0].rcpts[0].attempts, 1);
 	assert_true(it[0].rcpts[0].delay_notified);
 	/* c fails: b (two.test, still leased) keeps message 1 and its file */
-	res[0] = (struct queue_result){.rcpt_id = c_id, .outcome = QUEUE_FAILED,
-				       .error = "550 5.1.1 no such user"};
+	res[0] = (struct queue_result){
+	    .rcpt_id = c_id, .outcome = QUEUE_FAILED, .error = "550 5.1.1 no such user"};
 	assert_int_equal(queue_record(q, msg1, res, 1), 0);
 	assert_int_equal(access(msg_path(q1), F_OK), 0);
 	/* b relayed: nothing of message 1 is pending: rows and file go */
@@ -378,8 +394,10 @@ static void test_hold_release_retry(void **state)
 	assert_string_equal(it[0].qid, other);
 	/* a held message is no work: only other's lease end is */
 	assert_int_equal(queue_next_due(q), now + 60);
-	struct queue_result res = {.rcpt_id = it[0].rcpts[0].id, .outcome = QUEUE_DEFERRED,
-				   .next_at = now + 86400, .error = "421 busy"};
+	struct queue_result res = {.rcpt_id = it[0].rcpts[0].id,
+	                           .outcome = QUEUE_DEFERRED,
+	                           .next_at = now + 86400,
+	                           .error = "421 busy"};
 	assert_int_equal(queue_record(q, it[0].msg_id, &res, 1), 0);
 	assert_int_equal(queue_next_due(q), now + 86400);
 	assert_int_equal(queue_release(q, qid), 0);
@@ -425,8 +443,8 @@ static void test_delete(void **state)
 	assert_int_equal(queue_lease(q, NULL, now, 600, 5, &a, &it2, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(access(msg_path(busy), F_OK), 0); /* the worker still reads it */
-	struct queue_result res = {.rcpt_id = it[0].rcpts[0].id, .outcome = QUEUE_DEFERRED,
-				   .next_at = now + 60};
+	struct queue_result res = {
+	    .rcpt_id = it[0].rcpts[0].id, .outcome = QUEUE_DEFERRED, .next_at = now + 60};
 	assert_int_equal(queue_record(q, it[0].msg_id, &res, 1), 0);
 	queue_close(&q); /* makes the removal durable, then unlinks the file */
 	assert_int_equal(access(msg_path(busy), F_OK), -1);
@@ -559,8 +577,11 @@ static void *adder(void *arg)
 	make_spool("thread-spool", 512, spool);
 	for (int i = 0; i < THREAD_MSGS; i += 4) {
 		struct queue_rcpt_in rc[2] = {{.address = "a@t1.test"}, {.address = "b@t2.test"}};
-		struct queue_msg_in m = {.spool_path = spool, .size = 512, .sender = "s@l.test",
-					 .rcpts = rc, .n_rcpts = 2};
+		struct queue_msg_in m = {.spool_path = spool,
+		                         .size = 512,
+		                         .sender = "s@l.test",
+		                         .rcpts = rc,
+		                         .n_rcpts = 2};
 		const struct queue_msg_in *v[4] = {&m, &m, &m, &m};
 		int res[4];
 		char qids[4][QUEUE_ID_MAX];
@@ -587,12 +608,12 @@ static void *worker(void *arg)
 		size_t n;
 		arena_reset(&a);
 		assert_int_equal(queue_lease(t->q, NULL, (int64_t)time(NULL), 600, 8, &a, &it, &n),
-				 0);
+		                 0);
 		for (size_t i = 0; i < n; i++) {
 			struct queue_result res[2];
 			for (size_t k = 0; k < it[i].n_rcpts; k++)
 				res[k] = (struct queue_result){.rcpt_id = it[i].rcpts[k].id,
-							       .outcome = QUEUE_DELIVERED};
+				                               .outcome = QUEUE_DELIVERED};
 			assert_int_equal(queue_record(t->q, it[i].msg_id, res, it[i].n_rcpts), 0);
 			pthread_mutex_lock(&t->lock);
 			t->delivered += (int)it[i].n_rcpts;
@@ -636,8 +657,8 @@ static void test_doomed_bound(void **state)
 	char spool[256];
 	make_spool("doomed", 64, spool);
 	struct queue_rcpt_in rc = {.address = "x@doomed.test"};
-	struct queue_msg_in m = {.spool_path = spool, .size = 64, .sender = "",
-				 .rcpts = &rc, .n_rcpts = 1};
+	struct queue_msg_in m = {
+	    .spool_path = spool, .size = 64, .sender = "", .rcpts = &rc, .n_rcpts = 1};
 	const struct queue_msg_in *v[256];
 	for (int i = 0; i < 256; i++)
 		v[i] = &m;
@@ -653,11 +674,11 @@ static void test_doomed_bound(void **state)
 		size_t n;
 		arena_reset(&a);
 		assert_int_equal(queue_lease(q, NULL, (int64_t)time(NULL), 600, 1000, &a, &it, &n),
-				 0);
+		                 0);
 		assert_true(n > 0);
 		for (size_t i = 0; i < n; i++, done++) {
 			struct queue_result r = {.rcpt_id = it[i].rcpts[0].id,
-						 .outcome = QUEUE_DELIVERED};
+			                         .outcome = QUEUE_DELIVERED};
 			if (done == LIMIT_QUEUE_DOOMED - 1) /* every file still there */
 				assert_int_equal(unit_count_dir(msg_path("")), LIMIT_QUEUE_DOOMED);
 			assert_int_equal(queue_record(q, it[i].msg_id, &r, 1), 0);

@@ -88,8 +88,8 @@ static int flushed(enum ev_kind kind, int fd, int (*real)(int))
 	if (recording && nev < 64) {
 		struct stat st;
 		evs[nev++] = (struct ev){.kind = kind,
-					 .ino = fstat(fd, &st) == 0 ? st.st_ino : 0,
-					 .rows = committed_rows()};
+		                         .ino = fstat(fd, &st) == 0 ? st.st_ino : 0,
+		                         .rows = committed_rows()};
 	}
 	int r = real(fd);
 	if (crash == CRASH_AFTER_FLUSH && last)
@@ -156,8 +156,11 @@ static int add_batch(struct queue *q, char (*qids)[QUEUE_ID_MAX], int *res)
 		for (int k = 0; k < 4096; k++)
 			fputc('a' + k % 26, f);
 		assert_int_equal(fclose(f), 0);
-		m[i] = (struct queue_msg_in){.spool_path = spools[i], .size = 4096,
-					     .sender = "s@local.test", .rcpts = &rc, .n_rcpts = 1};
+		m[i] = (struct queue_msg_in){.spool_path = spools[i],
+		                             .size = 4096,
+		                             .sender = "s@local.test",
+		                             .rcpts = &rc,
+		                             .n_rcpts = 1};
 		v[i] = &m[i];
 	}
 	return queue_add_batch(q, v, BATCH, res, qids);
@@ -319,11 +322,12 @@ static void test_cost(void **state)
 			assert_int_equal(add_batch(q, qids, res), 0);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / rounds;
+		             (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
+		            rounds;
 		uint64_t per = (queue_flush_count() - f0) / (uint64_t)rounds;
 		print_message("queue batch of %d x 4 KB, %s: %llu flushes, %.2f ms per batch\n",
-			      BATCH, way ? "syncfs" : "fdatasync each", (unsigned long long)per,
-			      ms);
+		              BATCH, way ? "syncfs" : "fdatasync each", (unsigned long long)per,
+		              ms);
 		assert_int_equal(per, way ? 1 : BATCH + 1);
 	}
 	queue_close(&q);
