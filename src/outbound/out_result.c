@@ -81,100 +81,128 @@ static void send_reports(struct out_worker *w, const struct queue_item *it, stru
 	}
 }
 
+/* One attempt at one message, as out_result_record sorts its recipients. */
+struct out_attempt {
+	const struct queue_item *it;
+	const struct out_rcpt_outcome *r;
+	const struct out_conn *conn;
+	bool dsn_offered;
+	int64_t now;
+	struct arena *a; /* composed diagnostics */
+	uint64_t delivered, deferred, failed;
+};
+
+/* Recipient i: its queue result, the report it is part of, its log line. */
+static void sort_rcpt(struct out_attempt *at, struct out_sorted *s, size_t i)
+{
+	const struct conf *cf = conf_get();
+	const struct queue_item *it = at->it;
+	const struct queue_item_rcpt *rc = &it->rcpts[i];
+	const struct smtpc_reply *rep = &at->r[i].reply;
+	struct queue_result *q = &s->res[i];
+	int64_t age = at->now - it->queued_at;
+	struct bounce_rcpt b = {
+	    .address = rc->address,
+	    .orcpt = rc->orcpt,
+	    .notify = rc->notify,
+	    .status = rep->status[0] ? rep->status : NULL,
+	    .remote_mta = at->conn && at->conn->host[0] ? at->conn->host : NULL,
+	    .diagnostic = rep->line,
+	    .last_attempt = at->now,
+	};
+	q->rcpt_id = rc->id;
+	q->error = rep->line;
+	q->delay_notified = rc->delay_notified;
+	if (rep->code >= 200 && rep->code < 300) {
+		/* RFC 3461 6.2: a server without DSN ends our duty to report: relayed */
+		q->outcome = at->dsn_offered ? QUEUE_DELIVERED : QUEUE_RELAYED;
+		if (!at->dsn_offered && (rc->notify & QUEUE_NOTIFY_SUCCESS))
+			s->relayed[s->n_relayed++] = b;
+		log_outcome(it, rc->address, at->conn, at->now, "sent",
+		            b.status ? b.status : "2.0.0", rep->line);
+		at->delivered++;
+	} else if (rep->code >= 500 || age >= (int64_t)cf->outbound_give_up) {
+		q->outcome = QUEUE_FAILED;
+		if (rep->code < 500) {
+			/* RFC 3463 4.4.7: given up after [outbound] give_up */
+			b.status = "4.4.7";
+			b.diagnostic =
+			    arena_printf(at->a, "delivery time expired; last error: %s", rep->line);
+			if (!b.diagnostic)
+				b.diagnostic = "delivery time expired";
+			q->error = b.diagnostic;
+		}
+		s->failed_i[s->n_failed] = i;
+		s->failed[s->n_failed++] = b;
+		log_outcome(it, rc->address, at->conn, at->now, "bounced",
+		            b.status ? b.status : "5.0.0", q->error);
+		at->failed++;
+	} else {
+		q->outcome = QUEUE_DEFERRED;
+		q->next_at = out_retry_at(cf->outbound_retry, cf->outbound_retry_n, rc->attempts,
+		                          at->now, it->queued_at, cf->outbound_give_up);
+		if (cf->outbound_delay_notice && !rc->delay_notified &&
+		    age >= (int64_t)cf->outbound_delay_notice) {
+			q->delay_notified = true;
+			s->delayed_i[s->n_delayed] = i;
+			s->delayed[s->n_delayed++] = b;
+		}
+		log_outcome(it, rc->address, at->conn, at->now, "deferred",
+		            b.status ? b.status : "4.0.0", rep->line);
+		at->deferred++;
+	}
+}
+
+static void sorted_free(struct out_sorted *s)
+{
+	free(s->res);
+	free(s->failed);
+	free(s->delayed);
+	free(s->relayed);
+	free(s->failed_i);
+	free(s->delayed_i);
+}
+
+static int sorted_alloc(struct out_sorted *s, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	s->res = calloc(n, sizeof(*s->res));
+	s->failed = calloc(n, sizeof(*s->failed));
+	s->delayed = calloc(n, sizeof(*s->delayed));
+	s->relayed = calloc(n, sizeof(*s->relayed));
+	s->failed_i = calloc(n, sizeof(size_t));
+	s->delayed_i = calloc(n, sizeof(size_t));
+	if (s->res && s->failed && s->delayed && s->relayed && s->failed_i && s->delayed_i)
+		return 0;
+	sorted_free(s);
+	return ERR_NOMEM;
+}
+
 void out_result_record(struct out_worker *w, const struct queue_item *it,
                        const struct out_rcpt_outcome *r, const struct out_conn *conn,
                        bool dsn_offered)
 {
-	const struct conf *cf = conf_get();
 	size_t n = it->n_rcpts;
-	int64_t now = time(NULL), age = now - it->queued_at;
-	struct out_sorted s = {0};
-	struct arena a;
-	arena_init(&a, n * (LIMIT_SMTPC_REPLY_TEXT + 64) + 4096);
-	s.res = calloc(n, sizeof(*s.res));
-	s.failed = calloc(n, sizeof(*s.failed));
-	s.delayed = calloc(n, sizeof(*s.delayed));
-	s.relayed = calloc(n, sizeof(*s.relayed));
-	s.failed_i = calloc(n, sizeof(size_t));
-	s.delayed_i = calloc(n, sizeof(size_t));
-	if (!s.res || !s.failed || !s.delayed || !s.relayed || !s.failed_i || !s.delayed_i) {
+	struct out_sorted s;
+	if (sorted_alloc(&s, n) < 0) {
 		/* nothing recorded: the lease runs out and the message is sent again */
 		log_err("qid=%s out of memory recording outcomes", it->qid);
-		goto out;
+		return;
 	}
-	uint64_t delivered = 0, deferred = 0, failed = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct queue_item_rcpt *rc = &it->rcpts[i];
-		const struct smtpc_reply *rep = &r[i].reply;
-		struct queue_result *q = &s.res[i];
-		struct bounce_rcpt b = {
-		    .address = rc->address,
-		    .orcpt = rc->orcpt,
-		    .notify = rc->notify,
-		    .status = rep->status[0] ? rep->status : NULL,
-		    .remote_mta = conn && conn->host[0] ? conn->host : NULL,
-		    .diagnostic = rep->line,
-		    .last_attempt = now,
-		};
-		q->rcpt_id = rc->id;
-		q->error = rep->line;
-		q->delay_notified = rc->delay_notified;
-		const char *dsn = rep->status[0] ? rep->status : NULL;
-		if (rep->code >= 200 && rep->code < 300) {
-			/* RFC 3461 6.2: a server without DSN ends our duty to report: relayed */
-			q->outcome = dsn_offered ? QUEUE_DELIVERED : QUEUE_RELAYED;
-			if (!dsn_offered && (rc->notify & QUEUE_NOTIFY_SUCCESS))
-				s.relayed[s.n_relayed++] = b;
-			log_outcome(it, rc->address, conn, now, "sent", dsn ? dsn : "2.0.0",
-			            rep->line);
-			delivered++;
-		} else if (rep->code >= 500 || age >= (int64_t)cf->outbound_give_up) {
-			q->outcome = QUEUE_FAILED;
-			if (rep->code < 500) {
-				/* RFC 3463 4.4.7: given up after [outbound] give_up */
-				b.status = "4.4.7";
-				b.diagnostic = arena_printf(
-				    &a, "delivery time expired; last error: %s", rep->line);
-				if (!b.diagnostic)
-					b.diagnostic = "delivery time expired";
-				q->error = b.diagnostic;
-			}
-			s.failed_i[s.n_failed] = i;
-			s.failed[s.n_failed++] = b;
-			log_outcome(it, rc->address, conn, now, "bounced",
-			            b.status ? b.status : "5.0.0", q->error);
-			failed++;
-		} else {
-			q->outcome = QUEUE_DEFERRED;
-			q->next_at =
-			    out_retry_at(cf->outbound_retry, cf->outbound_retry_n, rc->attempts,
-			                 now, it->queued_at, cf->outbound_give_up);
-			if (cf->outbound_delay_notice && !rc->delay_notified &&
-			    age >= (int64_t)cf->outbound_delay_notice) {
-				q->delay_notified = true;
-				s.delayed_i[s.n_delayed] = i;
-				s.delayed[s.n_delayed++] = b;
-			}
-			log_outcome(it, rc->address, conn, now, "deferred", dsn ? dsn : "4.0.0",
-			            rep->line);
-			deferred++;
-		}
-	}
-	send_reports(w, it, &s, now);
+	struct arena a;
+	arena_init(&a, n * (LIMIT_SMTPC_REPLY_TEXT + 64) + 4096);
+	struct out_attempt at = {it, r, conn, dsn_offered, time(NULL), &a, 0, 0, 0};
+	for (size_t i = 0; i < n; i++)
+		sort_rcpt(&at, &s, i);
+	send_reports(w, it, &s, at.now);
 	int rr = queue_record(w->e->q, it->msg_id, s.res, n);
 	if (rr < 0 && rr != ERR_NOTFOUND)
 		log_err("qid=%s recording the outcomes failed (%s): sent again after the lease",
 		        it->qid, err_str(rr));
-	out_count(w->e, &w->e->stats.delivered, delivered);
-	out_count(w->e, &w->e->stats.deferred, deferred);
-	out_count(w->e, &w->e->stats.failed, failed);
-out:
-	free(s.res);
-	free(s.failed);
-	free(s.delayed);
-	free(s.relayed);
-	free(s.failed_i);
-	free(s.delayed_i);
+	out_count(w->e, &w->e->stats.delivered, at.delivered);
+	out_count(w->e, &w->e->stats.deferred, at.deferred);
+	out_count(w->e, &w->e->stats.failed, at.failed);
+	sorted_free(&s);
 	arena_free(&a);
 }
 
