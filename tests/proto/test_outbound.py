@@ -455,3 +455,29 @@ def test_stop_finishes_the_transaction_in_flight(zone, smtp_sink, outbound_serve
 
 def queue_list(server):
     return server.kasten("queue", "list").stdout.decode()
+
+
+def _listening6(port):
+    """Whether something listens on an IPv6 port (any address), from /proc/net/tcp6."""
+    with open("/proc/net/tcp6") as f:
+        next(f)
+        return any(line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
+                   for line in f)
+
+
+def test_ipv6_mx(zone, smtp_sink, outbound_server, monkeypatch):
+    """An MX host with only an AAAA record is reached over IPv6 (RFC 5321 5.1; RFC
+    3596)."""
+    import outbound_test
+    ipv4_only = outbound_test._listening
+    monkeypatch.setattr(outbound_test, "_listening",
+                        lambda host, port: _listening6(port) if host.startswith("[")
+                        else ipv4_only(host, port))
+    zone.mx("six.test", [(10, "mx.six.test")]).aaaa("mx.six.test", "::1")
+    sink = smtp_sink("[::1]")
+    k = outbound_server()
+    submit(k, ["rcpt@six.test"], make_message("over ipv6", sender=k.user))
+    [m] = sink.wait_messages(1)
+    assert m.rcpts == ["rcpt@six.test"]
+    [line] = outcome_lines(k, "sent")
+    assert "relay=mx.six.test[::1]:" in line
