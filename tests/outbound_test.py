@@ -32,6 +32,15 @@ Fixtures (registered in tests/conftest.py):
                   mx.example.test A 127.0.0.1, where kasten sends from) go into the zone.
                   Applies the zone, so declare every record before calling it.
 
+A SmtpSink: .messages() -> the finished transactions as SinkMessage (.sender .rcpts
+.mail_from .rcpt_args .helo .data .header(name) .message_id()); .wait_messages(n);
+.counters() -> {"sess", "quit", "mesg"} (smtp-sink -c: sessions ended, QUITs,
+transactions); .stop(). Its options are smtp-sink(1)'s: "-r"/"-f" CMD,CMD refuse 4xx/5xx
+(with "-b"/"-B" the reply text), "-p" "-8" "-E" "-N" drop PIPELINING, 8BITMIME,
+ENHANCEDSTATUSCODES, DSN, "-w" N waits N s before answering DATA, "-W" CMD:N before CMD
+(".:N": the message is in, its 250 late), "-q"/"-Q" CMD disconnect. It offers no
+STARTTLS, CHUNKING or SMTPUTF8.
+
 Helpers: submit(server, rcpts, msg) over submission with AUTH PLAIN; remote_host(i) =
 "127.0.0.{i}".
 """
