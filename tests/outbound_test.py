@@ -23,7 +23,8 @@ Fixtures (registered in tests/conftest.py):
   remote_kasten   factory: remote_kasten(host="127.0.0.3", domain="remote.test",
                   users=("rcpt",)) -> a started second `kasten serve` whose smtp listener
                   is host:remote_port, with accounts rcpt@remote.test (password
-                  REMOTE_PASSWORD) and the zone's resolver.
+                  REMOTE_PASSWORD) and the zone's resolver. Applies the zone (records
+                  added later need another apply(), which restarts unbound).
   outbound_server factory: outbound_server(config=None, listen=OUTBOUND_LISTEN,
                   dkim=True, start=True) -> the kasten under test: [dns] = the zone's
                   unbound, [outbound] remote_port and short retries (OUTBOUND_CONFIG),
@@ -90,7 +91,9 @@ class Zone:
     longest zone declared with declare() that contains it, else to the zone of its last
     two labels ("_25._tcp.mx1.dest.test" -> "dest.test"). Records are written to zone
     files and served at apply(); applying again (after more records) restarts unbound on
-    the same port, so do it before any kasten that caches answers starts."""
+    the same port, so do it before any kasten that caches answers starts. The zone
+    `test.` itself is served too (empty unless declared): any other name under it is an
+    NXDOMAIN at once."""
 
     def __init__(self, workdir):
         self.dns = DnsServer(workdir)
@@ -194,6 +197,10 @@ class Zone:
         d = self.dns
         d.stop()
         d.zones, d.anchors, d.dead = {}, [], list(self.dead)
+        if "test" not in self.records:
+            # test. itself, empty: every name no zone holds is an NXDOMAIN at once
+            # (RFC 6761 6.2), not a recursion towards the root that times out
+            d.zone("test", [])
         for origin, lines in self.records.items():
             opt = self.options[origin]
             d.zone(origin, lines, signed=opt["signed"], tamper=opt["tamper"])
@@ -437,6 +444,9 @@ def remote_kasten(request, tmp_path, zone, remote_port):
 
     def make(host=remote_host(3), domain="remote.test", users=("rcpt",), config=None,
              listen=("smtp", "imap")):
+        # its port 25 checks (SPF, DKIM, DMARC) ask the zone: a resolver that does not
+        # answer yet would cost them their timeouts on the first message
+        zone.apply()
         conf = {"server": {"hostname": f"mx.{domain}"}, **zone.kasten_config()}
         for section, kv in (config or {}).items():
             conf[section] = {**conf.get(section, {}), **kv}

@@ -44,6 +44,9 @@ def test_zone_answers_declared_records(zone, kasten_factory):
     assert "null MX" in lookup(k, "MX", "null.test")[0]
     assert lookup(k, "MX", "secure.test")[0] == "MX secure.test: ok (secure)"
     assert "bogus" in lookup(k, "MX", "bogus.test")[0]
+    # a name in no declared zone: NXDOMAIN from test. itself, not a resolver timeout
+    assert lookup(k, "TXT", "_dmarc.undeclared.test")[0] == \
+        "TXT _dmarc.undeclared.test: NXDOMAIN (insecure)"
 
 
 def test_sink_dumps_each_transaction(smtp_sink):
