@@ -373,7 +373,7 @@
 					    * much unwritten data, else an fdatasync each */
 #define LIMIT_QUEUE_BUSY_MS 10000          /* ms a statement waits for another process's
 					    * transaction (`kasten queue` beside a server) */
-#define LIMIT_QUEUE_LEASE_MSGS 1000        /* messages in one lease */
+#define LIMIT_QUEUE_LEASE_MSGS 256         /* messages in one lease */
 #define LIMIT_QUEUE_ERROR 1024             /* bytes of a recipient's last error kept */
 #define LIMIT_QUEUE_SHOW_ARENA (8u << 20)  /* `kasten queue show`: one message with
 					    * LIMIT_QUEUE_RCPTS recipients and their errors */

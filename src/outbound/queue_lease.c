@@ -145,13 +145,22 @@ static int queue_due_msgs(struct queue *q, const char *domain, int64_t now, size
 		return ERR_IO;
 	sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, (int64_t)max);
 	size_t n = 0;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) {
-		items[n].msg_id = sqlite3_column_int64(s, 0);
+	int rc = SQLITE_DONE;
+	/* recipients in due order; a message with several of them appears once, at its
+	 * first: at most max * LIMIT_QUEUE_RCPTS rows are read */
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+		size_t k = 0;
+		while (k < n && items[k].msg_id != id)
+			k++;
+		if (k < n)
+			continue;
+		items[n].msg_id = id;
 		items[n++].domain = domain;
 	}
+	if (n == max)
+		rc = SQLITE_DONE;
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return queue_db_err(q, rc, "due messages");

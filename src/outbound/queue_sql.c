@@ -79,16 +79,18 @@ const char *const queue_sql[QUEUE_Q_COUNT] = {
 	/* the domain of the recipient due first (index rcpt_next) */
 	[QUEUE_Q_DUE_DOMAIN] = "SELECT domain FROM rcpt WHERE state = 0 AND held = 0 AND "
 			       "next_at <= ?1 ORDER BY next_at LIMIT 1",
-	/* the messages with due recipients at ?1, the longest waiting first (rcpt_due) */
+	/* the due recipients at ?1, the longest waiting first, straight from the index
+	 * rcpt_due (no sort: the caller reads only until it has enough messages) */
 	[QUEUE_Q_DUE_MSGS] = "SELECT msg_id FROM rcpt WHERE state = 0 AND held = 0 AND "
-			     "domain = ?1 AND next_at <= ?2 GROUP BY msg_id "
-			     "ORDER BY min(next_at), msg_id LIMIT ?3",
+			     "domain = ?1 AND next_at <= ?2 ORDER BY next_at",
+	/* one message's rows by rcpt_msg: SQLite would pick rcpt_due for the domain and
+	 * next_at terms and walk every due recipient of the domain for each message */
 	[QUEUE_Q_DUE_RCPTS] = "SELECT id, address, orcpt, notify, attempts, delay_notified "
-			      "FROM rcpt WHERE msg_id = ?1 AND domain = ?2 AND state = 0 AND "
-			      "held = 0 AND next_at <= ?3 ORDER BY id",
-	[QUEUE_Q_LEASE_RCPTS] = "UPDATE rcpt SET lease_until = ?4, next_at = ?4 WHERE "
-				"msg_id = ?1 AND domain = ?2 AND state = 0 AND held = 0 AND "
-				"next_at <= ?3",
+			      "FROM rcpt INDEXED BY rcpt_msg WHERE msg_id = ?1 AND domain = ?2 "
+			      "AND state = 0 AND held = 0 AND next_at <= ?3 ORDER BY id",
+	[QUEUE_Q_LEASE_RCPTS] = "UPDATE rcpt INDEXED BY rcpt_msg SET lease_until = ?4, "
+				"next_at = ?4 WHERE msg_id = ?1 AND domain = ?2 AND state = 0 "
+				"AND held = 0 AND next_at <= ?3",
 	[QUEUE_Q_NEXT_DUE] = "SELECT min(next_at) FROM rcpt WHERE state = 0 AND held = 0",
 	/* state = 0: a recipient the admin deleted meanwhile stays deleted */
 	[QUEUE_Q_RECORD] = "UPDATE rcpt SET state = ?3, attempts = attempts + 1, "

@@ -104,6 +104,18 @@ static int64_t db_int(const char *sql)
 	return v;
 }
 
+static int db_exec(const char *sql)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/queue/queue.db", data_dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
 static void test_schema(void **state)
 {
 	(void)state;
@@ -370,6 +382,48 @@ static void test_lease_expiry(void **state)
 	assert_int_equal(queue_lease(q, NULL, now + 10, 10, 5, &a, &it, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(queue_lease(q, NULL, now, 0, 5, &a, &it, &n), ERR_INVAL);
+	arena_free(&a);
+	queue_close(&q);
+}
+
+/* A lease takes at most max messages, the longest waiting first, each once however many
+ * of its recipients are due at the domain. */
+static void test_lease_max(void **state)
+{
+	(void)state;
+	struct queue *q = open_queue(true);
+	const char *r[] = {"a@max.test", "b@max.test", "c@max.test"};
+	char q1[QUEUE_ID_MAX], q2[QUEUE_ID_MAX], q3[QUEUE_ID_MAX];
+	add_msg(q, "s@l.test", r, 3, q1);
+	add_msg(q, "s@l.test", r, 2, q2);
+	add_msg(q, "s@l.test", r, 1, q3);
+	int64_t now = (int64_t)time(NULL);
+	/* q1 waits longest, then q3, then q2 */
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "UPDATE rcpt SET next_at = next_at - 100 WHERE msg_id = "
+	         "(SELECT id FROM msg WHERE qid = '%s')",
+	         q1);
+	assert_int_equal(db_exec(sql), 0);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE rcpt SET next_at = next_at - 50 WHERE msg_id = "
+	         "(SELECT id FROM msg WHERE qid = '%s')",
+	         q3);
+	assert_int_equal(db_exec(sql), 0);
+	struct arena a;
+	arena_init(&a, 1 << 20);
+	struct queue_item *it;
+	size_t n;
+	assert_int_equal(queue_lease(q, "max.test", now, 60, 2, &a, &it, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(it[0].qid, q1);
+	assert_int_equal(it[0].n_rcpts, 3);
+	assert_string_equal(it[1].qid, q3);
+	assert_int_equal(it[1].n_rcpts, 1);
+	assert_int_equal(queue_lease(q, "max.test", now, 60, 2, &a, &it, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(it[0].qid, q2);
+	assert_int_equal(it[0].n_rcpts, 2);
 	arena_free(&a);
 	queue_close(&q);
 }
@@ -697,6 +751,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch_results, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_max, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list, setup, teardown),
