@@ -419,6 +419,10 @@ def test_dkim_verified_by_receiving_kasten(zone, remote_kasten, outbound_server)
     assert text.strip().startswith("mx.remote.test;"), text
     passes = re.findall(r"dkim=pass[^;]*header\.d=example\.test", text)
     assert len(passes) == 2, text
+    # RFC 3207: STARTTLS was offered, so it was used (opportunistic: not verified)
+    m = re.search(r" connected relay=mx\.remote\.test\[127\.0\.0\.3\]:\d+ tls=(.*)",
+                  log_text(k))
+    assert m and m.group(1).startswith("TLS") and "verified" not in m.group(1)
 
 
 def test_destination_rate(zone, smtp_sink, outbound_server):
@@ -481,3 +485,42 @@ def test_ipv6_mx(zone, smtp_sink, outbound_server, monkeypatch):
     assert m.rcpts == ["rcpt@six.test"]
     [line] = outcome_lines(k, "sent")
     assert "relay=mx.six.test[::1]:" in line
+
+
+def relay_by_name(zone, remote_kasten, outbound_server, tmp_path, ca_file):
+    """A relay named mx.remote.test (its certificate's name), AUTH over STARTTLS."""
+    relay = remote_kasten(listen=("smtp", "submission"))
+    relay_user = f"sender@{DOMAIN}"
+    relay.user_add(relay_user, relay.password)
+    zone.a("mx.remote.test", remote_host(3))
+    pw = tmp_path / "relay.pw"
+    pw.write_text(relay.password + "\n")
+    port = relay.addr("submission")[1]
+    conf = {"relay": f"mx.remote.test:{port}", "relay_user": relay_user,
+            "relay_password_file": str(pw)}
+    if ca_file:
+        conf["mta_sts_ca_file"] = str(relay.data / "tls" / "cert.pem")
+    k = outbound_server(config={"outbound": conf})
+    submit(k, [relay.users[0]], make_message("relay by name", sender=k.user))
+    return relay, k
+
+
+def test_relay_certificate_verified(zone, remote_kasten, outbound_server, tmp_path):
+    """relay_tls (default yes) with a relay named by host: its certificate must verify
+    for that name; here against [outbound] mta_sts_ca_file, the relay's own
+    self-signed certificate."""
+    relay, k = relay_by_name(zone, remote_kasten, outbound_server, tmp_path, ca_file=True)
+    wait_for(lambda: relay.messages(relay.users[0]), what="the relayed copy")
+    assert re.search(r" connected relay=mx\.remote\.test\[127\.0\.0\.3\]:\d+ tls=TLS\S* "
+                     r"\S+ verified", log_text(k)), log_text(k)[-3000:]
+
+
+def test_relay_certificate_unverified_defers(zone, remote_kasten, outbound_server,
+                                             tmp_path):
+    """The same relay without a CA that vouches for it: no AUTH and no message over
+    that connection; the mail stays queued (deferred), never sent in plain text."""
+    relay, k = relay_by_name(zone, remote_kasten, outbound_server, tmp_path, ca_file=False)
+    line = wait_for(lambda: outcome_lines(k, "deferred"), what="a deferral")[0]
+    assert "TLS with mx.remote.test" in line
+    assert " connected relay=" not in log_text(k)
+    assert "auth ok" not in log_text(relay)
