@@ -524,3 +524,37 @@ def test_relay_certificate_unverified_defers(zone, remote_kasten, outbound_serve
     assert "TLS with mx.remote.test" in line
     assert " connected relay=" not in log_text(k)
     assert "auth ok" not in log_text(relay)
+
+
+# ---- RFC 3461 DSN parameters ----
+def test_dsn_parameters_passed_on(zone, smtp_sink, outbound_server):
+    """RFC 3461 5.2/5.3: to a server offering DSN, NOTIFY, ORCPT, RET and ENVID go on
+    with the message, and the success report is that server's business: none from
+    us."""
+    zone.mx("dest.test", [(10, "mx.dest.test")]).a("mx.dest.test", remote_host(2))
+    sink = smtp_sink(remote_host(2))
+    k = outbound_server()
+    submit(k, ["rcpt@dest.test"], make_message("dsn on", sender=k.user),
+           mail_options=["RET=HDRS", "ENVID=env+2Bid-1"],
+           rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;orig@dest.test"])
+    [m] = sink.wait_messages(1)
+    assert "RET=HDRS" in m.mail_from and "ENVID=env+2Bid-1" in m.mail_from
+    [args] = m.rcpt_args
+    assert "NOTIFY=SUCCESS,FAILURE" in args and "ORCPT=rfc822;orig@dest.test" in args
+    wait_for(lambda: outcome_lines(k, "sent"), what="the sent line")
+    assert inbox_is_empty(k)
+
+
+def test_notify_success_without_dsn_is_relayed(zone, smtp_sink, outbound_server):
+    """RFC 3461 6.2: NOTIFY=SUCCESS to a server that does not offer DSN (smtp-sink -N):
+    no parameters go on, and the sender gets a report with Action: relayed."""
+    zone.mx("dest.test", [(10, "mx.dest.test")]).a("mx.dest.test", remote_host(2))
+    sink = smtp_sink(remote_host(2), options=("-N",))
+    k = outbound_server()
+    submit(k, ["rcpt@dest.test"], make_message("dsn off", sender=k.user),
+           rcpt_options=["NOTIFY=SUCCESS"])
+    [m] = sink.wait_messages(1)
+    assert m.rcpt_args == ["<rcpt@dest.test>"]
+    [raw] = inbox(k)
+    _, [r], _ = dsn_parts(raw)
+    assert r["action"] == "relayed" and r["status"].startswith("2.")
