@@ -48,10 +48,15 @@ from dataclasses import dataclass, field
 
 # What the server must be traced for (strace -e trace=...).
 TRACE_CALLS = ("write", "writev", "pwrite64", "pwritev", "pwritev2", "sendto", "sendmsg",
-               "link", "linkat", "syncfs", "fsync", "fdatasync", "sync")
+               "link", "linkat", "syncfs", "fsync", "fdatasync", "sync", "copy_file_range")
 FLUSH_CALLS = ("syncfs", "fsync", "fdatasync", "sync")
 WRITE_CALLS = ("write", "writev", "pwrite64", "pwritev", "pwritev2", "sendto", "sendmsg")
 LINK_CALLS = ("link", "linkat")
+# Port 25's checks write the message again into a new spool file (the trace fields, the
+# Authentication-Results field, the rest copied file to file) and unlink the first: the
+# copy is what gets linked, so its copies and writes are what must be durable.
+COPY_CALLS = ("copy_file_range",)
+FD_ANY_RE = re.compile(r"(?:^|, )-?\d+<(.*?)>(?=[,)]|$)")
 WAL_FRAME_HEADER = 24
 
 
@@ -213,6 +218,7 @@ class Trace:
         self.wal_writes = {}     # wal path -> [write calls]
         self.sock_writes = {}    # client port -> [write calls on that connection]
         self.by_sender = {}      # MAIL FROM local part -> [spool paths]
+        self.copied_from = {}    # spool path -> the spool path its bytes were copied from
         spool, accounts = self.data + "/spool/", self.data + "/accounts/"
         for c in self.calls:
             if c.name in WRITE_CALLS and c.path:
@@ -224,6 +230,11 @@ class Trace:
                     port = re.search(r"^TCP:\[[^\]]*->127\.0\.0\.1:(\d+)\]$", c.path)
                     if port:
                         self.sock_writes.setdefault(int(port.group(1)), []).append(c)
+            elif c.name in COPY_CALLS and c.path and c.path.startswith(spool):
+                fds = FD_ANY_RE.findall(c.args)
+                if len(fds) == 2 and fds[1].startswith(spool):
+                    self.spool_writes.setdefault(fds[1], []).append(c)
+                    self.copied_from[fds[1]] = c.path
             elif c.name in LINK_CALLS and c.real_ok():
                 src, dst = self._link_paths(c)
                 self.links.setdefault(src, []).append((c, dst))
@@ -249,13 +260,22 @@ class Trace:
         return flush.path in piece.covered_by
 
     # ---- one message ----
+    def message_files(self, spool):
+        """The spool files that hold the message first written to `spool`: the copies
+        made of it when it was written again (then they are what is linked), else it."""
+        return [y for y, x in self.copied_from.items() if x == spool] or [spool]
+
+    def message_links(self, spool):
+        return [lk for f in self.message_files(spool) for lk in self.links.get(f, [])]
+
     def pieces(self, spool):
         """(pieces, problems) of the message in spool file `spool`."""
         pieces, problems = [], []
-        links = self.links.get(spool, [])
-        names = {spool} | {dst for _, dst in links}
-        for w in self.spool_writes[spool]:
-            pieces.append(Piece(f"spool write to {os.path.basename(spool)}", w, names))
+        for f in self.message_files(spool):
+            names = {f} | {dst for _, dst in self.links.get(f, [])}
+            for w in self.spool_writes[f]:
+                pieces.append(Piece(f"spool write to {os.path.basename(f)}", w, names))
+        links = self.message_links(spool)
         if not links:
             problems.append(f"no link of {spool} into accounts/*/msg/ in the trace")
         for lk, dst in links:
@@ -343,8 +363,8 @@ def check(lines, data_dir, acks):
             res.violations.append(f"{ack.tag}: its 250 (port {ack.port}) is not in the trace")
             continue
         pieces, problems = t.pieces(spool)
-        if len(t.links.get(spool, [])) != ack.rcpts:
-            problems.append(f"{len(t.links.get(spool, []))} links for {ack.rcpts} recipients")
+        if len(t.message_links(spool)) != ack.rcpts:
+            problems.append(f"{len(t.message_links(spool))} links for {ack.rcpts} recipients")
         res.checked += 1
         res.pieces += len(pieces)
         for p in problems:
