@@ -441,12 +441,12 @@ def test_user_list_shows_message_quota(mserver):
 def test_export_from_line_carries_the_envelope_sender(mserver):
     a = unique_user("exp")
     mserver.user_add(a, PASSWORD)
-    assert deliver(mserver, a, make_message("one", rcpt=a), sender="alice@sender.example") == 250
+    assert deliver(mserver, a, make_message("one", rcpt=a), sender="alice@sender.invalid") == 250
     assert deliver(mserver, a, make_message("two", rcpt=a), sender="") == 250
     data = mserver.export(a)
     froms = [line for line in data.split(b"\n") if line.startswith(b"From ")]
     assert len(froms) == 2, data
-    assert froms[0].startswith(b"From alice@sender.example "), froms
+    assert froms[0].startswith(b"From alice@sender.invalid "), froms
     assert froms[1].startswith(b"From MAILER-DAEMON "), froms  # the null sender <>
 
 
@@ -473,7 +473,7 @@ def test_export_reads_cleanly_with_python_mailbox(mserver, tmp_path):
     mserver.user_add(a, PASSWORD)
     bodies = {"first": b"Hello.\r\nSecond line.\r\n", "second": b"Bye.\r\n",
               "third": b"\r\n\r\nafter blank lines\r\n"}
-    senders = {"first": "alice@sender.example", "second": "", "third": "bob@b.example"}
+    senders = {"first": "alice@sender.invalid", "second": "", "third": "bob@b.invalid"}
     for subj, body in bodies.items():
         assert deliver(mserver, a, make_message(subj, body=body, rcpt=a),
                        sender=senders[subj]) == 250
