@@ -415,3 +415,29 @@ def test_no_checks_on_lmtp_and_submission(env, port):
     c.quit()
     got = wait_message(s, rcpt, subject)
     assert authres(got) == [foreign]
+
+
+def test_switches(env, kasten_factory):
+    """[checks] spf = no leaves spf= out; dmarc_reject = no delivers a p=reject failure
+    with dmarc=fail; with all three off nothing is added and nothing removed."""
+    config = env["dns"].kasten_config(timeout=5)
+    config["checks"] = {"spf": "no", "dmarc_reject": "no"}
+    k = kasten_factory(listen=LISTEN, config=config, name="switches")
+    k.start()
+    rcpt = unique_user("switch")
+    k.user_add(rcpt, PASSWORD)
+    msg = make_message("switch reject", sender="alice@preject.test", rcpt=rcpt)
+    assert send(k, "alice@pass.checks.test", rcpt, msg)[0] == 250
+    got = wait_message(k, rcpt, "switch reject")
+    assert authres(got) == [fold([["dkim=none"],
+                                  ["dmarc=fail", "(p=reject)", "header.from=preject.test"]])]
+    k.stop()
+    config["checks"] = {"spf": "no", "dkim": "no", "dmarc": "no"}
+    k.write_config(config)
+    k.start()
+    forged = b"Authentication-Results: mx.example.test; dmarc=pass header.from=preject.test\r\n"
+    msg = forged + make_message("switch off", sender="alice@preject.test", rcpt=rcpt)
+    assert send(k, "alice@pass.checks.test", rcpt, msg)[0] == 250
+    got = wait_message(k, rcpt, "switch off")
+    assert authres(got) == [forged]
+
