@@ -386,16 +386,17 @@ def test_connection_reuse(zone, smtp_sink, outbound_server):
 
 
 def test_destination_connection_limit(zone, smtp_sink, outbound_server):
-    """[outbound] destination_connections = 2: 40 messages due at once for one domain
-    (three leases of work) never use more than two connections at a time."""
+    """[outbound] destination_connections = 2: 33 messages due at once for one domain
+    are three leases of work (16 + 16 + 1); the sink holds every DATA answer back 1 s,
+    so the sessions overlap, and at most two are ever open at once."""
     zone.mx("dest.test", [(10, "mx.dest.test")]).a("mx.dest.test", remote_host(2))
     k = outbound_server(config={"outbound": {"retry_schedule": "1h",
                                              "destination_connections": "2"}})
-    n = 40
+    n = 33
     defer_all(zone, k, n, "limit")
-    sink = smtp_sink(remote_host(2))
+    sink = smtp_sink(remote_host(2), options=("-w", "1"))
     k.kasten("queue", "retry", "--all")
-    sink.wait_messages(n, timeout=60)
+    sink.wait_messages(n, timeout=120)
     ev = wait_for(lambda: (lambda e: e if e.count("-") == e.count("+") else None)(
         connections(k, "mx.dest.test")), what="every connection to end")
     assert max_concurrent(ev) == 2, ev
