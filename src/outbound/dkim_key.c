@@ -215,10 +215,13 @@ int dkim_key_delete(const char *data_dir, const char *domain, const char *select
 	return rc;
 }
 
-/* Read one PEM private key file (at most LIMIT_DKIM_KEY_FILE bytes). */
-static EVP_PKEY *key_read(const char *path, time_t *mtime_out)
+/* Read one PEM private key file (at most LIMIT_DKIM_KEY_FILE bytes). *gone: the file
+ * was deleted after the directory listing named it (a `kasten dkim delete` racing a
+ * reload), which is no error. */
+static EVP_PKEY *key_read(const char *path, time_t *mtime_out, bool *gone)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	*gone = fd < 0 && errno == ENOENT;
 	if (fd < 0)
 		return NULL;
 	struct stat st;
@@ -288,7 +291,10 @@ static int key_load_dir(const char *data_dir, const char *dom, struct dkim_key *
 		struct dkim_key *k = &(*keys)[*n];
 		memset(k, 0, sizeof(*k));
 		(void)key_path(path, sizeof(path), data_dir, dom, sel, ".key");
-		k->pkey = key_read(path, &k->created);
+		bool gone;
+		k->pkey = key_read(path, &k->created, &gone);
+		if (gone)
+			continue;
 		int type = k->pkey ? EVP_PKEY_get_base_id(k->pkey) : 0;
 		if (type != EVP_PKEY_RSA && type != EVP_PKEY_ED25519) {
 			EVP_PKEY_free(k->pkey);
