@@ -105,4 +105,11 @@ bool out_addr_is_own(const struct out_own_addr *own, size_t n, const struct sock
  * port. 0 or ERR_BAD_SYNTAX. */
 int out_parse_hostport(const char *s, char *host, unsigned *port);
 
+/* The length of a leading Return-Path field (with its folded lines) in the first n bytes
+ * of a queued file, else 0. The file is our spool file, which starts with the
+ * Return-Path the final-delivery rule puts on local copies; a relaying client must not
+ * send it on (RFC 5321 4.4: only the server that makes the final delivery adds it). A
+ * field longer than n is left alone (0): no sender path is that long. */
+size_t out_return_path_len(const uint8_t *p, size_t n);
+
 #endif

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/err.h"
 #include "core/str.h"
@@ -113,5 +114,19 @@ int out_parse_hostport(const char *s, char *host, unsigned *port)
 	if (snprintf(host, LIMIT_DNS_NAME + 1, "%.*s", (int)hlen, h) != (int)hlen)
 		return ERR_BAD_SYNTAX;
 	*port = (unsigned)p;
+	return 0;
+}
+
+size_t out_return_path_len(const uint8_t *p, size_t n)
+{
+	static const char name[] = "return-path:";
+	size_t k = sizeof(name) - 1;
+	if (n < k || strncasecmp((const char *)p, name, k) != 0)
+		return 0;
+	/* the field ends at a CRLF not followed by a space or tab (RFC 5322 2.2.3); one
+	 * whose end is not in sight is left alone */
+	for (size_t i = k; i + 2 < n; i++)
+		if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] != ' ' && p[i + 2] != '\t')
+			return i + 2;
 	return 0;
 }

@@ -89,6 +89,12 @@ static void send_item(struct out_worker *w, struct out_conn *c, const struct que
 		rc[i].orcpt = it->rcpts[i].orcpt;
 		rc[i].notify = it->rcpts[i].notify;
 	}
+	/* our Return-Path stays home (out_return_path_len) */
+	uint8_t head[LIMIT_ADDRESS + 64];
+	ssize_t got = pread(fd, head, sizeof(head), 0);
+	size_t skip = got > 0 ? out_return_path_len(head, (size_t)got) : 0;
+	if (skip > it->size)
+		skip = 0;
 	struct smtpc_msg m = {
 	    .sender = it->sender,
 	    .envid = it->envid,
@@ -99,7 +105,8 @@ static void send_item(struct out_worker *w, struct out_conn *c, const struct que
 	    .prefix = it->dkim_header,
 	    .prefix_len = it->dkim_header ? strlen(it->dkim_header) : 0,
 	    .fd = fd,
-	    .size = it->size,
+	    .offset = skip,
+	    .size = it->size - skip,
 	};
 	bool dsn = smtpc_extensions(c->s)->flags & SMTPC_EXT_DSN;
 	for (size_t at = 0; at < n && c->s; at += LIMIT_SMTPC_RCPTS) {

@@ -154,9 +154,10 @@ struct smtpc_msg {
 	const void *prefix; /* bytes sent before the file (DKIM-Signature lines, CRLF
 	                     * each) or NULL */
 	size_t prefix_len;
-	int fd;        /* the message, lines ending in CRLF; read with pread from
-	                * offset 0, never moved */
-	uint64_t size; /* bytes of the file to send */
+	int fd;          /* the message, lines ending in CRLF; read with pread from
+	                  * offset, the file position never moved */
+	uint64_t offset; /* bytes at the file's start that are not sent */
+	uint64_t size;   /* bytes of the file to send, from offset */
 };
 
 struct smtpc_rcpt {

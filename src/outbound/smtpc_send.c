@@ -110,7 +110,7 @@ static int smtpc_piece(struct smtpc *s, const struct smtpc_msg *m, uint64_t off,
 		want = (size_t)(total - off);
 	ssize_t r;
 	do
-		r = pread(m->fd, s->body, want, (off_t)foff);
+		r = pread(m->fd, s->body, want, (off_t)(m->offset + foff));
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return smtpc_fail(s, ERR_IO, "reading the message: %s", strerror(errno));

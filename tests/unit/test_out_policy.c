@@ -129,12 +129,30 @@ static void test_hostport(void **state)
 	assert_int_equal(out_parse_hostport(s, host, &port), ERR_BAD_SYNTAX);
 }
 
+/* RFC 5321 4.4: the Return-Path our spool file starts with is not relayed */
+static void test_return_path_len(void **state)
+{
+	(void)state;
+#define RP(s) out_return_path_len((const uint8_t *)(s), sizeof(s) - 1)
+	assert_int_equal(RP("Return-Path: <a@b.example>\r\nReceived: x\r\n"), 28);
+	assert_int_equal(RP("return-path: <>\r\nSubject: x\r\n"), 17);
+	/* folded: the continuation line belongs to the field */
+	assert_int_equal(RP("Return-Path:\r\n <a@b.example>\r\nX: y\r\n"), 30);
+	/* not first, another field, or no end in sight: nothing skipped */
+	assert_int_equal(RP("Received: x\r\nReturn-Path: <a@b>\r\n"), 0);
+	assert_int_equal(RP("Return-Pathx: <a@b>\r\nX: y\r\n"), 0);
+	assert_int_equal(RP("Return-Path: <a@b.example>"), 0);
+	assert_int_equal(RP("Return-Path: <a@b.example>\r\n"), 0);
+	assert_int_equal(RP(""), 0);
+#undef RP
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_retry_schedule), cmocka_unit_test(test_retry_give_up),
 	    cmocka_unit_test(test_loop_exact),     cmocka_unit_test(test_loop_wildcard),
-	    cmocka_unit_test(test_hostport),
+	    cmocka_unit_test(test_hostport),       cmocka_unit_test(test_return_path_len),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
