@@ -118,7 +118,7 @@ def test_mx_preference_and_fallback(zone, smtp_sink, outbound_server):
     assert m.rcpts == ["rcpt@dest.test"] and m.sender == k.user
     assert b"Subject: fallback" in m.data
     # RFC 5321 4.4: the Return-Path is for final delivery; our Received trace goes on
-    assert m.header("Return-Path") == [] and m.data.startswith(b"Received: ")
+    assert m.header("Return-Path") == [] and len(m.header("Received")) == 1
     [line] = outcome_lines(k, "sent")
     assert "relay=mx2.dest.test[127.0.0.2]" in line and "rcpt=<rcpt@dest.test>" in line
     assert "attempt failed relay=mx1.dest.test[127.0.0.4]" in log_text(k)
