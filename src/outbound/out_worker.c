@@ -153,6 +153,10 @@ static void serve(struct out_worker *w)
 			const struct queue_item *it = &b->items[i];
 			if (out_stopping(w->e))
 				break; /* the rest stays leased: sent after the next start */
+			/* `kasten queue hold|delete` may have come while it waited in the
+			 * backlog; an error here sends it (a hold is advice, a loss is not) */
+			if (queue_lease_check(w->e->q, it->msg_id) == 0)
+				continue;
 			if (!c.s && !route_failed) {
 				if (out_route_connect(w, w->e->relay ? NULL : it->domain, &c,
 				                      &fail) < 0)

@@ -176,6 +176,12 @@ int queue_lease(struct queue *q, const char *domain, int64_t now, int64_t lease_
  * error. A value <= now means work is due now. */
 int64_t queue_next_due(struct queue *q);
 
+/* Before sending a leased message: 1 when it still has pending recipients that are not
+ * held, so it is to be sent. 0 when the admin held or deleted it since the lease: its
+ * lease ends (a held message is due again the moment it is released) and a deleted
+ * one's rows go as queue_record would remove them. A negative enum err on failure. */
+int queue_lease_check(struct queue *q, int64_t msg_id);
+
 enum queue_outcome { QUEUE_DELIVERED, QUEUE_FAILED, QUEUE_DEFERRED, QUEUE_RELAYED };
 
 struct queue_result {

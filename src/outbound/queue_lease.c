@@ -326,3 +326,58 @@ int queue_record(struct queue *q, int64_t msg_id, const struct queue_result *res
 	pthread_mutex_unlock(&q->lock);
 	return r < 0 ? r : 0;
 }
+
+/* count(*) of statement k for msg_id, or an error. */
+static int64_t queue_count_of(struct queue *q, enum queue_stmt k, int64_t msg_id)
+{
+	sqlite3_stmt *s = queue_stmt(q, k);
+	if (!s)
+		return ERR_IO;
+	sqlite3_bind_int64(s, 1, msg_id);
+	int rc = sqlite3_step(s);
+	int64_t r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0)
+	                             : queue_db_err(q, rc, "lease check");
+	sqlite3_reset(s);
+	return r;
+}
+
+int queue_lease_check(struct queue *q, int64_t msg_id)
+{
+	if (!q)
+		return ERR_INVAL;
+	pthread_mutex_lock(&q->lock);
+	/* the common case is one read: the message is still wanted */
+	int64_t wanted = queue_count_of(q, QUEUE_Q_WANTED_COUNT, msg_id);
+	if (wanted != 0) {
+		pthread_mutex_unlock(&q->lock);
+		return wanted > 0 ? 1 : (int)wanted;
+	}
+	char qid[QUEUE_ID_MAX];
+	bool gone = false;
+	bool durable = queue_doomed_full(q); /* as in queue_record */
+	int r = queue_begin(q, durable ? QUEUE_TX_DURABLE : QUEUE_TX_WRITE);
+	if (r == 0)
+		r = queue_qid_of(q, msg_id, qid);
+	if (r == 0) {
+		sqlite3_stmt *s = queue_stmt(q, QUEUE_Q_UNLEASE);
+		if (s) {
+			sqlite3_bind_int64(s, 1, msg_id);
+			sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
+		}
+		r = queue_run(q, s, "unlease");
+	}
+	if (r == 0 && (r = queue_has_pending(q, msg_id)) == 0) {
+		gone = true;
+		r = queue_delete_rows(q, msg_id);
+	}
+	if (r >= 0)
+		r = queue_commit(q);
+	else
+		queue_rollback(q);
+	if (r == 0 && gone)
+		queue_doom(q, qid);
+	if (r == 0 && durable)
+		queue_unlink_doomed(q);
+	pthread_mutex_unlock(&q->lock);
+	return r == ERR_NOTFOUND ? 0 : (r < 0 ? r : 0);
+}

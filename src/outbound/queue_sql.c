@@ -100,6 +100,11 @@ const char *const queue_sql[QUEUE_Q_COUNT] = {
 	[QUEUE_Q_PENDING_COUNT] = "SELECT count(*) FROM rcpt WHERE msg_id = ?1 AND state = 0",
 	[QUEUE_Q_LEASED_COUNT] = "SELECT count(*) FROM rcpt WHERE msg_id = ?1 AND state = 0 "
 				 "AND lease_until > ?2",
+	[QUEUE_Q_WANTED_COUNT] = "SELECT count(*) FROM rcpt WHERE msg_id = ?1 AND state = 0 "
+				 "AND held = 0",
+	/* a held message's lease ends: due at once when it is released */
+	[QUEUE_Q_UNLEASE] = "UPDATE rcpt SET lease_until = 0, next_at = min(next_at, ?2) "
+			    "WHERE msg_id = ?1 AND state = 0",
 	[QUEUE_Q_LIST] = "SELECT m.qid, m.sender, m.size, m.created, m.held, "
 			 PENDING("group_concat(r.address, ',')") ", " PENDING("count(*)") ", "
 			 PENDING("min(r.next_at)") ", " PENDING("max(r.lease_until > ?1)") ", "

@@ -470,6 +470,42 @@ static void test_hold_release_retry(void **state)
 	queue_close(&q);
 }
 
+/* The engine's check before it sends a message it leased a while ago: a hold or a
+ * delete since then keeps it from being sent; a released one is due at once. */
+static void test_lease_check(void **state)
+{
+	(void)state;
+	struct queue *q = open_queue(true);
+	const char *r[] = {"x@chk.test"};
+	char held[QUEUE_ID_MAX], gone[QUEUE_ID_MAX], kept[QUEUE_ID_MAX];
+	add_msg(q, "s@l.test", r, 1, held);
+	add_msg(q, "s@l.test", r, 1, gone);
+	add_msg(q, "s@l.test", r, 1, kept);
+	int64_t now = (int64_t)time(NULL);
+	struct arena a;
+	arena_init(&a, 1 << 20);
+	struct queue_item *it;
+	size_t n;
+	assert_int_equal(queue_lease(q, "chk.test", now, 3600, 5, &a, &it, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(queue_hold(q, held), 0);
+	assert_int_equal(queue_delete(q, gone, now), 1); /* being sent: marked */
+	for (size_t i = 0; i < n; i++) {
+		int want = strcmp(it[i].qid, kept) == 0;
+		assert_int_equal(queue_lease_check(q, it[i].msg_id), want);
+	}
+	/* the deleted message is gone; the held one keeps no lease */
+	assert_int_equal(db_int("SELECT count(*) FROM msg"), 2);
+	assert_int_equal(db_int("SELECT count(*) FROM rcpt WHERE lease_until > 0"), 1);
+	assert_int_equal(queue_release(q, held), 0);
+	arena_reset(&a);
+	assert_int_equal(queue_lease(q, "chk.test", now + 1, 3600, 5, &a, &it, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(it[0].qid, held);
+	arena_free(&a);
+	queue_close(&q);
+}
+
 /* delete: at once when idle; when a recipient is being sent, marked and removed by
  * the worker's record, whose results for it are ignored. */
 static void test_delete(void **state)
@@ -754,6 +790,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lease_max, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
