@@ -97,6 +97,10 @@ void out_count(struct out_engine *e, uint64_t *field, uint64_t n);
 /* out_worker.c: the worker thread's body. */
 void *out_worker_main(void *arg);
 
+/* out_idna.c: domain for the DNS into out: as it is when ASCII, else its A-labels
+ * (IDNA2008). ERR_BAD_SYNTAX for a name IDNA refuses, ERR_TOO_LONG past cap. */
+int out_domain_ascii(const char *domain, char *out, size_t cap);
+
 /* out_route.c: one connection to the destination of domain (NULL with a relay). */
 struct out_conn {
 	struct smtpc *s;

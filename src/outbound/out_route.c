@@ -432,9 +432,15 @@ static int mx_try_host(struct out_worker *w, const char *domain, const struct tl
 }
 
 /* The MX hosts of domain, tried in order; the last failure is reported. */
-static int mx_connect(struct out_worker *w, const char *domain, struct out_conn *c,
+static int mx_connect(struct out_worker *w, const char *domain_as_given, struct out_conn *c,
                       struct out_fail *f)
 {
+	char domain[LIMIT_DNS_NAME + 1];
+	if (out_domain_ascii(domain_as_given, domain, sizeof(domain)) < 0) {
+		fail_set(f, 550, "5.1.2", "", "%s is not a valid domain name (IDNA2008)",
+		         domain_as_given);
+		return ERR_PERM;
+	}
 	struct dns_answer *mx;
 	int r = mx_lookup(w, domain, &mx, f);
 	if (r < 0)

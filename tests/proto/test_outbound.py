@@ -15,6 +15,7 @@ import dkim
 import pytest
 
 from kasten_test import DOMAIN, make_message
+from dsn_parse import parse_dsn
 from outbound_test import remote_host, submit
 
 
@@ -222,6 +223,28 @@ def test_null_mx_fails_at_once(zone, smtp_sink, outbound_server):
     assert "556 5.1.10" in r["diagnostic-code"]
     assert sink.counters() == {"sess": 0, "quit": 0, "mesg": 0}
     assert outcome_lines(k, "deferred") == []
+
+
+def test_utf8_domain_looked_up_by_its_a_labels(zone, outbound_server):
+    """RFC 6531 lets an SMTPUTF8 envelope name a domain in UTF-8; the DNS knows it by
+    its A-labels (IDNA2008, RFC 5891 5): the MX of xn--bcher-kva.test is tried (nothing
+    listens there: deferred), and a name IDNA2008 refuses (a zero-width joiner between
+    letters, RFC 5892 CONTEXTJ) fails with 5.1.2 at once."""
+    zone.mx("xn--bcher-kva.test", [(10, "mx.xn--bcher-kva.test")])
+    zone.a("mx.xn--bcher-kva.test", remote_host(4))
+    k = outbound_server()
+    submit(k, ["leser@b\u00fccher.test"], make_message("idna", sender=k.user),
+           mail_options=["SMTPUTF8"])
+    wait_for(lambda: "attempt failed relay=mx.xn--bcher-kva.test[127.0.0.4]" in log_text(k),
+             what="the attempt at the A-label MX")
+    assert outcome_lines(k, "bounced") == []
+    submit(k, ["leser@b\u00fc\u200dcher.test"], make_message("bad idna", sender=k.user),
+           mail_options=["SMTPUTF8"])
+    [raw] = inbox(k)
+    dsn = parse_dsn(raw)  # RFC 6533 global form: the envelope was SMTPUTF8
+    [r] = dsn.recipients
+    assert r["action"] == "failed" and r["status"] == "5.1.2"
+    assert "IDNA2008" in r["diagnostic-code"]
 
 
 def test_nxdomain_fails_at_once(zone, outbound_server):
