@@ -224,25 +224,7 @@ static int verify_lookup_dns(struct verify_keys *k, const char *name, char *out,
 		return ERR_TEMP;
 	struct dns_answer *a = NULL;
 	int rc = dns_query_wait(k->resolver, DNS_TYPE_TXT, name, &a);
-	if (rc < 0)
-		return rc == ERR_INVAL ? ERR_NOTFOUND : ERR_TEMP;
-	if (a->status == DNS_STATUS_OK && a->n > 0) {
-		size_t n = a->rr[0].u.txt.len;
-		rc = n < cap ? 0 : ERR_TOO_BIG;
-		if (rc == 0) {
-			memcpy(out, a->rr[0].u.txt.text, n);
-			out[n] = '\0';
-			*len_out = n;
-		}
-	} else if (a->status == DNS_STATUS_TEMPFAIL) {
-		rc = ERR_TEMP;
-	} else if (a->status == DNS_STATUS_MALFORMED) {
-		rc = ERR_BAD_SYNTAX;
-	} else {
-		rc = ERR_NOTFOUND;
-	}
-	dns_answer_free(&a);
-	return rc;
+	return dkim_key_from_dns(rc, &a, out, cap, len_out);
 }
 
 static int verify_lookup(void *ctx, const char *name, char *out, size_t cap, size_t *len_out)

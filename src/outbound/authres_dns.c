@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "core/err.h"
+#include "outbound/dkim.h"
 #include "core/log.h"
 #include "core/banned.h"
 
@@ -73,30 +74,11 @@ int authres_dns_lookup(void *ctx, enum dns_type type, const char *name,
 	return dns_query_wait(l->resolver, type, name, answer_out);
 }
 
-/* RFC 6376 3.6.2.2: the TXT strings joined; NXDOMAIN and no TXT are "no key"
- * (permerror), a temporary failure (bogus included) temperror; of several records the
- * first. */
+/* The key record through this message's bounded lookups; dkim_key_from_dns reads the
+ * answer (RFC 6376 3.6.2.2). */
 int authres_dns_dkim_key(void *ctx, const char *name, char *out, size_t cap, size_t *len_out)
 {
 	struct dns_answer *a = NULL;
 	int rc = authres_dns_lookup(ctx, DNS_TYPE_TXT, name, &a);
-	if (rc < 0)
-		return rc == ERR_INVAL ? ERR_NOTFOUND : ERR_TEMP;
-	if (a->status == DNS_STATUS_OK && a->n > 0) {
-		size_t n = a->rr[0].u.txt.len;
-		rc = n < cap ? 0 : ERR_TOO_BIG;
-		if (rc == 0) {
-			memcpy(out, a->rr[0].u.txt.text, n);
-			out[n] = '\0';
-			*len_out = n;
-		}
-	} else if (a->status == DNS_STATUS_TEMPFAIL) {
-		rc = ERR_TEMP;
-	} else if (a->status == DNS_STATUS_MALFORMED) {
-		rc = ERR_TOO_BIG;
-	} else {
-		rc = ERR_NOTFOUND;
-	}
-	dns_answer_free(&a);
-	return rc;
+	return dkim_key_from_dns(rc, &a, out, cap, len_out);
 }

@@ -129,6 +129,14 @@ const char *dkim_result_name(enum dkim_result r);
 typedef int (*dkim_key_lookup_fn)(void *ctx, const char *name, char *out, size_t cap,
                                   size_t *len_out);
 
+/* A key lookup over dns.h, for lookup functions: query_rc and *answer are what
+ * dns_query_wait returned for the TXT query; the result as dkim_key_lookup_fn returns it
+ * (RFC 6376 3.6.2.2: the strings joined; NXDOMAIN and no TXT: ERR_NOTFOUND; a temporary
+ * failure, bogus included: ERR_TEMP; of several records the first). Frees *answer. */
+struct dns_answer;
+int dkim_key_from_dns(int query_rc, struct dns_answer **answer, char *out, size_t cap,
+                      size_t *len_out);
+
 struct dkim_verify_result {
 	enum dkim_result result;
 	char domain[LIMIT_ADDR_DOMAIN + 1];     /* d= ("" when unparsable) */

@@ -15,6 +15,7 @@
 #include <openssl/rsa.h>
 
 #include "core/err.h"
+#include "outbound/dns.h"
 #include "core/banned.h"
 
 struct verify_sig {
@@ -429,4 +430,33 @@ int dkim_verifier_finish(struct dkim_verifier *v, dkim_key_lookup_fn lookup, voi
 			res[(*n_out)++] = g->res;
 	}
 	return 0;
+}
+
+int dkim_key_from_dns(int query_rc, struct dns_answer **answer, char *out, size_t cap,
+                      size_t *len_out)
+{
+	struct dns_answer *a = *answer;
+	*answer = NULL;
+	if (query_rc < 0 || !a) {
+		dns_answer_free(&a);
+		return query_rc == ERR_INVAL ? ERR_NOTFOUND : ERR_TEMP;
+	}
+	int rc;
+	if (a->status == DNS_STATUS_OK && a->n > 0) {
+		size_t n = a->rr[0].u.txt.len;
+		rc = n < cap ? 0 : ERR_TOO_BIG;
+		if (rc == 0) {
+			memcpy(out, a->rr[0].u.txt.text, n);
+			out[n] = '\0';
+			*len_out = n;
+		}
+	} else if (a->status == DNS_STATUS_TEMPFAIL) {
+		rc = ERR_TEMP;
+	} else if (a->status == DNS_STATUS_MALFORMED) {
+		rc = ERR_TOO_BIG; /* a TXT too long to hold: permerror */
+	} else {
+		rc = ERR_NOTFOUND;
+	}
+	dns_answer_free(&a);
+	return rc;
 }
