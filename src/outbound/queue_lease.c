@@ -293,24 +293,13 @@ static int queue_qid_of(struct queue *q, int64_t msg_id, char qid[QUEUE_ID_MAX])
 	return r;
 }
 
-int queue_record(struct queue *q, int64_t msg_id, const struct queue_result *res, size_t n)
+/* The end of a write transaction (r: its result so far) after which message msg_id may
+ * have no pending recipient: then its rows go in it, and its file once that removal is
+ * durable (a durable transaction unlinks every doomed file). Returns the result. */
+static int queue_end_attempt(struct queue *q, int r, int64_t msg_id, const char *qid,
+                             bool durable)
 {
-	if (!q || (n > 0 && !res))
-		return ERR_INVAL;
-	int64_t now = (int64_t)time(NULL);
-	char qid[QUEUE_ID_MAX];
 	bool gone = false;
-	pthread_mutex_lock(&q->lock);
-	/* Not durable as a rule (one fsync per attempt would bound the sending rate): a
-	 * power failure may undo it, and the recipients are then sent again, the same
-	 * window as a crash between the remote 250 and this commit. Durable when its
-	 * finished message could fill the doomed list. */
-	bool durable = queue_doomed_full(q);
-	int r = queue_begin(q, durable ? QUEUE_TX_DURABLE : QUEUE_TX_WRITE);
-	if (r == 0)
-		r = queue_qid_of(q, msg_id, qid);
-	for (size_t i = 0; r == 0 && i < n; i++)
-		r = queue_record_one(q, msg_id, &res[i], now);
 	if (r == 0 && (r = queue_has_pending(q, msg_id)) == 0) {
 		gone = true;
 		r = queue_delete_rows(q, msg_id);
@@ -323,6 +312,27 @@ int queue_record(struct queue *q, int64_t msg_id, const struct queue_result *res
 		queue_doom(q, qid); /* the file goes once its rows' removal is durable */
 	if (r == 0 && durable)
 		queue_unlink_doomed(q);
+	return r;
+}
+
+int queue_record(struct queue *q, int64_t msg_id, const struct queue_result *res, size_t n)
+{
+	if (!q || (n > 0 && !res))
+		return ERR_INVAL;
+	int64_t now = (int64_t)time(NULL);
+	char qid[QUEUE_ID_MAX];
+	pthread_mutex_lock(&q->lock);
+	/* Not durable as a rule (one fsync per attempt would bound the sending rate): a
+	 * power failure may undo it, and the recipients are then sent again, the same
+	 * window as a crash between the remote 250 and this commit. Durable when its
+	 * finished message could fill the doomed list. */
+	bool durable = queue_doomed_full(q);
+	int r = queue_begin(q, durable ? QUEUE_TX_DURABLE : QUEUE_TX_WRITE);
+	if (r == 0)
+		r = queue_qid_of(q, msg_id, qid);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = queue_record_one(q, msg_id, &res[i], now);
+	r = queue_end_attempt(q, r, msg_id, qid, durable);
 	pthread_mutex_unlock(&q->lock);
 	return r < 0 ? r : 0;
 }
@@ -353,7 +363,6 @@ int queue_lease_check(struct queue *q, int64_t msg_id)
 		return wanted > 0 ? 1 : (int)wanted;
 	}
 	char qid[QUEUE_ID_MAX];
-	bool gone = false;
 	bool durable = queue_doomed_full(q); /* as in queue_record */
 	int r = queue_begin(q, durable ? QUEUE_TX_DURABLE : QUEUE_TX_WRITE);
 	if (r == 0)
@@ -366,18 +375,7 @@ int queue_lease_check(struct queue *q, int64_t msg_id)
 		}
 		r = queue_run(q, s, "unlease");
 	}
-	if (r == 0 && (r = queue_has_pending(q, msg_id)) == 0) {
-		gone = true;
-		r = queue_delete_rows(q, msg_id);
-	}
-	if (r >= 0)
-		r = queue_commit(q);
-	else
-		queue_rollback(q);
-	if (r == 0 && gone)
-		queue_doom(q, qid);
-	if (r == 0 && durable)
-		queue_unlink_doomed(q);
+	r = queue_end_attempt(q, r, msg_id, qid, durable);
 	pthread_mutex_unlock(&q->lock);
 	return r == ERR_NOTFOUND ? 0 : (r < 0 ? r : 0);
 }
