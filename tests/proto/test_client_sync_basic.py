@@ -232,33 +232,43 @@ def test_push_both_ways_within_seconds(mailserver, tmp_path):
 
 def test_kill9_mid_download_and_mid_upload(mailserver, tmp_path):
     """Crash safety (docs/client.md): SIGKILL while 400 messages come down, twice, and
-    while 150 go up; each rerun ends with every message once on both sides."""
-    from client_test import count_files, kill9, wait_until
+    while 150 go up; each rerun ends with every message once on both sides. A proxy
+    holds the data to a rate at which the whole transfer takes 12 s, so the kill, made
+    when a share of the bytes has passed, finds the run in the middle of it however
+    fast or busy the machine is (waiting for that state, not for a time)."""
+    from client_proxy import Proxy
+    from client_test import kill9, wait_until
     acct = mailserver
     client = Client(tmp_path)
     root = tmp_path / "Mail"
-    acct.put_many([sample_message(i, "k9") for i in range(400)])
-    args = ["sync", *endpoint(acct), "--maildir", root, "--once"]
-    for stop_at in (60, 220):
-        proc = client.start(*args)
-        wait_until(lambda: count_files(root) >= stop_at or proc.poll() is not None,
-                   f"{stop_at} files")
-        assert proc.poll() is None, "the run ended before it could be killed"
-        kill9(proc)
+    down = [sample_message(i, "k9") for i in range(400)]
+    acct.put_many(down)
+    total = sum(len(m) for m in down)
+    upstream = (acct.host, acct.ports["imap"])
+    for share in (0.15, 0.55):  # both before the first batch's commit (256 of 400)
+        with Proxy(upstream, rate=("s2c", total // 12)) as p:
+            proc = client.start("sync", *endpoint(acct, proxy=p), "--maildir", root,
+                                "--once")
+            wait_until(lambda: p.bytes_s2c >= total * share or proc.poll() is not None,
+                       f"{share:.0%} of the download", timeout=60)
+            assert proc.poll() is None, "the run ended before it could be killed"
+            kill9(proc)
     sync(client, acct, root)
     assert_same_messages(root, acct.messages("INBOX"))
-    # up: 150 new local files in a new folder
+    # up: 150 new local files in a new folder, killed in the second MULTIAPPEND batch
     box = root / ".Up"
     for sub in ("cur", "new", "tmp"):
         (box / sub).mkdir(parents=True)
-    for i in range(150):
-        (box / "cur" / f"17000{i:05d}.up{i}.host:2,S").write_bytes(
-            sample_message(i, "k9up").replace(b"\r\n", b"\n"))
-    proc = client.start(*args)
-    wait_until(lambda: "Up" in acct.folders() and acct.count("Up") >= 40
-               or proc.poll() is not None, "40 uploads")
-    assert proc.poll() is None, "the run ended before it could be killed"
-    kill9(proc)
+    up = [sample_message(i, "k9up").replace(b"\r\n", b"\n") for i in range(150)]
+    for i, m in enumerate(up):
+        (box / "cur" / f"17000{i:05d}.up{i}.host:2,S").write_bytes(m)
+    total = sum(len(m) for m in up)
+    with Proxy(upstream, rate=("c2s", total // 12)) as p:
+        proc = client.start("sync", *endpoint(acct, proxy=p), "--maildir", root, "--once")
+        wait_until(lambda: p.bytes_c2s >= total // 2 or proc.poll() is not None,
+                   "half of the upload", timeout=60)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        kill9(proc)
     sync(client, acct, root)
     state = acct.state(["Up", "INBOX"])  # fails on a Message-ID twice
     assert len(state["Up"]) == 150 and len(state["INBOX"]) == 400
