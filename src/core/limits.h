@@ -81,6 +81,23 @@
 #define LIMIT_IMAP_APPEND_EXTRACT (16u << 20) /* mime_extract of one appended message */
 #define LIMIT_IMAP_SPOOL_BUF (16u << 10)   /* APPEND data converted (LF -> CRLF) per write */
 
+/* HTTP/1.1 (src/http; RFC 9112) */
+#define LIMIT_HTTP_REQUEST_LINE 8192       /* request line incl. CRLF (414 past it) */
+#define LIMIT_HTTP_HEADER_BYTES (32u << 10) /* header section incl. CRLFs (431) */
+#define LIMIT_HTTP_HEADER_FIELDS 100       /* header fields in one request (431) */
+#define LIMIT_HTTP_CHUNK_LINE 4096         /* one chunk-size line with its extensions,
+					    * and one trailer field (RFC 9112 7.1.1) */
+#define LIMIT_HTTP_TRAILER_BYTES (8u << 10) /* the trailer section of a chunked body */
+#define LIMIT_HTTP_BODY_MEMORY (1u << 20)  /* a body held in memory; larger: spooled */
+#define LIMIT_HTTP_BODY_DEFAULT (64u << 10) /* a route's body maximum unless it says */
+#define LIMIT_HTTP_BODY_API (10u << 20)    /* POST /jmap/api: JMAP maxSizeRequest */
+#define LIMIT_HTTP_UPLOAD (25u << 20)      /* [http] max_upload_size default (conf) */
+#define LIMIT_HTTP_REQ_ARENA (2u << 20)    /* one request: fields, decoded path, body
+					    * held in memory, the handler's answer */
+#define LIMIT_HTTP_STREAM_PENDING (256u << 10) /* output an event stream may queue before
+					    * the client is deemed gone */
+#define LIMIT_HTTP_FILE_CHUNK (64u << 10)  /* bytes of a file read per on_drain */
+
 /* POP3 (RFC 2449 4: 255 octets incl. CRLF) */
 #define LIMIT_POP3_LINE 255
 #define LIMIT_POP3_ERRORS 10
