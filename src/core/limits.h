@@ -397,4 +397,9 @@
 #define LIMIT_QUEUE_DOOMED 1024            /* files of finished messages waiting for a
 					    * durable commit before they are unlinked */
 
+/* Metrics (src/core/metrics.c) */
+#define LIMIT_METRICS_COLLECTORS 8         /* modules appending their own families */
+#define LIMIT_METRICS_RENDER (128u << 10)  /* one /metrics answer: every family with
+					    * every label and bucket, with room to spare */
+
 #endif
