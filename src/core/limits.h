@@ -236,6 +236,13 @@
 #define LIMIT_MAILBOX_KEYWORDS 1000        /* keywords a mailbox may define (PERMANENTFLAGS) */
 #define LIMIT_EXPUNGED_KEEP 10000          /* expunge-log entries kept per mailbox at least */
 #define LIMIT_EXPUNGED_KEEP_DAYS 30        /* ... and all of those younger than this */
+#define LIMIT_BLOB_KEEP_HOURS 24           /* JMAP uploads live this long (RFC 8620 6.1: >= 1 h) */
+#define LIMIT_BLOB_MAX (1ull << 30)        /* one upload at most, whatever the config says */
+#define LIMIT_BLOB_TYPE 255                /* bytes of an upload's media type */
+#define LIMIT_ACTIVITY_DAYS 90             /* the activity log keeps this long ... */
+#define LIMIT_ACTIVITY_ROWS 1000           /* ... and at most this many rows per account
+					    * of each kind (clients, POP3 removals) */
+#define LIMIT_ACTIVITY_STRING 128          /* bytes of a client name or address kept */
 
 /* Mailbox names */
 #define LIMIT_MAILBOX_NAME 512

@@ -51,6 +51,7 @@
 struct arena;
 struct store_env;
 struct store;
+struct store_activity;
 
 /* ---- system flags (RFC 9051 2.3.2); keywords are separate strings ---- */
 enum store_flag {
@@ -250,7 +251,7 @@ enum store_search_field {
 /* ---- the backend vtable ---- */
 /* The layout of struct store_ops. store_env_open refuses a backend that was built for
  * another one (ERR_INVAL); raise it with every op added, removed or changed. */
-#define STORE_OPS_VERSION 4
+#define STORE_OPS_VERSION 5
 /* env_open, env_close, recover and close must be set; any other op a backend leaves NULL
  * makes its wrapper answer ERR_INVAL (store_domain_is_local: false). */
 struct store_ops {
@@ -340,6 +341,25 @@ struct store_ops {
 	bool (*domain_is_local)(struct store_env *env, const char *domain);
 	int (*alias_list)(struct store_env *env, struct arena *a, struct store_alias **out,
 			  size_t *n_out);
+	/* uploads, tokens, activity, identities (JMAP support) */
+	int (*blob_put)(struct store *st, int fd, const void *data, uint64_t size,
+			const char *type, struct arena *a, const char **blob_id_out);
+	int (*blob_open)(struct store *st, const char *blob_id, int *fd_out,
+			 uint64_t *size_out, const char **type_out, struct arena *a);
+	int (*token_add)(struct store_env *env, int64_t account_id, const uint8_t hash[32],
+			 int64_t expires);
+	int (*token_get)(struct store_env *env, const uint8_t hash[32], int64_t now,
+			 int64_t *account_id_out);
+	int (*token_del)(struct store_env *env, const uint8_t hash[32]);
+	int (*activity_seen)(struct store_env *env, int64_t account_id, const char *protocol,
+			     const char *client, const char *address, int64_t now);
+	int (*activity_removed)(struct store_env *env, int64_t account_id,
+				const char *protocol, const char *client, const char *address,
+				uint32_t count, uint64_t bytes, int64_t now);
+	int (*activity_list)(struct store_env *env, int64_t account_id, struct arena *a,
+			     struct store_activity **out, size_t *n_out);
+	int (*account_aliases)(struct store_env *env, int64_t account_id, struct arena *a,
+			       const char ***names_out, size_t *n_out);
 };
 
 /* The backends compiled in, NULL-terminated. */
@@ -647,5 +667,91 @@ int store_check(struct store_env *env);
 /* Flushes (fsync/syncfs) the store issued itself since the process started, for metrics
  * and the benchmark; the database's own log syncs at commit are not counted. */
 uint64_t store_flush_count(void);
+
+/* ---- JMAP support: uploads, session tokens, the activity log, identities ----
+ * Uploads (RFC 8620 6.1) are files under <data>/accounts/<id>/upload/: inside the
+ * account, so deleting the account removes them, and never found by a path from a
+ * client: a blob id must match ^U[0-9a-f]{32}$ (anything else is ERR_NOTFOUND). They
+ * are not made durable (RFC 8620 promises nothing) and are kept LIMIT_BLOB_KEEP_HOURS
+ * (24 h; RFC 8620 asks for at least 1 h), then removed lazily: on store_blob_put, and
+ * when a store of the account is opened (at most once an hour per pooled handle);
+ * that also removes what a crash left half-written. */
+
+/* Store size bytes read from fd (from offset 0, with pread: the caller's offset and
+ * the fd stay as they are; the caller closes it) as a new upload of the account, with
+ * its media type (NULL or "" for application/octet-stream; else a MIME type
+ * "type/subtype" of RFC 2045 token characters, optionally followed by parameters,
+ * printable ASCII, at most LIMIT_BLOB_TYPE bytes: ERR_INVAL otherwise). *blob_id_out:
+ * "U" + 32 lowercase hex (random), from the arena. ERR_TOO_BIG when size passes
+ * LIMIT_BLOB_MAX (the caller bounds it by its own, lower, configured limit first:
+ * [http] max_upload_size); ERR_QUOTA when the account's usage + size would pass its
+ * quota_bytes (uploads themselves are not counted in the usage); ERR_INVAL when fd
+ * holds fewer than size bytes. */
+int store_blob_put(struct store *st, int fd, uint64_t size, const char *type,
+		   struct arena *a, const char **blob_id_out);
+/* The same for a body held in memory (data[0..size)). */
+int store_blob_put_mem(struct store *st, const void *data, uint64_t size, const char *type,
+		       struct arena *a, const char **blob_id_out);
+/* A read-only fd on an upload of this account (the caller closes it), positioned at 0,
+ * its size and type (from the arena). Uploads only: "G..." ids are the JMAP layer's
+ * (store_email_get + store_msg_open). ERR_NOTFOUND for an id of another form, one that
+ * is not this account's (another account's upload included), or one past its 24 h. */
+int store_blob_open(struct store *st, const char *blob_id, int *fd_out, uint64_t *size_out,
+		    const char **type_out, struct arena *a);
+
+/* Session tokens (JMAP/webmail login). The store sees only hash = SHA-256(token), never
+ * the token. A token has an idle lifetime: expires - now at store_token_add; every
+ * store_token_get that finds it moves its expiry to now + that lifetime (written at
+ * most once a minute, so not every request writes). Deleted with the account; expired
+ * ones are removed by later adds. ERR_INVAL for expires not after now. ERR_NOTFOUND
+ * (add) for an unknown account. */
+int store_token_add(struct store_env *env, int64_t account_id, const uint8_t hash[32],
+		    int64_t expires);
+/* ERR_NOTFOUND when unknown or expired at `now` (unix seconds); slides the expiry. */
+int store_token_get(struct store_env *env, const uint8_t hash[32], int64_t now,
+		    int64_t *account_id_out);
+/* Logout: the token is gone (ERR_NOTFOUND if it was not there). */
+int store_token_del(struct store_env *env, const uint8_t hash[32]);
+
+/* The activity log of an account (the webmail's "devices and activity" page): which
+ * clients used it, and what POP3 sessions removed from it. Bounded: entries older than
+ * LIMIT_ACTIVITY_DAYS go, and at most LIMIT_ACTIVITY_ROWS per account of each kind
+ * (the oldest go), pruned on write. Writes are cheap and not flushed
+ * (synchronous=NORMAL): a crash may lose the last ones, never a session's time. */
+enum store_activity_kind {
+	STORE_ACT_CLIENT,          /* a client seen: first_seen .. last_seen */
+	STORE_ACT_REMOVED,         /* a POP3 UPDATE that removed count messages */
+};
+struct store_activity {
+	enum store_activity_kind kind;
+	const char *protocol;      /* "imap", "pop3", "submission", "http", ... */
+	const char *client;        /* IMAP ID name/version, HTTP User-Agent; NULL unknown */
+	const char *address;       /* the peer's IP address; NULL unknown */
+	int64_t first_seen;        /* unix seconds; REMOVED: when (= last_seen) */
+	int64_t last_seen;
+	uint32_t count;            /* REMOVED: messages removed */
+	uint64_t bytes;            /* REMOVED: their octets */
+};
+/* Upsert the (protocol, client, address) row of the account (client and address may
+ * be NULL; NULLs compare equal): first_seen stays, last_seen = now. Strings are
+ * sanitized by the store (control characters become '?', cut to
+ * LIMIT_ACTIVITY_STRING bytes at a UTF-8 boundary); protocol must be non-empty.
+ * ERR_NOTFOUND for an unknown account. */
+int store_activity_seen(struct store_env *env, int64_t account_id, const char *protocol,
+			const char *client, const char *address, int64_t now);
+/* Log that a session removed count messages of `bytes` octets at `now`. */
+int store_activity_removed(struct store_env *env, int64_t account_id, const char *protocol,
+			   const char *client, const char *address, uint32_t count,
+			   uint64_t bytes, int64_t now);
+/* Both kinds, newest first (by last_seen), at most 2 * LIMIT_ACTIVITY_ROWS; the array
+ * and strings from the arena (NULL when none). */
+int store_activity_list(struct store_env *env, int64_t account_id, struct arena *a,
+			struct store_activity **out, size_t *n_out);
+
+/* Identities (RFC 8621 7): the account's aliases, ordered, from the arena (NULL when
+ * none); the account's own address is store_account_get_id's. ERR_NOTFOUND for an
+ * unknown account. */
+int store_account_aliases(struct store_env *env, int64_t account_id, struct arena *a,
+			  const char ***names_out, size_t *n_out);
 
 #endif
