@@ -409,4 +409,17 @@
 #define LIMIT_METRICS_RENDER (128u << 10)  /* one /metrics answer: every family with
 					    * every label and bucket, with room to spare */
 
+/* JMAP (src/http/jmap*.c; RFC 8620 2: what the session resource advertises) */
+#define LIMIT_JMAP_REQUEST_SIZE 10000000   /* maxSizeRequest: one API request body */
+#define LIMIT_JMAP_DEPTH 16                /* nested arrays/objects of a request (jansson's
+					    * own bound is 2048: ours is checked first) */
+#define LIMIT_JMAP_CALLS 64                /* maxCallsInRequest */
+#define LIMIT_JMAP_OBJECTS_GET 500         /* maxObjectsInGet */
+#define LIMIT_JMAP_OBJECTS_SET 500         /* maxObjectsInSet */
+#define LIMIT_JMAP_CONCURRENT 4            /* maxConcurrentRequests per account */
+#define LIMIT_JMAP_CONCURRENT_UPLOAD 4     /* maxConcurrentUpload per account */
+#define LIMIT_JMAP_QUERY_LIMIT 1000        /* ids a /query returns when asked for more */
+#define LIMIT_JMAP_ARENA (64u << 20)       /* one request's strings and id lists */
+#define LIMIT_JMAP_EVENT_PING_MIN 30       /* seconds: the least ping interval we honour */
+
 #endif
