@@ -97,6 +97,12 @@
 #define LIMIT_HTTP_STREAM_PENDING (256u << 10) /* output an event stream may queue before
 					    * the client is deemed gone */
 #define LIMIT_HTTP_FILE_CHUNK (64u << 10)  /* bytes of a file read per on_drain */
+/* Client autoconfiguration (src/http/http_autoconfig*.c) */
+#define LIMIT_AUTODISCOVER_REQUEST 8192    /* an Outlook POX request body (two short
+					    * elements; 413 past it) */
+#define LIMIT_AUTODISCOVER_DEPTH 8         /* element nesting in it (it needs 3) */
+#define LIMIT_AUTOCONFIG_XML (16u << 10)   /* one generated document (4 KiB at most with
+					    * every listener and the longest address) */
 
 /* POP3 (RFC 2449 4: 255 octets incl. CRLF) */
 #define LIMIT_POP3_LINE 255
