@@ -20,6 +20,7 @@ const char *err_str(int e)
 	case ERR_FULL: return "buffer full";
 	case ERR_AUTH: return "authentication failed";
 	case ERR_LOCKED: return "in use";
+	case ERR_GONE: return "cannot calculate changes";
 	}
 	return "unknown error";
 }

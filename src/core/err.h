@@ -23,6 +23,8 @@ enum err {
 	ERR_FULL = -13,       /* a fixed-capacity buffer is full */
 	ERR_AUTH = -14,       /* authentication failed */
 	ERR_LOCKED = -15,     /* in use by another session */
+	ERR_GONE = -16,       /* what was asked about is older than the kept history (JMAP
+			       * cannotCalculateChanges) */
 };
 
 static inline bool err_is_temp(int e)

@@ -248,6 +248,11 @@ enum store_search_field {
 	STORE_SEARCH_TEXT,
 };
 
+/* ---- JMAP changes and emails (declared here for struct store_ops; see the section
+ * "JMAP view" below) ---- */
+struct store_changes;
+struct store_email;
+
 /* ---- the backend vtable ---- */
 /* The layout of struct store_ops. store_env_open refuses a backend that was built for
  * another one (ERR_INVAL); raise it with every op added, removed or changed. */
@@ -360,6 +365,18 @@ struct store_ops {
 			     struct store_activity **out, size_t *n_out);
 	int (*account_aliases)(struct store_env *env, int64_t account_id, struct arena *a,
 			       const char ***names_out, size_t *n_out);
+	/* JMAP changes and emails */
+	int (*email_changes)(struct store *st, uint64_t since, size_t max, struct arena *a,
+			     struct store_changes *out);
+	int (*mailbox_changes)(struct store *st, uint64_t since, size_t max, struct arena *a,
+			       struct store_changes *out, bool *counts_only_out);
+	int (*thread_changes)(struct store *st, uint64_t since, size_t max, struct arena *a,
+			      struct store_changes *out);
+	int (*email_get)(struct store *st, const char *const *ids, size_t n, struct arena *a,
+			 struct store_email **out, size_t *n_out);
+	int (*thread_get)(struct store *st, const char *thread_id, struct arena *a,
+			  const char ***email_ids_out, size_t *n_out);
+	int (*changes_prune)(struct store *st, int64_t older_than, size_t keep);
 };
 
 /* The backends compiled in, NULL-terminated. */
@@ -753,5 +770,86 @@ int store_activity_list(struct store_env *env, int64_t account_id, struct arena 
  * unknown account. */
 int store_account_aliases(struct store_env *env, int64_t account_id, struct arena *a,
 			  const char ***names_out, size_t *n_out);
+
+/* ---- JMAP view: changes and emails (RFC 8620 5.2, RFC 8621 2.2, 3.2, 4.3) ----
+ * A JMAP Email is every message of the account sharing one EMAILID (store_msg.guid: the
+ * copies of store_copy); its id is that guid. A Mailbox's id is its MAILBOXID, a
+ * Thread's its THREADID ("T" + 32 hex). The JMAP state of every type is the account's
+ * modseq (store_modseq): a change of anything takes its next value.
+ * The changes are recorded by the backend inside the transaction of every write
+ * (delivery, APPEND, MULTIAPPEND, flags, expunge, copy, move, mailbox create, rename and
+ * delete, recovery and store_check dropping rows), so IMAP, POP3 and JMAP writes all
+ * show. What was destroyed is remembered as a tombstone, pruned like the expunge log
+ * (older than LIMIT_EXPUNGED_KEEP_DAYS and not among the LIMIT_EXPUNGED_KEEP newest;
+ * the tombstones of one change go or stay together). */
+
+/* The answer of a changes call. Ids and arrays come from the caller's arena (NULL when
+ * empty). An id is in at most one of the three lists:
+ *   created   made after `since` (also when changed again after);
+ *   updated   existed at `since` and changed after it;
+ *   destroyed existed at `since` and is gone now (made and gone after since: left out).
+ * old_modseq is `since`; new_modseq the state the lists bring a client to: the current
+ * modseq, or, when more is true, the last modseq included (an intermediate state: ask
+ * again from there). The cut falls between two modseqs, never inside one change; an
+ * id is sorted by the modseq it was created at when created, else by its last change. */
+struct store_changes {
+	const char **created, **updated, **destroyed;
+	size_t n_created, n_updated, n_destroyed;
+	uint64_t old_modseq, new_modseq;
+	bool more;
+};
+
+/* Email/changes: the EMAILIDs changed since `since` (RFC 8621 4.3). An Email is updated
+ * when a copy's flags or keywords change, or a copy is added to or removed from a
+ * mailbox (copy, move, expunge of one of several copies); destroyed when its last copy
+ * goes. At most max ids in all (max >= 1, else ERR_INVAL). ERR_GONE
+ * (cannotCalculateChanges) when since is older than the kept tombstones, or when the
+ * changes of a single modseq alone are more than max (the client then reloads);
+ * ERR_INVAL when since is newer than the current modseq. */
+int store_email_changes(struct store *st, uint64_t since, size_t max, struct arena *a,
+			struct store_changes *out);
+/* Mailbox/changes (RFC 8621 2.2): MAILBOXIDs of the mailboxes created, changed (renamed,
+ * special use, or their counts: a message added, removed, or its $seen/$draft changed,
+ * also of another mailbox's message of a thread it holds, for unreadThreads) and
+ * deleted; rules and errors as store_email_changes. *counts_only_out: true when every
+ * updated mailbox changed only in its counts (JMAP updatedProperties totalEmails,
+ * unreadEmails, totalThreads, unreadThreads), false otherwise (null). */
+int store_mailbox_changes(struct store *st, uint64_t since, size_t max, struct arena *a,
+			  struct store_changes *out, bool *counts_only_out);
+/* Thread/changes (RFC 8621 3.2): THREADIDs of the threads an Email joined or left
+ * (created: the thread's first Email came after since; destroyed: its last Email
+ * went); rules and errors as store_email_changes. */
+int store_thread_changes(struct store *st, uint64_t since, size_t max, struct arena *a,
+			 struct store_changes *out);
+
+/* One Email as store_email_get reads it. flags/keywords are those of the first copy
+ * (the lowest mailbox id, then the lowest uid): JMAP writes keep the copies equal. */
+struct store_email {
+	const char *id;            /* the EMAILID asked for */
+	const char *thread_id;     /* THREADID */
+	uint64_t size;
+	int64_t received_at;       /* the earliest INTERNALDATE of the copies */
+	unsigned flags;            /* enum store_flag bits */
+	const char *keywords;      /* space-separated, "" if none */
+	size_t n;                  /* copies: mailbox_ids[i] holds it as uids[i], */
+	int64_t *mailbox_ids;      /* ascending by mailbox id, then uid */
+	uint32_t *uids;
+};
+/* The Emails of ids[0..n) that exist, in the order asked, from one snapshot; unknown
+ * ids (also another account's, or not 32 hex) are left out: JMAP notFound. An id asked
+ * twice is returned twice. *out from the arena (NULL when *n_out is 0). At most
+ * LIMIT_JMAP_OBJECTS_GET ids per call (ERR_INVAL past it). */
+int store_email_get(struct store *st, const char *const *ids, size_t n, struct arena *a,
+		    struct store_email **out, size_t *n_out);
+/* Thread/get: the EMAILIDs of the thread, by receivedAt ascending (then id), from the
+ * arena. ERR_NOTFOUND when the thread has no Email (unknown or destroyed). */
+int store_thread_get(struct store *st, const char *thread_id, struct arena *a,
+		     const char ***email_ids_out, size_t *n_out);
+/* Prune the tombstones of Emails, Mailboxes and Threads older than older_than (unix
+ * seconds) that are not among the keep newest of their kind (those of one modseq go or
+ * stay together). Writes prune by themselves with now - LIMIT_EXPUNGED_KEEP_DAYS and
+ * LIMIT_EXPUNGED_KEEP; this call is for maintenance and tests. A changes call from
+ * below the highest pruned modseq then answers ERR_GONE. */
+int store_changes_prune(struct store *st, int64_t older_than, size_t keep);
 
 #endif
