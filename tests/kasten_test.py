@@ -26,11 +26,11 @@ DOMAIN = "example.test"
 HOSTNAME = "mx.example.test"
 
 ALL_LISTENERS = ("smtp", "submission", "submissions", "lmtp", "imap", "imaps",
-                 "pop3", "pop3s", "http")
+                 "pop3", "pop3s", "http", "https", "admin")
 # What the server of issues 2 and 3 serves; IMAP/HTTP tests ask for more with
 # @pytest.mark.kasten(listen=ALL_LISTENERS) or KASTEN_LISTEN in their module.
 DEFAULT_LISTEN = ("smtp", "submission", "submissions", "lmtp", "pop3", "pop3s")
-TLS_LISTENERS = ("submissions", "imaps", "pop3s")
+TLS_LISTENERS = ("submissions", "imaps", "pop3s", "https")
 
 START_TIMEOUT = float(os.environ.get("KASTEN_START_TIMEOUT", "10"))
 STOP_TIMEOUT = float(os.environ.get("KASTEN_STOP_TIMEOUT", "20"))

@@ -43,6 +43,10 @@ void conf_defaults(struct conf *c)
 	c->pop3 = dup_or_die("127.0.0.1:1110");
 	c->pop3s = dup_or_die("127.0.0.1:1995");
 	c->http = dup_or_die("127.0.0.1:8080");
+	c->https = dup_or_die("127.0.0.1:8443");
+	c->admin = dup_or_die("127.0.0.1:9090");
+	c->http_timeout = LIMIT_TIMEOUT_HTTP;
+	c->http_max_upload_size = LIMIT_HTTP_UPLOAD;
 	c->max_message_size = LIMIT_MESSAGE_SIZE;
 	c->max_recipients = LIMIT_SMTP_RCPTS;
 	c->login_timeout = LIMIT_TIMEOUT_LOGIN;
@@ -170,6 +174,8 @@ static const struct key keys[] = {
 	{"listen", "pop3", K_STR, O(pop3), 0},
 	{"listen", "pop3s", K_STR, O(pop3s), 0},
 	{"listen", "http", K_STR, O(http), 0},
+	{"listen", "https", K_STR, O(https), 0},
+	{"listen", "admin", K_STR, O(admin), 0},
 	{"tls", "cert", K_STR, O(tls_cert), 0},
 	{"tls", "key", K_STR, O(tls_key), 0},
 	{"limits", "max_message_size", K_SIZE, O(max_message_size), 0},
@@ -178,6 +184,7 @@ static const struct key keys[] = {
 	{"limits", "smtp_timeout", K_UINT, O(smtp_timeout), 3600},
 	{"limits", "pop3_timeout", K_UINT, O(pop3_timeout), 3600},
 	{"limits", "imap_timeout", K_UINT, O(imap_timeout), 7200},
+	{"limits", "http_timeout", K_UINT, O(http_timeout), 3600},
 	{"limits", "max_connections_per_ip", K_UINT, O(max_conns_per_ip), 1000000},
 	{"limits", "max_unauthenticated_per_ip", K_UINT, O(max_unauth_per_ip), 1000000},
 	{"auth", "plaintext_loopback", K_BOOL, O(plaintext_loopback), 0},
@@ -186,6 +193,7 @@ static const struct key keys[] = {
 	{"quota", "warn_percent", K_UINT, O(warn_percent), 100},
 	{"pop3", "enabled", K_BOOL, O(pop3_enabled), 0},
 	{"pop3", "expire_days", K_UINT, O(pop3_expire_days), 36500},
+	{"http", "max_upload_size", K_SIZE, O(http_max_upload_size), 0},
 	{"store", "backend", K_STR, O(backend), 0},
 	/* sender and postmaster policy */
 	{"server", "postmaster", K_STR, O(postmaster), 0},
@@ -328,7 +336,8 @@ int conf_load(struct conf *c, const char *path)
 	/* A config file names every listener it wants: one it leaves out is off, never a
 	 * default port nobody asked for. */
 	char **listeners[] = {&c->smtp, &c->submission, &c->submissions, &c->lmtp, &c->imap,
-			      &c->imaps, &c->pop3, &c->pop3s, &c->http};
+			      &c->imaps, &c->pop3, &c->pop3s, &c->http, &c->https,
+			      &c->admin};
 	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++)
 		set_str(listeners[i], "");
 	set_str(&c->postmaster, ""); /* derived from the hostname unless the file sets it */
@@ -357,13 +366,17 @@ int conf_load(struct conf *c, const char *path)
 		return ERR_BAD_SYNTAX;
 	}
 	unsigned *timeouts[] = {&c->login_timeout, &c->smtp_timeout, &c->pop3_timeout,
-				&c->imap_timeout, &c->dns_timeout};
+				&c->imap_timeout, &c->http_timeout, &c->dns_timeout};
 	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
 		if (*timeouts[i] == 0) {
 			log_err("config %s: [limits] and [dns] timeouts must be at least 1 second",
 				path);
 			return ERR_BAD_SYNTAX;
 		}
+	}
+	if (c->http_max_upload_size == 0 || c->http_max_upload_size > LIMIT_HTTP_UPLOAD_MAX) {
+		log_err("config %s: [http] max_upload_size out of range", path);
+		return ERR_BAD_SYNTAX;
 	}
 	if (c->max_message_size == 0 || c->max_message_size > LIMIT_MESSAGE_SIZE * 20ull) {
 		log_err("config %s: [limits] max_message_size out of range", path);

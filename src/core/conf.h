@@ -18,12 +18,15 @@ struct conf {
 	char *log_level;       /* error|warn|info|debug */
 	/* [listen]: "ADDR:PORT", NULL = off */
 	char *smtp, *submission, *submissions, *lmtp, *imap, *imaps, *pop3, *pop3s, *http;
+	char *https; /* implicit TLS with the [tls] context */
+	char *admin; /* /metrics and /healthz only: never expose it publicly */
 	/* [tls] */
 	char *tls_cert, *tls_key; /* NULL: self-signed pair generated in the data dir */
 	/* [limits] */
 	uint64_t max_message_size;
 	unsigned max_recipients;
 	unsigned login_timeout, smtp_timeout, pop3_timeout, imap_timeout; /* seconds */
+	unsigned http_timeout; /* seconds an HTTP connection may sit idle */
 	unsigned max_conns_per_ip, max_unauth_per_ip; /* per IPv4 address or IPv6 /64 */
 	/* [auth] */
 	bool plaintext_loopback; /* allow AUTH/USER/PASS without TLS from 127.0.0.0/8, ::1 */
@@ -34,6 +37,8 @@ struct conf {
 	/* [pop3] */
 	bool pop3_enabled;
 	unsigned pop3_expire_days; /* 0 = never */
+	/* [http] */
+	uint64_t http_max_upload_size; /* bytes of one body to /jmap/upload/ */
 	/* [store] */
 	char *backend;
 	/* Sender and postmaster policy: [server] postmaster, [submission] check_from,

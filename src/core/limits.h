@@ -92,6 +92,7 @@
 #define LIMIT_HTTP_BODY_DEFAULT (64u << 10) /* a route's body maximum unless it says */
 #define LIMIT_HTTP_BODY_API (10u << 20)    /* POST /jmap/api: JMAP maxSizeRequest */
 #define LIMIT_HTTP_UPLOAD (25u << 20)      /* [http] max_upload_size default (conf) */
+#define LIMIT_HTTP_UPLOAD_MAX (1ull << 30) /* ... and the largest it may be set to */
 #define LIMIT_HTTP_REQ_ARENA (2u << 20)    /* one request: fields, decoded path, body
 					    * held in memory, the handler's answer */
 #define LIMIT_HTTP_STREAM_PENDING (256u << 10) /* output an event stream may queue before
@@ -219,6 +220,8 @@
 #define LIMIT_TIMEOUT_SMTP 300             /* RFC 5321 4.5.3.2.7 server timeout */
 #define LIMIT_TIMEOUT_POP3 600             /* RFC 1939 3: autologout, at least 10 minutes */
 #define LIMIT_TIMEOUT_IMAP 1800            /* RFC 9051 5.4: at least 30 minutes */
+#define LIMIT_TIMEOUT_HTTP 120             /* an idle keep-alive connection (event streams
+					    * write pings well within it) */
 #define LIMIT_TIMEOUT_LOGIN 60             /* connect to successful login, in total */
 #define LIMIT_TIMEOUT_CLOSE 10             /* for the last reply to leave when closing */
 #define LIMIT_BODY_PROGRESS (64u << 10)    /* body octets that count as progress */
