@@ -1,4 +1,5 @@
-/* sqs_dir.c: <data>/directory.db: accounts and aliases.
+/* sqs_dir.c: <data>/directory.db: accounts and aliases, and the schema and statements
+ * of the tokens and activity tables (their calls are sqs_token.c's and sqs_activity.c's).
  * One sqlite handle for the whole process behind env->dir_mu; every query is a short
  * prepared statement. Addresses are stored lower-cased, at most LIMIT_ADDRESS bytes. */
 #include <errno.h>
@@ -35,6 +36,38 @@ static const char *const dir_schema[] = {
 	"CREATE INDEX accounts_domain ON accounts(substr(address, instr(address, '@') + 1));\n"
 	"CREATE INDEX aliases_domain ON aliases(substr(alias, instr(alias, '@') + 1));\n"
 	"PRAGMA user_version=2;",
+	/* 3: JMAP session tokens (only their SHA-256) and the activity log. The activity
+	 * columns client and address are '' when unknown, so the UNIQUE key treats an
+	 * unknown client as one value (NULLs would never conflict). */
+	"CREATE TABLE tokens(\n"
+	"  hash BLOB PRIMARY KEY,\n"
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+	"  created INTEGER NOT NULL,\n"
+	"  lifetime INTEGER NOT NULL,\n" /* idle seconds: each use moves expires to now + it */
+	"  expires INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"CREATE INDEX tokens_account ON tokens(account_id);\n"
+	"CREATE INDEX tokens_expires ON tokens(expires);\n"
+	"CREATE TABLE activity_clients(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+	"  protocol TEXT NOT NULL,\n"
+	"  client TEXT NOT NULL,\n"
+	"  address TEXT NOT NULL,\n"
+	"  first_seen INTEGER NOT NULL,\n"
+	"  last_seen INTEGER NOT NULL,\n"
+	"  UNIQUE(account_id, protocol, client, address));\n"
+	"CREATE INDEX activity_clients_seen ON activity_clients(account_id, last_seen);\n"
+	"CREATE TABLE activity_removals(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+	"  protocol TEXT NOT NULL,\n"
+	"  client TEXT NOT NULL,\n"
+	"  address TEXT NOT NULL,\n"
+	"  count INTEGER NOT NULL,\n"
+	"  bytes INTEGER NOT NULL,\n"
+	"  at INTEGER NOT NULL);\n"
+	"CREATE INDEX activity_removals_at ON activity_removals(account_id, at);\n"
+	"PRAGMA user_version=3;",
 };
 
 #define ACC_COLS "id, address, pwhash, quota_bytes, quota_messages, pop3_enabled"
@@ -59,6 +92,38 @@ static const char *const dir_sql[D_COUNT] = {
 		     "aliases WHERE substr(alias, instr(alias, '@') + 1) = ?1)",
 	[D_ALIAS_LIST] = "SELECT aliases.alias, accounts.address FROM aliases JOIN accounts "
 			 "ON accounts.id = aliases.account_id ORDER BY aliases.alias",
+	[D_ACC_ALIASES] = "SELECT alias FROM aliases WHERE account_id = ?1 ORDER BY alias",
+	[D_BEGIN] = "BEGIN IMMEDIATE",
+	[D_COMMIT] = "COMMIT",
+	[D_ROLLBACK] = "ROLLBACK",
+	[D_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[D_SYNC_FULL] = "PRAGMA synchronous=FULL",
+	[D_TOK_INSERT] = "INSERT INTO tokens(hash, account_id, created, lifetime, expires) "
+			 "VALUES(?1, ?2, ?3, ?4, ?5)",
+	[D_TOK_GET] = "SELECT account_id, lifetime, expires FROM tokens WHERE hash = ?1",
+	[D_TOK_SLIDE] = "UPDATE tokens SET expires = ?2 WHERE hash = ?1",
+	[D_TOK_DELETE] = "DELETE FROM tokens WHERE hash = ?1",
+	[D_TOK_PRUNE] = "DELETE FROM tokens WHERE expires <= ?1",
+	[D_ACT_TOUCH] = "UPDATE activity_clients SET last_seen = max(last_seen, ?5) WHERE "
+			"account_id = ?1 AND protocol = ?2 AND client = ?3 AND address = ?4",
+	[D_ACT_INSERT] = "INSERT INTO activity_clients(account_id, protocol, client, address, "
+			 "first_seen, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?5)",
+	[D_ACT_PRUNE_OLD] = "DELETE FROM activity_clients WHERE account_id = ?1 AND "
+			    "last_seen < ?2",
+	[D_ACT_PRUNE_MANY] = "DELETE FROM activity_clients WHERE id IN (SELECT id FROM "
+			     "activity_clients WHERE account_id = ?1 ORDER BY last_seen DESC, "
+			     "id DESC LIMIT -1 OFFSET ?2)",
+	[D_RM_INSERT] = "INSERT INTO activity_removals(account_id, protocol, client, address, "
+			"count, bytes, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[D_RM_PRUNE_OLD] = "DELETE FROM activity_removals WHERE account_id = ?1 AND at < ?2",
+	[D_RM_PRUNE_MANY] = "DELETE FROM activity_removals WHERE id IN (SELECT id FROM "
+			    "activity_removals WHERE account_id = ?1 ORDER BY at DESC, id DESC "
+			    "LIMIT -1 OFFSET ?2)",
+	[D_ACT_LIST] = "SELECT 0, protocol, client, address, first_seen, last_seen, 0, 0, id "
+		       "FROM activity_clients WHERE account_id = ?1 AND last_seen >= ?2 "
+		       "UNION ALL SELECT 1, protocol, client, address, at, at, count, bytes, id "
+		       "FROM activity_removals WHERE account_id = ?1 AND at >= ?2 "
+		       "ORDER BY 6 DESC, 1, 9 DESC",
 };
 
 int sqs_dir_open(struct sqs_env *e)
@@ -573,4 +638,60 @@ bool sqs_domain_is_local(struct store_env *env, const char *domain)
 	dreset(q);
 	pthread_mutex_unlock(&e->dir_mu);
 	return rc != SQLITE_DONE; /* a row, or an error (logged): look the recipient up */
+}
+
+int sqs_dstep(struct sqs_env *e, sqlite3_stmt *q)
+{
+	return dstep(e, q);
+}
+
+void sqs_dreset(sqlite3_stmt *q)
+{
+	dreset(q);
+}
+
+int sqs_account_aliases(struct store_env *env, int64_t account_id, struct arena *a,
+			const char ***names_out, size_t *n_out)
+{
+	struct sqs_env *e = (struct sqs_env *)env;
+	uint64_t qb, qm;
+	int r = sqs_dir_quota(e, account_id, &qb, &qm); /* the account exists */
+	if (r < 0)
+		return r;
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	pthread_mutex_lock(&e->dir_mu);
+	sqlite3_stmt *q = e->dq[D_ACC_ALIASES];
+	sqlite3_bind_int64(q, 1, account_id);
+	while ((rc = dstep(e, q)) == SQLITE_ROW) {
+		if (n == cap) {
+			/* grow in the arena, as sqs_alias_list */
+			cap = cap ? cap * 2 : 16;
+			const char **nv = arena_alloc(a, cap * sizeof(*nv));
+			if (!nv) {
+				r = ERR_NOMEM;
+				break;
+			}
+			if (n)
+				memcpy(nv, v, n * sizeof(*v));
+			v = nv;
+		}
+		const char *al = (const char *)sqlite3_column_text(q, 0);
+		v[n] = al ? arena_strdup(a, al) : NULL;
+		if (!v[n]) {
+			r = ERR_NOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sqs_err(rc);
+	dreset(q);
+	pthread_mutex_unlock(&e->dir_mu);
+	if (r < 0)
+		return r;
+	*names_out = n ? v : NULL;
+	*n_out = n;
+	return 0;
 }

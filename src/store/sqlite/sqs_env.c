@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -217,6 +218,7 @@ static int st_open(struct store_env *env, int64_t account_id, struct store **out
 	s->base.ops = &store_sqlite_ops;
 	s->base.env = env;
 	s->base.account_id = account_id;
+	sqs_blob_prune(e, account_id, (int64_t)time(NULL), false); /* hourly at most */
 	*out = &s->base;
 	return 0;
 }
@@ -278,4 +280,13 @@ const struct store_ops store_sqlite_ops = {
 	.check = sqs_check,
 	.domain_is_local = sqs_domain_is_local,
 	.alias_list = sqs_alias_list,
+	.blob_put = sqs_blob_put,
+	.blob_open = sqs_blob_open,
+	.token_add = sqs_token_add,
+	.token_get = sqs_token_get,
+	.token_del = sqs_token_del,
+	.activity_seen = sqs_activity_seen,
+	.activity_removed = sqs_activity_removed,
+	.activity_list = sqs_activity_list,
+	.account_aliases = sqs_account_aliases,
 };

@@ -136,6 +136,26 @@ enum sqs_dstmt {
 	D_ACC_IDS,
 	D_DOMAIN,
 	D_ALIAS_LIST,
+	/* uploads, tokens, activity, identities (sqs_token.c, sqs_activity.c) */
+	D_ACC_ALIASES,
+	D_BEGIN,
+	D_COMMIT,
+	D_ROLLBACK,
+	D_SYNC_NORMAL,
+	D_SYNC_FULL,
+	D_TOK_INSERT,
+	D_TOK_GET,
+	D_TOK_SLIDE,
+	D_TOK_DELETE,
+	D_TOK_PRUNE,
+	D_ACT_TOUCH,
+	D_ACT_INSERT,
+	D_ACT_PRUNE_OLD,
+	D_ACT_PRUNE_MANY,
+	D_RM_INSERT,
+	D_RM_PRUNE_OLD,
+	D_RM_PRUNE_MANY,
+	D_ACT_LIST,
 	D_COUNT
 };
 
@@ -225,6 +245,35 @@ int sqs_alias_list(struct store_env *env, struct arena *a, struct store_alias **
 		   size_t *n_out);
 int sqs_resolve(struct store_env *env, const char *address, int64_t *id_out);
 bool sqs_domain_is_local(struct store_env *env, const char *domain);
+/* Step / reset a directory statement (dir_mu held by the caller): rc is SQLITE_ROW,
+ * DONE or an error, logged with SQLite's message (constraint failures are not). */
+int sqs_dstep(struct sqs_env *e, sqlite3_stmt *q);
+void sqs_dreset(sqlite3_stmt *q);
+int sqs_account_aliases(struct store_env *env, int64_t account_id, struct arena *a,
+			const char ***names_out, size_t *n_out);
+
+/* ---- sqs_blob.c: JMAP uploads under accounts/<id>/upload/ ---- */
+int sqs_blob_put(struct store *st, int fd, const void *data, uint64_t size,
+		 const char *type, struct arena *a, const char **blob_id_out);
+int sqs_blob_open(struct store *st, const char *blob_id, int *fd_out, uint64_t *size_out,
+		  const char **type_out, struct arena *a);
+/* Remove the account's uploads (and half-written ones) older than
+ * LIMIT_BLOB_KEEP_HOURS; without force at most once an hour per account (store_open). */
+void sqs_blob_prune(struct sqs_env *e, int64_t account_id, int64_t now, bool force);
+
+/* ---- sqs_token.c: session tokens; sqs_activity.c: the activity log ---- */
+int sqs_token_add(struct store_env *env, int64_t account_id, const uint8_t hash[32],
+		  int64_t expires);
+int sqs_token_get(struct store_env *env, const uint8_t hash[32], int64_t now,
+		  int64_t *account_id_out);
+int sqs_token_del(struct store_env *env, const uint8_t hash[32]);
+int sqs_activity_seen(struct store_env *env, int64_t account_id, const char *protocol,
+		      const char *client, const char *address, int64_t now);
+int sqs_activity_removed(struct store_env *env, int64_t account_id, const char *protocol,
+			 const char *client, const char *address, uint32_t count,
+			 uint64_t bytes, int64_t now);
+int sqs_activity_list(struct store_env *env, int64_t account_id, struct arena *a,
+		      struct store_activity **out, size_t *n_out);
 
 /* ---- sqs_db.c: index.db handles and the pool ---- */
 /* Open a database file with our pragmas (WAL, synchronous=FULL, busy timeout,
