@@ -47,6 +47,7 @@ void conf_defaults(struct conf *c)
 	c->admin = dup_or_die("127.0.0.1:9090");
 	c->http_timeout = LIMIT_TIMEOUT_HTTP;
 	c->http_max_upload_size = LIMIT_HTTP_UPLOAD;
+	c->http_session_days = LIMIT_JMAP_SESSION_DAYS;
 	c->max_message_size = LIMIT_MESSAGE_SIZE;
 	c->max_recipients = LIMIT_SMTP_RCPTS;
 	c->login_timeout = LIMIT_TIMEOUT_LOGIN;
@@ -194,6 +195,7 @@ static const struct key keys[] = {
 	{"pop3", "enabled", K_BOOL, O(pop3_enabled), 0},
 	{"pop3", "expire_days", K_UINT, O(pop3_expire_days), 36500},
 	{"http", "max_upload_size", K_SIZE, O(http_max_upload_size), 0},
+	{"http", "session_days", K_UINT, O(http_session_days), LIMIT_JMAP_SESSION_DAYS_MAX},
 	{"store", "backend", K_STR, O(backend), 0},
 	/* sender and postmaster policy */
 	{"server", "postmaster", K_STR, O(postmaster), 0},
@@ -376,6 +378,10 @@ int conf_load(struct conf *c, const char *path)
 	}
 	if (c->http_max_upload_size == 0 || c->http_max_upload_size > LIMIT_HTTP_UPLOAD_MAX) {
 		log_err("config %s: [http] max_upload_size out of range", path);
+		return ERR_BAD_SYNTAX;
+	}
+	if (c->http_session_days == 0) {
+		log_err("config %s: [http] session_days must be at least 1", path);
 		return ERR_BAD_SYNTAX;
 	}
 	if (c->max_message_size == 0 || c->max_message_size > LIMIT_MESSAGE_SIZE * 20ull) {

@@ -39,6 +39,7 @@ struct conf {
 	unsigned pop3_expire_days; /* 0 = never */
 	/* [http] */
 	uint64_t http_max_upload_size; /* bytes of one body to /jmap/upload/ */
+	unsigned http_session_days;    /* idle days until a webmail/JMAP login token expires */
 	/* [store] */
 	char *backend;
 	/* Sender and postmaster policy: [server] postmaster, [submission] check_from,

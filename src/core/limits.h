@@ -430,5 +430,9 @@
 #define LIMIT_JMAP_QUERY_LIMIT 1000        /* ids a /query returns when asked for more */
 #define LIMIT_JMAP_ARENA (64u << 20)       /* one request's strings and id lists */
 #define LIMIT_JMAP_EVENT_PING_MIN 30       /* seconds: the least ping interval we honour */
+#define LIMIT_JMAP_EVENT_PING_MAX 3600     /* seconds: the longest (RFC 8620 7.3: >= 300) */
+#define LIMIT_JMAP_SESSION_DAYS 30         /* [http] session_days default (conf) */
+#define LIMIT_JMAP_SESSION_DAYS_MAX 3650   /* ... and the longest it may be set to */
+#define LIMIT_JMAP_LOGIN_FIELD 1024        /* username or password in POST /jmap/login */
 
 #endif
