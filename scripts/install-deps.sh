@@ -8,7 +8,8 @@ set -eu
 level=${1:-check}
 
 build="gcc make meson ninja-build pkg-config libevent-dev libssl-dev libsqlite3-dev
-libcrypt-dev libinih-dev zlib1g-dev libunbound-dev dns-root-data libidn2-dev publicsuffix"
+libcrypt-dev libinih-dev zlib1g-dev libunbound-dev dns-root-data libidn2-dev publicsuffix
+libjansson-dev"
 check="openssl libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
 fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl strace
 isync offlineimap3 mutt tmux dovecot-imapd dovecot-pop3d dovecot-lmtpd

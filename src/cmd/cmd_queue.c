@@ -13,9 +13,11 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/metrics.h"
 #include "outbound/queue.h"
 #include "core/banned.h"
 
@@ -226,21 +228,19 @@ static int queue_cmd_stats(struct queue *q)
 		fprintf(stderr, "kasten queue: stats: %s\n", err_str(r));
 		return 1;
 	}
-	int64_t oldest = st.oldest < 0 ? 0 : (int64_t)time(NULL) - st.oldest;
-	printf("# HELP kasten_queue_messages Messages in the outbound queue.\n"
-	       "# TYPE kasten_queue_messages gauge\n"
-	       "kasten_queue_messages %llu\n"
-	       "# HELP kasten_queue_recipients Recipients in the outbound queue not yet final.\n"
-	       "# TYPE kasten_queue_recipients gauge\n"
-	       "kasten_queue_recipients %llu\n"
-	       "# HELP kasten_queue_bytes Bytes of the messages in the outbound queue.\n"
-	       "# TYPE kasten_queue_bytes gauge\n"
-	       "kasten_queue_bytes %llu\n"
-	       "# HELP kasten_queue_oldest_seconds Age of the oldest queued message.\n"
-	       "# TYPE kasten_queue_oldest_seconds gauge\n"
-	       "kasten_queue_oldest_seconds %lld\n",
-	       (unsigned long long)st.messages, (unsigned long long)st.rcpts,
-	       (unsigned long long)st.bytes, (long long)(oldest < 0 ? 0 : oldest));
+	/* the same formatter as the server's /metrics: one text for both */
+	char text[1024];
+	struct buf b;
+	buf_init(&b, text, sizeof(text));
+	struct metrics_queue mq = {.messages = st.messages, .recipients = st.rcpts,
+				   .bytes = st.bytes,
+				   .oldest_age = st.oldest < 0 ? 0 : (int64_t)time(NULL) - st.oldest};
+	if (metrics_format_queue(&b, &mq) < 0) {
+		fprintf(stderr, "kasten queue: stats: %s\n", err_str(ERR_FULL));
+		return 1;
+	}
+	if (fwrite(text, 1, b.len, stdout) != b.len)
+		return 1;
 	return 0;
 }
 

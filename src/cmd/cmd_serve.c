@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "deliver/deliver.h"
 #include "net/net.h"
+#include "http/http.h"
 #include "imap/imap.h"
 #include "notify/notify.h"
 #include "outbound/bounce.h"
@@ -48,9 +49,12 @@ static size_t listeners(const struct conf *cf, struct net_listen ls[16])
 	LISTEN(cf->pop3s, &pop3_proto, NET_TLS_IMPLICIT, NULL, true, cf->pop3_timeout);
 	LISTEN(cf->imap, &imap_proto, NET_TLS_NONE, NULL, true, cf->imap_timeout);
 	LISTEN(cf->imaps, &imap_proto, NET_TLS_IMPLICIT, NULL, true, cf->imap_timeout);
+	/* HTTP: clients log in per request (Basic, Bearer, a session cookie) */
+	LISTEN(cf->http, &http_proto, NET_TLS_NONE, &http_listener_public, false, cf->http_timeout);
+	LISTEN(cf->https, &http_proto, NET_TLS_IMPLICIT, &http_listener_public, false,
+	       cf->http_timeout);
+	LISTEN(cf->admin, &http_proto, NET_TLS_NONE, &http_listener_admin, false, cf->http_timeout);
 #undef LISTEN
-	if (cf->http)
-		log_info("the http listener is configured but not part of this build yet");
 	return n;
 }
 
@@ -58,7 +62,7 @@ static size_t listeners(const struct conf *cf, struct net_listen ls[16])
 static size_t own_addrs(const struct conf *cf, struct out_own_addr *out)
 {
 	const char *addrs[] = {cf->smtp, cf->submission, cf->submissions, cf->lmtp, cf->imap,
-			       cf->imaps, cf->pop3, cf->pop3s, cf->http};
+			       cf->imaps, cf->pop3, cf->pop3s, cf->http, cf->https, cf->admin};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
 		char host[256];
@@ -182,6 +186,7 @@ int cmd_serve(int argc, char **argv)
 	pop3_init(env);
 	notify_start(env);
 	imap_init(env);
+	http_init(env);
 
 	if (out_run(engine) < 0 || net_run() < 0)
 		return 1;

@@ -70,6 +70,7 @@ struct jmap_ctx {
 	const char *err_type;
 	const char *err_desc;
 	json_t *err_extra;         /* more members of the error object, or NULL */
+	json_t *implicit;          /* jmap_add_implicit's responses for the call running */
 };
 
 /* A method: 0 and *result_out (a new reference, the response's arguments), or a
@@ -98,6 +99,11 @@ int jmap_method_error(struct jmap_ctx *x, const char *type, const char *descript
 /* The same with more members for the error object (stolen), e.g. {"arguments":[...]}. */
 int jmap_method_error_extra(struct jmap_ctx *x, const char *type, const char *description,
 			    json_t *extra);
+
+/* An implicit call's response (RFC 8620 5.4 onSuccessDestroyOriginal, RFC 8621 7.5
+ * onSuccessUpdateEmail): [name, args (stolen), the call's id] goes after the running
+ * call's own response when that succeeds. ERR_NOMEM. */
+int jmap_add_implicit(struct jmap_ctx *x, const char *name, json_t *args);
 
 /* ---- the request engine (jmap_request.c) ---- */
 /* A request-level problem (RFC 8620 3.6.1): HTTP status, the type URI, a detail and,
@@ -132,8 +138,8 @@ json_t *jmap_pointer(json_t *v, const char *path);
  * Each *_parse checks accountId (accountNotFound unless it is x->account_str) and the
  * arguments' types; on a problem it has called jmap_method_error and returns < 0, so a
  * method does `if (jmap_get_parse(...) < 0) return ERR_INVAL;`. Ids given as
- * "#creationId" are resolved through x->created_ids (unknown: notFound for /get, an
- * invalidArguments for /set destroy). */
+ * "#creationId" are resolved through x->created_ids; an unknown one stays as given
+ * (and is then notFound / notDestroyed like any unknown id). */
 
 /* The state string of the account (store_modseq), in x->a. ERR_* from the store. */
 int jmap_state(struct jmap_ctx *x, const char **state_out);
@@ -215,6 +221,8 @@ struct jmap_query_args {
 	int64_t anchor_offset;
 	size_t limit;
 	bool limit_given;
+	bool limit_by_server;      /* not given or above LIMIT_JMAP_QUERY_LIMIT: the
+				    * response then says which limit applied */
 	bool calculate_total;
 };
 int jmap_query_parse(struct jmap_ctx *x, json_t *args, struct jmap_query_args *out);
