@@ -811,9 +811,11 @@ int store_email_changes(struct store *st, uint64_t since, size_t max, struct are
 /* Mailbox/changes (RFC 8621 2.2): MAILBOXIDs of the mailboxes created, changed (renamed,
  * special use, or their counts: a message added, removed, or its $seen/$draft changed,
  * also of another mailbox's message of a thread it holds, for unreadThreads) and
- * deleted; rules and errors as store_email_changes. *counts_only_out: true when every
- * updated mailbox changed only in its counts (JMAP updatedProperties totalEmails,
- * unreadEmails, totalThreads, unreadThreads), false otherwise (null). */
+ * deleted; rules and errors as store_email_changes. *counts_only_out: true when some
+ * mailbox was updated and every updated one changed only in its counts (JMAP
+ * updatedProperties totalEmails, unreadEmails, totalThreads, unreadThreads), false
+ * otherwise (null). Subscriptions take no modseq (store_subscription_set), so
+ * isSubscribed changes do not show here. */
 int store_mailbox_changes(struct store *st, uint64_t since, size_t max, struct arena *a,
 			  struct store_changes *out, bool *counts_only_out);
 /* Thread/changes (RFC 8621 3.2): THREADIDs of the threads an Email joined or left

@@ -242,7 +242,7 @@ static void migrate_v2(void **state)
 	store_close(&st);
 	store_env_close(&f->env);
 	/* back to what schema 2 wrote */
-	sql_on(f, id, "DROP TABLE subscriptions;"
+	sql_on(f, id, SCHEMA_V4_UNDO "DROP TABLE subscriptions;"
 		      "ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 0;"
 		      "UPDATE mailboxes SET subscribed = name IN ('INBOX', 'Sent', 'Work/Kept');"
 		      "PRAGMA user_version=2;");
@@ -256,7 +256,7 @@ static void migrate_v2(void **state)
 	assert_int_equal(store_mailbox_delete(st, "Work/Kept"), 0);
 	assert_string_equal(subs_of(f, st), "INBOX Sent Work/Kept");
 	store_close(&st);
-	assert_int_equal(sql_int(f, id, "PRAGMA user_version"), 3);
+	assert_int_equal(sql_int(f, id, "PRAGMA user_version"), 4);
 	assert_int_equal(sql_int(f, id, "SELECT count(*) FROM pragma_table_info('mailboxes') "
 					"WHERE name = 'subscribed'"), 0);
 }

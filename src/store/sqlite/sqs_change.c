@@ -122,8 +122,11 @@ static int prune(struct sqs_db *h, int64_t mailbox_id, int64_t older_than, size_
 
 int sqs_explog_prune(struct sqs_db *h, int64_t mailbox_id, int64_t now)
 {
-	return prune(h, mailbox_id, now - (int64_t)LIMIT_EXPUNGED_KEEP_DAYS * 86400,
-		     LIMIT_EXPUNGED_KEEP);
+	int r = prune(h, mailbox_id, now - (int64_t)LIMIT_EXPUNGED_KEEP_DAYS * 86400,
+		      LIMIT_EXPUNGED_KEEP);
+	if (r == 0) /* the JMAP tombstones age by the same rule, pruned where they grow */
+		r = sqs_jmap_prune(h, now);
+	return r;
 }
 
 int sqs_expunged_prune(struct store *st, int64_t mailbox_id, int64_t older_than, size_t keep)

@@ -266,6 +266,13 @@ const struct store_ops store_sqlite_ops = {
 	.msg_extra = sqs_msg_extra,
 	.msg_open = sqs_msg_open,
 	.msg_mime = sqs_msg_mime,
+	/* the JMAP view (at the struct's end; here, apart from the lines around it) */
+	.email_changes = sqs_email_changes,
+	.mailbox_changes = sqs_mailbox_changes,
+	.thread_changes = sqs_thread_changes,
+	.email_get = sqs_email_get,
+	.thread_get = sqs_thread_get,
+	.changes_prune = sqs_changes_prune,
 	.flags = sqs_flags,
 	.expunge = sqs_expunge,
 	.expunge_deleted = sqs_expunge_deleted,

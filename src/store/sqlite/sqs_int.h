@@ -104,6 +104,22 @@ enum sqs_stmt {
 	Q_EXP_NTH,
 	Q_EXP_PRUNE_MAX,
 	Q_EXP_PRUNE,
+	/* the JMAP view (sqs_jmap.c, sqs_jmap_get.c) */
+	Q_JM_EMAIL_CHANGES,
+	Q_JM_MAILBOX_CHANGES,
+	Q_JM_THREAD_CHANGES,
+	Q_JM_EMAIL_NTH,
+	Q_JM_EMAIL_PRUNE_MAX,
+	Q_JM_EMAIL_PRUNE,
+	Q_JM_MAILBOX_NTH,
+	Q_JM_MAILBOX_PRUNE_MAX,
+	Q_JM_MAILBOX_PRUNE,
+	Q_JM_THREAD_NTH,
+	Q_JM_THREAD_PRUNE_MAX,
+	Q_JM_THREAD_PRUNE,
+	Q_JM_EMAIL_COPIES,
+	Q_JM_EMAIL_THREAD,
+	Q_JM_THREAD_EMAILS,
 	Q_COUNT
 };
 extern const char *const sqs_index_sql[Q_COUNT];
@@ -548,5 +564,25 @@ int sqs_deliver_batch(struct store_env *env, const int64_t *account_ids,
 /* ---- sqs_recover.c ---- */
 int sqs_recover(struct store_env *env);
 int sqs_check(struct store_env *env);
+
+/* ---- sqs_jmap.c, sqs_jmap_get.c: the JMAP view (store.h) ----
+ * The triggers of schema version 4 record every change; they take a removal's modseq
+ * from the counter, so every writer that removes a message or mailbox row calls
+ * sqs_modseq_next before it removes the first one (an insert or update carries its
+ * modseq in the row). */
+int sqs_email_changes(struct store *st, uint64_t since, size_t max, struct arena *a,
+		      struct store_changes *out);
+int sqs_mailbox_changes(struct store *st, uint64_t since, size_t max, struct arena *a,
+			struct store_changes *out, bool *counts_only_out);
+int sqs_thread_changes(struct store *st, uint64_t since, size_t max, struct arena *a,
+		       struct store_changes *out);
+int sqs_changes_prune(struct store *st, int64_t older_than, size_t keep);
+/* Prune the account's tombstones by LIMIT_EXPUNGED_KEEP(_DAYS) (inside a write
+ * transaction; expunges and mailbox deletes call it). */
+int sqs_jmap_prune(struct sqs_db *h, int64_t now);
+int sqs_email_get(struct store *st, const char *const *ids, size_t n, struct arena *a,
+		  struct store_email **out, size_t *n_out);
+int sqs_thread_get(struct store *st, const char *thread_id, struct arena *a,
+		   const char ***email_ids_out, size_t *n_out);
 
 #endif

@@ -491,6 +491,8 @@ int sqs_mailbox_delete(struct store *st, const char *name)
 			memmove(guids[gone++], guids[i], sizeof(guids[0]));
 	}
 	if (r == 0)
+		r = sqs_jmap_prune(h, (int64_t)time(NULL));
+	if (r == 0)
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h);

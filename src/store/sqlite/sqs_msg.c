@@ -284,8 +284,10 @@ static int expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, s
 	if (r == 0 && n && !g->files)
 		r = ERR_NOMEM;
 	uint64_t modseq = 0;
+	/* taken before the first row goes: the JMAP triggers stamp removals with it (an
+	 * expunge that removes nothing rolls back, and the counter with it) */
 	if (r == 0 && n)
-		r = sqs_modseq_peek(h, &modseq);
+		r = sqs_modseq_next(h, &modseq);
 	int64_t now = (int64_t)time(NULL);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		r = expunge_one(h, mailbox_id, uids[i], modseq, now, only_deleted, g);
@@ -294,14 +296,12 @@ static int expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids, s
 	}
 	if (r == 0 && g->uids.n) {
 		mb.highestmodseq = modseq;
-		r = sqs_modseq_next(h, &modseq);
-		if (r == 0)
-			r = sqs_mb_bump(h, &mb);
+		r = sqs_mb_bump(h, &mb);
 		if (r == 0)
 			r = sqs_explog_prune(h, mailbox_id, now);
 	}
 	free(all.v);
-	if (r == 0)
+	if (r == 0 && g->uids.n)
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h);

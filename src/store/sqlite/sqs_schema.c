@@ -13,7 +13,19 @@
  *
  * Version 3 (subscriptions as names): a subscription is a row of `subscriptions`, no
  * longer a column of its mailbox, so it outlives a deleted mailbox and may name none
- * (RFC 3501 6.3.6, RFC 9051 6.3.7); the subscribed mailboxes become subscribed names. */
+ * (RFC 3501 6.3.6, RFC 9051 6.3.7); the subscribed mailboxes become subscribed names.
+ *
+ * Version 4 (the JMAP view, sqs_jmap.c): what changed at which modseq for Email/,
+ * Mailbox/ and Thread/changes, kept by triggers so that no writer can forget it:
+ * `jmap_emails` (one row per EMAILID: created, last change, gone = a tombstone),
+ * `jmap_threads` (per THREADID: created, last join or leave, its number of Emails; 0 =
+ * a tombstone), `jmap_mailboxes_gone` (tombstones of deleted mailboxes) and three
+ * columns of `mailboxes` (created, last change of name or role, last change of its
+ * counts). A trigger learns the change's modseq from the row it sees (new.modseq of
+ * an insert or update) or, for a removal, from the counter (meta "modseq"): every
+ * writer takes the modseq before it removes a row (sqs_int.h). Existing rows count as
+ * created at their current modseq, and every changes call from before the migration
+ * answers "cannot calculate" (the horizons), as the tombstones of the past are unknown. */
 #include <string.h>
 
 #include "core/err.h"
@@ -32,6 +44,22 @@
 #define USAGE_ADD(r, s)                                                                \
 	"UPDATE usage SET bytes = bytes " s " " r ".size, messages = messages " s " 1 "    \
 	"WHERE id = 1;\n"
+
+/* The modseq of the change a trigger runs in, and the time, for rows a removal leaves. */
+#define CHANGE_MODSEQ "(SELECT value FROM meta WHERE key = 'modseq')"
+#define NOW "CAST(strftime('%s', 'now') AS INTEGER)"
+/* The modseq an insert or update of a message row runs at: the row's own (flags, copy,
+ * move, append) or, where the statement keeps the old one (INBOX's rows moved by a
+ * rename), the counter's. */
+#define ROW_MODSEQ(r) "max(" r ".modseq, " CHANGE_MODSEQ ")"
+/* The counts of the mailboxes that hold an Email of the thread of guid g changed: its
+ * unreadThreads (RFC 8621 2) follows every Email of the thread, in any mailbox. */
+#define THREAD_COUNTS(g, m)                                                             \
+	"UPDATE mailboxes SET jmap_counts = " m " WHERE id IN (SELECT x.mailbox_id FROM "   \
+	"jmap_emails e JOIN messages x ON x.guid = e.guid WHERE e.thread_id = (SELECT "     \
+	"thread_id FROM content WHERE guid = " g "));\n"
+/* A message is unread for JMAP without $seen and without $draft (RFC 8621 2). */
+#define UNREAD(r) "((" r ".flags & 17) = 0)"
 
 static const char *const index_schema[] = {
 	/* 1 */
@@ -153,6 +181,112 @@ static const char *const index_schema[] = {
 	"INSERT INTO subscriptions(name) SELECT name FROM mailboxes WHERE subscribed != 0;\n"
 	"ALTER TABLE mailboxes DROP COLUMN subscribed;\n"
 	"PRAGMA user_version=3;",
+	/* 4 */
+	"CREATE TABLE jmap_emails(\n"
+	"  guid TEXT PRIMARY KEY,\n"        /* EMAILID */
+	"  thread_id TEXT,\n"               /* content.thread_id; NULL until cached */
+	"  created INTEGER NOT NULL,\n"     /* modseq of its first message */
+	"  modseq INTEGER NOT NULL,\n"      /* of its last change */
+	"  gone INTEGER NOT NULL DEFAULT 0,\n" /* its last message went at modseq */
+	"  at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;\n" /* ... at this time */
+	"CREATE INDEX jmap_emails_modseq ON jmap_emails(modseq);\n"
+	"CREATE INDEX jmap_emails_thread ON jmap_emails(thread_id);\n"
+	"CREATE INDEX jmap_emails_gone ON jmap_emails(modseq) WHERE gone = 1;\n"
+	"CREATE TABLE jmap_threads(\n"
+	"  thread_id TEXT PRIMARY KEY,\n"
+	"  created INTEGER NOT NULL,\n"
+	"  modseq INTEGER NOT NULL,\n"      /* an Email joined or left */
+	"  n INTEGER NOT NULL,\n"           /* its Emails; 0: destroyed at modseq */
+	"  at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;\n"
+	"CREATE INDEX jmap_threads_modseq ON jmap_threads(modseq);\n"
+	"CREATE INDEX jmap_threads_gone ON jmap_threads(modseq) WHERE n = 0;\n"
+	"CREATE TABLE jmap_mailboxes_gone(\n"
+	"  mailboxid TEXT PRIMARY KEY,\n"
+	"  created INTEGER NOT NULL,\n"
+	"  modseq INTEGER NOT NULL,\n"
+	"  at INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"CREATE INDEX jmap_mailboxes_gone_modseq ON jmap_mailboxes_gone(modseq);\n"
+	"ALTER TABLE mailboxes ADD COLUMN jmap_created INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN jmap_modseq INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN jmap_counts INTEGER NOT NULL DEFAULT 0;\n"
+	/* what exists counts as created at its current modseq */
+	"UPDATE mailboxes SET jmap_created = highestmodseq, jmap_modseq = highestmodseq, "
+	"jmap_counts = highestmodseq;\n"
+	"INSERT INTO jmap_emails(guid, thread_id, created, modseq) SELECT m.guid, "
+	"(SELECT thread_id FROM content c WHERE c.guid = m.guid), max(m.modseq), "
+	"max(m.modseq) FROM messages m GROUP BY m.guid;\n"
+	"INSERT INTO jmap_threads(thread_id, created, modseq, n) SELECT thread_id, "
+	"max(modseq), max(modseq), count(*) FROM jmap_emails WHERE thread_id IS NOT NULL "
+	"GROUP BY thread_id;\n"
+	/* an account with a past (mailboxes exist; a new one gets them after the steps)
+	 * has no tombstones of it: changes from before now cannot be calculated */
+	"INSERT OR REPLACE INTO meta(key, value) SELECT k.column1, CASE WHEN EXISTS (SELECT 1 "
+	"FROM mailboxes) THEN " CHANGE_MODSEQ " ELSE 0 END FROM (VALUES('horizon_email'), "
+	"('horizon_mailbox'), ('horizon_thread')) k;\n"
+	/* Emails: a message added, changed (flags, keywords, moved) or removed */
+	"CREATE TRIGGER jmap_msg_added AFTER INSERT ON messages BEGIN\n"
+	"INSERT INTO jmap_emails(guid, thread_id, created, modseq) VALUES(new.guid, "
+	"(SELECT thread_id FROM content WHERE guid = new.guid), " ROW_MODSEQ("new") ", "
+	ROW_MODSEQ("new") ") ON CONFLICT(guid) DO UPDATE SET modseq = excluded.modseq, "
+	"gone = 0;\n"
+	"UPDATE mailboxes SET jmap_counts = " ROW_MODSEQ("new") " WHERE id = new.mailbox_id;\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_msg_added_unread AFTER INSERT ON messages WHEN " UNREAD("new")
+	" BEGIN\n" THREAD_COUNTS("new.guid", ROW_MODSEQ("new")) "END;\n"
+	"CREATE TRIGGER jmap_msg_changed AFTER UPDATE ON messages WHEN "
+	"new.modseq != old.modseq OR new.mailbox_id != old.mailbox_id BEGIN\n"
+	"UPDATE jmap_emails SET modseq = " ROW_MODSEQ("new") " WHERE guid = new.guid;\n"
+	"UPDATE mailboxes SET jmap_counts = " ROW_MODSEQ("new") " WHERE id IN "
+	"(old.mailbox_id, new.mailbox_id) AND (old.mailbox_id != new.mailbox_id OR "
+	UNREAD("old") " != " UNREAD("new") ");\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_msg_unread AFTER UPDATE OF flags ON messages WHEN "
+	UNREAD("old") " != " UNREAD("new") " BEGIN\n"
+	THREAD_COUNTS("new.guid", ROW_MODSEQ("new")) "END;\n"
+	"CREATE TRIGGER jmap_msg_removed AFTER DELETE ON messages BEGIN\n"
+	"UPDATE jmap_emails SET modseq = " CHANGE_MODSEQ ", gone = NOT EXISTS (SELECT 1 FROM "
+	"messages WHERE guid = old.guid), at = " NOW " WHERE guid = old.guid;\n"
+	"UPDATE mailboxes SET jmap_counts = " CHANGE_MODSEQ " WHERE id = old.mailbox_id;\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_msg_removed_unread AFTER DELETE ON messages WHEN " UNREAD("old")
+	" BEGIN\n" THREAD_COUNTS("old.guid", CHANGE_MODSEQ) "END;\n"
+	/* Threads: an Email joined (new, or its thread learnt late) or left */
+	"CREATE TRIGGER jmap_email_new AFTER INSERT ON jmap_emails WHEN new.thread_id IS NOT "
+	"NULL BEGIN\n"
+	"INSERT INTO jmap_threads(thread_id, created, modseq, n) VALUES(new.thread_id, "
+	"new.created, new.created, 1) ON CONFLICT(thread_id) DO UPDATE SET n = n + 1, "
+	"modseq = excluded.modseq, created = CASE WHEN n = 0 THEN excluded.created ELSE "
+	"created END;\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_email_gone AFTER UPDATE OF gone ON jmap_emails WHEN "
+	"new.gone != old.gone AND new.thread_id IS NOT NULL BEGIN\n"
+	"UPDATE jmap_threads SET n = n + CASE WHEN new.gone THEN -1 ELSE 1 END, "
+	"modseq = new.modseq, at = " NOW " WHERE thread_id = new.thread_id;\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_email_threaded AFTER UPDATE OF thread_id ON jmap_emails WHEN "
+	"old.thread_id IS NULL AND new.thread_id IS NOT NULL AND new.gone = 0 BEGIN\n"
+	"INSERT INTO jmap_threads(thread_id, created, modseq, n) VALUES(new.thread_id, 0, 0, "
+	"1) ON CONFLICT(thread_id) DO UPDATE SET n = n + 1;\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_content_threaded AFTER UPDATE OF thread_id ON content WHEN "
+	"new.thread_id IS NOT NULL BEGIN\n"
+	"UPDATE jmap_emails SET thread_id = new.thread_id WHERE guid = new.guid AND "
+	"thread_id IS NULL;\n"
+	"END;\n"
+	/* Mailboxes: created, renamed or its role changed, deleted */
+	"CREATE TRIGGER jmap_mb_new AFTER INSERT ON mailboxes BEGIN\n"
+	"UPDATE mailboxes SET jmap_created = new.highestmodseq, jmap_modseq = "
+	"new.highestmodseq, jmap_counts = new.highestmodseq WHERE id = new.id;\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_mb_changed AFTER UPDATE OF name, special_use ON mailboxes WHEN "
+	"new.name != old.name OR new.special_use != old.special_use BEGIN\n"
+	"UPDATE mailboxes SET jmap_modseq = " CHANGE_MODSEQ " WHERE id = new.id;\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_mb_gone AFTER DELETE ON mailboxes BEGIN\n"
+	"INSERT OR REPLACE INTO jmap_mailboxes_gone(mailboxid, created, modseq, at) "
+	"VALUES(old.mailboxid, old.jmap_created, " CHANGE_MODSEQ ", " NOW ");\n"
+	"END;\n"
+	"PRAGMA user_version=4;",
 };
 
 /* The mailboxes every new account starts with (RFC 6154 special use), all subscribed. */

@@ -155,4 +155,46 @@ const char *const sqs_index_sql[Q_COUNT] = {
 	[Q_EXP_PRUNE_MAX] = "SELECT max(modseq) FROM expunged WHERE mailbox_id = ?1 AND "
 			    "modseq < ?2 AND at < ?3",
 	[Q_EXP_PRUNE] = "DELETE FROM expunged WHERE mailbox_id = ?1 AND modseq < ?2 AND at < ?3",
+	/* the JMAP view: rows (id, sort key, created since ?1, gone) by key; the key is
+	 * the modseq an id was created at when it was created since ?1, else its last
+	 * change's; made and gone since ?1 is left out */
+	[Q_JM_EMAIL_CHANGES] = "SELECT guid, CASE WHEN created > ?1 THEN created ELSE modseq "
+			       "END AS k, created > ?1, gone FROM jmap_emails WHERE modseq > ?1 "
+			       "AND NOT (gone AND created > ?1) ORDER BY k, guid",
+	/* a mailbox: (id, key, created, gone, its name or role changed) */
+	[Q_JM_MAILBOX_CHANGES] = "SELECT mailboxid, CASE WHEN jmap_created > ?1 THEN "
+				 "jmap_created ELSE max(jmap_modseq, jmap_counts) END AS k, "
+				 "jmap_created > ?1, 0, jmap_modseq > ?1 FROM mailboxes WHERE "
+				 "max(jmap_modseq, jmap_counts) > ?1 UNION ALL SELECT mailboxid, "
+				 "modseq, 0, 1, 1 FROM jmap_mailboxes_gone WHERE modseq > ?1 AND "
+				 "created <= ?1 ORDER BY 2, 1",
+	[Q_JM_THREAD_CHANGES] = "SELECT thread_id, CASE WHEN created > ?1 THEN created ELSE "
+				"modseq END AS k, created > ?1, n = 0 FROM jmap_threads WHERE "
+				"modseq > ?1 AND NOT (n = 0 AND created > ?1) ORDER BY k, "
+				"thread_id",
+	/* tombstones, pruned as the expunge log: the ?1-th newest modseq, the highest
+	 * modseq below it older than ?2, and those */
+	[Q_JM_EMAIL_NTH] = "SELECT modseq FROM jmap_emails WHERE gone = 1 ORDER BY modseq DESC "
+			   "LIMIT 1 OFFSET ?1",
+	[Q_JM_EMAIL_PRUNE_MAX] = "SELECT max(modseq) FROM jmap_emails WHERE gone = 1 AND "
+				 "modseq < ?1 AND at < ?2",
+	[Q_JM_EMAIL_PRUNE] = "DELETE FROM jmap_emails WHERE gone = 1 AND modseq < ?1 AND at < ?2",
+	[Q_JM_MAILBOX_NTH] = "SELECT modseq FROM jmap_mailboxes_gone ORDER BY modseq DESC "
+			     "LIMIT 1 OFFSET ?1",
+	[Q_JM_MAILBOX_PRUNE_MAX] = "SELECT max(modseq) FROM jmap_mailboxes_gone WHERE "
+				   "modseq < ?1 AND at < ?2",
+	[Q_JM_MAILBOX_PRUNE] = "DELETE FROM jmap_mailboxes_gone WHERE modseq < ?1 AND at < ?2",
+	[Q_JM_THREAD_NTH] = "SELECT modseq FROM jmap_threads WHERE n = 0 ORDER BY modseq DESC "
+			    "LIMIT 1 OFFSET ?1",
+	[Q_JM_THREAD_PRUNE_MAX] = "SELECT max(modseq) FROM jmap_threads WHERE n = 0 AND "
+				  "modseq < ?1 AND at < ?2",
+	[Q_JM_THREAD_PRUNE] = "DELETE FROM jmap_threads WHERE n = 0 AND modseq < ?1 AND at < ?2",
+	/* an Email's copies, the first first; its thread */
+	[Q_JM_EMAIL_COPIES] = "SELECT mailbox_id, uid, flags, keywords, size, internal_date "
+			      "FROM messages WHERE guid = ?1 ORDER BY mailbox_id, uid",
+	[Q_JM_EMAIL_THREAD] = "SELECT thread_id FROM content WHERE guid = ?1",
+	/* a thread's Emails by receivedAt (their earliest INTERNALDATE) */
+	[Q_JM_THREAD_EMAILS] = "SELECT e.guid, min(m.internal_date) AS d FROM jmap_emails e "
+			       "JOIN messages m ON m.guid = e.guid WHERE e.thread_id = ?1 "
+			       "GROUP BY e.guid ORDER BY d, e.guid",
 };
