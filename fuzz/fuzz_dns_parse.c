@@ -30,11 +30,13 @@ static void check_name(const char *s)
 
 static void fuzz_rdata(const uint8_t *data, size_t size)
 {
-	static const enum dns_type types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_MX,
-					      DNS_TYPE_TXT, DNS_TYPE_TLSA};
+	static const enum dns_type types[] = {DNS_TYPE_A,    DNS_TYPE_AAAA, DNS_TYPE_MX,
+					      DNS_TYPE_TXT,  DNS_TYPE_TLSA, DNS_TYPE_SRV,
+					      DNS_TYPE_CNAME};
 	if (size < 1)
 		return;
-	struct dns_answer a = {.type = types[data[0] % 5], .status = DNS_STATUS_OK};
+	struct dns_answer a = {.type = types[data[0] % (sizeof(types) / sizeof(types[0]))],
+			       .status = DNS_STATUS_OK};
 	char *recs[LIMIT_DNS_ANSWER_RECORDS + 2];
 	int lens[LIMIT_DNS_ANSWER_RECORDS + 2];
 	size_t n = 0, at = 1;
@@ -61,6 +63,10 @@ static void fuzz_rdata(const uint8_t *data, size_t size)
 				assert(a.rr[i].u.txt.text[a.rr[i].u.txt.len] == '\0');
 			} else if (a.type == DNS_TYPE_TLSA) {
 				assert(a.rr[i].u.tlsa.len <= LIMIT_DNS_TLSA_DATA);
+			} else if (a.type == DNS_TYPE_SRV) {
+				check_name(a.rr[i].u.srv.target);
+			} else if (a.type == DNS_TYPE_CNAME) {
+				check_name(a.rr[i].u.ptr.host);
 			}
 		}
 		assert(!a.null_mx || a.n == 0);

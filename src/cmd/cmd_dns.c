@@ -52,6 +52,16 @@ static void dns_print(const struct dns_record *r)
 		dns_print_txt(r->value);
 		putchar('\n');
 		return;
+	case DNS_RECORD_SRV: {
+		size_t len = strlen(r->value);
+		/* the target "." is already a name with its dot */
+		printf("%s. %d IN SRV %s%s\n", r->name, CMD_DNS_TTL, r->value,
+		       len && r->value[len - 1] == '.' ? "" : ".");
+		return;
+	}
+	case DNS_RECORD_CNAME:
+		printf("%s. %d IN CNAME %s.\n", r->name, CMD_DNS_TTL, r->value);
+		return;
 	case DNS_RECORD_HOST_A:
 	case DNS_RECORD_HOST_AAAA: {
 		const char *type = r->role == DNS_RECORD_HOST_A ? "A" : "AAAA";

@@ -13,6 +13,12 @@
  *   DKIM: any TXT at the selector's name.
  *   A, AAAA of the host: a wanted address must be there; "" wants any address, and then
  *     the host needs an address of one family only (a host without IPv6 is fine).
+ *   SRV: ok when a record has the wanted target and port (priority and weight are the
+ *     admin's, like MX preferences); a service that is off wants exactly the one record
+ *     "0 0 0 ." (RFC 6186 4).
+ *   CNAME: ok when the name is an alias of the wanted host (an A record there instead
+ *     is "missing": clients are told to use the host's name, which its certificate
+ *     carries).
  * Exit 0 when every record is ok, 1 otherwise, 2 on a usage error. */
 #include "cmd.h"
 #include "cmd_dns_int.h"
@@ -33,14 +39,16 @@
 const char cmd_dns_check_usage[] =
 	"usage: kasten dns check DOMAIN [--config FILE | --data DIR]\n"
 	"  Look up every record `kasten dns DOMAIN` says to publish (MX, SPF, DMARC, DKIM,\n"
-	"  the MX host's A/AAAA) through kasten's resolver ([dns] in the config) and print\n"
+	"  the client-setup SRV and CNAME records, the MX host's A/AAAA) through kasten's\n"
+	"  resolver ([dns] in the config) and print\n"
 	"  per record: ok, missing, different (with what was found) or failed, and its\n"
 	"  DNSSEC status. Exit 0 when all are ok, 1 otherwise.\n";
 
 enum check_verdict { CHECK_OK, CHECK_MISSING, CHECK_DIFFERENT, CHECK_FAILED };
 
 static const char *const check_verdicts[] = {"ok", "missing", "different", "failed"};
-static const char *const check_roles[] = {"mx", "spf", "dmarc", "dkim", "a", "aaaa"};
+static const char *const check_roles[] = {"mx", "spf", "dmarc", "dkim", "a", "aaaa",
+					  "srv", "cname"};
 
 /* Normal form for comparing: tag-lists (DMARC, DKIM) lose all white space, SPF keeps
  * one space between terms; both compare case-sensitively after that except the
@@ -172,8 +180,67 @@ static void check_addr(const struct dns_record *want, const struct dns_answer *a
 	res->found_len = strlen(res->found_buf);
 }
 
-static const enum dns_type check_types[] = {DNS_TYPE_MX, DNS_TYPE_TXT, DNS_TYPE_TXT,
-					    DNS_TYPE_TXT, DNS_TYPE_A, DNS_TYPE_AAAA};
+/* "PRIO WEIGHT PORT TARGET" of a record into found_buf, for a "different" verdict. */
+static void check_srv_found(const struct dns_rr *rr, struct check_result *res)
+{
+	int n = snprintf(res->found_buf, sizeof(res->found_buf), "%u %u %u %s.",
+			 rr->u.srv.priority, rr->u.srv.weight, rr->u.srv.port,
+			 rr->u.srv.target);
+	res->found = res->found_buf;
+	res->found_len = n < 0 ? 0 : strlen(res->found_buf);
+}
+
+static void check_srv(const struct dns_record *want, const struct dns_answer *a,
+		      struct check_result *res)
+{
+	unsigned prio, weight, port;
+	char target[LIMIT_DNS_NAME + 2], host[LIMIT_DNS_NAME + 1];
+	res->verdict = CHECK_DIFFERENT;
+	if (a->n == 0) {
+		res->verdict = CHECK_MISSING;
+		return;
+	}
+	check_srv_found(&a->rr[0], res);
+	if (sscanf(want->value, "%u %u %u %254s", &prio, &weight, &port, target) != 4)
+		return;
+	if (!strcmp(target, ".")) {
+		if (a->n == 1 && a->rr[0].u.srv.target[0] == '\0')
+			res->verdict = CHECK_OK;
+		return;
+	}
+	if (dns_name_norm(target, strlen(target), host) < 0)
+		return;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->rr[i].u.srv.port == port && !strcmp(a->rr[i].u.srv.target, host)) {
+			res->verdict = CHECK_OK;
+			res->found = NULL;
+			return;
+		}
+	}
+}
+
+static void check_cname(const struct dns_record *want, const struct dns_answer *a,
+			struct check_result *res)
+{
+	char host[LIMIT_DNS_NAME + 1];
+	if (a->n == 0) {
+		res->verdict = CHECK_MISSING;
+		return;
+	}
+	if (dns_name_norm(want->value, strlen(want->value), host) == 0 &&
+	    !strcmp(a->rr[0].u.ptr.host, host)) {
+		res->verdict = CHECK_OK;
+		return;
+	}
+	res->verdict = CHECK_DIFFERENT;
+	int n = snprintf(res->found_buf, sizeof(res->found_buf), "%s", a->rr[0].u.ptr.host);
+	res->found = res->found_buf;
+	res->found_len = n < 0 ? 0 : strlen(res->found_buf);
+}
+
+static const enum dns_type check_types[] = {DNS_TYPE_MX,   DNS_TYPE_TXT,  DNS_TYPE_TXT,
+					    DNS_TYPE_TXT,  DNS_TYPE_A,    DNS_TYPE_AAAA,
+					    DNS_TYPE_SRV,  DNS_TYPE_CNAME};
 
 static void check_one(const struct dns_record *want, const struct dns_answer *a,
 		      struct check_result *res)
@@ -193,6 +260,8 @@ static void check_one(const struct dns_record *want, const struct dns_answer *a,
 	case DNS_RECORD_DKIM: check_txt(want, a, res); break;
 	case DNS_RECORD_HOST_A:
 	case DNS_RECORD_HOST_AAAA: check_addr(want, a, res); break;
+	case DNS_RECORD_SRV: check_srv(want, a, res); break;
+	case DNS_RECORD_CNAME: check_cname(want, a, res); break;
 	}
 }
 

@@ -23,7 +23,8 @@
 
 const char cmd_dns_lookup_usage[] =
 	"usage: kasten dns lookup TYPE NAME [--config FILE]\n"
-	"  Ask kasten's resolver ([dns] in the config) for TYPE (MX, A, AAAA, TXT, TLSA)\n"
+	"  Ask kasten's resolver ([dns] in the config) for TYPE (MX, A, AAAA, TXT, TLSA,\n"
+	"  SRV, CNAME)\n"
 	"  records of NAME. Prints a status line (ok, no data, NXDOMAIN, temporary failure;\n"
 	"  the DNSSEC status secure, insecure or bogus), then the records. Exit 0 when\n"
 	"  records (or an implicit or null MX) came back, 1 otherwise.\n";
@@ -51,7 +52,12 @@ static void print_rr(FILE *out, enum dns_type type, const struct dns_rr *rr)
 		fprintf(out, "%u %s.\n", rr->u.mx.pref, rr->u.mx.host);
 		break;
 	case DNS_TYPE_PTR:
+	case DNS_TYPE_CNAME:
 		fprintf(out, "%s.\n", rr->u.ptr.host);
+		break;
+	case DNS_TYPE_SRV:
+		fprintf(out, "%u %u %u %s.\n", rr->u.srv.priority, rr->u.srv.weight,
+			rr->u.srv.port, rr->u.srv.target);
 		break;
 	case DNS_TYPE_A:
 	case DNS_TYPE_AAAA:
@@ -115,7 +121,8 @@ int cmd_dns_lookup(int argc, char **argv)
 		return 2;
 	}
 	if (dns_type_parse(argv[1], &type) < 0) {
-		fprintf(stderr, "kasten dns lookup: unknown type '%s' (MX, A, AAAA, TXT, TLSA)\n",
+		fprintf(stderr, "kasten dns lookup: unknown type '%s' (MX, A, AAAA, TXT, TLSA, SRV, "
+			"CNAME)\n",
 			argv[1]);
 		return 2;
 	}

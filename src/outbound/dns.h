@@ -29,13 +29,15 @@
 
 struct event_base;
 
-/* The query types kasten uses (their RFC 1035/3596/6698 numbers). */
+/* The query types kasten uses (their RFC 1035/3596/2782/6698 numbers). */
 enum dns_type {
 	DNS_TYPE_A = 1,
+	DNS_TYPE_CNAME = 5, /* `kasten dns check`: autoconfig./autodiscover. names */
 	DNS_TYPE_PTR = 12, /* the SPF ptr mechanism and %{p} macro (RFC 7208 5.5, 7.3) */
 	DNS_TYPE_MX = 15,
 	DNS_TYPE_TXT = 16,
 	DNS_TYPE_AAAA = 28,
+	DNS_TYPE_SRV = 33,  /* `kasten dns check`: RFC 6186 client-setup records */
 	DNS_TYPE_TLSA = 52,
 };
 
@@ -68,7 +70,12 @@ struct dns_rr {
 		} mx;
 		struct {
 			char host[LIMIT_DNS_NAME + 1]; /* lower case, no final dot */
-		} ptr;
+		} ptr;                                 /* PTR, and CNAME's target */
+		struct {
+			uint16_t priority, weight, port;
+			char target[LIMIT_DNS_NAME + 1]; /* lower case, no final dot; "" for
+							  * "." (RFC 2782: no service) */
+		} srv;
 		struct {
 			int family; /* AF_INET or AF_INET6 */
 			uint8_t addr[16];

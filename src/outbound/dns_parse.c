@@ -177,8 +177,19 @@ static const char *dns_rdata_one(struct dns_answer *a, struct dns_rr *rr, const 
 			return "bad exchange name";
 		return NULL;
 	case DNS_TYPE_PTR:
+	case DNS_TYPE_CNAME:
 		if (dns_parse_wire_name(d, len, rr->u.ptr.host, &used) < 0 || used != len)
 			return "bad name";
+		return NULL;
+	case DNS_TYPE_SRV: /* RFC 2782: priority, weight, port, target (uncompressed) */
+		if (len < 7)
+			return "too short";
+		rr->u.srv.priority = (uint16_t)(d[0] << 8 | d[1]);
+		rr->u.srv.weight = (uint16_t)(d[2] << 8 | d[3]);
+		rr->u.srv.port = (uint16_t)(d[4] << 8 | d[5]);
+		if (dns_parse_wire_name(d + 6, len - 6, rr->u.srv.target, &used) < 0 ||
+		    used != len - 6)
+			return "bad target name";
 		return NULL;
 	case DNS_TYPE_TXT: {
 		/* RFC 7208 3.3, RFC 6376 3.6.2.2: the strings of one record are joined with
@@ -302,7 +313,8 @@ static const struct {
 	const char *name;
 } dns_types[] = {
 	{DNS_TYPE_A, "A"},     {DNS_TYPE_PTR, "PTR"},   {DNS_TYPE_MX, "MX"},     {DNS_TYPE_TXT, "TXT"},
-	{DNS_TYPE_AAAA, "AAAA"}, {DNS_TYPE_TLSA, "TLSA"},
+	{DNS_TYPE_AAAA, "AAAA"}, {DNS_TYPE_TLSA, "TLSA"},   {DNS_TYPE_SRV, "SRV"},
+	{DNS_TYPE_CNAME, "CNAME"},
 };
 
 const char *dns_type_name(enum dns_type type)

@@ -6,6 +6,14 @@
  *   spam rather than being refused outright while a new setup settles (RFC 7489 6.3);
  *   aggregate reports go to the domain's own postmaster, which needs no authorization
  *   record (RFC 7489 7.1).
+ * - SRV (RFC 6186) for every client service of conf_services(), with the listener's
+ *   port and weight 1; priorities 0, 10, 20, 30 for imaps, imap, pop3s, pop3 and 0, 10
+ *   for submissions, submission: implicit TLS before STARTTLS (RFC 8314 5.1) and IMAP
+ *   before POP3 (RFC 6186 3.4: a client offered both goes by the priorities across
+ *   them). A service that is off is published as "0 0 0 ." (RFC 6186 4), so a client
+ *   does not guess at it. _autodiscover._tcp points Outlook at the https listener.
+ * - CNAMEs autoconfig.DOMAIN and autodiscover.DOMAIN to the host: the names
+ *   Thunderbird and Outlook try first.
  * Bound: the caller's array. */
 #include "outbound/dns_records.h"
 
@@ -13,6 +21,7 @@
 #include <string.h>
 
 #include "core/conf.h"
+#include "core/conf_services.h"
 #include "core/err.h"
 #include "outbound/dkim.h"
 #include "core/banned.h"
@@ -55,6 +64,43 @@ static int records_policy(const char *dom, const char *host, struct dns_record *
 	return 0;
 }
 
+static int records_srv(struct dns_record *out, size_t cap, size_t *n, const char *dom,
+		       const char *service, unsigned priority, unsigned port, const char *host)
+{
+	char prefix[64];
+	int len = snprintf(prefix, sizeof(prefix), "_%s._tcp.", service);
+	struct dns_record *r = len > 0 && (size_t)len < sizeof(prefix)
+				       ? records_add(out, cap, n, DNS_RECORD_SRV, prefix, dom)
+				       : NULL;
+	if (!r)
+		return ERR_FULL;
+	len = port ? snprintf(r->value, sizeof(r->value), "%u 1 %u %s", priority, port, host)
+		   : snprintf(r->value, sizeof(r->value), "0 0 0 .");
+	return len < 0 || (size_t)len >= sizeof(r->value) ? ERR_FULL : 0;
+}
+
+/* The client-setup records (see the top of the file). */
+static int records_clients(const char *dom, const char *host, struct dns_record *out,
+			   size_t cap, size_t *n)
+{
+	const struct conf *c = conf_get();
+	struct conf_service svc[CONF_SERVICES];
+	conf_services(c, svc);
+	static const unsigned priority[CONF_SERVICES] = {0, 10, 20, 30, 0, 10};
+	int rc = 0;
+	for (size_t i = 0; i < CONF_SERVICES && rc == 0; i++)
+		rc = records_srv(out, cap, n, dom, svc[i].name, priority[i], svc[i].port, host);
+	if (rc == 0)
+		rc = records_srv(out, cap, n, dom, "autodiscover", 0, conf_listen_port(c->https),
+				 host);
+	const char *const names[] = {"autoconfig.", "autodiscover."};
+	for (size_t i = 0; i < 2 && rc == 0; i++) {
+		struct dns_record *r = records_add(out, cap, n, DNS_RECORD_CNAME, names[i], dom);
+		rc = r ? records_value(r, host, "") : ERR_FULL;
+	}
+	return rc;
+}
+
 int dns_records_expected(const char *domain, struct dns_record *out, size_t cap)
 {
 	const struct conf *c = conf_get();
@@ -77,8 +123,8 @@ int dns_records_expected(const char *domain, struct dns_record *out, size_t cap)
 		rc = r ? dkim_key_record(&keys[i], r->value, sizeof(r->value)) : ERR_FULL;
 	}
 	dkim_keys_free(&keys, nkeys);
-	/* issue 10 adds the client-setup records here: SRV (RFC 6186, RFC 8314 5.1) and the
-	 * autoconfig/autodiscover names */
+	if (rc == 0)
+		rc = records_clients(dom, host, out, cap, &n);
 	/* the MX host's addresses: kasten cannot know which ones the world reaches it on;
 	 * "" asks the check for any address */
 	if (rc == 0 && !records_add(out, cap, &n, DNS_RECORD_HOST_A, "", host))

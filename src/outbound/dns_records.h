@@ -23,6 +23,13 @@ enum dns_record_role {
 	DNS_RECORD_DKIM,      /* TXT at SELECTOR._domainkey.DOMAIN (RFC 6376 3.6.2) */
 	DNS_RECORD_HOST_A,    /* A of the MX host; value: an address, or "" = any address */
 	DNS_RECORD_HOST_AAAA, /* AAAA of the MX host; likewise */
+	DNS_RECORD_SRV,       /* SRV (RFC 2782) at _SERVICE._tcp.DOMAIN: client setup (RFC
+			       * 6186) and Outlook's _autodiscover; value "PRIO WEIGHT PORT
+			       * HOST" ("0 1 993 mail.example.org"), or "0 0 0 ." for a service
+			       * that is off (RFC 6186 4: the target "." says it is not
+			       * offered): ok when one record has that target and port */
+	DNS_RECORD_CNAME,     /* CNAME at autoconfig.DOMAIN / autodiscover.DOMAIN; value the
+			       * host (no final dot) */
 };
 
 struct dns_record {
@@ -36,9 +43,11 @@ struct dns_record {
 };
 
 /* Fill out[0..cap) with every record DOMAIN should publish, in the order `kasten dns`
- * prints them: MX, SPF, DMARC, one DKIM per key (selector), then the MX host's A and
- * AAAA. Reads the configuration (conf_get(): [server] hostname, data dir for the DKIM
- * keys). Returns the number of records (>= 0), or a negative enum err: ERR_INVAL for a
+ * prints them: MX, SPF, DMARC, one DKIM per key (selector), the client-setup records
+ * (the SRV records of conf_services() in its order, _autodiscover._tcp, the CNAMEs
+ * autoconfig. and autodiscover.), then the MX host's A and AAAA. Reads the
+ * configuration (conf_get(): [server] hostname, data dir for the DKIM keys, the
+ * [listen] ports, [pop3] enabled). Returns the number of records (>= 0), or a negative enum err: ERR_INVAL for a
  * domain that is not a host name, ERR_FULL when more than cap records would be needed,
  * ERR_IO when the DKIM keys cannot be read. */
 int dns_records_expected(const char *domain, struct dns_record *out, size_t cap);

@@ -220,18 +220,106 @@ def test_bad_resolver_key(kasten_factory):
         assert b"[dns] resolver" in r.stderr
 
 
+# ---- kasten dns DOMAIN: the client-setup records (RFC 6186, RFC 8314 5.1) ----
+
+def dns_print(tmp_path, listen, extra=None):
+    """`kasten dns example.org` with these [listen] values (every other one off)."""
+    k = KastenServer(tmp_path, listen=(),
+                     config={"server": {"hostname": "mail.example.org"},
+                             "listen": listen, **(extra or {})})
+    k.data.mkdir(parents=True, exist_ok=True)
+    return k.kasten("dns", "example.org").stdout.decode().splitlines()
+
+
+HEAD = [
+    "; the records example.org publishes for mail through mail.example.org "
+    "(kasten dns check example.org)",
+    "example.org. 3600 IN MX 10 mail.example.org.",
+    'example.org. 3600 IN TXT "v=spf1 mx -all"',
+    '_dmarc.example.org. 3600 IN TXT "v=DMARC1; p=quarantine; '
+    'rua=mailto:postmaster@example.org"',
+]
+TAIL = [
+    "; mail.example.org. 3600 IN A <the IPv4 address of this host>",
+    "; mail.example.org. 3600 IN AAAA <the IPv6 address of this host>",
+]
+
+
+def test_print_client_records_all_listeners(tmp_path):
+    """Every client service on: RFC 6186 SRV records with the listeners' ports, implicit
+    TLS at a lower priority number than STARTTLS (RFC 8314 5.1), IMAP before POP3
+    (RFC 6186 3.4), Outlook's _autodiscover at the https port, and the autoconfig and
+    autodiscover names as CNAMEs to the host. A listener bound to loopback is
+    published under the hostname all the same (the admin's forwarding)."""
+    listen = {"imaps": "127.0.0.1:993", "imap": "[::1]:143", "pop3s": "*:995",
+              "pop3": "127.0.0.1:110", "submissions": "127.0.0.1:465",
+              "submission": "127.0.0.1:587", "https": "127.0.0.1:443"}
+    assert dns_print(tmp_path, listen) == HEAD + [
+        "_imaps._tcp.example.org. 3600 IN SRV 0 1 993 mail.example.org.",
+        "_imap._tcp.example.org. 3600 IN SRV 10 1 143 mail.example.org.",
+        "_pop3s._tcp.example.org. 3600 IN SRV 20 1 995 mail.example.org.",
+        "_pop3._tcp.example.org. 3600 IN SRV 30 1 110 mail.example.org.",
+        "_submissions._tcp.example.org. 3600 IN SRV 0 1 465 mail.example.org.",
+        "_submission._tcp.example.org. 3600 IN SRV 10 1 587 mail.example.org.",
+        "_autodiscover._tcp.example.org. 3600 IN SRV 0 1 443 mail.example.org.",
+        "autoconfig.example.org. 3600 IN CNAME mail.example.org.",
+        "autodiscover.example.org. 3600 IN CNAME mail.example.org.",
+    ] + TAIL
+
+
+def test_print_client_records_pop3_off_other_ports(tmp_path):
+    """[pop3] enabled = no: both POP3 services are "0 0 0 ." (RFC 6186 4: not
+    offered), like a listener that is off (imap, submissions, https here); other ports
+    are published as configured."""
+    listen = {"imaps": "127.0.0.1:10993", "pop3s": "127.0.0.1:10995",
+              "pop3": "127.0.0.1:10110", "submission": "127.0.0.1:10587"}
+    assert dns_print(tmp_path, listen, {"pop3": {"enabled": "no"}}) == HEAD + [
+        "_imaps._tcp.example.org. 3600 IN SRV 0 1 10993 mail.example.org.",
+        "_imap._tcp.example.org. 3600 IN SRV 0 0 0 .",
+        "_pop3s._tcp.example.org. 3600 IN SRV 0 0 0 .",
+        "_pop3._tcp.example.org. 3600 IN SRV 0 0 0 .",
+        "_submissions._tcp.example.org. 3600 IN SRV 0 0 0 .",
+        "_submission._tcp.example.org. 3600 IN SRV 10 1 10587 mail.example.org.",
+        "_autodiscover._tcp.example.org. 3600 IN SRV 0 0 0 .",
+        "autoconfig.example.org. 3600 IN CNAME mail.example.org.",
+        "autodiscover.example.org. 3600 IN CNAME mail.example.org.",
+    ] + TAIL
+
+
+def test_lookup_srv_cname(kasten_factory, tmp_path):
+    """`kasten dns lookup` reads SRV (RFC 2782; the target "." of RFC 6186 4 shown as
+    ".") and CNAME records."""
+    d = DnsServer(tmp_path / "dns")
+    d.zone("srv.test", ["_imaps._tcp SRV 0 1 993 mail.srv.test.",
+                        "_pop3._tcp SRV 0 0 0 .",
+                        "autoconfig CNAME mail.srv.test.", "mail A 127.0.0.7"])
+    d.start()
+    try:
+        k = kasten_factory(listen=(), config=d.kasten_config(), name="srvlookup")
+        assert lookup(k, "SRV", "_imaps._tcp.srv.test", 0) == (
+            "SRV _imaps._tcp.srv.test: ok (insecure)", ["0 1 993 mail.srv.test."])
+        assert lookup(k, "SRV", "_pop3._tcp.srv.test", 0)[1] == ["0 0 0 ."]
+        assert lookup(k, "CNAME", "autoconfig.srv.test", 0)[1] == ["mail.srv.test."]
+    finally:
+        d.stop()
+
+
 # ---- kasten dns check DOMAIN ----
 
 CHECK_DOMAIN = "check.test"
 CHECK_HOST = "mail.check.test"
+# IMAP and submission both ways, https for Outlook; POP3 off: "0 0 0 ." wanted
+CHECK_LISTEN = {"imaps": "127.0.0.1:993", "imap": "127.0.0.1:143",
+                "submissions": "127.0.0.1:465", "submission": "127.0.0.1:587",
+                "https": "127.0.0.1:443"}
+CHECK_CONFIG = {"server": {"hostname": CHECK_HOST}, "listen": CHECK_LISTEN}
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     """What `kasten dns check.test` says to publish, with a DKIM key of each algorithm,
     as zone-file lines (the A/AAAA it leaves as comments filled in)."""
-    k = KastenServer(tmp_path_factory.mktemp("pub"), listen=(),
-                     config={"server": {"hostname": CHECK_HOST}})
+    k = KastenServer(tmp_path_factory.mktemp("pub"), listen=(), config=CHECK_CONFIG)
     k.data.mkdir(parents=True, exist_ok=True)
     k.kasten("dkim", "keygen", CHECK_DOMAIN, "--algorithm", "rsa")
     k.kasten("dkim", "keygen", CHECK_DOMAIN, "--algorithm", "ed25519")
@@ -239,6 +327,8 @@ def published(tmp_path_factory):
     lines = [l for l in out.splitlines() if l and not l.startswith(";")]
     assert sum(" IN TXT " in l for l in lines) == 4, out   # SPF, DMARC, two DKIM
     assert any(" IN MX " in l for l in lines), out
+    assert sum(" IN SRV " in l for l in lines) == 7, out
+    assert sum(" IN CNAME " in l for l in lines) == 2, out
     return k, lines + [f"{CHECK_HOST}. 3600 IN A 127.0.0.9"]
 
 
@@ -257,7 +347,7 @@ def checker(published, tmp_path):
     d = DnsServer(tmp_path / "dns")
     d.zone(CHECK_DOMAIN, lines)
     d.start()
-    k.write_config({"server": {"hostname": CHECK_HOST}, **d.kasten_config()})
+    k.write_config({**CHECK_CONFIG, **d.kasten_config()})
     yield k, d, lines
     d.stop()
 
@@ -268,11 +358,16 @@ def test_check_all_ok(checker):
     assert rc == 0, out
     verdicts = [l.split(" ", 2)[:2] for l in out[:-1]]
     assert verdicts == [["ok", "mx"], ["ok", "spf"], ["ok", "dmarc"], ["ok", "dkim"],
-                        ["ok", "dkim"], ["ok", "a"], ["missing", "aaaa"]], out
-    assert out[-1] == "all 7 records ok"   # one address family is enough
+                        ["ok", "dkim"]] + [["ok", "srv"]] * 7 + [["ok", "cname"]] * 2 + [
+                        ["ok", "a"], ["missing", "aaaa"]], out
+    assert out[-1] == "all 16 records ok"   # one address family is enough
 
 
 def _role(line):
+    if " IN SRV " in line:
+        return "srv"
+    if " IN CNAME " in line:
+        return "cname"
     if " IN MX " in line:
         return "mx"
     if "v=spf1" in line:
@@ -284,7 +379,7 @@ def _role(line):
     return "a"
 
 
-@pytest.mark.parametrize("role", ["mx", "spf", "dmarc", "dkim", "a"])
+@pytest.mark.parametrize("role", ["mx", "spf", "dmarc", "dkim", "srv", "cname", "a"])
 def test_check_missing(checker, role):
     k, d, lines = checker
     victim = next(l for l in lines if _role(l) == role)
@@ -293,7 +388,7 @@ def test_check_missing(checker, role):
     bad = [l for l in out[:-1] if not l.startswith("ok ")
            and not l.startswith("missing aaaa ")]
     assert len(bad) == 1 and bad[0].startswith(f"missing {role} "), out
-    assert out[-1].startswith("1 of 7 records not ok"), out
+    assert out[-1].startswith("1 of 16 records not ok"), out
 
 
 CHANGES = {
@@ -301,6 +396,8 @@ CHANGES = {
     "spf": (r'"v=spf1[^"]*"', '"v=spf1 -all"', 'found "v=spf1 -all"'),
     "dmarc": (r"p=quarantine", "p=none", 'found "v=DMARC1; p=none;'),
     "dkim": (r"p=[A-Za-z0-9+/]{8}", "p=AAAAAAAA", 'found "v=DKIM1;'),
+    "srv": (r"SRV 0 1 993 ", "SRV 0 1 994 ", 'found "0 1 994 mail.check.test."'),
+    "cname": (r"CNAME \S+", "CNAME other.check.test.", 'found "other.check.test"'),
     "a": (r"A 127\.0\.0\.9", "A 127.0.0.10", None),
 }
 
@@ -322,6 +419,28 @@ def test_check_different(checker, role):
     assert rc == 1
     assert len(bad) == 1 and bad[0].startswith(f"different {role} "), out
     assert found in bad[0], out
+
+
+def test_check_srv_rules(checker):
+    """SRV: the priority and weight are the admin's (ok), the target and port are not;
+    a service that is off wants exactly "0 0 0 ." (RFC 6186 4), so a record offering
+    it is "different", and so is "." for a service that is on."""
+    k, d, lines = checker
+    pop3 = next(l for l in lines if l.startswith("_pop3._tcp."))
+    imap = next(l for l in lines if l.startswith("_imap._tcp."))
+    assert pop3.endswith(" IN SRV 0 0 0 ."), pop3
+    changed = {pop3: pop3.replace("0 0 0 .", f"30 1 110 {CHECK_HOST}."),
+               imap: imap.replace(" SRV 10 1 ", " SRV 5 7 ")}
+    rc, out = check(k, d, [changed.get(l, l) for l in lines])
+    bad = [l for l in out[:-1] if not l.startswith("ok ") and not l.startswith("missing aaaa ")]
+    assert rc == 1 and len(bad) == 1, out
+    assert bad[0].startswith(f"different srv _pop3._tcp.{CHECK_DOMAIN}: \"0 0 0 .\", "
+                             f'found "30 1 110 {CHECK_HOST}."'), out
+    imaps = next(l for l in lines if l.startswith("_imaps._tcp."))
+    rc, out = check(k, d, [l.split(" SRV ")[0] + " SRV 0 0 0 ." if l == imaps else l
+                           for l in lines])
+    bad = [l for l in out[:-1] if not l.startswith("ok ") and not l.startswith("missing aaaa ")]
+    assert rc == 1 and len(bad) == 1 and bad[0].startswith("different srv _imaps."), out
 
 
 def test_check_two_spf_records(checker):

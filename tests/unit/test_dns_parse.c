@@ -309,6 +309,43 @@ static void test_addr_tlsa(void **state)
 	rdata_free(&s);
 }
 
+/* RFC 2782: priority, weight, port, target; the target "." is "" (RFC 6186 4: the
+ * service is not offered). CNAME: one name. */
+static void test_srv_cname(void **state)
+{
+	struct rdata_set s = {0};
+	rdata_add(&s, "\x00\x0a\x00\x01\x03\xe1\x04mail\x04test\x00", 17);
+	rdata_add(&s, "\x00\x00\x00\x00\x00\x00\x00", 7);
+	struct dns_answer *a = parse(DNS_TYPE_SRV, &s);
+	assert_int_equal(a->status, DNS_STATUS_OK);
+	assert_int_equal(a->n, 2);
+	assert_int_equal(a->rr[0].u.srv.priority, 10);
+	assert_int_equal(a->rr[0].u.srv.weight, 1);
+	assert_int_equal(a->rr[0].u.srv.port, 993);
+	assert_string_equal(a->rr[0].u.srv.target, "mail.test");
+	assert_int_equal(a->rr[1].u.srv.port, 0);
+	assert_string_equal(a->rr[1].u.srv.target, "");
+	dns_answer_free(&a);
+	rdata_free(&s);
+	/* too short; a byte after the target */
+	rdata_add(&s, "\x00\x00\x00\x00\x00\x00", 6);
+	a = parse(DNS_TYPE_SRV, &s);
+	assert_int_equal(a->status, DNS_STATUS_MALFORMED);
+	dns_answer_free(&a);
+	rdata_free(&s);
+	rdata_add(&s, "\x00\x00\x00\x00\x00\x00\x00X", 8);
+	a = parse(DNS_TYPE_SRV, &s);
+	assert_int_equal(a->status, DNS_STATUS_MALFORMED);
+	dns_answer_free(&a);
+	rdata_free(&s);
+	rdata_add(&s, "\x04Mail\x04test\x00", 11);
+	a = parse(DNS_TYPE_CNAME, &s);
+	assert_int_equal(a->status, DNS_STATUS_OK);
+	assert_string_equal(a->rr[0].u.ptr.host, "mail.test");
+	dns_answer_free(&a);
+	rdata_free(&s);
+}
+
 /* LIMIT_DNS_ANSWER_RECORDS: -1, 0 kept, +1 refused whole (never cut silently) */
 static void test_record_limit(void **state)
 {
@@ -336,7 +373,11 @@ static void test_names(void **state)
 	assert_int_equal(t, DNS_TYPE_MX);
 	assert_int_equal(dns_type_parse("TLSA", &t), 0);
 	assert_int_equal(t, DNS_TYPE_TLSA);
-	assert_int_equal(dns_type_parse("CNAME", &t), ERR_INVAL);
+	assert_int_equal(dns_type_parse("CNAME", &t), 0);
+	assert_int_equal(t, DNS_TYPE_CNAME);
+	assert_int_equal(dns_type_parse("srv", &t), 0);
+	assert_int_equal(t, DNS_TYPE_SRV);
+	assert_int_equal(dns_type_parse("SOA", &t), ERR_INVAL);
 	assert_string_equal(dns_type_name(DNS_TYPE_AAAA), "AAAA");
 	assert_string_equal(dns_sec_name(DNS_SEC_BOGUS), "bogus");
 	assert_string_equal(dns_status_name(DNS_STATUS_NXDOMAIN), "NXDOMAIN");
@@ -350,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_null_mx),     cmocka_unit_test(test_mx_malformed),
 		cmocka_unit_test(test_txt),         cmocka_unit_test(test_addr_tlsa),
 		cmocka_unit_test(test_record_limit), cmocka_unit_test(test_names),
+		cmocka_unit_test(test_srv_cname),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
