@@ -261,17 +261,17 @@ def test_dsn_and_quota_warning_come_from_the_postmaster(mserver, postmaster):
     filler = make_message("fill", body=(b"h" * 998 + b"\r\n") * 95, rcpt=full)  # ~95 %
     with raw(mserver) as r:
         assert transaction(r, "w@sender.invalid", [full], filler)[0][0] == 250
+    # the warning is stored on its own after the filler's 250: wait for it (the filler
+    # and the warning) before the quota shrinks, or the smaller quota refuses it
+    warning = [m for m in mserver.wait_messages(full, 2, timeout=60)
+               if b"Auto-Submitted: auto-generated" in m]
+    assert len(warning) == 1
     mserver.kasten("user", "quota", full, "4K")
     with raw(mserver, "submission") as r:
         login(r, sender)
         msg = make_message("dsn from", sender=sender, rcpt=full)
         assert transaction(r, sender, [full], msg)[0][0] == 250
     (dsn,) = mserver.wait_messages(sender, 1, timeout=60)
-    # the warning is stored on its own, maybe after the DSN: wait for it too (the filler
-    # and the warning)
-    warning = [m for m in mserver.wait_messages(full, 2, timeout=60)
-               if b"Auto-Submitted: auto-generated" in m]
-    assert len(warning) == 1
     for m in (dsn, warning[0]):
         assert m.startswith(b"Return-Path: <>\r\n")
         head = m.split(b"\r\n\r\n", 1)[0]
