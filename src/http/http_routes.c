@@ -4,12 +4,23 @@
 #include "http.h"
 
 #include "http_admin.h"
+#include "http/http_autoconfig.h"
 #include "core/limits.h"
 #include "core/banned.h"
 
 const struct http_route http_routes[] = {
 	/* the admin listener (operations.md: never exposed publicly) */
 	{"GET", "/healthz", HTTP_ADMIN, http_admin_healthz, 0},
+	/* client autoconfiguration (src/http/http_autoconfig.c): Thunderbird asks both
+	 * paths, Outlook spells its path either way */
+	{"GET", "/.well-known/autoconfig/mail/config-v1.1.xml", HTTP_PUBLIC,
+	 http_autoconfig_thunderbird, 0},
+	{"GET", "/mail/config-v1.1.xml", HTTP_PUBLIC, http_autoconfig_thunderbird, 0},
+	{"POST", "/autodiscover/autodiscover.xml", HTTP_PUBLIC, http_autodiscover_pox,
+	 LIMIT_AUTODISCOVER_REQUEST},
+	{"POST", "/Autodiscover/Autodiscover.xml", HTTP_PUBLIC, http_autodiscover_pox,
+	 LIMIT_AUTODISCOVER_REQUEST},
+	{"GET", "/mobileconfig", HTTP_PUBLIC, http_autoconfig_mobileconfig, 0},
 };
 
 const size_t http_routes_n = sizeof(http_routes) / sizeof(http_routes[0]);
