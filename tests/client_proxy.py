@@ -23,7 +23,9 @@ fast machine is still in the middle of a long download when the test has seen th
 state it waits for and kills it (the kill -9 cases); what is checked never depends on
 the pace.
 record=True keeps the bytes of each connection in both directions (p.streams) so that
-a test can find the offsets of commands and responses to cut at.
+a test can find the offsets of commands and responses to cut at, and its reads in the
+order forwarded (p.streams[i]["reads"]: [(direction, bytes)]): a client's writes, each
+one read here as the client waits for an answer between them, count its round trips.
 
 Threads: one accepting, two per connection; at most max_conns connections at a time
 (more are closed at once), and a recorded stream is bounded by RECORD_MAX.
@@ -62,6 +64,7 @@ class _Conn:
         self.sock = {"c2s": (client, upstream), "s2c": (upstream, client)}
         self.sent = {"c2s": 0, "s2c": 0}
         self.stream = {"c2s": bytearray(), "s2c": bytearray()}
+        self.reads = []  # [(direction, bytes)] as forwarded, if recorded
         self.closed = False
         self.seen = {"c2s": bytearray(), "s2c": bytearray()}  # for cuts by command
         self.commands = 0  # complete client commands forwarded
@@ -144,7 +147,9 @@ class Proxy:
         conn.close()
         if self.record:
             with self._lock:
-                self.streams.append({d: bytes(conn.stream[d]) for d in ("c2s", "s2c")})
+                rec = {d: bytes(conn.stream[d]) for d in ("c2s", "s2c")}
+                rec["reads"] = list(conn.reads)
+                self.streams.append(rec)
         self._slots.release()
 
     # ---- forwarding ----
@@ -246,6 +251,11 @@ class Proxy:
             limit = self.cut[1] - conn.sent[direction]
             data = data[:max(limit, 0)]
         if data:
+            # recorded before it is passed on: whatever the other side answers to it
+            # is then recorded after it
+            if self.record and len(conn.stream[direction]) < RECORD_MAX:
+                with conn.lock:
+                    conn.reads.append((direction, bytes(data)))
             try:
                 conn.sock[direction][1].sendall(data)
             except OSError:

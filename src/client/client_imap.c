@@ -137,6 +137,28 @@ static void tagged(struct client_imap *s, const struct client_imap_resp *r)
 	clean_text(s->err);
 }
 
+int client_imap_ahead_done(struct client_imap *s, const struct client_imap_resp *r)
+{
+	s->ahead_tag[0] = '\0';
+	int e = client_imap_resp_code(s, r);
+	if (e < 0)
+		return e;
+	s->ahead_err = r->status == CLIENT_IMAP_ST_OK	 ? 0
+		       : r->status == CLIENT_IMAP_ST_BAD ? ERR_INVAL
+							 : ERR_PERM;
+	s->ahead_text[0] = '\0';
+	if (s->ahead_err) {
+		int n = snprintf(s->ahead_text, sizeof(s->ahead_text), "ENABLE: %s%s%s%s %s",
+				 r->status == CLIENT_IMAP_ST_NO ? "NO" : "BAD",
+				 r->code ? " [" : "", r->code ? r->code : "",
+				 r->code ? "]" : "", r->text);
+		if (n < 0)
+			s->ahead_text[0] = '\0';
+		clean_text(s->ahead_text);
+	}
+	return 0;
+}
+
 int client_imap_wait(struct client_imap *s, bool want_cont)
 {
 	for (;;) {
@@ -149,6 +171,13 @@ int client_imap_wait(struct client_imap *s, bool want_cont)
 				return 1;
 			return client_imap_fail(s, ERR_BAD_SYNTAX, "%s: unexpected continuation",
 						s->verb);
+		}
+		if (rp->kind == CLIENT_IMAP_RESP_TAGGED && s->ahead_tag[0] &&
+		    !strcmp(rp->tag, s->ahead_tag)) {
+			r = client_imap_ahead_done(s, rp);
+			if (r < 0)
+				return r;
+			continue;
 		}
 		if (rp->kind == CLIENT_IMAP_RESP_TAGGED) {
 			if (strcmp(rp->tag, s->tag) != 0)
@@ -512,9 +541,26 @@ struct client_conn *client_imap_conn(struct client_imap *s)
 
 int client_imap_logout(struct client_imap *s)
 {
-	if (s->dead)
+	return client_imap_logout_overlap(s, NULL, NULL);
+}
+
+int client_imap_logout_overlap(struct client_imap *s, void (*meanwhile)(void *arg), void *arg)
+{
+	if (s->dead) {
+		if (meanwhile)
+			meanwhile(arg);
 		return 0;
-	(void)simple(s, "LOGOUT"); /* the BYE and a closed connection are the answer */
+	}
+	int r = client_imap_cmd_begin(s, "LOGOUT");
+	if (r == 0)
+		r = client_imap_cmd_raw(s, "\r\n");
+	if (r == 0 && client_conn_flush(s->conn) < 0)
+		r = ERR_IO;
+	if (meanwhile)
+		meanwhile(arg);
+	/* the BYE and a closed connection are the answer: nothing to check */
+	if (r == 0)
+		(void)client_imap_wait(s, false);
 	return 0;
 }
 

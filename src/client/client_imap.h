@@ -190,7 +190,18 @@ bool client_imap_has(const struct client_imap *s, unsigned cap);
 /* ENABLE the caps given that the server offers (CONDSTORE, QRESYNC, UTF8=ACCEPT);
  * *enabled_out (may be NULL) gets what the server confirmed. */
 int client_imap_enable(struct client_imap *s, unsigned caps, unsigned *enabled_out);
-/* The hierarchy delimiter (LIST "" ""), asked once and kept; 0 for a flat namespace. */
+/* ENABLE (CONDSTORE, QRESYNC; never UTF8=ACCEPT, which changes how the names of the
+ * command after it are read, RFC 6855 3) written ahead of the next command, in the
+ * same write, so that both cost one round trip (RFC 9051 5.5: the next command must not
+ * depend on the outcome: a LIST may follow, a SELECT with QRESYNC may not). Its answer is
+ * read while the next command's is awaited. 0, or the session's error. */
+int client_imap_enable_ahead(struct client_imap *s, unsigned caps);
+/* The answer of the ENABLE sent ahead (read now if it has not come yet): 0 and
+ * *enabled_out what the server confirmed, or its error (client_imap_error says it).
+ * ERR_INVAL if none was sent. */
+int client_imap_enable_result(struct client_imap *s, unsigned *enabled_out);
+/* The hierarchy delimiter, asked once and kept: the one the first LIST entry with a
+ * delimiter gave, else asked by LIST "" ""; 0 for a flat namespace. */
 int client_imap_delimiter(struct client_imap *s, char *delim_out);
 
 void client_imap_set_events(struct client_imap *s, const struct client_imap_events *ev);
@@ -262,6 +273,9 @@ int client_imap_uidset(const uint32_t *uids, size_t n, char *buf, size_t cap,
 
 /* LOGOUT (best effort: a server that does not answer is not an error here). */
 int client_imap_logout(struct client_imap *s);
+/* LOGOUT, with meanwhile(arg) called once it is sent (or the connection is found dead),
+ * before its answer is read: the caller's own ending overlaps the server's. 0. */
+int client_imap_logout_overlap(struct client_imap *s, void (*meanwhile)(void *arg), void *arg);
 void client_imap_close(struct client_imap **s);
 
 #endif

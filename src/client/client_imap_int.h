@@ -36,6 +36,12 @@ struct client_imap {
 	bool activity;    /* EXISTS, EXPUNGE, FETCH or VANISHED came (IDLE) */
 	char delim;
 	bool have_delim;
+	/* client_imap_enable_ahead: the ENABLE written before the next command, until its
+	 * tagged answer has come (ahead_tag[0] != 0); then its result */
+	char ahead_tag[16];
+	unsigned ahead_caps;
+	int ahead_err;
+	char ahead_text[LIMIT_CLIENT_ERROR];
 	/* client_imap_login_overlap: called once the credentials are sent */
 	int (*meanwhile)(void *arg);
 	void *meanwhile_arg;
@@ -56,6 +62,9 @@ int client_imap_resp_untagged(struct client_imap *s, const struct client_imap_re
 int client_imap_resp_code(struct client_imap *s, const struct client_imap_resp *r);
 /* A piece of a handed-out literal (the parser's DATA result). */
 int client_imap_resp_data(struct client_imap *s);
+/* The tagged answer of the ENABLE sent ahead (r->tag is s->ahead_tag): its result kept
+ * for client_imap_enable_result. 0, or <0 if the response is broken. */
+int client_imap_ahead_done(struct client_imap *s, const struct client_imap_resp *r);
 /* Capabilities from a list of atoms. */
 void client_imap_resp_caps(struct client_imap *s, const struct client_imap_tok *t);
 

@@ -1,9 +1,11 @@
-/* client_imap_mbox.c: the IMAP client's mailbox and session commands: ENABLE, LIST (with
- * RETURN (SPECIAL-USE) or RETURN (STATUS)), the hierarchy delimiter, CREATE, DELETE,
- * RENAME, SELECT/EXAMINE (with QRESYNC), NOOP and IDLE. No state of its own beyond the
- * session's. */
+/* client_imap_mbox.c: the IMAP client's mailbox and session commands: ENABLE (also sent
+ * ahead of the next command), LIST (with RETURN (SPECIAL-USE) or RETURN (STATUS)), the
+ * hierarchy delimiter, CREATE, DELETE, RENAME, SELECT/EXAMINE (with QRESYNC), NOOP and
+ * IDLE. No state of its own beyond the session's. */
 #include "client/client_imap_int.h"
 
+#include <assert.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,6 +39,66 @@ int client_imap_enable(struct client_imap *s, unsigned caps, unsigned *enabled_o
 	if (enabled_out)
 		*enabled_out = s->enabled;
 	return r;
+}
+
+int client_imap_enable_ahead(struct client_imap *s, unsigned caps)
+{
+	/* with UTF8=ACCEPT the next command's mailbox names would be read in a way that
+	 * depends on the answer */
+	assert(!(caps & CLIENT_IMAP_CAP_UTF8_ACCEPT));
+	assert(!s->ahead_tag[0]);
+	caps &= s->caps & (CLIENT_IMAP_CAP_CONDSTORE | CLIENT_IMAP_CAP_QRESYNC);
+	s->ahead_caps = caps;
+	s->ahead_err = 0;
+	if (!caps || !(s->caps & CLIENT_IMAP_CAP_ENABLE))
+		return 0;
+	int r = client_imap_cmd_begin(s, "ENABLE");
+	if (r == 0 && (caps & CLIENT_IMAP_CAP_CONDSTORE))
+		r = client_imap_cmd_raw(s, " CONDSTORE");
+	if (r == 0 && (caps & CLIENT_IMAP_CAP_QRESYNC))
+		r = client_imap_cmd_raw(s, " QRESYNC");
+	/* no flush: it goes out with the next command */
+	if (r == 0)
+		r = client_imap_cmd_raw(s, "\r\n");
+	if (r < 0)
+		return r;
+	memcpy(s->ahead_tag, s->tag, sizeof(s->ahead_tag));
+	return 0;
+}
+
+int client_imap_enable_result(struct client_imap *s, unsigned *enabled_out)
+{
+	if (!s->ahead_caps)
+		return ERR_INVAL;
+	s->ahead_caps = 0;
+	/* its answer has not come with the next command's (or there was none) */
+	if (s->ahead_tag[0] && client_conn_flush(s->conn) < 0)
+		return client_imap_fail(s, ERR_IO, "connection lost: %s",
+					client_conn_error(s->conn));
+	while (s->ahead_tag[0]) {
+		int r = client_imap_read_response(s);
+		if (r < 0)
+			return r;
+		const struct client_imap_resp *rp = s->ps.resp;
+		if (rp->kind == CLIENT_IMAP_RESP_TAGGED && !strcmp(rp->tag, s->ahead_tag))
+			r = client_imap_ahead_done(s, rp);
+		else if (rp->kind == CLIENT_IMAP_RESP_UNTAGGED)
+			r = client_imap_resp_untagged(s, rp);
+		else
+			r = client_imap_fail(s, ERR_BAD_SYNTAX, "ENABLE: unexpected response");
+		if (r < 0)
+			return r;
+	}
+	if (s->ahead_err) {
+		snprintf(s->err, sizeof(s->err), "%s", s->ahead_text);
+		return s->ahead_err;
+	}
+	/* RFC 7162 3.2.3: enabling QRESYNC enables CONDSTORE */
+	if (s->enabled & CLIENT_IMAP_CAP_QRESYNC)
+		s->enabled |= CLIENT_IMAP_CAP_CONDSTORE;
+	if (enabled_out)
+		*enabled_out = s->enabled;
+	return 0;
 }
 
 int client_imap_list(struct client_imap *s, const char *pattern, bool special_use)

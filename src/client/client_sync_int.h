@@ -21,9 +21,11 @@ struct sync_run {
 	const struct client_sync_opts *opts;
 	struct client_imap *imap;
 	struct client_sync_state *st;
-	char delim;    /* the server's hierarchy delimiter, '/' when flat */
+	char delim;    /* the server's hierarchy delimiter, '/' when flat; 0 before the
+			* first LIST answer */
 	bool qresync;  /* QRESYNC enabled (RFC 7162 3.2.3) */
 	bool condstore;
+	bool enable_ahead; /* ENABLE was sent ahead of the first LIST: its answer is due */
 	struct client_sync_stats stats;
 	/* INBOX as the last pass's SELECT saw it: a later SELECT that differs means a
 	 * change came between the pass and the IDLE */

@@ -38,10 +38,20 @@ int sync_fail(struct sync_run *r, int e, const char *fmt, ...)
 
 /* ---- the folder tree of a pass ---- */
 
+/* One selectable mailbox of the LIST answer, as the server names it: kept until the
+ * answer is complete, as the delimiter that maps it to a local name may come with any
+ * entry of it. */
+struct run_remote {
+	const char *name;
+	struct client_imap_mailbox_status status; /* has 0: no STATUS came with it */
+};
+
 struct run_tree {
 	struct sync_folder *f;
 	size_t n, cap;
 	size_t nlocal; /* f[0..nlocal) have their local side read (run_read_local) */
+	struct run_remote *remote;
+	size_t nremote, remote_cap;
 	struct arena *a;
 	struct sync_run *r;
 	int err;
@@ -99,13 +109,23 @@ static bool run_local_name(const struct sync_run *r, const char *server, char *o
 static int run_list_cb(void *arg, const struct client_imap_list_entry *e)
 {
 	struct run_tree *t = arg;
-	char name[LIMIT_MAILBOX_NAME + 1];
-	if ((e->attrs & CLIENT_IMAP_LIST_NOSELECT) || !run_local_name(t->r, e->name, name))
+	if (e->attrs & CLIENT_IMAP_LIST_NOSELECT)
 		return 0;
-	struct sync_folder *f = run_folder(t, name);
-	if (!f)
+	if (t->nremote == t->remote_cap) {
+		size_t ncap = t->remote_cap ? 2 * t->remote_cap : 32;
+		struct run_remote *g = arena_zalloc(t->a, ncap * sizeof(*g));
+		if (!g)
+			return t->err = ERR_NOMEM;
+		if (t->nremote)
+			memcpy(g, t->remote, t->nremote * sizeof(*g));
+		t->remote = g;
+		t->remote_cap = ncap;
+	}
+	struct run_remote *m = &t->remote[t->nremote];
+	*m = (struct run_remote){.name = arena_strdup(t->a, e->name)};
+	if (!m->name)
 		return t->err = ERR_NOMEM;
-	f->view.remote_exists = true;
+	t->nremote++;
 	return 0;
 }
 
@@ -113,14 +133,37 @@ static int run_list_cb(void *arg, const struct client_imap_list_entry *e)
 static int run_status_cb(void *arg, const struct client_imap_mailbox_status *st)
 {
 	struct run_tree *t = arg;
-	char name[LIMIT_MAILBOX_NAME + 1];
-	if (!run_local_name(t->r, st->name, name))
-		return 0;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->f[i].view.remote_exists && !strcmp(t->f[i].view.name, name)) {
-			t->f[i].status = *st;
-			t->f[i].status.name = NULL; /* the response's: gone after the call */
+	for (size_t i = t->nremote; i-- > 0;)
+		if (!strcmp(t->remote[i].name, st->name)) {
+			t->remote[i].status = *st;
+			t->remote[i].status.name = NULL; /* the response's: gone after the call */
+			break;
 		}
+	return 0;
+}
+
+/* The LIST answer's mailboxes into the tree, under their local names: the delimiter is
+ * known now (from an entry of the answer; asked by LIST "" "" only if none had one). */
+static int run_take_remote(struct sync_run *r, struct run_tree *t)
+{
+	if (!r->delim) {
+		char d = 0;
+		int e = client_imap_delimiter(r->imap, &d);
+		if (e)
+			return sync_fail(r, e, "LIST: %s", client_imap_error(r->imap));
+		r->delim = d ? d : '/';
+	}
+	for (size_t i = 0; i < t->nremote; i++) {
+		char name[LIMIT_MAILBOX_NAME + 1];
+		if (!run_local_name(r, t->remote[i].name, name))
+			continue;
+		struct sync_folder *f = run_folder(t, name);
+		if (!f)
+			return sync_fail(r, ERR_NOMEM, "out of memory");
+		f->view.remote_exists = true;
+		if (t->remote[i].status.has)
+			f->status = t->remote[i].status;
+	}
 	return 0;
 }
 
@@ -235,6 +278,18 @@ static int run_read_remote(struct sync_run *r, struct run_tree *t)
 		e = t->err;
 	if (e)
 		return sync_fail(r, e, "LIST: %s", client_imap_error(r->imap));
+	if (r->enable_ahead) {
+		/* sent with the LIST (run_connect): answered by now */
+		unsigned got = 0;
+		r->enable_ahead = false;
+		e = client_imap_enable_result(r->imap, &got);
+		if (e)
+			return sync_fail(r, e, "%s", client_imap_error(r->imap));
+		r->qresync = got & CLIENT_IMAP_CAP_QRESYNC;
+		r->condstore = r->qresync || (got & CLIENT_IMAP_CAP_CONDSTORE);
+	}
+	if ((e = run_take_remote(r, t)))
+		return e;
 	for (size_t i = t->nlocal; i < t->n; i++)
 		if ((e = run_read_local_side(r, t, &t->f[i])))
 			return e;
@@ -804,21 +859,24 @@ static int run_connect(struct sync_run *r, struct run_early *early)
 				      early);
 	if (e)
 		return sync_fail(r, e, "login failed: %s", client_imap_error(r->imap));
-	unsigned want = CLIENT_IMAP_CAP_CONDSTORE | CLIENT_IMAP_CAP_QRESYNC, got = 0;
+	/* ENABLE goes out with the first pass's LIST, which does not depend on it (its
+	 * answer is taken in run_read_remote, before any SELECT that would); the hierarchy
+	 * delimiter comes with that LIST's answer */
+	unsigned want = CLIENT_IMAP_CAP_CONDSTORE | CLIENT_IMAP_CAP_QRESYNC;
 	if (client_imap_has(r->imap, CLIENT_IMAP_CAP_ENABLE) &&
 	    (client_imap_caps(r->imap) & want)) {
-		e = client_imap_enable(r->imap, client_imap_caps(r->imap) & want, &got);
+		e = client_imap_enable_ahead(r->imap, client_imap_caps(r->imap) & want);
 		if (e)
 			return sync_fail(r, e, "ENABLE: %s", client_imap_error(r->imap));
+		r->enable_ahead = true;
 	}
-	r->qresync = got & CLIENT_IMAP_CAP_QRESYNC;
-	r->condstore = r->qresync || (got & CLIENT_IMAP_CAP_CONDSTORE);
-	e = client_imap_delimiter(r->imap, &r->delim);
-	if (e)
-		return sync_fail(r, e, "LIST: %s", client_imap_error(r->imap));
-	if (!r->delim)
-		r->delim = '/';
 	return 0;
+}
+
+static void run_close_state(void *arg)
+{
+	struct sync_run *r = arg;
+	client_sync_state_close(&r->st);
 }
 
 int client_sync_run(const struct client_sync_opts *o, volatile const sig_atomic_t *stop,
@@ -853,8 +911,10 @@ int client_sync_run(const struct client_sync_opts *o, volatile const sig_atomic_
 		struct client_conn *c = client_imap_conn(r.imap);
 		r.stats.bytes_in = client_conn_bytes_in(c);
 		r.stats.bytes_out = client_conn_bytes_out(c);
+		/* best effort: the work is done and the state closed while the server
+		 * answers */
 		if (!e)
-			(void)client_imap_logout(r.imap); /* best effort: the work is done */
+			(void)client_imap_logout_overlap(r.imap, run_close_state, &r);
 		client_imap_close(&r.imap);
 	}
 	client_sync_state_close(&r.st);
