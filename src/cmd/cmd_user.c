@@ -1,8 +1,9 @@
-/* cmd_user.c: `kasten user ...`: accounts, aliases, passwords, quotas. These work while
- * the server runs: they go through the same store, whose databases allow concurrent
- * writers. Passwords are read from stdin (never argv: it shows in `ps`), at most
- * AUTH_SASL_PART_MAX octets. New account and alias addresses must pass
- * addr_account_check() (core/addr.h); the store checks again, this file explains. */
+/* cmd_user.c: `kasten user ...`: accounts, aliases, passwords, quotas, the activity
+ * log. These work while the server runs: they go through the same store, whose
+ * databases allow concurrent writers. Passwords are read from stdin (never argv: it
+ * shows in `ps`), at most AUTH_SASL_PART_MAX octets. New account and alias addresses
+ * must pass addr_account_check() (core/addr.h); the store checks again, this file
+ * explains. */
 #include "cmd.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -35,6 +37,8 @@ const char cmd_user_usage[] =
 	"  alias add ALIAS ADDRESS\n"
 	"  alias del ALIAS\n"
 	"  alias list\n"
+	"  activity ADDRESS              (clients that used the account, and what POP3\n"
+	"                                 sessions removed; newest first, 90 days)\n"
 	"ADDRESS and ALIAS are RFC 5321 mailboxes (local-part@domain, UTF-8 allowed) that\n"
 	"SMTP can deliver to. The password is one line on stdin: 1 to 255 octets (the most\n"
 	"a login can send), no control characters.\n";
@@ -274,6 +278,50 @@ static int alias_del(struct store_env *env, const char *alias)
 	return 0;
 }
 
+static void fmt_time(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(out, 32, "%lld", (long long)t); /* fits */
+}
+
+/* The account's activity log: one line each, the client name last (it may have
+ * spaces; the store keeps it printable). */
+static int user_activity(struct store_env *env, const char *addr)
+{
+	struct arena a;
+	arena_init(&a, 16u << 20);
+	struct store_account acct;
+	struct store_activity *v = NULL;
+	size_t n = 0;
+	int r = store_account_get(env, addr, &a, &acct);
+	if (r == 0)
+		r = store_activity_list(env, acct.id, &a, &v, &n);
+	if (r < 0) {
+		arena_free(&a);
+		return fail("activity", addr, r);
+	}
+	printf("%-20s %-20s %-10s %-7s %-8s %-12s %-39s %s\n", "LAST-SEEN", "FIRST-SEEN",
+	       "PROTOCOL", "KIND", "REMOVED", "BYTES", "ADDRESS", "CLIENT");
+	for (size_t i = 0; i < n; i++) {
+		char last[32], first[32] = "-", count[16] = "-", bytes[24] = "-";
+		fmt_time(last, v[i].last_seen);
+		bool removed = v[i].kind == STORE_ACT_REMOVED;
+		if (removed) {
+			(void)snprintf(count, sizeof(count), "%u", v[i].count); /* fits */
+			(void)snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)v[i].bytes);
+		} else {
+			fmt_time(first, v[i].first_seen);
+		}
+		printf("%-20s %-20s %-10s %-7s %-8s %-12s %-39s %s\n", last, first, v[i].protocol,
+		       removed ? "removed" : "login", count, bytes,
+		       v[i].address ? v[i].address : "-", v[i].client ? v[i].client : "-");
+	}
+	arena_free(&a);
+	return 0;
+}
+
 static int user_alias(struct store_env *env, int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[2], "add"))
@@ -327,6 +375,8 @@ static int run(struct store_env *env, int argc, char **argv)
 	}
 	if (!strcmp(sub, "alias"))
 		return user_alias(env, argc, argv);
+	if (!strcmp(sub, "activity") && argc == 3)
+		return user_activity(env, argv[2]);
 	return usage();
 }
 

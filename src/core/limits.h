@@ -98,12 +98,6 @@
 #define LIMIT_HTTP_STREAM_PENDING (256u << 10) /* output an event stream may queue before
 					    * the client is deemed gone */
 #define LIMIT_HTTP_FILE_CHUNK (64u << 10)  /* bytes of a file read per on_drain */
-#define LIMIT_HTTP_LINGER_MS 2000          /* after an error answer, input is dropped
-					    * this long before closing, so that unread
-					    * input does not make the kernel reset the
-					    * connection before the client reads the
-					    * answer (RFC 9112 9.6) ... */
-#define LIMIT_HTTP_LINGER_BYTES (1u << 20) /* ... or until this much was dropped */
 /* Client autoconfiguration (src/http/http_autoconfig*.c) */
 #define LIMIT_AUTODISCOVER_REQUEST 8192    /* an Outlook POX request body (two short
 					    * elements; 413 past it) */

@@ -198,7 +198,7 @@ void http_problem(struct http_req *r, int status, const char *type, const char *
 void http_error(struct http_session *s, int status, const char *detail, bool close)
 {
 	if (close)
-		s->close_after = s->linger = true; /* unread input may follow */
+		s->close_after = true;
 	if (s->req.priv == NULL) { /* before the head was complete */
 		s->req.priv = s;
 		s->req.a = &s->ra;

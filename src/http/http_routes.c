@@ -11,7 +11,6 @@
 const struct http_route http_routes[] = {
 	/* the admin listener (operations.md: never exposed publicly) */
 	{"GET", "/healthz", HTTP_ADMIN, http_admin_healthz, 0},
-	{"GET", "/metrics", HTTP_ADMIN, http_admin_metrics, 0},
 	/* client autoconfiguration (src/http/http_autoconfig.c): Thunderbird asks both
 	 * paths, Outlook spells its path either way */
 	{"GET", "/.well-known/autoconfig/mail/config-v1.1.xml", HTTP_PUBLIC,

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "auth/auth_activity.h"
 #include "auth/auth_login.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -53,6 +54,8 @@ static void login_done(struct net_conn *c, void *arg, int64_t account, const cha
 		net_conn_set_user(c, address);
 		imap_parser_set_auth(&s->parser, true);
 		log_info("login ok");
+		/* with the client's name when it said its ID before logging in */
+		auth_activity_seen(c, imap_env, account, "imap", s->client_id);
 		/* RFC 9051 6.2.3: the capabilities may change at login; say them here */
 		imap_tagged(s, "OK [CAPABILITY %s] Logged in", imap_capabilities(s));
 	}

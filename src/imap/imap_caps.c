@@ -10,8 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/auth_activity.h"
 #include "core/conf.h"
+#include "core/limits.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "core/banned.h"
 
 /* The extensions of an authenticated session (docs/compliance.md lists each). */
@@ -60,7 +63,42 @@ int imap_cmd_logout(struct imap_session *s, struct imap_cmd *cmd)
 	return 0;
 }
 
-/* RFC 2971: we say who we are; what the client says is logged (escaped), not kept. */
+/* The ID parameter key (case-insensitive, RFC 2971 3.3), or NULL. */
+static const struct imap_id_param *id_param(const struct imap_id_param *p, size_t n,
+					    const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i].value && str_ieq(p[i].key, p[i].key_len, key))
+			return &p[i];
+	return NULL;
+}
+
+/* "name version" from the ID parameters into the session arena, at most
+ * LIMIT_ACTIVITY_STRING bytes (the store makes it printable); NULL without a name. */
+static const char *id_client(struct imap_session *s, const struct imap_id_param *p, size_t n)
+{
+	const struct imap_id_param *name = id_param(p, n, "name");
+	const struct imap_id_param *version = id_param(p, n, "version");
+	if (!name || name->value_len == 0)
+		return NULL;
+	char buf[LIMIT_ACTIVITY_STRING + 1];
+	int w = snprintf(buf, sizeof(buf), "%.*s%s%.*s",
+			 (int)(name->value_len < LIMIT_ACTIVITY_STRING ? name->value_len
+								      : LIMIT_ACTIVITY_STRING),
+			 name->value, version ? " " : "",
+			 version ? (int)(version->value_len < LIMIT_ACTIVITY_STRING
+					     ? version->value_len
+					     : LIMIT_ACTIVITY_STRING)
+				 : 0,
+			 version ? version->value : "");
+	if (w < 0)
+		return NULL;
+	return arena_strdup(&s->sa, buf); /* snprintf cut it to the bound */
+}
+
+/* RFC 2971: we say who we are. What the client says is logged (escaped), and its name
+ * and version go to the account's activity log: at login, or now when logged in (once
+ * per new name: repeating ID writes nothing). */
 int imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct imap_id_param *params;
@@ -73,6 +111,12 @@ int imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd)
 		char k[512], v[512];
 		log_debug(LOGC_PROTO, "client id %s=%s", log_esc(k, params[i].key, params[i].key_len),
 			  params[i].value ? log_esc(v, params[i].value, params[i].value_len) : "NIL");
+	}
+	const char *client = id_client(s, params, n);
+	if (client && (!s->client_id || strcmp(client, s->client_id) != 0)) {
+		s->client_id = client;
+		if (s->state != IMAP_STATE_NOTAUTH)
+			auth_activity_seen(s->c, imap_env, s->account, "imap", client);
 	}
 	imap_untagged(s, "ID (\"name\" \"kasten\" \"version\" \"" KASTEN_VERSION "\")");
 	imap_done(s, "OK ID completed");

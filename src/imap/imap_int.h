@@ -92,6 +92,8 @@ struct imap_session {
 	/* the account, once logged in */
 	int64_t account;
 	const char *address;        /* in sa */
+	const char *client_id;      /* RFC 2971 ID "name version" for the activity log, in
+				     * sa, at most LIMIT_ACTIVITY_STRING bytes; NULL until ID */
 	struct auth_exchange sasl;  /* AUTHENTICATE in progress (MODE_SASL) */
 
 	struct imap_selected *sel;  /* NULL unless state SELECTED */

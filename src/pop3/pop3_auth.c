@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "auth/auth_activity.h"
 #include "auth/auth_login.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -58,7 +59,8 @@ static void login_done(struct net_conn *c, void *arg, int64_t account, const cha
 		log_info("login refused: pop3 disabled for this account");
 		pop3_reply(s, "-ERR [SYS/PERM] POP3 access is disabled for this account; use IMAP instead");
 	} else {
-		(void)pop3_maildrop_open(s, account, address); /* replies itself */
+		if (pop3_maildrop_open(s, account, address) == 0) /* replies itself */
+			auth_activity_seen(c, pop3_env, account, "pop3", NULL); /* POP3 has no ID */
 	}
 	pop3_session_resume(s);
 }

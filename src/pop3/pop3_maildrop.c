@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth_activity.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -354,12 +355,20 @@ int pop3_cmd_quit_update(struct pop3_session *s)
 	if (n && !uids)
 		r = ERR_NOMEM;
 	if (uids) {
+		uint64_t bytes = 0;
 		n = 0;
 		for (size_t i = 0; i < s->n_msgs; i++)
-			if (s->msgs[i].deleted)
+			if (s->msgs[i].deleted) {
 				uids[n++] = s->msgs[i].uid;
+				bytes += s->msgs[i].size;
+			}
 		uint64_t modseq;
 		r = store_expunge(s->st, s->inbox, uids, n, &modseq);
+		/* the user's record of what this client took off the server (webmail's
+		 * activity page): only once the expunge is committed */
+		if (r == 0)
+			auth_activity_removed(s->c, pop3_env, s->account, "pop3",
+					      n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, bytes);
 	}
 	if (r < 0) {
 		log_err("update: expunge failed: %s", err_str(r));

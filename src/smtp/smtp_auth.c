@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "auth/auth_activity.h"
 #include "auth/auth_login.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -36,6 +37,7 @@ static void login_done(struct net_conn *c, void *arg, int64_t account, const cha
 		s->auth_address = arena_strdup(&s->sa, address);
 		net_conn_set_user(c, address);
 		log_info("auth ok mech=%s", s->auth_mech);
+		auth_activity_seen(c, smtp_env, account, "submission", NULL);
 		smtp_reply(s, "235 2.7.0 Authentication successful");
 	}
 	smtp_session_resume(s);
