@@ -50,6 +50,7 @@ static void start_request(struct http_session *s)
 	s->status = 0;
 	s->file_fd = -1;
 	s->file_left = 0;
+	s->linger = false;
 }
 
 static int on_open(struct net_conn *c)
@@ -110,13 +111,20 @@ static void on_close(struct net_conn *c)
 	http_session_free(s);
 }
 
+static void linger_done(struct net_conn *c, void *arg)
+{
+	if (!net_conn_closed(c))
+		net_conn_close(c);
+}
+
 void http_session_finish(struct http_session *s)
 {
 	struct net_conn *c = s->c;
 	metrics_observe_since(METRIC_HIST_COMMAND,
 			      s->listener == HTTP_ADMIN ? METRIC_PROTO_ADMIN : METRIC_PROTO_HTTP,
 			      s->started);
-	if (s->status >= 100 && s->status < 600)
+	/* the public listeners' answers only: scraping /metrics does not move what it reads */
+	if (s->listener == HTTP_PUBLIC && s->status >= 100 && s->status < 600)
 		metrics_count(METRIC_HTTP_RESPONSES, (unsigned)(s->status / 100 - 1), 1);
 	bool held = s->held;
 	s->held = false;
@@ -124,7 +132,14 @@ void http_session_finish(struct http_session *s)
 		http_session_free(s);
 	} else {
 		release_body(s);
-		if (s->close_after || s->state == HTTP_ST_DONE) {
+		if (s->close_after && s->linger && s->state != HTTP_ST_DONE) {
+			/* the client may still be sending what we refused: a close with
+			 * unread input resets the connection, and the answer with it */
+			s->state = HTTP_ST_DRAIN;
+			net_conn_resume(c);
+			if (net_conn_after(c, LIMIT_HTTP_LINGER_MS, linger_done, NULL) < 0)
+				net_conn_close(c);
+		} else if (s->close_after || s->state == HTTP_ST_DONE) {
 			s->state = HTTP_ST_DONE;
 			net_conn_close(c);
 		} else {
@@ -325,6 +340,7 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 			if (r < 0) {
 				s->started = metrics_now();
 				http_error(s, s->hp.status, s->hp.reason, true);
+				s->drained += len - off;
 				return (int)len;
 			}
 			off += used;
@@ -338,6 +354,7 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 				break;
 			if (r < 0) {
 				http_error(s, s->hp.status, s->hp.reason, true);
+				s->drained += len - off;
 				return (int)len;
 			}
 			off += used;
@@ -348,6 +365,11 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 			}
 			if (s->hp.body_done)
 				dispatch(s);
+		} else if (s->state == HTTP_ST_DRAIN) {
+			s->drained += len - off;
+			if (s->drained > LIMIT_HTTP_LINGER_BYTES)
+				net_conn_close(c);
+			return (int)len;
 		} else {
 			break;
 		}
@@ -362,8 +384,16 @@ static void on_drain(struct net_conn *c)
 		http_file_pump(s);
 }
 
+/* The listener's metrics label (net_proto.metric_name): scraping /metrics on the admin
+ * listener does not count as http traffic. */
+static const char *metric_name(const void *proto_arg)
+{
+	return *(const enum http_listener *)proto_arg == HTTP_ADMIN ? "admin" : "http";
+}
+
 const struct net_proto http_proto = {
 	.name = "http",
+	.metric_name = metric_name,
 	.on_open = on_open,
 	.on_input = on_input,
 	.on_drain = on_drain,
