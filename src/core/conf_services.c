@@ -23,12 +23,12 @@ unsigned conf_listen_port(const char *listen)
 void conf_services(const struct conf *c, struct conf_service out[CONF_SERVICES])
 {
 	const struct conf_service order[CONF_SERVICES] = {
-		{CONF_SERVICE_IMAP, true, "imaps", conf_listen_port(c->imaps)},
-		{CONF_SERVICE_IMAP, false, "imap", conf_listen_port(c->imap)},
-		{CONF_SERVICE_POP3, true, "pop3s", c->pop3_enabled ? conf_listen_port(c->pop3s) : 0},
-		{CONF_SERVICE_POP3, false, "pop3", c->pop3_enabled ? conf_listen_port(c->pop3) : 0},
-		{CONF_SERVICE_SUBMISSION, true, "submissions", conf_listen_port(c->submissions)},
-		{CONF_SERVICE_SUBMISSION, false, "submission", conf_listen_port(c->submission)},
+	    {CONF_SERVICE_IMAP, true, "imaps", conf_listen_port(c->imaps)},
+	    {CONF_SERVICE_IMAP, false, "imap", conf_listen_port(c->imap)},
+	    {CONF_SERVICE_POP3, true, "pop3s", c->pop3_enabled ? conf_listen_port(c->pop3s) : 0},
+	    {CONF_SERVICE_POP3, false, "pop3", c->pop3_enabled ? conf_listen_port(c->pop3) : 0},
+	    {CONF_SERVICE_SUBMISSION, true, "submissions", conf_listen_port(c->submissions)},
+	    {CONF_SERVICE_SUBMISSION, false, "submission", conf_listen_port(c->submission)},
 	};
 	for (int i = 0; i < CONF_SERVICES; i++)
 		out[i] = order[i];

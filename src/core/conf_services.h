@@ -20,11 +20,11 @@ enum conf_service_proto { CONF_SERVICE_IMAP, CONF_SERVICE_POP3, CONF_SERVICE_SUB
 struct conf_service {
 	enum conf_service_proto proto;
 	bool implicit_tls; /* imaps, pop3s, submissions; else STARTTLS (imap, pop3,
-			    * submission: kasten offers STARTTLS on each, with the [tls]
-			    * certificate or the self-signed one) */
+	                    * submission: kasten offers STARTTLS on each, with the [tls]
+	                    * certificate or the self-signed one) */
 	const char *name;  /* the [listen] key, also the RFC 6186 service label: "imaps" */
 	unsigned port;     /* the listener's port; 0 when the service is off: its listener
-			    * is off, or it is POP3 and [pop3] enabled = no */
+	                    * is off, or it is POP3 and [pop3] enabled = no */
 };
 
 #define CONF_SERVICES 6 /* imaps, imap, pop3s, pop3, submissions, submission */

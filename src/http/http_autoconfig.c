@@ -25,13 +25,13 @@ static void autoconfig_settings_now(struct autoconfig_settings *s)
 /* Answer a written document, or a 500 for what cannot happen with a valid address
  * (a full buffer: LIMIT_AUTOCONFIG_XML is four times the largest document). */
 static void autoconfig_send(struct http_req *r, int rc, const struct buf *b,
-			    const char *content_type)
+                            const char *content_type)
 {
 	if (rc < 0)
 		http_problem(r, rc == ERR_NOTFOUND ? 404 : 500, NULL,
-			     rc == ERR_NOTFOUND ? "no incoming or no outgoing mail service is "
-						  "configured"
-						: "the document could not be written");
+		             rc == ERR_NOTFOUND ? "no incoming or no outgoing mail service is "
+		                                  "configured"
+		                                : "the document could not be written");
 	else
 		http_reply(r, 200, content_type, b->data, b->len);
 }
@@ -67,9 +67,10 @@ void http_autodiscover_pox(struct http_req *r)
 		return;
 	}
 	if (rc < 0) {
-		http_problem(r, 400, NULL, rc == ERR_TOO_DEEP ? "the request nests too deeply"
-				       : rc == ERR_TOO_LONG ? "an element of the request is too long"
-							    : "the request is not well-formed XML");
+		http_problem(r, 400, NULL,
+		             rc == ERR_TOO_DEEP   ? "the request nests too deeply"
+		             : rc == ERR_TOO_LONG ? "an element of the request is too long"
+		                                  : "the request is not well-formed XML");
 		return;
 	}
 	struct buf b;
@@ -80,8 +81,9 @@ void http_autodiscover_pox(struct http_req *r)
 		 * an Error element, which Outlook reads; the schema is checked first since
 		 * another schema's client would not understand our settings either */
 		if (strcmp(req.schema, AUTODISCOVER_SCHEMA_2006A) != 0)
-			rc = autoconfig_write_pox_error(&b, "601", "Provider is not available "
-								   "for the requested schema");
+			rc = autoconfig_write_pox_error(&b, "601",
+			                                "Provider is not available "
+			                                "for the requested schema");
 		else if (!autoconfig_address_ok(req.email))
 			rc = autoconfig_write_pox_error(&b, "600", "Invalid Request");
 		else
@@ -104,6 +106,7 @@ void http_autoconfig_mobileconfig(struct http_req *r)
 	if (rc == 0)
 		rc = autoconfig_write_mobileconfig(&b, &s, address);
 	if (rc == 0)
-		http_add_header(r, "Content-Disposition", "attachment; filename=\"mail.mobileconfig\"");
+		http_add_header(r, "Content-Disposition",
+		                "attachment; filename=\"mail.mobileconfig\"");
 	autoconfig_send(r, rc, &b, "application/x-apple-aspen-config");
 }

@@ -41,7 +41,7 @@ bool autoconfig_address_ok(const char *address);
  * replaces with the address the user typed. POP3 entries carry the hints of
  * autoconfig_pop3_leave(). 0, ERR_FULL (out too small) or ERR_INVAL (a bad address). */
 int autoconfig_write_thunderbird(struct buf *out, const struct autoconfig_settings *s,
-				 const char *address);
+                                 const char *address);
 
 /* The POP3 hints: leave copies on the server (and for how many days; 0 = no limit
  * given) when [pop3] expire_days is set, delete after download when it is not. The
@@ -50,8 +50,7 @@ bool autoconfig_pop3_leave(const struct autoconfig_settings *s, unsigned *days_o
 
 /* Outlook's POX answer (responseschema 2006a) for address: one Protocol element per
  * service that is on, LoginName the address. 0, ERR_FULL or ERR_INVAL. */
-int autoconfig_write_pox(struct buf *out, const struct autoconfig_settings *s,
-			 const char *address);
+int autoconfig_write_pox(struct buf *out, const struct autoconfig_settings *s, const char *address);
 /* A POX error answer (responseschema 2006): code "600" (invalid request) or "601"
  * (the requested schema is not provided), message a fixed text of ours. */
 int autoconfig_write_pox_error(struct buf *out, const char *code, const char *message);
@@ -63,7 +62,7 @@ int autoconfig_write_pox_error(struct buf *out, const char *code, const char *me
  * installed profile instead of adding a second account. ERR_NOTFOUND when no incoming
  * or no outgoing service is on; else like the others. */
 int autoconfig_write_mobileconfig(struct buf *out, const struct autoconfig_settings *s,
-				  const char *address);
+                                  const char *address);
 
 /* ---- the POX request reader (http_autodiscover_parse.c) ----
  *
@@ -87,15 +86,15 @@ int autoconfig_write_mobileconfig(struct buf *out, const struct autoconfig_setti
  * size (ERR_TOO_LONG). Reads only p[0..len); no allocation. */
 #define AUTODISCOVER_SCHEMA_LEN 255
 struct autodiscover_request {
-	char email[LIMIT_ADDR_MAILBOX + 1];        /* Autodiscover/Request/EMailAddress,
-						    * surrounding white space removed; "" if
-						    * absent */
-	char schema[AUTODISCOVER_SCHEMA_LEN + 1];  /* .../AcceptableResponseSchema, likewise */
+	char email[LIMIT_ADDR_MAILBOX + 1];       /* Autodiscover/Request/EMailAddress,
+	                                           * surrounding white space removed; "" if
+	                                           * absent */
+	char schema[AUTODISCOVER_SCHEMA_LEN + 1]; /* .../AcceptableResponseSchema, likewise */
 };
 int autodiscover_parse(const uint8_t *p, size_t len, struct autodiscover_request *out);
 
 /* The response schema we answer (the request's AcceptableResponseSchema must be it). */
-#define AUTODISCOVER_SCHEMA_2006A \
+#define AUTODISCOVER_SCHEMA_2006A                                                                  \
 	"http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
 
 /* ---- the handlers (http_autoconfig.c), rows of http_routes.c on the public

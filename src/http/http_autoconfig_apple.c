@@ -22,15 +22,15 @@
 
 /* A stable id for (what, hostname, address): SHA-256 over the three, NUL-separated. */
 static int apple_digest(const char *what, const char *hostname, const char *address,
-			unsigned char md[APPLE_DIGEST])
+                        unsigned char md[APPLE_DIGEST])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned len = 0;
 	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-		 EVP_DigestUpdate(ctx, what, strlen(what) + 1) &&
-		 EVP_DigestUpdate(ctx, hostname, strlen(hostname) + 1) &&
-		 EVP_DigestUpdate(ctx, address, strlen(address)) &&
-		 EVP_DigestFinal_ex(ctx, md, &len) && len == APPLE_DIGEST;
+	         EVP_DigestUpdate(ctx, what, strlen(what) + 1) &&
+	         EVP_DigestUpdate(ctx, hostname, strlen(hostname) + 1) &&
+	         EVP_DigestUpdate(ctx, address, strlen(address)) &&
+	         EVP_DigestFinal_ex(ctx, md, &len) && len == APPLE_DIGEST;
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : ERR_NOMEM;
 }
@@ -61,34 +61,44 @@ static int apple_key(struct buf *b, unsigned indent, const char *key, const char
 
 static int apple_key_int(struct buf *b, unsigned indent, const char *key, unsigned v)
 {
-	return buf_printf(b, "%*s<key>%s</key>\n%*s<integer>%u</integer>\n", (int)indent, "",
-			  key, (int)indent, "", v);
+	return buf_printf(b, "%*s<key>%s</key>\n%*s<integer>%u</integer>\n", (int)indent, "", key,
+	                  (int)indent, "", v);
 }
 
 static int apple_key_bool(struct buf *b, unsigned indent, const char *key, bool v)
 {
-	return buf_printf(b, "%*s<key>%s</key>\n%*s<%s/>\n", (int)indent, "", key,
-			  (int)indent, "", v ? "true" : "false");
+	return buf_printf(b, "%*s<key>%s</key>\n%*s<%s/>\n", (int)indent, "", key, (int)indent, "",
+	                  v ? "true" : "false");
 }
 
 /* One side of the account: "Incoming" or "Outgoing". */
 static int apple_server(struct buf *b, const char *side, const struct autoconfig_settings *s,
-			const struct conf_service *svc, const char *address)
+                        const struct conf_service *svc, const char *address)
 {
 	char key[64];
 	int rc = 0;
 	const char *const fields[] = {"Authentication", "HostName", "PortNumber", "UseSSL",
-				      "Username"};
+	                              "Username"};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && rc == 0; i++) {
 		int n = snprintf(key, sizeof(key), "%sMailServer%s", side, fields[i]);
 		if (n < 0 || (size_t)n >= sizeof(key))
 			return ERR_FULL;
 		switch (i) {
-		case 0: rc = apple_key(b, 6, key, "EmailAuthPassword"); break;
-		case 1: rc = apple_key(b, 6, key, s->hostname); break;
-		case 2: rc = apple_key_int(b, 6, key, svc->port); break;
-		case 3: rc = apple_key_bool(b, 6, key, true); break;
-		default: rc = apple_key(b, 6, key, address); break;
+		case 0:
+			rc = apple_key(b, 6, key, "EmailAuthPassword");
+			break;
+		case 1:
+			rc = apple_key(b, 6, key, s->hostname);
+			break;
+		case 2:
+			rc = apple_key_int(b, 6, key, svc->port);
+			break;
+		case 3:
+			rc = apple_key_bool(b, 6, key, true);
+			break;
+		default:
+			rc = apple_key(b, 6, key, address);
+			break;
 		}
 	}
 	return rc;
@@ -104,7 +114,7 @@ static const struct conf_service *apple_pick(const struct autoconfig_settings *s
 
 /* PayloadIdentifier: reverse-DNS under the hostname, made unique by the digest. */
 static int apple_identifier(char *out, size_t cap, const char *hostname,
-			    const unsigned char md[APPLE_DIGEST], const char *suffix)
+                            const unsigned char md[APPLE_DIGEST], const char *suffix)
 {
 	size_t o = 0, end = strlen(hostname);
 	while (end > 0) {
@@ -118,14 +128,14 @@ static int apple_identifier(char *out, size_t cap, const char *hostname,
 		out[o++] = '.';
 		end = start > 0 ? start - 1 : 0;
 	}
-	int n = snprintf(out + o, cap - o, "kasten-mail.%02x%02x%02x%02x%02x%02x%02x%02x%s",
-			 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], suffix);
+	int n = snprintf(out + o, cap - o, "kasten-mail.%02x%02x%02x%02x%02x%02x%02x%02x%s", md[0],
+	                 md[1], md[2], md[3], md[4], md[5], md[6], md[7], suffix);
 	return n < 0 || (size_t)n >= cap - o ? ERR_FULL : 0;
 }
 
 static int apple_account(struct buf *b, const struct autoconfig_settings *s,
-			 const struct conf_service *in, const struct conf_service *out,
-			 const char *address, const unsigned char md[APPLE_DIGEST])
+                         const struct conf_service *in, const struct conf_service *out,
+                         const char *address, const unsigned char md[APPLE_DIGEST])
 {
 	char uuid[37], ident[LIMIT_DNS_NAME + 64];
 	apple_uuid(md, uuid);
@@ -135,9 +145,8 @@ static int apple_account(struct buf *b, const struct autoconfig_settings *s,
 	if (rc == 0)
 		rc = apple_key(b, 6, "EmailAccountDescription", address);
 	if (rc == 0)
-		rc = apple_key(b, 6, "EmailAccountType", in->proto == CONF_SERVICE_IMAP
-							     ? "EmailTypeIMAP"
-							     : "EmailTypePOP");
+		rc = apple_key(b, 6, "EmailAccountType",
+		               in->proto == CONF_SERVICE_IMAP ? "EmailTypeIMAP" : "EmailTypePOP");
 	if (rc == 0)
 		rc = apple_key(b, 6, "EmailAddress", address);
 	if (rc == 0)
@@ -160,7 +169,7 @@ static int apple_account(struct buf *b, const struct autoconfig_settings *s,
 }
 
 int autoconfig_write_mobileconfig(struct buf *b, const struct autoconfig_settings *s,
-				  const char *address)
+                                  const char *address)
 {
 	if (!autoconfig_address_ok(address))
 		return ERR_INVAL;
@@ -178,10 +187,10 @@ int autoconfig_write_mobileconfig(struct buf *b, const struct autoconfig_setting
 		return rc;
 	apple_uuid(md_profile, uuid);
 	rc = buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			   "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
-			   "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-			   "<plist version=\"1.0\">\n<dict>\n  <key>PayloadContent</key>\n"
-			   "  <array>\n");
+	                   "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
+	                   "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+	                   "<plist version=\"1.0\">\n<dict>\n  <key>PayloadContent</key>\n"
+	                   "  <array>\n");
 	if (rc == 0)
 		rc = apple_account(b, s, in, out, address, md_account);
 	if (rc == 0)

@@ -30,11 +30,21 @@ int autoconfig_xml_text(struct buf *b, const char *s)
 	int rc = 0;
 	for (const char *p = s; *p && rc == 0; p++) {
 		switch (*p) {
-		case '&': rc = buf_append(b, "&amp;", 5); break;
-		case '<': rc = buf_append(b, "&lt;", 4); break;
-		case '>': rc = buf_append(b, "&gt;", 4); break;
-		case '"': rc = buf_append(b, "&quot;", 6); break;
-		case '\'': rc = buf_append(b, "&apos;", 6); break;
+		case '&':
+			rc = buf_append(b, "&amp;", 5);
+			break;
+		case '<':
+			rc = buf_append(b, "&lt;", 4);
+			break;
+		case '>':
+			rc = buf_append(b, "&gt;", 4);
+			break;
+		case '"':
+			rc = buf_append(b, "&quot;", 6);
+			break;
+		case '\'':
+			rc = buf_append(b, "&apos;", 6);
+			break;
 		default:
 			/* XML 1.0 2.2: no control characters but TAB, LF, CR; what we
 			 * write comes from the config or passed autoconfig_address_ok */
@@ -92,7 +102,7 @@ static int tb_pop3_hints(struct buf *b, const struct autoconfig_settings *s)
 }
 
 static int tb_server(struct buf *b, const struct autoconfig_settings *s,
-		     const struct conf_service *svc)
+                     const struct conf_service *svc)
 {
 	static const char *const types[] = {"imap", "pop3", "smtp"};
 	bool out = svc->proto == CONF_SERVICE_SUBMISSION;
@@ -114,14 +124,14 @@ static int tb_server(struct buf *b, const struct autoconfig_settings *s,
 }
 
 int autoconfig_write_thunderbird(struct buf *b, const struct autoconfig_settings *s,
-				 const char *address)
+                                 const char *address)
 {
 	if (address && !autoconfig_address_ok(address))
 		return ERR_INVAL;
 	/* a mailbox's domain follows its last '@' (a quoted local part may hold one) */
 	const char *domain = address ? strrchr(address, '@') + 1 : s->hostname;
 	int rc = buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			       "<clientConfig version=\"1.1\">\n  <emailProvider id=\"");
+	                       "<clientConfig version=\"1.1\">\n  <emailProvider id=\"");
 	if (rc == 0)
 		rc = autoconfig_xml_text(b, domain);
 	if (rc == 0)
@@ -145,7 +155,7 @@ int autoconfig_write_thunderbird(struct buf *b, const struct autoconfig_settings
 #define POX_RESPONSE_2006 "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
 
 static int pox_protocol(struct buf *b, const struct autoconfig_settings *s,
-			const struct conf_service *svc, const char *address)
+                        const struct conf_service *svc, const char *address)
 {
 	static const char *const types[] = {"IMAP", "POP3", "SMTP"};
 	int rc = buf_printf(b, "      <Protocol>\n");
@@ -171,17 +181,16 @@ static int pox_protocol(struct buf *b, const struct autoconfig_settings *s,
 	return rc == 0 ? buf_printf(b, "      </Protocol>\n") : rc;
 }
 
-int autoconfig_write_pox(struct buf *b, const struct autoconfig_settings *s,
-			 const char *address)
+int autoconfig_write_pox(struct buf *b, const struct autoconfig_settings *s, const char *address)
 {
 	if (!autoconfig_address_ok(address))
 		return ERR_INVAL;
 	int rc = buf_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-			       "<Autodiscover xmlns=\"" POX_RESPONSE_2006 "\">\n"
-			       "  <Response xmlns=\"" AUTODISCOVER_SCHEMA_2006A "\">\n"
-			       "    <Account>\n"
-			       "      <AccountType>email</AccountType>\n"
-			       "      <Action>settings</Action>\n");
+	                       "<Autodiscover xmlns=\"" POX_RESPONSE_2006 "\">\n"
+	                       "  <Response xmlns=\"" AUTODISCOVER_SCHEMA_2006A "\">\n"
+	                       "    <Account>\n"
+	                       "      <AccountType>email</AccountType>\n"
+	                       "      <Action>settings</Action>\n");
 	for (size_t i = 0; i < CONF_SERVICES && rc == 0; i++)
 		if (s->svc[i].port)
 			rc = pox_protocol(b, s, &s->svc[i], address);
@@ -191,13 +200,13 @@ int autoconfig_write_pox(struct buf *b, const struct autoconfig_settings *s,
 int autoconfig_write_pox_error(struct buf *b, const char *code, const char *message)
 {
 	int rc = buf_printf(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-			       "<Autodiscover xmlns=\"" POX_RESPONSE_2006 "\">\n"
-			       "  <Response>\n    <Error>\n");
+	                       "<Autodiscover xmlns=\"" POX_RESPONSE_2006 "\">\n"
+	                       "  <Response>\n    <Error>\n");
 	if (rc == 0)
 		rc = autoconfig_xml_elem(b, 6, "ErrorCode", code);
 	if (rc == 0)
 		rc = autoconfig_xml_elem(b, 6, "Message", message);
 	return rc == 0 ? buf_printf(b, "      <DebugData />\n    </Error>\n  </Response>\n"
-				       "</Autodiscover>\n")
-		       : rc;
+	                               "</Autodiscover>\n")
+	               : rc;
 }

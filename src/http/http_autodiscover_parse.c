@@ -31,8 +31,8 @@ struct adp {
 		size_t len;
 	} stack[LIMIT_AUTODISCOVER_DEPTH];
 	size_t depth;
-	enum adp_keep keep;   /* the element open now is one we keep the text of */
-	char *kept;           /* its buffer, kept_len used of kept_cap - 1 */
+	enum adp_keep keep; /* the element open now is one we keep the text of */
+	char *kept;         /* its buffer, kept_len used of kept_cap - 1 */
 	size_t kept_len, kept_cap;
 	bool seen_email, seen_schema;
 	struct autodiscover_request *out;
@@ -94,8 +94,7 @@ static int adp_skip_past(struct adp *st, const char *lit)
  * or '.'. */
 static bool adp_name_byte(uint8_t c, bool first)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-	    c >= 0x80)
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || c >= 0x80)
 		return true;
 	return !first && ((c >= '0' && c <= '9') || c == '-' || c == '.');
 }
@@ -140,8 +139,8 @@ static int adp_reference(struct adp *st)
 	static const struct {
 		const char *name;
 		char c;
-	} predefined[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'},
-			  {"apos;", '\''}};
+	} predefined[] = {
+	    {"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
 	st->pos++; /* '&' */
 	for (size_t i = 0; i < sizeof(predefined) / sizeof(predefined[0]); i++) {
 		if (adp_at(st, predefined[i].name)) {
@@ -158,10 +157,10 @@ static int adp_reference(struct adp *st)
 	size_t digits = 0;
 	for (; st->pos < st->len && st->p[st->pos] != ';'; st->pos++, digits++) {
 		uint8_t d = st->p[st->pos];
-		int v = d >= '0' && d <= '9'                 ? d - '0'
-			: hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
-			: hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
-						      : -1;
+		int v = d >= '0' && d <= '9'          ? d - '0'
+		        : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
+		        : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
+		                                      : -1;
 		if (v < 0 || c > 0x10FFFF)
 			return ERR_BAD_SYNTAX;
 		c = c * (hex ? 16 : 10) + (uint32_t)v;
@@ -308,8 +307,8 @@ static int adp_start_tag(struct adp *st)
 	st->depth++;
 	adp_keep_start(st);
 	bool *seen = st->keep == ADP_KEEP_EMAIL    ? &st->seen_email
-		     : st->keep == ADP_KEEP_SCHEMA ? &st->seen_schema
-						   : NULL;
+	             : st->keep == ADP_KEEP_SCHEMA ? &st->seen_schema
+	                                           : NULL;
 	if (seen && *seen)
 		return ERR_BAD_SYNTAX; /* which of two addresses would be meant? */
 	if (seen)
