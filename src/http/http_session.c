@@ -38,7 +38,9 @@ struct store_env *http_store_env(void)
 
 static void start_request(struct http_session *s)
 {
-	arena_reset(&s->ra);
+	/* between requests a connection holds no request memory: idle keep-alive
+	 * connections (and event streams' neighbours) stay a few hundred bytes */
+	arena_free(&s->ra);
 	http_parse_init(&s->hp, &s->ra);
 	s->state = HTTP_ST_HEAD;
 	memset(&s->req, 0, sizeof(s->req));
@@ -72,18 +74,14 @@ static void release_body(struct http_session *s)
 	if (s->body_fd >= 0)
 		close(s->body_fd);
 	s->body_fd = -1;
-	/* a large body's memory goes back; a small buffer stays for the next request */
-	if (s->body_cap > LIMIT_HTTP_BODY_DEFAULT) {
-		free(s->body);
-		s->body = NULL;
-		s->body_cap = 0;
-	}
+	free(s->body);
+	s->body = NULL;
+	s->body_cap = 0;
 }
 
 void http_session_free(struct http_session *s)
 {
 	release_body(s);
-	free(s->body);
 	if (s->file_fd >= 0)
 		close(s->file_fd);
 	arena_free(&s->ra);

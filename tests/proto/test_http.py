@@ -486,8 +486,14 @@ def test_idle_timeout_closes_silent_and_kept_alive_connections(server):
 
 @pytest.mark.kasten(config={"limits": {"max_connections_per_ip": "3"}})
 def test_per_client_connection_limit(server):
-    held = [connect(server, n) for n in ("admin", "http", "admin")]
+    held = []
     try:
+        for name in ("admin", "http", "admin"):
+            held.append(connect(server, name))
+            # answered: accepted and counted before the next one (two loop threads
+            # accept in any order)
+            held[-1].sendall(get(b"/healthz"))
+            assert recv_response(held[-1])[0] in (200, 404)
         with connect(server) as s:
             data = read_until_closed(s)
         assert data.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
