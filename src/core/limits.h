@@ -98,6 +98,12 @@
 #define LIMIT_HTTP_STREAM_PENDING (256u << 10) /* output an event stream may queue before
 					    * the client is deemed gone */
 #define LIMIT_HTTP_FILE_CHUNK (64u << 10)  /* bytes of a file read per on_drain */
+#define LIMIT_HTTP_LINGER_MS 2000          /* after an error answer, input is dropped
+					    * this long before closing, so that unread
+					    * input does not make the kernel reset the
+					    * connection before the client reads the
+					    * answer (RFC 9112 9.6) ... */
+#define LIMIT_HTTP_LINGER_BYTES (1u << 20) /* ... or until this much was dropped */
 /* Client autoconfiguration (src/http/http_autoconfig*.c) */
 #define LIMIT_AUTODISCOVER_REQUEST 8192    /* an Outlook POX request body (two short
 					    * elements; 413 past it) */
@@ -434,5 +440,6 @@
 #define LIMIT_JMAP_SESSION_DAYS 30         /* [http] session_days default (conf) */
 #define LIMIT_JMAP_SESSION_DAYS_MAX 3650   /* ... and the longest it may be set to */
 #define LIMIT_JMAP_LOGIN_FIELD 1024        /* username or password in POST /jmap/login */
+#define LIMIT_JMAP_SLOT_ACCOUNTS 4096      /* accounts with requests running at once */
 
 #endif

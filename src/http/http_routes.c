@@ -5,12 +5,23 @@
 
 #include "http_admin.h"
 #include "http/http_autoconfig.h"
+#include "http/jmap.h"
 #include "core/limits.h"
 #include "core/banned.h"
 
 const struct http_route http_routes[] = {
 	/* the admin listener (operations.md: never exposed publicly) */
 	{"GET", "/healthz", HTTP_ADMIN, http_admin_healthz, 0},
+	{"GET", "/metrics", HTTP_ADMIN, http_admin_metrics, 0},
+	/* JMAP (RFC 8620) and the webmail's login: src/http/jmap_*.c */
+	{"GET", "/.well-known/jmap", HTTP_PUBLIC, jmap_http_session, 0},
+	{"GET", "/jmap/session", HTTP_PUBLIC, jmap_http_session, 0},
+	{"POST", "/jmap/api", HTTP_PUBLIC, jmap_http_api, LIMIT_HTTP_BODY_API},
+	{"POST", "/jmap/login", HTTP_PUBLIC, jmap_http_login, 0},
+	{"POST", "/jmap/logout", HTTP_PUBLIC, jmap_http_logout, 0},
+	{"POST", "/jmap/upload/", HTTP_PUBLIC, jmap_http_upload, HTTP_BODY_UPLOAD},
+	{"GET", "/jmap/download/", HTTP_PUBLIC, jmap_http_download, 0},
+	{"GET", "/jmap/eventsource", HTTP_PUBLIC, jmap_http_eventsource, 0},
 	/* client autoconfiguration (src/http/http_autoconfig.c): Thunderbird asks both
 	 * paths, Outlook spells its path either way */
 	{"GET", "/.well-known/autoconfig/mail/config-v1.1.xml", HTTP_PUBLIC,

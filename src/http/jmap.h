@@ -249,11 +249,13 @@ int jmap_querychanges_parse(struct jmap_ctx *x, json_t *args,
 			    struct jmap_querychanges_args *out);
 
 /* ---- the session resource (jmap_session.c; RFC 8620 2) ---- */
-/* The session object for an account, with URL templates under base ("" for relative
- * URLs, else "https://host:port"). A new reference, NULL on failure. state: the
- * session state (changes when what the session says changes). */
-json_t *jmap_session_object(int64_t account_id, const char *address, const char *base,
-			    const char *state);
+/* The session object for an account, with URL templates under base ("https://host:port",
+ * or "" for relative URLs). A new reference, NULL on failure. */
+json_t *jmap_session_object(int64_t account_id, const char *address, const char *base);
+/* The session's state (RFC 8620 2 "state", 3.4 "sessionState"): 16 hex digits of a
+ * hash over what the session says apart from its URLs, so it changes when that does
+ * (limits, capabilities, the account). 0 or ERR_NOMEM. */
+int jmap_session_state(int64_t account_id, const char *address, char out[17]);
 
 /* ---- HTTP handlers (rows in http_routes.c) ---- */
 void jmap_http_session(struct http_req *r);   /* GET /.well-known/jmap, /jmap/session */

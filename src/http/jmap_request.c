@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/metrics.h"
 
 static const struct {
 	const char *uri;
@@ -150,6 +151,7 @@ static int run_call(struct jmap_ctx *x, json_t *inv, json_t *responses)
 	const char *name = json_string_value(json_array_get(inv, 0));
 	json_t *args = json_array_get(inv, 1);
 	const char *call_id = json_string_value(json_array_get(inv, 2));
+	uint64_t start = metrics_now();
 	json_t *result = NULL, *resp;
 	int rc = ERR_INVAL;
 
@@ -190,6 +192,7 @@ static int run_call(struct jmap_ctx *x, json_t *inv, json_t *responses)
 	}
 	json_decref(x->implicit);
 	x->implicit = NULL;
+	metrics_observe_since(METRIC_HIST_JMAP_METHOD, 0, start);
 	return 0;
 }
 
