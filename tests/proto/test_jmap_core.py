@@ -578,3 +578,53 @@ def test_eventsource_last_event_id(mserver):
         assert ev["data"]["changed"][acct]["Email"] == ev["id"].decode()
     finally:
         es.close()
+
+
+def test_login_records_the_device(mserver):
+    """The webmail login is a client of the account's activity log (issue 10, devices
+    and activity): protocol http, the peer address, the User-Agent."""
+    a = user(mserver)
+    st, _, _, _ = login(mserver, a, headers={"User-Agent": "JmapCoreTest/1.0"})
+    assert st == 200
+    out = mserver.kasten("user", "activity", a).stdout.decode()
+    rows = [line.split(None, 7) for line in out.splitlines()[1:]]
+    assert [r for r in rows if r[2] == "http" and r[3] == "login" and r[6] == "127.0.0.1"
+            and r[7] == "JmapCoreTest/1.0"], out
+
+
+@pytest.mark.kasten(listen=("smtp", "http", "https"))
+def test_https_cookie_is_secure(server):
+    """On the https listener the cookie gets Secure (RFC 6265 4.1.2.5), the URLs https,
+    and the Origin check the https scheme."""
+    import ssl
+    a = user(server)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    port = server.ports["https"]
+
+    def req(method, path, body=None, headers=None):
+        c = http.client.HTTPSConnection(server.host, port, timeout=30, context=ctx)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            c.close()
+
+    st, h, body = req("POST", "/jmap/login",
+                      json.dumps({"username": a, "password": PASSWORD}).encode(),
+                      {"Content-Type": "application/json"})
+    assert st == 200, body
+    attrs = [x.strip() for x in h["set-cookie"].split(";")]
+    assert "Secure" in attrs and "HttpOnly" in attrs and "SameSite=Strict" in attrs
+    token, csrf = session_cookie(h), json.loads(body)["csrfToken"]
+    st, h, body = req("GET", "/jmap/session", headers={"Cookie": f"kasten_session={token}"})
+    assert st == 200
+    assert json.loads(body)["apiUrl"] == f"https://127.0.0.1:{port}/jmap/api"
+    c = {"Cookie": f"kasten_session={token}", "X-CSRF-Token": csrf,
+         "Content-Type": "application/json"}
+    body = json.dumps(echo_req(["Core/echo", {}, "c"])).encode()
+    for origin, want in ((f"https://127.0.0.1:{port}", 200), (f"http://127.0.0.1:{port}", 403)):
+        st, _, rb = req("POST", "/jmap/api", body, {**c, "Origin": origin})
+        assert st == want, (origin, rb)
