@@ -175,7 +175,7 @@ int64_t jmap_account_parse(const char *s)
 		return -1;
 	int64_t v = 0;
 	for (const char *p = s + 1; *p; p++) {
-		if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+		if (*p < '0' || *p > '9' || v > (INT64_MAX - (*p - '0')) / 10)
 			return -1;
 		v = v * 10 + (*p - '0');
 	}

@@ -212,7 +212,7 @@ static bool parse_state(const char *s, uint64_t *out)
 	if (!s[0] || (s[0] == '0' && s[1]))
 		return false;
 	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+		if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
 			return false;
 		v = v * 10 + (uint64_t)(*p - '0');
 	}

@@ -427,12 +427,18 @@ static void test_changes_parse(void **state)
 	assert_int_equal(c.since, 17);
 	assert_int_equal(c.max_changes, 5);
 	json_decref(a);
+	a = args("{\"accountId\":\"A7\",\"sinceState\":\"18446744073709551615\"}");
+	assert_int_equal(jmap_changes_parse(&x, a, &c), 0);
+	assert_true(c.since == UINT64_MAX);
+	json_decref(a);
 	const struct {
 		const char *args, *type;
 	} bad[] = {
 		{"{\"accountId\":\"A7\",\"sinceState\":\"x\"}", "cannotCalculateChanges"},
 		{"{\"accountId\":\"A7\",\"sinceState\":\"017\"}", "cannotCalculateChanges"},
 		{"{\"accountId\":\"A7\",\"sinceState\":\"99999999999999999999999\"}",
+		 "cannotCalculateChanges"},
+		{"{\"accountId\":\"A7\",\"sinceState\":\"18446744073709551616\"}",
 		 "cannotCalculateChanges"},
 		{"{\"accountId\":\"A7\"}", "invalidArguments"},
 		{"{\"accountId\":\"A7\",\"sinceState\":\"1\",\"maxChanges\":0}", "invalidArguments"},
