@@ -252,6 +252,8 @@ enum store_search_field {
  * "JMAP view" below) ---- */
 struct store_changes;
 struct store_email;
+struct store_email_query;
+struct store_email_list;
 
 /* ---- the backend vtable ---- */
 /* The layout of struct store_ops. store_env_open refuses a backend that was built for
@@ -377,6 +379,8 @@ struct store_ops {
 	int (*thread_get)(struct store *st, const char *thread_id, struct arena *a,
 			  const char ***email_ids_out, size_t *n_out);
 	int (*changes_prune)(struct store *st, int64_t older_than, size_t keep);
+	int (*email_query)(struct store *st, const struct store_email_query *q,
+			   struct arena *a, struct store_email_list *out);
 };
 
 /* The backends compiled in, NULL-terminated. */
@@ -853,5 +857,36 @@ int store_thread_get(struct store *st, const char *thread_id, struct arena *a,
  * LIMIT_EXPUNGED_KEEP; this call is for maintenance and tests. A changes call from
  * below the highest pruned modseq then answers ERR_GONE. */
 int store_changes_prune(struct store *st, int64_t older_than, size_t keep);
+
+/* Email/query (RFC 8621 4.4) without filters: the Emails of one mailbox, or of the
+ * account, sorted, optionally one per thread, and a window of them (RFC 8620 5.5). */
+enum store_email_sort {
+	STORE_SORT_RECEIVED,       /* receivedAt: the earliest INTERNALDATE of the copies in
+				    * the mailbox (of all copies for the account) */
+	STORE_SORT_SIZE,
+};
+struct store_email_query {
+	int64_t mailbox_id;        /* 0: every Email of the account */
+	enum store_email_sort sort;
+	bool ascending;            /* ties: by EMAILID ascending, either way */
+	bool collapse_threads;     /* only the first Email of each thread, in this order */
+	int64_t position;          /* the window's first index; negative: from the end */
+	const char *anchor;        /* NULL, or an EMAILID: the window starts at its index
+				    * + anchor_offset (position is not used) */
+	int64_t anchor_offset;
+	size_t limit;              /* at most this many ids: 1 to LIMIT_JMAP_QUERY_LIMIT */
+};
+struct store_email_list {
+	const char **ids;          /* from the arena, NULL when n is 0 */
+	size_t n;
+	size_t position;           /* the index of ids[0] (clamped to [0, total]) */
+	size_t total;              /* Emails the query matches, the window aside */
+};
+/* One snapshot. A negative position counts from the end (total + position, at least
+ * 0); an anchor_offset moving before the start clamps to 0. ERR_NOTFOUND for an unknown
+ * mailbox, or an anchor that is not in the results (JMAP anchorNotFound); ERR_INVAL for
+ * a limit out of its range. Cost: one pass over the mailbox's (or account's) messages, in SQL. */
+int store_email_query(struct store *st, const struct store_email_query *q, struct arena *a,
+		      struct store_email_list *out);
 
 #endif

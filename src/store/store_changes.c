@@ -1,7 +1,7 @@
 /* store_changes.c: the store_* wrappers of the JMAP view (store.h "JMAP view": changes
  * of Emails, Mailboxes and Threads, Email and Thread reads). They check the arguments
  * and the backend's version, and forward; they own nothing. Limits: at most
- * LIMIT_JMAP_OBJECTS_GET ids per store_email_get. */
+ * LIMIT_JMAP_OBJECTS_GET ids per store_email_get; a query's window is the caller's. */
 #include "store/store.h"
 
 #include <stddef.h>
@@ -63,4 +63,14 @@ int store_changes_prune(struct store *st, int64_t older_than, size_t keep)
 	if (!CHANGES_OP(st, changes_prune))
 		return ERR_INVAL;
 	return st->ops->changes_prune(st, older_than, keep);
+}
+
+int store_email_query(struct store *st, const struct store_email_query *q, struct arena *a,
+		      struct store_email_list *out)
+{
+	if (!CHANGES_OP(st, email_query) || !q || q->limit == 0 ||
+	    q->limit > LIMIT_JMAP_QUERY_LIMIT || !a || !out ||
+	    (q->sort != STORE_SORT_RECEIVED && q->sort != STORE_SORT_SIZE))
+		return ERR_INVAL;
+	return st->ops->email_query(st, q, a, out);
 }

@@ -5,8 +5,9 @@
  * 2.2), Thread/changes (3.2), every writer (APPEND, MULTIAPPEND, delivery, flags,
  * expunge, EXPUNGE of \Deleted, copy, move, mailbox create/rename/delete, INBOX rename,
  * store_check), store_email_get and store_thread_get, isolation between two accounts,
- * the bounds (since newer than now, pruned tombstones -> ERR_GONE), and for sqlite the
- * migration of an account from schema 3. */
+ * the bounds (since newer than now, pruned tombstones -> ERR_GONE), store_email_query
+ * (sorts, collapsed threads, windows, anchors), and for sqlite the migration of an
+ * account from schema 3. */
 #include "test_store_fx.h"
 
 #include "core/limits.h"
@@ -668,6 +669,123 @@ static void migrate_v3(void **state)
 	store_close(&st);
 }
 
+/* The ids of a query as names in their order ("" when none). */
+static const char *query_str(struct fx *f, struct store *st, const struct names *nm,
+			     const struct store_email_query *q, size_t *total, size_t *pos)
+{
+	struct store_email_list l;
+	assert_int_equal(store_email_query(st, q, &f->a, &l), 0);
+	*total = l.total;
+	*pos = l.position;
+	char *s = arena_strdup(&f->a, "");
+	for (size_t i = 0; i < l.n; i++) {
+		const char *name = "?";
+		for (size_t k = 0; k < nm->n; k++)
+			if (!strcmp(nm->id[k], l.ids[i]))
+				name = nm->name[k];
+		s = arena_printf(&f->a, "%s%s%s", s, i ? "," : "", name);
+	}
+	return s;
+}
+
+/* store_email_query: sort by receivedAt and size, both ways; collapsed threads; the
+ * window by position (also from the end) and by anchor (RFC 8620 5.5); an Email with
+ * copies in two mailboxes is one result for the account. */
+static void query(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	int64_t inbox = mailbox_id(f, st, "INBOX"), arch = mailbox_id(f, st, "Archive");
+	struct names nm = {0};
+	/* a (oldest, 50 B), b (a reply to a, 87 B), c (newest, 23 B); c copied to Archive */
+	static const struct {
+		const char *name, *text;
+		int64_t date;
+	} mails[] = {
+		{"a", "Message-ID: <qa@x>\r\n\r\naaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1000},
+		{"b", "Message-ID: <qb@x>\r\nReferences: <qa@x>\r\n\r\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 2000},
+		{"c", "Message-ID: <qc@x>\r\n\r\nc", 3000},
+	};
+	uint32_t uid[3];
+	for (int i = 0; i < 3; i++) {
+		struct store_new_msg m = new_msg(f, mails[i].text);
+		m.internal_date = mails[i].date;
+		assert_int_equal(store_append(st, "INBOX", &m, &uid[i]), 0);
+		name_add(&nm, guid_of(f, st, inbox, uid[i]), mails[i].name);
+	}
+	struct store_copy_result cr;
+	assert_int_equal(store_copy(st, inbox, &uid[2], 1, arch, &f->a, &cr), 0);
+	size_t total = 0, pos = 0;
+	struct store_email_query q = {.mailbox_id = inbox, .sort = STORE_SORT_RECEIVED,
+				      .limit = 10};
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "c,b,a");
+	assert_int_equal(total, 3);
+	q.ascending = true;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "a,b,c");
+	q.sort = STORE_SORT_SIZE;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "c,a,b");
+	q.ascending = false;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "b,a,c");
+	/* collapsed: the first of a/b's thread in this order stands for it */
+	q.collapse_threads = true;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "b,c");
+	assert_int_equal(total, 2);
+	q.sort = STORE_SORT_RECEIVED;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "c,b");
+	q.collapse_threads = false;
+	/* windows: position, from the end, past the end */
+	q.position = 1, q.limit = 1;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "b");
+	assert_int_equal(pos, 1);
+	q.position = -2, q.limit = 10;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "b,a");
+	assert_int_equal(pos, 1);
+	q.position = -9;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "c,b,a");
+	assert_int_equal(pos, 0);
+	q.position = 7;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "");
+	assert_int_equal(pos, 3);
+	assert_int_equal(total, 3);
+	/* anchor (position ignored), with offsets either way */
+	q.position = 0, q.anchor = nm.id[1], q.anchor_offset = 0;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "b,a");
+	q.anchor_offset = -1, q.limit = 2;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "c,b");
+	q.anchor_offset = -5;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "c,b");
+	assert_int_equal(pos, 0);
+	q.anchor_offset = 5;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "");
+	struct store_email_list l;
+	q.anchor = "0123456789abcdef0123456789abcdef";
+	assert_int_equal(store_email_query(st, &q, &f->a, &l), ERR_NOTFOUND);
+	q.anchor = NULL;
+	/* the account: c once, though in two mailboxes; Archive alone */
+	q.mailbox_id = 0;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "c,b");
+	assert_int_equal(total, 3);
+	q.mailbox_id = arch;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "c");
+	/* bounds and errors */
+	q.mailbox_id = 99999;
+	assert_int_equal(store_email_query(st, &q, &f->a, &l), ERR_NOTFOUND);
+	q.mailbox_id = inbox, q.limit = 0;
+	assert_int_equal(store_email_query(st, &q, &f->a, &l), ERR_INVAL);
+	q.limit = LIMIT_JMAP_QUERY_LIMIT + 1;
+	assert_int_equal(store_email_query(st, &q, &f->a, &l), ERR_INVAL);
+	q.limit = LIMIT_JMAP_QUERY_LIMIT;
+	assert_int_equal(store_email_query(st, &q, &f->a, &l), 0);
+	assert_int_equal(l.n, 3);
+	/* another account sees none of them */
+	struct store *sb = open_store(f, add_account(f, "b@x.org", 0));
+	q.mailbox_id = 0;
+	assert_string_equal(query_str(f, sb, &nm, &q, &total, &pos), "");
+	assert_int_equal(total, 0);
+	store_close(&sb);
+	store_close(&st);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERR);
@@ -680,7 +798,7 @@ int main(void)
 			T(max_changes),    T(mailbox_rules),      T(mailbox_writers),
 			T(unread_threads), T(threads),            T(email_get),
 			T(isolation),      T(delivery_and_check), T(pruning),
-			T(migrate_v3),
+			T(migrate_v3),     T(query),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

@@ -273,6 +273,7 @@ const struct store_ops store_sqlite_ops = {
 	.email_get = sqs_email_get,
 	.thread_get = sqs_thread_get,
 	.changes_prune = sqs_changes_prune,
+	.email_query = sqs_email_query,
 	.flags = sqs_flags,
 	.expunge = sqs_expunge,
 	.expunge_deleted = sqs_expunge_deleted,

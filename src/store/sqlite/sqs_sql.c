@@ -19,6 +19,12 @@
 	"ELSE instr(fts.subject, ?2) OR instr(fts.from_addr, ?2) OR "                       \
 	"instr(fts.to_addr, ?2) OR instr(fts.cc_addr, ?2) OR instr(fts.bcc_addr, ?2) OR "   \
 	"instr(fts.body, ?2) END"
+/* An Email's sort key (?2: 0 its earliest INTERNALDATE, 1 its size) and thread (its own
+ * guid while the thread is not cached) from its message rows. */
+#define JM_QUERY_ROWS                                                                    \
+	"SELECT m.guid AS guid, CASE ?2 WHEN 0 THEN min(m.internal_date) ELSE max(m.size) " \
+	"END AS k, coalesce(c.thread_id, m.guid) AS t FROM messages m JOIN content c ON "   \
+	"c.guid = m.guid "
 /* The messages of a mailbox joined with their content (and so their fts row). */
 #define MSG_CT "messages m JOIN content c ON c.guid = m.guid "
 
@@ -197,4 +203,13 @@ const char *const sqs_index_sql[Q_COUNT] = {
 	[Q_JM_THREAD_EMAILS] = "SELECT e.guid, min(m.internal_date) AS d FROM jmap_emails e "
 			       "JOIN messages m ON m.guid = e.guid WHERE e.thread_id = ?1 "
 			       "GROUP BY e.guid ORDER BY d, e.guid",
+	/* Email/query: the Emails of a mailbox (of the account) by key ?2 (0 receivedAt,
+	 * 1 size) in direction ?3 (1, -1), ties by guid; ?4 = 1: the first of each thread */
+	[Q_JM_QUERY_MAILBOX] = "SELECT guid FROM (SELECT guid, k, row_number() OVER (PARTITION "
+			       "BY t ORDER BY k * ?3, guid) AS rn FROM (" JM_QUERY_ROWS
+			       "WHERE m.mailbox_id = ?1 GROUP BY m.guid)) WHERE ?4 = 0 OR rn = 1 "
+			       "ORDER BY k * ?3, guid",
+	[Q_JM_QUERY_ALL] = "SELECT guid FROM (SELECT guid, k, row_number() OVER (PARTITION BY t "
+			   "ORDER BY k * ?3, guid) AS rn FROM (" JM_QUERY_ROWS "WHERE ?1 = ?1 "
+			   "GROUP BY m.guid)) WHERE ?4 = 0 OR rn = 1 ORDER BY k * ?3, guid",
 };
