@@ -111,10 +111,20 @@ static int conn_try_addr(struct client_conn *c, const struct addrinfo *ai, char 
 	return 0;
 }
 
+/* Whether host is an IPv4 or IPv6 address literal. */
+static bool host_is_literal(const char *host)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
 static int conn_connect(struct client_conn *c, const struct client_endpoint *ep)
 {
+	/* An address literal is taken as given: AI_ADDRCONFIG would ask the kernel for the
+	 * host's configured addresses (a netlink round) only to filter a list of one. */
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_ADDRCONFIG};
+				 .ai_flags = host_is_literal(ep->host) ? AI_NUMERICHOST
+								       : AI_ADDRCONFIG};
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(ep->host, ep->port, &hints, &res);
 	if (rc != 0) {
