@@ -6,5 +6,6 @@
 struct http_req;
 
 void http_admin_healthz(struct http_req *r);
+void http_admin_metrics(struct http_req *r);
 
 #endif

@@ -19,6 +19,8 @@ enum http_state {
 	HTTP_ST_FILE,    /* streaming a file answer (on_drain) */
 	HTTP_ST_STREAM,  /* an event stream is open */
 	HTTP_ST_DONE,    /* the last answer is out; the connection is closing */
+	HTTP_ST_DRAIN,   /* an error answer is out: input is read and dropped for a
+			  * moment before closing (RFC 9112 9.6) */
 };
 
 struct http_extra_header {
@@ -33,6 +35,8 @@ struct http_session {
 	bool gone;       /* on_close came while the handler owned the request */
 	bool held;       /* net_conn_hold taken for the handler */
 	bool close_after;/* close once this answer is out */
+	bool linger;     /* ... after draining what the client still sends */
+	size_t drained;  /* octets dropped while draining */
 	struct arena ra; /* the request's: head, decoded path, answer headers */
 	struct http_parser hp;
 	struct http_req req;

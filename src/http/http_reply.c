@@ -198,7 +198,7 @@ void http_problem(struct http_req *r, int status, const char *type, const char *
 void http_error(struct http_session *s, int status, const char *detail, bool close)
 {
 	if (close)
-		s->close_after = true;
+		s->close_after = s->linger = true; /* unread input may follow */
 	if (s->req.priv == NULL) { /* before the head was complete */
 		s->req.priv = s;
 		s->req.a = &s->ra;
@@ -269,6 +269,8 @@ int http_stream_start(struct http_req *r, int status, const char *content_type,
 	s->gone_arg = arg;
 	s->state = HTTP_ST_STREAM;
 	net_conn_progress(s->c);
+	if (r->head) /* RFC 9110 9.3.2: the head is all; on_gone comes with the close */
+		net_conn_close(s->c);
 	return 0;
 }
 
