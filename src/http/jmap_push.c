@@ -216,7 +216,9 @@ static void push_authed(struct http_req *r, const struct jmap_auth *au)
 	}
 	http_add_header(r, "Cache-Control", "no-cache, no-store");
 	if (http_stream_start(r, 200, "text/event-stream", push_gone, p) < 0) {
+		/* the client is gone: this answer only releases the request */
 		push_free(p);
+		http_problem(r, 503, NULL, NULL);
 		return;
 	}
 	timer_arm(p);

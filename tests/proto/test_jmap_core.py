@@ -628,3 +628,17 @@ def test_https_cookie_is_secure(server):
     for origin, want in ((f"https://127.0.0.1:{port}", 200), (f"http://127.0.0.1:{port}", 403)):
         st, _, rb = req("POST", "/jmap/api", body, {**c, "Origin": origin})
         assert st == want, (origin, rb)
+
+
+def test_eventsource_ping(mserver):
+    """RFC 8620 7.3: ping=1 is raised to our minimum of 30 s, and the ping event's data
+    says the interval used."""
+    a = user(mserver)
+    es = EventStream(mserver, basic(a), "types=*&closeafter=no&ping=1")
+    try:
+        t = time.monotonic()
+        ev = es.event("ping", 40)
+        assert ev["data"] == {"interval": 30}
+        assert 29 <= time.monotonic() - t <= 40
+    finally:
+        es.close()
