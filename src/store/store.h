@@ -724,8 +724,8 @@ int store_blob_open(struct store *st, const char *blob_id, int *fd_out, uint64_t
  * the token. A token has an idle lifetime: expires - now at store_token_add; every
  * store_token_get that finds it moves its expiry to now + that lifetime (written at
  * most once a minute, so not every request writes). Deleted with the account; expired
- * ones are removed by later adds. ERR_INVAL for expires not after now. ERR_NOTFOUND
- * (add) for an unknown account. */
+ * ones are removed by later adds. ERR_INVAL for expires not after now, ERR_NOTFOUND
+ * for an unknown account, ERR_EXISTS for a hash that is there already. */
 int store_token_add(struct store_env *env, int64_t account_id, const uint8_t hash[32],
 		    int64_t expires);
 /* ERR_NOTFOUND when unknown or expired at `now` (unix seconds); slides the expiry. */
