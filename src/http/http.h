@@ -109,7 +109,8 @@ void http_reply_file(struct http_req *r, int status, const char *content_type, i
  * not use it after on_gone returns). Writing counts as progress against the idle
  * timeout. The stream's output is bounded: http_stream_write returns ERR_FULL when the
  * client does not read (LIMIT_HTTP_STREAM_PENDING queued), the handler then ends it.
- * Returns 0 or a negative enum err. */
+ * A HEAD request gets the head only: writes are dropped, the connection closes and
+ * on_gone follows. Returns 0 or a negative enum err. */
 int http_stream_start(struct http_req *r, int status, const char *content_type,
 		      void (*on_gone)(void *arg), void *arg);
 int http_stream_write(struct http_req *r, const void *p, size_t n);
