@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/str.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -56,6 +57,9 @@ static void check_work(void *arg)
 static void check_done(struct net_conn *c, void *arg)
 {
 	struct check *k = arg;
+	int proto = net_conn_metric_proto(c);
+	if (proto >= 0)
+		metrics_count(k->ok ? METRIC_LOGINS_OK : METRIC_LOGINS_FAILED, (unsigned)proto, 1);
 	if (k->ok) {
 		net_penalty_ok(c, NET_PENALTY_LOGIN, k->user);
 		k->done(c, k->arg, k->account, k->user);

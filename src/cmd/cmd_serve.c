@@ -1,6 +1,7 @@
 /* cmd_serve.c: `kasten serve`: open the store, start delivery, bind every configured
  * listener, drop privileges, serve until SIGTERM, then finish in-flight work and exit 0. */
 #include "cmd.h"
+#include "cmd_metrics.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -187,12 +188,15 @@ int cmd_serve(int argc, char **argv)
 	notify_start(env);
 	imap_init(env);
 	http_init(env);
+	if (cmd_metrics_start(queue, engine) < 0)
+		return 1;
 
 	if (out_run(engine) < 0 || net_run() < 0)
 		return 1;
 	log_info("kasten ready data=%s hostname=%s", cf->data, cf->hostname);
 	net_wait_signal();
 	net_stop(30);
+	cmd_metrics_stop(); /* no render runs any more: the loops and workers are gone */
 	/* a send still running after the wait keeps the engine and the queue (its lease
 	 * makes the next start send that work again) */
 	bool out_stopped = out_stop(engine) == 0;

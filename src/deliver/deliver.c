@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/metrics.h"
 #include "mime/mime.h"
 #include "net/net.h"
 
@@ -109,6 +110,11 @@ static void job_finish(void *arg)
 	job->mime = NULL;
 	job->mime_len = 0;
 	job->waiter = NULL;
+	/* the remote recipients are counted by the queue's hook, which knows them */
+	for (size_t k = 0; k < job->n_rcpts; k++)
+		metrics_count(METRIC_DELIVERIES,
+			      job->rcpts[k].result == 0 ? METRIC_DELIVERY_STORED : METRIC_DELIVERY_FAILED,
+			      1);
 	if (job->done)
 		job->done(job, job->arg);
 	if (path && unlink(path) < 0 && errno != ENOENT)

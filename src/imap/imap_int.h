@@ -82,6 +82,9 @@ struct imap_session {
 	unsigned errors;            /* BAD commands, for LIMIT_IMAP_ERRORS */
 	bool closing;               /* on_close ran while busy: free when the work is done */
 	bool receiving;             /* a command is partly received (its args in ca) */
+	/* metrics: when the command being answered was complete in the input (or its last
+	 * IDLE/AUTHENTICATE line arrived; metrics_now), 0 once its tagged reply is queued */
+	uint64_t cmd_start;
 
 	/* ENABLE (RFC 5161) and what follows from it */
 	bool rev2;                  /* IMAP4rev2 enabled */

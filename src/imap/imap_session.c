@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "notify/notify.h"
 #include "store/store.h"
 #include "core/banned.h"
@@ -64,6 +65,12 @@ __attribute__((format(printf, 2, 0))) static void tagged_v(struct imap_session *
 							     va_list ap)
 {
 	vline(s, s->tag ? s->tag : "*", fmt, ap);
+	if (s->cmd_start) {
+		int proto = net_conn_metric_proto(s->c);
+		if (proto >= 0)
+			metrics_observe_since(METRIC_HIST_COMMAND, (unsigned)proto, s->cmd_start);
+		s->cmd_start = 0;
+	}
 }
 
 void imap_tagged(struct imap_session *s, const char *fmt, ...)
@@ -413,6 +420,7 @@ static int command_input(struct imap_session *s, const uint8_t *p, size_t len, b
 		break;
 	case IMAP_PARSE_DONE:
 		net_conn_progress(s->c); /* a whole command, not a byte */
+		s->cmd_start = metrics_now();
 		r = dispatch(s, cmd);
 		if (imap_verbs[cmd->verb].secret)
 			imap_cmd_wipe(cmd); /* LOGIN's password, a SASL-IR response */
@@ -423,6 +431,7 @@ static int command_input(struct imap_session *s, const uint8_t *p, size_t len, b
 		break;
 	default:
 		net_conn_progress(s->c);
+		s->cmd_start = metrics_now();
 		parse_error(s, r);
 		command_end(s);
 		break;
@@ -441,6 +450,8 @@ static int line_input(struct imap_session *s, const uint8_t *p, size_t len, bool
 	if (r == 0)
 		return (int)used;
 	net_conn_progress(s->c);
+	/* IDLE's time is the client's: only the DONE line to the tagged OK counts */
+	s->cmd_start = metrics_now();
 	if (r < 0) { /* too long: neither a SASL response nor DONE */
 		line = "";
 		n = 0;

@@ -42,6 +42,10 @@ struct net_proto {
 	 * for having too many connections (never on implicit TLS before the handshake) */
 	const char *timeout_reply;
 	const char *busy_reply;
+	/* The metrics protocol label of a listener with this proto_arg ("submission",
+	 * "admin": names of metrics_proto_by_name); NULL, or a NULL function: the name
+	 * above. Connections, bytes, logins and command latency count under it. */
+	const char *(*metric_name)(const void *proto_arg);
 };
 
 /* A listener: an address "127.0.0.1:2525" or "[::1]:2525", a protocol, TLS mode, and
@@ -112,6 +116,9 @@ void net_conn_progress(struct net_conn *c);
  * them count as progress, so a body trickling in a byte at a time does not. */
 void net_conn_progress_bytes(struct net_conn *c, size_t n);
 struct event_base *net_conn_base(const struct net_conn *c);
+/* The connection's metrics protocol label (enum metric_proto of core/metrics.h), or
+ * -1 when its listener's name has none. */
+int net_conn_metric_proto(const struct net_conn *c);
 
 /* Queue output. Returns ERR_IO if the connection is closing. */
 int net_conn_write(struct net_conn *c, const void *p, size_t n);

@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/banned.h"
 
 static atomic_ullong next_id = 1;
@@ -31,6 +32,7 @@ atomic_uint net_inflight;
 struct net_limits net_limits;
 
 static void conn_setup_bev(struct net_conn *c);
+static int listen_metric_proto(const struct net_listen *ls);
 
 static time_t mono_now(void)
 {
@@ -90,6 +92,8 @@ static void conn_finish(struct net_conn *c)
 		return;
 	c->closed = true;
 	event_del(c->timer);
+	if (c->opened && c->metric_proto >= 0)
+		metrics_count(METRIC_CONNECTIONS_CLOSED, (unsigned)c->metric_proto, 1);
 	if (c->client)
 		net_client_leave(c->client, c->login_at != 0);
 	c->client = NULL;
@@ -138,6 +142,8 @@ static void process_input(struct net_conn *c)
 			n = NET_INPUT_WINDOW;
 		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)n);
 		int r = c->l->proto->on_input(c, p, n);
+		if (r > 0 && c->metric_proto >= 0)
+			metrics_count(METRIC_BYTES_RECEIVED, (unsigned)c->metric_proto, (uint64_t)r);
 		if (r < 0) {
 			conn_finish(c);
 			return;
@@ -389,6 +395,7 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 	}
 	c->loop = l;
 	c->l = ls;
+	c->metric_proto = listen_metric_proto(ls);
 	c->fd = fd;
 	c->id = atomic_fetch_add(&next_id, 1);
 	c->loopback = sa_loopback(sa);
@@ -448,6 +455,8 @@ void net_conn_accept(struct net_loop *l, const struct net_listen *ls, evutil_soc
 	log_info("connect proto=%s tls=%s loop=%u", ls->proto->name, c->tls ? "yes" : "no",
 		 c->loop->index);
 	c->opened = true;
+	if (c->metric_proto >= 0)
+		metrics_count(METRIC_CONNECTIONS, (unsigned)c->metric_proto, 1);
 	int r = ls->proto->on_open ? ls->proto->on_open(c) : 0;
 	if (r < 0 && !c->closed)
 		conn_finish(c);
@@ -468,6 +477,16 @@ void net_conn_shutdown(struct net_conn *c)
 void net_conn_set_data(struct net_conn *c, void *data) { c->data = data; }
 void *net_conn_data(const struct net_conn *c) { return c->data; }
 const void *net_conn_proto_arg(const struct net_conn *c) { return c->l->proto_arg; }
+int net_conn_metric_proto(const struct net_conn *c) { return c->metric_proto; }
+
+/* The listener's metrics label: its proto's metric_name for its proto_arg, else the
+ * proto's name. */
+static int listen_metric_proto(const struct net_listen *ls)
+{
+	const char *name = ls->proto->metric_name ? ls->proto->metric_name(ls->proto_arg) : NULL;
+	return metrics_proto_by_name(name ? name : ls->proto->name);
+}
+
 uint64_t net_conn_id(const struct net_conn *c) { return c->id; }
 const char *net_conn_peer(const struct net_conn *c) { return c->peer; }
 const char *net_conn_peer_ip(const struct net_conn *c) { return c->peer_ip; }
@@ -531,6 +550,8 @@ int net_conn_write(struct net_conn *c, const void *p, size_t n)
 		return ERR_IO;
 	if (bufferevent_write(c->bev, p, n) < 0)
 		return ERR_NOMEM;
+	if (c->metric_proto >= 0)
+		metrics_count(METRIC_BYTES_SENT, (unsigned)c->metric_proto, n);
 	return 0;
 }
 
@@ -540,8 +561,11 @@ int net_conn_vline(struct net_conn *c, const char *fmt, va_list ap)
 		return ERR_IO;
 	/* never cut: an IMAP response line can be as long as the data it carries */
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	if (evbuffer_add_vprintf(out, fmt, ap) < 0 || evbuffer_add(out, "\r\n", 2) < 0)
+	int n = evbuffer_add_vprintf(out, fmt, ap);
+	if (n < 0 || evbuffer_add(out, "\r\n", 2) < 0)
 		return ERR_NOMEM;
+	if (c->metric_proto >= 0)
+		metrics_count(METRIC_BYTES_SENT, (unsigned)c->metric_proto, (uint64_t)n + 2);
 	return 0;
 }
 

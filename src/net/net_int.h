@@ -35,6 +35,7 @@ struct net_conn {
 	struct net_conn *prev, *next; /* in loop->conns */
 	uint64_t id;
 	int refs;
+	int metric_proto;   /* enum metric_proto, -1: not counted */
 	bool tls, loopback;
 	bool opened;        /* on_open ran: on_close is owed */
 	bool closing;       /* close once output is flushed */

@@ -19,6 +19,7 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "deliver/deliver.h"
 #include "outbound/out_int.h"
 #include "core/banned.h"
@@ -470,6 +471,9 @@ int out_deliver_add(void *ctx, struct deliver_job *const *jobs, size_t n)
 		int r = queue_add_batch(e->q, msgs, k, results, qids);
 		for (size_t i = 0; i < k; i++) {
 			jobs[at + i]->outbound_result = results[i];
+			metrics_count(METRIC_DELIVERIES,
+				      results[i] == 0 ? METRIC_DELIVERY_QUEUED : METRIC_DELIVERY_FAILED,
+				      msgs[i]->n_rcpts);
 			if (results[i] == 0) {
 				queued++;
 				log_info("queued qid=%s size=%llu nrcpt=%zu", qids[i],

@@ -46,6 +46,10 @@ struct pop3_session {
 	bool busy;    /* waiting for a password check or streaming a message */
 	bool closing; /* on_close ran while busy: free when the work is done */
 	bool utf8;
+	/* metrics: when the command being answered was complete in the input (metrics_now),
+	 * 0 once its status line is queued (a RETR's body then streams at the client's
+	 * pace: not the server's latency) */
+	uint64_t cmd_start;
 
 	/* authorization */
 	const char *user; /* USER argument (in sa), for PASS */

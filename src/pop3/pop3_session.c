@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/banned.h"
 
 struct store_env *pop3_env;
@@ -36,6 +37,12 @@ void pop3_reply(struct pop3_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)net_conn_vline(s->c, fmt, ap); /* a closing connection drops it */
 	va_end(ap);
+	if (s->cmd_start) {
+		int proto = net_conn_metric_proto(s->c);
+		if (proto >= 0)
+			metrics_observe_since(METRIC_HIST_COMMAND, (unsigned)proto, s->cmd_start);
+		s->cmd_start = 0;
+	}
 }
 
 static int on_open(struct net_conn *c)
@@ -254,6 +261,7 @@ static int on_input(struct net_conn *c, const uint8_t *p, size_t len)
 			continue;
 		}
 		struct pop3_cmd *cmd = &s->parser.cmd;
+		s->cmd_start = metrics_now();
 		if (r == ERR_NOMEM) {
 			pop3_reply(s, "-ERR [SYS/TEMP] Out of memory");
 			return ERR_NOMEM;

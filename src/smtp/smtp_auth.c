@@ -31,6 +31,7 @@ static void login_done(struct net_conn *c, void *arg, int64_t account, const cha
 		return;
 	}
 	if (!account) {
+		smtp_rejected(METRIC_REJECT_AUTH_FAILED);
 		smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
 	} else {
 		s->auth_account = account;
@@ -47,6 +48,7 @@ static void login_done(struct net_conn *c, void *arg, int64_t account, const cha
 static int step(struct smtp_session *s, int r, struct auth_exchange_step *st)
 {
 	if (r < 0) {
+		smtp_rejected(METRIC_REJECT_TEMPORARY);
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
 		return r;
 	}
@@ -63,6 +65,7 @@ static int step(struct smtp_session *s, int r, struct auth_exchange_step *st)
 		auth_wipe(st->pass);
 		if (r < 0) {
 			smtp_session_resume(s);
+			smtp_rejected(METRIC_REJECT_TEMPORARY);
 			smtp_reply(s, "454 4.7.0 Temporary authentication failure");
 		}
 		return r;
@@ -72,15 +75,18 @@ static int step(struct smtp_session *s, int r, struct auth_exchange_step *st)
 	s->mode = SMTP_MODE_COMMAND;
 	switch (st->fail) {
 	case AUTH_EXCHANGE_UNKNOWN_MECH:
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "504 5.5.4 Unrecognized authentication type");
 		break;
 	case AUTH_EXCHANGE_MALFORMED:
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "501 5.5.2 Malformed %s response", s->auth_mech);
 		break;
 	case AUTH_EXCHANGE_CANCELLED: /* RFC 4954 4 */
 		smtp_reply(s, "501 5.0.0 Authentication cancelled");
 		break;
 	case AUTH_EXCHANGE_AUTHZID:
+		smtp_rejected(METRIC_REJECT_AUTH_FAILED);
 		smtp_reply(s, "535 5.7.8 Authorization identity not permitted");
 		break;
 	}
@@ -90,10 +96,12 @@ static int step(struct smtp_session *s, int r, struct auth_exchange_step *st)
 int smtp_auth_start(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	if (s->fl != SMTP_SUBMISSION) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "503 5.5.1 AUTH is offered on the submission ports only");
 		return 0;
 	}
 	if (s->auth_account) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "503 5.5.1 Already authenticated");
 		return 0;
 	}

@@ -62,6 +62,9 @@ static void checks_done(struct net_conn *c, void *arg)
 	         log_esc(from, s->from, strlen(s->from)), j->out.summary, refuse ? " refused=" : "",
 	         refuse ? refuse : "");
 	if (refuse) {
+		smtp_rejected(j->err == ERR_TOO_BIG ? METRIC_REJECT_SIZE
+			      : j->err == 0 && j->out.reject ? METRIC_REJECT_DMARC
+							     : METRIC_REJECT_TEMPORARY);
 		smtp_reply(s, "%s", refuse);
 		smtp_txn_reset(s);
 		smtp_session_resume(s); /* back to commands, pipelined input included */
@@ -100,6 +103,7 @@ bool smtp_checks_start(struct smtp_session *s, void (*next)(struct smtp_session 
 fail:
 	/* never delivered unchecked: a forged Authentication-Results of ours would stay */
 	log_err("checks id=%s: cannot start the checks", s->queue_id);
+	smtp_rejected(METRIC_REJECT_TEMPORARY);
 	smtp_reply(s, "451 4.3.0 Cannot check the message now, try again later");
 	smtp_txn_reset(s);
 	return true;

@@ -66,6 +66,7 @@ static int do_helo(struct smtp_session *s, struct smtp_cmd *cmd)
 	bool lmtp = s->fl == SMTP_LMTP;
 	if (lmtp != (cmd->verb == SMTP_VERB_LHLO)) {
 		/* RFC 2033 4.1: LMTP greets with LHLO only; SMTP never with LHLO */
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "500 5.5.1 %s", lmtp ? "This is LMTP: use LHLO" : "Use EHLO or HELO");
 		return 0;
 	}
@@ -108,6 +109,7 @@ static bool mail_rate_ok(struct smtp_session *s)
 	log_info("mail refused account=%s reason=rate (%u messages per hour) code=%u",
 		 log_esc(esc, s->auth_address, strlen(s->auth_address)), limit,
 		 r == ERR_FULL ? 450 : 451);
+	smtp_rejected(r == ERR_FULL ? METRIC_REJECT_RATE : METRIC_REJECT_TEMPORARY);
 	if (r == ERR_FULL)
 		smtp_reply(s, "450 4.7.1 Too many messages from %s: at most %u per hour, "
 			      "try again later", s->auth_address, limit);
@@ -119,10 +121,12 @@ static bool mail_rate_ok(struct smtp_session *s)
 static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	if (s->has_mail) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "503 5.5.1 Sender already given");
 		return 0;
 	}
 	if (s->fl == SMTP_SUBMISSION && !s->auth_account) {
+		smtp_rejected(METRIC_REJECT_AUTH_REQUIRED);
 		smtp_reply(s, "530 5.7.0 Authentication required");
 		return 0;
 	}
@@ -131,27 +135,32 @@ static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 		/* BINARYMIME is not advertised, nor REQUIRETLS on LMTP (a local hop) */
 		if (k == SMTP_PARAM_OTHER || (k == SMTP_PARAM_AUTH && s->fl != SMTP_SUBMISSION) ||
 		    (k == SMTP_PARAM_REQUIRETLS && s->fl == SMTP_LMTP)) {
+			smtp_rejected(METRIC_REJECT_SYNTAX);
 			smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
 			return 0;
 		}
 	}
 	if (cmd->mail.body == SMTP_BODY_BINARYMIME) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "555 5.5.4 BINARYMIME not supported");
 		return 0;
 	}
 	if (cmd->mail.requiretls && !net_conn_is_tls(s->c)) {
 		/* RFC 8689 4.1: the option is only valid on a TLS-protected session */
+		smtp_rejected(METRIC_REJECT_TLS_REQUIRED);
 		smtp_reply(s, "530 5.7.10 REQUIRETLS needs a TLS session: use STARTTLS first");
 		return 0;
 	}
 	const struct conf *cf = conf_get();
 	if (cmd->mail.has_size && cmd->mail.size > cf->max_message_size) {
+		smtp_rejected(METRIC_REJECT_SIZE);
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of %llu bytes",
 			   (unsigned long long)cf->max_message_size);
 		return 0;
 	}
 	const char *refused = smtp_policy_mail(s, &cmd->path);
 	if (refused) {
+		smtp_rejected(refused[0] == '4' ? METRIC_REJECT_TEMPORARY : METRIC_REJECT_SENDER);
 		smtp_reply(s, "%s", refused);
 		return 0;
 	}
@@ -209,9 +218,10 @@ static int add_rcpt(struct smtp_session *s, const struct smtp_rcpt_req *q, int64
 /* One line per refused recipient, for the admin: why (unknown, quota, relay, policy,
  * param, temp), who sent, what was answered. Client strings are escaped. */
 static void rcpt_refused(struct smtp_session *s, const char *addr, const char *reason,
-			 unsigned code)
+			 unsigned code, enum metric_reject why)
 {
 	char e_from[512], e_to[512];
+	smtp_rejected(why);
 	log_info("rcpt refused from=<%s> to=<%s> reason=%s code=%u",
 		 log_esc(e_from, s->from, strlen(s->from)), log_esc(e_to, addr, strlen(addr)),
 		 reason, code);
@@ -264,7 +274,7 @@ static int rcpt_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 	for (size_t i = 0; i < cmd->n_params; i++) {
 		enum smtp_param_kind k = cmd->params[i].kind;
 		if (k != SMTP_PARAM_NOTIFY && k != SMTP_PARAM_ORCPT) {
-			rcpt_refused(s, q->addr, "param", 555);
+			rcpt_refused(s, q->addr, "param", 555, METRIC_REJECT_SYNTAX);
 			smtp_reply(s, "555 5.5.4 Unsupported parameter %s", cmd->params[i].key);
 			return 1;
 		}
@@ -282,6 +292,7 @@ static int rcpt_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	if (!s->has_mail) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "503 5.5.1 Need MAIL before RCPT");
 		return 0;
 	}
@@ -295,7 +306,7 @@ static int do_rcpt(struct smtp_session *s, struct smtp_cmd *cmd)
 		return r < 0 ? r : 0;
 	if (s->n_rcpts >= rcpt_limit(s)) {
 		/* RFC 5321 4.5.3.1.8: 452, and the client sends the rest in another message */
-		rcpt_refused(s, q.addr, "policy", 452);
+		rcpt_refused(s, q.addr, "policy", 452, METRIC_REJECT_RECIPIENTS);
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return 0;
 	}
@@ -323,7 +334,7 @@ static int rcpt_remote(struct smtp_session *s, const struct smtp_rcpt_req *q)
 {
 	const char *addr = q->addr;
 	if (!smtp_outbound_accepts(s)) {
-		rcpt_refused(s, addr, "relay", 550);
+		rcpt_refused(s, addr, "relay", 550, METRIC_REJECT_RELAY_DENIED);
 		if (s->fl == SMTP_SUBMISSION)
 			smtp_reply(s, "550 5.7.1 <%s>: Relay not available: kasten delivers to "
 				      "local mailboxes only", addr);
@@ -333,7 +344,7 @@ static int rcpt_remote(struct smtp_session *s, const struct smtp_rcpt_req *q)
 	}
 	if (q->literal) {
 		/* the queue routes by domain name (MX, RFC 5321 5.1) */
-		rcpt_refused(s, addr, "literal", 550);
+		rcpt_refused(s, addr, "literal", 550, METRIC_REJECT_RELAY_DENIED);
 		smtp_reply(s, "550 5.1.2 <%s>: Address literals are not relayed", addr);
 		return 0;
 	}
@@ -359,12 +370,12 @@ static int rcpt_lookup(struct smtp_session *s, const struct smtp_rcpt_req *q)
 		if (!domain_is_local(addr))
 			return rcpt_remote(s, q);
 		net_penalty_fail(s->c, NET_PENALTY_RCPT, NULL);
-		rcpt_refused(s, addr, "unknown", 550);
+		rcpt_refused(s, addr, "unknown", 550, METRIC_REJECT_UNKNOWN_USER);
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
 		return 0;
 	}
 	if (r < 0) {
-		rcpt_refused(s, addr, "temp", 451);
+		rcpt_refused(s, addr, "temp", 451, METRIC_REJECT_TEMPORARY);
 		smtp_reply(s, "451 4.3.0 Temporary lookup failure");
 		return 0;
 	}
@@ -374,7 +385,7 @@ static int rcpt_lookup(struct smtp_session *s, const struct smtp_rcpt_req *q)
 	 * makes room (RFC 5321 4.5.1 wants it reachable). */
 	if (s->fl != SMTP_SUBMISSION &&
 	    deliver_quota_check(smtp_env, id, s->declared_size) == ERR_QUOTA) {
-		rcpt_refused(s, addr, "quota", postmaster ? 452 : 552);
+		rcpt_refused(s, addr, "quota", postmaster ? 452 : 552, METRIC_REJECT_QUOTA);
 		if (postmaster)
 			smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again later", addr);
 		else
@@ -390,6 +401,7 @@ static int rcpt_lookup(struct smtp_session *s, const struct smtp_rcpt_req *q)
 static int do_starttls(struct smtp_session *s, struct smtp_cmd *cmd)
 {
 	if (net_conn_is_tls(s->c)) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "503 5.5.1 TLS already active");
 		return 0;
 	}
@@ -423,12 +435,18 @@ static int do_simple(struct smtp_session *s, struct smtp_cmd *cmd)
 		/* RFC 5321 3.5.3: neither confirm nor deny (no address harvesting) */
 		smtp_reply(s, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
 		return 0;
-	case SMTP_VERB_EXPN: smtp_reply(s, "502 5.5.1 EXPN not available"); return 0;
+	case SMTP_VERB_EXPN:
+		smtp_rejected(METRIC_REJECT_SYNTAX);
+		smtp_reply(s, "502 5.5.1 EXPN not available");
+		return 0;
 	case SMTP_VERB_HELP:
 		smtp_reply(s, "214 2.0.0 See RFC 5321; kasten speaks %s",
 			   s->fl == SMTP_LMTP ? "LMTP (RFC 2033)" : "ESMTP");
 		return 0;
-	default: smtp_reply(s, "502 5.5.1 Command not supported"); return 0;
+	default:
+		smtp_rejected(METRIC_REJECT_SYNTAX);
+		smtp_reply(s, "502 5.5.1 Command not supported");
+		return 0;
 	}
 }
 
@@ -437,14 +455,17 @@ static int do_data(struct smtp_session *s, struct smtp_cmd *cmd)
 	if (cmd->verb == SMTP_VERB_BDAT)
 		return smtp_txn_bdat_begin(s, cmd); /* checks itself: it must read the chunk */
 	if (!s->has_mail) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "503 5.5.1 Need MAIL before %s", smtp_verb_name(cmd->verb));
 		return 0;
 	}
 	if (s->n_rcpts == 0) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "554 5.5.1 No valid recipients");
 		return 0;
 	}
 	if (s->bdat_started) {
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "503 5.5.1 DATA after BDAT is not allowed");
 		return 0;
 	}
@@ -482,15 +503,18 @@ int smtp_cmd_dispatch(struct smtp_session *s, struct smtp_cmd *cmd)
 	case VERB_BAD_ARGS: /* the parser checked the arguments by verb */
 		return handlers[cmd->verb](s, cmd);
 	case VERB_UNKNOWN:
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "502 5.5.1 Command not supported");
 		return 0;
 	case VERB_BAD_STATE:
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		if (state == SMTP_ST_START)
 			smtp_reply(s, "503 5.5.1 Say %s first", s->fl == SMTP_LMTP ? "LHLO" : "EHLO");
 		else
 			smtp_reply(s, "503 5.5.1 Not inside a mail transaction");
 		return 0;
 	case VERB_NEEDS_TLS: /* RFC 4954 4 */
+		smtp_rejected(METRIC_REJECT_TLS_REQUIRED);
 		smtp_reply(s, "538 5.7.11 Encryption required for requested authentication mechanism");
 		return 0;
 	}

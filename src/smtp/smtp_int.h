@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/metrics.h"
 #include "deliver/deliver.h"
 #include "outbound/queue.h"
 #include "smtp.h"
@@ -117,10 +118,25 @@ struct smtp_session {
 	void (*sign_next)(struct smtp_session *s);
 	net_done_fn dsn_next; /* after the DSN of smtp_outbound_dsn */
 	char queue_id[20];
+
+	/* metrics: when the command (or message body) now being answered was complete in
+	 * the input (metrics_now), 0 once its reply is queued; the histogram it counts in */
+	uint64_t cmd_start;
+	enum metric_hist cmd_hist;
 };
 
-/* Replies: one line, or several joined by the caller with '-' continuation. */
+/* Replies: one line, or several joined by the caller with '-' continuation. The first
+ * line after smtp_command_start ends the command's latency measurement: the lines of
+ * one reply (EHLO's, LMTP's per recipient) are queued together, microseconds apart. */
 void smtp_reply(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A command line (hist METRIC_HIST_COMMAND) or a message body (METRIC_HIST_SMTP_DATA)
+ * is complete in the input: its latency runs until the next reply. */
+void smtp_command_start(struct smtp_session *s, enum metric_hist hist);
+/* Count a refusal in kasten_smtp_rejections_total: every refusal site names its reason. */
+static inline void smtp_rejected(enum metric_reject why)
+{
+	metrics_count(METRIC_SMTP_REJECTIONS, why, 1);
+}
 
 /* Command handlers (smtp_cmds.c); each returns 0, or <0 to close the connection. */
 int smtp_cmd_dispatch(struct smtp_session *s, struct smtp_cmd *cmd);

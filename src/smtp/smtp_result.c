@@ -58,6 +58,9 @@ static unsigned reply_result(struct smtp_session *s, int r, const char *addr, bo
 		smtp_reply(s, "250 2.0.0 <%s> Ok: delivered", addr);
 		return 250;
 	}
+	smtp_rejected(r == ERR_QUOTA      ? METRIC_REJECT_QUOTA
+		      : r == ERR_NOTFOUND && !defer ? METRIC_REJECT_UNKNOWN_USER
+						    : METRIC_REJECT_TEMPORARY);
 	if (r == ERR_QUOTA && defer) {
 		smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again later", addr);
 		return 452;
@@ -169,6 +172,7 @@ static bool reply_once(struct smtp_session *s, const struct deliver_job *job)
 	if (job->outbound && job->outbound_result < 0) {
 		log_err("queue id=%s: the outbound queue failed: %s", s->queue_id,
 			err_str(job->outbound_result));
+		smtp_rejected(METRIC_REJECT_TEMPORARY);
 		smtp_reply(s, "451 4.3.0 Cannot queue the message now, try again later");
 		c = 451;
 	} else if (ok == s->n_rcpts) {

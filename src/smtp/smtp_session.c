@@ -40,6 +40,18 @@ void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)net_conn_vline(s->c, fmt, ap); /* a closing connection drops it */
 	va_end(ap);
+	if (s->cmd_start) {
+		int proto = net_conn_metric_proto(s->c);
+		if (proto >= 0)
+			metrics_observe_since(s->cmd_hist, (unsigned)proto, s->cmd_start);
+		s->cmd_start = 0;
+	}
+}
+
+void smtp_command_start(struct smtp_session *s, enum metric_hist hist)
+{
+	s->cmd_start = metrics_now();
+	s->cmd_hist = hist;
 }
 
 /* The client's command line for the debug log; a secret one only by its verb. */
@@ -117,13 +129,16 @@ static int command_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	if (r == 0)
 		return (int)used;
 	net_conn_progress(s->c); /* a whole line, good or bad: not a byte */
+	smtp_command_start(s, METRIC_HIST_COMMAND);
 	log_command(&cmd);
 	if (r == ERR_NOMEM) {
+		smtp_rejected(METRIC_REJECT_TEMPORARY);
 		smtp_reply(s, "451 4.3.0 Out of memory for this command");
 		return ERR_NOMEM;
 	}
 	if (r < 0) {
 		char esc[512];
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		log_info("bad command: %d %s", cmd.reply_code, log_esc(esc, cmd.reason, strlen(cmd.reason)));
 		smtp_reply(s, "%u %s", cmd.reply_code, cmd.reason);
 		if (cmd.must_close || ++s->errors >= LIMIT_SMTP_ERRORS) {
@@ -149,10 +164,12 @@ static int auth_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	if (r == ERR_NOMEM)
 		return r;
 	net_conn_progress(s->c);
+	smtp_command_start(s, METRIC_HIST_COMMAND);
 	log_debug(LOGC_PROTO, "C: [SASL response]");
 	if (r < 0) {
 		s->mode = SMTP_MODE_COMMAND;
 		auth_exchange_end(&s->sasl);
+		smtp_rejected(METRIC_REJECT_SYNTAX);
 		smtp_reply(s, "500 5.5.6 Authentication exchange line is too long");
 		return (int)used;
 	}
@@ -197,8 +214,19 @@ void smtp_session_resume(struct smtp_session *s)
 	net_conn_resume(s->c);
 }
 
+/* The metrics label of a listener: its flavour (the proto_arg), not "smtp" for all. */
+static const char *metric_name(const void *proto_arg)
+{
+	switch (*(const enum smtp_flavour *)proto_arg) {
+	case SMTP_SUBMISSION: return "submission";
+	case SMTP_LMTP: return "lmtp";
+	default: return "smtp";
+	}
+}
+
 const struct net_proto smtp_proto = {
 	.name = "smtp",
+	.metric_name = metric_name,
 	.on_open = on_open,
 	.on_input = on_input,
 	.on_close = on_close,

@@ -144,6 +144,7 @@ int smtp_txn_data_begin(struct smtp_session *s)
 {
 	if (spool_open(s) < 0) {
 		smtp_txn_reset(s);
+		smtp_rejected(METRIC_REJECT_TEMPORARY);
 		smtp_reply(s, "451 4.3.0 Cannot store the message now, try again later");
 		return 0;
 	}
@@ -164,6 +165,8 @@ static void reply_each(struct smtp_session *s, unsigned code, const char *text)
 /* The body arrived but cannot be stored: answer and forget the transaction. */
 static void body_failed(struct smtp_session *s, unsigned code, const char *text)
 {
+	smtp_rejected(code == 552 ? METRIC_REJECT_SIZE
+		      : code >= 500 ? METRIC_REJECT_SYNTAX : METRIC_REJECT_TEMPORARY);
 	reply_each(s, code, text);
 	smtp_txn_reset(s); /* closes and unlinks the spool file, frees its buffer */
 }
@@ -174,6 +177,8 @@ static void body_done(struct smtp_session *s, unsigned flags);
 static void chunk_done(struct smtp_session *s)
 {
 	s->mode = SMTP_MODE_COMMAND;
+	/* a BDAT command is complete with its chunk; BDAT LAST completes the message */
+	smtp_command_start(s, s->bdat_last ? METRIC_HIST_SMTP_DATA : METRIC_HIST_COMMAND);
 	if (s->bdat_last) {
 		body_done(s, s->bdat.flags);
 		return;
@@ -201,6 +206,7 @@ int smtp_txn_bdat_begin(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->bdat_last = cmd->bdat_last;
 	s->bdat_refuse = refuse;
 	if (refuse) {
+		smtp_rejected(METRIC_REJECT_SYNTAX); /* each is a command out of sequence */
 		s->bdat_left = cmd->bdat_size;
 		if (s->bdat_left == 0) {
 			s->mode = SMTP_MODE_COMMAND;
@@ -282,6 +288,7 @@ static bool quota_refused(struct smtp_session *s, uint64_t size)
 	log_info("message refused id=%s from=<%s> size=%llu to=<%s> reason=quota", s->queue_id,
 		 log_esc(e_from, s->from, strlen(s->from)), (unsigned long long)size,
 		 log_esc(e_to, full->address, strlen(full->address)));
+	smtp_rejected(METRIC_REJECT_QUOTA);
 	if (full->postmaster)
 		smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again later", full->address);
 	else
@@ -365,6 +372,7 @@ static void body_done(struct smtp_session *s, unsigned flags)
 	int werr = smtp_hdr_finish(&s->hdr);
 	const char *refused = werr == 0 ? smtp_policy_from(s) : NULL;
 	if (refused) {
+		smtp_rejected(refused[0] == '4' ? METRIC_REJECT_TEMPORARY : METRIC_REJECT_SENDER);
 		smtp_reply(s, "%s", refused);
 		smtp_txn_reset(s);
 		return;
@@ -399,6 +407,7 @@ int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len)
 	if (s->mode == SMTP_MODE_DATA) {
 		if (smtp_data_read(&s->data, p, len, &used) > 0) {
 			s->mode = SMTP_MODE_COMMAND;
+			smtp_command_start(s, METRIC_HIST_SMTP_DATA);
 			body_done(s, s->data.flags);
 		}
 		return (int)used;
@@ -408,6 +417,7 @@ int smtp_txn_body_input(struct smtp_session *s, const uint8_t *p, size_t len)
 		s->bdat_left -= used;
 		if (s->bdat_left == 0) {
 			s->mode = SMTP_MODE_COMMAND;
+			smtp_command_start(s, METRIC_HIST_COMMAND);
 			smtp_reply(s, "%s", s->bdat_refuse);
 		}
 		return (int)used;
