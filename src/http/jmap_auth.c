@@ -268,6 +268,8 @@ static void auth_basic(struct http_req *r, const char *cred, jmap_authed_fn done
 	p->done = done;
 	int rc = auth_login(r->conn, http_store_env(), plain, colon + 1, basic_done, p);
 	OPENSSL_cleanse(plain, (size_t)len);
+	/* the request's own copy (the field's value, in its arena) goes too */
+	OPENSSL_cleanse((char *)cred, n);
 	if (rc < 0)
 		http_problem(r, 500, NULL, NULL);
 }
@@ -417,6 +419,8 @@ void jmap_http_login(struct http_req *r)
 		return;
 	}
 	json_t *v = json_loadb((const char *)r->body, r->body_len, 0, NULL);
+	/* the body held the password: nothing reads it after this */
+	OPENSSL_cleanse((uint8_t *)r->body, r->body_len);
 	struct login *l = arena_alloc(r->a, sizeof *l);
 	if (!v || json_unpack(v, "{s:s,s:s}", "username", &user, "password", &pass) < 0 ||
 	    strlen(user) > LIMIT_JMAP_LOGIN_FIELD || strlen(pass) > LIMIT_JMAP_LOGIN_FIELD ||
