@@ -22,8 +22,11 @@
 const char cmd_dns_usage[] =
     "usage: kasten dns DOMAIN [--config FILE | --data DIR]\n"
     "  Print every record DOMAIN should publish, in zone-file syntax: MX (the [server]\n"
-    "  hostname), SPF, DMARC, one DKIM TXT per key (kasten dkim keygen), and the mail\n"
-    "  host's A/AAAA as comments to fill in. docs/operations.md explains each.\n"
+    "  hostname), SPF, DMARC, one DKIM TXT per key (kasten dkim keygen), the SRV\n"
+    "  records mail clients set themselves up from (RFC 6186; \"0 0 0 .\" for a\n"
+    "  service that is off), _autodiscover._tcp, the autoconfig. and autodiscover.\n"
+    "  CNAMEs, and the mail host's A/AAAA as comments to fill in.\n"
+    "  docs/operations.md explains each.\n"
     "       kasten dns check DOMAIN   compare them with what DNS answers\n"
     "       kasten dns lookup TYPE NAME\n";
 

@@ -40,9 +40,9 @@ const char cmd_dns_check_usage[] =
 	"usage: kasten dns check DOMAIN [--config FILE | --data DIR]\n"
 	"  Look up every record `kasten dns DOMAIN` says to publish (MX, SPF, DMARC, DKIM,\n"
 	"  the client-setup SRV and CNAME records, the MX host's A/AAAA) through kasten's\n"
-	"  resolver ([dns] in the config) and print\n"
-	"  per record: ok, missing, different (with what was found) or failed, and its\n"
-	"  DNSSEC status. Exit 0 when all are ok, 1 otherwise.\n";
+	"  resolver ([dns] in the config) and print per record: ok, missing, different\n"
+	"  (with what was found) or failed, and its DNSSEC status. Exit 0 when all are ok,\n"
+	"  1 otherwise.\n";
 
 enum check_verdict { CHECK_OK, CHECK_MISSING, CHECK_DIFFERENT, CHECK_FAILED };
 
