@@ -1,6 +1,23 @@
 /* jmap_methods.c: the table of JMAP methods the engine dispatches to, and Core/echo
  * (RFC 8620 4). The next wave adds its rows (Mailbox, Email, Thread methods, ...); a row
- * names the capability a request's `using` must hold for the method to be known. */
+ * names the capability a request's `using` must hold for the method to be known.
+ *
+ * A standard method reads the same in every type (jmap.h, the helpers):
+ *
+ *   static int foo_get(struct jmap_ctx *x, json_t *args, json_t **out)
+ *   {
+ *       struct jmap_get_args g;
+ *       const char *state;
+ *       if (jmap_get_parse(x, args, foo_props, NULL, &g) < 0)
+ *           return ERR_INVAL;                  (the helper set the error)
+ *       if (jmap_state(x, &state) < 0)
+ *           return jmap_method_error(x, "serverFail", NULL);
+ *       ... store reads for g.ids (or all when g.all_ids), jmap_get_wants(&g, prop) ...
+ *       *out = jmap_get_result(x, state, list, not_found);
+ *       return *out ? 0 : jmap_method_error(x, "serverFail", NULL);
+ *   }
+ *
+ * It runs on an I/O worker thread (jmap.h "Threads"): x->st and x->env only. */
 #include "http/jmap.h"
 
 #include <string.h>
