@@ -12,6 +12,7 @@ Everything here talks to 127.0.0.1 only.
 """
 
 import os
+import random
 import re
 import signal
 import socket
@@ -47,15 +48,39 @@ def kasten_bin():
     return str(Path(b).resolve()) if b else str(REPO / "build" / "kasten")
 
 
+# Ports for servers the tests start come from below the kernel's ephemeral range
+# (32768-60999 on Linux), which every outgoing connection draws from: a port found free
+# there could be taken by some client's connection before the server binds it. Each
+# pytest-xdist worker (PYTEST_XDIST_WORKER "gw0", "gw1", ...) draws from its own slice,
+# so two workers never hand out the same port either.
+PORT_BASE, PORT_SLICE = 12000, 4000
+
+
+def _port_slice():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    k = int(worker[2:]) if worker[2:].isdigit() else 0
+    return PORT_BASE + (k % 5) * PORT_SLICE
+
+
 def free_ports(n):
-    """n distinct free loopback ports: bind them all to port 0 at once, then close."""
+    """n distinct loopback ports that nothing listens on or uses, from this worker's
+    slice: each is bound (no SO_REUSEADDR: a port with connections in TIME_WAIT fails
+    too) and all are released together."""
+    base = _port_slice()
     socks, ports = [], []
     try:
-        for _ in range(n):
+        while len(ports) < n:
+            port = base + random.randrange(PORT_SLICE)
+            if port in ports:
+                continue
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((HOST, 0))
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                s.close()
+                continue
             socks.append(s)
-            ports.append(s.getsockname()[1])
+            ports.append(port)
     finally:
         for s in socks:
             s.close()
