@@ -33,30 +33,46 @@ build() { # build DIR [meson options]; unit tests are required here, optional fo
 	ninja -C "$dir"
 }
 
+# Protocol tests run on every core (pytest-xdist): most of a test's time is waiting for
+# servers, clients and timers. Whole files go to one worker (--dist loadfile), so a
+# module's fixtures (a Dovecot, a zone) start once; ports never collide (kasten_test.py).
 pytests() { # pytests BINARY
-	KASTEN_BIN=$PWD/$1 $PY -m pytest -q -p no:cacheprovider tests/proto tests/clients
+	KASTEN_BIN=$PWD/$1 $PY -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-$(nproc)}" \
+		--dist loadfile tests/proto tests/clients
 }
 
-fuzz_all() {
-	local ok=0 t name corpus log
+fuzz_one() { # fuzz_one TARGET: a short run from its seed corpus; output in TARGET's log
+	local t=$1 name corpus
+	name=$(basename "$t")
+	corpus=fuzz/corpus/${name#fuzz_}
+	mkdir -p "$corpus"
+	# new inputs go to a scratch dir first, so the seed corpus in git stays as is;
+	# a crashing or slow input lands in fuzz/ (ignored by git), not in the root
+	"$t" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=1024 -max_len=65536 \
+		-print_final_stats=0 -artifact_prefix=fuzz/ "$(mktemp -d)" "$corpus"
+}
+
+fuzz_all() { # every target, as many at once as there are cores
+	local ok=0 t name logs
+	logs=$(mktemp -d)
 	for t in build-fuzz/fuzz/fuzz_*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue # not meson's fuzz_*.p object dirs
+		while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do sleep 0.2; done
 		name=$(basename "$t")
-		corpus=fuzz/corpus/${name#fuzz_}
-		mkdir -p "$corpus"
-		log=$(mktemp)
-		echo "--- $name"
-		# new inputs go to a scratch dir first, so the seed corpus in git stays as is;
-		# a crashing or slow input lands in fuzz/ (ignored by git), not in the root
-		if ! "$t" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=1024 -max_len=65536 \
-			-print_final_stats=0 -artifact_prefix=fuzz/ "$(mktemp -d)" "$corpus" >"$log" 2>&1; then
-			ok=1
-			cat "$log" # the crash report and the input that caused it
-		else
-			tail -n 1 "$log"
-		fi
-		rm -f "$log"
+		(fuzz_one "$t" >"$logs/$name" 2>&1; echo $? >"$logs/$name.rc") &
 	done
+	wait
+	for t in "$logs"/*.rc; do
+		name=$(basename "$t" .rc)
+		echo "--- $name"
+		if [ "$(cat "$t")" = 0 ]; then
+			tail -n 1 "$logs/$name"
+		else
+			ok=1
+			cat "$logs/$name" # the crash report and the input that caused it
+		fi
+	done
+	rm -rf "$logs"
 	return $ok
 }
 
