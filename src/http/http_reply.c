@@ -108,6 +108,7 @@ int http_write_head(struct http_session *s, int status, const char *content_type
 	if (strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
 		date[0] = '\0';
 	s->status = status;
+	log_debug(LOGC_PROTO, "S: %d %s", status, http_status_phrase(status));
 	int r = buf_printf(&b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, http_status_phrase(status),
 			   date);
 	if (content_type && r == 0)

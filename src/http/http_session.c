@@ -278,6 +278,17 @@ static void dispatch(struct http_session *s)
 	s->route->handler(r);
 }
 
+/* RFC 9110 9.3: the methods a route may name; any other is 501 (9.1), never 405. */
+static bool method_known(const char *m)
+{
+	static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
+					    "PATCH"};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(m, known[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The head is complete: find the route, check the body's size against it. */
 static void on_head(struct http_session *s)
 {
@@ -300,6 +311,15 @@ static void on_head(struct http_session *s)
 	bool has_body = h->body != HTTP_BODY_NONE;
 	if (http_target_split(&s->ra, h->method, h->target, &r->path, &r->query) < 0) {
 		http_error(s, 400, "bad request target", true);
+		return;
+	}
+	if (log_debug_enabled(LOGC_PROTO)) {
+		char esc[512];
+		log_debug(LOGC_PROTO, "C: %s %s HTTP/1.%u", h->method,
+			  log_esc(esc, r->path, strlen(r->path)), h->version % 10);
+	}
+	if (!method_known(h->method)) {
+		http_error(s, 501, "method not implemented", has_body);
 		return;
 	}
 	int status = 0;

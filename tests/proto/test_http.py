@@ -218,6 +218,18 @@ def test_405_lists_the_allowed_methods(mserver):
     assert resp[1]["allow"] == "GET, HEAD"
 
 
+def test_unknown_methods_are_501(mserver):
+    """RFC 9110 9.1: a method the server does not implement is 501, on any path."""
+    for method in (b"BREW", b"TRACE", b"CONNECT", b"get"):
+        target = b"a:443" if method == b"CONNECT" else b"/healthz"
+        (resp,) = exchange(mserver, method + b" " + target + b" HTTP/1.1\r\nHost: a\r\n"
+                           b"Connection: close\r\n\r\n")
+        assert resp[0] in (400, 501), method  # CONNECT's authority-form target: 400
+        assert_problem(resp, resp[0])
+        if method != b"CONNECT":
+            assert resp[0] == 501
+
+
 # ---- connections ----
 
 def test_keep_alive_serves_several_requests_on_one_connection(mserver):
