@@ -1,9 +1,9 @@
 /* cmd_metrics.c: the server's metrics collectors. The registry (core/metrics.c) holds
  * what the protocols count; the counters other modules already keep (store and queue
  * flushes, group-commit batches, notify wake-ups, the outbound engine's outcomes) and
- * the queue's size (a query of queue.db) are read here when /metrics is rendered, so
- * that no value is counted twice. The queue families come from metrics_format_queue,
- * the formatter `kasten queue stats` prints with. */
+ * the queue's size (a query of queue.db, on a connection of its own) are read here
+ * when /metrics is rendered, so that no value is counted twice. The queue families
+ * come from metrics_format_queue, the formatter `kasten queue stats` prints with. */
 #include "cmd_metrics.h"
 
 #include <stdint.h>
@@ -94,12 +94,16 @@ static int collect_outbound(struct buf *out, void *arg)
 	return r;
 }
 
-int cmd_metrics_start(struct queue *q, struct out_engine *e)
+int cmd_metrics_start(const char *data_dir, struct out_engine *e)
 {
-	metrics_queue = q;
 	metrics_engine = e;
-	int r = metrics_add_collector(collect_flushes, NULL);
-	if (r == 0 && q)
+	int r = queue_open(data_dir, false, &metrics_queue);
+	if (r < 0) {
+		log_err("metrics: cannot open the queue in %s/queue: %s", data_dir, err_str(r));
+		return r;
+	}
+	r = metrics_add_collector(collect_flushes, NULL);
+	if (r == 0)
 		r = metrics_add_collector(collect_queue, NULL);
 	if (r == 0 && e)
 		r = metrics_add_collector(collect_outbound, NULL);
@@ -109,6 +113,6 @@ int cmd_metrics_start(struct queue *q, struct out_engine *e)
 void cmd_metrics_stop(void)
 {
 	metrics_clear_collectors();
-	metrics_queue = NULL;
+	queue_close(&metrics_queue);
 	metrics_engine = NULL;
 }

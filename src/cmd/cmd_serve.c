@@ -188,7 +188,7 @@ int cmd_serve(int argc, char **argv)
 	notify_start(env);
 	imap_init(env);
 	http_init(env);
-	if (cmd_metrics_start(queue, engine) < 0)
+	if (cmd_metrics_start(cf->data, engine) < 0)
 		return 1;
 
 	if (out_run(engine) < 0 || net_run() < 0)

@@ -134,10 +134,9 @@ void metrics_clear_collectors(void);
  * the collectors' families to out, in the Prometheus text format 0.0.4 (serve as
  * "text/plain; version=0.0.4; charset=utf-8"). Returns 0, or ERR_FULL when out is
  * too small (out then holds a prefix: do not serve it). LIMIT_METRICS_RENDER bytes are
- * always enough. A collector may wait: the server's queue collector (cmd_metrics.c)
- * runs a query under the queue's lock, which a delivery batch holds through its flush,
- * so a caller on a loop thread stalls that loop's sessions for up to one flush; render
- * from the io pool (net_conn_work_io) to keep them running. */
+ * always enough. The collectors run in the caller's thread and may touch disk (the
+ * server's reads queue.db on a SQLite connection of its own, so it never waits for a
+ * delivery batch's commit): a loop thread may call it for an occasional scrape. */
 int metrics_render(struct buf *out);
 
 /* The outbound queue's families (kasten_queue_messages, _recipients, _bytes,

@@ -17,7 +17,8 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kasten_test import DOMAIN
+from kasten_test import DOMAIN, make_message
+from outbound_test import OUTBOUND_LISTEN, remote_host, submit
 
 KASTEN_LISTEN = ("smtp", "submission", "lmtp", "imap", "pop3", "http", "admin")
 PASSWORD = "metrics-pass-1"
@@ -451,3 +452,38 @@ def test_failed_logins_count_per_protocol(server):
     assert delta(before, after, "kasten_smtp_rejections_total", reason="auth_failed") == 1
     for p in ("smtp", "pop3", "http", "admin"):
         assert delta(before, after, "kasten_logins_total", protocol=p, result="failed") == 0
+
+
+# ---- a message queued for a remote recipient ----
+
+@pytest.fixture
+def far(zone):
+    """far.test: its MX refuses connections, so what is queued for it stays queued."""
+    zone.mx("far.test", [(10, "mx.far.test")])
+    zone.a("mx.far.test", remote_host(9))
+    return zone
+
+
+def test_queued_recipients_and_queue_gauges(far, outbound_server):
+    """Submission to one local and two remote recipients (RFC 6409): stored +1 and
+    queued +2; the queue gauges show the message exactly as `kasten queue stats` does."""
+    k = outbound_server(listen=OUTBOUND_LISTEN + ("admin",), dkim=False)
+    k.user_add(f"local@{DOMAIN}", PASSWORD)
+    before = scrape(k)
+    assert before.get("kasten_queue_messages") == 0
+    msg = make_message("queued", sender=k.user, rcpt="a@far.test")
+    assert submit(k, ["a@far.test", f"local@{DOMAIN}", "b@far.test"], msg) == {}
+    after = scrape(k)
+    assert delta(before, after, "kasten_deliveries_total", result="stored") == 1
+    assert delta(before, after, "kasten_deliveries_total", result="queued") == 2
+    assert delta(before, after, "kasten_deliveries_total", result="failed") == 0
+    assert delta(before, after, "kasten_logins_total", protocol="submission", result="ok") == 1
+    assert delta(before, after, "kasten_smtp_data_duration_seconds_count",
+                 protocol="submission") == 1
+    assert delta(before, after, "kasten_queue_flushes_total") >= 1
+    assert after.get("kasten_queue_messages") == 1
+    assert after.get("kasten_queue_recipients") == 2
+    assert after.get("kasten_queue_bytes") >= len(msg)
+    cli = Metrics(k.kasten("queue", "stats").stdout.decode())
+    for name in ("kasten_queue_messages", "kasten_queue_recipients", "kasten_queue_bytes"):
+        assert cli.get(name) == after.get(name), name
