@@ -248,8 +248,7 @@ static void test_mobileconfig(void **state)
 static void test_conf_services(void **state)
 {
 	(void)state;
-	struct conf c;
-	conf_defaults(&c);
+	struct conf c = {0}; /* conf_services reads the listeners and [pop3] enabled only */
 	c.imaps = "127.0.0.1:1993";
 	c.imap = "";
 	c.pop3s = "[::1]:995";
