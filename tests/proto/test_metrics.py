@@ -376,6 +376,34 @@ def test_imap_commands_and_login(mserver, users):
     assert delta(before, after, "kasten_bytes_sent_total", protocol="imap") == s.received
 
 
+def test_imap_idle_counts_from_done(mserver, users):
+    """RFC 2177: IDLE lasts as long as the client likes; one observation, measured from
+    DONE to the tagged OK, so the histogram shows the server's time, not the client's."""
+    alice, _ = users
+    s = Raw(mserver, "imap")
+    s.line()
+    s.send(f"a1 LOGIN {alice} {PASSWORD}\r\n".encode())
+    while not s.line().startswith(b"a1 OK"):
+        pass
+    s.send(b"a2 SELECT INBOX\r\n")
+    while not s.line().startswith(b"a2 OK"):
+        pass
+    before = scrape(mserver)
+    s.send(b"a3 IDLE\r\n")
+    assert s.line().startswith(b"+ ")
+    time.sleep(1.5)
+    s.send(b"DONE\r\n")
+    while not s.line().startswith(b"a3 OK"):
+        pass
+    after = scrape(mserver)
+    s.send(b"a4 LOGOUT\r\n")
+    s.until_closed()
+    assert delta(before, after, "kasten_command_duration_seconds_count", protocol="imap") == 1
+    assert delta(before, after, "kasten_command_duration_seconds_sum", protocol="imap") < 1
+    assert delta(before, after, "kasten_command_duration_seconds_bucket", protocol="imap",
+                 le="1") == 1
+
+
 def test_pop3_commands_and_login(mserver, users):
     _, bob = users
     before = scrape(mserver)
