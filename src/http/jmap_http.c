@@ -130,7 +130,8 @@ struct api_job {
 	const char *address;
 	char state[17];
 	char *out;           /* the serialized response (malloc), or NULL: */
-	struct jmap_request_error err;
+	struct jmap_request_error err; /* its strings in a: */
+	struct arena a;      /* the request's, freed after the answer */
 	int rc;
 };
 
@@ -163,7 +164,6 @@ static int api_body(struct http_req *r, const uint8_t **p, size_t *len, uint8_t 
 static void api_work(void *arg)
 {
 	struct api_job *j = arg;
-	struct arena a;
 	struct jmap_ctx x;
 	const uint8_t *p;
 	size_t len;
@@ -173,12 +173,11 @@ static void api_work(void *arg)
 	j->rc = api_body(j->r, &p, &len, &copy);
 	if (j->rc < 0)
 		return;
-	arena_init(&a, LIMIT_JMAP_ARENA);
 	memset(&x, 0, sizeof x);
 	x.env = http_store_env();
 	x.account_id = j->account_id;
 	x.address = j->address;
-	x.a = &a;
+	x.a = &j->a;
 	j->rc = store_open(x.env, j->account_id, &x.st);
 	if (j->rc == 0) {
 		j->rc = jmap_request(&x, p, len, j->state, &resp, &j->err);
@@ -190,7 +189,6 @@ static void api_work(void *arg)
 			j->rc = ERR_NOMEM;
 	}
 	json_decref(resp);
-	arena_free(&a);
 	free(copy);
 }
 
@@ -206,6 +204,7 @@ static void api_done(struct net_conn *c, void *arg)
 	else
 		http_problem(j->r, err_is_temp(j->rc) ? 503 : 500, NULL, NULL);
 	free(j->out);
+	arena_free(&j->a);
 	free(j);
 }
 
@@ -230,8 +229,10 @@ static void api_authed(struct http_req *r, const struct jmap_auth *au)
 	j->r = r;
 	j->account_id = au->account_id;
 	j->address = au->address;
+	arena_init(&j->a, LIMIT_JMAP_ARENA);
 	if (net_conn_work_io(r->conn, api_work, api_done, j) < 0) {
 		jmap_slot_put(au->account_id, JMAP_SLOT_API);
+		arena_free(&j->a);
 		free(j);
 		http_problem(r, 503, NULL, NULL);
 	}
