@@ -55,10 +55,11 @@
 /* The counts of the other mailboxes that hold an Email of the thread of the row r
  * changed: its unreadThreads (RFC 8621 2) follows every Email of the thread, in any
  * mailbox (r's own mailbox is updated by the trigger itself; a thread of one message,
- * the common case at delivery, finds nothing to write). */
-#define THREAD_COUNTS(r, m)                                                             \
-	"UPDATE mailboxes SET jmap_counts = " m " WHERE id IN (SELECT x.mailbox_id FROM "   \
-	"jmap_emails e JOIN messages x ON x.guid = e.guid WHERE e.thread_id = (SELECT "     \
+ * the common case at delivery, finds nothing to write). `when`: a condition on r
+ * ("... AND "), tested before anything is looked up. */
+#define THREAD_COUNTS(r, m, when)                                                       \
+	"UPDATE mailboxes SET jmap_counts = " m " WHERE " when "id IN (SELECT x.mailbox_id " \
+	"FROM jmap_emails e JOIN messages x ON x.guid = e.guid WHERE e.thread_id = (SELECT " \
 	"thread_id FROM content WHERE guid = " r ".guid) AND x.mailbox_id != " r           \
 	".mailbox_id);\n"
 /* A message is unread for JMAP without $seen and without $draft (RFC 8621 2). */
@@ -227,15 +228,14 @@ static const char *const index_schema[] = {
 	"FROM mailboxes) THEN " CHANGE_MODSEQ " ELSE 0 END FROM (VALUES('horizon_email'), "
 	"('horizon_mailbox'), ('horizon_thread')) k;\n"
 	/* Emails: a message added, changed (flags, keywords, moved) or removed */
+	/* an inserted row carries its change's modseq: every inserter (append, delivery,
+	 * copy) stamps its rows with it */
 	"CREATE TRIGGER jmap_msg_added AFTER INSERT ON messages BEGIN\n"
 	"INSERT INTO jmap_emails(guid, thread_id, created, modseq) VALUES(new.guid, "
-	"(SELECT thread_id FROM content WHERE guid = new.guid), " ROW_MODSEQ("new") ", "
-	ROW_MODSEQ("new") ") ON CONFLICT(guid) DO UPDATE SET modseq = excluded.modseq, "
-	"gone = 0;\n"
-	"UPDATE mailboxes SET jmap_counts = " ROW_MODSEQ("new") " WHERE id = new.mailbox_id;\n"
-	"END;\n"
-	"CREATE TRIGGER jmap_msg_added_unread AFTER INSERT ON messages WHEN " UNREAD("new")
-	" BEGIN\n" THREAD_COUNTS("new", ROW_MODSEQ("new")) "END;\n"
+	"(SELECT thread_id FROM content WHERE guid = new.guid), new.modseq, new.modseq) "
+	"ON CONFLICT(guid) DO UPDATE SET modseq = excluded.modseq, gone = 0;\n"
+	"UPDATE mailboxes SET jmap_counts = new.modseq WHERE id = new.mailbox_id;\n"
+	THREAD_COUNTS("new", "new.modseq", UNREAD("new") " AND ") "END;\n"
 	"CREATE TRIGGER jmap_msg_changed AFTER UPDATE ON messages WHEN "
 	"new.modseq != old.modseq OR new.mailbox_id != old.mailbox_id BEGIN\n"
 	"UPDATE jmap_emails SET modseq = " ROW_MODSEQ("new") " WHERE guid = new.guid;\n"
@@ -245,14 +245,12 @@ static const char *const index_schema[] = {
 	"END;\n"
 	"CREATE TRIGGER jmap_msg_unread AFTER UPDATE OF flags ON messages WHEN "
 	UNREAD("old") " != " UNREAD("new") " BEGIN\n"
-	THREAD_COUNTS("new", ROW_MODSEQ("new")) "END;\n"
+	THREAD_COUNTS("new", ROW_MODSEQ("new"), "") "END;\n"
 	"CREATE TRIGGER jmap_msg_removed AFTER DELETE ON messages BEGIN\n"
 	"UPDATE jmap_emails SET modseq = " CHANGE_MODSEQ ", gone = NOT EXISTS (SELECT 1 FROM "
 	"messages WHERE guid = old.guid), at = " NOW " WHERE guid = old.guid;\n"
 	"UPDATE mailboxes SET jmap_counts = " CHANGE_MODSEQ " WHERE id = old.mailbox_id;\n"
-	"END;\n"
-	"CREATE TRIGGER jmap_msg_removed_unread AFTER DELETE ON messages WHEN " UNREAD("old")
-	" BEGIN\n" THREAD_COUNTS("old", CHANGE_MODSEQ) "END;\n"
+	THREAD_COUNTS("old", CHANGE_MODSEQ, UNREAD("old") " AND ") "END;\n"
 	/* Threads: an Email joined (new, or its thread learnt late) or left */
 	"CREATE TRIGGER jmap_email_new AFTER INSERT ON jmap_emails WHEN new.thread_id IS NOT "
 	"NULL BEGIN\n"
