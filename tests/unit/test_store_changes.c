@@ -459,6 +459,14 @@ static void threads(void **state)
 	assert_string_equal(changes_of(f, st, &nm, K_THREAD, s0), "c: u: d:");
 	assert_int_equal(store_thread_get(st, t, &f->a, &ids, &n), ERR_NOTFOUND);
 	assert_int_equal(store_thread_get(st, "Tnothex", &f->a, &ids, &n), ERR_NOTFOUND);
+	/* a late reply joins the thread id again: made anew for a state after it went,
+	 * updated for one when it still had an Email */
+	uint64_t s4 = state_of(st);
+	(void)append(f, st, "INBOX", "Message-ID: <t3@x>\r\nReferences: <t1@x>\r\n\r\n3\r\n");
+	assert_string_equal(changes_of(f, st, &nm, K_THREAD, s4), "c:T u: d:");
+	assert_string_equal(changes_of(f, st, &nm, K_THREAD, s3), "c: u:T d:");
+	assert_int_equal(store_thread_get(st, t, &f->a, &ids, &n), 0);
+	assert_int_equal(n, 1);
 	store_close(&st);
 }
 

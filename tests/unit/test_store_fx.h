@@ -225,7 +225,7 @@ static inline void sql_on(struct fx *f, int64_t id, const char *sql)
 	"DROP TRIGGER jmap_msg_unread; DROP TRIGGER jmap_msg_removed;"                    \
 	"DROP TRIGGER jmap_content_threaded; DROP TRIGGER jmap_mb_new;"                   \
 	"DROP TRIGGER jmap_mb_changed; DROP TRIGGER jmap_mb_gone;"                        \
-	"DROP TABLE jmap_emails; DROP TABLE jmap_threads; DROP TABLE jmap_mailboxes_gone;" \
+	"DROP TABLE jmap_emails; DROP TABLE jmap_mailboxes_gone;"                        \
 	"ALTER TABLE mailboxes DROP COLUMN jmap_created;"                                 \
 	"ALTER TABLE mailboxes DROP COLUMN jmap_modseq;"                                  \
 	"ALTER TABLE mailboxes DROP COLUMN jmap_counts;"                                  \

@@ -17,7 +17,9 @@
 enum jm_kind { JM_EMAIL, JM_MAILBOX, JM_THREAD, JM_KINDS };
 
 /* Per kind: the meta key of its horizon (the highest modseq of a pruned tombstone: a
- * changes call from below it cannot be answered) and its statements. */
+ * changes call from below it cannot be answered) and its statements. Threads have no
+ * tombstones of their own: their changes are read from the Emails', and so is their
+ * horizon. */
 static const struct {
 	const char *horizon;
 	enum sqs_stmt changes, nth, prune_max, prune;
@@ -26,8 +28,7 @@ static const struct {
 		      Q_JM_EMAIL_PRUNE_MAX, Q_JM_EMAIL_PRUNE},
 	[JM_MAILBOX] = {"horizon_mailbox", Q_JM_MAILBOX_CHANGES, Q_JM_MAILBOX_NTH,
 			Q_JM_MAILBOX_PRUNE_MAX, Q_JM_MAILBOX_PRUNE},
-	[JM_THREAD] = {"horizon_thread", Q_JM_THREAD_CHANGES, Q_JM_THREAD_NTH,
-		       Q_JM_THREAD_PRUNE_MAX, Q_JM_THREAD_PRUNE},
+	[JM_THREAD] = {"horizon_email", Q_JM_THREAD_CHANGES, Q_COUNT, Q_COUNT, Q_COUNT},
 };
 
 enum { LIST_CREATED, LIST_UPDATED, LIST_DESTROYED, LISTS };
@@ -241,7 +242,8 @@ static int prune_all(struct sqs_db *h, int64_t older_than, size_t keep)
 {
 	int r = 0;
 	for (int k = 0; r == 0 && k < JM_KINDS; k++)
-		r = prune_kind(h, (enum jm_kind)k, older_than, keep);
+		if (kinds[k].prune != Q_COUNT)
+			r = prune_kind(h, (enum jm_kind)k, older_than, keep);
 	return r;
 }
 

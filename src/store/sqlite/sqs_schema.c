@@ -17,9 +17,9 @@
  *
  * Version 4 (the JMAP view, sqs_jmap.c): what changed at which modseq for Email/,
  * Mailbox/ and Thread/changes, kept by triggers so that no writer can forget it:
- * `jmap_emails` (one row per EMAILID: created, last change, gone = a tombstone),
- * `jmap_threads` (per THREADID: created, last join or leave, its number of Emails; 0 =
- * a tombstone), `jmap_mailboxes_gone` (tombstones of deleted mailboxes) and three
+ * `jmap_emails` (one row per EMAILID: thread, created, last change, gone = a
+ * tombstone; Thread changes are read from it too: an Email created joins its thread, a
+ * tombstone left it), `jmap_mailboxes_gone` (tombstones of deleted mailboxes) and three
  * columns of `mailboxes` (created, last change of name or role, last change of its
  * counts). A trigger learns the change's modseq from the row it sees (new.modseq of
  * an insert or update) or, for a removal, from the counter (meta "modseq"): every
@@ -196,14 +196,6 @@ static const char *const index_schema[] = {
 	"CREATE INDEX jmap_emails_modseq ON jmap_emails(modseq);\n"
 	"CREATE INDEX jmap_emails_thread ON jmap_emails(thread_id);\n"
 	"CREATE INDEX jmap_emails_gone ON jmap_emails(modseq) WHERE gone = 1;\n"
-	"CREATE TABLE jmap_threads(\n"
-	"  thread_id TEXT PRIMARY KEY,\n"
-	"  created INTEGER NOT NULL,\n"
-	"  modseq INTEGER NOT NULL,\n"      /* an Email joined or left */
-	"  n INTEGER NOT NULL,\n"           /* its Emails; 0: destroyed at modseq */
-	"  at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;\n"
-	"CREATE INDEX jmap_threads_modseq ON jmap_threads(modseq);\n"
-	"CREATE INDEX jmap_threads_gone ON jmap_threads(modseq) WHERE n = 0;\n"
 	"CREATE TABLE jmap_mailboxes_gone(\n"
 	"  mailboxid TEXT PRIMARY KEY,\n"
 	"  created INTEGER NOT NULL,\n"
@@ -219,14 +211,11 @@ static const char *const index_schema[] = {
 	"INSERT INTO jmap_emails(guid, thread_id, created, modseq) SELECT m.guid, "
 	"(SELECT thread_id FROM content c WHERE c.guid = m.guid), max(m.modseq), "
 	"max(m.modseq) FROM messages m GROUP BY m.guid;\n"
-	"INSERT INTO jmap_threads(thread_id, created, modseq, n) SELECT thread_id, "
-	"max(modseq), max(modseq), count(*) FROM jmap_emails WHERE thread_id IS NOT NULL "
-	"GROUP BY thread_id;\n"
 	/* an account with a past (mailboxes exist; a new one gets them after the steps)
 	 * has no tombstones of it: changes from before now cannot be calculated */
 	"INSERT OR REPLACE INTO meta(key, value) SELECT k.column1, CASE WHEN EXISTS (SELECT 1 "
 	"FROM mailboxes) THEN " CHANGE_MODSEQ " ELSE 0 END FROM (VALUES('horizon_email'), "
-	"('horizon_mailbox'), ('horizon_thread')) k;\n"
+	"('horizon_mailbox')) k;\n"
 	/* Emails: a message added, changed (flags, keywords, moved) or removed */
 	/* an inserted row carries its change's modseq: every inserter (append, delivery,
 	 * copy) stamps its rows with it */
@@ -251,24 +240,7 @@ static const char *const index_schema[] = {
 	"messages WHERE guid = old.guid), at = " NOW " WHERE guid = old.guid;\n"
 	"UPDATE mailboxes SET jmap_counts = " CHANGE_MODSEQ " WHERE id = old.mailbox_id;\n"
 	THREAD_COUNTS("old", CHANGE_MODSEQ, UNREAD("old") " AND ") "END;\n"
-	/* Threads: an Email joined (new, or its thread learnt late) or left */
-	"CREATE TRIGGER jmap_email_new AFTER INSERT ON jmap_emails WHEN new.thread_id IS NOT "
-	"NULL BEGIN\n"
-	"INSERT INTO jmap_threads(thread_id, created, modseq, n) VALUES(new.thread_id, "
-	"new.created, new.created, 1) ON CONFLICT(thread_id) DO UPDATE SET n = n + 1, "
-	"modseq = excluded.modseq, created = CASE WHEN n = 0 THEN excluded.created ELSE "
-	"created END;\n"
-	"END;\n"
-	"CREATE TRIGGER jmap_email_gone AFTER UPDATE OF gone ON jmap_emails WHEN "
-	"new.gone != old.gone AND new.thread_id IS NOT NULL BEGIN\n"
-	"UPDATE jmap_threads SET n = n + CASE WHEN new.gone THEN -1 ELSE 1 END, "
-	"modseq = new.modseq, at = " NOW " WHERE thread_id = new.thread_id;\n"
-	"END;\n"
-	"CREATE TRIGGER jmap_email_threaded AFTER UPDATE OF thread_id ON jmap_emails WHEN "
-	"old.thread_id IS NULL AND new.thread_id IS NOT NULL AND new.gone = 0 BEGIN\n"
-	"INSERT INTO jmap_threads(thread_id, created, modseq, n) VALUES(new.thread_id, 0, 0, "
-	"1) ON CONFLICT(thread_id) DO UPDATE SET n = n + 1;\n"
-	"END;\n"
+	/* an Email of schema 1 whose thread is cached late: no change */
 	"CREATE TRIGGER jmap_content_threaded AFTER UPDATE OF thread_id ON content WHEN "
 	"new.thread_id IS NOT NULL BEGIN\n"
 	"UPDATE jmap_emails SET thread_id = new.thread_id WHERE guid = new.guid AND "

@@ -174,10 +174,19 @@ const char *const sqs_index_sql[Q_COUNT] = {
 				 "max(jmap_modseq, jmap_counts) > ?1 UNION ALL SELECT mailboxid, "
 				 "modseq, 0, 1, 1 FROM jmap_mailboxes_gone WHERE modseq > ?1 AND "
 				 "created <= ?1 ORDER BY 2, 1",
-	[Q_JM_THREAD_CHANGES] = "SELECT thread_id, CASE WHEN created > ?1 THEN created ELSE "
-				"modseq END AS k, created > ?1, n = 0 FROM jmap_threads WHERE "
-				"modseq > ?1 AND NOT (n = 0 AND created > ?1) ORDER BY k, "
-				"thread_id",
+	/* threads: an Email created after ?1 joined its thread, a tombstone after ?1 left
+	 * it; a thread existed at ?1 when one of its Emails did, exists now when one is
+	 * not gone; it sorts by its first join when it is new, else by its last event */
+	[Q_JM_THREAD_CHANGES] = "WITH ev(t, j, l) AS (SELECT thread_id, CASE WHEN created > ?1 "
+				"THEN created END, CASE WHEN gone THEN modseq END FROM "
+				"jmap_emails WHERE modseq > ?1 AND thread_id IS NOT NULL AND "
+				"(created > ?1 OR gone)), th(t, fj, last, live, had) AS (SELECT "
+				"t, min(j), max(coalesce(l, j)), EXISTS (SELECT 1 FROM "
+				"jmap_emails e WHERE e.thread_id = ev.t AND e.gone = 0), EXISTS "
+				"(SELECT 1 FROM jmap_emails e WHERE e.thread_id = ev.t AND "
+				"e.created <= ?1 AND (e.gone = 0 OR e.modseq > ?1)) FROM ev "
+				"GROUP BY t) SELECT t, CASE WHEN had THEN last ELSE fj END AS k, "
+				"NOT had, had AND NOT live FROM th WHERE live OR had ORDER BY k, t",
 	/* tombstones, pruned as the expunge log: the ?1-th newest modseq, the highest
 	 * modseq below it older than ?2, and those */
 	[Q_JM_EMAIL_NTH] = "SELECT modseq FROM jmap_emails WHERE gone = 1 ORDER BY modseq DESC "
@@ -190,11 +199,6 @@ const char *const sqs_index_sql[Q_COUNT] = {
 	[Q_JM_MAILBOX_PRUNE_MAX] = "SELECT max(modseq) FROM jmap_mailboxes_gone WHERE "
 				   "modseq < ?1 AND at < ?2",
 	[Q_JM_MAILBOX_PRUNE] = "DELETE FROM jmap_mailboxes_gone WHERE modseq < ?1 AND at < ?2",
-	[Q_JM_THREAD_NTH] = "SELECT modseq FROM jmap_threads WHERE n = 0 ORDER BY modseq DESC "
-			    "LIMIT 1 OFFSET ?1",
-	[Q_JM_THREAD_PRUNE_MAX] = "SELECT max(modseq) FROM jmap_threads WHERE n = 0 AND "
-				  "modseq < ?1 AND at < ?2",
-	[Q_JM_THREAD_PRUNE] = "DELETE FROM jmap_threads WHERE n = 0 AND modseq < ?1 AND at < ?2",
 	/* an Email's copies, the first first; its thread */
 	[Q_JM_EMAIL_COPIES] = "SELECT mailbox_id, uid, flags, keywords, size, internal_date "
 			      "FROM messages WHERE guid = ?1 ORDER BY mailbox_id, uid",
