@@ -851,9 +851,9 @@ int store_email_get(struct store *st, const char *const *ids, size_t n, struct a
  * arena. ERR_NOTFOUND when the thread has no Email (unknown or destroyed). */
 int store_thread_get(struct store *st, const char *thread_id, struct arena *a,
 		     const char ***email_ids_out, size_t *n_out);
-/* Prune the tombstones of Emails, Mailboxes and Threads older than older_than (unix
- * seconds) that are not among the keep newest of their kind (those of one modseq go or
- * stay together). Writes prune by themselves with now - LIMIT_EXPUNGED_KEEP_DAYS and
+/* Prune the tombstones of Emails and Mailboxes (Thread changes are read from the
+ * Emails', so they follow) older than older_than (unix seconds) that are not among the
+ * keep newest of their kind (those of one modseq go or stay together). Writes prune by themselves with now - LIMIT_EXPUNGED_KEEP_DAYS and
  * LIMIT_EXPUNGED_KEEP; this call is for maintenance and tests. A changes call from
  * below the highest pruned modseq then answers ERR_GONE. */
 int store_changes_prune(struct store *st, int64_t older_than, size_t keep);
