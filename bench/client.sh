@@ -14,6 +14,10 @@
 #     With LATER_RUNS=N (default 1) the later pass runs N times, one after the other,
 #     and its minimum and median are printed (later_seconds is then the median): one
 #     pass of 40-100 ms moves with everything else the machine does.
+#     A sync pass is also timed from the fork of the client binary itself to its exit
+#     (client_*: bash's EPOCHREALTIME around it), without the wrapper processes around
+#     every timed run (timeout, setpriv, env, bash, date: 5-100 ms, growing with the
+#     load, the same for every client), which the plain seconds include.
 # Each client runs through bench/byte_proxy.py, a loopback relay that counts the bytes
 # both ways (it adds a thread hop per read; the same for every client). Before the
 # timed runs every message is read once (client_fill.py --warm), so first-access
@@ -172,7 +176,7 @@ timed() {
 	t0=$(now)
 	tl=$t0
 	# the client's own end time: the watch below looks only once a second
-	rm -f "$log.end"
+	rm -f "$log.end" "$log.end.client"
 	timeout "$CLIENT_TIMEOUT" "${tracer[@]}" "${AS_USER[@]}" env TIMED_END="$log.end" \
 		bash -c '"$@"; r=$?; date +%s.%N >"$TIMED_END"; exit $r' timed "$@" >"$log" 2>&1 &
 	pid=$!
@@ -199,7 +203,21 @@ timed() {
 		return 1
 	fi
 	SECS=$(elapsed "$t0" "$t1")
+	CSECS=""
+	[ -s "$log.end.client" ] && CSECS=$(awk '{ t += $2 - $1 } END { printf "%.3f", t }' \
+		"$log.end.client")
+	return 0
 }
+
+# clock_run COMMAND...: run it, adding its own start and end (bash's clock, no process
+# of its own) to $TIMED_END.client
+clock_run() {
+	local s=$EPOCHREALTIME r=0
+	"$@" || r=$?
+	echo "$s $EPOCHREALTIME" >>"$TIMED_END.client"
+	return $r
+}
+export -f clock_run
 
 # forget_pid PID: out of PIDS_TO_STOP once it ended (its number may be reused)
 forget_pid() {
@@ -319,15 +337,21 @@ run_fetch() { # SERVER POP3_PORT IMAP_PORT
 sync_client() {
 	case $1 in
 	kasten)
-		HOME=$RUN_HOME "$KASTEN_BIN" sync --host 127.0.0.1 --port "$2" --plain \
+		HOME=$RUN_HOME clock_run "$KASTEN_BIN" sync --host 127.0.0.1 --port "$2" --plain \
 			--user "$SYNC_USER" --password-file "$T/pass" --maildir "$3" --once ;;
 	mbsync)
 		mkdir -p "$3"
 		MBSYNC_USER=$SYNC_USER mbsync_conf "$2" "$3" '*' All
-		HOME=$RUN_HOME mbsync -q -c "$RUN/mbsyncrc" bench ;;
+		HOME=$RUN_HOME clock_run mbsync -q -c "$RUN/mbsyncrc" bench ;;
 	esac
 }
 export -f sync_client
+
+min_of() { printf '%s\n' "$@" | sort -n | head -n 1; }
+median_of() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
+		END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 # The sync runs keep one Maildir tree per client: the first pass fills it, the second
 # finds nothing to do; both through the counting proxy.
@@ -344,27 +368,28 @@ measure_sync() { # SERVER CLIENT IMAP_PORT
 	proxy_start "$port"
 	timed "$key no-change" "$RUN/log2" sync_client "$client" "$PROXY_PORT" "$dir" || return 1
 	proxy_stop
-	local nc=$SECS nc_b=$BYTES nc_up=$UP nc_down=$DOWN
+	local nc=$SECS nc_b=$BYTES nc_up=$UP nc_down=$DOWN nc_c=$CSECS
 	# A sync that runs every few minutes finds nothing most of the time, long after the
 	# last change: the steady state, timed after LATER_SECONDS (clients that keep
 	# records of unchanged directories trust them only some seconds after the change)
 	sleep "$LATER_SECONDS"
-	local runs=() i later_min later_med
+	local runs=() cruns=() i later_min later_med c_min c_med
 	for i in $(seq "$LATER_RUNS"); do
 		proxy_start "$port"
 		timed "$key later" "$RUN/log3" sync_client "$client" "$PROXY_PORT" "$dir" || return 1
 		proxy_stop
 		runs+=("$SECS")
+		cruns+=("$CSECS")
 	done
-	later_min=$(printf '%s\n' "${runs[@]}" | sort -n | head -n 1)
-	later_med=$(printf '%s\n' "${runs[@]}" | sort -n | awk '{ v[NR] = $1 }
-		END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	later_min=$(min_of "${runs[@]}") later_med=$(median_of "${runs[@]}")
+	c_min=$(min_of "${cruns[@]}") c_med=$(median_of "${cruns[@]}")
 	got=$(count_msgs "$dir")
 	[ "$got" -eq "$SYNC_MSGS" ] || { echo "bench: $key has $got messages after the passes" >&2; return 1; }
 	echo "RESULT client $server sync $client: initial_seconds=$first initial_bytes=$first_b" \
 		"nochange_seconds=$nc nochange_bytes=$nc_b up=$nc_up down=$nc_down" \
-		"later_seconds=$later_med later_bytes=$BYTES later_runs=$LATER_RUNS later_min=$later_min"
-	eval "R_${key}_s=$nc R_${key}_b=$nc_b R_${key}_i=$first R_${key}_l=$later_med"
+		"later_seconds=$later_med later_bytes=$BYTES later_runs=$LATER_RUNS later_min=$later_min" \
+		"client_nochange_seconds=$nc_c client_later_seconds=$c_med client_later_min=$c_min"
+	eval "R_${key}_s=$nc R_${key}_b=$nc_b R_${key}_i=$first R_${key}_l=$later_med R_${key}_c=$c_med"
 }
 
 run_sync() { # SERVER IMAP_PORT
@@ -437,7 +462,7 @@ for server in $SERVERS; do
 		fi
 	done
 	k=R_${server}_sync_kasten o=R_${server}_sync_mbsync
-	for pass in i:initial l:later; do
+	for pass in i:initial l:later c:later-client; do
 		ks=${k}_${pass%%:*} os=${o}_${pass%%:*}
 		[ -n "${!ks:-}" ] && [ -n "${!os:-}" ] || continue
 		echo "RESULT client ratio $server sync-${pass#*:} mbsync/kasten: time $(ratio "${!os}" "${!ks}")"
