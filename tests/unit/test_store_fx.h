@@ -221,8 +221,9 @@ static inline void sql_on(struct fx *f, int64_t id, const char *sql)
 /* SQL that takes an index.db of schema 4 back to what schema 3 wrote (without setting
  * user_version), for the tests of the migrations from 2 and 3. */
 #define SCHEMA_V4_UNDO                                                                   \
-	"DROP TRIGGER jmap_msg_added; DROP TRIGGER jmap_msg_changed;"                     \
-	"DROP TRIGGER jmap_msg_unread; DROP TRIGGER jmap_msg_removed;"                    \
+	"DROP TRIGGER jmap_msg_added; DROP TRIGGER jmap_msg_added_unread;"                \
+	"DROP TRIGGER jmap_msg_changed; DROP TRIGGER jmap_msg_unread;"                    \
+	"DROP TRIGGER jmap_msg_removed; DROP TRIGGER jmap_msg_removed_unread;"            \
 	"DROP TRIGGER jmap_content_threaded; DROP TRIGGER jmap_mb_new;"                   \
 	"DROP TRIGGER jmap_mb_changed; DROP TRIGGER jmap_mb_gone;"                        \
 	"DROP TABLE jmap_emails; DROP TABLE jmap_mailboxes_gone;"                        \

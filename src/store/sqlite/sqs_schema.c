@@ -55,13 +55,22 @@
 /* The counts of the other mailboxes that hold an Email of the thread of the row r
  * changed: its unreadThreads (RFC 8621 2) follows every Email of the thread, in any
  * mailbox (r's own mailbox is updated by the trigger itself; a thread of one message,
- * the common case at delivery, finds nothing to write). `when`: a condition on r
- * ("... AND "), tested before anything is looked up. */
-#define THREAD_COUNTS(r, m, when)                                                       \
-	"UPDATE mailboxes SET jmap_counts = " m " WHERE " when "id IN (SELECT x.mailbox_id " \
+ * the common case at delivery, finds nothing to write). */
+#define THREAD_COUNTS(r, m)                                                             \
+	"UPDATE mailboxes SET jmap_counts = " m " WHERE id IN (SELECT x.mailbox_id "        \
 	"FROM jmap_emails e JOIN messages x ON x.guid = e.guid WHERE e.thread_id = (SELECT " \
 	"thread_id FROM content WHERE guid = " r ".guid) AND x.mailbox_id != " r           \
 	".mailbox_id);\n"
+/* Is there another message of r's Email: cmp "!=" any other (so r's insert made the
+ * Email, or its delete ended it), "<" one before r (so r is not the first copy, whose
+ * flags are the Email's)? A probe of the index messages_guid (guid, mailbox_id, uid).
+ * Only those rows change the thread's unread state for other mailboxes, which keeps
+ * the work of a copy or expunge of many copies of one Email from growing with their
+ * number squared. */
+#define OTHER_COPY(r, cmp)                                                              \
+	"EXISTS (SELECT 1 FROM messages o WHERE o.guid = " r ".guid AND (o.mailbox_id "     \
+	cmp " " r ".mailbox_id OR (o.mailbox_id = " r ".mailbox_id AND o.uid " cmp " " r   \
+	".uid)))"
 /* A message is unread for JMAP without $seen and without $draft (RFC 8621 2). */
 #define UNREAD(r) "((" r ".flags & 17) = 0)"
 
@@ -224,7 +233,12 @@ static const char *const index_schema[] = {
 	"(SELECT thread_id FROM content WHERE guid = new.guid), new.modseq, new.modseq) "
 	"ON CONFLICT(guid) DO UPDATE SET modseq = excluded.modseq, gone = 0;\n"
 	"UPDATE mailboxes SET jmap_counts = new.modseq WHERE id = new.mailbox_id;\n"
-	THREAD_COUNTS("new", "new.modseq", UNREAD("new") " AND ") "END;\n"
+	"END;\n"
+	/* conditions in WHEN, not in the statement's WHERE: SQLite may build the IN list
+	 * of THREAD_COUNTS before it tests a WHERE term that names no table */
+	"CREATE TRIGGER jmap_msg_added_unread AFTER INSERT ON messages WHEN " UNREAD("new")
+	" AND NOT " OTHER_COPY("new", "!=") " BEGIN\n" THREAD_COUNTS("new", "new.modseq")
+	"END;\n"
 	"CREATE TRIGGER jmap_msg_changed AFTER UPDATE ON messages WHEN "
 	"new.modseq != old.modseq OR new.mailbox_id != old.mailbox_id BEGIN\n"
 	"UPDATE jmap_emails SET modseq = " ROW_MODSEQ("new") " WHERE guid = new.guid;\n"
@@ -233,13 +247,16 @@ static const char *const index_schema[] = {
 	UNREAD("old") " != " UNREAD("new") ");\n"
 	"END;\n"
 	"CREATE TRIGGER jmap_msg_unread AFTER UPDATE OF flags ON messages WHEN "
-	UNREAD("old") " != " UNREAD("new") " BEGIN\n"
-	THREAD_COUNTS("new", ROW_MODSEQ("new"), "") "END;\n"
+	UNREAD("old") " != " UNREAD("new") " AND NOT " OTHER_COPY("new", "<") " BEGIN\n"
+	THREAD_COUNTS("new", ROW_MODSEQ("new")) "END;\n"
 	"CREATE TRIGGER jmap_msg_removed AFTER DELETE ON messages BEGIN\n"
 	"UPDATE jmap_emails SET modseq = " CHANGE_MODSEQ ", gone = NOT EXISTS (SELECT 1 FROM "
 	"messages WHERE guid = old.guid), at = " NOW " WHERE guid = old.guid;\n"
 	"UPDATE mailboxes SET jmap_counts = " CHANGE_MODSEQ " WHERE id = old.mailbox_id;\n"
-	THREAD_COUNTS("old", CHANGE_MODSEQ, UNREAD("old") " AND ") "END;\n"
+	"END;\n"
+	"CREATE TRIGGER jmap_msg_removed_unread AFTER DELETE ON messages WHEN " UNREAD("old")
+	" AND NOT " OTHER_COPY("old", "!=") " BEGIN\n" THREAD_COUNTS("old", CHANGE_MODSEQ)
+	"END;\n"
 	/* an Email of schema 1 whose thread is cached late: no change */
 	"CREATE TRIGGER jmap_content_threaded AFTER UPDATE OF thread_id ON content WHEN "
 	"new.thread_id IS NOT NULL BEGIN\n"
