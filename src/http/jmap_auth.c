@@ -31,6 +31,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "auth/auth_activity.h"
 #include "auth/auth_login.h"
 #include "core/arena.h"
 #include "core/banned.h"
@@ -381,9 +382,9 @@ static void login_done(struct net_conn *c, void *arg, int64_t account_id, const 
 		http_problem(r, 503, NULL, "the session could not be stored");
 		return;
 	}
-	/* the devices page: a login is a client seen; never worth failing the login for */
-	(void)store_activity_seen(http_store_env(), account_id, "http",
-				  http_header(r, "User-Agent"), http_peer_ip(r), now);
+	/* the devices page: a login is a client seen (written on the io pool) */
+	auth_activity_seen(r->conn, http_store_env(), account_id, "http",
+			   http_header(r, "User-Agent"));
 	net_conn_set_user(r->conn, address);
 	set_cookie(r, token, days * 86400);
 	http_add_header(r, "Cache-Control", "no-store");

@@ -9,16 +9,18 @@ loop thread, so the tests poll the admin command for a short while."""
 
 import calendar
 import imaplib
+import json
 import poplib
 import smtplib
 import socket
+import subprocess
 import time
 
 import pytest
 
 from kasten_test import deliver, make_message, unique_user
 
-KASTEN_LISTEN = ("smtp", "submission", "imap", "pop3")
+KASTEN_LISTEN = ("smtp", "submission", "imap", "pop3", "http")
 PASSWORD = "Activity-pass-1"
 COLUMNS = ("last_seen", "first_seen", "protocol", "kind", "removed", "bytes", "address",
            "client")
@@ -242,3 +244,24 @@ def test_unknown_account(server):
     r = server.kasten("user", "activity", "nobody@example.invalid", check=False)
     assert r.returncode == 1
     assert b"activity nobody@example.invalid" in r.stderr
+
+
+def test_webmail_login_records_the_browser(server):
+    """A JMAP/webmail login (POST /jmap/login) is a client seen, named by its
+    User-Agent (RFC 9110 10.1.5); a failed one records nothing."""
+    a = account(server)
+    url = f"http://{server.host}:{server.ports['http']}/jmap/login"
+
+    def curl_login(password):
+        out = subprocess.run(
+            ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-A", "Firefox/133.0",
+             "-H", "Content-Type: application/json", "--data-binary",
+             json.dumps({"username": a, "password": password}), url],
+            capture_output=True, timeout=60, check=True)
+        return out.stdout.decode()
+
+    assert curl_login("wrong") == "401"
+    assert curl_login(PASSWORD) == "200"
+    rows = wait_activity(server, a, lambda r: logins(r, "http"))
+    assert [(r["kind"], r["address"], r["client"]) for r in rows] == \
+        [("login", "127.0.0.1", "Firefox/133.0")], rows
