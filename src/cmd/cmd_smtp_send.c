@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "outbound/smtpc.h"
+#include "core/str.h"
 #include "core/banned.h"
 
 const char cmd_smtp_send_usage[] =
@@ -70,17 +71,6 @@ static int send_usage(const char *why, const char *arg)
 	return 2;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "3 1 1 HEX" (RFC 6698 2.2 presentation form) */
 static bool parse_tlsa(struct send_opts *o, const char *s)
 {
@@ -95,7 +85,7 @@ static bool parse_tlsa(struct send_opts *o, const char *s)
 		return false;
 	uint8_t *d = o->tlsa_data[o->n_tlsa];
 	for (size_t i = 0; i < hl / 2; i++) {
-		int a = hexval(h[2 * i]), b = hexval(h[2 * i + 1]);
+		int a = str_hex_digit(h[2 * i]), b = str_hex_digit(h[2 * i + 1]);
 		if (a < 0 || b < 0)
 			return false;
 		d[i] = (uint8_t)(a << 4 | b);

@@ -116,6 +116,14 @@ void str_lower(char *s)
 		*s = (char)lc((unsigned char)*s);
 }
 
+int str_hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20; /* ASCII letters to lower case; no other byte becomes a-f */
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 int str_random_hex(char *out, size_t nbytes)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -31,6 +31,8 @@ void str_lower(char *s);
 /* FNV-1a of [p, p+n): a fast hash for tables. Not collision-resistant: a table keyed
  * by what clients send must stay bounded whatever keys it gets. */
 uint32_t str_hash(const void *p, size_t n);
+/* The value (0..15) of the hex digit c, either case; -1 if c is not one. */
+int str_hex_digit(unsigned char c);
 /* n random bytes from the OS as lowercase hex (2n chars + NUL). */
 int str_random_hex(char *out, size_t nbytes);
 

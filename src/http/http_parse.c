@@ -43,17 +43,6 @@ static bool is_value_byte(uint8_t c)
 	return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_ows(uint8_t c)
 {
 	return c == ' ' || c == '\t';
@@ -342,7 +331,7 @@ static int parse_chunk_size(struct http_parser *hp, const uint8_t *p, size_t n, 
 	uint64_t v = 0;
 	size_t i = 0;
 	for (; i < n; i++) {
-		int d = hex_value((char)p[i]);
+		int d = str_hex_digit((char)p[i]);
 		if (d < 0)
 			break;
 		if (i == CHUNK_SIZE_DIGITS)
@@ -473,8 +462,8 @@ char *http_pct_decode(struct arena *a, const char *p, size_t n, bool plus)
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
 		if (c == '%') {
-			int hi = i + 2 < n ? hex_value(p[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_value(p[i + 2]) : -1;
+			int hi = i + 2 < n ? str_hex_digit(p[i + 1]) : -1;
+			int lo = hi >= 0 ? str_hex_digit(p[i + 2]) : -1;
 			if (lo < 0 || (hi == 0 && lo == 0))
 				return NULL;
 			c = (char)(hi * 16 + lo);

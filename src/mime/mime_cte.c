@@ -143,16 +143,6 @@ static size_t b64_run(struct mime_cte_dec *d, const uint8_t *in, size_t len, str
 
 /* ---- quoted-printable ---- */
 
-static int hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_lc(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void ws_flush(struct mime_cte_dec *d, struct out *o)
 {
 	for (unsigned i = 0; i < d->ws_len; i++)
@@ -199,7 +189,7 @@ static bool qp_cr(struct mime_cte_dec *d, struct out *o, uint8_t c)
 
 static bool qp_eq(struct mime_cte_dec *d, struct out *o, uint8_t c)
 {
-	if (hex_value(c) >= 0) {
+	if (str_hex_digit(c) >= 0) {
 		d->hex = c;
 		d->state = QP_EQ_HEX;
 	} else if (c == ' ' || c == '\t') {
@@ -220,8 +210,8 @@ static bool qp_eq(struct mime_cte_dec *d, struct out *o, uint8_t c)
 static bool qp_eq_hex(struct mime_cte_dec *d, struct out *o, uint8_t c)
 {
 	d->state = QP_TEXT;
-	if (hex_value(c) >= 0) {
-		put(d, o, (uint8_t)(hex_value(d->hex) << 4 | hex_value(c)));
+	if (str_hex_digit(c) >= 0) {
+		put(d, o, (uint8_t)(str_hex_digit(d->hex) << 4 | str_hex_digit(c)));
 		return true;
 	}
 	put(d, o, '=');
@@ -327,8 +317,8 @@ static size_t qp_run(const uint8_t *in, size_t len, struct out *o)
 		}
 		if (c == '=') {
 			int h, l;
-			if (len - i < 3 || (h = hex_value(in[i + 1])) < 0 ||
-			    (l = hex_value(in[i + 2])) < 0)
+			if (len - i < 3 || (h = str_hex_digit(in[i + 1])) < 0 ||
+			    (l = str_hex_digit(in[i + 2])) < 0)
 				break;
 			o->p[o->n++] = (uint8_t)(h << 4 | l);
 			i += 3;

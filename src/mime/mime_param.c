@@ -10,6 +10,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/str.h"
 #include "core/banned.h"
 
 struct plex {
@@ -158,21 +159,13 @@ static bool attr_char(uint8_t c)
 	return c > 0x20 && c < 0x7f && !tspecial(c) && c != '*' && c != '\'' && c != '%';
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_lc(c);
-	return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 static void put_pct_decoded(struct mime_sb *sb, const char *s, size_t n)
 {
 	const uint8_t *u = (const uint8_t *)s;
 	for (size_t i = 0; i < n; i++) {
 		int h, l;
-		if (u[i] == '%' && i + 2 < n && (h = hexval(u[i + 1])) >= 0 &&
-		    (l = hexval(u[i + 2])) >= 0) {
+		if (u[i] == '%' && i + 2 < n && (h = str_hex_digit(u[i + 1])) >= 0 &&
+		    (l = str_hex_digit(u[i + 2])) >= 0) {
 			mime_sb_putc(sb, (uint8_t)(h << 4 | l));
 			i += 2;
 		} else {

@@ -240,16 +240,6 @@ int mime_unfold(const uint8_t *v, size_t n, struct arena *a, struct mime_str *ou
 
 /* ---- RFC 2047 ---- */
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_lc(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode encoded-text into sb. false when it is not valid for its encoding. */
 static bool decode_text(struct mime_sb *sb, uint8_t enc, const uint8_t *t, size_t n)
 {
@@ -258,8 +248,8 @@ static bool decode_text(struct mime_sb *sb, uint8_t enc, const uint8_t *t, size_
 			int h, l;
 			if (t[i] == '_')
 				mime_sb_putc(sb, ' ');
-			else if (t[i] == '=' && i + 2 < n && (h = hexval(t[i + 1])) >= 0 &&
-			         (l = hexval(t[i + 2])) >= 0) {
+			else if (t[i] == '=' && i + 2 < n && (h = str_hex_digit(t[i + 1])) >= 0 &&
+			         (l = str_hex_digit(t[i + 2])) >= 0) {
 				mime_sb_putc(sb, (uint8_t)(h << 4 | l));
 				i += 2;
 			} else
