@@ -3,6 +3,7 @@ the server running unless a test says otherwise."""
 
 import base64
 import mailbox
+import re
 import subprocess
 
 import pytest
@@ -509,3 +510,17 @@ def test_export_round_trips_a_message_without_final_line_end(mserver):
     assert_delivered(first, msg, "admin-test@sender.invalid")
     assert split_trace(second)[1].startswith(b"From: ")
     assert mserver.kasten("export", a).stderr == b""
+
+
+def test_init_prints_every_listener_of_the_embedded_default(tmp_path):
+    """`make run` runs `kasten init`: it must tell how to reach every listener that
+    `kasten serve` then opens, the HTTP ones included (docs/config.md defaults)."""
+    r = subprocess.run([kasten_bin(), "init", "--data", str(tmp_path / "d")],
+                       capture_output=True, timeout=60, check=True)
+    out = r.stdout.decode()
+    for name, port in (("IMAP", 1143), ("IMAPS", 1993), ("POP3", 1110), ("POP3S", 1995),
+                       ("SMTP submit", 1587), ("SMTPS", 1465), ("SMTP in", 2525),
+                       ("LMTP", 2424), ("HTTP", 8080), ("HTTPS", 8443), ("admin", 9090)):
+        assert re.search(rf"^  {re.escape(name)} +host 127\.0\.0\.1  port {port} ", out,
+                         re.M), (name, out)
+    assert "demo@localhost   password: " in out
