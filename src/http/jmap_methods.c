@@ -19,6 +19,7 @@
  *
  * It runs on an I/O worker thread (jmap.h "Threads"): x->st and x->env only. */
 #include "http/jmap.h"
+#include "http/jmap_mailbox.h"
 
 #include <string.h>
 
@@ -32,6 +33,10 @@ static int core_echo(struct jmap_ctx *x, json_t *args, json_t **result_out)
 
 const struct jmap_method jmap_methods[] = {
 	{"Core/echo", JMAP_CAP_CORE, core_echo},
+	{"Mailbox/get", JMAP_CAP_MAIL, jmap_mailbox_get},
+	{"Mailbox/changes", JMAP_CAP_MAIL, jmap_mailbox_changes},
+	{"Quota/get", JMAP_CAP_QUOTA, jmap_quota_get},
+	{"Identity/get", JMAP_CAP_SUBMISSION, jmap_identity_get},
 };
 const size_t jmap_methods_n = sizeof jmap_methods / sizeof jmap_methods[0];
 
