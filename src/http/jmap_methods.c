@@ -23,6 +23,8 @@
 
 #include <string.h>
 
+#include "http/jmap_email.h"
+
 /* Core/echo: the arguments, unchanged (RFC 8620 4.1). */
 static int core_echo(struct jmap_ctx *x, json_t *args, json_t **result_out)
 {
@@ -33,6 +35,11 @@ static int core_echo(struct jmap_ctx *x, json_t *args, json_t **result_out)
 
 const struct jmap_method jmap_methods[] = {
 	{"Core/echo", JMAP_CAP_CORE, core_echo},
+	{"Email/changes", JMAP_CAP_MAIL, jmap_email_changes},
+	{"Email/query", JMAP_CAP_MAIL, jmap_email_query},
+	{"Email/queryChanges", JMAP_CAP_MAIL, jmap_email_querychanges},
+	{"Thread/get", JMAP_CAP_MAIL, jmap_thread_get},
+	{"Thread/changes", JMAP_CAP_MAIL, jmap_thread_changes},
 	{"Mailbox/get", JMAP_CAP_MAIL, jmap_mailbox_get},
 	{"Mailbox/changes", JMAP_CAP_MAIL, jmap_mailbox_changes},
 	{"Quota/get", JMAP_CAP_QUOTA, jmap_quota_get},
