@@ -119,7 +119,7 @@ static int count_all(struct jmap_ctx *x, const struct store_mailbox *mbs, size_t
 	return rc;
 }
 
-static const char *mailbox_role(const struct store_mailbox *mb)
+const char *jmap_mailbox_role(const struct store_mailbox *mb)
 {
 	if (strcmp(mb->name, "INBOX") == 0)
 		return "inbox";
@@ -136,19 +136,17 @@ static const char *mailbox_role(const struct store_mailbox *mb)
 	return NULL;
 }
 
-/* The MAILBOXID of the mailbox one level up, or NULL (top level, or that level does
- * not exist as a mailbox). */
-static const char *parent_id(const struct store_mailbox *mbs, size_t n,
-			     const struct store_mailbox *mb)
+size_t jmap_mailbox_parent(const struct store_mailbox *mbs, size_t n,
+			   const struct store_mailbox *mb)
 {
 	const char *slash = strrchr(mb->name, '/');
 	if (!slash)
-		return NULL;
+		return n;
 	size_t len = (size_t)(slash - mb->name);
 	for (size_t i = 0; i < n; i++)
 		if (strlen(mbs[i].name) == len && memcmp(mbs[i].name, mb->name, len) == 0)
-			return mbs[i].mailboxid;
-	return NULL;
+			return i;
+	return n;
 }
 
 /* RFC 8621 2: the owner may do everything, but INBOX is neither renamed (our RENAME
@@ -175,8 +173,9 @@ static json_t *mailbox_object(const struct jmap_get_args *g, const struct store_
 	if (!o)
 		return NULL;
 	const char *slash = strrchr(mb->name, '/');
-	const char *pid = parent_id(mbs, n, mb);
-	const char *role = mailbox_role(mb);
+	size_t up = jmap_mailbox_parent(mbs, n, mb);
+	const char *pid = up < n ? mbs[up].mailboxid : NULL;
+	const char *role = jmap_mailbox_role(mb);
 	int rc = set_prop(o, "id", json_string(mb->mailboxid));
 	if (rc == 0 && jmap_get_wants(g, "name"))
 		rc = set_prop(o, "name", json_string(slash ? slash + 1 : mb->name));

@@ -11,6 +11,19 @@ int jmap_mailbox_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 /* Mailbox/changes (RFC 8621 2.2): updatedProperties the four counts when only those
  * changed (store_mailbox_changes' counts_only), else null. */
 int jmap_mailbox_changes(struct jmap_ctx *x, json_t *args, json_t **result_out);
+/* Mailbox/query (RFC 8621 2.3; jmap_mailbox_query.c). */
+int jmap_mailbox_query(struct jmap_ctx *x, json_t *args, json_t **result_out);
+
+/* Shared by the Mailbox methods: */
+struct store_mailbox;
+/* The role of a mailbox (RFC 8621 2: "inbox" for INBOX, else from its first
+ * special-use bit), NULL for none. */
+const char *jmap_mailbox_role(const struct store_mailbox *mb);
+/* The index in mbs[0..n) of mb's parent (the name one level up), n when mb is top
+ * level or that level is no mailbox. */
+size_t jmap_mailbox_parent(const struct store_mailbox *mbs, size_t n,
+			   const struct store_mailbox *mb);
+
 /* Quota/get (RFC 9425 4.1): "octets" and "count" Quota objects of the account's
  * limits (jmap_quota.c). */
 int jmap_quota_get(struct jmap_ctx *x, json_t *args, json_t **result_out);

@@ -252,3 +252,68 @@ def test_identity_get(mserver):
     name, res = call(mserver, b, "Identity/get", {"accountId": account_id(mserver, b),
                                                   "ids": [me["id"]]}, using=using)
     assert res["list"] == [] and res["notFound"] == [me["id"]]
+
+
+def test_mailbox_query(mserver):
+    """RFC 8621 2.3: filters (parentId, name, role, hasAnyRole, isSubscribed, operators),
+    sort by name, sortAsTree, filterAsTree, the window (RFC 8620 5.5)."""
+    a = user(mserver, "mbqy")
+    acct = account_id(mserver, a)
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        for name in ("b", "b/z", "b/a", "A", "A/y", "c"):
+            ok(c, "CREATE " + name)
+            ok(c, "SUBSCRIBE " + name)
+        ok(c, "UNSUBSCRIBE b")
+    ids = imap_mailboxids(mserver, a)
+
+    def query(**args):
+        name, res = call(mserver, a, "Mailbox/query", dict({"accountId": acct}, **args))
+        return name, res
+
+    name, res = query(filter={"parentId": ids["b"]}, sort=[{"property": "name"}])
+    assert name == "Mailbox/query", res
+    assert res["ids"] == [ids["b/a"], ids["b/z"]] and res["canCalculateChanges"] is False
+    assert res["queryState"].isdigit() and res["position"] == 0
+    name, res = query(filter={"role": "inbox"})
+    assert res["ids"] == [ids["INBOX"]]
+    name, res = query(filter={"hasAnyRole": False, "parentId": None, "name": "B"},
+                      sort=[{"property": "name", "collation": "i;octet"}])
+    assert res["ids"] == [ids["b"]]
+    name, res = query(filter={"operator": "NOT", "conditions": [{"isSubscribed": True}]})
+    assert res["ids"] == [ids["b"]]
+    name, res = query(filter={"operator": "OR", "conditions": [{"name": "z"}, {"name": "y"}]},
+                      sort=[{"property": "name", "isAscending": False}])
+    assert res["ids"] == [ids["b/z"], ids["A/y"]]
+    # sortAsTree: parents before children, siblings by the comparators
+    tops = sorted((n for n in ids if "/" not in n), key=str.lower)
+    name, res = query(sort=[{"property": "name"}], sortAsTree=True, calculateTotal=True)
+    want = []
+    for t in tops:
+        want.append(ids[t])
+        want += [ids[n] for n in sorted((n for n in ids if n.startswith(t + "/")), key=str.lower)]
+    assert res["ids"] == want and res["total"] == len(ids)
+    # filterAsTree: b/a matches "a" but b does not, so it is left out
+    name, res = query(filter={"name": "a"}, filterAsTree=True)
+    assert ids["b/a"] not in res["ids"] and ids["A"] in res["ids"]
+    name, res = query(filter={"name": "a"})
+    assert ids["b/a"] in res["ids"]
+    # window
+    name, res = query(sort=[{"property": "name"}], sortAsTree=True, position=1, limit=2)
+    assert res["ids"] == want[1:3] and res["position"] == 1
+    name, res = query(sort=[{"property": "name"}], sortAsTree=True, anchor=ids["b"],
+                      anchorOffset=1, limit=1)
+    assert res["ids"] == [want[want.index(ids["b"]) + 1]]
+    # errors (RFC 8620 5.5)
+    for args, err in (({"filter": {"bogus": 1}}, "unsupportedFilter"),
+                      ({"filter": {"name": 5}}, "invalidArguments"),
+                      ({"sort": [{"property": "totalEmails"}]}, "unsupportedSort"),
+                      ({"anchor": "nope"}, "anchorNotFound"),
+                      ({"sortAsTree": "yes"}, "invalidArguments")):
+        name, res = query(**args)
+        assert name == "error" and res["type"] == err, (args, res)
+    # another account's ids are none of ours
+    b = user(mserver, "mbqy-b")
+    name, res = call(mserver, b, "Mailbox/query", {"accountId": account_id(mserver, b),
+                                                   "filter": {"parentId": ids["b"]}})
+    assert res["ids"] == []
