@@ -1,7 +1,8 @@
 /* jmap_email.h: the Email and Thread methods of RFC 8621 (3, 4) that read the store's
- * JMAP view (store.h "JMAP view"): Email/changes, Email/query, Email/queryChanges,
- * Thread/get, Thread/changes. Rows for them are in jmap_methods.c; each method has the
- * shape of jmap_method_fn (jmap.h) and runs on an I/O worker (x->st and x->env only). */
+ * JMAP view (store.h "JMAP view"): Email/get (the index's properties), Email/changes,
+ * Email/query, Email/queryChanges, Thread/get, Thread/changes. Rows for them are in
+ * jmap_methods.c; each method has the shape of jmap_method_fn (jmap.h) and runs on an
+ * I/O worker (x->st and x->env only). */
 #ifndef KASTEN_JMAP_EMAIL_H
 #define KASTEN_JMAP_EMAIL_H
 
@@ -15,6 +16,7 @@ struct jmap_ctx;
 struct store;
 struct store_changes;
 
+int jmap_email_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_email_changes(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_email_query(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_email_querychanges(struct jmap_ctx *x, json_t *args, json_t **result_out);

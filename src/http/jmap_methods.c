@@ -35,6 +35,7 @@ static int core_echo(struct jmap_ctx *x, json_t *args, json_t **result_out)
 
 const struct jmap_method jmap_methods[] = {
 	{"Core/echo", JMAP_CAP_CORE, core_echo},
+	{"Email/get", JMAP_CAP_MAIL, jmap_email_get},
 	{"Email/changes", JMAP_CAP_MAIL, jmap_email_changes},
 	{"Email/query", JMAP_CAP_MAIL, jmap_email_query},
 	{"Email/queryChanges", JMAP_CAP_MAIL, jmap_email_querychanges},

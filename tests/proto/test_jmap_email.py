@@ -379,3 +379,55 @@ def test_methods_need_the_mail_capability(mserver):
         assert resp[0][0] == "error" and resp[0][1]["type"] == "unknownMethod", resp
     finally:
         c.close()
+
+
+# ---- Email/get, the index's properties (RFC 8621 4.1, 4.2) ----
+
+def test_email_get_index_properties(mserver):
+    """id, blobId, threadId, mailboxIds, keywords (IMAP flags as JMAP keywords,
+    lower-case, no \\Deleted), size, receivedAt (UTC); unknown and other accounts' ids
+    are notFound; properties the index cannot answer are refused."""
+    a, b = user(mserver, "jga"), user(mserver, "jgb")
+    deliver(mserver, a, make_message("by smtp"))
+    deliver(mserver, b, make_message("of b"))
+    with imap(mserver, a) as c:
+        append(c, make_message("appended"), 3, "\\Seen \\Answered \\Deleted $Forwarded MyKw")
+        assert b" OK " in c.cmd("CREATE Keep")[0]
+        c.cmd("SELECT INBOX")
+        assert b" OK " in c.cmd("UID COPY 2 Keep")[0]
+        (_, e1, t1), (_, e2, t2) = ids_of(c)
+        inbox, keep = mailboxid(c), mailboxid(c, "Keep")
+        c.cmd("SELECT INBOX")
+        _, untagged = c.cmd("UID FETCH 1:2 (RFC822.SIZE)")
+        sizes = [int(re.search(rb"RFC822.SIZE (\d+)", l).group(1)) for l in untagged]
+    with imap(mserver, b) as c:
+        (_, e_b, _), = ids_of(c)
+    r = ok(mserver, a, "Email/get", {"ids": [e2, e1, "0" * 32, e_b]})
+    assert r["notFound"] == ["0" * 32, e_b] and r["state"] == state(mserver, a)
+    got2, got1 = r["list"]
+    assert got2 == {"id": e2, "blobId": "G" + e2, "threadId": t2,
+                    "mailboxIds": {inbox: True, keep: True},
+                    "keywords": {"$seen": True, "$answered": True, "$forwarded": True,
+                                 "mykw": True},
+                    "size": sizes[1], "receivedAt": "2026-01-03T10:00:00Z"}
+    assert (got1["mailboxIds"], got1["keywords"], got1["size"], got1["threadId"]) == \
+        ({inbox: True}, {}, sizes[0], t1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", got1["receivedAt"])
+    r = ok(mserver, a, "Email/get", {"ids": [e1], "properties": ["threadId"]})
+    assert r["list"] == [{"id": e1, "threadId": t1}]
+    r = ok(mserver, a, "Email/get", {"ids": None, "properties": ["size"]})
+    assert sorted(r["list"], key=lambda e: e["id"]) == sorted(
+        [{"id": e1, "size": sizes[0]}, {"id": e2, "size": sizes[1]}], key=lambda e: e["id"])
+    for p in ("subject", "bodyValues", "nope"):
+        assert err(mserver, a, "Email/get", {"ids": [e1], "properties": [p]}) == \
+            "invalidArguments", p
+    # the blobId downloads the message
+    acct = ok(mserver, a, "Email/get", {"ids": []})["accountId"]
+    c = http.client.HTTPConnection(mserver.host, mserver.ports["http"], timeout=30)
+    try:
+        c.request("GET", f"/jmap/download/{acct}/G{e2}/m.eml", headers={"Authorization": basic(a)})
+        resp = c.getresponse()
+        body = resp.read()
+        assert resp.status == 200 and len(body) == sizes[1] and b"Subject: appended" in body
+    finally:
+        c.close()
