@@ -151,7 +151,7 @@ size_t jmap_mailbox_parent(const struct store_mailbox *mbs, size_t n,
 
 /* RFC 8621 2: the owner may do everything, but INBOX is neither renamed (our RENAME
  * of INBOX moves its messages away, RFC 9051 6.3.6) nor deleted (store: ERR_PERM). */
-static json_t *my_rights(const struct store_mailbox *mb)
+json_t *jmap_mailbox_rights(const struct store_mailbox *mb)
 {
 	bool inbox = strcmp(mb->name, "INBOX") == 0;
 	return json_pack("{sbsbsbsbsbsbsbsbsb}", "mayReadItems", 1, "mayAddItems", 1,
@@ -194,7 +194,7 @@ static json_t *mailbox_object(const struct jmap_get_args *g, const struct store_
 	if (rc == 0 && jmap_get_wants(g, "unreadThreads"))
 		rc = set_prop(o, "unreadThreads", json_integer(c->unread_threads));
 	if (rc == 0 && jmap_get_wants(g, "myRights"))
-		rc = set_prop(o, "myRights", my_rights(mb));
+		rc = set_prop(o, "myRights", jmap_mailbox_rights(mb));
 	if (rc == 0 && jmap_get_wants(g, "isSubscribed"))
 		rc = set_prop(o, "isSubscribed", json_boolean(mb->subscribed));
 	if (rc < 0) {

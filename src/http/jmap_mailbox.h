@@ -13,6 +13,8 @@ int jmap_mailbox_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_mailbox_changes(struct jmap_ctx *x, json_t *args, json_t **result_out);
 /* Mailbox/query (RFC 8621 2.3; jmap_mailbox_query.c). */
 int jmap_mailbox_query(struct jmap_ctx *x, json_t *args, json_t **result_out);
+/* Mailbox/set (RFC 8621 2.5; jmap_mailbox_set.c). */
+int jmap_mailbox_set(struct jmap_ctx *x, json_t *args, json_t **result_out);
 
 /* Shared by the Mailbox methods: */
 struct store_mailbox;
@@ -23,6 +25,8 @@ const char *jmap_mailbox_role(const struct store_mailbox *mb);
  * level or that level is no mailbox. */
 size_t jmap_mailbox_parent(const struct store_mailbox *mbs, size_t n,
 			   const struct store_mailbox *mb);
+/* The myRights object of a mailbox for its owner (a new reference, NULL on failure). */
+json_t *jmap_mailbox_rights(const struct store_mailbox *mb);
 
 /* Quota/get (RFC 9425 4.1): "octets" and "count" Quota objects of the account's
  * limits (jmap_quota.c). */

@@ -44,6 +44,7 @@ const struct jmap_method jmap_methods[] = {
 	{"Mailbox/get", JMAP_CAP_MAIL, jmap_mailbox_get},
 	{"Mailbox/changes", JMAP_CAP_MAIL, jmap_mailbox_changes},
 	{"Mailbox/query", JMAP_CAP_MAIL, jmap_mailbox_query},
+	{"Mailbox/set", JMAP_CAP_MAIL, jmap_mailbox_set},
 	{"Quota/get", JMAP_CAP_QUOTA, jmap_quota_get},
 	{"Identity/get", JMAP_CAP_SUBMISSION, jmap_identity_get},
 };

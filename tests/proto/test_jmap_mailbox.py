@@ -317,3 +317,100 @@ def test_mailbox_query(mserver):
     name, res = call(mserver, b, "Mailbox/query", {"accountId": account_id(mserver, b),
                                                    "filter": {"parentId": ids["b"]}})
     assert res["ids"] == []
+
+
+def test_mailbox_set(mserver):
+    """RFC 8621 2.5: create (with a creation-id parent), rename and move, isSubscribed,
+    destroy with mailboxHasChild / mailboxHasEmail / onDestroyRemoveEmails, role changes
+    refused; IMAP sees each change."""
+    a = user(mserver, "mbs")
+    acct = account_id(mserver, a)
+    ids = imap_mailboxids(mserver, a)
+
+    def mset(**args):
+        name, res = call(mserver, a, "Mailbox/set", dict({"accountId": acct}, **args))
+        assert name == "Mailbox/set", res
+        return res
+
+    res = mset(create={"p": {"name": "Parent", "parentId": None, "isSubscribed": True},
+                       "c": {"name": "Child", "parentId": "#p"},
+                       "bad": {"name": "x/y"},
+                       "role": {"name": "R", "role": "trash"},
+                       "dup": {"name": "INBOX"},
+                       "srv": {"name": "S", "totalEmails": 3}})
+    assert set(res["created"]) == {"p", "c"}, res
+    for cid, prop in (("bad", "name"), ("role", "role"), ("dup", "name"), ("srv", "totalEmails")):
+        assert res["notCreated"][cid]["type"] == "invalidProperties", (cid, res)
+        assert res["notCreated"][cid]["properties"] == [prop]
+    pid, cid = res["created"]["p"]["id"], res["created"]["c"]["id"]
+    assert res["created"]["p"]["isSubscribed"] is True
+    assert res["created"]["c"]["myRights"]["mayDelete"] is True
+    assert res["oldState"] != res["newState"]
+    ids = imap_mailboxids(mserver, a)
+    assert ids["Parent"] == pid and ids["Parent/Child"] == cid
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        _, lines = c.cmd('LSUB "" "*"')
+        assert any(b"Parent" in ln for ln in lines) and not any(b"Child" in ln for ln in lines)
+
+    # rename and move (RFC 8621 2.5 update name/parentId): the id stays
+    res = mset(update={cid: {"name": "Kid", "parentId": None, "isSubscribed": True},
+                       pid: {"role": "archive"},
+                       ids["INBOX"]: {"name": "Box"}})
+    assert res["updated"] == {cid: None}, res
+    assert res["notUpdated"][pid]["type"] == "invalidProperties"
+    assert res["notUpdated"][ids["INBOX"]]["type"] == "forbidden"
+    ids = imap_mailboxids(mserver, a)
+    assert ids["Kid"] == cid and "Parent/Child" not in ids
+    _, mbs = mailboxes(mserver, a, acct)
+    assert mbs[cid]["isSubscribed"] is True and mbs[cid]["parentId"] is None
+    res = mset(update={pid: {"parentId": cid}})
+    assert imap_mailboxids(mserver, a)["Kid/Parent"] == pid
+    res = mset(update={cid: {"parentId": pid}})
+    assert res["notUpdated"][cid]["type"] == "invalidProperties"
+
+    # destroy: a child or an Email stop it; onDestroyRemoveEmails lets it go
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        msg = make_message("in kid", b"Kid.\r\n")
+        c.send(b"A1 APPEND Kid/Parent {%d}\r\n" % len(msg))
+        assert c.response().startswith(b"+")
+        c.send(msg + b"\r\n")
+        assert c.until("A1")[0].split()[1] == b"OK"
+    res = mset(destroy=[cid, pid, ids["INBOX"], "nope"])
+    assert res["notDestroyed"][cid]["type"] == "mailboxHasChild"
+    assert res["notDestroyed"][pid]["type"] == "mailboxHasEmail"
+    assert res["notDestroyed"][ids["INBOX"]]["type"] == "forbidden"
+    assert res["notDestroyed"]["nope"]["type"] == "notFound"
+    res = mset(destroy=[pid, cid], onDestroyRemoveEmails=True)
+    assert res["destroyed"] == [pid, cid], res
+    assert "Kid" not in imap_mailboxids(mserver, a)
+    # ifInState (RFC 8620 5.3)
+    name, res = call(mserver, a, "Mailbox/set", {"accountId": acct, "ifInState": "1",
+                                                 "create": {"x": {"name": "X"}}})
+    assert name == "error" and res["type"] == "stateMismatch"
+
+
+def test_mailbox_set_isolation(mserver):
+    """Another account's mailboxes can be neither changed, destroyed nor used as a
+    parent: notFound / invalidProperties, and they stay as they were. (Shown to fail on
+    a build that found the ids in the account made just before.)"""
+    a, b = user(mserver, "mbsi-a"), user(mserver, "mbsi-b")
+    acct_b = account_id(mserver, b)
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        ok(c, "CREATE Mine")
+    ids_a = imap_mailboxids(mserver, a)
+    name, res = call(mserver, b, "Mailbox/set", {
+        "accountId": acct_b,
+        "create": {"x": {"name": "Inside", "parentId": ids_a["Mine"]}},
+        "update": {ids_a["Mine"]: {"name": "Stolen"}},
+        "destroy": [ids_a["Mine"]]})
+    assert name == "Mailbox/set", res
+    assert res["notCreated"]["x"]["type"] == "invalidProperties"
+    assert res["notUpdated"][ids_a["Mine"]]["type"] == "notFound"
+    assert res["notDestroyed"][ids_a["Mine"]]["type"] == "notFound"
+    assert imap_mailboxids(mserver, a) == ids_a
+    name, res = call(mserver, b, "Mailbox/set", {"accountId": account_id(mserver, a),
+                                                 "destroy": [ids_a["Mine"]]})
+    assert name == "error" and res["type"] == "accountNotFound"
