@@ -263,6 +263,15 @@ def test_email_query_paging(mserver):
         seen += q(sort=asc, anchor=seen[-1], anchorOffset=1, limit=8)["ids"]
     assert seen == by_date
     assert err(mserver, a, "Email/query", {"anchor": "0" * 32}) == "anchorNotFound"
+    # the extremes of an Int (RFC 8620 1.3: +-(2^53 - 1)) are answered, past them refused
+    big = 2 ** 53 - 1
+    for kw, want in ((dict(anchor=by_date[5], anchorOffset=big), ([], 30)),
+                     (dict(anchor=by_date[5], anchorOffset=-big), (by_date[:2], 0)),
+                     (dict(position=big), ([], 30)), (dict(position=-big), (by_date[:2], 0))):
+        r = q(sort=asc, limit=2, **kw)
+        assert (r["ids"], r["position"]) == want, kw
+    for kw in (dict(anchor=by_date[5], anchorOffset=2 ** 63 - 1), dict(position=-2 ** 53)):
+        assert err(mserver, a, "Email/query", dict(sort=asc, **kw)) == "invalidArguments", kw
     # without a limit the server says which one it applied
     assert q(sort=asc)["limit"] == 1000
 
