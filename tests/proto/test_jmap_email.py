@@ -149,6 +149,17 @@ def test_email_changes_smtp_and_imap(mserver):
         assert b" OK " in c.cmd("UID EXPUNGE 3")[0]
         r = ok(mserver, a, "Email/changes", {"sinceState": s3})
         assert (r["created"], r["updated"], r["destroyed"]) == ([], [], [e3])
+        s4 = r["newState"]
+        # a second copy, then that copy expunged: updated twice, never destroyed
+        assert b" OK " in c.cmd("UID COPY 1 Keep")[0]
+        r = ok(mserver, a, "Email/changes", {"sinceState": s4})
+        assert (r["created"], r["updated"], r["destroyed"]) == ([], [e1], [])
+        s5 = r["newState"]
+        c.cmd("SELECT Keep")
+        c.cmd("UID STORE 2 +FLAGS.SILENT (\\Deleted)")
+        assert b" OK " in c.cmd("UID EXPUNGE 2")[0]
+        r = ok(mserver, a, "Email/changes", {"sinceState": s5})
+        assert (r["created"], r["updated"], r["destroyed"]) == ([], [e1], [])
         # from s1: the two updated, the third destroyed
         r = ok(mserver, a, "Email/changes", {"sinceState": s1})
         assert (sorted(r["updated"]), r["destroyed"], r["created"]) == (sorted([e1, e2]), [e3], [])
