@@ -7,7 +7,8 @@
  * mailbox holding one of its Emails and is unread there when any of its Emails (in any
  * mailbox) is unread. The store keeps IMAP's counts (messages, \Seen) but no per-thread
  * ones, so they are computed here, only when a count is asked for, in one pass over
- * the account's messages (flags, EMAILID and THREADID; no file is opened): the cost
+ * the account's messages (flags, EMAILID and THREADID from the index; store_msg_extra
+ * reads a file only for a message whose thread is not cached yet, once): the cost
  * grows with the account, bounded by LIMIT_JMAP_ARENA per mailbox's rows. */
 #include "http/jmap_mailbox.h"
 
@@ -55,17 +56,19 @@ static int scan_mailbox(struct store *st, int64_t mailbox_id, struct arena *a,
 			 * reads is skipped on the side that lacks it */
 			while (i < n && msgs[i].uid < ex[k].uid)
 				i++;
-			if (i == n || msgs[i].uid != ex[k].uid || !ex[k].thread_id)
+			if (i == n || msgs[i].uid != ex[k].uid)
 				continue;
+			/* a message the store could not thread (its file unreadable) is
+			 * still an Email: its own thread, under a key no THREADID has */
+			const char *thread = ex[k].thread_id ? ex[k].thread_id : msgs[i].guid;
 			bool unread = (msgs[i].flags & (STORE_F_SEEN | STORE_F_DRAFT)) == 0;
 			json_t *was = json_object_get(emails, msgs[i].guid);
 			if ((!was || (unread && !json_is_true(was))) &&
 			    json_object_set_new(emails, msgs[i].guid, json_boolean(unread)) < 0)
 				rc = ERR_NOMEM;
-			if (json_object_set_new(threads, ex[k].thread_id, json_null()) < 0)
+			if (json_object_set_new(threads, thread, json_null()) < 0)
 				rc = ERR_NOMEM;
-			if (unread && json_object_set_new(unread_threads, ex[k].thread_id,
-							  json_null()) < 0)
+			if (unread && json_object_set_new(unread_threads, thread, json_null()) < 0)
 				rc = ERR_NOMEM;
 		}
 		if (rc < 0)
