@@ -105,7 +105,8 @@ static void pump(struct run *r)
 			if (e > 0) {
 				off += used;
 				assert_true(r->body_len + dn <= sizeof(r->body));
-				memcpy(r->body + r->body_len, d, dn);
+				if (dn) /* d is NULL when no body byte came */
+					memcpy(r->body + r->body_len, d, dn);
 				r->body_len += dn;
 				if (r->hp.body_done) {
 					logf_(r, "BODY %zu:%.*s\n", r->body_len, (int)r->body_len,
