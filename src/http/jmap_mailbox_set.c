@@ -122,7 +122,8 @@ static void create_one(struct mailbox_set *s, struct jmap_set_result *r, const c
 	if (!err && (rc = store_mailbox_create(s->x->st, full, STORE_SU_NONE)) < 0)
 		err = store_error(rc);
 	json_t *sub = err ? NULL : json_object_get(obj, "isSubscribed");
-	if (!err && json_is_true(sub) && (rc = store_subscription_set(s->x->st, full, true)) < 0)
+	/* both ways: a name may be subscribed before its mailbox exists (RFC 9051 6.3.7) */
+	if (!err && sub && (rc = store_subscription_set(s->x->st, full, json_is_true(sub))) < 0)
 		err = store_error(rc);
 	struct store_mailbox mb;
 	if (!err && store_mailbox_get(s->x->st, full, s->x->a, &mb) < 0)
@@ -134,7 +135,7 @@ static void create_one(struct mailbox_set *s, struct jmap_set_result *r, const c
 	/* the id and what the server set or defaulted (RFC 8620 5.3) */
 	json_t *o = json_pack("{ss si si si si si sb so}", "id", mb.mailboxid, "sortOrder", 0,
 			      "totalEmails", 0, "unreadEmails", 0, "totalThreads", 0,
-			      "unreadThreads", 0, "isSubscribed", json_is_true(sub), "role",
+			      "unreadThreads", 0, "isSubscribed", mb.subscribed, "role",
 			      json_null());
 	json_t *rights = o ? jmap_mailbox_rights(&mb) : NULL;
 	if (!rights || json_object_set_new(o, "myRights", rights) < 0) {

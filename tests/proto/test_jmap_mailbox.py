@@ -414,3 +414,21 @@ def test_mailbox_set_isolation(mserver):
     name, res = call(mserver, b, "Mailbox/set", {"accountId": account_id(mserver, a),
                                                  "destroy": [ids_a["Mine"]]})
     assert name == "error" and res["type"] == "accountNotFound"
+
+
+def test_mailbox_set_subscription_of_a_name(mserver):
+    """A name subscribed before its mailbox exists (RFC 9051 6.3.7) shows as
+    isSubscribed when JMAP creates it; isSubscribed false in the create unsubscribes it."""
+    a = user(mserver, "mbss")
+    acct = account_id(mserver, a)
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        ok(c, "SUBSCRIBE Early")
+        ok(c, "SUBSCRIBE Later")
+    name, res = call(mserver, a, "Mailbox/set", {"accountId": acct, "create": {
+        "e": {"name": "Early"}, "l": {"name": "Later", "isSubscribed": False}}})
+    assert res["created"]["e"]["isSubscribed"] is True, res
+    assert res["created"]["l"]["isSubscribed"] is False
+    _, mbs = mailboxes(mserver, a, acct)
+    assert by_name(mbs, "Early")["isSubscribed"] is True
+    assert by_name(mbs, "Later")["isSubscribed"] is False
