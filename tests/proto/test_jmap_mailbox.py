@@ -432,3 +432,25 @@ def test_mailbox_set_subscription_of_a_name(mserver):
     _, mbs = mailboxes(mserver, a, acct)
     assert by_name(mbs, "Early")["isSubscribed"] is True
     assert by_name(mbs, "Later")["isSubscribed"] is False
+
+
+def test_unread_threads_span_mailboxes(mserver):
+    """RFC 8621 2 unreadThreads: a Thread counts as unread in every mailbox holding one
+    of its Emails when any of its Emails, in any mailbox, is unread."""
+    a = user(mserver, "mbut")
+    acct = account_id(mserver, a)
+    first = make_message("topic", b"Start.\r\n")
+    mid = re.search(rb"Message-ID: (<[^>]+>)", first).group(1)
+    reply = make_message("re topic", b"Reply.\r\n",
+                         extra=b"In-Reply-To: " + mid + b"\r\nReferences: " + mid + b"\r\n")
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        ok(c, "CREATE Work")
+        for box, msg, flags in (("INBOX", first, "(\\Seen)"), ("Work", reply, "()")):
+            c.send(b"A1 APPEND %s %s {%d}\r\n" % (box.encode(), flags.encode(), len(msg)))
+            assert c.response().startswith(b"+")
+            c.send(msg + b"\r\n")
+            assert c.until("A1")[0].split()[1] == b"OK"
+    _, mbs = mailboxes(mserver, a, acct)
+    assert [by_name(mbs, "INBOX")[k] for k in COUNTS] == [1, 0, 1, 1]
+    assert [by_name(mbs, "Work")[k] for k in COUNTS] == [1, 1, 1, 1]
