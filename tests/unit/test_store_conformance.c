@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include "core/limits.h"
 #include "core/log.h"
@@ -953,11 +954,23 @@ static void mime_on_demand(void **state)
 	}
 
 	/* kept: room for the blob alone is enough now for uid 1, not for uid 2 (refused
-	 * above, so not kept) */
+	 * above, so not kept). Keeping is skipped while the indexer thread writes the new
+	 * messages' full-text rows, and the next call tries again: ask until it is kept. */
 	size_t blob_room = want_len + sizeof(max_align_t);
 	assert_true(blob_room < need);
-	arena_init(&a, blob_room);
-	assert_int_equal(store_msg_mime(st, inbox, 1, &a, &b, &bl), 0);
+	int kept = ERR_TOO_BIG;
+	for (int tries = 0; kept == ERR_TOO_BIG && tries < 500; tries++) {
+		arena_init(&a, blob_room);
+		kept = store_msg_mime(st, inbox, 1, &a, &b, &bl);
+		if (kept == ERR_TOO_BIG) {
+			arena_free(&a);
+			arena_init(&a, need);
+			assert_int_equal(store_msg_mime(st, inbox, 1, &a, &b, &bl), 0);
+			arena_free(&a);
+			usleep(10000);
+		}
+	}
+	assert_int_equal(kept, 0);
 	assert_int_equal(bl, want_len);
 	assert_memory_equal(b, want, want_len);
 	arena_free(&a);
