@@ -39,13 +39,13 @@ static json_t *core_capability(void)
 static json_t *mail_capability(void)
 {
 	const struct conf *cf = conf_get();
-	return json_pack("{s:n,s:n,s:i,s:I,s:[s,s,s,s,s,s],s:b}", "maxMailboxesPerEmail",
+	/* emailQuerySortOptions: what Email/query sorts by (jmap_email_query.c) */
+	return json_pack("{s:n,s:n,s:i,s:I,s:[s,s],s:b}", "maxMailboxesPerEmail",
 			 "maxMailboxDepth", "maxSizeMailboxName", LIMIT_MAILBOX_NAME,
 			 "maxSizeAttachmentsPerEmail",
 			 /* base64 makes 4 octets of 3: what fits in the message size limit */
 			 (json_int_t)(cf->max_message_size / 4 * 3), "emailQuerySortOptions",
-			 "receivedAt", "sentAt", "size", "from", "to", "subject",
-			 "mayCreateTopLevelMailbox", 1);
+			 "receivedAt", "size", "mayCreateTopLevelMailbox", 1);
 }
 
 /* RFC 8621 1.3.2 "urn:ietf:params:jmap:submission": sent at once, no extensions
