@@ -197,6 +197,7 @@ class KastenServer:
         self._log_fh = open(self.log, "ab")
         self._log_fh.write(f"\n==== kasten serve start {time.time():.3f}\n".encode())
         self._log_fh.flush()
+        log_start = self._log_fh.tell()
         self.proc = subprocess.Popen(
             [*wrapper, kasten_bin(), "serve", "--config", str(self.config)],
             stdin=subprocess.DEVNULL, stdout=self._log_fh, stderr=self._log_fh,
@@ -223,6 +224,20 @@ class KastenServer:
                     f"{timeout}s\n{self.log_tail()}")
             if pending:
                 time.sleep(0.05)
+        # the listeners take connections (the kernel queues them) before the server has
+        # finished starting: "kasten ready" comes after its last start-up step, so a
+        # test that changes the data dir next does not race the start-up
+        while b"kasten ready" not in self.log_bytes()[log_start:]:
+            if self.proc.poll() is not None:
+                rc = self.proc.returncode
+                self.proc = None
+                raise AssertionError(
+                    f"kasten serve exited with {rc} during start-up\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.kill9()
+                raise AssertionError(f"kasten serve: not ready after {timeout}s\n"
+                                     f"{self.log_tail()}")
+            time.sleep(0.02)
         if wrapper:
             self.pid = child_pid(self.proc.pid)
         return self

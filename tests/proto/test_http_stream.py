@@ -12,7 +12,7 @@ import os
 import socket
 import time
 
-from kasten_test import deliver, make_message, unique_user
+from kasten_test import asan_build, deliver, make_message, unique_user
 
 KASTEN_LISTEN = ("smtp", "http", "admin")
 KASTEN_CONFIG = {"http": {"max_upload_size": "64M"}}
@@ -97,7 +97,10 @@ def test_large_chunked_upload_is_spooled_and_streamed_back_in_bounded_memory(mse
     assert st == 201, rest
     blob = json.loads(rest)
     assert blob["size"] == size
-    assert peak < 12 * MIB, f"the upload grew the server by {peak >> 20} MiB"
+    # ASan keeps freed blocks in its quarantine (256 MB by default): resident memory
+    # says nothing there; the other builds must stay flat
+    if not asan_build(mserver.pid):
+        assert peak < 12 * MIB, f"the upload grew the server by {peak >> 20} MiB"
 
     # a client reading slowly: the answer is read from the file as it drains
     base = rss(mserver)
@@ -124,7 +127,8 @@ def test_large_chunked_upload_is_spooled_and_streamed_back_in_bounded_memory(mse
                   .encode())
         assert read_head(s)[0] == 200
     assert digest.hexdigest() == want
-    assert peak < 12 * MIB, f"the download grew the server by {peak >> 20} MiB"
+    if not asan_build(mserver.pid):  # see the upload's test
+        assert peak < 12 * MIB, f"the download grew the server by {peak >> 20} MiB"
 
 
 def test_event_stream_chunked_on_http11_close_delimited_on_http10(mserver):
