@@ -158,6 +158,9 @@ struct jmap_get_args {
 int jmap_get_parse(struct jmap_ctx *x, json_t *args, const char *const *known,
 		   const char *const *default_props, struct jmap_get_args *out);
 bool jmap_get_wants(const struct jmap_get_args *g, const char *prop);
+/* Put property name = v into obj when g asks for it, else drop v. v is stolen; a NULL v
+ * (its allocation failed) that is wanted is -1, as is a failed insert; 0 otherwise. */
+int jmap_get_set(json_t *obj, const struct jmap_get_args *g, const char *name, json_t *v);
 /* {"accountId","state","list","notFound"}: list and not_found are stolen (NULL: []). */
 json_t *jmap_get_result(struct jmap_ctx *x, const char *state, json_t *list, json_t *not_found);
 

@@ -86,15 +86,6 @@ static json_t *mailbox_ids_object(const struct store_email *e, const struct stor
 	return o;
 }
 
-static int set_prop(json_t *obj, const struct jmap_get_args *g, const char *name, json_t *v)
-{
-	if (!jmap_get_wants(g, name)) {
-		json_decref(v);
-		return 0;
-	}
-	return v ? json_object_set_new(obj, name, v) : -1;
-}
-
 static json_t *email_object(struct jmap_ctx *x, const struct jmap_get_args *g,
 			    const struct store_email *e, const struct store_mailbox *mb,
 			    size_t n_mb)
@@ -102,15 +93,15 @@ static json_t *email_object(struct jmap_ctx *x, const struct jmap_get_args *g,
 	json_t *o = json_pack("{s:s}", "id", e->id);
 	const char *blob = arena_printf(x->a, "G%s", e->id);
 	if (!o || !blob ||
-	    set_prop(o, g, "blobId", json_string(blob)) < 0 ||
-	    set_prop(o, g, "threadId", json_string(e->thread_id)) < 0 ||
-	    set_prop(o, g, "mailboxIds", jmap_get_wants(g, "mailboxIds")
+	    jmap_get_set(o, g, "blobId", json_string(blob)) < 0 ||
+	    jmap_get_set(o, g, "threadId", json_string(e->thread_id)) < 0 ||
+	    jmap_get_set(o, g, "mailboxIds", jmap_get_wants(g, "mailboxIds")
 						 ? mailbox_ids_object(e, mb, n_mb) : NULL) < 0 ||
-	    set_prop(o, g, "keywords", jmap_get_wants(g, "keywords")
+	    jmap_get_set(o, g, "keywords", jmap_get_wants(g, "keywords")
 					       ? keywords_object(x->a, e->flags, e->keywords)
 					       : NULL) < 0 ||
-	    set_prop(o, g, "size", json_integer((json_int_t)e->size)) < 0 ||
-	    set_prop(o, g, "receivedAt", utc_date(e->received_at)) < 0) {
+	    jmap_get_set(o, g, "size", json_integer((json_int_t)e->size)) < 0 ||
+	    jmap_get_set(o, g, "receivedAt", utc_date(e->received_at)) < 0) {
 		json_decref(o);
 		return NULL;
 	}

@@ -33,25 +33,13 @@ static json_t *identity_object(const struct jmap_get_args *g, const char *id,
 	json_t *o = json_pack("{ss}", "id", id);
 	if (!o)
 		return NULL;
-	struct {
-		const char *name;
-		json_t *v;
-	} p[] = {
-		{"name", json_string("")},         {"email", json_string(address)},
-		{"replyTo", json_null()},          {"bcc", json_null()},
-		{"textSignature", json_string("")}, {"htmlSignature", json_string("")},
-		{"mayDelete", json_false()},
-	};
-	int rc = 0;
-	for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
-		if (!p[i].v)
-			rc = ERR_NOMEM;
-		else if (rc == 0 && jmap_get_wants(g, p[i].name))
-			rc = json_object_set_new(o, p[i].name, p[i].v);
-		else
-			json_decref(p[i].v);
-	}
-	if (rc < 0) {
+	if (jmap_get_set(o, g, "name", json_string("")) < 0 ||
+	    jmap_get_set(o, g, "email", json_string(address)) < 0 ||
+	    jmap_get_set(o, g, "replyTo", json_null()) < 0 ||
+	    jmap_get_set(o, g, "bcc", json_null()) < 0 ||
+	    jmap_get_set(o, g, "textSignature", json_string("")) < 0 ||
+	    jmap_get_set(o, g, "htmlSignature", json_string("")) < 0 ||
+	    jmap_get_set(o, g, "mayDelete", json_false()) < 0) {
 		json_decref(o);
 		return NULL;
 	}

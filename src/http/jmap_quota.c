@@ -21,27 +21,12 @@ static json_t *quota_object(const struct jmap_get_args *g, const char *type, uin
 	json_t *o = json_pack("{ss}", "id", type);
 	if (!o)
 		return NULL;
-	struct {
-		const char *name;
-		json_t *v;
-	} p[] = {
-		{"resourceType", json_string(type)},
-		{"used", json_integer((json_int_t)used)},
-		{"hardLimit", json_integer((json_int_t)limit)},
-		{"scope", json_string("account")},
-		{"name", json_pack("s+++", address, " (", type, ")")},
-		{"types", json_pack("[s]", "Email")},
-	};
-	int rc = 0;
-	for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
-		if (!p[i].v)
-			rc = ERR_NOMEM;
-		else if (rc == 0 && jmap_get_wants(g, p[i].name))
-			rc = json_object_set_new(o, p[i].name, p[i].v);
-		else
-			json_decref(p[i].v);
-	}
-	if (rc < 0) {
+	if (jmap_get_set(o, g, "resourceType", json_string(type)) < 0 ||
+	    jmap_get_set(o, g, "used", json_integer((json_int_t)used)) < 0 ||
+	    jmap_get_set(o, g, "hardLimit", json_integer((json_int_t)limit)) < 0 ||
+	    jmap_get_set(o, g, "scope", json_string("account")) < 0 ||
+	    jmap_get_set(o, g, "name", json_pack("s+++", address, " (", type, ")")) < 0 ||
+	    jmap_get_set(o, g, "types", json_pack("[s]", "Email")) < 0) {
 		json_decref(o);
 		return NULL;
 	}

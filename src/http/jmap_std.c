@@ -198,6 +198,15 @@ bool jmap_get_wants(const struct jmap_get_args *g, const char *prop)
 	return false;
 }
 
+int jmap_get_set(json_t *obj, const struct jmap_get_args *g, const char *name, json_t *v)
+{
+	if (!jmap_get_wants(g, name)) {
+		json_decref(v);
+		return 0;
+	}
+	return v && json_object_set_new(obj, name, v) == 0 ? 0 : -1;
+}
+
 json_t *jmap_get_result(struct jmap_ctx *x, const char *state, json_t *list, json_t *not_found)
 {
 	return json_pack("{s:s,s:s,s:o,s:o}", "accountId", x->account_str, "state", state,
