@@ -33,4 +33,21 @@ typedef int (*jmap_store_changes_fn)(struct store *st, uint64_t since, size_t ma
 int jmap_changes_run(struct jmap_ctx *x, json_t *args, jmap_store_changes_fn fn,
 		     json_t **result_out);
 
+/* ---- writing a message from an Email object (jmap_email_build*.c; RFC 8621 4.6) ----
+ * The RFC 5322/MIME message for the create form of an Email object (email borrowed, as
+ * Email/set create got it; mailboxIds, keywords, receivedAt are the caller's and ignored
+ * here): header fields from the convenience properties and header:X:asForm / headers
+ * (each form written back as it parses), Date and Message-ID ("<random@hostname>")
+ * generated when absent, MIME-Version 1.0, the body from bodyStructure or from
+ * textBody/htmlBody/attachments + bodyValues (blobId parts read through
+ * jmap_blob_open_any), charset=utf-8 text, a transfer encoding chosen per part (7bit,
+ * quoted-printable, base64), CRLF line ends and no line over 998 octets.
+ * Writes to fd (from its current offset; the caller owns fd) and sets *size_out.
+ * 0, or < 0 with *seterr_out a SetError (a new reference) when the object is refused:
+ * invalidProperties with "properties", blobNotFound with "notFound", tooLarge (above
+ * the account's free quota or max_message_size); ERR_IO / ERR_NOMEM with *seterr_out
+ * NULL for the server's own failures (the caller answers serverFail). */
+int jmap_email_build(struct jmap_ctx *x, json_t *email, int fd, uint64_t *size_out,
+		     json_t **seterr_out);
+
 #endif
