@@ -260,6 +260,24 @@ json_t *jmap_session_object(int64_t account_id, const char *address, const char 
  * (limits, capabilities, the account). 0 or ERR_NOMEM. */
 int jmap_session_state(int64_t account_id, const char *address, char out[17]);
 
+/* ---- blobs (RFC 8620 6; ids in the comment at the top) ---- */
+/* Open any blob id of x's account for reading: an upload "U...", a whole message
+ * "G<EMAILID>", or a part "G<EMAILID>.<partId>" (its DECODED content: the
+ * Content-Transfer-Encoding removed, the charset untouched; partId = the IMAP section
+ * number, a message/rfc822 part's body parts continuing it, RFC 8621 4.1.4). 0 with
+ * *fd_out (the caller closes it; positioned at 0), *size_out and *type_out (a media
+ * type in x->a: the upload's, "message/rfc822", or the part's type/subtype), or
+ * ERR_NOTFOUND for an unknown id or one of another account, ERR_* from the store.
+ * Email/import, Email/parse, Email/set create and EmailSubmission take blob ids
+ * through this one function; the download route uses the same opener. */
+int jmap_blob_open_any(struct jmap_ctx *x, const char *blob_id, int *fd_out,
+		       uint64_t *size_out, const char **type_out);
+/* The part case alone (jmap_blob_part.c), for a caller holding only a store: blob_id
+ * must be "G<EMAILID>.<partId>". Same results; strings in a. The decoded content is
+ * written to an unlinked temporary file bounded by the part's encoded size. */
+int jmap_blob_part_open(struct store *st, const char *blob_id, struct arena *a, int *fd_out,
+			uint64_t *size_out, const char **type_out);
+
 /* ---- HTTP handlers (rows in http_routes.c) ---- */
 void jmap_http_session(struct http_req *r);   /* GET /.well-known/jmap, /jmap/session */
 void jmap_http_api(struct http_req *r);       /* POST /jmap/api */
