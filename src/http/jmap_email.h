@@ -50,4 +50,49 @@ int jmap_changes_run(struct jmap_ctx *x, json_t *args, jmap_store_changes_fn fn,
 int jmap_email_build(struct jmap_ctx *x, json_t *email, int fd, uint64_t *size_out,
 		     json_t **seterr_out);
 
+/* ---- writing Emails (RFC 8621 4.6 Email/set, 4.8 Email/import) ----
+ * jmap_email_set.c (the method), jmap_email_update.c (one update), jmap_email_store.c
+ * (storing a new Email; also used by Email/set create and EmailSubmission). */
+int jmap_email_set(struct jmap_ctx *x, json_t *args, json_t **result_out);
+int jmap_email_import(struct jmap_ctx *x, json_t *args, json_t **result_out);
+
+/* What storing a new Email made; strings in x->a. */
+struct jmap_new_email {
+	const char *id;            /* EMAILID */
+	const char *blob_id;       /* "G" + id */
+	const char *thread_id;     /* THREADID */
+	uint64_t size;
+};
+/* Store the complete message file at path (CRLF line ends; consumed: linked or copied
+ * into the account, then unlinked, whatever the outcome) as a new Email in the
+ * mailboxes mailbox_ids[0..n_mailboxes) (MAILBOXIDs, n >= 1, no repeats): its MIME is
+ * parsed once (mime_extract, as delivery does), it is appended to the first mailbox and
+ * copied into the rest (one EMAILID), durable before this returns. keywords: NULL or
+ * JMAP keywords, space-separated, already validated (jmap_keywords_parse); "$seen",
+ * "$answered", "$flagged", "$draft" (any case) become the store's flags, the rest
+ * IMAP keywords. received_at: unix seconds, 0 = now. 0 and *out, or ERR_QUOTA (SetError
+ * overQuota), ERR_NOTFOUND (a mailbox id unknown), ERR_TOO_BIG (past the message size
+ * limit), ERR_INVAL (not a message), ERR_FULL (the mailbox's UIDs or keywords ran out),
+ * ERR_TEMP / ERR_IO / ERR_NOMEM. When a copy into a later mailbox fails, the copies
+ * already made are expunged again: all or nothing. */
+int jmap_email_store_new(struct jmap_ctx *x, const char *path,
+			 const char *const *mailbox_ids, size_t n_mailboxes,
+			 const char *keywords, int64_t received_at, struct jmap_new_email *out);
+
+/* Email/set update of one Email (RFC 8621 4.6; RFC 8620 5.3 PatchObject: "keywords",
+ * "keywords/<kw>", "mailboxIds", "mailboxIds/<id>"), as Email/set's update runs it and
+ * EmailSubmission's onSuccessUpdateEmail reuses. id: an EMAILID (creation ids already
+ * resolved). 0 when applied; otherwise < 0 and *seterr_out a new SetError object
+ * (notFound, invalidPatch, invalidProperties with "properties", overQuota,
+ * tooManyKeywords, tooManyMailboxes, serverFail). */
+int jmap_email_update_one(struct jmap_ctx *x, const char *id, json_t *patch,
+			  json_t **seterr_out);
+
+/* A JMAP "keywords" value ({"kw": true, ...}; RFC 8621 4.1.1) checked (1-255 printable
+ * ASCII characters each, none of ( ) { ] % * " \\ space; true the only value) and
+ * turned into the space-separated string jmap_email_store_new takes (from x->a; "" for
+ * none; case-insensitively equal keywords are one). 0, ERR_INVAL (not a valid keywords
+ * object) or ERR_TOO_LONG (more than the store keeps on a message: tooManyKeywords). */
+int jmap_keywords_parse(struct jmap_ctx *x, json_t *keywords, const char **out);
+
 #endif
