@@ -13,7 +13,8 @@ libjansson-dev"
 check="openssl libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
 fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl strace
 isync offlineimap3 mutt tmux dovecot-imapd dovecot-pop3d dovecot-lmtpd
-python3-dkim unbound ldnsutils python3-pytest-xdist python3-prometheus-client"
+python3-dkim unbound ldnsutils python3-pytest-xdist python3-prometheus-client
+nodejs npm chromium"
 bench="dovecot-lmtpd dovecot-pop3d dovecot-imapd"
 
 case "$level" in
@@ -23,11 +24,18 @@ bench) want="$build $check $bench" ;;
 *) echo "usage: $0 [build|check|bench]" >&2; exit 2 ;;
 esac
 
+# nodejs and npm count as present when their commands are: a NodeSource nodejs (as on
+# our machine images) bundles npm and conflicts with Debian's npm package.
+present() {
+	case "$1" in
+	nodejs | npm) command -v "$1" >/dev/null 2>&1 && return 0 ;;
+	esac
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
+
 missing=""
 for p in $want; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
-		missing="$missing $p"
-	fi
+	present "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 
