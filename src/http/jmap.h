@@ -38,11 +38,14 @@ struct http_req;
 #define JMAP_CAP_MAIL "urn:ietf:params:jmap:mail"
 #define JMAP_CAP_SUBMISSION "urn:ietf:params:jmap:submission"
 #define JMAP_CAP_QUOTA "urn:ietf:params:jmap:quota"
+/* kasten's own data for the webmail (jmap_kasten.h: Activity/get, ClientSettings/get) */
+#define JMAP_CAP_KASTEN "https://kasten.dev/jmap/account"
 enum jmap_cap_bit {
 	JMAP_USING_CORE = 1 << 0,
 	JMAP_USING_MAIL = 1 << 1,
 	JMAP_USING_SUBMISSION = 1 << 2,
 	JMAP_USING_QUOTA = 1 << 3,
+	JMAP_USING_KASTEN = 1 << 4,
 };
 /* The bit of a capability URI, 0 if the server does not know it. */
 unsigned jmap_cap_bit(const char *uri);
@@ -145,6 +148,11 @@ json_t *jmap_pointer(json_t *v, const char *path);
 int jmap_state(struct jmap_ctx *x, const char **state_out);
 /* Is s a JMAP Id (RFC 8620 1.2: 1-255 octets of [A-Za-z0-9_-])? */
 bool jmap_id_ok(const char *s);
+/* accountId of args: required, and the request's own (accountNotFound otherwise, as
+ * every *_parse below checks it): 0, or < 0 after jmap_method_error. */
+int jmap_account_check(struct jmap_ctx *x, json_t *args);
+/* A UTCDate (RFC 8620 1.4, "2026-12-02T06:50:00Z") of unix seconds; NULL on failure. */
+json_t *jmap_utc_date(int64_t t);
 
 /* /get (5.1). known: NULL-terminated list of the type's properties; default_props:
  * those returned when properties is null (NULL = all known). "id" is always returned. */

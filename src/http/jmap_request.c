@@ -25,6 +25,7 @@ static const struct {
 	{JMAP_CAP_MAIL, JMAP_USING_MAIL},
 	{JMAP_CAP_SUBMISSION, JMAP_USING_SUBMISSION},
 	{JMAP_CAP_QUOTA, JMAP_USING_QUOTA},
+	{JMAP_CAP_KASTEN, JMAP_USING_KASTEN},
 };
 
 unsigned jmap_cap_bit(const char *uri)

@@ -10,6 +10,7 @@
 #include "http/jmap.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/err.h"
@@ -58,6 +59,21 @@ static int check_account(struct jmap_ctx *x, json_t *args)
 	if (strcmp(json_string_value(v), x->account_str) != 0)
 		return jmap_method_error(x, "accountNotFound", NULL);
 	return 0;
+}
+
+int jmap_account_check(struct jmap_ctx *x, json_t *args)
+{
+	return check_account(x, args);
+}
+
+json_t *jmap_utc_date(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char s[32];
+	if (!gmtime_r(&tt, &tm) || strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return NULL;
+	return json_string(s);
 }
 
 static int bad_arg(struct jmap_ctx *x, const char *name, const char *what)
