@@ -258,7 +258,7 @@ struct store_email_list;
 /* ---- the backend vtable ---- */
 /* The layout of struct store_ops. store_env_open refuses a backend that was built for
  * another one (ERR_INVAL); raise it with every op added, removed or changed. */
-#define STORE_OPS_VERSION 5
+#define STORE_OPS_VERSION 6
 /* env_open, env_close, recover and close must be set; any other op a backend leaves NULL
  * makes its wrapper answer ERR_INVAL (store_domain_is_local: false). */
 struct store_ops {
@@ -381,6 +381,8 @@ struct store_ops {
 	int (*changes_prune)(struct store *st, int64_t older_than, size_t keep);
 	int (*email_query)(struct store *st, const struct store_email_query *q,
 			   struct arena *a, struct store_email_list *out);
+	int (*email_scan)(struct store *st, struct arena *a, struct store_email **out,
+			  size_t *n_out);
 };
 
 /* The backends compiled in, NULL-terminated. */
@@ -888,5 +890,13 @@ struct store_email_list {
  * a limit out of its range. Cost: one pass over the mailbox's (or account's) messages, in SQL. */
 int store_email_query(struct store *st, const struct store_email_query *q, struct arena *a,
 		      struct store_email_list *out);
+/* Email/query with filters (RFC 8621 4.4) and SearchSnippet/get: every Email of the
+ * account as store_email_get reads one (the first copy's flags and keywords, the
+ * earliest INTERNALDATE, the copies ascending; thread_id NULL while a content row of
+ * schema version 1 is not cached), ordered by EMAILID ascending, from one snapshot,
+ * into the arena (*out NULL when *n_out is 0). Cost: one pass over the account's
+ * message rows (index messages_guid), about 100 bytes of arena an Email. */
+int store_email_scan(struct store *st, struct arena *a, struct store_email **out,
+		     size_t *n_out);
 
 #endif

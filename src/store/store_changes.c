@@ -74,3 +74,11 @@ int store_email_query(struct store *st, const struct store_email_query *q, struc
 		return ERR_INVAL;
 	return st->ops->email_query(st, q, a, out);
 }
+
+int store_email_scan(struct store *st, struct arena *a, struct store_email **out,
+		     size_t *n_out)
+{
+	if (!CHANGES_OP(st, email_scan) || !a || !out || !n_out)
+		return ERR_INVAL;
+	return st->ops->email_scan(st, a, out, n_out);
+}

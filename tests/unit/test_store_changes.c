@@ -525,6 +525,61 @@ static void email_get(void **state)
 	store_close(&st);
 }
 
+/* store_email_scan: every Email once, by EMAILID, read as store_email_get reads it; the
+ * other account's not among them. */
+static void email_scan(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	struct store *sb = open_store(f, add_account(f, "b@x.org", 0));
+	struct store_email *v = NULL;
+	size_t n = 9;
+	assert_int_equal(store_email_scan(st, &f->a, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	int64_t inbox = mailbox_id(f, st, "INBOX"), arch = mailbox_id(f, st, "Archive");
+	uint32_t u[5];
+	for (int i = 0; i < 5; i++)
+		u[i] = append(f, st, i % 2 ? "Archive" : "INBOX",
+			      arena_printf(&f->a, "Message-ID: <s%d@x>\r\n\r\nbody %d\r\n", i, i));
+	(void)append(f, sb, "INBOX", "Subject: b's\r\n\r\nb\r\n");
+	struct store_copy_result cr;
+	assert_int_equal(store_copy(st, inbox, &u[0], 1, arch, &f->a, &cr), 0);
+	set_flags(st, arch, u[1], STORE_FLAGS_SET, STORE_F_SEEN, "$label2");
+	assert_int_equal(store_email_scan(st, &f->a, &v, &n), 0);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			assert_true(strcmp(v[i - 1].id, v[i].id) < 0);
+		struct store_email *g = NULL;
+		size_t gn = 0;
+		assert_int_equal(store_email_get(st, &v[i].id, 1, &f->a, &g, &gn), 0);
+		assert_int_equal(gn, 1);
+		assert_string_equal(g->thread_id, v[i].thread_id);
+		assert_int_equal(g->size, v[i].size);
+		assert_int_equal(g->received_at, v[i].received_at);
+		assert_int_equal(g->flags, v[i].flags);
+		assert_string_equal(g->keywords, v[i].keywords);
+		assert_int_equal(g->n, v[i].n);
+		for (size_t k = 0; k < g->n; k++) {
+			assert_int_equal(g->mailbox_ids[k], v[i].mailbox_ids[k]);
+			assert_int_equal(g->uids[k], v[i].uids[k]);
+		}
+	}
+	/* the copied one has two copies; the flagged one its keyword */
+	const char *g0 = guid_of(f, st, inbox, u[0]), *g1 = guid_of(f, st, arch, u[1]);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v[i].id, g0))
+			assert_int_equal(v[i].n, 2);
+		if (!strcmp(v[i].id, g1)) {
+			assert_int_equal(v[i].flags, STORE_F_SEEN);
+			assert_string_equal(v[i].keywords, "$label2");
+		}
+	}
+	store_close(&sb);
+	store_close(&st);
+}
+
 /* Two accounts: nothing of one shows through the other, whatever the id. */
 static void isolation(void **state)
 {
@@ -806,7 +861,7 @@ int main(void)
 			T(max_changes),    T(mailbox_rules),      T(mailbox_writers),
 			T(unread_threads), T(threads),            T(email_get),
 			T(isolation),      T(delivery_and_check), T(pruning),
-			T(migrate_v3),     T(query),
+			T(migrate_v3),     T(query),              T(email_scan),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

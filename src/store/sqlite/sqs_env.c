@@ -274,6 +274,7 @@ const struct store_ops store_sqlite_ops = {
 	.thread_get = sqs_thread_get,
 	.changes_prune = sqs_changes_prune,
 	.email_query = sqs_email_query,
+	.email_scan = sqs_email_scan,
 	.flags = sqs_flags,
 	.expunge = sqs_expunge,
 	.expunge_deleted = sqs_expunge_deleted,

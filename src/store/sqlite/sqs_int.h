@@ -119,6 +119,7 @@ enum sqs_stmt {
 	Q_JM_THREAD_EMAILS,
 	Q_JM_QUERY_MAILBOX,
 	Q_JM_QUERY_ALL,
+	Q_JM_SCAN,
 	Q_COUNT
 };
 extern const char *const sqs_index_sql[Q_COUNT];
@@ -585,5 +586,7 @@ int sqs_thread_get(struct store *st, const char *thread_id, struct arena *a,
 		   const char ***email_ids_out, size_t *n_out);
 int sqs_email_query(struct store *st, const struct store_email_query *q, struct arena *a,
 		    struct store_email_list *out);
+int sqs_email_scan(struct store *st, struct arena *a, struct store_email **out,
+		   size_t *n_out);
 
 #endif

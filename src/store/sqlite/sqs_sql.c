@@ -216,4 +216,7 @@ const char *const sqs_index_sql[Q_COUNT] = {
 	[Q_JM_QUERY_ALL] = "SELECT guid FROM (SELECT guid, k, row_number() OVER (PARTITION BY t "
 			   "ORDER BY k * ?3, guid) AS rn FROM (" JM_QUERY_ROWS "WHERE ?1 = ?1 "
 			   "GROUP BY m.guid)) WHERE ?4 = 0 OR rn = 1 ORDER BY k * ?3, guid",
+	/* every message row of the account with its thread, by Email then copy */
+	[Q_JM_SCAN] = "SELECT m.guid, c.thread_id, m.mailbox_id, m.uid, m.flags, m.keywords, "
+		      "m.size, m.internal_date FROM " MSG_CT "ORDER BY m.guid, m.mailbox_id, m.uid",
 };
