@@ -434,6 +434,9 @@
 #define LIMIT_JMAP_CONCURRENT 4            /* maxConcurrentRequests per account */
 #define LIMIT_JMAP_CONCURRENT_UPLOAD 4     /* maxConcurrentUpload per account */
 #define LIMIT_JMAP_QUERY_LIMIT 1000        /* ids a /query returns when asked for more */
+#define LIMIT_JMAP_FILTER_DEPTH 8          /* nested FilterOperators of an Email/query */
+#define LIMIT_JMAP_FILTER_CONDITIONS 64    /* conditions of one filter, all levels (each text
+					    * one is a full-text search per mailbox) */
 #define LIMIT_JMAP_ARENA (64u << 20)       /* one request's strings and id lists */
 #define LIMIT_JMAP_EVENT_PING_MIN 30       /* seconds: the least ping interval we honour */
 #define LIMIT_JMAP_EVENT_PING_MAX 3600     /* seconds: the longest (RFC 8620 7.3: >= 300) */
