@@ -198,6 +198,12 @@ int mime_header_find(const uint8_t *p, size_t len, const char *name, struct mime
  * trim SP/HTAB (and CR, LF) at both ends, cut at MIME_VALUE_MAX. Returns 0, or ERR_NOMEM. */
 int mime_unfold(const uint8_t *v, size_t n, struct arena *a, struct mime_str *out);
 
+/* An address list (mime_addr.c; ENVELOPE, JMAP header:X:asAddresses): v is an
+ * unfolded value; *out the addresses and group markers in order (struct mime_addr:
+ * raw names, unquoted local parts), NULL if it holds none. Never fails on bad input
+ * (what cannot be read is skipped). Returns 0 or ERR_NOMEM. */
+int mime_addr_parse(struct arena *a, const uint8_t *v, size_t n, struct mime_addr **out);
+
 /* ---- Text decoding (SEARCH, webmail) ---- */
 
 /* Decode a raw header value to UTF-8: unfold, decode RFC 2047 encoded words (Q and B,

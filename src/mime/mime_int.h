@@ -69,8 +69,7 @@ int mime_lang_parse(struct arena *a, const uint8_t *v, size_t n, struct mime_str
 /* A single token with comments removed and lower-cased (Content-Transfer-Encoding). */
 int mime_token_parse(struct arena *a, const uint8_t *v, size_t n, struct mime_str *out);
 
-/* Address lists (mime_addr.c). v is an unfolded value. *out NULL if it holds none. */
-int mime_addr_parse(struct arena *a, const uint8_t *v, size_t n, struct mime_addr **out);
+/* mime_addr_parse (mime_addr.c) is in mime.h: JMAP's header forms read with it too. */
 
 /* ---- Streaming text pipeline of mime_extract: decoded bytes -> UTF-8 -> text ---- */
 
