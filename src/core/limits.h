@@ -438,6 +438,10 @@
 #define LIMIT_JMAP_FILTER_CONDITIONS 64    /* conditions of one filter, all levels (each text
 					    * one is a full-text search per mailbox) */
 #define LIMIT_JMAP_ARENA (64u << 20)       /* one request's strings and id lists */
+#define LIMIT_JMAP_BODY_VALUE (4u << 20)   /* bytes of one Email bodyValue (RFC 8621 4.2): a
+					    * longer one is cut there, isTruncated */
+#define LIMIT_JMAP_EMAIL_ARENA (48u << 20) /* Email/get, Email/parse: one message's tree,
+					    * header and decoded values at a time */
 #define LIMIT_JMAP_EVENT_PING_MIN 30       /* seconds: the least ping interval we honour */
 #define LIMIT_JMAP_EVENT_PING_MAX 3600     /* seconds: the longest (RFC 8620 7.3: >= 300) */
 #define LIMIT_JMAP_SESSION_DAYS 30         /* [http] session_days default (conf) */
