@@ -79,6 +79,12 @@ fuzz_all() { # every target, as many at once as there are cores
 stage build build build
 stage unit meson test -C build --print-errorlogs
 stage proto pytests build/kasten
+# The browser tests: Debian's chromium driven by playwright-core (web/node_modules), on
+# the normal build only (under ASan they would measure the sanitizer's slowness).
+e2e_tests() {
+	scripts/install-npm.sh && KASTEN_BIN=$PWD/build/kasten $PY -m pytest -q -p no:cacheprovider tests/e2e
+}
+stage e2e e2e_tests
 stage asan-build build build-asan -Db_sanitize=address,undefined -Db_lundef=false
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 stage asan-unit meson test -C build-asan --print-errorlogs
