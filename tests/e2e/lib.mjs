@@ -1,0 +1,83 @@
+// lib.mjs: what the scenarios share, written only against the webmail's DOM hooks
+// (contract C6). Every wait is explicit and bounded by h.timeout.
+
+export const ROW = '[data-testid=message-row]';
+
+// The rows of the open list: [{id, subject, from, unread, flagged, size}] in list order.
+export function rows(page) {
+	return page.$$eval(ROW, (els) => els.map((r) => ({
+		id: r.dataset.emailId,
+		subject: (r.querySelector('[data-testid=row-subject]') || {}).textContent || '',
+		from: (r.querySelector('[data-testid=row-from]') || {}).textContent || '',
+		size: (r.querySelector('[data-testid=row-size]') || {}).textContent || '',
+		unread: r.dataset.unread,
+		flagged: r.dataset.flagged,
+	})));
+}
+
+// The row whose subject contains `subject` (a playwright Locator).
+export function rowBySubject(page, subject) {
+	return page.locator(ROW).filter({
+		has: page.locator('[data-testid=row-subject]', { hasText: subject }),
+	});
+}
+
+// Until a row with this subject is listed; its data.
+export async function waitForRow(page, h, subject) {
+	return h.until((s) => {
+		for (const r of document.querySelectorAll('[data-testid=message-row]')) {
+			const subj = r.querySelector('[data-testid=row-subject]');
+			if (subj && subj.textContent.includes(s))
+				return { id: r.dataset.emailId, unread: r.dataset.unread, subject: subj.textContent };
+		}
+		return null;
+	}, subject);
+}
+
+// Until no row with this subject is listed.
+export async function waitForNoRow(page, h, subject) {
+	await h.until((s) => ![...document.querySelectorAll('[data-testid=message-row] [data-testid=row-subject]')]
+		.some((e) => e.textContent.includes(s)), subject);
+}
+
+// Open the folder of this role and wait for its list (rows or an empty list).
+export async function openFolder(page, h, role) {
+	const link = page.locator(`[data-testid=folder][data-role="${role}"]`);
+	const id = await link.getAttribute('data-mailbox-id');
+	await link.click();
+	await h.until((mid) => location.hash.startsWith('#/mailbox/' + encodeURIComponent(mid)) &&
+		document.body.dataset.state === 'ready', id);
+	return id;
+}
+
+// A page marker that a reload would lose: proves "without reload".
+export async function markPage(page) {
+	await page.evaluate(() => { window.__e2eNoReload = 'kept'; });
+}
+
+export async function pageKept(page) {
+	return page.evaluate(() => window.__e2eNoReload === 'kept');
+}
+
+// Run `action` (a click that may ask "are you sure?" in a <dialog>, ui.mjs confirmDialog,
+// or a native confirm()), confirm if asked, and wait until done(arg) is true in the page.
+export async function confirmed(page, h, action, done, arg) {
+	page.once('dialog', (d) => d.accept());
+	await action();
+	const finished = page.waitForFunction(done, arg, { timeout: h.timeout, polling: 100 })
+		.then(() => 'done');
+	const asked = page.waitForSelector('dialog[open] [data-testid$="-ok"]', { timeout: h.timeout })
+		.then(() => 'ask');
+	finished.catch(() => {});
+	asked.catch(() => {});
+	if (await Promise.race([finished, asked]) === 'ask')
+		await page.click('dialog[open] [data-testid$="-ok"]');
+	await finished;
+}
+
+// The quota bar's numbers (bytes).
+export async function quota(page) {
+	const bar = page.locator('[data-testid=quota-bar]');
+	return { used: Number(await bar.getAttribute('data-used')),
+		quota: Number(await bar.getAttribute('data-quota')) };
+}
