@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "http/jmap_email.h"
+#include "http/jmap_kasten.h"
 
 /* Core/echo: the arguments, unchanged (RFC 8620 4.1). */
 static int core_echo(struct jmap_ctx *x, json_t *args, json_t **result_out)
@@ -39,6 +40,7 @@ const struct jmap_method jmap_methods[] = {
 	{"Email/changes", JMAP_CAP_MAIL, jmap_email_changes},
 	{"Email/query", JMAP_CAP_MAIL, jmap_email_query},
 	{"Email/queryChanges", JMAP_CAP_MAIL, jmap_email_querychanges},
+	{"Email/set", JMAP_CAP_MAIL, jmap_email_set},
 	{"Thread/get", JMAP_CAP_MAIL, jmap_thread_get},
 	{"Thread/changes", JMAP_CAP_MAIL, jmap_thread_changes},
 	{"Mailbox/get", JMAP_CAP_MAIL, jmap_mailbox_get},
@@ -47,6 +49,8 @@ const struct jmap_method jmap_methods[] = {
 	{"Mailbox/set", JMAP_CAP_MAIL, jmap_mailbox_set},
 	{"Quota/get", JMAP_CAP_QUOTA, jmap_quota_get},
 	{"Identity/get", JMAP_CAP_SUBMISSION, jmap_identity_get},
+	{"Activity/get", JMAP_CAP_KASTEN, jmap_activity_get},
+	{"ClientSettings/get", JMAP_CAP_KASTEN, jmap_client_settings_get},
 };
 const size_t jmap_methods_n = sizeof jmap_methods / sizeof jmap_methods[0];
 

@@ -1,6 +1,7 @@
 /* jmap_session.c: the JMAP session resource (RFC 8620 2): capabilities with our limits
- * (core/limits.h and the config), the one account a login sees, its primary-account
- * roles, the URL templates and the session state.
+ * (core/limits.h and the config), kasten's own (JMAP_CAP_KASTEN: the webmail's
+ * activity and client settings, no arguments of its own), the one account a login
+ * sees, its primary-account roles, the URL templates and the session state.
  *
  * The object is built per request (a few hundred bytes): nothing about it is cached,
  * so a changed limit in the config shows at the next start without anything to
@@ -74,15 +75,16 @@ json_t *jmap_session_object(int64_t account_id, const char *address, const char 
 		events = NULL;
 	if (api && down && up && events)
 		s = json_pack(
-			"{s:{s:o,s:o,s:o,s:{}},s:{s:{s:s,s:b,s:b,s:{s:o,s:o,s:{}}}},"
-			"s:{s:s,s:s,s:s},s:s,s:s,s:s,s:s,s:s}",
+			"{s:{s:o,s:o,s:o,s:{},s:{}},s:{s:{s:s,s:b,s:b,s:{s:o,s:o,s:{},s:{}}}},"
+			"s:{s:s,s:s,s:s,s:s},s:s,s:s,s:s,s:s,s:s}",
 			"capabilities", JMAP_CAP_CORE, core_capability(), JMAP_CAP_MAIL,
 			json_object(), JMAP_CAP_SUBMISSION, json_object(), JMAP_CAP_QUOTA,
-			"accounts", acct, "name", address, "isPersonal", 1, "isReadOnly", 0,
-			"accountCapabilities", JMAP_CAP_MAIL, mail_capability(),
+			JMAP_CAP_KASTEN, "accounts", acct, "name", address, "isPersonal", 1,
+			"isReadOnly", 0, "accountCapabilities", JMAP_CAP_MAIL, mail_capability(),
 			JMAP_CAP_SUBMISSION, submission_capability(), JMAP_CAP_QUOTA,
-			"primaryAccounts", JMAP_CAP_MAIL, acct, JMAP_CAP_SUBMISSION, acct,
-			JMAP_CAP_QUOTA, acct, "username", address, "apiUrl", api, "downloadUrl",
+			JMAP_CAP_KASTEN, "primaryAccounts", JMAP_CAP_MAIL, acct,
+			JMAP_CAP_SUBMISSION, acct, JMAP_CAP_QUOTA, acct, JMAP_CAP_KASTEN, acct,
+			"username", address, "apiUrl", api, "downloadUrl",
 			down, "uploadUrl", up, "eventSourceUrl", events);
 	free(api);
 	free(down);

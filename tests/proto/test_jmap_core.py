@@ -126,7 +126,8 @@ def test_session_resource_with_curl(mserver):
         "maxObjectsInGet": 500, "maxObjectsInSet": 500,
         "collationAlgorithms": ["i;ascii-numeric", "i;ascii-casemap", "i;unicode-casemap"]}
     assert set(s["capabilities"]) == {CORE, MAIL, "urn:ietf:params:jmap:submission",
-                                      "urn:ietf:params:jmap:quota"}
+                                      "urn:ietf:params:jmap:quota",
+                                      "https://kasten.dev/jmap/account"}
     assert s["accounts"] == {acct: {
         "name": a, "isPersonal": True, "isReadOnly": False,
         "accountCapabilities": {
@@ -137,9 +138,11 @@ def test_session_resource_with_curl(mserver):
                    "mayCreateTopLevelMailbox": True},
             "urn:ietf:params:jmap:submission": {"maxDelayedSend": 0,
                                                 "submissionExtensions": {}},
-            "urn:ietf:params:jmap:quota": {}}}}
+            "urn:ietf:params:jmap:quota": {},
+            "https://kasten.dev/jmap/account": {}}}}
     assert s["primaryAccounts"] == {MAIL: acct, "urn:ietf:params:jmap:submission": acct,
-                                    "urn:ietf:params:jmap:quota": acct}
+                                    "urn:ietf:params:jmap:quota": acct,
+                                    "https://kasten.dev/jmap/account": acct}
     assert s["username"] == a
     base = f"http://127.0.0.1:{port}"
     assert s["apiUrl"] == base + "/jmap/api"
