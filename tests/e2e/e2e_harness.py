@@ -198,12 +198,15 @@ class Mail:
                 return m["id"]
         raise AssertionError(f"no mailbox with role {role}: {lst}")
 
-    def used_bytes(self, user):
-        """Quota/get's used octets for mail (RFC 9425 4.1)."""
+    def quota(self, user):
+        """Quota/get's octets quota of the account: {used, hardLimit, ...} (RFC 9425 4.1)."""
         lst = self.jmap(user, "Quota/get", {"ids": None})["list"]
-        mail = [q for q in lst if q.get("resourceType") == "octets"]
-        assert mail, lst
-        return mail[0]["used"]
+        octets = [q for q in lst if q.get("resourceType") == "octets"]
+        assert len(octets) == 1, lst
+        return octets[0]
+
+    def used_bytes(self, user):
+        return self.quota(user)["used"]
 
 
 # ---- the browser ----

@@ -40,14 +40,36 @@ export async function waitForNoRow(page, h, subject) {
 		.some((e) => e.textContent.includes(s)), subject);
 }
 
-// Open the folder of this role and wait for its list (rows or an empty list).
+// Make a navigation element clickable: on a phone the folder list and the page links
+// sit behind the menu button (nav-toggle) until it is opened.
+export async function reveal(page, selector) {
+	const target = page.locator(selector).first();
+	if (await target.isVisible())
+		return target;
+	const toggle = page.locator('[data-testid=nav-toggle]');
+	if (await toggle.count() && await toggle.isVisible())
+		await toggle.click();
+	await target.waitFor({ state: 'visible' });
+	return target;
+}
+
+// Open the folder of this role (unless its list is already shown) and wait for its list.
 export async function openFolder(page, h, role) {
-	const link = page.locator(`[data-testid=folder][data-role="${role}"]`);
-	const id = await link.getAttribute('data-mailbox-id');
-	await link.click();
+	const sel = `[data-testid=folder][data-role="${role}"]`;
+	const id = await page.locator(sel).getAttribute('data-mailbox-id');
+	const shown = await page.evaluate((mid) => location.hash === '#/mailbox/' + encodeURIComponent(mid) &&
+		document.body.dataset.state === 'ready', id);
+	if (!shown)
+		await (await reveal(page, sel)).click();
 	await h.until((mid) => location.hash.startsWith('#/mailbox/' + encodeURIComponent(mid)) &&
 		document.body.dataset.state === 'ready', id);
 	return id;
+}
+
+// Go to a page of the navigation (nav-cleanup, nav-devices, nav-settings) and wait for it.
+export async function openPage(page, h, testid, hash) {
+	await (await reveal(page, `[data-testid=${testid}]`)).click();
+	await h.until((want) => location.hash.startsWith(want) && document.body.dataset.state === 'ready', hash);
 }
 
 // A page marker that a reload would lose: proves "without reload".

@@ -1,0 +1,77 @@
+"""An HTML message that tries everything a mail can try, in the webmail in a real browser
+(issue 10: HTML shown sanitized in a sandboxed iframe without allow-scripts under a
+strict CSP; no script from a message ever runs; remote images blocked until the user
+allows them for that message). Two layers, DOMPurify and the iframe's sandbox + CSP
+(contract C6): the scripts would set markers (a window variable in the page and the
+frame, document.title, a dialog) and reach the request-logging server (fetch, an image,
+navigation); the remote image would be logged too. After "show remote images" the image
+request does arrive: the log is shown to see loads."""
+
+import time
+
+ALLOWED_AFTER = {"/remote-image.png", "/css-bg.png"}
+
+
+def html_message(to, subject, remote):
+    html = f"""<!DOCTYPE html>
+<html><head>
+<meta http-equiv="refresh" content="0;url={remote}/meta-refresh">
+<link rel="stylesheet" href="{remote}/remote.css">
+<script>
+try {{ top.__e2ePwned = 'script'; }} catch (e) {{}}
+try {{ parent.__e2ePwned = 'script'; }} catch (e) {{}}
+window.__e2ePwned = 'script';
+document.title = 'pwned';
+fetch('{remote}/script-fetch');
+new Image().src = '{remote}/script-image';
+alert('script');
+</script>
+</head>
+<body onload="window.__e2ePwned='body-onload'; fetch('{remote}/body-onload')">
+<p>Hello <b>HTML</b> world</p>
+<img src="{remote}/remote-image.png" alt="remote image" width="16" height="16">
+<img src="broken-e2e.png" onerror="top.__e2ePwned='onerror'; fetch('{remote}/onerror')">
+<svg onload="top.__e2ePwned='svg-onload'; fetch('{remote}/svg-onload')"></svg>
+<div style="background-image: url({remote}/css-bg.png); width: 16px; height: 16px"></div>
+<a href="javascript:top.__e2ePwned='js-link';fetch('{remote}/js-link')">click me</a>
+<form action="{remote}/form"><button>send</button></form>
+<iframe src="javascript:parent.parent.__e2ePwned='iframe'"></iframe>
+</body></html>
+"""
+    return (f"From: Mallory <mallory@sender.invalid>\r\nTo: <{to}>\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <html.{time.time_ns()}@test>\r\n"
+            "Date: Sun, 22 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+            "\r\n" + html.replace("\n", "\r\n")).encode()
+
+
+def test_html_mail_runs_no_script_loads_nothing_remote(mail, browser):
+    subject = f"Newsletter {time.time_ns()}"
+    remote = mail.remote
+    mail.deliver(mail.alice, subject, raw=html_message(mail.alice, subject, remote.url))
+    seen = {}
+
+    def blocked(state):
+        # the message is shown and its links were clicked: nothing reached the server
+        seen["blocked"] = remote.requests()
+        assert seen["blocked"] == [], seen["blocked"]
+
+    def allowed(_):
+        seen["allowed"] = remote.wait_for("/remote-image.png")
+
+    r = browser.run("html.mjs#htmlMessage", mail.base,
+                    sync={"blocked": blocked, "allowed": allowed},
+                    params={"user": mail.alice, "password": mail.password,
+                            "subject": subject})["result"]
+    # the sandbox: at most popups (links open in a new tab), never scripts or same-origin
+    assert r["sandbox"] is not None, r
+    assert set(r["sandbox"].split()) <= {"allow-popups", "allow-popups-to-escape-sandbox"}, r
+    for state in (r["blocked"], r["allowed"]):
+        assert state["top"] is None and state["frame"] is None, state
+        assert "pwned" not in state["title"] and state["frameTitle"] != "pwned", state
+    assert r["blocked"]["remoteImage"] is False, r["blocked"]
+    assert r["dialogs"] == [] and r["popups"] == [], r
+    # after "show remote images": the image (and the CSS image) only; by then a script's
+    # request, sent earlier, would have arrived before it
+    paths = {p for _, p in remote.requests()}
+    assert "/remote-image.png" in paths and paths <= ALLOWED_AFTER, paths
