@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "imap/imap_sortkey.h"
+#include "mime/mime.h"
 #include "imap/imap_threading.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -114,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct imap_thread_msg *e = &m[n];
 		e->id = (uint32_t)++n;
 		char *subj = arena_alloc(&a, fl[0] + 1);
-		e->subject_len = imap_sortkey_base_subject(f[0], fl[0], subj, &e->refwd);
+		e->subject_len = mime_base_subject(f[0], fl[0], subj, &e->refwd);
 		assert(e->subject_len <= fl[0]);
 		e->subject = subj;
 		struct refs own = {&a, arena_alloc(&a, MAX_REFS * sizeof(char *)),

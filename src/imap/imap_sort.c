@@ -53,7 +53,7 @@ int imap_sort_subject(const void *h, size_t n, struct arena *ta, struct arena *a
 	char *b = arena_alloc(a, v.len + 1);
 	if (!b)
 		return ERR_NOMEM;
-	*len_out = imap_sortkey_base_subject(v.s, v.len, b, refwd_out);
+	*len_out = mime_base_subject(v.s, v.len, b, refwd_out);
 	b[*len_out] = '\0';
 	*out = b;
 	return 0;

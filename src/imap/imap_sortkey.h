@@ -1,5 +1,5 @@
-/* imap_sortkey.h: the pure pieces SORT and THREAD (RFC 5256) build their keys from: the
- * base subject (2.1), the sent date (2.2, from an RFC 5322 3.3 date-time), the
+/* imap_sortkey.h: the pure pieces SORT and THREAD (RFC 5256) build their keys from (the
+ * base subject of 2.1 is mime.h's mime_base_subject): the sent date (2.2, from an RFC 5322 3.3 date-time), the
  * i;ascii-casemap collation (RFC 4790 9.2) and message ids (RFC 5322 3.6.4, normalized
  * as RFC 5256 3 asks). No I/O and no allocation: every function reads [s, s+n) only,
  * needs no NUL and writes into room the caller provides. Header values come here
@@ -10,17 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* RFC 5256 2.1 base subject of a decoded subject: whitespace (SP, TAB, CR, LF) runs
- * become one SP (step 1); then trailing WSP and "(fwd)" go (2), leading "Re:",
- * "Fwd:", "Fw:" with their blobs ("[list] Re[2]:") and WSP go (3), a leading "[blob]"
- * goes when something is left after it (4), until nothing more matches (5); a
- * "[fwd: ...]" wrapper is unwrapped and the whole begins again (6). All keywords are
- * ASCII case-insensitive. out has room for n bytes (the result is never longer);
- * returns its length. *refwd_out (may be NULL): a subj-refwd, a "(fwd)" trailer or a
- * "[fwd:" wrapper was removed, i.e. the message is a reply or forward (RFC 5256 3,
- * REFERENCES step 5). Bytes are compared as octets: UTF-8 passes through. */
-size_t imap_sortkey_base_subject(const char *s, size_t n, char *out, bool *refwd_out);
 
 /* An RFC 5322 3.3 date-time, with the obsolete forms of 4.3 and the leniency real mail
  * needs: [day-of-week ","] day month year hour ":" minute [":" second] [zone], CFWS

@@ -204,6 +204,19 @@ int mime_unfold(const uint8_t *v, size_t n, struct arena *a, struct mime_str *ou
  * (what cannot be read is skipped). Returns 0 or ERR_NOMEM. */
 int mime_addr_parse(struct arena *a, const uint8_t *v, size_t n, struct mime_addr **out);
 
+/* ---- Base subject (IMAP SORT/THREAD, JMAP sort; mime_subject.c) ---- */
+
+/* RFC 5256 2.1 base subject of a decoded subject: whitespace (SP, TAB, CR, LF) runs
+ * become one SP (step 1); then trailing WSP and "(fwd)" go (2), leading "Re:",
+ * "Fwd:", "Fw:" with their blobs ("[list] Re[2]:") and WSP go (3), a leading "[blob]"
+ * goes when something is left after it (4), until nothing more matches (5); a
+ * "[fwd: ...]" wrapper is unwrapped and the whole begins again (6). All keywords are
+ * ASCII case-insensitive. out has room for n bytes (the result is never longer);
+ * returns its length. *refwd_out (may be NULL): a subj-refwd, a "(fwd)" trailer or a
+ * "[fwd:" wrapper was removed, i.e. the message is a reply or forward (RFC 5256 3,
+ * REFERENCES step 5). Bytes are compared as octets: UTF-8 passes through. */
+size_t mime_base_subject(const char *s, size_t n, char *out, bool *refwd_out);
+
 /* ---- Text decoding (SEARCH, webmail) ---- */
 
 /* Decode a raw header value to UTF-8: unfold, decode RFC 2047 encoded words (Q and B,

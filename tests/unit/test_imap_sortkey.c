@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "imap/imap_sortkey.h"
+#include "mime/mime.h"
 
 /* A copy of s without its NUL, for reads bounded by the length alone. */
 static char *exact(const char *s, size_t *n)
@@ -32,7 +33,7 @@ static void check_base(const char *in, const char *want, bool want_refwd)
 	char *p = exact(in, &n);
 	char *out = malloc(n ? n : 1);
 	bool rf = !want_refwd;
-	size_t l = imap_sortkey_base_subject(p, n, out, &rf);
+	size_t l = mime_base_subject(p, n, out, &rf);
 	if (l != strlen(want) || memcmp(out, want, l) || rf != want_refwd)
 		fail_msg("base subject of \"%s\": \"%.*s\" refwd=%d, want \"%s\" refwd=%d", in, (int)l,
 		         out, rf, want, want_refwd);

@@ -16,6 +16,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "imap/imap_sortkey.h"
+#include "mime/mime.h"
 #include "imap/imap_threading.h"
 
 /* A message: "subject|message-id|ref ref ...|date" (date in seconds; "" for none). */
@@ -77,7 +78,7 @@ static char *run(const struct spec *s, size_t n, bool references)
 		char *subj = arena_alloc(&a, sl + 1);
 		m[i].id = (uint32_t)i + 1;
 		m[i].date = s[i].date;
-		m[i].subject_len = imap_sortkey_base_subject(s[i].subject, sl, subj, &m[i].refwd);
+		m[i].subject_len = mime_base_subject(s[i].subject, sl, subj, &m[i].refwd);
 		m[i].subject = subj;
 		struct refs own = {.a = &a}, *refs = arena_zalloc(&a, sizeof(*refs));
 		refs->a = &a;
