@@ -4,7 +4,7 @@ ASAN  ?= build-asan
 FUZZ  ?= build-fuzz
 DATA  ?= kasten-data
 
-.PHONY: all deps-run deps-check build run check clean bench
+.PHONY: all deps-run deps-check build run check e2e clean bench
 
 all: build
 
@@ -28,6 +28,11 @@ run: deps-run build
 
 check: deps-check
 	@scripts/check.sh
+
+# the browser tests alone (also a stage of `make check`): Debian's chromium, playwright-core
+e2e: deps-check build
+	@scripts/install-npm.sh
+	KASTEN_BIN=$(CURDIR)/$(BUILD)/kasten /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 bench:
 	@scripts/install-deps.sh bench
