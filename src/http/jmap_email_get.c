@@ -1,8 +1,10 @@
-/* jmap_email_get.c: Email/get (RFC 8621 4.2) with the properties the store's index
- * answers without reading the message: id, blobId ("G" + EMAILID), threadId,
- * mailboxIds, keywords, size, receivedAt. Any other property (headers, bodies) is
- * refused as invalidArguments until the MIME-backed properties exist, so a client is
- * never handed an Email with members silently missing.
+/* jmap_email_get.c: Email/get (RFC 8621 4.2) with every property of 4.1: the index's
+ * (id, blobId ("G" + EMAILID), threadId, mailboxIds, keywords, size, receivedAt), the
+ * cached preview, the header properties (jmap_email_get_hdr.c, over the store's cached
+ * header: a headers-only Email/get opens no message file) and the body properties
+ * (jmap_email_body.c, over the cached MIME tree, reading only the byte ranges a value
+ * or a decoded size needs). Each message is read in a scratch arena of
+ * LIMIT_JMAP_EMAIL_ARENA, reset between messages.
  *
  * keywords: the IMAP system flags as their JMAP keywords ($seen, $answered, $flagged,
  * $draft; $forwarded, $junk, $notjunk kept as flag bits) and the other keywords, all
@@ -18,11 +20,23 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "http/jmap.h"
+#include "http/jmap_email_get_int.h"
+#include "http/jmap_hform.h"
 #include "store/store.h"
 
-static const char *const email_props[] = {"id",   "blobId",     "threadId", "mailboxIds",
-					  "keywords", "size", "receivedAt", NULL};
+static const char *const email_props[] = {
+	"id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt", "headers",
+	"messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc", "replyTo",
+	"subject", "sentAt", "hasAttachment", "preview", "bodyStructure", "bodyValues",
+	"textBody", "htmlBody", "attachments", NULL};
+/* RFC 8621 4.2: the properties when none are asked for */
+static const char *const default_props[] = {
+	"id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt",
+	"messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc", "replyTo",
+	"subject", "sentAt", "hasAttachment", "preview", "bodyValues", "textBody", "htmlBody",
+	"attachments", NULL};
 
 static const struct {
 	unsigned bit;
@@ -124,15 +138,98 @@ static int all_emails(struct jmap_ctx *x, const char ***ids_out, size_t *n_out)
 	return 0;
 }
 
+/* What of a message beyond the index a /get asks for. */
+struct email_want {
+	bool header, preview;
+	struct jmap_body_want body;
+	bool any_body;
+};
+
+static void email_want(const struct jmap_get_args *g, struct email_want *w)
+{
+	memset(w, 0, sizeof *w);
+	for (size_t i = 0; i < g->n_props; i++)
+		w->header |= jmap_is_header_prop(g->props[i]);
+	w->preview = jmap_get_wants(g, "preview");
+	w->body.structure = jmap_get_wants(g, "bodyStructure");
+	w->body.text = jmap_get_wants(g, "textBody");
+	w->body.html = jmap_get_wants(g, "htmlBody");
+	w->body.attachments = jmap_get_wants(g, "attachments");
+	w->body.values = jmap_get_wants(g, "bodyValues");
+	w->body.has_attachment = jmap_get_wants(g, "hasAttachment");
+	w->any_body = w->body.structure || w->body.text || w->body.html ||
+		      w->body.attachments || w->body.values || w->body.has_attachment;
+}
+
+/* The header, preview and body properties of the Email e into o, reading its first
+ * copy in scratch. 0 or ERR_*. */
+static int email_content(struct jmap_ctx *x, const struct jmap_get_args *g,
+			 const struct email_want *w, const struct jmap_body_args *b,
+			 const struct store_email *e, struct arena *scratch, json_t *o)
+{
+	struct jmap_msg m;
+	jmap_msg_init_store(&m, scratch, x->st, e->mailbox_ids[0], e->uids[0]);
+	m.blob_prefix = arena_printf(scratch, "G%s", e->id);
+	int rc = m.blob_prefix ? 0 : ERR_NOMEM;
+	if (rc == 0 && (w->header || w->preview)) {
+		struct store_msg_extra *ex;
+		size_t n;
+		uint32_t next;
+		unsigned want = (w->header ? STORE_X_HEADER : 0) | (w->preview ? STORE_X_PREVIEW : 0);
+		rc = store_msg_extra(x->st, m.mailbox_id, m.uid, m.uid, want, scratch, &ex, &n, &next);
+		if (rc == 0 && n == 1) {
+			m.hdr = ex[0].header;
+			m.hdr_len = ex[0].header_len;
+			m.preview = ex[0].preview;
+		}
+	}
+	if (rc == 0 && w->header && (rc = jmap_msg_header(&m)) == 0)
+		rc = jmap_header_props(g->props, g->n_props, m.hdr, m.hdr_len, scratch, o);
+	if (rc == 0 && w->preview) {
+		const char *pv = m.preview ? m.preview : "";
+		json_t *v = jmap_hform_utf8((const uint8_t *)pv, strlen(pv), scratch);
+		rc = v && json_object_set_new(o, "preview", v) == 0 ? 0 : ERR_NOMEM;
+	}
+	if (rc == 0 && w->any_body)
+		rc = jmap_body_props(&m, b, &w->body, o);
+	jmap_msg_close(&m);
+	return rc;
+}
+
+/* g's properties with the header:* ones (hp) added. */
+static int add_header_props(struct jmap_ctx *x, struct jmap_get_args *g, const char **hp,
+			    size_t n)
+{
+	if (!n)
+		return 0;
+	const char **l = arena_alloc(x->a, (g->n_props + n) * sizeof *l);
+	if (!l)
+		return jmap_method_error(x, "serverFail", NULL);
+	memcpy(l, g->props, g->n_props * sizeof *l);
+	memcpy(l + g->n_props, hp, n * sizeof *l);
+	g->props = l;
+	g->n_props += n;
+	return 0;
+}
+
 int jmap_email_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
 {
 	struct jmap_get_args g;
+	struct jmap_body_args b;
+	struct email_want w;
 	struct store_email *e = NULL;
 	struct store_mailbox *mb = NULL;
-	size_t n = 0, n_mb = 0;
-	const char *state;
-	if (jmap_get_parse(x, args, email_props, NULL, &g) < 0)
+	size_t n = 0, n_mb = 0, n_hp;
+	const char *state, **hp;
+	json_t *std_args;
+	if (jmap_split_header_props(x, args, "properties", &std_args, &hp, &n_hp) < 0)
 		return ERR_INVAL;
+	int prc = jmap_get_parse(x, std_args, email_props, default_props, &g);
+	json_decref(std_args);
+	if (prc < 0 || add_header_props(x, &g, hp, n_hp) < 0 ||
+	    jmap_body_args_parse(x, args, &b) < 0)
+		return ERR_INVAL;
+	email_want(&g, &w);
 	if (jmap_state(x, &state) < 0)
 		return jmap_method_error(x, "serverFail", NULL);
 	if (g.all_ids && all_emails(x, &g.ids, &g.n_ids) < 0)
@@ -142,13 +239,25 @@ int jmap_email_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
 		return jmap_method_error(x, "serverFail", NULL);
 	json_t *list = json_array(), *not_found = json_array();
 	int rc = list && not_found ? 0 : -1;
+	struct arena scratch;
+	arena_init(&scratch, LIMIT_JMAP_EMAIL_ARENA);
 	/* the store answers the found ids in the order asked: walk both together */
 	for (size_t i = 0, j = 0; rc == 0 && i < g.n_ids; i++) {
-		if (j < n && strcmp(e[j].id, g.ids[i]) == 0)
-			rc = json_array_append_new(list, email_object(x, &g, &e[j++], mb, n_mb));
-		else
+		if (j < n && strcmp(e[j].id, g.ids[i]) == 0) {
+			json_t *o = email_object(x, &g, &e[j], mb, n_mb);
+			arena_reset(&scratch);
+			int crc = o ? email_content(x, &g, &w, &b, &e[j], &scratch, o) : ERR_NOMEM;
+			if (crc < 0)
+				log_warn("jmap: Email/get %s: %s", e[j].id, err_str(crc));
+			rc = crc < 0 ? -1 : json_array_append_new(list, o);
+			if (crc < 0)
+				json_decref(o);
+			j++;
+		} else {
 			rc = json_array_append_new(not_found, json_string(g.ids[i]));
+		}
 	}
+	arena_free(&scratch);
 	if (rc < 0) {
 		json_decref(list);
 		json_decref(not_found);

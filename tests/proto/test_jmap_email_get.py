@@ -1,0 +1,153 @@
+"""Email/get with the parsed properties of RFC 8621 4.1 (headers and their forms, body
+structure, textBody/htmlBody/attachments, bodyValues), part blobs (contract C1 in
+src/http/jmap.h) and Email/parse (4.9), on a real `kasten serve`. What Email/get says
+is compared with what IMAP (ENVELOPE, BODYSTRUCTURE, BINARY[x], RFC 3516) and Python's
+email module say about the same message on the same server."""
+
+import email
+import email.policy
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jmap_test import CORE, MAIL, JmapClient, basic, http_request
+from kasten_test import RawIMAP, unique_user
+
+KASTEN_LISTEN = ("smtp", "imap", "http")
+KASTEN_CONFIG = {"limits": {"max_unauthenticated_per_ip": 100}}
+PASSWORD = "Jmap-get-pass-1"
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "imap"
+
+LIST_PROPS = ["id", "threadId", "mailboxIds", "keywords", "from", "to", "cc", "subject",
+              "receivedAt", "sentAt", "size", "preview", "hasAttachment"]
+READ_PROPS = ["bodyValues", "textBody", "htmlBody", "attachments", "messageId",
+              "references", "replyTo"]
+
+
+def account(server, prefix="jg"):
+    a = unique_user(prefix)
+    server.user_add(a, PASSWORD)
+    return a, JmapClient(server, a, PASSWORD)
+
+
+def imap(server, a):
+    c = RawIMAP(*server.addr("imap"))
+    c.login(a, PASSWORD)
+    return c
+
+
+def append(c, msg, mailbox="INBOX", flags=""):
+    st, _ = c.cmd(f'APPEND {mailbox} ({flags}) "05-Jan-2026 10:00:00 +0000" '
+                  f'{{{len(msg)}+}}\r\n'.encode() + msg)
+    assert b" OK " in st, st
+
+
+def emailid(c, uid, mailbox="INBOX"):
+    c.cmd(f"EXAMINE {mailbox}")
+    _, untagged = c.cmd(f"UID FETCH {uid} (EMAILID)")
+    return re.search(rb"EMAILID \(([0-9a-f]+)\)", b"".join(untagged)).group(1).decode()
+
+
+def store(server, msgs):
+    """A fresh account holding msgs (bytes, CRLF) in INBOX: (client, imap, [EMAILID])."""
+    a, j = account(server)
+    c = imap(server, a)
+    for m in msgs:
+        append(c, m)
+    ids = [emailid(c, i + 1) for i in range(len(msgs))]
+    return j, c, ids
+
+
+def crlf(s):
+    if isinstance(s, str):
+        s = s.encode()
+    return s.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def get1(j, eid, props, **kw):
+    r = j.ok("Email/get", dict({"ids": [eid], "properties": props}, **kw))
+    assert r["notFound"] == [], r
+    return r["list"][0]
+
+
+MIXED = crlf("""From: =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <joerg@example.org>
+Sender: Secretary <sec@example.org>
+To: Bob <bob@example.net>, "Carol, C." <carol@example.net>
+Cc: Team: dave@example.net, Erin <erin@example.net>;, frank@example.net
+Reply-To: replies@example.org
+Subject: =?ISO-8859-1?Q?Gr=FC=DFe?= aus Berlin
+Date: Tue, 24 Feb 2026 18:55:12 +0100
+Message-ID: <m1@example.org>
+In-Reply-To: <m0@example.org>
+References: <root@example.org> <m0@example.org>
+List-Unsubscribe: <mailto:leave@example.org>, <https://example.org/leave?x=1>
+X-Custom: one
+X-Custom:  two
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: multipart/alternative; boundary="alt"
+
+--alt
+Content-Type: text/plain; charset=iso-8859-1
+Content-Transfer-Encoding: quoted-printable
+
+Gr=FC=DFe, this is the plain text.
+--alt
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: base64
+
+PGh0bWw+PGJvZHk+PHA+R3LDvMOfZSwgSFRNTDwvcD48L2JvZHk+PC9odG1sPg==
+--alt--
+--outer
+Content-Type: application/pdf; name="report.pdf"
+Content-Disposition: attachment; filename*=UTF-8''Bericht%20%C3%BCber.pdf
+Content-Transfer-Encoding: base64
+Content-Language: de
+
+JVBERi0xLjQKJcOkw7zDtsOfCjEgMCBvYmoKPDw+PgplbmRvYmoKdHJhaWxlcgo8PD4+CiUlRU9GCg==
+--outer--
+""")
+
+
+def test_list_and_read_properties(mserver):
+    """The webmail's list and reading properties on one multipart message (RFC 8621
+    4.1.2-4.1.4): decoded names and subject, groups flattened, sentAt with the zone
+    as written, the alternative split into textBody/htmlBody, the PDF an attachment,
+    values decoded to UTF-8."""
+    j, c, (eid,) = store(mserver, [MIXED])
+    e = get1(j, eid, LIST_PROPS)
+    assert e["from"] == [{"name": "Jörg Müller", "email": "joerg@example.org"}]
+    assert e["to"] == [{"name": "Bob", "email": "bob@example.net"},
+                       {"name": "Carol, C.", "email": "carol@example.net"}]
+    assert e["cc"] == [{"name": None, "email": "dave@example.net"},
+                       {"name": "Erin", "email": "erin@example.net"},
+                       {"name": None, "email": "frank@example.net"}]
+    assert e["subject"] == "Grüße aus Berlin"
+    assert e["sentAt"] == "2026-02-24T18:55:12+01:00"
+    assert e["receivedAt"] == "2026-01-05T10:00:00Z"
+    assert e["size"] == len(MIXED)
+    assert e["hasAttachment"] is True
+    assert e["preview"].startswith("Grüße, this is the plain text")
+    assert e["keywords"] == {} and len(e["mailboxIds"]) == 1
+    r = get1(j, eid, READ_PROPS, fetchTextBodyValues=True, fetchHTMLBodyValues=True)
+    assert r["messageId"] == ["m1@example.org"]
+    assert r["references"] == ["root@example.org", "m0@example.org"]
+    assert r["replyTo"] == [{"name": None, "email": "replies@example.org"}]
+    assert [p["partId"] for p in r["textBody"]] == ["1.1"]
+    assert [p["partId"] for p in r["htmlBody"]] == ["1.2"]
+    att = r["attachments"]
+    assert [(p["partId"], p["type"], p["name"], p["disposition"]) for p in att] == [
+        ("2", "application/pdf", "Bericht über.pdf", "attachment")]
+    assert att[0]["blobId"] == f"G{eid}.2" and att[0]["language"] == ["de"]
+    assert att[0]["size"] == 58  # decoded, as the download
+    assert r["textBody"][0]["charset"] == "iso-8859-1"
+    assert r["bodyValues"] == {
+        "1.1": {"value": "Grüße, this is the plain text.", "isEncodingProblem": False,
+                "isTruncated": False},
+        "1.2": {"value": "<html><body><p>Grüße, HTML</p></body></html>",
+                "isEncodingProblem": False, "isTruncated": False}}
