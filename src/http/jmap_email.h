@@ -45,7 +45,8 @@ int jmap_changes_run(struct jmap_ctx *x, json_t *args, jmap_store_changes_fn fn,
  * Writes to fd (from its current offset; the caller owns fd) and sets *size_out.
  * 0, or < 0 with *seterr_out a SetError (a new reference) when the object is refused:
  * invalidProperties with "properties", blobNotFound with "notFound", tooLarge (above
- * the account's free quota or max_message_size); ERR_IO / ERR_NOMEM with *seterr_out
+ * [limits] max_message_size) or overQuota (above what the account's quota has left);
+ * writing stops at the bound. ERR_IO / ERR_NOMEM / ERR_* of the store with *seterr_out
  * NULL for the server's own failures (the caller answers serverFail). */
 int jmap_email_build(struct jmap_ctx *x, json_t *email, int fd, uint64_t *size_out,
 		     json_t **seterr_out);
