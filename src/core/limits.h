@@ -258,6 +258,9 @@
 #define LIMIT_ACTIVITY_ROWS 1000           /* ... and at most this many rows per account
 					    * of each kind (clients, POP3 removals) */
 #define LIMIT_ACTIVITY_STRING 128          /* bytes of a client name or address kept */
+#define LIMIT_SUBMISSION_DAYS 90           /* JMAP EmailSubmissions are kept this long ... */
+#define LIMIT_SUBMISSION_ROWS 1000         /* ... and at most this many per account */
+#define LIMIT_SUBMISSION_OBJECT 65536      /* bytes of one kept EmailSubmission (JSON) */
 
 /* Mailbox names */
 #define LIMIT_MAILBOX_NAME 512

@@ -52,6 +52,7 @@ struct arena;
 struct store_env;
 struct store;
 struct store_activity;
+struct store_submission_list;
 
 /* ---- system flags (RFC 9051 2.3.2); keywords are separate strings ---- */
 enum store_flag {
@@ -367,6 +368,11 @@ struct store_ops {
 			     struct store_activity **out, size_t *n_out);
 	int (*account_aliases)(struct store_env *env, int64_t account_id, struct arena *a,
 			       const char ***names_out, size_t *n_out);
+	int (*submission_add)(struct store_env *env, int64_t account_id, const char *object,
+			      int64_t now, int64_t *id_out);
+	int (*submission_destroy)(struct store_env *env, int64_t account_id, int64_t id);
+	int (*submission_list)(struct store_env *env, int64_t account_id, struct arena *a,
+			       struct store_submission_list *out);
 	/* JMAP changes and emails */
 	int (*email_changes)(struct store *st, uint64_t since, size_t max, struct arena *a,
 			     struct store_changes *out);
@@ -776,6 +782,39 @@ int store_activity_list(struct store_env *env, int64_t account_id, struct arena 
  * unknown account. */
 int store_account_aliases(struct store_env *env, int64_t account_id, struct arena *a,
 			  const char ***names_out, size_t *n_out);
+
+/* JMAP EmailSubmissions (RFC 8621 7) of an account, kept so that EmailSubmission/get,
+ * /changes and /query can answer after the send. The store keeps each one's object as
+ * JSON text it does not read (the JMAP layer's, at most LIMIT_SUBMISSION_OBJECT bytes)
+ * under an id of its own, and a change counter per account: adding and destroying take
+ * its next value, and a destroyed submission stays as a tombstone so /changes can
+ * name it. Bounded: submissions older than LIMIT_SUBMISSION_DAYS and those past the
+ * newest LIMIT_SUBMISSION_ROWS go (pruned when one is added); `pruned` then says up to
+ * which change the history is incomplete (changes from before it: cannotCalculate). */
+struct store_submission {
+	int64_t id;                /* > 0, never reused */
+	uint64_t seq;              /* the change that added it */
+	uint64_t destroyed;        /* the change that destroyed it; 0 while it lives */
+	int64_t created;           /* unix seconds */
+	const char *object;        /* NULL for a tombstone */
+};
+struct store_submission_list {
+	struct store_submission *v; /* ascending by id, tombstones included */
+	size_t n;
+	uint64_t state;            /* the account's newest change (0: none yet) */
+	uint64_t pruned;           /* the newest change pruned away (0: none) */
+};
+/* Keep a new submission (durable when this returns): *id_out. ERR_TOO_BIG for an object
+ * past LIMIT_SUBMISSION_OBJECT, ERR_NOTFOUND for an unknown account. */
+int store_submission_add(struct store_env *env, int64_t account_id, const char *object,
+			 int64_t now, int64_t *id_out);
+/* Destroy one (it becomes a tombstone). ERR_NOTFOUND when it is not the account's live
+ * submission. */
+int store_submission_destroy(struct store_env *env, int64_t account_id, int64_t id);
+/* Every kept submission of the account (at most LIMIT_SUBMISSION_ROWS and their
+ * tombstones), strings and array from the arena. */
+int store_submission_list(struct store_env *env, int64_t account_id, struct arena *a,
+			  struct store_submission_list *out);
 
 /* ---- JMAP view: changes and emails (RFC 8620 5.2, RFC 8621 2.2, 3.2, 4.3) ----
  * A JMAP Email is every message of the account sharing one EMAILID (store_msg.guid: the

@@ -94,3 +94,26 @@ int store_account_aliases(struct store_env *env, int64_t account_id, struct aren
 		return ERR_INVAL;
 	return env->ops->account_aliases(env, account_id, a, names_out, n_out);
 }
+
+int store_submission_add(struct store_env *env, int64_t account_id, const char *object,
+			 int64_t now, int64_t *id_out)
+{
+	if (!ACCOUNT_ENV_OP(env, submission_add) || !object || !id_out)
+		return ERR_INVAL;
+	return env->ops->submission_add(env, account_id, object, now, id_out);
+}
+
+int store_submission_destroy(struct store_env *env, int64_t account_id, int64_t id)
+{
+	if (!ACCOUNT_ENV_OP(env, submission_destroy))
+		return ERR_INVAL;
+	return env->ops->submission_destroy(env, account_id, id);
+}
+
+int store_submission_list(struct store_env *env, int64_t account_id, struct arena *a,
+			  struct store_submission_list *out)
+{
+	if (!ACCOUNT_ENV_OP(env, submission_list) || !a || !out)
+		return ERR_INVAL;
+	return env->ops->submission_list(env, account_id, a, out);
+}

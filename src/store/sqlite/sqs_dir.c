@@ -68,6 +68,21 @@ static const char *const dir_schema[] = {
 	"  at INTEGER NOT NULL);\n"
 	"CREATE INDEX activity_removals_at ON activity_removals(account_id, at);\n"
 	"PRAGMA user_version=3;",
+	/* 4: JMAP EmailSubmissions (sqs_submission.c): the objects, and per account the
+	 * change counter and how far pruning has eaten into the history */
+	"CREATE TABLE submissions(\n"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+	"  seq INTEGER NOT NULL,\n"
+	"  destroyed INTEGER NOT NULL DEFAULT 0,\n"
+	"  created INTEGER NOT NULL,\n"
+	"  object TEXT);\n"
+	"CREATE INDEX submissions_account ON submissions(account_id, id);\n"
+	"CREATE TABLE submission_state(\n"
+	"  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,\n"
+	"  seq INTEGER NOT NULL,\n"
+	"  pruned INTEGER NOT NULL);\n"
+	"PRAGMA user_version=4;",
 };
 
 #define ACC_COLS "id, address, pwhash, quota_bytes, quota_messages, pop3_enabled"

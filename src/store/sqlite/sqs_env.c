@@ -298,4 +298,7 @@ const struct store_ops store_sqlite_ops = {
 	.activity_removed = sqs_activity_removed,
 	.activity_list = sqs_activity_list,
 	.account_aliases = sqs_account_aliases,
+	.submission_add = sqs_submission_add,
+	.submission_destroy = sqs_submission_destroy,
+	.submission_list = sqs_submission_list,
 };

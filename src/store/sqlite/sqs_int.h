@@ -290,6 +290,12 @@ int sqs_activity_removed(struct store_env *env, int64_t account_id, const char *
 			 uint64_t bytes, int64_t now);
 int sqs_activity_list(struct store_env *env, int64_t account_id, struct arena *a,
 		      struct store_activity **out, size_t *n_out);
+/* sqs_submission.c: JMAP EmailSubmissions (tables submissions, submission_state) */
+int sqs_submission_add(struct store_env *env, int64_t account_id, const char *object,
+		       int64_t now, int64_t *id_out);
+int sqs_submission_destroy(struct store_env *env, int64_t account_id, int64_t id);
+int sqs_submission_list(struct store_env *env, int64_t account_id, struct arena *a,
+			struct store_submission_list *out);
 
 /* ---- sqs_db.c: index.db handles and the pool ---- */
 /* Open a database file with our pragmas (WAL, synchronous=FULL, busy timeout,
