@@ -119,7 +119,8 @@ int http_stream_write(struct http_req *r, const void *p, size_t n);
 void http_stream_end(struct http_req *r);
 
 /* ---- routes (http_routes.c): a static table; other parts add rows ----
- * Matching: rows in order; path exact, or prefix when the row's path ends in '/'.
+ * Matching: rows in order; path exact, or prefix when the row's path ends in '/' (but
+ * "/", which is the root only).
  * Among the rows whose path and listener match, the first whose method matches (NULL
  * = any; "GET" also takes HEAD) is taken; if none: 405 with Allow listing theirs;
  * no path match: 404. max_body: the largest request body the route takes (0 = the

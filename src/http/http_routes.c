@@ -6,6 +6,7 @@
 #include "http_admin.h"
 #include "http/http_autoconfig.h"
 #include "http/jmap.h"
+#include "http/http_web.h"
 #include "core/limits.h"
 #include "core/banned.h"
 
@@ -32,6 +33,9 @@ const struct http_route http_routes[] = {
 	{"POST", "/Autodiscover/Autodiscover.xml", HTTP_PUBLIC, http_autodiscover_pox,
 	 LIMIT_AUTODISCOVER_REQUEST},
 	{"GET", "/mobileconfig", HTTP_PUBLIC, http_autoconfig_mobileconfig, 0},
+	/* the webmail, embedded (src/http/http_web.c) */
+	{"GET", "/", HTTP_PUBLIC, http_web_index, 0},
+	{"GET", "/web/", HTTP_PUBLIC, http_web_file, 0},
 };
 
 const size_t http_routes_n = sizeof(http_routes) / sizeof(http_routes[0]);

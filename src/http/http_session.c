@@ -162,7 +162,7 @@ static const struct http_route *route_find(struct http_session *s, const char *m
 		if (rt->listener != s->listener)
 			continue;
 		size_t pl = strlen(rt->path);
-		bool prefix = pl && rt->path[pl - 1] == '/';
+		bool prefix = pl > 1 && rt->path[pl - 1] == '/'; /* "/": the root only */
 		if (prefix ? strncmp(path, rt->path, pl) != 0 : strcmp(path, rt->path) != 0)
 			continue;
 		path_seen = true;
