@@ -16,17 +16,21 @@ deps-run:
 deps-check:
 	@scripts/install-deps.sh check
 
+# the webmail's npm packages (web/package-lock.json), which the build embeds
+web-deps:
+	@scripts/install-npm.sh
+
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)
 
-build: $(BUILD)/build.ninja
+build: web-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 run: deps-run build
 	@$(BUILD)/kasten init --data $(DATA)
 	exec $(BUILD)/kasten serve --data $(DATA)
 
-check: deps-check
+check: deps-check web-deps
 	@scripts/check.sh
 
 # the browser tests alone (also a stage of `make check`): Debian's chromium, playwright-core

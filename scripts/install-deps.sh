@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh: install the Debian packages kasten builds and tests with, if missing.
 # Usage: scripts/install-deps.sh [build|check|bench]   (each includes the ones before it)
-#   build: what `make run` needs to build and run kasten, nothing more
+#   build: what `make run` needs to build and run kasten, nothing more (nodejs and npm:
+#          scripts/install-npm.sh installs the webmail's pinned npm packages)
 #   check: the test tools and real clients of `make check`
 #   bench: the anchors (Dovecot) `make bench` compares against
 set -eu
@@ -9,7 +10,7 @@ level=${1:-check}
 
 build="gcc make meson ninja-build pkg-config libevent-dev libssl-dev libsqlite3-dev
 libcrypt-dev libinih-dev zlib1g-dev libunbound-dev dns-root-data libidn2-dev publicsuffix
-libjansson-dev"
+libjansson-dev nodejs npm"
 check="openssl libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks postfix
 fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl strace
 isync offlineimap3 mutt tmux dovecot-imapd dovecot-pop3d dovecot-lmtpd
