@@ -1,0 +1,326 @@
+"""Email/set update and destroy, and Email/import (issue 10, wave 3; RFC 8621 4.6, 4.8;
+RFC 8620 5.3 PatchObjects) on a real `kasten serve`. What JMAP changes must be what IMAP
+and POP3 see: flags in FETCH and in IDLE, a move as EXPUNGE in one mailbox and a new
+UID in the other, a destroy as EXPUNGE and a smaller POP3 STAT, an import byte for byte
+in BODY[]; and Email/changes and the EventSource must see each change."""
+
+import re
+import time
+
+import pytest
+
+from jmap_test import CORE, QUOTA, EventStream, JmapClient, basic
+from kasten_test import RawIMAP, RawPOP3, deliver, make_message, read_responses, unique_user
+
+KASTEN_LISTEN = ("smtp", "imap", "pop3", "http")
+KASTEN_CONFIG = {"limits": {"max_unauthenticated_per_ip": 100}}
+PASSWORD = "Jmap-set-pass-1"
+
+
+def account(server, prefix="es", quota=None):
+    a = unique_user(prefix)
+    server.user_add(a, PASSWORD, quota=quota)
+    return a, JmapClient(server, a, PASSWORD)
+
+
+def imap(server, a):
+    c = RawIMAP(server.host, server.ports["imap"])
+    c.login(a, PASSWORD)
+    return c
+
+
+def uids(c, mailbox="INBOX"):
+    """{uid: (EMAILID, FLAGS text)} of a mailbox."""
+    c.cmd(f"SELECT {mailbox}")
+    _, untagged = c.cmd("UID FETCH 1:* (EMAILID FLAGS)")
+    out = {}
+    for line in untagged:
+        m = re.search(rb"UID (\d+)", line)
+        e = re.search(rb"EMAILID \(([0-9a-f]+)\)", line)
+        f = re.search(rb"FLAGS \(([^)]*)\)", line)
+        if m and e:
+            out[int(m.group(1))] = (e.group(1).decode(), f.group(1).decode() if f else "")
+    return out
+
+
+def delivered(server, a, c, n=1, subject="set"):
+    """n messages delivered by SMTP; their EMAILIDs in delivery order."""
+    for i in range(n):
+        deliver(server, a, make_message(f"{subject} {i}", b"Body %d.\r\n" % i))
+    server.wait_messages(a, n)
+    return [e for _, (e, _) in sorted(uids(c).items())]
+
+
+def get(c, eid, props=("mailboxIds", "keywords")):
+    r = c.ok("Email/get", {"ids": [eid], "properties": list(props)})
+    return r["list"][0] if r["list"] else None
+
+
+def quota_used(c):
+    """Quota/get's used octets (RFC 9425), what the webmail's quota bar shows."""
+    (resp,) = c.calls([["Quota/get", {"ids": None}, "q"]], using=[CORE, QUOTA])
+    return resp[1]["list"][0]["used"]
+
+
+def set_update(c, upd, **extra):
+    return c.ok("Email/set", dict({"update": upd}, **extra))
+
+
+# ---- update: keywords (RFC 8621 4.6, RFC 8620 5.3) ----
+
+def test_keywords_whole_and_members_seen_by_imap(mserver):
+    """keywords whole and keywords/<k> true|null; $seen etc. are IMAP system flags,
+    other keywords IMAP keywords; \\Deleted set over IMAP survives a whole replace."""
+    a, c = account(mserver)
+    with imap(mserver, a) as i:
+        (e,) = delivered(mserver, a, i)
+        s0 = c.ok("Email/get", {"ids": []})["state"]
+        r = set_update(c, {e: {"keywords": {"$seen": True, "$Flagged": True, "Work": True}}})
+        assert r["updated"] == {e: None} and r["notUpdated"] is None
+        assert r["oldState"] == s0 and int(r["newState"]) > int(s0)
+        assert get(c, e)["keywords"] == {"$seen": True, "$flagged": True, "work": True}
+        flags = list(uids(i).values())[0][1].split()
+        assert sorted(flags) == sorted(["\\Seen", "\\Flagged", "work"])
+        # a member path: add one, remove one (RFC 8620 5.3 JSON Pointer)
+        set_update(c, {e: {"keywords/$answered": True, "keywords/work": None}})
+        assert get(c, e)["keywords"] == {"$seen": True, "$flagged": True, "$answered": True}
+        # $forwarded, $junk are kept as the store's bits, shown as IMAP keywords
+        set_update(c, {e: {"keywords/$forwarded": True, "keywords/$junk": True,
+                           "keywords/a~1b": True}})
+        flags = list(uids(i).values())[0][1]
+        assert "$Forwarded" in flags and "$Junk" in flags and "a/b" in flags
+        assert get(c, e)["keywords"]["a/b"] is True
+        # IMAP's \Deleted has no keyword; replacing the keywords keeps it
+        i.cmd("UID STORE 1:* +FLAGS (\\Deleted)")
+        set_update(c, {e: {"keywords": {}}})
+        assert list(uids(i).values())[0][1] == "\\Deleted"
+        assert get(c, e)["keywords"] == {}
+
+
+def test_keyword_change_reaches_idle(mserver):
+    """A JMAP keyword change is an IMAP FETCH FLAGS in IDLE at once (issue 10 item 3)."""
+    a, c = account(mserver)
+    with imap(mserver, a) as i, imap(mserver, a) as idle:
+        (e,) = delivered(mserver, a, i)
+        idle.cmd("SELECT INBOX")
+        idle.send(b"i1 IDLE\r\n")
+        assert idle.response().startswith(b"+")
+        set_update(c, {e: {"keywords/$seen": True}})
+        seen = read_responses(idle, 1, seconds=5)
+        assert seen and re.search(rb"\* 1 FETCH \(.*FLAGS \(\\Seen\)", seen[0]), seen
+        idle.send(b"DONE\r\n")
+        st, _ = idle.until("i1")
+        assert b"OK" in st
+
+
+def test_patch_errors(mserver):
+    """invalidPatch, invalidProperties, notFound per id; the rest of the call goes on."""
+    a, c = account(mserver)
+    with imap(mserver, a) as i:
+        (e,) = delivered(mserver, a, i)
+    r = set_update(c, {
+        e: {"keywords/$seen": True},
+        "0123456789abcdef0123456789abcdef": {"keywords/$seen": True},
+        "nope": {"keywords/$seen": True},
+    })
+    assert list(r["updated"]) == [e]
+    assert r["notUpdated"]["0123456789abcdef0123456789abcdef"]["type"] == "notFound"
+    assert r["notUpdated"]["nope"]["type"] == "notFound"
+    cases = [
+        ({"subject": "x"}, "invalidProperties", ["subject"]),
+        ({"keywords": {"bad keyword": True}}, "invalidProperties", ["keywords"]),
+        ({"keywords": {"$seen": False}}, "invalidProperties", ["keywords"]),
+        ({"keywords/$seen": False}, "invalidProperties", ["keywords/$seen"]),
+        ({"keywords/a(b": True}, "invalidProperties", ["keywords/a(b"]),
+        ({"keywords/a/b": True}, "invalidPatch", None),
+        ({"keywords/a~2": True}, "invalidPatch", None),
+        ({"keywords": {}, "keywords/$seen": True}, "invalidPatch", None),
+        ({"mailboxIds": {}}, "invalidProperties", ["mailboxIds"]),
+        ({"mailboxIds": {"Mnosuchmailbox": True}}, "invalidProperties", ["mailboxIds"]),
+        ({"mailboxIds/Mnosuch": True}, "invalidProperties", ["mailboxIds/Mnosuch"]),
+        ({"mailboxIds/x": False}, "invalidProperties", ["mailboxIds/x"]),
+    ]
+    for patch, typ, props in cases:
+        r = set_update(c, {e: patch})
+        err = r["notUpdated"][e]
+        assert err["type"] == typ, (patch, err)
+        if props:
+            assert err["properties"] == props, (patch, err)
+    # nothing of that changed the Email
+    assert get(c, e)["keywords"] == {"$seen": True}
+
+
+# ---- update: mailboxIds ----
+
+def test_move_copy_remove_seen_by_imap(mserver):
+    """mailboxIds whole = a move (IMAP: EXPUNGE in INBOX, a new UID in the target, same
+    EMAILID); mailboxIds/<id> true = a copy; null = that copy expunged; the last
+    mailbox cannot go (invalidProperties)."""
+    a, c = account(mserver)
+    with imap(mserver, a) as i:
+        i.cmd("CREATE Work")
+        (e,) = delivered(mserver, a, i)
+        names, roles = c.mailbox_ids()
+        inbox, work, trash = roles["inbox"], names["Work"], roles["trash"]
+        # an IDLE session on INBOX sees the move as EXPUNGE
+        with imap(mserver, a) as idle:
+            idle.cmd("SELECT INBOX")
+            idle.send(b"i1 IDLE\r\n")
+            assert idle.response().startswith(b"+")
+            r = set_update(c, {e: {"mailboxIds": {work: True}}})
+            assert r["updated"] == {e: None}, r
+            seen = read_responses(idle, 1, seconds=5)
+            assert seen == [b"* 1 EXPUNGE"], seen
+            idle.send(b"DONE\r\n")
+            idle.until("i1")
+        assert uids(i, "INBOX") == {}
+        assert [v[0] for v in uids(i, "Work").values()] == [e]
+        assert get(c, e)["mailboxIds"] == {work: True}
+        # copy into Trash too: two copies, one EMAILID
+        set_update(c, {e: {f"mailboxIds/{trash}": True}})
+        assert get(c, e)["mailboxIds"] == {work: True, trash: True}
+        assert [v[0] for v in uids(i, "Trash").values()] == [e]
+        # remove from Work: only Trash keeps it
+        set_update(c, {e: {f"mailboxIds/{work}": None}})
+        assert get(c, e)["mailboxIds"] == {trash: True}
+        assert uids(i, "Work") == {}
+        # the last mailbox stays
+        r = set_update(c, {e: {f"mailboxIds/{trash}": None}})
+        assert r["notUpdated"][e]["type"] == "invalidProperties"
+        assert r["notUpdated"][e]["properties"] == ["mailboxIds"]
+        # back to INBOX with a new UID there (UIDs are never reused)
+        set_update(c, {e: {"mailboxIds": {inbox: True}}})
+        assert list(uids(i, "INBOX")) == [2]
+        assert get(c, e)["mailboxIds"] == {inbox: True}
+
+
+def test_copy_over_quota(server):
+    """A copy counts against the quota in full (store_copy): overQuota, nothing done,
+    not even the keyword change of the same patch."""
+    a, c = account(server)
+    with imap(server, a) as i:
+        i.cmd("CREATE Work")
+        (e,) = delivered(server, a, i)
+        names, roles = c.mailbox_ids()
+        size = c.ok("Email/get", {"ids": [e], "properties": ["size"]})["list"][0]["size"]
+        # room for two copies, not three
+        server.kasten("user", "quota", a, str(size * 2 + size // 2))
+        set_update(c, {e: {f"mailboxIds/{names['Work']}": True}})
+        r = set_update(c, {e: {f"mailboxIds/{roles['trash']}": True,
+                               "keywords/$seen": True}})
+        assert r["notUpdated"][e]["type"] == "overQuota", r
+        assert get(c, e) == {"id": e, "mailboxIds": {roles["inbox"]: True, names["Work"]: True},
+                             "keywords": {}}
+        assert uids(i, "Trash") == {}
+        # a move needs no room
+        r = set_update(c, {e: {"mailboxIds": {roles["trash"]: True, names["Work"]: True}}})
+        assert r["updated"] == {e: None}, r
+
+
+# ---- destroy ----
+
+def test_destroy_every_copy_and_pop3_stat(mserver):
+    """destroy expunges every copy (IMAP EXPUNGE in IDLE), POP3 STAT drops, the quota
+    usage shrinks at once; a destroyed id is notFound afterwards."""
+    a, c = account(mserver, quota="10M")
+    with imap(mserver, a) as i:
+        e1, e2 = delivered(mserver, a, i, 2)
+        _, roles = c.mailbox_ids()
+        set_update(c, {e1: {f"mailboxIds/{roles['trash']}": True}})
+        with RawPOP3(mserver.host, mserver.ports["pop3"]) as p:
+            p.login(a, PASSWORD)
+            assert p.cmd("STAT").startswith(b"+OK 2 ")
+        used = quota_used(c)
+        with imap(mserver, a) as idle:
+            idle.cmd("SELECT INBOX")
+            idle.send(b"i1 IDLE\r\n")
+            assert idle.response().startswith(b"+")
+            r = c.ok("Email/set", {"destroy": [e1, "0123456789abcdef0123456789abcdef"]})
+            assert r["destroyed"] == [e1]
+            assert r["notDestroyed"] == {"0123456789abcdef0123456789abcdef":
+                                         {"type": "notFound"}}
+            assert read_responses(idle, 1, seconds=5) == [b"* 1 EXPUNGE"]
+            idle.send(b"DONE\r\n")
+            idle.until("i1")
+        assert uids(i, "Trash") == {}
+        with RawPOP3(mserver.host, mserver.ports["pop3"]) as p:
+            p.login(a, PASSWORD)
+            assert p.cmd("STAT").startswith(b"+OK 1 ")
+        assert quota_used(c) < used
+        assert c.ok("Email/get", {"ids": [e1]})["notFound"] == [e1]
+        r = c.ok("Email/set", {"destroy": [e1]})
+        assert r["notDestroyed"][e1]["type"] == "notFound"
+        assert get(c, e2) is not None
+
+
+def test_empty_trash(mserver):
+    """Empty Trash: destroy every Email an Email/query of Trash returns, in one call."""
+    a, c = account(mserver)
+    with imap(mserver, a) as i:
+        ids = delivered(mserver, a, i, 5)
+        _, roles = c.mailbox_ids()
+        set_update(c, {e: {"mailboxIds": {roles["trash"]: True}} for e in ids[:4]})
+        q = c.ok("Email/query", {"filter": {"inMailbox": roles["trash"]}})
+        assert sorted(q["ids"]) == sorted(ids[:4])
+        r = c.ok("Email/set", {"destroy": q["ids"]})
+        assert sorted(r["destroyed"]) == sorted(ids[:4])
+        assert c.ok("Email/query", {"filter": {"inMailbox": roles["trash"]}})["ids"] == []
+        assert [v[0] for v in uids(i, "INBOX").values()] == [ids[4]]
+
+
+# ---- ifInState, changes, push ----
+
+def test_if_in_state(mserver):
+    a, c = account(mserver)
+    with imap(mserver, a) as i:
+        (e,) = delivered(mserver, a, i)
+    st = c.ok("Email/get", {"ids": []})["state"]
+    assert c.err("Email/set", {"ifInState": "1", "update": {e: {"keywords": {}}}}) \
+        == "stateMismatch"
+    r = c.ok("Email/set", {"ifInState": st, "update": {e: {"keywords/$seen": True}}})
+    assert r["oldState"] == st and r["updated"] == {e: None}
+
+
+def test_changes_and_eventsource_see_each_change(mserver):
+    """Email/changes lists the update, then the destroy; a StateChange event for each."""
+    a, c = account(mserver)
+    with imap(mserver, a) as i:
+        (e,) = delivered(mserver, a, i)
+    s0 = c.ok("Email/get", {"ids": []})["state"]
+    with EventStream(mserver, basic(a, PASSWORD)) as es:
+        set_update(c, {e: {"keywords/$flagged": True}})
+        ev = es.event("state", 5)
+        assert "Email" in ev["data"]["changed"][c.acct]
+        r = c.ok("Email/changes", {"sinceState": s0})
+        assert (r["created"], r["updated"], r["destroyed"]) == ([], [e], [])
+        s1 = r["newState"]
+        c.ok("Email/set", {"destroy": [e]})
+        ev2 = es.event("state", 5)
+        assert int(ev2["id"]) > int(ev["id"])
+        r = c.ok("Email/changes", {"sinceState": s1})
+        assert (r["created"], r["updated"], r["destroyed"]) == ([], [], [e])
+
+
+# ---- isolation ----
+
+def test_isolation(mserver):
+    """Another account's Email ids are notFound for update and destroy, its mailbox ids
+    invalidProperties; its account id is accountNotFound; nothing of it changes."""
+    a, ca = account(mserver)
+    b, cb = account(mserver)
+    with imap(mserver, a) as i:
+        (ea,) = delivered(mserver, a, i)
+    with imap(mserver, b) as i:
+        (eb,) = delivered(mserver, b, i)
+    _, roles_a = ca.mailbox_ids()
+    _, roles_b = cb.mailbox_ids()
+    r = set_update(cb, {ea: {"keywords/$seen": True}})
+    assert r["notUpdated"][ea]["type"] == "notFound"
+    r = cb.ok("Email/set", {"destroy": [ea]})
+    assert r["notDestroyed"][ea]["type"] == "notFound"
+    r = set_update(cb, {eb: {"mailboxIds": {roles_a["trash"]: True}}})
+    assert r["notUpdated"][eb]["type"] == "invalidProperties"
+    got, res = cb.call("Email/set", {"accountId": ca.acct, "destroy": [ea]})
+    assert got == "error" and res["type"] == "accountNotFound"
+    assert get(ca, ea) == {"id": ea, "mailboxIds": {roles_a["inbox"]: True}, "keywords": {}}
+    assert get(cb, eb)["mailboxIds"] == {roles_b["inbox"]: True}
