@@ -4,8 +4,9 @@
  * Isolation: a request names an account in its path, and only the authenticated
  * account's own id is served; any other (existing or not) is 404, the same answer as
  * an unknown blob, so the answers tell nothing about other accounts. Blob ids are only
- * ever looked up inside that account's store (uploads by store_blob_open, messages by
- * EMAILID through store_email_get), never as paths.
+ * ever looked up inside that account's store (jmap_blob_open_any: uploads by
+ * store_blob_open, messages and parts by EMAILID through store_email_get), never as
+ * paths.
  *
  * Uploads are bounded by the route ([http] max_upload_size, 413 before the body is
  * read) and by what the quota has left (store_blob_put: ERR_QUOTA -> 413). The store
@@ -204,35 +205,13 @@ static const char *disposition(struct http_req *r, const char *name)
 	return arena_printf(r->a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", plain, enc);
 }
 
-/* Is s 32 lowercase hex digits followed by end (or '.')? */
-static bool emailid_prefix(const char *s)
-{
-	for (size_t i = 0; i < 32; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return s[32] == '\0' || s[32] == '.';
-}
-
-/* Open blob_id of the account: an upload ("U...") or a whole message ("G" + EMAILID).
- * A part ("G" + EMAILID + "." + part) needs the MIME structure the Email methods read:
- * ERR_NOTFOUND until they add it here. */
+/* Open blob_id of the account through the one opener every blob user shares
+ * (jmap_blob_open_any: uploads, messages, parts); it reads only x->st and x->a. */
 static int blob_open(struct http_req *r, struct store *st, const char *blob_id, int *fd,
-		     uint64_t *size)
+		     uint64_t *size, const char **type)
 {
-	const char *type;
-	if (blob_id[0] == 'U')
-		return store_blob_open(st, blob_id, fd, size, &type, r->a);
-	if (blob_id[0] != 'G' || !emailid_prefix(blob_id + 1) || blob_id[33] != '\0')
-		return ERR_NOTFOUND;
-	const char *id = blob_id + 1;
-	struct store_email *e;
-	size_t n;
-	int rc = store_email_get(st, &id, 1, r->a, &e, &n);
-	if (rc < 0)
-		return rc;
-	if (n == 0 || e[0].n == 0)
-		return ERR_NOTFOUND;
-	return store_msg_open(st, e[0].mailbox_ids[0], e[0].uids[0], fd, size);
+	struct jmap_ctx x = {.st = st, .a = r->a};
+	return jmap_blob_open_any(&x, blob_id, fd, size, type);
 }
 
 static void download_authed(struct http_req *r, const struct jmap_auth *au)
@@ -249,13 +228,14 @@ static void download_authed(struct http_req *r, const struct jmap_auth *au)
 	struct store *st;
 	int fd = -1;
 	uint64_t size = 0;
+	const char *type = NULL;
 	if (!blob_id || !cd) {
 		http_problem(r, 500, NULL, NULL);
 		return;
 	}
 	int rc = store_open(http_store_env(), id, &st);
 	if (rc == 0) {
-		rc = blob_open(r, st, blob_id, &fd, &size);
+		rc = blob_open(r, st, blob_id, &fd, &size, &type);
 		store_close(&st);
 	}
 	if (rc == ERR_NOTFOUND) {
@@ -270,7 +250,9 @@ static void download_authed(struct http_req *r, const struct jmap_auth *au)
 	/* a blob id names immutable content (RFC 8620 6.2) */
 	http_add_header(r, "Cache-Control", "private, immutable, max-age=31536000");
 	http_add_header(r, "Content-Security-Policy", "default-src 'none'; sandbox");
-	http_reply_file(r, 200, download_type(http_query_param(r, "type")), fd, size);
+	/* ?type= as RFC 8620 6.2 asks; without it the blob's own (a part's type) */
+	const char *want = http_query_param(r, "type");
+	http_reply_file(r, 200, download_type(want && *want ? want : type), fd, size);
 }
 
 void jmap_http_download(struct http_req *r)

@@ -123,10 +123,10 @@ static unsigned next_number(const char **path)
 			return 0;
 		v = v * 10 + (unsigned)(*p++ - '0');
 	}
-	if (*p == '.')
+	if (*p == '.' && p[1] >= '1' && p[1] <= '9')
 		p++;
 	else if (*p)
-		return 0;
+		return 0; /* "1.", "1.0", "1x": not a section number */
 	*path = p;
 	return v;
 }

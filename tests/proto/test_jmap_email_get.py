@@ -151,3 +151,73 @@ def test_list_and_read_properties(mserver):
                 "isTruncated": False},
         "1.2": {"value": "<html><body><p>Grüße, HTML</p></body></html>",
                 "isEncodingProblem": False, "isTruncated": False}}
+
+
+# ---- part blobs (contract C1; RFC 8620 6.2 download) ----
+
+def binary(c, uid, section):
+    """IMAP UID FETCH BINARY[section] (RFC 3516): the decoded octets."""
+    st, untagged = c.cmd(f"UID FETCH {uid} (BINARY.PEEK[{section}])")
+    assert b" OK " in st, st
+    line = b"\r\n".join(untagged)
+    m = re.search(rb"BINARY\[" + section.encode() + rb"\] ~?\{(\d+)\}\r\n", line)
+    if m:
+        return line[m.end():m.end() + int(m.group(1))]
+    m = re.search(rb"BINARY\[" + section.encode() + rb"\] \"((?:[^\"\\]|\\.)*)\"", line)
+    return re.sub(rb"\\(.)", rb"\1", m.group(1))
+
+
+def download(j, blob, name="x", query="", auth=None):
+    st, hdrs, body = http_request(j.server, "GET", f"/jmap/download/{j.acct}/{blob}/{name}"
+                                  + query, headers={"Authorization": auth or j.auth})
+    return st, hdrs, body
+
+
+def leaves(part):
+    if part.get("subParts") is not None:
+        for p in part["subParts"]:
+            yield from leaves(p)
+    else:
+        yield part
+
+
+def test_part_blobs_are_imap_binary(mserver):
+    """Every leaf part's blob downloads the part decoded, byte for byte what IMAP
+    BINARY[partId] (RFC 3516) gives for the same section, with the part's type when
+    the URL names none; the whole-message blob is BODY[]."""
+    j, c, (eid,) = store(mserver, [MIXED])
+    bs = get1(j, eid, ["bodyStructure"])["bodyStructure"]
+    parts = list(leaves(bs))
+    assert [p["partId"] for p in parts] == ["1.1", "1.2", "2"]
+    c.cmd("EXAMINE INBOX")
+    for p in parts:
+        st, hdrs, body = download(j, p["blobId"])
+        assert st == 200, body
+        assert body == binary(c, 1, p["partId"]), p["partId"]
+        assert len(body) == p["size"], p
+        assert hdrs["content-type"].split(";")[0] == p["type"]
+    py = email.message_from_bytes(MIXED, policy=email.policy.default)
+    pdf = [q for q in py.walk() if q.get_content_type() == "application/pdf"][0]
+    assert download(j, f"G{eid}.2")[2] == pdf.get_payload(decode=True)
+    st, hdrs, body = download(j, f"G{eid}.2", query="?type=text/plain")
+    assert hdrs["content-type"].startswith("text/plain")
+    assert download(j, f"G{eid}")[2] == MIXED
+    for bad in (f"G{eid}.3", f"G{eid}.1", f"G{eid}.0", f"G{eid}.1.3", f"G{eid}.",
+                f"G{eid}.1.1.", f"G{eid}.01", "G" + "0" * 32 + ".1"):
+        assert download(j, bad)[0] == 404, bad
+
+
+def test_part_blobs_isolated(mserver):
+    """Another account's Email id and part blob ids are notFound / 404, whether asked
+    by id, by download under one's own account, or under the other's account id."""
+    j, c, (eid,) = store(mserver, [MIXED])
+    b, jb = account(mserver, "jgother")
+    r = jb.ok("Email/get", {"ids": [eid], "properties": ["subject", "bodyValues"],
+                            "fetchAllBodyValues": True})
+    assert r["list"] == [] and r["notFound"] == [eid]
+    for blob in (f"G{eid}", f"G{eid}.2", f"G{eid}.1.1"):
+        assert download(jb, blob)[0] == 404, blob
+        assert download(j, blob)[0] == 200, blob
+        st, _, _ = http_request(mserver, "GET", f"/jmap/download/{j.acct}/{blob}/x",
+                                headers={"Authorization": jb.auth})
+        assert st == 404, blob
