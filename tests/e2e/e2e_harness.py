@@ -10,7 +10,6 @@ Everything talks to 127.0.0.1 only.
 """
 
 import base64
-import http.client
 import http.server
 import json
 import os
@@ -19,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from jmap_test import CORE, MAIL, SUBMISSION, JmapClient
+from jmap_test import QUOTA as QUOTA_CAP
 from kasten_test import (REPO, RawIMAP, RawPOP3, deliver, free_ports, make_message,
                          unique_user)
 
@@ -34,10 +35,6 @@ CONFIG = {"limits": {"max_unauthenticated_per_ip": 200}, "pop3": {"enabled": "ye
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 # a whole scenario, including chromium's start under load; each wait inside is 20 s
 SCENARIO_TIMEOUT = float(os.environ.get("E2E_SCENARIO_TIMEOUT", "180"))
-CORE = "urn:ietf:params:jmap:core"
-MAIL = "urn:ietf:params:jmap:mail"
-QUOTA_CAP = "urn:ietf:params:jmap:quota"
-SUBMISSION = "urn:ietf:params:jmap:submission"
 
 saved_screenshots = []  # of this run, listed at its end (conftest.py)
 
@@ -127,7 +124,7 @@ class Mail:
         self.bob = unique_user("bob")
         server.user_add(self.alice, PASSWORD, quota=QUOTA)
         server.user_add(self.bob, PASSWORD, quota=QUOTA)
-        self._accounts = {}
+        self._clients = {}
 
     # -- mail in --
     def deliver(self, to, subject, body="Hello from the browser tests.\r\n", extra=b"",
@@ -157,39 +154,17 @@ class Mail:
             c.cmd("QUIT")
             return int(n), int(octets)
 
-    # -- JMAP, as a third-party client would (HTTP Basic) --
-    def _request(self, user, method, path, body=None):
-        c = http.client.HTTPConnection(self.server.host, self.server.ports["http"], timeout=30)
-        try:
-            auth = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
-            headers = {"Authorization": "Basic " + auth}
-            if body is not None:
-                headers["Content-Type"] = "application/json"
-                body = json.dumps(body).encode()
-            c.request(method, path, body=body, headers=headers)
-            r = c.getresponse()
-            data = r.read()
-            assert r.status == 200, (method, path, r.status, data[:500])
-            return json.loads(data)
-        finally:
-            c.close()
-
-    def account(self, user):
-        if user not in self._accounts:
-            s = self._request(user, "GET", "/jmap/session")
-            self._accounts[user] = next(iter(s["accounts"]))
-        return self._accounts[user]
+    # -- JMAP, as a third-party client would (HTTP Basic; tests/jmap_test.py) --
+    def client(self, user):
+        if user not in self._clients:
+            self._clients[user] = JmapClient(self.server, user, PASSWORD,
+                                             using=(CORE, MAIL, QUOTA_CAP, SUBMISSION))
+        return self._clients[user]
 
     def jmap(self, user, name, args):
         """One JMAP method call as `user` in their own account; its arguments (an
         error response fails the test)."""
-        args = dict({"accountId": self.account(user)}, **args)
-        r = self._request(user, "POST", "/jmap/api", {
-            "using": [CORE, MAIL, QUOTA_CAP, SUBMISSION],
-            "methodCalls": [[name, args, "c0"]]})
-        got, res, _ = r["methodResponses"][0]
-        assert got == name, (name, res)
-        return res
+        return self.client(user).ok(name, args)
 
     def mailbox_id(self, user, role):
         lst = self.jmap(user, "Mailbox/get", {"properties": ["role", "name"]})["list"]
@@ -237,8 +212,9 @@ class Browser:
                 ["node", str(E2E / "browser.mjs"), target, json.dumps(config)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
                 cwd=str(E2E))
-        # a scenario that hangs is ended (by this child's PID) rather than the whole run
-        timer = threading.Timer(timeout, proc.kill)
+        # a scenario that hangs is ended (by this child's PID) rather than the whole run:
+        # SIGTERM first, on which playwright closes the chromium it launched
+        timer = threading.Timer(timeout, proc.terminate)
         timer.start()
         result, failure, noise = None, None, []
         try:
@@ -264,8 +240,12 @@ class Browser:
         finally:
             timer.cancel()
             if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
         stderr = err_path.read_text(errors="replace")[-4000:]
         if result:
             saved_screenshots.extend(result.get("screenshots", []))

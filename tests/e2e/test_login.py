@@ -1,19 +1,13 @@
 """Logging in to the webmail in a real browser (issue 10, webmail: log in / log out;
 security: the session cookie HttpOnly + SameSite=Strict)."""
 
-import http.client
+from jmap_test import http_request
 
 
 def session_status(mail, token):
     """The status of GET /jmap/session with this webmail token as Bearer (RFC 6750)."""
-    c = http.client.HTTPConnection(mail.server.host, mail.server.ports["http"], timeout=30)
-    try:
-        c.request("GET", "/jmap/session", headers={"Authorization": "Bearer " + token})
-        r = c.getresponse()
-        r.read()
-        return r.status
-    finally:
-        c.close()
+    return http_request(mail.server, "GET", "/jmap/session",
+                        headers={"Authorization": "Bearer " + token})[0]
 
 
 def test_login_wrong_password_logout(mail, browser):
