@@ -272,7 +272,9 @@ int jmap_session_state(int64_t account_id, const char *address, char out[17]);
 /* Open any blob id of x's account for reading: an upload "U...", a whole message
  * "G<EMAILID>", or a part "G<EMAILID>.<partId>" (its DECODED content: the
  * Content-Transfer-Encoding removed, the charset untouched; partId = the IMAP section
- * number, a message/rfc822 part's body parts continuing it, RFC 8621 4.1.4). 0 with
+ * number, a message/rfc822 part's body parts continuing it, RFC 8621 4.1.4), or a part
+ * of an uploaded message "U<hex>.<partId>" (what Email/parse names an upload's parts
+ * with). 0 with
  * *fd_out (the caller closes it; positioned at 0), *size_out and *type_out (a media
  * type in x->a: the upload's, "message/rfc822", or the part's type/subtype), or
  * ERR_NOTFOUND for an unknown id or one of another account, ERR_* from the store.

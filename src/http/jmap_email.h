@@ -20,6 +20,8 @@ int jmap_email_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_email_changes(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_email_query(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_email_querychanges(struct jmap_ctx *x, json_t *args, json_t **result_out);
+/* Email/parse (RFC 8621 4.9; jmap_email_parse.c) */
+int jmap_email_parse(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_thread_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_thread_changes(struct jmap_ctx *x, json_t *args, json_t **result_out);
 

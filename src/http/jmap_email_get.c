@@ -138,14 +138,7 @@ static int all_emails(struct jmap_ctx *x, const char ***ids_out, size_t *n_out)
 	return 0;
 }
 
-/* What of a message beyond the index a /get asks for. */
-struct email_want {
-	bool header, preview;
-	struct jmap_body_want body;
-	bool any_body;
-};
-
-static void email_want(const struct jmap_get_args *g, struct email_want *w)
+void jmap_email_want(const struct jmap_get_args *g, struct jmap_email_want *w)
 {
 	memset(w, 0, sizeof *w);
 	for (size_t i = 0; i < g->n_props; i++)
@@ -164,7 +157,7 @@ static void email_want(const struct jmap_get_args *g, struct email_want *w)
 /* The header, preview and body properties of the Email e into o, reading its first
  * copy in scratch. 0 or ERR_*. */
 static int email_content(struct jmap_ctx *x, const struct jmap_get_args *g,
-			 const struct email_want *w, const struct jmap_body_args *b,
+			 const struct jmap_email_want *w, const struct jmap_body_args *b,
 			 const struct store_email *e, struct arena *scratch, json_t *o)
 {
 	struct jmap_msg m;
@@ -196,8 +189,7 @@ static int email_content(struct jmap_ctx *x, const struct jmap_get_args *g,
 	return rc;
 }
 
-/* g's properties with the header:* ones (hp) added. */
-static int add_header_props(struct jmap_ctx *x, struct jmap_get_args *g, const char **hp,
+int jmap_add_header_props(struct jmap_ctx *x, struct jmap_get_args *g, const char **hp,
 			    size_t n)
 {
 	if (!n)
@@ -216,7 +208,7 @@ int jmap_email_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
 {
 	struct jmap_get_args g;
 	struct jmap_body_args b;
-	struct email_want w;
+	struct jmap_email_want w;
 	struct store_email *e = NULL;
 	struct store_mailbox *mb = NULL;
 	size_t n = 0, n_mb = 0, n_hp;
@@ -226,10 +218,10 @@ int jmap_email_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
 		return ERR_INVAL;
 	int prc = jmap_get_parse(x, std_args, email_props, default_props, &g);
 	json_decref(std_args);
-	if (prc < 0 || add_header_props(x, &g, hp, n_hp) < 0 ||
+	if (prc < 0 || jmap_add_header_props(x, &g, hp, n_hp) < 0 ||
 	    jmap_body_args_parse(x, args, &b) < 0)
 		return ERR_INVAL;
-	email_want(&g, &w);
+	jmap_email_want(&g, &w);
 	if (jmap_state(x, &state) < 0)
 		return jmap_method_error(x, "serverFail", NULL);
 	if (g.all_ids && all_emails(x, &g.ids, &g.n_ids) < 0)

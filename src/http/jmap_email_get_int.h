@@ -105,4 +105,16 @@ bool jmap_is_header_prop(const char *prop);
 int jmap_split_header_props(struct jmap_ctx *x, json_t *args, const char *member,
 			    json_t **args_out, const char ***hdr_props_out, size_t *n_out);
 
+/* What of a message beyond the index a /get (or Email/parse) asks for. */
+struct jmap_email_want {
+	bool header, preview;
+	struct jmap_body_want body;
+	bool any_body;
+};
+void jmap_email_want(const struct jmap_get_args *g, struct jmap_email_want *w);
+/* g's properties with the header:* ones (hp[0..n), from jmap_split_header_props)
+ * added, in x->a. 0, or < 0 after a method error. */
+int jmap_add_header_props(struct jmap_ctx *x, struct jmap_get_args *g, const char **hp,
+			  size_t n);
+
 #endif

@@ -221,3 +221,78 @@ def test_part_blobs_isolated(mserver):
         st, _, _ = http_request(mserver, "GET", f"/jmap/download/{j.acct}/{blob}/x",
                                 headers={"Authorization": jb.auth})
         assert st == 404, blob
+
+
+# ---- Email/parse (RFC 8621 4.9) ----
+
+FORWARD = crlf("""From: Fwd <fwd@example.org>
+To: x@example.net
+Subject: Fwd: two messages
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="f"
+
+--f
+Content-Type: text/plain
+
+See the attached messages.
+--f
+Content-Type: message/rfc822
+
+""") + MIXED + crlf("""
+--f
+Content-Type: message/rfc822
+Content-Transfer-Encoding: base64
+
+""") + __import__("base64").encodebytes(crlf("From: b64@example.org\nSubject: inside base64\n\nhi\n")).replace(b"\n", b"\r\n") + crlf("""--f--
+""")
+
+
+def test_parse_upload_and_parts(mserver):
+    """An upload, a stored message and a message/rfc822 part parse into Emails with
+    null id/threadId/mailboxIds/keywords/receivedAt; the parts of a parsed part get
+    blob ids that continue the IMAP numbering (G<id>.2 + 1.1 = G<id>.2.1.1) and
+    download as IMAP BINARY does; a non-message part is notParsable, an unknown or
+    another account's blob notFound."""
+    j, c, (eid,) = store(mserver, [FORWARD])
+    up = j.upload(MIXED, "message/rfc822")["blobId"]
+    _, jb = account(mserver, "jgparse")
+    other = jb.upload(MIXED, "message/rfc822")["blobId"]
+    props = ["id", "threadId", "mailboxIds", "keywords", "receivedAt", "blobId", "size",
+             "subject", "from", "sentAt", "preview", "bodyStructure", "textBody",
+             "attachments", "bodyValues", "header:X-Custom:all"]
+    r = j.ok("Email/parse", {"blobIds": [up, f"G{eid}.2", f"G{eid}.3", f"G{eid}.1",
+                                         f"G{eid}", other, "U" + "0" * 32, f"G{eid}.9"],
+                             "properties": props, "fetchTextBodyValues": True})
+    assert r["notParsable"] == [f"G{eid}.1"]
+    assert sorted(r["notFound"]) == sorted([other, "U" + "0" * 32, f"G{eid}.9"])
+    p_up, p_part = r["parsed"][up], r["parsed"][f"G{eid}.2"]
+    for p in (p_up, p_part):
+        assert [p[k] for k in ("id", "threadId", "mailboxIds", "keywords", "receivedAt")] \
+            == [None] * 5
+        assert p["subject"] == "Grüße aus Berlin"
+        assert p["from"] == [{"name": "Jörg Müller", "email": "joerg@example.org"}]
+        assert p["sentAt"] == "2026-02-24T18:55:12+01:00"
+        assert p["header:X-Custom:all"] == [" one", "  two"]
+        assert p["size"] == len(MIXED)
+        assert p["preview"].startswith("Grüße, this is the plain text")
+        assert p["bodyValues"]["1.1"]["value"] == "Grüße, this is the plain text."
+    assert p_up["blobId"] == up
+    assert p_up["attachments"][0]["blobId"] == up + ".2"
+    assert p_part["attachments"][0]["blobId"] == f"G{eid}.2.2"
+    assert p_part["textBody"][0]["blobId"] == f"G{eid}.2.1.1"
+    c.cmd("EXAMINE INBOX")
+    for blob, section in ((f"G{eid}.2.2", "2.2"), (f"G{eid}.2.1.1", "2.1.1")):
+        st, _, body = download(j, blob)
+        assert st == 200 and body == binary(c, 1, section), blob
+    assert download(j, up + ".2")[2] == download(j, f"G{eid}.2.2")[2]
+    # the base64 message/rfc822 is parsed from its decoded blob; its parts have no
+    # section of their own in the stored tree: null blob ids
+    p3 = r["parsed"][f"G{eid}.3"]
+    assert p3["subject"] == "inside base64" and p3["textBody"][0]["blobId"] is None
+    assert r["parsed"][f"G{eid}"]["subject"] == "Fwd: two messages"
+    # an upload is the account's own: the other account cannot parse it
+    r = jb.ok("Email/parse", {"blobIds": [up, other], "properties": ["subject"]})
+    assert r["notFound"] == [up] and list(r["parsed"]) == [other]
+    assert j.err("Email/parse", {"blobIds": "x"}) == "invalidArguments"
+    assert j.err("Email/parse", {"blobIds": [up], "properties": ["header:From:asDate"]}) \
+        == "invalidArguments"
