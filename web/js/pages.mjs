@@ -1,0 +1,48 @@
+// pages.mjs: what the compose, clean-up, devices and settings pages share: their
+// style sheet (web/css/pages.css, linked once on first use: the page's CSP allows
+// style sheets from 'self', never inline style), a page frame with a title, and the
+// plain text of an HTML body for quoting.
+
+let styled = false;
+
+export function pageStyles() {
+	if (styled || document.querySelector('link[href="/web/css/pages.css"]')) {
+		styled = true;
+		return;
+	}
+	const link = document.createElement('link');
+	link.rel = 'stylesheet';
+	link.href = '/web/css/pages.css';
+	document.head.append(link);
+	styled = true;
+}
+
+// The text a reader sees in an HTML body, line breaks where blocks end. DOMParser makes
+// an inert document: no script in it runs and nothing it names is fetched.
+const BLOCKS = new Set(['P', 'DIV', 'LI', 'TR', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6',
+	'BLOCKQUOTE', 'PRE', 'TABLE', 'UL', 'OL', 'SECTION', 'ARTICLE', 'HEADER', 'FOOTER']);
+
+export function htmlToText(html) {
+	const doc = new DOMParser().parseFromString(html, 'text/html');
+	for (const n of doc.querySelectorAll('script, style, head, template'))
+		n.remove();
+	let out = '';
+	const walk = (node) => {
+		for (const c of node.childNodes) {
+			if (c.nodeType === Node.TEXT_NODE)
+				out += c.nodeValue.replace(/\s+/g, ' ');
+			else if (c.nodeName === 'BR')
+				out += '\n';
+			else if (c.nodeType === Node.ELEMENT_NODE) {
+				const block = BLOCKS.has(c.nodeName);
+				if (block && out && !out.endsWith('\n'))
+					out += '\n';
+				walk(c);
+				if (block && !out.endsWith('\n'))
+					out += '\n';
+			}
+		}
+	};
+	walk(doc.body || doc.documentElement);
+	return out.split('\n').map((l) => l.trim()).join('\n').replace(/\n{3,}/g, '\n\n').trim();
+}

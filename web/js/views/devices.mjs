@@ -1,0 +1,78 @@
+// views/devices.mjs: #/devices — which clients used the account (protocol, client
+// name as IMAP ID or the browser sent it, address, first and last seen) and what POP3
+// clients removed from the server (how many messages, how many bytes, when, by which
+// client), from the store's bounded activity log (Activity/get, jmap_kasten.h). The
+// second table answers "where did my mail go?" after a POP3 download-and-delete, so a
+// sentence above it says exactly that. Times relative ("3 hours ago") with the
+// absolute one beside it.
+import { el, clear, setState } from '../ui.mjs';
+import { KASTEN } from '../jmap.mjs';
+import { formatSize, formatAbsolute, formatRelative } from '../when.mjs';
+import { pageStyles } from '../pages.mjs';
+
+const PROTOCOLS = { imap: 'IMAP', pop3: 'POP3', submission: 'SMTP', smtp: 'SMTP', http: 'Webmail',
+	jmap: 'JMAP', lmtp: 'LMTP' };
+
+function protocolName(p) {
+	return PROTOCOLS[p] || (p || '').toUpperCase();
+}
+
+// A time cell: "3 hours ago" with the absolute time under it (and as a machine date).
+function when(v) {
+	const abs = formatAbsolute(v);
+	return el('td', { class: 'when' },
+		el('time', { dateTime: v || '', title: abs, text: formatRelative(v) }),
+		el('span', { class: 'abs', text: abs }));
+}
+
+export async function show(app) {
+	const t = app.t;
+	pageStyles();
+	const page = el('section', { class: 'page devices-page', testid: 'devices-page' },
+		el('h1', { class: 'page-title', text: t('devices.title') }));
+	clear(app.view).append(page);
+	if (!app.jmap.has(KASTEN)) {
+		page.append(el('p', { class: 'empty', text: t('devices.unavailable') }));
+		setState('ready');
+		return;
+	}
+	const res = await app.jmap.call('Activity/get', {});
+	const list = res.list || [];
+	const seen = list.filter((a) => a.kind === 'seen');
+	const removed = list.filter((a) => a.kind === 'removed');
+	const unknown = t('devices.unknown');
+
+	const clientRows = seen.map((a) => el('tr', { class: 'device-row', testid: 'device-row',
+		dataset: { protocol: a.protocol } },
+	el('td', { class: 'protocol', text: protocolName(a.protocol) }),
+	el('td', { class: 'client', text: a.client || unknown }),
+	el('td', { class: 'address', text: a.address || unknown }),
+	when(a.firstSeen), when(a.lastSeen)));
+	const removalRows = removed.map((a) => el('tr', { class: 'removal-row', testid: 'removal-row',
+		dataset: { count: a.count, bytes: a.bytes } },
+	when(a.at),
+	el('td', { class: 'count', text: t('devices.messages', { count: a.count }) }),
+	el('td', { class: 'size', text: formatSize(a.bytes) }),
+	el('td', { class: 'client' }, protocolName(a.protocol), a.client ? ' · ' + a.client : '',
+		el('span', { class: 'abs', text: a.address || '' }))));
+
+	const head = (...keys) => el('thead', {}, el('tr', {}, keys.map((k) => el('th', { text: t(k) }))));
+	page.append(
+		el('h2', { text: t('devices.clients') }),
+		el('p', { class: 'page-hint', text: t('devices.clientsHint') }),
+		clientRows.length
+			? el('div', { class: 'table-wrap' }, el('table', { class: 'devices-table', testid: 'device-table' },
+				head('devices.col.protocol', 'devices.col.client', 'devices.col.address',
+					'devices.col.firstSeen', 'devices.col.lastSeen'),
+				el('tbody', {}, clientRows)))
+			: el('p', { class: 'empty', testid: 'device-empty', text: t('devices.noClients') }),
+		el('h2', { text: t('devices.removals') }),
+		el('p', { class: 'page-hint', testid: 'removal-explain', text: t('devices.removalsHint') }),
+		removalRows.length
+			? el('div', { class: 'table-wrap' }, el('table', { class: 'devices-table', testid: 'removal-table' },
+				head('devices.col.when', 'devices.col.count', 'devices.col.bytes', 'devices.col.by'),
+				el('tbody', {}, removalRows)))
+			: el('p', { class: 'empty', testid: 'removal-empty', text: t('devices.noRemovals') }),
+		el('p', { class: 'page-hint', text: t('devices.kept') }));
+	setState('ready');
+}
