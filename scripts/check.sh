@@ -78,6 +78,10 @@ fuzz_all() { # every target, as many at once as there are cores
 
 stage build build build
 stage unit meson test -C build --print-errorlogs
+# The webmail's pure modules (web/js: address lists, replies, sizes and times, the QR
+# code) under node's test runner; the QR test reads the pinned qrcode-generator.
+web_unit() { scripts/install-npm.sh && node --test tests/web/; }
+stage web-unit web_unit
 stage proto pytests build/kasten
 # The browser tests: Debian's chromium driven by playwright-core (web/node_modules), on
 # the normal build only (under ASan they would measure the sanitizer's slowness).
