@@ -7,8 +7,9 @@ import { formatSize, formatRelative, formatAbsolute, toDate } from '../../web/js
 const sp = (s) => s.replace(/\s/g, ' ');
 
 test('sizes in binary multiples', () => {
-	assert.equal(sp(formatSize(0, 'en')), '0 byte');
-	assert.equal(sp(formatSize(1023, 'en')), '1,023 byte');
+	assert.equal(sp(formatSize(0, 'en')), '0 bytes');
+	assert.equal(sp(formatSize(1023, 'en')), '1,023 bytes');
+	assert.equal(sp(formatSize(1, 'de')), '1 Byte');
 	assert.equal(sp(formatSize(1024, 'en')), '1 kB');
 	assert.equal(sp(formatSize(1536, 'en')), '1.5 kB');
 	assert.equal(sp(formatSize(5 * 1024 * 1024, 'de')), '5 MB');

@@ -19,7 +19,7 @@ export function formatSize(bytes, locale = pageLocale()) {
 	return new Intl.NumberFormat(locale, {
 		style: 'unit',
 		unit: UNITS[i],
-		unitDisplay: 'short',
+		unitDisplay: i === 0 ? 'long' : 'short', // "848 bytes", not "848 byte"
 		maximumFractionDigits: i === 0 || v >= 100 ? 0 : 1,
 	}).format(v);
 }
