@@ -455,10 +455,6 @@ export async function show(app, params) {
 	} catch (e) {
 		setStatus(errorText(e), 'error');
 	}
-	if (cc.input.value === '' && bcc.input.value === '') {
-		cc.row.classList.add('optional');
-		bcc.row.classList.add('optional');
-	}
 	(to.input.value ? body : to.input).focus();
 	setState('ready');
 
