@@ -42,6 +42,7 @@ const struct jmap_method jmap_methods[] = {
 	{"Email/queryChanges", JMAP_CAP_MAIL, jmap_email_querychanges},
 	{"Email/parse", JMAP_CAP_MAIL, jmap_email_parse},
 	{"Email/set", JMAP_CAP_MAIL, jmap_email_set},
+	{"Email/import", JMAP_CAP_MAIL, jmap_email_import},
 	{"Thread/get", JMAP_CAP_MAIL, jmap_thread_get},
 	{"Thread/changes", JMAP_CAP_MAIL, jmap_thread_changes},
 	{"Mailbox/get", JMAP_CAP_MAIL, jmap_mailbox_get},

@@ -324,3 +324,166 @@ def test_isolation(mserver):
     assert got == "error" and res["type"] == "accountNotFound"
     assert get(ca, ea) == {"id": ea, "mailboxIds": {roles_a["inbox"]: True}, "keywords": {}}
     assert get(cb, eb)["mailboxIds"] == {roles_b["inbox"]: True}
+
+
+# ---- Email/import (RFC 8621 4.8) ----
+
+IMPORTED = (b"From: Ann <ann@example.test>\r\nTo: bob@example.test\r\n"
+            b"Subject: imported\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+            b"Message-ID: <imp-1@example.test>\r\n\r\nImported body.\r\n")
+
+
+def body_of(i, mailbox, uid):
+    i.cmd(f"SELECT {mailbox}")
+    _, untagged = i.cmd(f"UID FETCH {uid} BODY.PEEK[]")
+    line = next(u for u in untagged if b"BODY[]" in u)
+    m = re.search(rb"BODY\[\] \{(\d+)\}\r\n", line)
+    n = int(m.group(1))
+    return line[m.end():m.end() + n]
+
+
+def test_import_byte_exact(mserver):
+    """An uploaded message imported into two mailboxes with keywords and receivedAt:
+    IMAP BODY[] gives back exactly the upload, INTERNALDATE is receivedAt, one EMAILID
+    in both; created holds id, blobId, threadId, size."""
+    a, c = account(mserver)
+    names, roles = c.mailbox_ids()
+    blob = c.upload(IMPORTED, "message/rfc822")["blobId"]
+    r = c.ok("Email/import", {"emails": {"k1": {
+        "blobId": blob, "mailboxIds": {roles["inbox"]: True, roles["archive"]: True}
+        if "archive" in roles else {roles["inbox"]: True, roles["trash"]: True},
+        "keywords": {"$seen": True, "imported": True},
+        "receivedAt": "2026-11-30T08:15:00Z"}}})
+    created = r["created"]["k1"]
+    assert r["notCreated"] is None and int(r["newState"]) > int(r["oldState"])
+    assert set(created) == {"id", "blobId", "threadId", "size"}
+    assert created["size"] == len(IMPORTED) and created["blobId"] == "G" + created["id"]
+    e = get(c, created["id"], ("mailboxIds", "keywords", "receivedAt", "threadId"))
+    assert e["keywords"] == {"$seen": True, "imported": True}
+    assert e["receivedAt"] == "2026-11-30T08:15:00Z" and e["threadId"] == created["threadId"]
+    assert len(e["mailboxIds"]) == 2
+    with imap(mserver, a) as i:
+        (uid,) = uids(i).keys()
+        assert uids(i)[uid][0] == created["id"]
+        assert body_of(i, "INBOX", uid) == IMPORTED
+        _, untagged = i.cmd(f"UID FETCH {uid} (INTERNALDATE FLAGS)")
+        assert b'INTERNALDATE "30-Nov-2026 08:15:00 +0000"' in untagged[0], untagged
+        assert b"\\Seen" in untagged[0] and b"imported" in untagged[0]
+    # the message's own blob id imports again as a new Email (a new EMAILID)
+    r = c.ok("Email/import", {"emails": {"k2": {"blobId": created["blobId"],
+                                                "mailboxIds": {roles["inbox"]: True}}}})
+    assert r["created"]["k2"]["id"] != created["id"]
+    assert r["created"]["k2"]["threadId"] == created["threadId"]
+
+
+def test_import_bare_lf_becomes_crlf(mserver):
+    a, c = account(mserver)
+    _, roles = c.mailbox_ids()
+    blob = c.upload(IMPORTED.replace(b"\r\n", b"\n"))["blobId"]
+    r = c.ok("Email/import", {"emails": {"k": {"blobId": blob,
+                                               "mailboxIds": {roles["inbox"]: True}}}})
+    assert r["created"]["k"]["size"] == len(IMPORTED)
+    with imap(mserver, a) as i:
+        assert body_of(i, "INBOX", 1) == IMPORTED
+
+
+def test_import_errors(mserver):
+    """Per entry: invalidProperties for an unknown blob, mailbox, keyword or date; the
+    others are imported; ifInState stateMismatch for the call."""
+    a, c = account(mserver)
+    _, roles = c.mailbox_ids()
+    blob = c.upload(IMPORTED)["blobId"]
+    inbox = {roles["inbox"]: True}
+    r = c.ok("Email/import", {"emails": {
+        "ok": {"blobId": blob, "mailboxIds": inbox},
+        "noblob": {"blobId": "U" + "0" * 32, "mailboxIds": inbox},
+        "badblob": {"blobId": "../etc/passwd", "mailboxIds": inbox},
+        "nomb": {"blobId": blob, "mailboxIds": {}},
+        "unknownmb": {"blobId": blob, "mailboxIds": {"Mnosuch": True}},
+        "kw": {"blobId": blob, "mailboxIds": inbox, "keywords": {"a b": True}},
+        "date": {"blobId": blob, "mailboxIds": inbox, "receivedAt": "yesterday"},
+        "empty": {"blobId": c.upload(b"")["blobId"], "mailboxIds": inbox},
+    }})
+    assert list(r["created"]) == ["ok"]
+    nc = r["notCreated"]
+    for k, prop in [("noblob", "blobId"), ("badblob", "blobId"), ("nomb", "mailboxIds"),
+                    ("unknownmb", "mailboxIds"), ("kw", "keywords"), ("date", "receivedAt")]:
+        assert nc[k]["type"] == "invalidProperties" and nc[k]["properties"] == [prop], nc[k]
+    assert nc["empty"]["type"] == "invalidEmail"
+    assert c.err("Email/import", {"ifInState": "1", "emails": {}}) == "stateMismatch"
+    assert c.err("Email/import", {"emails": []}) == "invalidArguments"
+
+
+def test_import_over_quota(server):
+    """An import past the quota is overQuota and stores nothing: two copies of a
+    message that fits once, then a second Email once the first is in."""
+    a, c = account(server, quota="2K")
+    _, roles = c.mailbox_ids()
+    msg = IMPORTED + b"y" * 1000 + b"\r\n"
+    blob = c.upload(msg)["blobId"]
+    r = c.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": {
+        roles["inbox"]: True, roles["trash"]: True}}}})
+    assert r["notCreated"]["k"]["type"] == "overQuota", r
+    with imap(server, a) as i:
+        assert uids(i, "INBOX") == {} and uids(i, "Trash") == {}
+    inbox = {roles["inbox"]: True}
+    r = c.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": inbox}}})
+    assert r["created"]["k"]["size"] == len(msg)
+    r = c.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": inbox}}})
+    assert r["notCreated"]["k"]["type"] == "overQuota", r
+    with imap(server, a) as i:
+        assert len(uids(i, "INBOX")) == 1
+
+
+def test_import_isolation(mserver):
+    """Another account's upload, message and part blob ids are unknown blobs here
+    (invalidProperties blobId), its mailbox ids unknown mailboxes."""
+    a, ca = account(mserver)
+    b, cb = account(mserver)
+    _, roles_a = ca.mailbox_ids()
+    _, roles_b = cb.mailbox_ids()
+    blob_a = ca.upload(IMPORTED)["blobId"]
+    ea = ca.ok("Email/import", {"emails": {"k": {"blobId": blob_a, "mailboxIds": {
+        roles_a["inbox"]: True}}}})["created"]["k"]
+    for blob in (blob_a, ea["blobId"], ea["blobId"] + ".1"):
+        r = cb.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": {
+            roles_b["inbox"]: True}}}})
+        assert r["notCreated"]["k"]["type"] == "invalidProperties", (blob, r)
+        assert r["notCreated"]["k"]["properties"] == ["blobId"]
+    blob_b = cb.upload(IMPORTED)["blobId"]
+    r = cb.ok("Email/import", {"emails": {"k": {"blobId": blob_b, "mailboxIds": {
+        roles_a["inbox"]: True}}}})
+    assert r["notCreated"]["k"]["properties"] == ["mailboxIds"]
+    with imap(mserver, a) as i:
+        assert len(uids(i)) == 1
+
+
+# ---- create (the create rules themselves are CREATE's tests: test_jmap_email_create) ----
+
+def test_create_stores_into_mailboxes(mserver):
+    """Email/set create: the Email written by jmap_email_build lands in its mailboxes
+    with its keywords (a draft in Drafts, as the webmail saves one); #cid ids resolve
+    for a later update in the same request."""
+    a, c = account(mserver)
+    _, roles = c.mailbox_ids()
+    resp = c.calls([
+        ["Email/set", {"create": {"d1": {
+            "mailboxIds": {roles["drafts"]: True}, "keywords": {"$draft": True},
+            "from": [{"email": a}], "subject": "draft",
+            "bodyValues": {"b": {"value": "Hello"}},
+            "textBody": [{"partId": "b", "type": "text/plain"}]}}}, "s1"],
+        ["Email/set", {"update": {"#d1": {"keywords/$seen": True}}}, "s2"],
+    ])
+    created = resp[0][1]["created"]["d1"]
+    assert set(created) == {"id", "blobId", "threadId", "size"}
+    assert resp[1][1]["updated"] == {created["id"]: None}
+    assert get(c, created["id"]) == {"id": created["id"],
+                                     "mailboxIds": {roles["drafts"]: True},
+                                     "keywords": {"$draft": True, "$seen": True}}
+    with imap(mserver, a) as i:
+        ((uid, (eid, flags)),) = uids(i, "Drafts").items()
+        assert eid == created["id"] and "\\Draft" in flags
+        assert b"Subject: draft\r\n" in body_of(i, "Drafts", uid)
+    r = c.ok("Email/set", {"create": {"x": {"subject": "no mailbox"}}})
+    assert r["notCreated"]["x"]["type"] == "invalidProperties"
+    assert r["notCreated"]["x"]["properties"] == ["mailboxIds"]
