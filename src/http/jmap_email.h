@@ -75,7 +75,8 @@ struct jmap_new_email {
  * "$answered", "$flagged", "$draft" (any case) become the store's flags, the rest
  * IMAP keywords. received_at: unix seconds, 0 = now. 0 and *out, or ERR_QUOTA (SetError
  * overQuota), ERR_NOTFOUND (a mailbox id unknown), ERR_TOO_BIG (past the message size
- * limit), ERR_INVAL (not a message), ERR_FULL (the mailbox's UIDs or keywords ran out),
+ * limit), ERR_INVAL (not a message: empty), ERR_FULL (the mailbox's UIDs or keywords
+ * ran out), ERR_TOO_LONG (more keywords than the store keeps on a message),
  * ERR_TEMP / ERR_IO / ERR_NOMEM. When a copy into a later mailbox fails, the copies
  * already made are expunged again: all or nothing. */
 int jmap_email_store_new(struct jmap_ctx *x, const char *path,
@@ -95,7 +96,8 @@ int jmap_email_update_one(struct jmap_ctx *x, const char *id, json_t *patch,
  * ASCII characters each, none of ( ) { ] % * " \\ space; true the only value) and
  * turned into the space-separated string jmap_email_store_new takes (from x->a; "" for
  * none; case-insensitively equal keywords are one). 0, ERR_INVAL (not a valid keywords
- * object) or ERR_TOO_LONG (more than the store keeps on a message: tooManyKeywords). */
+ * object) or ERR_NOMEM; how many a message may carry is the store's to say when they
+ * are stored (jmap_email_store_new: ERR_TOO_LONG). */
 int jmap_keywords_parse(struct jmap_ctx *x, json_t *keywords, const char **out);
 
 #endif
