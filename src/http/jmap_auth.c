@@ -139,9 +139,16 @@ void jmap_problem(struct http_req *r, int status, const char *type, const char *
 	free(s);
 }
 
+/* A browser answers a Basic challenge to a script's request (fetch, EventSource) with
+ * its own password dialog, over the webmail's login form and before the script sees
+ * the 401. Such requests say what they are (Sec-Fetch-Dest: empty, Fetch Metadata) and
+ * get the Bearer challenge alone, which no browser prompts for; every other client
+ * (curl, JMAP clients, the address bar) gets both. */
 static void unauthorized(struct http_req *r, const char *detail)
 {
-	http_add_header(r, "WWW-Authenticate", JMAP_CHALLENGE);
+	const char *dest = http_header(r, "Sec-Fetch-Dest");
+	bool script = dest && strcasecmp(dest, "empty") == 0;
+	http_add_header(r, "WWW-Authenticate", script ? "Bearer realm=\"kasten\"" : JMAP_CHALLENGE);
 	http_problem(r, 401, NULL, detail);
 }
 

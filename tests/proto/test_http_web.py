@@ -196,3 +196,15 @@ def test_admin_listener_serves_no_webmail(mserver):
         r.read()
         c.close()
         assert r.status == 404, path
+
+
+def test_a_scripts_401_has_no_basic_challenge(mserver):
+    """The page's own requests (Fetch Metadata: Sec-Fetch-Dest empty) get the Bearer
+    challenge alone (RFC 9110 11.6.1 needs one): a Basic challenge would make the
+    browser show its password dialog over the login form. Other clients get both."""
+    for path in ("/jmap/session", "/jmap/eventsource"):
+        st, h, _, _ = request(mserver, "GET", path, headers={"Sec-Fetch-Dest": "empty",
+                                                             "Sec-Fetch-Mode": "cors"})
+        assert st == 401 and h["www-authenticate"] == 'Bearer realm="kasten"', (path, h)
+        st, h, _, _ = request(mserver, "GET", path, headers={"Sec-Fetch-Dest": "document"})
+        assert h["www-authenticate"] == 'Basic realm="kasten", Bearer realm="kasten"'

@@ -50,17 +50,16 @@ export function messageRow(app, e, opts) {
 			el('span', { testid: 'row-size', class: 'row-size', dataset: { bytes: e.size }, text: formatSize(e.size) })));
 	const subj = el('span', { class: 'row-subject', testid: 'row-subject', text: subject,
 		attrs: { title: e.preview || subject } });
-	if (opts.threadSize > 1)
-		subj.prepend(el('button', { type: 'button', class: 'thread-count', testid: 'thread-expand',
+	const badge = opts.threadSize > 1 ? el('button', { type: 'button', class: 'thread-count', testid: 'thread-expand',
 			text: String(opts.threadSize), attrs: { 'aria-expanded': opts.expanded ? 'true' : 'false',
-				'aria-label': app.t('list.threadCount', { count: opts.threadSize }) } }));
+				'aria-label': app.t('list.threadCount', { count: opts.threadSize }) } }) : null;
 	const li = el('li', {
 		class: ['row', opts.child && 'child', opts.selected && 'selected', opts.open && 'cursor'],
 		testid: 'message-row', draggable: true,
 		dataset: { emailId: e.id, threadId: e.threadId, unread: unread, flagged: flagged },
 		attrs: { 'aria-current': opts.open ? 'true' : null },
 	}, check, el('span', { class: 'row-from', testid: 'row-from', text: who(app, e, opts.mailboxId) }),
-	meta, subj);
+	meta, el('span', { class: 'row-line2' }, badge, subj));
 	if (unread)
 		li.setAttribute('aria-label', app.t('list.unread') + ': ' + subject);
 	return li;

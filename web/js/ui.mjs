@@ -17,18 +17,20 @@ export function el(tag, props, ...children) {
 			e.textContent = v;
 		else if (k === 'testid')
 			e.dataset.testid = v;
-		else if (k === 'dataset')
-			for (const [dk, dv] of Object.entries(v))
+		else if (k === 'dataset') {
+			for (const [dk, dv] of Object.entries(v)) {
 				if (dv !== undefined && dv !== null)
 					e.dataset[dk] = String(dv);
-		else if (k === 'on')
+			}
+		} else if (k === 'on') {
 			for (const [ev, fn] of Object.entries(v))
 				e.addEventListener(ev, fn);
-		else if (k === 'attrs')
-			for (const [ak, av] of Object.entries(v))
+		} else if (k === 'attrs') {
+			for (const [ak, av] of Object.entries(v)) {
 				if (av !== undefined && av !== null && av !== false)
 					e.setAttribute(ak, av === true ? '' : String(av));
-		else
+			}
+		} else
 			e[k] = v;
 	}
 	append(e, ...children);
