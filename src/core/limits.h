@@ -7,6 +7,9 @@
 /* SMTP / LMTP (RFC 5321 4.5.3.1 gives minimums; ours are larger) */
 #define LIMIT_SMTP_LINE 2048               /* command line incl. CRLF */
 #define LIMIT_SMTP_FROM_HEADER 8192        /* From: value kept for the submission check */
+#define LIMIT_SUBMIT_HEADER (1u << 20)     /* header section a message sent without an SMTP
+					    * session (JMAP) may have: read whole to check
+					    * From:, find the envelope and drop Bcc */
 #define LIMIT_SMTP_RCPTS 100               /* recipients per transaction */
 #define LIMIT_SMTP_ERRORS 10               /* bad commands before we hang up */
 #define LIMIT_SMTP_ENVID 100               /* RFC 3461 4.4: ENVID, encoded */
@@ -437,7 +440,8 @@
 #define LIMIT_JMAP_CONCURRENT 4            /* maxConcurrentRequests per account */
 #define LIMIT_JMAP_CONCURRENT_UPLOAD 4     /* maxConcurrentUpload per account */
 #define LIMIT_JMAP_QUERY_LIMIT 1000        /* ids a /query returns when asked for more */
-#define LIMIT_JMAP_FILTER_DEPTH 8          /* nested FilterOperators of an Email/query */
+#define LIMIT_JMAP_FILTER_DEPTH 4          /* nested FilterOperators of an Email/query (the
+					    * request depth, LIMIT_JMAP_DEPTH, allows 5) */
 #define LIMIT_JMAP_FILTER_CONDITIONS 64    /* conditions of one filter, all levels (each text
 					    * one is a full-text search per mailbox) */
 #define LIMIT_JMAP_ARENA (64u << 20)       /* one request's strings and id lists */
