@@ -18,6 +18,7 @@
 #include "core/banned.h"
 #include "core/conf.h"
 #include "core/err.h"
+#include "http/jmap_email_query_int.h"
 #include "core/limits.h"
 
 /* RFC 8620 2 "urn:ietf:params:jmap:core" */
@@ -40,13 +41,19 @@ static json_t *core_capability(void)
 static json_t *mail_capability(void)
 {
 	const struct conf *cf = conf_get();
-	/* emailQuerySortOptions: what Email/query sorts by (jmap_email_query.c) */
-	return json_pack("{s:n,s:n,s:i,s:I,s:[s,s],s:b}", "maxMailboxesPerEmail",
+	/* emailQuerySortOptions: what Email/query sorts by (jmap_email_query_sort.c) */
+	json_t *sorts = json_array();
+	for (size_t i = 0; sorts && jmap_email_sort_options[i]; i++)
+		if (json_array_append_new(sorts, json_string(jmap_email_sort_options[i])) < 0) {
+			json_decref(sorts);
+			return NULL;
+		}
+	return json_pack("{s:n,s:n,s:i,s:I,s:o,s:b}", "maxMailboxesPerEmail",
 			 "maxMailboxDepth", "maxSizeMailboxName", LIMIT_MAILBOX_NAME,
 			 "maxSizeAttachmentsPerEmail",
 			 /* base64 makes 4 octets of 3: what fits in the message size limit */
 			 (json_int_t)(cf->max_message_size / 4 * 3), "emailQuerySortOptions",
-			 "receivedAt", "size", "mayCreateTopLevelMailbox", 1);
+			 sorts, "mayCreateTopLevelMailbox", 1);
 }
 
 /* RFC 8621 1.3.2 "urn:ietf:params:jmap:submission": sent at once, no extensions
