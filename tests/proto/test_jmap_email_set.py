@@ -148,6 +148,11 @@ def test_patch_errors(mserver):
             assert err["properties"] == props, (patch, err)
     # nothing of that changed the Email
     assert get(c, e)["keywords"] == {"$seen": True}
+    # the store keeps 4 KiB of keywords on a message: tooManyKeywords past it
+    many = {f"k{n:03d}" + "x" * 40: True for n in range(100)}
+    r = set_update(c, {e: {"keywords": many}})
+    assert r["notUpdated"][e]["type"] == "tooManyKeywords", r
+    assert get(c, e)["keywords"] == {"$seen": True}
 
 
 # ---- update: mailboxIds ----
@@ -299,6 +304,16 @@ def test_changes_and_eventsource_see_each_change(mserver):
         assert int(ev2["id"]) > int(ev["id"])
         r = c.ok("Email/changes", {"sinceState": s1})
         assert (r["created"], r["updated"], r["destroyed"]) == ([], [], [e])
+        # an import is created, and pushed
+        _, roles = c.mailbox_ids()
+        blob = c.upload(IMPORTED)["blobId"]
+        s2 = r["newState"]
+        new = c.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": {
+            roles["inbox"]: True}}}})["created"]["k"]["id"]
+        ev3 = es.event("state", 5)
+        assert int(ev3["id"]) > int(ev2["id"])
+        r = c.ok("Email/changes", {"sinceState": s2})
+        assert (r["created"], r["updated"], r["destroyed"]) == ([new], [], [])
 
 
 # ---- isolation ----
