@@ -1,13 +1,14 @@
 // views/cleanup.mjs: #/cleanup — the largest or the oldest messages across every
 // folder, 100 a page, to free storage in one step: select some (checkbox, shift-click
 // for a range, select-all on the page) and delete them for good with ONE Email/set
-// destroy; the quota bar (app.refresh) and this list update at once. The common case
-// it is for: a POP3 client that leaves copies on the server fills the quota unnoticed,
-// so the page says so and links the client settings.
+// destroy (one click: the button names how many and how much); the quota bar
+// (app.refresh) and this list update at once. The common case it is for: a POP3
+// client that leaves copies on the server fills the quota unnoticed, so the page says
+// so and links the client settings.
 //
 // Email/query without inMailbox covers the whole account (RFC 8621 4.4; one row per
 // Email, whatever folders hold it); sort size descending or receivedAt ascending.
-import { el, clear, setState, confirmDialog, toast } from '../ui.mjs';
+import { el, clear, setState, toast } from '../ui.mjs';
 import { formatSize, formatAbsolute } from '../when.mjs';
 import { mailboxLabel } from '../shell.mjs';
 import { pageStyles } from '../pages.mjs';
@@ -81,6 +82,11 @@ export async function show(app, params) {
 		summary.dataset.selected = st.selected.size;
 		summary.dataset.freed = freed();
 		del.disabled = st.busy || st.selected.size === 0;
+		// the button says what it does, for good: selecting was the deliberate step, so
+		// the delete itself is one click (no dialog in between)
+		del.textContent = st.selected.size
+			? t('cleanup.deleteN', { count: st.selected.size, size: formatSize(freed()) })
+			: t('cleanup.delete');
 		const onPage = st.rows.filter((r) => st.selected.has(r.id)).length;
 		selectAll.checked = st.rows.length > 0 && onPage === st.rows.length;
 		selectAll.indeterminate = onPage > 0 && onPage < st.rows.length;
@@ -172,10 +178,6 @@ export async function show(app, params) {
 		if (!ids.length)
 			return;
 		const size = freed();
-		const sure = await confirmDialog(t('cleanup.confirm', { count: ids.length, size: formatSize(size) }),
-			t('cleanup.deleteForever'), t('dialog.cancel'));
-		if (!sure)
-			return;
 		st.busy = true;
 		renderSummary();
 		try {
