@@ -24,6 +24,8 @@ int jmap_email_querychanges(struct jmap_ctx *x, json_t *args, json_t **result_ou
 int jmap_email_parse(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_thread_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_thread_changes(struct jmap_ctx *x, json_t *args, json_t **result_out);
+/* SearchSnippet/get (RFC 8621 5.1; jmap_snippet.c) */
+int jmap_snippet_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 
 /* A /changes method over one of the store's changes calls (store_email_changes,
  * store_thread_changes): parses the arguments (jmap_changes_parse), bounds a page to

@@ -40,6 +40,7 @@ const struct jmap_method jmap_methods[] = {
 	{"Email/changes", JMAP_CAP_MAIL, jmap_email_changes},
 	{"Email/query", JMAP_CAP_MAIL, jmap_email_query},
 	{"Email/queryChanges", JMAP_CAP_MAIL, jmap_email_querychanges},
+	{"SearchSnippet/get", JMAP_CAP_MAIL, jmap_snippet_get},
 	{"Email/parse", JMAP_CAP_MAIL, jmap_email_parse},
 	{"Email/set", JMAP_CAP_MAIL, jmap_email_set},
 	{"Email/import", JMAP_CAP_MAIL, jmap_email_import},

@@ -344,3 +344,49 @@ def test_received_at_ties_by_emailid(corpus):
             want = sorted(keys, key=lambda k: k[1])
             want = sorted(want, key=lambda k: k[0], reverse=not asc)
             assert keys == want, (filt, asc)
+
+
+# ---- SearchSnippet/get (RFC 8621 5.1) ----
+
+def test_search_snippets(corpus):
+    """Matched terms in <mark></mark>, the rest HTML-escaped, null where nothing
+    matched; unknown and another account's ids in notFound (isolation)."""
+    s, ja, jb = corpus["server"], corpus["ja"], corpus["jb"]
+    u = unique_user("qn")
+    s.user_add(u, PASSWORD)
+    deliver(s, u, msg(1, "Tom & <Jerry> say \"hi\" to TOM", "x@example.test", u,
+                      "tom's body: <b>bold</b> Tom again", "Mon, 05 Jan 2026 09:00:00 +0000"))
+    deliver(s, u, msg(2, "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=", "x@example.test", u, "nothing here",
+                      "Mon, 05 Jan 2026 09:00:00 +0000"))
+    j = JmapClient(s, u, PASSWORD)
+    tom = query(j, {"subject": "tom"})[0]
+    gr = query(j, {"subject": "grüße"})[0]
+    r = j.ok("SearchSnippet/get", {"filter": {"text": "tom"}, "emailIds": [tom, gr]})
+    by = {x["emailId"]: x for x in r["list"]}
+    assert by[tom]["subject"] == ("<mark>Tom</mark> &amp; &lt;Jerry&gt; say &quot;hi&quot; "
+                                  "to <mark>TOM</mark>")
+    assert by[tom]["preview"].startswith("<mark>tom</mark>&#39;s body: &lt;b&gt;bold")
+    assert by[gr]["subject"] is None and by[gr]["preview"] is None
+    assert r["notFound"] is None
+    # subject terms mark only the subject, body terms only the preview; NOT marks nothing
+    r = j.ok("SearchSnippet/get", {"filter": {"subject": "GRÜ"}, "emailIds": [gr]})
+    assert r["list"][0]["subject"] == "<mark>Grü</mark>ße" and r["list"][0]["preview"] is None
+    r = j.ok("SearchSnippet/get", {"filter": {"body": "bold"}, "emailIds": [tom]})
+    assert r["list"][0]["subject"] is None and "<mark>bold</mark>" in r["list"][0]["preview"]
+    r = j.ok("SearchSnippet/get", {"filter": {"operator": "NOT", "conditions": [
+        {"text": "tom"}]}, "emailIds": [tom]})
+    assert r["list"][0]["subject"] is None
+    # isolation: a's ids asked by u, and unknown ids, are notFound
+    a_ids = query(ja)
+    r = j.ok("SearchSnippet/get", {"filter": {"text": "report"},
+                                   "emailIds": [a_ids[0], "nosuch", tom]})
+    assert r["notFound"] == [a_ids[0], "nosuch"] and [x["emailId"] for x in r["list"]] == [tom]
+    b_ids = query(jb)
+    assert ja.ok("SearchSnippet/get", {"filter": {"text": "secret"},
+                                       "emailIds": b_ids})["notFound"] == b_ids
+    assert j.err("SearchSnippet/get", {"filter": {"nosuch": 1}, "emailIds": []}) == \
+        "unsupportedFilter"
+    assert j.err("SearchSnippet/get", {"emailIds": "x"}) == "invalidArguments"
+    assert j.err("SearchSnippet/get", {"emailIds": ["x"] * 501}) == "requestTooLarge"
+    assert j.err("SearchSnippet/get", {"emailIds": [], "accountId": "A999999"}) == \
+        "accountNotFound"

@@ -1,0 +1,221 @@
+/* jmap_snippet.c: SearchSnippet/get (RFC 8621 5.1): for each of emailIds, its subject
+ * and preview with the terms of the filter's text conditions marked.
+ *
+ * Terms: the values of text, subject (for the subject) and text, body (for the
+ * preview) conditions, except those under a NOT (an Email found by them does not hold
+ * them). A term matches as the full-text index matches it: a substring after
+ * store_search_fold on both sides (decoded header, case folded, accents kept).
+ * subject is the decoded Subject; preview is the Email's stored preview (RFC 8970, the
+ * start of its text, at most 256 characters), so a body term that occurs only further
+ * in gives a null preview. Every match is wrapped in <mark></mark> (overlapping matches
+ * in one), everything else HTML-escaped (& < > " '); null when no term occurs in the
+ * field. An id that is not an Email of this account (unknown, malformed, another
+ * account's) is in notFound. Bounds: LIMIT_JMAP_OBJECTS_GET emailIds (requestTooLarge),
+ * LIMIT_JMAP_FILTER_CONDITIONS terms (the filter's own bound). Memory: x->a. */
+#include "http/jmap_email.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/str.h"
+#include "http/jmap.h"
+#include "http/jmap_email_query_int.h"
+#include "mime/mime.h"
+#include "store/store.h"
+#include "core/banned.h"
+
+struct terms {
+	const char *v[LIMIT_JMAP_FILTER_CONDITIONS];
+	size_t n;
+};
+
+/* The folded terms of the conditions in f (not under NOT) for the subject or body. */
+static int collect(struct arena *a, const struct jmap_filter *f, bool subject,
+		   struct terms *t)
+{
+	if (f->kind == JMAP_FILTER_NOT)
+		return 0;
+	for (size_t i = 0; i < f->n_kids; i++)
+		if (collect(a, &f->kids[i], subject, t) < 0)
+			return ERR_NOMEM;
+	bool want = f->kind == JMAP_FILTER_TEXT ||
+		    f->kind == (subject ? JMAP_FILTER_SUBJECT : JMAP_FILTER_BODY);
+	if (!want || !f->str[0] || t->n == LIMIT_JMAP_FILTER_CONDITIONS)
+		return 0;
+	size_t n = strlen(f->str);
+	char *s = arena_alloc(a, n + 1);
+	if (!s)
+		return ERR_NOMEM;
+	s[store_search_fold(f->str, n, s)] = '\0';
+	t->v[t->n++] = s;
+	return 0;
+}
+
+/* text with the terms marked and the rest escaped, or NULL (no term occurs). The text
+ * is folded a character at a time so a match maps back to the original's bytes. */
+static json_t *mark(struct arena *a, const char *text, size_t n, const struct terms *t)
+{
+	char *fold = arena_alloc(a, n + 1);
+	size_t *from = arena_alloc(a, (n + 1) * sizeof(*from)); /* folded byte -> original */
+	bool *marked = arena_alloc(a, n + 1);
+	if (!fold || !from || !marked)
+		return NULL;
+	memset(marked, 0, n + 1);
+	size_t fl = 0;
+	for (size_t i = 0; i < n;) {
+		size_t l = str_utf8_seq(text + i, n - i, NULL);
+		l = l ? l : 1;
+		size_t k = store_search_fold(text + i, l, fold + fl);
+		for (size_t j = 0; j < k; j++)
+			from[fl + j] = i;
+		fl += k;
+		i += l;
+	}
+	from[fl] = n;
+	bool any = false;
+	for (size_t k = 0; k < t->n; k++) {
+		size_t tl = strlen(t->v[k]);
+		for (const char *p = fold; tl && (p = memmem(p, fl - (size_t)(p - fold), t->v[k], tl));
+		     p++) {
+			size_t s = from[p - fold], e = from[p - fold + tl];
+			for (size_t b = s; b < e; b++)
+				marked[b] = true;
+			any = true;
+		}
+	}
+	if (!any)
+		return json_null();
+	/* at most 13 bytes more per input byte: "<mark>" + "</mark>" or "&quot;" */
+	char *out = arena_alloc(a, n * 14 + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (marked[i] && (i == 0 || !marked[i - 1]))
+			memcpy(out + o, "<mark>", 6), o += 6;
+		const char *esc = text[i] == '&' ? "&amp;" : text[i] == '<' ? "&lt;"
+				  : text[i] == '>' ? "&gt;" : text[i] == '"' ? "&quot;"
+				  : text[i] == '\'' ? "&#39;" : NULL;
+		if (esc)
+			memcpy(out + o, esc, strlen(esc)), o += strlen(esc);
+		else
+			out[o++] = text[i];
+		if (marked[i] && !marked[i + 1])
+			memcpy(out + o, "</mark>", 7), o += 7;
+	}
+	return json_stringn(out, o);
+}
+
+/* The decoded Subject and the preview of an Email. */
+static int email_texts(struct jmap_eq *q, size_t i, const char **subj, size_t *subj_len,
+		       const char **preview)
+{
+	const struct store_email *e = &q->all[i];
+	struct store_msg_extra *xv = NULL;
+	size_t n = 0;
+	uint32_t next;
+	*subj = NULL;
+	*preview = NULL;
+	int r = store_msg_extra(q->x->st, e->mailbox_ids[0], e->uids[0], e->uids[0],
+				STORE_X_PREVIEW, q->x->a, &xv, &n, &next);
+	if (r < 0)
+		return r;
+	if (n && xv[0].preview)
+		*preview = xv[0].preview;
+	const void *h;
+	size_t hn;
+	struct mime_field f;
+	if ((r = jmap_eq_header(q, i, &h, &hn)) < 0)
+		return r;
+	if (h && mime_header_find(h, hn, "Subject", &f)) {
+		struct mime_str v = {NULL, 0};
+		if (mime_decode_words(f.value, f.value_len, q->x->a, &v) < 0 || !v.s)
+			return ERR_NOMEM;
+		*subj = v.s;
+		*subj_len = v.len;
+	}
+	return 0;
+}
+
+static int cmp_id(const void *key, const void *el)
+{
+	return strcmp(key, ((const struct store_email *)el)->id);
+}
+
+static int snippets(struct jmap_ctx *x, json_t *ids, const struct terms *ts,
+		    const struct terms *tb, json_t *list, json_t *not_found)
+{
+	struct jmap_eq q;
+	int r = jmap_eq_load(x, &q);
+	for (size_t k = 0; r == 0 && k < json_array_size(ids); k++) {
+		const char *id = jmap_resolve_id(x, json_string_value(json_array_get(ids, k)));
+		const struct store_email *e =
+			id ? bsearch(id, q.all, q.n, sizeof(*q.all), cmp_id) : NULL;
+		if (!e) {
+			r = json_array_append(not_found, json_array_get(ids, k));
+			continue;
+		}
+		const char *subj, *prev;
+		size_t sl = 0;
+		if ((r = email_texts(&q, (size_t)(e - q.all), &subj, &sl, &prev)) < 0)
+			break;
+		json_t *o = json_object();
+		r = json_array_append_new(list, o) < 0 ||
+				    json_object_set_new(o, "emailId", json_string(e->id)) < 0 ||
+				    json_object_set_new(o, "subject", subj ? mark(x->a, subj, sl, ts)
+									   : json_null()) < 0 ||
+				    json_object_set_new(o, "preview",
+							prev ? mark(x->a, prev, strlen(prev), tb)
+							     : json_null()) < 0
+			    ? ERR_NOMEM
+			    : 0;
+	}
+	jmap_eq_free(&q);
+	return r;
+}
+
+int jmap_snippet_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
+{
+	struct jmap_filter *f = NULL;
+	json_t *ids = json_object_get(args, "emailIds");
+	if (jmap_account_check(x, args) < 0 ||
+	    jmap_email_filter_arg(x, json_object_get(args, "filter"), &f) < 0)
+		return ERR_INVAL;
+	if (!json_is_array(ids))
+		return jmap_method_error(x, "invalidArguments", "emailIds: not an Id[]");
+	if (json_array_size(ids) > LIMIT_JMAP_OBJECTS_GET)
+		return jmap_method_error(x, "requestTooLarge", "more emailIds than maxObjectsInGet");
+	for (size_t k = 0; k < json_array_size(ids); k++)
+		if (!json_is_string(json_array_get(ids, k)))
+			return jmap_method_error(x, "invalidArguments", "emailIds: not an Id[]");
+	struct terms *ts = arena_alloc(x->a, sizeof(*ts)), *tb = arena_alloc(x->a, sizeof(*tb));
+	if (!ts || !tb)
+		return jmap_method_error(x, "serverFail", NULL);
+	ts->n = tb->n = 0;
+	if (f && (collect(x->a, f, true, ts) < 0 || collect(x->a, f, false, tb) < 0))
+		return jmap_method_error(x, "serverFail", NULL);
+	json_t *list = json_array(), *not_found = json_array();
+	int r = list && not_found ? snippets(x, ids, ts, tb, list, not_found) : ERR_NOMEM;
+	json_t *res = r == 0 ? json_object() : NULL;
+	if (!res) {
+		json_decref(list);
+		json_decref(not_found);
+		return jmap_method_error(x, "serverFail", NULL);
+	}
+	if (!json_array_size(not_found)) {
+		json_decref(not_found);
+		not_found = json_null();
+	}
+	/* set_new takes the reference whatever happens */
+	if (json_object_set_new(res, "accountId", json_string(x->account_str)) < 0 ||
+	    json_object_set_new(res, "list", list) < 0 ||
+	    json_object_set_new(res, "notFound", not_found) < 0) {
+		json_decref(res);
+		return jmap_method_error(x, "serverFail", NULL);
+	}
+	*result_out = res;
+	return 0;
+}
