@@ -11,6 +11,7 @@ import { formatSize } from '../when.mjs';
 import { fullDate } from '../rows.mjs';
 import { sanitizeMail } from '../sanitize.mjs';
 import { setSeen } from '../actions.mjs';
+import { linkParts } from '../linkify.mjs';
 
 const BODY_PROPERTIES = ['partId', 'blobId', 'size', 'name', 'type', 'charset', 'disposition', 'cid'];
 const PROPERTIES = ['id', 'blobId', 'threadId', 'mailboxIds', 'keywords', 'from', 'to', 'cc',
@@ -18,7 +19,6 @@ const PROPERTIES = ['id', 'blobId', 'threadId', 'mailboxIds', 'keywords', 'from'
 	'htmlBody', 'attachments', 'bodyValues'];
 const MAX_BODY = 4 * 1024 * 1024;     // maxBodyValueBytes: more is cut (isTruncated)
 const MAX_INLINE = 8 * 1024 * 1024;   // cid: images fetched for one message, in all
-const LINK = /\b(?:https?:\/\/|mailto:)[^\s<>"'`]+/gi;
 
 let shown = null; // {email, allowRemote}
 
@@ -32,21 +32,11 @@ export function close(pane) {
 		clear(pane);
 }
 
-// Text with its links as <a> elements (trailing punctuation stays text).
+// Text with its links as <a> elements (linkify.mjs decides what is a link).
 export function linkify(text) {
-	const out = [];
-	let last = 0;
-	for (const m of text.matchAll(LINK)) {
-		let url = m[0];
-		const trail = url.match(/[.,;:!?)\]}'"]+$/);
-		if (trail)
-			url = url.slice(0, -trail[0].length);
-		out.push(text.slice(last, m.index));
-		out.push(el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url }));
-		last = m.index + url.length;
-	}
-	out.push(text.slice(last));
-	return out;
+	return linkParts(text).map(p => (p.url
+		? el('a', { href: p.url, target: '_blank', rel: 'noopener noreferrer', text: p.url })
+		: p.text));
 }
 
 function bodyText(email, parts) {
