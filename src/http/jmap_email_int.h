@@ -77,4 +77,12 @@ json_t *jmap_email_store_error(int rc);
 /* {id, blobId, threadId, size} of a stored Email (RFC 8621 4.6, 4.8): a new reference. */
 json_t *jmap_email_created(const struct jmap_new_email *e);
 
+/* Email/set's updates of the shapes a webmail sends for a selection (the same
+ * keywords/<k> members; mailboxIds = one mailbox), applied in batches per mailbox
+ * (jmap_email_batch.c) with their results in r; a new object of the updates it left
+ * (key -> patch) for jmap_email_update_one, or NULL when out of memory (nothing
+ * done). */
+struct jmap_set_result;
+json_t *jmap_email_update_batch(struct jmap_ctx *x, json_t *update, struct jmap_set_result *r);
+
 #endif

@@ -4,7 +4,8 @@
  *     the message itself is written by jmap_email_build (contract C3) into a spool
  *     file, which jmap_email_store_new (C2) stores. created[cid] = {id, blobId,
  *     threadId, size} (the server-set properties, 4.6).
- *   update: jmap_email_update_one per id (jmap_email_update.c).
+ *   update: the shapes a webmail sends for a selection in batches
+ *     (jmap_email_batch.c), any other by jmap_email_update_one (jmap_email_update.c).
  *   destroy: every copy of every Email named goes, one store_expunge per mailbox for
  *     the whole request (emptying a Trash of maxObjectsInSet Emails is one expunge):
  *     usage shrinks at once, IMAP sessions get EXPUNGE, POP3 sees them gone at its next
@@ -222,7 +223,9 @@ int jmap_email_set(struct jmap_ctx *x, json_t *args, json_t **result_out)
 		else
 			jmap_set_created(x, &r, key, created);
 	}
-	json_object_foreach(a.update, key, v) {
+	/* a selection's "mark read" or "move" in a few store calls; the rest one by one */
+	json_t *rest = a.update ? jmap_email_update_batch(x, a.update, &r) : NULL;
+	json_object_foreach(rest ? rest : a.update, key, v) {
 		const char *id = jmap_resolve_id(x, key);
 		json_t *err = NULL;
 		if (!id)
@@ -234,6 +237,7 @@ int jmap_email_set(struct jmap_ctx *x, json_t *args, json_t **result_out)
 		else
 			jmap_set_updated(&r, id, NULL);
 	}
+	json_decref(rest);
 	destroy_all(x, &r, a.destroy, a.n_destroy);
 	if (jmap_state(x, &new_state) < 0) {
 		json_decref(jmap_set_response(x, &r, old_state, old_state));

@@ -199,6 +199,39 @@ def test_move_copy_remove_seen_by_imap(mserver):
         assert get(c, e)["mailboxIds"] == {inbox: True}
 
 
+def test_selection_batches(mserver):
+    """A webmail selection: the same keyword patch on many Emails, and mailboxIds = one
+    mailbox on many (one already there, one in two mailboxes), each Email answered on
+    its own (an unknown id notFound), IMAP seeing every copy changed."""
+    a, c = account(mserver)
+    with imap(mserver, a) as i:
+        i.cmd("CREATE Work")
+        ids = delivered(mserver, a, i, 5)
+        names, roles = c.mailbox_ids()
+        trash, work = roles["trash"], names["Work"]
+        unknown = "0123456789abcdef0123456789abcdef"
+        r = set_update(c, {e: {"keywords/$seen": True, "keywords/$flagged": True}
+                           for e in ids + [unknown]})
+        assert sorted(r["updated"]) == sorted(ids)
+        assert r["notUpdated"] == {unknown: {"type": "notFound"}}
+        assert all("\\Seen" in f and "\\Flagged" in f for _, f in uids(i).values())
+        set_update(c, {e: {"keywords/$flagged": None} for e in ids[:2]})
+        flagged = {e: "\\Flagged" in f for e, f in uids(i).values()}
+        assert flagged == {e: k >= 2 for k, e in enumerate(ids)}
+        # ids[0] also in Work, ids[1] already in Trash: all five end up in Trash only
+        set_update(c, {ids[0]: {f"mailboxIds/{work}": True}})
+        set_update(c, {ids[1]: {"mailboxIds": {trash: True}}})
+        r = set_update(c, {e: {"mailboxIds": {trash: True}} for e in ids + [unknown]})
+        assert sorted(r["updated"]) == sorted(ids)
+        assert r["notUpdated"] == {unknown: {"type": "notFound"}}
+        assert uids(i, "INBOX") == {} and uids(i, "Work") == {}
+        assert sorted(e for e, _ in uids(i, "Trash").values()) == sorted(ids)
+        for e in ids:
+            assert get(c, e)["mailboxIds"] == {trash: True}
+        r = set_update(c, {e: {"mailboxIds": {"Mnosuch": True}} for e in ids})
+        assert {v["type"] for v in r["notUpdated"].values()} == {"invalidProperties"}
+
+
 def test_copy_over_quota(server):
     """A copy counts against the quota in full (store_copy): overQuota, nothing done,
     not even the keyword change of the same patch."""
