@@ -67,7 +67,10 @@ struct jmap_filter_error {
 };
 
 /* Read filter (a FilterCondition or FilterOperator object; not NULL, not null) into a
- * tree in a. 0 and *out, or ERR_INVAL with *err_out set, ERR_NOMEM when a is full. */
+ * tree in a. The tree's strings (ids, texts, header names) point into filter's (keep it
+ * while the tree is used; a method's arguments live for the request); keywords are
+ * lower-cased copies in a. 0 and *out, or ERR_INVAL with *err_out set, ERR_NOMEM when
+ * a is full. */
 int jmap_email_filter_parse(json_t *filter, struct arena *a, struct jmap_filter **out,
 			    struct jmap_filter_error *err_out);
 
