@@ -455,5 +455,17 @@
 #define LIMIT_JMAP_SESSION_DAYS_MAX 3650   /* ... and the longest it may be set to */
 #define LIMIT_JMAP_LOGIN_FIELD 1024        /* username or password in POST /jmap/login */
 #define LIMIT_JMAP_SLOT_ACCOUNTS 4096      /* accounts with requests running at once */
+/* Email/set create: what one value of an Email object may be for the message written
+ * from it (src/http/jmap_email_build*.c; invalidProperties past these). Each keeps a
+ * header line that holds it under RFC 5322's 998 octets. */
+#define LIMIT_JMAP_BUILD_FIELD_NAME 76     /* a header:X field name */
+#define LIMIT_JMAP_BUILD_ADDR 512          /* an email, msg-id or URL (one token) */
+#define LIMIT_JMAP_BUILD_ATOM 200          /* a word written unencoded (longer: RFC 2047) */
+#define LIMIT_JMAP_BUILD_PART_NAME 1000    /* a body part's name (RFC 2231 sections) */
+#define LIMIT_JMAP_BUILD_CID 250           /* a body part's cid */
+#define LIMIT_JMAP_BUILD_LOCATION 900      /* a body part's location */
+#define LIMIT_JMAP_BUILD_TOKEN 64          /* charset, disposition, a language tag */
+#define LIMIT_JMAP_BUILD_TYPE 127          /* each half of a part's type/subtype */
+#define LIMIT_JMAP_BUILD_LANGUAGES 16      /* language tags of a body part */
 
 #endif

@@ -22,12 +22,11 @@
 #include "core/str.h"
 
 #define BLOB_CHUNK 16384
-/* longest type/subtype, charset, disposition, cid, location and name we write */
-#define TYPE_MAX 127
-#define TOKEN_MAX 64
-#define CID_MAX 250
-#define LOCATION_MAX 900
-#define NAME_MAX 1000
+#define TYPE_MAX LIMIT_JMAP_BUILD_TYPE
+#define TOKEN_MAX LIMIT_JMAP_BUILD_TOKEN
+#define CID_MAX LIMIT_JMAP_BUILD_CID
+#define LOCATION_MAX LIMIT_JMAP_BUILD_LOCATION
+#define NAME_MAX LIMIT_JMAP_BUILD_PART_NAME
 
 struct body_ctx {
 	const struct jeb_env *env;
@@ -221,7 +220,7 @@ static int part_props_read(struct body_ctx *c, struct jeb_part *p, json_t *o)
 	json_t *lang = json_object_get(o, "language");
 	size_t i;
 	if (lang && !json_is_null(lang)) {
-		if (!json_is_array(lang) || json_array_size(lang) > 16)
+		if (!json_is_array(lang) || json_array_size(lang) > LIMIT_JMAP_BUILD_LANGUAGES)
 			return bad(c, p->path, "language");
 		json_array_foreach(lang, i, v)
 			if (!json_is_string(v) ||

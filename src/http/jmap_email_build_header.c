@@ -17,12 +17,11 @@
 #include "core/arena.h"
 #include "core/banned.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/str.h"
 
-/* a header field name we accept: the longest leaves room on its first line */
-#define NAME_MAX_LEN 76
-/* an email address or a msg-id / URL we write as one token */
-#define ADDR_MAX_LEN 512
+#define NAME_MAX_LEN LIMIT_JMAP_BUILD_FIELD_NAME
+#define ADDR_MAX_LEN LIMIT_JMAP_BUILD_ADDR
 
 static const struct {
 	const char *name;

@@ -19,6 +19,8 @@
 
 #include <jansson.h>
 
+#include "core/limits.h"
+
 struct arena;
 
 /* RFC 5322 2.1.1: the longest line a message may hold (without its CRLF), and the one
@@ -29,7 +31,7 @@ struct arena;
 #define JEB_WORD_MAX 75
 /* The longest atom we write unencoded in a header: longer ones become encoded words,
  * so a folded line always stays under JEB_LINE_MAX. */
-#define JEB_ATOM_MAX 200
+#define JEB_ATOM_MAX LIMIT_JMAP_BUILD_ATOM
 
 /* ---- the output (jmap_email_build_out.c) ---- */
 struct jeb_out {

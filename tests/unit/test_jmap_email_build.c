@@ -19,6 +19,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "http/jmap_email_build_int.h"
 #include "mime/mime.h"
 
@@ -253,6 +254,46 @@ static void test_date_format(void **state)
 	assert_int_equal(jeb_date_format("2023-01-01 00:00:00Z", 20, d), ERR_BAD_SYNTAX);
 	assert_int_equal(jeb_date_format("2023-01-01T00:00:00", 19, d), ERR_BAD_SYNTAX);
 	assert_int_equal(jeb_date_format("2023-01-01T00:00:00+0100", 24, d), ERR_BAD_SYNTAX);
+}
+
+/* header:Name[:asForm][:all] (RFC 8621 4.1.3) and the forms each field allows (4.1.2) */
+static void test_hprop_parse(void **state)
+{
+	(void)state;
+	struct jeb_hprop h;
+	char key[128];
+	arena_reset(&arena);
+	assert_int_equal(jeb_hprop_parse(&arena, "header:X-A", &h), 0);
+	assert_string_equal(h.name, "X-A");
+	assert_int_equal(h.form, JEB_FORM_RAW);
+	assert_false(h.all);
+	assert_int_equal(jeb_hprop_parse(&arena, "header:To:asGroupedAddresses:all", &h), 0);
+	assert_int_equal(h.form, JEB_FORM_GROUPED);
+	assert_true(h.all);
+	assert_int_equal(jeb_hprop_parse(&arena, "header:X:all", &h), 0);
+	assert_int_equal(h.form, JEB_FORM_RAW);
+	assert_true(h.all);
+	const char *bad[] = {"header:", "header::asText", "header:X:asText:", "header:X:astext",
+			     "header:X:all:asText", "header:X:asText:all:all", "header:A B",
+			     "header:X:asTextx", "headers", "header:\xc3\xa4"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(jeb_hprop_parse(&arena, bad[i], &h), ERR_BAD_SYNTAX);
+	/* the field name at its limit -1/0/+1 */
+	for (size_t n = LIMIT_JMAP_BUILD_FIELD_NAME - 1; n <= LIMIT_JMAP_BUILD_FIELD_NAME + 1; n++) {
+		memcpy(key, "header:", 7);
+		memset(key + 7, 'N', n);
+		key[7 + n] = '\0';
+		assert_int_equal(jeb_hprop_parse(&arena, key, &h),
+				 n <= LIMIT_JMAP_BUILD_FIELD_NAME ? 0 : ERR_BAD_SYNTAX);
+	}
+	assert_true(jeb_form_allowed("subject", JEB_FORM_TEXT));
+	assert_false(jeb_form_allowed("Subject", JEB_FORM_ADDRESSES));
+	assert_true(jeb_form_allowed("FROM", JEB_FORM_GROUPED));
+	assert_false(jeb_form_allowed("From", JEB_FORM_TEXT));
+	assert_true(jeb_form_allowed("From", JEB_FORM_RAW));
+	assert_true(jeb_form_allowed("References", JEB_FORM_MESSAGEIDS));
+	assert_false(jeb_form_allowed("Date", JEB_FORM_URLS));
+	assert_true(jeb_form_allowed("X-Unknown", JEB_FORM_URLS));
 }
 
 /* ---- whole messages ---- */
@@ -541,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_qp_base64),
 		cmocka_unit_test(test_cte_choice),
 		cmocka_unit_test(test_date_format),
+		cmocka_unit_test(test_hprop_parse),
 		cmocka_unit_test(test_build_convenience),
 		cmocka_unit_test(test_build_structure),
 		cmocka_unit_test(test_build_refusals),
