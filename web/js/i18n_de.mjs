@@ -134,7 +134,7 @@ export default {
 	'compose.sent': 'Nachricht gesendet.',
 	'compose.badAddress': 'Keine gültige E-Mail-Adresse: {address}',
 	'compose.noRecipients': 'Bitte mindestens einen Empfänger angeben.',
-	'compose.waitUploads': 'Bitte warten, bis die Anhänge hochgeladen sind.',
+	'compose.waitUploads': 'Warten, bis die Anhänge hochgeladen sind…',
 	'compose.removeFailed': 'Bitte zuerst die Anhänge entfernen, die nicht hochgeladen werden konnten.',
 	'compose.noDrafts': 'Es gibt keinen Ordner „Entwürfe“, in dem die Nachricht liegen kann.',
 	'compose.noIdentity': 'Dieses Konto hat keine Absenderadresse.',

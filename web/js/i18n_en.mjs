@@ -135,7 +135,7 @@ export default {
 	'compose.sent': 'Message sent.',
 	'compose.badAddress': 'Not a valid e-mail address: {address}',
 	'compose.noRecipients': 'Add at least one recipient.',
-	'compose.waitUploads': 'Please wait until the attachments are uploaded.',
+	'compose.waitUploads': 'Waiting for the attachments to finish uploading…',
 	'compose.removeFailed': 'Remove the attachments that could not be uploaded first.',
 	'compose.noDrafts': 'There is no Drafts folder to keep the message in.',
 	'compose.noIdentity': 'This account has no sender address to send from.',

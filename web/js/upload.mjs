@@ -47,3 +47,24 @@ export function uploadFile(client, file, onProgress) {
 	});
 	return { promise, abort: () => xhr.abort() };
 }
+
+// The charset parameter a text/* attachment needs (RFC 2046 4.1.2): a browser's File
+// has a type but no charset, and without one a reader takes the bytes for US-ASCII
+// (RFC 2045 5.2), so "grüße" in a UTF-8 file would arrive garbled. "us-ascii" or
+// "utf-8" when the bytes are that (a strict decode), null when not text, unknown, or
+// larger than SNIFF_MAX (read whole to be sure; mail attachments are mostly small).
+const SNIFF_MAX = 8 * 1024 * 1024;
+
+export async function textCharset(file) {
+	if (!(file.type || '').startsWith('text/') || file.size > SNIFF_MAX)
+		return null;
+	const bytes = new Uint8Array(await file.arrayBuffer());
+	if (bytes.every((b) => b < 0x80))
+		return 'us-ascii';
+	try {
+		new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+		return 'utf-8';
+	} catch (e) {
+		return null;
+	}
+}

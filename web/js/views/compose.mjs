@@ -19,7 +19,7 @@ import {
 	replySubject, forwardSubject, replyRecipients, threadHeaders, replyBody, forwardBody,
 } from '../reply.mjs';
 import { formatSize, formatAbsolute } from '../when.mjs';
-import { uploadFile } from '../upload.mjs';
+import { uploadFile, textCharset } from '../upload.mjs';
 import { pageStyles, htmlToText } from '../pages.mjs';
 
 // What a reply, forward or resumed draft needs of an Email.
@@ -151,6 +151,8 @@ export async function show(app, params) {
 	function removeAttachment(a) {
 		if (a.abort)
 			a.abort();
+		if (a.ended)
+			a.ended();
 		state.attachments = state.attachments.filter((x) => x !== a);
 		state.dirty = true;
 		renderAttachments();
@@ -189,6 +191,7 @@ export async function show(app, params) {
 						a.error = uploadError(e);
 				}).finally(() => {
 					a.file = null;
+					a.ended();
 					renderAttachments();
 					pumpUploads();
 				});
@@ -201,9 +204,17 @@ export async function show(app, params) {
 		for (const f of attachInput.files) {
 			const a = { key: ++attachKey, name: f.name, type: f.type || 'application/octet-stream',
 				size: f.size, file: f, progress: 0 };
+			// settled when the upload is over (done, failed or removed) and the charset
+			// known: a send or save clicked meanwhile waits for it
+			let uploaded;
+			const ended = new Promise((resolve) => { uploaded = resolve; });
+			a.ended = uploaded;
+			a.ready = Promise.all([ended, textCharset(f).then((cs) => { a.charset = cs; },
+				() => { a.charset = null; })]);
 			if (maxUpload && f.size > maxUpload) {
 				a.error = t('compose.tooBig', { size: formatSize(maxUpload) });
 				a.file = null;
+				a.ended();
 				setStatus(t('compose.attachTooBig', { name: f.name, size: formatSize(maxUpload) }),
 					'error');
 			}
@@ -232,8 +243,6 @@ export async function show(app, params) {
 			to.input.focus();
 			return { error: t('compose.noRecipients') };
 		}
-		if (state.attachments.some((a) => !a.blobId && !a.error))
-			return { error: t('compose.waitUploads') };
 		if (forSend && state.attachments.some((a) => a.error))
 			return { error: t('compose.removeFailed') };
 		const drafts = app.byRole('drafts');
@@ -261,7 +270,7 @@ export async function show(app, params) {
 		const atts = state.attachments.filter((a) => a.blobId);
 		if (atts.length)
 			email.attachments = atts.map((a) => ({ blobId: a.blobId, type: a.type, name: a.name,
-				disposition: 'attachment' }));
+				charset: a.charset || undefined, disposition: 'attachment' }));
 		return { email, drafts, identity: id };
 	}
 
@@ -283,7 +292,20 @@ export async function show(app, params) {
 		draftBtn.disabled = b;
 	}
 
+	// Uploads still running: the send or save waits for them (saying so) rather than
+	// refusing, then goes on with what they left (a failed one blocks a send below).
+	async function uploadsDone() {
+		const pending = state.attachments.filter((a) => a.ready && !a.blobId && !a.error);
+		if (!pending.length && state.attachments.every((a) => a.charset !== undefined || !a.ready))
+			return;
+		setStatus(t('compose.waitUploads'), 'progress');
+		await Promise.all(state.attachments.map((a) => a.ready));
+	}
+
 	async function saveDraft() {
+		setBusy(true);
+		await uploadsDone();
+		setBusy(false);
 		const b = buildEmail(false);
 		if (b.error) {
 			setStatus(b.error, 'error');
@@ -320,6 +342,9 @@ export async function show(app, params) {
 	}
 
 	async function send() {
+		setBusy(true);
+		await uploadsDone();
+		setBusy(false);
 		const b = buildEmail(true);
 		if (b.error) {
 			setStatus(b.error, 'error');
@@ -474,7 +499,7 @@ export async function show(app, params) {
 			fromSel.value = idn.id;
 		for (const a of d.attachments || [])
 			state.attachments.push({ key: ++attachKey, name: a.name || t('compose.unnamed'),
-				type: a.type, size: a.size, blobId: a.blobId });
+				type: a.type, size: a.size, blobId: a.blobId, charset: a.charset || null });
 		renderAttachments();
 	}
 
@@ -486,7 +511,7 @@ export async function show(app, params) {
 			body.value = forwardBody(o, t, fmt, htmlToText);
 			for (const a of o.attachments || [])
 				state.attachments.push({ key: ++attachKey, name: a.name || t('compose.unnamed'),
-					type: a.type, size: a.size, blobId: a.blobId });
+					type: a.type, size: a.size, blobId: a.blobId, charset: a.charset || null });
 			renderAttachments();
 		} else {
 			title.textContent = t(mode === 'replyall' ? 'compose.titleReplyAll' : 'compose.titleReply');

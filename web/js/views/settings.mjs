@@ -38,8 +38,10 @@ export async function show(app) {
 		}
 		const [best, ...rest] = entries;
 		const dl = el('dl', { class: 'settings-values' });
-		const row = (k, v, tid, cls) => dl.append(el('dt', { text: t(k) }),
-			el('dd', { testid: tid, class: cls, text: String(v) }));
+		// the spaces keep "Port 993" apart in the card's text (copy and paste, screen
+		// readers' fallbacks); a grid does not lay out white space between items
+		const row = (k, v, tid, cls) => dl.append(el('dt', { text: t(k) }), ' ',
+			el('dd', { testid: tid, class: cls, text: String(v) }), ' ');
 		row('settings.host', best.host, testid + '-host');
 		row('settings.port', best.port, testid + '-port');
 		row('settings.security', t(SECURITY[best.security] || best.security), testid + '-security');
