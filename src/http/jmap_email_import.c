@@ -81,11 +81,13 @@ static json_t *import_one(struct jmap_ctx *x, json_t *obj, json_t **created_out)
 	json_t *err = NULL;
 	if (!json_is_object(obj))
 		return jmap_set_error("invalidProperties", "not an object", NULL);
-	json_t *blob = json_object_get(obj, "blobId");
-	const char *blob_id = json_is_string(blob) ? jmap_resolve_id(x, json_string_value(blob))
-						   : NULL;
-	if (!blob_id)
-		return jmap_set_error("invalidProperties", "blobId: an Id is required",
+	/* a part's blob id ("G<id>.<part>") is no Id: only "#cid" is resolved, the
+	 * opener checks the rest */
+	const char *blob_id = json_string_value(json_object_get(obj, "blobId"));
+	if (blob_id && blob_id[0] == '#')
+		blob_id = jmap_resolve_id(x, blob_id);
+	if (!blob_id || !blob_id[0])
+		return jmap_set_error("invalidProperties", "blobId: a blob id is required",
 				      json_pack("[s]", "blobId"));
 	int rc = jmap_email_new_args(x, obj, &na, &err);
 	if (rc < 0)

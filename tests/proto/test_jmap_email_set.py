@@ -424,6 +424,28 @@ def test_import_byte_exact(mserver):
     assert r["created"]["k2"]["threadId"] == created["threadId"]
 
 
+def test_import_attached_message(mserver):
+    """The blob of a message/rfc822 part (C1: G<EMAILID>.<partId>, its decoded content)
+    imports as an Email of its own, byte for byte."""
+    a, c = account(mserver)
+    _, roles = c.mailbox_ids()
+    inner = IMPORTED
+    outer = (b"From: carl@example.test\r\nTo: bob@example.test\r\nSubject: fwd\r\n"
+             b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+             b"--XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+             b"--XX\r\nContent-Type: message/rfc822\r\n\r\n" + inner +
+             b"\r\n--XX--\r\n")
+    inbox = {roles["inbox"]: True}
+    e = c.ok("Email/import", {"emails": {"o": {"blobId": c.upload(outer)["blobId"],
+                                               "mailboxIds": inbox}}})["created"]["o"]
+    r = c.ok("Email/import", {"emails": {"i": {"blobId": e["blobId"] + ".2",
+                                               "mailboxIds": inbox}}})
+    assert r["created"]["i"]["size"] == len(inner), r
+    with imap(mserver, a) as i:
+        uid = next(u for u, (eid, _) in uids(i).items() if eid == r["created"]["i"]["id"])
+        assert body_of(i, "INBOX", uid) == inner
+
+
 def test_import_bare_lf_becomes_crlf(mserver):
     a, c = account(mserver)
     _, roles = c.mailbox_ids()
