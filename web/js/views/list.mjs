@@ -312,6 +312,12 @@ function emailHash(id) {
 
 function openEmail(app, id) {
 	st.cursor = id;
+	// a draft opens where it can be finished: the compose page resumes it (WEBB's)
+	const m = st.search === null && app.mailboxes[st.mailboxId];
+	if (m && m.role === 'drafts') {
+		app.navigate('#/compose?draft=' + encodeURIComponent(id));
+		return;
+	}
 	app.navigate(emailHash(id));
 }
 
