@@ -91,7 +91,9 @@ test('length limits at -1/0/+1 (RFC 5321 4.5.3.1)', () => {
 
 test('list bounds: LIST_MAX characters and ITEMS_MAX items', () => {
 	const items = (n) => Array.from({ length: n }, (_, i) => `u${i}@example.org`).join(',');
+	assert.equal(parse(items(ITEMS_MAX - 1)).addresses.length, ITEMS_MAX - 1);
 	assert.equal(parse(items(ITEMS_MAX)).addresses.length, ITEMS_MAX);
+	assert.deepEqual(parse(items(ITEMS_MAX)).errors, []);
 	const over = parse(items(ITEMS_MAX + 1));
 	assert.equal(over.addresses.length, ITEMS_MAX);
 	assert.equal(over.errors.length, 1);
