@@ -97,6 +97,8 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 fuzz_build() { CC=clang build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; }
 stage fuzz-build fuzz_build
 stage fuzz fuzz_all
+# the webmail's address parser (JavaScript: a small mutation fuzzer, same time budget)
+stage fuzz-web node fuzz/fuzz_addrlist.mjs
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
