@@ -468,3 +468,274 @@ def test_corpus_headers_are_envelope(corpus_account, mserver):
                 bad.append(f"{name} {prop}: {got} != {want}")
     assert n > 100
     assert not bad, "\n".join(bad[:30])
+
+
+# ---- RFC 8621 4.1.4: textBody, htmlBody, attachments ----
+
+def reference_lists(msg):
+    """The RFC 8621 4.1.4 parseStructure, transcribed, over Python's email parse tree
+    with IMAP section numbers: (textBody, htmlBody, attachments) as partId lists."""
+    def node(part, section):
+        sub = None  # message/rfc822 is a leaf (RFC 8621 4.1.4), though Python descends
+        if part.get_content_maintype() == "multipart":
+            sub = [node(p, f"{section}.{i}" if section else str(i))
+                   for i, p in enumerate(part.get_payload(), 1)]
+        return {"type": part.get_content_type(), "sub": sub, "id": section,
+                "disposition": part.get_content_disposition(),
+                "name": part.get_filename()}
+    top = node(msg, "" if msg.get_content_maintype() == "multipart" else "1")
+
+    def inline_media(t):
+        return t.split("/")[0] in ("image", "audio", "video")
+
+    def parse(parts, mtype, in_alt, html, text, att):
+        tl = len(text) if text is not None else -1
+        hl = len(html) if html is not None else -1
+        for i, p in enumerate(parts):
+            is_inline = (p["disposition"] != "attachment" and
+                         (p["type"] in ("text/plain", "text/html") or inline_media(p["type"]))
+                         and (i == 0 or (mtype != "related" and
+                                         (inline_media(p["type"]) or not p["name"]))))
+            if p["sub"] is not None:
+                st = p["type"].split("/")[1]
+                parse(p["sub"], st, in_alt or st == "alternative", html, text, att)
+            elif is_inline:
+                if mtype == "alternative":
+                    {"text/plain": text, "text/html": html}.get(p["type"], att).append(p["id"])
+                    continue
+                if in_alt:
+                    if p["type"] == "text/plain":
+                        html = None
+                    if p["type"] == "text/html":
+                        text = None
+                if text is not None:
+                    text.append(p["id"])
+                if html is not None:
+                    html.append(p["id"])
+                if (text is None or html is None) and inline_media(p["type"]):
+                    att.append(p["id"])
+            else:
+                att.append(p["id"])
+        if mtype == "alternative" and text is not None and html is not None:
+            if tl == len(text) and hl != len(html):
+                text.extend(html[hl:])
+            if hl == len(html) and tl != len(text):
+                html.extend(text[tl:])
+    text, html, att = [], [], []
+    parse([top], "mixed", False, html, text, att)
+    return text, html, att
+
+
+def mime(tree, boundary="b"):
+    """A message from a nested ("multipart/x", [children]) / ("type/sub", extra
+    headers) description."""
+    def part(t, depth):
+        if len(t) > 1 and isinstance(t[1], list):
+            b = f"{boundary}{depth}x{id(t)}"
+            out = f"Content-Type: {t[0]}; boundary=\"{b}\"\n\n"
+            for c in t[1]:
+                out += f"--{b}\n" + part(c, depth + 1) + "\n"
+            return out + f"--{b}--\n"
+        body = "R0lGODlhAQABAAAAACw=" if not t[0].startswith("text/") else f"{t[0]} body"
+        enc = "Content-Transfer-Encoding: base64\n" if not t[0].startswith("text/") else ""
+        return f"Content-Type: {t[0]}\n{t[1] if len(t) > 1 else ''}{enc}\n{body}\n"
+    return crlf("From: a@example.org\nSubject: s\nMIME-Version: 1.0\n" + part(tree, 0))
+
+
+STRUCTURES = [
+    ("text/plain",),
+    ("text/html",),
+    ("image/png",),
+    ("multipart/alternative", [("text/plain",), ("text/html",)]),
+    ("multipart/alternative", [("text/html",)]),
+    ("multipart/mixed", [("multipart/alternative", [("text/plain",), (
+        "multipart/related", [("text/html",), ("image/png", "Content-ID: <i1>\n")])]),
+        ("application/pdf", "Content-Disposition: attachment; filename=a.pdf\n")]),
+    ("multipart/mixed", [("text/plain",), ("image/jpeg",), ("text/plain",),
+                         ("text/plain", "Content-Disposition: inline; filename=b.txt\n"),
+                         ("text/html", "Content-Disposition: attachment\n")]),
+    ("multipart/related", [("text/html",), ("text/plain",), ("image/gif",)]),
+    ("multipart/alternative", [("text/plain",), ("multipart/related", [
+        ("text/html",), ("image/png",)]), ("application/octet-stream",)]),
+    ("multipart/mixed", [("multipart/alternative", [("text/plain",), ("image/png",)]),
+                         ("audio/ogg",), ("message/rfc822",)]),
+]
+
+
+def test_body_lists_follow_rfc_8621_algorithm(mserver):
+    """textBody, htmlBody and attachments are what the RFC's parseStructure gives for
+    each structure (alternatives, related, inline media, named text parts, explicit
+    dispositions), transcribed in Python over the email package's tree."""
+    msgs = [mime(t) for t in STRUCTURES]
+    j, c, ids = store(mserver, msgs)
+    r = j.ok("Email/get", {"ids": ids, "properties": [
+        "textBody", "htmlBody", "attachments", "hasAttachment"], "bodyProperties": ["partId"]})
+    for t, m, e in zip(STRUCTURES, msgs, r["list"]):
+        want = reference_lists(email.message_from_bytes(m))
+        got = tuple([p["partId"] for p in e[k]] for k in ("textBody", "htmlBody", "attachments"))
+        assert got == want, t
+    # 4.1.4: an attachment not marked Content-Disposition: inline; a lone image is
+    # the body (textBody and htmlBody), not an attachment
+    assert [e["hasAttachment"] for e in r["list"]] == [
+        False, False, False, False, False, True, True, True, True, True]
+
+
+def test_body_values(mserver):
+    """bodyValues (RFC 8621 4.2): fetchTextBodyValues / fetchHTMLBodyValues /
+    fetchAllBodyValues pick the parts; maxBodyValueBytes cuts on a UTF-8 character
+    boundary with isTruncated; an unknown charset or bytes that are not UTF-8 set
+    isEncodingProblem; charsets are converted (RFC 2045, 2046)."""
+    msg = crlf("""From: a@example.org
+Subject: values
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=v
+
+--v
+Content-Type: multipart/alternative; boundary=w
+
+--w
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+\u00e4\u00f6\u00fc\u20ac and more
+--w
+Content-Type: text/html; charset=windows-1252
+Content-Transfer-Encoding: quoted-printable
+
+<p>=80=E4</p>
+--w--
+--v
+Content-Type: text/plain; charset=x-unknown-charset
+Content-Disposition: attachment; filename=notes.txt
+
+plain ascii
+--v
+Content-Type: text/plain; charset=utf-8
+
+bad \xff\xfe utf-8
+--v--
+""".encode("utf-8").replace(b"\\xff\\xfe", b"\xff\xfe"))
+    msg = msg.replace("bad \xff\xfe".encode("utf-8"), b"bad \xff\xfe")
+    j, c, (eid,) = store(mserver, [msg])
+    vals = get1(j, eid, ["bodyValues"], fetchTextBodyValues=True)["bodyValues"]
+    assert list(vals) == ["1.1", "3"]
+    assert vals["1.1"] == {"value": "äöü€ and more", "isEncodingProblem": False,
+                           "isTruncated": False}
+    assert vals["3"]["isEncodingProblem"] is True
+    assert vals["3"]["value"].startswith("bad \ufffd")
+    vals = get1(j, eid, ["bodyValues"], fetchHTMLBodyValues=True)["bodyValues"]
+    assert vals == {"1.2": {"value": "<p>€ä</p>", "isEncodingProblem": False,
+                            "isTruncated": False}, "3": vals["3"]}
+    vals = get1(j, eid, ["bodyValues"], fetchAllBodyValues=True)["bodyValues"]
+    assert sorted(vals) == ["1.1", "1.2", "2", "3"]
+    assert vals["2"] == {"value": "plain ascii", "isEncodingProblem": True,
+                         "isTruncated": False}
+    assert get1(j, eid, ["bodyValues"])["bodyValues"] == {}
+    # "äöü€": 2+2+2+3 bytes; a cut inside a character backs off to its start
+    for n, want in ((1, ""), (2, "ä"), (3, "ä"), (6, "äöü"), (8, "äöü"), (9, "äöü€"),
+                    (13, "äöü€ and"), (14, "äöü€ and "), (100, "äöü€ and more")):
+        v = get1(j, eid, ["bodyValues"], fetchTextBodyValues=True,
+                 maxBodyValueBytes=n)["bodyValues"]["1.1"]
+        assert (v["value"], v["isTruncated"]) == (want, n < 18), n
+    for bad in (0, -1, "10", 1.5):
+        assert j.err("Email/get", {"ids": [eid], "properties": ["bodyValues"],
+                                   "maxBodyValueBytes": bad}) == "invalidArguments", bad
+    assert j.err("Email/get", {"ids": [eid], "fetchAllBodyValues": "yes"}) == \
+        "invalidArguments"
+
+
+def test_header_properties(mserver):
+    """header:{name}[:as{form}][:all] (RFC 8621 4.1.3) on the message and, through
+    bodyProperties, on its parts; headers in order; a form a known field does not
+    allow is invalidArguments (4.1.2)."""
+    j, c, (eid,) = store(mserver, [MIXED])
+    e = get1(j, eid, ["headers", "header:x-custom", "header:X-Custom:all",
+                      "header:X-Custom:asText:all", "header:List-Unsubscribe:asURLs",
+                      "header:Cc:asGroupedAddresses", "header:Date:asDate",
+                      "header:References:asMessageIds", "header:X-Missing",
+                      "header:X-Missing:all", "header:Subject:asText", "inReplyTo",
+                      "sender", "bcc"])
+    py = email.message_from_bytes(MIXED)
+    assert [h["name"] for h in e["headers"]] == list(py.keys())
+    assert e["headers"][0] == {"name": "From",
+                               "value": " =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <joerg@example.org>"}
+    assert e["header:x-custom"] == "  two"
+    assert e["header:X-Custom:all"] == [" one", "  two"]
+    assert e["header:X-Custom:asText:all"] == ["one", "two"]
+    assert e["header:List-Unsubscribe:asURLs"] == [
+        "mailto:leave@example.org", "https://example.org/leave?x=1"]
+    assert e["header:Cc:asGroupedAddresses"] == [
+        {"name": "Team", "addresses": [{"name": None, "email": "dave@example.net"},
+                                       {"name": "Erin", "email": "erin@example.net"}]},
+        {"name": None, "addresses": [{"name": None, "email": "frank@example.net"}]}]
+    assert e["header:Date:asDate"] == "2026-02-24T18:55:12+01:00"
+    assert e["header:References:asMessageIds"] == ["root@example.org", "m0@example.org"]
+    assert e["header:X-Missing"] is None and e["header:X-Missing:all"] == []
+    assert e["header:Subject:asText"] == "Grüße aus Berlin"
+    assert e["inReplyTo"] == ["m0@example.org"] and e["bcc"] is None
+    assert e["sender"] == [{"name": "Secretary", "email": "sec@example.org"}]
+    bs = get1(j, eid, ["bodyStructure"], bodyProperties=[
+        "partId", "headers", "header:Content-Type:asRaw", "type", "subParts"])["bodyStructure"]
+    assert bs["partId"] is None and bs["type"] == "multipart/mixed"
+    pdf = bs["subParts"][1]
+    assert pdf["header:Content-Type:asRaw"] == ' application/pdf; name="report.pdf"'
+    assert [h["name"] for h in pdf["headers"]] == [
+        "Content-Type", "Content-Disposition", "Content-Transfer-Encoding", "Content-Language"]
+    for bad in ("header:From:asDate", "header:Subject:asAddresses", "header:Date:asRaw:x",
+                "header:X:asFoo", "header:", "header:A B"):
+        assert j.err("Email/get", {"ids": [eid], "properties": [bad]}) == \
+            "invalidArguments", bad
+        assert j.err("Email/get", {"ids": [eid], "properties": ["id"],
+                                   "bodyProperties": [bad]}) == "invalidArguments", bad
+    assert j.err("Email/get", {"ids": [eid], "bodyProperties": ["nope"]}) == "invalidArguments"
+
+
+def test_default_properties(mserver):
+    """Without properties, Email/get answers RFC 8621 4.2's default list; without
+    bodyProperties the parts have 4.2's default part properties."""
+    j, c, (eid,) = store(mserver, [MIXED])
+    e = j.ok("Email/get", {"ids": [eid]})["list"][0]
+    assert sorted(e) == sorted([
+        "id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt",
+        "messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc",
+        "replyTo", "subject", "sentAt", "hasAttachment", "preview", "bodyValues",
+        "textBody", "htmlBody", "attachments"])
+    assert sorted(e["attachments"][0]) == sorted([
+        "partId", "blobId", "size", "name", "type", "charset", "disposition", "cid",
+        "language", "location"])
+    assert e["textBody"][0]["charset"] == "iso-8859-1"
+    assert e["attachments"][0]["charset"] is None and e["bodyValues"] == {}
+
+
+def test_headers_need_no_message_file(mserver):
+    """A headers-and-preview Email/get of 50 messages is answered from the store's
+    cached headers and previews: it still works with every message file removed
+    (bodies then fail as the file is gone)."""
+    a, j = account(mserver, "jgnofile")
+    c = imap(mserver, a)
+    for i in range(50):
+        append(c, crlf(f"From: Sender {i} <s{i}@example.org>\nTo: r@example.net\n"
+                       f"Subject: message {i}\nDate: Mon, 2 Mar 2026 10:{i:02d}:00 +0000\n"
+                       f"\nbody {i}\n"))
+    ids = [emailid(c, i + 1) for i in range(50)]
+    want = j.ok("Email/get", {"ids": ids, "properties": LIST_PROPS})["list"]
+    acct_dir = Path(mserver.data) / "accounts" / j.acct[1:]
+    assert (acct_dir / "index.db").exists()
+    own = [p for p in (acct_dir / "msg").rglob("*") if p.is_file()]
+    assert len(own) == 50
+    backup = Path(str(mserver.data) + "-moved")
+    for p in own:
+        dest = backup / p.relative_to(mserver.data)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(p), str(dest))
+    try:
+        got = j.ok("Email/get", {"ids": ids, "properties": LIST_PROPS + [
+            "messageId", "references", "replyTo", "headers"]})["list"]
+        for g, w in zip(got, want):
+            assert {k: g[k] for k in w} == w
+        assert got[7]["subject"] == "message 7" and got[7]["preview"] == "body 7"
+        assert j.err("Email/get", {"ids": ids[:1], "properties": ["bodyValues"],
+                                   "fetchTextBodyValues": True}) == "serverFail"
+    finally:
+        for p in own:
+            shutil.move(str(backup / p.relative_to(mserver.data)), str(p))
