@@ -46,3 +46,12 @@ export function htmlToText(html) {
 	walk(doc.body || doc.documentElement);
 	return out.split('\n').map((l) => l.trim()).join('\n').replace(/\n{3,}/g, '\n\n').trim();
 }
+
+// t() with the plural form of count (Intl.PluralRules of the page's language): the
+// table's "key.one" when count is one of "one", else key itself ("{count} messages").
+export function tn(t, key, count, params) {
+	const cat = new Intl.PluralRules(document.documentElement.lang || 'en').select(count);
+	const k = key + '.' + cat;
+	const s = t(k, { count, ...params });
+	return s === k ? t(key, { count, ...params }) : s;
+}

@@ -11,7 +11,7 @@
 import { el, clear, setState, toast } from '../ui.mjs';
 import { formatSize, formatAbsolute } from '../when.mjs';
 import { mailboxLabel } from '../shell.mjs';
-import { pageStyles } from '../pages.mjs';
+import { pageStyles, tn } from '../pages.mjs';
 
 export const PAGE = 100;
 const offs = [];
@@ -194,7 +194,7 @@ export async function show(app, params) {
 					failed++;
 			}
 			toast(failed ? t('cleanup.partly', { count: gone.length, failed })
-				: t('cleanup.deleted', { count: gone.length, size: formatSize(size) }),
+				: tn(t, 'cleanup.deleted', gone.length, { size: formatSize(size) }),
 			failed ? 'error' : 'info');
 			await Promise.all([app.refresh(), load()]);
 		} catch (e) {

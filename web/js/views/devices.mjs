@@ -8,7 +8,7 @@
 import { el, clear, setState } from '../ui.mjs';
 import { KASTEN } from '../jmap.mjs';
 import { formatSize, formatAbsolute, formatRelative } from '../when.mjs';
-import { pageStyles } from '../pages.mjs';
+import { pageStyles, tn } from '../pages.mjs';
 
 const PROTOCOLS = { imap: 'IMAP', pop3: 'POP3', submission: 'SMTP', smtp: 'SMTP', http: 'Webmail',
 	jmap: 'JMAP', lmtp: 'LMTP' };
@@ -25,9 +25,25 @@ function when(v) {
 		el('span', { class: 'abs', text: abs }));
 }
 
+const offs = [];
+
 export async function show(app) {
 	const t = app.t;
 	pageStyles();
+	// a POP3 download-and-delete elsewhere shows up here while the page is open: every
+	// Email change (the push) reads the log again
+	for (const off of offs.splice(0))
+		off();
+	let pending = null;
+	offs.push(app.on('change', (changed) => {
+		if (changed && !changed.Email)
+			return;
+		clearTimeout(pending);
+		pending = setTimeout(() => {
+			if (app.current && app.current.name === 'devices')
+				show(app).catch(() => {});
+		}, 500);
+	}));
 	const page = el('section', { class: 'page devices-page', testid: 'devices-page' },
 		el('h1', { class: 'page-title', text: t('devices.title') }));
 	clear(app.view).append(page);
@@ -51,7 +67,7 @@ export async function show(app) {
 	const removalRows = removed.map((a) => el('tr', { class: 'removal-row', testid: 'removal-row',
 		dataset: { count: a.count, bytes: a.bytes } },
 	when(a.at),
-	el('td', { class: 'count', text: t('devices.messages', { count: a.count }) }),
+	el('td', { class: 'count', text: tn(t, 'devices.messages', a.count) }),
 	el('td', { class: 'size', text: formatSize(a.bytes) }),
 	el('td', { class: 'client' }, protocolName(a.protocol), a.client ? ' · ' + a.client : '',
 		el('span', { class: 'abs', text: a.address || '' }))));
