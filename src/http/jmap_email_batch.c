@@ -257,7 +257,12 @@ static int run_move(struct jmap_ctx *x, const struct batch *b, struct batch_read
 	qsort(mv, n_mv, sizeof *mv, copy_cmp);
 	qsort(gone, n_gone, sizeof *gone, copy_cmp);
 	per_mailbox(x, rd, mv, n_mv, move_fn, &target);
-	per_mailbox(x, rd, gone, n_gone, expunge_fn, NULL);
+	/* an Email whose move failed keeps its other copies: it stays where it was */
+	size_t kept = 0;
+	for (size_t i = 0; i < n_gone; i++)
+		if (!rd->err[gone[i].email])
+			gone[kept++] = gone[i];
+	per_mailbox(x, rd, gone, kept, expunge_fn, NULL);
 	return 0;
 }
 
