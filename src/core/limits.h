@@ -467,5 +467,7 @@
 #define LIMIT_JMAP_BUILD_TOKEN 64          /* charset, disposition, a language tag */
 #define LIMIT_JMAP_BUILD_TYPE 127          /* each half of a part's type/subtype */
 #define LIMIT_JMAP_BUILD_LANGUAGES 16      /* language tags of a body part */
+#define LIMIT_JMAP_BUILD_BLOBS 64          /* blob parts of one Email: each holds an open
+					    * file while the message is written */
 
 #endif

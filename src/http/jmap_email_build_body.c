@@ -7,8 +7,10 @@
  * and written with the Content-* fields and the transfer encoding chosen for it.
  *
  * Bounds: at most LIMIT_MIME_PARTS parts nested at most LIMIT_MIME_DEPTH deep (what
- * our own parser reads back whole); blobs stream through a fixed buffer, twice (one
- * scan to choose the encoding, one to write). */
+ * our own parser reads back whole); at most LIMIT_JMAP_BUILD_BLOBS blob parts, whose
+ * files stay open from the check that they exist to the end of the writing; blobs
+ * stream through a fixed buffer, twice (one scan to choose the encoding, one to
+ * write). */
 #include "http/jmap_email_build_int.h"
 
 #include <errno.h>
@@ -34,6 +36,7 @@ struct body_ctx {
 	json_t *not_found;
 	const char *bad;
 	size_t n_parts;
+	size_t n_blobs;            /* blob parts seen, found or not */
 };
 
 static const char *const part_props[] = {"partId", "blobId",   "size",     "headers",
@@ -159,6 +162,8 @@ static int leaf_content(struct body_ctx *c, struct jeb_part *p, json_t *o)
 	if (!json_is_string(blob_id) || (size && !json_is_null(size) && !json_is_integer(size)))
 		return bad(c, p->path, json_is_string(blob_id) ? "size" : "blobId");
 	p->blob_id = json_string_value(blob_id);
+	if (++c->n_blobs > LIMIT_JMAP_BUILD_BLOBS)
+		return bad(c, p->path, "blobId");
 	int rc = c->env->blob_open(c->env->blob_arg, p->blob_id, &p->fd, &p->size,
 				   &p->blob_type);
 	if (rc == ERR_NOTFOUND) {

@@ -530,6 +530,26 @@ static void test_build_refusals(void **state)
 	assert_string_equal(json_string_value(json_array_get(nf, 0)), "Unone");
 	assert_string_equal(json_string_value(json_array_get(nf, 1)), "Uother");
 	built_free(&b);
+	/* blob parts at their limit -1/0/+1 (each holds an open file while writing) */
+	for (size_t n = LIMIT_JMAP_BUILD_BLOBS - 1; n <= LIMIT_JMAP_BUILD_BLOBS + 1; n++) {
+		char *json = malloc(64 + 20 * n), *w = json;
+		w += sprintf(w, "{\"attachments\":[");
+		for (size_t i = 0; i < n; i++)
+			w += sprintf(w, "%s{\"blobId\":\"Utext\"}", i ? "," : "");
+		sprintf(w, "]}");
+		b = build(json, UINT64_MAX, UINT64_MAX);
+		if (n <= LIMIT_JMAP_BUILD_BLOBS) {
+			assert_int_equal(b.rc, 0);
+		} else {
+			char want[64];
+			snprintf(want, sizeof want, "attachments/%d/blobId", LIMIT_JMAP_BUILD_BLOBS);
+			assert_int_equal(b.rc, ERR_INVAL);
+			assert_string_equal(json_string_value(json_array_get(
+				json_object_get(b.err, "properties"), 0)), want);
+		}
+		built_free(&b);
+		free(json);
+	}
 }
 
 static void test_build_bounds(void **state)
