@@ -1,5 +1,6 @@
 // views/compose.mjs: #/compose — a new message, a reply, reply-all, a forward, or a
-// draft resumed (#/compose?reply=<id>&mode=reply|replyall|forward, ?draft=<id>).
+// draft resumed (#/compose?reply=<id>&mode=reply|replyall|forward, ?draft=<id>; a new
+// one may come prefilled: ?to=&cc=&bcc=&subject=&body=, as a mailto: link has them).
 //
 // What the server does is all JMAP (RFC 8621): a draft is an Email created in the
 // Drafts mailbox with $draft, and saving again creates the new one and destroys the
@@ -476,6 +477,14 @@ export async function show(app, params) {
 			fillFromDraft(orig);
 		} else if (orig) {
 			fillFromOriginal(orig, p.mode || 'reply', own);
+		} else {
+			// #/compose?to=…&cc=…&subject=…&body=… (a mailto: link, RFC 6068 fields),
+			// filled in as text: nothing is sent before the user presses Send
+			to.input.value = p.to || '';
+			cc.input.value = p.cc || '';
+			bcc.input.value = p.bcc || '';
+			subject.value = p.subject || '';
+			body.value = p.body || '';
 		}
 	} catch (e) {
 		setStatus(errorText(e), 'error');
