@@ -18,6 +18,7 @@
 #include "deliver/deliver.h"
 #include "net/net.h"
 #include "http/http.h"
+#include "http/jmap_submission.h"
 #include "imap/imap.h"
 #include "notify/notify.h"
 #include "outbound/bounce.h"
@@ -26,6 +27,7 @@
 #include "outbound/queue.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
+#include "smtp/smtp_submit.h"
 #include "store/store.h"
 #include "core/banned.h"
 
@@ -183,6 +185,8 @@ int cmd_serve(int argc, char **argv)
 	smtp_init(env);
 	smtp_set_dkim(dkim);
 	smtp_set_queue(queue);
+	/* JMAP EmailSubmission sends through submission's own checks and pipeline */
+	jmap_submission_set_sender(smtp_submit_message, smtp_submit_queue_show);
 	bounce_set_dkim(dkim); /* reports mailed out are signed for the postmaster's domain */
 	pop3_init(env);
 	notify_start(env);

@@ -76,6 +76,9 @@ struct deliver_job {
 	 * negative enum err (nothing of it queued). */
 	const void *outbound;
 	int outbound_result;
+	/* The queue's id of the message when outbound_result is 0 (the hook sets it; a
+	 * QUEUE_ID_MAX string), so a submitter can find its recipients' states later. */
+	char outbound_qid[24];
 	/* private to the pipeline (set by deliver_submit, released before done returns
 	 * to the pipeline; never touch) */
 	void *mime;

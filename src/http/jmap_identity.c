@@ -92,3 +92,21 @@ int jmap_identity_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
 	*result_out = jmap_get_result(x, state, list, not_found);
 	return *result_out ? 0 : jmap_method_error(x, "serverFail", NULL);
 }
+
+int jmap_identity_find(struct jmap_ctx *x, const char *id, const char **address_out)
+{
+	const char **aliases;
+	size_t n_aliases;
+	int r = store_account_aliases(x->env, x->account_id, x->a, &aliases, &n_aliases);
+	for (size_t i = 0; r == 0 && i <= n_aliases; i++) {
+		const char *addr = i == 0 ? x->address : aliases[i - 1];
+		const char *have = identity_id(x->a, addr);
+		if (!have)
+			return ERR_NOMEM;
+		if (strcmp(have, id) == 0) {
+			*address_out = addr;
+			return 0;
+		}
+	}
+	return r < 0 ? r : ERR_NOTFOUND;
+}

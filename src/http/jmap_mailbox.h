@@ -33,5 +33,9 @@ json_t *jmap_mailbox_rights(const struct store_mailbox *mb);
 int jmap_quota_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 /* Identity/get (RFC 8621 6.1): the address and its aliases (jmap_identity.c). */
 int jmap_identity_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
+/* The address of the account's Identity id (as Identity/get lists them, so another
+ * account's identity is never found): 0 and *address_out (in x->a), ERR_NOTFOUND, or
+ * a store error. */
+int jmap_identity_find(struct jmap_ctx *x, const char *id, const char **address_out);
 
 #endif

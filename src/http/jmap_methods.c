@@ -25,6 +25,7 @@
 
 #include "http/jmap_email.h"
 #include "http/jmap_kasten.h"
+#include "http/jmap_submission.h"
 
 /* Core/echo: the arguments, unchanged (RFC 8620 4.1). */
 static int core_echo(struct jmap_ctx *x, json_t *args, json_t **result_out)
@@ -52,6 +53,10 @@ const struct jmap_method jmap_methods[] = {
 	{"Mailbox/set", JMAP_CAP_MAIL, jmap_mailbox_set},
 	{"Quota/get", JMAP_CAP_QUOTA, jmap_quota_get},
 	{"Identity/get", JMAP_CAP_SUBMISSION, jmap_identity_get},
+	{"EmailSubmission/get", JMAP_CAP_SUBMISSION, jmap_submission_get},
+	{"EmailSubmission/changes", JMAP_CAP_SUBMISSION, jmap_submission_changes},
+	{"EmailSubmission/query", JMAP_CAP_SUBMISSION, jmap_submission_query},
+	{"EmailSubmission/set", JMAP_CAP_SUBMISSION, jmap_submission_set},
 	{"Activity/get", JMAP_CAP_KASTEN, jmap_activity_get},
 	{"ClientSettings/get", JMAP_CAP_KASTEN, jmap_client_settings_get},
 };

@@ -475,6 +475,9 @@ int out_deliver_add(void *ctx, struct deliver_job *const *jobs, size_t n)
 				      results[i] == 0 ? METRIC_DELIVERY_QUEUED : METRIC_DELIVERY_FAILED,
 				      msgs[i]->n_rcpts);
 			if (results[i] == 0) {
+				_Static_assert(sizeof jobs[0]->outbound_qid >= QUEUE_ID_MAX,
+					       "a qid fits the job's field");
+				memcpy(jobs[at + i]->outbound_qid, qids[i], QUEUE_ID_MAX);
 				queued++;
 				log_info("queued qid=%s size=%llu nrcpt=%zu", qids[i],
 				         (unsigned long long)msgs[i]->size, msgs[i]->n_rcpts);

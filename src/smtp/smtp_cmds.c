@@ -5,6 +5,7 @@
  * too when the outbound queue is configured (smtp_outbound.c), within the per-message
  * recipient limit and the account's hourly message rate ([submission]). */
 #include "smtp_int.h"
+#include "smtp_submit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,7 @@ static int do_helo(struct smtp_session *s, struct smtp_cmd *cmd)
 static bool mail_rate_ok(struct smtp_session *s)
 {
 	unsigned limit = conf_get()->submission_max_per_hour;
-	int r = smtp_rate_take(s->auth_account, (int64_t)time(NULL), limit);
+	int r = smtp_submit_rate_take(s->auth_account);
 	if (r == 0)
 		return true;
 	char esc[512];
@@ -180,12 +181,6 @@ static int do_mail(struct smtp_session *s, struct smtp_cmd *cmd)
 	return 0;
 }
 
-static bool domain_is_local(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	return !at || smtp_policy_local_domain(at + 1); /* no domain: <postmaster> */
-}
-
 static int add_rcpt(struct smtp_session *s, const struct smtp_rcpt_req *q, int64_t id,
 		    bool postmaster, bool remote)
 {
@@ -227,18 +222,6 @@ static void rcpt_refused(struct smtp_session *s, const char *addr, const char *r
 		 reason, code);
 }
 
-/* The account of a recipient: ERR_NOTFOUND, a temporary error, or 0 with *id_out.
- * postmaster: the path is RFC 5321 4.5.1 postmaster (any case); without a domain or in
- * one of ours it reaches [server] postmaster even without an alias (*postmaster_out). */
-static int rcpt_resolve(bool postmaster, const char *addr, int64_t *id_out,
-			bool *postmaster_out)
-{
-	*postmaster_out = postmaster && domain_is_local(addr);
-	if (*postmaster_out)
-		return smtp_policy_postmaster(addr, id_out);
-	return store_resolve(smtp_env, addr, id_out);
-}
-
 static int rcpt_lookup(struct smtp_session *s, const struct smtp_rcpt_req *q);
 
 /* A recipient waited out the client's harvesting penalty (rcpt_delay in s). */
@@ -260,11 +243,7 @@ static void rcpt_delayed(struct net_conn *c, void *arg)
  * [submission] max_recipients when that is lower (0 there: no own limit). */
 static unsigned rcpt_limit(const struct smtp_session *s)
 {
-	const struct conf *cf = conf_get();
-	unsigned n = cf->max_recipients;
-	if (s->fl == SMTP_SUBMISSION && cf->submission_max_rcpts && cf->submission_max_rcpts < n)
-		n = cf->submission_max_rcpts;
-	return n;
+	return s->fl == SMTP_SUBMISSION ? smtp_submit_max_rcpts() : conf_get()->max_recipients;
 }
 
 /* The RCPT's DSN parameters (RFC 3461 4.1, 4.2) into q; the parser checked them. */
@@ -365,10 +344,12 @@ static int rcpt_lookup(struct smtp_session *s, const struct smtp_rcpt_req *q)
 	const char *addr = q->addr;
 	int64_t id = 0;
 	bool postmaster = false;
-	int r = rcpt_resolve(q->postmaster, addr, &id, &postmaster);
+	/* a postmaster path without a domain or in one of ours reaches [server]
+	 * postmaster even without an alias (RFC 5321 4.5.1) */
+	int r = smtp_submit_route(addr, q->postmaster, &id, &postmaster);
+	if (r == SMTP_ROUTE_REMOTE)
+		return rcpt_remote(s, q);
 	if (r == ERR_NOTFOUND) {
-		if (!domain_is_local(addr))
-			return rcpt_remote(s, q);
 		net_penalty_fail(s->c, NET_PENALTY_RCPT, NULL);
 		rcpt_refused(s, addr, "unknown", 550, METRIC_REJECT_UNKNOWN_USER);
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);

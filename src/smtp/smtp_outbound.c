@@ -16,6 +16,7 @@
  * transaction the queue_msg_in (in ta) and the signature lines (malloc'd, freed at the
  * end of the transaction). Limits: LIMIT_SMTP_SIGN_CHUNK bytes read at a time. */
 #include "smtp_int.h"
+#include "smtp_submit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,20 +98,23 @@ int smtp_outbound_prepare(struct smtp_session *s, uint64_t size)
 	return 0;
 }
 
+int smtp_submit_queue_show(const char *qid, struct arena *a, struct queue_show **out)
+{
+	return smtp_queue ? queue_show(smtp_queue, qid, a, out) : ERR_NOTFOUND;
+}
+
 /* ---- DKIM signing ---- */
 
-/* On the io pool: feed the spool file to a signer of s->sign_domain. Touches only what
- * the loop thread leaves alone while the session is busy. */
-static void sign_work(void *arg)
+int smtp_submit_sign(const char *domain, const char *path, char **header_out)
 {
-	struct smtp_session *s = arg;
 	struct dkim_signer *sg = NULL;
-	int r = dkim_keyring_signer(smtp_keyring, s->sign_domain, time(NULL), &sg);
-	if (r == ERR_NOTFOUND) {
-		s->sign_err = 0; /* the domain has no keys: sent unsigned */
-		return;
-	}
-	int fd = r < 0 ? -1 : open(s->spool_path, O_RDONLY | O_CLOEXEC);
+	*header_out = NULL;
+	if (!smtp_keyring)
+		return 0;
+	int r = dkim_keyring_signer(smtp_keyring, domain, time(NULL), &sg);
+	if (r == ERR_NOTFOUND)
+		return 0; /* the domain has no keys: sent unsigned */
+	int fd = r < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	uint8_t *chunk = fd < 0 ? NULL : malloc(LIMIT_SMTP_SIGN_CHUNK);
 	if (r == 0 && fd < 0)
 		r = ERR_IO;
@@ -129,12 +133,20 @@ static void sign_work(void *arg)
 	}
 	size_t len = 0;
 	if (r == 0)
-		r = dkim_signer_finish(sg, &s->dkim_header, &len);
+		r = dkim_signer_finish(sg, header_out, &len);
 	free(chunk);
 	if (fd >= 0)
 		(void)close(fd); /* read only */
 	dkim_signer_free(&sg);
-	s->sign_err = r;
+	return r;
+}
+
+/* On the io pool: sign the spool file for s->sign_domain. Touches only what the loop
+ * thread leaves alone while the session is busy. */
+static void sign_work(void *arg)
+{
+	struct smtp_session *s = arg;
+	s->sign_err = smtp_submit_sign(s->sign_domain, s->spool_path, &s->dkim_header);
 }
 
 /* Back on the loop thread: go on with the delivery, signed or not. */

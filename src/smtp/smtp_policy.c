@@ -12,6 +12,7 @@
  * Owns nothing; reply lines are built in the command arena. Limits: the From: value is
  * at most LIMIT_SMTP_FROM_HEADER bytes (copied by the header filter, smtp_hdr.c). */
 #include "smtp_int.h"
+#include "smtp_submit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -45,11 +46,10 @@ const char *smtp_policy_mail(struct smtp_session *s, const struct smtp_path *pat
 {
 	char esc[512];
 	if (s->fl == SMTP_SUBMISSION) {
-		int64_t id = 0;
-		int r = path->null ? ERR_NOTFOUND : store_resolve(smtp_env, path->addr, &id);
-		if (r == 0 && id == s->auth_account)
+		int r = path->null ? ERR_PERM : smtp_submit_owns(s->auth_account, path->addr);
+		if (r == 0)
 			return NULL;
-		if (r < 0 && r != ERR_NOTFOUND)
+		if (r != ERR_PERM)
 			return SMTP_POLICY_TEMP_REPLY;
 		log_info("mail refused from=<%s> reason=policy (not owned by the account)",
 			 log_esc(esc, path->addr, strlen(path->addr)));
@@ -69,21 +69,10 @@ const char *smtp_policy_mail(struct smtp_session *s, const struct smtp_path *pat
 				       path->addr));
 }
 
-/* One mailbox of the From: list: NULL when it is the account's, else the reply. */
-static const char *from_mailbox(struct smtp_session *s, const struct mime_addr *m)
+/* The reply refusing a From: mailbox that is not the account's. */
+static const char *from_refused(struct smtp_session *s, const char *shown)
 {
-	const char *addr = NULL;
-	int64_t id = 0;
-	if (m->mailbox.s && m->host.s && m->host.len > 0)
-		addr = arena_printf(&s->ca, "%s@%s", m->mailbox.s, m->host.s);
-	int r = addr && strlen(addr) <= LIMIT_ADDRESS ? store_resolve(smtp_env, addr, &id)
-						       : ERR_NOTFOUND;
-	if (r == 0 && id == s->auth_account)
-		return NULL;
-	if (r < 0 && r != ERR_NOTFOUND)
-		return SMTP_POLICY_TEMP_REPLY;
 	char esc[512];
-	const char *shown = addr ? addr : (m->mailbox.s ? m->mailbox.s : "");
 	log_info("message refused from-header=<%s> reason=policy (not owned by the account)",
 		 log_esc(esc, shown, strlen(shown)));
 	return refusal(arena_printf(&s->ca,
@@ -146,16 +135,13 @@ const char *smtp_policy_from(struct smtp_session *s)
 	const struct mime_addr *list = NULL;
 	if (from_list(s, &list) < 0)
 		return refusal(NULL);
-	unsigned mailboxes = 0;
-	for (const struct mime_addr *m = list; m; m = m->next) {
-		if (m->kind != MIME_ADDR_MAILBOX)
-			continue; /* group markers: their members are checked one by one */
-		mailboxes++;
-		const char *bad = from_mailbox(s, m);
-		if (bad)
-			return bad;
-	}
-	if (mailboxes == 0) {
+	const char *bad;
+	int r = smtp_submit_from_check(s->auth_account, list, &s->ca, &bad);
+	if (r == ERR_PERM)
+		return from_refused(s, bad);
+	if (r < 0 && r != ERR_NOTFOUND)
+		return SMTP_POLICY_TEMP_REPLY;
+	if (r == ERR_NOTFOUND) {
 		log_info("message refused from-header=<> reason=policy (no mailbox)");
 		return "550 5.7.1 From: header names no mailbox (RFC 5322 3.6.2)";
 	}
