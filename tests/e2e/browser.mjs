@@ -47,7 +47,7 @@ function nextReply() {
 const artifacts = config.artifacts || join(here, 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 const timeout = config.timeout || 20000;
-const report = { console: [], pageErrors: [], requests: [], screenshots: [] };
+const report = { console: [], pageErrors: [], requests: [], failedResponses: [], screenshots: [] };
 
 const args = ['--disable-gpu', '--disable-dev-shm-usage'];
 if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
@@ -71,6 +71,9 @@ try {
 	context.setDefaultTimeout(timeout);
 	// every request of the page and its frames (iframes included): what a message loaded
 	context.on('request', (r) => report.requests.push({ url: r.url(), type: r.resourceType() }));
+	context.on('response', (r) => {
+		if (r.status() >= 400) report.failedResponses.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+	});
 	page = await context.newPage();
 	page.on('console', (m) => report.console.push(`${m.type()}: ${m.text()}`));
 	page.on('pageerror', (e) => report.pageErrors.push(String(e)));

@@ -259,6 +259,7 @@ class Browser:
                 f"{target} failed in the browser: {result['error']}\n"
                 f"url: {result.get('url')}\nscreenshot: {result.get('errorShot')}\n"
                 f"page errors: {result['pageErrors']}\nconsole: {result['console'][-30:]}\n"
+                f"responses >= 400: {result['failedResponses'][-30:]}\n"
                 f"stderr: {stderr}\nDOM: {result.get('dom')}")
         return result
 
