@@ -200,6 +200,9 @@ static int part_props_read(struct body_ctx *c, struct jeb_part *p, json_t *o)
 			return bad(c, p->path, key);
 	}
 	const char *type = opt_string(o, "type", &ok);
+	/* "" as not given: what a browser's File.type is for a file it cannot name */
+	if (type && !*type)
+		type = NULL;
 	if (!ok || (type && !(p->type = media_type(a, type))))
 		return bad(c, p->path, "type");
 	const char *disp = opt_string(o, "disposition", &ok);

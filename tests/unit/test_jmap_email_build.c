@@ -454,6 +454,12 @@ static void test_build_structure(void **state)
 	assert_non_null(HAS(b, "X-Part: yes\r\n"));
 	assert_non_null(HAS(b, "Content-Transfer-Encoding: base64"));
 	built_free(&b);
+	/* an empty type is no type: a blob part takes the blob's */
+	b = build("{\"attachments\":[{\"blobId\":\"Ublob1\",\"type\":\"\"}]}", UINT64_MAX,
+		  UINT64_MAX);
+	assert_int_equal(b.rc, 0);
+	assert_non_null(HAS(b, "Content-Type: image/png\r\n"));
+	built_free(&b);
 	/* a local part that is no dot-atom is quoted, so it stays one address */
 	b = build("{\"to\":[{\"name\":null,\"email\":\"a@b>, <c@d\"}]}", UINT64_MAX, UINT64_MAX);
 	assert_int_equal(b.rc, 0);
