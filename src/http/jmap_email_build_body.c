@@ -255,7 +255,21 @@ static int part_props_read(struct body_ctx *c, struct jeb_part *p, json_t *o)
 	}
 	if (rc < 0)
 		return rc;
-	return clash ? bad(c, p->path, "headers") : 0;
+	if (clash)
+		return bad(c, p->path, "headers");
+	/* each value written once into nothing now, so that one that does not fit its
+	 * form is refused by its name before any of the message is written */
+	struct jeb_out dry;
+	if (jeb_out_init(&dry, a, -1, UINT64_MAX, 4096) < 0)
+		return ERR_NOMEM;
+	for (size_t k = 0; k < p->n_hdrs; k++) {
+		rc = jeb_header_write(&dry, a, &p->hdrs[k].h, p->hdrs[k].value);
+		if (rc == ERR_INVAL)
+			c->bad = p->hdrs[k].key;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static struct jeb_part *part_new(struct body_ctx *c, const char *path)

@@ -521,6 +521,10 @@ static void test_build_refusals(void **state)
 	expect_err("{\"bodyStructure\":{\"type\":\"text/plain\",\"subParts\":[{\"partId\":\"1\"}]},"
 		   "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}", "invalidProperties",
 		   "bodyStructure/type");
+	/* a part's field whose value does not fit its form is named */
+	expect_err("{\"bodyStructure\":{\"type\":\"multipart/mixed\",\"subParts\":[{\"partId\":"
+		   "\"1\",\"header:X-D:asDate\":\"never\"}]},\"bodyValues\":{\"1\":{\"value\":\"x\"}}}",
+		   "invalidProperties", "bodyStructure/subParts/0/header:X-D:asDate");
 	/* the root part repeats a field the Email gives */
 	expect_err("{\"subject\":\"a\",\"bodyStructure\":{\"partId\":\"1\",\"header:Subject\":"
 		   "\" b\"},\"bodyValues\":{\"1\":{\"value\":\"x\"}}}", "invalidProperties",
