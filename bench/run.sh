@@ -13,7 +13,7 @@ rc=0
 {
 	echo "# kasten bench $(date -u +%Y-%m-%dT%H:%M:%SZ) $(git rev-parse --short HEAD 2>/dev/null)"
 	echo "# $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -r), $(dovecot --version 2>/dev/null | sed 's/^/dovecot /')"
-	for b in ${BENCHES:-lmtp pop3 connmem imap imap_mem relay}; do
+	for b in ${BENCHES:-lmtp pop3 connmem imap imap_mem relay jmap}; do
 		echo "=== $b"
 		timeout "${BENCH_TIMEOUT:-3600}" "bench/$b.sh" || { echo "=== $b FAILED"; rc=1; }
 	done
