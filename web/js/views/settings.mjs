@@ -105,8 +105,13 @@ export async function show(app) {
 			links.append(el('p', {}, el('a', { href: cs.autoconfigUrl, testid: 'settings-autoconfig-link',
 				target: '_blank', rel: 'noopener', text: t('settings.autoconfigLink') })));
 		if (cs.mobileconfigUrl) {
-			links.append(el('p', {}, el('a', { href: cs.mobileconfigUrl, testid: 'settings-mobileconfig-link',
-				download: 'kasten.mobileconfig', text: t('settings.mobileconfigLink') })));
+			// the download from the server this page came from, whatever name reached it
+			// (a download attribute counts only on the same origin); the QR code carries
+			// the public URL, which a phone can reach
+			const u = new URL(cs.mobileconfigUrl, location.href);
+			links.append(el('p', {}, el('a', { href: u.pathname + u.search,
+				testid: 'settings-mobileconfig-link', download: '',
+				text: t('settings.mobileconfigLink') })));
 			const qr = qrSvg(document, qrcode, cs.mobileconfigUrl, t('settings.qrLabel'));
 			qr.dataset.testid = 'settings-qr';
 			qr.classList.add('qr');
