@@ -463,7 +463,9 @@ static int write_bracketed(struct jeb_out *o, json_t *list, bool commas)
 static int write_one(struct jeb_out *o, const struct jeb_hprop *h, json_t *v)
 {
 	int rc;
-	if (json_is_null(v))
+	/* null, or an empty list: no field (an empty From: or Message-ID: would say
+	 * there is one, and Date and Message-ID are then made as for none) */
+	if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
 		return 0;
 	if (h->form == JEB_FORM_RAW)
 		return write_raw(o, h->name, v);

@@ -62,6 +62,18 @@ static const char *unknown_prop(json_t *email)
 	return NULL;
 }
 
+/* Did the Email give field lname a value (not null, not an empty list or string)?
+ * RFC 5322 3.6 wants a Date and a Message-ID: an empty one is made. */
+static bool given(const struct jeb_hentry *h, size_t n, const char *lname)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(h[i].lname, lname) == 0 &&
+		    !(json_is_array(h[i].value) && json_array_size(h[i].value) == 0) &&
+		    !(json_is_string(h[i].value) && json_string_length(h[i].value) == 0))
+			return true;
+	return false;
+}
+
 /* The top-level fields, the ones made when absent, MIME-Version. */
 static int write_top(const struct jeb_env *env, struct jeb_out *o, struct jeb_hentry *h,
 		     size_t n, json_t *seen, const char **bad_out)
@@ -73,13 +85,13 @@ static int write_top(const struct jeb_env *env, struct jeb_out *o, struct jeb_he
 		if (rc < 0)
 			return rc;
 	}
-	if (!json_object_get(seen, "date")) {
+	if (!given(h, n, "date")) {
 		char d[64];
 		str_rfc5322_date(d, (time_t)env->now);
 		if (jeb_puts(o, "Date: ") < 0 || jeb_puts(o, d) < 0 || jeb_field_end(o) < 0)
 			return o->err;
 	}
-	if (!json_object_get(seen, "message-id")) {
+	if (!given(h, n, "message-id")) {
 		char hex[33];
 		if (str_random_hex(hex, 16) < 0)
 			return ERR_IO;

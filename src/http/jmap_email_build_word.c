@@ -199,15 +199,18 @@ static bool is_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Printable ASCII without a word past JEB_ATOM_MAX or an encoded-word look-alike. */
+/* Printable ASCII without a word or a whitespace run past JEB_ATOM_MAX, and without
+ * an encoded-word look-alike. */
 static bool text_plain(const char *p, size_t n)
 {
-	size_t word = 0;
+	size_t word = 0, space = 0;
 	if (!printable_ascii(p, n, true) || looks_encoded(p, n))
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		word = is_wsp(p[i]) ? 0 : word + 1;
-		if (word > JEB_ATOM_MAX)
+		bool ws = is_wsp(p[i]);
+		word = ws ? 0 : word + 1;
+		space = ws ? space + 1 : 0;
+		if (word > JEB_ATOM_MAX || space > JEB_ATOM_MAX)
 			return false;
 	}
 	return true;
@@ -237,15 +240,12 @@ int jeb_field_text(struct jeb_out *o, const char *p, size_t n)
 		while (i < n && !is_wsp(p[i]))
 			i++;
 		char sep[JEB_ATOM_MAX + 2];
-		size_t sl = w - ws;
+		size_t sl = w - ws; /* at most JEB_ATOM_MAX: text_plain */
 		if (first) {
 			sep[0] = ' ';
 			sl = 1;
 		} else {
-			if (sl > JEB_ATOM_MAX)
-				sl = JEB_ATOM_MAX;
 			memcpy(sep, p + ws, sl);
-			/* a longer run keeps its first JEB_ATOM_MAX characters */
 		}
 		sep[sl] = '\0';
 		if (jeb_field_token(o, sep, p + w, i - w) < 0)

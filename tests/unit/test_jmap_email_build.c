@@ -106,6 +106,12 @@ static void test_words_roundtrip(void **state)
 	/* a word too long for a line of its own is encoded, so it can be folded */
 	text_roundtrip(longword, true, 78);
 	text_roundtrip("tabs\tand  two spaces", false, 78);
+	/* a whitespace run too long to keep on a line is kept inside encoded words */
+	char spaces[300];
+	memset(spaces, ' ', sizeof spaces);
+	memcpy(spaces, "a", 1);
+	memcpy(spaces + sizeof spaces - 2, "b", 2);
+	text_roundtrip(spaces, true, 78);
 }
 
 /* A display name through an address: the envelope's name, decoded, is the input. */
@@ -359,6 +365,15 @@ static struct built build(const char *json, uint64_t max_size, uint64_t max_quot
 /* Does the built message hold the literal? */
 #define HAS(b, lit) memmem((b).msg, (b).len, lit, sizeof(lit) - 1)
 
+/* How often the literal occurs in the built message. */
+static size_t count(struct built b, const char *lit)
+{
+	size_t n = 0, l = strlen(lit);
+	for (const uint8_t *p = b.msg; (p = memmem(p, b.len - (size_t)(p - b.msg), lit, l)); p += l)
+		n++;
+	return n;
+}
+
 static void built_free(struct built *b)
 {
 	json_decref(b->err);
@@ -459,6 +474,14 @@ static void test_build_structure(void **state)
 		  UINT64_MAX);
 	assert_int_equal(b.rc, 0);
 	assert_non_null(HAS(b, "Content-Type: image/png\r\n"));
+	built_free(&b);
+	/* an empty Message-ID list is no Message-ID: one is made (RFC 5322 3.6.4) */
+	b = build("{\"messageId\":[],\"header:Date\":null}", UINT64_MAX, UINT64_MAX);
+	assert_int_equal(b.rc, 0);
+	assert_non_null(HAS(b, "@mx.example.org>\r\n"));
+	assert_int_equal(count(b, "Message-ID:"), 1);
+	assert_int_equal(count(b, "Date:"), 1);
+	assert_non_null(HAS(b, "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"));
 	built_free(&b);
 	/* a local part that is no dot-atom is quoted, so it stays one address */
 	b = build("{\"to\":[{\"name\":null,\"email\":\"a@b>, <c@d\"}]}", UINT64_MAX, UINT64_MAX);
