@@ -517,6 +517,20 @@ static void test_build_refusals(void **state)
 	expect_err("{\"to\":[{\"name\":\"a\\nb\",\"email\":\"a@b\"}]}", "invalidProperties", "to");
 	expect_err("{\"messageId\":[\"a> <b\"]}", "invalidProperties", "messageId");
 	expect_err("{\"sentAt\":\"yesterday\"}", "invalidProperties", "sentAt");
+	/* a raw value's line with its field name at 998 octets -1/0/+1 (RFC 5322 2.1.1) */
+	for (size_t n = JEB_LINE_MAX - 1; n <= JEB_LINE_MAX + 1; n++) {
+		char *json = malloc(n + 64), *w = json;
+		w += sprintf(w, "{\"header:X-L\":\" ");
+		memset(w, 'v', n - strlen("X-L: "));
+		w += n - strlen("X-L: ");
+		sprintf(w, "\"}");
+		struct built r = build(json, UINT64_MAX, UINT64_MAX);
+		assert_int_equal(r.rc, n <= JEB_LINE_MAX ? 0 : ERR_INVAL);
+		if (r.rc == 0)
+			check_lines(r.msg, r.len, JEB_LINE_MAX);
+		built_free(&r);
+		free(json);
+	}
 	/* server-set and unknown properties */
 	expect_err("{\"id\":\"x\"}", "invalidProperties", "id");
 	expect_err("{\"preview\":\"x\"}", "invalidProperties", "preview");
