@@ -85,6 +85,7 @@ static int query_store(struct jmap_ctx *x, const struct jmap_query_args *qa,
 	q.anchor_offset = qa->anchor_offset;
 	/* limit 0 still answers position and total: ask for one id and drop it. */
 	q.limit = qa->limit ? qa->limit : 1;
+	q.total = qa->calculate_total;
 	int rc = none ? (qa->anchor ? ERR_NOTFOUND : 0) : store_email_query(x->st, &q, x->a, &l);
 	if (rc == ERR_NOTFOUND)
 		/* the mailbox was resolved above, so what the store did not find is the

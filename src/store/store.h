@@ -259,7 +259,7 @@ struct store_email_list;
 /* ---- the backend vtable ---- */
 /* The layout of struct store_ops. store_env_open refuses a backend that was built for
  * another one (ERR_INVAL); raise it with every op added, removed or changed. */
-#define STORE_OPS_VERSION 6
+#define STORE_OPS_VERSION 7
 /* env_open, env_close, recover and close must be set; any other op a backend leaves NULL
  * makes its wrapper answer ERR_INVAL (store_domain_is_local: false). */
 struct store_ops {
@@ -916,17 +916,23 @@ struct store_email_query {
 				    * + anchor_offset (position is not used) */
 	int64_t anchor_offset;
 	size_t limit;              /* at most this many ids: 1 to LIMIT_JMAP_QUERY_LIMIT */
+	bool total;                /* count every match (out->total); without it a window
+				    * placed from the start may end the walk early */
 };
 struct store_email_list {
 	const char **ids;          /* from the arena, NULL when n is 0 */
 	size_t n;
 	size_t position;           /* the index of ids[0] (clamped to [0, total]) */
-	size_t total;              /* Emails the query matches, the window aside */
+	size_t total;              /* Emails the query matches, the window aside (when
+				    * q->total, or the window is placed from the end or an
+				    * anchor; else at least position + n) */
 };
 /* One snapshot. A negative position counts from the end (total + position, at least
  * 0); an anchor_offset moving before the start clamps to 0. ERR_NOTFOUND for an unknown
  * mailbox, or an anchor that is not in the results (JMAP anchorNotFound); ERR_INVAL for
- * a limit out of its range. Cost: one pass over the mailbox's (or account's) messages, in SQL. */
+ * a limit out of its range. Cost: one pass over the mailbox's (or account's) messages, in
+ * SQL; for a mailbox by receivedAt whose window starts at position >= 0 without total,
+ * position + limit index entries (the mail list's first page reads 50 rows). */
 int store_email_query(struct store *st, const struct store_email_query *q, struct arena *a,
 		      struct store_email_list *out);
 /* Email/query with filters (RFC 8621 4.4) and SearchSnippet/get: every Email of the

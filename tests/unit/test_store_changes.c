@@ -849,6 +849,92 @@ static void query(void **state)
 	store_close(&st);
 }
 
+/* The names of ids sorted by their EMAILIDs, joined: the expected order of a tie. */
+static const char *by_guid(struct fx *f, const struct names *nm, const char *names)
+{
+	const char *v[8];
+	size_t n = 0;
+	for (const char *p = names; *p; p += *p == ',') {
+		size_t l = strcspn(p, ",");
+		for (size_t k = 0; k < nm->n; k++)
+			if (strlen(nm->name[k]) == l && !strncmp(nm->name[k], p, l))
+				v[n++] = nm->id[k];
+		p += l;
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && strcmp(v[k - 1], v[k]) > 0; k--) {
+			const char *t = v[k];
+			v[k] = v[k - 1], v[k - 1] = t;
+		}
+	char *s = arena_strdup(&f->a, "");
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < nm->n; k++)
+			if (nm->id[k] == v[i])
+				s = arena_printf(&f->a, "%s%s%s", s, i ? "," : "", nm->name[k]);
+	return s;
+}
+
+/* store_email_query of a mailbox by receivedAt (the index walk): ties by EMAILID
+ * ascending in both directions, a second copy in the same mailbox once, collapsed
+ * threads across runs of one date, and a window that ends the walk early without a
+ * total (the total then counts at least the window). */
+static void query_by_date(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = open_store(f, add_account(f, "a@x.org", 0));
+	int64_t inbox = mailbox_id(f, st, "INBOX");
+	struct names nm = {0};
+	static const struct {
+		const char *name, *text;
+		int64_t date;
+	} mails[] = {
+		{"m0", "Message-ID: <d0@x>\r\n\r\n0", 1000},
+		{"m1", "Message-ID: <d1@x>\r\n\r\n1", 1000},
+		{"m2", "Message-ID: <d2@x>\r\n\r\n2", 1000},
+		{"m3", "Message-ID: <d3@x>\r\nReferences: <d0@x>\r\n\r\n3", 2000},
+		{"m4", "Message-ID: <d4@x>\r\n\r\n4", 3000},
+		{"m5", "Message-ID: <d5@x>\r\nReferences: <d4@x>\r\n\r\n5", 3000},
+	};
+	uint32_t uid[6];
+	for (int i = 0; i < 6; i++) {
+		struct store_new_msg m = new_msg(f, mails[i].text);
+		m.internal_date = mails[i].date;
+		assert_int_equal(store_append(st, "INBOX", &m, &uid[i]), 0);
+		name_add(&nm, guid_of(f, st, inbox, uid[i]), mails[i].name);
+	}
+	struct store_copy_result cr; /* m1 twice in INBOX */
+	assert_int_equal(store_copy(st, inbox, &uid[1], 1, inbox, &f->a, &cr), 0);
+	size_t total = 0, pos = 0;
+	struct store_email_query q = {.mailbox_id = inbox, .sort = STORE_SORT_RECEIVED,
+				      .limit = 10, .total = true};
+	const char *newest = by_guid(f, &nm, "m4,m5"), *oldest = by_guid(f, &nm, "m0,m1,m2");
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos),
+			    arena_printf(&f->a, "%s,m3,%s", newest, oldest));
+	assert_int_equal(total, 6);
+	q.ascending = true;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos),
+			    arena_printf(&f->a, "%s,m3,%s", oldest, newest));
+	/* collapsed: m0's thread is listed by m3 first (descending), m4/m5's by its first */
+	q.ascending = false, q.collapse_threads = true;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos),
+			    arena_printf(&f->a, "%.2s,m3,%s", newest, by_guid(f, &nm, "m1,m2")));
+	assert_int_equal(total, 4);
+	q.ascending = true;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos),
+			    arena_printf(&f->a, "%s,%.2s", oldest, newest));
+	/* a window without total: the same ids, the walk may stop after them */
+	q.collapse_threads = false, q.ascending = false, q.total = false;
+	q.position = 1, q.limit = 2;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos),
+			    arena_printf(&f->a, "%s,m3", newest + 3));
+	assert_int_equal(pos, 1);
+	assert_true(total >= 3 && total <= 6);
+	q.position = 9;
+	assert_string_equal(query_str(f, st, &nm, &q, &total, &pos), "");
+	assert_int_equal(pos, 6);
+	store_close(&st);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERR);
@@ -862,6 +948,7 @@ int main(void)
 			T(unread_threads), T(threads),            T(email_get),
 			T(isolation),      T(delivery_and_check), T(pruning),
 			T(migrate_v3),     T(query),              T(email_scan),
+			T(query_by_date),
 		};
 #undef T
 		failed += _cmocka_run_group_tests(store_backends[i]->name, tests,

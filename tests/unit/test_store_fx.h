@@ -218,9 +218,10 @@ static inline void sql_on(struct fx *f, int64_t id, const char *sql)
 	sqlite3_close(db);
 }
 
-/* SQL that takes an index.db of schema 4 back to what schema 3 wrote (without setting
+/* SQL that takes an index.db of schema 4 (and 5) back to what schema 3 wrote (without setting
  * user_version), for the tests of the migrations from 2 and 3. */
 #define SCHEMA_V4_UNDO                                                                   \
+	"DROP INDEX messages_date;" /* schema 5 */                                        \
 	"DROP TRIGGER jmap_msg_added; DROP TRIGGER jmap_msg_added_unread;"                \
 	"DROP TRIGGER jmap_msg_changed; DROP TRIGGER jmap_msg_unread;"                    \
 	"DROP TRIGGER jmap_msg_removed; DROP TRIGGER jmap_msg_removed_unread;"            \

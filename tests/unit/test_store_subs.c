@@ -256,7 +256,7 @@ static void migrate_v2(void **state)
 	assert_int_equal(store_mailbox_delete(st, "Work/Kept"), 0);
 	assert_string_equal(subs_of(f, st), "INBOX Sent Work/Kept");
 	store_close(&st);
-	assert_int_equal(sql_int(f, id, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(f, id, "PRAGMA user_version"), 5);
 	assert_int_equal(sql_int(f, id, "SELECT count(*) FROM pragma_table_info('mailboxes') "
 					"WHERE name = 'subscribed'"), 0);
 }

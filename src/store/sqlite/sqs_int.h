@@ -120,6 +120,8 @@ enum sqs_stmt {
 	Q_JM_QUERY_MAILBOX,
 	Q_JM_QUERY_ALL,
 	Q_JM_SCAN,
+	Q_JM_QUERY_DATE_ASC,
+	Q_JM_QUERY_DATE_DESC,
 	Q_COUNT
 };
 extern const char *const sqs_index_sql[Q_COUNT];

@@ -25,7 +25,11 @@
  * an insert or update) or, for a removal, from the counter (meta "modseq"): every
  * writer takes the modseq before it removes a row (sqs_int.h). Existing rows count as
  * created at their current modseq, and every changes call from before the migration
- * answers "cannot calculate" (the horizons), as the tombstones of the past are unknown. */
+ * answers "cannot calculate" (the horizons), as the tombstones of the past are unknown.
+ *
+ * Version 5 (Email/query's mail list, sqs_jmap_query.c): the index messages_date
+ * (mailbox, INTERNALDATE, EMAILID) gives a mailbox's Emails newest or oldest first
+ * without sorting them all, so a window of 50 reads 50 rows, and covers the count. */
 #include <string.h>
 
 #include "core/err.h"
@@ -277,6 +281,9 @@ static const char *const index_schema[] = {
 	"VALUES(old.mailboxid, old.jmap_created, " CHANGE_MODSEQ ", " NOW ");\n"
 	"END;\n"
 	"PRAGMA user_version=4;",
+	/* 5 */
+	"CREATE INDEX messages_date ON messages(mailbox_id, internal_date, guid);\n"
+	"PRAGMA user_version=5;",
 };
 
 /* The mailboxes every new account starts with (RFC 6154 special use), all subscribed. */

@@ -216,6 +216,16 @@ const char *const sqs_index_sql[Q_COUNT] = {
 	[Q_JM_QUERY_ALL] = "SELECT guid FROM (SELECT guid, k, row_number() OVER (PARTITION BY t "
 			   "ORDER BY k * ?3, guid) AS rn FROM (" JM_QUERY_ROWS "WHERE ?1 = ?1 "
 			   "GROUP BY m.guid)) WHERE ?4 = 0 OR rn = 1 ORDER BY k * ?3, guid",
+	/* a mailbox's messages by INTERNALDATE (index messages_date), with the thread
+	 * when ?2 (collapse) is 1: the mail list walks them and stops at its window */
+	[Q_JM_QUERY_DATE_ASC] = "SELECT m.guid, m.internal_date, CASE WHEN ?2 THEN (SELECT "
+				"c.thread_id FROM content c WHERE c.guid = m.guid) END FROM "
+				"messages m INDEXED BY messages_date WHERE m.mailbox_id = ?1 "
+				"ORDER BY m.internal_date",
+	[Q_JM_QUERY_DATE_DESC] = "SELECT m.guid, m.internal_date, CASE WHEN ?2 THEN (SELECT "
+				 "c.thread_id FROM content c WHERE c.guid = m.guid) END FROM "
+				 "messages m INDEXED BY messages_date WHERE m.mailbox_id = ?1 "
+				 "ORDER BY m.internal_date DESC",
 	/* every message row of the account with its thread, by Email then copy */
 	[Q_JM_SCAN] = "SELECT m.guid, c.thread_id, m.mailbox_id, m.uid, m.flags, m.keywords, "
 		      "m.size, m.internal_date FROM " MSG_CT "ORDER BY m.guid, m.mailbox_id, m.uid",
