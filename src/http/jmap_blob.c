@@ -205,39 +205,51 @@ static const char *disposition(struct http_req *r, const char *name)
 	return arena_printf(r->a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", plain, enc);
 }
 
-/* Open blob_id of the account through the one opener every blob user shares
- * (jmap_blob_open_any: uploads, messages, parts); it reads only x->st and x->a. */
-static int blob_open(struct http_req *r, struct store *st, const char *blob_id, int *fd,
-		     uint64_t *size, const char **type)
-{
-	struct jmap_ctx x = {.st = st, .a = r->a};
-	return jmap_blob_open_any(&x, blob_id, fd, size, type);
-}
+/* A download runs on the I/O worker pool: a part is decoded into a temporary file
+ * there (a large attachment would otherwise stall every connection of the loop). */
+struct download_job {
+	struct http_req *r;
+	int64_t account_id;
+	char *blob_id;             /* copies: the worker uses no request memory */
+	const char *cd;            /* in r->a, used on the loop thread only */
+	int fd;
+	uint64_t size;
+	char type[LIMIT_BLOB_TYPE + 1]; /* the blob's own media type, "" if none */
+	int rc;
+};
 
-static void download_authed(struct http_req *r, const struct jmap_auth *au)
+/* Open the blob through the one opener every blob user shares (jmap_blob_open_any:
+ * uploads, messages, parts); it reads only x->st and x->a. */
+static void download_work(void *arg)
 {
-	const char *p = r->path + strlen(DOWNLOAD_PREFIX);
-	int64_t id = path_account(r, &p);
-	const char *slash = strchr(p, '/');
-	if (id != au->account_id || !slash || slash == p || slash[1] == '\0') {
-		not_found(r);
-		return;
-	}
-	const char *blob_id = arena_strndup(r->a, p, (size_t)(slash - p));
-	const char *cd = disposition(r, slash + 1);
+	struct download_job *j = arg;
 	struct store *st;
-	int fd = -1;
-	uint64_t size = 0;
+	struct arena a;
 	const char *type = NULL;
-	if (!blob_id || !cd) {
-		http_problem(r, 500, NULL, NULL);
-		return;
-	}
-	int rc = store_open(http_store_env(), id, &st);
-	if (rc == 0) {
-		rc = blob_open(r, st, blob_id, &fd, &size, &type);
+	arena_init(&a, 4096);
+	j->rc = store_open(http_store_env(), j->account_id, &st);
+	if (j->rc == 0) {
+		struct jmap_ctx x = {.st = st, .a = &a};
+		j->rc = jmap_blob_open_any(&x, j->blob_id, &j->fd, &j->size, &type);
 		store_close(&st);
 	}
+	if (j->rc == 0 && type && strlen(type) < sizeof j->type)
+		memcpy(j->type, type, strlen(type) + 1);
+	arena_free(&a);
+}
+
+static void download_done(struct net_conn *c, void *arg)
+{
+	struct download_job *j = arg;
+	struct http_req *r = j->r;
+	(void)c;
+	int rc = j->rc, fd = j->fd;
+	uint64_t size = j->size;
+	char type[sizeof j->type];
+	memcpy(type, j->type, sizeof type);
+	const char *cd = j->cd;
+	free(j->blob_id);
+	free(j);
 	if (rc == ERR_NOTFOUND) {
 		not_found(r);
 		return;
@@ -253,6 +265,32 @@ static void download_authed(struct http_req *r, const struct jmap_auth *au)
 	/* ?type= as RFC 8620 6.2 asks; without it the blob's own (a part's type) */
 	const char *want = http_query_param(r, "type");
 	http_reply_file(r, 200, download_type(want && *want ? want : type), fd, size);
+}
+
+static void download_authed(struct http_req *r, const struct jmap_auth *au)
+{
+	const char *p = r->path + strlen(DOWNLOAD_PREFIX);
+	int64_t id = path_account(r, &p);
+	const char *slash = strchr(p, '/');
+	if (id != au->account_id || !slash || slash == p || slash[1] == '\0') {
+		not_found(r);
+		return;
+	}
+	struct download_job *j = calloc(1, sizeof *j);
+	if (j) {
+		j->r = r;
+		j->account_id = id;
+		j->fd = -1;
+		j->blob_id = strndup(p, (size_t)(slash - p));
+		j->cd = disposition(r, slash + 1);
+	}
+	if (!j || !j->blob_id || !j->cd ||
+	    net_conn_work_io(r->conn, download_work, download_done, j) < 0) {
+		if (j)
+			free(j->blob_id);
+		free(j);
+		http_problem(r, 503, NULL, NULL);
+	}
 }
 
 void jmap_http_download(struct http_req *r)

@@ -411,7 +411,7 @@ def test_download_message_by_emailid(mserver):
                             headers={"Authorization": basic(a)})
     assert st == 200, got
     assert raw.startswith(got) and len(got) > 100 and got.endswith(b"blob test.\r\n")
-    for bad in ("G" + "0" * 32, "G" + m.group(1).decode() + ".1", "Gxyz", "U" + "0" * 32, "x"):
+    for bad in ("G" + "0" * 32, "G" + m.group(1).decode() + ".9", "Gxyz", "U" + "0" * 32, "x"):
         st, _, _, _ = request(mserver, "GET", f"/jmap/download/{acct}/{bad}/m",
                               headers={"Authorization": basic(a)})
         assert st == 404, bad
