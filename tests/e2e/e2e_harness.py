@@ -197,6 +197,9 @@ class Browser:
     def __init__(self, test_name, tmp_path):
         self.test_name = test_name
         self.tmp = tmp_path
+        # the screenshots of an earlier run of this test would pass for this run's
+        for old in ARTIFACTS.glob(f"{test_name}-*.png"):
+            old.unlink()
 
     def run(self, target, base, params=None, size="desktop", locale="en-US", sync=None,
             timeout=SCENARIO_TIMEOUT):
