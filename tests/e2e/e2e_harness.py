@@ -10,6 +10,7 @@ Everything talks to 127.0.0.1 only.
 """
 
 import base64
+import glob
 import http.server
 import json
 import os
@@ -198,7 +199,7 @@ class Browser:
         self.test_name = test_name
         self.tmp = tmp_path
         # the screenshots of an earlier run of this test would pass for this run's
-        for old in ARTIFACTS.glob(f"{test_name}-*.png"):
+        for old in ARTIFACTS.glob(f"{glob.escape(test_name)}-*.png"):
             old.unlink()
 
     def run(self, target, base, params=None, size="desktop", locale="en-US", sync=None,
