@@ -3,6 +3,7 @@
  * the answer agrees with the input's shape: a match needs the tag's bytes in the input
  * or a '*'. Seeds: fuzz/corpus/http_etag/. */
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
