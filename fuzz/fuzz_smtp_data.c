@@ -18,7 +18,8 @@
  * otherwise flags are set exactly when the input has a bare CR, bare LF or NUL, and a
  * clean input comes out unchanged.
  * Header filter invariants: the output equals a plain line-by-line reference (the input
- * without the Return-Path fields of its header section, as smtp_hdr.h defines them), the
+ * without the Return-Path fields of its header section, and its Bcc fields when the
+ * first option byte's 0x20 bit sets drop_bcc, as smtp_hdr.h defines them), the
  * From copy is the reference's unfolded From values cut at the capacity, and neither
  * depends on how the input is split. Seeds: fuzz/corpus/smtp_data/. */
 #include <assert.h>
@@ -239,8 +240,8 @@ static bool ci_prefix(const uint8_t *p, size_t n, const char *name)
 }
 
 /* What smtp_hdr.h promises, written line by line over the whole input. */
-static void hdr_reference(const uint8_t *p, size_t len, struct out *o, struct out *from,
-                          unsigned *fields)
+static void hdr_reference(const uint8_t *p, size_t len, bool bcc, struct out *o,
+                          struct out *from, unsigned *fields)
 {
 	bool header = true, drop = false, capture = false;
 	*fields = 0;
@@ -254,8 +255,10 @@ static void hdr_reference(const uint8_t *p, size_t len, struct out *o, struct ou
 		} else if (header && (l[0] == ' ' || l[0] == '\t')) {
 			keep = !drop; /* a folded line shares its field's fate */
 		} else if (header) {
-			drop = n > 11 && ci_prefix(l, n, "return-path") &&
-			       (l[11] == ':' || l[11] == ' ' || l[11] == '\t');
+			drop = (n > 11 && ci_prefix(l, n, "return-path") &&
+			        (l[11] == ':' || l[11] == ' ' || l[11] == '\t')) ||
+			       (bcc && n > 3 && ci_prefix(l, n, "bcc") &&
+			        (l[3] == ':' || l[3] == ' ' || l[3] == '\t'));
 			keep = !drop;
 			capture = false;
 			if (ci_prefix(l, n, "from")) {
@@ -289,7 +292,7 @@ struct hres {
 };
 
 static void run_hdr(const uint8_t *p, size_t len, const size_t *cuts, size_t ncuts,
-                    size_t cap, struct hres *r)
+                    size_t cap, bool bcc, struct hres *r)
 {
 	struct smtp_hdr_filter f;
 	struct buf from;
@@ -297,6 +300,7 @@ static void run_hdr(const uint8_t *p, size_t len, const size_t *cuts, size_t ncu
 	buf_init(&from, r->from, cap);
 	int rc = smtp_hdr_init(&f, &from, sink, &r->o);
 	assert(rc == 0);
+	f.drop_bcc = bcc;
 	size_t start = 0;
 	for (size_t k = 0; k <= ncuts; k++) {
 		size_t end = k < ncuts ? cuts[k] : len;
@@ -321,11 +325,12 @@ static void hsame(const struct hres *a, const struct hres *b)
 static void check_hdr(const uint8_t *p, size_t len, uint8_t o1, uint8_t o2)
 {
 	size_t cap = (o1 & 0x40) ? 1 + (size_t)(o2 % 32) : sizeof(((struct hres *)0)->from);
+	bool bcc = (o1 & 0x20) != 0;
 	struct hres whole, other;
-	run_hdr(p, len, NULL, 0, cap, &whole);
+	run_hdr(p, len, NULL, 0, cap, bcc, &whole);
 	struct out ro = {0}, rf = {0};
 	unsigned rfields;
-	hdr_reference(p, len, &ro, &rf, &rfields);
+	hdr_reference(p, len, bcc, &ro, &rf, &rfields);
 	assert(whole.o.n == ro.n && (ro.n == 0 || memcmp(whole.o.b, ro.b, ro.n) == 0));
 	assert(whole.fields == rfields);
 	assert(whole.over == (rf.n > cap));
@@ -338,7 +343,7 @@ static void check_hdr(const uint8_t *p, size_t len, uint8_t o1, uint8_t o2)
 	cut[0] = len ? 1 + (size_t)(o2 * 2654435761u) % len : 0;
 	cut[1] = cut[0] + (len - cut[0]) / 3;
 	if (cut[0] > 0 && cut[0] < len) {
-		run_hdr(p, len, cut, cut[1] > cut[0] && cut[1] < len ? 2 : 1, cap, &other);
+		run_hdr(p, len, cut, cut[1] > cut[0] && cut[1] < len ? 2 : 1, cap, bcc, &other);
 		hsame(&whole, &other);
 		free(other.o.b);
 	}
@@ -347,7 +352,7 @@ static void check_hdr(const uint8_t *p, size_t len, uint8_t o1, uint8_t o2)
 		assert(cuts);
 		for (size_t i = 1; i < len; i++)
 			cuts[i - 1] = i;
-		run_hdr(p, len, cuts, len ? len - 1 : 0, cap, &other);
+		run_hdr(p, len, cuts, len ? len - 1 : 0, cap, bcc, &other);
 		hsame(&whole, &other);
 		free(other.o.b);
 		free(cuts);

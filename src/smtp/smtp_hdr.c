@@ -1,5 +1,6 @@
 /* smtp_hdr.c: the header filter between the body readers and the spool: removes
- * client-supplied Return-Path fields and copies the From value (decisions in smtp_hdr.h).
+ * client-supplied Return-Path fields (and Bcc fields when asked) and copies the From
+ * value (decisions in smtp_hdr.h).
  * Owns nothing: at most SMTP_HDR_HOLD bytes of a field name are held in the struct; the
  * From copy goes into the caller's fixed-capacity buffer. Runs of input pass to the sink
  * in one call each, so the body section costs one call per read. */
@@ -12,6 +13,7 @@
 
 static const char name_return_path[] = "return-path";
 static const char name_from[] = "from";
+static const char name_bcc[] = "bcc";
 
 int smtp_hdr_init(struct smtp_hdr_filter *f, struct buf *from, smtp_sink_fn sink, void *ctx)
 {
@@ -64,13 +66,15 @@ static uint8_t lower(uint8_t c)
 }
 
 /* The first byte of a field line: which name could it start? */
-static const char *name_for(uint8_t c)
+static const char *name_for(const struct smtp_hdr_filter *f, uint8_t c)
 {
 	c = lower(c);
 	if (c == (uint8_t)name_return_path[0])
 		return name_return_path;
 	if (c == (uint8_t)name_from[0])
 		return name_from;
+	if (f->drop_bcc && c == (uint8_t)name_bcc[0])
+		return name_bcc;
 	return NULL;
 }
 
@@ -79,7 +83,7 @@ static const char *name_for(uint8_t c)
 static enum smtp_hdr_state name_done(struct smtp_hdr_filter *f, uint8_t c, bool *consume)
 {
 	*consume = false;
-	if (f->name == name_return_path && (c == ':' || wsp(c))) {
+	if ((f->name == name_return_path || f->name == name_bcc) && (c == ':' || wsp(c))) {
 		f->fate = SMTP_HDR_DROP;
 		f->dropped++;
 		return SMTP_HDR_ST_LINE; /* c is dropped with the line */
@@ -117,7 +121,7 @@ int smtp_hdr_write(void *arg, const uint8_t *p, size_t n)
 				r = out(f, p + run, i - run);
 				run = ++i;
 				f->state = SMTP_HDR_ST_BOL_CR;
-			} else if ((f->name = name_for(c)) != NULL) {
+			} else if ((f->name = name_for(f, c)) != NULL) {
 				r = out(f, p + run, i - run);
 				f->hold[0] = c;
 				f->hold_len = 1;

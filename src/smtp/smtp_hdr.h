@@ -24,6 +24,11 @@
  *     colon is no valid field but is dropped as well: deciding it would mean holding an
  *     unbounded run of WSP, and a reader that skips the WSP would see our field name.
  *     "Return-Paths:" and "X-Return-Path:" are other fields and stay.
+ *   - With drop_bcc (set after smtp_hdr_init by a sender that is not relaying an SMTP
+ *     client's message as it came: JMAP EmailSubmission, smtp_submit_send.c), Bcc
+ *     fields go the same way (RFC 5322 3.6.3: no recipient learns of the blind
+ *     copies): "Bcc" in any case, then ':' or SP/HTAB, with its folded lines.
+ *     "Bccx:" and "X-Bcc:" are other fields and stay.
  *   - A From field is "From" (any case), optional SP/HTAB, ':'. Its value (after the
  *     colon, up to the end of its last folded line) is copied unfolded, i.e. without CR
  *     and LF bytes, into the from buffer. Past its capacity from_over is set and the copy
@@ -76,7 +81,8 @@ struct smtp_hdr_filter {
 	struct buf *from;  /* NULL: From values are not copied */
 	unsigned from_fields;
 	bool from_over;    /* a From value did not fit into from */
-	unsigned dropped;  /* Return-Path fields removed */
+	bool drop_bcc;     /* Bcc fields are removed too */
+	unsigned dropped;  /* Return-Path (and Bcc) fields removed */
 	uint64_t out_bytes; /* bytes the sink accepted */
 };
 

@@ -162,40 +162,15 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* Is the header line at p (of n bytes left) a Bcc field? */
-static bool is_bcc(const uint8_t *p, size_t n)
+/* The header filter's sink: the spool file. */
+static int spool_sink(void *ctx, const uint8_t *p, size_t n)
 {
-	if (n < 4 || strncasecmp((const char *)p, "bcc", 3) != 0)
-		return false;
-	size_t i = 3;
-	while (i < n && (p[i] == ' ' || p[i] == '\t')) /* obs-optional WSP before ':' */
-		i++;
-	return i < n && p[i] == ':';
+	return write_all(*(int *)ctx, p, n);
 }
 
-/* The header section without its Bcc fields (each with its folded lines). */
-static int write_header(int fd, const struct submit_src *s)
-{
-	size_t i = 0;
-	bool skipping = false;
-	while (i < s->hdr_len) {
-		const uint8_t *nl = memchr(s->hdr + i, '\n', s->hdr_len - i);
-		size_t end = nl ? (size_t)(nl - s->hdr) + 1 : s->hdr_len;
-		bool cont = s->hdr[i] == ' ' || s->hdr[i] == '\t';
-		if (!cont)
-			skipping = is_bcc(s->hdr + i, end - i);
-		if (!skipping) {
-			int r = write_all(fd, s->hdr + i, end - i);
-			if (r < 0)
-				return r;
-		}
-		i = end;
-	}
-	return 0;
-}
-
-/* The spool file: Return-Path, Received (RFC 5321 4.4), the header without Bcc, the
- * body as it is. */
+/* The spool file: Return-Path, Received (RFC 5321 4.4), then the message through the
+ * session's header filter (smtp_hdr.h) with Bcc dropped as well as client Return-Path
+ * fields; the body passes as it is. */
 static int write_spool(struct smtp_submit *m, struct submit_src *s, int fd, const char *id)
 {
 	char date[64], *trace = NULL;
@@ -205,21 +180,24 @@ static int write_spool(struct smtp_submit *m, struct submit_src *s, int fd, cons
 		return ERR_NOMEM;
 	int r = write_all(fd, trace, strlen(trace));
 	free(trace);
-	if (r == 0)
-		r = write_header(fd, s);
+	struct smtp_hdr_filter f;
+	if (r == 0 && (r = smtp_hdr_init(&f, NULL, spool_sink, &fd)) == 0)
+		f.drop_bcc = true;
 	uint8_t *chunk = r == 0 ? malloc(LIMIT_SMTP_SIGN_CHUNK) : NULL;
 	if (r == 0 && !chunk)
 		r = ERR_NOMEM;
-	for (uint64_t off = s->hdr_len; r == 0 && off < s->size;) {
+	for (uint64_t off = 0; r == 0 && off < s->size;) {
 		size_t k = s->size - off < LIMIT_SMTP_SIGN_CHUNK ? (size_t)(s->size - off)
 								  : LIMIT_SMTP_SIGN_CHUNK;
 		r = read_full(s->fd, chunk, k, (off_t)off);
 		for (size_t i = 0; r == 0 && i < k && !s->eightbit; i++)
 			s->eightbit = chunk[i] >= 0x80;
 		if (r == 0)
-			r = write_all(fd, chunk, k);
+			r = smtp_hdr_write(&f, chunk, k);
 		off += k;
 	}
+	if (r == 0)
+		r = smtp_hdr_finish(&f);
 	free(chunk);
 	return r;
 }

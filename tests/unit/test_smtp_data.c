@@ -442,6 +442,9 @@ static void rfc3030_bdat_size_limit(void **state)
 
 /* ---- the header filter (smtp_hdr.h) ---- */
 
+/* drop_bcc for every filter the running case makes (check_hdr_case sets it). */
+static bool hdr_drop_bcc;
+
 struct hdr_result {
 	struct sink out;
 	uint8_t from[64];
@@ -471,6 +474,7 @@ static void run_hdr(const uint8_t *in, size_t len, const size_t *cuts, size_t nc
 	assert_true(from_cap <= sizeof(res->from));
 	buf_init(&from, res->from, from_cap);
 	assert_int_equal(smtp_hdr_init(&f, from_cap ? &from : NULL, sink_fn, &res->out), 0);
+	f.drop_bcc = hdr_drop_bcc;
 	size_t start = 0;
 	for (size_t k = 0; k <= ncuts; k++) {
 		size_t end = k < ncuts ? cuts[k] : len;
@@ -492,6 +496,7 @@ static void run_data_hdr(const uint8_t *in, size_t len, const size_t *cuts, size
 	res->out.fail_at_call = -1;
 	buf_init(&from, res->from, sizeof(res->from));
 	assert_int_equal(smtp_hdr_init(&f, &from, sink_fn, &res->out), 0);
+	f.drop_bcc = hdr_drop_bcc;
 	assert_int_equal(smtp_data_init(&r, UINT64_MAX, smtp_hdr_write, &f), 0);
 	size_t start = 0, used;
 	int rc = 0;
@@ -516,6 +521,7 @@ static void run_bdat_hdr(const uint8_t *in, size_t len, size_t chunk, struct hdr
 	res->out.fail_at_call = -1;
 	buf_init(&from, res->from, sizeof(res->from));
 	assert_int_equal(smtp_hdr_init(&f, &from, sink_fn, &res->out), 0);
+	f.drop_bcc = hdr_drop_bcc;
 	smtp_bdat_init(&r, UINT64_MAX, false, smtp_hdr_write, &f);
 	size_t pos = 0, used;
 	do {
@@ -606,6 +612,7 @@ struct hdr_case {
 	bool over;
 	size_t from_cap;        /* 0: 64 */
 	bool raw;               /* not CRLF-clean or not CRLF-ended: the filter alone */
+	bool bcc;               /* drop_bcc set */
 };
 
 /* Run a case every way: whole, one byte at a time, split at every offset; and through
@@ -618,6 +625,7 @@ static void check_hdr_case(const struct hdr_case *c)
 	const char *wf = c->from ? c->from : "";
 	const uint8_t *p = (const uint8_t *)c->in;
 	struct hdr_result whole, other;
+	hdr_drop_bcc = c->bcc;
 	run_hdr(p, len, NULL, 0, cap, &whole);
 	if (whole.out.n != want_len || (want_len && memcmp(whole.out.buf, c->out, want_len)) ||
 	    whole.from_len != strlen(wf) || memcmp(whole.from, wf, whole.from_len) ||
@@ -682,6 +690,29 @@ static void rfc5321_4_4_return_path_removed(void **state)
 	     .out = "S: \xc3\xa4\0\r\n\r\n\0", .out_len = 11, .dropped = 1, .raw = true},
 	};
 	HDR_CASES(c);
+}
+
+/* RFC 5322 3.6.3: with drop_bcc (JMAP EmailSubmission) Bcc fields go like Return-Path
+ * ones, folded lines included; without it, and for other names, they stay. */
+static void rfc5322_3_6_3_bcc_removed_when_asked(void **state)
+{
+	static const struct hdr_case c[] = {
+	    {.in = "From: a@b\r\nBcc: x@y,\r\n z@y\r\nTo: c@d\r\n\r\nBcc: body\r\n",
+	     .out = "From: a@b\r\nTo: c@d\r\n\r\nBcc: body\r\n", .from = " a@b", .fields = 1,
+	     .dropped = 1, .bcc = true},
+	    {.in = "bcc:x\r\nBCC :y\r\nBcc\t:z\r\nReturn-Path: <r>\r\nS: s\r\n\r\n",
+	     .out = "S: s\r\n\r\n", .dropped = 4, .bcc = true},
+	    {.in = "Bcc:\r\n", .out = "", .dropped = 1, .bcc = true},
+	    /* other names, a Bcc folded into another field, the input ending in the name */
+	    {.in = "Bccx: a\r\nX-Bcc: b\r\nB: c\r\nBc: d\r\nS: e\r\n Bcc: f\r\n\r\n",
+	     .out = "Bccx: a\r\nX-Bcc: b\r\nB: c\r\nBc: d\r\nS: e\r\n Bcc: f\r\n\r\n",
+	     .bcc = true},
+	    {.in = "S: a\r\nBcc", .out = "S: a\r\nBcc", .bcc = true, .raw = true},
+	    /* not asked: Bcc stays (the SMTP session relays what the client sent) */
+	    {.in = "Bcc: x@y\r\n\r\n", .out = "Bcc: x@y\r\n\r\n"},
+	};
+	HDR_CASES(c);
+	hdr_drop_bcc = false;
 }
 
 /* Every byte that is not a Return-Path field of the header section stays as it was. */
@@ -780,6 +811,7 @@ int main(void)
 	    cmocka_unit_test(rfc3030_bdat_size_limit),
 	    cmocka_unit_test(rfc5321_4_4_return_path_removed),
 	    cmocka_unit_test(rfc5321_4_4_other_bytes_kept),
+	    cmocka_unit_test(rfc5322_3_6_3_bcc_removed_when_asked),
 	    cmocka_unit_test(rfc5322_3_6_2_from_copied),
 	    cmocka_unit_test(hdr_sink_errors),
 	};
