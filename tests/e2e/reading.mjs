@@ -159,3 +159,16 @@ export async function german(page, h) {
 	return { lang: await page.evaluate(() => document.documentElement.lang), login, error, inbox,
 		search: await page.getAttribute('[data-testid=search-input]', 'placeholder') };
 }
+
+// The session ends elsewhere (the test logs its token out): the next request shows the
+// login again, with the note that the session ended.
+export async function expiry(page, h) {
+	await h.login(h.params.user, h.params.password);
+	await openFolder(page, h, 'inbox');
+	const cookie = (await page.context().cookies()).find((c) => c.name === 'kasten_session');
+	await h.sync('expire', { cookie: cookie.value });
+	await page.click('[data-testid=folder][data-role=drafts]');
+	await page.waitForSelector('[data-testid=login-error]', { state: 'visible' });
+	return { error: await page.textContent('[data-testid=login-error]'),
+		form: await page.isVisible('[data-testid=login-password]') };
+}

@@ -95,3 +95,26 @@ def test_german_ui(mail, browser):
     assert r["error"] == "E-Mail-Adresse oder Passwort ist falsch.", r
     assert r["inbox"].startswith("Posteingang"), r
     assert r["search"] == "Suchen", r
+
+
+def test_session_ended_elsewhere_shows_the_login(mail, browser):
+    """A session that ends (here: POST /jmap/logout with its cookie and CSRF token, as a
+    second tab would) takes the page back to the login with a note, not to a broken
+    view."""
+    import http.client
+    import json
+
+    def expire(d):
+        headers = {"Cookie": f"kasten_session={d['cookie']}"}
+        c = http.client.HTTPConnection(mail.server.host, mail.server.ports["http"], timeout=10)
+        c.request("GET", "/jmap/session", headers=headers)
+        csrf = json.loads(c.getresponse().read())["csrfToken"]
+        c.request("POST", "/jmap/logout", body=b"", headers={**headers, "X-CSRF-Token": csrf})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        assert r.status == 204, r.status
+
+    r = browser.run("reading.mjs#expiry", mail.base, sync={"expire": expire},
+                    params={"user": mail.alice, "password": mail.password})["result"]
+    assert r == {"error": "Your session has ended. Please sign in again.", "form": True}, r
