@@ -130,6 +130,8 @@ export default {
 	'compose.discard': 'Verwerfen',
 	'compose.saving': 'Entwurf wird gespeichert…',
 	'compose.saved': 'Entwurf gespeichert ({time}).',
+	'compose.autosaved': 'Ihre Nachricht wurde unter Entwürfe gespeichert.',
+	'compose.notSaved': 'Ihre Nachricht konnte nicht als Entwurf gespeichert werden: {error}',
 	'compose.sending': 'Wird gesendet…',
 	'compose.sent': 'Nachricht gesendet.',
 	'compose.badAddress': 'Keine gültige E-Mail-Adresse: {address}',

@@ -131,6 +131,8 @@ export default {
 	'compose.discard': 'Discard',
 	'compose.saving': 'Saving the draft…',
 	'compose.saved': 'Draft saved ({time}).',
+	'compose.autosaved': 'Your message was saved in Drafts.',
+	'compose.notSaved': 'Your message could not be saved as a draft: {error}',
 	'compose.sending': 'Sending…',
 	'compose.sent': 'Message sent.',
 	'compose.badAddress': 'Not a valid e-mail address: {address}',

@@ -28,6 +28,9 @@ const EMAIL_PROPS = ['id', 'mailboxIds', 'keywords', 'from', 'to', 'cc', 'bcc', 
 	'subject', 'sentAt', 'receivedAt', 'messageId', 'inReplyTo', 'references', 'textBody',
 	'bodyValues', 'attachments'];
 
+// The hashchange listener of the compose page on screen (one at a time).
+let leaveHandler = null;
+
 // SetError types (RFC 8620 5.3, RFC 8621 4.6, 7.5) that have their own sentence.
 const KNOWN_ERRORS = ['forbiddenFrom', 'overQuota', 'tooLarge', 'invalidProperties',
 	'blobNotFound', 'invalidEmail', 'tooManyRecipients', 'noRecipients',
@@ -232,10 +235,12 @@ export async function show(app, params) {
 	}
 
 	// {email} or {error} (a sentence for compose-status).
-	function buildEmail(forSend) {
+	// lenient: a draft saved on leaving the page keeps the valid addresses and drops
+	// what is not one, rather than losing the whole message.
+	function buildEmail(forSend, lenient) {
 		const fields = [to, cc, bcc].map((f) => ({ f, r: checkField(f.input, f.err) }));
 		const bad = fields.find((x) => x.r.errors.length);
-		if (bad) {
+		if (bad && !lenient) {
 			bad.f.input.focus();
 			return { error: t('compose.badAddress', { address: bad.r.errors.join(', ') }) };
 		}
@@ -303,11 +308,11 @@ export async function show(app, params) {
 		await Promise.all(state.attachments.map((a) => a.ready));
 	}
 
-	async function saveDraft() {
+	async function saveDraft(lenient) {
 		setBusy(true);
 		await uploadsDone();
 		setBusy(false);
-		const b = buildEmail(false);
+		const b = buildEmail(false, lenient);
 		if (b.error) {
 			setStatus(b.error, 'error');
 			return false;
@@ -429,8 +434,24 @@ export async function show(app, params) {
 		for (const a of state.attachments)
 			if (a.abort)
 				a.abort();
+		state.dirty = false;
 		app.navigate(backHash());
 	}
+
+	// Leaving the page (a folder, another page, the back button) with unsaved changes
+	// keeps them as a draft, as mail programs do; Discard is the way to drop them.
+	if (leaveHandler)
+		window.removeEventListener('hashchange', leaveHandler);
+	leaveHandler = () => {
+		window.removeEventListener('hashchange', leaveHandler);
+		leaveHandler = null;
+		const typed = [to.input, cc.input, bcc.input, subject, body].some((f) => f.value.trim());
+		if (!state.dirty || state.busy || (!typed && !state.attachments.length))
+			return;
+		saveDraft(true).then((ok) => toast(ok ? t('compose.autosaved')
+			: t('compose.notSaved', { error: status.textContent }), ok ? 'info' : 'error'));
+	};
+	window.addEventListener('hashchange', leaveHandler);
 
 	form.addEventListener('submit', (ev) => {
 		ev.preventDefault();
@@ -439,7 +460,7 @@ export async function show(app, params) {
 	});
 	draftBtn.addEventListener('click', () => {
 		if (!state.busy)
-			saveDraft();
+			saveDraft(false);
 	});
 	discardBtn.addEventListener('click', discard);
 	form.addEventListener('keydown', (ev) => {
