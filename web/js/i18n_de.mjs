@@ -52,6 +52,8 @@ export default {
 	'list.attachment': 'Mit Anhängen',
 	'list.threadCount': '{count} Nachrichten',
 	'list.expand': 'Unterhaltung zeigen',
+	'list.actions': 'Aktionen',
+	'list.messages': 'Nachrichten',
 	'list.dropHint': 'Zum Verschieben auf einen Ordner ziehen',
 	// actions
 	'action.markread': 'Als gelesen markieren',

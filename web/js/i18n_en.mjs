@@ -53,6 +53,8 @@ export default {
 	'list.attachment': 'Has attachments',
 	'list.threadCount': '{count} messages',
 	'list.expand': 'Show conversation',
+	'list.actions': 'Actions',
+	'list.messages': 'Messages',
 	'list.dropHint': 'Drop onto a folder to move',
 	// actions
 	'action.markread': 'Mark read',

@@ -225,7 +225,7 @@ function toolbar(app) {
 	const isTrash = mb && mb.role === 'trash';
 	const btn = (testid, key, fn) => el('button', { type: 'button', testid, text: app.t(key),
 		dataset: { needs: 'targets' }, on: { click: () => act(app, fn) } });
-	return el('div', { class: 'toolbar', attrs: { role: 'toolbar', 'aria-label': app.t('list.threads') } },
+	return el('div', { class: 'toolbar', attrs: { role: 'toolbar', 'aria-label': app.t('list.actions') } },
 		el('button', { type: 'button', class: 'back', testid: 'action-back', text: '←',
 			attrs: { 'aria-label': app.t('action.back') }, on: { click: () => closeReader(app) } }),
 		btn('action-markread', 'action.markread', ids => setSeen(app, ids, true)),
@@ -337,7 +337,7 @@ function onDragStart(ev) {
 }
 
 function build(app) {
-	st.rowsEl = el('ul', { class: 'rows', testid: 'message-list', attrs: { 'aria-label': app.t('nav.folders') } });
+	st.rowsEl = el('ul', { class: 'rows', testid: 'message-list', attrs: { 'aria-label': app.t('list.messages') } });
 	st.rowsEl.addEventListener('click', ev => onRowsClick(app, ev));
 	st.rowsEl.addEventListener('dragstart', onDragStart);
 	const readerPane = el('section', { class: 'reader-pane', id: 'reader-pane' });
