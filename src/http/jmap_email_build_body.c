@@ -510,10 +510,14 @@ static int prepare(const struct jeb_env *env, struct jeb_part *p, const char **b
 		if (!p->boundary)
 			return ERR_NOMEM;
 		bounds[n_bounds] = p->boundary;
+		/* RFC 2045 6.4: a multipart holding 8bit data says 8bit (7bit implied else) */
+		p->cte = JEB_CTE_7BIT;
 		for (size_t i = 0; i < p->n_kids; i++) {
 			int rc = prepare(env, p->kids[i], bounds, n_bounds + 1, buf);
 			if (rc < 0)
 				return rc;
+			if (p->kids[i]->cte == JEB_CTE_8BIT)
+				p->cte = JEB_CTE_8BIT;
 		}
 		return 0;
 	}
@@ -568,7 +572,7 @@ static int write_part_fields(const struct jeb_env *env, struct jeb_out *o, struc
 		return o->err;
 	if (jeb_field_end(o) < 0)
 		return o->err;
-	if (!p->is_multipart &&
+	if ((!p->is_multipart || p->cte == JEB_CTE_8BIT) &&
 	    (jeb_field_start(o, "Content-Transfer-Encoding") < 0 ||
 	     jeb_field_token(o, " ", jeb_cte_name(p->cte), strlen(jeb_cte_name(p->cte))) < 0 ||
 	     jeb_field_end(o) < 0))

@@ -469,6 +469,13 @@ static void test_build_structure(void **state)
 	assert_non_null(HAS(b, "X-Part: yes\r\n"));
 	assert_non_null(HAS(b, "Content-Transfer-Encoding: base64"));
 	built_free(&b);
+	/* a multipart around an 8bit message/rfc822 says 8bit (RFC 2045 6.4) */
+	b = build("{\"bodyStructure\":{\"type\":\"multipart/mixed\",\"subParts\":[{\"partId\":"
+		  "\"m\",\"type\":\"message/rfc822\"}]},\"bodyValues\":{\"m\":{\"value\":"
+		  "\"Subject: \u00e4\\n\\nbody\\n\"}}}", UINT64_MAX, UINT64_MAX);
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(count(b, "Content-Transfer-Encoding: 8bit\r\n"), 2);
+	built_free(&b);
 	/* an empty type is no type: a blob part takes the blob's */
 	b = build("{\"attachments\":[{\"blobId\":\"Ublob1\",\"type\":\"\"}]}", UINT64_MAX,
 		  UINT64_MAX);
