@@ -10,7 +10,7 @@
  *   *InThreadHaveKeyword over every Email of the thread in the account, whatever the
  *                        rest of the filter
  *   hasKeyword / notKeyword  the Email's keywords (its first copy's, as Email/get shows)
- *   hasAttachment        a part a reader lists as an attachment (see has_attachment)
+ *   hasAttachment        what Email/get's hasAttachment says (has_attachment)
  *   text, from, to, cc, bcc, subject, body  what IMAP SEARCH TEXT, FROM, TO, CC, BCC,
  *                        SUBJECT, BODY answer for any copy (store_search: decoded,
  *                        case-insensitive substring; TEXT covers the five header
@@ -29,6 +29,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "http/jmap.h"
+#include "http/jmap_email_get_int.h"
 #include "mime/mime.h"
 #include "store/store.h"
 #include "core/banned.h"
@@ -366,48 +367,28 @@ static bool header_match(struct jmap_eq *q, const struct jmap_filter *f, size_t 
 	return false;
 }
 
-/* A part a mail reader lists as an attachment: one with Content-Disposition attachment,
- * an encapsulated message, or a leaf that is neither text nor an inline part of a
- * multipart/related (the images an HTML body shows). */
-static bool part_attached(const struct mime_part *p)
-{
-	if (p->disposition && !strcmp(p->disposition, "attachment"))
-		return true;
-	if (p->message)
-		return true;
-	if (p->children) {
-		for (const struct mime_part *c = p->children; c; c = c->next)
-			if (part_attached(c))
-				return true;
-		return false;
-	}
-	if (p->type && !strcmp(p->type, "text"))
-		return false;
-	if (p->type && !strcmp(p->type, "multipart"))
-		return false;
-	bool related = p->parent && p->parent->subtype && !strcmp(p->parent->subtype, "related");
-	bool inline_disp = p->disposition && !strcmp(p->disposition, "inline");
-	return !(related || (inline_disp && p->id.s));
-}
-
+/* hasAttachment as Email/get answers it (jmap_body_props: RFC 8621 4.1.4's attachments
+ * list, one not marked inline), from the store's cached structure. */
 static int has_attachment(struct jmap_eq *q, size_t i)
 {
 	struct jmap_eq_email *m = &q->em[i];
 	if (m->attach >= 0)
 		return m->attach;
-	const void *blob;
-	size_t len;
-	struct mime_part *root = NULL;
 	arena_reset(&q->scratch);
 	q->header_of = SIZE_MAX;
-	int r = store_msg_mime(q->x->st, m->e->mailbox_ids[0], m->e->uids[0], &q->scratch, &blob,
-			       &len);
-	if (r == 0 && mime_deserialize(blob, len, &q->scratch, &root) < 0)
-		root = NULL; /* a blob of an older version: no structure, no attachment */
-	if (r < 0)
-		return r;
-	m->attach = root && part_attached(root);
-	return m->attach;
+	struct jmap_msg msg;
+	struct jmap_body_args b = {0};
+	struct jmap_body_want w = {.has_attachment = true};
+	json_t *o = json_object();
+	if (!o)
+		return ERR_NOMEM;
+	jmap_msg_init_store(&msg, &q->scratch, q->x->st, m->e->mailbox_ids[0], m->e->uids[0]);
+	int r = jmap_body_props(&msg, &b, &w, o);
+	jmap_msg_close(&msg);
+	if (r == 0)
+		m->attach = json_is_true(json_object_get(o, "hasAttachment"));
+	json_decref(o);
+	return r < 0 ? r : m->attach;
 }
 
 bool jmap_eq_match(struct jmap_eq *q, const struct jmap_filter *f, size_t i)

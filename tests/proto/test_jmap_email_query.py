@@ -205,6 +205,9 @@ def test_dates_and_attachment(corpus):
     att = set(query(ja, {"hasAttachment": True}))
     assert att == imap_search(c, 'SUBJECT "Invoice"')
     assert set(query(ja, {"hasAttachment": False})) == everything - att
+    # the filter and Email/get's property agree
+    got = ja.ok("Email/get", {"ids": sorted(everything), "properties": ["hasAttachment"]})
+    assert {e["id"] for e in got["list"] if e["hasAttachment"]} == att
 
 
 def test_thread_keyword_conditions(corpus):
