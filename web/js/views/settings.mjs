@@ -28,12 +28,14 @@ export async function show(app) {
 	const user = app.jmap.username;
 	const pop3 = cs.pop3 || { enabled: false, expireDays: null };
 
-	// One card per protocol: the preferred entry large, other ways to reach it below.
-	function card(testid, titleKey, entries, extra) {
+	// One card per protocol: the preferred entry large, other ways to reach it below;
+	// none: emptyText (why), or that the server does not offer it.
+	function card(testid, titleKey, entries, extra, emptyText) {
 		const c = el('article', { class: 'card settings-card', testid });
 		c.append(el('h3', { text: t(titleKey) }));
 		if (!entries.length) {
-			c.append(el('p', { class: 'muted', text: t('settings.notOffered') }));
+			c.append(el('p', { class: 'muted settings-policy', testid: testid + '-none',
+				text: emptyText || t('settings.notOffered') }));
 			return c;
 		}
 		const [best, ...rest] = entries;
@@ -68,7 +70,8 @@ export async function show(app) {
 	else
 		policy = t('settings.pop3Keep');
 	const popCard = card('settings-pop3', 'settings.pop3', pop,
-		el('p', { class: 'settings-policy', testid: 'settings-pop3-policy', text: policy }));
+		el('p', { class: 'settings-policy', testid: 'settings-pop3-policy', text: policy }),
+		pop3.enabled ? null : policy);
 	if (!pop3.enabled)
 		popCard.classList.add('off');
 
