@@ -557,3 +557,22 @@ def test_create_stores_into_mailboxes(mserver):
     r = c.ok("Email/set", {"create": {"x": {"subject": "no mailbox"}}})
     assert r["notCreated"]["x"]["type"] == "invalidProperties"
     assert r["notCreated"]["x"]["properties"] == ["mailboxIds"]
+
+
+def test_creation_ids_across_methods(mserver):
+    """A Mailbox created earlier in the request is named by "#cid" in Email/import's
+    and Email/set's mailboxIds (RFC 8620 5.3 creation ids)."""
+    a, c = account(mserver)
+    blob = c.upload(IMPORTED)["blobId"]
+    resp = c.calls([
+        ["Mailbox/set", {"create": {"m": {"name": "Fresh"}, "n": {"name": "Other"}}}, "0"],
+        ["Email/import", {"emails": {"e": {"blobId": blob, "mailboxIds": {"#m": True}}}},
+         "1"],
+        ["Email/set", {"update": {"#e": {"mailboxIds": {"#n": True}}}}, "2"],
+    ])
+    mb = resp[0][1]["created"]
+    e = resp[1][1]["created"]["e"]["id"]
+    assert resp[2][1]["updated"] == {e: None}, resp[2]
+    assert get(c, e)["mailboxIds"] == {mb["n"]["id"]: True}
+    with imap(mserver, a) as i:
+        assert [v[0] for v in uids(i, "Other").values()] == [e]
