@@ -44,7 +44,7 @@ export function messageRow(app, e, opts) {
 	const meta = el('span', { class: 'row-meta' },
 		el('span', { class: 'row-date', text: shortDate(e.receivedAt), attrs: { title: fullDate(e.receivedAt) } }),
 		el('span', {},
-			e.hasAttachment ? el('span', { class: 'marker-attach', text: '📎', attrs: { title: app.t('list.attachment') } }) : null,
+			e.hasAttachment ? el('span', { class: 'marker-attach', attrs: { title: app.t('list.attachment'), role: 'img', 'aria-label': app.t('list.attachment') } }) : null,
 			el('span', { class: 'marker-flag', text: '★', attrs: { title: app.t('list.flagged') } }),
 			' ',
 			el('span', { testid: 'row-size', class: 'row-size', dataset: { bytes: e.size }, text: formatSize(e.size) })));

@@ -94,14 +94,16 @@ function header(app, email, mailboxId) {
 				text: fullDate(email.sentAt || email.receivedAt) }))));
 }
 
-function attachmentList(app, email) {
-	const list = (email.attachments || []).filter(p => p.blobId);
+// Attachments; images the HTML shows by cid: are part of the message's body, not listed.
+function attachmentList(app, email, usedCids) {
+	const list = (email.attachments || []).filter(p => p.blobId &&
+		!(p.cid && usedCids.has(p.cid.replace(/^<|>$/g, '').toLowerCase())));
 	if (!list.length)
 		return null;
 	return el('section', { class: 'attachments', attrs: { 'aria-label': app.t('reader.attachments') } },
 		el('h2', { text: app.t('reader.attachments') }),
 		el('ul', {}, list.map(p => {
-			const name = p.name || p.partId || 'attachment';
+			const name = p.name || 'attachment-' + p.partId;
 			return el('li', {}, el('a', {
 				class: 'attachment', testid: 'attachment', href: app.jmap.downloadUrl(p.blobId, name, p.type),
 				download: name, dataset: { blobId: p.blobId, size: p.size },
@@ -112,18 +114,22 @@ function attachmentList(app, email) {
 
 async function htmlFrame(app, email, allowRemote) {
 	const html = bodyText(email, email.htmlBody.filter(p => /^text\/html/i.test(p.type)));
-	const { html: doc, remote } = sanitizeMail(html, { allowRemote, cid: await cidMap(app, email) });
+	const cid = await cidMap(app, email);
+	const { html: doc, remote } = sanitizeMail(html, { allowRemote, cid });
+	const used = new Set([...cid.keys()].filter(k => html.toLowerCase().includes('cid:' + k)));
 	const frame = el('iframe', { class: 'reader-html', testid: 'reader-html', title: app.t('reader.htmlTitle'),
 		attrs: { sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer' } });
 	frame.srcdoc = doc;
-	return { frame, remote };
+	return { frame, remote, used };
 }
 
 async function render(app, pane, email, opts) {
 	const parts = [header(app, email, opts.mailboxId)];
+	let usedCids = new Set();
 	const hasHtml = (email.htmlBody || []).some(p => /^text\/html/i.test(p.type));
 	if (hasHtml) {
-		const { frame, remote } = await htmlFrame(app, email, shown.allowRemote);
+		const { frame, remote, used } = await htmlFrame(app, email, shown.allowRemote);
+		usedCids = used;
 		if (remote && !shown.allowRemote)
 			parts.push(el('div', { class: 'remote-banner', testid: 'remote-banner', attrs: { role: 'note' } },
 				el('span', { text: app.t('reader.remoteBlocked') }),
@@ -138,7 +144,7 @@ async function render(app, pane, email, opts) {
 		parts.push(el('pre', { class: 'reader-text', testid: 'reader-text' },
 			text ? linkify(text) : app.t('reader.noBody')));
 	}
-	parts.push(attachmentList(app, email));
+	parts.push(attachmentList(app, email, usedCids));
 	if (shown && shown.email.id !== email.id)
 		return; // another message was opened meanwhile
 	clear(pane).append(el('article', { class: 'reader', testid: 'reader', dataset: { emailId: email.id },
