@@ -5,42 +5,50 @@ import { openFolder, rowBySubject, waitForRow } from './lib.mjs';
 
 const FRAME = 'iframe[data-testid=reader-html]';
 
-// Whatever the message's scripts would have set, seen from the page and from the frame.
+// Whatever the message's scripts would have set, seen from the page and from the frame;
+// where the frame is (a message that navigated it away is no longer about:srcdoc).
 async function markers(page, frame) {
-	return {
-		top: await page.evaluate(() => window.__e2ePwned ?? null),
-		title: await page.title(),
-		frame: await frame.evaluate(() => window.__e2ePwned ?? null),
-		frameTitle: await frame.evaluate(() => document.title),
-	};
+	const state = { top: await page.evaluate(() => window.__e2ePwned ?? null),
+		title: await page.title(), frameUrl: frame.url() };
+	try {
+		Object.assign(state, await frame.evaluate(() => ({
+			frame: window.__e2ePwned ?? null,
+			frameTitle: document.title,
+			shown: !!document.body && document.body.textContent.includes('Hello HTML world'),
+			remoteImage: [...document.images].some((i) =>
+				i.currentSrc.includes('remote-image') && i.complete && i.naturalWidth > 0),
+		})));
+	} catch (e) {
+		state.unreadable = String(e);
+	}
+	return state;
 }
 
-async function shownFrame(page, h) {
-	const iframe = await page.waitForSelector(FRAME);
-	const frame = await iframe.contentFrame();
-	await frame.waitForFunction(() => document.readyState === 'complete' && document.body &&
-		document.body.textContent.includes('Hello HTML world'), null, { timeout: h.timeout });
-	return { iframe, frame };
-}
-
-// The reader's frame once its remote image has loaded; the frame may be replaced while
-// the message is shown again, so it is looked up afresh on each poll.
-async function frameWithImage(page, h) {
+// The message's frame once its document has loaded, or has been navigated away from the
+// message (which the test then reports): looked up afresh on each poll, since the frame
+// may be replaced while the message is shown again.
+async function settledFrame(page, h, ready) {
 	const deadline = Date.now() + h.timeout;
 	for (;;) {
 		try {
-			const frame = await (await page.waitForSelector(FRAME)).contentFrame();
-			if (frame && await frame.evaluate(() => [...document.images].some((i) =>
-				i.currentSrc.includes('remote-image') && i.complete && i.naturalWidth > 0)))
-				return frame;
+			const iframe = await page.waitForSelector(FRAME);
+			const frame = await iframe.contentFrame();
+			if (frame && (!['about:srcdoc', 'about:blank'].includes(frame.url()) ||
+				await frame.evaluate(ready)))
+				return { iframe, frame };
 		} catch (e) {
-			// detached: the message was being shown again
+			// detached or navigating: look again
 		}
 		if (Date.now() > deadline)
-			throw new Error('the remote image did not load after "show remote images"');
+			throw new Error('the message frame did not load');
 		await page.waitForTimeout(100);
 	}
 }
+
+const LOADED = () => document.readyState === 'complete' && !!document.body &&
+	document.body.textContent.includes('Hello HTML world');
+const IMAGE_LOADED = () => [...document.images].some((i) =>
+	i.currentSrc.includes('remote-image') && i.complete && i.naturalWidth > 0);
 
 export async function htmlMessage(page, h) {
 	const { subject } = h.params;
@@ -54,26 +62,21 @@ export async function htmlMessage(page, h) {
 	const titleBefore = await page.title();
 	await rowBySubject(page, subject).locator('[data-testid=row-subject]').click();
 
-	const { iframe, frame: shown } = await shownFrame(page, h);
-	let frame = shown;
+	const { iframe, frame } = await settledFrame(page, h, LOADED);
 	const sandbox = await iframe.getAttribute('sandbox');
 	// a javascript: link that slipped through would run on a click: click every link
-	for (const a of await frame.$$('a'))
-		await a.click({ timeout: h.timeout }).catch((e) => dialogs.push('click: ' + e.message));
-	const blocked = {
-		...(await markers(page, frame)),
-		remoteImage: await frame.evaluate(() => [...document.images].some((i) =>
-			i.currentSrc.includes('remote-image') && i.complete && i.naturalWidth > 0)),
-		html: (await frame.content()).slice(0, 3000),
-	};
+	if (frame.url() === 'about:srcdoc')
+		for (const a of await frame.$$('a'))
+			await a.click({ timeout: h.timeout }).catch((e) => dialogs.push('click: ' + e.message));
+	const blocked = await markers(page, frame);
 	await h.screenshot('blocked');
 	await h.sync('blocked', blocked);
 
 	// "show remote images": now the image is fetched (so the test can see loads at all)
 	await page.click('[data-testid=allow-remote-images]');
-	frame = await frameWithImage(page, h);
+	const { frame: again } = await settledFrame(page, h, IMAGE_LOADED);
 	await h.screenshot('allowed');
 	await h.sync('allowed');
-	const allowed = await markers(page, frame);
+	const allowed = await markers(page, again);
 	return { titleBefore, sandbox, blocked, allowed, popups, dialogs };
 }
