@@ -1,8 +1,9 @@
 /* jmap_email_batch.c: the Email/set updates a webmail sends for a selection, applied
  * in batches: the same keyword change on many Emails ("mark read", "flag": one
  * keywords/<k> patch) is one store_flags per mailbox, and moving many Emails into one
- * mailbox ("delete to Trash", "move", "junk": mailboxIds = {target}) is one store_move
- * per source mailbox (and one store_expunge per mailbox for copies left behind). So
+ * mailbox ("delete to Trash", "move", "junk": mailboxIds = {target}, or
+ * mailboxIds/<from>: null with mailboxIds/<target>: true) is one store_move per source
+ * mailbox (and one store_expunge per mailbox for copies left behind). So
  * marking 500 Emails read costs a few commits, not 500 (each store call flushes).
  * The outcome per Email is what jmap_email_update_one would give it; patches of other
  * shapes, and ids named twice in one call, go through jmap_email_update_one. A store
@@ -11,6 +12,7 @@
  * the store and still answered updated, as two concurrent writers would see it. */
 #include "http/jmap_email.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -25,13 +27,19 @@
 #include "core/banned.h"
 
 /* One batch: the Emails sharing a patch shape and its arguments. */
-enum batch_kind { BATCH_KEYWORDS, BATCH_MOVE };
+enum batch_kind {
+	BATCH_KEYWORDS,            /* keywords/<k>: true|null */
+	BATCH_MOVE,                /* mailboxIds: {target: true} */
+	BATCH_MOVE_FROM,           /* mailboxIds/<from>: null, mailboxIds/<target>: true */
+};
 struct batch {
 	enum batch_kind kind;
 	const char *kw_add, *kw_remove;   /* BATCH_KEYWORDS */
-	const char *target;               /* BATCH_MOVE: the mailbox id as given */
+	const char *target;               /* BATCH_MOVE*: the mailbox id as given */
+	const char *from;                 /* BATCH_MOVE_FROM */
 	const char **keys;                /* the update's keys (as the client gave them) */
 	const char **ids;                 /* and the ids they name */
+	json_t **patches;                 /* and their patches (borrowed) */
 	size_t n, cap;
 	struct batch *next;
 };
@@ -65,44 +73,55 @@ static struct batch *batch_for(struct jmap_ctx *x, struct batch **list,
 {
 	bool kw = !p->kw_whole && !p->mb_whole && !p->n_mb_add && !p->n_mb_remove &&
 		  (p->kw_add[0] || p->kw_remove[0]);
-	bool move = p->mb_whole && p->n_mb_set == 1 && !p->kw_whole && !p->kw_add[0] &&
-		    !p->kw_remove[0];
-	if (!kw && !move)
+	bool no_kw = !p->kw_whole && !p->kw_add[0] && !p->kw_remove[0];
+	bool move = no_kw && p->mb_whole && p->n_mb_set == 1;
+	bool move_from = no_kw && !p->mb_whole && p->n_mb_add == 1 && p->n_mb_remove == 1 &&
+			 strcmp(p->mb_add[0], p->mb_remove[0]) != 0;
+	enum batch_kind kind = kw ? BATCH_KEYWORDS : move ? BATCH_MOVE : BATCH_MOVE_FROM;
+	const char *target = move ? p->mb_set[0] : move_from ? p->mb_add[0] : NULL;
+	const char *from = move_from ? p->mb_remove[0] : NULL;
+	if (!kw && !move && !move_from)
 		return NULL;
 	for (struct batch *b = *list; b; b = b->next)
-		if (kw ? b->kind == BATCH_KEYWORDS && strcmp(b->kw_add, p->kw_add) == 0 &&
-				 strcmp(b->kw_remove, p->kw_remove) == 0
-		       : b->kind == BATCH_MOVE && strcmp(b->target, p->mb_set[0]) == 0)
+		if (b->kind == kind &&
+		    (kw ? strcmp(b->kw_add, p->kw_add) == 0 && strcmp(b->kw_remove, p->kw_remove) == 0
+			: strcmp(b->target, target) == 0 && (!from || strcmp(b->from, from) == 0)))
 			return b;
 	struct batch *b = arena_zalloc(x->a, sizeof *b);
 	if (!b)
 		return NULL;
-	b->kind = kw ? BATCH_KEYWORDS : BATCH_MOVE;
+	b->kind = kind;
 	b->kw_add = p->kw_add;
 	b->kw_remove = p->kw_remove;
-	b->target = move ? p->mb_set[0] : NULL;
+	b->target = target;
+	b->from = from;
 	b->next = *list;
 	*list = b;
 	return b;
 }
 
-static int batch_add(struct jmap_ctx *x, struct batch *b, const char *key, const char *id)
+static int batch_add(struct jmap_ctx *x, struct batch *b, const char *key, const char *id,
+		     json_t *patch)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
 		const char **k = arena_alloc(x->a, cap * sizeof *k);
 		const char **v = arena_alloc(x->a, cap * sizeof *v);
-		if (!k || !v)
+		json_t **pa = arena_alloc(x->a, cap * sizeof *pa);
+		if (!k || !v || !pa)
 			return ERR_NOMEM;
 		if (b->n) {
 			memcpy(k, b->keys, b->n * sizeof *k);
 			memcpy(v, b->ids, b->n * sizeof *v);
+			memcpy(pa, b->patches, b->n * sizeof *pa);
 		}
 		b->keys = k;
 		b->ids = v;
+		b->patches = pa;
 		b->cap = cap;
 	}
 	b->keys[b->n] = key;
+	b->patches[b->n] = patch;
 	b->ids[b->n++] = id;
 	return 0;
 }
@@ -266,23 +285,72 @@ static int run_move(struct jmap_ctx *x, const struct batch *b, struct batch_read
 	return 0;
 }
 
+/* mailboxIds/<from>: null + mailboxIds/<target>: true: an Email in from moves (or,
+ * when in target too, leaves from); one not in from is left in *single for
+ * jmap_email_update_one (that patch then copies it, against the quota). */
+static int run_move_from(struct jmap_ctx *x, struct batch_read *rd, int64_t from,
+			 int64_t target, bool *single)
+{
+	struct copy_ref *mv = arena_alloc(x->a, (rd->n_c + 1) * sizeof *mv);
+	struct copy_ref *gone = arena_alloc(x->a, (rd->n_c + 1) * sizeof *gone);
+	size_t n_mv = 0, n_gone = 0;
+	if (!mv || !gone)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < rd->n_e; i++) {
+		const struct store_email *e = &rd->e[i];
+		bool in_from = false, in_target = false;
+		for (size_t k = 0; k < e->n; k++) {
+			in_from |= e->mailbox_ids[k] == from;
+			in_target |= e->mailbox_ids[k] == target;
+		}
+		single[i] = !in_from;
+		for (size_t k = 0; in_from && k < e->n; k++)
+			if (e->mailbox_ids[k] == from) {
+				struct copy_ref c = {from, e->uids[k], i};
+				if (in_target)
+					gone[n_gone++] = c;
+				else
+					mv[n_mv++] = c;
+			}
+	}
+	qsort(mv, n_mv, sizeof *mv, copy_cmp);
+	qsort(gone, n_gone, sizeof *gone, copy_cmp);
+	per_mailbox(x, rd, mv, n_mv, move_fn, &target);
+	per_mailbox(x, rd, gone, n_gone, expunge_fn, NULL);
+	return 0;
+}
+
 static void run_batch(struct jmap_ctx *x, const struct batch *b, struct jmap_set_result *r)
 {
 	struct batch_read rd = {0};
-	int64_t target = b->kind == BATCH_MOVE ? mailbox_of(x, b->target) : 0;
-	int rc = b->kind == BATCH_MOVE && !target ? ERR_NOTFOUND : batch_read(x, b, &rd);
-	if (rc == 0)
-		rc = b->kind == BATCH_KEYWORDS ? run_keywords(x, b, &rd) : run_move(x, b, &rd, target);
+	int64_t target = b->kind != BATCH_KEYWORDS ? mailbox_of(x, b->target) : 0;
+	int64_t from = b->kind == BATCH_MOVE_FROM ? mailbox_of(x, b->from) : 0;
+	/* an unknown mailbox in a member patch: each Email gets update_one's own answer */
+	bool all_single = b->kind == BATCH_MOVE_FROM && (!target || !from);
+	int rc = b->kind == BATCH_MOVE && !target ? ERR_NOTFOUND
+		 : all_single ? 0 : batch_read(x, b, &rd);
+	bool *single = rc == 0 ? arena_zalloc(x->a, (rd.n_e + 1) * sizeof *single) : NULL;
+	if (rc == 0 && !single)
+		rc = ERR_NOMEM;
+	if (rc == 0 && !all_single)
+		rc = b->kind == BATCH_KEYWORDS ? run_keywords(x, b, &rd)
+		     : b->kind == BATCH_MOVE ? run_move(x, b, &rd, target)
+					      : run_move_from(x, &rd, from, target, single);
 	for (size_t i = 0; i < b->n; i++) {
+		json_t *err = NULL;
 		if (rc == ERR_NOTFOUND && b->kind == BATCH_MOVE)
-			jmap_set_not_updated(r, b->keys[i], jmap_set_error(
-				"invalidProperties", "no such mailbox", json_pack("[s]", "mailboxIds")));
+			err = jmap_set_error("invalidProperties", "no such mailbox",
+					     json_pack("[s]", "mailboxIds"));
 		else if (rc < 0)
-			jmap_set_not_updated(r, b->keys[i], jmap_set_error("serverFail", NULL, NULL));
+			err = jmap_set_error("serverFail", NULL, NULL);
+		else if (all_single || (rd.found[i] >= 0 && single[rd.found[i]]))
+			(void)jmap_email_update_one(x, b->ids[i], b->patches[i], &err);
 		else if (rd.found[i] < 0)
-			jmap_set_not_updated(r, b->keys[i], jmap_set_error("notFound", NULL, NULL));
+			err = jmap_set_error("notFound", NULL, NULL);
 		else if (rd.err[rd.found[i]])
-			jmap_set_not_updated(r, b->keys[i], json_incref(rd.err[rd.found[i]]));
+			err = json_incref(rd.err[rd.found[i]]);
+		if (err)
+			jmap_set_not_updated(r, b->keys[i], err);
 		else
 			jmap_set_updated(r, b->ids[i], NULL);
 	}
@@ -310,7 +378,7 @@ json_t *jmap_email_update_batch(struct jmap_ctx *x, json_t *update, struct jmap_
 			b = batch_for(x, &list, &p);
 		if (id)
 			json_object_set_new(seen, id, json_true());
-		if (!b || batch_add(x, b, key, id) < 0)
+		if (!b || batch_add(x, b, key, id, v) < 0)
 			json_object_set(rest, key, v);
 	}
 	json_decref(seen);

@@ -230,6 +230,24 @@ def test_selection_batches(mserver):
             assert get(c, e)["mailboxIds"] == {trash: True}
         r = set_update(c, {e: {"mailboxIds": {"Mnosuch": True}} for e in ids})
         assert {v["type"] for v in r["notUpdated"].values()} == {"invalidProperties"}
+        # the webmail's move: mailboxIds/<from>: null + mailboxIds/<to>: true. ids[0]
+        # is in Trash only (moves), ids[1] in Trash and Work (leaves Trash), ids[2] is
+        # moved to INBOX first (not in Trash: the patch copies it into Work)
+        set_update(c, {ids[1]: {f"mailboxIds/{work}": True}})
+        set_update(c, {ids[2]: {"mailboxIds": {roles["inbox"]: True}}})
+        move = {f"mailboxIds/{trash}": None, f"mailboxIds/{work}": True}
+        r = set_update(c, {e: move for e in ids[:3] + [unknown]})
+        assert sorted(r["updated"]) == sorted(ids[:3])
+        assert r["notUpdated"] == {unknown: {"type": "notFound"}}
+        assert get(c, ids[0])["mailboxIds"] == {work: True}
+        assert get(c, ids[1])["mailboxIds"] == {work: True}
+        assert get(c, ids[2])["mailboxIds"] == {work: True, roles["inbox"]: True}
+        assert sorted(e for e, _ in uids(i, "Work").values()) == sorted(ids[:3])
+        # an unknown target: each Email answered as jmap_email_update_one would
+        r = set_update(c, {e: {f"mailboxIds/{work}": None, "mailboxIds/Mnosuch": True}
+                           for e in ids[:2]})
+        assert {k: v["properties"] for k, v in r["notUpdated"].items()} == \
+            {e: ["mailboxIds/Mnosuch"] for e in ids[:2]}
 
 
 def test_copy_over_quota(server):
