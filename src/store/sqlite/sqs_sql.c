@@ -19,12 +19,15 @@
 	"ELSE instr(fts.subject, ?2) OR instr(fts.from_addr, ?2) OR "                       \
 	"instr(fts.to_addr, ?2) OR instr(fts.cc_addr, ?2) OR instr(fts.bcc_addr, ?2) OR "   \
 	"instr(fts.body, ?2) END"
+/* An Email's thread from jmap_emails (its rows are small; content's hold the cached
+ * header, so reading its thread_id there reads every header's pages). */
+#define JM_THREAD_OF "jmap_emails e ON e.guid = m.guid "
 /* An Email's sort key (?2: 0 its earliest INTERNALDATE, 1 its size) and thread (its own
  * guid while the thread is not cached) from its message rows. */
 #define JM_QUERY_ROWS                                                                    \
 	"SELECT m.guid AS guid, CASE ?2 WHEN 0 THEN min(m.internal_date) ELSE max(m.size) " \
-	"END AS k, coalesce(c.thread_id, m.guid) AS t FROM messages m JOIN content c ON "   \
-	"c.guid = m.guid "
+	"END AS k, coalesce(e.thread_id, m.guid) AS t FROM messages m LEFT JOIN "           \
+	JM_THREAD_OF
 /* The messages of a mailbox joined with their content (and so their fts row). */
 #define MSG_CT "messages m JOIN content c ON c.guid = m.guid "
 
@@ -219,14 +222,15 @@ const char *const sqs_index_sql[Q_COUNT] = {
 	/* a mailbox's messages by INTERNALDATE (index messages_date), with the thread
 	 * when ?2 (collapse) is 1: the mail list walks them and stops at its window */
 	[Q_JM_QUERY_DATE_ASC] = "SELECT m.guid, m.internal_date, CASE WHEN ?2 THEN (SELECT "
-				"c.thread_id FROM content c WHERE c.guid = m.guid) END FROM "
+				"e.thread_id FROM jmap_emails e WHERE e.guid = m.guid) END FROM "
 				"messages m INDEXED BY messages_date WHERE m.mailbox_id = ?1 "
 				"ORDER BY m.internal_date",
 	[Q_JM_QUERY_DATE_DESC] = "SELECT m.guid, m.internal_date, CASE WHEN ?2 THEN (SELECT "
-				 "c.thread_id FROM content c WHERE c.guid = m.guid) END FROM "
+				 "e.thread_id FROM jmap_emails e WHERE e.guid = m.guid) END FROM "
 				 "messages m INDEXED BY messages_date WHERE m.mailbox_id = ?1 "
 				 "ORDER BY m.internal_date DESC",
 	/* every message row of the account with its thread, by Email then copy */
-	[Q_JM_SCAN] = "SELECT m.guid, c.thread_id, m.mailbox_id, m.uid, m.flags, m.keywords, "
-		      "m.size, m.internal_date FROM " MSG_CT "ORDER BY m.guid, m.mailbox_id, m.uid",
+	[Q_JM_SCAN] = "SELECT m.guid, e.thread_id, m.mailbox_id, m.uid, m.flags, m.keywords, "
+		      "m.size, m.internal_date FROM messages m LEFT JOIN " JM_THREAD_OF
+		      "ORDER BY m.guid, m.mailbox_id, m.uid",
 };
