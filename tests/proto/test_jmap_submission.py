@@ -324,3 +324,32 @@ def test_isolation(mserver):
         assert cb.err(m, args) == "accountNotFound"
     # A's submission is still there
     assert ca.ok("EmailSubmission/get", {"ids": [sid]})["list"][0]["id"] == sid
+
+
+def test_one_request_create_draft_send_and_move(mserver):
+    """What a client sends in one request (RFC 8621 7.5 example): Email/set creates the
+    draft, EmailSubmission/set sends "#draft" (RFC 8620 5.3 creation ids), and
+    onSuccessUpdateEmail names the submission by its creation id "#send"."""
+    a, b = user(mserver), user(mserver)
+    ca = client(mserver, a)
+    _, roles = ca.mailbox_ids()
+    resp = ca.calls([
+        ["Email/set", {"create": {"draft": {
+            "mailboxIds": {roles["drafts"]: True}, "keywords": {"$draft": True},
+            "from": [{"email": a}], "to": [{"name": "B", "email": b}],
+            "subject": "one request", "bodyValues": {"t": {"value": "Hi B.\n"}},
+            "textBody": [{"partId": "t", "type": "text/plain"}]}}}, "e"],
+        ["EmailSubmission/set", {"create": {"send": {"identityId": identity(ca),
+                                                     "emailId": "#draft"}},
+                                 "onSuccessUpdateEmail": {"#send": {
+                                     f"mailboxIds/{roles['drafts']}": None,
+                                     f"mailboxIds/{roles['sent']}": True,
+                                     "keywords/$draft": None}}}, "s"]])
+    assert [r[0] for r in resp] == ["Email/set", "EmailSubmission/set", "Email/set"], resp
+    eid = resp[0][1]["created"]["draft"]["id"]
+    assert resp[1][1]["created"]["send"]["id"]
+    assert resp[2][1]["updated"] == {eid: None} and resp[2][2] == "s"
+    [got] = fetch_all(mserver, b)
+    assert b"Subject: one request" in got and b"Hi B." in got
+    e = ca.ok("Email/get", {"ids": [eid], "properties": ["mailboxIds", "keywords"]})["list"][0]
+    assert e["mailboxIds"] == {roles["sent"]: True} and "$draft" not in e["keywords"]
