@@ -116,7 +116,7 @@ export function sanitizeMail(html, opts) {
 		WHOLE_DOCUMENT: true,
 		RETURN_DOM: true,
 		FORBID_TAGS: ['form', 'input', 'button', 'textarea', 'select', 'option', 'iframe', 'frame',
-			'frameset', 'object', 'embed', 'applet', 'base', 'link', 'meta', 'portal'],
+			'frameset', 'object', 'embed', 'applet', 'base', 'link', 'meta', 'portal', 'template'],
 		FORBID_ATTR: ['action', 'formaction', 'ping', 'http-equiv'],
 		ADD_ATTR: ['target'],
 		ALLOW_UNKNOWN_PROTOCOLS: false,
