@@ -17,12 +17,25 @@ function protocolName(p) {
 	return PROTOCOLS[p] || (p || '').toUpperCase();
 }
 
+// A cell with its content in one box: on a phone a row becomes a card whose cells
+// show their column's name (data-label, pages.css) beside that box.
+function cell(cls, ...children) {
+	return el('td', { class: cls }, el('div', { class: 'cell' }, ...children));
+}
+
 // A time cell: "3 hours ago" with the absolute time under it (and as a machine date).
 function when(v) {
 	const abs = formatAbsolute(v);
-	return el('td', { class: 'when' },
-		el('time', { dateTime: v || '', title: abs, text: formatRelative(v) }),
+	return cell('when', el('time', { dateTime: v || '', title: abs, text: formatRelative(v) }),
 		el('span', { class: 'abs', text: abs }));
+}
+
+// The column names onto the cells (data-label) for the phone layout.
+function labelCells(table) {
+	const names = [...table.tHead.rows[0].cells].map((th) => th.textContent);
+	for (const row of table.tBodies[0].rows)
+		[...row.cells].forEach((td, i) => { td.dataset.label = names[i] || ''; });
+	return table;
 }
 
 const offs = [];
@@ -60,16 +73,16 @@ export async function show(app) {
 
 	const clientRows = seen.map((a) => el('tr', { class: 'device-row', testid: 'device-row',
 		dataset: { protocol: a.protocol } },
-	el('td', { class: 'protocol', text: protocolName(a.protocol) }),
-	el('td', { class: 'client', text: a.client || unknown }),
-	el('td', { class: 'address', text: a.address || unknown }),
+	cell('protocol', protocolName(a.protocol)),
+	cell('client', a.client || unknown),
+	cell('address', a.address || unknown),
 	when(a.firstSeen), when(a.lastSeen)));
 	const removalRows = removed.map((a) => el('tr', { class: 'removal-row', testid: 'removal-row',
 		dataset: { count: a.count, bytes: a.bytes } },
 	when(a.at),
-	el('td', { class: 'count', text: tn(t, 'devices.messages', a.count) }),
-	el('td', { class: 'size', text: formatSize(a.bytes) }),
-	el('td', { class: 'client' }, protocolName(a.protocol), a.client ? ' · ' + a.client : '',
+	cell('count', tn(t, 'devices.messages', a.count)),
+	cell('size', formatSize(a.bytes)),
+	cell('client', protocolName(a.protocol), a.client ? ' · ' + a.client : '',
 		el('span', { class: 'abs', text: a.address || '' }))));
 
 	const head = (...keys) => el('thead', {}, el('tr', {}, keys.map((k) => el('th', { text: t(k) }))));
@@ -77,17 +90,19 @@ export async function show(app) {
 		el('h2', { text: t('devices.clients') }),
 		el('p', { class: 'page-hint', text: t('devices.clientsHint') }),
 		clientRows.length
-			? el('div', { class: 'table-wrap' }, el('table', { class: 'devices-table', testid: 'device-table' },
-				head('devices.col.protocol', 'devices.col.client', 'devices.col.address',
-					'devices.col.firstSeen', 'devices.col.lastSeen'),
-				el('tbody', {}, clientRows)))
+			? el('div', { class: 'table-wrap' }, labelCells(el('table', { class: 'devices-table',
+				testid: 'device-table' },
+			head('devices.col.protocol', 'devices.col.client', 'devices.col.address',
+				'devices.col.firstSeen', 'devices.col.lastSeen'),
+			el('tbody', {}, clientRows))))
 			: el('p', { class: 'empty', testid: 'device-empty', text: t('devices.noClients') }),
 		el('h2', { text: t('devices.removals') }),
 		el('p', { class: 'page-hint', testid: 'removal-explain', text: t('devices.removalsHint') }),
 		removalRows.length
-			? el('div', { class: 'table-wrap' }, el('table', { class: 'devices-table', testid: 'removal-table' },
-				head('devices.col.when', 'devices.col.count', 'devices.col.bytes', 'devices.col.by'),
-				el('tbody', {}, removalRows)))
+			? el('div', { class: 'table-wrap' }, labelCells(el('table', { class: 'devices-table',
+				testid: 'removal-table' },
+			head('devices.col.when', 'devices.col.count', 'devices.col.bytes', 'devices.col.by'),
+			el('tbody', {}, removalRows))))
 			: el('p', { class: 'empty', testid: 'removal-empty', text: t('devices.noRemovals') }),
 		el('p', { class: 'page-hint', text: t('devices.kept') }));
 	setState('ready');
