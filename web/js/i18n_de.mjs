@@ -199,6 +199,7 @@ export default {
 	'devices.noRemovals': 'Kein POP3-Programm hat Nachrichten vom Server entfernt.',
 	'devices.kept': 'Diese Liste umfasst die letzten 90 Tage.',
 	'devices.unknown': 'unbekannt',
+	'devices.browserOn': '{browser} unter {os}',
 	'devices.messages': '{count} Nachrichten',
 	'devices.messages.one': '{count} Nachricht',
 	'devices.col.protocol': 'Protokoll',

@@ -200,6 +200,7 @@ export default {
 	'devices.noRemovals': 'No POP3 program has removed messages from the server.',
 	'devices.kept': 'This list covers the last 90 days.',
 	'devices.unknown': 'unknown',
+	'devices.browserOn': '{browser} on {os}',
 	'devices.messages': '{count} messages',
 	'devices.messages.one': '{count} message',
 	'devices.col.protocol': 'Protocol',

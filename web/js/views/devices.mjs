@@ -9,6 +9,7 @@ import { el, clear, setState } from '../ui.mjs';
 import { KASTEN } from '../jmap.mjs';
 import { formatSize, formatAbsolute, formatRelative } from '../when.mjs';
 import { pageStyles, tn } from '../pages.mjs';
+import { clientLabel } from '../useragent.mjs';
 
 const PROTOCOLS = { imap: 'IMAP', pop3: 'POP3', submission: 'SMTP', smtp: 'SMTP', http: 'Webmail',
 	jmap: 'JMAP', lmtp: 'LMTP' };
@@ -70,11 +71,18 @@ export async function show(app) {
 	const seen = list.filter((a) => a.kind === 'seen');
 	const removed = list.filter((a) => a.kind === 'removed');
 	const unknown = t('devices.unknown');
+	// a browser's User-Agent read as "Firefox 128 on Windows", the whole string on hover
+	const client = (c) => {
+		const td = cell('client', c ? clientLabel(c, t) : unknown);
+		if (c)
+			td.title = c;
+		return td;
+	};
 
 	const clientRows = seen.map((a) => el('tr', { class: 'device-row', testid: 'device-row',
 		dataset: { protocol: a.protocol } },
 	cell('protocol', protocolName(a.protocol)),
-	cell('client', a.client || unknown),
+	client(a.client),
 	cell('address', a.address || unknown),
 	when(a.firstSeen), when(a.lastSeen)));
 	const removalRows = removed.map((a) => el('tr', { class: 'removal-row', testid: 'removal-row',
@@ -82,7 +90,7 @@ export async function show(app) {
 	when(a.at),
 	cell('count', tn(t, 'devices.messages', a.count)),
 	cell('size', formatSize(a.bytes)),
-	cell('client', protocolName(a.protocol), a.client ? ' · ' + a.client : '',
+	cell('client', protocolName(a.protocol), a.client ? ' · ' + clientLabel(a.client, t) : '',
 		el('span', { class: 'abs', text: a.address || '' }))));
 
 	const head = (...keys) => el('thead', {}, el('tr', {}, keys.map((k) => el('th', { text: t(k) }))));
