@@ -40,6 +40,10 @@ export function installKeys(app, currentModule) {
 			return;
 		if (typing(ev.target) || document.querySelector('dialog[open]'))
 			return;
+		// Enter on a focused button or link is that control's, not "open message"
+		if (ev.key === 'Enter' && ev.target instanceof Element &&
+			ev.target.closest('button, a[href], summary, [role=button], [role=menuitem]'))
+			return;
 		let used = true;
 		if (ev.key === '?')
 			showHelp(app);
@@ -49,9 +53,10 @@ export function installKeys(app, currentModule) {
 				s.focus();
 				s.select();
 			}
-		} else if (ev.key === 'c')
-			app.navigate('#/compose');
-		else {
+		} else if (ev.key === 'c') {
+			if (!location.hash.startsWith('#/compose')) // never over a message being written
+				app.navigate('#/compose');
+		} else {
 			const mod = currentModule();
 			used = !!(mod && mod.onKey && mod.onKey(app, ev));
 		}

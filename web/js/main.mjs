@@ -274,6 +274,7 @@ async function route(r) {
 					handlers.splice(i, 1);
 			current.module = mod;
 			current.name = r.name;
+			document.body.classList.remove('has-reader'); // the list's phone layout
 			clear(app.view);
 		}
 		app.current = r;
