@@ -30,18 +30,19 @@ struct jmap_msg {
 	const uint8_t *map;       /* the whole message, read-only; NULL until needed */
 	size_t map_len;
 	struct mime_part *root;   /* NULL until needed */
-	const uint8_t *hdr;       /* the top-level header block; NULL until needed */
+	/* The top-level header block and the preview: a stored message's caller sets them
+	 * from store_msg_extra (the cache) where it has them; jmap_msg_header reads the
+	 * header from the file otherwise. */
+	const uint8_t *hdr;
 	size_t hdr_len;
-	bool hdr_tried;
-	const char *preview;      /* the store's cached preview, NULL if none */
+	const char *preview;      /* NULL if none */
 	/* Part blob ids are blob_prefix + "." + part_prefix + partId ("G<EMAILID>",
 	 * "U<hex>"); NULL: part blobIds are null. */
 	const char *blob_prefix;
 	const char *part_prefix;  /* "" or, for a message inside a part, "3." */
 };
 
-/* A stored message (header and preview from the store's cache where it has them:
- * pass the store_msg_extra's, NULLs otherwise). */
+/* A stored message; nothing is read yet. */
 void jmap_msg_init_store(struct jmap_msg *m, struct arena *a, struct store *st,
 			 int64_t mailbox_id, uint32_t uid);
 /* A message in fd (taken: jmap_msg_close closes it) of size bytes. */
