@@ -204,8 +204,8 @@ export async function show(app, params) {
 		renderAttachments();
 	}
 
-	attachInput.addEventListener('change', () => {
-		for (const f of attachInput.files) {
+	function addFiles(files) {
+		for (const f of files) {
 			const a = { key: ++attachKey, name: f.name, type: f.type || 'application/octet-stream',
 				size: f.size, file: f, progress: 0 };
 			// settled when the upload is over (done, failed or removed) and the charset
@@ -224,9 +224,32 @@ export async function show(app, params) {
 			}
 			state.attachments.push(a);
 		}
-		attachInput.value = '';
 		state.dirty = true;
 		pumpUploads();
+	}
+
+	attachInput.addEventListener('change', () => {
+		addFiles(attachInput.files);
+		attachInput.value = '';
+	});
+	// files dropped anywhere on the form are attached too
+	form.addEventListener('dragover', (ev) => {
+		if (ev.dataTransfer && ev.dataTransfer.types.includes('Files')) {
+			ev.preventDefault();
+			ev.dataTransfer.dropEffect = 'copy';
+			form.classList.add('drop');
+		}
+	});
+	form.addEventListener('dragleave', (ev) => {
+		if (!form.contains(ev.relatedTarget))
+			form.classList.remove('drop');
+	});
+	form.addEventListener('drop', (ev) => {
+		form.classList.remove('drop');
+		if (ev.dataTransfer && ev.dataTransfer.files.length) {
+			ev.preventDefault();
+			addFiles(ev.dataTransfer.files);
+		}
 	});
 
 	// ---- the Email object (RFC 8621 4.6 create) ----
