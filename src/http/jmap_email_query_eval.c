@@ -88,6 +88,7 @@ int jmap_eq_load(struct jmap_ctx *x, struct jmap_eq *q)
 	q->x = x;
 	q->header_of = SIZE_MAX;
 	arena_init(&q->scratch, LIMIT_IMAP_SEARCH_SCRATCH);
+	arena_init(&q->dec, LIMIT_IMAP_SEARCH_SCRATCH);
 	int r = store_email_scan(x->st, x->a, &q->all, &q->n);
 	if (r == 0)
 		r = store_mailbox_list(x->st, x->a, &q->mbs, &q->n_mbs);
@@ -106,6 +107,7 @@ int jmap_eq_load(struct jmap_ctx *x, struct jmap_eq *q)
 void jmap_eq_free(struct jmap_eq *q)
 {
 	arena_free(&q->scratch);
+	arena_free(&q->dec);
 }
 
 /* A Mailbox id (or "#creation id") -> the store's id; 0 (no mailbox) when it is not

@@ -52,6 +52,7 @@ struct jmap_eq {
 	size_t header_of;
 	const void *header;
 	size_t header_len;
+	struct arena dec;          /* decoding one Email's header fields (sort keys) */
 	int err;                   /* a store error met while deciding (0: none) */
 };
 

@@ -164,7 +164,7 @@ static int addr_key(struct jmap_eq *q, const struct mime_addr *m, const char **o
 		return put(q->x->a, m->mailbox.s, m->mailbox.len, out, n_out);
 	struct mime_str name = {NULL, 0};
 	if (m->name.s &&
-	    mime_decode_words((const uint8_t *)m->name.s, m->name.len, &q->scratch, &name) < 0)
+	    mime_decode_words((const uint8_t *)m->name.s, m->name.len, &q->dec, &name) < 0)
 		return ERR_NOMEM;
 	if (name.s && name.len)
 		return put(q->x->a, name.s, name.len, out, n_out);
@@ -178,14 +178,27 @@ static int addr_key(struct jmap_eq *q, const struct mime_addr *m, const char **o
 	return 0;
 }
 
-static int make_keys(struct jmap_eq *q, size_t i)
+/* The addresses of the first field called name, read as IMAP ENVELOPE reads them
+ * (unfolded, mime_addr_parse), into d; NULL when there is none. */
+static int addr_list(struct arena *d, const void *h, size_t hn, const char *name,
+		     struct mime_addr **out)
+{
+	struct mime_field f;
+	struct mime_str u = {NULL, 0};
+	*out = NULL;
+	if (!h || !mime_header_find(h, hn, name, &f))
+		return 0;
+	if (mime_unfold(f.value, f.value_len, d, &u) < 0)
+		return ERR_NOMEM;
+	return u.s ? mime_addr_parse(d, (const uint8_t *)u.s, u.len, out) : 0;
+}
+
+/* The keys of Email i from its header block h (NULL: none); decoding in q->dec. */
+static int keys_of_header(struct jmap_eq *q, size_t i, const void *h, size_t hn)
 {
 	struct jmap_eq_email *m = &q->em[i];
-	const void *h;
-	size_t hn;
-	int r = jmap_eq_header(q, i, &h, &hn);
-	if (r < 0)
-		return r;
+	struct arena *d = &q->dec;
+	arena_reset(d);
 	m->sent_at = m->e->received_at;
 	struct mime_field f;
 	int64_t t;
@@ -196,7 +209,7 @@ static int make_keys(struct jmap_eq *q, size_t i)
 	m->subject_len = 0;
 	if (h && mime_header_find(h, hn, "Subject", &f)) {
 		struct mime_str v = {NULL, 0};
-		if (mime_decode_words(f.value, f.value_len, &q->scratch, &v) < 0 || !v.s)
+		if (mime_decode_words(f.value, f.value_len, d, &v) < 0 || !v.s)
 			return ERR_NOMEM;
 		char *b = arena_alloc(q->x->a, v.len + 1);
 		if (!b)
@@ -205,17 +218,95 @@ static int make_keys(struct jmap_eq *q, size_t i)
 		b[m->subject_len] = '\0';
 		m->subject = b;
 	}
-	/* the addresses from the header's envelope (mime_parse of the header alone); the
-	 * parse goes to scratch after the header, which stays where it is */
-	struct mime_part *root = NULL;
-	if (h && mime_parse(h, hn, &q->scratch, &root) < 0)
-		return ERR_NOMEM;
-	const struct mime_envelope *env = root ? root->envelope : NULL;
-	if ((r = addr_key(q, env ? env->from : NULL, &m->from, &m->from_len)) < 0 ||
-	    (r = addr_key(q, env ? env->to : NULL, &m->to, &m->to_len)) < 0)
+	struct mime_addr *from, *to;
+	int r;
+	if ((r = addr_list(d, h, hn, "From", &from)) < 0 ||
+	    (r = addr_list(d, h, hn, "To", &to)) < 0 ||
+	    (r = addr_key(q, from, &m->from, &m->from_len)) < 0 ||
+	    (r = addr_key(q, to, &m->to, &m->to_len)) < 0)
 		return r;
 	m->keyed = true;
 	return 0;
+}
+
+static int make_keys(struct jmap_eq *q, size_t i)
+{
+	const void *h;
+	size_t hn;
+	int r = jmap_eq_header(q, i, &h, &hn);
+	return r < 0 ? r : keys_of_header(q, i, h, hn);
+}
+
+/* Where an Email's first copy is, for reading headers a UID range at a time. */
+struct key_loc {
+	int64_t mailbox;
+	uint32_t uid;
+	size_t email;
+};
+
+static int cmp_key_loc(const void *pa, const void *pb)
+{
+	const struct key_loc *a = pa, *b = pb;
+	if (a->mailbox != b->mailbox)
+		return a->mailbox < b->mailbox ? -1 : 1;
+	return (a->uid > b->uid) - (a->uid < b->uid);
+}
+
+/* The keys of the Emails v[0..n) of one mailbox (ascending UIDs): their headers read
+ * by store_msg_extra over their UID range, one call (one read transaction) per arena
+ * full instead of one per Email. A header the store did not cache is left for
+ * make_keys, which reads the file. */
+static int keys_of_range(struct jmap_eq *q, const struct key_loc *v, size_t n)
+{
+	uint32_t first = v[0].uid, last = v[n - 1].uid;
+	size_t k = 0;
+	while (k < n && first) {
+		struct store_msg_extra *xv = NULL;
+		size_t nx = 0;
+		uint32_t next = 0;
+		arena_reset(&q->scratch);
+		q->header_of = SIZE_MAX;
+		int r = store_msg_extra(q->x->st, v[0].mailbox, first, last, STORE_X_HEADER,
+					&q->scratch, &xv, &nx, &next);
+		if (r == ERR_NOTFOUND)
+			return 0; /* the mailbox went meanwhile: make_keys answers per Email */
+		if (r < 0)
+			return r;
+		for (size_t j = 0; j < nx && k < n; j++) {
+			while (k < n && v[k].uid < xv[j].uid)
+				k++; /* expunged meanwhile: make_keys answers */
+			if (k < n && v[k].uid == xv[j].uid && xv[j].header &&
+			    (r = keys_of_header(q, v[k].email, xv[j].header, xv[j].header_len)) < 0)
+				return r;
+		}
+		first = next;
+	}
+	return 0;
+}
+
+/* Keys for idx[0..n) before they are compared: a mailbox's Emails together when they
+ * are at least a quarter of its UID span (else the range would read mostly others). */
+static int prefetch_keys(struct jmap_eq *q, const size_t *idx, size_t n)
+{
+	struct key_loc *v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return ERR_NOMEM;
+	size_t m = 0;
+	for (size_t p = 0; p < n; p++)
+		if (!q->em[idx[p]].keyed)
+			v[m++] = (struct key_loc){q->all[idx[p]].mailbox_ids[0], q->all[idx[p]].uids[0],
+						  idx[p]};
+	qsort(v, m, sizeof(*v), cmp_key_loc);
+	int r = 0;
+	for (size_t s = 0, e; r == 0 && s < m; s = e) {
+		for (e = s; e < m && v[e].mailbox == v[s].mailbox; e++)
+			;
+		uint64_t span = (uint64_t)v[e - 1].uid - v[s].uid + 1;
+		if ((uint64_t)(e - s) * 4 >= span)
+			r = keys_of_range(q, v + s, e - s);
+	}
+	free(v);
+	return r;
 }
 
 /* ---- comparing ---- */
@@ -342,6 +433,11 @@ int jmap_eq_sort(struct jmap_eq *q, const struct jmap_comparator *c, size_t nc, 
 	struct sort_ctx s = {c, nc, arena_alloc(q->x->a, nc * sizeof(*s.keys)), idx};
 	size_t *pos = malloc(n * sizeof(*pos));
 	int r = s.keys && pos ? 0 : ERR_NOMEM;
+	bool header_keys = false;
+	for (size_t k = 0; k < nc; k++)
+		header_keys |= is_string_prop(c[k].prop) || c[k].prop == JMAP_SORT_SENT_AT;
+	if (r == 0 && header_keys)
+		r = prefetch_keys(q, idx, n);
 	for (size_t k = 0; r == 0 && k < nc; k++) {
 		if (!(s.keys[k] = arena_alloc(q->x->a, n * sizeof(**s.keys))))
 			r = ERR_NOMEM;
