@@ -84,9 +84,11 @@ web_unit() { scripts/install-npm.sh && node --test tests/web/; }
 stage web-unit web_unit
 stage proto pytests build/kasten
 # The browser tests: Debian's chromium driven by playwright-core (web/node_modules), on
-# the normal build only (under ASan they would measure the sanitizer's slowness).
+# the normal build only (under ASan they would measure the sanitizer's slowness); on
+# every core like the protocol tests, since a browser test mostly waits.
 e2e_tests() {
-	scripts/install-npm.sh && KASTEN_BIN=$PWD/build/kasten $PY -m pytest -q -p no:cacheprovider tests/e2e
+	scripts/install-npm.sh && KASTEN_BIN=$PWD/build/kasten $PY -m pytest -q -p no:cacheprovider \
+		-n "${TEST_WORKERS:-$(nproc)}" tests/e2e
 }
 stage e2e e2e_tests
 stage asan-build build build-asan -Db_sanitize=address,undefined -Db_lundef=false
