@@ -22,7 +22,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_harness import (CHROMIUM, CONFIG, LISTEN, PLAYWRIGHT, REPO, Browser,  # noqa: E402
-                         Mail, RemoteLog, saved_screenshots)
+                         Mail, RemoteLog)
 
 
 def _ci():
@@ -66,13 +66,13 @@ def mail(kasten_factory, remote_log):
 
 @pytest.fixture
 def browser(request, tmp_path):
-    return Browser(request.node.name, tmp_path)
+    return Browser(request.node, tmp_path)
 
 
 def pytest_terminal_summary(terminalreporter):
-    if saved_screenshots:
+    shots = sorted({v for reports in terminalreporter.stats.values() for rep in reports
+                    for k, v in getattr(rep, "user_properties", ()) if k == "screenshot"})
+    if shots:
         terminalreporter.write_line("browser screenshots (tests/e2e/artifacts):")
-        for p in saved_screenshots:
+        for p in shots:
             terminalreporter.write_line(f"  {p}")
-
-

@@ -37,9 +37,6 @@ SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "hei
 # a whole scenario, including chromium's start under load; each wait inside is 20 s
 SCENARIO_TIMEOUT = float(os.environ.get("E2E_SCENARIO_TIMEOUT", "180"))
 
-saved_screenshots = []  # of this run, listed at its end (conftest.py)
-
-
 # ---- the request log: a remote server a message could reach ----
 
 PNG_1X1 = base64.b64decode(
@@ -195,11 +192,12 @@ class Browser:
     """Runs scenarios of tests/e2e/*.mjs for one test: run() returns the scenario's
     report (its "result", the page's "requests", "console", "screenshots")."""
 
-    def __init__(self, test_name, tmp_path):
-        self.test_name = test_name
+    def __init__(self, node, tmp_path):
+        self.node = node  # the pytest item: its user_properties carry the screenshots
+        self.test_name = node.name
         self.tmp = tmp_path
         # the screenshots of an earlier run of this test would pass for this run's
-        for old in ARTIFACTS.glob(f"{glob.escape(test_name)}-*.png"):
+        for old in ARTIFACTS.glob(f"{glob.escape(self.test_name)}-*.png"):
             old.unlink()
 
     def run(self, target, base, params=None, size="desktop", locale="en-US", sync=None,
@@ -252,7 +250,8 @@ class Browser:
                     proc.wait()
         stderr = err_path.read_text(errors="replace")[-4000:]
         if result:
-            saved_screenshots.extend(result.get("screenshots", []))
+            # listed at the end of the run, also from pytest-xdist's workers
+            self.node.user_properties.extend(("screenshot", p) for p in result["screenshots"])
         if failure is not None:
             raise failure
         if result is None:
