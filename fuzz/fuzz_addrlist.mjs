@@ -4,7 +4,8 @@
 // the seeds of fuzz/corpus/addrlist/, mutated (bytes from the grammar's specials,
 // inserted, deleted, replaced, spliced, repeated up to past the bounds) for
 // FUZZ_SECONDS (default 10). Each input must: not throw; return only valid addresses;
-// survive format -> parse unchanged; stay within ITEMS_MAX addresses; take < 200 ms.
+// survive format -> parse unchanged (when the formatted one fits LIST_MAX); stay within
+// ITEMS_MAX addresses; take < 1 s (a quadratic path takes far longer; a loaded machine not).
 // A failing input is written to fuzz/crash-addrlist-<n> (ignored by git) and the run
 // exits 1. Run: node fuzz/fuzz_addrlist.mjs [seconds]
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,16 +56,21 @@ function check(input) {
 	const t0 = performance.now();
 	const r = parseAddressList(input);
 	const ms = performance.now() - t0;
-	if (ms > 200)
+	if (ms > 1000)
 		throw new Error(`slow: ${ms.toFixed(0)} ms`);
 	if (r.addresses.length > ITEMS_MAX)
 		throw new Error(`${r.addresses.length} addresses`);
 	for (const a of r.addresses) {
 		if (!isValidEmail(a.email))
-			throw new Error('invalid address returned: ' + JSON.stringify(a));
-		const back = parseAddressList(formatAddress(a));
+			throw new Error('invalid address returned: ' + JSON.stringify(a).slice(0, 400));
+		// quoting can make a name that fit longer than LIST_MAX: a list the parser
+		// refuses whole, by design
+		const text = formatAddress(a);
+		if (text.length > LIST_MAX)
+			continue;
+		const back = parseAddressList(text);
 		if (back.errors.length || back.addresses.length !== 1 || back.addresses[0].email !== a.email)
-			throw new Error('no round trip: ' + JSON.stringify([a, back]));
+			throw new Error('no round trip: ' + JSON.stringify([a, back]).slice(0, 400));
 	}
 }
 
