@@ -10,7 +10,8 @@ import time
 import pytest
 
 from jmap_test import CORE, QUOTA, EventStream, JmapClient, basic
-from kasten_test import RawIMAP, RawPOP3, deliver, make_message, read_responses, unique_user
+from kasten_test import (RawIMAP, RawPOP3, deliver, make_message, read_responses, unique_user,
+                         wait_for)
 
 KASTEN_LISTEN = ("smtp", "imap", "pop3", "http")
 KASTEN_CONFIG = {"limits": {"max_unauthenticated_per_ip": 100}}
@@ -594,3 +595,25 @@ def test_creation_ids_across_methods(mserver):
     assert get(c, e)["mailboxIds"] == {mb["n"]["id"]: True}
     with imap(mserver, a) as i:
         assert [v[0] for v in uids(i, "Other").values()] == [e]
+
+
+def test_import_and_move_reach_idle_as_exists(mserver):
+    """An import into INBOX and a move into it are EXISTS in an IDLE session there at
+    once (issue 10 item 3: a change made over JMAP reaches IDLE sessions)."""
+    a, c = account(mserver)
+    _, roles = c.mailbox_ids()
+    blob = c.upload(IMPORTED)["blobId"]
+    e = c.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": {
+        roles["trash"]: True}}}})["created"]["k"]["id"]
+    with imap(mserver, a) as idle:
+        idle.cmd("SELECT INBOX")
+        idle.send(b"i1 IDLE\r\n")
+        assert idle.response().startswith(b"+")
+        c.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": {
+            roles["inbox"]: True}}}})
+        wait_for(idle, rb"^\* 1 EXISTS$", seconds=5)
+        set_update(c, {e: {f"mailboxIds/{roles['trash']}": None,
+                           f"mailboxIds/{roles['inbox']}": True}})
+        wait_for(idle, rb"^\* 2 EXISTS$", seconds=5)
+        idle.send(b"DONE\r\n")
+        idle.until("i1")
