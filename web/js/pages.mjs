@@ -1,20 +1,24 @@
 // pages.mjs: what the compose, clean-up, devices and settings pages share: their
 // style sheet (web/css/pages.css, linked once on first use: the page's CSP allows
-// style sheets from 'self', never inline style), a page frame with a title, and the
-// plain text of an HTML body for quoting.
+// style sheets from 'self', never inline style), the plain text of an HTML body for
+// quoting, and plural forms of the UI's strings.
 
-let styled = false;
+let styled = null;
 
+// Resolves once the sheet is in (or failed: the page still works unstyled), so a view
+// that awaits it never shows, nor gets screenshot, without its styles.
 export function pageStyles() {
-	if (styled || document.querySelector('link[href="/web/css/pages.css"]')) {
-		styled = true;
-		return;
-	}
+	if (styled)
+		return styled;
 	const link = document.createElement('link');
 	link.rel = 'stylesheet';
 	link.href = '/web/css/pages.css';
+	styled = new Promise((resolve) => {
+		link.addEventListener('load', resolve);
+		link.addEventListener('error', resolve);
+	});
 	document.head.append(link);
-	styled = true;
+	return styled;
 }
 
 // The text a reader sees in an HTML body, line breaks where blocks end. DOMParser makes

@@ -22,7 +22,7 @@ const TABS = {
 
 export async function show(app, params) {
 	const t = app.t;
-	pageStyles();
+	await pageStyles();
 	const st = {
 		tab: params && params.tab === 'oldest' ? 'oldest' : 'largest',
 		position: 0,

@@ -40,7 +40,7 @@ export async function show(app, params) {
 	const t = app.t;
 	const p = params || {};
 	const root = app.view;
-	pageStyles();
+	await pageStyles();
 	const state = {
 		draftId: null,         // the Email in Drafts this form replaces when saved/sent
 		inReplyTo: null,

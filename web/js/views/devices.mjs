@@ -43,7 +43,7 @@ const offs = [];
 
 export async function show(app) {
 	const t = app.t;
-	pageStyles();
+	await pageStyles();
 	// a POP3 download-and-delete elsewhere shows up here while the page is open: every
 	// Email change (the push) reads the log again
 	for (const off of offs.splice(0))

@@ -15,7 +15,7 @@ const SECURITY = { tls: 'settings.sec.tls', starttls: 'settings.sec.starttls', p
 
 export async function show(app) {
 	const t = app.t;
-	pageStyles();
+	await pageStyles();
 	const page = el('section', { class: 'page settings-page', testid: 'settings-page' },
 		el('h1', { class: 'page-title', text: t('settings.title') }));
 	clear(app.view).append(page);
