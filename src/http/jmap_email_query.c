@@ -15,9 +15,9 @@
  * another account's) matches no Email: an empty result, the same answer as for an
  * empty mailbox, so a query tells nothing about other accounts.
  *
- * queryState is the account's state; canCalculateChanges is false and
- * Email/queryChanges answers cannotCalculateChanges (RFC 8620 5.6 allows it): the
- * client re-runs the query. */
+ * queryState is the account's state; canCalculateChanges is true unless the results
+ * depend on other Emails of a thread (collapseThreads, the *InThreadHaveKeyword
+ * conditions and sorts): Email/queryChanges is jmap_email_querychanges.c's. */
 #include "http/jmap_email.h"
 
 #include <string.h>
@@ -29,7 +29,7 @@
 #include "http/jmap_email_query_int.h"
 #include "store/store.h"
 
-static int collapse_arg(struct jmap_ctx *x, json_t *args, bool *out)
+int jmap_eq_collapse_arg(struct jmap_ctx *x, json_t *args, bool *out)
 {
 	json_t *v = json_object_get(args, "collapseThreads");
 	*out = json_is_true(v);
@@ -59,7 +59,7 @@ static bool store_answers(const struct jmap_filter *f, const struct jmap_compara
 /* The fast path: store_email_query. */
 static int query_store(struct jmap_ctx *x, const struct jmap_query_args *qa,
 		       const struct jmap_filter *mb, const struct jmap_comparator *c,
-		       bool collapse, const char *state, json_t **result_out)
+		       bool collapse, bool calculable, const char *state, json_t **result_out)
 {
 	struct store_email_query q = {0};
 	struct store_email_list l = {0};
@@ -95,7 +95,7 @@ static int query_store(struct jmap_ctx *x, const struct jmap_query_args *qa,
 	if (rc < 0)
 		return jmap_method_error(x, "serverFail", NULL);
 	size_t count = qa->limit ? l.n : 0;
-	*result_out = jmap_query_result(x, qa, state, false, l.ids, count, 0, count);
+	*result_out = jmap_query_result(x, qa, state, calculable, l.ids, count, 0, count);
 	if (!*result_out ||
 	    json_object_set_new(*result_out, "position", json_integer((json_int_t)l.position)) < 0 ||
 	    (qa->calculate_total &&
@@ -168,13 +168,14 @@ int jmap_email_query(struct jmap_ctx *x, json_t *args, json_t **result_out)
 	bool collapse;
 	const char *state;
 	if (jmap_query_parse(x, args, &qa) < 0 || jmap_email_filter_arg(x, qa.filter, &f) < 0 ||
-	    jmap_eq_sort_parse(x, qa.sort, &c, &nc) < 0 || collapse_arg(x, args, &collapse) < 0)
+	    jmap_eq_sort_parse(x, qa.sort, &c, &nc) < 0 || jmap_eq_collapse_arg(x, args, &collapse) < 0)
 		return ERR_INVAL;
 	if (jmap_state(x, &state) < 0)
 		return jmap_method_error(x, "serverFail", NULL);
+	bool calculable = jmap_email_querychanges_ok(f, c, nc, collapse);
 	const struct jmap_filter *mb;
 	if (store_answers(f, c, nc, &mb))
-		return query_store(x, &qa, mb, c, collapse, state, result_out);
+		return query_store(x, &qa, mb, c, collapse, calculable, state, result_out);
 	const char **ids;
 	size_t n, first, count;
 	int r = jmap_email_query_ids(x, f, c, nc, collapse, &ids, &n);
@@ -186,23 +187,6 @@ int jmap_email_query(struct jmap_ctx *x, json_t *args, json_t **result_out)
 		return ERR_INVAL;
 	if (first > n)
 		first = n;
-	*result_out = jmap_query_result(x, &qa, state, false, ids, n, first, count);
+	*result_out = jmap_query_result(x, &qa, state, calculable, ids, n, first, count);
 	return *result_out ? 0 : jmap_method_error(x, "serverFail", NULL);
-}
-
-int jmap_email_querychanges(struct jmap_ctx *x, json_t *args, json_t **result_out)
-{
-	struct jmap_querychanges_args qc;
-	struct jmap_filter *f;
-	struct jmap_comparator *c;
-	size_t nc;
-	bool collapse;
-	(void)result_out;
-	/* The arguments are checked like a query's, so a malformed call gets its own
-	 * error rather than this one. */
-	if (jmap_querychanges_parse(x, args, &qc) < 0 || jmap_email_filter_arg(x, qc.filter, &f) < 0 ||
-	    jmap_eq_sort_parse(x, qc.sort, &c, &nc) < 0 || collapse_arg(x, args, &collapse) < 0)
-		return ERR_INVAL;
-	return jmap_method_error(x, "cannotCalculateChanges",
-				 "query changes are not kept: run Email/query again");
 }

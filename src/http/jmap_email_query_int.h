@@ -112,7 +112,13 @@ int jmap_eq_sort(struct jmap_eq *q, const struct jmap_comparator *c, size_t nc, 
 int jmap_eq_thread_counts(struct jmap_eq *q, const char *kw, uint32_t **have_out,
 			  uint32_t **size_out);
 
-/* ---- shared with SearchSnippet/get (jmap_email_query.c) ---- */
+/* ---- shared with SearchSnippet/get and Email/queryChanges (jmap_email_query.c) ---- */
+/* collapseThreads of args (absent/null: false); < 0 after invalidArguments. */
+int jmap_eq_collapse_arg(struct jmap_ctx *x, json_t *args, bool *out);
+/* Can Email/queryChanges answer for this query (jmap_email_querychanges.c): no
+ * collapseThreads and nothing that depends on the other Emails of a thread? */
+bool jmap_email_querychanges_ok(const struct jmap_filter *f, const struct jmap_comparator *c,
+				size_t nc, bool collapse);
 /* The filter argument (null/absent: *out NULL) read into x->a; < 0 after
  * jmap_method_error (invalidArguments, unsupportedFilter). */
 int jmap_email_filter_arg(struct jmap_ctx *x, json_t *filter, struct jmap_filter **out);

@@ -393,3 +393,71 @@ def test_search_snippets(corpus):
     assert j.err("SearchSnippet/get", {"emailIds": ["x"] * 501}) == "requestTooLarge"
     assert j.err("SearchSnippet/get", {"emailIds": [], "accountId": "A999999"}) == \
         "accountNotFound"
+
+
+# ---- Email/queryChanges (RFC 8621 4.5, RFC 8620 5.6) ----
+
+def apply_changes(old, r):
+    """What a client does with a queryChanges answer: take out every removed id, put in
+    every added one at its index (in index order)."""
+    gone = set(r["removed"])
+    lst = [i for i in old if i not in gone]
+    for a in sorted(r["added"], key=lambda a: a["index"]):
+        lst.insert(a["index"], a["id"])
+    return lst
+
+
+def test_query_changes(corpus):
+    """Deliveries, flag changes over IMAP and an expunge between two states: the old
+    results with the changes applied are the new results, for several filters and
+    sorts; collapseThreads and thread-keyword queries cannot calculate changes."""
+    s = corpus["server"]
+    u = unique_user("qc")
+    s.user_add(u, PASSWORD)
+    for n in range(5):
+        deliver(s, u, msg(n, f"topic {n % 3}", f"p{n}@example.test", u, f"body {n}",
+                          f"Mon, 0{n + 1} Jan 2026 09:00:00 +0000"))
+    j = JmapClient(s, u, PASSWORD)
+    inbox = j.mailbox_ids()[0]["INBOX"]
+    queries = [
+        {"filter": {"inMailbox": inbox}},
+        {"filter": {"inMailbox": inbox, "notKeyword": "$seen"},
+         "sort": [{"property": "sentAt", "isAscending": False}]},
+        {"filter": {"operator": "OR", "conditions": [{"subject": "topic 1"},
+                                                     {"hasKeyword": "$flagged"}]},
+         "sort": [{"property": "subject"}, {"property": "size", "isAscending": False}]},
+    ]
+    before = [j.ok("Email/query", q) for q in queries]
+    assert all(r["canCalculateChanges"] for r in before)
+    c = RawIMAP(s.host, s.ports["imap"])
+    c.login(u, PASSWORD)
+    c.cmd("SELECT INBOX")
+    assert b" OK " in c.cmd("UID STORE 1 +FLAGS (\\Seen \\Flagged)")[0]
+    assert b" OK " in c.cmd("UID STORE 2 +FLAGS (\\Deleted)")[0]
+    assert b" OK " in c.cmd("EXPUNGE")[0]
+    deliver(s, u, msg(7, "topic 1 again", "z@example.test", u, "new", "Sun, 04 Jan 2026 09:00:00 +0000"))
+    c.close()
+    for q, old in zip(queries, before):
+        now = j.ok("Email/query", q)
+        r = j.ok("Email/queryChanges", dict(q, sinceQueryState=old["queryState"],
+                                            calculateTotal=True))
+        assert r["oldQueryState"] == old["queryState"]
+        assert r["newQueryState"] == now["queryState"]
+        assert apply_changes(old["ids"], r) == now["ids"], q
+        assert r["total"] == len(now["ids"])
+        # from the new state: nothing
+        r = j.ok("Email/queryChanges", dict(q, sinceQueryState=now["queryState"]))
+        assert r["removed"] == [] and r["added"] == []
+        # maxChanges below what changed (4 Emails)
+        assert j.err("Email/queryChanges", dict(q, sinceQueryState=old["queryState"],
+                                                maxChanges=2)) == "tooManyChanges"
+    for q in ({"filter": {"inMailbox": inbox}, "collapseThreads": True},
+              {"filter": {"someInThreadHaveKeyword": "$seen"}},
+              {"sort": [{"property": "allInThreadHaveKeyword", "keyword": "$seen"}]}):
+        r = j.ok("Email/query", q)
+        assert r["canCalculateChanges"] is False
+        assert j.err("Email/queryChanges", dict(q, sinceQueryState=r["queryState"])) == \
+            "cannotCalculateChanges"
+    for bad in ("x", "", "01", "99999999999", "-1"):
+        assert j.err("Email/queryChanges", {"sinceQueryState": bad}) == \
+            "cannotCalculateChanges", bad
