@@ -88,8 +88,8 @@ static json_t *mark(struct arena *a, const char *text, size_t n, const struct te
 	}
 	if (!any)
 		return json_null();
-	/* at most 13 bytes more per input byte: "<mark>" + "</mark>" or "&quot;" */
-	char *out = arena_alloc(a, n * 14 + 1);
+	/* at most 19 bytes per input byte: "<mark>&quot;</mark>" for a marked '"' alone */
+	char *out = arena_alloc(a, n * 19 + 1);
 	if (!out)
 		return NULL;
 	size_t o = 0;

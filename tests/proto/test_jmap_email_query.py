@@ -361,8 +361,14 @@ def test_search_snippets(corpus):
                       "tom's body: <b>bold</b> Tom again", "Mon, 05 Jan 2026 09:00:00 +0000"))
     deliver(s, u, msg(2, "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=", "x@example.test", u, "nothing here",
                       "Mon, 05 Jan 2026 09:00:00 +0000"))
+    deliver(s, u, msg(3, '"', "x@example.test", u, "q", "Mon, 05 Jan 2026 09:00:00 +0000"))
     j = JmapClient(s, u, PASSWORD)
     tom = query(j, {"subject": "tom"})[0]
+    # the longest output per input byte: one marked character that is escaped
+    quote = [e for e in query(j) if e not in query(j, {"subject": "tom"})
+             and e not in query(j, {"subject": "gr"})]
+    r = j.ok("SearchSnippet/get", {"filter": {"subject": '"'}, "emailIds": quote})
+    assert r["list"][0]["subject"] == "<mark>&quot;</mark>"
     gr = query(j, {"subject": "grüße"})[0]
     r = j.ok("SearchSnippet/get", {"filter": {"text": "tom"}, "emailIds": [tom, gr]})
     by = {x["emailId"]: x for x in r["list"]}
