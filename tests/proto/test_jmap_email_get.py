@@ -290,9 +290,12 @@ def test_parse_upload_and_parts(mserver):
     p3 = r["parsed"][f"G{eid}.3"]
     assert p3["subject"] == "inside base64" and p3["textBody"][0]["blobId"] is None
     assert r["parsed"][f"G{eid}"]["subject"] == "Fwd: two messages"
-    # an upload is the account's own: the other account cannot parse it
-    r = jb.ok("Email/parse", {"blobIds": [up, other], "properties": ["subject"]})
-    assert r["notFound"] == [up] and list(r["parsed"]) == [other]
+    # blobs are the account's own: the other account cannot parse them, nor their parts
+    theirs = [up, f"G{eid}", f"G{eid}.2", up + ".2"]
+    r = jb.ok("Email/parse", {"blobIds": theirs + [other], "properties": ["subject"]})
+    assert r["notFound"] == theirs and list(r["parsed"]) == [other]
+    for blob in theirs:
+        assert download(jb, blob)[0] == 404, blob
     assert j.err("Email/parse", {"blobIds": "x"}) == "invalidArguments"
     assert j.err("Email/parse", {"blobIds": [up], "properties": ["header:From:asDate"]}) \
         == "invalidArguments"
