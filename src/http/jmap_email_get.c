@@ -240,10 +240,15 @@ int jmap_email_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
 			arena_reset(&scratch);
 			int crc = o ? email_content(x, &g, &w, &b, &e[j], &scratch, o) : ERR_NOMEM;
 			if (crc < 0)
-				log_warn("jmap: Email/get %s: %s", e[j].id, err_str(crc));
-			rc = crc < 0 ? -1 : json_array_append_new(list, o);
-			if (crc < 0)
 				json_decref(o);
+			if (crc == ERR_NOTFOUND) /* expunged since store_email_get read it */
+				rc = json_array_append_new(not_found, json_string(g.ids[i]));
+			else if (crc < 0)
+				log_warn("jmap: Email/get %s: %s", e[j].id, err_str(crc));
+			else
+				rc = json_array_append_new(list, o);
+			if (crc < 0 && crc != ERR_NOTFOUND)
+				rc = -1;
 			j++;
 		} else {
 			rc = json_array_append_new(not_found, json_string(g.ids[i]));

@@ -742,3 +742,17 @@ def test_headers_need_no_message_file(mserver):
     finally:
         for p in own:
             shutil.move(str(backup / p.relative_to(mserver.data)), str(p))
+
+
+def test_header_past_the_cache(mserver):
+    """A header longer than the store caches (64 KiB) is read from the message file:
+    the header properties are the same as for a short one."""
+    pad = "".join(f"X-Pad-{i}: {'p' * 70}\n {'q' * 300}\n" for i in range(200))
+    msg = crlf(f"From: Long <long@example.org>\nSubject: =?UTF-8?Q?long_h=C3=A9ader?=\n"
+               f"{pad}X-Last: end\n\nbody\n")
+    assert len(msg) > 70000  # past LIMIT_CACHED_HEADER
+    j, c, (eid,) = store(mserver, [msg])
+    e = get1(j, eid, ["from", "subject", "header:X-Last", "headers", "preview"])
+    assert e["from"] == [{"name": "Long", "email": "long@example.org"}]
+    assert e["subject"] == "long héader" and e["header:X-Last"] == " end"
+    assert len(e["headers"]) == 203 and e["preview"] == "body"
