@@ -209,7 +209,13 @@ function moveMenu(app) {
 			button.focus();
 		}
 	});
-	return el('div', { class: 'move-menu' }, button, list);
+	const wrap = el('div', { class: 'move-menu' }, button, list);
+	// the menu closes when the focus goes anywhere else (a click elsewhere, Tab)
+	wrap.addEventListener('focusout', ev => {
+		if (!wrap.contains(ev.relatedTarget))
+			close();
+	});
+	return wrap;
 }
 
 async function act(app, fn) {
