@@ -86,7 +86,8 @@ static int changed_add(struct changed *c, const char *const *ids, size_t n)
 			return ERR_NOMEM;
 		c->v = nv, c->cap = cap;
 	}
-	memcpy(c->v + c->n, ids, n * sizeof(*ids));
+	if (n) /* ids and c->v may be NULL when there is nothing (memcpy's contract) */
+		memcpy(c->v + c->n, ids, n * sizeof(*ids));
 	c->n += n;
 	return 0;
 }

@@ -153,7 +153,7 @@ static int snippets(struct jmap_ctx *x, json_t *ids, const struct terms *ts,
 	for (size_t k = 0; r == 0 && k < json_array_size(ids); k++) {
 		const char *id = jmap_resolve_id(x, json_string_value(json_array_get(ids, k)));
 		const struct store_email *e =
-			id ? bsearch(id, q.all, q.n, sizeof(*q.all), cmp_id) : NULL;
+			id && q.n ? bsearch(id, q.all, q.n, sizeof(*q.all), cmp_id) : NULL;
 		if (!e) {
 			r = json_array_append(not_found, json_array_get(ids, k));
 			continue;
