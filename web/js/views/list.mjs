@@ -224,6 +224,8 @@ async function act(app, fn) {
 		return;
 	await fn(ids);
 	st.selected.clear();
+	if (st.rowsEl && st.rowsEl.isConnected)
+		renderRows(app); // also when the action was cancelled (a confirm said no)
 }
 
 function toolbar(app) {
