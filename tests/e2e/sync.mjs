@@ -72,3 +72,22 @@ export async function pop3Delete(page, h) {
 	const still = await waitForRow(page, h, keep);
 	return { kept, removed, still, noReload: await pageKept(page) };
 }
+
+// Flags set by another device (IMAP STORE) show in the open list without a reload.
+export async function imapFlags(page, h) {
+	const { subject } = h.params;
+	const mailboxId = await inbox(page, h);
+	const before = await waitForRow(page, h, subject);
+	await markPage(page);
+	await h.sync('imap-store', { id: before.id });
+	await h.until((id) => {
+		const r = document.querySelector(`[data-testid=message-row][data-email-id="${id}"]`);
+		return r && r.dataset.flagged === 'true' && r.dataset.unread === 'false';
+	}, before.id);
+	await h.until((id) => {
+		const e = document.querySelector(
+			`[data-testid=folder][data-mailbox-id="${id}"] [data-testid=folder-unread]`);
+		return e && Number(e.dataset.count ?? (e.textContent || 0)) === 0;
+	}, mailboxId);
+	return { before, noReload: await pageKept(page) };
+}

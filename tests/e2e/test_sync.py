@@ -2,7 +2,8 @@
 is shown"): SMTP delivery appears without reload; opening a message sets \\Seen, which
 an IMAP session in IDLE is told (RFC 2177, RFC 3501 7.4.2) and another sees in FETCH
 FLAGS; a delete in the webmail makes POP3's STAT drop (RFC 1939 5); a POP3 DELE + QUIT
-(RFC 1939 6) removes the message from the open webmail."""
+(RFC 1939 6) removes the message from the open webmail; flags an IMAP client sets show
+in the open list ("changes from other devices appear without reload")."""
 
 import re
 import time
@@ -127,3 +128,21 @@ def test_pop3_delete_leaves_open_webmail(mail, browser):
     assert r["still"]["id"] == r["kept"]["id"], r
     got = mail.jmap(mail.alice, "Email/get", {"ids": [r["removed"]["id"]], "properties": ["id"]})
     assert got["notFound"] == [r["removed"]["id"]], got
+
+
+def test_imap_flags_appear_without_reload(mail, browser):
+    subject = subject_of("Flag me elsewhere")
+    mail.deliver(mail.alice, subject)
+
+    def imap_store(data):
+        c = mail.imap(mail.alice)
+        c.cmd("SELECT INBOX")
+        status, _ = c.cmd("STORE 1 +FLAGS (\\Flagged \\Seen)")  # RFC 3501 6.4.6
+        assert b" OK " in status, status
+        c.close()
+
+    r = browser.run("sync.mjs#imapFlags", mail.base, sync={"imap-store": imap_store},
+                    params={"user": mail.alice, "password": mail.password,
+                            "subject": subject})["result"]
+    assert r["before"]["unread"] == "true", r
+    assert r["noReload"] is True, "the page was reloaded"
