@@ -3,8 +3,10 @@
  * checks as the session (smtp_submit.c), the same pipeline: a spool file with our trace
  * fields, DKIM for mail leaving for other hosts, one deliver/ job carrying the local
  * copies and the queue's share, a failure notice for a full local mailbox.
- * Memory: the message's header section (at most LIMIT_SUBMIT_HEADER) is held while it
- * is checked and copied; the body streams through a LIMIT_SMTP_SIGN_CHUNK buffer. */
+ * The copy sent goes through the session's header filter (smtp_hdr.h) with drop_bcc.
+ * Memory: the message's header section (at most LIMIT_SUBMIT_HEADER) is held while the
+ * From: check and the DKIM domain read it; the message streams through the filter in
+ * LIMIT_SMTP_SIGN_CHUNK pieces. */
 #include "smtp_submit.h"
 
 #include <errno.h>
