@@ -73,3 +73,67 @@ def test_compose_with_attachment(mail, browser):
     parts = [p for p in msg.iter_attachments() if p.get_filename() == "notes.txt"]
     assert len(parts) == 1, [p.get_filename() for p in msg.iter_attachments()]
     assert parts[0].get_content().replace("\r\n", "\n") == content
+
+
+def in_mailbox(mail, user, role, subject):
+    """The Emails with this subject in the mailbox of this role (JMAP)."""
+    box = mail.mailbox_id(user, role)
+    ids = mail.jmap(user, "Email/query", {"filter": {"inMailbox": box}})["ids"]
+    got = mail.jmap(user, "Email/get", {"ids": ids, "properties": ["subject", "keywords"]})
+    return [e for e in got["list"] if e["subject"] == subject]
+
+
+def test_compose_draft_saved_resumed_sent(mail, browser):
+    """Issue 10: "drafts saved to Drafts" (RFC 8621 4.1.1 $draft); the draft resumed from
+    its route is the one sent, and it leaves Drafts."""
+    subject = f"Half-written {time.time_ns()}"
+
+    def saved(status):
+        assert status["kind"] == "ok", status
+        drafts = in_mailbox(mail, mail.alice, "drafts", subject)
+        assert len(drafts) == 1 and drafts[0]["keywords"].get("$draft") is True, drafts
+        return {"id": drafts[0]["id"]}
+
+    r = browser.run("compose.mjs#draftThenSend", mail.base, sync={"saved": saved}, params={
+        "user": mail.alice, "password": mail.password, "to": mail.bob, "subject": subject,
+        "body": "To be continued."})["result"]
+    assert r["resumed"]["subject"] == subject and mail.bob in r["resumed"]["to"], r
+    assert "To be continued." in r["resumed"]["body"], r
+    assert r["sent"]["kind"] == "ok", r
+    msg = fetch_by_subject(mail, mail.bob, subject)
+    assert "To be continued." in msg.get_body(preferencelist=("plain",)).get_content()
+    assert in_mailbox(mail, mail.alice, "drafts", subject) == []
+    assert len(in_mailbox(mail, mail.alice, "sent", subject)) == 1
+
+
+def test_compose_reply(mail, browser):
+    """A reply to bob's message: To and "Re:" filled in, In-Reply-To/References to the
+    original (RFC 5322 3.6.4), the original marked $answered (RFC 8621 4.1.1)."""
+    subject = f"Question {time.time_ns()}"
+    mid = f"<question.{time.time_ns()}@example.test>"
+    mail.deliver(mail.alice, subject, sender=mail.bob, raw=(
+        f"From: Bob <{mail.bob}>\r\nTo: <{mail.alice}>\r\nSubject: {subject}\r\n"
+        f"Message-ID: {mid}\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\n\r\n"
+        "Are you coming?\r\n").encode())
+    def sent(status):
+        assert status["kind"] == "ok", status
+        deadline = time.monotonic() + 20
+        while True:
+            original = in_mailbox(mail, mail.alice, "inbox", subject)
+            if original and original[0]["keywords"].get("$answered") is True:
+                return
+            assert time.monotonic() < deadline, f"the original is not $answered: {original}"
+            time.sleep(0.1)
+
+    r = browser.run("compose.mjs#reply", mail.base, sync={"sent": sent}, params={
+        "user": mail.alice, "password": mail.password, "subject": subject,
+        "answer": "Yes, I am."})["result"]
+    assert mail.bob in r["prefilled"]["to"], r
+    assert r["prefilled"]["subject"] == f"Re: {subject}", r
+    assert r["sent"]["kind"] == "ok", r
+    msg = fetch_by_subject(mail, mail.bob, f"Re: {subject}")
+    assert msg["In-Reply-To"] == mid, msg["In-Reply-To"]
+    assert mid in msg["References"], msg["References"]
+    assert "Yes, I am." in msg.get_body(preferencelist=("plain",)).get_content()
+    original = in_mailbox(mail, mail.alice, "inbox", subject)
+    assert len(original) == 1 and original[0]["keywords"].get("$answered") is True, original
