@@ -27,14 +27,14 @@ async function markers(page, frame) {
 // The message's frame once its document has loaded, or has been navigated away from the
 // message (which the test then reports): looked up afresh on each poll, since the frame
 // may be replaced while the message is shown again.
-async function settledFrame(page, h, ready) {
+async function settledFrame(page, h, ready, arg) {
 	const deadline = Date.now() + h.timeout;
 	for (;;) {
 		try {
 			const iframe = await page.waitForSelector(FRAME);
 			const frame = await iframe.contentFrame();
 			if (frame && (!['about:srcdoc', 'about:blank'].includes(frame.url()) ||
-				await frame.evaluate(ready)))
+				await frame.evaluate(ready, arg)))
 				return { iframe, frame };
 		} catch (e) {
 			// detached or navigating: look again
@@ -79,4 +79,31 @@ export async function htmlMessage(page, h) {
 	await h.sync('allowed');
 	const allowed = await markers(page, again);
 	return { titleBefore, sandbox, blocked, allowed, popups, dialogs };
+}
+
+const SHOWS = (text) => document.readyState === 'complete' && !!document.body &&
+	document.body.textContent.includes(text);
+const IMAGE = (name) => [...document.images].some((i) =>
+	i.currentSrc.includes(name) && i.complete && i.naturalWidth > 0);
+
+// "Show remote images" for one message leaves the next one blocked.
+export async function perMessage(page, h) {
+	const { first, second } = h.params;
+	await h.login(h.params.user, h.params.password);
+	await openFolder(page, h, 'inbox');
+	await waitForRow(page, h, first);
+	await waitForRow(page, h, second);
+	await rowBySubject(page, first).locator('[data-testid=row-subject]').click();
+	await settledFrame(page, h, SHOWS, 'First message');
+	await page.click('[data-testid=allow-remote-images]');
+	await settledFrame(page, h, IMAGE, 'one.png');
+	await h.sync('first');
+	// the load event waits for the images: once the second message's frame has loaded,
+	// an image it was allowed to fetch has been fetched
+	await rowBySubject(page, second).locator('[data-testid=row-subject]').click();
+	const { frame } = await settledFrame(page, h, SHOWS, 'Second message');
+	const state = { frameUrl: frame.url(), image: await frame.evaluate(IMAGE, 'two.png'),
+		offered: await page.locator('[data-testid=allow-remote-images]').count() };
+	await h.sync('second', state);
+	return state;
 }

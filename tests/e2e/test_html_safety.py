@@ -86,3 +86,34 @@ def test_html_mail_runs_no_script_loads_nothing_remote(mail, browser):
     # request, sent earlier, would have arrived before it
     paths = {p for _, p in remote.requests()}
     assert "/remote-image.png" in paths and paths <= ALLOWED_AFTER, paths
+
+
+def simple_html(to, subject, text, image_url):
+    return (f"From: <news@sender.invalid>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{time.time_ns()}@test>\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+            f"<p>{text}</p><img src=\"{image_url}\" width=\"16\" height=\"16\">\r\n").encode()
+
+
+def test_remote_images_allowed_for_that_message_only(mail, browser):
+    """Issue 10: remote images blocked "until the user allows them for that message":
+    the permission given to one message does not carry over to the next."""
+    remote = mail.remote
+    first, second = (f"{k} letter {time.time_ns()}" for k in ("First", "Second"))
+    mail.deliver(mail.alice, first, raw=simple_html(mail.alice, first, "First message",
+                                                    f"{remote.url}/one.png"))
+    mail.deliver(mail.alice, second, raw=simple_html(mail.alice, second, "Second message",
+                                                     f"{remote.url}/two.png"))
+
+    def on_first(_):
+        assert {p for _, p in remote.requests()} == {"/one.png"}, remote.requests()
+
+    def on_second(state):
+        assert {p for _, p in remote.requests()} == {"/one.png"}, remote.requests()
+        assert state["frameUrl"] == "about:srcdoc" and state["image"] is False, state
+        assert state["offered"] == 1, state  # the second message asks again
+
+    browser.run("html.mjs#perMessage", mail.base,
+                sync={"first": on_first, "second": on_second},
+                params={"user": mail.alice, "password": mail.password,
+                        "first": first, "second": second})
