@@ -140,8 +140,10 @@ export async function browse(page, h) {
 	await waitForRow(page, h, found);
 	const results = await page.$$eval('[data-testid=message-row] [data-testid=row-subject]',
 		(els) => els.map((e) => e.textContent));
+	const where = await page.$$eval('[data-testid=message-row] [data-testid=row-mailbox]',
+		(els) => els.map((e) => e.textContent));
 	await h.screenshot('search');
-	return { cursor, helpRows, sizes, count, results };
+	return { cursor, helpRows, sizes, count, results, where };
 }
 
 // The UI in German when the browser prefers it.

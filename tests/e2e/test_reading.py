@@ -85,6 +85,7 @@ def test_keys_sort_threads_and_search(mail, browser):
     assert r["sizes"] == sorted(r["sizes"], reverse=True), r
     assert r["count"] == "2", r
     assert r["results"] == [found], r   # full text (store_search), across mailboxes
+    assert r["where"] == ["Inbox"], r   # a result says which folder it is in
 
 
 def test_german_ui(mail, browser):

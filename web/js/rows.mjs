@@ -4,6 +4,7 @@
 // row-subject and row-size.
 import { el, addressName } from './ui.mjs';
 import { formatSize, toDate } from './when.mjs';
+import { mailboxLabel } from './shell.mjs';
 
 export const LIST_PROPERTIES = ['id', 'threadId', 'mailboxIds', 'keywords', 'from', 'to',
 	'subject', 'receivedAt', 'size', 'hasAttachment', 'preview'];
@@ -53,13 +54,17 @@ export function messageRow(app, e, opts) {
 	const badge = opts.threadSize > 1 ? el('button', { type: 'button', class: 'thread-count', testid: 'thread-expand',
 			text: String(opts.threadSize), attrs: { 'aria-expanded': opts.expanded ? 'true' : 'false',
 				'aria-label': app.t('list.threadCount', { count: opts.threadSize }) } }) : null;
+	// search results come from every folder: each row says which
+	const where = opts.showMailbox ? Object.keys(e.mailboxIds || {})
+		.map(id => app.mailboxes[id]).filter(Boolean).map(m => mailboxLabel(app, m)).join(', ') : '';
 	const li = el('li', {
 		class: ['row', opts.child && 'child', opts.selected && 'selected', opts.open && 'cursor'],
 		testid: 'message-row', draggable: true,
 		dataset: { emailId: e.id, threadId: e.threadId, unread: unread, flagged: flagged },
 		attrs: { 'aria-current': opts.open ? 'true' : null },
 	}, check, el('span', { class: 'row-from', testid: 'row-from', text: who(app, e, opts.mailboxId) }),
-	meta, el('span', { class: 'row-line2' }, badge, subj));
+	meta, el('span', { class: 'row-line2' }, badge,
+		where ? el('span', { class: 'row-mailbox', testid: 'row-mailbox', text: where }) : null, subj));
 	if (unread)
 		li.setAttribute('aria-label', app.t('list.unread') + ': ' + subject);
 	return li;

@@ -83,7 +83,8 @@ function renderRows(app) {
 			continue;
 		const size = st.threads ? st.threadSize.get(e.threadId) || 1 : 1;
 		const kids = st.expanded.get(e.threadId);
-		rows.push(messageRow(app, e, { mailboxId: st.mailboxId, selected: st.selected.has(id),
+		rows.push(messageRow(app, e, { mailboxId: st.mailboxId, showMailbox: st.search !== null,
+			selected: st.selected.has(id),
 			open: st.open === id, threadSize: size, expanded: !!kids }));
 		for (const k of kids || [])
 			if (k.id !== id)
