@@ -8,8 +8,9 @@
 
 The scenarios use only the webmail's DOM hooks (contract C6); the tests assert on the
 server's state through IMAP, POP3 and JMAP and on the DOM state the scenario reports.
-Without /usr/bin/chromium the tests are skipped with the reason, except under CI=true,
-where a missing browser fails them: scripts/install-deps.sh check installs it.
+Without /usr/bin/chromium (or the one E2E_CHROMIUM names) the tests are skipped with
+the reason, except under CI=true, where a missing browser fails them:
+scripts/install-deps.sh check installs it.
 """
 
 import os

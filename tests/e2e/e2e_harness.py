@@ -26,7 +26,8 @@ from kasten_test import (REPO, RawIMAP, RawPOP3, deliver, free_ports, make_messa
 
 E2E = Path(__file__).resolve().parent
 ARTIFACTS = E2E / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium; E2E_CHROMIUM names another build of it
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 PLAYWRIGHT = REPO / "web" / "node_modules" / "playwright-core"
 PASSWORD = "E2e-browser-pass-1"
 QUOTA = 4 * 1024 * 1024
@@ -207,7 +208,7 @@ class Browser:
         here). Screenshots go to artifacts/<test>-<size>[-label].png."""
         config = {"base": base, "params": params or {}, "name": f"{self.test_name}-{size}",
                   "viewport": SIZES[size], "mobile": size == "phone", "locale": locale,
-                  "artifacts": str(ARTIFACTS), "timeout": 20000}
+                  "artifacts": str(ARTIFACTS), "timeout": 20000, "executablePath": CHROMIUM}
         err_path = self.tmp / f"browser-{int(time.time() * 1000)}.stderr"
         with open(err_path, "wb") as err:
             proc = subprocess.Popen(
