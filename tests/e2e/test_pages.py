@@ -1,7 +1,7 @@
 """The webmail's client settings page shows the ports of the running config and a QR
 code of the autoconfig link; the devices & activity page lists a POP3 client after its
-session and what it removed (issue 10, webmail: "client settings page", "devices and
-activity")."""
+session and what it removed, and an IMAP client by the name it gave in ID (issue 10,
+webmail: "client settings page", "devices and activity")."""
 
 import re
 
@@ -24,12 +24,19 @@ def test_devices_page_lists_pop3_client(mail, browser):
         assert c.cmd("STAT").startswith(b"+OK 1 ")
         assert c.cmd("DELE 1").startswith(b"+OK")
         assert c.cmd("QUIT").startswith(b"+OK")
+    # an IMAP client that names itself (RFC 2971 ID)
+    c = mail.imap(mail.alice)
+    status, _ = c.cmd('ID ("name" "E2E Mailer" "version" "1.0")')
+    assert b" OK " in status, status
+    c.cmd("LOGOUT")
+    c.close()
     r = browser.run("pages.mjs#devices", mail.base, params={
         "user": mail.alice, "password": mail.password})["result"]
     pop3 = [d for d in r["devices"] if d["data"].get("protocol", "").lower() == "pop3"
             or "POP3" in d["text"].upper()]
     assert pop3, r
     assert any("127.0.0.1" in d["text"] for d in pop3), pop3
+    assert any("E2E Mailer" in d["text"] for d in r["devices"]), r["devices"]
     # what the POP3 client removed: one message
     assert len(r["removals"]) == 1, r
     assert r["removals"][0]["data"].get("count") == "1" or " 1 " in f" {r['removals'][0]['text']} ", r
