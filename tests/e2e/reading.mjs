@@ -87,6 +87,14 @@ export async function actions(page, h) {
 	await confirmed(page, h, () => page.click('[data-testid=empty-trash]'),
 		() => document.querySelectorAll('[data-testid=message-row]').length === 0);
 	await h.screenshot('emptied');
+
+	// in Junk: "Not junk" sends s4 back to the Inbox
+	await openFolder(page, h, 'junk');
+	await waitForRow(page, h, s4);
+	await rowBySubject(page, s4).locator('[data-testid=row-select]').click();
+	await page.click('[data-testid=action-notjunk]');
+	await waitForNoRow(page, h, s4);
+	await h.sync('notjunk');
 	return { selected };
 }
 

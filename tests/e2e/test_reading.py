@@ -50,6 +50,11 @@ def test_actions_on_selection_and_open_message(mail, browser):
         e = keywords_of(mail, a, s4)
         assert e["mailboxIds"] == {box["junk"]: True} and e["keywords"].get("$junk") is True, e
 
+    def notjunk(_):
+        e = keywords_of(mail, a, s4)
+        assert e["mailboxIds"] == {box["inbox"]: True}, e
+        assert e["keywords"].get("$notjunk") is True and "$junk" not in e["keywords"], e
+
     def deleted(_):
         assert keywords_of(mail, a, s2)["mailboxIds"] == {box["trash"]: True}
 
@@ -57,7 +62,8 @@ def test_actions_on_selection_and_open_message(mail, browser):
                     params={"user": a, "password": mail.password, "subjects": subjects,
                             "archive": box["archive"]},
                     sync={"read": read, "flagged": flagged, "moved": moved, "dragged": dragged,
-                          "junked": junked, "deleted": deleted})["result"]
+                          "junked": junked, "deleted": deleted,
+                          "notjunk": notjunk})["result"]
     assert r["selected"] == 3, r  # Shift+click took the range
     # Empty Trash destroyed both (RFC 8621 4.6: destroy), the others are where they went
     assert keywords_of(mail, a, s2) is None and keywords_of(mail, a, s3) is None

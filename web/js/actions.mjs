@@ -112,6 +112,19 @@ export function junkEmails(app, ids, from) {
 	});
 }
 
+// Not junk: back to the Inbox with $notjunk, so a filter learns it was wrong.
+export function notJunkEmails(app, ids, from) {
+	return guarded(app, async () => {
+		const inbox = app.byRole('inbox');
+		const patch = { 'keywords/$junk': null, 'keywords/$notjunk': true };
+		if (inbox && inbox.id !== from)
+			Object.assign(patch, from ? { ['mailboxIds/' + from]: null, ['mailboxIds/' + inbox.id]: true }
+				: { mailboxIds: { [inbox.id]: true } });
+		await update(app, ids, patch);
+		await done(app, app.t('action.moved', { count: ids.length }));
+	});
+}
+
 // Every message in Trash destroyed, after a confirm naming how many.
 export function emptyTrash(app) {
 	return guarded(app, async () => {

@@ -63,6 +63,7 @@ export default {
 	'action.delete': 'Löschen',
 	'action.deleteForever': 'Endgültig löschen',
 	'action.junk': 'Spam',
+	'action.notjunk': 'Kein Spam',
 	'action.move': 'Verschieben nach …',
 	'action.emptyTrash': 'Papierkorb leeren',
 	'action.emptyTrashConfirm': 'Alle {count} Nachrichten im Papierkorb endgültig löschen?',

@@ -64,6 +64,7 @@ export default {
 	'action.delete': 'Delete',
 	'action.deleteForever': 'Delete forever',
 	'action.junk': 'Junk',
+	'action.notjunk': 'Not junk',
 	'action.move': 'Move to…',
 	'action.emptyTrash': 'Empty Trash',
 	'action.emptyTrashConfirm': 'Delete all {count} messages in Trash for good?',

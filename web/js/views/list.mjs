@@ -8,8 +8,8 @@
 // shows up and mail removed elsewhere (a POP3 client's DELE) goes away without reload.
 import { el, clear, $, $$ } from '../ui.mjs';
 import { LIST_PROPERTIES, messageRow } from '../rows.mjs';
-import { DRAG_TYPE, setSeen, setFlagged, moveEmails, deleteEmails, junkEmails, emptyTrash }
-	from '../actions.mjs';
+import { DRAG_TYPE, setSeen, setFlagged, moveEmails, deleteEmails, junkEmails, notJunkEmails,
+	emptyTrash } from '../actions.mjs';
 import { mailboxLabel } from '../shell.mjs';
 import * as reader from './reader.mjs';
 
@@ -242,7 +242,9 @@ function toolbar(app) {
 		btn('action-flag', 'action.flag', ids => setFlagged(app, ids,
 			!ids.some(id => st.emails.get(id)?.keywords?.$flagged))),
 		moveMenu(app),
-		btn('action-junk', 'action.junk', ids => junkEmails(app, ids, st.mailboxId)),
+		mb && mb.role === 'junk'
+			? btn('action-notjunk', 'action.notjunk', ids => notJunkEmails(app, ids, st.mailboxId))
+			: btn('action-junk', 'action.junk', ids => junkEmails(app, ids, st.mailboxId)),
 		btn('action-delete', isTrash ? 'action.deleteForever' : 'action.delete',
 			ids => deleteEmails(app, ids, st.mailboxId)),
 		isTrash ? el('button', { type: 'button', testid: 'empty-trash', text: app.t('action.emptyTrash'),
