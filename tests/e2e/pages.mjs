@@ -15,6 +15,9 @@ export async function settings(page, h) {
 	const box = await qr.boundingBox();
 	const link = page.locator('[data-testid=settings-autoconfig-link]');
 	await h.screenshot();
+	// the code alone, for the test to decode
+	const qrShot = await h.screenshot('qr', { clip: { x: box.x - 16, y: box.y - 16,
+		width: box.width + 32, height: box.height + 32 } });
 	return {
 		imap: await text(page, '[data-testid=settings-imap]'),
 		pop3: await text(page, '[data-testid=settings-pop3]'),
@@ -24,6 +27,7 @@ export async function settings(page, h) {
 			marks: await qr.evaluate((e) => e.tagName.toLowerCase() === 'img'
 				? e.naturalWidth : e.querySelectorAll('rect, path').length) },
 		autoconfig: await link.getAttribute('href'),
+		qrShot,
 	};
 }
 

@@ -1,9 +1,15 @@
 """The webmail's client settings page shows the ports of the running config and a QR
-code of the autoconfig link; the devices & activity page lists a POP3 client after its
+code (decoded: the profile URL ClientSettings/get gives); the devices & activity page lists a POP3 client after its
 session and what it removed, and an IMAP client by the name it gave in ID (issue 10,
 webmail: "client settings page", "devices and activity")."""
 
 import re
+import shutil
+import subprocess
+
+from jmap_test import CORE
+
+KASTEN_CAP = "https://kasten.dev/jmap/account"
 
 
 def test_settings_page_shows_running_ports_and_qr(mail, browser):
@@ -16,6 +22,14 @@ def test_settings_page_shows_running_ports_and_qr(mail, browser):
     assert r["autoconfig"], r
     assert r["qr"]["tag"] in ("svg", "img") and r["qr"]["marks"] > 0, r
     assert r["qr"]["width"] >= 64 and r["qr"]["height"] >= 64, r
+    # the code says the profile URL of ClientSettings/get (the running config's)
+    assert shutil.which("zbarimg"), "zbarimg missing: scripts/install-deps.sh check installs zbar-tools"
+    decoded = subprocess.run(["zbarimg", "--raw", "-q", r["qrShot"]], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=60).stdout.decode().strip()
+    (_, cs, _), = mail.client(mail.alice).calls([["ClientSettings/get", {}, "c0"]],
+                                                using=[CORE, KASTEN_CAP])
+    assert decoded == cs["mobileconfigUrl"], (decoded, cs)
+    assert str(ports["http"]) in decoded and "email=" in decoded, decoded
 
 
 def test_devices_page_lists_pop3_client(mail, browser):
