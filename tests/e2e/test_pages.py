@@ -1,7 +1,8 @@
 """The webmail's client settings page shows the ports of the running config and a QR
-code (decoded: the profile URL ClientSettings/get gives); the devices & activity page lists a POP3 client after its
-session and what it removed, and an IMAP client by the name it gave in ID (issue 10,
-webmail: "client settings page", "devices and activity")."""
+code (decoded: the profile URL ClientSettings/get gives); the devices & activity page
+lists a POP3 client after its session and what it removed, and an IMAP client by the
+name it gave in ID (issue 10, webmail: "client settings page", "devices and
+activity")."""
 
 import re
 import shutil
