@@ -1,7 +1,7 @@
 // sync.mjs: one mailbox seen by the webmail, IMAP and POP3 at once (issue 10, "How it is
 // shown": new mail without reload, \Seen to IMAP, a webmail delete to POP3, a POP3 DELE
 // to the webmail). The test delivers and checks the other protocols at the sync points.
-import { markPage, openFolder, pageKept, rowBySubject, waitForNoRow, waitForRow, confirmed }
+import { markPage, openFolder, pageKept, quota, rowBySubject, waitForNoRow, waitForRow, confirmed }
 	from './lib.mjs';
 
 async function inbox(page, h) {
@@ -19,15 +19,21 @@ export async function newMail(page, h) {
 	const mailboxId = await inbox(page, h);
 	await markPage(page);
 	const unreadBefore = await unreadCount(page, mailboxId);
+	const quotaBefore = await quota(page);
 	const { subject } = await h.sync('deliver');
 	const row = await waitForRow(page, h, subject);
+	// the storage bar counts the new message too
+	await h.until((used) => {
+		const bar = document.querySelector('[data-testid=quota-bar]');
+		return bar && Number(bar.dataset.used) > used;
+	}, quotaBefore.used);
 	await h.until(([id, n]) => {
 		const e = document.querySelector(
 			`[data-testid=folder][data-mailbox-id="${id}"] [data-testid=folder-unread]`);
 		return e && Number(e.dataset.count ?? e.textContent) === n;
 	}, [mailboxId, unreadBefore + 1]);
 	return { row, mailboxId, unreadBefore, unreadAfter: await unreadCount(page, mailboxId),
-		kept: await pageKept(page) };
+		quotaBefore, quotaAfter: await quota(page), kept: await pageKept(page) };
 }
 
 // 3. Opening a message shows it and marks it read.

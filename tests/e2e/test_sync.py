@@ -36,6 +36,10 @@ def test_delivered_mail_appears_without_reload(mail, browser):
     assert ids == [r["row"]["id"]], (ids, r)
     assert r["row"]["unread"] == "true", r
     assert r["unreadAfter"] == r["unreadBefore"] + 1 == 1, r
+    # the storage bar grew by the message, as Quota/get counts it (RFC 9425 4.1)
+    size = size_of(mail, mail.alice, r["row"]["id"])
+    assert r["quotaAfter"]["used"] == r["quotaBefore"]["used"] + size, (r, size)
+    assert r["quotaAfter"]["used"] == mail.used_bytes(mail.alice), r
 
 
 def test_opening_sets_seen_for_imap_idle(mail, browser):
