@@ -154,6 +154,7 @@ static char *nested(unsigned n)
 {
 	size_t cap = 64 + n * 48;
 	char *s = malloc(cap);
+	assert_non_null(s);
 	size_t o = 0;
 	for (unsigned i = 0; i < n; i++)
 		o += (size_t)snprintf(s + o, cap - o, "{\"operator\":\"NOT\",\"conditions\":[");
@@ -181,11 +182,13 @@ static void bounds(void **state)
 	/* conditions: LIMIT_JMAP_FILTER_CONDITIONS in all levels, +1 refused */
 	for (unsigned n = LIMIT_JMAP_FILTER_CONDITIONS - 1; n <= LIMIT_JMAP_FILTER_CONDITIONS + 1;
 	     n++) {
-		char *s = malloc(64 + n * 40);
-		size_t o = (size_t)sprintf(s, "{\"operator\":\"OR\",\"conditions\":[");
+		size_t cap = 64 + n * 40;
+		char *s = malloc(cap);
+		assert_non_null(s);
+		size_t o = (size_t)snprintf(s, cap, "{\"operator\":\"OR\",\"conditions\":[");
 		for (unsigned i = 0; i < n; i++)
-			o += (size_t)sprintf(s + o, "%s{\"text\":\"t%u\"}", i ? "," : "", i);
-		sprintf(s + o, "]}");
+			o += (size_t)snprintf(s + o, cap - o, "%s{\"text\":\"t%u\"}", i ? "," : "", i);
+		snprintf(s + o, cap - o, "]}");
 		struct jmap_filter *f = NULL;
 		struct jmap_filter_error e;
 		int r = parse(s, &f, &e);
@@ -200,6 +203,7 @@ static void bounds(void **state)
 	/* a text of LIMIT_SEARCH_NEEDLE octets, and one more */
 	for (size_t n = LIMIT_SEARCH_NEEDLE - 1; n <= LIMIT_SEARCH_NEEDLE + 1; n++) {
 		char *s = malloc(n + 32);
+		assert_non_null(s);
 		memcpy(s, "{\"body\":\"", 9);
 		memset(s + 9, 'a', n);
 		memcpy(s + 9 + n, "\"}", 3);
