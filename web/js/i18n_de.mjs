@@ -87,6 +87,7 @@ export default {
 	'reader.remoteBlocked': 'Externe Bilder in dieser Nachricht sind zum Schutz Ihrer Privatsphäre blockiert.',
 	'reader.showRemote': 'Externe Bilder anzeigen',
 	'reader.htmlTitle': 'Inhalt der Nachricht',
+	'reader.empty': 'Wählen Sie eine Nachricht aus, um sie zu lesen.',
 	'reader.notFound': 'Diese Nachricht gibt es nicht mehr.',
 	'reader.noBody': '(Diese Nachricht enthält keinen Text.)',
 	'reader.download': '{name} herunterladen',

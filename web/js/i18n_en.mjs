@@ -88,6 +88,7 @@ export default {
 	'reader.remoteBlocked': 'Remote images in this message are blocked to protect your privacy.',
 	'reader.showRemote': 'Show remote images',
 	'reader.htmlTitle': 'Message content',
+	'reader.empty': 'Select a message to read it.',
 	'reader.notFound': 'This message is gone.',
 	'reader.noBody': '(This message has no text.)',
 	'reader.download': 'Download {name}',

@@ -83,6 +83,10 @@ export function renderFolders(app) {
 	const ul = document.getElementById('folders');
 	if (!ul)
 		return;
+	// the tab shows the Inbox's unread count, as mail clients' windows do
+	const inbox = app.byRole('inbox');
+	const n = inbox ? inbox.unreadEmails || 0 : 0;
+	document.title = (n ? `(${n}) ` : '') + app.t('app.title');
 	const cur = app.current && app.current.name === 'list' && !app.current.params.search
 		? app.current.params.mailboxId : null;
 	clear(ul).append(...sortedMailboxes(app).map(({ mailbox, depth }) => {

@@ -399,7 +399,7 @@ export async function show(app, params) {
 		if (row)
 			row.scrollIntoView({ block: 'nearest' });
 	} else {
-		reader.close(pane);
+		reader.close(pane, app);
 		app.view.focus({ preventScroll: true });
 	}
 }

@@ -26,10 +26,11 @@ export function current() {
 	return shown && shown.email;
 }
 
-export function close(pane) {
+// The pane without a message: a hint (desktop; on a phone the pane is hidden then).
+export function close(pane, app) {
 	shown = null;
 	if (pane)
-		clear(pane);
+		clear(pane).append(app ? el('p', { class: 'empty reader-empty', text: app.t('reader.empty') }) : '');
 }
 
 // Text with its links as <a> elements (linkify.mjs decides what is a link).
