@@ -444,6 +444,9 @@
 					    * request depth, LIMIT_JMAP_DEPTH, allows 5) */
 #define LIMIT_JMAP_FILTER_CONDITIONS 64    /* conditions of one filter, all levels (each text
 					    * one is a full-text search per mailbox) */
+#define LIMIT_JMAP_SNIPPET_MESSAGE (1u << 20) /* SearchSnippet/get reads the text of messages
+					    * up to this size when a body term is not in the
+					    * stored preview; larger ones get a null preview */
 #define LIMIT_JMAP_ARENA (64u << 20)       /* one request's strings and id lists */
 #define LIMIT_JMAP_BODY_VALUE (4u << 20)   /* bytes of one Email bodyValue (RFC 8621 4.2): a
 					    * longer one is cut there, isTruncated */
