@@ -1,7 +1,7 @@
 // layout.mjs: the inbox at desktop and phone size (screenshots as test artifacts), the
 // keyboard shortcuts j/k/o, the German UI (issue 10: "keyboard shortcuts for the common
 // actions; works on a phone-sized screen; UI in English and German").
-import { ROW, openFolder, rows, rowBySubject, waitForRow } from './lib.mjs';
+import { ROW, openFolder, openPage, rows, rowBySubject, waitForRow } from './lib.mjs';
 
 const READER = '[data-testid=reader]';
 
@@ -80,4 +80,18 @@ export async function german(page, h) {
 	const logout = (await page.textContent('[data-testid=logout]')).trim();
 	await h.screenshot();
 	return { login, inbox, logout };
+}
+
+// Every page of the navigation on a phone: reached through the menu, no wider than the
+// screen.
+export async function phonePages(page, h) {
+	await h.login(h.params.user, h.params.password);
+	const out = {};
+	for (const [testid, hash] of [['nav-settings', '#/settings'], ['nav-devices', '#/devices'],
+		['nav-cleanup', '#/cleanup'], ['compose', '#/compose']]) {
+		await openPage(page, h, testid, hash);
+		await h.screenshot(testid);
+		out[testid] = { fits: await fits(page), width: await page.evaluate(() => document.documentElement.scrollWidth) };
+	}
+	return out;
 }

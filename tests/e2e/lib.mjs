@@ -40,16 +40,31 @@ export async function waitForNoRow(page, h, subject) {
 		.some((e) => e.textContent.includes(s)), subject);
 }
 
+// Whether a locator's element is shown within the screen's width (an off-canvas menu
+// counts as visible to playwright while it sits beside the screen).
+async function onScreen(page, target) {
+	if (!(await target.isVisible()))
+		return false;
+	const box = await target.boundingBox();
+	const width = page.viewportSize().width;
+	return !!box && box.x >= 0 && box.x + box.width <= width + 1;
+}
+
 // Make a navigation element clickable: on a phone the folder list and the page links
 // sit behind the menu button (nav-toggle) until it is opened.
 export async function reveal(page, selector) {
 	const target = page.locator(selector).first();
-	if (await target.isVisible())
+	if (await onScreen(page, target))
 		return target;
 	const toggle = page.locator('[data-testid=nav-toggle]');
 	if (await toggle.count() && await toggle.isVisible())
 		await toggle.click();
-	await target.waitFor({ state: 'visible' });
+	const deadline = Date.now() + 20000;
+	while (!(await onScreen(page, target))) {
+		if (Date.now() > deadline)
+			throw new Error(`${selector} is not on the screen, menu opened or not`);
+		await page.waitForTimeout(100);
+	}
 	return target;
 }
 

@@ -63,3 +63,12 @@ def test_german_ui_from_browser_language(mail, browser):
     assert r["login"]["submit"] == de["login.submit"] != en["login.submit"], r
     assert r["logout"] == de["nav.logout"] != en["nav.logout"], r
     assert r["inbox"].startswith(de["role.inbox"]), r
+
+
+def test_phone_reaches_every_page_through_the_menu(mail, browser):
+    """On a 390x844 phone each page of the navigation opens from the menu and is no
+    wider than the screen."""
+    r = browser.run("layout.mjs#phonePages", mail.base, size="phone", params={
+        "user": mail.alice, "password": mail.password})["result"]
+    assert set(r) == {"nav-settings", "nav-devices", "nav-cleanup", "compose"}, r
+    assert all(page["fits"] for page in r.values()), r
