@@ -56,6 +56,7 @@ const struct jmap_method jmap_methods[] = {
 	{"EmailSubmission/get", JMAP_CAP_SUBMISSION, jmap_submission_get},
 	{"EmailSubmission/changes", JMAP_CAP_SUBMISSION, jmap_submission_changes},
 	{"EmailSubmission/query", JMAP_CAP_SUBMISSION, jmap_submission_query},
+	{"EmailSubmission/queryChanges", JMAP_CAP_SUBMISSION, jmap_submission_querychanges},
 	{"EmailSubmission/set", JMAP_CAP_SUBMISSION, jmap_submission_set},
 	{"Activity/get", JMAP_CAP_KASTEN, jmap_activity_get},
 	{"ClientSettings/get", JMAP_CAP_KASTEN, jmap_client_settings_get},

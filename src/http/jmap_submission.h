@@ -30,6 +30,10 @@ struct smtp_submit;
 int jmap_submission_get(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_submission_changes(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_submission_query(struct jmap_ctx *x, json_t *args, json_t **result_out);
+/* EmailSubmission/queryChanges (RFC 8621 7.4): the arguments checked, then always
+ * cannotCalculateChanges (RFC 8620 5.6 allows it; /query says canCalculateChanges false):
+ * a client runs the query again, which reads at most LIMIT_SUBMISSION_ROWS. */
+int jmap_submission_querychanges(struct jmap_ctx *x, json_t *args, json_t **result_out);
 int jmap_submission_set(struct jmap_ctx *x, json_t *args, json_t **result_out);
 
 /* smtp_submit_message and smtp_submit_queue_show (smtp_submit.h). Set once at start-up,

@@ -1,4 +1,5 @@
-/* jmap_submission_get.c: EmailSubmission/get, /changes and /query (RFC 8621 7.1-7.4)
+/* jmap_submission_get.c: EmailSubmission/get, /changes, /query and /queryChanges
+ * (RFC 8621 7.1-7.4)
  * over the account's kept submissions (store_submission_list: at most
  * LIMIT_SUBMISSION_ROWS, so every call reads them all and filters in memory).
  * deliveryStatus: what the send returned, with the remote recipients' states read from
@@ -325,4 +326,14 @@ int jmap_submission_query(struct jmap_ctx *x, json_t *args, json_t **result_out)
 		return ERR_INVAL;
 	*result_out = jmap_query_result(x, &q, state, false, ids, n, first, count);
 	return *result_out ? 0 : jmap_method_error(x, "serverFail", NULL);
+}
+
+int jmap_submission_querychanges(struct jmap_ctx *x, json_t *args, json_t **result_out)
+{
+	struct jmap_querychanges_args q;
+	(void)result_out; /* never an answer: see jmap_submission.h */
+	if (jmap_querychanges_parse(x, args, &q) < 0)
+		return ERR_INVAL;
+	return jmap_method_error(x, "cannotCalculateChanges",
+				 "EmailSubmission/query cannot calculate changes: query again");
 }

@@ -99,6 +99,8 @@ def cases(ids, b_inbox):
         "EmailSubmission/get": {"ids": [s]},
         "EmailSubmission/changes": {"sinceState": "0"},
         "EmailSubmission/query": {"filter": {"emailIds": [e]}},
+        "EmailSubmission/queryChanges": {"sinceQueryState": "0",
+                                         "filter": {"emailIds": [e]}},
         "EmailSubmission/set": {"update": {s: {"undoStatus": "canceled"}}, "destroy": [s],
                                 "create": {"x": {"identityId": ids["identity"],
                                                  "emailId": e}}},

@@ -281,6 +281,10 @@ def test_changes_query_update_destroy(mserver):
     assert q["ids"] == sorted([s1, s2], key=lambda s: e1 if s == s1 else e2)
     assert ca.err("EmailSubmission/query", {"filter": {"subject": "x"}}) == \
         "unsupportedFilter"
+    # RFC 8620 5.6: a server may always answer cannotCalculateChanges
+    assert ca.err("EmailSubmission/queryChanges", {"sinceQueryState": q["queryState"]}) == \
+        "cannotCalculateChanges"
+    assert ca.err("EmailSubmission/queryChanges", {}) == "invalidArguments"
     # sent at once: nothing to cancel (RFC 8621 7.5 cannotUnsend)
     r = ca.ok("EmailSubmission/set", {"update": {s1: {"undoStatus": "canceled"}}})
     assert r["notUpdated"][s1]["type"] == "cannotUnsend"
