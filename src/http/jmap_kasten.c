@@ -22,10 +22,8 @@ static int args_check(struct jmap_ctx *x, json_t *args)
 		return ERR_INVAL;
 	const char *k;
 	json_t *v;
-	json_object_foreach(args, k, v)
-		if (strcmp(k, "accountId") != 0)
-			return jmap_method_error(x, "invalidArguments",
-						 arena_printf(x->a, "unknown argument %s", k));
+	json_object_foreach(args, k, v) if (strcmp(k, "accountId") != 0) return jmap_method_error(
+	    x, "invalidArguments", arena_printf(x->a, "unknown argument %s", k));
 	return 0;
 }
 
@@ -40,9 +38,9 @@ static json_t *activity_item(const struct store_activity *e)
 {
 	if (e->kind == STORE_ACT_REMOVED)
 		return json_pack("{s:s,s:s,s:o,s:o,s:I,s:I,s:o}", "kind", "removed", "protocol",
-				 e->protocol, "client", string_or_null(e->client), "address",
-				 string_or_null(e->address), "count", (json_int_t)e->count,
-				 "bytes", (json_int_t)e->bytes, "at", jmap_utc_date(e->last_seen));
+		                 e->protocol, "client", string_or_null(e->client), "address",
+		                 string_or_null(e->address), "count", (json_int_t)e->count, "bytes",
+		                 (json_int_t)e->bytes, "at", jmap_utc_date(e->last_seen));
 	json_t *first = jmap_utc_date(e->first_seen), *last = jmap_utc_date(e->last_seen);
 	if (!first || !last) {
 		json_decref(first);
@@ -50,8 +48,8 @@ static json_t *activity_item(const struct store_activity *e)
 		return NULL;
 	}
 	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "kind", "seen", "protocol", e->protocol,
-			 "client", string_or_null(e->client), "address",
-			 string_or_null(e->address), "firstSeen", first, "lastSeen", last);
+	                 "client", string_or_null(e->client), "address", string_or_null(e->address),
+	                 "firstSeen", first, "lastSeen", last);
 }
 
 int jmap_activity_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
@@ -81,12 +79,12 @@ int jmap_activity_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
 static json_t *service_item(const struct conf_service *s, const char *host)
 {
 	const char *proto = s->proto == CONF_SERVICE_IMAP   ? "imap"
-			    : s->proto == CONF_SERVICE_POP3 ? "pop3"
-							    : "smtp";
+	                    : s->proto == CONF_SERVICE_POP3 ? "pop3"
+	                                                    : "smtp";
 	/* kasten offers STARTTLS on every listener without implicit TLS ([tls] or the
 	 * self-signed pair), so "plain" never describes one of ours */
-	return json_pack("{s:s,s:s,s:i,s:s}", "protocol", proto, "host", host, "port",
-			 (int)s->port, "security", s->implicit_tls ? "tls" : "starttls");
+	return json_pack("{s:s,s:s,s:i,s:s}", "protocol", proto, "host", host, "port", (int)s->port,
+	                 "security", s->implicit_tls ? "tls" : "starttls");
 }
 
 /* The server's own public URL: the https listener when there is one (the scheme a phone
@@ -141,14 +139,13 @@ static json_t *settings_object(struct jmap_ctx *x, const struct conf *c, bool po
 		if (!svc[i].port || (svc[i].proto == CONF_SERVICE_POP3 && !pop3_on))
 			continue;
 		rc = json_array_append_new(svc[i].proto == CONF_SERVICE_SUBMISSION ? out : in,
-					   service_item(&svc[i], c->hostname));
+		                           service_item(&svc[i], c->hostname));
 	}
 	const char *base = public_base(x, c), *addr = query_escape(x->a, x->address);
 	json_t *autoconfig = json_null(), *mobileconfig = json_null();
 	if (base && addr) {
-		autoconfig = json_pack("s+++", base,
-				       "/.well-known/autoconfig/mail/config-v1.1.xml",
-				       "?emailaddress=", addr);
+		autoconfig = json_pack("s+++", base, "/.well-known/autoconfig/mail/config-v1.1.xml",
+		                       "?emailaddress=", addr);
 		mobileconfig = json_pack("s++", base, "/mobileconfig?email=", addr);
 	}
 	if (rc < 0 || !addr) {
@@ -160,9 +157,8 @@ static json_t *settings_object(struct jmap_ctx *x, const struct conf *c, bool po
 	}
 	json_t *expire = c->pop3_expire_days ? json_integer(c->pop3_expire_days) : json_null();
 	return json_pack("{s:s,s:o,s:o,s:{s:b,s:o},s:o,s:o}", "accountId", x->account_str,
-			 "incoming", in, "outgoing", out, "pop3", "enabled", pop3_on,
-			 "expireDays", expire, "autoconfigUrl", autoconfig, "mobileconfigUrl",
-			 mobileconfig);
+	                 "incoming", in, "outgoing", out, "pop3", "enabled", pop3_on, "expireDays",
+	                 expire, "autoconfigUrl", autoconfig, "mobileconfigUrl", mobileconfig);
 }
 
 int jmap_client_settings_get(struct jmap_ctx *x, json_t *args, json_t **result_out)
@@ -176,7 +172,7 @@ int jmap_client_settings_get(struct jmap_ctx *x, json_t *args, json_t **result_o
 	/* POP3 is this account's when the server offers it (conf_services leaves its
 	 * ports 0 when [pop3] enabled = no) and the account is not switched off */
 	bool pop3_on = acct.pop3_enabled && c->pop3_enabled &&
-		       (conf_listen_port(c->pop3) || conf_listen_port(c->pop3s));
+	               (conf_listen_port(c->pop3) || conf_listen_port(c->pop3s));
 	*result_out = settings_object(x, c, pop3_on);
 	return *result_out ? 0 : jmap_method_error(x, "serverFail", NULL);
 }

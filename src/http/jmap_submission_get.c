@@ -18,8 +18,8 @@
 #include "core/banned.h"
 
 static const char *const submission_props[] = {
-	"id", "identityId", "emailId", "threadId", "envelope", "sendAt", "undoStatus",
-	"deliveryStatus", "dsnBlobIds", "mdnBlobIds", NULL,
+    "id",         "identityId",     "emailId",    "threadId",   "envelope", "sendAt",
+    "undoStatus", "deliveryStatus", "dsnBlobIds", "mdnBlobIds", NULL,
 };
 
 /* The remote recipients' states from the queue (RFC 8621 7 deliveryStatus): while the
@@ -35,7 +35,8 @@ static void refresh_status(struct jmap_ctx *x, json_t *obj)
 		sh = NULL;
 	const char *addr;
 	json_t *st;
-	json_object_foreach(status, addr, st) {
+	json_object_foreach(status, addr, st)
+	{
 		const char *was = json_string_value(json_object_get(st, "delivered"));
 		if (!was || strcmp(was, "queued") != 0)
 			continue; /* local: final when sent */
@@ -43,11 +44,11 @@ static void refresh_status(struct jmap_ctx *x, json_t *obj)
 		for (size_t i = 0; sh && i < sh->n_rcpts && !q; i++)
 			if (strcmp(sh->rcpts[i].address, addr) == 0)
 				q = &sh->rcpts[i];
-		const char *delivered = !q ? "unknown"
-					: q->state == QUEUE_RCPT_PENDING   ? "queued"
-					: q->state == QUEUE_RCPT_DELIVERED ? "yes"
-					: q->state == QUEUE_RCPT_RELAYED   ? "unknown"
-									   : "no";
+		const char *delivered = !q                                 ? "unknown"
+		                        : q->state == QUEUE_RCPT_PENDING   ? "queued"
+		                        : q->state == QUEUE_RCPT_DELIVERED ? "yes"
+		                        : q->state == QUEUE_RCPT_RELAYED   ? "unknown"
+		                                                           : "no";
 		json_object_set_new(st, "delivered", json_string(delivered));
 		if (q && q->last_error)
 			json_object_set_new(st, "smtpReply", json_string(q->last_error));
@@ -78,7 +79,8 @@ static json_t *wanted(json_t *full, const struct jmap_get_args *g)
 	json_t *o = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach(full, k, v) {
+	json_object_foreach(full, k, v)
+	{
 		if (o && jmap_get_wants(g, k) && json_object_set(o, k, v) < 0) {
 			json_decref(o);
 			o = NULL;
@@ -154,7 +156,7 @@ int jmap_submission_changes(struct jmap_ctx *x, json_t *args, json_t **result_ou
 		return jmap_method_error(x, "serverFail", NULL);
 	if (c.since > l.state || c.since < l.pruned)
 		return jmap_method_error(x, "cannotCalculateChanges",
-					 "sinceState is not a state the server still knows");
+		                         "sinceState is not a state the server still knows");
 	/* RFC 8620 5.2: made and gone after since: left out; made before, gone after:
 	 * destroyed; made after, alive: created (submissions never change otherwise) */
 	struct sub_change *ch = arena_alloc(x->a, (l.n ? l.n : 1) * sizeof *ch);
@@ -175,7 +177,7 @@ int jmap_submission_changes(struct jmap_ctx *x, json_t *args, json_t **result_ou
 	json_t *created = json_array(), *destroyed = json_array();
 	for (size_t i = 0; created && destroyed && i < (more ? max : n); i++)
 		json_array_append_new(ch[i].created ? created : destroyed,
-				      json_string(jmap_submission_id(x, ch[i].id)));
+		                      json_string(jmap_submission_id(x, ch[i].id)));
 	*result_out = jmap_changes_result(x, c.since, new_state, more, created, NULL, destroyed);
 	return *result_out ? 0 : jmap_method_error(x, "serverFail", NULL);
 }
@@ -187,7 +189,8 @@ static bool id_in(json_t *list, const char *v)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(list, i, e) {
+	json_array_foreach(list, i, e)
+	{
 		if (v && json_is_string(e) && strcmp(json_string_value(e), v) == 0)
 			return true;
 	}
@@ -199,8 +202,10 @@ static bool matches(json_t *f, json_t *o)
 	const char *k;
 	json_t *v;
 	const char *sent = json_string_value(json_object_get(o, "sendAt"));
-	json_object_foreach(f, k, v) {
-		if (!strcmp(k, "identityIds") || !strcmp(k, "emailIds") || !strcmp(k, "threadIds")) {
+	json_object_foreach(f, k, v)
+	{
+		if (!strcmp(k, "identityIds") || !strcmp(k, "emailIds") ||
+		    !strcmp(k, "threadIds")) {
 			char prop[16];
 			size_t len = strlen(k) - 1; /* the property: the name without its 's' */
 			memcpy(prop, k, len);
@@ -228,17 +233,21 @@ static bool filter_ok(json_t *f)
 	json_t *v;
 	if (!json_is_object(f))
 		return false;
-	json_object_foreach(f, k, v) {
-		if (!strcmp(k, "identityIds") || !strcmp(k, "emailIds") || !strcmp(k, "threadIds")) {
+	json_object_foreach(f, k, v)
+	{
+		if (!strcmp(k, "identityIds") || !strcmp(k, "emailIds") ||
+		    !strcmp(k, "threadIds")) {
 			size_t i;
 			json_t *e;
 			if (!json_is_array(v))
 				return false;
-			json_array_foreach(v, i, e) {
+			json_array_foreach(v, i, e)
+			{
 				if (!json_is_string(e))
 					return false;
 			}
-		} else if (!strcmp(k, "undoStatus") || !strcmp(k, "before") || !strcmp(k, "after")) {
+		} else if (!strcmp(k, "undoStatus") || !strcmp(k, "before") ||
+		           !strcmp(k, "after")) {
 			if (!json_is_string(v))
 				return false;
 		} else {
@@ -252,7 +261,7 @@ static bool filter_ok(json_t *f)
  * sentAt, which is sendAt here) and the order, shared by every element since qsort's
  * comparator takes no argument. */
 struct sorted {
-	const char *key;           /* NULL: sorted by id only */
+	const char *key; /* NULL: sorted by id only */
 	const char *id;
 	int64_t sid;
 	const bool *ascending;
@@ -310,12 +319,13 @@ int jmap_submission_query(struct jmap_ctx *x, json_t *args, json_t **result_out)
 			const char *key = NULL;
 			if (prop) {
 				const char *k = strcmp(prop, "sentAt") == 0 ? "sendAt" : prop;
-				key = arena_strdup(x->a, json_string_value(json_object_get(o, k))
-								 ? json_string_value(json_object_get(o, k))
-								 : "");
+				key = arena_strdup(x->a,
+				                   json_string_value(json_object_get(o, k))
+				                       ? json_string_value(json_object_get(o, k))
+				                       : "");
 			}
-			v[n++] = (struct sorted){key, jmap_submission_id(x, l.v[i].id), l.v[i].id,
-						 &asc};
+			v[n++] =
+			    (struct sorted){key, jmap_submission_id(x, l.v[i].id), l.v[i].id, &asc};
 		}
 		json_decref(o);
 	}
@@ -335,5 +345,5 @@ int jmap_submission_querychanges(struct jmap_ctx *x, json_t *args, json_t **resu
 	if (jmap_querychanges_parse(x, args, &q) < 0)
 		return ERR_INVAL;
 	return jmap_method_error(x, "cannotCalculateChanges",
-				 "EmailSubmission/query cannot calculate changes: query again");
+	                         "EmailSubmission/query cannot calculate changes: query again");
 }

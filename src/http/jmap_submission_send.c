@@ -53,7 +53,8 @@ static const char *envelope_address(json_t *a)
 	json_t *email = json_object_get(a, "email"), *params = json_object_get(a, "parameters");
 	if (!json_is_object(a) || !json_is_string(email) || !address_ok(json_string_value(email)))
 		return NULL;
-	if (params && !json_is_null(params) && !(json_is_object(params) && !json_object_size(params)))
+	if (params && !json_is_null(params) &&
+	    !(json_is_object(params) && !json_object_size(params)))
 		return NULL;
 	return json_string_value(email);
 }
@@ -90,7 +91,7 @@ static const char *mailbox_address(struct arena *a, const struct mime_addr *m)
 }
 
 static int add_rcpts(struct jmap_ctx *x, struct submit_envelope *e, size_t cap,
-		     const struct mime_addr *list)
+                     const struct mime_addr *list)
 {
 	for (const struct mime_addr *m = list; m; m = m->next) {
 		const char *addr = mailbox_address(x->a, m);
@@ -108,8 +109,7 @@ static int add_rcpts(struct jmap_ctx *x, struct submit_envelope *e, size_t cap,
 
 /* RFC 8621 7: no envelope given: mailFrom from Sender (else From), rcptTo from To, Cc
  * and Bcc, duplicates dropped. ERR_INVAL when there is no sender address. */
-static int envelope_derived(struct jmap_ctx *x, int fd, uint64_t size,
-			    struct submit_envelope *e)
+static int envelope_derived(struct jmap_ctx *x, int fd, uint64_t size, struct submit_envelope *e)
 {
 	size_t n = size < LIMIT_SUBMIT_HEADER ? (size_t)size : LIMIT_SUBMIT_HEADER, got = 0;
 	uint8_t *h = arena_alloc(x->a, n + 1);
@@ -151,14 +151,14 @@ static json_t *envelope_json(const struct submit_envelope *e)
 {
 	json_t *rcpt = json_array();
 	for (size_t i = 0; rcpt && i < e->n; i++)
-		if (json_array_append_new(rcpt, json_pack("{s:s,s:n}", "email", e->rcpts[i],
-							  "parameters")) < 0) {
+		if (json_array_append_new(
+		        rcpt, json_pack("{s:s,s:n}", "email", e->rcpts[i], "parameters")) < 0) {
 			json_decref(rcpt);
 			rcpt = NULL;
 		}
 	return rcpt ? json_pack("{s:{s:s,s:n},s:o}", "mailFrom", "email", e->mail_from,
-				"parameters", "rcptTo", rcpt)
-		    : NULL;
+	                        "parameters", "rcptTo", rcpt)
+	            : NULL;
 }
 
 /* The refusals of smtp_submit_message as RFC 8621 7.5 SetErrors. */
@@ -174,18 +174,18 @@ static json_t *refusal_error(const struct smtp_submit *m)
 	}
 	case SMTP_SUBMIT_RATE:
 		return jmap_set_error("forbiddenToSend",
-				      "the account's messages per hour are used up "
-				      "([submission] max_messages_per_hour)",
-				      NULL);
+		                      "the account's messages per hour are used up "
+		                      "([submission] max_messages_per_hour)",
+		                      NULL);
 	case SMTP_SUBMIT_MAIL_FROM:
 		return jmap_set_error("forbiddenMailFrom",
-				      "the envelope sender is not the account's address or alias",
-				      NULL);
+		                      "the envelope sender is not the account's address or alias",
+		                      NULL);
 	case SMTP_SUBMIT_FROM:
 		return jmap_set_error("forbiddenFrom",
-				      "the From header field names an address that is not the "
-				      "account's",
-				      NULL);
+		                      "the From header field names an address that is not the "
+		                      "account's",
+		                      NULL);
 	case SMTP_SUBMIT_RCPTS: {
 		json_t *e = jmap_set_error("invalidRecipients", NULL, NULL), *bad = json_array();
 		for (size_t i = 0; bad && i < m->n_rcpts; i++)
@@ -196,7 +196,7 @@ static json_t *refusal_error(const struct smtp_submit *m)
 	}
 	case SMTP_SUBMIT_TOO_BIG:
 		return jmap_set_error("tooLarge", "the message is larger than the server sends",
-				      NULL);
+		                      NULL);
 	case SMTP_SUBMIT_SENT:
 		break;
 	}
@@ -211,7 +211,7 @@ static json_t *status_json(const struct smtp_submit *m)
 	for (size_t i = 0; st && i < m->n_rcpts; i++) {
 		const struct smtp_submit_rcpt *r = &m->rcpts[i];
 		const char *reply = r->remote ? "250 2.1.5 Queued for delivery"
-						: "250 2.1.5 Delivered to the mailbox";
+		                              : "250 2.1.5 Delivered to the mailbox";
 		const char *delivered = r->remote ? "queued" : "yes";
 		if (r->result < 0) {
 			const char *status, *human;
@@ -219,15 +219,15 @@ static json_t *status_json(const struct smtp_submit *m)
 			delivered = "no";
 		}
 		json_object_set_new(st, r->address,
-				    json_pack("{s:s,s:s,s:s}", "smtpReply", reply, "delivered",
-					      delivered, "displayed", "unknown"));
+		                    json_pack("{s:s,s:s,s:s}", "smtpReply", reply, "delivered",
+		                              delivered, "displayed", "unknown"));
 	}
 	return st;
 }
 
 /* Send the Email's message with envelope e: 0 (sent, m filled) or < 0 with *seterr_out. */
 static int send_message(struct jmap_ctx *x, int fd, const struct submit_envelope *e,
-			struct smtp_submit *m, json_t **seterr_out)
+                        struct smtp_submit *m, json_t **seterr_out)
 {
 	if (!jmap_submission_send_fn) {
 		*seterr_out = jmap_set_error("forbiddenToSend", "sending is not set up", NULL);
@@ -239,17 +239,17 @@ static int send_message(struct jmap_ctx *x, int fd, const struct submit_envelope
 	for (size_t i = 0; i < e->n; i++)
 		rc[i].address = e->rcpts[i];
 	*m = (struct smtp_submit){.account_id = x->account_id,
-				  .mail_from = e->mail_from,
-				  .rcpts = rc,
-				  .n_rcpts = e->n,
-				  .msg_fd = fd,
-				  .with = "JMAP"};
+	                          .mail_from = e->mail_from,
+	                          .rcpts = rc,
+	                          .n_rcpts = e->n,
+	                          .msg_fd = fd,
+	                          .with = "JMAP"};
 	int r = jmap_submission_send_fn(m, x->a);
 	if (r < 0) {
 		log_err("jmap: EmailSubmission account=%lld: %s", (long long)x->account_id,
-			err_str(r));
+		        err_str(r));
 		*seterr_out = jmap_set_error("forbiddenToSend",
-					     "the server cannot send now, try again later", NULL);
+		                             "the server cannot send now, try again later", NULL);
 		return r;
 	}
 	if (m->refusal != SMTP_SUBMIT_SENT) {
@@ -264,7 +264,8 @@ static json_t *check_properties(json_t *obj)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(obj, k, v) {
+	json_object_foreach(obj, k, v)
+	{
 		if (strcmp(k, "identityId") && strcmp(k, "emailId") && strcmp(k, "envelope"))
 			return invalid(k, "not a property a client sets");
 	}
@@ -280,7 +281,7 @@ static json_t *check_properties(json_t *obj)
 
 /* The Email to send: its thread and an open message. */
 static json_t *open_email(struct jmap_ctx *x, json_t *obj, const char **id_out,
-			  const char **thread_out, int *fd_out, uint64_t *size_out)
+                          const char **thread_out, int *fd_out, uint64_t *size_out)
 {
 	const char *id = jmap_resolve_id(x, json_string_value(json_object_get(obj, "emailId")));
 	struct store_email *em = NULL;
@@ -298,7 +299,7 @@ static json_t *open_email(struct jmap_ctx *x, json_t *obj, const char **id_out,
 }
 
 int jmap_submission_create(struct jmap_ctx *x, json_t *obj, json_t **created_out,
-			   const char **email_id_out, json_t **seterr_out)
+                           const char **email_id_out, json_t **seterr_out)
 {
 	const char *identity, *email_id = NULL, *thread_id = NULL;
 	struct submit_envelope e = {0};
@@ -308,11 +309,11 @@ int jmap_submission_create(struct jmap_ctx *x, json_t *obj, json_t **created_out
 	*seterr_out = check_properties(obj);
 	if (*seterr_out)
 		return ERR_INVAL;
-	int r = jmap_identity_find(x, json_string_value(json_object_get(obj, "identityId")),
-				   &identity);
+	int r =
+	    jmap_identity_find(x, json_string_value(json_object_get(obj, "identityId")), &identity);
 	if (r < 0) {
 		*seterr_out = r == ERR_NOTFOUND ? invalid("identityId", "no such Identity")
-						: jmap_set_error("serverFail", NULL, NULL);
+		                                : jmap_set_error("serverFail", NULL, NULL);
 		return r;
 	}
 	if ((*seterr_out = open_email(x, obj, &email_id, &thread_id, &fd, &size)))
@@ -322,9 +323,9 @@ int jmap_submission_create(struct jmap_ctx *x, json_t *obj, json_t **created_out
 		if ((r = envelope_given(x, env, &e)) == ERR_INVAL)
 			*seterr_out = invalid("envelope", "not a valid Envelope");
 	} else if ((r = envelope_derived(x, fd, size, &e)) == ERR_INVAL) {
-		*seterr_out = jmap_set_error("invalidEmail",
-					     "no Sender or From address for the envelope",
-					     json_pack("[s]", "from"));
+		*seterr_out =
+		    jmap_set_error("invalidEmail", "no Sender or From address for the envelope",
+		                   json_pack("[s]", "from"));
 	}
 	if (r == 0)
 		r = send_message(x, fd, &e, &m, seterr_out);
@@ -337,24 +338,23 @@ int jmap_submission_create(struct jmap_ctx *x, json_t *obj, json_t **created_out
 	/* sent: keep it (what /get shows; sendAt is now: nothing is delayed) */
 	int64_t now = (int64_t)time(NULL), id;
 	json_t *kept = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "identityId",
-				 json_string_value(json_object_get(obj, "identityId")), "emailId",
-				 email_id, "threadId", thread_id, "envelope", envelope_json(&e),
-				 "sendAt", jmap_utc_date(now), "queueId",
-				 m.queue_id[0] ? json_string(m.queue_id) : json_null(),
-				 "deliveryStatus", status_json(&m));
+	                         json_string_value(json_object_get(obj, "identityId")), "emailId",
+	                         email_id, "threadId", thread_id, "envelope", envelope_json(&e),
+	                         "sendAt", jmap_utc_date(now), "queueId",
+	                         m.queue_id[0] ? json_string(m.queue_id) : json_null(),
+	                         "deliveryStatus", status_json(&m));
 	char *text = kept ? json_dumps(kept, JSON_COMPACT) : NULL;
 	r = text ? store_submission_add(x->env, x->account_id, text, now, &id) : ERR_NOMEM;
 	free(text);
 	json_decref(kept);
 	if (r < 0) {
 		log_err("jmap: EmailSubmission account=%lld sent but not kept: %s",
-			(long long)x->account_id, err_str(r));
+		        (long long)x->account_id, err_str(r));
 		*seterr_out = jmap_set_error("serverFail", "sent, but not recorded", NULL);
 		return r;
 	}
 	*email_id_out = email_id;
-	*created_out = json_pack("{s:s,s:s,s:o,s:s}", "id", jmap_submission_id(x, id),
-				 "threadId", thread_id, "sendAt", jmap_utc_date(now),
-				 "undoStatus", "final");
+	*created_out = json_pack("{s:s,s:s,s:o,s:s}", "id", jmap_submission_id(x, id), "threadId",
+	                         thread_id, "sendAt", jmap_utc_date(now), "undoStatus", "final");
 	return *created_out ? 0 : ERR_NOMEM;
 }

@@ -48,7 +48,7 @@ int64_t jmap_submission_id_parse(const char *s)
 }
 
 int jmap_submission_list(struct jmap_ctx *x, struct store_submission_list *out,
-			 const char **state_out)
+                         const char **state_out)
 {
 	int r = store_submission_list(x->env, x->account_id, x->a, out);
 	if (r < 0)
@@ -90,36 +90,38 @@ static void done_add(struct done_map *d, const char *sub_id, const char *email_i
 }
 
 static void do_update(struct jmap_ctx *x, struct jmap_set_result *r,
-		      const struct store_submission_list *l, json_t *update, struct done_map *d)
+                      const struct store_submission_list *l, json_t *update, struct done_map *d)
 {
 	const char *key;
 	json_t *patch;
-	json_object_foreach(update, key, patch) {
+	json_object_foreach(update, key, patch)
+	{
 		const char *id = jmap_resolve_id(x, key);
 		const struct store_submission *s = find(l, jmap_submission_id_parse(id));
 		json_t *undo = json_object_get(patch, "undoStatus");
 		if (!s) {
 			jmap_set_not_updated(r, key, jmap_set_error("notFound", NULL, NULL));
 		} else if (json_object_size(patch) == 1 && json_is_string(undo) &&
-			   strcmp(json_string_value(undo), "final") == 0) {
+		           strcmp(json_string_value(undo), "final") == 0) {
 			jmap_set_updated(r, id, NULL); /* what it is already */
 			done_add(d, id, email_of(x, s));
 		} else if (json_object_size(patch) == 1 && json_is_string(undo) &&
-			   strcmp(json_string_value(undo), "canceled") == 0) {
-			jmap_set_not_updated(r, key, jmap_set_error("cannotUnsend",
-								    "the message was sent at once",
-								    NULL));
+		           strcmp(json_string_value(undo), "canceled") == 0) {
+			jmap_set_not_updated(
+			    r, key,
+			    jmap_set_error("cannotUnsend", "the message was sent at once", NULL));
 		} else {
-			jmap_set_not_updated(r, key, jmap_set_error("invalidProperties",
-								    "only undoStatus can change",
-								    json_pack("[s]", "undoStatus")));
+			jmap_set_not_updated(r, key,
+			                     jmap_set_error("invalidProperties",
+			                                    "only undoStatus can change",
+			                                    json_pack("[s]", "undoStatus")));
 		}
 	}
 }
 
 static void do_destroy(struct jmap_ctx *x, struct jmap_set_result *r,
-		       const struct store_submission_list *l, const struct jmap_set_args *a,
-		       struct done_map *d)
+                       const struct store_submission_list *l, const struct jmap_set_args *a,
+                       struct done_map *d)
 {
 	for (size_t i = 0; i < a->n_destroy; i++) {
 		const char *id = a->destroy[i];
@@ -131,9 +133,10 @@ static void do_destroy(struct jmap_ctx *x, struct jmap_set_result *r,
 			jmap_set_destroyed(r, id);
 			done_add(d, id, email);
 		} else {
-			jmap_set_not_destroyed(r, id, jmap_set_error(rc == ERR_NOTFOUND ? "notFound"
-									 : "serverFail",
-								 NULL, NULL));
+			jmap_set_not_destroyed(
+			    r, id,
+			    jmap_set_error(rc == ERR_NOTFOUND ? "notFound" : "serverFail", NULL,
+			                   NULL));
 		}
 	}
 }
@@ -147,15 +150,18 @@ static int implicit_email_set(struct jmap_ctx *x, json_t *args, const struct don
 	json_t *update = json_object(), *destroy = json_array();
 	const char *key;
 	json_t *v;
-	json_object_foreach(on_update, key, v) {
+	json_object_foreach(on_update, key, v)
+	{
 		const char *sid = jmap_resolve_id(x, key);
 		json_t *email = sid ? json_object_get(d->emails, sid) : NULL;
 		if (email && update)
 			json_object_set(update, json_string_value(email), v);
 	}
 	size_t i;
-	json_array_foreach(on_destroy, i, v) {
-		const char *sid = json_is_string(v) ? jmap_resolve_id(x, json_string_value(v)) : NULL;
+	json_array_foreach(on_destroy, i, v)
+	{
+		const char *sid =
+		    json_is_string(v) ? jmap_resolve_id(x, json_string_value(v)) : NULL;
 		json_t *email = sid ? json_object_get(d->emails, sid) : NULL;
 		if (email && destroy)
 			json_array_append(destroy, email);
@@ -165,8 +171,8 @@ static int implicit_email_set(struct jmap_ctx *x, json_t *args, const struct don
 		json_decref(destroy);
 		return update && destroy ? 0 : ERR_NOMEM;
 	}
-	json_t *set_args = json_pack("{s:s,s:o,s:o}", "accountId", x->account_str, "update",
-				     update, "destroy", destroy);
+	json_t *set_args = json_pack("{s:s,s:o,s:o}", "accountId", x->account_str, "update", update,
+	                             "destroy", destroy);
 	json_t *res = NULL;
 	/* Email/set records its own method error in x; this call's outcome is kept */
 	const char *et = x->err_type, *ed = x->err_desc;
@@ -177,7 +183,7 @@ static int implicit_email_set(struct jmap_ctx *x, json_t *args, const struct don
 	json_decref(set_args);
 	if (rc < 0) {
 		log_warn("jmap: EmailSubmission's implicit Email/set failed: %s",
-			 x->err_type ? x->err_type : err_str(rc));
+		         x->err_type ? x->err_type : err_str(rc));
 		json_decref(x->err_extra);
 		json_decref(res);
 		res = NULL;
@@ -194,10 +200,10 @@ static bool args_ok(struct jmap_ctx *x, json_t *args)
 	json_t *d = json_object_get(args, "onSuccessDestroyEmail");
 	if (u && !json_is_null(u) && !json_is_object(u))
 		return jmap_method_error(x, "invalidArguments",
-					 "onSuccessUpdateEmail: not an object") == 0;
+		                         "onSuccessUpdateEmail: not an object") == 0;
 	if (d && !json_is_null(d) && !json_is_array(d))
 		return jmap_method_error(x, "invalidArguments",
-					 "onSuccessDestroyEmail: not an array") == 0;
+		                         "onSuccessDestroyEmail: not an array") == 0;
 	return true;
 }
 
@@ -214,7 +220,8 @@ int jmap_submission_set(struct jmap_ctx *x, json_t *args, json_t **result_out)
 		return ERR_INVAL;
 	const char *key;
 	json_t *v;
-	json_object_foreach(a.create, key, v) {
+	json_object_foreach(a.create, key, v)
+	{
 		json_t *created = NULL, *err = NULL;
 		const char *email = NULL;
 		if (jmap_submission_create(x, v, &created, &email, &err) == 0) {

@@ -18,22 +18,21 @@
 
 int smtp_submit_rate_take(int64_t account_id)
 {
-	return smtp_rate_take(account_id, (int64_t)time(NULL),
-			      conf_get()->submission_max_per_hour);
+	return smtp_rate_take(account_id, (int64_t)time(NULL), conf_get()->submission_max_per_hour);
 }
 
 int smtp_submit_owns(int64_t account_id, const char *address)
 {
 	int64_t id = 0;
-	int r = strlen(address) <= LIMIT_ADDRESS ? store_resolve(smtp_env, address, &id)
-						 : ERR_NOTFOUND;
+	int r =
+	    strlen(address) <= LIMIT_ADDRESS ? store_resolve(smtp_env, address, &id) : ERR_NOTFOUND;
 	if (r == 0)
 		return id == account_id ? 0 : ERR_PERM;
 	return r == ERR_NOTFOUND ? ERR_PERM : r;
 }
 
-int smtp_submit_from_check(int64_t account_id, const struct mime_addr *list,
-			   struct arena *a, const char **bad_out)
+int smtp_submit_from_check(int64_t account_id, const struct mime_addr *list, struct arena *a,
+                           const char **bad_out)
 {
 	unsigned mailboxes = 0;
 	*bad_out = NULL;
@@ -55,15 +54,14 @@ int smtp_submit_from_check(int64_t account_id, const struct mime_addr *list,
 	return mailboxes ? 0 : ERR_NOTFOUND;
 }
 
-int smtp_submit_route(const char *addr, bool postmaster, int64_t *id_out,
-		      bool *postmaster_out)
+int smtp_submit_route(const char *addr, bool postmaster, int64_t *id_out, bool *postmaster_out)
 {
 	const char *at = strrchr(addr, '@');
 	/* no domain: <postmaster> (RFC 5321 4.5.1), which is always ours */
 	bool local = !at || smtp_policy_local_domain(at + 1);
 	*postmaster_out = postmaster && local;
 	int r = *postmaster_out ? smtp_policy_postmaster(addr, id_out)
-				: store_resolve(smtp_env, addr, id_out);
+	                        : store_resolve(smtp_env, addr, id_out);
 	if (r == ERR_NOTFOUND && !local)
 		return SMTP_ROUTE_REMOTE;
 	return r < 0 ? r : SMTP_ROUTE_LOCAL;

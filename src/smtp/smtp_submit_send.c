@@ -32,10 +32,10 @@
 struct submit_src {
 	int fd;
 	uint64_t size;
-	uint8_t *hdr;      /* [0, hdr_len): the header section with its empty line */
+	uint8_t *hdr; /* [0, hdr_len): the header section with its empty line */
 	size_t hdr_len;
-	bool eightbit;     /* an octet >= 0x80 anywhere: sent as 8BITMIME */
-	bool utf8_header;  /* ... in the header section: needs SMTPUTF8 (RFC 6532) */
+	bool eightbit;    /* an octet >= 0x80 anywhere: sent as 8BITMIME */
+	bool utf8_header; /* ... in the header section: needs SMTPUTF8 (RFC 6532) */
 };
 
 static int read_full(int fd, uint8_t *p, size_t n, off_t off)
@@ -107,11 +107,10 @@ static int check_from(struct smtp_submit *m, const struct submit_src *s, struct 
 	const struct mime_addr *list = root->envelope ? root->envelope->from : NULL;
 	unsigned fields = 0;
 	for (size_t i = 0; i + 5 <= s->hdr_len; i++)
-		if ((i == 0 || s->hdr[i - 1] == '\n') && strncasecmp((const char *)s->hdr + i,
-								     "From:", 5) == 0)
+		if ((i == 0 || s->hdr[i - 1] == '\n') &&
+		    strncasecmp((const char *)s->hdr + i, "From:", 5) == 0)
 			fields++;
-	r = fields == 1 ? smtp_submit_from_check(m->account_id, list, a, &m->bad_from)
-			: ERR_PERM;
+	r = fields == 1 ? smtp_submit_from_check(m->account_id, list, a, &m->bad_from) : ERR_PERM;
 	if (r == ERR_PERM || r == ERR_NOTFOUND) {
 		m->refusal = SMTP_SUBMIT_FROM;
 		return 0;
@@ -127,7 +126,7 @@ static int route_rcpts(struct smtp_submit *m, int64_t *ids, bool *postmaster)
 		struct smtp_submit_rcpt *rc = &m->rcpts[i];
 		const char *at = strrchr(rc->address, '@');
 		bool pm = at && (size_t)(at - rc->address) == 10 &&
-			  strncasecmp(rc->address, "postmaster", 10) == 0;
+		          strncasecmp(rc->address, "postmaster", 10) == 0;
 		rc->result = 0;
 		rc->remote = false;
 		int r = smtp_submit_route(rc->address, pm, &ids[i], &postmaster[i]);
@@ -177,8 +176,9 @@ static int write_spool(struct smtp_submit *m, struct submit_src *s, int fd, cons
 {
 	char date[64], *trace = NULL;
 	str_rfc5322_date(date, time(NULL));
-	if (asprintf(&trace, "Return-Path: <%s>\r\nReceived: by %s (kasten) with %s id %s;\r\n\t%s\r\n",
-		     m->mail_from, conf_get()->hostname, m->with, id, date) < 0)
+	if (asprintf(&trace,
+	             "Return-Path: <%s>\r\nReceived: by %s (kasten) with %s id %s;\r\n\t%s\r\n",
+	             m->mail_from, conf_get()->hostname, m->with, id, date) < 0)
 		return ERR_NOMEM;
 	int r = write_all(fd, trace, strlen(trace));
 	free(trace);
@@ -190,7 +190,7 @@ static int write_spool(struct smtp_submit *m, struct submit_src *s, int fd, cons
 		r = ERR_NOMEM;
 	for (uint64_t off = 0; r == 0 && off < s->size;) {
 		size_t k = s->size - off < LIMIT_SMTP_SIGN_CHUNK ? (size_t)(s->size - off)
-								  : LIMIT_SMTP_SIGN_CHUNK;
+		                                                 : LIMIT_SMTP_SIGN_CHUNK;
 		r = read_full(s->fd, chunk, k, (off_t)off);
 		for (size_t i = 0; r == 0 && i < k && !s->eightbit; i++)
 			s->eightbit = chunk[i] >= 0x80;
@@ -228,7 +228,7 @@ static const char *sign_domain(const struct submit_src *s, struct arena *a)
 /* The deliver/ job: local copies and the queue's share in one commit, then the failure
  * notice for full local mailboxes. */
 static int send_spooled(struct smtp_submit *m, const struct submit_src *s, const char *path,
-			const int64_t *ids, struct arena *a)
+                        const int64_t *ids, struct arena *a)
 {
 	size_t n_local = 0, n_remote = 0;
 	struct deliver_rcpt *dr = arena_alloc(a, m->n_rcpts * sizeof *dr);
@@ -370,8 +370,8 @@ int smtp_submit_message(struct smtp_submit *m, struct arena *a)
 	}
 	if (r == 0)
 		log_info("submission id=%s account=%lld with=%s size=%llu nrcpt=%zu qid=%s", id,
-			 (long long)m->account_id, m->with, (unsigned long long)m->size,
-			 m->n_rcpts, m->queue_id[0] ? m->queue_id : "-");
+		         (long long)m->account_id, m->with, (unsigned long long)m->size, m->n_rcpts,
+		         m->queue_id[0] ? m->queue_id : "-");
 	src_close(&s);
 	return r;
 }

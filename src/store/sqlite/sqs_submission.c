@@ -34,29 +34,29 @@ enum sub_stmt {
 };
 
 static const char *const sub_sql[S_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_STATE_MAKE] = "INSERT OR IGNORE INTO submission_state(account_id, seq, pruned) "
-			 "VALUES(?1, 0, 0)",
-	[S_STATE_NEXT] = "UPDATE submission_state SET seq = seq + 1 WHERE account_id = ?1 "
-			 "RETURNING seq",
-	[S_STATE_GET] = "SELECT seq, pruned FROM submission_state WHERE account_id = ?1",
-	/* ?2: created before this goes; ?3: rows kept at most */
-	[S_PRUNED_MAX] = "SELECT max(max(seq, destroyed)) FROM submissions WHERE account_id = ?1 "
-			 "AND (created < ?2 OR id NOT IN (SELECT id FROM submissions WHERE "
-			 "account_id = ?1 ORDER BY id DESC LIMIT ?3))",
-	[S_PRUNE] = "DELETE FROM submissions WHERE account_id = ?1 AND (created < ?2 OR id "
-		    "NOT IN (SELECT id FROM submissions WHERE account_id = ?1 ORDER BY id DESC "
-		    "LIMIT ?3))",
-	[S_PRUNED_SET] = "UPDATE submission_state SET pruned = max(pruned, ?2) WHERE "
-			 "account_id = ?1",
-	[S_INSERT] = "INSERT INTO submissions(account_id, seq, created, object) "
-		     "VALUES(?1, ?2, ?3, ?4)",
-	[S_DESTROY] = "UPDATE submissions SET destroyed = ?3, object = NULL WHERE "
-		      "account_id = ?1 AND id = ?2 AND destroyed = 0",
-	[S_LIST] = "SELECT id, seq, destroyed, created, object FROM submissions WHERE "
-		   "account_id = ?1 ORDER BY id",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_STATE_MAKE] = "INSERT OR IGNORE INTO submission_state(account_id, seq, pruned) "
+                     "VALUES(?1, 0, 0)",
+    [S_STATE_NEXT] = "UPDATE submission_state SET seq = seq + 1 WHERE account_id = ?1 "
+                     "RETURNING seq",
+    [S_STATE_GET] = "SELECT seq, pruned FROM submission_state WHERE account_id = ?1",
+    /* ?2: created before this goes; ?3: rows kept at most */
+    [S_PRUNED_MAX] = "SELECT max(max(seq, destroyed)) FROM submissions WHERE account_id = ?1 "
+                     "AND (created < ?2 OR id NOT IN (SELECT id FROM submissions WHERE "
+                     "account_id = ?1 ORDER BY id DESC LIMIT ?3))",
+    [S_PRUNE] = "DELETE FROM submissions WHERE account_id = ?1 AND (created < ?2 OR id "
+                "NOT IN (SELECT id FROM submissions WHERE account_id = ?1 ORDER BY id DESC "
+                "LIMIT ?3))",
+    [S_PRUNED_SET] = "UPDATE submission_state SET pruned = max(pruned, ?2) WHERE "
+                     "account_id = ?1",
+    [S_INSERT] = "INSERT INTO submissions(account_id, seq, created, object) "
+                 "VALUES(?1, ?2, ?3, ?4)",
+    [S_DESTROY] = "UPDATE submissions SET destroyed = ?3, object = NULL WHERE "
+                  "account_id = ?1 AND id = ?2 AND destroyed = 0",
+    [S_LIST] = "SELECT id, seq, destroyed, created, object FROM submissions WHERE "
+               "account_id = ?1 ORDER BY id",
 };
 
 /* The statements of one call, prepared under dir_mu. */
@@ -65,8 +65,7 @@ struct sub_call {
 	sqlite3_stmt *q[S_COUNT];
 };
 
-static int call_open(struct sub_call *c, struct sqs_env *e, const enum sub_stmt *need,
-		     size_t n)
+static int call_open(struct sub_call *c, struct sqs_env *e, const enum sub_stmt *need, size_t n)
 {
 	memset(c, 0, sizeof *c);
 	c->e = e;
@@ -176,14 +175,14 @@ static int add_body(struct sub_call *c, void *arg)
 	return r;
 }
 
-int sqs_submission_add(struct store_env *env, int64_t account_id, const char *object,
-		       int64_t now, int64_t *id_out)
+int sqs_submission_add(struct store_env *env, int64_t account_id, const char *object, int64_t now,
+                       int64_t *id_out)
 {
 	if (strlen(object) > LIMIT_SUBMISSION_OBJECT)
 		return ERR_TOO_BIG;
-	static const enum sub_stmt need[] = {S_BEGIN,     S_COMMIT,   S_ROLLBACK,
-					     S_STATE_MAKE, S_STATE_NEXT, S_PRUNED_MAX,
-					     S_PRUNE,     S_PRUNED_SET, S_INSERT};
+	static const enum sub_stmt need[] = {S_BEGIN,      S_COMMIT,     S_ROLLBACK,
+	                                     S_STATE_MAKE, S_STATE_NEXT, S_PRUNED_MAX,
+	                                     S_PRUNE,      S_PRUNED_SET, S_INSERT};
 	struct sub_call c;
 	struct add_args a = {.account_id = account_id, .now = now, .object = object};
 	int r = call_open(&c, (struct sqs_env *)env, need, sizeof need / sizeof need[0]);
@@ -218,8 +217,8 @@ static int destroy_body(struct sub_call *c, void *arg)
 
 int sqs_submission_destroy(struct store_env *env, int64_t account_id, int64_t id)
 {
-	static const enum sub_stmt need[] = {S_BEGIN, S_COMMIT, S_ROLLBACK, S_STATE_MAKE,
-					     S_STATE_NEXT, S_DESTROY};
+	static const enum sub_stmt need[] = {S_BEGIN,      S_COMMIT,     S_ROLLBACK,
+	                                     S_STATE_MAKE, S_STATE_NEXT, S_DESTROY};
 	struct sub_call c;
 	struct destroy_args a = {account_id, id};
 	int r = call_open(&c, (struct sqs_env *)env, need, sizeof need / sizeof need[0]);
@@ -230,7 +229,7 @@ int sqs_submission_destroy(struct store_env *env, int64_t account_id, int64_t id
 }
 
 static int list_rows(struct sub_call *c, int64_t account_id, struct arena *a,
-		     struct store_submission_list *out)
+                     struct store_submission_list *out)
 {
 	sqlite3_stmt *q = c->q[S_STATE_GET];
 	sqlite3_bind_int64(q, 1, account_id);
@@ -269,7 +268,7 @@ static int list_rows(struct sub_call *c, int64_t account_id, struct arena *a,
 }
 
 int sqs_submission_list(struct store_env *env, int64_t account_id, struct arena *a,
-			struct store_submission_list *out)
+                        struct store_submission_list *out)
 {
 	struct sqs_env *e = (struct sqs_env *)env;
 	uint64_t qb, qm;
