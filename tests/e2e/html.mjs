@@ -107,3 +107,24 @@ export async function perMessage(page, h) {
 	await h.sync('second', state);
 	return state;
 }
+
+// A link in a message opens in a new tab; the webmail and the message stay.
+export async function linkOpensTab(page, h) {
+	const { subject } = h.params;
+	await h.login(h.params.user, h.params.password);
+	await openFolder(page, h, 'inbox');
+	await waitForRow(page, h, subject);
+	await rowBySubject(page, subject).locator('[data-testid=row-subject]').click();
+	const { frame } = await settledFrame(page, h, SHOWS, 'Read more');
+	const link = await frame.$('a');
+	const attrs = { target: await link.getAttribute('target'), rel: await link.getAttribute('rel') };
+	const [popup] = await Promise.all([
+		page.context().waitForEvent('page', { timeout: h.timeout }), link.click()]);
+	await popup.waitForLoadState('load');
+	return {
+		attrs,
+		opened: popup.url(),
+		pageUrl: page.url(),
+		frameUrl: frame.url(),
+	};
+}

@@ -117,3 +117,23 @@ def test_remote_images_allowed_for_that_message_only(mail, browser):
                 sync={"first": on_first, "second": on_second},
                 params={"user": mail.alice, "password": mail.password,
                         "first": first, "second": second})
+
+
+def test_link_in_mail_opens_new_tab(mail, browser):
+    """A link in a message opens in a new tab (the frame's sandbox allows popups and
+    nothing else), leaving the webmail and the message as they were. (No opener and no
+    Referer come with it, but chromium's defaults for a sandboxed srcdoc frame and
+    target=_blank already ensure both, so they are not what this test shows.)"""
+    remote = mail.remote
+    subject = f"Linked {time.time_ns()}"
+    mail.deliver(mail.alice, subject, raw=(
+        f"From: <news@sender.invalid>\r\nTo: <{mail.alice}>\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{time.time_ns()}@test>\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        f"<p><a href=\"{remote.url}/landing\">Read more</a></p>\r\n").encode())
+    r = browser.run("html.mjs#linkOpensTab", mail.base, params={
+        "user": mail.alice, "password": mail.password, "subject": subject})["result"]
+    assert r["attrs"]["target"] == "_blank", r
+    assert r["opened"] == f"{remote.url}/landing", r
+    assert r["pageUrl"].startswith(mail.base) and r["frameUrl"] == "about:srcdoc", r
+    assert ("GET", "/landing") in remote.requests()
