@@ -6,8 +6,10 @@
  * them). A term matches as the full-text index matches it: a substring after
  * store_search_fold on both sides (decoded header, case folded, accents kept).
  * subject is the decoded Subject; preview is the Email's stored preview (RFC 8970, the
- * start of its text, at most 256 characters), so a body term that occurs only further
- * in gives a null preview. Every match is wrapped in <mark></mark> (overlapping matches
+ * start of its text, at most 256 characters) when a term occurs in it, else about 256
+ * characters of the message's text around the first term that occurs (the text
+ * delivery extracted for the index, read again with mime_extract from messages up to
+ * LIMIT_JMAP_SNIPPET_MESSAGE; whitespace runs as one space, "…" where it was cut). Every match is wrapped in <mark></mark> (overlapping matches
  * in one), everything else HTML-escaped (& < > " '); null when no term occurs in the
  * field. An id that is not an Email of this account (unknown, malformed, another
  * account's) is in notFound. Bounds: LIMIT_JMAP_OBJECTS_GET emailIds (requestTooLarge),
@@ -16,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/err.h"
@@ -140,6 +143,114 @@ static int email_texts(struct jmap_eq *q, size_t i, const char **subj, size_t *s
 	return 0;
 }
 
+/* The message's searchable text (mime_extract, what delivery gave the full-text
+ * index, in its original case) in q->scratch; NULL for a message larger than
+ * LIMIT_JMAP_SNIPPET_MESSAGE or one gone meanwhile. */
+static int body_text(struct jmap_eq *q, size_t i, const char **out, size_t *n_out)
+{
+	const struct store_email *e = &q->all[i];
+	*out = NULL;
+	*n_out = 0;
+	if (e->size > LIMIT_JMAP_SNIPPET_MESSAGE)
+		return 0;
+	int fd;
+	uint64_t size;
+	int r = store_msg_open(q->x->st, e->mailbox_ids[0], e->uids[0], &fd, &size);
+	if (r < 0)
+		return r == ERR_NOTFOUND ? 0 : r;
+	arena_reset(&q->scratch);
+	q->header_of = SIZE_MAX;
+	size_t want = size < LIMIT_JMAP_SNIPPET_MESSAGE ? (size_t)size : LIMIT_JMAP_SNIPPET_MESSAGE;
+	uint8_t *buf = arena_alloc(&q->scratch, want ? want : 1);
+	size_t got = 0;
+	while (buf && got < want) {
+		ssize_t k = pread(fd, buf + got, want - got, (off_t)got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	struct mime_extract ex;
+	if (!buf || mime_extract(buf, got, &q->scratch, &ex) < 0)
+		return 0; /* no room to read it: no excerpt, the preview stays null */
+	*out = ex.text;
+	*n_out = ex.text_len;
+	return 0;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* About LIMIT_PREVIEW_CHARS characters of text around the first term that occurs in
+ * it (a quarter of them before), whitespace runs as one space, cut ends marked with
+ * "…"; marked like the rest. JSON null when no term occurs. */
+static json_t *excerpt(struct arena *a, const char *text, size_t n, const struct terms *t)
+{
+	size_t first = SIZE_MAX;
+	char *fold = arena_alloc(a, n + 1);
+	size_t *from = arena_alloc(a, (n + 1) * sizeof(*from));
+	size_t *chars = arena_alloc(a, (n + 1) * sizeof(*chars)); /* char starts */
+	if (!fold || !from || !chars)
+		return NULL;
+	size_t fl = 0, nc = 0;
+	for (size_t i = 0; i < n;) {
+		size_t l = str_utf8_seq(text + i, n - i, NULL);
+		l = l ? l : 1;
+		size_t k = store_search_fold(text + i, l, fold + fl);
+		for (size_t j = 0; j < k; j++)
+			from[fl + j] = i;
+		fl += k;
+		chars[nc++] = i;
+		i += l;
+	}
+	chars[nc] = n;
+	for (size_t k = 0; k < t->n; k++) {
+		const char *p = t->v[k][0] ? memmem(fold, fl, t->v[k], strlen(t->v[k])) : NULL;
+		if (p && from[p - fold] < first)
+			first = from[p - fold];
+	}
+	if (first == SIZE_MAX)
+		return json_null();
+	size_t c = 0;
+	while (c < nc && chars[c] < first)
+		c++;
+	size_t c0 = c > LIMIT_PREVIEW_CHARS / 4 ? c - LIMIT_PREVIEW_CHARS / 4 : 0;
+	size_t c1 = c0 + LIMIT_PREVIEW_CHARS < nc ? c0 + LIMIT_PREVIEW_CHARS : nc;
+	size_t s = chars[c0], e = chars[c1];
+	/* cut between words where there is one between the cut and the term */
+	size_t k = s;
+	while (s && k < first && !is_space(text[k]))
+		k++;
+	if (s && k < first)
+		s = k;
+	k = e;
+	while (e < n && k > first && !is_space(text[k - 1]))
+		k--;
+	if (e < n && k > first)
+		e = k;
+	char *w = arena_alloc(a, e - s + 1);
+	if (!w)
+		return NULL;
+	size_t wl = 0;
+	for (size_t i = s; i < e; i++) {
+		bool ws = is_space(text[i]);
+		if (ws && (wl == 0 || w[wl - 1] == ' '))
+			continue;
+		w[wl++] = ws ? ' ' : text[i];
+	}
+	while (wl && w[wl - 1] == ' ')
+		wl--;
+	json_t *m = mark(a, w, wl, t);
+	if (!m || json_is_null(m) || (s == 0 && e == n))
+		return m;
+	const char *body = json_string_value(m);
+	char *o = arena_printf(a, "%s%s%s", s ? "\xe2\x80\xa6" : "", body, e < n ? "\xe2\x80\xa6" : "");
+	json_decref(m);
+	return o ? json_string(o) : NULL;
+}
+
 static int cmp_id(const void *key, const void *el)
 {
 	return strcmp(key, ((const struct store_email *)el)->id);
@@ -163,13 +274,26 @@ static int snippets(struct jmap_ctx *x, json_t *ids, const struct terms *ts,
 		if ((r = email_texts(&q, (size_t)(e - q.all), &subj, &sl, &prev)) < 0)
 			break;
 		json_t *o = json_object();
+		json_t *pv = prev ? mark(x->a, prev, strlen(prev), tb) : json_null();
+		if (pv && json_is_null(pv) && tb->n) {
+			/* the term is further in than the stored preview: an excerpt */
+			const char *text;
+			size_t tl;
+			if ((r = body_text(&q, (size_t)(e - q.all), &text, &tl)) < 0) {
+				json_decref(o);
+				json_decref(pv);
+				break;
+			}
+			if (text) {
+				json_decref(pv);
+				pv = excerpt(x->a, text, tl, tb);
+			}
+		}
 		r = json_array_append_new(list, o) < 0 ||
 				    json_object_set_new(o, "emailId", json_string(e->id)) < 0 ||
 				    json_object_set_new(o, "subject", subj ? mark(x->a, subj, sl, ts)
 									   : json_null()) < 0 ||
-				    json_object_set_new(o, "preview",
-							prev ? mark(x->a, prev, strlen(prev), tb)
-							     : json_null()) < 0
+				    json_object_set_new(o, "preview", pv) < 0
 			    ? ERR_NOMEM
 			    : 0;
 	}

@@ -385,6 +385,20 @@ def test_search_snippets(corpus):
     r = j.ok("SearchSnippet/get", {"filter": {"operator": "NOT", "conditions": [
         {"text": "tom"}]}, "emailIds": [tom]})
     assert r["list"][0]["subject"] is None
+    # a body term past the stored preview (256 characters): an excerpt around it
+    body = "lorem ipsum\r\n" * 60 + "the <Needle> is here\r\n" + "dolor sit\r\n" * 60
+    deliver(s, u, msg(4, "long one", "x@example.test", u, body,
+                      "Mon, 05 Jan 2026 09:00:00 +0000"))
+    long_id = query(j, {"subject": "long one"})[0]
+    assert "needle" not in j.ok("Email/get", {"ids": [long_id],
+                                              "properties": ["preview"]})["list"][0]["preview"]
+    p = j.ok("SearchSnippet/get", {"filter": {"body": "NEEDLE"},
+                                   "emailIds": [long_id]})["list"][0]["preview"]
+    # cut between whole words, marked with an ellipsis at both ends
+    assert p.startswith("\u2026") and p.endswith("\u2026"), p
+    assert p[1:].split()[0] in ("lorem", "ipsum") and p[:-1].split()[-1] in ("dolor", "sit"), p
+    assert "the &lt;<mark>Needle</mark>&gt; is here dolor sit" in p, p
+    assert len(p) < 256 + 60, p
     # isolation: a's ids asked by u, and unknown ids, are notFound
     a_ids = query(ja)
     r = j.ok("SearchSnippet/get", {"filter": {"text": "report"},
