@@ -8,9 +8,11 @@
  * per text condition and mailbox (store_search: the answer IMAP SEARCH gives; an Email
  * matches when any copy does), the cached header (header conditions, the sorts from,
  * to, subject, sentAt) and the MIME structure (hasAttachment), each read into a scratch
- * arena that holds one Email's at a time. Memory: the request's arena (x->a, capped by
- * LIMIT_JMAP_ARENA) for the Emails, the per-condition bitmaps and the sort keys; the
- * scratch arena LIMIT_IMAP_SEARCH_SCRATCH. */
+ * arena that holds one Email's at a time (a sort's headers: a mailbox's UID range at a
+ * time). Memory: the request's arena (x->a, capped by LIMIT_JMAP_ARENA) for the Emails
+ * (about 250 bytes each: an account of some 200,000 messages is the most a filtered
+ * query can read; past it the query fails with serverFail), the per-condition bitmaps
+ * and the sort keys; the scratch and decoding arenas LIMIT_IMAP_SEARCH_SCRATCH each. */
 #ifndef KASTEN_JMAP_EMAIL_QUERY_INT_H
 #define KASTEN_JMAP_EMAIL_QUERY_INT_H
 
