@@ -33,7 +33,9 @@ async function settledFrame(page, h, ready, arg) {
 		try {
 			const iframe = await page.waitForSelector(FRAME);
 			const frame = await iframe.contentFrame();
-			if (frame && (!['about:srcdoc', 'about:blank'].includes(frame.url()) ||
+			// navigated away: to a web page, or to chromium's error page for a blocked one
+			// (a frame still being set up has '' or about:blank)
+			if (frame && (/^(https?|chrome-error):/.test(frame.url()) ||
 				await frame.evaluate(ready, arg)))
 				return { iframe, frame };
 		} catch (e) {
