@@ -143,7 +143,8 @@ static int locations(struct jmap_eq *q, struct eq_loc **out, size_t *n_out)
 		for (size_t c = 0; c < q->all[i].n; c++)
 			v[k++] = (struct eq_loc){q->all[i].mailbox_ids[c], q->all[i].uids[c],
 						 (uint32_t)i};
-	qsort(v, n, sizeof(*v), cmp_loc);
+	if (n) /* v is NULL when there is nothing (qsort's contract) */
+		qsort(v, n, sizeof(*v), cmp_loc);
 	*out = v;
 	*n_out = n;
 	return 0;
@@ -184,7 +185,8 @@ static int text_bits(struct jmap_eq *q, struct jmap_filter *f, struct eq_loc *lo
 			return r;
 		for (size_t u = 0; u < nu; u++) {
 			struct eq_loc key = {q->mbs[m].id, uids[u], 0};
-			const struct eq_loc *l = bsearch(&key, loc, n_loc, sizeof(*loc), cmp_loc);
+			const struct eq_loc *l =
+				n_loc ? bsearch(&key, loc, n_loc, sizeof(*loc), cmp_loc) : NULL;
 			if (l) /* a message delivered after the scan is not among the Emails */
 				bits[l->email / 8] |= (uint8_t)(1u << (l->email % 8));
 		}
