@@ -586,7 +586,7 @@ static void test_build_refusals(void **state)
 	built_free(&b);
 	/* blob parts at their limit -1/0/+1 (each holds an open file while writing) */
 	for (size_t n = LIMIT_JMAP_BUILD_BLOBS - 1; n <= LIMIT_JMAP_BUILD_BLOBS + 1; n++) {
-		char *json = malloc(64 + 20 * n), *w = json;
+		char json[64 + 20 * (LIMIT_JMAP_BUILD_BLOBS + 1)], *w = json;
 		w += sprintf(w, "{\"attachments\":[");
 		for (size_t i = 0; i < n; i++)
 			w += sprintf(w, "%s{\"blobId\":\"Utext\"}", i ? "," : "");
@@ -602,7 +602,6 @@ static void test_build_refusals(void **state)
 				json_object_get(b.err, "properties"), 0)), want);
 		}
 		built_free(&b);
-		free(json);
 	}
 }
 
