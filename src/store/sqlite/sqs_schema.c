@@ -281,9 +281,10 @@ static const char *const index_schema[] = {
 	"VALUES(old.mailboxid, old.jmap_created, " CHANGE_MODSEQ ", " NOW ");\n"
 	"END;\n"
 	"PRAGMA user_version=4;",
-	/* 5 */
-	"CREATE INDEX messages_date ON messages(mailbox_id, internal_date, guid);\n"
-	"PRAGMA user_version=5;",
+	/* 5 (in parentheses: clang takes two literals alone in an initializer for a
+	 * missing comma) */
+	("CREATE INDEX messages_date ON messages(mailbox_id, internal_date, guid);\n"
+	 "PRAGMA user_version=5;"),
 };
 
 /* The mailboxes every new account starts with (RFC 6154 special use), all subscribed. */
