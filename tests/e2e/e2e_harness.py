@@ -45,14 +45,16 @@ PNG_1X1 = base64.b64decode(
 
 
 class RemoteLog:
-    """A loopback HTTP server answering every GET with a 1x1 PNG and logging every
-    request (method, path): a remote image, a script's fetch or a beacon would land here."""
+    """A loopback HTTP server answering every GET with a 1x1 PNG (or a page a test put
+    there) and logging every request (method, path): a remote image, a script's fetch or
+    a beacon would land here."""
 
     def __init__(self):
         self.port = free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
         self._lock = threading.Lock()
         self._log = []
+        self.pages = {}  # path -> HTML bytes served instead of the PNG (serve_page)
         log = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -62,6 +64,14 @@ class RemoteLog:
 
             def do_GET(self):
                 self._record()
+                page = log.pages.get(self.path)
+                if page is not None:  # a page a test put here (serve_page)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")
                 self.send_header("Content-Length", str(len(PNG_1X1)))
@@ -85,6 +95,11 @@ class RemoteLog:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def serve_page(self, path, html):
+        """Serve `html` at `path` (another site's page: the origin of a cross-site test)."""
+        self.pages[path] = html.encode()
+        return self.url + path
 
     def requests(self):
         with self._lock:
