@@ -113,6 +113,11 @@ try {
 			await page.fill('[data-testid=login-username]', user);
 			await page.fill('[data-testid=login-password]', password);
 			await page.click('[data-testid=login-submit]');
+			// the folders, or the form's error (then fail with what it says, at once)
+			const shown = await page.waitForSelector(
+				'[data-testid=folder], [data-testid=login-error]:not([hidden])', { timeout });
+			if (await shown.getAttribute('data-testid') === 'login-error')
+				throw new Error(`login as ${user} refused: ${await shown.textContent()}`);
 			await page.waitForSelector('[data-testid=folder]', { timeout });
 			await h.ready();
 		},
