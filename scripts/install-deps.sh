@@ -15,7 +15,7 @@ check="openssl libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swa
 fetchmail getmail6 curl libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl strace
 isync offlineimap3 mutt tmux dovecot-imapd dovecot-pop3d dovecot-lmtpd
 python3-dkim unbound ldnsutils python3-pytest-xdist python3-prometheus-client
-nodejs npm chromium zbar-tools"
+chromium zbar-tools"
 bench="dovecot-lmtpd dovecot-pop3d dovecot-imapd"
 
 case "$level" in
