@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { JmapClient, JmapError, CORE, MAIL } from '../../web/js/jmap.mjs';
 
 const CSRF = 'c'.repeat(64);
+const JMAP_LIMIT = 'urn:ietf:params:jmap:error:limit';
 const SESSION = {
 	apiUrl: '/jmap/api', uploadUrl: '/jmap/upload/{accountId}/',
 	downloadUrl: '/jmap/download/{accountId}/{blobId}/{name}?type={type}',
@@ -166,4 +167,46 @@ test('push: our account only, reopened after 1, 2, 4 ... 60 s, reset by an open'
 	} finally {
 		mock.timers.reset();
 	}
+});
+
+test('API requests wait for one of maxConcurrentRequests slots; a 429 is tried again', async () => {
+	let inFlight = 0, most = 0, refused = 0;
+	const gates = [];
+	globalThis.fetch = async (url, opts = {}) => {
+		if (url === '/jmap/login')
+			return new Response(JSON.stringify({ csrfToken: CSRF }), { status: 200 });
+		if (url === '/jmap/session') {
+			const s = { ...SESSION, capabilities: { ...SESSION.capabilities,
+				[CORE]: { maxConcurrentRequests: 2 } } };
+			return new Response(JSON.stringify(s), { status: 200 });
+		}
+		if (refused < 1) {   // RFC 8620 3.6.1: the server's limit was reached elsewhere
+			refused++;
+			return new Response(JSON.stringify({ type: JMAP_LIMIT, limit: 'maxConcurrentRequests' }),
+				{ status: 429 });
+		}
+		inFlight++;
+		most = Math.max(most, inFlight);
+		await new Promise((resolve) => gates.push(resolve));
+		inFlight--;
+		const req = JSON.parse(opts.body);
+		return new Response(JSON.stringify({ methodResponses: req.methodCalls.map(([n, a, id]) =>
+			[n, {}, id]) }), { status: 200 });
+	};
+	const c = new JmapClient();
+	await c.login('a@example.test', 'secret');
+	const all = Promise.all([1, 2, 3, 4, 5].map((i) => c.call('Core/echo', { i })));
+	// release the held answers one at a time until every call is through
+	for (let done = 0, ticks = 0; done < 5 && ticks < 400; ticks++) {
+		await new Promise((resolve) => setTimeout(resolve, 5));
+		const g = gates.shift();
+		if (g) {
+			g();
+			done++;
+		}
+	}
+	await all;
+	assert.equal(most, 2);
+	assert.equal(refused, 1);
+	assert.equal(c.running, 0);
 });

@@ -43,6 +43,43 @@ export class JmapClient {
 		this.username = null;
 		this.onUnauthorized = null; // () => void
 		this.es = null;
+		this.running = 0; // API requests in flight
+		this.waiting = []; // resolvers of requests waiting for a slot
+	}
+
+	// The server answers 429 past maxConcurrentRequests (RFC 8620 2) API requests of one
+	// account at a time; a refresh after a push and an action of the user can meet, so
+	// requests wait for a slot here instead of failing.
+	async slot() {
+		const core = this.session && this.session.capabilities[CORE];
+		const max = (core && core.maxConcurrentRequests) || 4;
+		if (this.running >= max)
+			await new Promise(resolve => this.waiting.push(resolve));
+		this.running++;
+	}
+
+	release() {
+		this.running--;
+		const next = this.waiting.shift();
+		if (next)
+			next();
+	}
+
+	// fetch within a slot; a 429 (another tab or client of the account using the slots)
+	// is tried again after 0.2, 0.4, 0.8 ... seconds, at most 6 times.
+	async fetchLimited(url, opts) {
+		for (let attempt = 0; ; attempt++) {
+			await this.slot();
+			try {
+				return await this.fetch(url, opts);
+			} catch (e) {
+				if (!(e instanceof JmapError) || e.status !== 429 || attempt >= 5)
+					throw e;
+			} finally {
+				this.release();
+			}
+			await new Promise(resolve => setTimeout(resolve, 200 << attempt));
+		}
 	}
 
 	headers(json) {
@@ -128,7 +165,7 @@ export class JmapClient {
 	async api(calls) {
 		const methodCalls = calls.map(([name, args, id], i) =>
 			[name, { accountId: this.accountId, ...args }, id || 'c' + i]);
-		const resp = await this.fetch(this.session.apiUrl || '/jmap/api', {
+		const resp = await this.fetchLimited(this.session.apiUrl || '/jmap/api', {
 			method: 'POST',
 			headers: this.headers(true),
 			body: JSON.stringify({ using: this.using(), methodCalls }),
