@@ -3,9 +3,9 @@
  * allocation; date.h says what every input leads to. */
 #include "core/date.h"
 
-#include <string.h>
 
 #include "core/err.h"
+#include "core/str.h"
 #include "core/banned.h"
 
 static unsigned char up(unsigned char c)
@@ -18,17 +18,6 @@ static bool is_wsp(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Does [p, p+n) start with lit, ASCII case-insensitively? */
-static bool starts(const char *p, size_t n, const char *lit)
-{
-	size_t l = strlen(lit);
-	if (n < l)
-		return false;
-	for (size_t i = 0; i < l; i++)
-		if (up((unsigned char)p[i]) != up((unsigned char)lit[i]))
-			return false;
-	return true;
-}
 
 int32_t date_days_from_civil(int32_t year, unsigned month, unsigned day)
 {
@@ -152,7 +141,7 @@ static bool zone(struct date_in *d, int32_t *min_out)
 	if (l == 1)
 		return true; /* military: -0000 (RFC 5322 4.3) */
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (l == strlen(names[k].name) && starts(w, l, names[k].name)) {
+		if (str_ieq(w, l, names[k].name)) {
 			*min_out = names[k].min;
 			return true;
 		}

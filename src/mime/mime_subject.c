@@ -6,30 +6,13 @@
 
 #include <string.h>
 
+#include "core/str.h"
 #include "core/banned.h"
-
-static unsigned char up(unsigned char c)
-{
-	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
-}
 
 static bool is_wsp(unsigned char c)
 {
 	return c == ' ' || c == '\t';
 }
-
-/* Does [p, p+n) start with lit, ASCII case-insensitively? */
-static bool starts(const char *p, size_t n, const char *lit)
-{
-	size_t l = strlen(lit);
-	if (n < l)
-		return false;
-	for (size_t i = 0; i < l; i++)
-		if (up((unsigned char)p[i]) != up((unsigned char)lit[i]))
-			return false;
-	return true;
-}
-
 
 /* subj-blob = "[" *BLOBCHAR "]" *WSP at p: its length, 0 if there is none. */
 static size_t blob(const char *p, size_t n)
@@ -51,11 +34,11 @@ static size_t blob(const char *p, size_t n)
 static size_t refwd(const char *p, size_t n)
 {
 	size_t i;
-	if (starts(p, n, "re"))
+	if (str_iprefix(p, n, "re"))
 		i = 2;
-	else if (starts(p, n, "fwd"))
+	else if (str_iprefix(p, n, "fwd"))
 		i = 3;
-	else if (starts(p, n, "fw"))
+	else if (str_iprefix(p, n, "fw"))
 		i = 2;
 	else
 		return 0;
@@ -98,7 +81,7 @@ size_t mime_base_subject(const char *s, size_t n, char *out, bool *refwd_out)
 		for (;;) {
 			if (len && p[len - 1] == ' ') {
 				len--;
-			} else if (len >= 5 && starts(p + len - 5, 5, "(fwd)")) {
+			} else if (len >= 5 && str_iprefix(p + len - 5, 5, "(fwd)")) {
 				len -= 5;
 				rf = true;
 			} else {
@@ -120,7 +103,7 @@ size_t mime_base_subject(const char *s, size_t n, char *out, bool *refwd_out)
 			break;
 		}
 		/* (6) "[fwd:" subject "]" */
-		if (len >= 6 && starts(p, len, "[fwd:") && p[len - 1] == ']') {
+		if (len >= 6 && str_iprefix(p, len, "[fwd:") && p[len - 1] == ']') {
 			p += 5, len -= 6;
 			rf = true;
 			continue;
