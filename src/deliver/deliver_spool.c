@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/fdio.h"
 
 static atomic_uint_fast64_t spool_seq;
 
@@ -118,25 +119,10 @@ int deliver_spool_open(struct deliver_spool_w *w)
 	return deliver_spool_create(w->path, sizeof(w->path), &w->fd);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return ERR_IO;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static int flush_out(struct deliver_spool_w *w)
 {
 	if (w->err == 0 && w->out.len > 0) {
-		w->err = write_all(w->fd, w->out.data, w->out.len);
+		w->err = fd_write_all(w->fd, w->out.data, w->out.len);
 		if (w->err < 0)
 			log_err("deliver: write to spool file %s failed: %s", w->path,
 				strerror(errno));
@@ -153,7 +139,7 @@ int deliver_spool_write(struct deliver_spool_w *w, const void *p, size_t n)
 		return w->err;
 	if (n > buf_room(&w->out)) {
 		/* larger than the whole buffer: straight through */
-		w->err = write_all(w->fd, p, n);
+		w->err = fd_write_all(w->fd, p, n);
 		if (w->err < 0)
 			return w->err;
 	} else {

@@ -15,6 +15,7 @@
 
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/fdio.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -208,20 +209,6 @@ static int spool_open(struct http_session *s)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Keep n body octets: in memory while the body fits LIMIT_HTTP_BODY_MEMORY, then in
  * the spool file (with what memory held). */
 static int body_store(struct http_session *s, const uint8_t *p, size_t n)
@@ -229,12 +216,12 @@ static int body_store(struct http_session *s, const uint8_t *p, size_t n)
 	s->body_size += n;
 	if (s->body_fd < 0 && s->body_len + n > LIMIT_HTTP_BODY_MEMORY) {
 		int r = spool_open(s);
-		if (r < 0 || (r = write_all(s->body_fd, s->body, s->body_len)) < 0)
+		if (r < 0 || (r = fd_write_all(s->body_fd, s->body, s->body_len)) < 0)
 			return r;
 		s->body_len = 0;
 	}
 	if (s->body_fd >= 0)
-		return write_all(s->body_fd, p, n);
+		return fd_write_all(s->body_fd, p, n);
 	if (s->body_len + n + 1 > s->body_cap) {
 		size_t cap = s->body_cap ? s->body_cap : 4096;
 		while (cap < s->body_len + n + 1)

@@ -19,12 +19,13 @@
 #include <unistd.h>
 
 #include "core/arena.h"
-#include "core/banned.h"
+#include "core/fdio.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "mime/mime.h"
 #include "store/store.h"
+#include "core/banned.h"
 
 #define HEX_LEN 32
 
@@ -53,20 +54,6 @@ static int temp_file(void)
 	if (fd >= 0)
 		(void)unlink(path); /* only the fd names it from now on */
 	return fd;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Decode part p of m into a new temporary file: *fd_out at offset 0, *size_out. */
@@ -99,7 +86,7 @@ static int decode_to_file(struct jmap_msg *m, const struct mime_part *p, int *fd
 		in += used;
 		left -= used;
 		total += written;
-		if (written && (rc = write_all(fd, buf, written)) < 0)
+		if (written && (rc = fd_write_all(fd, buf, written)) < 0)
 			break;
 		if (more == 0)
 			break;

@@ -17,6 +17,7 @@
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/fdio.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "deliver/deliver.h"
@@ -25,21 +26,6 @@
 #include "core/banned.h"
 
 #define COPY_CHUNK 65536
-
-/* write all of p[0..n) */
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Copy size bytes of in (from 0) to out, a bare LF written as CRLF. */
 static int copy_crlf(struct arena *a, int in, uint64_t size, int out)
@@ -60,14 +46,14 @@ static int copy_crlf(struct arena *a, int in, uint64_t size, int out)
 		size_t from = 0;
 		for (size_t i = 0; i < (size_t)n; i++) {
 			if (buf[i] == '\n' && !cr) {
-				if (write_all(out, buf + from, i - from) < 0 ||
-				    write_all(out, crlf, 2) < 0)
+				if (fd_write_all(out, buf + from, i - from) < 0 ||
+				    fd_write_all(out, crlf, 2) < 0)
 					return ERR_IO;
 				from = i + 1;
 			}
 			cr = buf[i] == '\r';
 		}
-		if (write_all(out, buf + from, (size_t)n - from) < 0)
+		if (fd_write_all(out, buf + from, (size_t)n - from) < 0)
 			return ERR_IO;
 		off += (uint64_t)n;
 	}

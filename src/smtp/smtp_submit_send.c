@@ -21,6 +21,7 @@
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/fdio.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -148,25 +149,10 @@ static int route_rcpts(struct smtp_submit *m, int64_t *ids, bool *postmaster)
 	return 0;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ERR_IO;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The header filter's sink: the spool file. */
 static int spool_sink(void *ctx, const uint8_t *p, size_t n)
 {
-	return write_all(*(int *)ctx, p, n);
+	return fd_write_all(*(int *)ctx, p, n);
 }
 
 /* The spool file: Return-Path, Received (RFC 5321 4.4), then the message through the
@@ -180,7 +166,7 @@ static int write_spool(struct smtp_submit *m, struct submit_src *s, int fd, cons
 	             "Return-Path: <%s>\r\nReceived: by %s (kasten) with %s id %s;\r\n\t%s\r\n",
 	             m->mail_from, conf_get()->hostname, m->with, id, date) < 0)
 		return ERR_NOMEM;
-	int r = write_all(fd, trace, strlen(trace));
+	int r = fd_write_all(fd, trace, strlen(trace));
 	free(trace);
 	struct smtp_hdr_filter f;
 	if (r == 0 && (r = smtp_hdr_init(&f, NULL, spool_sink, &fd)) == 0)

@@ -20,6 +20,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/fdio.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -134,22 +135,6 @@ void sqs_blob_prune(struct sqs_env *e, int64_t account_id, int64_t now, bool for
 	closedir(d);
 }
 
-/* Write all of [p, p+n) to fd. */
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ERR_IO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* size bytes from src (pread from 0) or data into dst. ERR_INVAL when src is short. */
 static int copy_in(int dst, int src, const void *data, uint64_t size)
 {
@@ -168,14 +153,14 @@ static int copy_in(int dst, int src, const void *data, uint64_t size)
 			else if (got == 0)
 				r = ERR_INVAL; /* fewer bytes than announced */
 			else
-				r = write_all(dst, buf, (size_t)got), off += (uint64_t)got;
+				r = fd_write_all(dst, buf, (size_t)got), off += (uint64_t)got;
 		}
 		free(buf);
 		return r;
 	}
 	if (size && !data)
 		return ERR_INVAL;
-	return size ? write_all(dst, data, (size_t)size) : 0;
+	return size ? fd_write_all(dst, data, (size_t)size) : 0;
 }
 
 static int put_files(int dfd, const char *hex, int fd, const void *data, uint64_t size,
@@ -188,7 +173,7 @@ static int put_files(int dfd, const char *hex, int fd, const void *data, uint64_
 	int tfd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (tfd < 0)
 		return errno == EEXIST ? ERR_EXISTS : ERR_IO;
-	int r = write_all(tfd, type, strlen(type));
+	int r = fd_write_all(tfd, type, strlen(type));
 	if (close(tfd) < 0 && r == 0)
 		r = ERR_IO;
 	char tmp[BLOB_HEX + 8];
