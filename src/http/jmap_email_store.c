@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,56 +24,8 @@
 #include "core/log.h"
 #include "http/jmap.h"
 #include "http/jmap_email_int.h"
-#include "mime/mime.h"
 #include "store/store.h"
 #include "core/banned.h"
-
-/* What the store keeps of the extraction, copied into a (m unchanged when a is full:
- * the store then extracts the same from the file). */
-static void keep(struct store_new_msg *m, const struct mime_extract *e, const uint8_t *p,
-		 struct arena *a)
-{
-	void *blob = arena_alloc(a, e->blob_len ? e->blob_len : 1);
-	bool hdr = e->header_len && e->header_len <= LIMIT_CACHED_HEADER;
-	char *header = hdr ? arena_strndup(a, p, e->header_len) : NULL;
-	char *preview = arena_strndup(a, e->preview, e->preview_len);
-	char *text = arena_strndup(a, e->text, e->text_len);
-	char *mid = e->message_id ? arena_strdup(a, e->message_id) : NULL;
-	char *refs = e->references ? arena_strdup(a, e->references) : NULL;
-	if (!blob || (hdr && !header) || !preview || !text || (e->message_id && !mid) ||
-	    (e->references && !refs))
-		return;
-	memcpy(blob, e->blob, e->blob_len);
-	m->mime = blob;
-	m->mime_len = e->blob_len;
-	m->header = header;
-	m->header_len = header ? e->header_len : 0;
-	m->preview = preview;
-	m->text = text;
-	m->text_len = e->text_len;
-	m->message_id = mid;
-	m->references = refs;
-}
-
-/* Map the file and extract into m; a failure leaves m without the extracted fields. */
-static void extract(struct store_new_msg *m, int fd, struct arena *a)
-{
-	void *map = mmap(NULL, (size_t)m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		log_warn("jmap: cannot map new message %s: %s", m->path, strerror(errno));
-		return;
-	}
-	struct arena xa;
-	arena_init(&xa, LIMIT_IMAP_APPEND_EXTRACT);
-	struct mime_extract e;
-	if (mime_extract(map, (size_t)m->size, &xa, &e) == 0)
-		keep(m, &e, map, a);
-	else
-		log_warn("jmap: MIME extraction failed, stored without it size=%llu",
-			 (unsigned long long)m->size);
-	arena_free(&xa);
-	(void)munmap(map, (size_t)m->size); /* nothing kept points into it */
-}
 
 /* MAILBOXIDs to the account's mailboxes: ERR_NOTFOUND for an unknown one. */
 static int find_mailboxes(struct jmap_ctx *x, const char *const *ids, size_t n,
@@ -152,7 +103,7 @@ static int store_new(struct jmap_ctx *x, const char *path, const char *const *ma
 	else if (cf && cf->max_message_size && m.size > cf->max_message_size)
 		rc = ERR_TOO_BIG;
 	else
-		extract(&m, fd, x->a);
+		store_new_msg_extract(&m, fd, x->a);
 	(void)close(fd); /* read-only; the mapping is gone */
 	if (rc < 0)
 		return rc;

@@ -636,6 +636,11 @@ size_t store_search_fold(const char *in, size_t n, char *out);
  * one keeps it. */
 int store_pop3_mark(struct store *st, int64_t mailbox_id, const uint32_t *uids, size_t n,
 		    int64_t when);
+/* Fill m's extracted fields (mime, header, preview, text, message_id, references) from
+ * the message fd holds (m->size bytes; m->path only names it in logs), copied into a,
+ * so that store_append need not parse inside its transaction. A failure (no memory, a
+ * file that cannot be mapped) leaves m as it was: the store then extracts at insert. */
+void store_new_msg_extract(struct store_new_msg *m, int fd, struct arena *a);
 /* IMAP APPEND / import: durable before it returns. ERR_QUOTA if it would not fit,
  * ERR_NOTFOUND for an unknown mailbox, ERR_INVAL if m->size is not the file's size,
  * ERR_FULL when the mailbox has used up its UIDs or a keyword new to the mailbox would
