@@ -10,12 +10,12 @@ import base64
 import http.client
 import json
 import re
-import socket
 import subprocess
 import time
 
 import pytest
 
+from jmap_test import EventStream
 from kasten_test import (RawIMAP, RawPOP3, deliver, make_message, unique_user)
 
 KASTEN_LISTEN = ("smtp", "imap", "pop3", "http", "admin")
@@ -465,47 +465,6 @@ def test_isolation_between_accounts(mserver):
 
 
 # ---- push (RFC 8620 7.3) ----
-
-class EventStream:
-    """A raw GET /jmap/eventsource: the events as they arrive (chunk framing ignored:
-    one event is one write, so one chunk)."""
-
-    def __init__(self, server, auth, query="types=*&closeafter=no&ping=0"):
-        self.sock = socket.create_connection((server.host, server.ports["http"]), timeout=10)
-        self.sock.sendall(f"GET /jmap/eventsource?{query} HTTP/1.1\r\nHost: x\r\n"
-                          f"Authorization: {auth}\r\nAccept: text/event-stream\r\n\r\n".encode())
-        self.buf = b""
-        while b"\r\n\r\n" not in self.buf:
-            self._fill(10)
-        self.head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-
-    def _fill(self, timeout):
-        self.sock.settimeout(timeout)
-        d = self.sock.recv(65536)
-        if not d:
-            raise ConnectionError("closed")
-        self.buf += d
-
-    def event(self, name, timeout):
-        """The next event of that name within timeout seconds: {"id", "data"}."""
-        deadline = time.monotonic() + timeout
-        pat = re.compile(rb"event: " + name.encode() + rb"\n(?:id: (\d+)\n)?data: (.*)\n\n")
-        while True:
-            m = pat.search(self.buf)
-            if m:
-                self.buf = self.buf[m.end():]
-                return {"id": m.group(1), "data": json.loads(m.group(2))}
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {name} event in {timeout}s: {self.buf!r}")
-            try:
-                self._fill(left)
-            except socket.timeout:
-                pass
-
-    def close(self):
-        self.sock.close()
-
 
 def test_eventsource_smtp_and_imap(mserver):
     a = user(mserver)
