@@ -107,11 +107,14 @@ int cmd_init(int argc, char **argv)
 	print_setting("SMTPS", cf->submissions, "SSL/TLS, password");
 	print_setting("SMTP in", cf->smtp, "incoming mail (MX), no login");
 	print_setting("LMTP", cf->lmtp, "local delivery from an MTA");
-	print_setting("HTTP", cf->http, "autoconfig, JMAP (/.well-known/jmap)");
+	print_setting("HTTP", cf->http, "webmail (/), autoconfig, JMAP (/.well-known/jmap)");
 	print_setting("HTTPS", cf->https, "the same over TLS");
 	print_setting("admin", cf->admin, "/metrics and /healthz (keep internal)");
-	printf("\ntry:  swaks --server 127.0.0.1:%s --to %s\n\n",
+	printf("\ntry:  swaks --server 127.0.0.1:%s --to %s\n",
 	       cf->smtp ? strrchr(cf->smtp, ':') + 1 : "25", DEMO_ADDRESS);
+	if (cf->http)
+		printf("      then read it in the webmail: http://%s/\n", cf->http);
+	printf("\n");
 	fflush(stdout);
 	return 0;
 }
