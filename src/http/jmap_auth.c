@@ -282,33 +282,45 @@ static void auth_basic(struct http_req *r, const char *cred, jmap_authed_fn done
 		http_problem(r, 500, NULL, NULL);
 }
 
-/* A session token from Bearer or the cookie. */
-static void auth_token(struct http_req *r, const char *token, bool by_cookie,
-		       jmap_authed_fn done)
-{
+/* A session token from Bearer or the cookie, looked up on the I/O pool: the directory
+ * is shared with deliveries and logins whose commits wait for the disk (and a lookup
+ * may slide the token's expiry, a write), which the loop thread must never wait for. */
+struct token_check {
+	struct http_req *r;
+	jmap_authed_fn done;
+	bool by_cookie;
+	const char *token;         /* in r->a */
 	uint8_t hash[32];
+	int rc;
 	int64_t id;
-	struct store_account acct;
-	if (!token_ok(token)) {
+	struct store_account acct; /* strings in r->a: the loop leaves r alone meanwhile */
+};
+
+static void token_work(void *arg)
+{
+	struct token_check *t = arg;
+	t->rc = store_token_get(http_store_env(), t->hash, (int64_t)time(NULL), &t->id);
+	if (t->rc == 0)
+		t->rc = store_account_get_id(http_store_env(), t->id, t->r->a, &t->acct);
+}
+
+static void token_done(struct net_conn *c, void *arg)
+{
+	struct token_check *t = arg;
+	struct http_req *r = t->r;
+	(void)c;
+	if (t->rc == ERR_NOTFOUND) {
 		unauthorized(r, "unknown or expired session");
 		return;
 	}
-	token_hash(token, hash);
-	int rc = store_token_get(http_store_env(), hash, (int64_t)time(NULL), &id);
-	if (rc == 0)
-		rc = store_account_get_id(http_store_env(), id, r->a, &acct);
-	if (rc == ERR_NOTFOUND) {
-		unauthorized(r, "unknown or expired session");
-		return;
-	}
-	if (rc < 0) {
+	if (t->rc < 0) {
 		http_problem(r, 503, NULL, "the account store did not answer");
 		return;
 	}
-	if (by_cookie && state_changing(r)) {
+	if (t->by_cookie && state_changing(r)) {
 		char want[65];
 		const char *got = http_header(r, JMAP_CSRF_HEADER);
-		if (jmap_csrf_token(token, want) < 0) {
+		if (jmap_csrf_token(t->token, want) < 0) {
 			http_problem(r, 500, NULL, NULL);
 			return;
 		}
@@ -321,7 +333,27 @@ static void auth_token(struct http_req *r, const char *token, bool by_cookie,
 			return;
 		}
 	}
-	finish(r, done, id, acct.address, by_cookie, arena_strdup(r->a, token));
+	finish(r, t->done, t->id, t->acct.address, t->by_cookie, t->token);
+}
+
+static void auth_token(struct http_req *r, const char *token, bool by_cookie,
+		       jmap_authed_fn done)
+{
+	if (!token_ok(token)) {
+		unauthorized(r, "unknown or expired session");
+		return;
+	}
+	struct token_check *t = arena_alloc(r->a, sizeof *t);
+	if (!t || !(t->token = arena_strdup(r->a, token))) {
+		http_problem(r, 500, NULL, NULL);
+		return;
+	}
+	t->r = r;
+	t->done = done;
+	t->by_cookie = by_cookie;
+	token_hash(token, t->hash);
+	if (net_conn_work_io(r->conn, token_work, token_done, t) < 0)
+		http_problem(r, 503, NULL, NULL);
 }
 
 void jmap_authenticate(struct http_req *r, jmap_authed_fn done)
@@ -349,8 +381,16 @@ void jmap_authenticate(struct http_req *r, jmap_authed_fn done)
 
 /* ---- POST /jmap/login, POST /jmap/logout ---- */
 
+/* A login in progress: the password is checked (auth_login, CPU pool), then the new
+ * session's token is stored (I/O pool: a durable directory write), then answered. */
 struct login {
 	struct http_req *r;
+	int64_t account_id;
+	const char *address;       /* in r->a */
+	long days;
+	char token[JMAP_TOKEN_HEX + 1];
+	uint8_t hash[32];
+	int rc;
 };
 
 static void set_cookie(struct http_req *r, const char *value, long max_age)
@@ -361,46 +401,65 @@ static void set_cookie(struct http_req *r, const char *value, long max_age)
 		http_add_header(r, "Set-Cookie", c);
 }
 
+static void login_store_work(void *arg)
+{
+	struct login *l = arg;
+	l->rc = store_token_add(http_store_env(), l->account_id, l->hash,
+				(int64_t)time(NULL) + l->days * 86400);
+}
+
+static void login_stored(struct net_conn *c, void *arg)
+{
+	struct login *l = arg;
+	struct http_req *r = l->r;
+	char csrf[65];
+	(void)c;
+	int rc = l->rc;
+	if (rc == 0)
+		rc = jmap_csrf_token(l->token, csrf);
+	if (rc < 0) {
+		OPENSSL_cleanse(l->token, sizeof l->token);
+		http_problem(r, 503, NULL, "the session could not be stored");
+		return;
+	}
+	/* the devices page: a login is a client seen (written on the io pool) */
+	auth_activity_seen(r->conn, http_store_env(), l->account_id, "http",
+			   http_header(r, "User-Agent"));
+	net_conn_set_user(r->conn, l->address);
+	set_cookie(r, l->token, l->days * 86400);
+	http_add_header(r, "Cache-Control", "no-store");
+	json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "accessToken", l->token, "tokenType",
+				 "Bearer", "csrfToken", csrf, "accountId",
+				 arena_printf(r->a, "A%lld", (long long)l->account_id),
+				 "username", l->address);
+	OPENSSL_cleanse(l->token, sizeof l->token);
+	http_reply_json(r, 200, body);
+}
+
 static void login_done(struct net_conn *c, void *arg, int64_t account_id, const char *address)
 {
 	struct login *l = arg;
 	struct http_req *r = l->r;
-	uint8_t raw[JMAP_TOKEN_BYTES], hash[32];
-	char token[JMAP_TOKEN_HEX + 1], csrf[65];
-	(void)c;
+	uint8_t raw[JMAP_TOKEN_BYTES];
 	if (account_id == 0) {
 		http_add_header(r, "WWW-Authenticate", "Bearer realm=\"kasten\"");
 		http_problem(r, 401, NULL, "wrong user name or password");
 		return;
 	}
-	long days = (long)conf_get()->http_session_days;
-	int64_t now = (int64_t)time(NULL);
-	if (RAND_bytes(raw, sizeof raw) != 1) {
+	l->account_id = account_id;
+	l->address = arena_strdup(r->a, address);
+	l->days = (long)conf_get()->http_session_days;
+	if (!l->address || RAND_bytes(raw, sizeof raw) != 1) {
 		http_problem(r, 500, NULL, NULL);
 		return;
 	}
-	hex(raw, sizeof raw, token);
+	hex(raw, sizeof raw, l->token);
 	OPENSSL_cleanse(raw, sizeof raw);
-	token_hash(token, hash);
-	int rc = store_token_add(http_store_env(), account_id, hash, now + days * 86400);
-	if (rc == 0)
-		rc = jmap_csrf_token(token, csrf);
-	if (rc < 0) {
-		http_problem(r, 503, NULL, "the session could not be stored");
-		return;
+	token_hash(l->token, l->hash);
+	if (net_conn_work_io(c, login_store_work, login_stored, l) < 0) {
+		OPENSSL_cleanse(l->token, sizeof l->token);
+		http_problem(r, 503, NULL, NULL);
 	}
-	/* the devices page: a login is a client seen (written on the io pool) */
-	auth_activity_seen(r->conn, http_store_env(), account_id, "http",
-			   http_header(r, "User-Agent"));
-	net_conn_set_user(r->conn, address);
-	set_cookie(r, token, days * 86400);
-	http_add_header(r, "Cache-Control", "no-store");
-	json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "accessToken", token, "tokenType",
-				 "Bearer", "csrfToken", csrf, "accountId",
-				 arena_printf(r->a, "A%lld", (long long)account_id), "username",
-				 address);
-	OPENSSL_cleanse(token, sizeof token);
-	http_reply_json(r, 200, body);
 }
 
 /* A JSON body: application/json (a cross-site HTML form cannot send it). */
@@ -447,19 +506,47 @@ void jmap_http_login(struct http_req *r)
 		http_problem(r, 500, NULL, NULL);
 }
 
+/* Logout: the token's row goes on the I/O pool (a durable directory write). */
+struct logout {
+	struct http_req *r;
+	uint8_t hash[32];
+	int rc;
+};
+
+static void logout_work(void *arg)
+{
+	struct logout *o = arg;
+	o->rc = store_token_del(http_store_env(), o->hash);
+}
+
+static void logout_done(struct net_conn *c, void *arg)
+{
+	struct logout *o = arg;
+	(void)c;
+	if (o->rc < 0 && o->rc != ERR_NOTFOUND) {
+		http_problem(o->r, 503, NULL, "the session could not be removed");
+		return;
+	}
+	set_cookie(o->r, "", 0);
+	http_reply(o->r, 204, NULL, NULL, 0);
+}
+
 static void logout_authed(struct http_req *r, const struct jmap_auth *au)
 {
-	if (au->token) {
-		uint8_t hash[32];
-		token_hash(au->token, hash);
-		int rc = store_token_del(http_store_env(), hash);
-		if (rc < 0 && rc != ERR_NOTFOUND) {
-			http_problem(r, 503, NULL, "the session could not be removed");
-			return;
-		}
+	struct logout *o = arena_alloc(r->a, sizeof *o);
+	if (!o) {
+		http_problem(r, 500, NULL, NULL);
+		return;
 	}
-	set_cookie(r, "", 0);
-	http_reply(r, 204, NULL, NULL, 0);
+	o->r = r;
+	o->rc = 0;
+	if (!au->token) { /* Basic: no session to end, only the cookie to clear */
+		logout_done(r->conn, o);
+		return;
+	}
+	token_hash(au->token, o->hash);
+	if (net_conn_work_io(r->conn, logout_work, logout_done, o) < 0)
+		http_problem(r, 503, NULL, NULL);
 }
 
 void jmap_http_logout(struct http_req *r)
