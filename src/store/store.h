@@ -170,8 +170,9 @@ struct store_new_msg {
  * hook's modseq is the mailbox's HIGHESTMODSEQ after an append, flag change, expunge,
  * copy or move (a move publishes EXPUNGE for the source and APPEND for the target, with
  * the same modseq); for STORE_CH_MAILBOX it is the account's modseq after the change
- * (0, and mailbox_id 0, for a subscription change), and for rows recovery dropped (kind EXPUNGE) it is 0:
- * both only say that something changed. */
+ * (mailbox_id 0 for a subscription change, whose modseq is 0 when no mailbox has that
+ * name), and for rows recovery dropped (kind EXPUNGE) it is 0: both only say that
+ * something changed. */
 enum store_change_kind {
 	STORE_CH_APPEND,
 	STORE_CH_FLAGS,

@@ -434,6 +434,41 @@ def test_mailbox_set_subscription_of_a_name(mserver):
     assert by_name(mbs, "Later")["isSubscribed"] is False
 
 
+def test_subscription_changes_show_in_mailbox_changes(mserver):
+    """IMAP (UN)SUBSCRIBE of an existing mailbox changes its isSubscribed, so the
+    mailbox is "updated" in Mailbox/changes (RFC 8621 2.2) and the state moves; a
+    subscription to a name without a mailbox changes no Mailbox."""
+    a = user(mserver, "mbsc")
+    acct = account_id(mserver, a)
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        ok(c, "CREATE Lists")
+    ids = imap_mailboxids(mserver, a)
+    res, mbs = mailboxes(mserver, a, acct)
+    assert mbs[ids["Lists"]]["isSubscribed"] is False
+    s0 = res["state"]
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        ok(c, "SUBSCRIBE Lists")
+    name, ch = call(mserver, a, "Mailbox/changes", {"accountId": acct, "sinceState": s0})
+    assert ch["newState"] != s0, ch
+    assert ch["updated"] == [ids["Lists"]] and ch["created"] == ch["destroyed"] == []
+    assert ch["updatedProperties"] is None  # not only the counts
+    _, mbs = mailboxes(mserver, a, acct)
+    assert mbs[ids["Lists"]]["isSubscribed"] is True
+    s1 = ch["newState"]
+    with RawIMAP(mserver.host, mserver.ports["imap"]) as c:
+        c.login(a, PASSWORD)
+        ok(c, "SUBSCRIBE NoSuchBox")
+    name, ch = call(mserver, a, "Mailbox/changes", {"accountId": acct, "sinceState": s1})
+    assert ch["updated"] == ch["created"] == ch["destroyed"] == [], ch
+    name, res = call(mserver, a, "Mailbox/set", {"accountId": acct, "update": {
+        ids["Lists"]: {"isSubscribed": False}}})
+    assert ids["Lists"] in res["updated"], res
+    name, ch = call(mserver, a, "Mailbox/changes", {"accountId": acct, "sinceState": s1})
+    assert ch["updated"] == [ids["Lists"]], ch
+
+
 def test_unread_threads_span_mailboxes(mserver):
     """RFC 8621 2 unreadThreads: a Thread counts as unread in every mailbox holding one
     of its Emails when any of its Emails, in any mailbox, is unread."""

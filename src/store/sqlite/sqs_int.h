@@ -48,6 +48,7 @@ enum sqs_stmt {
 	Q_SUB_COUNT,
 	Q_SUB_INSERT,
 	Q_SUB_DELETE,
+	Q_SUB_MB_TOUCH,
 	Q_SUB_LIST,
 	Q_SUB_TREE,
 	Q_META_GET,

@@ -57,6 +57,8 @@ const char *const sqs_index_sql[Q_COUNT] = {
 	[Q_SUB_COUNT] = "SELECT count(*) FROM subscriptions",
 	[Q_SUB_INSERT] = "INSERT OR IGNORE INTO subscriptions(name) VALUES(?1)",
 	[Q_SUB_DELETE] = "DELETE FROM subscriptions WHERE name = ?1",
+	/* a mailbox whose isSubscribed changed: updated for Mailbox/changes */
+	[Q_SUB_MB_TOUCH] = "UPDATE mailboxes SET jmap_modseq = ?2 WHERE id = ?1",
 	[Q_SUB_LIST] = "SELECT name FROM subscriptions ORDER BY name",
 	/* ?1 and the names below it: "?1/" <= name < "?1" || '0' ('0' follows '/'), a
 	 * range of the primary key in octet order (BINARY collation) */

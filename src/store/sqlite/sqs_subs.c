@@ -2,8 +2,10 @@
  * (schema version 3) apart from the mailboxes: add and remove one name, list them all,
  * and rename the names of a renamed mailbox tree inside its transaction. Names are
  * stored canonical ("INBOX" upper case as the first level, sqs_mb_canon), so "inbox"
- * and "INBOX" are one subscription. A change takes no modseq (subscriptions are not
- * mailbox content) but is published, so JMAP and webmail sessions look again.
+ * and "INBOX" are one subscription. A change of an existing mailbox's subscription
+ * takes a modseq of the account (not of the mailbox: it is no content IMAP CONDSTORE
+ * reports) so that JMAP's Mailbox/changes lists the mailbox as updated (isSubscribed);
+ * every change is published, so JMAP and webmail sessions look again.
  * Limits: LIMIT_SUBSCRIPTIONS names, each at most LIMIT_MAILBOX_NAME bytes. */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,30 @@ static int one_name(struct sqs_db *h, enum sqs_stmt which, const char *name, boo
 	return r;
 }
 
+/* The mailbox named canon, if it exists, changed at a new account modseq (*out; 0 when
+ * there is no such mailbox: a subscription to a name only). */
+static int touch_mailbox(struct sqs_db *h, const char *canon, uint64_t *out)
+{
+	uint64_t m;
+	struct sqs_mb mb;
+	int r = sqs_mb_find(h, canon, &mb);
+	if (r == ERR_NOTFOUND)
+		return 0;
+	if (r == 0)
+		r = sqs_modseq_next(h, &m);
+	sqlite3_stmt *q = r == 0 ? sqs_q(h, Q_SUB_MB_TOUCH) : NULL;
+	if (r == 0 && !q)
+		r = ERR_IO;
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(q, 1, mb.id);
+	sqlite3_bind_int64(q, 2, (int64_t)m);
+	r = sqs_exec(h, q);
+	if (r == 0)
+		*out = m;
+	return r;
+}
+
 int sqs_sub_add(struct sqs_db *h, const char *name)
 {
 	return one_name(h, Q_SUB_INSERT, name, NULL);
@@ -61,12 +87,15 @@ int sqs_subscription_set(struct store *st, const char *name, bool on)
 	} else {
 		r = one_name(h, Q_SUB_DELETE, canon, &changed);
 	}
+	uint64_t modseq = 0;
+	if (r == 0 && changed)
+		r = touch_mailbox(h, canon, &modseq);
 	if (r == 0 && changed)
 		r = sqs_commit(h);
 	else
 		sqs_rollback(h); /* an error, or nothing to write */
 	if (r == 0 && changed)
-		store_notify(st->env, st->account_id, 0, STORE_CH_MAILBOX, 0);
+		store_notify(st->env, st->account_id, 0, STORE_CH_MAILBOX, modseq);
 	return r;
 }
 
