@@ -60,14 +60,11 @@ static int temp_file(void)
 static int decode_to_file(struct jmap_msg *m, const struct mime_part *p, int *fd_out,
 			  uint64_t *size_out)
 {
-	int rc = jmap_msg_map(m);
+	const uint8_t *in;
+	size_t left;
+	int rc = jmap_msg_part_body(m, p, &in, &left);
 	if (rc < 0)
 		return rc;
-	size_t s = (size_t)p->body_start, e = (size_t)p->end;
-	if (e > m->map_len)
-		e = m->map_len;
-	if (s > e)
-		s = e;
 	struct mime_cte_dec d;
 	(void)mime_cte_init(&d, p->encoding.s, p->encoding.s ? p->encoding.len : 0);
 	/* an unknown encoding passes the bytes as they are (d is set up so) */
@@ -77,8 +74,6 @@ static int decode_to_file(struct jmap_msg *m, const struct mime_part *p, int *fd
 		return ERR_IO;
 	}
 	uint8_t buf[65536];
-	const uint8_t *in = m->map + s;
-	size_t left = e - s;
 	uint64_t total = 0;
 	for (;;) {
 		size_t used = 0, written = 0;

@@ -51,6 +51,9 @@ void jmap_msg_close(struct jmap_msg *m);
 
 /* The whole message mapped. 0, or ERR_* (ERR_IO for a missing file, logged). */
 int jmap_msg_map(struct jmap_msg *m);
+/* Part p's encoded body bytes [*b, *b + *n) in the mapped message (mapped here). */
+int jmap_msg_part_body(struct jmap_msg *m, const struct mime_part *p, const uint8_t **b,
+		       size_t *n);
 /* The MIME tree: cached, else parsed from the file. 0 or ERR_*. */
 int jmap_msg_root(struct jmap_msg *m);
 /* The top-level header block into m->hdr: cached, else read from the file. 0 or ERR_*. */

@@ -166,9 +166,9 @@ struct mime_part *jmap_msg_find_part(struct mime_part *root, const char *part_id
 	return p && !jmap_part_is_multipart(p) ? p : NULL;
 }
 
-/* The part's encoded body bytes, mapped. */
-static int part_body(struct jmap_msg *m, const struct mime_part *p, const uint8_t **b,
-		     size_t *n)
+/* jmap_email_get_int.h */
+int jmap_msg_part_body(struct jmap_msg *m, const struct mime_part *p, const uint8_t **b,
+		       size_t *n)
 {
 	int rc = jmap_msg_map(m);
 	if (rc < 0)
@@ -194,7 +194,7 @@ int jmap_msg_part_size(struct jmap_msg *m, const struct mime_part *p, uint64_t *
 	}
 	const uint8_t *b;
 	size_t n;
-	int rc = part_body(m, p, &b, &n);
+	int rc = jmap_msg_part_body(m, p, &b, &n);
 	if (rc < 0)
 		return rc;
 	if (mime_cte_decoded_size(enc, el, b, n, size_out, NULL) < 0)
@@ -208,7 +208,7 @@ int jmap_msg_part_decode(struct jmap_msg *m, const struct mime_part *p, size_t m
 {
 	const uint8_t *b;
 	size_t n;
-	int rc = part_body(m, p, &b, &n);
+	int rc = jmap_msg_part_body(m, p, &b, &n);
 	if (rc < 0)
 		return rc;
 	struct mime_cte_dec d;
