@@ -198,10 +198,13 @@ static int parse_structure(struct arena *a, struct bpart *parts, size_t n, const
 					     in_alt || strcmp(sub, "alternative") == 0, html, text, att);
 		} else if (is_inline) {
 			if (strcmp(mtype, "alternative") == 0) {
+				/* a list an enclosing alternative already set to null (the
+				 * other alternative was chosen) takes nothing: the RFC's
+				 * code would push onto null here */
 				if (strcmp(part->type, "text/plain") == 0)
-					rc = plist_push(a, text, part);
+					rc = text ? plist_push(a, text, part) : 0;
 				else if (strcmp(part->type, "text/html") == 0)
-					rc = plist_push(a, html, part);
+					rc = html ? plist_push(a, html, part) : 0;
 				else
 					rc = plist_push(a, att, part);
 				if (rc < 0)

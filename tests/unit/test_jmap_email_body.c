@@ -128,6 +128,32 @@ static void test_body_props(void **state)
 	json_decref(o);
 }
 
+/* An alternative inside a part of an alternative where an HTML leaf already chose the
+ * HTML side: RFC 8621 4.1.4's code would push the inner text/plain onto the null
+ * textBody (the server crashed on such a message, found by fuzz_jmap_email_body). The
+ * inner plain part goes nowhere; the HTML parts stay in htmlBody. */
+static void test_alternative_after_a_chosen_side(void **state)
+{
+	(void)state;
+	static const char msg[] =
+		"Content-Type: multipart/alternative; boundary=A\r\n\r\n"
+		"--A\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+		"--A\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+		"--B\r\nContent-Type: text/html\r\n\r\n<p>one</p>\r\n"
+		"--B\r\nContent-Type: multipart/alternative; boundary=C\r\n\r\n"
+		"--C\r\nContent-Type: text/plain\r\n\r\ninner\r\n"
+		"--C\r\nContent-Type: text/html\r\n\r\n<p>inner</p>\r\n"
+		"--C--\r\n--B--\r\n--A--\r\n";
+	json_t *o = bodies(msg, strlen(msg));
+	json_t *text = json_object_get(o, "textBody"), *html = json_object_get(o, "htmlBody");
+	assert_int_equal(json_array_size(text), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(text, 0), "partId")), "1");
+	assert_int_equal(json_array_size(html), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(html, 0), "partId")), "2.1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(html, 1), "partId")), "2.2.2");
+	json_decref(o);
+}
+
 /* Every prefix of the message: the properties answer (0) for all of them. */
 static void test_every_prefix(void **state)
 {
@@ -143,6 +169,7 @@ int main(void)
 		cmocka_unit_test(test_find_part),
 		cmocka_unit_test(test_body_props),
 		cmocka_unit_test(test_every_prefix),
+		cmocka_unit_test(test_alternative_after_a_chosen_side),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	arena_free(&arena);
