@@ -65,7 +65,9 @@ def _port_slice():
 def free_ports(n):
     """n distinct loopback ports that nothing listens on or uses, from this worker's
     slice: each is bound (no SO_REUSEADDR: a port with connections in TIME_WAIT fails
-    too) and all are released together."""
+    too) and all are released together. The wildcard address is bound, not HOST: the
+    outbound tests' servers listen on 127.0.0.2-9, and a port free on 127.0.0.1 may be
+    taken on one of those (seen: "address already in use" on 127.0.0.3)."""
     base = _port_slice()
     socks, ports = [], []
     try:
@@ -75,7 +77,7 @@ def free_ports(n):
                 continue
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                s.bind((HOST, port))
+                s.bind(("0.0.0.0", port))
             except OSError:
                 s.close()
                 continue
