@@ -20,6 +20,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "http/jmap_email_int.h"
 #include "store/store.h"
 #include "core/banned.h"
 
@@ -329,22 +330,12 @@ int jmap_email_filter_parse(json_t *filter, struct arena *a, struct jmap_filter 
 	return 0;
 }
 
-static const struct {
-	unsigned bit;
-	const char *keyword;
-} flag_keywords[] = {
-	{STORE_F_SEEN, "$seen"},           {STORE_F_ANSWERED, "$answered"},
-	{STORE_F_FLAGGED, "$flagged"},     {STORE_F_DRAFT, "$draft"},
-	{STORE_F_FORWARDED, "$forwarded"}, {STORE_F_JUNK, "$junk"},
-	{STORE_F_NOTJUNK, "$notjunk"},
-};
-
 bool jmap_email_has_keyword(unsigned flags, const char *keywords, const char *kw)
 {
-	for (size_t i = 0; i < sizeof(flag_keywords) / sizeof(flag_keywords[0]); i++)
-		if (!strcmp(kw, flag_keywords[i].keyword))
-			return (flags & flag_keywords[i].bit) != 0;
 	size_t kl = strlen(kw);
+	unsigned bit = jmap_keyword_bit(kw, kl);
+	if (bit)
+		return (flags & bit) != 0;
 	for (const char *s = keywords; s && *s;) {
 		size_t n = strcspn(s, " ");
 		if (n == kl && !strncasecmp(s, kw, n))

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "http/jmap.h"
 #include "http/jmap_email_get_int.h"
+#include "http/jmap_email_int.h"
 #include "http/jmap_hform.h"
 #include "store/store.h"
 
@@ -38,23 +39,13 @@ static const char *const default_props[] = {
 	"subject", "sentAt", "hasAttachment", "preview", "bodyValues", "textBody", "htmlBody",
 	"attachments", NULL};
 
-static const struct {
-	unsigned bit;
-	const char *keyword;
-} flag_keywords[] = {
-	{STORE_F_SEEN, "$seen"},         {STORE_F_ANSWERED, "$answered"},
-	{STORE_F_FLAGGED, "$flagged"},   {STORE_F_DRAFT, "$draft"},
-	{STORE_F_FORWARDED, "$forwarded"}, {STORE_F_JUNK, "$junk"},
-	{STORE_F_NOTJUNK, "$notjunk"},
-};
-
 /* {keyword: true} of flags and the space-separated keywords, lower-cased. */
 static json_t *keywords_object(struct arena *a, unsigned flags, const char *keywords)
 {
 	json_t *o = json_object();
-	for (size_t i = 0; o && i < sizeof flag_keywords / sizeof flag_keywords[0]; i++)
-		if ((flags & flag_keywords[i].bit) &&
-		    json_object_set_new(o, flag_keywords[i].keyword, json_true()) < 0)
+	for (size_t i = 0; o && i < jmap_keyword_bits_n; i++)
+		if ((flags & jmap_keyword_bits[i].bit) &&
+		    json_object_set_new(o, jmap_keyword_bits[i].name, json_true()) < 0)
 			goto fail;
 	for (const char *p = keywords; o && p && *p;) {
 		size_t n = strcspn(p, " ");

@@ -15,6 +15,13 @@ struct arena;
 /* Is [k, k+n) a JMAP keyword (RFC 8621 4.1.1: 1-255 octets of %x21-7E except
  * ( ) { ] % * " \)? */
 bool jmap_keyword_ok(const char *k, size_t n);
+/* The keywords the store keeps as flag bits, lower-cased, with their bits. */
+struct jmap_keyword_bit {
+	const char *name;
+	unsigned bit;
+};
+extern const struct jmap_keyword_bit jmap_keyword_bits[];
+extern const size_t jmap_keyword_bits_n;
 /* The store's bit for a keyword the store keeps as a bit ($seen, $answered, $flagged,
  * $draft; $forwarded, $junk, $notjunk), any case; 0 for the others. */
 unsigned jmap_keyword_bit(const char *k, size_t n);

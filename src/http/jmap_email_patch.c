@@ -21,15 +21,13 @@
 #include "http/jmap_email.h"
 #include "store/store.h"
 
-static const struct {
-	const char *name;
-	unsigned bit;
-} keyword_bits[] = {
+const struct jmap_keyword_bit jmap_keyword_bits[] = {
 	{"$seen", STORE_F_SEEN},         {"$answered", STORE_F_ANSWERED},
 	{"$flagged", STORE_F_FLAGGED},   {"$draft", STORE_F_DRAFT},
 	{"$forwarded", STORE_F_FORWARDED}, {"$junk", STORE_F_JUNK},
 	{"$notjunk", STORE_F_NOTJUNK},
 };
+const size_t jmap_keyword_bits_n = sizeof jmap_keyword_bits / sizeof jmap_keyword_bits[0];
 
 bool jmap_keyword_ok(const char *k, size_t n)
 {
@@ -45,9 +43,9 @@ bool jmap_keyword_ok(const char *k, size_t n)
 
 unsigned jmap_keyword_bit(const char *k, size_t n)
 {
-	for (size_t i = 0; i < sizeof keyword_bits / sizeof keyword_bits[0]; i++)
-		if (str_ieq(k, n, keyword_bits[i].name))
-			return keyword_bits[i].bit;
+	for (size_t i = 0; i < jmap_keyword_bits_n; i++)
+		if (str_ieq(k, n, jmap_keyword_bits[i].name))
+			return jmap_keyword_bits[i].bit;
 	return 0;
 }
 
