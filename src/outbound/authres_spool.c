@@ -12,25 +12,11 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/fdio.h"
 #include "core/log.h"
 #include "core/banned.h"
 
 #define AUTHRES_COPY_BUF (64u << 10)
-
-static int spool_write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ERR_IO;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Copy [off, off+n) of in (n = UINT64_MAX: to its end) to the end of out. */
 static int spool_copy(int in, uint64_t off, uint64_t n, int out, uint64_t *copied)
@@ -56,7 +42,7 @@ static int spool_copy(int in, uint64_t off, uint64_t n, int out, uint64_t *copie
 				break;
 			}
 			k = pread(in, buf, want < AUTHRES_COPY_BUF ? want : AUTHRES_COPY_BUF, from);
-			if (k > 0 && spool_write_all(out, buf, (size_t)k) < 0)
+			if (k > 0 && fd_write_all(out, buf, (size_t)k) < 0)
 				k = -1;
 			else if (k > 0)
 				from += k;
@@ -90,12 +76,12 @@ int authres_spool_write(int in_fd, uint64_t trace, const struct authres_header *
 		r = ERR_IO; /* the spool file is shorter than its own trace fields */
 	size += copied;
 	if (r == 0)
-		r = spool_write_all(out, ar, ar_len);
+		r = fd_write_all(out, ar, ar_len);
 	size += ar_len;
 	size_t at = 0;
 	for (size_t i = 0; r == 0 && i <= h->n_cut; i++) {
 		size_t end = i < h->n_cut ? h->cut[i][0] : h->end_line;
-		r = spool_write_all(out, h->buf + at, end - at);
+		r = fd_write_all(out, h->buf + at, end - at);
 		size += end - at;
 		at = i < h->n_cut ? h->cut[i][1] : end;
 	}
