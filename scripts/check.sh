@@ -8,18 +8,32 @@ PY=/usr/bin/python3 # Debian's, which has pytest; not whatever python3 is first 
 passed=0
 failed=0
 failures=()
+recap=$(mktemp)
+trap 'rm -f "$recap"' EXIT
 
+# A stage's output goes to the terminal as it comes; the lines that say what failed
+# (pytest's FAILED lines, a sanitizer's SUMMARY, the fuzz input) are kept for a recap
+# at the very end, since CI shows only the last lines of a half-hour log.
 stage() { # stage NAME COMMAND...
-	local name=$1
+	local name=$1 log rc
 	shift
 	echo "=== $name"
-	if "$@"; then
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
 		failures+=("$name")
 		echo "=== FAILED: $name"
+		{
+			echo "--- $name"
+			grep -E '^(FAILED|ERROR) |^--- fuzz_.* FAILED|SUMMARY:|^Base64:|^[0-9]+ (failed|passed)|^=+ .*(failed|error)' "$log" |
+				cut -c1-300 | tail -n 15
+		} >>"$recap"
 	fi
+	rm -f "$log"
 }
 
 build() { # build DIR [meson options]; unit tests are required here, optional for make run
@@ -62,15 +76,18 @@ fuzz_all() { # every target, as many at once as there are cores
 		(fuzz_one "$t" >"$logs/$name" 2>&1; echo $? >"$logs/$name.rc") &
 	done
 	wait
+	for t in "$logs"/*.rc; do # the passing targets first, a crash report last
+		name=$(basename "$t" .rc)
+		[ "$(cat "$t")" = 0 ] || continue
+		echo "--- $name"
+		tail -n 1 "$logs/$name"
+	done
 	for t in "$logs"/*.rc; do
 		name=$(basename "$t" .rc)
-		echo "--- $name"
-		if [ "$(cat "$t")" = 0 ]; then
-			tail -n 1 "$logs/$name"
-		else
-			ok=1
-			cat "$logs/$name" # the crash report and the input that caused it
-		fi
+		[ "$(cat "$t")" = 0 ] && continue
+		ok=1
+		echo "--- $name FAILED"
+		cat "$logs/$name" # the crash report and the input that caused it
 	done
 	rm -rf "$logs"
 	return $ok
@@ -103,6 +120,7 @@ stage fuzz fuzz_all
 stage fuzz-web node fuzz/fuzz_addrlist.mjs
 
 echo
+cat "$recap"
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
