@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct arena;
 
@@ -24,6 +25,17 @@ bool auth_verify_password(const char *password, const char *hash);
  * parameters too cheap. Meant for a hash that has just verified; it does not re-check
  * a yescrypt hash's structure (a malformed one never verifies anyway). */
 bool auth_hash_needs_rehash(const char *hash);
+
+/* ---- remembered password checks (auth_cache.c) ----
+ * auth_login remembers a successful check of password against an account's stored
+ * hash for LIMIT_AUTH_CACHE_TTL seconds, as an HMAC under a per-process random key
+ * (nothing recoverable is kept). A changed password changes the stored hash, so an
+ * old check no longer matches. Thread-safe (one mutex); a put or a hit costs one
+ * HMAC-SHA256. Without auth_cache_init (or after it failed) nothing is remembered. */
+#define AUTH_HASH_MAX 127 /* the longest stored hash a login checks (auth_hash_password: 128) */
+int auth_cache_init(void); /* 0 or ERR_TEMP (no random bytes) */
+bool auth_cache_hit(int64_t account, const char *hash, const char *password);
+void auth_cache_put(int64_t account, const char *hash, const char *password);
 
 /* RFC 4648 base64. decode rejects bad characters and bad padding; whitespace too.
  * Strict RFC 4648 section 4 alphabet (no URL-safe variant), length a multiple of 4,

@@ -29,12 +29,13 @@ struct check {
 	char *hash; /* NULL for an unknown user */
 	int64_t account;
 	bool ok;
+	bool remembered; /* accepted by auth_cache, without the hash */
 };
 
 int auth_login_init(void)
 {
 	char pw[33];
-	if (str_random_hex(pw, 16) < 0)
+	if (str_random_hex(pw, 16) < 0 || auth_cache_init() < 0)
 		return ERR_IO;
 	return auth_hash_password(pw, dummy_hash);
 }
@@ -49,8 +50,14 @@ static void check_free(struct check *k)
 static void check_work(void *arg)
 {
 	struct check *k = arg;
-	bool ok = auth_verify_password(k->pass, k->hash ? k->hash : dummy_hash);
-	k->ok = ok && k->hash;
+	if (k->hash && auth_cache_hit(k->account, k->hash, k->pass)) {
+		k->ok = k->remembered = true;
+	} else {
+		bool ok = auth_verify_password(k->pass, k->hash ? k->hash : dummy_hash);
+		k->ok = ok && k->hash;
+		if (k->ok)
+			auth_cache_put(k->account, k->hash, k->pass);
+	}
 	OPENSSL_cleanse(k->pass, sizeof(k->pass));
 }
 
@@ -58,8 +65,11 @@ static void check_done(struct net_conn *c, void *arg)
 {
 	struct check *k = arg;
 	int proto = net_conn_metric_proto(c);
-	if (proto >= 0)
+	if (proto >= 0) {
 		metrics_count(k->ok ? METRIC_LOGINS_OK : METRIC_LOGINS_FAILED, (unsigned)proto, 1);
+		if (k->remembered)
+			metrics_count(METRIC_LOGINS_REMEMBERED, (unsigned)proto, 1);
+	}
 	if (k->ok) {
 		net_penalty_ok(c, NET_PENALTY_LOGIN, k->user);
 		k->done(c, k->arg, k->account, k->user);

@@ -232,6 +232,8 @@
 #define LIMIT_TIMEOUT_HTTP 120             /* an idle keep-alive connection (event streams
 					    * write pings well within it) */
 #define LIMIT_TIMEOUT_LOGIN 60             /* connect to successful login, in total */
+#define LIMIT_AUTH_CACHE_TTL 3600          /* a verified password is remembered this long
+					    * (src/auth/auth_cache.c; Dovecot's auth_cache_ttl) */
 #define LIMIT_TIMEOUT_CLOSE 10             /* for the last reply to leave when closing */
 #define LIMIT_BODY_PROGRESS (64u << 10)    /* body octets that count as progress */
 
@@ -240,6 +242,8 @@
 /* Workers for store calls that wait for the disk (net_work.c), per loop thread */
 #define LIMIT_IO_WORKERS_PER_LOOP 4
 #define LIMIT_UNAUTH_PER_CLIENT 16         /* not yet logged in, on login listeners */
+#define LIMIT_AUTH_CACHE_SLOTS 4096        /* accounts whose verified password is
+					    * remembered at once (48 bytes each) */
 
 /* COMPRESS=DEFLATE (RFC 4978): our compressor's window and hash sizes (zlib's
  * windowBits and memLevel): about 24 KiB per compressing connection instead of zlib's

@@ -47,6 +47,7 @@ static const unsigned counter_labels[METRIC_COUNT] = {
     [METRIC_CONNECTIONS_CLOSED] = METRIC_PROTO_COUNT,
     [METRIC_LOGINS_OK] = METRIC_PROTO_COUNT,
     [METRIC_LOGINS_FAILED] = METRIC_PROTO_COUNT,
+    [METRIC_LOGINS_REMEMBERED] = METRIC_PROTO_COUNT,
     [METRIC_BYTES_RECEIVED] = METRIC_PROTO_COUNT,
     [METRIC_BYTES_SENT] = METRIC_PROTO_COUNT,
     [METRIC_DELIVERIES] = METRIC_DELIVERY_COUNT,
@@ -308,6 +309,10 @@ int metrics_render(struct buf *out)
 		r = render_open(out);
 	if (r == 0)
 		r = render_logins(out);
+	if (r == 0)
+		r = render_counter(out, "kasten_logins_remembered_total",
+				   "Successful logins the auth cache accepted without hashing.",
+				   METRIC_LOGINS_REMEMBERED, &labels_proto);
 	if (r == 0)
 		r = render_counter(out, "kasten_bytes_received_total",
 				   "Bytes read from clients (after TLS and decompression).",

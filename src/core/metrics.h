@@ -81,6 +81,8 @@ enum metric {
 	                            * accepted - closed, so no gauge goes up and down */
 	METRIC_LOGINS_OK,          /* enum metric_proto */
 	METRIC_LOGINS_FAILED,      /* enum metric_proto */
+	METRIC_LOGINS_REMEMBERED,  /* enum metric_proto: of LOGINS_OK, those accepted by
+	                            * the auth cache without a password hash */
 	METRIC_BYTES_RECEIVED,     /* enum metric_proto: from the socket (after TLS) */
 	METRIC_BYTES_SENT,         /* enum metric_proto */
 	METRIC_DELIVERIES,         /* enum metric_delivery: per recipient */

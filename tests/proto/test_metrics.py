@@ -17,7 +17,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kasten_test import DOMAIN, make_message
+from kasten_test import DOMAIN, RawPOP3, make_message
 from outbound_test import OUTBOUND_LISTEN, remote_host, submit
 
 KASTEN_LISTEN = ("smtp", "submission", "lmtp", "imap", "pop3", "http", "admin")
@@ -34,6 +34,7 @@ FAMILIES = {
     "kasten_connections_total": "counter",
     "kasten_connections_open": "gauge",
     "kasten_logins_total": "counter",
+    "kasten_logins_remembered_total": "counter",
     "kasten_bytes_received_total": "counter",
     "kasten_bytes_sent_total": "counter",
     "kasten_deliveries_total": "counter",
@@ -480,6 +481,53 @@ def test_failed_logins_count_per_protocol(server):
     assert delta(before, after, "kasten_smtp_rejections_total", reason="auth_failed") == 1
     for p in ("smtp", "pop3", "http", "admin"):
         assert delta(before, after, "kasten_logins_total", protocol=p, result="failed") == 0
+
+
+def test_a_verified_password_is_remembered_until_it_changes(server):
+    """The auth cache (src/auth/auth_cache.c): the second login with the same password
+    is accepted without hashing it again, over any protocol; a wrong password is never
+    remembered; `kasten user passwd` on the running server makes the old password fail
+    at once and the new one hash once before it is remembered."""
+    alice = f"alice@{DOMAIN}"
+    server.user_add(alice, PASSWORD)
+
+    def imap_login(password):
+        imap = imaplib.IMAP4(*server.addr("imap"))
+        try:
+            imap.login(alice, password)
+            return True
+        except imaplib.IMAP4.error:
+            return False
+        finally:
+            imap.logout()
+
+    def remembered(before, after, protocol="imap"):
+        return delta(before, after, "kasten_logins_remembered_total", protocol=protocol)
+
+    m0 = scrape(server)
+    assert imap_login(PASSWORD)
+    m1 = scrape(server)
+    assert remembered(m0, m1) == 0  # the first login hashes
+    assert imap_login(PASSWORD)
+    assert not imap_login(PASSWORD + "x")
+    m2 = scrape(server)
+    assert remembered(m1, m2) == 1
+    assert delta(m1, m2, "kasten_logins_total", protocol="imap", result="failed") == 1
+    # one cache for every protocol: POP3 takes what IMAP verified
+    with RawPOP3(*server.addr("pop3")) as p:
+        p.login(alice, PASSWORD)
+        p.cmd("QUIT")
+    m3 = scrape(server)
+    assert remembered(m2, m3, "pop3") == 1
+
+    server.kasten("user", "passwd", alice, "--password-stdin", input="metrics-pass-2\n")
+    assert not imap_login(PASSWORD)  # the old password is gone at once
+    assert imap_login("metrics-pass-2")
+    m4 = scrape(server)
+    assert remembered(m3, m4) == 0
+    assert delta(m3, m4, "kasten_logins_total", protocol="imap", result="failed") == 1
+    assert imap_login("metrics-pass-2")
+    assert remembered(m4, scrape(server)) == 1
 
 
 # ---- a message queued for a remote recipient ----

@@ -503,6 +503,40 @@ static void exchange_unknown_mech(void **state)
 	arena_free(&a);
 }
 
+/* The auth cache remembers a verified (account, stored hash, password) and nothing
+ * near it: another password, a changed stored hash (a password change), another
+ * account or a lapsed init never match. */
+static void cache_remembers_exactly(void **state)
+{
+	(void)state;
+	const char *h1 = known_hashes[0], *h2 = known_hashes[1];
+	assert_false(auth_cache_hit(7, h1, PW)); /* before init: nothing */
+	auth_cache_put(7, h1, PW);
+	assert_false(auth_cache_hit(7, h1, PW));
+	assert_int_equal(auth_cache_init(), 0);
+	assert_false(auth_cache_hit(7, h1, PW));
+	auth_cache_put(7, h1, PW);
+	assert_true(auth_cache_hit(7, h1, PW));
+	assert_false(auth_cache_hit(7, h1, PW "x"));
+	assert_false(auth_cache_hit(7, h1, "correct horse battery stapl"));
+	assert_false(auth_cache_hit(7, h2, PW)); /* the password was changed */
+	assert_false(auth_cache_hit(8, h1, PW));
+	assert_false(auth_cache_hit(0, h1, PW));
+	assert_false(auth_cache_hit(7, NULL, PW));
+	/* the boundary between hash and password is part of what is authenticated */
+	auth_cache_put(9, "$y$ab", "c");
+	assert_false(auth_cache_hit(9, "$y$a", "bc"));
+	assert_true(auth_cache_hit(9, "$y$ab", "c"));
+	/* a new key (a restart) forgets every check */
+	assert_int_equal(auth_cache_init(), 0);
+	assert_false(auth_cache_hit(7, h1, PW));
+	/* the hash of a changed password replaces the old check of that account */
+	auth_cache_put(7, h1, PW);
+	auth_cache_put(7, h2, "new password");
+	assert_false(auth_cache_hit(7, h1, PW));
+	assert_true(auth_cache_hit(7, h2, "new password"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,7 +546,7 @@ int main(void)
 	    cmocka_unit_test(sasl_plain_valid),  cmocka_unit_test(sasl_plain_invalid),
 	    cmocka_unit_test(sasl_plain_limits), cmocka_unit_test(sasl_login),
 	    cmocka_unit_test(exchange_plain),    cmocka_unit_test(exchange_login),
-	    cmocka_unit_test(exchange_unknown_mech),
+	    cmocka_unit_test(exchange_unknown_mech), cmocka_unit_test(cache_remembers_exactly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
