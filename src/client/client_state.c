@@ -54,7 +54,8 @@ static const char *const state_sql[ST_COUNT] = {
 
 static int state_fail(struct client_state *st, const char *what)
 {
-	(void)snprintf(st->err, sizeof(st->err), "state database: %s: %s", what,
+	/* what may be a whole statement: its start says enough */
+	(void)snprintf(st->err, sizeof(st->err), "state database: %.120s: %s", what,
 		       st->db ? sqlite3_errmsg(st->db) : "cannot open");
 	int code = st->db ? sqlite3_errcode(st->db) : SQLITE_CANTOPEN;
 	return code == SQLITE_BUSY || code == SQLITE_LOCKED ? ERR_LOCKED : ERR_IO;

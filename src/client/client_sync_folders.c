@@ -73,7 +73,7 @@ static bool folders_has(const struct folders_name *t, size_t n, const char *base
 
 int client_sync_find_moves(struct client_sync_folder *f, size_t nf, struct arena *a)
 {
-	size_t nfiles, nrowt;
+	size_t nfiles = 0, nrowt = 0; /* set on success; -O3 cannot see it */
 	struct folders_name *files = folders_table(f, nf, false, a, &nfiles);
 	struct folders_name *rowt = folders_table(f, nf, true, a, &nrowt);
 	if (!files || !rowt)

@@ -196,8 +196,8 @@ static int smtpc_bdat_body(struct smtpc *s, const struct smtpc_msg *m, struct sm
 			return smtpc_fail(s, ERR_IO, "BDAT command");
 		rc = smtpc_io_command(s, cmd, (size_t)cn, NULL);
 		for (size_t done = 0; rc == 0 && done < chunk;) {
-			const uint8_t *p;
-			size_t n;
+			const uint8_t *p = NULL;
+			size_t n = 0;
 			rc = smtpc_piece(s, m, off + done, chunk - done, &p, &n);
 			if (rc == 0)
 				rc = smtpc_io_write(s, p, n, tmo);
