@@ -165,10 +165,6 @@ default_login_user = $run_user
 $ssl_conf
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-# kasten remembers a verified password for an hour (src/auth/auth_cache.c); Dovecot's
-# auth cache (off by default) does the same, so a repeated login costs both alike.
-auth_cache_size = 10M
-auth_cache_ttl = 1 hour
 mail_location = maildir:$dir/mail/%u/Maildir
 first_valid_uid = 0
 first_valid_gid = 0
