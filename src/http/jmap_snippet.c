@@ -57,27 +57,51 @@ static int collect(struct arena *a, const struct jmap_filter *f, bool subject,
 	return 0;
 }
 
-/* text with the terms marked and the rest escaped, or NULL (no term occurs). The text
- * is folded a character at a time so a match maps back to the original's bytes. */
-static json_t *mark(struct arena *a, const char *text, size_t n, const struct terms *t)
+/* text folded as the index folds it, a character at a time, so that a match in the
+ * folded text maps back to the original's bytes: from[j] is the original offset of
+ * folded byte j (from[len] = n), chars (when not NULL) the start of each character
+ * (chars[count] = n). Returns false when out of memory. */
+struct folded {
+	char *text;
+	size_t len, *from, *chars, count;
+};
+
+static bool fold_text(struct arena *a, const char *text, size_t n, bool want_chars,
+		      struct folded *f)
 {
-	char *fold = arena_alloc(a, n + 1);
-	size_t *from = arena_alloc(a, (n + 1) * sizeof(*from)); /* folded byte -> original */
-	bool *marked = arena_alloc(a, n + 1);
-	if (!fold || !from || !marked)
-		return NULL;
-	memset(marked, 0, n + 1);
-	size_t fl = 0;
+	f->text = arena_alloc(a, n + 1);
+	f->from = arena_alloc(a, (n + 1) * sizeof(*f->from));
+	f->chars = want_chars ? arena_alloc(a, (n + 1) * sizeof(*f->chars)) : NULL;
+	if (!f->text || !f->from || (want_chars && !f->chars))
+		return false;
+	f->len = f->count = 0;
 	for (size_t i = 0; i < n;) {
 		size_t l = str_utf8_seq(text + i, n - i, NULL);
 		l = l ? l : 1;
-		size_t k = store_search_fold(text + i, l, fold + fl);
+		size_t k = store_search_fold(text + i, l, f->text + f->len);
 		for (size_t j = 0; j < k; j++)
-			from[fl + j] = i;
-		fl += k;
+			f->from[f->len + j] = i;
+		f->len += k;
+		if (want_chars)
+			f->chars[f->count++] = i;
 		i += l;
 	}
-	from[fl] = n;
+	f->from[f->len] = n;
+	if (want_chars)
+		f->chars[f->count] = n;
+	return true;
+}
+
+/* text with the terms marked and the rest escaped, or NULL (no term occurs). */
+static json_t *mark(struct arena *a, const char *text, size_t n, const struct terms *t)
+{
+	struct folded f;
+	bool *marked = arena_alloc(a, n + 1);
+	if (!marked || !fold_text(a, text, n, false, &f))
+		return NULL;
+	memset(marked, 0, n + 1);
+	const char *fold = f.text;
+	const size_t fl = f.len, *from = f.from;
 	bool any = false;
 	for (size_t k = 0; k < t->n; k++) {
 		size_t tl = strlen(t->v[k]);
@@ -189,23 +213,11 @@ static bool is_space(char c)
 static json_t *excerpt(struct arena *a, const char *text, size_t n, const struct terms *t)
 {
 	size_t first = SIZE_MAX;
-	char *fold = arena_alloc(a, n + 1);
-	size_t *from = arena_alloc(a, (n + 1) * sizeof(*from));
-	size_t *chars = arena_alloc(a, (n + 1) * sizeof(*chars)); /* char starts */
-	if (!fold || !from || !chars)
+	struct folded f;
+	if (!fold_text(a, text, n, true, &f))
 		return NULL;
-	size_t fl = 0, nc = 0;
-	for (size_t i = 0; i < n;) {
-		size_t l = str_utf8_seq(text + i, n - i, NULL);
-		l = l ? l : 1;
-		size_t k = store_search_fold(text + i, l, fold + fl);
-		for (size_t j = 0; j < k; j++)
-			from[fl + j] = i;
-		fl += k;
-		chars[nc++] = i;
-		i += l;
-	}
-	chars[nc] = n;
+	const char *fold = f.text;
+	const size_t fl = f.len, nc = f.count, *from = f.from, *chars = f.chars;
 	for (size_t k = 0; k < t->n; k++) {
 		const char *p = t->v[k][0] ? memmem(fold, fl, t->v[k], strlen(t->v[k])) : NULL;
 		if (p && from[p - fold] < first)
