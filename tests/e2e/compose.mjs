@@ -5,16 +5,23 @@ import { openFolder, reveal, rowBySubject } from './lib.mjs';
 // compose-status carries data-kind progress | ok | error (views/compose.mjs).
 const DONE = '[data-testid=compose-status][data-kind="ok"], [data-testid=compose-status][data-kind="error"]';
 
-export async function send(page, h) {
-	const { to, subject, body, attachment } = h.params;
+// Log in, open a new message from the inbox and fill in its fields; the inbox's id.
+async function composeNew(page, h) {
+	const { to, subject, body } = h.params;
 	await h.login(h.params.user, h.params.password);
-	await openFolder(page, h, 'inbox');
+	const inboxId = await openFolder(page, h, 'inbox');
 	await (await reveal(page, '[data-testid=compose]')).click();
 	await page.waitForSelector('[data-testid=compose-to]');
 	await h.ready();
 	await page.fill('[data-testid=compose-to]', to);
 	await page.fill('[data-testid=compose-subject]', subject);
 	await page.fill('[data-testid=compose-body]', body);
+	return inboxId;
+}
+
+export async function send(page, h) {
+	const { attachment } = h.params;
+	await composeNew(page, h);
 	if (attachment) {
 		await page.setInputFiles('[data-testid=compose-attach]', {
 			name: attachment.name, mimeType: attachment.type,
@@ -50,15 +57,8 @@ async function clickAndWait(page, testid) {
 
 // Save a draft, leave, resume it from its route (#/compose?draft=<id>), send it.
 export async function draftThenSend(page, h) {
-	const { to, subject, body } = h.params;
-	await h.login(h.params.user, h.params.password);
-	const inboxId = await openFolder(page, h, 'inbox');
-	await (await reveal(page, '[data-testid=compose]')).click();
-	await page.waitForSelector('[data-testid=compose-to]');
-	await h.ready();
-	await page.fill('[data-testid=compose-to]', to);
-	await page.fill('[data-testid=compose-subject]', subject);
-	await page.fill('[data-testid=compose-body]', body);
+	const { subject } = h.params;
+	const inboxId = await composeNew(page, h);
 	const saved = await clickAndWait(page, 'compose-save-draft');
 	const { id } = await h.sync('saved', saved);
 	await page.evaluate((mid) => { location.hash = '#/mailbox/' + encodeURIComponent(mid); }, inboxId);
